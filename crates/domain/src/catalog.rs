@@ -1,0 +1,419 @@
+//! The store catalogue and per-store menu mappings (partner item and modifier ids → POS codes),
+//! kept in the repository under `crates/domain/catalog/` and embedded in every binary.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
+
+use crate::geo::GeoPoint;
+use crate::ids::{Partner, PosItemCode, StoreId};
+use crate::money::Currency;
+
+const EMBEDDED: &str = include_str!("../catalog/catalog.json");
+
+/// Why a catalogue could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The JSON does not have the catalogue's shape.
+    #[error("catalogue JSON is invalid")]
+    Json(#[from] serde_json::Error),
+    /// The catalogue contradicts itself.
+    #[error("catalogue is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// Whether a store takes orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreStatus {
+    /// Taking orders within its hours.
+    Open,
+    /// Temporarily not taking orders (too busy, equipment down).
+    Paused,
+    /// Closed for good or for renovation.
+    Closed,
+}
+
+/// An opening interval in store-local time; `end` may be past midnight (e.g. 18:00–02:00).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpeningInterval {
+    start: NaiveTime,
+    /// Minutes from `start` to closing.
+    minutes: i64,
+}
+
+impl<'de> Deserialize<'de> for OpeningInterval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let text = String::deserialize(d)?;
+        let (a, b) = text.split_once('-').ok_or_else(|| {
+            D::Error::custom(format!("opening interval {text:?} is not HH:MM-HH:MM"))
+        })?;
+        let parse = |s: &str| {
+            if s == "24:00" {
+                return NaiveTime::from_hms_opt(0, 0, 0).map(|t| (t, true));
+            }
+            NaiveTime::parse_from_str(s, "%H:%M")
+                .ok()
+                .map(|t| (t, false))
+        };
+        let ((start, _), (end, end_is_24)) = parse(a).zip(parse(b)).ok_or_else(|| {
+            D::Error::custom(format!("opening interval {text:?} is not HH:MM-HH:MM"))
+        })?;
+        let mut minutes = (end - start).num_minutes();
+        if minutes <= 0 || end_is_24 {
+            minutes += 24 * 60;
+        }
+        Ok(OpeningInterval { start, minutes })
+    }
+}
+
+fn weekday_key(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "mon",
+        Weekday::Tue => "tue",
+        Weekday::Wed => "wed",
+        Weekday::Thu => "thu",
+        Weekday::Fri => "fri",
+        Weekday::Sat => "sat",
+        Weekday::Sun => "sun",
+    }
+}
+
+fn de_tz<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse::<Tz>()
+        .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?}")))
+}
+
+/// A store of the chain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Store {
+    /// The chain's store number.
+    pub id: StoreId,
+    /// Display name.
+    pub name: String,
+    /// IANA time zone of the store.
+    #[serde(deserialize_with = "de_tz")]
+    pub timezone: Tz,
+    /// Where the store is.
+    pub location: GeoPoint,
+    /// The currency its prices are in.
+    pub currency: Currency,
+    /// Whether it takes orders.
+    pub status: StoreStatus,
+    /// Minutes the kitchen needs for a typical order.
+    pub prep_minutes: u32,
+    /// How long before its release time a courier at the store may release a scheduled order.
+    pub early_release_minutes: u32,
+    /// A courier closer than this to the store counts as near.
+    pub courier_radius_m: f64,
+    /// Orders further ahead than this are refused.
+    pub max_schedule_days: u32,
+    /// Opening hours by weekday key (`mon` … `sun`), store-local.
+    pub hours: BTreeMap<String, Vec<OpeningInterval>>,
+    /// The menu mapping the store uses.
+    pub menu: String,
+    /// Each partner's id for this store.
+    pub partner_store_ids: BTreeMap<Partner, String>,
+    /// POS codes temporarily unavailable ("86'd") at this store.
+    #[serde(default)]
+    pub unavailable: BTreeSet<PosItemCode>,
+}
+
+impl Store {
+    /// Whether the store is open at `t`, by its local opening hours (an interval that
+    /// started the day before and runs past midnight counts).
+    pub fn is_open_at(&self, t: DateTime<Utc>) -> bool {
+        let local = t.with_timezone(&self.timezone).naive_local();
+        let today = local.date();
+        [today.pred_opt(), Some(today)]
+            .into_iter()
+            .flatten()
+            .any(|day| {
+                self.hours
+                    .get(weekday_key(day.weekday()))
+                    .into_iter()
+                    .flatten()
+                    .any(|iv| {
+                        let start = day.and_time(iv.start);
+                        local >= start && local < start + TimeDelta::minutes(iv.minutes)
+                    })
+            })
+    }
+
+    /// The kitchen's preparation time.
+    pub fn prep_time(&self) -> TimeDelta {
+        TimeDelta::minutes(i64::from(self.prep_minutes))
+    }
+
+    /// Whether a courier at `location`, or `eta_seconds` away, is near enough to start the
+    /// kitchen: within the store's radius, or arriving within the preparation time.
+    pub fn courier_is_near(&self, location: Option<GeoPoint>, eta_seconds: Option<u32>) -> bool {
+        let close = location.is_some_and(|p| p.distance_m(self.location) <= self.courier_radius_m);
+        let soon = eta_seconds.is_some_and(|s| i64::from(s) <= self.prep_time().num_seconds());
+        close || soon
+    }
+}
+
+/// One item or modifier of a menu mapping.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuEntry {
+    /// POS code.
+    pub pos_code: PosItemCode,
+    /// Display name.
+    pub name: String,
+    /// Menu price in the store currency's minor unit.
+    pub price_minor: i64,
+    /// Each partner's id for this entry.
+    pub partner_ids: BTreeMap<Partner, String>,
+}
+
+/// A menu mapping shared by stores with the same menu.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Menu {
+    /// Menu id stores refer to.
+    pub id: String,
+    /// How far (minor units) a partner's price may differ from the menu.
+    pub price_tolerance_minor: i64,
+    /// Items.
+    pub items: Vec<MenuEntry>,
+    /// Modifiers.
+    pub modifiers: Vec<MenuEntry>,
+    #[serde(skip)]
+    item_index: HashMap<(Partner, String), usize>,
+    #[serde(skip)]
+    modifier_index: HashMap<(Partner, String), usize>,
+}
+
+impl Menu {
+    /// The item a partner calls `partner_item_id`.
+    pub fn item(&self, partner: Partner, partner_item_id: &str) -> Option<&MenuEntry> {
+        self.item_index
+            .get(&(partner, partner_item_id.to_owned()))
+            .map(|&i| &self.items[i])
+    }
+
+    /// The modifier a partner calls `partner_modifier_id`.
+    pub fn modifier(&self, partner: Partner, partner_modifier_id: &str) -> Option<&MenuEntry> {
+        self.modifier_index
+            .get(&(partner, partner_modifier_id.to_owned()))
+            .map(|&i| &self.modifiers[i])
+    }
+
+    fn index(&mut self) -> Result<(), CatalogError> {
+        fn build(
+            menu: &str,
+            what: &str,
+            entries: &[MenuEntry],
+        ) -> Result<HashMap<(Partner, String), usize>, CatalogError> {
+            let mut index = HashMap::new();
+            for (i, e) in entries.iter().enumerate() {
+                for (partner, id) in &e.partner_ids {
+                    if index.insert((*partner, id.clone()), i).is_some() {
+                        return Err(CatalogError::Inconsistent(format!(
+                            "menu {menu}: {partner} {what} id {id:?} maps to two POS codes"
+                        )));
+                    }
+                }
+            }
+            Ok(index)
+        }
+        self.item_index = build(&self.id, "item", &self.items)?;
+        self.modifier_index = build(&self.id, "modifier", &self.modifiers)?;
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct CatalogFile {
+    stores: Vec<Store>,
+    menus: Vec<Menu>,
+}
+
+/// Stores and menus, indexed for the lookups adapters and decisions make.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    stores: Vec<Store>,
+    menus: HashMap<String, Menu>,
+    by_id: HashMap<StoreId, usize>,
+    by_partner_store: HashMap<(Partner, String), usize>,
+}
+
+impl Catalog {
+    /// The catalogue in the repository, embedded at build time.
+    pub fn embedded() -> Result<Self, CatalogError> {
+        Self::from_json(EMBEDDED)
+    }
+
+    /// Parses and checks a catalogue.
+    pub fn from_json(json: &str) -> Result<Self, CatalogError> {
+        let file: CatalogFile = serde_json::from_str(json)?;
+        let mut menus = HashMap::new();
+        for mut menu in file.menus {
+            menu.index()?;
+            let id = menu.id.clone();
+            if menus.insert(id.clone(), menu).is_some() {
+                return Err(CatalogError::Inconsistent(format!(
+                    "menu {id} defined twice"
+                )));
+            }
+        }
+        let mut by_id = HashMap::new();
+        let mut by_partner_store = HashMap::new();
+        for (i, store) in file.stores.iter().enumerate() {
+            let menu = menus.get(&store.menu).ok_or_else(|| {
+                CatalogError::Inconsistent(format!(
+                    "store {} uses unknown menu {}",
+                    store.id, store.menu
+                ))
+            })?;
+            if menu
+                .items
+                .iter()
+                .chain(&menu.modifiers)
+                .any(|e| e.price_minor < 0)
+            {
+                return Err(CatalogError::Inconsistent(format!(
+                    "menu {} has a negative price",
+                    menu.id
+                )));
+            }
+            if by_id.insert(store.id.clone(), i).is_some() {
+                return Err(CatalogError::Inconsistent(format!(
+                    "store {} defined twice",
+                    store.id
+                )));
+            }
+            for (partner, pid) in &store.partner_store_ids {
+                if by_partner_store
+                    .insert((*partner, pid.clone()), i)
+                    .is_some()
+                {
+                    return Err(CatalogError::Inconsistent(format!(
+                        "{partner} store id {pid:?} maps to two stores"
+                    )));
+                }
+            }
+        }
+        Ok(Self {
+            stores: file.stores,
+            menus,
+            by_id,
+            by_partner_store,
+        })
+    }
+
+    /// All stores.
+    pub fn stores(&self) -> &[Store] {
+        &self.stores
+    }
+
+    /// A store by the chain's id.
+    pub fn store(&self, id: &StoreId) -> Option<&Store> {
+        self.by_id.get(id).map(|&i| &self.stores[i])
+    }
+
+    /// The store a partner calls `partner_store_id`.
+    pub fn store_for_partner(&self, partner: Partner, partner_store_id: &str) -> Option<&Store> {
+        self.by_partner_store
+            .get(&(partner, partner_store_id.to_owned()))
+            .map(|&i| &self.stores[i])
+    }
+
+    /// The menu mapping a store uses (checked to exist at load).
+    pub fn menu_of(&self, store: &Store) -> Option<&Menu> {
+        self.menus.get(&store.menu)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        Catalog::embedded().expect("the embedded catalogue loads")
+    }
+
+    #[test]
+    fn the_embedded_catalogue_loads_and_maps_every_partner() {
+        let c = catalog();
+        assert!(c.stores().len() >= 3);
+        let s = c.store(&StoreId::parse("S1001").unwrap()).unwrap();
+        for p in Partner::ALL {
+            let pid = s.partner_store_ids.get(&p).unwrap();
+            assert_eq!(c.store_for_partner(p, pid).unwrap().id, s.id);
+        }
+    }
+
+    #[test]
+    fn menu_lookups_map_partner_ids_to_pos_codes() {
+        let c = catalog();
+        let s = c.store(&StoreId::parse("S1001").unwrap()).unwrap();
+        let menu = c.menu_of(s).unwrap();
+        let e = &menu.items[0];
+        for (p, id) in &e.partner_ids {
+            assert_eq!(menu.item(*p, id).unwrap().pos_code, e.pos_code);
+        }
+        assert!(menu.item(Partner::DoorDash, "no-such-item").is_none());
+    }
+
+    #[test]
+    fn a_partner_id_mapped_twice_is_refused() {
+        let json = r#"{"stores":[],"menus":[{"id":"m","priceToleranceMinor":0,"modifiers":[],
+          "items":[{"posCode":"A","name":"A","priceMinor":1,"partnerIds":{"app":"x"}},
+                   {"posCode":"B","name":"B","priceMinor":1,"partnerIds":{"app":"x"}}]}]}"#;
+        let err = Catalog::from_json(json).unwrap_err();
+        assert!(err.to_string().contains("maps to two POS codes"), "{err}");
+    }
+
+    fn store_with_hours(hours: &str) -> Store {
+        let json = format!(
+            r#"{{"id":"S1","name":"t","timezone":"America/New_York","location":{{"lat":40.7,"lon":-74.0}},
+            "currency":"USD","status":"open","prepMinutes":10,"earlyReleaseMinutes":10,"courierRadiusM":300,
+            "maxScheduleDays":7,"hours":{hours},"menu":"m","partnerStoreIds":{{}}}}"#
+        );
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn opening_hours_are_read_in_store_local_time() {
+        let s = store_with_hours(r#"{"sun":["10:00-22:00"]}"#);
+        // 2026-11-22 is a Sunday; New York is UTC-5 in November.
+        assert!(s.is_open_at("2026-11-22T15:00:00Z".parse().unwrap()));
+        assert!(!s.is_open_at("2026-11-22T14:59:00Z".parse().unwrap()));
+        assert!(!s.is_open_at("2026-11-23T03:00:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_interval_past_midnight_belongs_to_the_day_it_opens() {
+        let s = store_with_hours(r#"{"sat":["18:00-02:00"]}"#);
+        // Sunday 01:30 local is inside Saturday's interval.
+        assert!(s.is_open_at("2026-11-22T06:30:00Z".parse().unwrap()));
+        assert!(!s.is_open_at("2026-11-22T07:30:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn all_day_hours_cover_every_minute() {
+        let s = store_with_hours(r#"{"sun":["00:00-24:00"]}"#);
+        assert!(s.is_open_at("2026-11-22T05:00:00Z".parse().unwrap()));
+        assert!(s.is_open_at("2026-11-23T04:59:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_courier_is_near_when_close_or_arriving_within_prep_time() {
+        let s = store_with_hours("{}");
+        let at_store = GeoPoint::new(40.7, -74.0);
+        let far = GeoPoint::new(40.8, -74.0);
+        assert!(s.courier_is_near(at_store, None));
+        assert!(!s.courier_is_near(far, None));
+        assert!(s.courier_is_near(far, Some(600)));
+        assert!(!s.courier_is_near(far, Some(601)));
+        assert!(!s.courier_is_near(None, None));
+    }
+}

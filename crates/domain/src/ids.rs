@@ -1,0 +1,309 @@
+//! Identifiers as newtypes that parse on construction, so an invalid id never travels.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a string is not a valid identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The value is empty.
+    #[error("{kind} must not be empty")]
+    Empty {
+        /// Which identifier.
+        kind: &'static str,
+    },
+    /// The value is longer than allowed.
+    #[error("{kind} is {len} characters long; at most {max} are allowed")]
+    TooLong {
+        /// Which identifier.
+        kind: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The value holds a character outside the allowed set.
+    #[error("{kind} contains {ch:?}; only letters, digits and {allowed} are allowed")]
+    BadCharacter {
+        /// Which identifier.
+        kind: &'static str,
+        /// The offending character.
+        ch: char,
+        /// The punctuation allowed besides letters and digits.
+        allowed: &'static str,
+    },
+    /// Not one of the known partners.
+    #[error("unknown partner {0:?}; expected one of ubereats, doordash, grubhub, app")]
+    UnknownPartner(String),
+}
+
+fn check(
+    kind: &'static str,
+    value: &str,
+    max: usize,
+    allowed: &'static str,
+) -> Result<(), IdError> {
+    if value.is_empty() {
+        return Err(IdError::Empty { kind });
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(IdError::TooLong { kind, len, max });
+    }
+    match value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || allowed.contains(*c)))
+    {
+        Some(ch) => Err(IdError::BadCharacter { kind, ch, allowed }),
+        None => Ok(()),
+    }
+}
+
+/// The JSON Schema pattern equivalent to [`check`], with `-` last in the class.
+#[cfg(feature = "schema")]
+fn id_pattern(allowed: &str, max: usize) -> String {
+    let mut punct: String = allowed.chars().filter(|c| *c != '-').collect();
+    if allowed.contains('-') {
+        punct.push('-');
+    }
+    format!("^[A-Za-z0-9{punct}]{{1,{max}}}$")
+}
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident, $kind:literal, $max:literal, $allowed:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        #[cfg(feature = "schema")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": $kind,
+                    "pattern": id_pattern($allowed, $max),
+                })
+            }
+        }
+
+        impl $name {
+            /// Parses and validates the identifier.
+            pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
+                let value = value.into();
+                check($kind, &value, $max, $allowed)?;
+                Ok(Self(value))
+            }
+
+            /// The identifier as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(value)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::parse(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A partner's own id for an order (a UUID for some partners, a number for others).
+    PartnerOrderId,
+    "partner order id",
+    128,
+    "-_.:"
+);
+string_id!(
+    /// The chain's store number, for example `S1001`.
+    StoreId,
+    "store id",
+    32,
+    "-_"
+);
+string_id!(
+    /// A point-of-sale item or modifier code.
+    PosItemCode,
+    "POS item code",
+    64,
+    "-_."
+);
+string_id!(
+    /// The id the store's POS gave an order.
+    PosOrderId,
+    "POS order id",
+    128,
+    "-_.:"
+);
+string_id!(
+    /// Follows one order across webhooks, events, logs and workflow steps.
+    CorrelationId,
+    "correlation id",
+    128,
+    "-_.:"
+);
+string_id!(
+    /// The pipeline's own order id: `<partner>.<partner order id>`, so the same partner order
+    /// always maps to the same id (see [`OrderId::for_partner_order`]).
+    OrderId,
+    "order id",
+    160,
+    "-_.:"
+);
+
+impl OrderId {
+    /// The deterministic id of a partner's order.
+    pub fn for_partner_order(partner: Partner, partner_order_id: &PartnerOrderId) -> Self {
+        Self(format!(
+            "{}.{}",
+            partner.as_str(),
+            partner_order_id.as_str()
+        ))
+    }
+}
+
+/// The delivery partners, and the chain's own app, that send orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Partner {
+    /// Uber Eats-style API: notification webhooks, the order fetched by id, money in e5 units.
+    #[serde(rename = "ubereats")]
+    UberEats,
+    /// DoorDash-style API: full orders pushed, money in cents, bearer-token webhooks.
+    #[serde(rename = "doordash")]
+    DoorDash,
+    /// Grubhub-style API: full orders pushed, money as decimal strings, local times.
+    #[serde(rename = "grubhub")]
+    Grubhub,
+    /// The chain's own app.
+    #[serde(rename = "app")]
+    ChainApp,
+}
+
+impl Partner {
+    /// Every partner, in a stable order.
+    pub const ALL: [Partner; 4] = [
+        Partner::UberEats,
+        Partner::DoorDash,
+        Partner::Grubhub,
+        Partner::ChainApp,
+    ];
+
+    /// The partner's stable name, as used in routes, events and ids.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Partner::UberEats => "ubereats",
+            Partner::DoorDash => "doordash",
+            Partner::Grubhub => "grubhub",
+            Partner::ChainApp => "app",
+        }
+    }
+}
+
+impl fmt::Display for Partner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Partner {
+    type Err = IdError;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Partner::ALL
+            .into_iter()
+            .find(|p| p.as_str() == value)
+            .ok_or_else(|| IdError::UnknownPartner(value.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_id_is_derived_from_partner_and_partner_order_id() {
+        let id = OrderId::for_partner_order(
+            Partner::DoorDash,
+            &PartnerOrderId::parse("9f1c-22").unwrap(),
+        );
+        assert_eq!(id.as_str(), "doordash.9f1c-22");
+    }
+
+    #[test]
+    fn an_empty_store_id_is_refused_with_its_name() {
+        let err = StoreId::parse("").unwrap_err();
+        assert_eq!(err.to_string(), "store id must not be empty");
+    }
+
+    #[test]
+    fn a_partner_order_id_with_a_slash_is_refused() {
+        let err = PartnerOrderId::parse("a/b").unwrap_err();
+        assert!(
+            matches!(err, IdError::BadCharacter { ch: '/', .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_overlong_id_is_refused() {
+        let err = PosItemCode::parse("x".repeat(65)).unwrap_err();
+        assert!(matches!(
+            err,
+            IdError::TooLong {
+                len: 65,
+                max: 64,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn partners_round_trip_through_their_names() {
+        for p in Partner::ALL {
+            assert_eq!(p.as_str().parse::<Partner>().unwrap(), p);
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+        }
+        assert!("deliveroo".parse::<Partner>().is_err());
+    }
+
+    #[test]
+    fn ids_deserialize_only_when_valid() {
+        assert!(serde_json::from_str::<StoreId>("\"S1001\"").is_ok());
+        assert!(serde_json::from_str::<StoreId>("\"S 1001\"").is_err());
+    }
+}
