@@ -1,0 +1,285 @@
+//! What each partner's API expects for fetching an order and for accepting, denying and
+//! cancelling one. Pure descriptions: the HTTP client sends them, the simulators parse them.
+
+use std::fmt;
+
+use order_domain::{OrderId, Partner, PartnerOrderId, Rejection, RejectionReason};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// HTTP methods the partner APIs use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+}
+
+impl HttpMethod {
+    /// The method name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+        }
+    }
+}
+
+impl fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One call to a partner API, relative to the partner's base URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiRequest {
+    /// Method.
+    pub method: HttpMethod,
+    /// Path, percent-encoded, starting with `/`.
+    pub path: String,
+    /// JSON body, if any.
+    pub body: Option<Value>,
+}
+
+/// What identifies an order to its partner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRef {
+    /// The partner.
+    pub partner: Partner,
+    /// The partner's order id.
+    pub partner_order_id: PartnerOrderId,
+    /// The partner's store id, when known (Grubhub-style paths need it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_store_id: Option<String>,
+}
+
+impl OrderRef {
+    /// The pipeline's id for this order.
+    pub fn order_id(&self) -> OrderId {
+        OrderId::for_partner_order(self.partner, &self.partner_order_id)
+    }
+}
+
+/// Why an accepted order is cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CancelReason {
+    /// The partner or customer asked; this acknowledges it.
+    PartnerRequested,
+    /// The store cannot make it (POS refused or unreachable).
+    StoreUnavailable,
+    /// Something in the pipeline failed.
+    Internal,
+}
+
+/// What to tell the partner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PartnerAction {
+    /// The store accepts the order.
+    Accept,
+    /// The store refuses it.
+    Deny(Rejection),
+    /// An accepted order will not be made.
+    Cancel {
+        /// Why.
+        reason: CancelReason,
+        /// Detail for the partner's support staff.
+        detail: String,
+    },
+}
+
+/// Percent-encodes one path segment (RFC 3986 unreserved characters pass through).
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The request that fetches a notification partner's order, for partners that need it.
+pub fn fetch_order(partner: Partner, id: &PartnerOrderId) -> Option<ApiRequest> {
+    match partner {
+        Partner::UberEats => Some(ApiRequest {
+            method: HttpMethod::Get,
+            path: format!("/v2/eats/order/{}", encode_segment(id.as_str())),
+            body: None,
+        }),
+        _ => None,
+    }
+}
+
+fn uber_deny_code(reason: RejectionReason) -> &'static str {
+    match reason {
+        RejectionReason::StoreClosed | RejectionReason::UnknownStore => "STORE_CLOSED",
+        RejectionReason::UnknownItem
+        | RejectionReason::UnknownModifier
+        | RejectionReason::ItemUnavailable => "ITEM_AVAILABILITY",
+        RejectionReason::PriceMismatch | RejectionReason::UnsupportedCurrency => "PRICING",
+        RejectionReason::MissingField
+        | RejectionReason::InvalidField
+        | RejectionReason::EmptyOrder => "MISSING_INFO",
+        RejectionReason::ScheduledTooFarAhead => "OTHER",
+    }
+}
+
+fn grubhub_reason(reason: RejectionReason) -> &'static str {
+    match reason {
+        RejectionReason::StoreClosed | RejectionReason::UnknownStore => "RESTAURANT_CLOSED",
+        RejectionReason::UnknownItem
+        | RejectionReason::UnknownModifier
+        | RejectionReason::ItemUnavailable => "ITEM_UNAVAILABLE",
+        _ => "OTHER",
+    }
+}
+
+fn cancel_code(reason: CancelReason) -> &'static str {
+    match reason {
+        CancelReason::PartnerRequested => "CUSTOMER_CALLED_TO_CANCEL",
+        CancelReason::StoreUnavailable => "RESTAURANT_TOO_BUSY",
+        CancelReason::Internal => "OTHER",
+    }
+}
+
+/// The request that tells the partner about `action` on `order`.
+pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> ApiRequest {
+    let id = encode_segment(order.partner_order_id.as_str());
+    match order.partner {
+        Partner::UberEats => match action {
+            PartnerAction::Accept => ApiRequest {
+                method: HttpMethod::Post,
+                path: format!("/v1/eats/orders/{id}/accept_pos_order"),
+                body: Some(
+                    json!({ "reason": "accepted", "external_reference_id": order_id.as_str() }),
+                ),
+            },
+            PartnerAction::Deny(r) => ApiRequest {
+                method: HttpMethod::Post,
+                path: format!("/v1/eats/orders/{id}/deny_pos_order"),
+                body: Some(
+                    json!({ "reason": { "code": uber_deny_code(r.reason), "explanation": r.detail } }),
+                ),
+            },
+            PartnerAction::Cancel { reason, detail } => ApiRequest {
+                method: HttpMethod::Post,
+                path: format!("/v1/eats/orders/{id}/cancel"),
+                body: Some(json!({ "reason": cancel_code(*reason), "details": detail })),
+            },
+        },
+        Partner::DoorDash => match action {
+            PartnerAction::Accept => ApiRequest {
+                method: HttpMethod::Patch,
+                path: format!("/api/v1/orders/{id}"),
+                body: Some(
+                    json!({ "merchant_supplied_id": order_id.as_str(), "order_status": "success" }),
+                ),
+            },
+            PartnerAction::Deny(r) => ApiRequest {
+                method: HttpMethod::Patch,
+                path: format!("/api/v1/orders/{id}"),
+                body: Some(json!({ "order_status": "fail", "failure_reason": r.to_string() })),
+            },
+            PartnerAction::Cancel { reason, detail } => ApiRequest {
+                method: HttpMethod::Patch,
+                path: format!("/api/v1/orders/{id}/cancellation"),
+                body: Some(
+                    json!({ "cancel_reason": cancel_code(*reason), "cancel_details": detail }),
+                ),
+            },
+        },
+        Partner::Grubhub => {
+            let restaurant = encode_segment(order.partner_store_id.as_deref().unwrap_or("unknown"));
+            let path = format!("/pos/v1/merchant/{restaurant}/orders/{id}/status");
+            let body = match action {
+                PartnerAction::Accept => json!({ "status": "CONFIRMED" }),
+                PartnerAction::Deny(r) => {
+                    json!({ "status": "REJECTED", "reason": grubhub_reason(r.reason), "message": r.detail })
+                }
+                PartnerAction::Cancel { reason, detail } => {
+                    json!({ "status": "CANCELLED", "reason": cancel_code(*reason), "message": detail })
+                }
+            };
+            ApiRequest {
+                method: HttpMethod::Put,
+                path,
+                body: Some(body),
+            }
+        }
+        Partner::ChainApp => {
+            let (verb, body) = match action {
+                PartnerAction::Accept => ("accept", json!({ "orderId": order_id.as_str() })),
+                PartnerAction::Deny(r) => (
+                    "reject",
+                    json!({ "reason": r.reason.code(), "detail": r.detail }),
+                ),
+                PartnerAction::Cancel { reason, detail } => (
+                    "cancel",
+                    json!({ "reason": cancel_code(*reason), "detail": detail }),
+                ),
+            };
+            ApiRequest {
+                method: HttpMethod::Post,
+                path: format!("/api/orders/{id}/{verb}"),
+                body: Some(body),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(partner: Partner) -> OrderRef {
+        OrderRef {
+            partner,
+            partner_order_id: PartnerOrderId::parse("o:1").unwrap(),
+            partner_store_id: Some("GH 88231".to_owned()),
+        }
+    }
+
+    #[test]
+    fn only_notification_partners_fetch_orders() {
+        let id = PartnerOrderId::parse("abc").unwrap();
+        assert_eq!(
+            fetch_order(Partner::UberEats, &id).unwrap().path,
+            "/v2/eats/order/abc"
+        );
+        assert!(fetch_order(Partner::DoorDash, &id).is_none());
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        let order = r(Partner::Grubhub);
+        let req = action(&order, &order.order_id(), &PartnerAction::Accept);
+        assert_eq!(req.path, "/pos/v1/merchant/GH%2088231/orders/o%3A1/status");
+        assert_eq!(req.method, HttpMethod::Put);
+    }
+
+    #[test]
+    fn a_deny_carries_the_partners_own_reason_code() {
+        let deny = PartnerAction::Deny(Rejection::new(
+            RejectionReason::ItemUnavailable,
+            "no chalupas",
+        ));
+        let order = r(Partner::UberEats);
+        let req = action(&order, &order.order_id(), &deny);
+        assert_eq!(req.body.unwrap()["reason"]["code"], "ITEM_AVAILABILITY");
+        let order = r(Partner::ChainApp);
+        let req = action(&order, &order.order_id(), &deny);
+        assert_eq!(req.path, "/api/orders/o%3A1/reject");
+        assert_eq!(req.body.unwrap()["reason"], "ItemUnavailable");
+    }
+}

@@ -1,0 +1,44 @@
+//! Delivery-partner formats, modelled on Uber Eats-, DoorDash- and Grubhub-style APIs plus the
+//! chain's own app: how each authenticates its webhooks, how a webhook is classified, how a
+//! partner order maps to the canonical [`Order`](order_domain::Order) through the store's menu
+//! mapping, and what each partner API expects for accept, deny, cancel and fetch.
+//!
+//! Pure code: no I/O. Every mapping failure is a typed [`Rejection`](order_domain::Rejection).
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod doordash;
+pub mod grubhub;
+mod mapping;
+pub mod ubereats;
+pub mod webhook;
+
+pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction};
+pub use auth::{AuthError, Headers, Verified};
+pub use webhook::{
+    CancellationNotice, CourierNotice, OrderNotice, PayloadKind, Webhook, WebhookError,
+    parse_webhook,
+};
+
+use order_domain::{Catalog, Order, Partner, Rejection};
+use serde_json::Value;
+
+/// Whether a partner's new-order webhook carries the whole order or only its id.
+pub const fn payload_kind(partner: Partner) -> PayloadKind {
+    match partner {
+        Partner::UberEats => PayloadKind::Notification,
+        Partner::DoorDash | Partner::Grubhub | Partner::ChainApp => PayloadKind::Full,
+    }
+}
+
+/// Adapts a partner's full order payload (the webhook body for full-order partners, the
+/// fetched order for notification partners) to the canonical order.
+pub fn adapt(partner: Partner, payload: &Value, catalog: &Catalog) -> Result<Order, Rejection> {
+    match partner {
+        Partner::UberEats => ubereats::adapt(payload, catalog),
+        Partner::DoorDash => doordash::adapt(payload, catalog),
+        Partner::Grubhub => grubhub::adapt(payload, catalog),
+        Partner::ChainApp => app::adapt(payload, catalog),
+    }
+}

@@ -1,0 +1,186 @@
+//! What every partner adapter shares: resolving the store and mapping lines through the
+//! store's menu, with price checks.
+
+use order_domain::{
+    Catalog, Currency, LineItem, Menu, Modifier, Money, Partner, Quantity, Rejection,
+    RejectionReason, Store, StoreStatus,
+};
+use serde_json::Value;
+
+/// A partner's line before mapping.
+pub(crate) struct LineIn {
+    pub id: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub modifiers: Vec<ModifierIn>,
+    pub notes: Option<String>,
+}
+
+/// A partner's modifier before mapping.
+pub(crate) struct ModifierIn {
+    pub id: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+/// Deserializes a partner payload, turning serde's complaint into a rejection that names the
+/// field: a missing field is `MissingField`, anything else `InvalidField`.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(payload: &Value) -> Result<T, Rejection> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let reason = if message.starts_with("missing field") {
+            RejectionReason::MissingField
+        } else {
+            RejectionReason::InvalidField
+        };
+        Rejection::new(reason, format!("at {path}: {message}"))
+    })
+}
+
+/// The store the partner means, refusing unknown, closed and paused stores.
+pub(crate) fn store<'c>(
+    catalog: &'c Catalog,
+    partner: Partner,
+    partner_store_id: &str,
+) -> Result<(&'c Store, &'c Menu), Rejection> {
+    let store = catalog
+        .store_for_partner(partner, partner_store_id)
+        .ok_or_else(|| {
+            Rejection::new(
+                RejectionReason::UnknownStore,
+                format!("{partner} store {partner_store_id:?} is not a store of the chain"),
+            )
+        })?;
+    if store.status != StoreStatus::Open {
+        return Err(Rejection::new(
+            RejectionReason::StoreClosed,
+            format!(
+                "store {} is {}",
+                store.id,
+                format!("{:?}", store.status).to_lowercase()
+            ),
+        ));
+    }
+    let menu = catalog.menu_of(store).ok_or_else(|| {
+        Rejection::new(
+            RejectionReason::UnknownStore,
+            format!("store {} has no menu", store.id),
+        )
+    })?;
+    Ok((store, menu))
+}
+
+/// Refuses an order in another currency than the store's.
+pub(crate) fn currency(store: &Store, currency: Currency) -> Result<(), Rejection> {
+    if store.currency == currency {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            RejectionReason::UnsupportedCurrency,
+            format!(
+                "store {} takes {}, the order is in {currency}",
+                store.id, store.currency
+            ),
+        ))
+    }
+}
+
+fn check_price(
+    what: &str,
+    id: &str,
+    given: Money,
+    menu_minor: i64,
+    tolerance: i64,
+) -> Result<(), Rejection> {
+    let menu_price = Money::new(menu_minor, given.currency);
+    if given.within(menu_price, tolerance) {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            RejectionReason::PriceMismatch,
+            format!("{what} {id:?}: partner price {given}, menu price {menu_price}"),
+        ))
+    }
+}
+
+/// Maps partner lines to POS lines through the menu, checking each price against it.
+pub(crate) fn lines(
+    partner: Partner,
+    menu: &Menu,
+    lines: Vec<LineIn>,
+) -> Result<Vec<LineItem>, Rejection> {
+    lines
+        .into_iter()
+        .map(|l| {
+            let entry = menu.item(partner, &l.id).ok_or_else(|| {
+                Rejection::new(
+                    RejectionReason::UnknownItem,
+                    format!(
+                        "{partner} item {:?} ({}) is not on menu {}",
+                        l.id, l.name, menu.id
+                    ),
+                )
+            })?;
+            check_price(
+                "item",
+                &l.id,
+                l.unit_price,
+                entry.price_minor,
+                menu.price_tolerance_minor,
+            )?;
+            let modifiers = l
+                .modifiers
+                .into_iter()
+                .map(|m| {
+                    let me = menu.modifier(partner, &m.id).ok_or_else(|| {
+                        Rejection::new(
+                            RejectionReason::UnknownModifier,
+                            format!(
+                                "{partner} modifier {:?} ({}) is not on menu {}",
+                                m.id, m.name, menu.id
+                            ),
+                        )
+                    })?;
+                    check_price(
+                        "modifier",
+                        &m.id,
+                        m.unit_price,
+                        me.price_minor,
+                        menu.price_tolerance_minor,
+                    )?;
+                    Ok(Modifier {
+                        pos_code: me.pos_code.clone(),
+                        name: me.name.clone(),
+                        quantity: Quantity::new(m.quantity)?,
+                        unit_price: m.unit_price,
+                    })
+                })
+                .collect::<Result<Vec<_>, Rejection>>()?;
+            Ok(LineItem {
+                pos_code: entry.pos_code.clone(),
+                name: entry.name.clone(),
+                quantity: Quantity::new(l.quantity)?,
+                unit_price: l.unit_price,
+                modifiers,
+                notes: l.notes,
+            })
+        })
+        .collect()
+}
+
+/// "Ana Lopez" → "Ana L."
+pub(crate) fn display_name(first: Option<&str>, last: Option<&str>) -> String {
+    let first = first.unwrap_or("").trim();
+    match last.and_then(|l| l.trim().chars().next()) {
+        Some(initial) if !first.is_empty() => format!("{first} {initial}."),
+        _ => first.to_owned(),
+    }
+}
+
+/// The partner order id, validated.
+pub(crate) fn partner_order_id(raw: &str) -> Result<order_domain::PartnerOrderId, Rejection> {
+    order_domain::PartnerOrderId::parse(raw).map_err(|e| Rejection::invalid("order id", e))
+}

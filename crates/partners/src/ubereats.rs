@@ -1,0 +1,355 @@
+//! Uber Eats-style format. Webhooks are notifications (`orders.notification` names only the
+//! order id; the order is fetched with `GET /v2/eats/order/{id}`), signed with a hex
+//! HMAC-SHA256 of the body; money is in e5 units (`amount_e5`); times carry the store's local
+//! offset; modifiers nest in `selected_modifier_groups`.
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use order_domain::{
+    Catalog, Currency, Fulfillment, GeoPoint, Money, Order, OrderDraft, Partner, Rejection, Timing,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::mapping::{self, LineIn, ModifierIn};
+use crate::webhook::{
+    self, CancellationNotice, CourierNotice, OrderNotice, PayloadKind, Webhook, WebhookError,
+};
+
+const P: Partner = Partner::UberEats;
+
+/// Event type of a new-order notification.
+pub const ORDER_NOTIFICATION: &str = "orders.notification";
+/// Event type of a cancellation.
+pub const ORDER_CANCEL: &str = "orders.cancel";
+/// Event type of a courier position update.
+pub const COURIER_LOCATION: &str = "delivery.courier_location";
+
+/// The webhook body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Notification {
+    /// Unique per event (kept on retries).
+    pub event_id: String,
+    /// `orders.notification`, `orders.cancel` or `delivery.courier_location`.
+    pub event_type: String,
+    /// Epoch seconds; signed as part of the body, so it bounds replays.
+    pub event_time: i64,
+    /// What the event is about.
+    pub meta: Meta,
+    /// Where to fetch the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_href: Option<String>,
+    /// Courier details, on courier events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courier: Option<Courier>,
+    /// Cancellation reason, on cancel events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The resource a notification is about.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    /// The store's Uber id.
+    pub user_id: String,
+    /// The order's Uber id.
+    pub resource_id: String,
+    /// Status hint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A courier on its way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Courier {
+    /// Current position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Seconds to the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<u32>,
+}
+
+/// Latitude and longitude.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Location {
+    /// Degrees.
+    pub latitude: f64,
+    /// Degrees.
+    pub longitude: f64,
+}
+
+/// Money as Uber sends it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UberMoney {
+    /// Amount × 10⁵.
+    pub amount_e5: i64,
+    /// ISO 4217.
+    pub currency_code: String,
+}
+
+/// Unit and total price.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ItemPrice {
+    /// One item.
+    pub unit_price: UberMoney,
+    /// Quantity × unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_price: Option<UberMoney>,
+}
+
+/// A selected modifier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SelectedItem {
+    /// Uber id.
+    pub id: String,
+    /// Name.
+    pub title: String,
+    /// How many.
+    pub quantity: u32,
+    /// Price.
+    pub price: ItemPrice,
+}
+
+/// A group of selected modifiers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModifierGroup {
+    /// Group id.
+    pub id: String,
+    /// The selections.
+    #[serde(default)]
+    pub selected_items: Vec<SelectedItem>,
+}
+
+/// A cart line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CartItem {
+    /// Uber item id.
+    pub id: String,
+    /// Name.
+    pub title: String,
+    /// How many.
+    pub quantity: u32,
+    /// Price.
+    pub price: ItemPrice,
+    /// Modifier groups.
+    #[serde(default)]
+    pub selected_modifier_groups: Vec<ModifierGroup>,
+    /// Line note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special_instructions: Option<String>,
+}
+
+/// The cart.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cart {
+    /// Lines.
+    pub items: Vec<CartItem>,
+    /// Order note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special_instructions: Option<String>,
+}
+
+/// Charges.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Charges {
+    /// Food subtotal.
+    pub sub_total: UberMoney,
+    /// Tax.
+    pub tax: UberMoney,
+    /// Total.
+    pub total: UberMoney,
+}
+
+/// Payment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Payment {
+    /// Charges.
+    pub charges: Charges,
+}
+
+/// The store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UberStore {
+    /// Uber store id.
+    pub id: String,
+}
+
+/// The customer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Eater {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+}
+
+/// A delivery window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// Start.
+    pub start_time: DateTime<FixedOffset>,
+    /// End.
+    pub end_time: DateTime<FixedOffset>,
+}
+
+/// The order as `GET /v2/eats/order/{id}` returns it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UberOrder {
+    /// Uber order id.
+    pub id: String,
+    /// Short display id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_id: Option<String>,
+    /// `DELIVERY_BY_UBER`, `DELIVERY_BY_RESTAURANT` or `PICK_UP`.
+    #[serde(rename = "type")]
+    pub fulfillment_type: String,
+    /// Placed, store-local offset.
+    pub placed_at: DateTime<FixedOffset>,
+    /// When Uber expects to pick it up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_ready_for_pickup_at: Option<DateTime<FixedOffset>>,
+    /// Present on scheduled orders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_order_target_delivery_time_range: Option<TimeRange>,
+    /// Store.
+    pub store: UberStore,
+    /// Customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eater: Option<Eater>,
+    /// Cart.
+    pub cart: Cart,
+    /// Payment.
+    pub payment: Payment,
+}
+
+fn money(m: &UberMoney, field: &str) -> Result<Money, Rejection> {
+    let currency = Currency::parse(&m.currency_code).map_err(|e| Rejection::invalid(field, e))?;
+    Money::from_e5(m.amount_e5, currency).map_err(|e| Rejection::invalid(field, e))
+}
+
+/// Classifies a webhook body.
+pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
+    let n: Notification = webhook::from_value(P, value)?;
+    let sent_at = Utc
+        .timestamp_opt(n.event_time, 0)
+        .single()
+        .ok_or(WebhookError::Invalid {
+            field: "event_time",
+            why: "out of range".to_owned(),
+        })?;
+    match n.event_type.as_str() {
+        ORDER_NOTIFICATION => Ok(Webhook::Order(OrderNotice {
+            partner_order_id: webhook::order_id("meta.resource_id", &n.meta.resource_id)?,
+            partner_store_id: Some(n.meta.user_id),
+            kind: PayloadKind::Notification,
+            sent_at: Some(sent_at),
+        })),
+        ORDER_CANCEL => Ok(Webhook::Cancellation(CancellationNotice {
+            partner_order_id: webhook::order_id("meta.resource_id", &n.meta.resource_id)?,
+            partner_store_id: Some(n.meta.user_id),
+            reason: webhook::short_reason(n.reason),
+            sent_at: Some(sent_at),
+        })),
+        COURIER_LOCATION => {
+            let courier = n.courier.unwrap_or(Courier {
+                location: None,
+                eta_seconds: None,
+            });
+            let location = match courier.location {
+                Some(l) => Some(GeoPoint::new(l.latitude, l.longitude).ok_or(
+                    WebhookError::Invalid {
+                        field: "courier.location",
+                        why: "coordinates out of range".to_owned(),
+                    },
+                )?),
+                None => None,
+            };
+            Ok(Webhook::CourierLocation(CourierNotice {
+                partner_order_id: Some(webhook::order_id("meta.resource_id", &n.meta.resource_id)?),
+                partner_store_id: n.meta.user_id,
+                location,
+                eta_seconds: courier.eta_seconds,
+                sent_at: Some(sent_at),
+            }))
+        }
+        other => Err(WebhookError::UnsupportedType {
+            partner: P,
+            kind: other.to_owned(),
+        }),
+    }
+}
+
+/// Adapts an order fetched from the API.
+pub fn adapt(payload: &Value, catalog: &Catalog) -> Result<Order, Rejection> {
+    let o: UberOrder = mapping::parse(payload)?;
+    let (store, menu) = mapping::store(catalog, P, &o.store.id)?;
+    let subtotal = money(&o.payment.charges.sub_total, "payment.charges.sub_total")?;
+    mapping::currency(store, subtotal.currency)?;
+    let fulfillment = match o.fulfillment_type.as_str() {
+        "DELIVERY_BY_UBER" | "DELIVERY_BY_RESTAURANT" => Fulfillment::Delivery,
+        "PICK_UP" => Fulfillment::Pickup,
+        other => {
+            return Err(Rejection::invalid(
+                "type",
+                format!("unsupported fulfillment {other:?}"),
+            ));
+        }
+    };
+    let eta = o
+        .estimated_ready_for_pickup_at
+        .map(|t| t.with_timezone(&Utc));
+    let timing = match &o.scheduled_order_target_delivery_time_range {
+        Some(range) => Timing::Scheduled {
+            ready_at: eta.unwrap_or_else(|| range.start_time.with_timezone(&Utc)),
+        },
+        None => Timing::Asap { pickup_eta: eta },
+    };
+    let mut lines = Vec::with_capacity(o.cart.items.len());
+    for (i, item) in o.cart.items.iter().enumerate() {
+        let mut modifiers = Vec::new();
+        for group in &item.selected_modifier_groups {
+            for m in &group.selected_items {
+                modifiers.push(ModifierIn {
+                    id: m.id.clone(),
+                    name: m.title.clone(),
+                    quantity: m.quantity,
+                    unit_price: money(
+                        &m.price.unit_price,
+                        &format!("cart.items[{i}].modifier price"),
+                    )?,
+                });
+            }
+        }
+        lines.push(LineIn {
+            id: item.id.clone(),
+            name: item.title.clone(),
+            quantity: item.quantity,
+            unit_price: money(
+                &item.price.unit_price,
+                &format!("cart.items[{i}].price.unit_price"),
+            )?,
+            modifiers,
+            notes: item.special_instructions.clone(),
+        });
+    }
+    let eater = o.eater.as_ref();
+    OrderDraft {
+        partner: P,
+        partner_order_id: mapping::partner_order_id(&o.id)?,
+        partner_store_id: o.store.id.clone(),
+        store_id: store.id.clone(),
+        placed_at: o.placed_at.with_timezone(&Utc),
+        fulfillment,
+        timing,
+        items: mapping::lines(P, menu, lines)?,
+        stated_subtotal: subtotal,
+        tax: money(&o.payment.charges.tax, "payment.charges.tax")?,
+        customer_name: mapping::display_name(
+            eater.map(|e| e.first_name.as_str()),
+            eater.and_then(|e| e.last_name.as_deref()),
+        ),
+        notes: o.cart.special_instructions.clone(),
+    }
+    .finish(menu.price_tolerance_minor)
+}

@@ -1,0 +1,155 @@
+//! Classifies an authenticated webhook: a new order (whole or a notification), a cancellation,
+//! or a courier location. Only what routing and dedup need is read here; the order itself is
+//! adapted later, in the workflow.
+
+use chrono::{DateTime, Utc};
+use order_domain::{GeoPoint, Partner, PartnerOrderId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{app, doordash, grubhub, ubereats};
+
+/// Whether an order webhook carries the whole order or only its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadKind {
+    /// The whole order is in the payload.
+    Full,
+    /// Only the id: the order is fetched from the partner's API.
+    Notification,
+}
+
+/// A new order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderNotice {
+    /// The partner's order id.
+    pub partner_order_id: PartnerOrderId,
+    /// The partner's store id, when the webhook carries it.
+    pub partner_store_id: Option<String>,
+    /// Whole order or notification.
+    pub kind: PayloadKind,
+    /// When the partner says it sent the webhook, if it says so in the body.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A request to cancel an order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancellationNotice {
+    /// The partner's order id.
+    pub partner_order_id: PartnerOrderId,
+    /// The partner's store id, when given.
+    pub partner_store_id: Option<String>,
+    /// Why, as the partner says (free text, kept short).
+    pub reason: Option<String>,
+    /// When the partner says it sent the webhook, if it says so in the body.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// Where a courier is, relative to a store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourierNotice {
+    /// The order the courier is collecting, when given.
+    pub partner_order_id: Option<PartnerOrderId>,
+    /// The partner's id of the store the courier is heading to.
+    pub partner_store_id: String,
+    /// The courier's position, when given.
+    pub location: Option<GeoPoint>,
+    /// Seconds until the courier reaches the store, when given.
+    pub eta_seconds: Option<u32>,
+    /// When the partner says it sent the webhook, if it says so in the body.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// What an authenticated webhook is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Webhook {
+    /// A new order.
+    Order(OrderNotice),
+    /// A cancellation request.
+    Cancellation(CancellationNotice),
+    /// A courier position update.
+    CourierLocation(CourierNotice),
+}
+
+impl Webhook {
+    /// When the partner says it sent the webhook, if the body says.
+    pub fn sent_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Webhook::Order(n) => n.sent_at,
+            Webhook::Cancellation(n) => n.sent_at,
+            Webhook::CourierLocation(n) => n.sent_at,
+        }
+    }
+}
+
+/// Why a webhook body could not be classified (answered with HTTP 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// Not JSON at all.
+    #[error("body is not valid JSON: {0}")]
+    NotJson(String),
+    /// JSON, but not of the partner's webhook shape.
+    #[error("body does not match the {partner} webhook format at {path}: {message}")]
+    Shape {
+        /// Which partner format.
+        partner: Partner,
+        /// JSON path of the problem.
+        path: String,
+        /// What is wrong there.
+        message: String,
+    },
+    /// A webhook type this pipeline does not handle.
+    #[error("unsupported {partner} webhook type {kind:?}")]
+    UnsupportedType {
+        /// Which partner format.
+        partner: Partner,
+        /// The type the body names.
+        kind: String,
+    },
+    /// A field has an unusable value.
+    #[error("{field} is invalid: {why}")]
+    Invalid {
+        /// Which field.
+        field: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Deserializes with the JSON path of the first problem.
+pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
+    partner: Partner,
+    value: &Value,
+) -> Result<T, WebhookError> {
+    serde_path_to_error::deserialize(value).map_err(|e| WebhookError::Shape {
+        partner,
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })
+}
+
+pub(crate) fn order_id(field: &'static str, raw: &str) -> Result<PartnerOrderId, WebhookError> {
+    PartnerOrderId::parse(raw).map_err(|e| WebhookError::Invalid {
+        field,
+        why: e.to_string(),
+    })
+}
+
+pub(crate) fn short_reason(reason: Option<String>) -> Option<String> {
+    reason
+        .map(|r| r.trim().chars().take(200).collect::<String>())
+        .filter(|r| !r.is_empty())
+}
+
+/// Parses the body of an authenticated webhook.
+pub fn parse_webhook(partner: Partner, body: &[u8]) -> Result<(Webhook, Value), WebhookError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| WebhookError::NotJson(e.to_string()))?;
+    let webhook = match partner {
+        Partner::UberEats => ubereats::classify(&value)?,
+        Partner::DoorDash => doordash::classify(&value)?,
+        Partner::Grubhub => grubhub::classify(&value)?,
+        Partner::ChainApp => app::classify(&value)?,
+    };
+    Ok((webhook, value))
+}

@@ -1,0 +1,382 @@
+//! Every partner adapter against the payloads in `events/partners/`, and property tests that
+//! no input, however odd, panics an adapter or the webhook classifier.
+
+// Test helpers outside #[test] functions may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use order_domain::{Catalog, Currency, Fulfillment, Money, Partner, RejectionReason, Timing};
+use partners::{PayloadKind, Webhook, adapt, parse_webhook};
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn payload(rel: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/partners")
+        .join(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn catalog() -> Catalog {
+    Catalog::embedded().unwrap()
+}
+
+fn usd(m: i64) -> Money {
+    Money::new(m, Currency::USD)
+}
+
+#[test]
+fn an_uber_style_order_maps_e5_money_local_times_and_nested_modifiers() {
+    let o = adapt(
+        Partner::UberEats,
+        &payload("ubereats/order.json"),
+        &catalog(),
+    )
+    .unwrap();
+    assert_eq!(o.store_id.as_str(), "S1001");
+    assert_eq!(
+        o.id.as_str(),
+        "ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e01"
+    );
+    assert_eq!(o.items[0].pos_code.as_str(), "CRUNCHWRAP");
+    assert_eq!(o.items[0].modifiers[0].pos_code.as_str(), "ADD-CHEESE");
+    assert_eq!(o.items[0].notes.as_deref(), Some("no onions please"));
+    assert_eq!(o.subtotal, usd(1627));
+    assert_eq!(o.total, usd(1757));
+    assert_eq!(o.placed_at.to_rfc3339(), "2026-11-22T17:58:00+00:00");
+    assert_eq!(o.fulfillment, Fulfillment::Delivery);
+    assert_eq!(o.customer_name, "Sam K.");
+    assert!(
+        matches!(o.timing, Timing::Asap { pickup_eta: Some(t) } if t.to_rfc3339() == "2026-11-22T18:20:00+00:00")
+    );
+}
+
+#[test]
+fn an_uber_style_scheduled_order_is_ready_at_the_pickup_estimate() {
+    let o = adapt(
+        Partner::UberEats,
+        &payload("ubereats/order-scheduled.json"),
+        &catalog(),
+    )
+    .unwrap();
+    assert!(
+        matches!(o.timing, Timing::Scheduled { ready_at } if ready_at.to_rfc3339() == "2026-11-22T20:45:00+00:00")
+    );
+}
+
+#[test]
+fn a_doordash_style_order_takes_the_stores_currency_and_flattens_categories() {
+    let o = adapt(
+        Partner::DoorDash,
+        &payload("doordash/order.json"),
+        &catalog(),
+    )
+    .unwrap();
+    assert_eq!(o.items.len(), 2);
+    assert_eq!(o.items[0].pos_code.as_str(), "CHALUPA");
+    assert_eq!(o.items[0].modifiers[0].pos_code.as_str(), "SUB-STEAK");
+    assert_eq!(o.items[1].pos_code.as_str(), "CINNA-DELIGHTS");
+    assert_eq!(o.subtotal, usd(1447));
+    assert_eq!(o.items[0].notes, None, "a blank note is dropped");
+    assert_eq!(o.customer_name, "Ana L.");
+}
+
+#[test]
+fn a_doordash_style_scheduled_order_uses_the_pickup_time() {
+    let o = adapt(
+        Partner::DoorDash,
+        &payload("doordash/order-scheduled.json"),
+        &catalog(),
+    )
+    .unwrap();
+    assert!(
+        matches!(o.timing, Timing::Scheduled { ready_at } if ready_at.to_rfc3339() == "2026-11-22T21:30:00+00:00")
+    );
+}
+
+#[test]
+fn a_grubhub_style_order_parses_decimal_strings_and_option_quantities() {
+    let o = adapt(Partner::Grubhub, &payload("grubhub/order.json"), &catalog()).unwrap();
+    assert_eq!(o.fulfillment, Fulfillment::Pickup);
+    assert_eq!(o.items[0].pos_code.as_str(), "QUESADILLA-CHKN");
+    assert_eq!(o.items[0].modifiers.len(), 2);
+    assert_eq!(o.items[0].modifiers[1].quantity.get(), 2);
+    assert_eq!(o.subtotal, usd(1346));
+    assert_eq!(o.tax, usd(108));
+    assert!(matches!(
+        o.timing,
+        Timing::Asap {
+            pickup_eta: Some(_)
+        }
+    ));
+}
+
+#[test]
+fn an_app_order_maps_skus_and_a_scheduled_pickup() {
+    let o = adapt(Partner::ChainApp, &payload("app/order.json"), &catalog()).unwrap();
+    assert_eq!(o.items[0].pos_code.as_str(), "CRUNCHWRAP");
+    assert_eq!(o.subtotal, usd(599 + 75 + 2 * 199));
+    let s = adapt(
+        Partner::ChainApp,
+        &payload("app/order-scheduled.json"),
+        &catalog(),
+    )
+    .unwrap();
+    assert!(matches!(s.timing, Timing::Scheduled { .. }));
+}
+
+fn rejection(partner: Partner, rel: &str) -> order_domain::Rejection {
+    adapt(partner, &payload(rel), &catalog()).expect_err(rel)
+}
+
+#[test]
+fn each_rejection_reason_is_typed_and_names_the_problem() {
+    let cases = [
+        (
+            Partner::Grubhub,
+            "grubhub/order-unknown-item.json",
+            RejectionReason::UnknownItem,
+            "7009999",
+        ),
+        (
+            Partner::Grubhub,
+            "grubhub/order-unsupported-currency.json",
+            RejectionReason::UnsupportedCurrency,
+            "EUR",
+        ),
+        (
+            Partner::ChainApp,
+            "app/order-price-mismatch.json",
+            RejectionReason::PriceMismatch,
+            "6.99 USD",
+        ),
+        (
+            Partner::ChainApp,
+            "app/order-unknown-modifier.json",
+            RejectionReason::UnknownModifier,
+            "sku-gold-leaf",
+        ),
+        (
+            Partner::ChainApp,
+            "app/order-empty.json",
+            RejectionReason::EmptyOrder,
+            "no items",
+        ),
+        (
+            Partner::ChainApp,
+            "app/order-paused-store.json",
+            RejectionReason::StoreClosed,
+            "S1003 is paused",
+        ),
+        (
+            Partner::UberEats,
+            "ubereats/order-closed-store.json",
+            RejectionReason::StoreClosed,
+            "S1003",
+        ),
+        (
+            Partner::DoorDash,
+            "doordash/order-unknown-store.json",
+            RejectionReason::UnknownStore,
+            "S9999",
+        ),
+        (
+            Partner::DoorDash,
+            "doordash/order-missing-field.json",
+            RejectionReason::MissingField,
+            "subtotal",
+        ),
+    ];
+    for (partner, rel, reason, mention) in cases {
+        let r = rejection(partner, rel);
+        assert_eq!(r.reason, reason, "{rel}: {r}");
+        assert!(
+            r.detail.contains(mention),
+            "{rel}: {:?} should mention {mention:?}",
+            r.detail
+        );
+    }
+}
+
+#[test]
+fn a_wrong_type_is_an_invalid_field_with_its_path() {
+    let mut p = payload("doordash/order.json");
+    p["order"]["categories"][0]["items"][1]["quantity"] = Value::from("two");
+    let r = adapt(Partner::DoorDash, &p, &catalog()).unwrap_err();
+    assert_eq!(r.reason, RejectionReason::InvalidField);
+    assert!(
+        r.detail.contains("order.categories[0].items[1].quantity"),
+        "{}",
+        r.detail
+    );
+}
+
+#[test]
+fn a_grubhub_time_without_an_offset_is_refused() {
+    let mut p = payload("grubhub/order.json");
+    p["order"]["placed_at"] = Value::from("2026-11-22T09:59:00");
+    let r = adapt(Partner::Grubhub, &p, &catalog()).unwrap_err();
+    assert_eq!(r.reason, RejectionReason::InvalidField, "{r}");
+}
+
+fn classify(partner: Partner, rel: &str) -> Webhook {
+    let body = serde_json::to_vec(&payload(rel)).unwrap();
+    parse_webhook(partner, &body)
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        .0
+}
+
+#[test]
+fn order_webhooks_classify_with_their_payload_kind() {
+    let cases = [
+        (
+            Partner::UberEats,
+            "ubereats/notification.json",
+            PayloadKind::Notification,
+        ),
+        (Partner::DoorDash, "doordash/order.json", PayloadKind::Full),
+        (Partner::Grubhub, "grubhub/order.json", PayloadKind::Full),
+        (Partner::ChainApp, "app/order.json", PayloadKind::Full),
+    ];
+    for (partner, rel, kind) in cases {
+        match classify(partner, rel) {
+            Webhook::Order(n) => {
+                assert_eq!(n.kind, kind, "{rel}");
+                assert_eq!(n.kind, partners::payload_kind(partner));
+                assert!(n.partner_store_id.is_some());
+            }
+            other => panic!("{rel}: {other:?}"),
+        }
+    }
+    let Webhook::Order(n) = classify(Partner::UberEats, "ubereats/notification.json") else {
+        unreachable!()
+    };
+    assert_eq!(n.sent_at.unwrap().to_rfc3339(), "2026-11-22T18:00:00+00:00");
+}
+
+#[test]
+fn cancellation_and_courier_webhooks_classify_for_every_partner() {
+    for (partner, dir) in [
+        (Partner::UberEats, "ubereats"),
+        (Partner::DoorDash, "doordash"),
+        (Partner::Grubhub, "grubhub"),
+        (Partner::ChainApp, "app"),
+    ] {
+        assert!(
+            matches!(
+                classify(partner, &format!("{dir}/cancel.json")),
+                Webhook::Cancellation(_)
+            ),
+            "{dir}"
+        );
+        match classify(partner, &format!("{dir}/courier.json")) {
+            Webhook::CourierLocation(c) => {
+                assert!(
+                    c.location.is_some() && c.eta_seconds.is_some(),
+                    "{dir}: {c:?}"
+                );
+                assert!(
+                    catalog()
+                        .store_for_partner(partner, &c.partner_store_id)
+                        .is_some(),
+                    "{dir}"
+                );
+            }
+            other => panic!("{dir}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_unknown_webhook_type_names_the_type() {
+    let body = br#"{"event":{"type":"MenuUpdate"},"order":{"id":"x","store":{"merchant_supplied_id":"S1001"}}}"#;
+    let err = parse_webhook(Partner::DoorDash, body).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported doordash webhook type \"MenuUpdate\""
+    );
+}
+
+#[test]
+fn a_body_that_is_not_json_is_named_as_such() {
+    let err = parse_webhook(Partner::Grubhub, b"{not json").unwrap_err();
+    assert!(
+        err.to_string().starts_with("body is not valid JSON"),
+        "{err}"
+    );
+}
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        ".{0,12}".prop_map(Value::from),
+        "[0-9]{1,3}\\.[0-9]{1,3}".prop_map(Value::from),
+        "2026-11-22T1[0-9]:00:00(Z|-08:00)?".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map("[a-z_A-Z]{1,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Replaces the leaf or subtree at a pseudo-random position of `v` with `with`.
+fn graft(v: &mut Value, mut pick: usize, with: Value) {
+    fn walk(v: &mut Value, pick: &mut usize, with: &mut Option<Value>) {
+        if with.is_none() {
+            return;
+        }
+        if *pick == 0 {
+            *v = with.take().unwrap_or(Value::Null);
+            return;
+        }
+        *pick -= 1;
+        match v {
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, pick, with)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, pick, with)),
+            _ => {}
+        }
+    }
+    let mut with = Some(with);
+    walk(v, &mut pick, &mut with);
+}
+
+const VALID: [(Partner, &str); 4] = [
+    (Partner::UberEats, "ubereats/order.json"),
+    (Partner::DoorDash, "doordash/order.json"),
+    (Partner::Grubhub, "grubhub/order.json"),
+    (Partner::ChainApp, "app/order.json"),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_json_never_panics_an_adapter(v in arb_json(), p in 0usize..4) {
+        let _ = adapt(Partner::ALL[p], &v, &catalog());
+        let _ = parse_webhook(Partner::ALL[p], v.to_string().as_bytes());
+    }
+
+    #[test]
+    fn a_valid_order_with_any_part_replaced_never_panics(case in 0usize..4, pick in 0usize..80, with in arb_json()) {
+        let (partner, rel) = VALID[case];
+        let mut v = payload(rel);
+        graft(&mut v, pick, with);
+        let _ = adapt(partner, &v, &catalog());
+        let _ = parse_webhook(partner, v.to_string().as_bytes());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_classifier(body in prop::collection::vec(any::<u8>(), 0..512), p in 0usize..4) {
+        let _ = parse_webhook(Partner::ALL[p], &body);
+    }
+}
