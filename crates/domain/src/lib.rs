@@ -22,5 +22,5 @@ pub use ids::{
 };
 pub use lifecycle::{OrderStatus, ReleasedBy};
 pub use money::{Currency, Money, MoneyError};
-pub use order::{Fulfillment, LineItem, Modifier, Order, OrderDraft, Quantity, Timing};
+pub use order::{Fulfillment, LineItem, Modifier, Order, OrderDraft, PayloadKind, Quantity, Timing};
 pub use rejection::{Rejection, RejectionReason};

@@ -57,6 +57,17 @@ impl schemars::JsonSchema for Quantity {
     }
 }
 
+/// Whether a partner's order webhook carries the whole order or only its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum PayloadKind {
+    /// The whole order is in the payload.
+    Full,
+    /// Only the id: the order is fetched from the partner's API.
+    Notification,
+}
+
 /// Delivery by a courier, or pickup by the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,20 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use order_domain::{GeoPoint, Partner, PartnerOrderId};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{app, doordash, grubhub, ubereats};
 
-/// Whether an order webhook carries the whole order or only its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PayloadKind {
-    /// The whole order is in the payload.
-    Full,
-    /// Only the id: the order is fetched from the partner's API.
-    Notification,
-}
+pub use order_domain::PayloadKind;
 
 /// A new order.
 #[derive(Debug, Clone, PartialEq)]

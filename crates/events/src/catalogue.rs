@@ -1,0 +1,248 @@
+//! The events themselves. Sparse but sufficient: what consumers need, not the whole order.
+
+use chrono::{DateTime, Utc};
+use order_domain::{GeoPoint, Hold, OrderId, Partner, PartnerOrderId, PayloadKind, PosOrderId, RejectionReason, ReleasedBy, StoreId};
+use serde::{Deserialize, Serialize};
+
+use crate::{BusEvent, SOURCE_INTAKE, SOURCE_PIPELINE};
+
+macro_rules! bus_event {
+    ($ty:ident, $source:expr, $detail_type:literal) => {
+        impl BusEvent for $ty {
+            const SOURCE: &'static str = $source;
+            const DETAIL_TYPE: &'static str = $detail_type;
+        }
+    };
+}
+
+/// A partner webhook carried a new order (whole, or a notification to fetch it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderReceived {
+    /// Who sent it.
+    pub partner: Partner,
+    /// The partner's order id.
+    pub partner_order_id: PartnerOrderId,
+    /// The partner's store id, if the webhook names it.
+    pub partner_store_id: Option<String>,
+    /// Whole order or notification.
+    pub payload_kind: PayloadKind,
+    /// When intake accepted the webhook.
+    pub received_at: DateTime<Utc>,
+    /// The webhook body as the partner sent it (authenticated).
+    pub payload: serde_json::Value,
+}
+bus_event!(OrderReceived, SOURCE_INTAKE, "Order Received");
+
+/// An authenticated webhook could not be understood; the partner got HTTP 400.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct WebhookRejected {
+    /// Who sent it.
+    pub partner: Partner,
+    /// What was wrong.
+    pub problem: String,
+    /// SHA-256 of the body, hex, to find it in the partner's logs.
+    pub body_sha256: String,
+    /// Body size in bytes.
+    pub body_bytes: u64,
+    /// When intake refused it.
+    pub received_at: DateTime<Utc>,
+}
+bus_event!(WebhookRejected, SOURCE_INTAKE, "Webhook Rejected");
+
+/// A courier reported its position or ETA relative to a store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CourierLocationUpdated {
+    /// The courier's partner.
+    pub partner: Partner,
+    /// The order the courier collects, if the partner says.
+    pub partner_order_id: Option<PartnerOrderId>,
+    /// The store the courier is heading to.
+    pub store_id: StoreId,
+    /// Position, if given.
+    pub location: Option<GeoPoint>,
+    /// Seconds to the store, if given.
+    pub eta_seconds: Option<u32>,
+    /// When intake received it.
+    pub observed_at: DateTime<Utc>,
+}
+bus_event!(CourierLocationUpdated, SOURCE_INTAKE, "Courier Location Updated");
+
+/// A partner asked to cancel an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderCancellationRequested {
+    /// Who asked.
+    pub partner: Partner,
+    /// The partner's order id.
+    pub partner_order_id: PartnerOrderId,
+    /// The pipeline's order id.
+    pub order_id: OrderId,
+    /// The partner's store id, if given.
+    pub partner_store_id: Option<String>,
+    /// The partner's reason, if given.
+    pub reason: Option<String>,
+    /// When intake received it.
+    pub requested_at: DateTime<Utc>,
+}
+bus_event!(OrderCancellationRequested, SOURCE_INTAKE, "Order Cancellation Requested");
+
+/// The same partner order arrived again and was ignored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderDuplicateIgnored {
+    /// The order.
+    pub order_id: OrderId,
+    /// Who sent it.
+    pub partner: Partner,
+    /// True if the repeat carried a different payload than the first (a conflict to look at).
+    pub payload_mismatch: bool,
+}
+bus_event!(OrderDuplicateIgnored, SOURCE_PIPELINE, "Order Duplicate Ignored");
+
+/// The partner was told the store accepts the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderAccepted {
+    /// The order.
+    pub order_id: OrderId,
+    /// The store.
+    pub store_id: StoreId,
+    /// The partner.
+    pub partner: Partner,
+    /// The hold, if the order waits before going to the POS.
+    pub hold: Option<Hold>,
+}
+bus_event!(OrderAccepted, SOURCE_PIPELINE, "Order Accepted");
+
+/// The order waits for its release time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderHeld {
+    /// The order.
+    pub order_id: OrderId,
+    /// The store.
+    pub store_id: StoreId,
+    /// When it goes to the POS unless released earlier.
+    pub release_at: DateTime<Utc>,
+    /// From when a courier may release it.
+    pub early_release_from: DateTime<Utc>,
+}
+bus_event!(OrderHeld, SOURCE_PIPELINE, "Order Held");
+
+/// A held order was released.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderReleased {
+    /// The order.
+    pub order_id: OrderId,
+    /// The store.
+    pub store_id: StoreId,
+    /// Time or courier.
+    pub released_by: ReleasedBy,
+}
+bus_event!(OrderReleased, SOURCE_PIPELINE, "Order Released");
+
+/// The store's POS has the order. Success outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderSentToPos {
+    /// The order.
+    pub order_id: OrderId,
+    /// The store.
+    pub store_id: StoreId,
+    /// The partner.
+    pub partner: Partner,
+    /// The POS's id for it.
+    pub pos_order_id: PosOrderId,
+}
+bus_event!(OrderSentToPos, SOURCE_PIPELINE, "Order Sent To POS");
+
+/// The order was refused and the partner told. Outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderRejected {
+    /// The order.
+    pub order_id: OrderId,
+    /// The partner.
+    pub partner: Partner,
+    /// The store, when it is known.
+    pub store_id: Option<StoreId>,
+    /// Why.
+    pub reason: RejectionReason,
+    /// Detail for operators.
+    pub detail: String,
+    /// Whether the partner API confirmed the refusal.
+    pub partner_notified: bool,
+}
+bus_event!(OrderRejected, SOURCE_PIPELINE, "Order Rejected");
+
+/// The order was cancelled at the partner's request. Outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderCancelled {
+    /// The order.
+    pub order_id: OrderId,
+    /// The partner.
+    pub partner: Partner,
+    /// The store, when it is known.
+    pub store_id: Option<StoreId>,
+    /// The partner's reason, if given.
+    pub reason: Option<String>,
+    /// Whether a POS order was voided.
+    pub pos_voided: bool,
+    /// Whether the partner API confirmed.
+    pub partner_notified: bool,
+}
+bus_event!(OrderCancelled, SOURCE_PIPELINE, "Order Cancelled");
+
+/// The order could not be completed; compensation ran. Outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OrderFailed {
+    /// The order.
+    pub order_id: OrderId,
+    /// The partner.
+    pub partner: Partner,
+    /// The store, when it is known.
+    pub store_id: Option<StoreId>,
+    /// The error name that ended it (a function error or a `States.*` name).
+    pub error: String,
+    /// Detail for operators.
+    pub detail: String,
+    /// Whether the partner was told (deny or cancel).
+    pub partner_notified: bool,
+    /// Whether a POS order was voided.
+    pub pos_voided: bool,
+}
+bus_event!(OrderFailed, SOURCE_PIPELINE, "Order Failed");
+
+/// Every event type: (source, detail-type).
+pub const ALL_EVENTS: [(&str, &str); 12] = [
+    (OrderReceived::SOURCE, OrderReceived::DETAIL_TYPE),
+    (WebhookRejected::SOURCE, WebhookRejected::DETAIL_TYPE),
+    (CourierLocationUpdated::SOURCE, CourierLocationUpdated::DETAIL_TYPE),
+    (OrderCancellationRequested::SOURCE, OrderCancellationRequested::DETAIL_TYPE),
+    (OrderDuplicateIgnored::SOURCE, OrderDuplicateIgnored::DETAIL_TYPE),
+    (OrderAccepted::SOURCE, OrderAccepted::DETAIL_TYPE),
+    (OrderHeld::SOURCE, OrderHeld::DETAIL_TYPE),
+    (OrderReleased::SOURCE, OrderReleased::DETAIL_TYPE),
+    (OrderSentToPos::SOURCE, OrderSentToPos::DETAIL_TYPE),
+    (OrderRejected::SOURCE, OrderRejected::DETAIL_TYPE),
+    (OrderCancelled::SOURCE, OrderCancelled::DETAIL_TYPE),
+    (OrderFailed::SOURCE, OrderFailed::DETAIL_TYPE),
+];
