@@ -87,6 +87,11 @@ pub enum PartnerAction {
     Accept,
     /// The store refuses it.
     Deny(Rejection),
+    /// The order could not be processed (a failure, not a business refusal).
+    DenyFailure {
+        /// Detail for the partner's support staff.
+        detail: String,
+    },
     /// An accepted order will not be made.
     Cancel {
         /// Why.
@@ -172,6 +177,11 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
                     json!({ "reason": { "code": uber_deny_code(r.reason), "explanation": r.detail } }),
                 ),
             },
+            PartnerAction::DenyFailure { detail } => ApiRequest {
+                method: HttpMethod::Post,
+                path: format!("/v1/eats/orders/{id}/deny_pos_order"),
+                body: Some(json!({ "reason": { "code": "OTHER", "explanation": detail } })),
+            },
             PartnerAction::Cancel { reason, detail } => ApiRequest {
                 method: HttpMethod::Post,
                 path: format!("/v1/eats/orders/{id}/cancel"),
@@ -191,6 +201,11 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
                 path: format!("/api/v1/orders/{id}"),
                 body: Some(json!({ "order_status": "fail", "failure_reason": r.to_string() })),
             },
+            PartnerAction::DenyFailure { detail } => ApiRequest {
+                method: HttpMethod::Patch,
+                path: format!("/api/v1/orders/{id}"),
+                body: Some(json!({ "order_status": "fail", "failure_reason": detail })),
+            },
             PartnerAction::Cancel { reason, detail } => ApiRequest {
                 method: HttpMethod::Patch,
                 path: format!("/api/v1/orders/{id}/cancellation"),
@@ -206,6 +221,9 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
                 PartnerAction::Accept => json!({ "status": "CONFIRMED" }),
                 PartnerAction::Deny(r) => {
                     json!({ "status": "REJECTED", "reason": grubhub_reason(r.reason), "message": r.detail })
+                }
+                PartnerAction::DenyFailure { detail } => {
+                    json!({ "status": "REJECTED", "reason": "OTHER", "message": detail })
                 }
                 PartnerAction::Cancel { reason, detail } => {
                     json!({ "status": "CANCELLED", "reason": cancel_code(*reason), "message": detail })
@@ -223,6 +241,10 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
                 PartnerAction::Deny(r) => (
                     "reject",
                     json!({ "reason": r.reason.code(), "detail": r.detail }),
+                ),
+                PartnerAction::DenyFailure { detail } => (
+                    "reject",
+                    json!({ "reason": "InternalError", "detail": detail }),
                 ),
                 PartnerAction::Cancel { reason, detail } => (
                     "cancel",

@@ -1,0 +1,221 @@
+//! Errors as a contract: every failure a function reports crosses the Lambda boundary with
+//! one of the stable names in [`names`], which the workflow's `Retry` and `Catch` match on.
+
+use order_domain::{OrderId, OrderStatus, Rejection};
+
+use crate::ports::{ApiError, CallbackError, PublishError, RepoError};
+
+/// The error names functions report (`errorType`), and the names the workflow uses.
+pub mod names {
+    /// The order is refused (business rule or unmappable payload). Caught: deny with partner.
+    pub const ORDER_REJECTED: &str = "OrderRejected";
+    /// A partner API did not answer in time or answered 5xx/429. Retried.
+    pub const PARTNER_UNAVAILABLE: &str = "PartnerUnavailable";
+    /// A partner API refused the call (4xx). Caught: compensate.
+    pub const PARTNER_REFUSED: &str = "PartnerRefused";
+    /// The store's POS did not answer in time or answered 5xx/429. Retried.
+    pub const POS_UNAVAILABLE: &str = "PosUnavailable";
+    /// The store's POS refused the order (4xx). Caught: compensate.
+    pub const POS_REJECTED: &str = "PosRejected";
+    /// The partner cancelled the order. Caught: acknowledge, no POS order.
+    pub const ORDER_CANCELLED: &str = "OrderCancelled";
+    /// Another execution holds the same order's dedup claim. Retried: it becomes a duplicate.
+    pub const ORDER_IN_PROGRESS: &str = "OrderInProgress";
+    /// DynamoDB failed. Retried.
+    pub const STORAGE_UNAVAILABLE: &str = "StorageUnavailable";
+    /// EventBridge failed. Retried.
+    pub const EVENTS_UNAVAILABLE: &str = "EventsUnavailable";
+    /// Step Functions task callbacks failed. Retried.
+    pub const CALLBACK_UNAVAILABLE: &str = "CallbackUnavailable";
+    /// The function's input is not what its type expects. Caught: fail visibly.
+    pub const INVALID_INPUT: &str = "InvalidInput";
+    /// The order's status has moved on (for example it was cancelled). Caught: compensate.
+    pub const STATUS_CONFLICT: &str = "StatusConflict";
+    /// The same partner order arrived with a different payload (the workflow's `Fail` error).
+    pub const PAYLOAD_MISMATCH: &str = "PayloadMismatch";
+
+    /// Every name a function can report.
+    pub const REPORTED: [&str; 12] = [
+        ORDER_REJECTED,
+        PARTNER_UNAVAILABLE,
+        PARTNER_REFUSED,
+        POS_UNAVAILABLE,
+        POS_REJECTED,
+        ORDER_CANCELLED,
+        ORDER_IN_PROGRESS,
+        STORAGE_UNAVAILABLE,
+        EVENTS_UNAVAILABLE,
+        CALLBACK_UNAVAILABLE,
+        INVALID_INPUT,
+        STATUS_CONFLICT,
+    ];
+
+    /// The names worth retrying.
+    pub const TRANSIENT: [&str; 6] = [
+        PARTNER_UNAVAILABLE,
+        POS_UNAVAILABLE,
+        ORDER_IN_PROGRESS,
+        STORAGE_UNAVAILABLE,
+        EVENTS_UNAVAILABLE,
+        CALLBACK_UNAVAILABLE,
+    ];
+}
+
+/// Everything a use case can fail with. One vocabulary, because the workflow sees one.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Refused; the message is `<Reason>: <detail>` so the deny step can read it back.
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// A partner API is unavailable.
+    #[error("partner API unavailable")]
+    PartnerUnavailable(#[source] ApiError),
+    /// A partner API refused the call.
+    #[error("partner API refused the call")]
+    PartnerRefused(#[source] ApiError),
+    /// The POS is unavailable.
+    #[error("POS unavailable")]
+    PosUnavailable(#[source] ApiError),
+    /// The POS refused the order.
+    #[error("POS refused the order")]
+    PosRejected(#[source] ApiError),
+    /// The partner cancelled the order.
+    #[error("order {order_id} was cancelled by the partner{detail}")]
+    Cancelled {
+        /// The order.
+        order_id: OrderId,
+        /// Extra detail, starting with "; " when present.
+        detail: String,
+    },
+    /// Another execution is processing the same order.
+    #[error("order {order_id} is being claimed by another execution until {until}")]
+    InProgress {
+        /// The order.
+        order_id: OrderId,
+        /// When that claim expires.
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// Storage failed.
+    #[error("storage unavailable")]
+    Storage(#[source] RepoError),
+    /// The bus failed.
+    #[error("event bus unavailable")]
+    Events(#[source] PublishError),
+    /// A task callback failed.
+    #[error("task callback failed")]
+    Callback(#[source] CallbackError),
+    /// The input is not what the function expects.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The status moved on.
+    #[error("order {order_id} is {current}; it cannot become {wanted}")]
+    StatusConflict {
+        /// The order.
+        order_id: OrderId,
+        /// Where it is.
+        current: OrderStatus,
+        /// Where we tried to move it.
+        wanted: OrderStatus,
+    },
+}
+
+impl PipelineError {
+    /// The stable name reported as the Lambda `errorType`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PipelineError::Rejected(_) => names::ORDER_REJECTED,
+            PipelineError::PartnerUnavailable(_) => names::PARTNER_UNAVAILABLE,
+            PipelineError::PartnerRefused(_) => names::PARTNER_REFUSED,
+            PipelineError::PosUnavailable(_) => names::POS_UNAVAILABLE,
+            PipelineError::PosRejected(_) => names::POS_REJECTED,
+            PipelineError::Cancelled { .. } => names::ORDER_CANCELLED,
+            PipelineError::InProgress { .. } => names::ORDER_IN_PROGRESS,
+            PipelineError::Storage(_) => names::STORAGE_UNAVAILABLE,
+            PipelineError::Events(_) => names::EVENTS_UNAVAILABLE,
+            PipelineError::Callback(_) => names::CALLBACK_UNAVAILABLE,
+            PipelineError::InvalidInput(_) => names::INVALID_INPUT,
+            PipelineError::StatusConflict { .. } => names::STATUS_CONFLICT,
+        }
+    }
+
+    /// The message with every cause, `outer: inner: innermost`. Rejections stay bare so their
+    /// `<Reason>: <detail>` form survives.
+    pub fn message_with_causes(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        message
+    }
+
+    /// A partner API error, classified.
+    pub fn partner(e: ApiError) -> Self {
+        if e.is_transient() {
+            PipelineError::PartnerUnavailable(e)
+        } else {
+            PipelineError::PartnerRefused(e)
+        }
+    }
+
+    /// A POS API error, classified.
+    pub fn pos(e: ApiError) -> Self {
+        if e.is_transient() {
+            PipelineError::PosUnavailable(e)
+        } else {
+            PipelineError::PosRejected(e)
+        }
+    }
+}
+
+impl From<RepoError> for PipelineError {
+    fn from(e: RepoError) -> Self {
+        PipelineError::Storage(e)
+    }
+}
+
+impl From<PublishError> for PipelineError {
+    fn from(e: PublishError) -> Self {
+        PipelineError::Events(e)
+    }
+}
+
+impl From<CallbackError> for PipelineError {
+    fn from(e: CallbackError) -> Self {
+        PipelineError::Callback(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::ErrorKind;
+
+    #[test]
+    fn every_variant_has_a_reported_name_and_transient_ones_are_retryable() {
+        let api = || ApiError::new(ErrorKind::Transient, "pos", "create", "timed out");
+        let errors = [
+            PipelineError::PartnerUnavailable(api()),
+            PipelineError::PosUnavailable(api()),
+            PipelineError::Storage(RepoError::new("put", "x")),
+            PipelineError::InvalidInput("x".into()),
+        ];
+        for e in &errors {
+            assert!(names::REPORTED.contains(&e.name()), "{}", e.name());
+        }
+        assert!(names::TRANSIENT.contains(&errors[0].name()));
+        assert!(!names::TRANSIENT.contains(&errors[3].name()));
+    }
+
+    #[test]
+    fn the_message_keeps_every_cause() {
+        let e = PipelineError::pos(ApiError::new(ErrorKind::Permanent, "pos", "create", "unknown item code"));
+        assert_eq!(e.name(), names::POS_REJECTED);
+        assert_eq!(
+            e.message_with_causes(),
+            "POS refused the order: pos create failed (Permanent): unknown item code"
+        );
+    }
+}

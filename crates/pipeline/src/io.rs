@@ -1,0 +1,241 @@
+//! The functions' inputs and outputs: what the workflow passes to each Task and what it reads
+//! back. The contract tests check the workflow against these types.
+
+use chrono::{DateTime, Utc};
+use order_domain::{Hold, Order, OrderId, PosOrderId, ReleasedBy, StoreId};
+use order_events::{Detail, OrderReceived, OutboundEvent};
+use serde::{Deserialize, Serialize};
+
+/// The received order as the workflow keeps it: the `detail` of `Order Received`.
+pub type Received = Detail<OrderReceived>;
+
+/// A caught workflow error, as Step Functions' `Catch` writes it (`{"Error", "Cause"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskError {
+    /// The error name.
+    #[serde(rename = "Error")]
+    pub error: String,
+    /// The cause: a Lambda error's JSON (`errorType`, `errorMessage`) or plain text.
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+impl TaskError {
+    /// The human message inside the cause: `errorMessage` of a Lambda error, else the cause.
+    pub fn message(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.cause)
+            .ok()
+            .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| self.cause.clone())
+    }
+}
+
+/// `dedup` input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DedupInput {
+    /// The received order.
+    pub received: Received,
+}
+
+/// What dedup found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DedupOutcome {
+    /// First time: process it.
+    New,
+    /// Seen before with the same payload: end quietly.
+    Duplicate,
+    /// Seen before with a different payload: end visibly.
+    Conflict,
+}
+
+/// `dedup` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DedupOutput {
+    /// What dedup found.
+    pub outcome: DedupOutcome,
+    /// The order.
+    pub order_id: OrderId,
+    /// Correlation id.
+    pub correlation_id: String,
+    /// `Order Duplicate Ignored`, for duplicates and conflicts.
+    pub event: Option<OutboundEvent>,
+}
+
+/// `adapt-order` input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdaptInput {
+    /// The received order.
+    pub received: Received,
+}
+
+/// `adapt-order` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdaptOutput {
+    /// The canonical order.
+    pub order: Order,
+}
+
+/// `accept-order` input: the partner conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum AcceptInput {
+    /// Decide and, if the store takes it, accept with the partner.
+    Accept {
+        /// The order.
+        order: Order,
+        /// Correlation id.
+        correlation_id: String,
+    },
+    /// Before acceptance: tell the partner no (a rejection, or a failure).
+    Deny {
+        /// The received order.
+        received: Received,
+        /// The error that ended it.
+        error: TaskError,
+    },
+    /// After acceptance: tell the partner the order will not be made (its own cancellation,
+    /// or a failure).
+    Cancel {
+        /// The order.
+        order: Order,
+        /// Correlation id.
+        correlation_id: String,
+        /// The error that ended it.
+        error: TaskError,
+    },
+}
+
+/// When and how long to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldPlan {
+    /// When it goes to the POS at the latest.
+    pub release_at: DateTime<Utc>,
+    /// From when a courier may release it.
+    pub early_release_from: DateTime<Utc>,
+    /// Seconds until `release_at` (the hold task's `TimeoutSecondsPath`), at least 1.
+    pub timeout_seconds: u64,
+}
+
+impl HoldPlan {
+    /// The domain hold.
+    pub fn hold(&self) -> Hold {
+        Hold {
+            release_at: self.release_at,
+            early_release_from: self.early_release_from,
+        }
+    }
+}
+
+/// `accept-order` output for `accept`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// The hold, or null to send now.
+    pub hold: Option<HoldPlan>,
+}
+
+/// An output that ends the workflow with an outcome event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The event to publish.
+    pub outcome: OutboundEvent,
+}
+
+/// `hold-order` input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum HoldInput {
+    /// Store the task token; the workflow waits for the callback or the timeout.
+    Hold {
+        /// The order.
+        order_id: OrderId,
+        /// Its store.
+        store_id: StoreId,
+        /// The plan.
+        plan: HoldPlan,
+        /// `$$.Task.Token`.
+        task_token: String,
+        /// Correlation id.
+        correlation_id: String,
+    },
+    /// The hold timed out: release by time.
+    Expire {
+        /// The order.
+        order_id: OrderId,
+        /// Its store.
+        store_id: StoreId,
+        /// Correlation id.
+        correlation_id: String,
+    },
+}
+
+/// How a held order was released (the callback's output, or `expire`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    /// Time or courier.
+    pub released_by: ReleasedBy,
+}
+
+/// `hold-order` output for `hold` (the task's result comes later, from the callback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldStored {
+    /// The order.
+    pub order_id: OrderId,
+}
+
+/// `pos` input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum PosInput {
+    /// Create the order in the store's POS.
+    Send {
+        /// The order.
+        order: Order,
+        /// Correlation id.
+        correlation_id: String,
+    },
+    /// Void a POS order (compensation).
+    Void {
+        /// The order.
+        order: Order,
+        /// The POS's id.
+        pos_order_id: PosOrderId,
+        /// Correlation id.
+        correlation_id: String,
+    },
+}
+
+/// `pos` output for `send`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sent {
+    /// The POS's id.
+    pub pos_order_id: PosOrderId,
+    /// `Order Sent To POS`.
+    pub outcome: OutboundEvent,
+}
+
+/// `pos` output for `void`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Voided {
+    /// Whether the POS confirmed the void (false if it had no such order).
+    pub voided: bool,
+}
+
+/// `release-order` output: what a courier or cancellation event did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseSummary {
+    /// Orders released to the POS.
+    pub released: Vec<OrderId>,
+    /// Orders whose held task was failed with `OrderCancelled`.
+    pub cancelled: Vec<OrderId>,
+    /// Orders voided in the POS and cancelled directly (already sent).
+    pub voided: Vec<OrderId>,
+    /// Why nothing (more) happened, if so.
+    pub note: Option<String>,
+}

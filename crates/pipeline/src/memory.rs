@@ -1,0 +1,532 @@
+//! In-memory twins of every port: the handler tests run against these, and the functions can
+//! run with them (`PIPELINE_BACKEND=memory`) under `cargo lambda watch` with no services.
+//! Each twin records what it was asked and can be told to fail.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use order_domain::{Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId};
+use order_events::OutboundEvent;
+use partners::{OrderRef, PartnerAction};
+
+use crate::ports::*;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock only means another test thread panicked; the data is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Applies the lifecycle rules to a record: the single definition the in-memory twin uses and
+/// the DynamoDB adapter's condition expression mirrors.
+pub fn apply_transition(
+    record: &mut OrderRecord,
+    to: OrderStatus,
+    at: DateTime<Utc>,
+    update: StatusUpdate,
+) -> Transition {
+    if record.status == to {
+        return Transition::AlreadyThere(Box::new(record.clone()));
+    }
+    if !record.status.can_transition_to(to) {
+        return Transition::Refused { current: record.status };
+    }
+    record.status = to;
+    record.updated_at = at;
+    record.history.push(StatusChange { status: to, at, note: update.note });
+    if update.reason.is_some() {
+        record.reason = update.reason;
+    }
+    if update.pos_order_id.is_some() {
+        record.pos_order_id = update.pos_order_id;
+    }
+    Transition::Applied(Box::new(record.clone()))
+}
+
+/// The orders table in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryOrders {
+    records: Mutex<HashMap<OrderId, OrderRecord>>,
+}
+
+impl InMemoryOrders {
+    /// Every record, for assertions.
+    pub fn all(&self) -> Vec<OrderRecord> {
+        lock(&self.records).values().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl OrdersRepo for InMemoryOrders {
+    async fn create(&self, new: NewOrder) -> Result<Created, RepoError> {
+        let mut records = lock(&self.records);
+        if let Some(existing) = records.get(&new.order_id) {
+            return Ok(Created::Existing(Box::new(existing.clone())));
+        }
+        records.insert(
+            new.order_id.clone(),
+            OrderRecord {
+                order_id: new.order_id,
+                partner: new.partner,
+                partner_order_id: new.partner_order_id,
+                store_id: None,
+                status: OrderStatus::Received,
+                correlation_id: new.correlation_id,
+                history: vec![StatusChange { status: OrderStatus::Received, at: new.at, note: None }],
+                order: None,
+                pos_order_id: None,
+                pos_voided: false,
+                cancel_requested: false,
+                reason: None,
+                created_at: new.at,
+                updated_at: new.at,
+            },
+        );
+        Ok(Created::New)
+    }
+
+    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<(), RepoError> {
+        let mut records = lock(&self.records);
+        let record = records
+            .get_mut(&order.id)
+            .ok_or_else(|| RepoError::new("attach order", format!("no record for {}", order.id)))?;
+        record.order = Some(order.clone());
+        record.store_id = Some(order.store_id.clone());
+        record.updated_at = at;
+        Ok(())
+    }
+
+    async fn transition(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        at: DateTime<Utc>,
+        update: StatusUpdate,
+    ) -> Result<Transition, RepoError> {
+        let mut records = lock(&self.records);
+        Ok(match records.get_mut(id) {
+            Some(record) => apply_transition(record, to, at, update),
+            None => Transition::Missing,
+        })
+    }
+
+    async fn get(&self, id: &OrderId) -> Result<Option<OrderRecord>, RepoError> {
+        Ok(lock(&self.records).get(id).cloned())
+    }
+
+    async fn request_cancellation(
+        &self,
+        id: &OrderId,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<OrderRecord>, RepoError> {
+        let mut records = lock(&self.records);
+        Ok(records.get_mut(id).map(|r| {
+            r.cancel_requested = true;
+            if let Some(reason) = reason {
+                r.reason = Some(reason.to_owned());
+            }
+            r.updated_at = at;
+            r.clone()
+        }))
+    }
+
+    async fn mark_pos_voided(&self, id: &OrderId, at: DateTime<Utc>) -> Result<(), RepoError> {
+        if let Some(r) = lock(&self.records).get_mut(id) {
+            r.pos_voided = true;
+            r.updated_at = at;
+        }
+        Ok(())
+    }
+}
+
+/// The held-orders table in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryHeld {
+    held: Mutex<HashMap<OrderId, HeldOrder>>,
+}
+
+impl InMemoryHeld {
+    /// Every held order, for assertions.
+    pub fn all(&self) -> Vec<HeldOrder> {
+        lock(&self.held).values().cloned().collect()
+    }
+}
+
+#[async_trait]
+impl HeldOrders for InMemoryHeld {
+    async fn put(&self, held: &HeldOrder) -> Result<(), RepoError> {
+        lock(&self.held).insert(held.order_id.clone(), held.clone());
+        Ok(())
+    }
+
+    async fn take(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError> {
+        Ok(lock(&self.held).remove(id))
+    }
+
+    async fn get(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError> {
+        Ok(lock(&self.held).get(id).cloned())
+    }
+
+    async fn releasable(&self, store: &StoreId, now: DateTime<Utc>) -> Result<Vec<HeldOrder>, RepoError> {
+        let mut due: Vec<_> = lock(&self.held)
+            .values()
+            .filter(|h| &h.store_id == store && h.hold.releasable_by_courier(now))
+            .cloned()
+            .collect();
+        due.sort_by_key(|h| h.hold.release_at);
+        Ok(due)
+    }
+}
+
+/// Records published events; can be told to fail the next calls.
+#[derive(Debug, Default)]
+pub struct RecordingPublisher {
+    events: Mutex<Vec<OutboundEvent>>,
+    fail_next: AtomicUsize,
+}
+
+impl RecordingPublisher {
+    /// Everything published so far.
+    pub fn events(&self) -> Vec<OutboundEvent> {
+        lock(&self.events).clone()
+    }
+
+    /// The detail-types published so far, in order.
+    pub fn detail_types(&self) -> Vec<String> {
+        lock(&self.events).iter().map(|e| e.detail_type.clone()).collect()
+    }
+
+    /// Makes the next `n` publish calls fail.
+    pub fn fail_next(&self, n: usize) {
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl EventPublisher for RecordingPublisher {
+    async fn publish(&self, events: &[OutboundEvent]) -> Result<(), PublishError> {
+        let failing = self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(PublishError {
+                failed: events.len(),
+                total: events.len(),
+                message: "injected failure".to_owned(),
+                source: None,
+            });
+        }
+        lock(&self.events).extend_from_slice(events);
+        Ok(())
+    }
+}
+
+/// A task callback made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallbackCall {
+    /// `SendTaskSuccess`.
+    Succeed {
+        /// Token.
+        token: String,
+        /// Output.
+        output: serde_json::Value,
+    },
+    /// `SendTaskFailure`.
+    Fail {
+        /// Token.
+        token: String,
+        /// Error name.
+        error: String,
+        /// Cause.
+        cause: String,
+    },
+    /// `SendTaskHeartbeat`.
+    Heartbeat {
+        /// Token.
+        token: String,
+    },
+}
+
+/// Records callbacks; tokens can be marked closed to simulate timed-out tasks.
+#[derive(Debug, Default)]
+pub struct RecordingCallbacks {
+    calls: Mutex<Vec<CallbackCall>>,
+    closed: Mutex<HashSet<String>>,
+}
+
+impl RecordingCallbacks {
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<CallbackCall> {
+        lock(&self.calls).clone()
+    }
+
+    /// Makes callbacks with `token` answer "already closed".
+    pub fn close(&self, token: &str) {
+        lock(&self.closed).insert(token.to_owned());
+    }
+
+    fn outcome(&self, token: &str, call: CallbackCall) -> CallbackOutcome {
+        lock(&self.calls).push(call);
+        let mut closed = lock(&self.closed);
+        if closed.contains(token) {
+            CallbackOutcome::AlreadyClosed
+        } else {
+            // Success and failure close the task; a second callback finds it closed.
+            closed.insert(token.to_owned());
+            CallbackOutcome::Delivered
+        }
+    }
+}
+
+#[async_trait]
+impl TaskCallbacks for RecordingCallbacks {
+    async fn succeed(&self, token: &str, output: &serde_json::Value) -> Result<CallbackOutcome, CallbackError> {
+        Ok(self.outcome(token, CallbackCall::Succeed { token: token.to_owned(), output: output.clone() }))
+    }
+
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<CallbackOutcome, CallbackError> {
+        Ok(self.outcome(
+            token,
+            CallbackCall::Fail { token: token.to_owned(), error: error.to_owned(), cause: cause.to_owned() },
+        ))
+    }
+
+    async fn heartbeat(&self, token: &str) -> Result<CallbackOutcome, CallbackError> {
+        lock(&self.calls).push(CallbackCall::Heartbeat { token: token.to_owned() });
+        Ok(if lock(&self.closed).contains(token) {
+            CallbackOutcome::AlreadyClosed
+        } else {
+            CallbackOutcome::Delivered
+        })
+    }
+}
+
+/// A scripted API failure.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// Transient or permanent.
+    pub kind: ErrorKind,
+    /// HTTP status to report.
+    pub status: Option<u16>,
+}
+
+impl Fault {
+    fn to_error(&self, service: &str, operation: &str) -> ApiError {
+        ApiError {
+            status: self.status,
+            ..ApiError::new(self.kind, service, operation, "injected fault")
+        }
+    }
+}
+
+/// A partner API call made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerCall {
+    /// The order.
+    pub order: OrderRef,
+    /// What we told the partner.
+    pub action: PartnerAction,
+}
+
+/// Partner APIs in memory: serves fetched orders from fixtures, records notifications.
+#[derive(Debug, Default)]
+pub struct InMemoryPartnerApi {
+    fixtures: Mutex<HashMap<(Partner, String), serde_json::Value>>,
+    calls: Mutex<Vec<PartnerCall>>,
+    faults: Mutex<VecDeque<Fault>>,
+}
+
+impl InMemoryPartnerApi {
+    /// Serves `order` when `partner` order `id` is fetched.
+    pub fn add_fixture(&self, partner: Partner, id: &str, order: serde_json::Value) {
+        lock(&self.fixtures).insert((partner, id.to_owned()), order);
+    }
+
+    /// Loads every `order*.json` under `dir/ubereats/` as a fetchable Uber-style order, keyed
+    /// by its `id` field.
+    pub fn load_fixtures(&self, dir: &Path) -> std::io::Result<usize> {
+        let mut n = 0;
+        let sub = dir.join(Partner::UberEats.as_str());
+        for entry in std::fs::read_dir(&sub)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if !(name.starts_with("order") && name.ends_with(".json")) {
+                continue;
+            }
+            let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?;
+            if let Some(id) = value.get("id").and_then(|v| v.as_str()) {
+                self.add_fixture(Partner::UberEats, id, value.clone());
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Makes the next calls fail, one fault per call.
+    pub fn fail_next(&self, faults: impl IntoIterator<Item = Fault>) {
+        lock(&self.faults).extend(faults);
+    }
+
+    /// Every notification so far.
+    pub fn calls(&self) -> Vec<PartnerCall> {
+        lock(&self.calls).clone()
+    }
+
+    fn fault(&self, service: &str, operation: &str) -> Result<(), ApiError> {
+        match lock(&self.faults).pop_front() {
+            Some(f) => Err(f.to_error(service, operation)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl PartnerApi for InMemoryPartnerApi {
+    async fn fetch_order(&self, partner: Partner, id: &PartnerOrderId) -> Result<serde_json::Value, ApiError> {
+        self.fault(partner.as_str(), "fetch order")?;
+        lock(&self.fixtures)
+            .get(&(partner, id.to_string()))
+            .cloned()
+            .ok_or_else(|| ApiError {
+                status: Some(404),
+                ..ApiError::new(ErrorKind::Permanent, partner.as_str(), "fetch order", format!("no order {id}"))
+            })
+    }
+
+    async fn notify(&self, order: &OrderRef, _order_id: &OrderId, action: &PartnerAction) -> Result<(), ApiError> {
+        self.fault(order.partner.as_str(), "notify")?;
+        lock(&self.calls).push(PartnerCall { order: order.clone(), action: action.clone() });
+        Ok(())
+    }
+}
+
+/// A POS order created in the in-memory POS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PosRecord {
+    /// Store.
+    pub store: StoreId,
+    /// Ticket.
+    pub ticket: PosTicket,
+    /// Assigned id.
+    pub pos_order_id: PosOrderId,
+    /// Voided?
+    pub voided: bool,
+}
+
+/// A POS in memory: idempotent by key, records tickets and voids.
+#[derive(Debug, Default)]
+pub struct InMemoryPos {
+    orders: Mutex<Vec<PosRecord>>,
+    by_key: Mutex<HashMap<String, PosOrderId>>,
+    faults: Mutex<VecDeque<Fault>>,
+}
+
+impl InMemoryPos {
+    /// Every POS order.
+    pub fn orders(&self) -> Vec<PosRecord> {
+        lock(&self.orders).clone()
+    }
+
+    /// Makes the next calls fail, one fault per call.
+    pub fn fail_next(&self, faults: impl IntoIterator<Item = Fault>) {
+        lock(&self.faults).extend(faults);
+    }
+
+    fn fault(&self, operation: &str) -> Result<(), ApiError> {
+        match lock(&self.faults).pop_front() {
+            Some(f) => Err(f.to_error("pos", operation)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl PosApi for InMemoryPos {
+    async fn create(&self, store: &StoreId, ticket: &PosTicket, idempotency_key: &str) -> Result<PosOrderId, ApiError> {
+        self.fault("create order")?;
+        let mut by_key = lock(&self.by_key);
+        if let Some(id) = by_key.get(idempotency_key) {
+            return Ok(id.clone());
+        }
+        let mut orders = lock(&self.orders);
+        let id = PosOrderId::parse(format!("POS-{store}-{:05}", orders.len() + 1))
+            .map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", "create order", e.to_string()))?;
+        orders.push(PosRecord { store: store.clone(), ticket: ticket.clone(), pos_order_id: id.clone(), voided: false });
+        by_key.insert(idempotency_key.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    async fn void(&self, _store: &StoreId, pos_order_id: &PosOrderId) -> Result<(), ApiError> {
+        self.fault("void order")?;
+        let mut orders = lock(&self.orders);
+        match orders.iter_mut().find(|o| &o.pos_order_id == pos_order_id) {
+            Some(o) => {
+                o.voided = true;
+                Ok(())
+            }
+            None => Err(ApiError {
+                status: Some(404),
+                ..ApiError::new(ErrorKind::Permanent, "pos", "void order", format!("no order {pos_order_id}"))
+            }),
+        }
+    }
+
+    async fn status(&self, _store: &StoreId, pos_order_id: &PosOrderId) -> Result<String, ApiError> {
+        lock(&self.orders)
+            .iter()
+            .find(|o| &o.pos_order_id == pos_order_id)
+            .map(|o| if o.voided { "voided".to_owned() } else { "queued".to_owned() })
+            .ok_or_else(|| ApiError::new(ErrorKind::Permanent, "pos", "order status", "no such order"))
+    }
+}
+
+/// A clock that only moves when told.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    /// A clock at `now`.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self(Mutex::new(now))
+    }
+
+    /// Moves the clock.
+    pub fn advance(&self, by: TimeDelta) {
+        let mut t = lock(&self.0);
+        *t += by;
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, now: DateTime<Utc>) {
+        *lock(&self.0) = now;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *lock(&self.0)
+    }
+}
+
+/// Collects metrics.
+#[derive(Debug, Default)]
+pub struct RecordingMetrics(Mutex<Vec<Metric>>);
+
+impl RecordingMetrics {
+    /// Everything recorded.
+    pub fn all(&self) -> Vec<Metric> {
+        lock(&self.0).clone()
+    }
+}
+
+impl Metrics for RecordingMetrics {
+    fn record(&self, metric: Metric) {
+        lock(&self.0).push(metric);
+    }
+}

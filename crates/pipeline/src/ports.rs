@@ -1,0 +1,497 @@
+//! The ports the use cases talk to. Each has an in-memory twin in [`crate::memory`] and a real
+//! adapter elsewhere (`aws-adapters`, `http-clients`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use order_domain::{Hold, Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId};
+use order_events::OutboundEvent;
+use partners::{OrderRef, PartnerAction};
+use serde::{Deserialize, Serialize};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: {message}")]
+pub struct RepoError {
+    /// What was attempted.
+    pub operation: &'static str,
+    /// What went wrong.
+    pub message: String,
+    /// The underlying error.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl RepoError {
+    /// A failure without an underlying error value.
+    pub fn new(operation: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            operation,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`.
+    pub fn caused(operation: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            operation,
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+/// One step of an order's status history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    /// The status entered.
+    pub status: OrderStatus,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Why, or by what.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The orders table's view of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRecord {
+    /// The pipeline's id.
+    pub order_id: OrderId,
+    /// The partner.
+    pub partner: Partner,
+    /// The partner's id.
+    pub partner_order_id: PartnerOrderId,
+    /// The store, once known.
+    pub store_id: Option<StoreId>,
+    /// Current status.
+    pub status: OrderStatus,
+    /// Correlation id of the first delivery.
+    pub correlation_id: String,
+    /// Every status entered, oldest first.
+    pub history: Vec<StatusChange>,
+    /// The canonical order, once adapted.
+    pub order: Option<Order>,
+    /// The POS's id, once sent.
+    pub pos_order_id: Option<PosOrderId>,
+    /// Whether the POS order was voided.
+    pub pos_voided: bool,
+    /// Whether the partner asked to cancel.
+    pub cancel_requested: bool,
+    /// Last rejection, cancellation or failure reason.
+    pub reason: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new record in `Received`.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    /// The pipeline's id.
+    pub order_id: OrderId,
+    /// The partner.
+    pub partner: Partner,
+    /// The partner's id.
+    pub partner_order_id: PartnerOrderId,
+    /// Correlation id.
+    pub correlation_id: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Result of creating a record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// Created now.
+    New,
+    /// It already existed.
+    Existing(Box<OrderRecord>),
+}
+
+/// Fields set together with a status change.
+#[derive(Debug, Clone, Default)]
+pub struct StatusUpdate {
+    /// Note for the history.
+    pub note: Option<String>,
+    /// Reason to record.
+    pub reason: Option<String>,
+    /// The POS's id.
+    pub pos_order_id: Option<PosOrderId>,
+}
+
+/// Result of a status change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    /// Moved; the record after the change.
+    Applied(Box<OrderRecord>),
+    /// Already in that status (a retry); the record as it is.
+    AlreadyThere(Box<OrderRecord>),
+    /// Refused: the lifecycle does not allow it from the current status.
+    Refused {
+        /// Where the order is.
+        current: OrderStatus,
+    },
+    /// No such order.
+    Missing,
+}
+
+/// The orders table.
+#[async_trait]
+pub trait OrdersRepo: Send + Sync {
+    /// Creates the record in `Received` unless one exists.
+    async fn create(&self, new: NewOrder) -> Result<Created, RepoError>;
+    /// Stores the adapted order (and its store) on the record.
+    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Moves the status to `to` if the lifecycle allows it from the current status, with one
+    /// conditional write, appending to the history.
+    async fn transition(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        at: DateTime<Utc>,
+        update: StatusUpdate,
+    ) -> Result<Transition, RepoError>;
+    /// The record.
+    async fn get(&self, id: &OrderId) -> Result<Option<OrderRecord>, RepoError>;
+    /// Flags the partner's cancellation request; the record after the change, if it exists.
+    async fn request_cancellation(
+        &self,
+        id: &OrderId,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<OrderRecord>, RepoError>;
+    /// Records that the POS order was voided.
+    async fn mark_pos_voided(&self, id: &OrderId, at: DateTime<Utc>) -> Result<(), RepoError>;
+}
+
+/// A held order's callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldOrder {
+    /// The order.
+    pub order_id: OrderId,
+    /// Its store.
+    pub store_id: StoreId,
+    /// The workflow's task token.
+    pub task_token: String,
+    /// When and from when it may be released.
+    pub hold: Hold,
+    /// Correlation id.
+    pub correlation_id: String,
+}
+
+/// The held-orders table.
+#[async_trait]
+pub trait HeldOrders: Send + Sync {
+    /// Stores a held order (its record expires a day after its release time).
+    async fn put(&self, held: &HeldOrder) -> Result<(), RepoError>;
+    /// Removes and returns a held order; only one caller gets it.
+    async fn take(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError>;
+    /// Reads a held order.
+    async fn get(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError>;
+    /// A store's held orders that a courier may release at `now`.
+    async fn releasable(&self, store: &StoreId, now: DateTime<Utc>) -> Result<Vec<HeldOrder>, RepoError>;
+}
+
+/// Publishing failed for some events.
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} of {total} events were not published: {message}")]
+pub struct PublishError {
+    /// How many failed.
+    pub failed: usize,
+    /// How many were sent.
+    pub total: usize,
+    /// Why.
+    pub message: String,
+    /// The underlying error.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// The event bus.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes every event or fails naming how many were not published.
+    async fn publish(&self, events: &[OutboundEvent]) -> Result<(), PublishError>;
+}
+
+/// What became of a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// The workflow got it.
+    Delivered,
+    /// The task was already closed (timed out, failed or released): nothing to do.
+    AlreadyClosed,
+}
+
+/// A callback could not be delivered.
+#[derive(Debug, thiserror::Error)]
+#[error("task callback {operation} failed: {message}")]
+pub struct CallbackError {
+    /// Which call.
+    pub operation: &'static str,
+    /// Why.
+    pub message: String,
+    /// The underlying error.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Step Functions task-token callbacks.
+#[async_trait]
+pub trait TaskCallbacks: Send + Sync {
+    /// Completes the task with `output`.
+    async fn succeed(&self, token: &str, output: &serde_json::Value) -> Result<CallbackOutcome, CallbackError>;
+    /// Fails the task with an error name and cause.
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<CallbackOutcome, CallbackError>;
+    /// Tells the workflow the task is alive.
+    async fn heartbeat(&self, token: &str) -> Result<CallbackOutcome, CallbackError>;
+}
+
+/// Whether retrying later may help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// Timeouts, connection failures, 5xx, 429: retry later.
+    Transient,
+    /// 4xx and malformed answers: retrying will not help.
+    Permanent,
+}
+
+/// A failed call to a partner or POS API.
+#[derive(Debug, thiserror::Error)]
+#[error("{service} {operation} failed ({kind:?}{}): {message}", status.map(|s| format!(", HTTP {s}")).unwrap_or_default())]
+pub struct ApiError {
+    /// Transient or permanent.
+    pub kind: ErrorKind,
+    /// Which API.
+    pub service: String,
+    /// Which call.
+    pub operation: String,
+    /// HTTP status, if one came back.
+    pub status: Option<u16>,
+    /// What went wrong.
+    pub message: String,
+    /// How long the server asked us to wait, if it did.
+    pub retry_after: Option<Duration>,
+    /// The underlying error.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ApiError {
+    /// An error of `kind` without an underlying error value.
+    pub fn new(kind: ErrorKind, service: impl Into<String>, operation: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            service: service.into(),
+            operation: operation.into(),
+            status: None,
+            message: message.into(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// Whether retrying later may help.
+    pub fn is_transient(&self) -> bool {
+        self.kind == ErrorKind::Transient
+    }
+}
+
+/// The partner APIs.
+#[async_trait]
+pub trait PartnerApi: Send + Sync {
+    /// Fetches a notification partner's order.
+    async fn fetch_order(&self, partner: Partner, id: &PartnerOrderId) -> Result<serde_json::Value, ApiError>;
+    /// Tells the partner about an order (accept, deny, cancel).
+    async fn notify(&self, order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> Result<(), ApiError>;
+}
+
+/// A POS ticket: what the store's POS receives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PosTicket {
+    /// The pipeline's order id (also the idempotency key).
+    pub external_id: OrderId,
+    /// Which partner the order came through.
+    pub channel: Partner,
+    /// `delivery` or `pickup`.
+    pub fulfillment: order_domain::Fulfillment,
+    /// When it must be ready, if scheduled or known.
+    pub ready_at: Option<DateTime<Utc>>,
+    /// Name to call out.
+    pub customer_name: String,
+    /// Lines.
+    pub lines: Vec<PosLine>,
+    /// Minor units.
+    pub subtotal_minor: i64,
+    /// Minor units.
+    pub tax_minor: i64,
+    /// Minor units.
+    pub total_minor: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Order note.
+    pub notes: Option<String>,
+}
+
+/// A ticket line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PosLine {
+    /// POS code.
+    pub code: String,
+    /// How many.
+    pub qty: u32,
+    /// Minor units, for one.
+    pub unit_price_minor: i64,
+    /// Modifiers.
+    pub modifiers: Vec<PosModifier>,
+    /// Line note.
+    pub note: Option<String>,
+}
+
+/// A ticket modifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PosModifier {
+    /// POS code.
+    pub code: String,
+    /// How many per item.
+    pub qty: u32,
+    /// Minor units, for one.
+    pub unit_price_minor: i64,
+}
+
+impl PosTicket {
+    /// The ticket for an order.
+    pub fn for_order(order: &Order) -> Self {
+        Self {
+            external_id: order.id.clone(),
+            channel: order.partner,
+            fulfillment: order.fulfillment,
+            ready_at: order.ready_target(),
+            customer_name: order.customer_name.clone(),
+            lines: order
+                .items
+                .iter()
+                .map(|l| PosLine {
+                    code: l.pos_code.to_string(),
+                    qty: l.quantity.get(),
+                    unit_price_minor: l.unit_price.amount_minor,
+                    modifiers: l
+                        .modifiers
+                        .iter()
+                        .map(|m| PosModifier {
+                            code: m.pos_code.to_string(),
+                            qty: m.quantity.get(),
+                            unit_price_minor: m.unit_price.amount_minor,
+                        })
+                        .collect(),
+                    note: l.notes.clone(),
+                })
+                .collect(),
+            subtotal_minor: order.subtotal.amount_minor,
+            tax_minor: order.tax.amount_minor,
+            total_minor: order.total.amount_minor,
+            currency: order.total.currency.to_string(),
+            notes: order.notes.clone(),
+        }
+    }
+}
+
+/// A store's POS.
+#[async_trait]
+pub trait PosApi: Send + Sync {
+    /// Creates the order; the same `idempotency_key` always yields the same POS order.
+    async fn create(&self, store: &StoreId, ticket: &PosTicket, idempotency_key: &str) -> Result<PosOrderId, ApiError>;
+    /// Voids an order.
+    async fn void(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<(), ApiError>;
+    /// The POS's status for an order.
+    async fn status(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<String, ApiError>;
+}
+
+/// The time.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// What the pipeline counts and times.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Metric {
+    /// A webhook became an event.
+    WebhookAccepted {
+        /// Partner.
+        partner: Partner,
+    },
+    /// A webhook was refused with an HTTP status.
+    WebhookRefused {
+        /// Partner, if the route named a known one.
+        partner: Option<Partner>,
+        /// Status.
+        status: u16,
+    },
+    /// A new order was claimed by dedup.
+    OrderReceived {
+        /// Partner.
+        partner: Partner,
+    },
+    /// A repeat was ignored.
+    DuplicateIgnored {
+        /// With a different payload.
+        payload_mismatch: bool,
+    },
+    /// Refused.
+    OrderRejected {
+        /// Reason code.
+        reason: String,
+    },
+    /// Accepted.
+    OrderAccepted,
+    /// Held.
+    OrderHeld,
+    /// Released.
+    OrderReleased {
+        /// `time` or `courier`.
+        by: &'static str,
+    },
+    /// POS call latency.
+    PosLatency {
+        /// Milliseconds.
+        millis: f64,
+        /// Whether the call succeeded.
+        ok: bool,
+    },
+    /// Sent to POS.
+    OrderSentToPos,
+    /// Cancelled.
+    OrderCancelled,
+    /// Failed.
+    OrderFailed {
+        /// Error name.
+        error: String,
+    },
+}
+
+/// Where metrics go (CloudWatch EMF in Lambda, a vector in tests).
+pub trait Metrics: Send + Sync {
+    /// Records one metric.
+    fn record(&self, metric: Metric);
+}

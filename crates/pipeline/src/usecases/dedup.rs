@@ -1,0 +1,131 @@
+//! Dedup: the first delivery of a partner order claims it and creates its record; repeats end
+//! as duplicates (or conflicts, when the payload differs).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use idempotency::{Idempotency, IdempotencyError, KeySpec, Outcome};
+use order_domain::{OrderId, Partner};
+use order_events::OrderDuplicateIgnored;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::info;
+
+use crate::errors::PipelineError;
+use crate::io::{DedupInput, DedupOutcome, DedupOutput};
+use crate::ports::{Clock, Created, Metric, Metrics, NewOrder, OrdersRepo};
+use crate::usecases::order_event;
+
+/// The idempotency key is the partner and its order id; repeats must carry the same payload.
+pub fn key_spec() -> KeySpec {
+    KeySpec {
+        namespace: "order".to_owned(),
+        key_fields: vec!["/received/data/partner".to_owned(), "/received/data/partnerOrderId".to_owned()],
+        payload_field: "/received/data/payload".to_owned(),
+    }
+}
+
+/// What the first delivery stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FirstSeen {
+    order_id: OrderId,
+    correlation_id: String,
+    /// The order existed already (its idempotency record had expired).
+    existed: bool,
+}
+
+/// The dedup use case.
+pub struct Dedup {
+    /// Idempotency guard.
+    pub idempotency: Idempotency,
+    /// Orders table.
+    pub orders: Arc<dyn OrdersRepo>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Metrics.
+    pub metrics: Arc<dyn Metrics>,
+}
+
+impl Dedup {
+    /// Claims the order or recognises a repeat. `raw` is the input as received (the key is
+    /// computed from it); `deadline` bounds the in-progress claim.
+    pub async fn handle(&self, raw: &Value, deadline: DateTime<Utc>) -> Result<DedupOutput, PipelineError> {
+        let input: DedupInput = serde_json::from_value(raw.clone())
+            .map_err(|e| PipelineError::InvalidInput(format!("dedup input: {e}")))?;
+        let spec = key_spec();
+        let key = spec.key(raw).map_err(|e| PipelineError::InvalidInput(e.to_string()))?;
+        let hash = spec.payload_hash(raw);
+        let data = &input.received.data;
+        let order_id = OrderId::for_partner_order(data.partner, &data.partner_order_id);
+        let correlation_id = input.received.metadata.correlation_id.clone();
+        let now = self.clock.now();
+
+        let result = self
+            .idempotency
+            .run(&key, &hash, now, deadline, || async {
+                let created = self
+                    .orders
+                    .create(NewOrder {
+                        order_id: order_id.clone(),
+                        partner: data.partner,
+                        partner_order_id: data.partner_order_id.clone(),
+                        correlation_id: correlation_id.clone(),
+                        at: now,
+                    })
+                    .await?;
+                Ok::<_, PipelineError>(FirstSeen {
+                    order_id: order_id.clone(),
+                    correlation_id: correlation_id.clone(),
+                    existed: matches!(created, Created::Existing(_)),
+                })
+            })
+            .await;
+
+        match result {
+            Ok(Outcome::Fresh(first)) if !first.existed => {
+                self.metrics.record(Metric::OrderReceived { partner: data.partner });
+                info!(order_id = %order_id, correlation_id = %correlation_id, "new order claimed");
+                Ok(DedupOutput { outcome: DedupOutcome::New, order_id, correlation_id, event: None })
+            }
+            Ok(Outcome::Fresh(first) | Outcome::Replayed(first)) => {
+                self.duplicate(data.partner, first.order_id, &correlation_id, false, now)
+            }
+            Err(IdempotencyError::PayloadMismatch { .. }) => {
+                self.duplicate(data.partner, order_id, &correlation_id, true, now)
+            }
+            Err(IdempotencyError::InProgress { until, .. }) => Err(PipelineError::InProgress { order_id, until }),
+            Err(IdempotencyError::Operation(e)) => Err(e),
+            Err(e @ (IdempotencyError::Store(_) | IdempotencyError::CorruptResult { .. })) => {
+                Err(PipelineError::Storage(crate::ports::RepoError::caused("idempotency", e)))
+            }
+        }
+    }
+
+    fn duplicate(
+        &self,
+        partner: Partner,
+        order_id: OrderId,
+        correlation_id: &str,
+        payload_mismatch: bool,
+        now: DateTime<Utc>,
+    ) -> Result<DedupOutput, PipelineError> {
+        self.metrics.record(Metric::DuplicateIgnored { payload_mismatch });
+        info!(order_id = %order_id, correlation_id, payload_mismatch, "repeat delivery ignored");
+        // The key is per delivery correlation id, so two different repeats are two facts.
+        let mut event = order_event(
+            &order_id,
+            correlation_id,
+            now,
+            OrderDuplicateIgnored { order_id: order_id.clone(), partner, payload_mismatch },
+        )?;
+        event.detail["metadata"]["idempotencyKey"] =
+            Value::from(format!("{order_id}/order-duplicate-ignored/{correlation_id}"));
+        Ok(DedupOutput {
+            outcome: if payload_mismatch { DedupOutcome::Conflict } else { DedupOutcome::Duplicate },
+            order_id,
+            correlation_id: correlation_id.to_owned(),
+            event: Some(event),
+        })
+    }
+}

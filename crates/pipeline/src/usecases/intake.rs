@@ -1,0 +1,276 @@
+//! Intake: a partner webhook becomes an event on the bus, or a clear HTTP error.
+//!
+//! Order of checks: known partner route (404) → body size (413) → signature or token on the
+//! raw body (401) → JSON and webhook shape (400, announced as `Webhook Rejected`) → replay
+//! window (401) → publish (503 if the bus fails, so the partner retries) → 202.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use order_domain::{Catalog, CorrelationId, OrderId, Partner};
+use order_events::{
+    CourierLocationUpdated, Metadata, OrderCancellationRequested, OrderReceived, OutboundEvent, WebhookRejected,
+};
+use partners::auth::{self, AuthError};
+use partners::{Webhook, parse_webhook};
+use serde_json::{Value, json};
+use tracing::{info, warn};
+
+use crate::ports::{Clock, EventPublisher, Metric, Metrics};
+
+/// Each partner's webhook credential (HMAC secret or bearer token). Never printed.
+#[derive(Clone, Default)]
+pub struct WebhookSecrets(HashMap<Partner, String>);
+
+impl WebhookSecrets {
+    /// Credentials by partner.
+    pub fn new(map: HashMap<Partner, String>) -> Self {
+        Self(map)
+    }
+
+    fn get(&self, p: Partner) -> Option<&str> {
+        self.0.get(&p).map(String::as_str).filter(|s| !s.is_empty())
+    }
+}
+
+impl fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// Intake limits.
+#[derive(Debug, Clone, Copy)]
+pub struct IntakeConfig {
+    /// Larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Signed timestamps further than this from now get 401; `None` disables the check
+    /// (local sample replays only).
+    pub replay_window_seconds: Option<i64>,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            replay_window_seconds: Some(300),
+        }
+    }
+}
+
+/// A webhook as HTTP delivered it.
+#[derive(Debug)]
+pub struct WebhookRequest<'a> {
+    /// The `{partner}` route parameter.
+    pub partner: &'a str,
+    /// Headers.
+    pub headers: &'a [(String, String)],
+    /// Raw body.
+    pub body: &'a [u8],
+}
+
+/// The HTTP answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookResponse {
+    /// Status code.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+    /// `Retry-After` seconds, on 503.
+    pub retry_after: Option<u32>,
+    /// The correlation id given to this request.
+    pub correlation_id: String,
+}
+
+/// The intake use case.
+pub struct Intake {
+    /// Store catalogue, to map courier events to stores.
+    pub catalog: Arc<Catalog>,
+    /// Webhook credentials.
+    pub secrets: WebhookSecrets,
+    /// The bus.
+    pub publisher: Arc<dyn EventPublisher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Metrics.
+    pub metrics: Arc<dyn Metrics>,
+    /// Limits.
+    pub config: IntakeConfig,
+}
+
+const CORRELATION_HEADER: &str = "x-correlation-id";
+
+impl Intake {
+    fn refuse(&self, partner: Option<Partner>, status: u16, code: &str, message: String, cid: &str) -> WebhookResponse {
+        self.metrics.record(Metric::WebhookRefused { partner, status });
+        warn!(partner = partner.map(Partner::as_str), status, code, correlation_id = cid, "webhook refused: {message}");
+        WebhookResponse {
+            status,
+            body: json!({ "error": { "code": code, "message": message }, "correlationId": cid }),
+            retry_after: None,
+            correlation_id: cid.to_owned(),
+        }
+    }
+
+    /// Handles one webhook.
+    pub async fn handle(&self, req: WebhookRequest<'_>) -> WebhookResponse {
+        let now = self.clock.now();
+        let cid = req
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(CORRELATION_HEADER))
+            .and_then(|(_, v)| CorrelationId::parse(v.as_str()).ok())
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+
+        let Ok(partner) = req.partner.parse::<Partner>() else {
+            return self.refuse(None, 404, "UnknownPartner", format!("no webhook route for partner {:?}", req.partner), &cid);
+        };
+        if req.body.len() > self.config.max_body_bytes {
+            return self.refuse(
+                Some(partner),
+                413,
+                "PayloadTooLarge",
+                format!("body is {} bytes; at most {} are accepted", req.body.len(), self.config.max_body_bytes),
+                &cid,
+            );
+        }
+        let Some(credential) = self.secrets.get(partner) else {
+            // A deployment without this partner's secret refuses its webhooks rather than
+            // accepting them unauthenticated.
+            return self.refuse(Some(partner), 401, "Unauthorized", format!("no credential configured for {partner}"), &cid);
+        };
+        let verified = match auth::verify(partner, req.headers, req.body, credential) {
+            Ok(v) => v,
+            Err(e) => return self.refuse(Some(partner), 401, "Unauthorized", e.to_string(), &cid),
+        };
+        let (webhook, payload) = match parse_webhook(partner, req.body) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let problem = e.to_string();
+                self.announce_rejected(partner, &problem, req.body, &cid).await;
+                return self.refuse(Some(partner), 400, "MalformedWebhook", problem, &cid);
+            }
+        };
+        if let (Some(window), Some(signed_at)) =
+            (self.config.replay_window_seconds, verified.signed_at.or(webhook.sent_at()))
+        {
+            if let Err(e @ AuthError::OutsideReplayWindow { .. }) = auth::check_replay_window(signed_at, now, window) {
+                return self.refuse(Some(partner), 401, "Unauthorized", e.to_string(), &cid);
+            }
+        }
+        let (event, kind, order_id) = match self.event_for(partner, webhook, payload, now, &cid) {
+            Ok(x) => x,
+            Err(problem) => {
+                self.announce_rejected(partner, &problem, req.body, &cid).await;
+                return self.refuse(Some(partner), 400, "MalformedWebhook", problem, &cid);
+            }
+        };
+        if let Err(e) = self.publisher.publish(std::slice::from_ref(&event)).await {
+            warn!(partner = partner.as_str(), correlation_id = %cid, error = %e, "could not publish webhook event");
+            self.metrics.record(Metric::WebhookRefused { partner: Some(partner), status: 503 });
+            return WebhookResponse {
+                status: 503,
+                body: json!({ "error": { "code": "Unavailable", "message": "try again shortly" }, "correlationId": cid }),
+                retry_after: Some(1),
+                correlation_id: cid,
+            };
+        }
+        self.metrics.record(Metric::WebhookAccepted { partner });
+        info!(partner = partner.as_str(), kind, order_id = order_id.as_ref().map(|o| o.as_str()), correlation_id = %cid, "webhook accepted");
+        let mut body = json!({ "status": "accepted", "kind": kind, "correlationId": cid });
+        if let Some(id) = order_id {
+            body["orderId"] = Value::from(id.to_string());
+        }
+        WebhookResponse { status: 202, body, retry_after: None, correlation_id: cid }
+    }
+
+    fn event_for(
+        &self,
+        partner: Partner,
+        webhook: Webhook,
+        payload: Value,
+        now: chrono::DateTime<chrono::Utc>,
+        cid: &str,
+    ) -> Result<(OutboundEvent, &'static str, Option<OrderId>), String> {
+        let built = match webhook {
+            Webhook::Order(n) => {
+                let order_id = OrderId::for_partner_order(partner, &n.partner_order_id);
+                let event = OutboundEvent::new(
+                    Metadata::new(cid, format!("{order_id}/order-received"), now),
+                    OrderReceived {
+                        partner,
+                        partner_order_id: n.partner_order_id,
+                        partner_store_id: n.partner_store_id,
+                        payload_kind: n.kind,
+                        received_at: now,
+                        payload,
+                    },
+                );
+                (event, "order", Some(order_id))
+            }
+            Webhook::Cancellation(n) => {
+                let order_id = OrderId::for_partner_order(partner, &n.partner_order_id);
+                let event = OutboundEvent::new(
+                    Metadata::new(cid, format!("{order_id}/order-cancellation-requested"), now),
+                    OrderCancellationRequested {
+                        partner,
+                        partner_order_id: n.partner_order_id,
+                        order_id: order_id.clone(),
+                        partner_store_id: n.partner_store_id,
+                        reason: n.reason,
+                        requested_at: now,
+                    },
+                );
+                (event, "cancellation", Some(order_id))
+            }
+            Webhook::CourierLocation(n) => {
+                let store = self.catalog.store_for_partner(partner, &n.partner_store_id).ok_or_else(|| {
+                    format!("{partner} store {:?} is not a store of the chain", n.partner_store_id)
+                })?;
+                let key = format!("{}/courier/{}/{}", store.id, n.partner_order_id.as_ref().map_or("-", |p| p.as_str()), now.timestamp_millis());
+                let order_id = n.partner_order_id.as_ref().map(|p| OrderId::for_partner_order(partner, p));
+                let event = OutboundEvent::new(
+                    Metadata::new(cid, key, now),
+                    CourierLocationUpdated {
+                        partner,
+                        partner_order_id: n.partner_order_id,
+                        store_id: store.id.clone(),
+                        location: n.location,
+                        eta_seconds: n.eta_seconds,
+                        observed_at: now,
+                    },
+                );
+                (event, "courierLocation", order_id)
+            }
+        };
+        let (event, kind, order_id) = built;
+        Ok((event.map_err(|e| format!("event does not serialize: {e}"))?, kind, order_id))
+    }
+
+    /// An authenticated but unusable webhook is recorded on the bus (and so in its archive):
+    /// nothing a partner sent is silently dropped.
+    async fn announce_rejected(&self, partner: Partner, problem: &str, body: &[u8], cid: &str) {
+        let now = self.clock.now();
+        let digest = idempotency::sha256_hex(body);
+        let event = OutboundEvent::new(
+            Metadata::new(cid, format!("{partner}/webhook-rejected/{digest}"), now),
+            WebhookRejected {
+                partner,
+                problem: problem.chars().take(500).collect(),
+                body_sha256: digest,
+                body_bytes: body.len() as u64,
+                received_at: now,
+            },
+        );
+        match event {
+            Ok(e) => {
+                if let Err(err) = self.publisher.publish(&[e]).await {
+                    warn!(partner = partner.as_str(), correlation_id = cid, error = %err, "could not announce a rejected webhook");
+                }
+            }
+            Err(err) => warn!(error = %err, "could not build Webhook Rejected"),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! One module per function's use case. Handlers translate Lambda events to these calls.
+
+pub mod accept;
+pub mod adapt;
+pub mod dedup;
+pub mod hold;
+pub mod intake;
+pub mod pos;
+pub mod release;
+
+use order_domain::OrderId;
+use order_events::{BusEvent, Metadata, OutboundEvent, slug};
+
+use crate::errors::PipelineError;
+
+/// The idempotency key of an order's event: one per order and event type.
+pub(crate) fn event_key<E: BusEvent>(order_id: &OrderId) -> String {
+    format!("{order_id}/{}", slug(E::DETAIL_TYPE))
+}
+
+/// Builds an outbound event for an order.
+pub(crate) fn order_event<E: BusEvent>(
+    order_id: &OrderId,
+    correlation_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    data: E,
+) -> Result<OutboundEvent, PipelineError> {
+    OutboundEvent::new(Metadata::new(correlation_id, event_key::<E>(order_id), at), data)
+        .map_err(|e| PipelineError::InvalidInput(format!("event does not serialize: {e}")))
+}

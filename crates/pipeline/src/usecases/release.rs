@@ -1,0 +1,149 @@
+//! release-order: a courier near a store releases that store's held orders that are due; a
+//! cancellation fails a held order's task, flags an order still on its way, or voids an order
+//! the POS already has.
+
+use std::sync::Arc;
+
+use order_domain::{Catalog, OrderId, OrderStatus, ReleasedBy};
+use order_events::{CourierLocationUpdated, Detail, OrderCancellationRequested};
+use serde_json::json;
+use tracing::{info, warn};
+
+use crate::errors::{PipelineError, names};
+use crate::io::{ReleaseSummary, TaskError};
+use crate::ports::{CallbackOutcome, Clock, EventPublisher, HeldOrder, HeldOrders, Metrics, OrdersRepo, TaskCallbacks};
+use crate::usecases::accept::PartnerConversation;
+use crate::usecases::hold::release;
+use crate::usecases::pos::PosSender;
+
+/// The release-order use case.
+pub struct Releaser {
+    /// Stores.
+    pub catalog: Arc<Catalog>,
+    /// Held-orders table.
+    pub held: Arc<dyn HeldOrders>,
+    /// Orders table.
+    pub orders: Arc<dyn OrdersRepo>,
+    /// Workflow callbacks.
+    pub callbacks: Arc<dyn TaskCallbacks>,
+    /// The bus.
+    pub publisher: Arc<dyn EventPublisher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Metrics.
+    pub metrics: Arc<dyn Metrics>,
+    /// To void orders the POS already has.
+    pub pos: PosSender,
+    /// To tell the partner about those.
+    pub conversation: PartnerConversation,
+}
+
+impl Releaser {
+    /// A courier reported its position.
+    pub async fn on_courier(&self, event: &Detail<CourierLocationUpdated>) -> Result<ReleaseSummary, PipelineError> {
+        let now = self.clock.now();
+        let data = &event.data;
+        let Some(store) = self.catalog.store(&data.store_id) else {
+            return Ok(note(format!("store {} is not in the catalogue", data.store_id)));
+        };
+        if !store.courier_is_near(data.location, data.eta_seconds) {
+            return Ok(note(format!("courier is not near store {}", store.id)));
+        }
+        let candidates: Vec<HeldOrder> = match &data.partner_order_id {
+            Some(pid) => {
+                let id = OrderId::for_partner_order(data.partner, pid);
+                self.held
+                    .get(&id)
+                    .await?
+                    .into_iter()
+                    .filter(|h| h.store_id == store.id && h.hold.releasable_by_courier(now))
+                    .collect()
+            }
+            None => self.held.releasable(&store.id, now).await?,
+        };
+        let mut summary = ReleaseSummary::default();
+        for candidate in candidates {
+            if self.release_one(&candidate).await? {
+                summary.released.push(candidate.order_id);
+            }
+        }
+        if summary.released.is_empty() {
+            summary.note = Some(format!("no held order of store {} was due", store.id));
+        }
+        Ok(summary)
+    }
+
+    /// Releases one held order by courier; false if someone else got there first.
+    async fn release_one(&self, candidate: &HeldOrder) -> Result<bool, PipelineError> {
+        // Taking the item first means concurrent releasers cannot both use the token.
+        let Some(held) = self.held.take(&candidate.order_id).await? else {
+            return Ok(false);
+        };
+        let output = json!({ "releasedBy": ReleasedBy::Courier.as_str() });
+        match self.callbacks.succeed(&held.task_token, &output).await {
+            Ok(CallbackOutcome::Delivered) => {}
+            // The hold timed out meanwhile: the workflow's own release by time handles it.
+            Ok(CallbackOutcome::AlreadyClosed) => return Ok(false),
+            Err(e) => {
+                // Put the token back so a later courier or the timeout can still release it.
+                self.held.put(&held).await?;
+                return Err(e.into());
+            }
+        }
+        let now = self.clock.now();
+        match release(&*self.orders, &*self.publisher, &*self.metrics, &held.order_id, &held.store_id, &held.correlation_id, ReleasedBy::Courier, now).await {
+            Ok(()) => Ok(true),
+            // The partner cancelled meanwhile; the POS step sees the flag and cancels.
+            Err(PipelineError::Cancelled { .. }) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The partner asked to cancel.
+    pub async fn on_cancellation(&self, event: &Detail<OrderCancellationRequested>) -> Result<ReleaseSummary, PipelineError> {
+        let now = self.clock.now();
+        let data = &event.data;
+        let id = &data.order_id;
+        let reason = data.reason.clone().unwrap_or_else(|| "cancelled by the partner".to_owned());
+        let Some(record) = self.orders.request_cancellation(id, Some(&reason), now).await? else {
+            warn!(order_id = %id, "cancellation for an order the pipeline has not seen");
+            return Ok(note(format!("order {id} is unknown")));
+        };
+        let mut summary = ReleaseSummary::default();
+        match record.status {
+            OrderStatus::Held => match self.held.take(id).await? {
+                Some(held) => match self.callbacks.fail(&held.task_token, names::ORDER_CANCELLED, &reason).await {
+                    Ok(CallbackOutcome::Delivered) => {
+                        info!(order_id = %id, "held order cancelled");
+                        summary.cancelled.push(id.clone());
+                    }
+                    Ok(CallbackOutcome::AlreadyClosed) => {
+                        summary.note = Some("the hold had just ended; the POS step will see the cancellation".to_owned());
+                    }
+                    Err(e) => {
+                        self.held.put(&held).await?;
+                        return Err(e.into());
+                    }
+                },
+                None => summary.note = Some("the order was being released; the POS step will see the cancellation".to_owned()),
+            },
+            OrderStatus::SentToPos => {
+                let (Some(order), Some(pos_order_id)) = (record.order.as_ref(), record.pos_order_id.as_ref()) else {
+                    return Err(PipelineError::InvalidInput(format!("order {id} is SentToPos without its order or POS id")));
+                };
+                self.pos.void(order, pos_order_id).await?;
+                let error = TaskError { error: names::ORDER_CANCELLED.to_owned(), cause: reason.clone() };
+                let outcome = self.conversation.cancel(order, &record.correlation_id, &error).await?;
+                self.publisher.publish(&[outcome.outcome]).await?;
+                summary.voided.push(id.clone());
+            }
+            status if status.is_terminal() => summary.note = Some(format!("order {id} already ended as {status}")),
+            status => summary.note = Some(format!("order {id} is {status}; the workflow will cancel it at its next step")),
+        }
+        Ok(summary)
+    }
+}
+
+fn note(text: String) -> ReleaseSummary {
+    ReleaseSummary { note: Some(text), ..Default::default() }
+}
