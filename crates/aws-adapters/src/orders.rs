@@ -1,0 +1,266 @@
+//! The orders table: one item per order with its status history. Status changes are
+//! conditional updates whose condition is the lifecycle's allowed predecessors, so a late or
+//! retried writer never moves an order backwards; a failed condition returns the item as it
+//! was (`ALL_OLD`), so classifying the refusal costs no read.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use chrono::{DateTime, Utc};
+use order_domain::{Order, OrderId, OrderStatus, PosOrderId};
+use pipeline::ports::{Created, NewOrder, OrderRecord, OrdersRepo, RepoError, StatusChange, StatusUpdate, Transition};
+
+use crate::attr::{self, Item, get_bool, get_s, get_time, opt_s, parse, s, time};
+use crate::describe;
+
+/// The orders table.
+#[derive(Debug, Clone)]
+pub struct DynamoOrders {
+    client: Client,
+    table: String,
+}
+
+impl DynamoOrders {
+    /// The table `table` through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+}
+
+fn repo_err<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> RepoError {
+    RepoError { operation, message: describe(&e), source: Some(Box::new(e)) }
+}
+
+fn corrupt(operation: &'static str, e: impl std::fmt::Display) -> RepoError {
+    RepoError::new(operation, format!("stored item is unreadable: {e}"))
+}
+
+fn change(c: &StatusChange) -> AttributeValue {
+    let mut m = Item::new();
+    m.insert("status".into(), s(c.status.as_str()));
+    m.insert("at".into(), time(c.at));
+    if let Some(note) = &c.note {
+        m.insert("note".into(), s(note.clone()));
+    }
+    AttributeValue::M(m)
+}
+
+fn read_change(v: &AttributeValue) -> Option<StatusChange> {
+    let m = v.as_m().ok()?;
+    Some(StatusChange {
+        status: parse(m, "status").ok()?,
+        at: get_time(m, "at").ok()?,
+        note: opt_s(m, "note").map(str::to_owned),
+    })
+}
+
+fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
+    let order = match opt_s(item, "order") {
+        Some(json) => Some(serde_json::from_str::<Order>(json).map_err(|_| attr::AttrError {
+            name: "order".into(),
+            problem: "is not a canonical order",
+        })?),
+        None => None,
+    };
+    Ok(OrderRecord {
+        order_id: parse(item, "orderId")?,
+        partner: parse(item, "partner")?,
+        partner_order_id: parse(item, "partnerOrderId")?,
+        store_id: opt_s(item, "storeId").and_then(|v| v.parse().ok()),
+        status: parse(item, "status")?,
+        correlation_id: get_s(item, "correlationId")?.to_owned(),
+        history: item
+            .get("history")
+            .and_then(|h| h.as_l().ok())
+            .map(|l| l.iter().filter_map(read_change).collect())
+            .unwrap_or_default(),
+        order,
+        pos_order_id: opt_s(item, "posOrderId").and_then(|v| v.parse::<PosOrderId>().ok()),
+        pos_voided: get_bool(item, "posVoided"),
+        cancel_requested: get_bool(item, "cancelRequested"),
+        reason: opt_s(item, "reason").map(str::to_owned),
+        created_at: get_time(item, "createdAt")?,
+        updated_at: get_time(item, "updatedAt")?,
+    })
+}
+
+#[async_trait]
+impl OrdersRepo for DynamoOrders {
+    async fn create(&self, new: NewOrder) -> Result<Created, RepoError> {
+        const OP: &str = "create order record";
+        let first = StatusChange { status: OrderStatus::Received, at: new.at, note: None };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("orderId", s(new.order_id.as_str()))
+            .item("partner", s(new.partner.as_str()))
+            .item("partnerOrderId", s(new.partner_order_id.as_str()))
+            .item("status", s(OrderStatus::Received.as_str()))
+            .item("correlationId", s(new.correlation_id))
+            .item("history", AttributeValue::L(vec![change(&first)]))
+            .item("createdAt", time(new.at))
+            .item("updatedAt", time(new.at))
+            .condition_expression("attribute_not_exists(orderId)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Created::New),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(ccf)) => {
+                    let item = ccf.item().ok_or_else(|| RepoError::new(OP, "condition failed without the existing item"))?;
+                    Ok(Created::Existing(Box::new(record(item).map_err(|e| corrupt(OP, e))?)))
+                }
+                _ => Err(repo_err(OP, e)),
+            },
+        }
+    }
+
+    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<(), RepoError> {
+        const OP: &str = "attach order";
+        let json = serde_json::to_string(order).map_err(|e| RepoError::caused(OP, e))?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("orderId", s(order.id.as_str()))
+            .update_expression("SET #order = :order, storeId = :store, updatedAt = :at")
+            .condition_expression("attribute_exists(orderId)")
+            .expression_attribute_names("#order", "order")
+            .expression_attribute_values(":order", s(json))
+            .expression_attribute_values(":store", s(order.store_id.as_str()))
+            .expression_attribute_values(":at", time(at))
+            .send()
+            .await
+            .map_err(|e| repo_err(OP, e))?;
+        Ok(())
+    }
+
+    async fn transition(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        at: DateTime<Utc>,
+        update: StatusUpdate,
+    ) -> Result<Transition, RepoError> {
+        const OP: &str = "change order status";
+        let allowed = to.allowed_predecessors();
+        if allowed.is_empty() {
+            return Ok(Transition::Refused { current: to });
+        }
+        let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!(":p{i}")).collect();
+        let mut set = vec!["#status = :to", "updatedAt = :at", "history = list_append(history, :change)"];
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("orderId", s(id.as_str()))
+            .condition_expression(format!("#status IN ({})", placeholders.join(", ")))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":at", time(at))
+            .expression_attribute_values(
+                ":change",
+                AttributeValue::L(vec![change(&StatusChange { status: to, at, note: update.note })]),
+            )
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        for (p, status) in placeholders.iter().zip(allowed) {
+            req = req.expression_attribute_values(p, s(status.as_str()));
+        }
+        if let Some(reason) = update.reason {
+            set.push("reason = :reason");
+            req = req.expression_attribute_values(":reason", s(reason));
+        }
+        if let Some(pos) = update.pos_order_id {
+            set.push("posOrderId = :pos");
+            req = req.expression_attribute_values(":pos", s(pos.as_str()));
+        }
+        match req.update_expression(format!("SET {}", set.join(", "))).send().await {
+            Ok(out) => {
+                let item = out.attributes().ok_or_else(|| RepoError::new(OP, "update returned no attributes"))?;
+                Ok(Transition::Applied(Box::new(record(item).map_err(|e| corrupt(OP, e))?)))
+            }
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => match ccf.item() {
+                    None => Ok(Transition::Missing),
+                    Some(item) => {
+                        let current = record(item).map_err(|e| corrupt(OP, e))?;
+                        if current.status == to {
+                            Ok(Transition::AlreadyThere(Box::new(current)))
+                        } else {
+                            Ok(Transition::Refused { current: current.status })
+                        }
+                    }
+                },
+                _ => Err(repo_err(OP, e)),
+            },
+        }
+    }
+
+    async fn get(&self, id: &OrderId) -> Result<Option<OrderRecord>, RepoError> {
+        const OP: &str = "read order record";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("orderId", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| repo_err(OP, e))?;
+        out.item().map(record).transpose().map_err(|e| corrupt(OP, e))
+    }
+
+    async fn request_cancellation(
+        &self,
+        id: &OrderId,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<OrderRecord>, RepoError> {
+        const OP: &str = "flag cancellation";
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("orderId", s(id.as_str()))
+            .condition_expression("attribute_exists(orderId)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":at", time(at))
+            .return_values(ReturnValue::AllNew);
+        req = match reason {
+            Some(r) => req
+                .update_expression("SET cancelRequested = :t, updatedAt = :at, reason = :reason")
+                .expression_attribute_values(":reason", s(r)),
+            None => req.update_expression("SET cancelRequested = :t, updatedAt = :at"),
+        };
+        match req.send().await {
+            Ok(out) => out.attributes().map(record).transpose().map_err(|e| corrupt(OP, e)),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(None),
+            Err(e) => Err(repo_err(OP, e)),
+        }
+    }
+
+    async fn mark_pos_voided(&self, id: &OrderId, at: DateTime<Utc>) -> Result<(), RepoError> {
+        const OP: &str = "mark POS order voided";
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("orderId", s(id.as_str()))
+            .update_expression("SET posVoided = :t, updatedAt = :at")
+            .condition_expression("attribute_exists(orderId)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":at", time(at))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(repo_err(OP, e)),
+        }
+    }
+}
+

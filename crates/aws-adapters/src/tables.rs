@@ -1,0 +1,96 @@
+//! Key schemas of the tables. The SAM template declares the same ones (a contract test
+//! compares them); tests create tables in DynamoDB Local from these.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+
+/// Orders: partition key.
+pub const ORDERS_KEY: &str = "orderId";
+/// Held orders: partition key.
+pub const HELD_KEY: &str = "orderId";
+/// Held orders: the by-store index.
+pub const HELD_BY_STORE_INDEX: &str = "byStore";
+/// Held orders: index partition key.
+pub const HELD_STORE_ATTR: &str = "storeId";
+/// Held orders: index sort key (epoch milliseconds).
+pub const HELD_RELEASABLE_ATTR: &str = "earlyReleaseFromMs";
+/// Held orders: TTL attribute (epoch seconds).
+pub const HELD_TTL_ATTR: &str = "expiresAt";
+/// Idempotency: partition key.
+pub const IDEMPOTENCY_KEY: &str = "id";
+/// Idempotency: TTL attribute (epoch seconds).
+pub const IDEMPOTENCY_TTL_ATTR: &str = "expiration";
+
+/// The three tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Orders and their history.
+    Orders,
+    /// Held orders' task tokens.
+    Held,
+    /// Dedup records.
+    Idempotency,
+}
+
+fn key(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .unwrap_or_else(|_| unreachable!("name and key type are set"))
+}
+
+fn attr(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .unwrap_or_else(|_| unreachable!("name and type are set"))
+}
+
+/// Creates `table` named `name` (PAY_PER_REQUEST, with its index and TTL) and waits until it
+/// is active. For tests and the local cloud.
+pub async fn create(client: &Client, table: Table, name: &str) -> Result<(), aws_sdk_dynamodb::Error> {
+    let mut req = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+    let ttl = match table {
+        Table::Orders => {
+            req = req.key_schema(key(ORDERS_KEY, KeyType::Hash)).attribute_definitions(attr(ORDERS_KEY, ScalarAttributeType::S));
+            None
+        }
+        Table::Held => {
+            let gsi = GlobalSecondaryIndex::builder()
+                .index_name(HELD_BY_STORE_INDEX)
+                .key_schema(key(HELD_STORE_ATTR, KeyType::Hash))
+                .key_schema(key(HELD_RELEASABLE_ATTR, KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap_or_else(|_| unreachable!("index fields are set"));
+            req = req
+                .key_schema(key(HELD_KEY, KeyType::Hash))
+                .attribute_definitions(attr(HELD_KEY, ScalarAttributeType::S))
+                .attribute_definitions(attr(HELD_STORE_ATTR, ScalarAttributeType::S))
+                .attribute_definitions(attr(HELD_RELEASABLE_ATTR, ScalarAttributeType::N))
+                .global_secondary_indexes(gsi);
+            Some(HELD_TTL_ATTR)
+        }
+        Table::Idempotency => {
+            req = req
+                .key_schema(key(IDEMPOTENCY_KEY, KeyType::Hash))
+                .attribute_definitions(attr(IDEMPOTENCY_KEY, ScalarAttributeType::S));
+            Some(IDEMPOTENCY_TTL_ATTR)
+        }
+    };
+    req.send().await?;
+    if let Some(attribute) = ttl {
+        let spec = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(attribute)
+            .build()
+            .unwrap_or_else(|_| unreachable!("fields are set"));
+        client.update_time_to_live().table_name(name).time_to_live_specification(spec).send().await?;
+    }
+    Ok(())
+}

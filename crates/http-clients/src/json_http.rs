@@ -1,0 +1,220 @@
+//! One JSON-over-HTTP call with timeouts, retries and error classification.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use partners::HttpMethod;
+use pipeline::ports::{ApiError, ErrorKind};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use serde_json::Value;
+use tracing::warn;
+
+/// How persistently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, including the first.
+    pub max_attempts: u32,
+    /// Backoff ceiling of the first retry.
+    pub base: Duration,
+    /// Largest backoff ceiling.
+    pub cap: Duration,
+    /// A `Retry-After` longer than this is not waited out here: the error goes back to the
+    /// workflow, whose retry waits longer without holding a Lambda.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(2),
+            max_retry_after: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a uniform delay between 0 and `min(cap, base × 2^retry)`.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = self.base.saturating_mul(1u32 << retry.min(16)).min(self.cap);
+        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(0..=millis))
+    }
+}
+
+/// Timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpSettings {
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Whole-request timeout.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { connect_timeout: Duration::from_secs(2), request_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date, relative to `now`.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// A JSON API at a base URL.
+#[derive(Debug, Clone)]
+pub struct JsonHttp {
+    client: reqwest::Client,
+    service: String,
+    base_url: String,
+    bearer: Option<String>,
+    retry: RetryPolicy,
+}
+
+fn method(m: HttpMethod) -> reqwest::Method {
+    match m {
+        HttpMethod::Get => reqwest::Method::GET,
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Patch => reqwest::Method::PATCH,
+    }
+}
+
+/// Builds the shared reqwest client (rustls; no proxies read from the environment).
+pub fn build_client(settings: HttpSettings) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.request_timeout)
+        .no_proxy()
+        .user_agent(concat!("order-pipeline/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+impl JsonHttp {
+    /// A client for `service` at `base_url`, authenticating with `bearer` if given.
+    pub fn new(client: reqwest::Client, service: impl Into<String>, base_url: impl Into<String>, bearer: Option<String>, retry: RetryPolicy) -> Self {
+        Self { client, service: service.into(), base_url: base_url.into().trim_end_matches('/').to_owned(), bearer, retry }
+    }
+
+    fn error(&self, kind: ErrorKind, operation: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(kind, self.service.clone(), operation, message)
+    }
+
+    /// Sends the request, retrying transient failures; returns the status and JSON body
+    /// (`null` for an empty body).
+    pub async fn call(
+        &self,
+        operation: &str,
+        m: HttpMethod,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&'static str, String)],
+    ) -> Result<(u16, Value), ApiError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let err = match self.once(operation, m, path, body, headers).await {
+                Ok(ok) => return Ok(ok),
+                Err(e) => e,
+            };
+            if !err.is_transient() || attempt >= self.retry.max_attempts {
+                return Err(err);
+            }
+            let delay = match err.retry_after {
+                Some(d) if d > self.retry.max_retry_after => return Err(err),
+                Some(d) => d,
+                None => self.retry.backoff(attempt - 1),
+            };
+            warn!(service = %self.service, operation, attempt, delay_ms = delay.as_millis() as u64, error = %err, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn once(
+        &self,
+        operation: &str,
+        m: HttpMethod,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&'static str, String)],
+    ) -> Result<(u16, Value), ApiError> {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            let v = HeaderValue::from_str(value).map_err(|_| self.error(ErrorKind::Permanent, operation, format!("header {name} has an invalid value")))?;
+            map.insert(HeaderName::from_static(name), v);
+        }
+        let mut req = self.client.request(method(m), format!("{}{path}", self.base_url)).headers(map);
+        if let Some(token) = &self.bearer {
+            req = req.bearer_auth(token);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let response = req.send().await.map_err(|e| {
+            let kind = if e.is_builder() { ErrorKind::Permanent } else { ErrorKind::Transient };
+            let what = if e.is_timeout() { "timed out" } else if e.is_connect() { "could not connect" } else { "request failed" };
+            ApiError { source: Some(Box::new(e)), ..self.error(kind, operation, format!("{m} {path}: {what}")) }
+        })?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, Utc::now()));
+        let bytes = response.bytes().await.map_err(|e| {
+            ApiError { source: Some(Box::new(e)), ..self.error(ErrorKind::Transient, operation, format!("{m} {path}: reading the answer failed")) }
+        })?;
+        if (200..300).contains(&status) {
+            if bytes.is_empty() {
+                return Ok((status, Value::Null));
+            }
+            return serde_json::from_slice(&bytes).map(|v| (status, v)).map_err(|e| ApiError {
+                status: Some(status),
+                source: Some(Box::new(e)),
+                ..self.error(ErrorKind::Permanent, operation, format!("{m} {path}: the answer is not JSON"))
+            });
+        }
+        let kind = match status {
+            408 | 425 | 429 | 500..=599 => ErrorKind::Transient,
+            _ => ErrorKind::Permanent,
+        };
+        let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
+        Err(ApiError {
+            status: Some(status),
+            retry_after,
+            ..self.error(kind, operation, format!("{m} {path} answered {status}: {snippet}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now: DateTime<Utc> = "2026-11-22T18:00:00Z".parse().unwrap();
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Sun, 22 Nov 2026 18:00:07 GMT", now), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Sun, 22 Nov 2026 17:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_stays_under_its_ceiling() {
+        let p = RetryPolicy::default();
+        for retry in 0..20 {
+            assert!(p.backoff(retry) <= p.cap);
+        }
+        for _ in 0..100 {
+            assert!(p.backoff(0) <= p.base);
+        }
+    }
+}

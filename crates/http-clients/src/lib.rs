@@ -1,0 +1,15 @@
+//! HTTP clients for the partner APIs and the stores' POS API, implementing the pipeline's
+//! `PartnerApi` and `PosApi` ports.
+//!
+//! Every call has connect and request timeouts, retries transient failures (connection
+//! errors, timeouts, 408, 429, 5xx) with full-jitter exponential backoff, honours
+//! `Retry-After` on 429/503 when it fits the retry budget, and classifies what it finally
+//! returns as transient or permanent so the workflow knows whether to retry later.
+
+mod json_http;
+pub mod partner;
+pub mod pos;
+
+pub use json_http::{HttpSettings, JsonHttp, RetryPolicy, parse_retry_after};
+pub use partner::PartnerHttpClient;
+pub use pos::PosHttpClient;
