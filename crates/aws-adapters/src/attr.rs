@@ -30,8 +30,14 @@ pub(crate) struct AttrError {
 pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, AttrError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v),
-        Some(_) => Err(AttrError { name: name.to_owned(), problem: "is not a string" }),
-        None => Err(AttrError { name: name.to_owned(), problem: "is missing" }),
+        Some(_) => Err(AttrError {
+            name: name.to_owned(),
+            problem: "is not a string",
+        }),
+        None => Err(AttrError {
+            name: name.to_owned(),
+            problem: "is missing",
+        }),
     }
 }
 
@@ -44,9 +50,18 @@ pub(crate) fn opt_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 
 pub(crate) fn get_n(item: &Item, name: &str) -> Result<i64, AttrError> {
     match item.get(name) {
-        Some(AttributeValue::N(v)) => v.parse().map_err(|_| AttrError { name: name.to_owned(), problem: "is not an integer" }),
-        Some(_) => Err(AttrError { name: name.to_owned(), problem: "is not a number" }),
-        None => Err(AttrError { name: name.to_owned(), problem: "is missing" }),
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| AttrError {
+            name: name.to_owned(),
+            problem: "is not an integer",
+        }),
+        Some(_) => Err(AttrError {
+            name: name.to_owned(),
+            problem: "is not a number",
+        }),
+        None => Err(AttrError {
+            name: name.to_owned(),
+            problem: "is missing",
+        }),
     }
 }
 
@@ -59,13 +74,15 @@ pub(crate) fn get_bool(item: &Item, name: &str) -> bool {
 }
 
 pub(crate) fn get_time(item: &Item, name: &str) -> Result<DateTime<Utc>, AttrError> {
-    get_s(item, name)?
-        .parse()
-        .map_err(|_| AttrError { name: name.to_owned(), problem: "is not an RFC 3339 time" })
+    get_s(item, name)?.parse().map_err(|_| AttrError {
+        name: name.to_owned(),
+        problem: "is not an RFC 3339 time",
+    })
 }
 
 pub(crate) fn parse<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, AttrError> {
-    get_s(item, name)?
-        .parse()
-        .map_err(|_| AttrError { name: name.to_owned(), problem: "has an unexpected value" })
+    get_s(item, name)?.parse().map_err(|_| AttrError {
+        name: name.to_owned(),
+        problem: "has an unexpected value",
+    })
 }

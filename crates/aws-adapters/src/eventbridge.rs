@@ -28,7 +28,11 @@ pub struct EventBridgePublisher {
 impl EventBridgePublisher {
     /// Publishes to `bus` (name or ARN) through `client`.
     pub fn new(client: Client, bus: impl Into<String>) -> Self {
-        Self { client, bus: bus.into(), attempts: 4 }
+        Self {
+            client,
+            bus: bus.into(),
+            attempts: 4,
+        }
     }
 
     fn entry(&self, e: &OutboundEvent) -> PutEventsRequestEntry {
@@ -83,7 +87,13 @@ impl EventPublisher for EventBridgePublisher {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 let entries: Vec<_> = pending.iter().map(|e| self.entry(e)).collect();
-                let out = match self.client.put_events().set_entries(Some(entries)).send().await {
+                let out = match self
+                    .client
+                    .put_events()
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                {
                     Ok(out) => out,
                     Err(e) => {
                         last_errors = vec![describe(&e)];
@@ -100,11 +110,16 @@ impl EventPublisher for EventBridgePublisher {
                 let mut still = Vec::new();
                 for (event, result) in pending.iter().zip(out.entries()) {
                     if let Some(code) = result.error_code() {
-                        last_errors.push(format!("{code}: {}", result.error_message().unwrap_or("")));
+                        last_errors
+                            .push(format!("{code}: {}", result.error_message().unwrap_or("")));
                         still.push(*event);
                     }
                 }
-                warn!(attempt, failed = still.len(), "PutEvents rejected some entries; retrying those");
+                warn!(
+                    attempt,
+                    failed = still.len(),
+                    "PutEvents rejected some entries; retrying those"
+                );
                 pending = still;
                 if pending.is_empty() {
                     break;
@@ -129,7 +144,11 @@ mod tests {
     use serde_json::json;
 
     fn event(bytes: usize) -> OutboundEvent {
-        OutboundEvent { source: "s".into(), detail_type: "d".into(), detail: json!({ "x": "a".repeat(bytes) }) }
+        OutboundEvent {
+            source: "s".into(),
+            detail_type: "d".into(),
+            detail: json!({ "x": "a".repeat(bytes) }),
+        }
     }
 
     #[test]

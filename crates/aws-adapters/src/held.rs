@@ -25,16 +25,26 @@ pub struct DynamoHeld {
 impl DynamoHeld {
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 }
 
 fn err<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> RepoError {
-    RepoError { operation, message: describe(&e), source: Some(Box::new(e)) }
+    RepoError {
+        operation,
+        message: describe(&e),
+        source: Some(Box::new(e)),
+    }
 }
 
 fn millis(t: i64, name: &str) -> Result<DateTime<Utc>, AttrError> {
-    DateTime::from_timestamp_millis(t).ok_or(AttrError { name: name.to_owned(), problem: "is out of range" })
+    DateTime::from_timestamp_millis(t).ok_or(AttrError {
+        name: name.to_owned(),
+        problem: "is out of range",
+    })
 }
 
 fn held(item: &Item) -> Result<HeldOrder, AttrError> {
@@ -64,9 +74,15 @@ impl HeldOrders for DynamoHeld {
             .item("storeId", s(h.store_id.as_str()))
             .item("taskToken", s(h.task_token.clone()))
             .item("releaseAtMs", n(h.hold.release_at.timestamp_millis()))
-            .item(HELD_RELEASABLE_ATTR, n(h.hold.early_release_from.timestamp_millis()))
+            .item(
+                HELD_RELEASABLE_ATTR,
+                n(h.hold.early_release_from.timestamp_millis()),
+            )
             .item("correlationId", s(h.correlation_id.clone()))
-            .item(HELD_TTL_ATTR, n((h.hold.release_at + KEEP_AFTER_RELEASE).timestamp()))
+            .item(
+                HELD_TTL_ATTR,
+                n((h.hold.release_at + KEEP_AFTER_RELEASE).timestamp()),
+            )
             .send()
             .await
             .map_err(|e| err("store held order", e))?;
@@ -84,7 +100,10 @@ impl HeldOrders for DynamoHeld {
             .send()
             .await
             .map_err(|e| err(OP, e))?;
-        out.attributes().map(held).transpose().map_err(|e| unreadable(OP, e))
+        out.attributes()
+            .map(held)
+            .transpose()
+            .map_err(|e| unreadable(OP, e))
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError> {
@@ -98,10 +117,17 @@ impl HeldOrders for DynamoHeld {
             .send()
             .await
             .map_err(|e| err(OP, e))?;
-        out.item().map(held).transpose().map_err(|e| unreadable(OP, e))
+        out.item()
+            .map(held)
+            .transpose()
+            .map_err(|e| unreadable(OP, e))
     }
 
-    async fn releasable(&self, store: &StoreId, now: DateTime<Utc>) -> Result<Vec<HeldOrder>, RepoError> {
+    async fn releasable(
+        &self,
+        store: &StoreId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HeldOrder>, RepoError> {
         const OP: &str = "query held orders by store";
         let mut found = Vec::new();
         let mut pages = self

@@ -23,12 +23,18 @@ pub struct DynamoIdempotencyStore {
 impl DynamoIdempotencyStore {
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 }
 
 fn unavailable<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -> StoreError {
-    StoreError::Unavailable { message: format!("{what}: {}", describe(&e)), source: Some(Box::new(e)) }
+    StoreError::Unavailable {
+        message: format!("{what}: {}", describe(&e)),
+        source: Some(Box::new(e)),
+    }
 }
 
 fn read(item: &Item) -> Result<Record, StoreError> {
@@ -39,7 +45,9 @@ fn read(item: &Item) -> Result<Record, StoreError> {
         other => return Err(StoreError::Corrupt(format!("unknown status {other:?}"))),
     };
     let result = match opt_s(item, "data") {
-        Some(json) => Some(serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("data: {e}")))?),
+        Some(json) => Some(
+            serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("data: {e}")))?,
+        ),
         None => None,
     };
     Ok(Record {
@@ -54,7 +62,11 @@ fn read(item: &Item) -> Result<Record, StoreError> {
 
 #[async_trait]
 impl IdempotencyStore for DynamoIdempotencyStore {
-    async fn put_in_progress(&self, record: &Record, now: DateTime<Utc>) -> Result<Claim, StoreError> {
+    async fn put_in_progress(
+        &self,
+        record: &Record,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
         let mut req = self
             .client
             .put_item()
@@ -84,19 +96,28 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(ccf)) => match ccf.item() {
                     Some(item) => Ok(Claim::Exists(read(item)?)),
-                    None => Err(StoreError::Corrupt("the claim failed but no record was returned".to_owned())),
+                    None => Err(StoreError::Corrupt(
+                        "the claim failed but no record was returned".to_owned(),
+                    )),
                 },
                 _ => Err(unavailable("claim", e)),
             },
         }
     }
 
-    async fn complete(&self, key: &IdempotencyKey, result: &serde_json::Value, expires_at: i64) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        result: &serde_json::Value,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
             .key(IDEMPOTENCY_KEY, s(key.as_str()))
-            .update_expression("SET #status = :done, #data = :data, #exp = :exp REMOVE inProgressExpiration")
+            .update_expression(
+                "SET #status = :done, #data = :data, #exp = :exp REMOVE inProgressExpiration",
+            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#data", "data")
             .expression_attribute_names("#exp", IDEMPOTENCY_TTL_ATTR)

@@ -26,7 +26,9 @@ pub use sfn::SfnCallbacks;
 /// Loads the SDK configuration once per cold start: region and credentials from the Lambda
 /// environment, endpoints from `AWS_ENDPOINT_URL*` when set (the local cloud uses these).
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// An SDK error with its whole context (service error code and message), for logs and causes.

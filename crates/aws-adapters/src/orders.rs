@@ -10,7 +10,9 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use order_domain::{Order, OrderId, OrderStatus, PosOrderId};
-use pipeline::ports::{Created, NewOrder, OrderRecord, OrdersRepo, RepoError, StatusChange, StatusUpdate, Transition};
+use pipeline::ports::{
+    Created, NewOrder, OrderRecord, OrdersRepo, RepoError, StatusChange, StatusUpdate, Transition,
+};
 
 use crate::attr::{self, Item, get_bool, get_s, get_time, opt_s, parse, s, time};
 use crate::describe;
@@ -25,12 +27,22 @@ pub struct DynamoOrders {
 impl DynamoOrders {
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 }
 
-fn repo_err<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> RepoError {
-    RepoError { operation, message: describe(&e), source: Some(Box::new(e)) }
+fn repo_err<E: std::error::Error + Send + Sync + 'static>(
+    operation: &'static str,
+    e: E,
+) -> RepoError {
+    RepoError {
+        operation,
+        message: describe(&e),
+        source: Some(Box::new(e)),
+    }
 }
 
 fn corrupt(operation: &'static str, e: impl std::fmt::Display) -> RepoError {
@@ -58,10 +70,12 @@ fn read_change(v: &AttributeValue) -> Option<StatusChange> {
 
 fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
     let order = match opt_s(item, "order") {
-        Some(json) => Some(serde_json::from_str::<Order>(json).map_err(|_| attr::AttrError {
-            name: "order".into(),
-            problem: "is not a canonical order",
-        })?),
+        Some(json) => Some(
+            serde_json::from_str::<Order>(json).map_err(|_| attr::AttrError {
+                name: "order".into(),
+                problem: "is not a canonical order",
+            })?,
+        ),
         None => None,
     };
     Ok(OrderRecord {
@@ -90,7 +104,11 @@ fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
 impl OrdersRepo for DynamoOrders {
     async fn create(&self, new: NewOrder) -> Result<Created, RepoError> {
         const OP: &str = "create order record";
-        let first = StatusChange { status: OrderStatus::Received, at: new.at, note: None };
+        let first = StatusChange {
+            status: OrderStatus::Received,
+            at: new.at,
+            note: None,
+        };
         let result = self
             .client
             .put_item()
@@ -111,18 +129,23 @@ impl OrdersRepo for DynamoOrders {
             Ok(_) => Ok(Created::New),
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(ccf)) => {
-                    let item = ccf.item().ok_or_else(|| RepoError::new(OP, "condition failed without the existing item"))?;
-                    Ok(Created::Existing(Box::new(record(item).map_err(|e| corrupt(OP, e))?)))
+                    let item = ccf.item().ok_or_else(|| {
+                        RepoError::new(OP, "condition failed without the existing item")
+                    })?;
+                    Ok(Created::Existing(Box::new(
+                        record(item).map_err(|e| corrupt(OP, e))?,
+                    )))
                 }
                 _ => Err(repo_err(OP, e)),
             },
         }
     }
 
-    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<(), RepoError> {
+    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<bool, RepoError> {
         const OP: &str = "attach order";
         let json = serde_json::to_string(order).map_err(|e| RepoError::caused(OP, e))?;
-        self.client
+        match self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("orderId", s(order.id.as_str()))
@@ -134,8 +157,16 @@ impl OrdersRepo for DynamoOrders {
             .expression_attribute_values(":at", time(at))
             .send()
             .await
-            .map_err(|e| repo_err(OP, e))?;
-        Ok(())
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(repo_err(OP, e)),
+        }
     }
 
     async fn transition(
@@ -151,7 +182,11 @@ impl OrdersRepo for DynamoOrders {
             return Ok(Transition::Refused { current: to });
         }
         let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!(":p{i}")).collect();
-        let mut set = vec!["#status = :to", "updatedAt = :at", "history = list_append(history, :change)"];
+        let mut set = vec![
+            "#status = :to",
+            "updatedAt = :at",
+            "history = list_append(history, :change)",
+        ];
         let mut req = self
             .client
             .update_item()
@@ -163,7 +198,11 @@ impl OrdersRepo for DynamoOrders {
             .expression_attribute_values(":at", time(at))
             .expression_attribute_values(
                 ":change",
-                AttributeValue::L(vec![change(&StatusChange { status: to, at, note: update.note })]),
+                AttributeValue::L(vec![change(&StatusChange {
+                    status: to,
+                    at,
+                    note: update.note,
+                })]),
             )
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
@@ -178,10 +217,18 @@ impl OrdersRepo for DynamoOrders {
             set.push("posOrderId = :pos");
             req = req.expression_attribute_values(":pos", s(pos.as_str()));
         }
-        match req.update_expression(format!("SET {}", set.join(", "))).send().await {
+        match req
+            .update_expression(format!("SET {}", set.join(", ")))
+            .send()
+            .await
+        {
             Ok(out) => {
-                let item = out.attributes().ok_or_else(|| RepoError::new(OP, "update returned no attributes"))?;
-                Ok(Transition::Applied(Box::new(record(item).map_err(|e| corrupt(OP, e))?)))
+                let item = out
+                    .attributes()
+                    .ok_or_else(|| RepoError::new(OP, "update returned no attributes"))?;
+                Ok(Transition::Applied(Box::new(
+                    record(item).map_err(|e| corrupt(OP, e))?,
+                )))
             }
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => match ccf.item() {
@@ -191,7 +238,9 @@ impl OrdersRepo for DynamoOrders {
                         if current.status == to {
                             Ok(Transition::AlreadyThere(Box::new(current)))
                         } else {
-                            Ok(Transition::Refused { current: current.status })
+                            Ok(Transition::Refused {
+                                current: current.status,
+                            })
                         }
                     }
                 },
@@ -211,7 +260,10 @@ impl OrdersRepo for DynamoOrders {
             .send()
             .await
             .map_err(|e| repo_err(OP, e))?;
-        out.item().map(record).transpose().map_err(|e| corrupt(OP, e))
+        out.item()
+            .map(record)
+            .transpose()
+            .map_err(|e| corrupt(OP, e))
     }
 
     async fn request_cancellation(
@@ -237,8 +289,17 @@ impl OrdersRepo for DynamoOrders {
             None => req.update_expression("SET cancelRequested = :t, updatedAt = :at"),
         };
         match req.send().await {
-            Ok(out) => out.attributes().map(record).transpose().map_err(|e| corrupt(OP, e)),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(None),
+            Ok(out) => out
+                .attributes()
+                .map(record)
+                .transpose()
+                .map_err(|e| corrupt(OP, e)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(repo_err(OP, e)),
         }
     }
@@ -258,9 +319,13 @@ impl OrdersRepo for DynamoOrders {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(repo_err(OP, e)),
         }
     }
 }
-

@@ -30,7 +30,10 @@ pub async fn load_secret_json(client: &Client, id: &str) -> Result<serde_json::V
         .secret_id(id)
         .send()
         .await
-        .map_err(|e| SecretError::Unavailable { id: id.to_owned(), message: describe(&e) })?;
+        .map_err(|e| SecretError::Unavailable {
+            id: id.to_owned(),
+            message: describe(&e),
+        })?;
     out.secret_string()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
         .filter(serde_json::Value::is_object)

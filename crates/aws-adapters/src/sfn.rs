@@ -21,8 +21,15 @@ impl SfnCallbacks {
     }
 }
 
-fn failed<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> CallbackError {
-    CallbackError { operation, message: describe(&e), source: Some(Box::new(e)) }
+fn failed<E: std::error::Error + Send + Sync + 'static>(
+    operation: &'static str,
+    e: E,
+) -> CallbackError {
+    CallbackError {
+        operation,
+        message: describe(&e),
+        source: Some(Box::new(e)),
+    }
 }
 
 /// Step Functions limits a failure's error name to 256 and cause to 32768 characters.
@@ -32,11 +39,26 @@ fn clip(s: &str, max: usize) -> String {
 
 #[async_trait]
 impl TaskCallbacks for SfnCallbacks {
-    async fn succeed(&self, token: &str, output: &serde_json::Value) -> Result<CallbackOutcome, CallbackError> {
-        match self.client.send_task_success().task_token(token).output(output.to_string()).send().await {
+    async fn succeed(
+        &self,
+        token: &str,
+        output: &serde_json::Value,
+    ) -> Result<CallbackOutcome, CallbackError> {
+        match self
+            .client
+            .send_task_success()
+            .task_token(token)
+            .output(output.to_string())
+            .send()
+            .await
+        {
             Ok(_) => Ok(CallbackOutcome::Delivered),
             Err(e) => match e.as_service_error() {
-                Some(se) if se.is_task_timed_out() || se.is_invalid_token() || se.is_task_does_not_exist() => {
+                Some(se)
+                    if se.is_task_timed_out()
+                        || se.is_invalid_token()
+                        || se.is_task_does_not_exist() =>
+                {
                     Ok(CallbackOutcome::AlreadyClosed)
                 }
                 _ => Err(failed("SendTaskSuccess", e)),
@@ -44,7 +66,12 @@ impl TaskCallbacks for SfnCallbacks {
         }
     }
 
-    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<CallbackOutcome, CallbackError> {
+    async fn fail(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<CallbackOutcome, CallbackError> {
         match self
             .client
             .send_task_failure()
@@ -56,7 +83,11 @@ impl TaskCallbacks for SfnCallbacks {
         {
             Ok(_) => Ok(CallbackOutcome::Delivered),
             Err(e) => match e.as_service_error() {
-                Some(se) if se.is_task_timed_out() || se.is_invalid_token() || se.is_task_does_not_exist() => {
+                Some(se)
+                    if se.is_task_timed_out()
+                        || se.is_invalid_token()
+                        || se.is_task_does_not_exist() =>
+                {
                     Ok(CallbackOutcome::AlreadyClosed)
                 }
                 _ => Err(failed("SendTaskFailure", e)),
@@ -65,10 +96,20 @@ impl TaskCallbacks for SfnCallbacks {
     }
 
     async fn heartbeat(&self, token: &str) -> Result<CallbackOutcome, CallbackError> {
-        match self.client.send_task_heartbeat().task_token(token).send().await {
+        match self
+            .client
+            .send_task_heartbeat()
+            .task_token(token)
+            .send()
+            .await
+        {
             Ok(_) => Ok(CallbackOutcome::Delivered),
             Err(e) => match e.as_service_error() {
-                Some(se) if se.is_task_timed_out() || se.is_invalid_token() || se.is_task_does_not_exist() => {
+                Some(se)
+                    if se.is_task_timed_out()
+                        || se.is_invalid_token()
+                        || se.is_task_does_not_exist() =>
+                {
                     Ok(CallbackOutcome::AlreadyClosed)
                 }
                 _ => Err(failed("SendTaskHeartbeat", e)),

@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
 /// Orders: partition key.
@@ -53,11 +53,20 @@ fn attr(name: &str, kind: ScalarAttributeType) -> AttributeDefinition {
 
 /// Creates `table` named `name` (PAY_PER_REQUEST, with its index and TTL) and waits until it
 /// is active. For tests and the local cloud.
-pub async fn create(client: &Client, table: Table, name: &str) -> Result<(), aws_sdk_dynamodb::Error> {
-    let mut req = client.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+pub async fn create(
+    client: &Client,
+    table: Table,
+    name: &str,
+) -> Result<(), aws_sdk_dynamodb::Error> {
+    let mut req = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
     let ttl = match table {
         Table::Orders => {
-            req = req.key_schema(key(ORDERS_KEY, KeyType::Hash)).attribute_definitions(attr(ORDERS_KEY, ScalarAttributeType::S));
+            req = req
+                .key_schema(key(ORDERS_KEY, KeyType::Hash))
+                .attribute_definitions(attr(ORDERS_KEY, ScalarAttributeType::S));
             None
         }
         Table::Held => {
@@ -65,7 +74,11 @@ pub async fn create(client: &Client, table: Table, name: &str) -> Result<(), aws
                 .index_name(HELD_BY_STORE_INDEX)
                 .key_schema(key(HELD_STORE_ATTR, KeyType::Hash))
                 .key_schema(key(HELD_RELEASABLE_ATTR, KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .unwrap_or_else(|_| unreachable!("index fields are set"));
             req = req
@@ -90,7 +103,12 @@ pub async fn create(client: &Client, table: Table, name: &str) -> Result<(), aws
             .attribute_name(attribute)
             .build()
             .unwrap_or_else(|_| unreachable!("fields are set"));
-        client.update_time_to_live().table_name(name).time_to_live_specification(spec).send().await?;
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(spec)
+            .send()
+            .await?;
     }
     Ok(())
 }

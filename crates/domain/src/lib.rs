@@ -22,5 +22,7 @@ pub use ids::{
 };
 pub use lifecycle::{OrderStatus, ReleasedBy};
 pub use money::{Currency, Money, MoneyError};
-pub use order::{Fulfillment, LineItem, Modifier, Order, OrderDraft, PayloadKind, Quantity, Timing};
+pub use order::{
+    Fulfillment, LineItem, Modifier, Order, OrderDraft, PayloadKind, Quantity, Timing,
+};
 pub use rejection::{Rejection, RejectionReason};

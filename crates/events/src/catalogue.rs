@@ -1,7 +1,10 @@
 //! The events themselves. Sparse but sufficient: what consumers need, not the whole order.
 
 use chrono::{DateTime, Utc};
-use order_domain::{GeoPoint, Hold, OrderId, Partner, PartnerOrderId, PayloadKind, PosOrderId, RejectionReason, ReleasedBy, StoreId};
+use order_domain::{
+    GeoPoint, Hold, OrderId, Partner, PartnerOrderId, PayloadKind, PosOrderId, RejectionReason,
+    ReleasedBy, StoreId,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{BusEvent, SOURCE_INTAKE, SOURCE_PIPELINE};
@@ -71,7 +74,11 @@ pub struct CourierLocationUpdated {
     /// When intake received it.
     pub observed_at: DateTime<Utc>,
 }
-bus_event!(CourierLocationUpdated, SOURCE_INTAKE, "Courier Location Updated");
+bus_event!(
+    CourierLocationUpdated,
+    SOURCE_INTAKE,
+    "Courier Location Updated"
+);
 
 /// A partner asked to cancel an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,7 +98,11 @@ pub struct OrderCancellationRequested {
     /// When intake received it.
     pub requested_at: DateTime<Utc>,
 }
-bus_event!(OrderCancellationRequested, SOURCE_INTAKE, "Order Cancellation Requested");
+bus_event!(
+    OrderCancellationRequested,
+    SOURCE_INTAKE,
+    "Order Cancellation Requested"
+);
 
 /// The same partner order arrived again and was ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,7 +116,11 @@ pub struct OrderDuplicateIgnored {
     /// True if the repeat carried a different payload than the first (a conflict to look at).
     pub payload_mismatch: bool,
 }
-bus_event!(OrderDuplicateIgnored, SOURCE_PIPELINE, "Order Duplicate Ignored");
+bus_event!(
+    OrderDuplicateIgnored,
+    SOURCE_PIPELINE,
+    "Order Duplicate Ignored"
+);
 
 /// The partner was told the store accepts the order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -235,9 +250,18 @@ bus_event!(OrderFailed, SOURCE_PIPELINE, "Order Failed");
 pub const ALL_EVENTS: [(&str, &str); 12] = [
     (OrderReceived::SOURCE, OrderReceived::DETAIL_TYPE),
     (WebhookRejected::SOURCE, WebhookRejected::DETAIL_TYPE),
-    (CourierLocationUpdated::SOURCE, CourierLocationUpdated::DETAIL_TYPE),
-    (OrderCancellationRequested::SOURCE, OrderCancellationRequested::DETAIL_TYPE),
-    (OrderDuplicateIgnored::SOURCE, OrderDuplicateIgnored::DETAIL_TYPE),
+    (
+        CourierLocationUpdated::SOURCE,
+        CourierLocationUpdated::DETAIL_TYPE,
+    ),
+    (
+        OrderCancellationRequested::SOURCE,
+        OrderCancellationRequested::DETAIL_TYPE,
+    ),
+    (
+        OrderDuplicateIgnored::SOURCE,
+        OrderDuplicateIgnored::DETAIL_TYPE,
+    ),
     (OrderAccepted::SOURCE, OrderAccepted::DETAIL_TYPE),
     (OrderHeld::SOURCE, OrderHeld::DETAIL_TYPE),
     (OrderReleased::SOURCE, OrderReleased::DETAIL_TYPE),

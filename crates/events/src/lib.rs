@@ -45,7 +45,11 @@ pub struct Metadata {
 
 impl Metadata {
     /// Metadata for a fact that happened at `occurred_at`.
-    pub fn new(correlation_id: impl Into<String>, idempotency_key: impl Into<String>, occurred_at: DateTime<Utc>) -> Self {
+    pub fn new(
+        correlation_id: impl Into<String>,
+        idempotency_key: impl Into<String>,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
             correlation_id: correlation_id.into(),
@@ -89,7 +93,9 @@ impl OutboundEvent {
 
     /// The correlation id in the detail's metadata, if present.
     pub fn correlation_id(&self) -> Option<&str> {
-        self.detail.pointer("/metadata/correlationId").and_then(|v| v.as_str())
+        self.detail
+            .pointer("/metadata/correlationId")
+            .and_then(|v| v.as_str())
     }
 
     /// Parses the detail back into a typed event, if it is one.
@@ -100,7 +106,13 @@ impl OutboundEvent {
     }
 
     /// The event as EventBridge delivers it to a target.
-    pub fn to_envelope(&self, id: &str, time: DateTime<Utc>, account: &str, region: &str) -> serde_json::Value {
+    pub fn to_envelope(
+        &self,
+        id: &str,
+        time: DateTime<Utc>,
+        account: &str,
+        region: &str,
+    ) -> serde_json::Value {
         serde_json::json!({
             "version": "0",
             "id": id,

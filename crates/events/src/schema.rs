@@ -74,7 +74,11 @@ mod tests {
         let schema = event_schema::<OrderSentToPos>();
         let validator = jsonschema::validator_for(&schema).unwrap();
         let event = OutboundEvent::new(
-            Metadata::new("c-1", "doordash.x/order-sent-to-pos", "2026-11-22T18:00:00Z".parse().unwrap()),
+            Metadata::new(
+                "c-1",
+                "doordash.x/order-sent-to-pos",
+                "2026-11-22T18:00:00Z".parse().unwrap(),
+            ),
             OrderSentToPos {
                 order_id: OrderId::parse("doordash.x").unwrap(),
                 store_id: StoreId::parse("S1001").unwrap(),
@@ -83,8 +87,20 @@ mod tests {
             },
         )
         .unwrap();
-        let envelope = event.to_envelope("id-1", "2026-11-22T18:00:00Z".parse().unwrap(), "000000000000", "us-east-1");
-        assert!(validator.is_valid(&envelope), "{:?}", validator.iter_errors(&envelope).map(|e| e.to_string()).collect::<Vec<_>>());
+        let envelope = event.to_envelope(
+            "id-1",
+            "2026-11-22T18:00:00Z".parse().unwrap(),
+            "000000000000",
+            "us-east-1",
+        );
+        assert!(
+            validator.is_valid(&envelope),
+            "{:?}",
+            validator
+                .iter_errors(&envelope)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        );
 
         let mut wrong = envelope.clone();
         wrong["detail"]["data"]["storeId"] = json!("S 1001");

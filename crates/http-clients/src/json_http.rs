@@ -37,7 +37,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Full jitter: a uniform delay between 0 and `min(cap, base × 2^retry)`.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let ceiling = self.base.saturating_mul(1u32 << retry.min(16)).min(self.cap);
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.cap);
         let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(fastrand::u64(0..=millis))
     }
@@ -54,7 +57,10 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { connect_timeout: Duration::from_secs(2), request_timeout: Duration::from_secs(5) }
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -64,7 +70,9 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
@@ -99,8 +107,20 @@ pub fn build_client(settings: HttpSettings) -> Result<reqwest::Client, reqwest::
 
 impl JsonHttp {
     /// A client for `service` at `base_url`, authenticating with `bearer` if given.
-    pub fn new(client: reqwest::Client, service: impl Into<String>, base_url: impl Into<String>, bearer: Option<String>, retry: RetryPolicy) -> Self {
-        Self { client, service: service.into(), base_url: base_url.into().trim_end_matches('/').to_owned(), bearer, retry }
+    pub fn new(
+        client: reqwest::Client,
+        service: impl Into<String>,
+        base_url: impl Into<String>,
+        bearer: Option<String>,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            client,
+            service: service.into(),
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            bearer,
+            retry,
+        }
     }
 
     fn error(&self, kind: ErrorKind, operation: &str, message: impl Into<String>) -> ApiError {
@@ -147,10 +167,19 @@ impl JsonHttp {
     ) -> Result<(u16, Value), ApiError> {
         let mut map = HeaderMap::new();
         for (name, value) in headers {
-            let v = HeaderValue::from_str(value).map_err(|_| self.error(ErrorKind::Permanent, operation, format!("header {name} has an invalid value")))?;
+            let v = HeaderValue::from_str(value).map_err(|_| {
+                self.error(
+                    ErrorKind::Permanent,
+                    operation,
+                    format!("header {name} has an invalid value"),
+                )
+            })?;
             map.insert(HeaderName::from_static(name), v);
         }
-        let mut req = self.client.request(method(m), format!("{}{path}", self.base_url)).headers(map);
+        let mut req = self
+            .client
+            .request(method(m), format!("{}{path}", self.base_url))
+            .headers(map);
         if let Some(token) = &self.bearer {
             req = req.bearer_auth(token);
         }
@@ -158,9 +187,22 @@ impl JsonHttp {
             req = req.json(b);
         }
         let response = req.send().await.map_err(|e| {
-            let kind = if e.is_builder() { ErrorKind::Permanent } else { ErrorKind::Transient };
-            let what = if e.is_timeout() { "timed out" } else if e.is_connect() { "could not connect" } else { "request failed" };
-            ApiError { source: Some(Box::new(e)), ..self.error(kind, operation, format!("{m} {path}: {what}")) }
+            let kind = if e.is_builder() {
+                ErrorKind::Permanent
+            } else {
+                ErrorKind::Transient
+            };
+            let what = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not connect"
+            } else {
+                "request failed"
+            };
+            ApiError {
+                source: Some(Box::new(e)),
+                ..self.error(kind, operation, format!("{m} {path}: {what}"))
+            }
         })?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -168,18 +210,29 @@ impl JsonHttp {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, Utc::now()));
-        let bytes = response.bytes().await.map_err(|e| {
-            ApiError { source: Some(Box::new(e)), ..self.error(ErrorKind::Transient, operation, format!("{m} {path}: reading the answer failed")) }
+        let bytes = response.bytes().await.map_err(|e| ApiError {
+            source: Some(Box::new(e)),
+            ..self.error(
+                ErrorKind::Transient,
+                operation,
+                format!("{m} {path}: reading the answer failed"),
+            )
         })?;
         if (200..300).contains(&status) {
             if bytes.is_empty() {
                 return Ok((status, Value::Null));
             }
-            return serde_json::from_slice(&bytes).map(|v| (status, v)).map_err(|e| ApiError {
-                status: Some(status),
-                source: Some(Box::new(e)),
-                ..self.error(ErrorKind::Permanent, operation, format!("{m} {path}: the answer is not JSON"))
-            });
+            return serde_json::from_slice(&bytes)
+                .map(|v| (status, v))
+                .map_err(|e| ApiError {
+                    status: Some(status),
+                    source: Some(Box::new(e)),
+                    ..self.error(
+                        ErrorKind::Permanent,
+                        operation,
+                        format!("{m} {path}: the answer is not JSON"),
+                    )
+                });
         }
         let kind = match status {
             408 | 425 | 429 | 500..=599 => ErrorKind::Transient,
@@ -189,7 +242,11 @@ impl JsonHttp {
         Err(ApiError {
             status: Some(status),
             retry_after,
-            ..self.error(kind, operation, format!("{m} {path} answered {status}: {snippet}"))
+            ..self.error(
+                kind,
+                operation,
+                format!("{m} {path} answered {status}: {snippet}"),
+            )
         })
     }
 }
@@ -202,8 +259,14 @@ mod tests {
     fn retry_after_reads_seconds_and_http_dates() {
         let now: DateTime<Utc> = "2026-11-22T18:00:00Z".parse().unwrap();
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Sun, 22 Nov 2026 18:00:07 GMT", now), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after("Sun, 22 Nov 2026 17:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 18:00:07 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 17:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 

@@ -21,7 +21,9 @@ pub struct PartnerEndpoint {
 
 impl std::fmt::Debug for PartnerEndpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PartnerEndpoint").field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("PartnerEndpoint")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -33,18 +35,32 @@ pub struct PartnerHttpClient {
 
 impl PartnerHttpClient {
     /// A client for the given partners.
-    pub fn new(endpoints: HashMap<Partner, PartnerEndpoint>, settings: HttpSettings, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        endpoints: HashMap<Partner, PartnerEndpoint>,
+        settings: HttpSettings,
+        retry: RetryPolicy,
+    ) -> Result<Self, reqwest::Error> {
         let client = build_client(settings)?;
         let apis = endpoints
             .into_iter()
-            .map(|(p, e)| (p, JsonHttp::new(client.clone(), p.as_str(), e.base_url, Some(e.token), retry)))
+            .map(|(p, e)| {
+                (
+                    p,
+                    JsonHttp::new(client.clone(), p.as_str(), e.base_url, Some(e.token), retry),
+                )
+            })
             .collect();
         Ok(Self { apis })
     }
 
     fn api(&self, partner: Partner, operation: &str) -> Result<&JsonHttp, ApiError> {
         self.apis.get(&partner).ok_or_else(|| {
-            ApiError::new(ErrorKind::Permanent, partner.as_str(), operation, format!("no API endpoint configured for {partner}"))
+            ApiError::new(
+                ErrorKind::Permanent,
+                partner.as_str(),
+                operation,
+                format!("no API endpoint configured for {partner}"),
+            )
         })
     }
 }
@@ -53,13 +69,26 @@ impl PartnerHttpClient {
 impl PartnerApi for PartnerHttpClient {
     async fn fetch_order(&self, partner: Partner, id: &PartnerOrderId) -> Result<Value, ApiError> {
         let req = api::fetch_order(partner, id).ok_or_else(|| {
-            ApiError::new(ErrorKind::Permanent, partner.as_str(), "fetch order", format!("{partner} orders are pushed whole, not fetched"))
+            ApiError::new(
+                ErrorKind::Permanent,
+                partner.as_str(),
+                "fetch order",
+                format!("{partner} orders are pushed whole, not fetched"),
+            )
         })?;
-        let (_, body) = self.api(partner, "fetch order")?.call("fetch order", req.method, &req.path, None, &[]).await?;
+        let (_, body) = self
+            .api(partner, "fetch order")?
+            .call("fetch order", req.method, &req.path, None, &[])
+            .await?;
         Ok(body)
     }
 
-    async fn notify(&self, order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> Result<(), ApiError> {
+    async fn notify(
+        &self,
+        order: &OrderRef,
+        order_id: &OrderId,
+        action: &PartnerAction,
+    ) -> Result<(), ApiError> {
         let operation = match action {
             PartnerAction::Accept => "accept order",
             PartnerAction::Deny(_) | PartnerAction::DenyFailure { .. } => "deny order",

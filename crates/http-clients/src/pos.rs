@@ -35,38 +35,80 @@ pub struct PosHttpClient {
 
 impl PosHttpClient {
     /// A client for the gateway at `base_url` with `api_key`.
-    pub fn new(base_url: impl Into<String>, api_key: String, settings: HttpSettings, retry: RetryPolicy) -> Result<Self, reqwest::Error> {
-        Ok(Self { api: JsonHttp::new(build_client(settings)?, "pos", base_url, Some(api_key), retry) })
+    pub fn new(
+        base_url: impl Into<String>,
+        api_key: String,
+        settings: HttpSettings,
+        retry: RetryPolicy,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            api: JsonHttp::new(
+                build_client(settings)?,
+                "pos",
+                base_url,
+                Some(api_key),
+                retry,
+            ),
+        })
     }
 }
 
 fn field<'a>(body: &'a Value, name: &str, operation: &str) -> Result<&'a str, ApiError> {
-    body.get(name)
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::new(ErrorKind::Permanent, "pos", operation, format!("the answer has no {name}")))
+    body.get(name).and_then(Value::as_str).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::Permanent,
+            "pos",
+            operation,
+            format!("the answer has no {name}"),
+        )
+    })
 }
 
 #[async_trait]
 impl PosApi for PosHttpClient {
-    async fn create(&self, store: &StoreId, ticket: &PosTicket, idempotency_key: &str) -> Result<PosOrderId, ApiError> {
+    async fn create(
+        &self,
+        store: &StoreId,
+        ticket: &PosTicket,
+        idempotency_key: &str,
+    ) -> Result<PosOrderId, ApiError> {
         const OP: &str = "create order";
-        let body = serde_json::to_value(ticket).map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", OP, e.to_string()))?;
+        let body = serde_json::to_value(ticket)
+            .map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", OP, e.to_string()))?;
         let (_, answer) = self
             .api
-            .call(OP, HttpMethod::Post, &orders_path(store), Some(&body), &[(IDEMPOTENCY_HEADER, idempotency_key.to_owned())])
+            .call(
+                OP,
+                HttpMethod::Post,
+                &orders_path(store),
+                Some(&body),
+                &[(IDEMPOTENCY_HEADER, idempotency_key.to_owned())],
+            )
             .await?;
-        PosOrderId::parse(field(&answer, "posOrderId", OP)?).map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", OP, e.to_string()))
+        PosOrderId::parse(field(&answer, "posOrderId", OP)?)
+            .map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", OP, e.to_string()))
     }
 
     async fn void(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<(), ApiError> {
         let path = format!("{}/void", order_path(store, pos_order_id));
-        self.api.call("void order", HttpMethod::Post, &path, None, &[]).await?;
+        self.api
+            .call("void order", HttpMethod::Post, &path, None, &[])
+            .await?;
         Ok(())
     }
 
     async fn status(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<String, ApiError> {
         const OP: &str = "order status";
-        let (_, answer) = self.api.call(OP, HttpMethod::Get, &order_path(store, pos_order_id), None, &[]).await?;
+        let (_, answer) = self
+            .api
+            .call(
+                OP,
+                HttpMethod::Get,
+                &order_path(store, pos_order_id),
+                None,
+                &[],
+            )
+            .await?;
         Ok(field(&answer, "status", OP)?.to_owned())
     }
 }

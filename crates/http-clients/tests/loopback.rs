@@ -27,7 +27,12 @@ struct Reply {
 }
 
 fn reply(status: u16, body: &str) -> Reply {
-    Reply { status, headers: vec![], body: body.to_owned(), delay: Duration::ZERO }
+    Reply {
+        status,
+        headers: vec![],
+        body: body.to_owned(),
+        delay: Duration::ZERO,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -44,9 +49,25 @@ struct Script {
     seen: Mutex<Vec<Seen>>,
 }
 
-async fn handle(State(s): State<Arc<Script>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    s.seen.lock().unwrap().push(Seen { method, path: uri.path().to_owned(), headers, body });
-    let r = s.replies.lock().unwrap().pop_front().unwrap_or_else(|| reply(500, "script exhausted"));
+async fn handle(
+    State(s): State<Arc<Script>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    s.seen.lock().unwrap().push(Seen {
+        method,
+        path: uri.path().to_owned(),
+        headers,
+        body,
+    });
+    let r = s
+        .replies
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or_else(|| reply(500, "script exhausted"));
     tokio::time::sleep(r.delay).await;
     let mut resp = (StatusCode::from_u16(r.status).unwrap(), r.body).into_response();
     for (k, v) in r.headers {
@@ -56,7 +77,10 @@ async fn handle(State(s): State<Arc<Script>>, method: Method, uri: Uri, headers:
 }
 
 async fn serve(replies: Vec<Reply>) -> (String, Arc<Script>) {
-    let script = Arc::new(Script { replies: Mutex::new(replies.into()), seen: Mutex::default() });
+    let script = Arc::new(Script {
+        replies: Mutex::new(replies.into()),
+        seen: Mutex::default(),
+    });
     let app = Router::new().fallback(handle).with_state(script.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -65,11 +89,19 @@ async fn serve(replies: Vec<Reply>) -> (String, Arc<Script>) {
 }
 
 fn fast() -> RetryPolicy {
-    RetryPolicy { max_attempts: 3, base: Duration::from_millis(10), cap: Duration::from_millis(50), max_retry_after: Duration::from_secs(5) }
+    RetryPolicy {
+        max_attempts: 3,
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(50),
+        max_retry_after: Duration::from_secs(5),
+    }
 }
 
 fn settings() -> HttpSettings {
-    HttpSettings { connect_timeout: Duration::from_millis(500), request_timeout: Duration::from_millis(400) }
+    HttpSettings {
+        connect_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_millis(400),
+    }
 }
 
 fn pos(base: &str) -> PosHttpClient {
@@ -77,8 +109,14 @@ fn pos(base: &str) -> PosHttpClient {
 }
 
 fn ticket() -> PosTicket {
-    let payload: serde_json::Value = serde_json::from_str(include_str!("../../../events/partners/app/order.json")).unwrap();
-    let order = partners::adapt(Partner::ChainApp, &payload, &order_domain::Catalog::embedded().unwrap()).unwrap();
+    let payload: serde_json::Value =
+        serde_json::from_str(include_str!("../../../events/partners/app/order.json")).unwrap();
+    let order = partners::adapt(
+        Partner::ChainApp,
+        &payload,
+        &order_domain::Catalog::embedded().unwrap(),
+    )
+    .unwrap();
     PosTicket::for_order(&order)
 }
 
@@ -88,8 +126,15 @@ fn store() -> StoreId {
 
 #[tokio::test]
 async fn a_pos_order_is_created_with_the_idempotency_key_and_api_key() {
-    let (base, script) = serve(vec![reply(201, r#"{"posOrderId":"P-77","status":"queued"}"#)]).await;
-    let id = pos(&base).create(&store(), &ticket(), "app.APP-1").await.unwrap();
+    let (base, script) = serve(vec![reply(
+        201,
+        r#"{"posOrderId":"P-77","status":"queued"}"#,
+    )])
+    .await;
+    let id = pos(&base)
+        .create(&store(), &ticket(), "app.APP-1")
+        .await
+        .unwrap();
     assert_eq!(id.as_str(), "P-77");
     let seen = script.seen.lock().unwrap()[0].clone();
     assert_eq!(seen.method, Method::POST);
@@ -110,7 +155,11 @@ async fn a_429_with_retry_after_is_waited_out_then_retried() {
     assert_eq!(id.as_str(), "P-1");
     assert_eq!(script.seen.lock().unwrap().len(), 2);
     // The client waited for the server's Retry-After, not its own (much shorter) backoff.
-    assert!(started.elapsed() >= Duration::from_millis(950), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -118,7 +167,10 @@ async fn a_retry_after_beyond_the_budget_goes_back_to_the_caller_as_transient() 
     let mut limited = reply(429, "come back in a minute");
     limited.headers.push(("retry-after", "60".to_owned()));
     let (base, script) = serve(vec![limited]).await;
-    let err = pos(&base).create(&store(), &ticket(), "k").await.unwrap_err();
+    let err = pos(&base)
+        .create(&store(), &ticket(), "k")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.status, Some(429));
     assert_eq!(err.retry_after, Some(Duration::from_secs(60)));
@@ -127,8 +179,16 @@ async fn a_retry_after_beyond_the_budget_goes_back_to_the_caller_as_transient() 
 
 #[tokio::test]
 async fn server_errors_are_retried_then_reported_transient() {
-    let (base, script) = serve(vec![reply(503, "down"), reply(502, "down"), reply(500, "down")]).await;
-    let err = pos(&base).create(&store(), &ticket(), "k").await.unwrap_err();
+    let (base, script) = serve(vec![
+        reply(503, "down"),
+        reply(502, "down"),
+        reply(500, "down"),
+    ])
+    .await;
+    let err = pos(&base)
+        .create(&store(), &ticket(), "k")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.status, Some(500));
     assert_eq!(script.seen.lock().unwrap().len(), 3);
@@ -138,7 +198,10 @@ async fn server_errors_are_retried_then_reported_transient() {
 #[tokio::test]
 async fn a_client_error_is_permanent_and_not_retried() {
     let (base, script) = serve(vec![reply(422, r#"{"error":"unknown item code"}"#)]).await;
-    let err = pos(&base).create(&store(), &ticket(), "k").await.unwrap_err();
+    let err = pos(&base)
+        .create(&store(), &ticket(), "k")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Permanent);
     assert_eq!(script.seen.lock().unwrap().len(), 1);
     assert!(err.message.contains("unknown item code"), "{err}");
@@ -149,7 +212,10 @@ async fn a_hanging_server_times_out_as_transient() {
     let mut slow = reply(201, r#"{"posOrderId":"P-1"}"#);
     slow.delay = Duration::from_secs(3);
     let (base, script) = serve(vec![slow.clone(), slow.clone(), slow]).await;
-    let err = pos(&base).create(&store(), &ticket(), "k").await.unwrap_err();
+    let err = pos(&base)
+        .create(&store(), &ticket(), "k")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transient);
     assert!(err.message.contains("timed out"), "{err}");
     assert_eq!(script.seen.lock().unwrap().len(), 3);
@@ -160,45 +226,100 @@ async fn a_refused_connection_is_transient() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let err = pos(&base).void(&store(), &PosOrderId::parse("P-1").unwrap()).await.unwrap_err();
+    let err = pos(&base)
+        .void(&store(), &PosOrderId::parse("P-1").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transient, "{err}");
 }
 
 #[tokio::test]
 async fn a_2xx_answer_that_is_not_json_is_permanent() {
     let (base, _) = serve(vec![reply(200, "<html>")]).await;
-    let err = pos(&base).status(&store(), &PosOrderId::parse("P-1").unwrap()).await.unwrap_err();
+    let err = pos(&base)
+        .status(&store(), &PosOrderId::parse("P-1").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Permanent);
 }
 
 fn partner_client(base: &str) -> PartnerHttpClient {
     let endpoints = Partner::ALL
         .into_iter()
-        .map(|p| (p, PartnerEndpoint { base_url: base.to_owned(), token: format!("{p}-token") }))
+        .map(|p| {
+            (
+                p,
+                PartnerEndpoint {
+                    base_url: base.to_owned(),
+                    token: format!("{p}-token"),
+                },
+            )
+        })
         .collect::<HashMap<_, _>>();
     PartnerHttpClient::new(endpoints, settings(), fast()).unwrap()
 }
 
 #[tokio::test]
 async fn partner_calls_use_each_partners_path_and_token() {
-    let (base, script) = serve(vec![reply(200, "{}"), reply(204, ""), reply(200, r#"{"id":"u-1"}"#)]).await;
+    let (base, script) = serve(vec![
+        reply(200, "{}"),
+        reply(204, ""),
+        reply(200, r#"{"id":"u-1"}"#),
+    ])
+    .await;
     let client = partner_client(&base);
-    let dd = OrderRef { partner: Partner::DoorDash, partner_order_id: PartnerOrderId::parse("dd-1").unwrap(), partner_store_id: None };
-    client.notify(&dd, &dd.order_id(), &PartnerAction::Accept).await.unwrap();
-    let gh = OrderRef { partner: Partner::Grubhub, partner_order_id: PartnerOrderId::parse("gh-1").unwrap(), partner_store_id: Some("GH-88231".into()) };
-    client.notify(&gh, &gh.order_id(), &PartnerAction::Cancel { reason: partners::CancelReason::PartnerRequested, detail: "x".into() }).await.unwrap();
-    let fetched = client.fetch_order(Partner::UberEats, &PartnerOrderId::parse("u-1").unwrap()).await.unwrap();
+    let dd = OrderRef {
+        partner: Partner::DoorDash,
+        partner_order_id: PartnerOrderId::parse("dd-1").unwrap(),
+        partner_store_id: None,
+    };
+    client
+        .notify(&dd, &dd.order_id(), &PartnerAction::Accept)
+        .await
+        .unwrap();
+    let gh = OrderRef {
+        partner: Partner::Grubhub,
+        partner_order_id: PartnerOrderId::parse("gh-1").unwrap(),
+        partner_store_id: Some("GH-88231".into()),
+    };
+    client
+        .notify(
+            &gh,
+            &gh.order_id(),
+            &PartnerAction::Cancel {
+                reason: partners::CancelReason::PartnerRequested,
+                detail: "x".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let fetched = client
+        .fetch_order(Partner::UberEats, &PartnerOrderId::parse("u-1").unwrap())
+        .await
+        .unwrap();
     assert_eq!(fetched["id"], "u-1");
     let seen = script.seen.lock().unwrap().clone();
-    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("PATCH", "/api/v1/orders/dd-1"));
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("PATCH", "/api/v1/orders/dd-1")
+    );
     assert_eq!(seen[0].headers["authorization"], "Bearer doordash-token");
-    assert_eq!((seen[1].method.as_str(), seen[1].path.as_str()), ("PUT", "/pos/v1/merchant/GH-88231/orders/gh-1/status"));
-    assert_eq!((seen[2].method.as_str(), seen[2].path.as_str()), ("GET", "/v2/eats/order/u-1"));
+    assert_eq!(
+        (seen[1].method.as_str(), seen[1].path.as_str()),
+        ("PUT", "/pos/v1/merchant/GH-88231/orders/gh-1/status")
+    );
+    assert_eq!(
+        (seen[2].method.as_str(), seen[2].path.as_str()),
+        ("GET", "/v2/eats/order/u-1")
+    );
     assert_eq!(seen[2].headers["authorization"], "Bearer ubereats-token");
 }
 
 #[tokio::test]
 async fn fetching_from_a_partner_that_pushes_whole_orders_is_a_permanent_error() {
-    let err = partner_client("http://127.0.0.1:9").fetch_order(Partner::DoorDash, &PartnerOrderId::parse("x").unwrap()).await.unwrap_err();
+    let err = partner_client("http://127.0.0.1:9")
+        .fetch_order(Partner::DoorDash, &PartnerOrderId::parse("x").unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Permanent);
 }

@@ -68,7 +68,9 @@ impl<T> Outcome<T> {
 #[derive(Debug, thiserror::Error)]
 pub enum IdempotencyError<E> {
     /// The same key arrived with a different payload.
-    #[error("idempotency key {key} was first used with a different payload (hash {stored}, now {given})")]
+    #[error(
+        "idempotency key {key} was first used with a different payload (hash {stored}, now {given})"
+    )]
     PayloadMismatch {
         /// The key.
         key: IdempotencyKey,
@@ -149,7 +151,9 @@ impl Idempotency {
         match operation().await {
             Ok(value) => {
                 let json = serde_json::to_value(&value).map_err(|e| {
-                    IdempotencyError::Store(StoreError::Corrupt(format!("result does not serialize: {e}")))
+                    IdempotencyError::Store(StoreError::Corrupt(format!(
+                        "result does not serialize: {e}"
+                    )))
                 })?;
                 self.store
                     .complete(key, &json, (now + self.config.ttl).timestamp())

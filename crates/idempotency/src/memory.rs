@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use crate::store::{Claim, IdempotencyStore, Record, RecordStatus, StoreError};
 use crate::IdempotencyKey;
+use crate::store::{Claim, IdempotencyStore, Record, RecordStatus, StoreError};
 
 /// Records in a map behind a lock.
 #[derive(Debug, Default)]
@@ -29,7 +29,11 @@ impl InMemoryStore {
 
 #[async_trait]
 impl IdempotencyStore for InMemoryStore {
-    async fn put_in_progress(&self, record: &Record, now: DateTime<Utc>) -> Result<Claim, StoreError> {
+    async fn put_in_progress(
+        &self,
+        record: &Record,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
         let mut records = self.records.lock().await;
         if let Some(existing) = records.get(record.key.as_str()) {
             if existing.blocks_claim(now) {

@@ -90,7 +90,11 @@ pub trait IdempotencyStore: Send + Sync {
     /// Writes `record` if no record for its key [blocks a claim](Record::blocks_claim) at
     /// `now`, in one conditional write; otherwise returns the blocking record, read from the
     /// failed write itself.
-    async fn put_in_progress(&self, record: &Record, now: DateTime<Utc>) -> Result<Claim, StoreError>;
+    async fn put_in_progress(
+        &self,
+        record: &Record,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError>;
 
     /// Marks the key completed with `result`, living until `expires_at`.
     async fn complete(

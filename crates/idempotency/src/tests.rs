@@ -29,8 +29,12 @@ async fn op(n: &AtomicUsize) -> Result<u32, String> {
 
 #[test]
 fn the_key_depends_on_the_key_fields_only_and_not_their_order() {
-    let a = spec().key(&json!({"partner": "app", "id": "1", "payload": {"x": 1}})).unwrap();
-    let b = spec().key(&json!({"id": "1", "payload": {"x": 2}, "partner": "app"})).unwrap();
+    let a = spec()
+        .key(&json!({"partner": "app", "id": "1", "payload": {"x": 1}}))
+        .unwrap();
+    let b = spec()
+        .key(&json!({"id": "1", "payload": {"x": 2}, "partner": "app"}))
+        .unwrap();
     let c = spec().key(&json!({"partner": "app", "id": "2"})).unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
@@ -40,7 +44,10 @@ fn the_key_depends_on_the_key_fields_only_and_not_their_order() {
 #[test]
 fn a_missing_key_field_is_named() {
     let err = spec().key(&json!({"partner": "app"})).unwrap_err();
-    assert_eq!(err.to_string(), "idempotency key field /id is missing or null in the input");
+    assert_eq!(
+        err.to_string(),
+        "idempotency key field /id is missing or null in the input"
+    );
 }
 
 #[test]
@@ -73,8 +80,14 @@ async fn a_repeat_with_a_different_payload_is_an_error() {
     let key = IdempotencyKey::from_stored("k");
     let n = AtomicUsize::new(0);
     g.run(&key, "h1", now(), now(), || op(&n)).await.unwrap();
-    let err = g.run(&key, "h2", now(), now(), || op(&n)).await.unwrap_err();
-    assert!(matches!(err, IdempotencyError::PayloadMismatch { .. }), "{err}");
+    let err = g
+        .run(&key, "h2", now(), now(), || op(&n))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, IdempotencyError::PayloadMismatch { .. }),
+        "{err}"
+    );
     assert_eq!(n.load(Ordering::SeqCst), 1);
 }
 
@@ -92,12 +105,26 @@ async fn an_in_progress_claim_blocks_until_its_deadline_then_expires() {
         payload_hash: "h".to_owned(),
         result: None,
     };
-    assert_eq!(store.put_in_progress(&crashed, now()).await.unwrap(), Claim::Claimed);
+    assert_eq!(
+        store.put_in_progress(&crashed, now()).await.unwrap(),
+        Claim::Claimed
+    );
     let n = AtomicUsize::new(0);
-    let err = g.run(&key, "h", now() + TimeDelta::seconds(5), deadline, || op(&n)).await.unwrap_err();
-    assert!(matches!(err, IdempotencyError::InProgress { until, .. } if until == deadline), "{err}");
+    let err = g
+        .run(&key, "h", now() + TimeDelta::seconds(5), deadline, || {
+            op(&n)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, IdempotencyError::InProgress { until, .. } if until == deadline),
+        "{err}"
+    );
     let later = deadline + TimeDelta::milliseconds(1);
-    let out = g.run(&key, "h", later, later + TimeDelta::seconds(10), || op(&n)).await.unwrap();
+    let out = g
+        .run(&key, "h", later, later + TimeDelta::seconds(10), || op(&n))
+        .await
+        .unwrap();
     assert_eq!(out, Outcome::Fresh(100));
 }
 
@@ -108,7 +135,10 @@ async fn an_expired_completed_record_counts_as_absent() {
     let n = AtomicUsize::new(0);
     g.run(&key, "h", now(), now(), || op(&n)).await.unwrap();
     let after_ttl = now() + TimeDelta::hours(48) + TimeDelta::seconds(1);
-    let out = g.run(&key, "other", after_ttl, after_ttl, || op(&n)).await.unwrap();
+    let out = g
+        .run(&key, "other", after_ttl, after_ttl, || op(&n))
+        .await
+        .unwrap();
     assert_eq!(out, Outcome::Fresh(101));
 }
 
@@ -117,13 +147,18 @@ async fn a_failed_operation_releases_the_key_for_a_retry() {
     let (g, store) = guard();
     let key = IdempotencyKey::from_stored("k");
     let err = g
-        .run(&key, "h", now(), now(), || async { Err::<u32, _>("boom".to_owned()) })
+        .run(&key, "h", now(), now(), || async {
+            Err::<u32, _>("boom".to_owned())
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, IdempotencyError::Operation(ref m) if m == "boom"));
     assert!(store.get(&key).await.is_none());
     let n = AtomicUsize::new(0);
-    assert_eq!(g.run(&key, "h", now(), now(), || op(&n)).await.unwrap(), Outcome::Fresh(100));
+    assert_eq!(
+        g.run(&key, "h", now(), now(), || op(&n)).await.unwrap(),
+        Outcome::Fresh(100)
+    );
 }
 
 #[tokio::test]

@@ -211,7 +211,12 @@ mod tests {
 
     #[test]
     fn the_message_keeps_every_cause() {
-        let e = PipelineError::pos(ApiError::new(ErrorKind::Permanent, "pos", "create", "unknown item code"));
+        let e = PipelineError::pos(ApiError::new(
+            ErrorKind::Permanent,
+            "pos",
+            "create",
+            "unknown item code",
+        ));
         assert_eq!(e.name(), names::POS_REJECTED);
         assert_eq!(
             e.message_with_causes(),

@@ -25,7 +25,11 @@ impl TaskError {
     pub fn message(&self) -> String {
         serde_json::from_str::<serde_json::Value>(&self.cause)
             .ok()
-            .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_owned))
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| self.cause.clone())
     }
 }
@@ -79,7 +83,11 @@ pub struct AdaptOutput {
 
 /// `accept-order` input: the partner conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum AcceptInput {
     /// Decide and, if the store takes it, accept with the partner.
     Accept {
@@ -145,7 +153,11 @@ pub struct Outcome {
 
 /// `hold-order` input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum HoldInput {
     /// Store the task token; the workflow waits for the callback or the timeout.
     Hold {
@@ -189,7 +201,11 @@ pub struct HoldStored {
 
 /// `pos` input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "action",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum PosInput {
     /// Create the order in the store's POS.
     Send {
@@ -238,4 +254,34 @@ pub struct ReleaseSummary {
     pub voided: Vec<OrderId>,
     /// Why nothing (more) happened, if so.
     pub note: Option<String>,
+}
+
+/// `accept-order` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AcceptOutput {
+    /// For `accept`.
+    Accepted(Accepted),
+    /// For `deny` and `cancel`.
+    Outcome(Outcome),
+}
+
+/// `hold-order` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HoldOutput {
+    /// For `hold`.
+    Stored(HoldStored),
+    /// For `expire`.
+    Released(Release),
+}
+
+/// `pos` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PosOutput {
+    /// For `send`.
+    Sent(Sent),
+    /// For `void`.
+    Voided(Voided),
 }

@@ -32,11 +32,17 @@ pub fn apply_transition(
         return Transition::AlreadyThere(Box::new(record.clone()));
     }
     if !record.status.can_transition_to(to) {
-        return Transition::Refused { current: record.status };
+        return Transition::Refused {
+            current: record.status,
+        };
     }
     record.status = to;
     record.updated_at = at;
-    record.history.push(StatusChange { status: to, at, note: update.note });
+    record.history.push(StatusChange {
+        status: to,
+        at,
+        note: update.note,
+    });
     if update.reason.is_some() {
         record.reason = update.reason;
     }
@@ -75,7 +81,11 @@ impl OrdersRepo for InMemoryOrders {
                 store_id: None,
                 status: OrderStatus::Received,
                 correlation_id: new.correlation_id,
-                history: vec![StatusChange { status: OrderStatus::Received, at: new.at, note: None }],
+                history: vec![StatusChange {
+                    status: OrderStatus::Received,
+                    at: new.at,
+                    note: None,
+                }],
                 order: None,
                 pos_order_id: None,
                 pos_voided: false,
@@ -88,15 +98,15 @@ impl OrdersRepo for InMemoryOrders {
         Ok(Created::New)
     }
 
-    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<(), RepoError> {
+    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<bool, RepoError> {
         let mut records = lock(&self.records);
-        let record = records
-            .get_mut(&order.id)
-            .ok_or_else(|| RepoError::new("attach order", format!("no record for {}", order.id)))?;
+        let Some(record) = records.get_mut(&order.id) else {
+            return Ok(false);
+        };
         record.order = Some(order.clone());
         record.store_id = Some(order.store_id.clone());
         record.updated_at = at;
-        Ok(())
+        Ok(true)
     }
 
     async fn transition(
@@ -171,7 +181,11 @@ impl HeldOrders for InMemoryHeld {
         Ok(lock(&self.held).get(id).cloned())
     }
 
-    async fn releasable(&self, store: &StoreId, now: DateTime<Utc>) -> Result<Vec<HeldOrder>, RepoError> {
+    async fn releasable(
+        &self,
+        store: &StoreId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HeldOrder>, RepoError> {
         let mut due: Vec<_> = lock(&self.held)
             .values()
             .filter(|h| &h.store_id == store && h.hold.releasable_by_courier(now))
@@ -197,7 +211,10 @@ impl RecordingPublisher {
 
     /// The detail-types published so far, in order.
     pub fn detail_types(&self) -> Vec<String> {
-        lock(&self.events).iter().map(|e| e.detail_type.clone()).collect()
+        lock(&self.events)
+            .iter()
+            .map(|e| e.detail_type.clone())
+            .collect()
     }
 
     /// Makes the next `n` publish calls fail.
@@ -285,19 +302,40 @@ impl RecordingCallbacks {
 
 #[async_trait]
 impl TaskCallbacks for RecordingCallbacks {
-    async fn succeed(&self, token: &str, output: &serde_json::Value) -> Result<CallbackOutcome, CallbackError> {
-        Ok(self.outcome(token, CallbackCall::Succeed { token: token.to_owned(), output: output.clone() }))
-    }
-
-    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<CallbackOutcome, CallbackError> {
+    async fn succeed(
+        &self,
+        token: &str,
+        output: &serde_json::Value,
+    ) -> Result<CallbackOutcome, CallbackError> {
         Ok(self.outcome(
             token,
-            CallbackCall::Fail { token: token.to_owned(), error: error.to_owned(), cause: cause.to_owned() },
+            CallbackCall::Succeed {
+                token: token.to_owned(),
+                output: output.clone(),
+            },
+        ))
+    }
+
+    async fn fail(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<CallbackOutcome, CallbackError> {
+        Ok(self.outcome(
+            token,
+            CallbackCall::Fail {
+                token: token.to_owned(),
+                error: error.to_owned(),
+                cause: cause.to_owned(),
+            },
         ))
     }
 
     async fn heartbeat(&self, token: &str) -> Result<CallbackOutcome, CallbackError> {
-        lock(&self.calls).push(CallbackCall::Heartbeat { token: token.to_owned() });
+        lock(&self.calls).push(CallbackCall::Heartbeat {
+            token: token.to_owned(),
+        });
         Ok(if lock(&self.closed).contains(token) {
             CallbackOutcome::AlreadyClosed
         } else {
@@ -354,12 +392,20 @@ impl InMemoryPartnerApi {
         let sub = dir.join(Partner::UberEats.as_str());
         for entry in std::fs::read_dir(&sub)? {
             let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if !(name.starts_with("order") && name.ends_with(".json")) {
                 continue;
             }
             let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))?;
+                .map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
             if let Some(id) = value.get("id").and_then(|v| v.as_str()) {
                 self.add_fixture(Partner::UberEats, id, value.clone());
                 n += 1;
@@ -388,20 +434,37 @@ impl InMemoryPartnerApi {
 
 #[async_trait]
 impl PartnerApi for InMemoryPartnerApi {
-    async fn fetch_order(&self, partner: Partner, id: &PartnerOrderId) -> Result<serde_json::Value, ApiError> {
+    async fn fetch_order(
+        &self,
+        partner: Partner,
+        id: &PartnerOrderId,
+    ) -> Result<serde_json::Value, ApiError> {
         self.fault(partner.as_str(), "fetch order")?;
         lock(&self.fixtures)
             .get(&(partner, id.to_string()))
             .cloned()
             .ok_or_else(|| ApiError {
                 status: Some(404),
-                ..ApiError::new(ErrorKind::Permanent, partner.as_str(), "fetch order", format!("no order {id}"))
+                ..ApiError::new(
+                    ErrorKind::Permanent,
+                    partner.as_str(),
+                    "fetch order",
+                    format!("no order {id}"),
+                )
             })
     }
 
-    async fn notify(&self, order: &OrderRef, _order_id: &OrderId, action: &PartnerAction) -> Result<(), ApiError> {
+    async fn notify(
+        &self,
+        order: &OrderRef,
+        _order_id: &OrderId,
+        action: &PartnerAction,
+    ) -> Result<(), ApiError> {
         self.fault(order.partner.as_str(), "notify")?;
-        lock(&self.calls).push(PartnerCall { order: order.clone(), action: action.clone() });
+        lock(&self.calls).push(PartnerCall {
+            order: order.clone(),
+            action: action.clone(),
+        });
         Ok(())
     }
 }
@@ -448,16 +511,28 @@ impl InMemoryPos {
 
 #[async_trait]
 impl PosApi for InMemoryPos {
-    async fn create(&self, store: &StoreId, ticket: &PosTicket, idempotency_key: &str) -> Result<PosOrderId, ApiError> {
+    async fn create(
+        &self,
+        store: &StoreId,
+        ticket: &PosTicket,
+        idempotency_key: &str,
+    ) -> Result<PosOrderId, ApiError> {
         self.fault("create order")?;
         let mut by_key = lock(&self.by_key);
         if let Some(id) = by_key.get(idempotency_key) {
             return Ok(id.clone());
         }
         let mut orders = lock(&self.orders);
-        let id = PosOrderId::parse(format!("POS-{store}-{:05}", orders.len() + 1))
-            .map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", "create order", e.to_string()))?;
-        orders.push(PosRecord { store: store.clone(), ticket: ticket.clone(), pos_order_id: id.clone(), voided: false });
+        let id =
+            PosOrderId::parse(format!("POS-{store}-{:05}", orders.len() + 1)).map_err(|e| {
+                ApiError::new(ErrorKind::Permanent, "pos", "create order", e.to_string())
+            })?;
+        orders.push(PosRecord {
+            store: store.clone(),
+            ticket: ticket.clone(),
+            pos_order_id: id.clone(),
+            voided: false,
+        });
         by_key.insert(idempotency_key.to_owned(), id.clone());
         Ok(id)
     }
@@ -472,17 +547,34 @@ impl PosApi for InMemoryPos {
             }
             None => Err(ApiError {
                 status: Some(404),
-                ..ApiError::new(ErrorKind::Permanent, "pos", "void order", format!("no order {pos_order_id}"))
+                ..ApiError::new(
+                    ErrorKind::Permanent,
+                    "pos",
+                    "void order",
+                    format!("no order {pos_order_id}"),
+                )
             }),
         }
     }
 
-    async fn status(&self, _store: &StoreId, pos_order_id: &PosOrderId) -> Result<String, ApiError> {
+    async fn status(
+        &self,
+        _store: &StoreId,
+        pos_order_id: &PosOrderId,
+    ) -> Result<String, ApiError> {
         lock(&self.orders)
             .iter()
             .find(|o| &o.pos_order_id == pos_order_id)
-            .map(|o| if o.voided { "voided".to_owned() } else { "queued".to_owned() })
-            .ok_or_else(|| ApiError::new(ErrorKind::Permanent, "pos", "order status", "no such order"))
+            .map(|o| {
+                if o.voided {
+                    "voided".to_owned()
+                } else {
+                    "queued".to_owned()
+                }
+            })
+            .ok_or_else(|| {
+                ApiError::new(ErrorKind::Permanent, "pos", "order status", "no such order")
+            })
     }
 }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use order_domain::{Hold, Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId};
+use order_domain::{
+    Hold, Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId,
+};
 use order_events::OutboundEvent;
 use partners::{OrderRef, PartnerAction};
 use serde::{Deserialize, Serialize};
@@ -34,7 +36,10 @@ impl RepoError {
     }
 
     /// A failure caused by `source`.
-    pub fn caused(operation: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub fn caused(
+        operation: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self {
             operation,
             message: source.to_string(),
@@ -146,8 +151,8 @@ pub enum Transition {
 pub trait OrdersRepo: Send + Sync {
     /// Creates the record in `Received` unless one exists.
     async fn create(&self, new: NewOrder) -> Result<Created, RepoError>;
-    /// Stores the adapted order (and its store) on the record.
-    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Stores the adapted order (and its store) on the record; false if there is no record.
+    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<bool, RepoError>;
     /// Moves the status to `to` if the lifecycle allows it from the current status, with one
     /// conditional write, appending to the history.
     async fn transition(
@@ -196,7 +201,11 @@ pub trait HeldOrders: Send + Sync {
     /// Reads a held order.
     async fn get(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError>;
     /// A store's held orders that a courier may release at `now`.
-    async fn releasable(&self, store: &StoreId, now: DateTime<Utc>) -> Result<Vec<HeldOrder>, RepoError>;
+    async fn releasable(
+        &self,
+        store: &StoreId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HeldOrder>, RepoError>;
 }
 
 /// Publishing failed for some events.
@@ -247,9 +256,18 @@ pub struct CallbackError {
 #[async_trait]
 pub trait TaskCallbacks: Send + Sync {
     /// Completes the task with `output`.
-    async fn succeed(&self, token: &str, output: &serde_json::Value) -> Result<CallbackOutcome, CallbackError>;
+    async fn succeed(
+        &self,
+        token: &str,
+        output: &serde_json::Value,
+    ) -> Result<CallbackOutcome, CallbackError>;
     /// Fails the task with an error name and cause.
-    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<CallbackOutcome, CallbackError>;
+    async fn fail(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<CallbackOutcome, CallbackError>;
     /// Tells the workflow the task is alive.
     async fn heartbeat(&self, token: &str) -> Result<CallbackOutcome, CallbackError>;
 }
@@ -286,7 +304,12 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error of `kind` without an underlying error value.
-    pub fn new(kind: ErrorKind, service: impl Into<String>, operation: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        kind: ErrorKind,
+        service: impl Into<String>,
+        operation: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             kind,
             service: service.into(),
@@ -308,9 +331,18 @@ impl ApiError {
 #[async_trait]
 pub trait PartnerApi: Send + Sync {
     /// Fetches a notification partner's order.
-    async fn fetch_order(&self, partner: Partner, id: &PartnerOrderId) -> Result<serde_json::Value, ApiError>;
+    async fn fetch_order(
+        &self,
+        partner: Partner,
+        id: &PartnerOrderId,
+    ) -> Result<serde_json::Value, ApiError>;
     /// Tells the partner about an order (accept, deny, cancel).
-    async fn notify(&self, order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> Result<(), ApiError>;
+    async fn notify(
+        &self,
+        order: &OrderRef,
+        order_id: &OrderId,
+        action: &PartnerAction,
+    ) -> Result<(), ApiError>;
 }
 
 /// A POS ticket: what the store's POS receives.
@@ -410,7 +442,12 @@ impl PosTicket {
 #[async_trait]
 pub trait PosApi: Send + Sync {
     /// Creates the order; the same `idempotency_key` always yields the same POS order.
-    async fn create(&self, store: &StoreId, ticket: &PosTicket, idempotency_key: &str) -> Result<PosOrderId, ApiError>;
+    async fn create(
+        &self,
+        store: &StoreId,
+        ticket: &PosTicket,
+        idempotency_key: &str,
+    ) -> Result<PosOrderId, ApiError>;
     /// Voids an order.
     async fn void(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<(), ApiError>;
     /// The POS's status for an order.

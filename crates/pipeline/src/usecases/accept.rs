@@ -4,14 +4,19 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use order_domain::{AcceptDecision, Catalog, HoldDecision, HoldPolicy, Order, OrderId, OrderStatus, Partner, Rejection, RejectionReason, StoreId, decide_acceptance};
+use order_domain::{
+    AcceptDecision, Catalog, HoldDecision, HoldPolicy, Order, OrderId, OrderStatus, Partner,
+    Rejection, RejectionReason, StoreId, decide_acceptance,
+};
 use order_events::{OrderAccepted, OrderCancelled, OrderFailed, OrderRejected};
 use partners::{CancelReason, OrderRef, PartnerAction};
 use tracing::{info, warn};
 
 use crate::errors::{PipelineError, names};
 use crate::io::{Accepted, HoldPlan, Outcome, Received, TaskError};
-use crate::ports::{Clock, EventPublisher, Metric, Metrics, OrdersRepo, PartnerApi, StatusUpdate, Transition};
+use crate::ports::{
+    Clock, EventPublisher, Metric, Metrics, OrdersRepo, PartnerApi, StatusUpdate, Transition,
+};
 use crate::usecases::order_event;
 
 /// The accept-order use case.
@@ -43,7 +48,12 @@ fn order_ref(order: &Order) -> OrderRef {
 /// Tells the partner; a transient failure is returned so the workflow retries, a permanent one
 /// (the partner refuses, e.g. the order is already closed on its side) is logged and reported
 /// as "not notified".
-async fn tell(partners: &dyn PartnerApi, r: &OrderRef, id: &OrderId, action: &PartnerAction) -> Result<bool, PipelineError> {
+async fn tell(
+    partners: &dyn PartnerApi,
+    r: &OrderRef,
+    id: &OrderId,
+    action: &PartnerAction,
+) -> Result<bool, PipelineError> {
     match partners.notify(r, id, action).await {
         Ok(()) => Ok(true),
         Err(e) if e.is_transient() => Err(PipelineError::PartnerUnavailable(e)),
@@ -55,7 +65,35 @@ async fn tell(partners: &dyn PartnerApi, r: &OrderRef, id: &OrderId, action: &Pa
 }
 
 impl PartnerConversation {
-    async fn record(&self, id: &OrderId, to: OrderStatus, at: DateTime<Utc>, update: StatusUpdate) -> Result<Transition, PipelineError> {
+    /// Runs one `accept-order` input.
+    pub async fn handle(
+        &self,
+        input: &crate::io::AcceptInput,
+    ) -> Result<crate::io::AcceptOutput, PipelineError> {
+        use crate::io::{AcceptInput, AcceptOutput};
+        Ok(match input {
+            AcceptInput::Accept {
+                order,
+                correlation_id,
+            } => AcceptOutput::Accepted(self.accept(order, correlation_id).await?),
+            AcceptInput::Deny { received, error } => {
+                AcceptOutput::Outcome(self.deny(received, error).await?)
+            }
+            AcceptInput::Cancel {
+                order,
+                correlation_id,
+                error,
+            } => AcceptOutput::Outcome(self.cancel(order, correlation_id, error).await?),
+        })
+    }
+
+    async fn record(
+        &self,
+        id: &OrderId,
+        to: OrderStatus,
+        at: DateTime<Utc>,
+        update: StatusUpdate,
+    ) -> Result<Transition, PipelineError> {
         let t = self.orders.transition(id, to, at, update).await?;
         if let Transition::Refused { current } = &t {
             warn!(order_id = %id, %current, wanted = %to, "status change refused by the lifecycle");
@@ -66,14 +104,24 @@ impl PartnerConversation {
     /// Decides; if the store takes the order, accepts it with the partner and returns the hold
     /// plan. A refusal is [`PipelineError::Rejected`] (the workflow's deny path tells the
     /// partner).
-    pub async fn accept(&self, order: &Order, correlation_id: &str) -> Result<Accepted, PipelineError> {
+    pub async fn accept(
+        &self,
+        order: &Order,
+        correlation_id: &str,
+    ) -> Result<Accepted, PipelineError> {
         let now = self.clock.now();
         let store = self.catalog.store(&order.store_id).ok_or_else(|| {
-            PipelineError::Rejected(Rejection::new(RejectionReason::UnknownStore, format!("store {} is not in the catalogue", order.store_id)))
+            PipelineError::Rejected(Rejection::new(
+                RejectionReason::UnknownStore,
+                format!("store {} is not in the catalogue", order.store_id),
+            ))
         })?;
         if let Some(record) = self.orders.get(&order.id).await? {
             if record.cancel_requested {
-                return Err(PipelineError::Cancelled { order_id: order.id.clone(), detail: String::new() });
+                return Err(PipelineError::Cancelled {
+                    order_id: order.id.clone(),
+                    detail: String::new(),
+                });
             }
         }
         let hold = match decide_acceptance(order, store, now, self.policy) {
@@ -85,19 +133,41 @@ impl PartnerConversation {
             .notify(&order_ref(order), &order.id, &PartnerAction::Accept)
             .await
             .map_err(PipelineError::partner)?;
-        match self.record(&order.id, OrderStatus::Accepted, now, StatusUpdate::default()).await? {
+        match self
+            .record(
+                &order.id,
+                OrderStatus::Accepted,
+                now,
+                StatusUpdate::default(),
+            )
+            .await?
+        {
             Transition::Applied(_) | Transition::AlreadyThere(_) => {}
             Transition::Refused { current } => {
-                return Err(PipelineError::StatusConflict { order_id: order.id.clone(), current, wanted: OrderStatus::Accepted });
+                return Err(PipelineError::StatusConflict {
+                    order_id: order.id.clone(),
+                    current,
+                    wanted: OrderStatus::Accepted,
+                });
             }
-            Transition::Missing => return Err(PipelineError::InvalidInput(format!("no record for order {}", order.id))),
+            Transition::Missing => {
+                return Err(PipelineError::InvalidInput(format!(
+                    "no record for order {}",
+                    order.id
+                )));
+            }
         }
-        let event = order_event(&order.id, correlation_id, now, OrderAccepted {
-            order_id: order.id.clone(),
-            store_id: order.store_id.clone(),
-            partner: order.partner,
-            hold,
-        })?;
+        let event = order_event(
+            &order.id,
+            correlation_id,
+            now,
+            OrderAccepted {
+                order_id: order.id.clone(),
+                store_id: order.store_id.clone(),
+                partner: order.partner,
+                hold,
+            },
+        )?;
         self.publisher.publish(&[event]).await?;
         self.metrics.record(Metric::OrderAccepted);
         info!(order_id = %order.id, held = hold.is_some(), "order accepted");
@@ -112,7 +182,11 @@ impl PartnerConversation {
 
     /// Before acceptance: tells the partner no. An `OrderRejected` error is a business refusal
     /// (`Order Rejected`); anything else is a failure (`Order Failed`).
-    pub async fn deny(&self, received: &Received, error: &TaskError) -> Result<Outcome, PipelineError> {
+    pub async fn deny(
+        &self,
+        received: &Received,
+        error: &TaskError,
+    ) -> Result<Outcome, PipelineError> {
         let now = self.clock.now();
         let data = &received.data;
         let r = OrderRef {
@@ -123,47 +197,103 @@ impl PartnerConversation {
         let order_id = r.order_id();
         let cid = &received.metadata.correlation_id;
         let record = self.orders.get(&order_id).await?;
-        let store_id = record.as_ref().and_then(|r| r.store_id.clone()).or_else(|| self.store_of(data.partner, data.partner_store_id.as_deref()));
+        let store_id = record
+            .as_ref()
+            .and_then(|r| r.store_id.clone())
+            .or_else(|| self.store_of(data.partner, data.partner_store_id.as_deref()));
         let message = error.message();
 
         if error.error == names::ORDER_REJECTED {
             let rejection = Rejection::parse_message(&message)
                 .unwrap_or_else(|| Rejection::new(RejectionReason::InvalidField, message.clone()));
-            let notified = tell(&*self.partners, &r, &order_id, &PartnerAction::Deny(rejection.clone())).await?;
-            self.record(&order_id, OrderStatus::Rejected, now, StatusUpdate { note: Some(rejection.reason.code().to_owned()), reason: Some(rejection.to_string()), ..Default::default() }).await?;
-            self.metrics.record(Metric::OrderRejected { reason: rejection.reason.code().to_owned() });
+            let notified = tell(
+                &*self.partners,
+                &r,
+                &order_id,
+                &PartnerAction::Deny(rejection.clone()),
+            )
+            .await?;
+            self.record(
+                &order_id,
+                OrderStatus::Rejected,
+                now,
+                StatusUpdate {
+                    note: Some(rejection.reason.code().to_owned()),
+                    reason: Some(rejection.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            self.metrics.record(Metric::OrderRejected {
+                reason: rejection.reason.code().to_owned(),
+            });
             info!(order_id = %order_id, reason = rejection.reason.code(), partner_notified = notified, "order rejected");
-            let outcome = order_event(&order_id, cid, now, OrderRejected {
-                order_id: order_id.clone(),
-                partner: data.partner,
-                store_id,
-                reason: rejection.reason,
-                detail: rejection.detail,
-                partner_notified: notified,
-            })?;
+            let outcome = order_event(
+                &order_id,
+                cid,
+                now,
+                OrderRejected {
+                    order_id: order_id.clone(),
+                    partner: data.partner,
+                    store_id,
+                    reason: rejection.reason,
+                    detail: rejection.detail,
+                    partner_notified: notified,
+                },
+            )?;
             return Ok(Outcome { outcome });
         }
 
         let detail = format!("{}: {}", error.error, message);
-        let notified = tell(&*self.partners, &r, &order_id, &PartnerAction::DenyFailure { detail: "the order could not be processed".to_owned() }).await?;
-        self.record(&order_id, OrderStatus::Failed, now, StatusUpdate { note: Some(error.error.clone()), reason: Some(detail.clone()), ..Default::default() }).await?;
-        self.metrics.record(Metric::OrderFailed { error: error.error.clone() });
-        warn!(order_id = %order_id, error = %error.error, partner_notified = notified, "order failed before acceptance");
-        let outcome = order_event(&order_id, cid, now, OrderFailed {
-            order_id: order_id.clone(),
-            partner: data.partner,
-            store_id,
+        let notified = tell(
+            &*self.partners,
+            &r,
+            &order_id,
+            &PartnerAction::DenyFailure {
+                detail: "the order could not be processed".to_owned(),
+            },
+        )
+        .await?;
+        self.record(
+            &order_id,
+            OrderStatus::Failed,
+            now,
+            StatusUpdate {
+                note: Some(error.error.clone()),
+                reason: Some(detail.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        self.metrics.record(Metric::OrderFailed {
             error: error.error.clone(),
-            detail,
-            partner_notified: notified,
-            pos_voided: false,
-        })?;
+        });
+        warn!(order_id = %order_id, error = %error.error, partner_notified = notified, "order failed before acceptance");
+        let outcome = order_event(
+            &order_id,
+            cid,
+            now,
+            OrderFailed {
+                order_id: order_id.clone(),
+                partner: data.partner,
+                store_id,
+                error: error.error.clone(),
+                detail,
+                partner_notified: notified,
+                pos_voided: false,
+            },
+        )?;
         Ok(Outcome { outcome })
     }
 
     /// After acceptance: tells the partner the order will not be made. `OrderCancelled` means
     /// the partner asked (`Order Cancelled`); anything else is a failure (`Order Failed`).
-    pub async fn cancel(&self, order: &Order, correlation_id: &str, error: &TaskError) -> Result<Outcome, PipelineError> {
+    pub async fn cancel(
+        &self,
+        order: &Order,
+        correlation_id: &str,
+        error: &TaskError,
+    ) -> Result<Outcome, PipelineError> {
         let now = self.clock.now();
         let record = self.orders.get(&order.id).await?;
         let pos_voided = record.as_ref().is_some_and(|r| r.pos_voided);
@@ -172,45 +302,99 @@ impl PartnerConversation {
 
         if error.error == names::ORDER_CANCELLED {
             let reason = record.as_ref().and_then(|r| r.reason.clone());
-            let detail = reason.clone().unwrap_or_else(|| "cancelled by the partner".to_owned());
-            let notified = tell(&*self.partners, &r, &order.id, &PartnerAction::Cancel { reason: CancelReason::PartnerRequested, detail }).await?;
-            self.record(&order.id, OrderStatus::Cancelled, now, StatusUpdate { note: Some("partner".to_owned()), ..Default::default() }).await?;
+            let detail = reason
+                .clone()
+                .unwrap_or_else(|| "cancelled by the partner".to_owned());
+            let notified = tell(
+                &*self.partners,
+                &r,
+                &order.id,
+                &PartnerAction::Cancel {
+                    reason: CancelReason::PartnerRequested,
+                    detail,
+                },
+            )
+            .await?;
+            self.record(
+                &order.id,
+                OrderStatus::Cancelled,
+                now,
+                StatusUpdate {
+                    note: Some("partner".to_owned()),
+                    ..Default::default()
+                },
+            )
+            .await?;
             self.metrics.record(Metric::OrderCancelled);
             info!(order_id = %order.id, pos_voided, "order cancelled");
-            let outcome = order_event(&order.id, correlation_id, now, OrderCancelled {
-                order_id: order.id.clone(),
-                partner: order.partner,
-                store_id: Some(order.store_id.clone()),
-                reason,
-                pos_voided,
-                partner_notified: notified,
-            })?;
+            let outcome = order_event(
+                &order.id,
+                correlation_id,
+                now,
+                OrderCancelled {
+                    order_id: order.id.clone(),
+                    partner: order.partner,
+                    store_id: Some(order.store_id.clone()),
+                    reason,
+                    pos_voided,
+                    partner_notified: notified,
+                },
+            )?;
             return Ok(Outcome { outcome });
         }
 
-        let reason = if error.error == names::POS_REJECTED || error.error == names::POS_UNAVAILABLE {
+        let reason = if error.error == names::POS_REJECTED || error.error == names::POS_UNAVAILABLE
+        {
             CancelReason::StoreUnavailable
         } else {
             CancelReason::Internal
         };
         let detail = format!("{}: {}", error.error, message);
-        let notified = tell(&*self.partners, &r, &order.id, &PartnerAction::Cancel { reason, detail: "the store cannot complete this order".to_owned() }).await?;
-        self.record(&order.id, OrderStatus::Failed, now, StatusUpdate { note: Some(error.error.clone()), reason: Some(detail.clone()), ..Default::default() }).await?;
-        self.metrics.record(Metric::OrderFailed { error: error.error.clone() });
-        warn!(order_id = %order.id, error = %error.error, pos_voided, partner_notified = notified, "order failed after acceptance");
-        let outcome = order_event(&order.id, correlation_id, now, OrderFailed {
-            order_id: order.id.clone(),
-            partner: order.partner,
-            store_id: Some(order.store_id.clone()),
+        let notified = tell(
+            &*self.partners,
+            &r,
+            &order.id,
+            &PartnerAction::Cancel {
+                reason,
+                detail: "the store cannot complete this order".to_owned(),
+            },
+        )
+        .await?;
+        self.record(
+            &order.id,
+            OrderStatus::Failed,
+            now,
+            StatusUpdate {
+                note: Some(error.error.clone()),
+                reason: Some(detail.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        self.metrics.record(Metric::OrderFailed {
             error: error.error.clone(),
-            detail,
-            partner_notified: notified,
-            pos_voided,
-        })?;
+        });
+        warn!(order_id = %order.id, error = %error.error, pos_voided, partner_notified = notified, "order failed after acceptance");
+        let outcome = order_event(
+            &order.id,
+            correlation_id,
+            now,
+            OrderFailed {
+                order_id: order.id.clone(),
+                partner: order.partner,
+                store_id: Some(order.store_id.clone()),
+                error: error.error.clone(),
+                detail,
+                partner_notified: notified,
+                pos_voided,
+            },
+        )?;
         Ok(Outcome { outcome })
     }
 
     fn store_of(&self, partner: Partner, partner_store_id: Option<&str>) -> Option<StoreId> {
-        partner_store_id.and_then(|p| self.catalog.store_for_partner(partner, p)).map(|s| s.id.clone())
+        partner_store_id
+            .and_then(|p| self.catalog.store_for_partner(partner, p))
+            .map(|s| s.id.clone())
     }
 }

@@ -38,7 +38,8 @@ impl Adapt {
                 &fetched
             }
         };
-        let order = partners::adapt(data.partner, payload, &self.catalog).map_err(PipelineError::Rejected)?;
+        let order = partners::adapt(data.partner, payload, &self.catalog)
+            .map_err(PipelineError::Rejected)?;
         if order.partner_order_id != data.partner_order_id {
             return Err(PipelineError::Rejected(Rejection::new(
                 RejectionReason::InvalidField,
@@ -48,7 +49,12 @@ impl Adapt {
                 ),
             )));
         }
-        self.orders.attach_order(&order, self.clock.now()).await?;
+        if !self.orders.attach_order(&order, self.clock.now()).await? {
+            return Err(PipelineError::InvalidInput(format!(
+                "no record for order {}: dedup must claim it first",
+                order.id
+            )));
+        }
         info!(order_id = %order.id, store_id = %order.store_id, lines = order.items.len(), "order adapted");
         Ok(AdaptOutput { order })
     }

@@ -20,7 +20,10 @@ use crate::usecases::order_event;
 pub fn key_spec() -> KeySpec {
     KeySpec {
         namespace: "order".to_owned(),
-        key_fields: vec!["/received/data/partner".to_owned(), "/received/data/partnerOrderId".to_owned()],
+        key_fields: vec![
+            "/received/data/partner".to_owned(),
+            "/received/data/partnerOrderId".to_owned(),
+        ],
         payload_field: "/received/data/payload".to_owned(),
     }
 }
@@ -50,11 +53,17 @@ pub struct Dedup {
 impl Dedup {
     /// Claims the order or recognises a repeat. `raw` is the input as received (the key is
     /// computed from it); `deadline` bounds the in-progress claim.
-    pub async fn handle(&self, raw: &Value, deadline: DateTime<Utc>) -> Result<DedupOutput, PipelineError> {
+    pub async fn handle(
+        &self,
+        raw: &Value,
+        deadline: DateTime<Utc>,
+    ) -> Result<DedupOutput, PipelineError> {
         let input: DedupInput = serde_json::from_value(raw.clone())
             .map_err(|e| PipelineError::InvalidInput(format!("dedup input: {e}")))?;
         let spec = key_spec();
-        let key = spec.key(raw).map_err(|e| PipelineError::InvalidInput(e.to_string()))?;
+        let key = spec
+            .key(raw)
+            .map_err(|e| PipelineError::InvalidInput(e.to_string()))?;
         let hash = spec.payload_hash(raw);
         let data = &input.received.data;
         let order_id = OrderId::for_partner_order(data.partner, &data.partner_order_id);
@@ -84,9 +93,16 @@ impl Dedup {
 
         match result {
             Ok(Outcome::Fresh(first)) if !first.existed => {
-                self.metrics.record(Metric::OrderReceived { partner: data.partner });
+                self.metrics.record(Metric::OrderReceived {
+                    partner: data.partner,
+                });
                 info!(order_id = %order_id, correlation_id = %correlation_id, "new order claimed");
-                Ok(DedupOutput { outcome: DedupOutcome::New, order_id, correlation_id, event: None })
+                Ok(DedupOutput {
+                    outcome: DedupOutcome::New,
+                    order_id,
+                    correlation_id,
+                    event: None,
+                })
             }
             Ok(Outcome::Fresh(first) | Outcome::Replayed(first)) => {
                 self.duplicate(data.partner, first.order_id, &correlation_id, false, now)
@@ -94,11 +110,13 @@ impl Dedup {
             Err(IdempotencyError::PayloadMismatch { .. }) => {
                 self.duplicate(data.partner, order_id, &correlation_id, true, now)
             }
-            Err(IdempotencyError::InProgress { until, .. }) => Err(PipelineError::InProgress { order_id, until }),
-            Err(IdempotencyError::Operation(e)) => Err(e),
-            Err(e @ (IdempotencyError::Store(_) | IdempotencyError::CorruptResult { .. })) => {
-                Err(PipelineError::Storage(crate::ports::RepoError::caused("idempotency", e)))
+            Err(IdempotencyError::InProgress { until, .. }) => {
+                Err(PipelineError::InProgress { order_id, until })
             }
+            Err(IdempotencyError::Operation(e)) => Err(e),
+            Err(e @ (IdempotencyError::Store(_) | IdempotencyError::CorruptResult { .. })) => Err(
+                PipelineError::Storage(crate::ports::RepoError::caused("idempotency", e)),
+            ),
         }
     }
 
@@ -110,19 +128,29 @@ impl Dedup {
         payload_mismatch: bool,
         now: DateTime<Utc>,
     ) -> Result<DedupOutput, PipelineError> {
-        self.metrics.record(Metric::DuplicateIgnored { payload_mismatch });
+        self.metrics
+            .record(Metric::DuplicateIgnored { payload_mismatch });
         info!(order_id = %order_id, correlation_id, payload_mismatch, "repeat delivery ignored");
         // The key is per delivery correlation id, so two different repeats are two facts.
         let mut event = order_event(
             &order_id,
             correlation_id,
             now,
-            OrderDuplicateIgnored { order_id: order_id.clone(), partner, payload_mismatch },
+            OrderDuplicateIgnored {
+                order_id: order_id.clone(),
+                partner,
+                payload_mismatch,
+            },
         )?;
-        event.detail["metadata"]["idempotencyKey"] =
-            Value::from(format!("{order_id}/order-duplicate-ignored/{correlation_id}"));
+        event.detail["metadata"]["idempotencyKey"] = Value::from(format!(
+            "{order_id}/order-duplicate-ignored/{correlation_id}"
+        ));
         Ok(DedupOutput {
-            outcome: if payload_mismatch { DedupOutcome::Conflict } else { DedupOutcome::Duplicate },
+            outcome: if payload_mismatch {
+                DedupOutcome::Conflict
+            } else {
+                DedupOutcome::Duplicate
+            },
             order_id,
             correlation_id: correlation_id.to_owned(),
             event: Some(event),

@@ -9,7 +9,10 @@ use tracing::info;
 
 use crate::errors::PipelineError;
 use crate::io::{HoldPlan, HoldStored, Release};
-use crate::ports::{Clock, EventPublisher, HeldOrder, HeldOrders, Metric, Metrics, OrdersRepo, StatusUpdate, Transition};
+use crate::ports::{
+    Clock, EventPublisher, HeldOrder, HeldOrders, Metric, Metrics, OrdersRepo, StatusUpdate,
+    Transition,
+};
 use crate::usecases::order_event;
 
 /// The hold-order use case.
@@ -27,6 +30,31 @@ pub struct HoldKeeper {
 }
 
 impl HoldKeeper {
+    /// Runs one `hold-order` input.
+    pub async fn handle(
+        &self,
+        input: &crate::io::HoldInput,
+    ) -> Result<crate::io::HoldOutput, PipelineError> {
+        use crate::io::{HoldInput, HoldOutput};
+        Ok(match input {
+            HoldInput::Hold {
+                order_id,
+                store_id,
+                plan,
+                task_token,
+                correlation_id,
+            } => HoldOutput::Stored(
+                self.hold(order_id, store_id, plan, task_token, correlation_id)
+                    .await?,
+            ),
+            HoldInput::Expire {
+                order_id,
+                store_id,
+                correlation_id,
+            } => HoldOutput::Released(self.expire(order_id, store_id, correlation_id).await?),
+        })
+    }
+
     /// Stores the task token. A cancellation that arrived before the hold fails the task at once.
     pub async fn hold(
         &self,
@@ -40,18 +68,38 @@ impl HoldKeeper {
         if task_token.trim().is_empty() {
             return Err(PipelineError::InvalidInput("taskToken is empty".to_owned()));
         }
-        match self.orders.transition(order_id, OrderStatus::Held, now, StatusUpdate::default()).await? {
+        match self
+            .orders
+            .transition(order_id, OrderStatus::Held, now, StatusUpdate::default())
+            .await?
+        {
             Transition::Applied(r) | Transition::AlreadyThere(r) if r.cancel_requested => {
-                return Err(PipelineError::Cancelled { order_id: order_id.clone(), detail: String::new() });
+                return Err(PipelineError::Cancelled {
+                    order_id: order_id.clone(),
+                    detail: String::new(),
+                });
             }
             Transition::Applied(_) | Transition::AlreadyThere(_) => {}
-            Transition::Refused { current: OrderStatus::Cancelled } => {
-                return Err(PipelineError::Cancelled { order_id: order_id.clone(), detail: String::new() });
+            Transition::Refused {
+                current: OrderStatus::Cancelled,
+            } => {
+                return Err(PipelineError::Cancelled {
+                    order_id: order_id.clone(),
+                    detail: String::new(),
+                });
             }
             Transition::Refused { current } => {
-                return Err(PipelineError::StatusConflict { order_id: order_id.clone(), current, wanted: OrderStatus::Held });
+                return Err(PipelineError::StatusConflict {
+                    order_id: order_id.clone(),
+                    current,
+                    wanted: OrderStatus::Held,
+                });
             }
-            Transition::Missing => return Err(PipelineError::InvalidInput(format!("no record for order {order_id}"))),
+            Transition::Missing => {
+                return Err(PipelineError::InvalidInput(format!(
+                    "no record for order {order_id}"
+                )));
+            }
         }
         self.held
             .put(&HeldOrder {
@@ -62,24 +110,48 @@ impl HoldKeeper {
                 correlation_id: correlation_id.to_owned(),
             })
             .await?;
-        let event = order_event(order_id, correlation_id, now, OrderHeld {
-            order_id: order_id.clone(),
-            store_id: store_id.clone(),
-            release_at: plan.release_at,
-            early_release_from: plan.early_release_from,
-        })?;
+        let event = order_event(
+            order_id,
+            correlation_id,
+            now,
+            OrderHeld {
+                order_id: order_id.clone(),
+                store_id: store_id.clone(),
+                release_at: plan.release_at,
+                early_release_from: plan.early_release_from,
+            },
+        )?;
         self.publisher.publish(&[event]).await?;
         self.metrics.record(Metric::OrderHeld);
         info!(order_id = %order_id, release_at = %plan.release_at, "order held");
-        Ok(HoldStored { order_id: order_id.clone() })
+        Ok(HoldStored {
+            order_id: order_id.clone(),
+        })
     }
 
     /// The hold's time has come: removes the token and marks the order released by time.
-    pub async fn expire(&self, order_id: &OrderId, store_id: &StoreId, correlation_id: &str) -> Result<Release, PipelineError> {
+    pub async fn expire(
+        &self,
+        order_id: &OrderId,
+        store_id: &StoreId,
+        correlation_id: &str,
+    ) -> Result<Release, PipelineError> {
         let now = self.clock.now();
         self.held.take(order_id).await?;
-        release(&*self.orders, &*self.publisher, &*self.metrics, order_id, store_id, correlation_id, ReleasedBy::Time, now).await?;
-        Ok(Release { released_by: ReleasedBy::Time })
+        release(
+            &*self.orders,
+            &*self.publisher,
+            &*self.metrics,
+            order_id,
+            store_id,
+            correlation_id,
+            ReleasedBy::Time,
+            now,
+        )
+        .await?;
+        Ok(Release {
+            released_by: ReleasedBy::Time,
+        })
     }
 }
 
@@ -95,27 +167,57 @@ pub(crate) async fn release(
     by: ReleasedBy,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), PipelineError> {
-    let update = StatusUpdate { note: Some(by.as_str().to_owned()), ..Default::default() };
-    match orders.transition(order_id, OrderStatus::Released, now, update).await? {
+    let update = StatusUpdate {
+        note: Some(by.as_str().to_owned()),
+        ..Default::default()
+    };
+    match orders
+        .transition(order_id, OrderStatus::Released, now, update)
+        .await?
+    {
         Transition::Applied(r) if r.cancel_requested => {
-            return Err(PipelineError::Cancelled { order_id: order_id.clone(), detail: String::new() });
+            return Err(PipelineError::Cancelled {
+                order_id: order_id.clone(),
+                detail: String::new(),
+            });
         }
         Transition::Applied(_) => {}
         // Released already (by the other path) or further along: nothing to announce twice.
-        Transition::AlreadyThere(_) | Transition::Refused { current: OrderStatus::SentToPos } => return Ok(()),
-        Transition::Refused { current: OrderStatus::Cancelled } => {
-            return Err(PipelineError::Cancelled { order_id: order_id.clone(), detail: String::new() });
+        Transition::AlreadyThere(_)
+        | Transition::Refused {
+            current: OrderStatus::SentToPos,
+        } => return Ok(()),
+        Transition::Refused {
+            current: OrderStatus::Cancelled,
+        } => {
+            return Err(PipelineError::Cancelled {
+                order_id: order_id.clone(),
+                detail: String::new(),
+            });
         }
         Transition::Refused { current } => {
-            return Err(PipelineError::StatusConflict { order_id: order_id.clone(), current, wanted: OrderStatus::Released });
+            return Err(PipelineError::StatusConflict {
+                order_id: order_id.clone(),
+                current,
+                wanted: OrderStatus::Released,
+            });
         }
-        Transition::Missing => return Err(PipelineError::InvalidInput(format!("no record for order {order_id}"))),
+        Transition::Missing => {
+            return Err(PipelineError::InvalidInput(format!(
+                "no record for order {order_id}"
+            )));
+        }
     }
-    let event = order_event(order_id, correlation_id, now, OrderReleased {
-        order_id: order_id.clone(),
-        store_id: store_id.clone(),
-        released_by: by,
-    })?;
+    let event = order_event(
+        order_id,
+        correlation_id,
+        now,
+        OrderReleased {
+            order_id: order_id.clone(),
+            store_id: store_id.clone(),
+            released_by: by,
+        },
+    )?;
     publisher.publish(&[event]).await?;
     metrics.record(Metric::OrderReleased { by: by.as_str() });
     info!(order_id = %order_id, released_by = by.as_str(), "order released");

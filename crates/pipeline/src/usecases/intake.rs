@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use order_domain::{Catalog, CorrelationId, OrderId, Partner};
 use order_events::{
-    CourierLocationUpdated, Metadata, OrderCancellationRequested, OrderReceived, OutboundEvent, WebhookRejected,
+    CourierLocationUpdated, Metadata, OrderCancellationRequested, OrderReceived, OutboundEvent,
+    WebhookRejected,
 };
 use partners::auth::{self, AuthError};
 use partners::{Webhook, parse_webhook};
@@ -102,9 +103,23 @@ pub struct Intake {
 const CORRELATION_HEADER: &str = "x-correlation-id";
 
 impl Intake {
-    fn refuse(&self, partner: Option<Partner>, status: u16, code: &str, message: String, cid: &str) -> WebhookResponse {
-        self.metrics.record(Metric::WebhookRefused { partner, status });
-        warn!(partner = partner.map(Partner::as_str), status, code, correlation_id = cid, "webhook refused: {message}");
+    fn refuse(
+        &self,
+        partner: Option<Partner>,
+        status: u16,
+        code: &str,
+        message: String,
+        cid: &str,
+    ) -> WebhookResponse {
+        self.metrics
+            .record(Metric::WebhookRefused { partner, status });
+        warn!(
+            partner = partner.map(Partner::as_str),
+            status,
+            code,
+            correlation_id = cid,
+            "webhook refused: {message}"
+        );
         WebhookResponse {
             status,
             body: json!({ "error": { "code": code, "message": message }, "correlationId": cid }),
@@ -125,21 +140,37 @@ impl Intake {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
         let Ok(partner) = req.partner.parse::<Partner>() else {
-            return self.refuse(None, 404, "UnknownPartner", format!("no webhook route for partner {:?}", req.partner), &cid);
+            return self.refuse(
+                None,
+                404,
+                "UnknownPartner",
+                format!("no webhook route for partner {:?}", req.partner),
+                &cid,
+            );
         };
         if req.body.len() > self.config.max_body_bytes {
             return self.refuse(
                 Some(partner),
                 413,
                 "PayloadTooLarge",
-                format!("body is {} bytes; at most {} are accepted", req.body.len(), self.config.max_body_bytes),
+                format!(
+                    "body is {} bytes; at most {} are accepted",
+                    req.body.len(),
+                    self.config.max_body_bytes
+                ),
                 &cid,
             );
         }
         let Some(credential) = self.secrets.get(partner) else {
             // A deployment without this partner's secret refuses its webhooks rather than
             // accepting them unauthenticated.
-            return self.refuse(Some(partner), 401, "Unauthorized", format!("no credential configured for {partner}"), &cid);
+            return self.refuse(
+                Some(partner),
+                401,
+                "Unauthorized",
+                format!("no credential configured for {partner}"),
+                &cid,
+            );
         };
         let verified = match auth::verify(partner, req.headers, req.body, credential) {
             Ok(v) => v,
@@ -149,27 +180,35 @@ impl Intake {
             Ok(parsed) => parsed,
             Err(e) => {
                 let problem = e.to_string();
-                self.announce_rejected(partner, &problem, req.body, &cid).await;
+                self.announce_rejected(partner, &problem, req.body, &cid)
+                    .await;
                 return self.refuse(Some(partner), 400, "MalformedWebhook", problem, &cid);
             }
         };
-        if let (Some(window), Some(signed_at)) =
-            (self.config.replay_window_seconds, verified.signed_at.or(webhook.sent_at()))
-        {
-            if let Err(e @ AuthError::OutsideReplayWindow { .. }) = auth::check_replay_window(signed_at, now, window) {
+        if let (Some(window), Some(signed_at)) = (
+            self.config.replay_window_seconds,
+            verified.signed_at.or(webhook.sent_at()),
+        ) {
+            if let Err(e @ AuthError::OutsideReplayWindow { .. }) =
+                auth::check_replay_window(signed_at, now, window)
+            {
                 return self.refuse(Some(partner), 401, "Unauthorized", e.to_string(), &cid);
             }
         }
         let (event, kind, order_id) = match self.event_for(partner, webhook, payload, now, &cid) {
             Ok(x) => x,
             Err(problem) => {
-                self.announce_rejected(partner, &problem, req.body, &cid).await;
+                self.announce_rejected(partner, &problem, req.body, &cid)
+                    .await;
                 return self.refuse(Some(partner), 400, "MalformedWebhook", problem, &cid);
             }
         };
         if let Err(e) = self.publisher.publish(std::slice::from_ref(&event)).await {
             warn!(partner = partner.as_str(), correlation_id = %cid, error = %e, "could not publish webhook event");
-            self.metrics.record(Metric::WebhookRefused { partner: Some(partner), status: 503 });
+            self.metrics.record(Metric::WebhookRefused {
+                partner: Some(partner),
+                status: 503,
+            });
             return WebhookResponse {
                 status: 503,
                 body: json!({ "error": { "code": "Unavailable", "message": "try again shortly" }, "correlationId": cid }),
@@ -183,7 +222,12 @@ impl Intake {
         if let Some(id) = order_id {
             body["orderId"] = Value::from(id.to_string());
         }
-        WebhookResponse { status: 202, body, retry_after: None, correlation_id: cid }
+        WebhookResponse {
+            status: 202,
+            body,
+            retry_after: None,
+            correlation_id: cid,
+        }
     }
 
     fn event_for(
@@ -226,11 +270,25 @@ impl Intake {
                 (event, "cancellation", Some(order_id))
             }
             Webhook::CourierLocation(n) => {
-                let store = self.catalog.store_for_partner(partner, &n.partner_store_id).ok_or_else(|| {
-                    format!("{partner} store {:?} is not a store of the chain", n.partner_store_id)
-                })?;
-                let key = format!("{}/courier/{}/{}", store.id, n.partner_order_id.as_ref().map_or("-", |p| p.as_str()), now.timestamp_millis());
-                let order_id = n.partner_order_id.as_ref().map(|p| OrderId::for_partner_order(partner, p));
+                let store = self
+                    .catalog
+                    .store_for_partner(partner, &n.partner_store_id)
+                    .ok_or_else(|| {
+                        format!(
+                            "{partner} store {:?} is not a store of the chain",
+                            n.partner_store_id
+                        )
+                    })?;
+                let key = format!(
+                    "{}/courier/{}/{}",
+                    store.id,
+                    n.partner_order_id.as_ref().map_or("-", |p| p.as_str()),
+                    now.timestamp_millis()
+                );
+                let order_id = n
+                    .partner_order_id
+                    .as_ref()
+                    .map(|p| OrderId::for_partner_order(partner, p));
                 let event = OutboundEvent::new(
                     Metadata::new(cid, key, now),
                     CourierLocationUpdated {
@@ -246,7 +304,11 @@ impl Intake {
             }
         };
         let (event, kind, order_id) = built;
-        Ok((event.map_err(|e| format!("event does not serialize: {e}"))?, kind, order_id))
+        Ok((
+            event.map_err(|e| format!("event does not serialize: {e}"))?,
+            kind,
+            order_id,
+        ))
     }
 
     /// An authenticated but unusable webhook is recorded on the bus (and so in its archive):

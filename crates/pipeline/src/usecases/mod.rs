@@ -25,6 +25,9 @@ pub(crate) fn order_event<E: BusEvent>(
     at: chrono::DateTime<chrono::Utc>,
     data: E,
 ) -> Result<OutboundEvent, PipelineError> {
-    OutboundEvent::new(Metadata::new(correlation_id, event_key::<E>(order_id), at), data)
-        .map_err(|e| PipelineError::InvalidInput(format!("event does not serialize: {e}")))
+    OutboundEvent::new(
+        Metadata::new(correlation_id, event_key::<E>(order_id), at),
+        data,
+    )
+    .map_err(|e| PipelineError::InvalidInput(format!("event does not serialize: {e}")))
 }

@@ -9,7 +9,9 @@ use tracing::{info, warn};
 
 use crate::errors::PipelineError;
 use crate::io::{Sent, Voided};
-use crate::ports::{Clock, Metric, Metrics, OrdersRepo, PosApi, PosTicket, StatusUpdate, Transition};
+use crate::ports::{
+    Clock, Metric, Metrics, OrdersRepo, PosApi, PosTicket, StatusUpdate, Transition,
+};
 use crate::usecases::order_event;
 
 /// The pos use case.
@@ -25,10 +27,32 @@ pub struct PosSender {
 }
 
 impl PosSender {
+    /// Runs one `pos` input.
+    pub async fn handle(
+        &self,
+        input: &crate::io::PosInput,
+    ) -> Result<crate::io::PosOutput, PipelineError> {
+        use crate::io::{PosInput, PosOutput};
+        Ok(match input {
+            PosInput::Send {
+                order,
+                correlation_id,
+            } => PosOutput::Sent(self.send(order, correlation_id).await?),
+            PosInput::Void {
+                order,
+                pos_order_id,
+                ..
+            } => PosOutput::Voided(self.void(order, pos_order_id).await?),
+        })
+    }
+
     /// Creates the POS order (the order id is the POS idempotency key, so a retry after a lost
     /// answer finds the same POS order) and records it.
     pub async fn send(&self, order: &Order, correlation_id: &str) -> Result<Sent, PipelineError> {
-        let cancelled = || PipelineError::Cancelled { order_id: order.id.clone(), detail: String::new() };
+        let cancelled = || PipelineError::Cancelled {
+            order_id: order.id.clone(),
+            detail: String::new(),
+        };
         if let Some(record) = self.orders.get(&order.id).await? {
             if record.cancel_requested || record.status == OrderStatus::Cancelled {
                 return Err(cancelled());
@@ -36,19 +60,35 @@ impl PosSender {
         }
         let ticket = PosTicket::for_order(order);
         let started = Instant::now();
-        let created = self.pos.create(&order.store_id, &ticket, order.id.as_str()).await;
+        let created = self
+            .pos
+            .create(&order.store_id, &ticket, order.id.as_str())
+            .await;
         let millis = started.elapsed().as_secs_f64() * 1000.0;
-        self.metrics.record(Metric::PosLatency { millis, ok: created.is_ok() });
+        self.metrics.record(Metric::PosLatency {
+            millis,
+            ok: created.is_ok(),
+        });
         let pos_order_id = created.map_err(PipelineError::pos)?;
 
         let now = self.clock.now();
-        let update = StatusUpdate { pos_order_id: Some(pos_order_id.clone()), ..Default::default() };
-        match self.orders.transition(&order.id, OrderStatus::SentToPos, now, update).await? {
+        let update = StatusUpdate {
+            pos_order_id: Some(pos_order_id.clone()),
+            ..Default::default()
+        };
+        match self
+            .orders
+            .transition(&order.id, OrderStatus::SentToPos, now, update)
+            .await?
+        {
             // The cancellation flag and this write are on one item: whichever came second sees
             // the other. If the partner cancelled meanwhile, undo the POS order here.
             Transition::Applied(r) | Transition::AlreadyThere(r) if r.cancel_requested => {
                 self.void(order, &pos_order_id).await?;
-                return Err(PipelineError::Cancelled { order_id: order.id.clone(), detail: format!("; POS order {pos_order_id} voided") });
+                return Err(PipelineError::Cancelled {
+                    order_id: order.id.clone(),
+                    detail: format!("; POS order {pos_order_id} voided"),
+                });
             }
             Transition::Applied(_) | Transition::AlreadyThere(_) => {}
             Transition::Refused { current } => {
@@ -56,27 +96,50 @@ impl PosSender {
                 if current == OrderStatus::Cancelled {
                     return Err(cancelled());
                 }
-                return Err(PipelineError::StatusConflict { order_id: order.id.clone(), current, wanted: OrderStatus::SentToPos });
+                return Err(PipelineError::StatusConflict {
+                    order_id: order.id.clone(),
+                    current,
+                    wanted: OrderStatus::SentToPos,
+                });
             }
-            Transition::Missing => return Err(PipelineError::InvalidInput(format!("no record for order {}", order.id))),
+            Transition::Missing => {
+                return Err(PipelineError::InvalidInput(format!(
+                    "no record for order {}",
+                    order.id
+                )));
+            }
         }
         self.metrics.record(Metric::OrderSentToPos);
         info!(order_id = %order.id, pos_order_id = %pos_order_id, pos_ms = millis, "order sent to POS");
-        let outcome = order_event(&order.id, correlation_id, now, OrderSentToPos {
-            order_id: order.id.clone(),
-            store_id: order.store_id.clone(),
-            partner: order.partner,
-            pos_order_id: pos_order_id.clone(),
-        })?;
-        Ok(Sent { pos_order_id, outcome })
+        let outcome = order_event(
+            &order.id,
+            correlation_id,
+            now,
+            OrderSentToPos {
+                order_id: order.id.clone(),
+                store_id: order.store_id.clone(),
+                partner: order.partner,
+                pos_order_id: pos_order_id.clone(),
+            },
+        )?;
+        Ok(Sent {
+            pos_order_id,
+            outcome,
+        })
     }
 
     /// Voids a POS order. A POS that no longer knows the order (permanent error) is not a
     /// failure of the void: there is nothing left to undo.
-    pub async fn void(&self, order: &Order, pos_order_id: &PosOrderId) -> Result<Voided, PipelineError> {
+    pub async fn void(
+        &self,
+        order: &Order,
+        pos_order_id: &PosOrderId,
+    ) -> Result<Voided, PipelineError> {
         match self.pos.void(&order.store_id, pos_order_id).await {
             Ok(()) => {
-                self.orders.mark_pos_voided(&order.id, self.clock.now()).await?;
+                self.orders
+                    .mark_pos_voided(&order.id, self.clock.now())
+                    .await?;
                 info!(order_id = %order.id, pos_order_id = %pos_order_id, "POS order voided");
                 Ok(Voided { voided: true })
             }

@@ -11,7 +11,10 @@ use tracing::{info, warn};
 
 use crate::errors::{PipelineError, names};
 use crate::io::{ReleaseSummary, TaskError};
-use crate::ports::{CallbackOutcome, Clock, EventPublisher, HeldOrder, HeldOrders, Metrics, OrdersRepo, TaskCallbacks};
+use crate::ports::{
+    CallbackOutcome, Clock, EventPublisher, HeldOrder, HeldOrders, Metrics, OrdersRepo,
+    TaskCallbacks,
+};
 use crate::usecases::accept::PartnerConversation;
 use crate::usecases::hold::release;
 use crate::usecases::pos::PosSender;
@@ -39,12 +42,43 @@ pub struct Releaser {
 }
 
 impl Releaser {
+    /// Runs one bus event delivered to `release-order`.
+    pub async fn handle(
+        &self,
+        event: &order_events::Envelope<serde_json::Value>,
+    ) -> Result<ReleaseSummary, PipelineError> {
+        use order_events::BusEvent;
+        fn detail<E: BusEvent>(v: &serde_json::Value) -> Result<Detail<E>, PipelineError> {
+            serde_json::from_value(v.clone())
+                .map_err(|e| PipelineError::InvalidInput(format!("{} detail: {e}", E::DETAIL_TYPE)))
+        }
+        match (event.source.as_str(), event.detail_type.as_str()) {
+            (CourierLocationUpdated::SOURCE, CourierLocationUpdated::DETAIL_TYPE) => {
+                self.on_courier(&detail::<CourierLocationUpdated>(&event.detail)?)
+                    .await
+            }
+            (OrderCancellationRequested::SOURCE, OrderCancellationRequested::DETAIL_TYPE) => {
+                self.on_cancellation(&detail::<OrderCancellationRequested>(&event.detail)?)
+                    .await
+            }
+            (source, detail_type) => Err(PipelineError::InvalidInput(format!(
+                "release-order handles courier locations and cancellation requests, not {detail_type:?} from {source:?}"
+            ))),
+        }
+    }
+
     /// A courier reported its position.
-    pub async fn on_courier(&self, event: &Detail<CourierLocationUpdated>) -> Result<ReleaseSummary, PipelineError> {
+    pub async fn on_courier(
+        &self,
+        event: &Detail<CourierLocationUpdated>,
+    ) -> Result<ReleaseSummary, PipelineError> {
         let now = self.clock.now();
         let data = &event.data;
         let Some(store) = self.catalog.store(&data.store_id) else {
-            return Ok(note(format!("store {} is not in the catalogue", data.store_id)));
+            return Ok(note(format!(
+                "store {} is not in the catalogue",
+                data.store_id
+            )));
         };
         if !store.courier_is_near(data.location, data.eta_seconds) {
             return Ok(note(format!("courier is not near store {}", store.id)));
@@ -91,7 +125,18 @@ impl Releaser {
             }
         }
         let now = self.clock.now();
-        match release(&*self.orders, &*self.publisher, &*self.metrics, &held.order_id, &held.store_id, &held.correlation_id, ReleasedBy::Courier, now).await {
+        match release(
+            &*self.orders,
+            &*self.publisher,
+            &*self.metrics,
+            &held.order_id,
+            &held.store_id,
+            &held.correlation_id,
+            ReleasedBy::Courier,
+            now,
+        )
+        .await
+        {
             Ok(()) => Ok(true),
             // The partner cancelled meanwhile; the POS step sees the flag and cancels.
             Err(PipelineError::Cancelled { .. }) => Ok(true),
@@ -100,50 +145,91 @@ impl Releaser {
     }
 
     /// The partner asked to cancel.
-    pub async fn on_cancellation(&self, event: &Detail<OrderCancellationRequested>) -> Result<ReleaseSummary, PipelineError> {
+    pub async fn on_cancellation(
+        &self,
+        event: &Detail<OrderCancellationRequested>,
+    ) -> Result<ReleaseSummary, PipelineError> {
         let now = self.clock.now();
         let data = &event.data;
         let id = &data.order_id;
-        let reason = data.reason.clone().unwrap_or_else(|| "cancelled by the partner".to_owned());
-        let Some(record) = self.orders.request_cancellation(id, Some(&reason), now).await? else {
+        let reason = data
+            .reason
+            .clone()
+            .unwrap_or_else(|| "cancelled by the partner".to_owned());
+        let Some(record) = self
+            .orders
+            .request_cancellation(id, Some(&reason), now)
+            .await?
+        else {
             warn!(order_id = %id, "cancellation for an order the pipeline has not seen");
             return Ok(note(format!("order {id} is unknown")));
         };
         let mut summary = ReleaseSummary::default();
         match record.status {
             OrderStatus::Held => match self.held.take(id).await? {
-                Some(held) => match self.callbacks.fail(&held.task_token, names::ORDER_CANCELLED, &reason).await {
+                Some(held) => match self
+                    .callbacks
+                    .fail(&held.task_token, names::ORDER_CANCELLED, &reason)
+                    .await
+                {
                     Ok(CallbackOutcome::Delivered) => {
                         info!(order_id = %id, "held order cancelled");
                         summary.cancelled.push(id.clone());
                     }
                     Ok(CallbackOutcome::AlreadyClosed) => {
-                        summary.note = Some("the hold had just ended; the POS step will see the cancellation".to_owned());
+                        summary.note = Some(
+                            "the hold had just ended; the POS step will see the cancellation"
+                                .to_owned(),
+                        );
                     }
                     Err(e) => {
                         self.held.put(&held).await?;
                         return Err(e.into());
                     }
                 },
-                None => summary.note = Some("the order was being released; the POS step will see the cancellation".to_owned()),
+                None => {
+                    summary.note = Some(
+                        "the order was being released; the POS step will see the cancellation"
+                            .to_owned(),
+                    )
+                }
             },
             OrderStatus::SentToPos => {
-                let (Some(order), Some(pos_order_id)) = (record.order.as_ref(), record.pos_order_id.as_ref()) else {
-                    return Err(PipelineError::InvalidInput(format!("order {id} is SentToPos without its order or POS id")));
+                let (Some(order), Some(pos_order_id)) =
+                    (record.order.as_ref(), record.pos_order_id.as_ref())
+                else {
+                    return Err(PipelineError::InvalidInput(format!(
+                        "order {id} is SentToPos without its order or POS id"
+                    )));
                 };
                 self.pos.void(order, pos_order_id).await?;
-                let error = TaskError { error: names::ORDER_CANCELLED.to_owned(), cause: reason.clone() };
-                let outcome = self.conversation.cancel(order, &record.correlation_id, &error).await?;
+                let error = TaskError {
+                    error: names::ORDER_CANCELLED.to_owned(),
+                    cause: reason.clone(),
+                };
+                let outcome = self
+                    .conversation
+                    .cancel(order, &record.correlation_id, &error)
+                    .await?;
                 self.publisher.publish(&[outcome.outcome]).await?;
                 summary.voided.push(id.clone());
             }
-            status if status.is_terminal() => summary.note = Some(format!("order {id} already ended as {status}")),
-            status => summary.note = Some(format!("order {id} is {status}; the workflow will cancel it at its next step")),
+            status if status.is_terminal() => {
+                summary.note = Some(format!("order {id} already ended as {status}"))
+            }
+            status => {
+                summary.note = Some(format!(
+                    "order {id} is {status}; the workflow will cancel it at its next step"
+                ))
+            }
         }
         Ok(summary)
     }
 }
 
 fn note(text: String) -> ReleaseSummary {
-    ReleaseSummary { note: Some(text), ..Default::default() }
+    ReleaseSummary {
+        note: Some(text),
+        ..Default::default()
+    }
 }

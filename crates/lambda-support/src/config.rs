@@ -1,0 +1,164 @@
+//! Configuration is read once, from a map: the process environment in Lambda, a literal map
+//! in tests. A missing or malformed variable is named in the error.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// A configuration problem found at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    /// A variable's value does not parse.
+    #[error("environment variable {name}={value:?} is invalid: {why}")]
+    Invalid {
+        /// Variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// Why it is invalid.
+        why: String,
+    },
+    /// Something named by the configuration could not be loaded.
+    #[error("could not load {what}: {why}")]
+    Load {
+        /// What.
+        what: String,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Environment variables, from the process or from a map.
+#[derive(Debug, Clone, Default)]
+pub struct Env(HashMap<String, String>);
+
+impl Env {
+    /// The process environment.
+    pub fn from_process() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    /// A literal environment, for tests.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// Sets a variable (tests).
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.0.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// A variable, if set and not empty.
+    pub fn optional(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// A required variable.
+    pub fn required(&self, name: &'static str) -> Result<&str, ConfigError> {
+        self.optional(name).ok_or(ConfigError::Missing(name))
+    }
+
+    /// A variable parsed, or `default` when unset.
+    pub fn parsed_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                value: v.to_owned(),
+                why: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Variable names.
+pub mod vars {
+    /// `aws` (default) or `memory` (every port in memory; for `cargo lambda watch`).
+    pub const BACKEND: &str = "PIPELINE_BACKEND";
+    /// Orders table name.
+    pub const ORDERS_TABLE: &str = "ORDERS_TABLE";
+    /// Held-orders table name.
+    pub const HELD_ORDERS_TABLE: &str = "HELD_ORDERS_TABLE";
+    /// Idempotency table name.
+    pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
+    /// Event bus name.
+    pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
+    /// Secrets Manager id of the webhook credentials (or `file:<path>` for local runs).
+    pub const WEBHOOK_SECRETS_ID: &str = "WEBHOOK_SECRETS_ID";
+    /// Secrets Manager id of the outbound API credentials (or `file:<path>`).
+    pub const API_CREDENTIALS_ID: &str = "API_CREDENTIALS_ID";
+    /// Uber Eats-style API base URL.
+    pub const UBEREATS_API_URL: &str = "UBEREATS_API_URL";
+    /// DoorDash-style API base URL.
+    pub const DOORDASH_API_URL: &str = "DOORDASH_API_URL";
+    /// Grubhub-style API base URL.
+    pub const GRUBHUB_API_URL: &str = "GRUBHUB_API_URL";
+    /// The app's API base URL.
+    pub const APP_API_URL: &str = "APP_API_URL";
+    /// POS gateway base URL.
+    pub const POS_API_URL: &str = "POS_API_URL";
+    /// Largest webhook body accepted (bytes).
+    pub const WEBHOOK_MAX_BODY_BYTES: &str = "WEBHOOK_MAX_BODY_BYTES";
+    /// Replay window (seconds); `0` disables it (local sample replays only).
+    pub const WEBHOOK_REPLAY_WINDOW_SECONDS: &str = "WEBHOOK_REPLAY_WINDOW_SECONDS";
+    /// Dedup record lifetime (seconds).
+    pub const IDEMPOTENCY_TTL_SECONDS: &str = "IDEMPOTENCY_TTL_SECONDS";
+    /// Memory backend: directory of partner API fixtures (orders to serve when fetched).
+    pub const PARTNER_FIXTURES_DIR: &str = "PARTNER_FIXTURES_DIR";
+    /// Memory backend: a seed (`events/seed.json`) replayed at start, so each function's own
+    /// process holds the orders its samples build on.
+    pub const MEMORY_SEED: &str = "PIPELINE_MEMORY_SEED";
+    /// CloudWatch namespace of the metrics.
+    pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err = Env::default().required(vars::ORDERS_TABLE).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable ORDERS_TABLE is required but not set"
+        );
+    }
+
+    #[test]
+    fn a_malformed_number_is_named_with_its_value() {
+        let env = Env::from_pairs([(vars::WEBHOOK_MAX_BODY_BYTES, "lots")]);
+        let err = env
+            .parsed_or::<usize>(vars::WEBHOOK_MAX_BODY_BYTES, 1)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("environment variable WEBHOOK_MAX_BODY_BYTES=\"lots\" is invalid"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_variable_counts_as_unset() {
+        let env = Env::from_pairs([(vars::EVENT_BUS_NAME, " ")]);
+        assert!(env.required(vars::EVENT_BUS_NAME).is_err());
+        assert_eq!(
+            env.parsed_or(vars::IDEMPOTENCY_TTL_SECONDS, 7_i64).unwrap(),
+            7
+        );
+    }
+}

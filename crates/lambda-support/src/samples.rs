@@ -1,0 +1,321 @@
+//! The samples under `events/`: their manifest (which function takes each, and what it must
+//! answer), the seed that brings a memory backend to the state the samples expect, and the
+//! checks. Used by the handler tests, the sample generator and the memory backend.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pipeline::PipelineError;
+use pipeline::memory::FixedClock;
+use pipeline::ports::Clock;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{ConfigError, Env, vars};
+use crate::wiring::{self, Backend, MemoryWorld};
+
+/// The time every sample is signed and generated at.
+pub const SAMPLE_TIME: &str = "2026-11-22T18:00:00Z";
+
+/// [`SAMPLE_TIME`] as a time.
+pub fn sample_time() -> DateTime<Utc> {
+    SAMPLE_TIME.parse().unwrap_or_default()
+}
+
+/// What a sample must produce.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Expect {
+    /// HTTP status (intake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// A JSON value the output must contain (objects: these keys at least, recursively).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// The error's `errorType`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// Text the error message contains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_contains: Option<String>,
+    /// Detail-types the invocation publishes, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publishes: Option<Vec<String>>,
+}
+
+/// One sample file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sample {
+    /// Path under `events/`.
+    pub file: String,
+    /// The function (binary name) that takes it.
+    pub function: String,
+    /// What it shows.
+    pub description: String,
+    /// What it must produce at [`SAMPLE_TIME`] on the seeded memory backend.
+    pub expect: Expect,
+    /// What it produces instead under `cargo lambda watch`, where the clock is real and the
+    /// replay window is off (samples carry fixed timestamps), when that differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_under_watch: Option<Expect>,
+}
+
+/// `events/manifest.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Every sample.
+    pub samples: Vec<Sample>,
+}
+
+/// One step of the seed: a function input whose effects the samples build on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedStep {
+    /// Function name.
+    pub function: String,
+    /// Its input.
+    pub input: Value,
+}
+
+/// The repository root (for tests and tools run from the workspace).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Reads `events/manifest.json`.
+pub fn load_manifest(root: &Path) -> Result<Manifest, String> {
+    let path = root.join("events/manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads a sample.
+pub fn load_sample(root: &Path, file: &str) -> Result<Value, String> {
+    let path = root.join("events").join(file);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads `events/seed.json`.
+pub fn load_seed(path: &Path) -> Result<Vec<SeedStep>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The environment the memory backend runs the samples with.
+pub fn memory_env(root: &Path) -> Env {
+    let events = root.join("events");
+    Env::from_pairs([(vars::BACKEND, "memory")])
+        .with(
+            vars::WEBHOOK_SECRETS_ID,
+            &format!(
+                "file:{}",
+                events.join("dev-secrets/webhooks.json").display()
+            ),
+        )
+        .with(
+            vars::API_CREDENTIALS_ID,
+            &format!("file:{}", events.join("dev-secrets/api.json").display()),
+        )
+}
+
+/// A memory world at [`SAMPLE_TIME`] with the partner fixtures loaded.
+pub fn memory_world(root: &Path) -> Result<(Arc<MemoryWorld>, Arc<FixedClock>), String> {
+    let clock = Arc::new(FixedClock::at(sample_time()));
+    let world = MemoryWorld::new(clock.clone() as Arc<dyn Clock>);
+    world
+        .partners
+        .load_fixtures(&root.join("events/partners"))
+        .map_err(|e| e.to_string())?;
+    Ok((Arc::new(world), clock))
+}
+
+/// Why a step could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The use case failed.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// It could not be built.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No such function.
+    #[error("no function named {0}")]
+    UnknownFunction(String),
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    function: &str,
+    input: &Value,
+) -> Result<T, PipelineError> {
+    serde_json::from_value(input.clone())
+        .map_err(|e| PipelineError::InvalidInput(format!("{function} input: {e}")))
+}
+
+fn out<T: Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Runs one workflow-step function's use case on an input (everything but intake).
+pub async fn run_step(
+    backend: &Backend,
+    env: &Env,
+    function: &str,
+    input: &Value,
+    deadline: DateTime<Utc>,
+) -> Result<Value, StepError> {
+    Ok(match function {
+        "dedup" => out(wiring::dedup(env, backend)
+            .await?
+            .handle(input, deadline)
+            .await?),
+        "adapt-order" => out(wiring::adapt(env, backend)
+            .await?
+            .handle(parse(function, input)?)
+            .await?),
+        "accept-order" => out(wiring::accept(env, backend)
+            .await?
+            .handle(&parse(function, input)?)
+            .await?),
+        "hold-order" => out(wiring::hold(env, backend)
+            .await?
+            .handle(&parse(function, input)?)
+            .await?),
+        "pos" => out(wiring::pos(env, backend)
+            .await?
+            .handle(&parse(function, input)?)
+            .await?),
+        "release-order" => out(wiring::release(env, backend)
+            .await?
+            .handle(&parse(function, input)?)
+            .await?),
+        other => return Err(StepError::UnknownFunction(other.to_owned())),
+    })
+}
+
+/// Replays a seed into a memory backend. Every step must succeed.
+pub async fn replay_seed(
+    backend: &Backend,
+    env: &Env,
+    steps: &[SeedStep],
+    deadline: DateTime<Utc>,
+) -> Result<(), String> {
+    for (i, step) in steps.iter().enumerate() {
+        run_step(backend, env, &step.function, &step.input, deadline)
+            .await
+            .map_err(|e| format!("seed step {i} ({}) failed: {e}", step.function))?;
+    }
+    Ok(())
+}
+
+/// Checks that `actual` contains `expected`: equal scalars, arrays of the same length whose
+/// elements contain the expected ones, and objects with at least the expected keys,
+/// recursively. Returns the first difference with its path.
+pub fn contains(expected: &Value, actual: &Value) -> Result<(), String> {
+    fn walk(path: &str, e: &Value, a: &Value) -> Result<(), String> {
+        match (e, a) {
+            (Value::Object(em), Value::Object(am)) => {
+                for (k, ev) in em {
+                    let p = format!("{path}/{k}");
+                    match am.get(k) {
+                        Some(av) => walk(&p, ev, av)?,
+                        None => return Err(format!("{p} is missing")),
+                    }
+                }
+                Ok(())
+            }
+            (Value::Array(ea), Value::Array(aa)) if ea.len() == aa.len() => ea
+                .iter()
+                .zip(aa)
+                .enumerate()
+                .try_for_each(|(i, (ev, av))| walk(&format!("{path}/{i}"), ev, av)),
+            _ if e == a => Ok(()),
+            _ => Err(format!("{path}: expected {e}, got {a}")),
+        }
+    }
+    walk("", expected, actual)
+}
+
+/// Checks an invocation's result against an expectation: `Ok(output)` or
+/// `Err((errorType, message))`, and the detail-types it published.
+pub fn check(
+    expect: &Expect,
+    result: &Result<Value, (String, String)>,
+    published: &[String],
+) -> Result<(), String> {
+    match result {
+        Ok(output) => {
+            if let Some(t) = &expect.error_type {
+                return Err(format!("expected error {t}, got output {output}"));
+            }
+            if let Some(status) = expect.status {
+                let got = output.get("statusCode").and_then(Value::as_u64);
+                if got != Some(u64::from(status)) {
+                    return Err(format!("expected HTTP {status}, got {got:?}: {output}"));
+                }
+            }
+            if let Some(e) = &expect.output {
+                contains(e, output)
+                    .map_err(|d| format!("output differs at {d}; output was {output}"))?;
+            }
+        }
+        Err((error_type, message)) => {
+            match &expect.error_type {
+                Some(t) if t == error_type => {}
+                _ => return Err(format!("unexpected error {error_type}: {message}")),
+            }
+            if let Some(part) = &expect.message_contains {
+                if !message.contains(part.as_str()) {
+                    return Err(format!("error message {message:?} lacks {part:?}"));
+                }
+            }
+        }
+    }
+    if let Some(want) = &expect.publishes {
+        if want.as_slice() != published {
+            return Err(format!(
+                "expected to publish {want:?}, published {published:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containment_ignores_extra_keys_but_not_different_values() {
+        let actual = json!({"a": 1, "b": {"c": [1, 2], "d": "x"}});
+        assert!(contains(&json!({"b": {"d": "x"}}), &actual).is_ok());
+        assert_eq!(
+            contains(&json!({"b": {"d": "y"}}), &actual).unwrap_err(),
+            "/b/d: expected \"y\", got \"x\""
+        );
+        assert_eq!(
+            contains(&json!({"z": null}), &actual).unwrap_err(),
+            "/z is missing"
+        );
+        assert!(contains(&json!({"b": {"c": [1]}}), &actual).is_err());
+        assert!(contains(&json!([{"a": 1}, {}]), &json!([{"a": 1, "b": 2}, {"c": 3}])).is_ok());
+    }
+
+    #[test]
+    fn an_expected_error_must_match_its_name_and_message() {
+        let expect = Expect {
+            error_type: Some("OrderRejected".into()),
+            message_contains: Some("UnknownItem".into()),
+            ..Default::default()
+        };
+        let ok: Result<Value, (String, String)> =
+            Err(("OrderRejected".into(), "UnknownItem: x".into()));
+        assert!(check(&expect, &ok, &[]).is_ok());
+        let wrong: Result<Value, (String, String)> =
+            Err(("OrderRejected".into(), "PriceMismatch: x".into()));
+        assert!(check(&expect, &wrong, &[]).is_err());
+        assert!(check(&expect, &Ok(json!({})), &[]).is_err());
+    }
+}

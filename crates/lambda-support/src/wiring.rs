@@ -1,0 +1,422 @@
+//! Builds each function's use case once per cold start, from the environment: real adapters
+//! (`PIPELINE_BACKEND=aws`, the default) or the in-memory twins (`memory`, for
+//! `cargo lambda watch` and handler tests).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_adapters::{
+    DynamoHeld, DynamoIdempotencyStore, DynamoOrders, EventBridgePublisher, SfnCallbacks,
+};
+use http_clients::partner::PartnerEndpoint;
+use http_clients::{HttpSettings, PartnerHttpClient, PosHttpClient, RetryPolicy};
+use idempotency::{Config as IdempotencyConfig, Idempotency, IdempotencyStore, InMemoryStore};
+use order_domain::{Catalog, HoldPolicy, Partner};
+use pipeline::memory::*;
+use pipeline::ports::*;
+use pipeline::usecases::accept::PartnerConversation;
+use pipeline::usecases::adapt::Adapt;
+use pipeline::usecases::dedup::Dedup;
+use pipeline::usecases::hold::HoldKeeper;
+use pipeline::usecases::intake::{Intake, IntakeConfig, WebhookSecrets};
+use pipeline::usecases::pos::PosSender;
+use pipeline::usecases::release::Releaser;
+use serde_json::Value;
+
+use crate::config::{ConfigError, Env, vars};
+use crate::metrics::EmfMetrics;
+
+/// Every port in memory, shared by all use cases built from it.
+pub struct MemoryWorld {
+    /// Orders table.
+    pub orders: Arc<InMemoryOrders>,
+    /// Held-orders table.
+    pub held: Arc<InMemoryHeld>,
+    /// Idempotency table.
+    pub idempotency: Arc<InMemoryStore>,
+    /// The bus.
+    pub publisher: Arc<RecordingPublisher>,
+    /// Workflow callbacks.
+    pub callbacks: Arc<RecordingCallbacks>,
+    /// Partner APIs.
+    pub partners: Arc<InMemoryPartnerApi>,
+    /// The POS.
+    pub pos: Arc<InMemoryPos>,
+    /// Metrics.
+    pub metrics: Arc<RecordingMetrics>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl MemoryWorld {
+    /// An empty world on `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            orders: Arc::default(),
+            held: Arc::default(),
+            idempotency: Arc::default(),
+            publisher: Arc::default(),
+            callbacks: Arc::default(),
+            partners: Arc::default(),
+            pos: Arc::default(),
+            metrics: Arc::default(),
+            clock,
+        }
+    }
+}
+
+/// Where the ports come from.
+pub enum Backend {
+    /// AWS (or the local cloud, through `AWS_ENDPOINT_URL_*`).
+    Aws(Box<aws_config::SdkConfig>),
+    /// Everything in memory.
+    Memory(Arc<MemoryWorld>),
+}
+
+impl Backend {
+    /// The backend `PIPELINE_BACKEND` names.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        match env.optional(vars::BACKEND).unwrap_or("aws") {
+            "aws" => Ok(Backend::Aws(Box::new(aws_adapters::sdk_config().await))),
+            "memory" => {
+                let world = MemoryWorld::new(Arc::new(SystemClock));
+                if let Some(dir) = env.optional(vars::PARTNER_FIXTURES_DIR) {
+                    world.partners.load_fixtures(Path::new(dir)).map_err(|e| {
+                        ConfigError::Load {
+                            what: format!("partner fixtures from {dir}"),
+                            why: e.to_string(),
+                        }
+                    })?;
+                }
+                let backend = Backend::Memory(Arc::new(world));
+                if let Some(path) = env.optional(vars::MEMORY_SEED) {
+                    let load = |why: String| ConfigError::Load {
+                        what: format!("memory seed {path}"),
+                        why,
+                    };
+                    let steps = crate::samples::load_seed(Path::new(path)).map_err(load)?;
+                    let deadline = chrono::Utc::now() + chrono::TimeDelta::seconds(60);
+                    crate::samples::replay_seed(&backend, env, &steps, deadline)
+                        .await
+                        .map_err(load)?;
+                }
+                Ok(backend)
+            }
+            other => Err(ConfigError::Invalid {
+                name: vars::BACKEND,
+                value: other.to_owned(),
+                why: "expected aws or memory".to_owned(),
+            }),
+        }
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        match self {
+            Backend::Aws(_) => Arc::new(SystemClock),
+            Backend::Memory(w) => w.clock.clone(),
+        }
+    }
+
+    fn metrics(&self, env: &Env) -> Arc<dyn Metrics> {
+        match self {
+            Backend::Aws(_) => {
+                let service = env
+                    .optional("AWS_LAMBDA_FUNCTION_NAME")
+                    .unwrap_or("order-pipeline");
+                Arc::new(EmfMetrics::stdout(
+                    env.optional(vars::METRICS_NAMESPACE)
+                        .unwrap_or("OrderPipeline"),
+                    service,
+                ))
+            }
+            Backend::Memory(w) => w.metrics.clone(),
+        }
+    }
+
+    fn dynamo(&self) -> Option<aws_sdk_dynamodb::Client> {
+        match self {
+            Backend::Aws(sdk) => Some(aws_sdk_dynamodb::Client::new(sdk)),
+            Backend::Memory(_) => None,
+        }
+    }
+
+    fn orders(&self, env: &Env) -> Result<Arc<dyn OrdersRepo>, ConfigError> {
+        Ok(match (self, self.dynamo()) {
+            (Backend::Memory(w), _) => w.orders.clone(),
+            (_, Some(client)) => {
+                Arc::new(DynamoOrders::new(client, env.required(vars::ORDERS_TABLE)?))
+            }
+            _ => unreachable!("an AWS backend has a DynamoDB client"),
+        })
+    }
+
+    fn held(&self, env: &Env) -> Result<Arc<dyn HeldOrders>, ConfigError> {
+        Ok(match (self, self.dynamo()) {
+            (Backend::Memory(w), _) => w.held.clone(),
+            (_, Some(client)) => Arc::new(DynamoHeld::new(
+                client,
+                env.required(vars::HELD_ORDERS_TABLE)?,
+            )),
+            _ => unreachable!("an AWS backend has a DynamoDB client"),
+        })
+    }
+
+    fn idempotency_store(&self, env: &Env) -> Result<Arc<dyn IdempotencyStore>, ConfigError> {
+        Ok(match (self, self.dynamo()) {
+            (Backend::Memory(w), _) => w.idempotency.clone(),
+            (_, Some(client)) => Arc::new(DynamoIdempotencyStore::new(
+                client,
+                env.required(vars::IDEMPOTENCY_TABLE)?,
+            )),
+            _ => unreachable!("an AWS backend has a DynamoDB client"),
+        })
+    }
+
+    fn publisher(&self, env: &Env) -> Result<Arc<dyn EventPublisher>, ConfigError> {
+        Ok(match self {
+            Backend::Memory(w) => w.publisher.clone(),
+            Backend::Aws(sdk) => Arc::new(EventBridgePublisher::new(
+                aws_sdk_eventbridge::Client::new(sdk),
+                env.required(vars::EVENT_BUS_NAME)?,
+            )),
+        })
+    }
+
+    fn callbacks(&self) -> Arc<dyn TaskCallbacks> {
+        match self {
+            Backend::Memory(w) => w.callbacks.clone(),
+            Backend::Aws(sdk) => Arc::new(SfnCallbacks::new(aws_sdk_sfn::Client::new(sdk))),
+        }
+    }
+
+    /// A flat `{"name": "value"}` secret: from Secrets Manager, or from a file for local runs.
+    async fn secret_map(
+        &self,
+        env: &Env,
+        var: &'static str,
+    ) -> Result<HashMap<String, String>, ConfigError> {
+        let id = env.required(var)?;
+        let load = |why: String| ConfigError::Load {
+            what: format!("secret {var}"),
+            why,
+        };
+        let value: Value = match (id.strip_prefix("file:"), self) {
+            (Some(path), _) => serde_json::from_str(
+                &std::fs::read_to_string(path).map_err(|e| load(format!("{path}: {e}")))?,
+            )
+            .map_err(|e| load(format!("{path}: {e}")))?,
+            (None, Backend::Aws(sdk)) => aws_adapters::secrets::load_secret_json(
+                &aws_sdk_secretsmanager::Client::new(sdk),
+                id,
+            )
+            .await
+            .map_err(|e| load(e.to_string()))?,
+            (None, Backend::Memory(_)) => {
+                return Err(load(
+                    "the memory backend reads secrets from file:<path> only".to_owned(),
+                ));
+            }
+        };
+        let Value::Object(map) = value else {
+            return Err(load("not a JSON object".to_owned()));
+        };
+        map.into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                _ => Err(load(format!("value of {k:?} is not a string"))),
+            })
+            .collect()
+    }
+
+    async fn partner_api(
+        &self,
+        env: &Env,
+        needed: &[(Partner, &'static str)],
+    ) -> Result<Arc<dyn PartnerApi>, ConfigError> {
+        if let Backend::Memory(w) = self {
+            return Ok(w.partners.clone());
+        }
+        let tokens = self.secret_map(env, vars::API_CREDENTIALS_ID).await?;
+        let mut endpoints = HashMap::new();
+        for (partner, url_var) in needed {
+            let token = tokens
+                .get(partner.as_str())
+                .cloned()
+                .ok_or_else(|| ConfigError::Load {
+                    what: format!("secret {}", vars::API_CREDENTIALS_ID),
+                    why: format!("it has no {partner} token"),
+                })?;
+            endpoints.insert(
+                *partner,
+                PartnerEndpoint {
+                    base_url: env.required(url_var)?.to_owned(),
+                    token,
+                },
+            );
+        }
+        let client =
+            PartnerHttpClient::new(endpoints, HttpSettings::default(), RetryPolicy::default())
+                .map_err(|e| ConfigError::Load {
+                    what: "partner HTTP client".to_owned(),
+                    why: e.to_string(),
+                })?;
+        Ok(Arc::new(client))
+    }
+
+    async fn pos_api(&self, env: &Env) -> Result<Arc<dyn PosApi>, ConfigError> {
+        if let Backend::Memory(w) = self {
+            return Ok(w.pos.clone());
+        }
+        let tokens = self.secret_map(env, vars::API_CREDENTIALS_ID).await?;
+        let key = tokens
+            .get("pos")
+            .cloned()
+            .ok_or_else(|| ConfigError::Load {
+                what: format!("secret {}", vars::API_CREDENTIALS_ID),
+                why: "it has no pos key".to_owned(),
+            })?;
+        let settings = HttpSettings {
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(8),
+        };
+        let client = PosHttpClient::new(
+            env.required(vars::POS_API_URL)?,
+            key,
+            settings,
+            RetryPolicy::default(),
+        )
+        .map_err(|e| ConfigError::Load {
+            what: "POS HTTP client".to_owned(),
+            why: e.to_string(),
+        })?;
+        Ok(Arc::new(client))
+    }
+}
+
+const ALL_PARTNER_URLS: [(Partner, &str); 4] = [
+    (Partner::UberEats, vars::UBEREATS_API_URL),
+    (Partner::DoorDash, vars::DOORDASH_API_URL),
+    (Partner::Grubhub, vars::GRUBHUB_API_URL),
+    (Partner::ChainApp, vars::APP_API_URL),
+];
+
+fn catalog() -> Result<Arc<Catalog>, ConfigError> {
+    Catalog::embedded()
+        .map(Arc::new)
+        .map_err(|e| ConfigError::Load {
+            what: "the embedded store catalogue".to_owned(),
+            why: e.to_string(),
+        })
+}
+
+/// The intake use case.
+pub async fn intake(env: &Env, backend: &Backend) -> Result<Intake, ConfigError> {
+    let secrets = backend.secret_map(env, vars::WEBHOOK_SECRETS_ID).await?;
+    let secrets = WebhookSecrets::new(
+        secrets
+            .into_iter()
+            .filter_map(|(k, v)| k.parse::<Partner>().ok().map(|p| (p, v)))
+            .collect(),
+    );
+    let window: i64 = env.parsed_or(vars::WEBHOOK_REPLAY_WINDOW_SECONDS, 300)?;
+    if window <= 0 {
+        tracing::warn!(
+            "WEBHOOK_REPLAY_WINDOW_SECONDS=0: replayed webhooks are not refused (local use only)"
+        );
+    }
+    Ok(Intake {
+        catalog: catalog()?,
+        secrets,
+        publisher: backend.publisher(env)?,
+        clock: backend.clock(),
+        metrics: backend.metrics(env),
+        config: IntakeConfig {
+            max_body_bytes: env.parsed_or(vars::WEBHOOK_MAX_BODY_BYTES, 64 * 1024)?,
+            replay_window_seconds: (window > 0).then_some(window),
+        },
+    })
+}
+
+/// The dedup use case.
+pub async fn dedup(env: &Env, backend: &Backend) -> Result<Dedup, ConfigError> {
+    let ttl: i64 = env.parsed_or(vars::IDEMPOTENCY_TTL_SECONDS, 48 * 3600)?;
+    Ok(Dedup {
+        idempotency: Idempotency::new(
+            backend.idempotency_store(env)?,
+            IdempotencyConfig {
+                ttl: chrono::TimeDelta::seconds(ttl),
+            },
+        ),
+        orders: backend.orders(env)?,
+        clock: backend.clock(),
+        metrics: backend.metrics(env),
+    })
+}
+
+/// The adapt-order use case.
+pub async fn adapt(env: &Env, backend: &Backend) -> Result<Adapt, ConfigError> {
+    Ok(Adapt {
+        catalog: catalog()?,
+        // Only notification partners are fetched from.
+        partners: backend
+            .partner_api(env, &[(Partner::UberEats, vars::UBEREATS_API_URL)])
+            .await?,
+        orders: backend.orders(env)?,
+        clock: backend.clock(),
+    })
+}
+
+async fn conversation(env: &Env, backend: &Backend) -> Result<PartnerConversation, ConfigError> {
+    Ok(PartnerConversation {
+        catalog: catalog()?,
+        partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
+        orders: backend.orders(env)?,
+        publisher: backend.publisher(env)?,
+        clock: backend.clock(),
+        metrics: backend.metrics(env),
+        policy: HoldPolicy::default(),
+    })
+}
+
+/// The accept-order use case.
+pub async fn accept(env: &Env, backend: &Backend) -> Result<PartnerConversation, ConfigError> {
+    conversation(env, backend).await
+}
+
+/// The hold-order use case.
+pub async fn hold(env: &Env, backend: &Backend) -> Result<HoldKeeper, ConfigError> {
+    Ok(HoldKeeper {
+        held: backend.held(env)?,
+        orders: backend.orders(env)?,
+        publisher: backend.publisher(env)?,
+        clock: backend.clock(),
+        metrics: backend.metrics(env),
+    })
+}
+
+/// The pos use case.
+pub async fn pos(env: &Env, backend: &Backend) -> Result<PosSender, ConfigError> {
+    Ok(PosSender {
+        pos: backend.pos_api(env).await?,
+        orders: backend.orders(env)?,
+        clock: backend.clock(),
+        metrics: backend.metrics(env),
+    })
+}
+
+/// The release-order use case.
+pub async fn release(env: &Env, backend: &Backend) -> Result<Releaser, ConfigError> {
+    Ok(Releaser {
+        catalog: catalog()?,
+        held: backend.held(env)?,
+        orders: backend.orders(env)?,
+        callbacks: backend.callbacks(),
+        publisher: backend.publisher(env)?,
+        clock: backend.clock(),
+        metrics: backend.metrics(env),
+        pos: pos(env, backend).await?,
+        conversation: conversation(env, backend).await?,
+    })
+}

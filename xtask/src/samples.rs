@@ -1,0 +1,872 @@
+//! Generates every sample by running the real use cases in memory at [`SAMPLE_TIME`]:
+//! webhooks go through intake, whose events become the workflow steps' inputs, whose outputs
+//! become the next steps' inputs. Each sample's expectation is written here by hand and is
+//! checked while generating; the handler tests check them again against the functions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use lambda_support::samples::{
+    Expect, Manifest, Sample, SeedStep, check, memory_env, memory_world, run_step, sample_time,
+};
+use lambda_support::wiring::{self, Backend, MemoryWorld};
+use lambda_support::{Env, samples};
+use order_domain::Partner;
+use order_events::OutboundEvent;
+use pipeline::usecases::intake::{Intake, WebhookRequest};
+use serde_json::{Value, json};
+
+use crate::output::Output;
+
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-east-1";
+
+fn deadline() -> DateTime<Utc> {
+    sample_time() + TimeDelta::seconds(30)
+}
+
+fn status(code: u16) -> Expect {
+    Expect {
+        status: Some(code),
+        ..Default::default()
+    }
+}
+
+fn output(v: Value) -> Expect {
+    Expect {
+        output: Some(v),
+        ..Default::default()
+    }
+}
+
+fn error(name: &str, contains: &str) -> Expect {
+    Expect {
+        error_type: Some(name.to_owned()),
+        message_contains: Some(contains.to_owned()),
+        ..Default::default()
+    }
+}
+
+fn publishing(mut e: Expect, types: &[&str]) -> Expect {
+    e.publishes = Some(types.iter().map(|s| (*s).to_owned()).collect());
+    e
+}
+
+/// A webhook to send through intake.
+struct Hook {
+    /// Sample name (file `intake/<name>.json`), also its correlation id.
+    name: &'static str,
+    /// Route partner.
+    route: &'static str,
+    /// Raw body under `events/partners/`, or literal bytes.
+    body: Body,
+    /// How it is signed.
+    signing: Signing,
+    /// Written as a sample (otherwise only used to produce events).
+    write: bool,
+    /// The order role whose events it produces, if any.
+    role: Option<&'static str>,
+    description: &'static str,
+    expect: Expect,
+    expect_under_watch: Option<Expect>,
+}
+
+enum Body {
+    File(&'static str),
+    Bytes(Vec<u8>),
+}
+
+enum Signing {
+    /// Signed by the route's partner at the sample time.
+    Valid,
+    /// Signed at another time.
+    At(DateTime<Utc>),
+    /// Signed, then the body changed.
+    Tampered,
+    /// Signed with another credential.
+    WrongSecret,
+    /// Not signed.
+    None,
+}
+
+fn hook(
+    name: &'static str,
+    route: &'static str,
+    file: &'static str,
+    role: Option<&'static str>,
+    description: &'static str,
+    expect: Expect,
+) -> Hook {
+    Hook {
+        name,
+        route,
+        body: Body::File(file),
+        signing: Signing::Valid,
+        write: true,
+        role,
+        description,
+        expect,
+        expect_under_watch: None,
+    }
+}
+
+fn internal(
+    name: &'static str,
+    route: &'static str,
+    file: &'static str,
+    role: &'static str,
+) -> Hook {
+    Hook {
+        write: false,
+        ..hook(name, route, file, Some(role), "", status(202))
+    }
+}
+
+const RECEIVED: &[&str] = &["Order Received"];
+
+fn hooks() -> Vec<Hook> {
+    let accepted = |t: &'static [&'static str]| publishing(status(202), t);
+    let mut oversize = br#"{"event":{"type":"OrderCreate"},"order":{"id":"dd-big","store":{"merchant_supplied_id":"S1001"},"special_instructions":""#.to_vec();
+    oversize.extend(std::iter::repeat_n(b'x', 66 * 1024));
+    oversize.extend(br#""}}"#);
+    vec![
+        hook("ubereats-order", "ubereats", "ubereats/notification.json", Some("U"), "Uber Eats-style order notification (the order is fetched later)", accepted(RECEIVED)),
+        hook("ubereats-order-scheduled", "ubereats", "ubereats/notification-scheduled.json", Some("US"), "Uber Eats-style notification of a scheduled order", accepted(RECEIVED)),
+        hook("doordash-order", "doordash", "doordash/order.json", Some("D"), "DoorDash-style full order, bearer token", accepted(RECEIVED)),
+        hook("doordash-order-scheduled", "doordash", "doordash/order-scheduled.json", Some("B"), "DoorDash-style scheduled order", accepted(RECEIVED)),
+        hook("grubhub-order", "grubhub", "grubhub/order.json", Some("G"), "Grubhub-style full order, HMAC with timestamp and nonce", accepted(RECEIVED)),
+        hook("app-order", "app", "app/order.json", Some("A"), "App order, Stripe-style signature", accepted(RECEIVED)),
+        hook("app-order-scheduled", "app", "app/order-scheduled.json", Some("AS"), "App order for a later pickup", accepted(RECEIVED)),
+        hook("ubereats-cancel", "ubereats", "ubereats/cancel.json", None, "Uber Eats-style cancellation", accepted(&["Order Cancellation Requested"])),
+        hook("doordash-cancel", "doordash", "doordash/cancel.json", None, "DoorDash-style cancellation", accepted(&["Order Cancellation Requested"])),
+        hook("grubhub-cancel", "grubhub", "grubhub/cancel.json", Some("cancel-G"), "Grubhub-style cancellation (of an order already at the POS)", accepted(&["Order Cancellation Requested"])),
+        hook("app-cancel", "app", "app/cancel.json", Some("cancel-AS2"), "App cancellation (of a held order)", accepted(&["Order Cancellation Requested"])),
+        hook("ubereats-courier", "ubereats", "ubereats/courier.json", None, "Uber Eats-style courier position", accepted(&["Courier Location Updated"])),
+        hook("doordash-courier", "doordash", "doordash/courier.json", Some("courier-D2"), "DoorDash-style Dasher near the store", accepted(&["Courier Location Updated"])),
+        hook("grubhub-courier", "grubhub", "grubhub/courier.json", Some("courier-far"), "Grubhub-style driver still far away", accepted(&["Courier Location Updated"])),
+        hook("app-courier", "app", "app/courier.json", None, "App courier position", accepted(&["Courier Location Updated"])),
+        Hook { signing: Signing::Tampered, ..hook("forged-signature", "ubereats", "ubereats/notification.json", None, "Body changed after signing: 401", publishing(status(401), &[])) },
+        Hook { signing: Signing::WrongSecret, ..hook("wrong-token", "doordash", "doordash/order.json", None, "Wrong bearer token: 401", publishing(status(401), &[])) },
+        Hook { signing: Signing::None, ..hook("missing-signature", "grubhub", "grubhub/order.json", None, "No signature headers: 401", publishing(status(401), &[])) },
+        Hook {
+            signing: Signing::At(sample_time() - TimeDelta::hours(1)),
+            expect_under_watch: Some(status(202)),
+            ..hook("replayed", "app", "app/order.json", None, "Signed an hour before it arrived: 401 (accepted under watch, where the replay window is off)", publishing(status(401), &[]))
+        },
+        Hook { body: Body::Bytes(b"{\"type\":\"order.created\",\"order\":".to_vec()), ..hook("malformed-json", "app", "", None, "Authentic but not JSON: 400 and a Webhook Rejected event", publishing(status(400), &["Webhook Rejected"])) },
+        Hook { body: Body::Bytes(br#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x","store":{"merchant_supplied_id":"S1001"}}}"#.to_vec()), ..hook("unsupported-type", "doordash", "", None, "A webhook type the pipeline does not handle: 400", publishing(status(400), &["Webhook Rejected"])) },
+        Hook { body: Body::Bytes(br#"{"type":"courier.location","storeNumber":"9999","location":{"lat":1.0,"lon":1.0}}"#.to_vec()), ..hook("courier-unknown-store", "app", "", None, "A courier for a store the chain does not have: 400", publishing(status(400), &["Webhook Rejected"])) },
+        Hook { body: Body::Bytes(oversize), ..hook("oversize", "doordash", "", None, "A body over 64 KiB: 413", publishing(status(413), &[])) },
+        hook("unknown-partner", "deliveroo", "app/order.json", None, "A partner without a route: 404", publishing(status(404), &[])),
+        internal("ubereats-closed-store", "ubereats", "ubereats/notification-closed-store.json", "rej-closed"),
+        internal("ubereats-missing-order", "ubereats", "ubereats/notification-missing-order.json", "UM"),
+        internal("doordash-order-2", "doordash", "doordash/order-2.json", "D2"),
+        internal("doordash-unknown-store", "doordash", "doordash/order-unknown-store.json", "rej-store"),
+        internal("doordash-missing-field", "doordash", "doordash/order-missing-field.json", "rej-missing"),
+        internal("grubhub-unknown-item", "grubhub", "grubhub/order-unknown-item.json", "rej-item"),
+        internal("grubhub-unsupported-currency", "grubhub", "grubhub/order-unsupported-currency.json", "rej-currency"),
+        internal("app-price-mismatch", "app", "app/order-price-mismatch.json", "rej-price"),
+        internal("app-unknown-modifier", "app", "app/order-unknown-modifier.json", "rej-modifier"),
+        internal("app-empty-order", "app", "app/order-empty.json", "rej-empty"),
+        internal("app-paused-store", "app", "app/order-paused-store.json", "rej-paused"),
+        internal("app-order-new", "app", "app/order-new.json", "N"),
+        internal("app-order-scheduled-2", "app", "app/order-scheduled-2.json", "AS2"),
+    ]
+}
+
+fn api_gateway_request(
+    route: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    request_id: &str,
+) -> Value {
+    let path = format!("/webhooks/{route}");
+    let headers: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
+    let (body, b64) = match std::str::from_utf8(body) {
+        Ok(text) => (Value::from(text), false),
+        Err(_) => (Value::from(base64_encode(body)), true),
+    };
+    json!({
+        "version": "2.0",
+        "routeKey": "POST /webhooks/{partner}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "sample",
+            "domainName": "sample.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "sample",
+            "http": { "method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7", "userAgent": "partner-webhooks/1.0" },
+            "requestId": request_id,
+            "routeKey": "POST /webhooks/{partner}",
+            "stage": "$default",
+            "time": "22/Nov/2026:18:00:00 +0000",
+            "timeEpoch": sample_time().timestamp_millis(),
+        },
+        "pathParameters": { "partner": route },
+        "body": body,
+        "isBase64Encoded": b64,
+    })
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+struct Gen {
+    root: std::path::PathBuf,
+    env: Env,
+    world: Arc<MemoryWorld>,
+    backend: Backend,
+    seed: Vec<SeedStep>,
+    manifest: Vec<Sample>,
+    /// Order Received details (and other intake events) by role.
+    events: BTreeMap<&'static str, OutboundEvent>,
+    /// One sample of every event type.
+    catalogue: BTreeMap<String, OutboundEvent>,
+}
+
+impl Gen {
+    fn note_events(&mut self, events: impl IntoIterator<Item = OutboundEvent>) {
+        for e in events {
+            self.catalogue.entry(e.detail_type.clone()).or_insert(e);
+        }
+    }
+
+    fn note_outputs(&mut self, v: &Value) {
+        for key in ["outcome", "event"] {
+            if let Some(e) = v.get(key).filter(|e| !e.is_null()) {
+                if let Ok(e) = serde_json::from_value::<OutboundEvent>(e.clone()) {
+                    self.note_events([e]);
+                }
+            }
+        }
+    }
+
+    async fn webhooks(&mut self, intake: &Intake, out: &mut Output) -> Result<(), String> {
+        let secrets: BTreeMap<String, String> = serde_json::from_str(
+            &std::fs::read_to_string(self.root.join("events/dev-secrets/webhooks.json"))
+                .map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        for h in hooks() {
+            let mut body = match &h.body {
+                Body::File(f) => {
+                    let v: Value = serde_json::from_str(
+                        &std::fs::read_to_string(self.root.join("events/partners").join(f))
+                            .map_err(|e| format!("{f}: {e}"))?,
+                    )
+                    .map_err(|e| format!("{f}: {e}"))?;
+                    serde_json::to_vec(&v).map_err(|e| e.to_string())?
+                }
+                Body::Bytes(b) => b.clone(),
+            };
+            let partner: Option<Partner> = h.route.parse().ok();
+            let mut headers = vec![
+                ("content-type".to_owned(), "application/json".to_owned()),
+                ("x-correlation-id".to_owned(), format!("corr-{}", h.name)),
+            ];
+            if let Some(p) = partner {
+                let secret = secrets
+                    .get(p.as_str())
+                    .ok_or_else(|| format!("no dev secret for {p}"))?;
+                let signed = match h.signing {
+                    Signing::Valid | Signing::Tampered => partners::auth::sign(
+                        p,
+                        &body,
+                        secret,
+                        sample_time(),
+                        &format!("nonce-{}", h.name),
+                    ),
+                    Signing::At(t) => {
+                        partners::auth::sign(p, &body, secret, t, &format!("nonce-{}", h.name))
+                    }
+                    Signing::WrongSecret => {
+                        partners::auth::sign(p, &body, "not-the-secret", sample_time(), "n")
+                    }
+                    Signing::None => vec![],
+                };
+                headers.extend(signed);
+            } else {
+                headers.extend(partners::auth::sign(
+                    Partner::ChainApp,
+                    &body,
+                    "x",
+                    sample_time(),
+                    "n",
+                ));
+            }
+            if matches!(h.signing, Signing::Tampered) {
+                let text = String::from_utf8_lossy(&body).replace("\"pos\"", "\"forged\"");
+                body = text.into_bytes();
+            }
+            let before = self.world.publisher.events().len();
+            let resp = intake
+                .handle(WebhookRequest {
+                    partner: h.route,
+                    headers: &headers,
+                    body: &body,
+                })
+                .await;
+            let published: Vec<OutboundEvent> = self.world.publisher.events()[before..].to_vec();
+            let types: Vec<String> = published.iter().map(|e| e.detail_type.clone()).collect();
+            let as_output = json!({ "statusCode": resp.status, "body": resp.body });
+            check(&h.expect, &Ok(as_output), &types)
+                .map_err(|e| format!("webhook {}: {e}", h.name))?;
+            if let (Some(role), Some(first)) = (h.role, published.first()) {
+                self.events.insert(role, first.clone());
+            }
+            self.note_events(published);
+            if h.write {
+                let file = format!("intake/{}.json", h.name);
+                out.json(
+                    &format!("events/{file}"),
+                    &api_gateway_request(h.route, &headers, &body, &format!("sample-{}", h.name)),
+                )?;
+                self.manifest.push(Sample {
+                    file,
+                    function: "intake".to_owned(),
+                    description: h.description.to_owned(),
+                    expect: h.expect,
+                    expect_under_watch: h.expect_under_watch,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn received(&self, role: &str) -> Result<Value, String> {
+        self.events
+            .get(role)
+            .map(|e| json!({ "received": e.detail }))
+            .ok_or_else(|| format!("no received order for role {role}"))
+    }
+
+    fn envelope(&self, role: &str) -> Result<Value, String> {
+        self.events
+            .get(role)
+            .map(|e| e.to_envelope(&format!("sample-{role}"), sample_time(), ACCOUNT, REGION))
+            .ok_or_else(|| format!("no event for role {role}"))
+    }
+
+    /// Runs a seed step on the shared world and records it.
+    async fn seed(&mut self, function: &str, input: Value) -> Result<Value, String> {
+        let before = self.world.publisher.events().len();
+        let result = run_step(&self.backend, &self.env, function, &input, deadline())
+            .await
+            .map_err(|e| format!("seed {function} {input}: {e}"))?;
+        let published = self.world.publisher.events()[before..].to_vec();
+        self.note_events(published);
+        self.note_outputs(&result);
+        self.seed.push(SeedStep {
+            function: function.to_owned(),
+            input,
+        });
+        Ok(result)
+    }
+
+    /// Runs a sample on a fresh seeded world, checks it, and records it.
+    #[allow(clippy::too_many_arguments)]
+    async fn sample(
+        &mut self,
+        out: &mut Output,
+        function: &str,
+        name: &str,
+        description: &str,
+        input: Value,
+        expect: Expect,
+        expect_under_watch: Option<Expect>,
+    ) -> Result<(), String> {
+        let (world, _clock) = memory_world(&self.root)?;
+        let backend = Backend::Memory(world.clone());
+        samples::replay_seed(&backend, &self.env, &self.seed, deadline()).await?;
+        let before = world.publisher.events().len();
+        let result = run_step(&backend, &self.env, function, &input, deadline()).await;
+        let published: Vec<OutboundEvent> = world.publisher.events()[before..].to_vec();
+        let types: Vec<String> = published.iter().map(|e| e.detail_type.clone()).collect();
+        let result = match result {
+            Ok(v) => Ok(v),
+            Err(samples::StepError::Pipeline(e)) => {
+                Err((e.name().to_owned(), e.message_with_causes()))
+            }
+            Err(e) => return Err(format!("{function}/{name}: {e}")),
+        };
+        check(&expect, &result, &types).map_err(|e| format!("sample {function}/{name}: {e}"))?;
+        if let Ok(v) = &result {
+            self.note_outputs(v);
+        }
+        self.note_events(published);
+        let file = format!("{function}/{name}.json");
+        out.json(&format!("events/{file}"), &input)?;
+        self.manifest.push(Sample {
+            file,
+            function: function.to_owned(),
+            description: description.to_owned(),
+            expect,
+            expect_under_watch,
+        });
+        Ok(())
+    }
+}
+
+fn hold_input(order: &Value, plan: &Value, cid: &str) -> Value {
+    let id = order["id"].as_str().unwrap_or_default();
+    json!({
+        "action": "hold",
+        "orderId": id,
+        "storeId": order["storeId"],
+        "plan": plan,
+        "taskToken": format!("token-{id}"),
+        "correlationId": cid,
+    })
+}
+
+fn lambda_error(name: &str, message: &str) -> Value {
+    json!({ "Error": name, "Cause": json!({ "errorType": name, "errorMessage": message }).to_string() })
+}
+
+/// Generates everything.
+pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
+    for dir in [
+        "intake",
+        "dedup",
+        "adapt-order",
+        "accept-order",
+        "hold-order",
+        "pos",
+        "release-order",
+        "samples",
+    ] {
+        out.manage(&format!("events/{dir}"));
+    }
+    let (world, _clock) = memory_world(root)?;
+    let backend = Backend::Memory(world.clone());
+    let env = memory_env(root);
+    let intake = wiring::intake(&env, &backend)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut g = Gen {
+        root: root.to_owned(),
+        env,
+        world,
+        backend,
+        seed: Vec::new(),
+        manifest: Vec::new(),
+        events: BTreeMap::new(),
+        catalogue: BTreeMap::new(),
+    };
+    g.webhooks(&intake, out).await?;
+
+    // The seed: every order brought to the state its samples start from.
+    fn g_cid<'a>(g: &'a Gen, role: &str) -> Result<&'a str, String> {
+        g.events
+            .get(role)
+            .and_then(|e| e.correlation_id())
+            .ok_or_else(|| format!("no correlation id for {role}"))
+    }
+    let seeded = [
+        "A",
+        "AS",
+        "AS2",
+        "D",
+        "D2",
+        "B",
+        "G",
+        "U",
+        "US",
+        "UM",
+        "rej-closed",
+        "rej-store",
+        "rej-missing",
+        "rej-item",
+        "rej-currency",
+        "rej-price",
+        "rej-modifier",
+        "rej-empty",
+        "rej-paused",
+    ];
+    for role in seeded {
+        let input = g.received(role)?;
+        let o = g.seed("dedup", input).await?;
+        if o["outcome"] != "new" {
+            return Err(format!("seed dedup of {role} was not new: {o}"));
+        }
+    }
+    let mut orders = BTreeMap::new();
+    for role in ["A", "AS", "AS2", "D", "D2", "B", "G", "U", "US"] {
+        let o = g.seed("adapt-order", g.received(role)?).await?;
+        orders.insert(role, o["order"].clone());
+    }
+    let mut plans = BTreeMap::new();
+    for role in ["AS2", "D", "D2", "B", "G", "U", "US"] {
+        let c = g_cid(&g, role)?.to_owned();
+        let o = g
+            .seed(
+                "accept-order",
+                json!({ "action": "accept", "order": orders[role], "correlationId": c }),
+            )
+            .await?;
+        plans.insert(role, o["hold"].clone());
+    }
+    for role in ["AS2", "D2", "B", "G", "US"] {
+        if plans[role].is_null() {
+            return Err(format!("seed order {role} was expected to be held"));
+        }
+        let c = g_cid(&g, role)?.to_owned();
+        g.seed("hold-order", hold_input(&orders[role], &plans[role], &c))
+            .await?;
+    }
+    let gc = g_cid(&g, "G")?.to_owned();
+    g.seed("hold-order", json!({ "action": "expire", "orderId": orders["G"]["id"], "storeId": "S1001", "correlationId": gc })).await?;
+    let sent = g
+        .seed(
+            "pos",
+            json!({ "action": "send", "order": orders["G"], "correlationId": gc }),
+        )
+        .await?;
+    let g_pos_id = sent["posOrderId"].clone();
+
+    // dedup
+    let new = g.received("N")?;
+    g.sample(
+        out,
+        "dedup",
+        "new",
+        "The first delivery of an order: claimed, recorded as Received",
+        new,
+        output(json!({ "outcome": "new" })),
+        None,
+    )
+    .await?;
+    let mut dup = g.received("A")?;
+    dup["received"]["metadata"]["correlationId"] = json!("corr-app-order-retry");
+    g.sample(out, "dedup", "duplicate", "The same order delivered again: a quiet duplicate", dup.clone(), output(json!({ "outcome": "duplicate", "event": { "detailType": "Order Duplicate Ignored", "detail": { "data": { "payloadMismatch": false } } } })), None).await?;
+    let mut conflict = dup;
+    conflict["received"]["data"]["payload"]["order"]["note"] =
+        json!("changed after the first delivery");
+    g.sample(out, "dedup", "conflict", "The same order id with a different payload: a conflict", conflict, output(json!({ "outcome": "conflict", "event": { "detail": { "data": { "payloadMismatch": true } } } })), None).await?;
+    let mut malformed = g.received("N")?;
+    malformed["received"]["data"]
+        .as_object_mut()
+        .map(|m| m.remove("partnerOrderId"));
+    g.sample(
+        out,
+        "dedup",
+        "malformed",
+        "An input without the partner order id: InvalidInput",
+        malformed,
+        error("InvalidInput", "partnerOrderId"),
+        None,
+    )
+    .await?;
+
+    // adapt-order
+    let adapted = [
+        (
+            "ubereats",
+            "U",
+            "Uber Eats-style: fetched by id, e5 money, local times",
+            json!({ "order": { "storeId": "S1001", "items": [{ "posCode": "CRUNCHWRAP" }, { "posCode": "DRINK-LG" }], "subtotal": { "amountMinor": 1627 }, "timing": { "kind": "asap" } } }),
+        ),
+        (
+            "ubereats-scheduled",
+            "US",
+            "Uber Eats-style scheduled order",
+            json!({ "order": { "timing": { "kind": "scheduled", "readyAt": "2026-11-22T20:45:00Z" } } }),
+        ),
+        (
+            "doordash",
+            "D",
+            "DoorDash-style: cents without currency, categories",
+            json!({ "order": { "items": [{ "posCode": "CHALUPA", "modifiers": [{ "posCode": "SUB-STEAK" }] }, { "posCode": "CINNA-DELIGHTS" }], "subtotal": { "amountMinor": 1447, "currency": "USD" } } }),
+        ),
+        (
+            "doordash-scheduled",
+            "B",
+            "DoorDash-style scheduled order",
+            json!({ "order": { "timing": { "kind": "scheduled", "readyAt": "2026-11-22T21:30:00Z" } } }),
+        ),
+        (
+            "grubhub",
+            "G",
+            "Grubhub-style: decimal strings, option quantities",
+            json!({ "order": { "fulfillment": "pickup", "items": [{ "posCode": "QUESADILLA-CHKN" }, { "posCode": "TACO-CRUNCHY" }], "subtotal": { "amountMinor": 1346 } } }),
+        ),
+        (
+            "app",
+            "A",
+            "App order: SKUs mapped through the menu",
+            json!({ "order": { "id": "app.APP-20261122-0001", "items": [{ "posCode": "CRUNCHWRAP" }, { "posCode": "TACO-SOFT" }] } }),
+        ),
+    ];
+    for (name, role, description, expect) in adapted {
+        let input = g.received(role)?;
+        g.sample(
+            out,
+            "adapt-order",
+            name,
+            description,
+            input,
+            output(expect),
+            None,
+        )
+        .await?;
+    }
+    let rejected = [
+        ("unknown-item", "rej-item", "UnknownItem"),
+        ("unknown-modifier", "rej-modifier", "UnknownModifier"),
+        ("price-mismatch", "rej-price", "PriceMismatch"),
+        (
+            "unsupported-currency",
+            "rej-currency",
+            "UnsupportedCurrency",
+        ),
+        ("empty-order", "rej-empty", "EmptyOrder"),
+        ("paused-store", "rej-paused", "StoreClosed"),
+        ("closed-store", "rej-closed", "StoreClosed"),
+        ("unknown-store", "rej-store", "UnknownStore"),
+        ("missing-field", "rej-missing", "MissingField"),
+    ];
+    for (name, role, reason) in rejected {
+        let input = g.received(role)?;
+        let description = format!("Rejected with {reason}");
+        g.sample(
+            out,
+            "adapt-order",
+            name,
+            &description,
+            input,
+            error("OrderRejected", &format!("{reason}: ")),
+            None,
+        )
+        .await?;
+    }
+    let missing = g.received("UM")?;
+    g.sample(
+        out,
+        "adapt-order",
+        "partner-order-missing",
+        "The partner API does not know the notified order: PartnerRefused",
+        missing,
+        error("PartnerRefused", "404"),
+        None,
+    )
+    .await?;
+    g.sample(
+        out,
+        "adapt-order",
+        "malformed",
+        "Not an adapt input: InvalidInput",
+        json!({ "received": { "data": {} } }),
+        error("InvalidInput", "adapt-order input"),
+        None,
+    )
+    .await?;
+
+    // accept-order
+    let ac = g_cid(&g, "A")?.to_owned();
+    g.sample(
+        out,
+        "accept-order",
+        "accept",
+        "The store takes an ASAP order: accepted with the partner, no hold",
+        json!({ "action": "accept", "order": orders["A"], "correlationId": ac }),
+        publishing(output(json!({ "hold": null })), &["Order Accepted"]),
+        None,
+    )
+    .await?;
+    let asc = g_cid(&g, "AS")?.to_owned();
+    g.sample(
+        out,
+        "accept-order",
+        "accept-scheduled",
+        "A pickup at 19:30 with 12 minutes of prep: held until 19:18 (under watch the time has passed: no hold)",
+        json!({ "action": "accept", "order": orders["AS"], "correlationId": asc }),
+        publishing(output(json!({ "hold": { "releaseAt": "2026-11-22T19:18:00Z", "timeoutSeconds": 4680 } })), &["Order Accepted"]),
+        Some(output(json!({}))),
+    )
+    .await?;
+    let mut deny = g.received("rej-item")?;
+    deny["action"] = json!("deny");
+    deny["error"] = lambda_error(
+        "OrderRejected",
+        "UnknownItem: grubhub item \"7009999\" (Chicken Quesadilla) is not on menu core-us",
+    );
+    g.sample(out, "accept-order", "deny-rejected", "After a rejection: the partner is told no, Order Rejected", deny, output(json!({ "outcome": { "detailType": "Order Rejected", "detail": { "data": { "reason": "UnknownItem", "partnerNotified": true } } } })), None).await?;
+    let mut deny_failed = g.received("UM")?;
+    deny_failed["action"] = json!("deny");
+    deny_failed["error"] = lambda_error(
+        "PartnerRefused",
+        "partner API refused the call: ubereats fetch order failed (Permanent, HTTP 404): no order",
+    );
+    g.sample(out, "accept-order", "deny-failed", "A failure before acceptance: the partner is told, Order Failed", deny_failed, output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "PartnerRefused" } } } })), None).await?;
+    let bc = g_cid(&g, "B")?.to_owned();
+    g.sample(out, "accept-order", "cancel-cancelled", "The partner cancelled a held order: acknowledged, Order Cancelled", json!({ "action": "cancel", "order": orders["B"], "correlationId": bc, "error": { "Error": "OrderCancelled", "Cause": "consumer_cancelled" } }), output(json!({ "outcome": { "detailType": "Order Cancelled" } })), None).await?;
+    g.sample(out, "accept-order", "cancel-failed", "A failure after acceptance: the partner is told, Order Failed", json!({ "action": "cancel", "order": orders["G"], "correlationId": gc, "error": { "Error": "States.Timeout", "Cause": "the publish step timed out" } }), output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "States.Timeout" } } } })), None).await?;
+    g.sample(
+        out,
+        "accept-order",
+        "malformed",
+        "An unknown action: InvalidInput",
+        json!({ "action": "launch" }),
+        error("InvalidInput", "accept-order input"),
+        None,
+    )
+    .await?;
+
+    // hold-order
+    let dc = g_cid(&g, "D")?.to_owned();
+    g.sample(
+        out,
+        "hold-order",
+        "hold",
+        "Stores the task token of an order waiting for its courier",
+        hold_input(&orders["D"], &plans["D"], &dc),
+        publishing(
+            output(json!({ "orderId": "doordash.dd-7f1e2a90-0001" })),
+            &["Order Held"],
+        ),
+        None,
+    )
+    .await?;
+    let usc = g_cid(&g, "US")?.to_owned();
+    g.sample(out, "hold-order", "expire", "The hold timed out: released by time", json!({ "action": "expire", "orderId": orders["US"]["id"], "storeId": "S1001", "correlationId": usc }), publishing(output(json!({ "releasedBy": "time" })), &["Order Released"]), None).await?;
+
+    // pos
+    let uc = g_cid(&g, "U")?.to_owned();
+    g.sample(
+        out,
+        "pos",
+        "send",
+        "Creates the order in the store's POS",
+        json!({ "action": "send", "order": orders["U"], "correlationId": uc }),
+        output(json!({ "outcome": { "detailType": "Order Sent To POS" } })),
+        None,
+    )
+    .await?;
+    g.sample(out, "pos", "void", "Voids a POS order (compensation)", json!({ "action": "void", "order": orders["G"], "posOrderId": g_pos_id, "correlationId": gc }), output(json!({ "voided": true })), None).await?;
+
+    // release-order
+    let near = g.envelope("courier-D2")?;
+    g.sample(
+        out,
+        "release-order",
+        "courier-near",
+        "A Dasher near the store releases its held order",
+        near,
+        publishing(
+            output(json!({ "released": ["doordash.dd-7f1e2a90-0005"] })),
+            &["Order Released"],
+        ),
+        None,
+    )
+    .await?;
+    let far = g.envelope("courier-far")?;
+    g.sample(
+        out,
+        "release-order",
+        "courier-far",
+        "A driver still far away releases nothing",
+        far,
+        output(json!({ "released": [], "note": "courier is not near store S1001" })),
+        None,
+    )
+    .await?;
+    let cancel_held = g.envelope("cancel-AS2")?;
+    g.sample(
+        out,
+        "release-order",
+        "cancel-held",
+        "A cancellation fails the held order's task",
+        cancel_held,
+        output(json!({ "cancelled": ["app.APP-20261122-0007"] })),
+        None,
+    )
+    .await?;
+    let cancel_sent = g.envelope("cancel-G")?;
+    g.sample(
+        out,
+        "release-order",
+        "cancel-sent",
+        "A cancellation after the POS has the order: voided and cancelled",
+        cancel_sent,
+        publishing(
+            output(json!({ "voided": ["grubhub.gh-3e7b9c1d-0001"] })),
+            &["Order Cancelled"],
+        ),
+        None,
+    )
+    .await?;
+    let mut unknown = g.envelope("cancel-G")?;
+    unknown["detail"]["data"]["orderId"] = json!("grubhub.gh-never-seen");
+    unknown["detail"]["data"]["partnerOrderId"] = json!("gh-never-seen");
+    g.sample(
+        out,
+        "release-order",
+        "cancel-unknown",
+        "A cancellation of an order the pipeline never saw",
+        unknown,
+        output(json!({ "note": "order grubhub.gh-never-seen is unknown" })),
+        None,
+    )
+    .await?;
+    let wrong = g.envelope("A")?;
+    g.sample(
+        out,
+        "release-order",
+        "wrong-event",
+        "An event release-order does not handle: InvalidInput",
+        wrong,
+        error("InvalidInput", "Order Received"),
+        None,
+    )
+    .await?;
+
+    // The seed, the manifest, and one sample of every event type.
+    out.json("events/seed.json", &g.seed)?;
+    out.json(
+        "events/manifest.json",
+        &Manifest {
+            samples: g.manifest,
+        },
+    )?;
+    for (detail_type, e) in &g.catalogue {
+        let slug = order_events::slug(detail_type);
+        out.json(
+            &format!("events/samples/{slug}.json"),
+            &e.to_envelope(&format!("sample-{slug}"), sample_time(), ACCOUNT, REGION),
+        )?;
+    }
+    let missing: Vec<_> = order_events::ALL_EVENTS
+        .iter()
+        .filter(|(_, d)| !g.catalogue.contains_key(*d))
+        .map(|(_, d)| *d)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("no sample was produced for {missing:?}"));
+    }
+    Ok(())
+}
