@@ -258,10 +258,10 @@ impl Gen {
 
     fn note_outputs(&mut self, v: &Value) {
         for key in ["outcome", "event"] {
-            if let Some(e) = v.get(key).filter(|e| !e.is_null()) {
-                if let Ok(e) = serde_json::from_value::<OutboundEvent>(e.clone()) {
-                    self.note_events([e]);
-                }
+            if let Some(e) = v.get(key).filter(|e| !e.is_null())
+                && let Ok(e) = serde_json::from_value::<OutboundEvent>(e.clone())
+            {
+                self.note_events([e]);
             }
         }
     }

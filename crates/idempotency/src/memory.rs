@@ -35,10 +35,10 @@ impl IdempotencyStore for InMemoryStore {
         now: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
         let mut records = self.records.lock().await;
-        if let Some(existing) = records.get(record.key.as_str()) {
-            if existing.blocks_claim(now) {
-                return Ok(Claim::Exists(existing.clone()));
-            }
+        if let Some(existing) = records.get(record.key.as_str())
+            && existing.blocks_claim(now)
+        {
+            return Ok(Claim::Exists(existing.clone()));
         }
         records.insert(record.key.as_str().to_owned(), record.clone());
         Ok(Claim::Claimed)

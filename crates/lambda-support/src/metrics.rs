@@ -7,6 +7,9 @@ use std::sync::Mutex;
 use pipeline::ports::{Metric, Metrics};
 use serde_json::{Map, Value, json};
 
+/// A metric's name, unit, value, dimensions and extra properties.
+type Shape = (&'static str, &'static str, f64, Vec<(&'static str, String)>, Vec<(&'static str, Value)>);
+
 /// Writes one EMF document per metric.
 pub struct EmfMetrics {
     namespace: String,
@@ -35,13 +38,7 @@ impl EmfMetrics {
 
     /// The EMF document for a metric at `timestamp_ms`.
     pub fn document(&self, metric: &Metric, timestamp_ms: i64) -> Value {
-        let (name, unit, value, dims, props): (
-            &str,
-            &str,
-            f64,
-            Vec<(&str, String)>,
-            Vec<(&str, Value)>,
-        ) = match metric {
+        let (name, unit, value, dims, props): Shape = match metric {
             Metric::WebhookAccepted { partner } => (
                 "WebhooksAccepted",
                 "Count",

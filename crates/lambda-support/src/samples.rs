@@ -265,21 +265,96 @@ pub fn check(
                 Some(t) if t == error_type => {}
                 _ => return Err(format!("unexpected error {error_type}: {message}")),
             }
-            if let Some(part) = &expect.message_contains {
-                if !message.contains(part.as_str()) {
-                    return Err(format!("error message {message:?} lacks {part:?}"));
-                }
+            if let Some(part) = &expect.message_contains
+                && !message.contains(part.as_str())
+            {
+                return Err(format!("error message {message:?} lacks {part:?}"));
             }
         }
     }
-    if let Some(want) = &expect.publishes {
-        if want.as_slice() != published {
-            return Err(format!(
-                "expected to publish {want:?}, published {published:?}"
-            ));
-        }
+    if let Some(want) = &expect.publishes
+        && want.as_slice() != published
+    {
+        return Err(format!(
+            "expected to publish {want:?}, published {published:?}"
+        ));
     }
     Ok(())
+}
+
+/// Runs every manifest sample of `function` through `invoke` (which builds the function's
+/// use case on the given backend and calls its handler), each on a fresh memory world at
+/// [`SAMPLE_TIME`] with the seed replayed, and checks each expectation. Returns the number
+/// of samples checked, or every failure.
+pub async fn check_function_samples<F, Fut>(
+    function: &str,
+    mut invoke: F,
+) -> Result<usize, Vec<String>>
+where
+    F: FnMut(Backend, Env, Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, (String, String)>>,
+{
+    let root = repo_root();
+    let setup = || -> Result<(Manifest, Vec<SeedStep>), String> {
+        Ok((
+            load_manifest(&root)?,
+            load_seed(&root.join("events/seed.json"))?,
+        ))
+    };
+    let (manifest, seed) = setup().map_err(|e| vec![e])?;
+    let env = memory_env(&root);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for sample in manifest.samples.iter().filter(|s| s.function == function) {
+        let outcome = async {
+            let input = load_sample(&root, &sample.file)?;
+            let (world, _clock) = memory_world(&root)?;
+            let backend = Backend::Memory(world.clone());
+            replay_seed(
+                &backend,
+                &env,
+                &seed,
+                sample_time() + chrono::TimeDelta::seconds(30),
+            )
+            .await?;
+            let before = world.publisher.events().len();
+            let result = invoke(backend, env.clone(), input).await;
+            let published: Vec<String> = world.publisher.events()[before..]
+                .iter()
+                .map(|e| e.detail_type.clone())
+                .collect();
+            check(&sample.expect, &result, &published)
+        }
+        .await;
+        checked += 1;
+        if let Err(e) = outcome {
+            failures.push(format!("{}: {e}", sample.file));
+        }
+    }
+    if checked == 0 {
+        failures.push(format!("the manifest has no sample for {function}"));
+    }
+    if failures.is_empty() {
+        Ok(checked)
+    } else {
+        Err(failures)
+    }
+}
+
+/// A Lambda context for tests: a request id and a deadline 30 s after [`SAMPLE_TIME`].
+pub fn test_context(request_id: &str) -> lambda_runtime::Context {
+    let mut ctx = lambda_runtime::Context::default();
+    ctx.request_id = request_id.to_owned();
+    ctx.deadline =
+        u64::try_from((sample_time() + chrono::TimeDelta::seconds(30)).timestamp_millis())
+            .unwrap_or(0);
+    ctx
+}
+
+/// A function error as the Lambda runtime would report it: `(errorType, errorMessage)`.
+pub fn reported_error(e: crate::FunctionError) -> (String, String) {
+    let d: lambda_runtime::Diagnostic = e.into();
+    (d.error_type, d.error_message)
 }
 
 #[cfg(test)]

@@ -116,13 +116,13 @@ impl PartnerConversation {
                 format!("store {} is not in the catalogue", order.store_id),
             ))
         })?;
-        if let Some(record) = self.orders.get(&order.id).await? {
-            if record.cancel_requested {
-                return Err(PipelineError::Cancelled {
-                    order_id: order.id.clone(),
-                    detail: String::new(),
-                });
-            }
+        if let Some(record) = self.orders.get(&order.id).await?
+            && record.cancel_requested
+        {
+            return Err(PipelineError::Cancelled {
+                order_id: order.id.clone(),
+                detail: String::new(),
+            });
         }
         let hold = match decide_acceptance(order, store, now, self.policy) {
             AcceptDecision::Deny(r) => return Err(PipelineError::Rejected(r)),

@@ -188,12 +188,10 @@ impl Intake {
         if let (Some(window), Some(signed_at)) = (
             self.config.replay_window_seconds,
             verified.signed_at.or(webhook.sent_at()),
-        ) {
-            if let Err(e @ AuthError::OutsideReplayWindow { .. }) =
-                auth::check_replay_window(signed_at, now, window)
-            {
-                return self.refuse(Some(partner), 401, "Unauthorized", e.to_string(), &cid);
-            }
+        ) && let Err(e @ AuthError::OutsideReplayWindow { .. }) =
+            auth::check_replay_window(signed_at, now, window)
+        {
+            return self.refuse(Some(partner), 401, "Unauthorized", e.to_string(), &cid);
         }
         let (event, kind, order_id) = match self.event_for(partner, webhook, payload, now, &cid) {
             Ok(x) => x,

@@ -53,10 +53,10 @@ impl PosSender {
             order_id: order.id.clone(),
             detail: String::new(),
         };
-        if let Some(record) = self.orders.get(&order.id).await? {
-            if record.cancel_requested || record.status == OrderStatus::Cancelled {
-                return Err(cancelled());
-            }
+        if let Some(record) = self.orders.get(&order.id).await?
+            && (record.cancel_requested || record.status == OrderStatus::Cancelled)
+        {
+            return Err(cancelled());
         }
         let ticket = PosTicket::for_order(order);
         let started = Instant::now();

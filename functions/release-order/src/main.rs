@@ -1,0 +1,19 @@
+//! `release-order` Lambda: releases held orders when a courier is near, fails them when cancelled.
+//!
+//! `main` wires the use case once per cold start; [`handler`] translates each invocation.
+
+mod handler;
+
+use lambda_runtime::{Error, service_fn};
+use lambda_support::wiring::{self, Backend};
+use lambda_support::{Env, telemetry};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let env = Env::from_process();
+    let backend = Backend::from_env(&env).await?;
+    let use_case = wiring::release(&env, &backend).await?;
+    let use_case = &use_case;
+    lambda_runtime::run(service_fn(move |event| handler::handle(use_case, event))).await
+}
