@@ -8,7 +8,13 @@ use pipeline::ports::{Metric, Metrics};
 use serde_json::{Map, Value, json};
 
 /// A metric's name, unit, value, dimensions and extra properties.
-type Shape = (&'static str, &'static str, f64, Vec<(&'static str, String)>, Vec<(&'static str, Value)>);
+type Shape = (
+    &'static str,
+    &'static str,
+    f64,
+    Vec<(&'static str, String)>,
+    Vec<(&'static str, Value)>,
+);
 
 /// Writes one EMF document per metric.
 pub struct EmfMetrics {
