@@ -1,0 +1,719 @@
+//! The use cases chained as the workflow chains them, on the in-memory twins: the paths an
+//! order can take, and the races between them (duplicates, courier vs timeout, cancellation vs
+//! POS). The end-to-end suite runs the same paths through the real workflow and binaries.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use idempotency::{Config, Idempotency, InMemoryStore};
+use order_domain::{
+    Catalog, HoldPolicy, Order, OrderId, OrderStatus, Partner, PosOrderId, StoreId,
+};
+use order_events::{Detail, OrderCancellationRequested, OutboundEvent};
+use partners::{CancelReason, PartnerAction};
+use pipeline::PipelineError;
+use pipeline::errors::names;
+use pipeline::io::*;
+use pipeline::memory::*;
+use pipeline::ports::*;
+use pipeline::usecases::accept::PartnerConversation;
+use pipeline::usecases::adapt::Adapt;
+use pipeline::usecases::dedup::Dedup;
+use pipeline::usecases::hold::HoldKeeper;
+use pipeline::usecases::intake::{Intake, IntakeConfig, WebhookRequest, WebhookSecrets};
+use pipeline::usecases::pos::PosSender;
+use pipeline::usecases::release::Releaser;
+use serde_json::{Value, json};
+
+const SECRET: &str = "flow-secret";
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-22T18:00:00Z".parse().unwrap()
+}
+
+fn raw(rel: &str) -> Vec<u8> {
+    let path = format!("{}/../../events/partners/{rel}", env!("CARGO_MANIFEST_DIR"));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    serde_json::to_vec(&v).unwrap()
+}
+
+struct World {
+    clock: Arc<FixedClock>,
+    orders: Arc<InMemoryOrders>,
+    held: Arc<InMemoryHeld>,
+    publisher: Arc<RecordingPublisher>,
+    callbacks: Arc<RecordingCallbacks>,
+    partners: Arc<InMemoryPartnerApi>,
+    pos_api: Arc<dyn PosApi>,
+    pos: Arc<InMemoryPos>,
+    metrics: Arc<RecordingMetrics>,
+    idempotency: Arc<InMemoryStore>,
+    catalog: Arc<Catalog>,
+}
+
+impl World {
+    fn new() -> Self {
+        let pos = Arc::new(InMemoryPos::default());
+        let partners = Arc::new(InMemoryPartnerApi::default());
+        partners
+            .load_fixtures(std::path::Path::new(&format!(
+                "{}/../../events/partners",
+                env!("CARGO_MANIFEST_DIR")
+            )))
+            .unwrap();
+        Self {
+            clock: Arc::new(FixedClock::at(t0())),
+            orders: Arc::default(),
+            held: Arc::default(),
+            publisher: Arc::default(),
+            callbacks: Arc::default(),
+            partners,
+            pos_api: pos.clone(),
+            pos,
+            metrics: Arc::default(),
+            idempotency: Arc::default(),
+            catalog: Arc::new(Catalog::embedded().unwrap()),
+        }
+    }
+
+    fn intake(&self) -> Intake {
+        Intake {
+            catalog: self.catalog.clone(),
+            secrets: WebhookSecrets::new(
+                Partner::ALL
+                    .into_iter()
+                    .map(|p| (p, SECRET.to_owned()))
+                    .collect::<HashMap<_, _>>(),
+            ),
+            publisher: self.publisher.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            config: IntakeConfig::default(),
+        }
+    }
+
+    fn dedup(&self) -> Dedup {
+        Dedup {
+            idempotency: Idempotency::new(self.idempotency.clone(), Config::default()),
+            orders: self.orders.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    fn adapt(&self) -> Adapt {
+        Adapt {
+            catalog: self.catalog.clone(),
+            partners: self.partners.clone(),
+            orders: self.orders.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    fn conversation(&self) -> PartnerConversation {
+        PartnerConversation {
+            catalog: self.catalog.clone(),
+            partners: self.partners.clone(),
+            orders: self.orders.clone(),
+            publisher: self.publisher.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            policy: HoldPolicy::default(),
+        }
+    }
+
+    fn keeper(&self) -> HoldKeeper {
+        HoldKeeper {
+            held: self.held.clone(),
+            orders: self.orders.clone(),
+            publisher: self.publisher.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    fn sender(&self) -> PosSender {
+        PosSender {
+            pos: self.pos_api.clone(),
+            orders: self.orders.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    fn releaser(&self) -> Releaser {
+        Releaser {
+            catalog: self.catalog.clone(),
+            held: self.held.clone(),
+            orders: self.orders.clone(),
+            callbacks: self.callbacks.clone(),
+            publisher: self.publisher.clone(),
+            clock: self.clock.clone(),
+            metrics: self.metrics.clone(),
+            pos: self.sender(),
+            conversation: self.conversation(),
+        }
+    }
+
+    /// Sends a signed webhook and returns the event intake published.
+    async fn webhook(&self, partner: Partner, rel: &str) -> OutboundEvent {
+        let body = raw(rel);
+        let headers = partners::auth::sign(partner, &body, SECRET, self.clock.now(), "n-1");
+        let before = self.publisher.events().len();
+        let r = self
+            .intake()
+            .handle(WebhookRequest {
+                partner: partner.as_str(),
+                headers: &headers,
+                body: &body,
+            })
+            .await;
+        assert_eq!(r.status, 202, "{rel}: {}", r.body);
+        self.publisher.events()[before..][0].clone()
+    }
+
+    async fn received(&self, partner: Partner, rel: &str) -> Value {
+        json!({ "received": self.webhook(partner, rel).await.detail })
+    }
+
+    fn status(&self, id: &str) -> OrderStatus {
+        self.orders
+            .all()
+            .into_iter()
+            .find(|r| r.order_id.as_str() == id)
+            .unwrap()
+            .status
+    }
+
+    fn history(&self, id: &str) -> Vec<OrderStatus> {
+        let r = self
+            .orders
+            .all()
+            .into_iter()
+            .find(|r| r.order_id.as_str() == id)
+            .unwrap();
+        r.history.into_iter().map(|c| c.status).collect()
+    }
+
+    /// dedup → adapt → accept, as the workflow's first three steps.
+    async fn accepted(&self, partner: Partner, rel: &str) -> (Order, Option<HoldPlan>, String) {
+        let input = self.received(partner, rel).await;
+        let d = self
+            .dedup()
+            .handle(&input, t0() + TimeDelta::seconds(30))
+            .await
+            .unwrap();
+        assert_eq!(d.outcome, DedupOutcome::New);
+        let order = self
+            .adapt()
+            .handle(serde_json::from_value(input).unwrap())
+            .await
+            .unwrap()
+            .order;
+        let accepted = self
+            .conversation()
+            .accept(&order, &d.correlation_id)
+            .await
+            .unwrap();
+        (order, accepted.hold, d.correlation_id)
+    }
+}
+
+fn task(e: &PipelineError) -> TaskError {
+    TaskError {
+        error: e.name().to_owned(),
+        cause: json!({ "errorType": e.name(), "errorMessage": e.message_with_causes() })
+            .to_string(),
+    }
+}
+
+#[tokio::test]
+async fn an_immediate_order_reaches_the_pos_exactly_once() {
+    let w = World::new();
+    let (order, hold, cid) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    assert_eq!(hold, None);
+    let sent = w.sender().send(&order, &cid).await.unwrap();
+    // A retry of the same step (lost answer) finds the same POS order.
+    let again = w.sender().send(&order, &cid).await.unwrap();
+    assert_eq!(sent.pos_order_id, again.pos_order_id);
+    assert_eq!(w.pos.orders().len(), 1);
+    assert_eq!(sent.outcome.detail_type, "Order Sent To POS");
+    assert_eq!(
+        w.history(order.id.as_str()),
+        vec![
+            OrderStatus::Received,
+            OrderStatus::Accepted,
+            OrderStatus::SentToPos
+        ]
+    );
+    assert_eq!(
+        w.publisher.detail_types(),
+        vec!["Order Received", "Order Accepted"]
+    );
+    let calls = w.partners.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].action, PartnerAction::Accept);
+}
+
+#[tokio::test]
+async fn the_same_order_delivered_three_times_concurrently_is_processed_once() {
+    let w = Arc::new(World::new());
+    let input = w.received(Partner::DoorDash, "doordash/order.json").await;
+    let runs = (0..3).map(|_| {
+        let (w, input) = (w.clone(), input.clone());
+        tokio::spawn(async move {
+            w.dedup()
+                .handle(&input, t0() + TimeDelta::seconds(30))
+                .await
+        })
+    });
+    let results: Vec<_> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let new = results
+        .iter()
+        .filter(|r| matches!(r, Ok(o) if o.outcome == DedupOutcome::New))
+        .count();
+    assert_eq!(new, 1, "{results:?}");
+    // Whoever found the claim in progress retries (as the workflow does) and gets a duplicate.
+    for r in &results {
+        match r {
+            Ok(o) => assert!(matches!(
+                o.outcome,
+                DedupOutcome::New | DedupOutcome::Duplicate
+            )),
+            Err(e) => {
+                assert_eq!(e.name(), names::ORDER_IN_PROGRESS);
+                let retry = w
+                    .dedup()
+                    .handle(&input, t0() + TimeDelta::seconds(30))
+                    .await
+                    .unwrap();
+                assert_eq!(retry.outcome, DedupOutcome::Duplicate);
+            }
+        }
+    }
+    assert_eq!(w.orders.all().len(), 1);
+}
+
+#[tokio::test]
+async fn a_repeat_after_the_dedup_record_expired_is_still_a_duplicate() {
+    let w = World::new();
+    let input = w.received(Partner::Grubhub, "grubhub/order.json").await;
+    assert_eq!(
+        w.dedup().handle(&input, t0()).await.unwrap().outcome,
+        DedupOutcome::New
+    );
+    w.clock.advance(TimeDelta::days(3));
+    let later = w.dedup().handle(&input, w.clock.now()).await.unwrap();
+    assert_eq!(later.outcome, DedupOutcome::Duplicate);
+}
+
+#[tokio::test]
+async fn a_scheduled_order_is_held_then_released_by_time() {
+    let w = World::new();
+    let (order, hold, cid) = w
+        .accepted(Partner::DoorDash, "doordash/order-scheduled.json")
+        .await;
+    let plan = hold.expect("a scheduled order is held");
+    assert_eq!(plan.release_at.to_rfc3339(), "2026-11-22T21:18:00+00:00");
+    w.keeper()
+        .hold(&order.id, &order.store_id, &plan, "tok-1", &cid)
+        .await
+        .unwrap();
+    assert_eq!(w.held.all().len(), 1);
+    // The workflow's TimeoutSecondsPath fires; it releases by time.
+    w.clock.set(plan.release_at);
+    let released = w
+        .keeper()
+        .expire(&order.id, &order.store_id, &cid)
+        .await
+        .unwrap();
+    assert_eq!(released.released_by, order_domain::ReleasedBy::Time);
+    assert!(w.held.all().is_empty());
+    w.sender().send(&order, &cid).await.unwrap();
+    assert_eq!(
+        w.history(order.id.as_str()),
+        vec![
+            OrderStatus::Received,
+            OrderStatus::Accepted,
+            OrderStatus::Held,
+            OrderStatus::Released,
+            OrderStatus::SentToPos
+        ]
+    );
+    assert!(
+        w.publisher
+            .detail_types()
+            .ends_with(&["Order Held".to_owned(), "Order Released".to_owned()])
+    );
+}
+
+async fn courier(w: &World, rel: &str) -> ReleaseSummary {
+    let event = w.webhook(Partner::DoorDash, rel).await;
+    w.releaser()
+        .on_courier(&serde_json::from_value(event.detail).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_courier_near_the_store_releases_its_order_early_and_only_once() {
+    let w = World::new();
+    let (order, hold, cid) = w.accepted(Partner::DoorDash, "doordash/order-2.json").await;
+    let plan = hold.expect("an ASAP order with a far courier is held");
+    w.keeper()
+        .hold(&order.id, &order.store_id, &plan, "tok-d2", &cid)
+        .await
+        .unwrap();
+    let first = courier(&w, "doordash/courier.json").await;
+    assert_eq!(first.released, vec![order.id.clone()]);
+    assert_eq!(
+        w.callbacks.calls(),
+        vec![CallbackCall::Succeed {
+            token: "tok-d2".into(),
+            output: json!({ "releasedBy": "courier" })
+        }]
+    );
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::Released);
+    // The same courier reports again: nothing left to release.
+    let second = courier(&w, "doordash/courier.json").await;
+    assert!(second.released.is_empty());
+    assert_eq!(w.callbacks.calls().len(), 1);
+    // A late timeout of the same hold announces nothing twice.
+    let released_events = || {
+        w.publisher
+            .detail_types()
+            .iter()
+            .filter(|t| *t == "Order Released")
+            .count()
+    };
+    assert_eq!(released_events(), 1);
+    w.keeper()
+        .expire(&order.id, &order.store_id, &cid)
+        .await
+        .unwrap();
+    assert_eq!(released_events(), 1);
+}
+
+#[tokio::test]
+async fn a_courier_after_the_hold_timed_out_is_harmless() {
+    let w = World::new();
+    let (order, hold, cid) = w.accepted(Partner::DoorDash, "doordash/order-2.json").await;
+    w.keeper()
+        .hold(&order.id, &order.store_id, &hold.unwrap(), "tok-late", &cid)
+        .await
+        .unwrap();
+    w.callbacks.close("tok-late"); // the workflow's timeout fired first
+    let summary = courier(&w, "doordash/courier.json").await;
+    assert!(summary.released.is_empty());
+    assert_eq!(
+        w.status(order.id.as_str()),
+        OrderStatus::Held,
+        "the time path owns the release"
+    );
+}
+
+async fn cancel(w: &World, order: &Order) -> ReleaseSummary {
+    let event = OutboundEvent::new(
+        order_events::Metadata::new("c-cancel", "k", w.clock.now()),
+        OrderCancellationRequested {
+            partner: order.partner,
+            partner_order_id: order.partner_order_id.clone(),
+            order_id: order.id.clone(),
+            partner_store_id: Some(order.partner_store_id.clone()),
+            reason: Some("customer changed their mind".into()),
+            requested_at: w.clock.now(),
+        },
+    )
+    .unwrap();
+    let detail: Detail<OrderCancellationRequested> = serde_json::from_value(event.detail).unwrap();
+    w.releaser().on_cancellation(&detail).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_cancellation_while_held_fails_the_task_and_no_pos_order_is_made() {
+    let w = World::new();
+    let (order, hold, cid) = w
+        .accepted(Partner::ChainApp, "app/order-scheduled.json")
+        .await;
+    w.keeper()
+        .hold(&order.id, &order.store_id, &hold.unwrap(), "tok-as", &cid)
+        .await
+        .unwrap();
+    let summary = cancel(&w, &order).await;
+    assert_eq!(summary.cancelled, vec![order.id.clone()]);
+    let CallbackCall::Fail { error, .. } = &w.callbacks.calls()[0] else {
+        panic!("expected a task failure")
+    };
+    assert_eq!(error, names::ORDER_CANCELLED);
+    // The workflow catches OrderCancelled and runs the cancel step.
+    let error = TaskError {
+        error: names::ORDER_CANCELLED.into(),
+        cause: "customer changed their mind".into(),
+    };
+    let outcome = w
+        .conversation()
+        .cancel(&order, &cid, &error)
+        .await
+        .unwrap()
+        .outcome;
+    assert_eq!(outcome.detail_type, "Order Cancelled");
+    assert_eq!(
+        outcome.detail["data"]["reason"],
+        "customer changed their mind"
+    );
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::Cancelled);
+    assert!(w.pos.orders().is_empty());
+    assert!(matches!(
+        w.partners.calls().last().unwrap().action,
+        PartnerAction::Cancel {
+            reason: CancelReason::PartnerRequested,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_cancellation_before_the_pos_step_stops_it() {
+    let w = World::new();
+    let (order, _, cid) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    let summary = cancel(&w, &order).await;
+    assert!(summary.note.unwrap().contains("next step"));
+    let err = w.sender().send(&order, &cid).await.unwrap_err();
+    assert_eq!(err.name(), names::ORDER_CANCELLED);
+    assert!(w.pos.orders().is_empty());
+}
+
+/// A POS whose order creation races a cancellation: the partner cancels while the POS call
+/// is in flight.
+struct CancelDuringCreate {
+    inner: Arc<InMemoryPos>,
+    orders: Arc<InMemoryOrders>,
+    at: DateTime<Utc>,
+}
+
+#[async_trait]
+impl PosApi for CancelDuringCreate {
+    async fn create(
+        &self,
+        store: &StoreId,
+        ticket: &PosTicket,
+        key: &str,
+    ) -> Result<PosOrderId, ApiError> {
+        let id = self.inner.create(store, ticket, key).await?;
+        self.orders
+            .request_cancellation(&ticket.external_id, Some("raced"), self.at)
+            .await
+            .unwrap();
+        Ok(id)
+    }
+    async fn void(&self, store: &StoreId, id: &PosOrderId) -> Result<(), ApiError> {
+        self.inner.void(store, id).await
+    }
+    async fn status(&self, store: &StoreId, id: &PosOrderId) -> Result<String, ApiError> {
+        self.inner.status(store, id).await
+    }
+}
+
+#[tokio::test]
+async fn a_cancellation_racing_the_pos_call_voids_the_pos_order() {
+    let mut w = World::new();
+    w.pos_api = Arc::new(CancelDuringCreate {
+        inner: w.pos.clone(),
+        orders: w.orders.clone(),
+        at: t0(),
+    });
+    let (order, _, cid) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    let err = w.sender().send(&order, &cid).await.unwrap_err();
+    assert_eq!(err.name(), names::ORDER_CANCELLED);
+    assert!(err.message_with_causes().contains("voided"));
+    let pos = w.pos.orders();
+    assert_eq!(pos.len(), 1);
+    assert!(
+        pos[0].voided,
+        "the POS order made during the race is voided"
+    );
+    let record = w.orders.get(&order.id).await.unwrap().unwrap();
+    assert!(record.pos_voided);
+    let outcome = w
+        .conversation()
+        .cancel(&order, &cid, &task(&err))
+        .await
+        .unwrap()
+        .outcome;
+    assert_eq!(outcome.detail["data"]["posVoided"], true);
+}
+
+#[tokio::test]
+async fn a_cancellation_after_the_pos_has_the_order_voids_and_cancels_it() {
+    let w = World::new();
+    let (order, _, cid) = w.accepted(Partner::Grubhub, "grubhub/order.json").await;
+    let sent = w.sender().send(&order, &cid).await.unwrap();
+    let summary = cancel(&w, &order).await;
+    assert_eq!(summary.voided, vec![order.id.clone()]);
+    assert!(w.pos.orders()[0].voided);
+    assert_eq!(w.pos.orders()[0].pos_order_id, sent.pos_order_id);
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::Cancelled);
+    let cancelled = w
+        .publisher
+        .events()
+        .into_iter()
+        .find(|e| e.detail_type == "Order Cancelled")
+        .unwrap();
+    assert_eq!(cancelled.detail["data"]["posVoided"], true);
+}
+
+#[tokio::test]
+async fn a_pos_that_refuses_the_order_leads_to_a_cancel_with_the_partner_and_order_failed() {
+    let w = World::new();
+    let (order, _, cid) = w
+        .accepted(Partner::UberEats, "ubereats/notification-scheduled.json")
+        .await;
+    w.pos.fail_next([Fault {
+        kind: ErrorKind::Permanent,
+        status: Some(422),
+    }]);
+    let err = w.sender().send(&order, &cid).await.unwrap_err();
+    assert_eq!(err.name(), names::POS_REJECTED);
+    let outcome = w
+        .conversation()
+        .cancel(&order, &cid, &task(&err))
+        .await
+        .unwrap()
+        .outcome;
+    assert_eq!(outcome.detail_type, "Order Failed");
+    assert_eq!(outcome.detail["data"]["error"], names::POS_REJECTED);
+    assert_eq!(outcome.detail["data"]["partnerNotified"], true);
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::Failed);
+    assert!(matches!(
+        w.partners.calls().last().unwrap().action,
+        PartnerAction::Cancel {
+            reason: CancelReason::StoreUnavailable,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn a_partner_that_is_down_gets_the_accept_on_a_retry() {
+    let w = World::new();
+    let input = w.received(Partner::ChainApp, "app/order.json").await;
+    let d = w.dedup().handle(&input, t0()).await.unwrap();
+    let order = w
+        .adapt()
+        .handle(serde_json::from_value(input).unwrap())
+        .await
+        .unwrap()
+        .order;
+    w.partners.fail_next([Fault {
+        kind: ErrorKind::Transient,
+        status: Some(429),
+    }]);
+    let err = w
+        .conversation()
+        .accept(&order, &d.correlation_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), names::PARTNER_UNAVAILABLE);
+    assert_eq!(
+        w.status(order.id.as_str()),
+        OrderStatus::Received,
+        "nothing recorded before the partner said yes"
+    );
+    w.conversation()
+        .accept(&order, &d.correlation_id)
+        .await
+        .unwrap();
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::Accepted);
+}
+
+#[tokio::test]
+async fn a_rejected_order_is_denied_with_the_partner_recorded_and_announced() {
+    let w = World::new();
+    let input = w
+        .received(Partner::Grubhub, "grubhub/order-unknown-item.json")
+        .await;
+    w.dedup().handle(&input, t0()).await.unwrap();
+    let err = w
+        .adapt()
+        .handle(serde_json::from_value(input.clone()).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), names::ORDER_REJECTED);
+    let received: Received = serde_json::from_value(input["received"].clone()).unwrap();
+    let outcome = w
+        .conversation()
+        .deny(&received, &task(&err))
+        .await
+        .unwrap()
+        .outcome;
+    assert_eq!(outcome.detail_type, "Order Rejected");
+    assert_eq!(outcome.detail["data"]["reason"], "UnknownItem");
+    assert_eq!(w.status("grubhub.gh-3e7b9c1d-0002"), OrderStatus::Rejected);
+    let PartnerAction::Deny(r) = &w.partners.calls()[0].action else {
+        panic!("expected a deny")
+    };
+    assert_eq!(r.reason, order_domain::RejectionReason::UnknownItem);
+    assert!(w.metrics.all().contains(&Metric::OrderRejected {
+        reason: "UnknownItem".into()
+    }));
+}
+
+#[tokio::test]
+async fn a_late_writer_never_moves_an_order_backwards() {
+    let w = World::new();
+    let (order, _, cid) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    w.sender().send(&order, &cid).await.unwrap();
+    let late = w
+        .orders
+        .transition(
+            &order.id,
+            OrderStatus::Accepted,
+            w.clock.now(),
+            StatusUpdate::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        late,
+        Transition::Refused {
+            current: OrderStatus::SentToPos
+        }
+    );
+    let late_hold = w
+        .keeper()
+        .hold(
+            &order.id,
+            &order.store_id,
+            &HoldPlan {
+                release_at: t0(),
+                early_release_from: t0(),
+                timeout_seconds: 1,
+            },
+            "tok",
+            &cid,
+        )
+        .await;
+    assert_eq!(late_hold.unwrap_err().name(), names::STATUS_CONFLICT);
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::SentToPos);
+}
+
+#[tokio::test]
+async fn a_cancellation_for_an_unknown_order_is_reported_not_dropped_silently() {
+    let w = World::new();
+    let (order, _, _) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    let mut other = order.clone();
+    other.id = OrderId::parse("app.never-seen").unwrap();
+    let summary = cancel(&w, &other).await;
+    assert_eq!(
+        summary.note.as_deref(),
+        Some("order app.never-seen is unknown")
+    );
+}
