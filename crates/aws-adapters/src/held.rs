@@ -91,19 +91,31 @@ impl HeldOrders for DynamoHeld {
 
     async fn take(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError> {
         const OP: &str = "take held order";
-        let out = self
+        // The condition makes concurrent takers race on one conditional write: exactly one
+        // gets the item, the others fail the condition and get nothing.
+        let result = self
             .client
             .delete_item()
             .table_name(&self.table)
             .key("orderId", s(id.as_str()))
+            .condition_expression("attribute_exists(orderId)")
             .return_values(ReturnValue::AllOld)
             .send()
-            .await
-            .map_err(|e| err(OP, e))?;
-        out.attributes()
-            .map(held)
-            .transpose()
-            .map_err(|e| unreadable(OP, e))
+            .await;
+        match result {
+            Ok(out) => out
+                .attributes()
+                .map(held)
+                .transpose()
+                .map_err(|e| unreadable(OP, e)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(err(OP, e)),
+        }
     }
 
     async fn get(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError> {

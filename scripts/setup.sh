@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs everything the project needs that is not already on a fresh machine of this kind
+# (Rust 1.95, Java 17, Node 20, Python 3.11), from the package registries only:
+#   .venv/                 cargo-lambda, ziglang, aws-sam-cli, cfn-lint, checkov, moto (PyPI)
+#   .local/dynamodb/       AWS DynamoDB Local (npm package amplify-dynamodb-simulator)
+#   .local/node/           asl-validator (npm)
+#   the aarch64 Rust target, when rustup can fetch it (otherwise builds stay x86_64)
+# Idempotent: a second run only checks. Versions are pinned in scripts/requirements.txt and
+# scripts/package.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+need() { command -v "$1" >/dev/null || { echo "setup: $1 is required but not installed ($2)" >&2; exit 1; }; }
+need cargo "install Rust with rustup"
+need python3 "install Python 3.11"
+need java "install a Java 17 runtime (DynamoDB Local needs it)"
+need npm "install Node.js 20"
+
+# Python tools in a project virtualenv.
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  python3 -m venv .venv
+fi
+if ! cmp -s scripts/requirements.txt .venv/.installed-requirements 2>/dev/null; then
+  log "installing Python tools (scripts/requirements.txt)"
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+  cp scripts/requirements.txt .venv/.installed-requirements
+fi
+
+# DynamoDB Local, from the npm package that ships AWS's jar.
+DDB_VERSION=2.9.30
+if [ ! -f .local/dynamodb/DynamoDBLocal.jar ]; then
+  log "installing DynamoDB Local (amplify-dynamodb-simulator@$DDB_VERSION)"
+  mkdir -p .local/tmp
+  (cd .local/tmp && npm pack --silent "amplify-dynamodb-simulator@$DDB_VERSION" >/dev/null)
+  tar -xzf ".local/tmp/amplify-dynamodb-simulator-$DDB_VERSION.tgz" -C .local/tmp
+  rm -rf .local/dynamodb && mv .local/tmp/package/emulator .local/dynamodb
+  rm -rf .local/tmp
+fi
+
+# Node tools (asl-validator).
+if ! cmp -s scripts/package.json .local/node/package.json 2>/dev/null; then
+  log "installing Node tools (scripts/package.json)"
+  mkdir -p .local/node
+  cp scripts/package.json .local/node/package.json
+  (cd .local/node && npm install --silent --no-audit --no-fund >/dev/null)
+fi
+
+# The arm64 target for `cargo lambda build --arm64` (Lambda runs arm64 by default here).
+if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
+  if rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
+    log "installed the aarch64-unknown-linux-gnu target"
+  else
+    log "the aarch64 target could not be installed; builds and CI use x86_64 (template parameter Architecture)"
+  fi
+fi
+
+log "ready: $(.venv/bin/cargo-lambda --version 2>/dev/null || .venv/bin/cargo-lambda lambda --version), DynamoDB Local in .local/dynamodb"

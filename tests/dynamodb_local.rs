@@ -1,0 +1,496 @@
+//! The DynamoDB adapters against AWS's DynamoDB Local (real conditional writes, indexes and
+//! TTL settings), each test on fresh tables.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_adapters::tables::{self, Table};
+use aws_adapters::{DynamoHeld, DynamoIdempotencyStore, DynamoOrders};
+use chrono::{DateTime, TimeDelta, Utc};
+use idempotency::{
+    Claim, Config, Idempotency, IdempotencyError, IdempotencyKey, IdempotencyStore, Outcome,
+    Record, RecordStatus,
+};
+use order_domain::{
+    Catalog, Hold, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId,
+};
+use pipeline::ports::{
+    Created, HeldOrder, HeldOrders, NewOrder, OrdersRepo, StatusUpdate, Transition,
+};
+use suites::dynamodb::{client, unique_table};
+
+fn now() -> DateTime<Utc> {
+    "2026-11-22T18:00:00Z".parse().unwrap()
+}
+
+async fn table(kind: Table, prefix: &str) -> (aws_sdk_dynamodb::Client, String) {
+    let c = client().await;
+    let name = unique_table(prefix);
+    tables::create(&c, kind, &name).await.unwrap();
+    (c, name)
+}
+
+fn in_progress(key: &str, deadline: DateTime<Utc>) -> Record {
+    Record {
+        key: IdempotencyKey::from_stored(key),
+        status: RecordStatus::InProgress,
+        expires_at: (now() + TimeDelta::hours(1)).timestamp(),
+        in_progress_expires_at_ms: Some(deadline.timestamp_millis()),
+        payload_hash: "hash-1".to_owned(),
+        result: None,
+    }
+}
+
+#[tokio::test]
+async fn fifty_tasks_racing_to_claim_one_key_make_exactly_one_winner() {
+    let (c, name) = table(Table::Idempotency, "idem").await;
+    let store = Arc::new(DynamoIdempotencyStore::new(c, name));
+    let tasks = (0..50).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .put_in_progress(
+                    &in_progress("order#race", now() + TimeDelta::seconds(30)),
+                    now(),
+                )
+                .await
+                .unwrap()
+        })
+    });
+    let claims: Vec<Claim> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(claims.iter().filter(|c| **c == Claim::Claimed).count(), 1);
+    // Every loser got the winner's record back from its own failed write.
+    for c in claims.iter().filter(|c| **c != Claim::Claimed) {
+        let Claim::Exists(r) = c else { unreachable!() };
+        assert_eq!(r.status, RecordStatus::InProgress);
+        assert_eq!(r.payload_hash, "hash-1");
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_deliveries_run_the_guarded_operation_once() {
+    let (c, name) = table(Table::Idempotency, "idem").await;
+    let guard = Arc::new(Idempotency::new(
+        Arc::new(DynamoIdempotencyStore::new(c, name)),
+        Config::default(),
+    ));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let tasks = (0..50).map(|_| {
+        let (guard, runs) = (guard.clone(), runs.clone());
+        tokio::spawn(async move {
+            guard
+                .run(
+                    &IdempotencyKey::from_stored("order#once"),
+                    "h",
+                    now(),
+                    now() + TimeDelta::seconds(30),
+                    || async {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        Ok::<_, String>(42)
+                    },
+                )
+                .await
+        })
+    });
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| matches!(r, Ok(Outcome::Fresh(42))))
+            .count(),
+        1
+    );
+    assert!(results.iter().all(|r| matches!(
+        r,
+        Ok(Outcome::Fresh(42) | Outcome::Replayed(42)) | Err(IdempotencyError::InProgress { .. })
+    )));
+}
+
+#[tokio::test]
+async fn an_in_progress_claim_expires_with_the_claimants_deadline() {
+    let (c, name) = table(Table::Idempotency, "idem").await;
+    let store = DynamoIdempotencyStore::new(c, name);
+    let deadline = now() + TimeDelta::seconds(5);
+    assert_eq!(
+        store
+            .put_in_progress(&in_progress("k", deadline), now())
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    let before = store
+        .put_in_progress(&in_progress("k", deadline), deadline)
+        .await
+        .unwrap();
+    assert!(
+        matches!(before, Claim::Exists(ref r) if r.in_progress_expires_at_ms == Some(deadline.timestamp_millis())),
+        "{before:?}"
+    );
+    let after = deadline + TimeDelta::milliseconds(1);
+    assert_eq!(
+        store
+            .put_in_progress(&in_progress("k", after + TimeDelta::seconds(5)), after)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+}
+
+#[tokio::test]
+async fn records_carry_a_ttl_attribute_and_count_as_absent_once_expired() {
+    let (c, name) = table(Table::Idempotency, "idem").await;
+    let ttl = c
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    let spec = ttl.time_to_live_description().unwrap();
+    assert_eq!(spec.attribute_name(), Some(tables::IDEMPOTENCY_TTL_ATTR));
+    let guard = Idempotency::new(
+        Arc::new(DynamoIdempotencyStore::new(c.clone(), name.clone())),
+        Config {
+            ttl: TimeDelta::hours(2),
+        },
+    );
+    let key = IdempotencyKey::from_stored("order#ttl");
+    guard
+        .run(&key, "h", now(), now(), || async { Ok::<_, String>(1) })
+        .await
+        .unwrap();
+    let item = c
+        .get_item()
+        .table_name(&name)
+        .key(
+            tables::IDEMPOTENCY_KEY,
+            aws_sdk_dynamodb::types::AttributeValue::S(key.to_string()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let expiration = item[tables::IDEMPOTENCY_TTL_ATTR]
+        .as_n()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    assert_eq!(expiration, (now() + TimeDelta::hours(2)).timestamp());
+    assert_eq!(item["status"].as_s().unwrap(), "COMPLETED");
+    // DynamoDB deletes expired items lazily; until it does, the claim treats them as absent.
+    let later = now() + TimeDelta::hours(2) + TimeDelta::seconds(1);
+    let again = guard
+        .run(&key, "another payload", later, later, || async {
+            Ok::<_, String>(2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, Outcome::Fresh(2));
+}
+
+#[tokio::test]
+async fn a_completed_key_replays_its_result_and_refuses_another_payload() {
+    let (c, name) = table(Table::Idempotency, "idem").await;
+    let guard = Idempotency::new(
+        Arc::new(DynamoIdempotencyStore::new(c, name)),
+        Config::default(),
+    );
+    let key = IdempotencyKey::from_stored("order#replay");
+    let op = || async { Ok::<_, String>(serde_json::json!({ "orderId": "app.1" })) };
+    assert!(
+        !guard
+            .run(&key, "h", now(), now(), op)
+            .await
+            .unwrap()
+            .is_replay()
+    );
+    let replay = guard.run(&key, "h", now(), now(), op).await.unwrap();
+    assert_eq!(
+        replay,
+        Outcome::Replayed(serde_json::json!({ "orderId": "app.1" }))
+    );
+    let err = guard
+        .run(&key, "other", now(), now(), op)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, IdempotencyError::PayloadMismatch { .. }),
+        "{err}"
+    );
+}
+
+fn new_order(id: &str) -> NewOrder {
+    NewOrder {
+        order_id: OrderId::parse(id).unwrap(),
+        partner: Partner::ChainApp,
+        partner_order_id: PartnerOrderId::parse(id.trim_start_matches("app.")).unwrap(),
+        correlation_id: "c-1".to_owned(),
+        at: now(),
+    }
+}
+
+async fn orders() -> DynamoOrders {
+    let (c, name) = table(Table::Orders, "orders").await;
+    DynamoOrders::new(c, name)
+}
+
+#[tokio::test]
+async fn a_status_never_moves_backwards() {
+    let repo = orders().await;
+    let id = OrderId::parse("app.1").unwrap();
+    assert_eq!(repo.create(new_order("app.1")).await.unwrap(), Created::New);
+    let step = |to| repo.transition(&id, to, now(), StatusUpdate::default());
+    assert!(matches!(
+        step(OrderStatus::Accepted).await.unwrap(),
+        Transition::Applied(_)
+    ));
+    let sent = repo
+        .transition(
+            &id,
+            OrderStatus::SentToPos,
+            now(),
+            StatusUpdate {
+                pos_order_id: Some(PosOrderId::parse("P-1").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let Transition::Applied(record) = sent else {
+        panic!("{sent:?}")
+    };
+    assert_eq!(record.pos_order_id.unwrap().as_str(), "P-1");
+    // A late writer from an earlier step, and one that would skip back, are both refused.
+    assert_eq!(
+        step(OrderStatus::Held).await.unwrap(),
+        Transition::Refused {
+            current: OrderStatus::SentToPos
+        }
+    );
+    assert_eq!(
+        step(OrderStatus::Accepted).await.unwrap(),
+        Transition::Refused {
+            current: OrderStatus::SentToPos
+        }
+    );
+    assert_eq!(
+        step(OrderStatus::Received).await.unwrap(),
+        Transition::Refused {
+            current: OrderStatus::Received
+        }
+    );
+    // A retry of the last step is recognised as such.
+    assert!(matches!(
+        step(OrderStatus::SentToPos).await.unwrap(),
+        Transition::AlreadyThere(_)
+    ));
+    let record = repo.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.status, OrderStatus::SentToPos);
+    let history: Vec<_> = record.history.iter().map(|c| c.status).collect();
+    assert_eq!(
+        history,
+        vec![
+            OrderStatus::Received,
+            OrderStatus::Accepted,
+            OrderStatus::SentToPos
+        ]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_writers_of_one_transition_apply_it_once() {
+    let repo = Arc::new(orders().await);
+    repo.create(new_order("app.2")).await.unwrap();
+    let tasks = (0..20).map(|_| {
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            repo.transition(
+                &OrderId::parse("app.2").unwrap(),
+                OrderStatus::Accepted,
+                now(),
+                StatusUpdate::default(),
+            )
+            .await
+            .unwrap()
+        })
+    });
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        results
+            .iter()
+            .filter(|t| matches!(t, Transition::Applied(_)))
+            .count(),
+        1
+    );
+    assert!(
+        results
+            .iter()
+            .all(|t| matches!(t, Transition::Applied(_) | Transition::AlreadyThere(_)))
+    );
+    let record = repo
+        .get(&OrderId::parse("app.2").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.history.len(), 2);
+}
+
+#[tokio::test]
+async fn creating_an_existing_order_returns_it_and_a_missing_one_is_reported() {
+    let repo = orders().await;
+    repo.create(new_order("app.3")).await.unwrap();
+    let again = repo.create(new_order("app.3")).await.unwrap();
+    assert!(
+        matches!(again, Created::Existing(ref r) if r.status == OrderStatus::Received),
+        "{again:?}"
+    );
+    let missing = OrderId::parse("app.nope").unwrap();
+    assert_eq!(
+        repo.transition(
+            &missing,
+            OrderStatus::Accepted,
+            now(),
+            StatusUpdate::default()
+        )
+        .await
+        .unwrap(),
+        Transition::Missing
+    );
+    assert_eq!(
+        repo.request_cancellation(&missing, None, now())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn the_adapted_order_and_the_cancellation_flag_round_trip() {
+    let repo = orders().await;
+    let payload: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(suites::repo_root().join("events/partners/app/order.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let order =
+        partners::adapt(Partner::ChainApp, &payload, &Catalog::embedded().unwrap()).unwrap();
+    repo.create(new_order(order.id.as_str())).await.unwrap();
+    assert!(repo.attach_order(&order, now()).await.unwrap());
+    let flagged = repo
+        .request_cancellation(&order.id, Some("changed plans"), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(flagged.cancel_requested);
+    assert_eq!(flagged.reason.as_deref(), Some("changed plans"));
+    assert_eq!(flagged.order.as_ref(), Some(&order));
+    assert_eq!(flagged.store_id, Some(order.store_id.clone()));
+    repo.mark_pos_voided(&order.id, now()).await.unwrap();
+    assert!(repo.get(&order.id).await.unwrap().unwrap().pos_voided);
+    let unknown = order_domain::Order {
+        id: OrderId::parse("app.ghost").unwrap(),
+        ..order
+    };
+    assert!(!repo.attach_order(&unknown, now()).await.unwrap());
+}
+
+fn held(id: &str, store: &str, release_in_min: i64, early_in_min: i64) -> HeldOrder {
+    HeldOrder {
+        order_id: OrderId::parse(id).unwrap(),
+        store_id: StoreId::parse(store).unwrap(),
+        task_token: format!("token-{id}"),
+        hold: Hold {
+            release_at: now() + TimeDelta::minutes(release_in_min),
+            early_release_from: now() + TimeDelta::minutes(early_in_min),
+        },
+        correlation_id: "c".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn held_orders_are_found_by_store_when_due_and_taken_once() {
+    let (c, name) = table(Table::Held, "held").await;
+    let repo = DynamoHeld::new(c.clone(), name.clone());
+    repo.put(&held("app.a", "S1001", 30, 0)).await.unwrap();
+    repo.put(&held("app.b", "S1001", 90, 60)).await.unwrap();
+    repo.put(&held("app.c", "S1002", 30, 0)).await.unwrap();
+    let due: Vec<_> = repo
+        .releasable(&StoreId::parse("S1001").unwrap(), now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.order_id.to_string())
+        .collect();
+    assert_eq!(due, vec!["app.a"]);
+    let later: Vec<_> = repo
+        .releasable(
+            &StoreId::parse("S1001").unwrap(),
+            now() + TimeDelta::minutes(61),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.order_id.to_string())
+        .collect();
+    assert_eq!(later, vec!["app.a", "app.b"]);
+    let id = OrderId::parse("app.a").unwrap();
+    assert_eq!(
+        repo.get(&id).await.unwrap(),
+        Some(held("app.a", "S1001", 30, 0))
+    );
+    assert_eq!(
+        repo.take(&id).await.unwrap(),
+        Some(held("app.a", "S1001", 30, 0))
+    );
+    assert_eq!(
+        repo.take(&id).await.unwrap(),
+        None,
+        "a second taker gets nothing"
+    );
+    let ttl = c
+        .describe_time_to_live()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description().unwrap().attribute_name(),
+        Some(tables::HELD_TTL_ATTR)
+    );
+}
+
+#[tokio::test]
+async fn concurrent_takers_of_a_held_order_get_it_once() {
+    let (c, name) = table(Table::Held, "held").await;
+    let repo = Arc::new(DynamoHeld::new(c, name));
+    repo.put(&held("app.race", "S1001", 30, 0)).await.unwrap();
+    let tasks = (0..20).map(|_| {
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            repo.take(&OrderId::parse("app.race").unwrap())
+                .await
+                .unwrap()
+        })
+    });
+    let got: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got.iter().filter(|h| h.is_some()).count(), 1);
+}
