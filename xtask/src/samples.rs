@@ -775,13 +775,13 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         out,
         "release-order",
         "courier-near",
-        "A Dasher near the store releases its held order",
+        "A Dasher near the store releases its held order (under watch only once the real clock reaches its early-release time)",
         near,
         publishing(
             output(json!({ "released": ["doordash.dd-7f1e2a90-0005"] })),
             &["Order Released"],
         ),
-        None,
+        Some(output(json!({}))),
     )
     .await?;
     let far = g.envelope("courier-far")?;

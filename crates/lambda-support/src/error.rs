@@ -5,8 +5,15 @@ use lambda_runtime::Diagnostic;
 use pipeline::PipelineError;
 
 /// A use-case error on its way out of a function.
-#[derive(Debug)]
 pub struct FunctionError(pub PipelineError);
+
+// The runtime logs this at ERROR when an invocation fails: keep it to the stable name and the
+// message with its causes, not a nest of type names.
+impl std::fmt::Debug for FunctionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0.name(), self.0.message_with_causes())
+    }
+}
 
 impl From<PipelineError> for FunctionError {
     fn from(e: PipelineError) -> Self {

@@ -22,11 +22,9 @@ pub(crate) async fn handle(
         )))
     })?;
     let span = tracing::info_span!("accept", correlation_id = %correlation(&input), request_id = %ctx.request_id);
-    conversation
-        .handle(&input)
+    async { conversation.handle(&input).await.map_err(reported) }
         .instrument(span)
         .await
-        .map_err(reported)
 }
 
 fn correlation(input: &AcceptInput) -> &str {

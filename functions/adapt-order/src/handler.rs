@@ -22,7 +22,9 @@ pub(crate) async fn handle(
         )))
     })?;
     let span = tracing::info_span!("adapt", correlation_id = %input.received.metadata.correlation_id, partner = %input.received.data.partner, request_id = %ctx.request_id);
-    adapt.handle(input).instrument(span).await.map_err(reported)
+    async { adapt.handle(input).await.map_err(reported) }
+        .instrument(span)
+        .await
 }
 
 #[cfg(test)]

@@ -15,11 +15,14 @@ pub(crate) async fn handle(
     let (input, ctx) = event.into_parts();
     let cid = pointer(&input, "/received/metadata/correlationId");
     let span = tracing::info_span!("dedup", correlation_id = %cid, request_id = %ctx.request_id);
-    dedup
-        .handle(&input, lambda_support::deadline(&ctx))
-        .instrument(span)
-        .await
-        .map_err(reported)
+    async {
+        dedup
+            .handle(&input, lambda_support::deadline(&ctx))
+            .await
+            .map_err(reported)
+    }
+    .instrument(span)
+    .await
 }
 
 fn pointer(v: &serde_json::Value, p: &str) -> String {

@@ -35,11 +35,9 @@ pub(crate) async fn handle(
     };
     let span =
         tracing::info_span!("hold", %order_id, %correlation_id, request_id = %ctx.request_id);
-    keeper
-        .handle(&input)
+    async { keeper.handle(&input).await.map_err(reported) }
         .instrument(span)
         .await
-        .map_err(reported)
 }
 
 #[cfg(test)]

@@ -30,11 +30,9 @@ pub(crate) async fn handle(
         } => (order.id.clone(), correlation_id.clone()),
     };
     let span = tracing::info_span!("pos", %order_id, %correlation_id, request_id = %ctx.request_id);
-    sender
-        .handle(&input)
+    async { sender.handle(&input).await.map_err(reported) }
         .instrument(span)
         .await
-        .map_err(reported)
 }
 
 #[cfg(test)]

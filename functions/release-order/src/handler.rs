@@ -23,11 +23,9 @@ pub(crate) async fn handle(
         })?;
     let cid = pointer(&input.detail, "/metadata/correlationId");
     let span = tracing::info_span!("release", detail_type = %input.detail_type, correlation_id = %cid, request_id = %ctx.request_id);
-    releaser
-        .handle(&input)
+    async { releaser.handle(&input).await.map_err(reported) }
         .instrument(span)
         .await
-        .map_err(reported)
 }
 
 fn pointer(v: &serde_json::Value, p: &str) -> String {
