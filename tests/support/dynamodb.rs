@@ -8,7 +8,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use tokio::sync::OnceCell;
 
 static ENDPOINT: OnceCell<String> = OnceCell::const_new();
@@ -72,14 +71,24 @@ async fn start() -> String {
     }
 }
 
+/// AWS clients for loopback endpoints, built as the functions build theirs.
+pub fn local_aws(endpoint: &str) -> aws_adapters::AwsConfig {
+    let env = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ];
+    aws_adapters::AwsConfig::from_env(|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("the loopback configuration is complete")
+}
+
 fn client_for(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-        .build();
-    Client::from_conf(config)
+    local_aws(endpoint).dynamodb()
 }
 
 /// A client for the shared DynamoDB Local, started on first use.

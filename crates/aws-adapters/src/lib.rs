@@ -13,6 +13,7 @@ pub mod eventbridge;
 pub mod held;
 pub mod idempotency_store;
 pub mod orders;
+pub mod sdk;
 pub mod secrets;
 pub mod sfn;
 pub mod tables;
@@ -21,15 +22,8 @@ pub use eventbridge::EventBridgePublisher;
 pub use held::DynamoHeld;
 pub use idempotency_store::DynamoIdempotencyStore;
 pub use orders::DynamoOrders;
+pub use sdk::AwsConfig;
 pub use sfn::SfnCallbacks;
-
-/// Loads the SDK configuration once per cold start: region and credentials from the Lambda
-/// environment, endpoints from `AWS_ENDPOINT_URL*` when set (the local cloud uses these).
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
-}
 
 /// An SDK error with its whole context (service error code and message), for logs and causes.
 pub(crate) fn describe<E: std::error::Error>(e: &E) -> String {

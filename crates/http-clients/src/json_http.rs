@@ -95,8 +95,11 @@ fn method(m: HttpMethod) -> reqwest::Method {
     }
 }
 
-/// Builds the shared reqwest client (rustls; no proxies read from the environment).
+/// Builds the shared reqwest client (rustls on ring, the provider the AWS clients use too; no
+/// proxies read from the environment).
 pub fn build_client(settings: HttpSettings) -> Result<reqwest::Client, reqwest::Error> {
+    // Installing fails only if a provider is already installed, which is the one we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(settings.connect_timeout)
         .timeout(settings.request_timeout)

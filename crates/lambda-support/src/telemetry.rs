@@ -2,8 +2,11 @@
 //! (`JSON` or text) and `AWS_LAMBDA_LOG_LEVEL` (falling back to `RUST_LOG`, then `INFO`).
 //! Order and correlation ids travel as span fields; payloads and secrets are never logged.
 
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
+use std::str::FromStr;
+
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn level(raw: Option<&str>) -> LevelFilter {
     match raw.map(str::to_ascii_uppercase).as_deref() {
@@ -15,49 +18,68 @@ fn level(raw: Option<&str>) -> LevelFilter {
     }
 }
 
+/// The filter: Lambda's level if set, else `RUST_LOG` directives (`info,my_crate=debug`),
+/// else INFO; the SDK's own chatter stays at WARN unless asked for by name.
+pub fn filter(lambda_level: Option<&str>, rust_log: Option<&str>) -> Targets {
+    let base = match (lambda_level, rust_log) {
+        (Some(l), _) => Targets::new().with_default(level(Some(l))),
+        (None, Some(directives)) => Targets::from_str(directives)
+            .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO)),
+        (None, None) => Targets::new().with_default(LevelFilter::INFO),
+    };
+    let quiet = |t: Targets, target: &str| {
+        if t.iter().any(|(name, _)| name == target) {
+            t
+        } else {
+            t.with_target(target, LevelFilter::WARN)
+        }
+    };
+    [
+        "aws_smithy_runtime",
+        "aws_smithy_http_client",
+        "hyper_util",
+        "rustls",
+    ]
+    .into_iter()
+    .fold(base, quiet)
+}
+
 /// Installs the global subscriber; call once, first thing in `main`.
 pub fn init() {
-    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
-    let filter = match (&lambda_level, std::env::var("RUST_LOG").ok()) {
-        (Some(l), _) => EnvFilter::default().add_directive(level(Some(l)).into()),
-        (None, Some(directives)) => {
-            EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"))
-        }
-        (None, None) => EnvFilter::default().add_directive(LevelFilter::INFO.into()),
-    }
-    // The SDK's own chatter stays at WARN unless asked for explicitly.
-    .add_directive(
-        "aws_smithy_runtime=warn"
-            .parse()
-            .unwrap_or_else(|_| LevelFilter::WARN.into()),
-    )
-    .add_directive(
-        "aws_config=warn"
-            .parse()
-            .unwrap_or_else(|_| LevelFilter::WARN.into()),
+    let filter = filter(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
     );
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false);
-    let result = if json {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+    let registry = tracing_subscriber::registry().with(filter);
+    // A second init (tests) keeps the first subscriber.
+    let _ = if json {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(true)
+                    .with_target(false),
+            )
             .try_init()
     } else {
-        builder.without_time().try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .without_time()
+                    .with_target(false)
+                    .with_ansi(false),
+            )
+            .try_init()
     };
-    // A second init (tests) keeps the first subscriber.
-    let _ = result;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing::Level;
 
     #[test]
     fn lambda_level_names_map_to_tracing_levels() {
@@ -65,5 +87,20 @@ mod tests {
         assert_eq!(level(Some("fatal")), LevelFilter::ERROR);
         assert_eq!(level(Some("nonsense")), LevelFilter::INFO);
         assert_eq!(level(None), LevelFilter::INFO);
+    }
+
+    #[test]
+    fn the_lambda_level_wins_over_rust_log_and_the_sdk_stays_quiet() {
+        let f = filter(Some("DEBUG"), Some("error"));
+        assert!(f.would_enable("pipeline", &Level::DEBUG));
+        assert!(!f.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(f.would_enable("aws_smithy_runtime", &Level::WARN));
+    }
+
+    #[test]
+    fn rust_log_directives_apply_when_lambda_sets_no_level() {
+        let f = filter(None, Some("warn,pipeline=debug"));
+        assert!(f.would_enable("pipeline", &Level::DEBUG));
+        assert!(!f.would_enable("partners", &Level::INFO));
     }
 }

@@ -70,7 +70,7 @@ impl MemoryWorld {
 /// Where the ports come from.
 pub enum Backend {
     /// AWS (or the local cloud, through `AWS_ENDPOINT_URL_*`).
-    Aws(Box<aws_config::SdkConfig>),
+    Aws(Box<aws_adapters::AwsConfig>),
     /// Everything in memory.
     Memory(Arc<MemoryWorld>),
 }
@@ -79,7 +79,12 @@ impl Backend {
     /// The backend `PIPELINE_BACKEND` names.
     pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
         match env.optional(vars::BACKEND).unwrap_or("aws") {
-            "aws" => Ok(Backend::Aws(Box::new(aws_adapters::sdk_config().await))),
+            "aws" => {
+                let config =
+                    aws_adapters::AwsConfig::from_env(|k| env.optional(k).map(str::to_owned))
+                        .map_err(|e| ConfigError::Missing(e.0))?;
+                Ok(Backend::Aws(Box::new(config)))
+            }
             "memory" => {
                 let world = MemoryWorld::new(Arc::new(SystemClock));
                 if let Some(dir) = env.optional(vars::PARTNER_FIXTURES_DIR) {
@@ -92,15 +97,7 @@ impl Backend {
                 }
                 let backend = Backend::Memory(Arc::new(world));
                 if let Some(path) = env.optional(vars::MEMORY_SEED) {
-                    let load = |why: String| ConfigError::Load {
-                        what: format!("memory seed {path}"),
-                        why,
-                    };
-                    let steps = crate::samples::load_seed(Path::new(path)).map_err(load)?;
-                    let deadline = chrono::Utc::now() + chrono::TimeDelta::seconds(60);
-                    crate::samples::replay_seed(&backend, env, &steps, deadline)
-                        .await
-                        .map_err(load)?;
+                    seed(&backend, env, path).await?;
                 }
                 Ok(backend)
             }
@@ -137,7 +134,7 @@ impl Backend {
 
     fn dynamo(&self) -> Option<aws_sdk_dynamodb::Client> {
         match self {
-            Backend::Aws(sdk) => Some(aws_sdk_dynamodb::Client::new(sdk)),
+            Backend::Aws(aws) => Some(aws.dynamodb()),
             Backend::Memory(_) => None,
         }
     }
@@ -177,8 +174,8 @@ impl Backend {
     fn publisher(&self, env: &Env) -> Result<Arc<dyn EventPublisher>, ConfigError> {
         Ok(match self {
             Backend::Memory(w) => w.publisher.clone(),
-            Backend::Aws(sdk) => Arc::new(EventBridgePublisher::new(
-                aws_sdk_eventbridge::Client::new(sdk),
+            Backend::Aws(aws) => Arc::new(EventBridgePublisher::new(
+                aws.eventbridge(),
                 env.required(vars::EVENT_BUS_NAME)?,
             )),
         })
@@ -187,7 +184,7 @@ impl Backend {
     fn callbacks(&self) -> Arc<dyn TaskCallbacks> {
         match self {
             Backend::Memory(w) => w.callbacks.clone(),
-            Backend::Aws(sdk) => Arc::new(SfnCallbacks::new(aws_sdk_sfn::Client::new(sdk))),
+            Backend::Aws(aws) => Arc::new(SfnCallbacks::new(aws.sfn())),
         }
     }
 
@@ -207,12 +204,11 @@ impl Backend {
                 &std::fs::read_to_string(path).map_err(|e| load(format!("{path}: {e}")))?,
             )
             .map_err(|e| load(format!("{path}: {e}")))?,
-            (None, Backend::Aws(sdk)) => aws_adapters::secrets::load_secret_json(
-                &aws_sdk_secretsmanager::Client::new(sdk),
-                id,
-            )
-            .await
-            .map_err(|e| load(e.to_string()))?,
+            (None, Backend::Aws(aws)) => {
+                aws_adapters::secrets::load_secret_json(&aws.secrets_manager(), id)
+                    .await
+                    .map_err(|e| load(e.to_string()))?
+            }
             (None, Backend::Memory(_)) => {
                 return Err(load(
                     "the memory backend reads secrets from file:<path> only".to_owned(),
@@ -293,6 +289,30 @@ impl Backend {
         })?;
         Ok(Arc::new(client))
     }
+}
+
+/// Replays a seed into a fresh memory backend. Debug builds only: the seed runs every use
+/// case, so linking it would put every adapter into every release binary.
+#[cfg(debug_assertions)]
+async fn seed(backend: &Backend, env: &Env, path: &str) -> Result<(), ConfigError> {
+    let load = |why: String| ConfigError::Load {
+        what: format!("memory seed {path}"),
+        why,
+    };
+    let steps = crate::samples::load_seed(Path::new(path)).map_err(load)?;
+    let deadline = chrono::Utc::now() + chrono::TimeDelta::seconds(60);
+    crate::samples::replay_seed(backend, env, &steps, deadline)
+        .await
+        .map_err(load)
+}
+
+#[cfg(not(debug_assertions))]
+async fn seed(_: &Backend, _: &Env, path: &str) -> Result<(), ConfigError> {
+    Err(ConfigError::Load {
+        what: format!("memory seed {path}"),
+        why: "the memory seed is available in debug builds only (cargo lambda watch, tests)"
+            .to_owned(),
+    })
 }
 
 const ALL_PARTNER_URLS: [(Partner, &str); 4] = [

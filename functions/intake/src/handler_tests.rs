@@ -39,3 +39,74 @@ fn a_503_tells_the_partner_when_to_retry() {
     assert_eq!(r.headers["x-correlation-id"], "c-1");
     assert_eq!(r.headers["content-type"], "application/json");
 }
+
+/// A writer that keeps what the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn info_logs_carry_the_correlation_id_but_no_payload_or_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_span_list(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    check_function_samples("intake", |backend, env, input| async move {
+        let intake = wiring::intake(&env, &backend)
+            .await
+            .map_err(|e| ("Config".to_owned(), e.to_string()))?;
+        let request: ApiGatewayV2httpRequest =
+            serde_json::from_value(input).map_err(|e| ("Input".to_owned(), e.to_string()))?;
+        handle(&intake, LambdaEvent::new(request, test_context("log-test")))
+            .await
+            .map_err(reported_error)?;
+        Ok(serde_json::json!({}))
+    })
+    .await
+    .ok();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("\"correlation_id\":\"corr-app-order\""),
+        "{logs}"
+    );
+    assert!(logs.contains("webhook accepted"), "{logs}");
+    let secrets = std::fs::read_to_string(
+        lambda_support::samples::repo_root().join("events/dev-secrets/webhooks.json"),
+    )
+    .unwrap();
+    let secrets: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&secrets).unwrap();
+    for secret in secrets.values() {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a webhook secret reached the logs"
+        );
+    }
+    // Customer names, notes and items from the sample payloads never reach the logs.
+    for private in [
+        "Lopez",
+        "Sam",
+        "extra crispy",
+        "ring the bell",
+        "Crunchwrap",
+    ] {
+        assert!(!logs.contains(private), "{private:?} reached the logs");
+    }
+}

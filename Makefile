@@ -1,0 +1,58 @@
+# One entry point for the project's tasks; the README and CI call these.
+# Everything installs into the repository (.venv, .local) from the package registries.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+FUNCTIONS := intake dedup adapt-order accept-order hold-order pos release-order
+# arm64 unless the aarch64 target could not be installed on this machine.
+ARCH ?= $(shell rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && echo arm64 || echo x86_64)
+TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null && echo "cargo nextest run --workspace --no-fail-fast" || echo "cargo test --workspace")
+
+.PHONY: help setup demo test lint generated unit watch invoke-samples build sizes samples schemas clean
+
+help: ## List the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: ## Install the tools the project needs (idempotent)
+	@scripts/setup.sh
+
+demo: setup ## The main job: run every function on the sample orders under cargo lambda watch
+	@python3 scripts/watch_smoke.py
+
+test: setup lint generated unit invoke-samples ## Everything CI runs
+
+lint: ## rustfmt and clippy, warnings are errors
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+generated: ## The committed samples and schemas are what the code generates
+	cargo xtask samples --check
+	cargo xtask schemas --check
+
+unit: ## Unit, property, handler, flow, contract and DynamoDB Local tests
+	scripts/with-dynamodb-local.sh $(TEST_RUNNER)
+
+invoke-samples: ## Every sample through cargo lambda watch + cargo lambda invoke
+	python3 scripts/watch_smoke.py
+
+watch: setup ## Run the functions under cargo lambda watch (memory backend, seeded)
+	cargo lambda watch --env-file events/watch.env
+
+build: setup ## Release build of every function for Lambda (zip), $(ARCH)
+	cargo lambda build --release --$(ARCH) --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+
+sizes: build ## Print each function's zipped bootstrap size
+	@for f in $(FUNCTIONS); do printf '%-14s %8d bytes zipped  %9d bytes unzipped\n' $$f \
+	  $$(stat -c %s target/lambda/$$f/bootstrap.zip) $$(unzip -l target/lambda/$$f/bootstrap.zip | tail -1 | awk '{print $$1}'); done
+
+samples: ## Regenerate the samples, seed and manifest under events/
+	cargo xtask samples
+
+schemas: ## Regenerate the event schemas under events/schemas/
+	cargo xtask schemas
+
+clean: ## Remove build output and installed tools
+	cargo clean
+	rm -rf .venv .local .aws-sam
