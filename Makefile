@@ -4,13 +4,19 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
+# Nothing here calls a host off this machine: no SAM telemetry or version check, no checkov
+# update check or platform download, no instance-metadata lookups.
+export SAM_CLI_TELEMETRY := 0
+export __SAM_CLI_APP_DIR := $(CURDIR)/.local/sam-config
+export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
+export AWS_EC2_METADATA_DISABLED := true
 
 FUNCTIONS := intake dedup adapt-order accept-order hold-order pos release-order
 # arm64 unless the aarch64 target could not be installed on this machine.
 ARCH ?= $(shell rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && echo arm64 || echo x86_64)
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null && echo "cargo nextest run --workspace --no-fail-fast" || echo "cargo test --workspace")
 
-.PHONY: help setup demo test lint generated unit watch invoke-samples build sizes samples schemas clean
+.PHONY: help setup demo test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -21,15 +27,27 @@ setup: ## Install the tools the project needs (idempotent)
 demo: setup ## The main job: run every function on the sample orders under cargo lambda watch
 	@python3 scripts/watch_smoke.py
 
-test: setup lint generated unit invoke-samples ## Everything CI runs
+test: setup lint generated infra unit invoke-samples sam-build ## Everything CI runs
 
 lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-generated: ## The committed samples and schemas are what the code generates
+generated: ## The committed samples, schemas and diagram are what the code generates
 	cargo xtask samples --check
 	cargo xtask schemas --check
+	cargo xtask diagram --check
+
+infra: ## The template and workflow, offline: SAM lint, cfn-lint on the transformed template, asl-validator, checkov
+	sam validate --lint -t infra/template.yaml
+	python scripts/sam_transform.py
+	cfn-lint target/template.cfn.json
+	.local/node/node_modules/.bin/asl-validator --json-path statemachines/order-workflow.asl.json
+	checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
+	checkov --quiet --compact --skip-download --framework cloudformation -f target/template.cfn.json
+
+sam-build: ## sam build, offline, for $(ARCH) (cargo-lambda and zig from PyPI; shares ./target)
+	cd infra && sam build --parameter-overrides Architecture=$(ARCH)
 
 unit: ## Unit, property, handler, flow, contract and DynamoDB Local tests
 	scripts/with-dynamodb-local.sh $(TEST_RUNNER)
@@ -53,6 +71,9 @@ samples: ## Regenerate the samples, seed and manifest under events/
 schemas: ## Regenerate the event schemas under events/schemas/
 	cargo xtask schemas
 
+diagram: ## Regenerate the workflow diagram in the README from the ASL
+	cargo xtask diagram
+
 clean: ## Remove build output and installed tools
 	cargo clean
-	rm -rf .venv .local .aws-sam
+	rm -rf .venv .local infra/.aws-sam

@@ -48,6 +48,13 @@ if ! cmp -s scripts/package.json .local/node/package.json 2>/dev/null; then
   (cd .local/node && npm install --silent --no-audit --no-fund >/dev/null)
 fi
 
+# SAM CLI's own config: no telemetry and no weekly version check against PyPI (nothing the
+# tests run may call a host off this machine). The Makefile points SAM at this directory.
+mkdir -p .local/sam-config
+if [ ! -f .local/sam-config/metadata.json ]; then
+  printf '{"telemetryEnabled": false, "lastVersionCheck": 4102444800.0}\n' > .local/sam-config/metadata.json
+fi
+
 # The arm64 target for `cargo lambda build --arm64` (Lambda runs arm64 by default here).
 if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
   if rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then

@@ -34,6 +34,11 @@ impl Output {
         Ok(())
     }
 
+    /// Adds a text file as is.
+    pub fn text(&mut self, rel: &str, text: String) {
+        self.files.insert(rel.to_owned(), text);
+    }
+
     /// Writes (or checks) everything; returns a summary line.
     pub fn finish(self) -> Result<String, String> {
         let mut stale = Vec::new();

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use order_domain::{Catalog, OrderId, OrderStatus, ReleasedBy};
-use order_events::{CourierLocationUpdated, Detail, OrderCancellationRequested};
+use order_events::{BusEvent, CourierLocationUpdated, Detail, OrderCancellationRequested};
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -18,6 +18,19 @@ use crate::ports::{
 use crate::usecases::accept::PartnerConversation;
 use crate::usecases::hold::release;
 use crate::usecases::pos::PosSender;
+
+/// The bus events release-order handles (source, detail-type); its rule in the template must
+/// match exactly these.
+pub const HANDLED: [(&str, &str); 2] = [
+    (
+        CourierLocationUpdated::SOURCE,
+        CourierLocationUpdated::DETAIL_TYPE,
+    ),
+    (
+        OrderCancellationRequested::SOURCE,
+        OrderCancellationRequested::DETAIL_TYPE,
+    ),
+];
 
 /// The release-order use case.
 pub struct Releaser {
@@ -47,7 +60,6 @@ impl Releaser {
         &self,
         event: &order_events::Envelope<serde_json::Value>,
     ) -> Result<ReleaseSummary, PipelineError> {
-        use order_events::BusEvent;
         fn detail<E: BusEvent>(v: &serde_json::Value) -> Result<Detail<E>, PipelineError> {
             serde_json::from_value(v.clone())
                 .map_err(|e| PipelineError::InvalidInput(format!("{} detail: {e}", E::DETAIL_TYPE)))

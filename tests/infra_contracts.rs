@@ -1,0 +1,625 @@
+//! Contracts between the code and the infrastructure files, read as they are:
+//! `infra/template.yaml` and `statemachines/order-workflow.asl.json`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use asl::model::{Definition, Machine, State, Task};
+use event_pattern::Pattern;
+use lambda_support::samples::{self, sample_time};
+use lambda_support::{Env, wiring};
+use order_events::BusEvent;
+use pipeline::names;
+use sam_template::{Resolver, Template};
+use serde_json::{Value, json};
+use suites::repo_root;
+
+fn template() -> Template {
+    Template::load(&repo_root().join("infra/template.yaml")).unwrap()
+}
+
+fn state_machine(t: &Template) -> sam_template::Resource {
+    let machines = t.of_kind("AWS::Serverless::StateMachine");
+    assert_eq!(machines.len(), 1, "one state machine");
+    machines.into_iter().next().unwrap()
+}
+
+fn definition_text(t: &Template) -> String {
+    std::fs::read_to_string(t.definition_path(&state_machine(t)).unwrap()).unwrap()
+}
+
+fn definition(t: &Template) -> Definition {
+    Definition::parse(&definition_text(t)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn tasks(m: &Machine) -> Vec<(String, Task)> {
+    let mut out = Vec::new();
+    for (name, s) in &m.states {
+        match s {
+            State::Task(t) => out.push((name.clone(), (**t).clone())),
+            State::Parallel(p) => p.branches.iter().for_each(|b| out.extend(tasks(b))),
+            State::Map(mp) => out.extend(mp.processor().map(tasks).unwrap_or_default()),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn substitutions(t: &Template) -> BTreeMap<String, Value> {
+    state_machine(t)
+        .properties
+        .get("DefinitionSubstitutions")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// `"${Name}"` → `Name`.
+fn placeholder(v: &Value) -> Option<String> {
+    v.as_str()?
+        .strip_prefix("${")?
+        .strip_suffix('}')
+        .map(str::to_owned)
+}
+
+fn function_binary(t: &Template, id: &str) -> String {
+    t.function_binary(&t.resource(id).unwrap()).unwrap()
+}
+
+fn read(rel: &str) -> Value {
+    let p = repo_root().join(rel);
+    serde_json::from_str(
+        &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
+}
+
+fn outbound(sample: &str) -> Value {
+    let e = read(&format!("events/samples/{sample}.json"));
+    json!({ "source": e["source"], "detailType": e["detail-type"], "detail": e["detail"] })
+}
+
+/// A state as the workflow holds it after every step, built from the committed samples.
+fn workflow_state() -> (Value, Value) {
+    let received = read("events/samples/order-received.json")["detail"].clone();
+    let order_id = format!(
+        "{}.{}",
+        received["data"]["partner"].as_str().unwrap(),
+        received["data"]["partnerOrderId"].as_str().unwrap()
+    );
+    let state = json!({
+        "received": received,
+        "orderId": order_id,
+        "dedup": { "outcome": "duplicate", "event": outbound("order-duplicate-ignored") },
+        "adapted": { "order": read("events/accept-order/accept.json")["order"] },
+        "accepted": { "hold": read("events/hold-order/hold.json")["plan"] },
+        "release": { "releasedBy": "courier" },
+        "pos": { "posOrderId": "POS-S1001-00001", "outcome": outbound("order-sent-to-pos") },
+        "error": { "Error": "PosRejected", "Cause": json!({"errorType": "PosRejected", "errorMessage": "POS refused the order"}).to_string() },
+        "result": { "outcome": outbound("order-failed") },
+    });
+    let context = json!({
+        "Execution": { "Id": "arn:aws:states:us-east-1:123456789012:execution:orders:e-1", "Name": "e-1", "StartTime": "2026-11-22T18:00:00Z" },
+        "State": { "EnteredTime": "2026-11-22T18:00:01.500Z", "Name": "s" },
+        "StateMachine": { "Id": "arn:aws:states:us-east-1:123456789012:stateMachine:orders", "Name": "orders" },
+        "Task": { "Token": "AAAA-task-token" },
+    });
+    (state, context)
+}
+
+#[test]
+fn every_rule_pattern_matches_the_events_its_target_consumes_and_no_other() {
+    let t = template();
+    let workflow = state_machine(&t).id;
+    let release = t
+        .of_kind("AWS::Serverless::Function")
+        .into_iter()
+        .find(|f| t.function_binary(f).as_deref() == Some("release-order"))
+        .unwrap()
+        .id;
+    // What each target consumes, from the code.
+    let consumes: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::from([
+        (
+            workflow.clone(),
+            BTreeSet::from([(
+                order_events::OrderReceived::SOURCE.to_owned(),
+                order_events::OrderReceived::DETAIL_TYPE.to_owned(),
+            )]),
+        ),
+        (
+            release.clone(),
+            pipeline::usecases::release::HANDLED
+                .iter()
+                .map(|(s, d)| ((*s).to_owned(), (*d).to_owned()))
+                .collect(),
+        ),
+    ]);
+    let rules = t.rules();
+    assert_eq!(
+        rules
+            .iter()
+            .map(|r| r.target.clone())
+            .collect::<BTreeSet<_>>(),
+        consumes.keys().cloned().collect(),
+        "one rule per consumer"
+    );
+    let dir = repo_root().join("events/samples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        let key = (
+            event["source"].as_str().unwrap().to_owned(),
+            event["detail-type"].as_str().unwrap().to_owned(),
+        );
+        for rule in &rules {
+            let pattern =
+                Pattern::parse(&rule.pattern).unwrap_or_else(|e| panic!("{}: {e}", rule.name));
+            let expected = consumes[&rule.target].contains(&key);
+            assert_eq!(
+                pattern.matches(&event),
+                expected,
+                "rule {} on {:?}",
+                rule.name,
+                key
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, order_events::ALL_EVENTS.len() * rules.len());
+    for rule in &rules {
+        assert_eq!(
+            rule.bus,
+            json!({"Ref": "OrdersBus"}),
+            "{} listens on the order bus",
+            rule.name
+        );
+        assert!(
+            rule.retry_policy.get("MaximumRetryAttempts").is_some(),
+            "{} has a retry policy",
+            rule.name
+        );
+        let dlq = rule
+            .dead_letter
+            .pointer("/Arn/Fn::GetAtt/0")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{} has a DLQ", rule.name));
+        assert_eq!(t.resource(dlq).unwrap().kind, "AWS::SQS::Queue");
+    }
+}
+
+#[test]
+fn every_task_names_a_function_or_integration_defined_in_the_template() {
+    let t = template();
+    let def = definition(&t);
+    let subs = substitutions(&t);
+    let policies = state_machine(&t).properties["Policies"].to_string();
+    let mut used = BTreeSet::new();
+    for (name, task) in tasks(&def.machine) {
+        let params = task.parameters.clone().unwrap_or(Value::Null);
+        match task.resource.as_str() {
+            "arn:aws:states:::lambda:invoke"
+            | "arn:aws:states:::lambda:invoke.waitForTaskToken" => {
+                let key = placeholder(&params["FunctionName"])
+                    .unwrap_or_else(|| panic!("{name}: FunctionName is a substitution"));
+                let target = subs
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("{name}: no substitution for {key}"));
+                let function = target
+                    .pointer("/Fn::GetAtt/0")
+                    .and_then(Value::as_str)
+                    .unwrap_or_else(|| panic!("{key} is !GetAtt <Function>.Arn"));
+                assert_eq!(target.pointer("/Fn::GetAtt/1"), Some(&json!("Arn")));
+                assert_eq!(
+                    t.resource(function).unwrap().kind,
+                    "AWS::Serverless::Function",
+                    "{name}"
+                );
+                assert!(
+                    policies.contains(&format!(
+                        "{{\"LambdaInvokePolicy\":{{\"FunctionName\":{{\"Ref\":\"{function}\"}}}}}}"
+                    )),
+                    "{name}: the workflow may invoke {function}"
+                );
+                used.insert(key);
+            }
+            "arn:aws:states:::events:putEvents" => {
+                for entry in params["Entries"].as_array().unwrap() {
+                    let key = placeholder(&entry["EventBusName"]).unwrap();
+                    let bus = subs[&key]["Ref"].as_str().unwrap();
+                    assert_eq!(
+                        t.resource(bus).unwrap().kind,
+                        "AWS::Events::EventBus",
+                        "{name}"
+                    );
+                    assert!(policies.contains(&format!("{{\"EventBridgePutEventsPolicy\":{{\"EventBusName\":{{\"Ref\":\"{bus}\"}}}}}}")));
+                    used.insert(key);
+                }
+            }
+            "arn:aws:states:::dynamodb:updateItem" => {
+                let key = placeholder(&params["TableName"]).unwrap();
+                let table = subs[&key]["Ref"].as_str().unwrap();
+                assert_eq!(
+                    t.resource(table).unwrap().kind,
+                    "AWS::DynamoDB::Table",
+                    "{name}"
+                );
+                let statements: Vec<Value> = state_machine(&t).properties["Policies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|p| p.get("Statement").and_then(Value::as_array).cloned())
+                    .flatten()
+                    .collect();
+                let granted = statements.iter().any(|st| {
+                    st["Effect"] == "Allow"
+                        && st["Action"] == "dynamodb:UpdateItem"
+                        && st["Resource"] == json!({"Fn::GetAtt": [table, "Arn"]})
+                });
+                assert!(granted, "{name}: the workflow may update {table}");
+                used.insert(key);
+            }
+            other => panic!("{name}: {other} is not an integration the template provides"),
+        }
+    }
+    assert_eq!(
+        used,
+        subs.keys().cloned().collect(),
+        "every substitution is used"
+    );
+    let text = definition_text(&t);
+    for (i, _) in text.match_indices("${") {
+        let key: String = text[i + 2..].chars().take_while(|c| *c != '}').collect();
+        assert!(subs.contains_key(&key), "${{{key}}} has a substitution");
+    }
+    assert!(
+        !text.contains("arn:aws:lambda:") && !text.contains("123456789012"),
+        "no account or region written in"
+    );
+}
+
+fn parse_input(function: &str, v: &Value) -> Result<(), String> {
+    let r = match function {
+        "dedup" => serde_json::from_value::<pipeline::io::DedupInput>(v.clone()).map(|_| ()),
+        "adapt-order" => serde_json::from_value::<pipeline::io::AdaptInput>(v.clone()).map(|_| ()),
+        "accept-order" => {
+            serde_json::from_value::<pipeline::io::AcceptInput>(v.clone()).map(|_| ())
+        }
+        "hold-order" => serde_json::from_value::<pipeline::io::HoldInput>(v.clone()).map(|_| ()),
+        "pos" => serde_json::from_value::<pipeline::io::PosInput>(v.clone()).map(|_| ()),
+        other => return Err(format!("{other} is not a workflow step")),
+    };
+    r.map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_task_passes_the_input_its_function_or_service_expects() {
+    let t = template();
+    let def = definition(&t);
+    let subs = substitutions(&t);
+    let (state, context) = workflow_state();
+    let validators: BTreeMap<String, jsonschema::Validator> = order_events::schema::catalogue()
+        .into_iter()
+        .map(|(d, s)| (d.to_owned(), jsonschema::validator_for(&s).unwrap()))
+        .collect();
+    for (name, task) in tasks(&def.machine) {
+        let params = asl::template::apply(task.parameters.as_ref().unwrap(), &state, &context)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        match task.resource.as_str() {
+            r if r.starts_with("arn:aws:states:::lambda:invoke") => {
+                let key = placeholder(&task.parameters.as_ref().unwrap()["FunctionName"]).unwrap();
+                let function = function_binary(
+                    &t,
+                    subs[&key]
+                        .pointer("/Fn::GetAtt/0")
+                        .and_then(Value::as_str)
+                        .unwrap(),
+                );
+                parse_input(&function, &params["Payload"])
+                    .unwrap_or_else(|e| panic!("{name} → {function}: {e}\n{}", params["Payload"]));
+                if r.ends_with(".waitForTaskToken") {
+                    assert!(
+                        params["Payload"].to_string().contains("AAAA-task-token"),
+                        "{name} passes the task token"
+                    );
+                }
+            }
+            "arn:aws:states:::events:putEvents" => {
+                for entry in params["Entries"].as_array().unwrap() {
+                    let envelope = json!({ "source": entry["Source"], "detail-type": entry["DetailType"], "detail": entry["Detail"] });
+                    let dt = entry["DetailType"].as_str().unwrap();
+                    let v = validators
+                        .get(dt)
+                        .unwrap_or_else(|| panic!("{name}: no schema for {dt}"));
+                    let errors: Vec<String> = v
+                        .iter_errors(&envelope)
+                        .map(|e| format!("{e} at {}", e.instance_path()))
+                        .collect();
+                    assert!(
+                        errors.is_empty(),
+                        "{name}: the event it publishes does not match {dt}: {errors:?}"
+                    );
+                }
+            }
+            "arn:aws:states:::dynamodb:updateItem" => {
+                assert_eq!(
+                    params["Key"],
+                    json!({ aws_adapters::tables::ORDERS_KEY: { "S": state["orderId"] } }),
+                    "{name}"
+                );
+                for attr in ["status", "history", "updatedAt", "reason"] {
+                    assert!(
+                        params.to_string().contains(attr),
+                        "{name} writes {attr} as the adapter does"
+                    );
+                }
+            }
+            other => panic!("{name}: unexpected resource {other}"),
+        }
+    }
+}
+
+#[test]
+fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error() {
+    const STATES: [&str; 10] = [
+        "States.ALL",
+        "States.Runtime",
+        "States.Timeout",
+        "States.TaskFailed",
+        "States.Permissions",
+        "States.ResultPathMatchFailure",
+        "States.ParameterPathFailure",
+        "States.BranchFailed",
+        "States.NoChoiceMatched",
+        "States.IntrinsicFailure",
+    ];
+    // Errors of the Lambda service itself (not of the function), which AWS recommends retrying.
+    const LAMBDA_SERVICE: [&str; 4] = [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ];
+    let t = template();
+    let def = definition(&t);
+    let mut seen = BTreeSet::new();
+    for (name, task) in tasks(&def.machine) {
+        let lists = task
+            .retry
+            .iter()
+            .map(|r| &r.error_equals)
+            .chain(task.catch.iter().map(|c| &c.error_equals));
+        for error in lists.flatten() {
+            let known = names::REPORTED.contains(&error.as_str())
+                || STATES.contains(&error.as_str())
+                || LAMBDA_SERVICE.contains(&error.as_str());
+            assert!(known, "{name} handles {error}, which nothing reports");
+            seen.insert(error.clone());
+        }
+        // Every transient error is retried somewhere before being caught.
+        if task.resource.starts_with("arn:aws:states:::lambda:invoke") {
+            let retried: BTreeSet<&str> = task
+                .retry
+                .iter()
+                .flat_map(|r| r.error_equals.iter().map(String::as_str))
+                .collect();
+            assert!(
+                LAMBDA_SERVICE.iter().all(|e| retried.contains(e)),
+                "{name} retries the Lambda service errors"
+            );
+        }
+    }
+    for name in [
+        "OrderRejected",
+        "OrderCancelled",
+        "OrderInProgress",
+        "PartnerUnavailable",
+        "PosUnavailable",
+    ] {
+        assert!(seen.contains(name), "the workflow handles {name}");
+    }
+}
+
+#[test]
+fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
+    let t = template();
+    // Definition::parse checks targets, reachability and that every state reaches an end.
+    let def = definition(&t);
+    let m = &def.machine;
+    let edges = asl::validate::edges(m);
+    let publishes: BTreeSet<&str> = m
+        .states
+        .iter()
+        .filter(|(_, s)| matches!(s, State::Task(t) if t.resource == "arn:aws:states:::events:putEvents"))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    // Walk the graph without the publishing states: no terminal state may be reached, except
+    // the one that records that publishing itself failed.
+    let mut seen = BTreeSet::from([m.start_at.as_str()]);
+    let mut queue = VecDeque::from([m.start_at.as_str()]);
+    while let Some(at) = queue.pop_front() {
+        for e in edges
+            .iter()
+            .filter(|e| e.from == at && !publishes.contains(e.to.as_str()))
+        {
+            if seen.insert(e.to.as_str()) {
+                queue.push_back(e.to.as_str());
+            }
+        }
+    }
+    let terminals: Vec<&str> = m
+        .states
+        .iter()
+        .filter(|(_, s)| matches!(s, State::Succeed(_) | State::Fail(_)))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert!(terminals.len() >= 6, "{terminals:?}");
+    for terminal in terminals {
+        if terminal == "Outcome not published" {
+            continue;
+        }
+        assert!(
+            !seen.contains(terminal),
+            "{terminal} can be reached without publishing an outcome event"
+        );
+    }
+    assert!(publishes.len() >= 4);
+}
+
+fn table(t: &Template, id: &str) -> Value {
+    t.resource(id).unwrap().properties
+}
+
+#[test]
+fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
+    use aws_adapters::tables::*;
+    let t = template();
+    let keys = |v: &Value| {
+        v["KeySchema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["AttributeName"].as_str().unwrap().to_owned(),
+                    k["KeyType"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let orders = table(&t, "OrdersTable");
+    assert_eq!(
+        keys(&orders),
+        vec![(ORDERS_KEY.to_owned(), "HASH".to_owned())]
+    );
+    let held = table(&t, "HeldOrdersTable");
+    assert_eq!(keys(&held), vec![(HELD_KEY.to_owned(), "HASH".to_owned())]);
+    let gsi = &held["GlobalSecondaryIndexes"][0];
+    assert_eq!(gsi["IndexName"], HELD_BY_STORE_INDEX);
+    assert_eq!(
+        keys(gsi),
+        vec![
+            (HELD_STORE_ATTR.to_owned(), "HASH".to_owned()),
+            (HELD_RELEASABLE_ATTR.to_owned(), "RANGE".to_owned())
+        ]
+    );
+    assert_eq!(gsi["Projection"]["ProjectionType"], "ALL");
+    assert_eq!(
+        held["TimeToLiveSpecification"]["AttributeName"],
+        HELD_TTL_ATTR
+    );
+    let idem = table(&t, "IdempotencyTable");
+    assert_eq!(
+        keys(&idem),
+        vec![(IDEMPOTENCY_KEY.to_owned(), "HASH".to_owned())]
+    );
+    assert_eq!(
+        idem["TimeToLiveSpecification"]["AttributeName"],
+        IDEMPOTENCY_TTL_ATTR
+    );
+    for id in ["OrdersTable", "HeldOrdersTable", "IdempotencyTable"] {
+        let p = table(&t, id);
+        assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{id}");
+        assert_eq!(
+            p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+            "{id}"
+        );
+        assert_eq!(p["DeletionProtectionEnabled"], true, "{id}");
+        assert_eq!(t.json["Resources"][id]["DeletionPolicy"], "Retain", "{id}");
+    }
+}
+
+/// What the template's references stand for when a function starts locally (no AWS).
+fn local_resolver(t: &Template) -> Resolver {
+    let mut r = Resolver::default();
+    for res in t.resources() {
+        r.refs
+            .insert(res.id.clone(), json!(format!("local-{}", res.id)));
+        r.attrs.insert(
+            (res.id.clone(), "Arn".to_owned()),
+            json!(format!("arn:aws:local:us-east-1:000000000000:{}", res.id)),
+        );
+    }
+    let events = repo_root().join("events/dev-secrets");
+    r.refs.insert(
+        "WebhookSecretsArn".into(),
+        json!(format!("file:{}", events.join("webhooks.json").display())),
+    );
+    r.refs.insert(
+        "ApiCredentialsArn".into(),
+        json!(format!("file:{}", events.join("api.json").display())),
+    );
+    for p in t.json["Parameters"].as_object().unwrap().keys() {
+        if !r.refs.contains_key(p) {
+            r.refs.insert(
+                p.clone(),
+                t.parameter_default(p)
+                    .unwrap_or(json!("http://127.0.0.1:9")),
+            );
+        }
+    }
+    r.refs.insert("AWS::Region".into(), json!("us-east-1"));
+    r
+}
+
+#[tokio::test]
+async fn every_function_starts_with_the_environment_the_template_gives_it() {
+    let t = template();
+    let resolver = local_resolver(&t);
+    let functions = t.of_kind("AWS::Serverless::Function");
+    assert_eq!(functions.len(), 7);
+    for f in functions {
+        let binary = t.function_binary(&f).unwrap();
+        let mut env = Env::from_pairs([
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ]);
+        for (k, v) in t.function_environment(&f) {
+            let value = resolver
+                .resolve(&v)
+                .unwrap_or_else(|e| panic!("{}: {k}: {e}", f.id));
+            env = env.with(&k, value.as_str().unwrap_or_default());
+        }
+        let backend = wiring::Backend::from_env(&env).await.unwrap();
+        let started = match binary.as_str() {
+            "intake" => wiring::intake(&env, &backend).await.map(|_| ()),
+            "dedup" => wiring::dedup(&env, &backend).await.map(|_| ()),
+            "adapt-order" => wiring::adapt(&env, &backend).await.map(|_| ()),
+            "accept-order" => wiring::accept(&env, &backend).await.map(|_| ()),
+            "hold-order" => wiring::hold(&env, &backend).await.map(|_| ()),
+            "pos" => wiring::pos(&env, &backend).await.map(|_| ()),
+            "release-order" => wiring::release(&env, &backend).await.map(|_| ()),
+            other => panic!("{}: unknown binary {other}", f.id),
+        };
+        started.unwrap_or_else(|e| {
+            panic!(
+                "{} ({binary}) does not start with the template's environment: {e}",
+                f.id
+            )
+        });
+        // And nothing secret is in the environment: only ids of secrets.
+        for (k, v) in t.function_environment(&f) {
+            assert!(
+                !k.contains("TOKEN") && !k.contains("KEY") || k.ends_with("_ID"),
+                "{}: {k}",
+                f.id
+            );
+            let _ = v;
+        }
+    }
+    let _ = (samples::SAMPLE_TIME, sample_time());
+}
+
+#[test]
+fn the_workflow_diagram_in_the_readme_is_the_one_the_asl_generates() {
+    let t = template();
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let expected = format!("```mermaid\n{}```", asl::diagram::mermaid(&definition(&t)));
+    assert!(
+        readme.contains(&expected),
+        "the README's workflow diagram is stale: run `cargo xtask diagram`"
+    );
+}
