@@ -4,7 +4,9 @@
 //! * `samples`: every sample under `events/` (run through the real use cases in memory at a
 //!   fixed time), the memory seed, the manifest and one sample of every event type;
 //! * `schemas`: the JSON Schema of every event under `events/schemas/`;
-//! * `diagram`: the workflow diagram in the README, from the ASL.
+//! * `diagram`: the workflow diagram in the README, from the ASL;
+//! * `sign`: the headers a partner would send with a body (curl `-H` flags), to try a
+//!   deployed webhook by hand.
 
 mod output;
 mod samples;
@@ -23,7 +25,8 @@ async fn main() -> ExitCode {
         Some("samples") => samples::generate(&root, &mut out).await,
         Some("schemas") => schemas(&mut out),
         Some("diagram") => diagram(&root, &mut out),
-        _ => Err("usage: cargo xtask <samples|schemas|diagram> [--check]".to_owned()),
+        Some("sign") => return sign(&args[1..]),
+        _ => Err("usage: cargo xtask <samples|schemas|diagram> [--check]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)".to_owned()),
     };
     match result.and_then(|()| out.finish()) {
         Ok(summary) => {
@@ -72,4 +75,57 @@ fn diagram(root: &std::path::Path, out: &mut Output) -> Result<(), String> {
     );
     out.text("README.md", updated);
     Ok(())
+}
+
+/// Prints the partner's authentication headers for a body file, as curl `-H` flags.
+fn sign(args: &[String]) -> ExitCode {
+    let usage = || {
+        eprintln!(
+            "usage: cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)"
+        );
+        ExitCode::FAILURE
+    };
+    let (Some(partner), Some(file)) = (args.first(), args.get(1)) else {
+        return usage();
+    };
+    let Ok(partner) = partner.parse::<order_domain::Partner>() else {
+        return usage();
+    };
+    let secret = match (args.get(2).map(String::as_str), args.get(3)) {
+        (Some("--secret"), Some(s)) => s.clone(),
+        (Some("--secret-file"), Some(f)) => {
+            let map: std::collections::BTreeMap<String, String> = match std::fs::read_to_string(f)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+            {
+                Some(m) => m,
+                None => {
+                    eprintln!("xtask: {f} is not a JSON object of partner secrets");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match map.get(partner.as_str()) {
+                Some(s) => s.clone(),
+                None => {
+                    eprintln!("xtask: {f} has no secret for {partner}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => return usage(),
+    };
+    let Ok(body) = std::fs::read(file) else {
+        eprintln!("xtask: cannot read {file}");
+        return ExitCode::FAILURE;
+    };
+    let nonce = format!(
+        "{:016x}",
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
+    let headers = partners::auth::sign(partner, &body, &secret, chrono::Utc::now(), &nonce);
+    let flags: Vec<String> = std::iter::once("-H 'content-type: application/json'".to_owned())
+        .chain(headers.iter().map(|(k, v)| format!("-H '{k}: {v}'")))
+        .collect();
+    println!("{}", flags.join(" "));
+    ExitCode::SUCCESS
 }
