@@ -130,6 +130,17 @@ fn every_file_under_events_is_known_and_parses_into_its_type() {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
+            if rel.ends_with(".env") {
+                // `KEY=VALUE` lines naming variables the functions read.
+                let text = std::fs::read_to_string(&path).unwrap();
+                for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+                    let (key, _) = line.split_once('=').unwrap_or_else(|| panic!("events/{rel}: {line:?} is not KEY=VALUE"));
+                    let known = key.starts_with("AWS_LAMBDA_") || lambda_support::config::vars::ALL.contains(&key);
+                    assert!(known, "events/{rel}: {key} is not a variable the functions read");
+                }
+                seen += 1;
+                continue;
+            }
             let v = read(&path);
             let result = if let Some(function) = in_manifest.get(&rel) {
                 parse_input(function, &v).or(Ok(()))

@@ -1,0 +1,352 @@
+//! The application as the template describes it, with every intrinsic resolved to local names:
+//! functions (binary, environment, timeout), tables (as CreateTable requests), the bus and its
+//! rules, the state machine, and the HTTP routes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use asl::model::Definition;
+use event_pattern::Pattern;
+use sam_template::{Resolver, Template};
+use serde_json::{Value, json};
+
+/// Region of the local cloud.
+pub const REGION: &str = "us-east-1";
+/// Account id of the local cloud.
+pub const ACCOUNT: &str = "000000000000";
+
+/// Why the template could not be turned into a local application.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The template.
+    #[error(transparent)]
+    Template(#[from] sam_template::TemplateError),
+    /// Something in it cannot run locally.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A function.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// Logical id.
+    pub logical_id: String,
+    /// Function name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// The binary (package) name.
+    pub binary: String,
+    /// Environment from the template (resolved).
+    pub env: BTreeMap<String, String>,
+    /// Timeout, seconds.
+    pub timeout_seconds: u64,
+    /// Memory, MB.
+    pub memory_mb: u64,
+    /// `ApplicationLogLevel`.
+    pub log_level: Option<String>,
+    /// `LogFormat`.
+    pub log_format: Option<String>,
+    /// Async invocations: retries after a function error (Lambda's default is 2).
+    pub async_retries: u32,
+    /// Async invocations: where failures go (a queue name), if configured.
+    pub on_failure: Option<String>,
+}
+
+/// A table, as the CreateTable request that makes it.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Logical id.
+    pub logical_id: String,
+    /// Table name.
+    pub name: String,
+    /// The CreateTable request.
+    pub create: Value,
+    /// The TTL attribute, if any.
+    pub ttl_attribute: Option<String>,
+}
+
+/// What a rule delivers to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// Start an execution.
+    StateMachine {
+        /// Its ARN.
+        arn: String,
+    },
+    /// Invoke a function asynchronously.
+    Function {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// A bus rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Name (for logs and dead letters).
+    pub name: String,
+    /// The bus it listens on.
+    pub bus: String,
+    /// The pattern.
+    pub pattern: Pattern,
+    /// The target.
+    pub target: Target,
+    /// `InputPath` of the target, if any.
+    pub input_path: Option<String>,
+    /// Delivery retries (RetryPolicy.MaximumRetryAttempts; EventBridge's default is 185).
+    pub max_attempts: u32,
+    /// Oldest event it still delivers, seconds (default 24 h).
+    pub max_age_seconds: u64,
+    /// The dead-letter queue's name, if any.
+    pub dead_letter: Option<String>,
+}
+
+/// The state machine.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// The definition with its substitutions made.
+    pub definition: Definition,
+    /// The definition JSON with its substitutions made.
+    pub json: Value,
+}
+
+/// An HTTP route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Method.
+    pub method: String,
+    /// Path with `{params}`.
+    pub path: String,
+    /// The function's name.
+    pub function: String,
+    /// The API's throttling: steady rate per second and burst.
+    pub throttle: Option<(f64, f64)>,
+}
+
+/// The local application.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Functions.
+    pub functions: Vec<Function>,
+    /// Tables.
+    pub tables: Vec<Table>,
+    /// Bus names (custom buses; `default` always exists).
+    pub buses: Vec<String>,
+    /// Rules.
+    pub rules: Vec<Rule>,
+    /// The state machines.
+    pub state_machines: Vec<StateMachine>,
+    /// HTTP routes.
+    pub routes: Vec<Route>,
+    /// Queue names (dead letters and failure destinations).
+    pub queues: Vec<String>,
+}
+
+/// Values for the template's parameters and what stands for external things.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Parameter values (others take their defaults).
+    pub parameters: BTreeMap<String, String>,
+}
+
+fn s(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())).or_else(|| v.as_f64().map(|n| n.to_string()))
+}
+
+/// The physical name of a resource: its name property, or `<stack>-<LogicalId>`.
+fn physical_name(r: &sam_template::Resource, base: &Resolver) -> Result<String, String> {
+    let prop = match r.kind.as_str() {
+        "AWS::DynamoDB::Table" => "TableName",
+        "AWS::SQS::Queue" => "QueueName",
+        "AWS::Serverless::Function" => "FunctionName",
+        "AWS::Events::EventBus" | "AWS::Serverless::StateMachine" => "Name",
+        _ => "",
+    };
+    match r.properties.get(prop) {
+        Some(v) if !prop.is_empty() => base.resolve(v).map(|v| s(&v).unwrap_or_default()),
+        _ => Ok(format!("local-{}", r.id)),
+    }
+}
+
+fn arn(service: &str, rest: &str) -> String {
+    format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}")
+}
+
+impl App {
+    /// Reads the template and resolves it for the local cloud.
+    pub fn load(template_path: &Path, overrides: &Overrides) -> Result<Self, AppError> {
+        let t = Template::load(template_path)?;
+        let invalid = |m: String| AppError::Invalid(m);
+
+        // Phase 1: parameters and pseudo parameters.
+        let mut base = Resolver::default();
+        for (k, v) in [("AWS::Region", REGION), ("AWS::AccountId", ACCOUNT), ("AWS::Partition", "aws"), ("AWS::URLSuffix", "localhost"), ("AWS::StackName", "local")] {
+            base.refs.insert(k.to_owned(), json!(v));
+        }
+        if let Some(params) = t.json.get("Parameters").and_then(Value::as_object) {
+            for (name, p) in params {
+                let value = overrides
+                    .parameters
+                    .get(name)
+                    .map(|v| json!(v))
+                    .or_else(|| p.get("Default").cloned())
+                    .ok_or_else(|| invalid(format!("template parameter {name} has no default; give it a value")))?;
+                base.refs.insert(name.clone(), value);
+            }
+        }
+        // Phase 2: every resource's physical name and ARN.
+        let mut r = base.clone();
+        for res in t.resources() {
+            let name = physical_name(&res, &base).map_err(|e| invalid(format!("{}: {e}", res.id)))?;
+            let (reference, the_arn) = match res.kind.as_str() {
+                "AWS::DynamoDB::Table" => (name.clone(), arn("dynamodb", &format!("table/{name}"))),
+                "AWS::SQS::Queue" => (format!("http://localhost/{ACCOUNT}/{name}"), arn("sqs", &name)),
+                "AWS::Serverless::Function" => (name.clone(), arn("lambda", &format!("function:{name}"))),
+                "AWS::Events::EventBus" => (name.clone(), arn("events", &format!("event-bus/{name}"))),
+                "AWS::Serverless::StateMachine" => {
+                    let a = arn("states", &format!("stateMachine:{name}"));
+                    (a.clone(), a)
+                }
+                _ => (name.clone(), arn("local", &name)),
+            };
+            r.refs.insert(res.id.clone(), json!(reference));
+            r.attrs.insert((res.id.clone(), "Arn".to_owned()), json!(the_arn));
+            r.attrs.insert((res.id.clone(), "Name".to_owned()), json!(name));
+            r.attrs.insert((res.id.clone(), "QueueName".to_owned()), json!(name));
+        }
+        let resolve = |v: &Value, what: &str| r.resolve(v).map_err(|e| invalid(format!("{what}: {e}")));
+
+        let globals = t.function_globals();
+        let mut functions = Vec::new();
+        for f in t.of_kind("AWS::Serverless::Function") {
+            let name = s(&r.refs[&f.id]).unwrap_or_default();
+            let mut env = BTreeMap::new();
+            for (k, v) in t.function_environment(&f) {
+                env.insert(k.clone(), s(&resolve(&v, &format!("{} environment {k}", f.id))?).unwrap_or_default());
+            }
+            let prop = |name: &str| t.function_property(&f, name);
+            let async_cfg = f.properties.get("EventInvokeConfig").cloned().unwrap_or(Value::Null);
+            let on_failure = match async_cfg.pointer("/DestinationConfig/OnFailure/Destination") {
+                Some(d) => {
+                    let a = resolve(d, "OnFailure destination")?;
+                    s(&a).map(|a| a.rsplit(':').next().unwrap_or_default().to_owned())
+                }
+                None => None,
+            };
+            functions.push(Function {
+                logical_id: f.id.clone(),
+                arn: arn("lambda", &format!("function:{name}")),
+                binary: t.function_binary(&f).ok_or_else(|| invalid(format!("{}: no CodeUri or Binary", f.id)))?,
+                name,
+                env,
+                timeout_seconds: prop("Timeout").and_then(|v| v.as_u64()).unwrap_or(3),
+                memory_mb: prop("MemorySize").and_then(|v| v.as_u64()).unwrap_or(128),
+                log_level: prop("LoggingConfig").and_then(|l| l.get("ApplicationLogLevel").and_then(Value::as_str).map(str::to_owned)),
+                log_format: prop("LoggingConfig").and_then(|l| l.get("LogFormat").and_then(Value::as_str).map(str::to_owned)),
+                async_retries: async_cfg.get("MaximumRetryAttempts").and_then(Value::as_u64).unwrap_or(2) as u32,
+                on_failure,
+            });
+        }
+        let _ = globals;
+
+        let mut tables = Vec::new();
+        for tb in t.of_kind("AWS::DynamoDB::Table") {
+            let name = s(&r.refs[&tb.id]).unwrap_or_default();
+            let p = resolve(&tb.properties, &tb.id)?;
+            let mut create = json!({
+                "TableName": name,
+                "AttributeDefinitions": p["AttributeDefinitions"],
+                "KeySchema": p["KeySchema"],
+                "BillingMode": "PAY_PER_REQUEST",
+            });
+            if let Some(gsi) = p.get("GlobalSecondaryIndexes") {
+                create["GlobalSecondaryIndexes"] = gsi.clone();
+            }
+            let ttl = p.pointer("/TimeToLiveSpecification/AttributeName").and_then(Value::as_str).map(str::to_owned);
+            tables.push(Table { logical_id: tb.id.clone(), name, create, ttl_attribute: ttl });
+        }
+
+        let buses: Vec<String> = t.of_kind("AWS::Events::EventBus").iter().map(|b| s(&r.refs[&b.id]).unwrap_or_default()).collect();
+        let queues: Vec<String> = t.of_kind("AWS::SQS::Queue").iter().map(|q| s(&r.attrs[&(q.id.clone(), "Name".to_owned())]).unwrap_or_default()).collect();
+
+        let mut rules = Vec::new();
+        for rule in t.rules() {
+            let pattern = Pattern::parse(&rule.pattern).map_err(|e| invalid(format!("rule {}: {e}", rule.name)))?;
+            let bus = s(&resolve(&rule.bus, &rule.name)?).unwrap_or_else(|| "default".to_owned());
+            let target = match rule.target_kind.as_str() {
+                "AWS::Serverless::StateMachine" => Target::StateMachine { arn: s(&r.refs[&rule.target]).unwrap_or_default() },
+                "AWS::Serverless::Function" => Target::Function { name: s(&r.refs[&rule.target]).unwrap_or_default() },
+                other => return Err(invalid(format!("rule {}: targets of type {other} are not supported locally", rule.name))),
+            };
+            let dead_letter = match rule.dead_letter.get("Arn") {
+                Some(a) => s(&resolve(a, &rule.name)?).map(|a| a.rsplit(':').next().unwrap_or_default().to_owned()),
+                None => None,
+            };
+            rules.push(Rule {
+                name: rule.name.clone(),
+                bus,
+                pattern,
+                target,
+                input_path: rule.input_path.clone(),
+                max_attempts: rule.retry_policy.get("MaximumRetryAttempts").and_then(Value::as_u64).unwrap_or(185) as u32,
+                max_age_seconds: rule.retry_policy.get("MaximumEventAgeInSeconds").and_then(Value::as_u64).unwrap_or(86_400),
+                dead_letter,
+            });
+        }
+
+        let mut state_machines = Vec::new();
+        for sm in t.of_kind("AWS::Serverless::StateMachine") {
+            let path = t.definition_path(&sm).ok_or_else(|| invalid(format!("{}: no DefinitionUri", sm.id)))?;
+            let mut text = std::fs::read_to_string(&path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            if let Some(subs) = sm.properties.get("DefinitionSubstitutions").and_then(Value::as_object) {
+                for (k, v) in subs {
+                    let value = s(&resolve(v, &format!("substitution {k}"))?).unwrap_or_default();
+                    text = text.replace(&format!("${{{k}}}"), &value);
+                }
+            }
+            let json: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            let definition = Definition::from_value(&json).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            let name = s(&r.attrs[&(sm.id.clone(), "Name".to_owned())]).unwrap_or_default();
+            state_machines.push(StateMachine { arn: s(&r.refs[&sm.id]).unwrap_or_default(), name, definition, json });
+        }
+
+        let throttle = t.of_kind("AWS::Serverless::HttpApi").first().and_then(|api| {
+            let p = r.resolve(&api.properties).ok()?;
+            let rate = p.pointer("/DefaultRouteSettings/ThrottlingRateLimit").and_then(Value::as_f64)?;
+            let burst = p.pointer("/DefaultRouteSettings/ThrottlingBurstLimit").and_then(Value::as_f64)?;
+            Some((rate, burst))
+        });
+        let routes = t
+            .routes()
+            .into_iter()
+            .map(|route| Route {
+                method: route.method,
+                path: route.path,
+                function: s(&r.refs[&route.function]).unwrap_or_default(),
+                throttle,
+            })
+            .collect();
+
+        Ok(Self { functions, tables, buses, rules, state_machines, routes, queues })
+    }
+
+    /// A function by name.
+    pub fn function(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// A function by binary name.
+    pub fn function_by_binary(&self, binary: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.binary == binary)
+    }
+
+    /// A table by logical id.
+    pub fn table(&self, logical_id: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.logical_id == logical_id)
+    }
+}

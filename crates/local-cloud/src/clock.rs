@@ -1,0 +1,51 @@
+//! Time scaling: `--time-scale 60` makes every wait the workflow and the bus do (Wait states,
+//! task timeouts and heartbeats, retry intervals, redelivery backoff) sixty times shorter, so a
+//! scheduled order does not sleep real minutes. Function deadlines stay real.
+
+use std::time::Duration;
+
+/// How much faster than real time the local cloud waits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeScale(f64);
+
+impl TimeScale {
+    /// Real time.
+    pub const REAL: TimeScale = TimeScale(1.0);
+
+    /// `factor` times faster (at least 1).
+    pub fn new(factor: f64) -> Self {
+        Self(if factor.is_finite() && factor >= 1.0 { factor } else { 1.0 })
+    }
+
+    /// The factor.
+    pub fn factor(self) -> f64 {
+        self.0
+    }
+
+    /// A workflow duration, scaled.
+    pub fn scale(self, d: Duration) -> Duration {
+        d.div_f64(self.0)
+    }
+
+    /// Seconds, scaled.
+    pub fn seconds(self, s: f64) -> Duration {
+        self.scale(Duration::from_secs_f64(s.max(0.0)))
+    }
+
+    /// Sleeps a scaled duration.
+    pub async fn sleep(self, d: Duration) {
+        tokio::time::sleep(self.scale(d)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_divides_durations_and_refuses_slowing_down() {
+        assert_eq!(TimeScale::new(60.0).seconds(120.0), Duration::from_secs(2));
+        assert_eq!(TimeScale::new(0.5).seconds(3.0), Duration::from_secs(3));
+        assert_eq!(TimeScale::REAL.scale(Duration::from_millis(7)), Duration::from_millis(7));
+    }
+}

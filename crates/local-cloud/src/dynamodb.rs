@@ -1,0 +1,159 @@
+//! AWS's DynamoDB Local (Java): started and stopped by the local cloud, in memory by default
+//! or on disk with `--persist`, with the template's tables created. The workflow's DynamoDB
+//! service integrations are forwarded to it as JSON API calls (their parameters are the API's
+//! own request JSON).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use crate::app::{REGION, Table};
+
+/// A running DynamoDB Local.
+pub struct DynamoLocal {
+    child: Option<Child>,
+    endpoint: String,
+    http: reqwest::Client,
+}
+
+/// A DynamoDB API error: its type (without the namespace) and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error_type}: {message}")]
+pub struct DynamoError {
+    /// e.g. `ConditionalCheckFailedException`.
+    pub error_type: String,
+    /// The message.
+    pub message: String,
+}
+
+impl DynamoLocal {
+    /// Starts DynamoDB Local from `jar_dir` on `port`, in memory or persisting under `db_dir`.
+    pub async fn start(jar_dir: &Path, port: u16, db_dir: Option<&Path>, log: &Path) -> Result<Self, String> {
+        if !jar_dir.join("DynamoDBLocal.jar").is_file() {
+            return Err(format!("DynamoDB Local is not installed in {}: run `make setup`", jar_dir.display()));
+        }
+        let mut cmd = Command::new("java");
+        cmd.arg("-Xmx512m")
+            .arg("-Djava.library.path=./DynamoDBLocal_lib")
+            .arg("-jar")
+            .arg("DynamoDBLocal.jar")
+            .arg("-port")
+            .arg(port.to_string())
+            .arg("-sharedDb");
+        match db_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                cmd.arg("-dbPath").arg(dir);
+            }
+            None => {
+                cmd.arg("-inMemory");
+            }
+        }
+        let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err_file = log_file.try_clone().map_err(|e| e.to_string())?;
+        let child = cmd
+            .current_dir(jar_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file))
+            .stderr(Stdio::from(err_file))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("could not start java (DynamoDB Local needs Java 17): {e}"))?;
+        let me = Self { child: Some(child), endpoint: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let started = Instant::now();
+        loop {
+            if me.call("ListTables", json!({})).await.is_ok() {
+                return Ok(me);
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let tail = std::fs::read_to_string(log).unwrap_or_default();
+                return Err(format!("DynamoDB Local did not start within 60 s; its log:\n{tail}"));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Uses a DynamoDB already running at `endpoint` (not stopped on shutdown).
+    pub fn existing(endpoint: &str) -> Self {
+        Self { child: None, endpoint: endpoint.to_owned(), http: reqwest::Client::new() }
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// One DynamoDB API call.
+    pub async fn call(&self, operation: &str, body: Value) -> Result<Value, DynamoError> {
+        call(&self.http, &self.endpoint, operation, body).await
+    }
+
+    /// Creates the tables (and their TTL settings) unless they exist.
+    pub async fn create_tables(&self, tables: &[Table]) -> Result<(), DynamoError> {
+        for t in tables {
+            match self.call("CreateTable", t.create.clone()).await {
+                Ok(_) => {}
+                Err(e) if e.error_type == "ResourceInUseException" => continue,
+                Err(e) => return Err(e),
+            }
+            if let Some(attr) = &t.ttl_attribute {
+                self.call(
+                    "UpdateTimeToLive",
+                    json!({ "TableName": t.name, "TimeToLiveSpecification": { "Enabled": true, "AttributeName": attr } }),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the JVM.
+    pub async fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill().await;
+        }
+    }
+}
+
+/// One DynamoDB JSON API call against `endpoint`.
+pub async fn call(http: &reqwest::Client, endpoint: &str, operation: &str, body: Value) -> Result<Value, DynamoError> {
+    // DynamoDB Local reads the credential scope but does not check signatures.
+    let auth = format!("AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0");
+    let response = http
+        .post(endpoint)
+        .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("authorization", auth)
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| DynamoError { error_type: "ServiceUnavailable".to_owned(), message: e.to_string() })?;
+    let ok = response.status().is_success();
+    let text = response.text().await.unwrap_or_default();
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if ok {
+        Ok(v)
+    } else {
+        let full = v.get("__type").and_then(Value::as_str).unwrap_or("InternalServerError");
+        Err(DynamoError {
+            error_type: full.rsplit('#').next().unwrap_or(full).to_owned(),
+            message: v.get("message").or_else(|| v.get("Message")).and_then(Value::as_str).unwrap_or(&text).to_owned(),
+        })
+    }
+}
+
+/// Where the setup script installs DynamoDB Local.
+pub fn default_jar_dir(root: &Path) -> PathBuf {
+    root.join(".local/dynamodb")
+}
+
+impl Drop for DynamoLocal {
+    fn drop(&mut self) {
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.start_kill();
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! Secrets Manager: `GetSecretValue` for the secrets the template's parameters name, served
+//! from the development secrets under `events/dev-secrets/` (never real values).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use crate::aws_json;
+
+/// Secrets by ARN (and by name).
+#[derive(Debug, Default)]
+pub struct Secrets {
+    values: BTreeMap<String, String>,
+}
+
+impl Secrets {
+    /// Secrets with these ids.
+    pub fn new(values: BTreeMap<String, String>) -> Arc<Self> {
+        Arc::new(Self { values })
+    }
+
+    /// The HTTP endpoint.
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new().fallback(post(handle)).with_state(self.clone())
+    }
+}
+
+async fn handle(State(s): State<Arc<Secrets>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    match aws_json::operation(&headers).as_deref() {
+        Some("GetSecretValue") => {
+            let id = req.get("SecretId").and_then(Value::as_str).unwrap_or_default();
+            match s.values.get(id) {
+                Some(v) => aws_json::ok(
+                    json!({ "ARN": id, "Name": id.rsplit(':').next(), "SecretString": v, "VersionId": "local", "VersionStages": ["AWSCURRENT"], "CreatedDate": 0 }),
+                    aws_json::JSON_1_1,
+                ),
+                None => aws_json::error(StatusCode::BAD_REQUEST, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.", aws_json::JSON_1_1),
+            }
+        }
+        other => aws_json::error(StatusCode::BAD_REQUEST, "UnknownOperationException", format!("{other:?} is not supported locally"), aws_json::JSON_1_1),
+    }
+}

@@ -1,0 +1,437 @@
+//! Step Functions: an ASL interpreter (see [`run`]) and the API the functions and tools use
+//! (`StartExecution`, `DescribeExecution`, `GetExecutionHistory`, `SendTaskSuccess`,
+//! `SendTaskFailure`, `SendTaskHeartbeat`, `StopExecution`, `ListExecutions`,
+//! `CreateStateMachine`, `DescribeStateMachine`), reached through `AWS_ENDPOINT_URL_SFN`.
+//!
+//! A definition is checked when it is registered: a feature the interpreter does not support
+//! (an unknown field, JSONata, distributed Map, an unsupported Task resource) is refused with
+//! the feature named.
+
+pub mod api;
+mod history;
+pub mod run;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use asl::AslError;
+use asl::model::{Definition, Machine, State};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, RwLock, broadcast, oneshot, watch};
+
+use crate::app::{ACCOUNT, REGION};
+use crate::clock::TimeScale;
+
+pub use history::HistoryEvent;
+
+/// The services Task states call.
+#[async_trait]
+pub trait Integrations: Send + Sync {
+    /// Invokes a function synchronously; `Err` carries the function's error type and message.
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, (String, String)>;
+    /// `PutEvents`: the response (`FailedEntryCount`, `Entries`).
+    async fn put_events(&self, entries: Vec<Value>) -> Value;
+    /// A DynamoDB API call: the response, or `(errorType, message)`.
+    async fn dynamodb(&self, operation: &str, params: Value) -> Result<Value, (String, String)>;
+}
+
+/// The Task resources the interpreter runs.
+pub fn supported_resource(resource: &str) -> bool {
+    let integration = resource.strip_prefix("arn:aws:states:::").map(|r| r.trim_end_matches(".waitForTaskToken"));
+    match integration {
+        Some("lambda:invoke" | "events:putEvents") => true,
+        Some("dynamodb:putItem" | "dynamodb:getItem" | "dynamodb:updateItem" | "dynamodb:deleteItem") => !resource.ends_with(".waitForTaskToken"),
+        Some(_) => false,
+        None => resource.starts_with("arn:aws:lambda:") && resource.contains(":function:"),
+    }
+}
+
+fn check_resources(m: &Machine) -> Result<(), String> {
+    for (name, s) in &m.states {
+        match s {
+            State::Task(t) if !supported_resource(&t.resource) => {
+                return Err(format!("state {name:?} uses Task resource {:?}, which this interpreter does not support", t.resource));
+            }
+            State::Parallel(p) => p.branches.iter().try_for_each(check_resources)?,
+            State::Map(mp) => {
+                if let Some(proc) = mp.processor() {
+                    check_resources(proc)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A registered state machine.
+#[derive(Debug, Clone)]
+pub struct StateMachine {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// The checked definition.
+    pub definition: Arc<Definition>,
+    /// Its JSON.
+    pub json: Value,
+    /// Created.
+    pub created: DateTime<Utc>,
+}
+
+/// Execution status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Running.
+    Running,
+    /// Succeeded.
+    Succeeded,
+    /// Failed.
+    Failed,
+    /// Timed out.
+    TimedOut,
+    /// Stopped.
+    Aborted,
+}
+
+/// The mutable part of an execution.
+#[derive(Debug, Clone)]
+pub struct ExecutionState {
+    /// Status.
+    pub status: Status,
+    /// Output, when succeeded.
+    pub output: Option<Value>,
+    /// Error, when failed.
+    pub error: Option<String>,
+    /// Cause, when failed.
+    pub cause: Option<String>,
+    /// When it stopped.
+    pub stop: Option<DateTime<Utc>>,
+}
+
+/// An execution.
+pub struct Execution {
+    /// ARN.
+    pub arn: String,
+    /// Name.
+    pub name: String,
+    /// Its state machine.
+    pub machine: StateMachine,
+    /// Input.
+    pub input: Value,
+    /// Started.
+    pub start: DateTime<Utc>,
+    started_at: Instant,
+    state: Mutex<ExecutionState>,
+    history: Mutex<Vec<HistoryEvent>>,
+    done: watch::Sender<bool>,
+    abort: watch::Sender<bool>,
+}
+
+impl Execution {
+    /// A snapshot of its status and result.
+    pub async fn snapshot(&self) -> ExecutionState {
+        self.state.lock().await.clone()
+    }
+
+    /// Its history so far.
+    pub async fn history(&self) -> Vec<HistoryEvent> {
+        self.history.lock().await.clone()
+    }
+
+    /// The states it entered, in order.
+    pub async fn path(&self) -> Vec<String> {
+        self.history.lock().await.iter().filter_map(|e| e.entered_state().map(str::to_owned)).collect()
+    }
+
+    /// Waits until it ends.
+    pub async fn finished(&self) -> ExecutionState {
+        let mut rx = self.done.subscribe();
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+        self.snapshot().await
+    }
+
+    /// How long it ran (so far).
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started_at.elapsed()
+    }
+
+    async fn record(&self, kind: &str, details_key: Option<&str>, details: Value) -> HistoryEvent {
+        let mut h = self.history.lock().await;
+        let id = h.len() as u64 + 1;
+        let event = HistoryEvent::new(id, kind, details_key, details);
+        h.push(event.clone());
+        event
+    }
+}
+
+/// A task waiting for its token.
+struct Waiter {
+    reply: oneshot::Sender<Result<Value, AslError>>,
+    heartbeat: watch::Sender<Instant>,
+}
+
+/// A progress notice: an execution entered a state or ended.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Execution name.
+    pub execution: String,
+    /// What happened: a state name, or `SUCCEEDED`/`FAILED`/….
+    pub what: String,
+    /// The execution's input `detail.data.partnerOrderId`, when there is one.
+    pub order: Option<String>,
+}
+
+/// The Step Functions service.
+pub struct Sfn {
+    machines: RwLock<BTreeMap<String, StateMachine>>,
+    executions: RwLock<HashMap<String, Arc<Execution>>>,
+    order: Mutex<Vec<String>>,
+    tokens: Mutex<HashMap<String, Waiter>>,
+    closed_tokens: Mutex<HashSet<String>>,
+    integrations: Arc<dyn Integrations>,
+    time_scale: TimeScale,
+    progress: broadcast::Sender<Progress>,
+}
+
+/// Why a call to the service failed: an API error type and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error_type}: {message}")]
+pub struct ApiError {
+    /// e.g. `StateMachineDoesNotExist`.
+    pub error_type: String,
+    /// Message.
+    pub message: String,
+}
+
+fn api_err(t: &str, m: impl Into<String>) -> ApiError {
+    ApiError { error_type: t.to_owned(), message: m.into() }
+}
+
+impl Sfn {
+    /// A service calling `integrations` from its Task states.
+    pub fn new(integrations: Arc<dyn Integrations>, time_scale: TimeScale) -> Arc<Self> {
+        let (progress, _) = broadcast::channel(4096);
+        Arc::new(Self {
+            machines: RwLock::default(),
+            executions: RwLock::default(),
+            order: Mutex::default(),
+            tokens: Mutex::default(),
+            closed_tokens: Mutex::default(),
+            integrations,
+            time_scale,
+            progress,
+        })
+    }
+
+    /// Progress notices, for live displays.
+    pub fn subscribe(&self) -> broadcast::Receiver<Progress> {
+        self.progress.subscribe()
+    }
+
+    /// Registers a state machine, refusing what the interpreter does not support.
+    pub async fn create_state_machine(&self, name: &str, definition: &Value) -> Result<String, ApiError> {
+        let def = Definition::from_value(definition).map_err(|e| api_err("InvalidDefinition", e.to_string()))?;
+        check_resources(&def.machine).map_err(|e| api_err("InvalidDefinition", e))?;
+        let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}");
+        self.machines.write().await.insert(
+            arn.clone(),
+            StateMachine { arn: arn.clone(), name: name.to_owned(), definition: Arc::new(def), json: definition.clone(), created: Utc::now() },
+        );
+        Ok(arn)
+    }
+
+    /// A registered state machine.
+    pub async fn state_machine(&self, arn: &str) -> Option<StateMachine> {
+        self.machines.read().await.get(arn).cloned()
+    }
+
+    /// Starts an execution.
+    pub async fn start_execution(self: &Arc<Self>, machine_arn: &str, name: Option<&str>, input: Value) -> Result<Arc<Execution>, ApiError> {
+        let machine = self
+            .state_machine(machine_arn)
+            .await
+            .ok_or_else(|| api_err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{machine_arn}'")))?;
+        let name = name.map(str::to_owned).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}", machine.name);
+        if self.executions.read().await.contains_key(&arn) {
+            return Err(api_err("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")));
+        }
+        let (done, _) = watch::channel(false);
+        let (abort, _) = watch::channel(false);
+        let exec = Arc::new(Execution {
+            arn: arn.clone(),
+            name,
+            machine,
+            input,
+            start: Utc::now(),
+            started_at: Instant::now(),
+            state: Mutex::new(ExecutionState { status: Status::Running, output: None, error: None, cause: None, stop: None }),
+            history: Mutex::default(),
+            done,
+            abort,
+        });
+        self.executions.write().await.insert(arn.clone(), exec.clone());
+        self.order.lock().await.push(arn);
+        let me = self.clone();
+        let e = exec.clone();
+        tokio::spawn(async move { me.execute(e).await });
+        Ok(exec)
+    }
+
+    /// An execution by ARN.
+    pub async fn execution(&self, arn: &str) -> Option<Arc<Execution>> {
+        self.executions.read().await.get(arn).cloned()
+    }
+
+    /// Every execution, oldest first.
+    pub async fn executions(&self) -> Vec<Arc<Execution>> {
+        let order = self.order.lock().await.clone();
+        let all = self.executions.read().await;
+        order.iter().filter_map(|a| all.get(a).cloned()).collect()
+    }
+
+    /// Stops an execution.
+    pub async fn stop_execution(&self, arn: &str, error: Option<String>, cause: Option<String>) -> Result<(), ApiError> {
+        let exec = self.execution(arn).await.ok_or_else(|| api_err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))?;
+        {
+            let mut st = exec.state.lock().await;
+            if st.status != Status::Running {
+                return Ok(());
+            }
+            *st = ExecutionState { status: Status::Aborted, output: None, error, cause, stop: Some(Utc::now()) };
+        }
+        exec.record("ExecutionAborted", None, Value::Null).await;
+        let _ = exec.abort.send(true);
+        let _ = exec.done.send(true);
+        Ok(())
+    }
+
+    pub(crate) async fn register_token(&self) -> (String, oneshot::Receiver<Result<Value, AslError>>, watch::Receiver<Instant>) {
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let (reply, rx) = oneshot::channel();
+        let (heartbeat, hb_rx) = watch::channel(Instant::now());
+        self.tokens.lock().await.insert(token.clone(), Waiter { reply, heartbeat });
+        (token, rx, hb_rx)
+    }
+
+    pub(crate) async fn close_token(&self, token: &str) {
+        if self.tokens.lock().await.remove(token).is_some() {
+            self.closed_tokens.lock().await.insert(token.to_owned());
+        }
+    }
+
+    async fn callback(&self, token: &str, result: Result<Value, AslError>) -> Result<(), ApiError> {
+        match self.tokens.lock().await.remove(token) {
+            Some(w) => {
+                self.closed_tokens.lock().await.insert(token.to_owned());
+                let _ = w.reply.send(result);
+                Ok(())
+            }
+            None if self.closed_tokens.lock().await.contains(token) => Err(api_err("TaskTimedOut", "Task Timed Out")),
+            None => Err(api_err("InvalidToken", "Invalid token")),
+        }
+    }
+
+    /// `SendTaskSuccess`.
+    pub async fn send_task_success(&self, token: &str, output: Value) -> Result<(), ApiError> {
+        self.callback(token, Ok(output)).await
+    }
+
+    /// `SendTaskFailure`.
+    pub async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> Result<(), ApiError> {
+        self.callback(token, Err(AslError::named(error, cause))).await
+    }
+
+    /// `SendTaskHeartbeat`.
+    pub async fn send_task_heartbeat(&self, token: &str) -> Result<(), ApiError> {
+        match self.tokens.lock().await.get(token) {
+            Some(w) => {
+                let _ = w.heartbeat.send(Instant::now());
+                Ok(())
+            }
+            None if self.closed_tokens.lock().await.contains(token) => Err(api_err("TaskTimedOut", "Task Timed Out")),
+            None => Err(api_err("InvalidToken", "Invalid token")),
+        }
+    }
+
+    fn notify(&self, exec: &Execution, what: &str) {
+        let order = exec.input.pointer("/detail/data/partnerOrderId").and_then(Value::as_str).map(str::to_owned);
+        let _ = self.progress.send(Progress { execution: exec.name.clone(), what: what.to_owned(), order });
+    }
+
+    async fn execute(self: Arc<Self>, exec: Arc<Execution>) {
+        exec.record("ExecutionStarted", Some("executionStartedEventDetails"), json!({ "input": exec.input.to_string(), "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/local") })).await;
+        let def = exec.machine.definition.clone();
+        let run = run::Runner { sfn: self.clone(), exec: exec.clone() };
+        let mut abort = exec.abort.subscribe();
+        let work = run.machine(&def.machine, exec.input.clone(), None);
+        let outcome = match def.timeout_seconds {
+            Some(t) => {
+                let timeout = self.time_scale.seconds(t as f64);
+                tokio::select! {
+                    r = tokio::time::timeout(timeout, work) => r.map_err(|_| ()),
+                    _ = abort.changed() => return,
+                }
+            }
+            None => tokio::select! {
+                r = work => Ok(r),
+                _ = abort.changed() => return,
+            },
+        };
+        let mut st = exec.state.lock().await;
+        if st.status != Status::Running {
+            return;
+        }
+        st.stop = Some(Utc::now());
+        let what = match outcome {
+            Ok(Ok(output)) => {
+                st.status = Status::Succeeded;
+                st.output = Some(output.clone());
+                drop(st);
+                exec.record("ExecutionSucceeded", Some("executionSucceededEventDetails"), json!({ "output": output.to_string() })).await;
+                "SUCCEEDED".to_owned()
+            }
+            Ok(Err(e)) => {
+                st.status = Status::Failed;
+                st.error = Some(e.error.clone());
+                st.cause = Some(e.cause.clone());
+                drop(st);
+                exec.record("ExecutionFailed", Some("executionFailedEventDetails"), json!({ "error": e.error, "cause": e.cause })).await;
+                format!("FAILED {}", e.error)
+            }
+            Err(()) => {
+                st.status = Status::TimedOut;
+                st.error = Some("States.Timeout".to_owned());
+                drop(st);
+                exec.record("ExecutionTimedOut", Some("executionTimedOutEventDetails"), json!({ "error": "States.Timeout" })).await;
+                "TIMED_OUT".to_owned()
+            }
+        };
+        self.notify(&exec, &what);
+        let _ = exec.done.send(true);
+    }
+
+    /// Executions, time scale and integrations for the interpreter.
+    pub(crate) fn time_scale(&self) -> TimeScale {
+        self.time_scale
+    }
+}
+
+/// Starts executions for the bus.
+pub struct SfnStarter(pub Arc<Sfn>);
+
+#[async_trait]
+impl crate::eventbridge::ExecutionStarter for SfnStarter {
+    async fn start(&self, state_machine_arn: &str, input: Value) -> Result<String, String> {
+        self.0.start_execution(state_machine_arn, None, input).await.map(|e| e.arn.clone()).map_err(|e| e.to_string())
+    }
+}

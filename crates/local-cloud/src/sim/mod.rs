@@ -1,0 +1,193 @@
+//! Partner and POS simulators on loopback: each partner's API (the paths and verbs the
+//! `partners` crate describes) and the stores' POS gateway. Every call is recorded, and faults
+//! can be injected per run: latency, an error rate, 429 with `Retry-After`, a fixed refusal,
+//! timeouts (answering after the client gave up) and hanging connections.
+
+pub mod partner;
+pub mod pos;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+/// Faults to inject.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// Added to every answer, milliseconds.
+    pub latency_ms: u64,
+    /// Random extra latency up to this, milliseconds.
+    pub jitter_ms: u64,
+    /// Fraction of requests answered 500.
+    pub error_rate: f64,
+    /// The next this many requests are answered 429 with `Retry-After`.
+    pub throttle_next: u32,
+    /// The `Retry-After` seconds of those 429s.
+    pub retry_after_seconds: u32,
+    /// The next this many requests are answered with `refuse_status`.
+    pub refuse_next: u32,
+    /// The status of refusals (for example 422).
+    pub refuse_status: u16,
+    /// Fraction of requests answered only after `timeout_after_ms` (after the client gives up).
+    pub timeout_rate: f64,
+    /// How late a timed-out answer comes, milliseconds.
+    pub timeout_after_ms: u64,
+    /// The next this many requests never get an answer.
+    pub hang_next: u32,
+}
+
+/// A recorded call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Call {
+    /// Method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// JSON body (null if none or not JSON).
+    pub body: Value,
+    /// `Idempotency-Key`, if sent.
+    pub idempotency_key: Option<String>,
+    /// HTTP status answered.
+    pub status: u16,
+}
+
+/// State shared by a simulator's handlers.
+#[derive(Debug)]
+pub struct Sim {
+    /// Its name (`ubereats`, …, `pos`).
+    pub name: String,
+    /// The bearer token it expects.
+    pub token: String,
+    faults: Mutex<Faults>,
+    calls: Mutex<Vec<Call>>,
+}
+
+impl Sim {
+    /// A simulator expecting `token`.
+    pub fn new(name: &str, token: &str) -> Arc<Self> {
+        Arc::new(Self { name: name.to_owned(), token: token.to_owned(), faults: Mutex::default(), calls: Mutex::default() })
+    }
+
+    /// Replaces its faults.
+    pub async fn set_faults(&self, f: Faults) {
+        *self.faults.lock().await = f;
+    }
+
+    /// Every call so far.
+    pub async fn calls(&self) -> Vec<Call> {
+        self.calls.lock().await.clone()
+    }
+
+    /// Forgets calls and faults.
+    pub async fn reset(&self) {
+        self.calls.lock().await.clear();
+        *self.faults.lock().await = Faults::default();
+    }
+
+    async fn record(&self, call: Call) {
+        self.calls.lock().await.push(call);
+    }
+}
+
+/// What a fault decides for one request.
+enum Verdict {
+    Pass,
+    Answer(Response),
+    Late(Duration),
+    Hang,
+}
+
+async fn decide(sim: &Sim) -> (Verdict, Duration) {
+    let mut f = sim.faults.lock().await;
+    let delay = Duration::from_millis(f.latency_ms + if f.jitter_ms > 0 { fastrand::u64(0..=f.jitter_ms) } else { 0 });
+    if f.hang_next > 0 {
+        f.hang_next -= 1;
+        return (Verdict::Hang, delay);
+    }
+    if f.throttle_next > 0 {
+        f.throttle_next -= 1;
+        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": "rate limited" }))).into_response();
+        if let Ok(v) = f.retry_after_seconds.to_string().parse() {
+            r.headers_mut().insert("retry-after", v);
+        }
+        return (Verdict::Answer(r), delay);
+    }
+    if f.refuse_next > 0 {
+        f.refuse_next -= 1;
+        let status = StatusCode::from_u16(f.refuse_status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        return (Verdict::Answer((status, Json(json!({ "error": "refused by fault injection" }))).into_response()), delay);
+    }
+    if f.error_rate > 0.0 && fastrand::f64() < f.error_rate {
+        return (Verdict::Answer((StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "injected error" }))).into_response()), delay);
+    }
+    if f.timeout_rate > 0.0 && fastrand::f64() < f.timeout_rate {
+        return (Verdict::Late(Duration::from_millis(f.timeout_after_ms.max(1))), delay);
+    }
+    (Verdict::Pass, delay)
+}
+
+/// Middleware: authentication, faults and recording around every simulator handler.
+pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    if path.starts_with("/_sim/") {
+        return next.run(req).await;
+    }
+    let headers: HeaderMap = req.headers().clone();
+    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 10 * 1024 * 1024).await.unwrap_or_default();
+    let body_json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("Bearer {}", sim.token).as_str());
+    let (verdict, delay) = decide(&sim).await;
+    tokio::time::sleep(delay).await;
+    let response = if !authorized {
+        (StatusCode::UNAUTHORIZED, Json(json!({ "error": "missing or wrong bearer token" }))).into_response()
+    } else {
+        match verdict {
+            Verdict::Hang => {
+                // Never answers; the connection stays open until the client gives up.
+                std::future::pending::<()>().await;
+                unreachable!("pending never resolves")
+            }
+            Verdict::Answer(r) => r,
+            Verdict::Late(d) => {
+                tokio::time::sleep(d).await;
+                next.run(Request::from_parts(parts, axum::body::Body::from(bytes.clone()))).await
+            }
+            Verdict::Pass => next.run(Request::from_parts(parts, axum::body::Body::from(bytes.clone()))).await,
+        }
+    };
+    sim.record(Call { method, path, body: body_json, idempotency_key, status: response.status().as_u16() }).await;
+    response
+}
+
+/// `/_sim/faults` (POST to set, GET to read), `/_sim/calls`, `/_sim/reset`.
+pub fn admin_routes(router: axum::Router<Arc<Sim>>) -> axum::Router<Arc<Sim>> {
+    use axum::routing::{get, post};
+    router
+        .route(
+            "/_sim/faults",
+            post(|State(s): State<Arc<Sim>>, Json(f): Json<Faults>| async move {
+                s.set_faults(f).await;
+                StatusCode::NO_CONTENT
+            })
+            .get(|State(s): State<Arc<Sim>>| async move { Json(s.faults.lock().await.clone()) }),
+        )
+        .route("/_sim/calls", get(|State(s): State<Arc<Sim>>| async move { Json(s.calls().await) }))
+        .route(
+            "/_sim/reset",
+            post(|State(s): State<Arc<Sim>>| async move {
+                s.reset().await;
+                StatusCode::NO_CONTENT
+            }),
+        )
+}
