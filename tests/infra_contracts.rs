@@ -381,6 +381,8 @@ fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
     ];
+    // A function process that crashed, ran out of memory or overran its timeout.
+    const LAMBDA_UNHANDLED: &str = "Lambda.Unknown";
     let t = template();
     let def = definition(&t);
     let mut seen = BTreeSet::new();
@@ -393,7 +395,8 @@ fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error
         for error in lists.flatten() {
             let known = names::REPORTED.contains(&error.as_str())
                 || STATES.contains(&error.as_str())
-                || LAMBDA_SERVICE.contains(&error.as_str());
+                || LAMBDA_SERVICE.contains(&error.as_str())
+                || error == LAMBDA_UNHANDLED;
             assert!(known, "{name} handles {error}, which nothing reports");
             seen.insert(error.clone());
         }
@@ -407,6 +410,10 @@ fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error
             assert!(
                 LAMBDA_SERVICE.iter().all(|e| retried.contains(e)),
                 "{name} retries the Lambda service errors"
+            );
+            assert!(
+                retried.contains(LAMBDA_UNHANDLED),
+                "{name} retries a crashed or timed-out function ({LAMBDA_UNHANDLED})"
             );
         }
     }

@@ -155,7 +155,10 @@ pub struct Overrides {
 }
 
 fn s(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned).or_else(|| v.as_u64().map(|n| n.to_string())).or_else(|| v.as_f64().map(|n| n.to_string()))
+    v.as_str()
+        .map(str::to_owned)
+        .or_else(|| v.as_u64().map(|n| n.to_string()))
+        .or_else(|| v.as_f64().map(|n| n.to_string()))
 }
 
 /// The physical name of a resource: its name property, or `<stack>-<LogicalId>`.
@@ -185,7 +188,13 @@ impl App {
 
         // Phase 1: parameters and pseudo parameters.
         let mut base = Resolver::default();
-        for (k, v) in [("AWS::Region", REGION), ("AWS::AccountId", ACCOUNT), ("AWS::Partition", "aws"), ("AWS::URLSuffix", "localhost"), ("AWS::StackName", "local")] {
+        for (k, v) in [
+            ("AWS::Region", REGION),
+            ("AWS::AccountId", ACCOUNT),
+            ("AWS::Partition", "aws"),
+            ("AWS::URLSuffix", "localhost"),
+            ("AWS::StackName", "local"),
+        ] {
             base.refs.insert(k.to_owned(), json!(v));
         }
         if let Some(params) = t.json.get("Parameters").and_then(Value::as_object) {
@@ -195,19 +204,31 @@ impl App {
                     .get(name)
                     .map(|v| json!(v))
                     .or_else(|| p.get("Default").cloned())
-                    .ok_or_else(|| invalid(format!("template parameter {name} has no default; give it a value")))?;
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "template parameter {name} has no default; give it a value"
+                        ))
+                    })?;
                 base.refs.insert(name.clone(), value);
             }
         }
         // Phase 2: every resource's physical name and ARN.
         let mut r = base.clone();
         for res in t.resources() {
-            let name = physical_name(&res, &base).map_err(|e| invalid(format!("{}: {e}", res.id)))?;
+            let name =
+                physical_name(&res, &base).map_err(|e| invalid(format!("{}: {e}", res.id)))?;
             let (reference, the_arn) = match res.kind.as_str() {
                 "AWS::DynamoDB::Table" => (name.clone(), arn("dynamodb", &format!("table/{name}"))),
-                "AWS::SQS::Queue" => (format!("http://localhost/{ACCOUNT}/{name}"), arn("sqs", &name)),
-                "AWS::Serverless::Function" => (name.clone(), arn("lambda", &format!("function:{name}"))),
-                "AWS::Events::EventBus" => (name.clone(), arn("events", &format!("event-bus/{name}"))),
+                "AWS::SQS::Queue" => (
+                    format!("http://localhost/{ACCOUNT}/{name}"),
+                    arn("sqs", &name),
+                ),
+                "AWS::Serverless::Function" => {
+                    (name.clone(), arn("lambda", &format!("function:{name}")))
+                }
+                "AWS::Events::EventBus" => {
+                    (name.clone(), arn("events", &format!("event-bus/{name}")))
+                }
                 "AWS::Serverless::StateMachine" => {
                     let a = arn("states", &format!("stateMachine:{name}"));
                     (a.clone(), a)
@@ -215,11 +236,15 @@ impl App {
                 _ => (name.clone(), arn("local", &name)),
             };
             r.refs.insert(res.id.clone(), json!(reference));
-            r.attrs.insert((res.id.clone(), "Arn".to_owned()), json!(the_arn));
-            r.attrs.insert((res.id.clone(), "Name".to_owned()), json!(name));
-            r.attrs.insert((res.id.clone(), "QueueName".to_owned()), json!(name));
+            r.attrs
+                .insert((res.id.clone(), "Arn".to_owned()), json!(the_arn));
+            r.attrs
+                .insert((res.id.clone(), "Name".to_owned()), json!(name));
+            r.attrs
+                .insert((res.id.clone(), "QueueName".to_owned()), json!(name));
         }
-        let resolve = |v: &Value, what: &str| r.resolve(v).map_err(|e| invalid(format!("{what}: {e}")));
+        let resolve =
+            |v: &Value, what: &str| r.resolve(v).map_err(|e| invalid(format!("{what}: {e}")));
 
         let globals = t.function_globals();
         let mut functions = Vec::new();
@@ -227,10 +252,17 @@ impl App {
             let name = s(&r.refs[&f.id]).unwrap_or_default();
             let mut env = BTreeMap::new();
             for (k, v) in t.function_environment(&f) {
-                env.insert(k.clone(), s(&resolve(&v, &format!("{} environment {k}", f.id))?).unwrap_or_default());
+                env.insert(
+                    k.clone(),
+                    s(&resolve(&v, &format!("{} environment {k}", f.id))?).unwrap_or_default(),
+                );
             }
             let prop = |name: &str| t.function_property(&f, name);
-            let async_cfg = f.properties.get("EventInvokeConfig").cloned().unwrap_or(Value::Null);
+            let async_cfg = f
+                .properties
+                .get("EventInvokeConfig")
+                .cloned()
+                .unwrap_or(Value::Null);
             let on_failure = match async_cfg.pointer("/DestinationConfig/OnFailure/Destination") {
                 Some(d) => {
                     let a = resolve(d, "OnFailure destination")?;
@@ -241,14 +273,27 @@ impl App {
             functions.push(Function {
                 logical_id: f.id.clone(),
                 arn: arn("lambda", &format!("function:{name}")),
-                binary: t.function_binary(&f).ok_or_else(|| invalid(format!("{}: no CodeUri or Binary", f.id)))?,
+                binary: t
+                    .function_binary(&f)
+                    .ok_or_else(|| invalid(format!("{}: no CodeUri or Binary", f.id)))?,
                 name,
                 env,
                 timeout_seconds: prop("Timeout").and_then(|v| v.as_u64()).unwrap_or(3),
                 memory_mb: prop("MemorySize").and_then(|v| v.as_u64()).unwrap_or(128),
-                log_level: prop("LoggingConfig").and_then(|l| l.get("ApplicationLogLevel").and_then(Value::as_str).map(str::to_owned)),
-                log_format: prop("LoggingConfig").and_then(|l| l.get("LogFormat").and_then(Value::as_str).map(str::to_owned)),
-                async_retries: async_cfg.get("MaximumRetryAttempts").and_then(Value::as_u64).unwrap_or(2) as u32,
+                log_level: prop("LoggingConfig").and_then(|l| {
+                    l.get("ApplicationLogLevel")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                }),
+                log_format: prop("LoggingConfig").and_then(|l| {
+                    l.get("LogFormat")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                }),
+                async_retries: async_cfg
+                    .get("MaximumRetryAttempts")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(2) as u32,
                 on_failure,
             });
         }
@@ -267,24 +312,51 @@ impl App {
             if let Some(gsi) = p.get("GlobalSecondaryIndexes") {
                 create["GlobalSecondaryIndexes"] = gsi.clone();
             }
-            let ttl = p.pointer("/TimeToLiveSpecification/AttributeName").and_then(Value::as_str).map(str::to_owned);
-            tables.push(Table { logical_id: tb.id.clone(), name, create, ttl_attribute: ttl });
+            let ttl = p
+                .pointer("/TimeToLiveSpecification/AttributeName")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            tables.push(Table {
+                logical_id: tb.id.clone(),
+                name,
+                create,
+                ttl_attribute: ttl,
+            });
         }
 
-        let buses: Vec<String> = t.of_kind("AWS::Events::EventBus").iter().map(|b| s(&r.refs[&b.id]).unwrap_or_default()).collect();
-        let queues: Vec<String> = t.of_kind("AWS::SQS::Queue").iter().map(|q| s(&r.attrs[&(q.id.clone(), "Name".to_owned())]).unwrap_or_default()).collect();
+        let buses: Vec<String> = t
+            .of_kind("AWS::Events::EventBus")
+            .iter()
+            .map(|b| s(&r.refs[&b.id]).unwrap_or_default())
+            .collect();
+        let queues: Vec<String> = t
+            .of_kind("AWS::SQS::Queue")
+            .iter()
+            .map(|q| s(&r.attrs[&(q.id.clone(), "Name".to_owned())]).unwrap_or_default())
+            .collect();
 
         let mut rules = Vec::new();
         for rule in t.rules() {
-            let pattern = Pattern::parse(&rule.pattern).map_err(|e| invalid(format!("rule {}: {e}", rule.name)))?;
+            let pattern = Pattern::parse(&rule.pattern)
+                .map_err(|e| invalid(format!("rule {}: {e}", rule.name)))?;
             let bus = s(&resolve(&rule.bus, &rule.name)?).unwrap_or_else(|| "default".to_owned());
             let target = match rule.target_kind.as_str() {
-                "AWS::Serverless::StateMachine" => Target::StateMachine { arn: s(&r.refs[&rule.target]).unwrap_or_default() },
-                "AWS::Serverless::Function" => Target::Function { name: s(&r.refs[&rule.target]).unwrap_or_default() },
-                other => return Err(invalid(format!("rule {}: targets of type {other} are not supported locally", rule.name))),
+                "AWS::Serverless::StateMachine" => Target::StateMachine {
+                    arn: s(&r.refs[&rule.target]).unwrap_or_default(),
+                },
+                "AWS::Serverless::Function" => Target::Function {
+                    name: s(&r.refs[&rule.target]).unwrap_or_default(),
+                },
+                other => {
+                    return Err(invalid(format!(
+                        "rule {}: targets of type {other} are not supported locally",
+                        rule.name
+                    )));
+                }
             };
             let dead_letter = match rule.dead_letter.get("Arn") {
-                Some(a) => s(&resolve(a, &rule.name)?).map(|a| a.rsplit(':').next().unwrap_or_default().to_owned()),
+                Some(a) => s(&resolve(a, &rule.name)?)
+                    .map(|a| a.rsplit(':').next().unwrap_or_default().to_owned()),
                 None => None,
             };
             rules.push(Rule {
@@ -293,34 +365,63 @@ impl App {
                 pattern,
                 target,
                 input_path: rule.input_path.clone(),
-                max_attempts: rule.retry_policy.get("MaximumRetryAttempts").and_then(Value::as_u64).unwrap_or(185) as u32,
-                max_age_seconds: rule.retry_policy.get("MaximumEventAgeInSeconds").and_then(Value::as_u64).unwrap_or(86_400),
+                max_attempts: rule
+                    .retry_policy
+                    .get("MaximumRetryAttempts")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(185) as u32,
+                max_age_seconds: rule
+                    .retry_policy
+                    .get("MaximumEventAgeInSeconds")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(86_400),
                 dead_letter,
             });
         }
 
         let mut state_machines = Vec::new();
         for sm in t.of_kind("AWS::Serverless::StateMachine") {
-            let path = t.definition_path(&sm).ok_or_else(|| invalid(format!("{}: no DefinitionUri", sm.id)))?;
-            let mut text = std::fs::read_to_string(&path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-            if let Some(subs) = sm.properties.get("DefinitionSubstitutions").and_then(Value::as_object) {
+            let path = t
+                .definition_path(&sm)
+                .ok_or_else(|| invalid(format!("{}: no DefinitionUri", sm.id)))?;
+            let mut text = std::fs::read_to_string(&path)
+                .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            if let Some(subs) = sm
+                .properties
+                .get("DefinitionSubstitutions")
+                .and_then(Value::as_object)
+            {
                 for (k, v) in subs {
                     let value = s(&resolve(v, &format!("substitution {k}"))?).unwrap_or_default();
                     text = text.replace(&format!("${{{k}}}"), &value);
                 }
             }
-            let json: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-            let definition = Definition::from_value(&json).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            let json: Value = serde_json::from_str(&text)
+                .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+            let definition = Definition::from_value(&json)
+                .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
             let name = s(&r.attrs[&(sm.id.clone(), "Name".to_owned())]).unwrap_or_default();
-            state_machines.push(StateMachine { arn: s(&r.refs[&sm.id]).unwrap_or_default(), name, definition, json });
+            state_machines.push(StateMachine {
+                arn: s(&r.refs[&sm.id]).unwrap_or_default(),
+                name,
+                definition,
+                json,
+            });
         }
 
-        let throttle = t.of_kind("AWS::Serverless::HttpApi").first().and_then(|api| {
-            let p = r.resolve(&api.properties).ok()?;
-            let rate = p.pointer("/DefaultRouteSettings/ThrottlingRateLimit").and_then(Value::as_f64)?;
-            let burst = p.pointer("/DefaultRouteSettings/ThrottlingBurstLimit").and_then(Value::as_f64)?;
-            Some((rate, burst))
-        });
+        let throttle = t
+            .of_kind("AWS::Serverless::HttpApi")
+            .first()
+            .and_then(|api| {
+                let p = r.resolve(&api.properties).ok()?;
+                let rate = p
+                    .pointer("/DefaultRouteSettings/ThrottlingRateLimit")
+                    .and_then(Value::as_f64)?;
+                let burst = p
+                    .pointer("/DefaultRouteSettings/ThrottlingBurstLimit")
+                    .and_then(Value::as_f64)?;
+                Some((rate, burst))
+            });
         let routes = t
             .routes()
             .into_iter()
@@ -332,7 +433,15 @@ impl App {
             })
             .collect();
 
-        Ok(Self { functions, tables, buses, rules, state_machines, routes, queues })
+        Ok(Self {
+            functions,
+            tables,
+            buses,
+            rules,
+            state_machines,
+            routes,
+            queues,
+        })
     }
 
     /// A function by name.

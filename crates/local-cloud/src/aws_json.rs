@@ -13,13 +13,28 @@ pub fn operation(headers: &HeaderMap) -> Option<String> {
 
 /// A successful answer.
 pub fn ok(body: Value, content_type: &'static str) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// An error answer the SDKs map to `error_type`.
-pub fn error(status: StatusCode, error_type: &str, message: impl Into<String>, content_type: &'static str) -> Response {
+pub fn error(
+    status: StatusCode,
+    error_type: &str,
+    message: impl Into<String>,
+    content_type: &'static str,
+) -> Response {
     let body = json!({ "__type": error_type, "message": message.into() });
-    (status, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// awsJson1_0 (Step Functions, DynamoDB).

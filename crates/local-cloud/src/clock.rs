@@ -14,7 +14,11 @@ impl TimeScale {
 
     /// `factor` times faster (at least 1).
     pub fn new(factor: f64) -> Self {
-        Self(if factor.is_finite() && factor >= 1.0 { factor } else { 1.0 })
+        Self(if factor.is_finite() && factor >= 1.0 {
+            factor
+        } else {
+            1.0
+        })
     }
 
     /// The factor.
@@ -46,6 +50,9 @@ mod tests {
     fn scaling_divides_durations_and_refuses_slowing_down() {
         assert_eq!(TimeScale::new(60.0).seconds(120.0), Duration::from_secs(2));
         assert_eq!(TimeScale::new(0.5).seconds(3.0), Duration::from_secs(3));
-        assert_eq!(TimeScale::REAL.scale(Duration::from_millis(7)), Duration::from_millis(7));
+        assert_eq!(
+            TimeScale::REAL.scale(Duration::from_millis(7)),
+            Duration::from_millis(7)
+        );
     }
 }

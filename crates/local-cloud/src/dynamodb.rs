@@ -31,9 +31,17 @@ pub struct DynamoError {
 
 impl DynamoLocal {
     /// Starts DynamoDB Local from `jar_dir` on `port`, in memory or persisting under `db_dir`.
-    pub async fn start(jar_dir: &Path, port: u16, db_dir: Option<&Path>, log: &Path) -> Result<Self, String> {
+    pub async fn start(
+        jar_dir: &Path,
+        port: u16,
+        db_dir: Option<&Path>,
+        log: &Path,
+    ) -> Result<Self, String> {
         if !jar_dir.join("DynamoDBLocal.jar").is_file() {
-            return Err(format!("DynamoDB Local is not installed in {}: run `make setup`", jar_dir.display()));
+            return Err(format!(
+                "DynamoDB Local is not installed in {}: run `make setup`",
+                jar_dir.display()
+            ));
         }
         let mut cmd = Command::new("java");
         cmd.arg("-Xmx512m")
@@ -62,7 +70,11 @@ impl DynamoLocal {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("could not start java (DynamoDB Local needs Java 17): {e}"))?;
-        let me = Self { child: Some(child), endpoint: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let me = Self {
+            child: Some(child),
+            endpoint: format!("http://127.0.0.1:{port}"),
+            http: crate::loopback_client(),
+        };
         let started = Instant::now();
         loop {
             if me.call("ListTables", json!({})).await.is_ok() {
@@ -70,7 +82,9 @@ impl DynamoLocal {
             }
             if started.elapsed() > Duration::from_secs(60) {
                 let tail = std::fs::read_to_string(log).unwrap_or_default();
-                return Err(format!("DynamoDB Local did not start within 60 s; its log:\n{tail}"));
+                return Err(format!(
+                    "DynamoDB Local did not start within 60 s; its log:\n{tail}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -78,7 +92,11 @@ impl DynamoLocal {
 
     /// Uses a DynamoDB already running at `endpoint` (not stopped on shutdown).
     pub fn existing(endpoint: &str) -> Self {
-        Self { child: None, endpoint: endpoint.to_owned(), http: reqwest::Client::new() }
+        Self {
+            child: None,
+            endpoint: endpoint.to_owned(),
+            http: crate::loopback_client(),
+        }
     }
 
     /// The endpoint URL.
@@ -119,9 +137,16 @@ impl DynamoLocal {
 }
 
 /// One DynamoDB JSON API call against `endpoint`.
-pub async fn call(http: &reqwest::Client, endpoint: &str, operation: &str, body: Value) -> Result<Value, DynamoError> {
+pub async fn call(
+    http: &reqwest::Client,
+    endpoint: &str,
+    operation: &str,
+    body: Value,
+) -> Result<Value, DynamoError> {
     // DynamoDB Local reads the credential scope but does not check signatures.
-    let auth = format!("AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0");
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
+    );
     let response = http
         .post(endpoint)
         .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
@@ -130,17 +155,28 @@ pub async fn call(http: &reqwest::Client, endpoint: &str, operation: &str, body:
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| DynamoError { error_type: "ServiceUnavailable".to_owned(), message: e.to_string() })?;
+        .map_err(|e| DynamoError {
+            error_type: "ServiceUnavailable".to_owned(),
+            message: e.to_string(),
+        })?;
     let ok = response.status().is_success();
     let text = response.text().await.unwrap_or_default();
     let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if ok {
         Ok(v)
     } else {
-        let full = v.get("__type").and_then(Value::as_str).unwrap_or("InternalServerError");
+        let full = v
+            .get("__type")
+            .and_then(Value::as_str)
+            .unwrap_or("InternalServerError");
         Err(DynamoError {
             error_type: full.rsplit('#').next().unwrap_or(full).to_owned(),
-            message: v.get("message").or_else(|| v.get("Message")).and_then(Value::as_str).unwrap_or(&text).to_owned(),
+            message: v
+                .get("message")
+                .or_else(|| v.get("Message"))
+                .and_then(Value::as_str)
+                .unwrap_or(&text)
+                .to_owned(),
         })
     }
 }
@@ -155,5 +191,56 @@ impl Drop for DynamoLocal {
         if let Some(c) = self.child.as_mut() {
             let _ = c.start_kill();
         }
+    }
+}
+
+/// A DynamoDB item (`{"name": {"S": "…"}}`) as plain JSON.
+pub fn unmarshal(item: &Value) -> Value {
+    fn one(v: &Value) -> Value {
+        let Some((kind, inner)) = v.as_object().and_then(|o| o.iter().next()) else {
+            return Value::Null;
+        };
+        match kind.as_str() {
+            "S" | "B" => inner.clone(),
+            "N" => inner
+                .as_str()
+                .and_then(|n| serde_json::from_str(n).ok())
+                .unwrap_or(Value::Null),
+            "BOOL" => inner.clone(),
+            "NULL" => Value::Null,
+            "M" => unmarshal(inner),
+            "L" => Value::Array(
+                inner
+                    .as_array()
+                    .map(|a| a.iter().map(one).collect())
+                    .unwrap_or_default(),
+            ),
+            "SS" | "NS" | "BS" => inner.clone(),
+            _ => Value::Null,
+        }
+    }
+    match item.as_object() {
+        Some(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), one(v))).collect()),
+        None => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_unmarshal_to_plain_json() {
+        let item = json!({
+            "orderId": { "S": "app.A-1" },
+            "n": { "N": "12.5" },
+            "ok": { "BOOL": true },
+            "none": { "NULL": true },
+            "history": { "L": [ { "M": { "status": { "S": "RECEIVED" } } } ] },
+        });
+        assert_eq!(
+            unmarshal(&item),
+            json!({ "orderId": "app.A-1", "n": 12.5, "ok": true, "none": null, "history": [ { "status": "RECEIVED" } ] })
+        );
     }
 }

@@ -49,7 +49,13 @@ fn entry_error(code: &str, message: &str) -> Value {
 
 impl EventBridge {
     /// A bus service with these rules.
-    pub fn new(rules: Vec<Rule>, buses: Vec<String>, lambda: Arc<Lambda>, queues: Arc<Queues>, time_scale: TimeScale) -> Arc<Self> {
+    pub fn new(
+        rules: Vec<Rule>,
+        buses: Vec<String>,
+        lambda: Arc<Lambda>,
+        queues: Arc<Queues>,
+        time_scale: TimeScale,
+    ) -> Arc<Self> {
         Arc::new(Self {
             rules,
             buses,
@@ -102,20 +108,42 @@ impl EventBridge {
             }
         }
         let text = |k: &str| e.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-        let source = text("Source").ok_or_else(|| entry_error("InvalidArgument", "Parameter Source is not valid. Reason: Source is a required argument."))?;
-        let detail_type = text("DetailType").ok_or_else(|| entry_error("InvalidArgument", "Parameter DetailType is not valid. Reason: DetailType is a required argument."))?;
-        let detail_text = text("Detail").ok_or_else(|| entry_error("InvalidArgument", "Parameter Detail is not valid. Reason: Detail is a required argument."))?;
+        let source = text("Source").ok_or_else(|| {
+            entry_error(
+                "InvalidArgument",
+                "Parameter Source is not valid. Reason: Source is a required argument.",
+            )
+        })?;
+        let detail_type = text("DetailType").ok_or_else(|| {
+            entry_error(
+                "InvalidArgument",
+                "Parameter DetailType is not valid. Reason: DetailType is a required argument.",
+            )
+        })?;
+        let detail_text = text("Detail").ok_or_else(|| {
+            entry_error(
+                "InvalidArgument",
+                "Parameter Detail is not valid. Reason: Detail is a required argument.",
+            )
+        })?;
         if detail_text.len() + source.len() + detail_type.len() > 256 * 1024 {
-            return Err(entry_error("InvalidArgument", "The event is larger than 256 KB"));
+            return Err(entry_error(
+                "InvalidArgument",
+                "The event is larger than 256 KB",
+            ));
         }
-        let detail: Value = serde_json::from_str(detail_text).map_err(|_| entry_error("MalformedDetail", "Detail is malformed."))?;
+        let detail: Value = serde_json::from_str(detail_text)
+            .map_err(|_| entry_error("MalformedDetail", "Detail is malformed."))?;
         if !detail.is_object() {
             return Err(entry_error("MalformedDetail", "Detail is malformed."));
         }
         let bus = text("EventBusName").unwrap_or("default");
         let bus = bus.rsplit('/').next().unwrap_or(bus).to_owned();
         if bus != "default" && !self.buses.contains(&bus) {
-            return Err(entry_error("NotFoundException", &format!("Event bus {bus} does not exist.")));
+            return Err(entry_error(
+                "NotFoundException",
+                &format!("Event bus {bus} does not exist."),
+            ));
         }
         let id = uuid::Uuid::new_v4().to_string();
         let event = json!({
@@ -129,8 +157,15 @@ impl EventBridge {
             "resources": e.get("Resources").cloned().unwrap_or(json!([])),
             "detail": detail,
         });
-        self.archive.lock().await.push(json!({ "bus": bus, "event": event }));
-        for rule in self.rules.iter().filter(|r| r.bus == bus && r.pattern.matches(&event)) {
+        self.archive
+            .lock()
+            .await
+            .push(json!({ "bus": bus, "event": event }));
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.bus == bus && r.pattern.matches(&event))
+        {
             let me = self.clone();
             let rule = rule.clone();
             let event = event.clone();
@@ -141,7 +176,9 @@ impl EventBridge {
 
     async fn deliver(&self, rule: &Rule, event: Value) {
         let input = match &rule.input_path {
-            Some(p) => asl::path::JsonPath::parse(p).and_then(|p| p.value(&event, &Value::Null)).unwrap_or(Value::Null),
+            Some(p) => asl::path::JsonPath::parse(p)
+                .and_then(|p| p.value(&event, &Value::Null))
+                .unwrap_or(Value::Null),
             None => event.clone(),
         };
         let started = Instant::now();
@@ -162,21 +199,33 @@ impl EventBridge {
                 Err(e) => e,
             };
             attempt += 1;
-            let too_old = self.time_scale.scale(started.elapsed()) > Duration::from_secs(rule.max_age_seconds);
+            let too_old = self.time_scale.scale(started.elapsed())
+                > Duration::from_secs(rule.max_age_seconds);
             if attempt > rule.max_attempts || too_old {
                 let letter = json!({ "rule": rule.name, "error": error, "attempts": attempt, "event": event });
-                self.queues.send(rule.dead_letter.as_deref().unwrap_or("(no dead-letter queue)"), letter).await;
+                self.queues
+                    .send(
+                        rule.dead_letter
+                            .as_deref()
+                            .unwrap_or("(no dead-letter queue)"),
+                        letter,
+                    )
+                    .await;
                 return;
             }
             // EventBridge backs off exponentially with jitter between delivery attempts.
             let ceiling = 2_f64.powi(attempt.min(8) as i32);
-            self.time_scale.sleep(Duration::from_secs_f64(fastrand::f64() * ceiling)).await;
+            self.time_scale
+                .sleep(Duration::from_secs_f64(fastrand::f64() * ceiling))
+                .await;
         }
     }
 
     /// The HTTP endpoint (`AWSEvents.PutEvents`).
     pub fn router(self: &Arc<Self>) -> Router {
-        Router::new().fallback(post(handle)).with_state(self.clone())
+        Router::new()
+            .fallback(post(handle))
+            .with_state(self.clone())
     }
 }
 
@@ -185,12 +234,26 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match op.as_str() {
         "PutEvents" => {
-            let entries = req.get("Entries").and_then(Value::as_array).cloned().unwrap_or_default();
+            let entries = req
+                .get("Entries")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if entries.is_empty() || entries.len() > 10 {
-                return aws_json::error(StatusCode::BAD_REQUEST, "ValidationException", "Entries must hold 1 to 10 entries", aws_json::JSON_1_1);
+                return aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    "ValidationException",
+                    "Entries must hold 1 to 10 entries",
+                    aws_json::JSON_1_1,
+                );
             }
             aws_json::ok(bus.put_events(&entries).await, aws_json::JSON_1_1)
         }
-        other => aws_json::error(StatusCode::BAD_REQUEST, "UnknownOperationException", format!("{other} is not supported locally"), aws_json::JSON_1_1),
+        other => aws_json::error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            format!("{other} is not supported locally"),
+            aws_json::JSON_1_1,
+        ),
     }
 }

@@ -42,7 +42,10 @@ pub enum Outcome {
 
 impl Outcome {
     fn err(t: &str, m: impl Into<String>) -> Self {
-        Outcome::Err { error_type: t.to_owned(), error_message: m.into() }
+        Outcome::Err {
+            error_type: t.to_owned(),
+            error_message: m.into(),
+        }
     }
 }
 
@@ -116,7 +119,12 @@ struct WorkerState {
 
 async fn next(State(s): State<WorkerState>) -> Response {
     if let Some(started) = s.worker.started.lock().await.take() {
-        s.pool.stats.lock().await.init_times_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        s.pool
+            .stats
+            .lock()
+            .await
+            .init_times_ms
+            .push(started.elapsed().as_secs_f64() * 1000.0);
     }
     // Skip invocations that timed out while queued.
     let (id, pending) = loop {
@@ -132,7 +140,9 @@ async fn next(State(s): State<WorkerState>) -> Response {
             break (id, pending);
         }
     };
-    let Some(p) = pending.get(&id) else { return StatusCode::GONE.into_response() };
+    let Some(p) = pending.get(&id) else {
+        return StatusCode::GONE.into_response();
+    };
     *s.worker.in_flight.lock().await = Some(id.clone());
     let mut headers = HeaderMap::new();
     let put = |h: &mut HeaderMap, k: &'static str, v: String| {
@@ -141,8 +151,16 @@ async fn next(State(s): State<WorkerState>) -> Response {
         }
     };
     put(&mut headers, "lambda-runtime-aws-request-id", id.clone());
-    put(&mut headers, "lambda-runtime-deadline-ms", p.deadline_ms.to_string());
-    put(&mut headers, "lambda-runtime-invoked-function-arn", s.pool.function.arn.clone());
+    put(
+        &mut headers,
+        "lambda-runtime-deadline-ms",
+        p.deadline_ms.to_string(),
+    );
+    put(
+        &mut headers,
+        "lambda-runtime-invoked-function-arn",
+        s.pool.function.arn.clone(),
+    );
     put(&mut headers, "lambda-runtime-trace-id", p.trace_id.clone());
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     (StatusCode::OK, headers, p.payload.to_string()).into_response()
@@ -159,17 +177,29 @@ async fn finish(s: &WorkerState, id: &str, outcome: Outcome) {
     }
 }
 
-async fn response(State(s): State<WorkerState>, UrlPath(id): UrlPath<String>, body: Bytes) -> Response {
+async fn response(
+    State(s): State<WorkerState>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> Response {
     let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     finish(&s, &id, Outcome::Ok(value)).await;
     (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
 }
 
-async fn error(State(s): State<WorkerState>, UrlPath(id): UrlPath<String>, body: Bytes) -> Response {
+async fn error(
+    State(s): State<WorkerState>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let outcome = Outcome::err(
-        v.get("errorType").and_then(Value::as_str).unwrap_or("Unhandled"),
-        v.get("errorMessage").and_then(Value::as_str).unwrap_or_default(),
+        v.get("errorType")
+            .and_then(Value::as_str)
+            .unwrap_or("Unhandled"),
+        v.get("errorMessage")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
     );
     finish(&s, &id, outcome).await;
     (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
@@ -188,7 +218,11 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
 
 impl Lambda {
     /// Starts every function's processes.
-    pub async fn start(functions: &[Function], config: LambdaConfig, queues: Arc<Queues>) -> Result<Arc<Self>, String> {
+    pub async fn start(
+        functions: &[Function],
+        config: LambdaConfig,
+        queues: Arc<Queues>,
+    ) -> Result<Arc<Self>, String> {
         std::fs::create_dir_all(&config.log_dir).map_err(|e| e.to_string())?;
         let pending: Arc<Mutex<HashMap<String, Pending>>> = Arc::default();
         let (shutdown, _) = tokio::sync::watch::channel(false);
@@ -196,14 +230,26 @@ impl Lambda {
         for f in functions {
             let binary = config.bin_dir.join(&f.binary);
             if !binary.is_file() {
-                return Err(format!("{} is not built: run `cargo build --bins` (looked for {})", f.binary, binary.display()));
+                return Err(format!(
+                    "{} is not built: run `cargo build --bins` (looked for {})",
+                    f.binary,
+                    binary.display()
+                ));
             }
             let (tx, rx) = mpsc::channel(10_000);
             let mut workers = Vec::new();
             for index in 0..config.concurrency.max(1) {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-                let worker = Arc::new(Worker { index, port, pid: Mutex::new(None), in_flight: Mutex::new(None), started: Mutex::new(None) });
+                let worker = Arc::new(Worker {
+                    index,
+                    port,
+                    pid: Mutex::new(None),
+                    in_flight: Mutex::new(None),
+                    started: Mutex::new(None),
+                });
                 workers.push((worker, listener));
             }
             let pool = Arc::new(Pool {
@@ -214,10 +260,17 @@ impl Lambda {
                 stats: Mutex::default(),
             });
             for (worker, listener) in workers {
-                let state = WorkerState { pool: pool.clone(), worker: worker.clone(), pending: pending.clone() };
+                let state = WorkerState {
+                    pool: pool.clone(),
+                    worker: worker.clone(),
+                    pending: pending.clone(),
+                };
                 let app = Router::new()
                     .route("/2018-06-01/runtime/invocation/next", get(next))
-                    .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+                    .route(
+                        "/2018-06-01/runtime/invocation/{id}/response",
+                        post(response),
+                    )
                     .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
                     .route("/2018-06-01/runtime/init/error", post(init_error))
                     .with_state(state);
@@ -227,7 +280,13 @@ impl Lambda {
             }
             pools.insert(f.name.clone(), pool);
         }
-        let me = Arc::new(Self { pools, pending, config, queues, shutdown });
+        let me = Arc::new(Self {
+            pools,
+            pending,
+            config,
+            queues,
+            shutdown,
+        });
         for pool in me.pools.values() {
             for w in &pool.workers {
                 me.clone().supervise(pool.clone(), w.clone());
@@ -245,7 +304,10 @@ impl Lambda {
                 if *stop.borrow() {
                     break;
                 }
-                let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path);
+                let log = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log_path);
                 let (out, err) = match log.and_then(|l| Ok((l.try_clone()?, l))) {
                     Ok((a, b)) => (Stdio::from(a), Stdio::from(b)),
                     Err(_) => (Stdio::null(), Stdio::null()),
@@ -255,16 +317,31 @@ impl Lambda {
                     .env("PATH", std::env::var("PATH").unwrap_or_default())
                     .envs(&self.config.shared_env)
                     .envs(&f.env)
-                    .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", worker.port))
+                    .env(
+                        "AWS_LAMBDA_RUNTIME_API",
+                        format!("127.0.0.1:{}", worker.port),
+                    )
                     .env("AWS_LAMBDA_FUNCTION_NAME", &f.name)
                     .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
                     .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_mb.to_string())
-                    .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", f.name))
-                    .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/{}", worker.index))
+                    .env(
+                        "AWS_LAMBDA_LOG_GROUP_NAME",
+                        format!("/aws/lambda/{}", f.name),
+                    )
+                    .env(
+                        "AWS_LAMBDA_LOG_STREAM_NAME",
+                        format!("local/{}", worker.index),
+                    )
                     .env("AWS_REGION", REGION)
                     .env("AWS_DEFAULT_REGION", REGION)
-                    .env("AWS_LAMBDA_LOG_FORMAT", f.log_format.as_deref().unwrap_or("Text"))
-                    .env("AWS_LAMBDA_LOG_LEVEL", f.log_level.as_deref().unwrap_or("INFO"))
+                    .env(
+                        "AWS_LAMBDA_LOG_FORMAT",
+                        f.log_format.as_deref().unwrap_or("Text"),
+                    )
+                    .env(
+                        "AWS_LAMBDA_LOG_LEVEL",
+                        f.log_level.as_deref().unwrap_or("INFO"),
+                    )
                     .stdin(Stdio::null())
                     .stdout(out)
                     .stderr(err)
@@ -297,7 +374,10 @@ impl Lambda {
                 let Some(status) = status else { break };
                 // The process died: whatever it was doing failed.
                 if let Some(id) = worker.in_flight.lock().await.take() {
-                    let message = format!("RequestId: {id} Error: Runtime exited with error: {}", status.map(|s| s.to_string()).unwrap_or_default());
+                    let message = format!(
+                        "RequestId: {id} Error: Runtime exited with error: {}",
+                        status.map(|s| s.to_string()).unwrap_or_default()
+                    );
                     if let Some(p) = self.pending.lock().await.remove(&id) {
                         let _ = p.reply.send(Outcome::err("Runtime.ExitError", message));
                     }
@@ -315,14 +395,31 @@ impl Lambda {
     /// Invokes a function synchronously (RequestResponse).
     pub async fn invoke(&self, function: &str, payload: Value) -> Outcome {
         let Some(pool) = self.pools.get(function) else {
-            return Outcome::err("ResourceNotFoundException", format!("Function not found: {function}"));
+            return Outcome::err(
+                "ResourceNotFoundException",
+                format!("Function not found: {function}"),
+            );
         };
         let id = uuid::Uuid::new_v4().to_string();
         let timeout = Duration::from_secs(pool.function.timeout_seconds);
-        let deadline_ms = chrono::Utc::now().timestamp_millis() + i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        let deadline_ms = chrono::Utc::now().timestamp_millis()
+            + i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
         let (tx, rx) = oneshot::channel();
-        let trace_id = format!("Root=1-{:08x}-{}", chrono::Utc::now().timestamp(), &uuid::Uuid::new_v4().simple().to_string()[..24]);
-        self.pending.lock().await.insert(id.clone(), Pending { function: function.to_owned(), payload, deadline_ms, trace_id, reply: tx });
+        let trace_id = format!(
+            "Root=1-{:08x}-{}",
+            chrono::Utc::now().timestamp(),
+            &uuid::Uuid::new_v4().simple().to_string()[..24]
+        );
+        self.pending.lock().await.insert(
+            id.clone(),
+            Pending {
+                function: function.to_owned(),
+                payload,
+                deadline_ms,
+                trace_id,
+                reply: tx,
+            },
+        );
         if pool.queue_tx.send(id.clone()).await.is_err() {
             self.pending.lock().await.remove(&id);
             return Outcome::err("ServiceException", "the function's queue is closed");
@@ -334,13 +431,19 @@ impl Lambda {
                 // Overran its timeout: the environment is recycled, as Lambda does.
                 self.pending.lock().await.remove(&id);
                 for w in &pool.workers {
-                    if w.in_flight.lock().await.as_deref() == Some(id.as_str()) {
-                        if let Some(pid) = *w.pid.lock().await {
-                            kill(pid);
-                        }
+                    if w.in_flight.lock().await.as_deref() == Some(id.as_str())
+                        && let Some(pid) = *w.pid.lock().await
+                    {
+                        kill(pid);
                     }
                 }
-                Outcome::err("Sandbox.Timedout", format!("RequestId: {id} Error: Task timed out after {:.2} seconds", timeout.as_secs_f64()))
+                Outcome::err(
+                    "Sandbox.Timedout",
+                    format!(
+                        "RequestId: {id} Error: Task timed out after {:.2} seconds",
+                        timeout.as_secs_f64()
+                    ),
+                )
             }
         }
     }
@@ -351,26 +454,43 @@ impl Lambda {
         let me = self.clone();
         let function = function.to_owned();
         tokio::spawn(async move {
-            let retries = me.pools.get(&function).map_or(0, |p| p.function.async_retries);
+            let retries = me
+                .pools
+                .get(&function)
+                .map_or(0, |p| p.function.async_retries);
             let mut last = Outcome::Ok(Value::Null);
             for attempt in 0..=retries {
                 if attempt > 0 {
-                    me.config.time_scale.sleep(Duration::from_secs(60 * u64::from(attempt))).await;
+                    me.config
+                        .time_scale
+                        .sleep(Duration::from_secs(60 * u64::from(attempt)))
+                        .await;
                 }
                 last = me.invoke(&function, payload.clone()).await;
                 if matches!(last, Outcome::Ok(_)) {
                     return;
                 }
             }
-            let destination = me.pools.get(&function).and_then(|p| p.function.on_failure.clone());
-            let Outcome::Err { error_type, error_message } = last else { return };
+            let destination = me
+                .pools
+                .get(&function)
+                .and_then(|p| p.function.on_failure.clone());
+            let Outcome::Err {
+                error_type,
+                error_message,
+            } = last
+            else {
+                return;
+            };
             tracing::warn!(%function, %error_type, "async invocation failed after its retries");
             let record = json!({
                 "requestContext": { "functionArn": me.pools.get(&function).map(|p| p.function.arn.clone()), "condition": "RetriesExhausted", "approximateInvokeCount": retries + 1 },
                 "requestPayload": payload,
                 "responsePayload": { "errorType": error_type, "errorMessage": error_message },
             });
-            me.queues.send(destination.as_deref().unwrap_or("(no destination)"), record).await;
+            me.queues
+                .send(destination.as_deref().unwrap_or("(no destination)"), record)
+                .await;
         });
     }
 
@@ -390,7 +510,9 @@ impl Lambda {
 
     /// Whether any invocation of `function` is running now.
     pub async fn busy(&self, function: &str) -> bool {
-        let Some(pool) = self.pools.get(function) else { return false };
+        let Some(pool) = self.pools.get(function) else {
+            return false;
+        };
         for w in &pool.workers {
             if w.in_flight.lock().await.is_some() {
                 return true;
@@ -427,7 +549,9 @@ impl Lambda {
                 return Ok(());
             }
             if started.elapsed() > within {
-                return Err(format!("functions not ready after {within:?}: {waiting:?} (see .local/logs)"));
+                return Err(format!(
+                    "functions not ready after {within:?}: {waiting:?} (see .local/logs)"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -446,7 +570,11 @@ impl Lambda {
                 }
             }
         }
-        let _ = self.pending.lock().await.values().map(|p| &p.function).count();
+        // Whatever was still queued or running fails, as it would if the service went away.
+        for (_, p) in self.pending.lock().await.drain() {
+            let message = format!("the local cloud stopped before {} answered", p.function);
+            let _ = p.reply.send(Outcome::err("ServiceException", message));
+        }
     }
 }
 
@@ -459,5 +587,8 @@ async fn record_rss(pool: &Pool, pid: u32) {
 
 fn kill(pid: u32) {
     // SIGKILL via the `kill` utility: no unsafe code, no extra crate.
-    let _ = std::process::Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status();
 }

@@ -16,7 +16,12 @@ impl Queues {
     /// Appends a message to a queue.
     pub async fn send(&self, queue: &str, message: Value) {
         tracing::warn!(queue, "message dead-lettered");
-        self.messages.lock().await.entry(queue.to_owned()).or_default().push(message);
+        self.messages
+            .lock()
+            .await
+            .entry(queue.to_owned())
+            .or_default()
+            .push(message);
     }
 
     /// Every queue and its messages.

@@ -28,7 +28,9 @@ impl Secrets {
 
     /// The HTTP endpoint.
     pub fn router(self: &Arc<Self>) -> Router {
-        Router::new().fallback(post(handle)).with_state(self.clone())
+        Router::new()
+            .fallback(post(handle))
+            .with_state(self.clone())
     }
 }
 
@@ -36,15 +38,28 @@ async fn handle(State(s): State<Arc<Secrets>>, headers: HeaderMap, body: Bytes) 
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match aws_json::operation(&headers).as_deref() {
         Some("GetSecretValue") => {
-            let id = req.get("SecretId").and_then(Value::as_str).unwrap_or_default();
+            let id = req
+                .get("SecretId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             match s.values.get(id) {
                 Some(v) => aws_json::ok(
                     json!({ "ARN": id, "Name": id.rsplit(':').next(), "SecretString": v, "VersionId": "local", "VersionStages": ["AWSCURRENT"], "CreatedDate": 0 }),
                     aws_json::JSON_1_1,
                 ),
-                None => aws_json::error(StatusCode::BAD_REQUEST, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.", aws_json::JSON_1_1),
+                None => aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    "ResourceNotFoundException",
+                    "Secrets Manager can't find the specified secret.",
+                    aws_json::JSON_1_1,
+                ),
             }
         }
-        other => aws_json::error(StatusCode::BAD_REQUEST, "UnknownOperationException", format!("{other:?} is not supported locally"), aws_json::JSON_1_1),
+        other => aws_json::error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            format!("{other:?} is not supported locally"),
+            aws_json::JSON_1_1,
+        ),
     }
 }

@@ -44,7 +44,12 @@ pub async fn describe(e: &Execution) -> Value {
 }
 
 fn bad(e: ApiError) -> Response {
-    aws_json::error(StatusCode::BAD_REQUEST, &e.error_type, e.message, aws_json::JSON_1_0)
+    aws_json::error(
+        StatusCode::BAD_REQUEST,
+        &e.error_type,
+        e.message,
+        aws_json::JSON_1_0,
+    )
 }
 
 fn field<'a>(req: &'a Value, name: &str) -> &'a str {
@@ -57,49 +62,86 @@ async fn handle(State(sfn): State<Arc<Sfn>>, headers: HeaderMap, body: Bytes) ->
     let ok = |v: Value| aws_json::ok(v, aws_json::JSON_1_0);
     match op.as_str() {
         "StartExecution" => {
-            let input = serde_json::from_str(req.get("input").and_then(Value::as_str).unwrap_or("{}")).unwrap_or(json!({}));
-            match sfn.start_execution(field(&req, "stateMachineArn"), req.get("name").and_then(Value::as_str), input).await {
+            let input =
+                serde_json::from_str(req.get("input").and_then(Value::as_str).unwrap_or("{}"))
+                    .unwrap_or(json!({}));
+            match sfn
+                .start_execution(
+                    field(&req, "stateMachineArn"),
+                    req.get("name").and_then(Value::as_str),
+                    input,
+                )
+                .await
+            {
                 Ok(e) => ok(json!({ "executionArn": e.arn, "startDate": epoch(e.start) })),
                 Err(e) => bad(e),
             }
         }
         "DescribeExecution" => match sfn.execution(field(&req, "executionArn")).await {
             Some(e) => ok(describe(&e).await),
-            None => bad(ApiError { error_type: "ExecutionDoesNotExist".into(), message: "Execution Does Not Exist".into() }),
+            None => bad(ApiError {
+                error_type: "ExecutionDoesNotExist".into(),
+                message: "Execution Does Not Exist".into(),
+            }),
         },
         "GetExecutionHistory" => match sfn.execution(field(&req, "executionArn")).await {
             Some(e) => {
                 let mut events = serde_json::to_value(e.history().await).unwrap_or(json!([]));
-                if req.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
-                    if let Some(a) = events.as_array_mut() {
-                        a.reverse();
-                    }
+                if req.get("reverseOrder").and_then(Value::as_bool) == Some(true)
+                    && let Some(a) = events.as_array_mut()
+                {
+                    a.reverse();
                 }
                 ok(json!({ "events": events }))
             }
-            None => bad(ApiError { error_type: "ExecutionDoesNotExist".into(), message: "Execution Does Not Exist".into() }),
+            None => bad(ApiError {
+                error_type: "ExecutionDoesNotExist".into(),
+                message: "Execution Does Not Exist".into(),
+            }),
         },
         "ListExecutions" => {
             let machine = field(&req, "stateMachineArn");
             let mut list = Vec::new();
-            for e in sfn.executions().await.iter().filter(|e| e.machine.arn == machine) {
+            for e in sfn
+                .executions()
+                .await
+                .iter()
+                .filter(|e| e.machine.arn == machine)
+            {
                 let d = describe(e).await;
                 list.push(json!({ "executionArn": d["executionArn"], "stateMachineArn": d["stateMachineArn"], "name": d["name"], "status": d["status"], "startDate": d["startDate"] }));
             }
             ok(json!({ "executions": list }))
         }
-        "StopExecution" => match sfn.stop_execution(field(&req, "executionArn"), req.get("error").and_then(Value::as_str).map(str::to_owned), req.get("cause").and_then(Value::as_str).map(str::to_owned)).await {
+        "StopExecution" => match sfn
+            .stop_execution(
+                field(&req, "executionArn"),
+                req.get("error").and_then(Value::as_str).map(str::to_owned),
+                req.get("cause").and_then(Value::as_str).map(str::to_owned),
+            )
+            .await
+        {
             Ok(()) => ok(json!({ "stopDate": epoch(chrono::Utc::now()) })),
             Err(e) => bad(e),
         },
         "SendTaskSuccess" => {
             let output = serde_json::from_str(field(&req, "output")).unwrap_or(Value::Null);
-            match sfn.send_task_success(field(&req, "taskToken"), output).await {
+            match sfn
+                .send_task_success(field(&req, "taskToken"), output)
+                .await
+            {
                 Ok(()) => ok(json!({})),
                 Err(e) => bad(e),
             }
         }
-        "SendTaskFailure" => match sfn.send_task_failure(field(&req, "taskToken"), field(&req, "error"), field(&req, "cause")).await {
+        "SendTaskFailure" => match sfn
+            .send_task_failure(
+                field(&req, "taskToken"),
+                field(&req, "error"),
+                field(&req, "cause"),
+            )
+            .await
+        {
             Ok(()) => ok(json!({})),
             Err(e) => bad(e),
         },
@@ -108,17 +150,33 @@ async fn handle(State(sfn): State<Arc<Sfn>>, headers: HeaderMap, body: Bytes) ->
             Err(e) => bad(e),
         },
         "CreateStateMachine" => {
-            let definition: Value = serde_json::from_str(field(&req, "definition")).unwrap_or(Value::Null);
-            match sfn.create_state_machine(field(&req, "name"), &definition).await {
-                Ok(arn) => ok(json!({ "stateMachineArn": arn, "creationDate": epoch(chrono::Utc::now()) })),
+            let definition: Value =
+                serde_json::from_str(field(&req, "definition")).unwrap_or(Value::Null);
+            match sfn
+                .create_state_machine(field(&req, "name"), &definition)
+                .await
+            {
+                Ok(arn) => {
+                    ok(json!({ "stateMachineArn": arn, "creationDate": epoch(chrono::Utc::now()) }))
+                }
                 Err(e) => bad(e),
             }
         }
         "DescribeStateMachine" => match sfn.state_machine(field(&req, "stateMachineArn")).await {
-            Some(m) => ok(json!({ "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.json.to_string(), "roleArn": "arn:aws:iam::000000000000:role/local", "type": "STANDARD", "creationDate": epoch(m.created) })),
-            None => bad(ApiError { error_type: "StateMachineDoesNotExist".into(), message: "State Machine Does Not Exist".into() }),
+            Some(m) => ok(
+                json!({ "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.json.to_string(), "roleArn": "arn:aws:iam::000000000000:role/local", "type": "STANDARD", "creationDate": epoch(m.created) }),
+            ),
+            None => bad(ApiError {
+                error_type: "StateMachineDoesNotExist".into(),
+                message: "State Machine Does Not Exist".into(),
+            }),
         },
-        other => aws_json::error(StatusCode::BAD_REQUEST, "UnknownOperationException", format!("{other} is not supported locally"), aws_json::JSON_1_0),
+        other => aws_json::error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            format!("{other} is not supported locally"),
+            aws_json::JSON_1_0,
+        ),
     }
 }
 

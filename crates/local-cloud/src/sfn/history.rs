@@ -24,8 +24,16 @@ impl HistoryEvent {
         if let Some(k) = details_key {
             map.insert(k.to_owned(), details);
         }
-        map.insert("previousEventId".to_owned(), Value::from(id.saturating_sub(1)));
-        Self { id, timestamp: chrono::Utc::now().timestamp_micros() as f64 / 1e6, kind: kind.to_owned(), details: map }
+        map.insert(
+            "previousEventId".to_owned(),
+            Value::from(id.saturating_sub(1)),
+        );
+        Self {
+            id,
+            timestamp: chrono::Utc::now().timestamp_micros() as f64 / 1e6,
+            kind: kind.to_owned(),
+            details: map,
+        }
     }
 
     /// The state name, for `*StateEntered` events.
@@ -33,6 +41,9 @@ impl HistoryEvent {
         if !self.kind.ends_with("StateEntered") {
             return None;
         }
-        self.details.get("stateEnteredEventDetails")?.get("name")?.as_str()
+        self.details
+            .get("stateEnteredEventDetails")?
+            .get("name")?
+            .as_str()
     }
 }

@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_trait::async_trait;
 use asl::AslError;
 use asl::model::{Definition, Machine, State};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, RwLock, broadcast, oneshot, watch};
@@ -40,10 +40,14 @@ pub trait Integrations: Send + Sync {
 
 /// The Task resources the interpreter runs.
 pub fn supported_resource(resource: &str) -> bool {
-    let integration = resource.strip_prefix("arn:aws:states:::").map(|r| r.trim_end_matches(".waitForTaskToken"));
+    let integration = resource
+        .strip_prefix("arn:aws:states:::")
+        .map(|r| r.trim_end_matches(".waitForTaskToken"));
     match integration {
         Some("lambda:invoke" | "events:putEvents") => true,
-        Some("dynamodb:putItem" | "dynamodb:getItem" | "dynamodb:updateItem" | "dynamodb:deleteItem") => !resource.ends_with(".waitForTaskToken"),
+        Some(
+            "dynamodb:putItem" | "dynamodb:getItem" | "dynamodb:updateItem" | "dynamodb:deleteItem",
+        ) => !resource.ends_with(".waitForTaskToken"),
         Some(_) => false,
         None => resource.starts_with("arn:aws:lambda:") && resource.contains(":function:"),
     }
@@ -53,7 +57,10 @@ fn check_resources(m: &Machine) -> Result<(), String> {
     for (name, s) in &m.states {
         match s {
             State::Task(t) if !supported_resource(&t.resource) => {
-                return Err(format!("state {name:?} uses Task resource {:?}, which this interpreter does not support", t.resource));
+                return Err(format!(
+                    "state {name:?} uses Task resource {:?}, which this interpreter does not support",
+                    t.resource
+                ));
             }
             State::Parallel(p) => p.branches.iter().try_for_each(check_resources)?,
             State::Map(mp) => {
@@ -145,7 +152,12 @@ impl Execution {
 
     /// The states it entered, in order.
     pub async fn path(&self) -> Vec<String> {
-        self.history.lock().await.iter().filter_map(|e| e.entered_state().map(str::to_owned)).collect()
+        self.history
+            .lock()
+            .await
+            .iter()
+            .filter_map(|e| e.entered_state().map(str::to_owned))
+            .collect()
     }
 
     /// Waits until it ends.
@@ -213,7 +225,10 @@ pub struct ApiError {
 }
 
 fn api_err(t: &str, m: impl Into<String>) -> ApiError {
-    ApiError { error_type: t.to_owned(), message: m.into() }
+    ApiError {
+        error_type: t.to_owned(),
+        message: m.into(),
+    }
 }
 
 impl Sfn {
@@ -238,13 +253,24 @@ impl Sfn {
     }
 
     /// Registers a state machine, refusing what the interpreter does not support.
-    pub async fn create_state_machine(&self, name: &str, definition: &Value) -> Result<String, ApiError> {
-        let def = Definition::from_value(definition).map_err(|e| api_err("InvalidDefinition", e.to_string()))?;
+    pub async fn create_state_machine(
+        &self,
+        name: &str,
+        definition: &Value,
+    ) -> Result<String, ApiError> {
+        let def = Definition::from_value(definition)
+            .map_err(|e| api_err("InvalidDefinition", e.to_string()))?;
         check_resources(&def.machine).map_err(|e| api_err("InvalidDefinition", e))?;
         let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}");
         self.machines.write().await.insert(
             arn.clone(),
-            StateMachine { arn: arn.clone(), name: name.to_owned(), definition: Arc::new(def), json: definition.clone(), created: Utc::now() },
+            StateMachine {
+                arn: arn.clone(),
+                name: name.to_owned(),
+                definition: Arc::new(def),
+                json: definition.clone(),
+                created: Utc::now(),
+            },
         );
         Ok(arn)
     }
@@ -255,15 +281,30 @@ impl Sfn {
     }
 
     /// Starts an execution.
-    pub async fn start_execution(self: &Arc<Self>, machine_arn: &str, name: Option<&str>, input: Value) -> Result<Arc<Execution>, ApiError> {
-        let machine = self
-            .state_machine(machine_arn)
-            .await
-            .ok_or_else(|| api_err("StateMachineDoesNotExist", format!("State Machine Does Not Exist: '{machine_arn}'")))?;
-        let name = name.map(str::to_owned).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}", machine.name);
+    pub async fn start_execution(
+        self: &Arc<Self>,
+        machine_arn: &str,
+        name: Option<&str>,
+        input: Value,
+    ) -> Result<Arc<Execution>, ApiError> {
+        let machine = self.state_machine(machine_arn).await.ok_or_else(|| {
+            api_err(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{machine_arn}'"),
+            )
+        })?;
+        let name = name
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let arn = format!(
+            "arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}",
+            machine.name
+        );
         if self.executions.read().await.contains_key(&arn) {
-            return Err(api_err("ExecutionAlreadyExists", format!("Execution Already Exists: '{arn}'")));
+            return Err(api_err(
+                "ExecutionAlreadyExists",
+                format!("Execution Already Exists: '{arn}'"),
+            ));
         }
         let (done, _) = watch::channel(false);
         let (abort, _) = watch::channel(false);
@@ -274,12 +315,21 @@ impl Sfn {
             input,
             start: Utc::now(),
             started_at: Instant::now(),
-            state: Mutex::new(ExecutionState { status: Status::Running, output: None, error: None, cause: None, stop: None }),
+            state: Mutex::new(ExecutionState {
+                status: Status::Running,
+                output: None,
+                error: None,
+                cause: None,
+                stop: None,
+            }),
             history: Mutex::default(),
             done,
             abort,
         });
-        self.executions.write().await.insert(arn.clone(), exec.clone());
+        self.executions
+            .write()
+            .await
+            .insert(arn.clone(), exec.clone());
         self.order.lock().await.push(arn);
         let me = self.clone();
         let e = exec.clone();
@@ -300,14 +350,30 @@ impl Sfn {
     }
 
     /// Stops an execution.
-    pub async fn stop_execution(&self, arn: &str, error: Option<String>, cause: Option<String>) -> Result<(), ApiError> {
-        let exec = self.execution(arn).await.ok_or_else(|| api_err("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))?;
+    pub async fn stop_execution(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(), ApiError> {
+        let exec = self.execution(arn).await.ok_or_else(|| {
+            api_err(
+                "ExecutionDoesNotExist",
+                format!("Execution Does Not Exist: '{arn}'"),
+            )
+        })?;
         {
             let mut st = exec.state.lock().await;
             if st.status != Status::Running {
                 return Ok(());
             }
-            *st = ExecutionState { status: Status::Aborted, output: None, error, cause, stop: Some(Utc::now()) };
+            *st = ExecutionState {
+                status: Status::Aborted,
+                output: None,
+                error,
+                cause,
+                stop: Some(Utc::now()),
+            };
         }
         exec.record("ExecutionAborted", None, Value::Null).await;
         let _ = exec.abort.send(true);
@@ -315,11 +381,24 @@ impl Sfn {
         Ok(())
     }
 
-    pub(crate) async fn register_token(&self) -> (String, oneshot::Receiver<Result<Value, AslError>>, watch::Receiver<Instant>) {
-        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    pub(crate) async fn register_token(
+        &self,
+    ) -> (
+        String,
+        oneshot::Receiver<Result<Value, AslError>>,
+        watch::Receiver<Instant>,
+    ) {
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
         let (reply, rx) = oneshot::channel();
         let (heartbeat, hb_rx) = watch::channel(Instant::now());
-        self.tokens.lock().await.insert(token.clone(), Waiter { reply, heartbeat });
+        self.tokens
+            .lock()
+            .await
+            .insert(token.clone(), Waiter { reply, heartbeat });
         (token, rx, hb_rx)
     }
 
@@ -336,7 +415,9 @@ impl Sfn {
                 let _ = w.reply.send(result);
                 Ok(())
             }
-            None if self.closed_tokens.lock().await.contains(token) => Err(api_err("TaskTimedOut", "Task Timed Out")),
+            None if self.closed_tokens.lock().await.contains(token) => {
+                Err(api_err("TaskTimedOut", "Task Timed Out"))
+            }
             None => Err(api_err("InvalidToken", "Invalid token")),
         }
     }
@@ -347,8 +428,14 @@ impl Sfn {
     }
 
     /// `SendTaskFailure`.
-    pub async fn send_task_failure(&self, token: &str, error: &str, cause: &str) -> Result<(), ApiError> {
-        self.callback(token, Err(AslError::named(error, cause))).await
+    pub async fn send_task_failure(
+        &self,
+        token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), ApiError> {
+        self.callback(token, Err(AslError::named(error, cause)))
+            .await
     }
 
     /// `SendTaskHeartbeat`.
@@ -358,20 +445,33 @@ impl Sfn {
                 let _ = w.heartbeat.send(Instant::now());
                 Ok(())
             }
-            None if self.closed_tokens.lock().await.contains(token) => Err(api_err("TaskTimedOut", "Task Timed Out")),
+            None if self.closed_tokens.lock().await.contains(token) => {
+                Err(api_err("TaskTimedOut", "Task Timed Out"))
+            }
             None => Err(api_err("InvalidToken", "Invalid token")),
         }
     }
 
     fn notify(&self, exec: &Execution, what: &str) {
-        let order = exec.input.pointer("/detail/data/partnerOrderId").and_then(Value::as_str).map(str::to_owned);
-        let _ = self.progress.send(Progress { execution: exec.name.clone(), what: what.to_owned(), order });
+        let order = exec
+            .input
+            .pointer("/detail/data/partnerOrderId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let _ = self.progress.send(Progress {
+            execution: exec.name.clone(),
+            what: what.to_owned(),
+            order,
+        });
     }
 
     async fn execute(self: Arc<Self>, exec: Arc<Execution>) {
         exec.record("ExecutionStarted", Some("executionStartedEventDetails"), json!({ "input": exec.input.to_string(), "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/local") })).await;
         let def = exec.machine.definition.clone();
-        let run = run::Runner { sfn: self.clone(), exec: exec.clone() };
+        let run = run::Runner {
+            sfn: self.clone(),
+            exec: exec.clone(),
+        };
         let mut abort = exec.abort.subscribe();
         let work = run.machine(&def.machine, exec.input.clone(), None);
         let outcome = match def.timeout_seconds {
@@ -397,7 +497,12 @@ impl Sfn {
                 st.status = Status::Succeeded;
                 st.output = Some(output.clone());
                 drop(st);
-                exec.record("ExecutionSucceeded", Some("executionSucceededEventDetails"), json!({ "output": output.to_string() })).await;
+                exec.record(
+                    "ExecutionSucceeded",
+                    Some("executionSucceededEventDetails"),
+                    json!({ "output": output.to_string() }),
+                )
+                .await;
                 "SUCCEEDED".to_owned()
             }
             Ok(Err(e)) => {
@@ -405,14 +510,24 @@ impl Sfn {
                 st.error = Some(e.error.clone());
                 st.cause = Some(e.cause.clone());
                 drop(st);
-                exec.record("ExecutionFailed", Some("executionFailedEventDetails"), json!({ "error": e.error, "cause": e.cause })).await;
+                exec.record(
+                    "ExecutionFailed",
+                    Some("executionFailedEventDetails"),
+                    json!({ "error": e.error, "cause": e.cause }),
+                )
+                .await;
                 format!("FAILED {}", e.error)
             }
             Err(()) => {
                 st.status = Status::TimedOut;
                 st.error = Some("States.Timeout".to_owned());
                 drop(st);
-                exec.record("ExecutionTimedOut", Some("executionTimedOutEventDetails"), json!({ "error": "States.Timeout" })).await;
+                exec.record(
+                    "ExecutionTimedOut",
+                    Some("executionTimedOutEventDetails"),
+                    json!({ "error": "States.Timeout" }),
+                )
+                .await;
                 "TIMED_OUT".to_owned()
             }
         };
@@ -432,6 +547,10 @@ pub struct SfnStarter(pub Arc<Sfn>);
 #[async_trait]
 impl crate::eventbridge::ExecutionStarter for SfnStarter {
     async fn start(&self, state_machine_arn: &str, input: Value) -> Result<String, String> {
-        self.0.start_execution(state_machine_arn, None, input).await.map(|e| e.arn.clone()).map_err(|e| e.to_string())
+        self.0
+            .start_execution(state_machine_arn, None, input)
+            .await
+            .map(|e| e.arn.clone())
+            .map_err(|e| e.to_string())
     }
 }

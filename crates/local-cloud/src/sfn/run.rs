@@ -6,13 +6,12 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use asl::AslError;
 use asl::choice::parse_choices;
 use asl::model::{Catcher, Machine, NullablePath, Retrier, State, Task};
 use asl::path::JsonPath;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{Execution, Sfn};
 
@@ -45,7 +44,8 @@ fn result_path(p: &NullablePath, raw_input: &Value, result: Value) -> Result<Val
         NullablePath::Path(text) => {
             let path = JsonPath::parse(text)?;
             let mut out = raw_input.clone();
-            path.set(&mut out, result).map_err(|e| AslError::named("States.ResultPathMatchFailure", e.cause))?;
+            path.set(&mut out, result)
+                .map_err(|e| AslError::named("States.ResultPathMatchFailure", e.cause))?;
             Ok(out)
         }
     }
@@ -57,12 +57,16 @@ fn matches(name: &str, error: &str) -> bool {
     }
     name == error
         || name == "States.ALL"
-        || (name == "States.TaskFailed" && error != "States.Timeout" && error != "States.HeartbeatTimeout")
+        || (name == "States.TaskFailed"
+            && error != "States.Timeout"
+            && error != "States.HeartbeatTimeout")
         || (name == "States.Timeout" && error == "States.HeartbeatTimeout")
 }
 
 fn retry_delay(r: &Retrier, attempt: u64) -> f64 {
-    let mut delay = r.interval_seconds as f64 * r.backoff_rate.powi(i32::try_from(attempt).unwrap_or(i32::MAX));
+    let mut delay = r.interval_seconds as f64
+        * r.backoff_rate
+            .powi(i32::try_from(attempt).unwrap_or(i32::MAX));
     if let Some(max) = r.max_delay_seconds {
         delay = delay.min(max as f64);
     }
@@ -95,25 +99,39 @@ impl Runner {
             },
             "StateMachine": { "Id": e.machine.arn, "Name": e.machine.name },
         });
-        if let Some((k, v)) = extra {
-            if let (Some(obj), Some(v)) = (ctx.as_object_mut(), v.as_object()) {
-                for (vk, vv) in v {
-                    obj.entry(k.to_owned()).or_insert_with(|| json!({})).as_object_mut().map(|m| m.insert(vk.clone(), vv.clone()));
-                }
+        if let Some((k, v)) = extra
+            && let (Some(obj), Some(v)) = (ctx.as_object_mut(), v.as_object())
+        {
+            for (vk, vv) in v {
+                obj.entry(k.to_owned())
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .map(|m| m.insert(vk.clone(), vv.clone()));
             }
         }
         ctx
     }
 
     /// Runs a (nested) machine from its start to an end.
-    pub(crate) fn machine<'a>(&'a self, m: &'a Machine, input: Value, map_item: Option<Value>) -> BoxFut<'a, Result<Value, AslError>> {
+    pub(crate) fn machine<'a>(
+        &'a self,
+        m: &'a Machine,
+        input: Value,
+        map_item: Option<Value>,
+    ) -> BoxFut<'a, Result<Value, AslError>> {
         Box::pin(async move {
             let mut current = m.start_at.clone();
             let mut input = input;
             loop {
-                let state = m.state(&current).ok_or_else(|| AslError::runtime(format!("no state {current:?}")))?;
+                let state = m
+                    .state(&current)
+                    .ok_or_else(|| AslError::runtime(format!("no state {current:?}")))?;
                 self.exec
-                    .record(&format!("{}StateEntered", state.kind()), Some("stateEnteredEventDetails"), json!({ "name": current, "input": input.to_string() }))
+                    .record(
+                        &format!("{}StateEntered", state.kind()),
+                        Some("stateEnteredEventDetails"),
+                        json!({ "name": current, "input": input.to_string() }),
+                    )
                     .await;
                 self.sfn.notify(&self.exec, &current);
                 let flow = self.state(&current, state, input, map_item.clone()).await?;
@@ -123,7 +141,11 @@ impl Runner {
                 };
                 if !matches!(state, State::Fail(_)) {
                     self.exec
-                        .record(&format!("{}StateExited", state.kind()), Some("stateExitedEventDetails"), json!({ "name": current, "output": output.to_string() }))
+                        .record(
+                            &format!("{}StateExited", state.kind()),
+                            Some("stateExitedEventDetails"),
+                            json!({ "name": current, "output": output.to_string() }),
+                        )
                         .await;
                 }
                 match next {
@@ -137,7 +159,13 @@ impl Runner {
         })
     }
 
-    async fn state(&self, name: &str, state: &State, raw: Value, map_item: Option<Value>) -> Result<Flow, AslError> {
+    async fn state(
+        &self,
+        name: &str,
+        state: &State,
+        raw: Value,
+        map_item: Option<Value>,
+    ) -> Result<Flow, AslError> {
         let extra = map_item.map(|item| ("Map", json!({ "Item": item })));
         let ctx = self.context(name, extra.clone(), 0);
         let next = |n: &Option<String>, out: Value| match n {
@@ -161,11 +189,17 @@ impl Runner {
             }
             State::Fail(f) => {
                 let error = match &f.error_path {
-                    Some(p) => asl::template::dynamic(p, &raw, &ctx)?.as_str().map(str::to_owned).unwrap_or_default(),
+                    Some(p) => asl::template::dynamic(p, &raw, &ctx)?
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_default(),
                     None => f.error.clone().unwrap_or_else(|| "States.Fail".to_owned()),
                 };
                 let cause = match &f.cause_path {
-                    Some(p) => asl::template::dynamic(p, &raw, &ctx)?.as_str().map(str::to_owned).unwrap_or_default(),
+                    Some(p) => asl::template::dynamic(p, &raw, &ctx)?
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_default(),
                     None => f.cause.clone().unwrap_or_default(),
                 };
                 Err(AslError::named(error, cause))
@@ -175,15 +209,32 @@ impl Runner {
                 let seconds = if let Some(s) = w.seconds {
                     s as f64
                 } else if let Some(p) = &w.seconds_path {
-                    JsonPath::parse(p)?.value(&effective, &ctx)?.as_f64().filter(|s| *s >= 0.0).ok_or_else(|| AslError::runtime(format!("SecondsPath {p} is not a non-negative number")))?
+                    JsonPath::parse(p)?
+                        .value(&effective, &ctx)?
+                        .as_f64()
+                        .filter(|s| *s >= 0.0)
+                        .ok_or_else(|| {
+                            AslError::runtime(format!(
+                                "SecondsPath {p} is not a non-negative number"
+                            ))
+                        })?
                 } else {
                     let ts = match (&w.timestamp, &w.timestamp_path) {
                         (Some(t), _) => t.clone(),
-                        (None, Some(p)) => JsonPath::parse(p)?.value(&effective, &ctx)?.as_str().map(str::to_owned).unwrap_or_default(),
+                        (None, Some(p)) => JsonPath::parse(p)?
+                            .value(&effective, &ctx)?
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_default(),
                         _ => String::new(),
                     };
-                    let at = chrono::DateTime::parse_from_rfc3339(&ts).map_err(|_| AslError::runtime(format!("{ts:?} is not an RFC 3339 timestamp")))?;
-                    ((at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds().max(0) as f64) / 1000.0
+                    let at = chrono::DateTime::parse_from_rfc3339(&ts).map_err(|_| {
+                        AslError::runtime(format!("{ts:?} is not an RFC 3339 timestamp"))
+                    })?;
+                    ((at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                        .num_milliseconds()
+                        .max(0) as f64)
+                        / 1000.0
                 };
                 tokio::time::sleep(self.sfn.time_scale().seconds(seconds)).await;
                 Ok(next(&w.next, select(&w.output_path, &effective, &ctx)?))
@@ -198,11 +249,23 @@ impl Runner {
                         break;
                     }
                 }
-                let target = target.or_else(|| c.default.clone()).ok_or_else(|| AslError::named("States.NoChoiceMatched", format!("No Matches! in state {name:?}")))?;
-                Ok(Flow::Next(target, select(&c.output_path, &effective, &ctx)?))
+                let target = target.or_else(|| c.default.clone()).ok_or_else(|| {
+                    AslError::named(
+                        "States.NoChoiceMatched",
+                        format!("No Matches! in state {name:?}"),
+                    )
+                })?;
+                Ok(Flow::Next(
+                    target,
+                    select(&c.output_path, &effective, &ctx)?,
+                ))
             }
             State::Task(t) => {
-                let r = self.with_retries(name, &t.retry, &t.catch, &raw, extra.clone(), |retry| self.task(name, t, &raw, extra.clone(), retry)).await?;
+                let r = self
+                    .with_retries(name, &t.retry, &t.catch, &raw, extra.clone(), |retry| {
+                        self.task(name, t, &raw, extra.clone(), retry)
+                    })
+                    .await?;
                 match r {
                     Ok(out) => Ok(next(&t.next, out)),
                     Err((catch_next, out)) => Ok(Flow::Next(catch_next, out)),
@@ -217,17 +280,26 @@ impl Runner {
                             Some(t) => asl::template::apply(t, &effective, &ctx)?,
                             None => effective,
                         };
-                        self.exec.record("ParallelStateStarted", None, Value::Null).await;
-                        let branches = p.branches.iter().map(|b| self.machine(b, effective.clone(), None));
+                        self.exec
+                            .record("ParallelStateStarted", None, Value::Null)
+                            .await;
+                        let branches = p
+                            .branches
+                            .iter()
+                            .map(|b| self.machine(b, effective.clone(), None));
                         let results = futures::future::try_join_all(branches).await;
                         let results = match results {
                             Ok(r) => r,
                             Err(e) => {
-                                self.exec.record("ParallelStateFailed", None, Value::Null).await;
+                                self.exec
+                                    .record("ParallelStateFailed", None, Value::Null)
+                                    .await;
                                 return Err(e);
                             }
                         };
-                        self.exec.record("ParallelStateSucceeded", None, Value::Null).await;
+                        self.exec
+                            .record("ParallelStateSucceeded", None, Value::Null)
+                            .await;
                         let mut result = Value::Array(results);
                         if let Some(sel) = &p.result_selector {
                             result = asl::template::apply(sel, &result, &ctx)?;
@@ -251,10 +323,20 @@ impl Runner {
                             None => effective.clone(),
                         };
                         let Value::Array(items) = items else {
-                            return Err(AslError::runtime(format!("the items of Map state {name:?} are not an array")));
+                            return Err(AslError::runtime(format!(
+                                "the items of Map state {name:?} are not an array"
+                            )));
                         };
-                        let processor = mp.processor().ok_or_else(|| AslError::runtime("Map without an item processor"))?;
-                        self.exec.record("MapStateStarted", Some("mapStateStartedEventDetails"), json!({ "length": items.len() })).await;
+                        let processor = mp
+                            .processor()
+                            .ok_or_else(|| AslError::runtime("Map without an item processor"))?;
+                        self.exec
+                            .record(
+                                "MapStateStarted",
+                                Some("mapStateStartedEventDetails"),
+                                json!({ "length": items.len() }),
+                            )
+                            .await;
                         let limit = match mp.max_concurrency {
                             Some(0) | None => items.len().max(1),
                             Some(n) => usize::try_from(n).unwrap_or(1).max(1),
@@ -264,17 +346,40 @@ impl Runner {
                             let semaphore = semaphore.clone();
                             let effective = effective.clone();
                             async move {
-                                let _permit = semaphore.acquire().await.map_err(|_| AslError::runtime("map closed"))?;
+                                let _permit = semaphore
+                                    .acquire()
+                                    .await
+                                    .map_err(|_| AslError::runtime("map closed"))?;
                                 let item_ctx = json!({ "Index": index, "Value": item });
-                                let ctx = self.context(name, Some(("Map", json!({ "Item": item_ctx.clone() }))), 0);
+                                let ctx = self.context(
+                                    name,
+                                    Some(("Map", json!({ "Item": item_ctx.clone() }))),
+                                    0,
+                                );
                                 let input = match mp.selector() {
                                     Some(sel) => asl::template::apply(sel, &effective, &ctx)?,
                                     None => item.clone(),
                                 };
-                                self.exec.record("MapIterationStarted", Some("mapIterationStartedEventDetails"), json!({ "name": name, "index": index })).await;
+                                self.exec
+                                    .record(
+                                        "MapIterationStarted",
+                                        Some("mapIterationStartedEventDetails"),
+                                        json!({ "name": name, "index": index }),
+                                    )
+                                    .await;
                                 let r = self.machine(processor, input, Some(item_ctx)).await;
-                                let kind = if r.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-                                self.exec.record(kind, Some("mapIterationSucceededEventDetails"), json!({ "name": name, "index": index })).await;
+                                let kind = if r.is_ok() {
+                                    "MapIterationSucceeded"
+                                } else {
+                                    "MapIterationFailed"
+                                };
+                                self.exec
+                                    .record(
+                                        kind,
+                                        Some("mapIterationSucceededEventDetails"),
+                                        json!({ "name": name, "index": index }),
+                                    )
+                                    .await;
                                 r
                             }
                         });
@@ -286,7 +391,9 @@ impl Runner {
                                 return Err(e);
                             }
                         };
-                        self.exec.record("MapStateSucceeded", None, Value::Null).await;
+                        self.exec
+                            .record("MapStateSucceeded", None, Value::Null)
+                            .await;
                         let mut result = Value::Array(results);
                         if let Some(sel) = &mp.result_selector {
                             result = asl::template::apply(sel, &result, &ctx)?;
@@ -325,18 +432,27 @@ impl Runner {
                 Ok(v) => return Ok(Ok(v)),
                 Err(e) => e,
             };
-            let retrier = retry.iter().position(|r| r.error_equals.iter().any(|n| matches(n, &error.error)));
-            if let Some(i) = retrier {
-                if counts[i] < retry[i].max_attempts {
-                    let delay = retry_delay(&retry[i], counts[i]);
-                    counts[i] += 1;
-                    total += 1;
-                    tokio::time::sleep(self.sfn.time_scale().seconds(delay)).await;
-                    continue;
-                }
+            let retrier = retry
+                .iter()
+                .position(|r| r.error_equals.iter().any(|n| matches(n, &error.error)));
+            if let Some(i) = retrier
+                && counts[i] < retry[i].max_attempts
+            {
+                let delay = retry_delay(&retry[i], counts[i]);
+                counts[i] += 1;
+                total += 1;
+                tokio::time::sleep(self.sfn.time_scale().seconds(delay)).await;
+                continue;
             }
-            if let Some(c) = catch.iter().find(|c| c.error_equals.iter().any(|n| matches(n, &error.error))) {
-                let out = result_path(&c.result_path, raw, json!({ "Error": error.error, "Cause": error.cause }))?;
+            if let Some(c) = catch
+                .iter()
+                .find(|c| c.error_equals.iter().any(|n| matches(n, &error.error)))
+            {
+                let out = result_path(
+                    &c.result_path,
+                    raw,
+                    json!({ "Error": error.error, "Cause": error.cause }),
+                )?;
                 let _ = name;
                 return Ok(Err((c.next.clone(), out)));
             }
@@ -344,11 +460,23 @@ impl Runner {
         }
     }
 
-    async fn task(&self, name: &str, t: &Task, raw: &Value, extra: Option<(&str, Value)>, retry_count: u64) -> Result<Value, AslError> {
+    async fn task(
+        &self,
+        name: &str,
+        t: &Task,
+        raw: &Value,
+        extra: Option<(&str, Value)>,
+        retry_count: u64,
+    ) -> Result<Value, AslError> {
         let base_ctx = self.context(name, extra.clone(), retry_count);
         let effective = select(&t.input_path, raw, &base_ctx)?;
         let callback = t.resource.ends_with(".waitForTaskToken");
-        let token = if callback { Some(self.sfn.register_token().await) } else { None };
+        let token = if callback {
+            Some(self.sfn.register_token().await)
+        } else {
+            None
+        };
+        let token_id = token.as_ref().map(|(t, _, _)| t.clone());
         let mut ctx = base_ctx;
         if let Some((tok, _, _)) = &token {
             ctx["Task"] = json!({ "Token": tok });
@@ -364,7 +492,11 @@ impl Runner {
                     .value(&effective, &ctx)?
                     .as_f64()
                     .filter(|s| *s > 0.0)
-                    .ok_or_else(|| AslError::runtime(format!("TimeoutSecondsPath {p} is not a positive number")))?,
+                    .ok_or_else(|| {
+                        AslError::runtime(format!(
+                            "TimeoutSecondsPath {p} is not a positive number"
+                        ))
+                    })?,
             ),
             _ => None,
         };
@@ -382,7 +514,13 @@ impl Runner {
         self.exec
             .record("TaskScheduled", Some("taskScheduledEventDetails"), json!({ "resourceType": resource_type, "resource": resource, "region": crate::app::REGION, "parameters": params.to_string() }))
             .await;
-        self.exec.record("TaskStarted", Some("taskStartedEventDetails"), json!({ "resourceType": resource_type, "resource": resource })).await;
+        self.exec
+            .record(
+                "TaskStarted",
+                Some("taskStartedEventDetails"),
+                json!({ "resourceType": resource_type, "resource": resource }),
+            )
+            .await;
         let scale = self.sfn.time_scale();
         let work = async {
             let started = self.call(&t.resource, &params).await?;
@@ -390,7 +528,10 @@ impl Runner {
                 None => Ok(started),
                 Some((tok, rx, mut hb)) => {
                     self.exec.record("TaskSubmitted", Some("taskSubmittedEventDetails"), json!({ "resourceType": resource_type, "resource": resource, "output": started.to_string() })).await;
-                    let waiting = async { rx.await.unwrap_or_else(|_| Err(AslError::runtime("the callback was dropped"))) };
+                    let waiting = async {
+                        rx.await
+                            .unwrap_or_else(|_| Err(AslError::runtime("the callback was dropped")))
+                    };
                     let result = match heartbeat {
                         None => waiting.await,
                         Some(hs) => {
@@ -416,14 +557,16 @@ impl Runner {
         let outcome = match timeout {
             Some(secs) => match tokio::time::timeout(scale.seconds(secs), work).await {
                 Ok(r) => r,
-                Err(_) => Err(AslError::named("States.Timeout", format!("Task timed out after {secs} seconds"))),
+                Err(_) => Err(AslError::named(
+                    "States.Timeout",
+                    format!("Task timed out after {secs} seconds"),
+                )),
             },
             None => work.await,
         };
-        if outcome.is_err() {
-            if let Some((tok, _, _)) = &ctx.get("Task").and_then(|t| t.get("Token")).and_then(Value::as_str).map(|t| (t.to_owned(), (), ())) {
-                self.sfn.close_token(tok).await;
-            }
+        if let Some(tok) = &token_id {
+            // A timeout drops the wait: the token must not be usable afterwards.
+            self.sfn.close_token(tok).await;
         }
         let result = match outcome {
             Ok(v) => {
@@ -431,7 +574,11 @@ impl Runner {
                 v
             }
             Err(e) => {
-                let kind = if e.error == "States.Timeout" || e.error == "States.HeartbeatTimeout" { "TaskTimedOut" } else { "TaskFailed" };
+                let kind = if e.error == "States.Timeout" || e.error == "States.HeartbeatTimeout" {
+                    "TaskTimedOut"
+                } else {
+                    "TaskFailed"
+                };
                 self.exec.record(kind, Some("taskFailedEventDetails"), json!({ "resourceType": resource_type, "resource": resource, "error": e.error, "cause": e.cause })).await;
                 return Err(e);
             }
@@ -451,7 +598,10 @@ impl Runner {
         let base = resource.trim_end_matches(".waitForTaskToken");
         match base {
             "arn:aws:states:::lambda:invoke" => {
-                let function = params.get("FunctionName").and_then(Value::as_str).ok_or_else(|| AslError::runtime("lambda:invoke needs FunctionName"))?;
+                let function = params
+                    .get("FunctionName")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| AslError::runtime("lambda:invoke needs FunctionName"))?;
                 let payload = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
                 match integrations.invoke(function_name(function), payload).await {
                     Ok(out) => Ok(json!({
@@ -465,7 +615,11 @@ impl Runner {
                 }
             }
             "arn:aws:states:::events:putEvents" => {
-                let entries = params.get("Entries").and_then(Value::as_array).cloned().ok_or_else(|| AslError::runtime("events:putEvents needs Entries"))?;
+                let entries = params
+                    .get("Entries")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .ok_or_else(|| AslError::runtime("events:putEvents needs Entries"))?;
                 let entries: Vec<Value> = entries
                     .into_iter()
                     .map(|mut e| {
@@ -476,7 +630,12 @@ impl Runner {
                     })
                     .collect();
                 let out = integrations.put_events(entries).await;
-                if out.get("FailedEntryCount").and_then(Value::as_u64).unwrap_or(0) > 0 {
+                if out
+                    .get("FailedEntryCount")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+                    > 0
+                {
                     return Err(AslError::named("EventBridge.FailedEntry", out.to_string()));
                 }
                 Ok(out)
@@ -484,13 +643,21 @@ impl Runner {
             r if r.starts_with("arn:aws:states:::dynamodb:") => {
                 let op = r.trim_start_matches("arn:aws:states:::dynamodb:");
                 let mut chars = op.chars();
-                let op = chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default();
-                integrations.dynamodb(&op, params.clone()).await.map_err(|(t, m)| AslError::named(format!("DynamoDB.{t}"), m))
+                let op = chars
+                    .next()
+                    .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                    .unwrap_or_default();
+                integrations
+                    .dynamodb(&op, params.clone())
+                    .await
+                    .map_err(|(t, m)| AslError::named(format!("DynamoDB.{t}"), m))
             }
-            r if r.starts_with("arn:aws:lambda:") => match integrations.invoke(function_name(r), params.clone()).await {
-                Ok(out) => Ok(out),
-                Err((t, m)) => Err(lambda_error(&t, &m)),
-            },
+            r if r.starts_with("arn:aws:lambda:") => {
+                match integrations.invoke(function_name(r), params.clone()).await {
+                    Ok(out) => Ok(out),
+                    Err((t, m)) => Err(lambda_error(&t, &m)),
+                }
+            }
             other => Err(AslError::runtime(format!("unsupported resource {other}"))),
         }
     }
@@ -505,14 +672,16 @@ fn function_name(name_or_arn: &str) -> &str {
 }
 
 /// A function's error as Step Functions reports it: its `errorType` as the error name, or
-/// `Lambda.*` for errors of the service itself.
+/// `Lambda.*` for errors of the service itself and for unhandled runtime failures.
 fn lambda_error(error_type: &str, message: &str) -> AslError {
     let name = match error_type {
-        "ResourceNotFoundException" | "ServiceException" | "TooManyRequestsException" => format!("Lambda.{error_type}"),
+        "ResourceNotFoundException" | "ServiceException" | "TooManyRequestsException" => {
+            format!("Lambda.{error_type}")
+        }
+        // A process that crashed, ran out of memory or overran its timeout: AWS reports these
+        // unhandled errors as `Lambda.Unknown` (the cause keeps the runtime's own error type).
+        t if t.starts_with("Runtime.") || t.starts_with("Sandbox.") => "Lambda.Unknown".to_owned(),
         other => other.to_owned(),
     };
     AslError::named(name, lambda_cause(error_type, message))
 }
-
-#[allow(dead_code)]
-fn unused(_: Map<String, Value>, _: Instant, _: Duration) {}

@@ -73,7 +73,12 @@ pub struct Sim {
 impl Sim {
     /// A simulator expecting `token`.
     pub fn new(name: &str, token: &str) -> Arc<Self> {
-        Arc::new(Self { name: name.to_owned(), token: token.to_owned(), faults: Mutex::default(), calls: Mutex::default() })
+        Arc::new(Self {
+            name: name.to_owned(),
+            token: token.to_owned(),
+            faults: Mutex::default(),
+            calls: Mutex::default(),
+        })
     }
 
     /// Replaces its faults.
@@ -107,14 +112,25 @@ enum Verdict {
 
 async fn decide(sim: &Sim) -> (Verdict, Duration) {
     let mut f = sim.faults.lock().await;
-    let delay = Duration::from_millis(f.latency_ms + if f.jitter_ms > 0 { fastrand::u64(0..=f.jitter_ms) } else { 0 });
+    let delay = Duration::from_millis(
+        f.latency_ms
+            + if f.jitter_ms > 0 {
+                fastrand::u64(0..=f.jitter_ms)
+            } else {
+                0
+            },
+    );
     if f.hang_next > 0 {
         f.hang_next -= 1;
         return (Verdict::Hang, delay);
     }
     if f.throttle_next > 0 {
         f.throttle_next -= 1;
-        let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": "rate limited" }))).into_response();
+        let mut r = (
+            StatusCode::TOO_MANY_REQUESTS,
+            Json(json!({ "error": "rate limited" })),
+        )
+            .into_response();
         if let Ok(v) = f.retry_after_seconds.to_string().parse() {
             r.headers_mut().insert("retry-after", v);
         }
@@ -122,14 +138,36 @@ async fn decide(sim: &Sim) -> (Verdict, Duration) {
     }
     if f.refuse_next > 0 {
         f.refuse_next -= 1;
-        let status = StatusCode::from_u16(f.refuse_status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-        return (Verdict::Answer((status, Json(json!({ "error": "refused by fault injection" }))).into_response()), delay);
+        let status =
+            StatusCode::from_u16(f.refuse_status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        return (
+            Verdict::Answer(
+                (
+                    status,
+                    Json(json!({ "error": "refused by fault injection" })),
+                )
+                    .into_response(),
+            ),
+            delay,
+        );
     }
     if f.error_rate > 0.0 && fastrand::f64() < f.error_rate {
-        return (Verdict::Answer((StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "injected error" }))).into_response()), delay);
+        return (
+            Verdict::Answer(
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Json(json!({ "error": "injected error" })),
+                )
+                    .into_response(),
+            ),
+            delay,
+        );
     }
     if f.timeout_rate > 0.0 && fastrand::f64() < f.timeout_rate {
-        return (Verdict::Late(Duration::from_millis(f.timeout_after_ms.max(1))), delay);
+        return (
+            Verdict::Late(Duration::from_millis(f.timeout_after_ms.max(1))),
+            delay,
+        );
     }
     (Verdict::Pass, delay)
 }
@@ -142,15 +180,25 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         return next.run(req).await;
     }
     let headers: HeaderMap = req.headers().clone();
-    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 10 * 1024 * 1024).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 10 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
     let body_json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(format!("Bearer {}", sim.token).as_str());
+    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some(format!("Bearer {}", sim.token).as_str());
     let (verdict, delay) = decide(&sim).await;
     tokio::time::sleep(delay).await;
     let response = if !authorized {
-        (StatusCode::UNAUTHORIZED, Json(json!({ "error": "missing or wrong bearer token" }))).into_response()
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "missing or wrong bearer token" })),
+        )
+            .into_response()
     } else {
         match verdict {
             Verdict::Hang => {
@@ -161,12 +209,29 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
             Verdict::Answer(r) => r,
             Verdict::Late(d) => {
                 tokio::time::sleep(d).await;
-                next.run(Request::from_parts(parts, axum::body::Body::from(bytes.clone()))).await
+                next.run(Request::from_parts(
+                    parts,
+                    axum::body::Body::from(bytes.clone()),
+                ))
+                .await
             }
-            Verdict::Pass => next.run(Request::from_parts(parts, axum::body::Body::from(bytes.clone()))).await,
+            Verdict::Pass => {
+                next.run(Request::from_parts(
+                    parts,
+                    axum::body::Body::from(bytes.clone()),
+                ))
+                .await
+            }
         }
     };
-    sim.record(Call { method, path, body: body_json, idempotency_key, status: response.status().as_u16() }).await;
+    sim.record(Call {
+        method,
+        path,
+        body: body_json,
+        idempotency_key,
+        status: response.status().as_u16(),
+    })
+    .await;
     response
 }
 
@@ -176,13 +241,18 @@ pub fn admin_routes(router: axum::Router<Arc<Sim>>) -> axum::Router<Arc<Sim>> {
     router
         .route(
             "/_sim/faults",
-            post(|State(s): State<Arc<Sim>>, Json(f): Json<Faults>| async move {
-                s.set_faults(f).await;
-                StatusCode::NO_CONTENT
-            })
+            post(
+                |State(s): State<Arc<Sim>>, Json(f): Json<Faults>| async move {
+                    s.set_faults(f).await;
+                    StatusCode::NO_CONTENT
+                },
+            )
             .get(|State(s): State<Arc<Sim>>| async move { Json(s.faults.lock().await.clone()) }),
         )
-        .route("/_sim/calls", get(|State(s): State<Arc<Sim>>| async move { Json(s.calls().await) }))
+        .route(
+            "/_sim/calls",
+            get(|State(s): State<Arc<Sim>>| async move { Json(s.calls().await) }),
+        )
         .route(
             "/_sim/reset",
             post(|State(s): State<Arc<Sim>>| async move {

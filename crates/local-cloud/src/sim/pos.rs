@@ -48,39 +48,95 @@ struct S {
     book: Arc<PosBook>,
 }
 
-async fn create(State(s): State<S>, Path(store): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "Idempotency-Key is required" }))).into_response();
+async fn create(
+    State(s): State<S>,
+    Path(store): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(key) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "Idempotency-Key is required" })),
+        )
+            .into_response();
     };
     if serde_json::from_value::<PosTicket>(body.clone()).is_err() {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": "the ticket is not valid" }))).into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": "the ticket is not valid" })),
+        )
+            .into_response();
     }
     let mut by_key = s.book.by_key.lock().await;
     if let Some(id) = by_key.get(&key) {
-        return (StatusCode::OK, Json(json!({ "posOrderId": id, "status": "queued" }))).into_response();
+        return (
+            StatusCode::OK,
+            Json(json!({ "posOrderId": id, "status": "queued" })),
+        )
+            .into_response();
     }
     let mut orders = s.book.orders.lock().await;
     let id = format!("P{}-{:06}", store, orders.len() + 1);
-    orders.push(PosOrder { pos_order_id: id.clone(), store, ticket: body, status: "queued".to_owned() });
+    orders.push(PosOrder {
+        pos_order_id: id.clone(),
+        store,
+        ticket: body,
+        status: "queued".to_owned(),
+    });
     by_key.insert(key, id.clone());
-    (StatusCode::CREATED, Json(json!({ "posOrderId": id, "status": "queued" }))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({ "posOrderId": id, "status": "queued" })),
+    )
+        .into_response()
 }
 
 async fn void(State(s): State<S>, Path((store, id)): Path<(String, String)>) -> Response {
     let mut orders = s.book.orders.lock().await;
-    match orders.iter_mut().find(|o| o.pos_order_id == id && o.store == store) {
+    match orders
+        .iter_mut()
+        .find(|o| o.pos_order_id == id && o.store == store)
+    {
         Some(o) => {
             o.status = "voided".to_owned();
-            (StatusCode::OK, Json(json!({ "posOrderId": id, "status": "voided" }))).into_response()
+            (
+                StatusCode::OK,
+                Json(json!({ "posOrderId": id, "status": "voided" })),
+            )
+                .into_response()
         }
-        None => (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no order {id} at store {store}") }))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no order {id} at store {store}") })),
+        )
+            .into_response(),
     }
 }
 
 async fn status(State(s): State<S>, Path((store, id)): Path<(String, String)>) -> Response {
-    match s.book.orders.lock().await.iter().find(|o| o.pos_order_id == id && o.store == store) {
-        Some(o) => (StatusCode::OK, Json(json!({ "posOrderId": id, "status": o.status }))).into_response(),
-        None => (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no order {id} at store {store}") }))).into_response(),
+    match s
+        .book
+        .orders
+        .lock()
+        .await
+        .iter()
+        .find(|o| o.pos_order_id == id && o.store == store)
+    {
+        Some(o) => (
+            StatusCode::OK,
+            Json(json!({ "posOrderId": id, "status": o.status })),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no order {id} at store {store}") })),
+        )
+            .into_response(),
     }
 }
 
@@ -91,5 +147,7 @@ pub fn router(sim: Arc<Sim>, book: Arc<PosBook>) -> Router {
         .route("/pos/v1/stores/{store}/orders/{id}/void", post(void))
         .route("/pos/v1/stores/{store}/orders/{id}", get(status));
     let with_admin = admin_routes(Router::new()).with_state(sim.clone());
-    r.with_state(S { book }).merge(with_admin).layer(axum::middleware::from_fn_with_state(sim, around))
+    r.with_state(S { book })
+        .merge(with_admin)
+        .layer(axum::middleware::from_fn_with_state(sim, around))
 }

@@ -1,0 +1,264 @@
+//! The HTTP API: the template's routes served on loopback as API Gateway (HTTP API, payload
+//! format 2.0) serves them: each request becomes the event intake receives (raw body, base64
+//! when it is not text, lower-case headers, path parameters, request context), and the
+//! function's answer becomes the HTTP response. Throttling follows the template's route
+//! settings (token bucket); a function error is a 500, as API Gateway answers it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::app::{ACCOUNT, Route};
+use crate::lambda::{Lambda, Outcome};
+
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The HTTP API.
+pub struct HttpApi {
+    routes: Vec<Route>,
+    lambda: Arc<Lambda>,
+    bucket: Option<Mutex<Bucket>>,
+}
+
+/// Matches `/webhooks/{partner}` against a path, giving the parameters.
+pub fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let t: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut params = BTreeMap::new();
+    for (a, b) in t.iter().zip(&p) {
+        if let Some(name) = a.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+            if b.is_empty() {
+                return None;
+            }
+            params.insert(name.trim_end_matches('+').to_owned(), (*b).to_owned());
+        } else if a != b {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+fn is_text(headers: &HeaderMap) -> bool {
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    ct.starts_with("text/")
+        || ct.contains("json")
+        || ct.contains("xml")
+        || ct.contains("x-www-form-urlencoded")
+}
+
+impl HttpApi {
+    /// The API for these routes.
+    pub fn new(routes: Vec<Route>, lambda: Arc<Lambda>) -> Arc<Self> {
+        let throttle = routes.iter().find_map(|r| r.throttle);
+        Arc::new(Self {
+            routes,
+            lambda,
+            bucket: throttle.map(|(rate, burst)| {
+                Mutex::new(Bucket {
+                    rate,
+                    burst,
+                    tokens: burst,
+                    at: Instant::now(),
+                })
+            }),
+        })
+    }
+
+    /// The router.
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new().fallback(handle).with_state(self.clone())
+    }
+}
+
+fn message(status: StatusCode, text: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({ "message": text }).to_string(),
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(api): State<Arc<HttpApi>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let Some((route, params)) = api
+        .routes
+        .iter()
+        .filter(|r| r.method == method.as_str() || r.method == "ANY")
+        .find_map(|r| match_path(&r.path, &path).map(|p| (r, p)))
+    else {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    if let Some(b) = &api.bucket
+        && !b.lock().await.take()
+    {
+        return message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    }
+    if body.len() > 10 * 1024 * 1024 {
+        return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    }
+    let mut hs = serde_json::Map::new();
+    for (k, v) in &headers {
+        let v = v.to_str().unwrap_or_default().to_owned();
+        hs.entry(k.as_str().to_lowercase())
+            .and_modify(|e| {
+                if let Value::String(s) = e {
+                    s.push(',');
+                    s.push_str(&v);
+                }
+            })
+            .or_insert(Value::String(v));
+    }
+    let text = is_text(&headers) && std::str::from_utf8(&body).is_ok();
+    let body_value = if body.is_empty() {
+        Value::Null
+    } else if text {
+        Value::String(String::from_utf8_lossy(&body).into_owned())
+    } else {
+        Value::String(base64::engine::general_purpose::STANDARD.encode(&body))
+    };
+    let now = chrono::Utc::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let route_key = format!("{} {}", route.method, route.path);
+    let event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": uri.query().unwrap_or_default(),
+        "headers": hs,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method.as_str(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default(),
+            },
+            "requestId": request_id,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "pathParameters": params,
+        "body": body_value,
+        "isBase64Encoded": !text && !body.is_empty(),
+    });
+    match api.lambda.invoke(&route.function, event).await {
+        Outcome::Ok(v) => to_http(&v),
+        Outcome::Err {
+            error_type,
+            error_message,
+        } => {
+            tracing::warn!(function = %route.function, %error_type, "{error_message}");
+            message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+    }
+}
+
+/// A function's payload-v2 answer as an HTTP response.
+fn to_http(v: &Value) -> Response {
+    let Some(status) = v.get("statusCode").and_then(Value::as_u64) else {
+        // A bare value is a 200 with it as JSON.
+        return (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            v.to_string(),
+        )
+            .into_response();
+    };
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::from_u16(u16::try_from(status).unwrap_or(500))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(h) = v.get("headers").and_then(Value::as_object) {
+        for (k, val) in h {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                val.as_str().map(HeaderValue::from_str),
+            ) {
+                r.headers_mut().insert(name, value);
+            }
+        }
+    }
+    let body = v.get("body").and_then(Value::as_str).unwrap_or_default();
+    let bytes = if v.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap_or_default()
+    } else {
+        body.as_bytes().to_vec()
+    };
+    *r.body_mut() = Body::from(bytes);
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_with_their_parameters() {
+        let p = match_path("/webhooks/{partner}", "/webhooks/app").unwrap();
+        assert_eq!(p["partner"], "app");
+        assert!(match_path("/webhooks/{partner}", "/webhooks").is_none());
+        assert!(match_path("/webhooks/{partner}", "/webhooks/a/b").is_none());
+        assert!(match_path("/webhooks/{partner}", "/other/app").is_none());
+    }
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_refuses() {
+        let mut b = Bucket {
+            rate: 0.0,
+            burst: 2.0,
+            tokens: 2.0,
+            at: Instant::now(),
+        };
+        assert!(b.take() && b.take());
+        assert!(!b.take());
+    }
+}

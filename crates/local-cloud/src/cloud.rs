@@ -1,0 +1,738 @@
+//! The local cloud put together: the application read from the template with its external
+//! things pointed at loopback (partner and POS simulators, local secrets), DynamoDB Local with
+//! the template's tables, every function's binary on the Runtime API, the bus, the workflow
+//! interpreter and the HTTP API, each service on its own loopback port.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use order_domain::Partner;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::apigw::HttpApi;
+use crate::app::{ACCOUNT, App, AppError, Overrides, REGION};
+use crate::clock::TimeScale;
+use crate::dynamodb::{self, DynamoError, DynamoLocal};
+use crate::eventbridge::EventBridge;
+use crate::lambda::{Lambda, LambdaConfig, Outcome};
+use crate::queues::Queues;
+use crate::secrets::Secrets;
+use crate::sfn::{ApiError, Execution, Integrations, Sfn, SfnStarter};
+use crate::sim::partner::OrderBook;
+use crate::sim::pos::PosBook;
+use crate::sim::{Faults, Sim};
+use crate::webhooks;
+
+/// The partners, in display order.
+pub const PARTNERS: [Partner; 4] = [
+    Partner::UberEats,
+    Partner::DoorDash,
+    Partner::Grubhub,
+    Partner::ChainApp,
+];
+
+/// The template parameter holding each partner's API base URL.
+fn url_parameter(p: Partner) -> &'static str {
+    match p {
+        Partner::UberEats => "UberEatsApiUrl",
+        Partner::DoorDash => "DoorDashApiUrl",
+        Partner::Grubhub => "GrubhubApiUrl",
+        Partner::ChainApp => "AppApiUrl",
+    }
+}
+
+/// Why the local cloud could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    /// The template.
+    #[error("infra/template.yaml: {0}")]
+    App(#[from] AppError),
+    /// A port or file.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A development secrets file.
+    #[error("{path}: {why}")]
+    Secrets {
+        /// The file.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// DynamoDB Local.
+    #[error("DynamoDB Local: {0}")]
+    Dynamo(String),
+    /// Creating the tables.
+    #[error("creating the template's tables: {0}")]
+    Tables(#[from] DynamoError),
+    /// The functions.
+    #[error("Lambda: {0}")]
+    Lambda(String),
+    /// The workflow definition.
+    #[error("state machine {name}: {source}")]
+    Definition {
+        /// Its name.
+        name: String,
+        /// Why it was refused.
+        #[source]
+        source: ApiError,
+    },
+    /// Something would leave this machine.
+    #[error("{0}")]
+    NotLocal(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CloudError {
+    let what = what.into();
+    move |source| CloudError::Io { what, source }
+}
+
+/// How to start it.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The repository root (the template, the dev secrets and DynamoDB Local are found from it).
+    pub root: PathBuf,
+    /// The SAM template.
+    pub template: PathBuf,
+    /// Where the function binaries are.
+    pub bin_dir: PathBuf,
+    /// Processes per function.
+    pub concurrency: usize,
+    /// How much faster than real time waits run.
+    pub time_scale: TimeScale,
+    /// Keep DynamoDB's data on disk (under the state directory) between runs.
+    pub persist: bool,
+    /// Logs and DynamoDB data.
+    pub state_dir: PathBuf,
+    /// The HTTP API's port (0: any free port).
+    pub api_port: u16,
+    /// The admin API's port (0: any free port).
+    pub admin_port: u16,
+    /// Use a DynamoDB already running here instead of starting one.
+    pub dynamodb_endpoint: Option<String>,
+}
+
+impl Options {
+    /// Defaults for a checkout at `root`: debug binaries, 2 processes per function, 60× time.
+    pub fn for_repo(root: &Path) -> Self {
+        Self {
+            root: root.to_owned(),
+            template: root.join("infra/template.yaml"),
+            bin_dir: root.join("target/debug"),
+            concurrency: 2,
+            time_scale: TimeScale::new(60.0),
+            persist: false,
+            state_dir: root.join(".local/cloud"),
+            api_port: 0,
+            admin_port: 0,
+            dynamodb_endpoint: None,
+        }
+    }
+}
+
+/// Where everything listens.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    /// The HTTP API (webhooks).
+    pub api: String,
+    /// The admin API (status, executions, events, dead letters, stats).
+    pub admin: String,
+    /// EventBridge.
+    pub eventbridge: String,
+    /// Step Functions.
+    pub sfn: String,
+    /// Secrets Manager.
+    pub secrets_manager: String,
+    /// DynamoDB Local.
+    pub dynamodb: String,
+    /// Each partner simulator.
+    pub partners: BTreeMap<String, String>,
+    /// The POS simulator.
+    pub pos: String,
+}
+
+/// A partner simulator.
+#[derive(Clone)]
+pub struct PartnerSim {
+    /// Calls, faults.
+    pub sim: Arc<Sim>,
+    /// Orders it serves on fetch.
+    pub book: Arc<OrderBook>,
+}
+
+/// The local cloud.
+pub struct LocalCloud {
+    /// The application the template describes.
+    pub app: App,
+    /// Where everything listens.
+    pub endpoints: Endpoints,
+    /// Lambda.
+    pub lambda: Arc<Lambda>,
+    /// EventBridge.
+    pub bus: Arc<EventBridge>,
+    /// Step Functions.
+    pub sfn: Arc<Sfn>,
+    /// Dead letters and failure destinations.
+    pub queues: Arc<Queues>,
+    /// Partner simulators.
+    pub partners: BTreeMap<Partner, PartnerSim>,
+    /// The POS simulator.
+    pub pos: Arc<Sim>,
+    /// The POS's orders.
+    pub pos_book: Arc<PosBook>,
+    /// The time scale.
+    pub time_scale: TimeScale,
+    webhook_secrets: BTreeMap<String, String>,
+    dynamo: Mutex<DynamoLocal>,
+    http: reqwest::Client,
+    servers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// What the workflow's Task states reach.
+struct LocalIntegrations {
+    lambda: Arc<Lambda>,
+    bus: Arc<EventBridge>,
+    dynamodb: String,
+    http: reqwest::Client,
+}
+
+#[async_trait]
+impl Integrations for LocalIntegrations {
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, (String, String)> {
+        match self.lambda.invoke(function, payload).await {
+            Outcome::Ok(v) => Ok(v),
+            Outcome::Err {
+                error_type,
+                error_message,
+            } => Err((error_type, error_message)),
+        }
+    }
+
+    async fn put_events(&self, entries: Vec<Value>) -> Value {
+        self.bus.put_events(&entries).await
+    }
+
+    async fn dynamodb(&self, operation: &str, params: Value) -> Result<Value, (String, String)> {
+        dynamodb::call(&self.http, &self.dynamodb, operation, params)
+            .await
+            .map_err(|e| (e.error_type, e.message))
+    }
+}
+
+async fn bind(port: u16) -> Result<(TcpListener, String), CloudError> {
+    let l = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(io(format!("binding 127.0.0.1:{port}")))?;
+    let addr = l.local_addr().map_err(io("reading a bound address"))?;
+    Ok((l, format!("http://{addr}")))
+}
+
+fn serve(listener: TcpListener, router: axum::Router) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("server stopped: {e}");
+        }
+    })
+}
+
+fn read_secrets(path: &Path) -> Result<BTreeMap<String, String>, CloudError> {
+    let text = std::fs::read_to_string(path).map_err(io(format!("reading {}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| CloudError::Secrets {
+        path: path.display().to_string(),
+        why: format!("not a JSON object of strings: {e}"),
+    })
+}
+
+fn secret_arn(name: &str) -> String {
+    format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}")
+}
+
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+impl LocalCloud {
+    /// Starts everything and waits until every function process has initialised.
+    pub async fn start(opts: Options) -> Result<Arc<Self>, CloudError> {
+        let started = Instant::now();
+        std::fs::create_dir_all(&opts.state_dir)
+            .map_err(io(format!("creating {}", opts.state_dir.display())))?;
+        let http = crate::loopback_client();
+
+        // The simulators first: the template's URL parameters point at them.
+        let api_tokens = read_secrets(&opts.root.join("events/dev-secrets/api.json"))?;
+        let webhook_secrets = read_secrets(&opts.root.join("events/dev-secrets/webhooks.json"))?;
+        let token = |k: &str| api_tokens.get(k).cloned().unwrap_or_default();
+        let mut servers = Vec::new();
+        let mut partners = BTreeMap::new();
+        let mut partner_urls = BTreeMap::new();
+        let mut parameters = BTreeMap::new();
+        for p in PARTNERS {
+            let sim = Sim::new(p.as_str(), &token(p.as_str()));
+            let book = Arc::new(OrderBook::default());
+            let (l, url) = bind(0).await?;
+            servers.push(serve(
+                l,
+                crate::sim::partner::router(p, sim.clone(), book.clone()),
+            ));
+            parameters.insert(url_parameter(p).to_owned(), url.clone());
+            partner_urls.insert(p.as_str().to_owned(), url);
+            partners.insert(p, PartnerSim { sim, book });
+        }
+        let pos = Sim::new("pos", &token("pos"));
+        let pos_book = Arc::new(PosBook::default());
+        let (l, pos_url) = bind(0).await?;
+        servers.push(serve(
+            l,
+            crate::sim::pos::router(pos.clone(), pos_book.clone()),
+        ));
+        parameters.insert("PosApiUrl".to_owned(), pos_url.clone());
+
+        // Secrets Manager with the development secrets under the ARNs the template is given.
+        let webhooks_arn = secret_arn("order-pipeline/local/webhooks");
+        let api_arn = secret_arn("order-pipeline/local/api-credentials");
+        parameters.insert("WebhookSecretsArn".to_owned(), webhooks_arn.clone());
+        parameters.insert("ApiCredentialsArn".to_owned(), api_arn.clone());
+        parameters.insert("Stage".to_owned(), "local".to_owned());
+        let to_text = |m: &BTreeMap<String, String>| serde_json::to_string(m).unwrap_or_default();
+        let secrets = Secrets::new(BTreeMap::from([
+            (webhooks_arn, to_text(&webhook_secrets)),
+            (api_arn, to_text(&api_tokens)),
+        ]));
+        let (l, secrets_url) = bind(0).await?;
+        servers.push(serve(l, secrets.router()));
+
+        let app = App::load(&opts.template, &Overrides { parameters })?;
+        for f in &app.functions {
+            for (k, v) in &f.env {
+                if (v.starts_with("http://") || v.starts_with("https://")) && !is_loopback(v) {
+                    return Err(CloudError::NotLocal(format!(
+                        "{}'s {k} is {v}, which is not on this machine; the local cloud overrides every URL parameter, so the template has a URL it does not know",
+                        f.name
+                    )));
+                }
+            }
+        }
+
+        // DynamoDB Local and the tables.
+        let dynamo = match &opts.dynamodb_endpoint {
+            Some(e) => DynamoLocal::existing(e),
+            None => {
+                let port = TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .and_then(|l| l.local_addr())
+                    .map_err(io("finding a port for DynamoDB Local"))?
+                    .port();
+                let db_dir = opts.persist.then(|| opts.state_dir.join("dynamodb"));
+                DynamoLocal::start(
+                    &dynamodb::default_jar_dir(&opts.root),
+                    port,
+                    db_dir.as_deref(),
+                    &opts.state_dir.join("dynamodb.log"),
+                )
+                .await
+                .map_err(CloudError::Dynamo)?
+            }
+        };
+        dynamo.create_tables(&app.tables).await?;
+        let dynamodb_url = dynamo.endpoint().to_owned();
+
+        // The service endpoints the functions' SDK clients reach.
+        let (bus_listener, bus_url) = bind(0).await?;
+        let (sfn_listener, sfn_url) = bind(0).await?;
+        let shared_env = BTreeMap::from([
+            ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
+            ("AWS_SESSION_TOKEN".to_owned(), "local".to_owned()),
+            ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), dynamodb_url.clone()),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(), bus_url.clone()),
+            ("AWS_ENDPOINT_URL_SFN".to_owned(), sfn_url.clone()),
+            (
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(),
+                secrets_url.clone(),
+            ),
+            // Anything else goes nowhere (the discard port), never to AWS.
+            (
+                "AWS_ENDPOINT_URL".to_owned(),
+                "http://127.0.0.1:9".to_owned(),
+            ),
+        ]);
+        let queues = Arc::new(Queues::default());
+        let lambda = Lambda::start(
+            &app.functions,
+            LambdaConfig {
+                bin_dir: opts.bin_dir.clone(),
+                concurrency: opts.concurrency,
+                shared_env,
+                log_dir: opts.state_dir.join("logs"),
+                time_scale: opts.time_scale,
+            },
+            queues.clone(),
+        )
+        .await
+        .map_err(CloudError::Lambda)?;
+
+        let bus = EventBridge::new(
+            app.rules.clone(),
+            app.buses.clone(),
+            lambda.clone(),
+            queues.clone(),
+            opts.time_scale,
+        );
+        let integrations = Arc::new(LocalIntegrations {
+            lambda: lambda.clone(),
+            bus: bus.clone(),
+            dynamodb: dynamodb_url.clone(),
+            http: http.clone(),
+        });
+        let sfn = Sfn::new(integrations, opts.time_scale);
+        for m in &app.state_machines {
+            sfn.create_state_machine(&m.name, &m.json)
+                .await
+                .map_err(|source| CloudError::Definition {
+                    name: m.name.clone(),
+                    source,
+                })?;
+        }
+        bus.connect(Arc::new(SfnStarter(sfn.clone())));
+        servers.push(serve(bus_listener, bus.router()));
+        servers.push(serve(sfn_listener, crate::sfn::api::router(&sfn)));
+
+        let api = HttpApi::new(app.routes.clone(), lambda.clone());
+        let (l, api_url) = bind(opts.api_port).await?;
+        servers.push(serve(l, api.router()));
+
+        let (admin_listener, admin_url) = bind(opts.admin_port).await?;
+        let endpoints = Endpoints {
+            api: api_url,
+            admin: admin_url,
+            eventbridge: bus_url,
+            sfn: sfn_url,
+            secrets_manager: secrets_url,
+            dynamodb: dynamodb_url,
+            partners: partner_urls,
+            pos: pos_url,
+        };
+        let cloud = Arc::new(Self {
+            app,
+            endpoints,
+            lambda: lambda.clone(),
+            bus,
+            sfn,
+            queues,
+            partners,
+            pos,
+            pos_book,
+            time_scale: opts.time_scale,
+            webhook_secrets,
+            dynamo: Mutex::new(dynamo),
+            http,
+            servers: Mutex::new(servers),
+        });
+        cloud
+            .servers
+            .lock()
+            .await
+            .push(serve(admin_listener, crate::admin::router(cloud.clone())));
+        lambda
+            .ready(Duration::from_secs(60))
+            .await
+            .map_err(CloudError::Lambda)?;
+        tracing::info!("local cloud up in {:.1} s", started.elapsed().as_secs_f64());
+        Ok(cloud)
+    }
+
+    /// Stops the functions, DynamoDB Local and the servers.
+    pub async fn stop(&self) {
+        self.lambda.stop().await;
+        self.dynamo.lock().await.stop().await;
+        for s in self.servers.lock().await.drain(..) {
+            s.abort();
+        }
+    }
+
+    /// The development signing secret of a partner.
+    pub fn webhook_secret(&self, partner: Partner) -> &str {
+        self.webhook_secrets
+            .get(partner.as_str())
+            .map_or("", String::as_str)
+    }
+
+    /// Posts a webhook body with these headers to the HTTP API: status and JSON answer.
+    pub async fn post_webhook(
+        &self,
+        partner: Partner,
+        body: Vec<u8>,
+        headers: &[(String, String)],
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let mut req = self
+            .http
+            .post(format!(
+                "{}/webhooks/{}",
+                self.endpoints.api,
+                partner.as_str()
+            ))
+            .header("content-type", "application/json")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let response = req.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
+    }
+
+    /// Signs a body as the partner would and posts it.
+    pub async fn send_signed(
+        &self,
+        partner: Partner,
+        body: Vec<u8>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let headers = webhooks::sign(partner, &body, self.webhook_secret(partner));
+        self.post_webhook(partner, body, &headers).await
+    }
+
+    /// Sets a simulator's faults (`pos` or a partner name).
+    pub async fn set_faults(&self, sim: &str, faults: Faults) -> bool {
+        match self.sim(sim) {
+            Some(s) => {
+                s.set_faults(faults).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A simulator by name.
+    pub fn sim(&self, name: &str) -> Option<&Arc<Sim>> {
+        if name == "pos" {
+            return Some(&self.pos);
+        }
+        let p: Partner = name.parse().ok()?;
+        self.partners.get(&p).map(|s| &s.sim)
+    }
+
+    /// The orders table's record of an order, as plain JSON.
+    pub async fn order_record(&self, order_id: &str) -> Option<Value> {
+        let table = self.app.table("OrdersTable")?;
+        let dynamo = self.dynamo.lock().await;
+        let out = dynamo.call("GetItem", json!({ "TableName": table.name, "Key": { "orderId": { "S": order_id } }, "ConsistentRead": true })).await.ok()?;
+        out.get("Item").map(dynamodb::unmarshal)
+    }
+
+    /// Every item of a table (by logical id), as plain JSON.
+    pub async fn scan(&self, logical_id: &str) -> Vec<Value> {
+        let Some(table) = self.app.table(logical_id) else {
+            return Vec::new();
+        };
+        let dynamo = self.dynamo.lock().await;
+        let mut items = Vec::new();
+        let mut start: Option<Value> = None;
+        loop {
+            let mut req = json!({ "TableName": table.name });
+            if let Some(k) = start.take() {
+                req["ExclusiveStartKey"] = k;
+            }
+            let Ok(out) = dynamo.call("Scan", req).await else {
+                break;
+            };
+            items.extend(
+                out.get("Items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(dynamodb::unmarshal),
+            );
+            match out.get("LastEvaluatedKey") {
+                Some(k) => start = Some(k.clone()),
+                None => break,
+            }
+        }
+        items
+    }
+
+    /// Executions started for a partner order (by the `Order Received` event they began with).
+    pub async fn executions_of(&self, partner_order_id: &str) -> Vec<Arc<Execution>> {
+        self.sfn
+            .executions()
+            .await
+            .into_iter()
+            .filter(|e| {
+                e.input
+                    .pointer("/detail/data/partnerOrderId")
+                    .and_then(Value::as_str)
+                    == Some(partner_order_id)
+            })
+            .collect()
+    }
+
+    /// Events about an order (its id in `detail.data.orderId`, or the partner order id for
+    /// intake's events), oldest first.
+    pub async fn events_of(&self, order_id: &str, partner_order_id: &str) -> Vec<Value> {
+        self.bus
+            .archive()
+            .await
+            .into_iter()
+            .map(|e| e["event"].clone())
+            .filter(|e| {
+                let data = &e["detail"]["data"];
+                data["orderId"].as_str() == Some(order_id)
+                    || data["partnerOrderId"].as_str() == Some(partner_order_id)
+            })
+            .collect()
+    }
+
+    /// Everything known about one order.
+    pub async fn order_view(&self, partner: Partner, partner_order_id: &str) -> OrderView {
+        let order_id = format!("{}.{}", partner.as_str(), partner_order_id);
+        let record = self.order_record(&order_id).await;
+        let mut executions = Vec::new();
+        for e in self.executions_of(partner_order_id).await {
+            let s = e.snapshot().await;
+            executions.push(ExecutionView {
+                name: e.name.clone(),
+                status: format!("{:?}", s.status).to_uppercase(),
+                path: e.path().await,
+                error: s.error,
+            });
+        }
+        let events = self
+            .events_of(&order_id, partner_order_id)
+            .await
+            .iter()
+            .filter_map(|e| e["detail-type"].as_str().map(str::to_owned))
+            .collect();
+        let pos_orders = self
+            .pos_book
+            .orders()
+            .await
+            .into_iter()
+            .filter(|o| o.ticket["externalId"].as_str() == Some(order_id.as_str()))
+            .map(|o| json!({ "posOrderId": o.pos_order_id, "status": o.status }))
+            .collect();
+        OrderView {
+            status: record
+                .as_ref()
+                .and_then(|r| r["status"].as_str().map(str::to_owned)),
+            history: record
+                .as_ref()
+                .and_then(|r| {
+                    r["history"].as_array().map(|h| {
+                        h.iter()
+                            .filter_map(|c| c["status"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                })
+                .unwrap_or_default(),
+            order_id,
+            partner_order_id: partner_order_id.to_owned(),
+            executions,
+            events,
+            pos_orders,
+        }
+    }
+
+    /// Waits until every execution has ended, or `within` passes.
+    pub async fn quiesce(&self, within: Duration) -> Result<(), String> {
+        eventually(within, "every execution to end", || async {
+            for e in self.sfn.executions().await {
+                if e.snapshot().await.status == crate::sfn::Status::Running {
+                    return None;
+                }
+            }
+            Some(())
+        })
+        .await
+    }
+}
+
+/// Everything known about one order.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    /// The pipeline's id.
+    pub order_id: String,
+    /// The partner's id.
+    pub partner_order_id: String,
+    /// Status in the orders table.
+    pub status: Option<String>,
+    /// Statuses it went through.
+    pub history: Vec<String>,
+    /// Its executions.
+    pub executions: Vec<ExecutionView>,
+    /// Detail-types of the events about it, oldest first.
+    pub events: Vec<String>,
+    /// Its POS orders (`posOrderId`, `status`).
+    pub pos_orders: Vec<Value>,
+}
+
+/// One execution.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionView {
+    /// Name.
+    pub name: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, …
+    pub status: String,
+    /// States entered.
+    pub path: Vec<String>,
+    /// Error, if failed.
+    pub error: Option<String>,
+}
+
+impl OrderView {
+    /// Whether every execution has ended (and there is at least one).
+    pub fn settled(&self) -> bool {
+        !self.executions.is_empty() && self.executions.iter().all(|e| e.status != "RUNNING")
+    }
+}
+
+/// Polls `check` every 25 ms until it gives a value or `within` passes.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return Ok(v);
+        }
+        if started.elapsed() > within {
+            return Err(format!("timed out after {within:?} waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_urls_count_as_local() {
+        assert!(is_loopback("http://127.0.0.1:4000/x"));
+        assert!(is_loopback("http://localhost:1"));
+        assert!(!is_loopback("https://api.uber.com"));
+        assert!(!is_loopback("http://127.0.0.1.example.com/"));
+    }
+}

@@ -1,0 +1,46 @@
+//! The whole order pipeline on one machine, with no AWS account and no Docker, from the same
+//! `infra/template.yaml` and workflow definition that deploy to AWS and with the real function
+//! binaries:
+//!
+//! * [`apigw`]: the template's HTTP API routes, as payload-v2 events to intake;
+//! * [`dynamodb`]: AWS's DynamoDB Local, started and stopped here, with the template's tables;
+//! * [`lambda`]: each function's binary as processes behind a Lambda Runtime API;
+//! * [`eventbridge`]: PutEvents, the template's rules (matched by the `event-pattern` crate)
+//!   and delivery with retries and dead letters;
+//! * [`sfn`]: an ASL interpreter and the Step Functions API;
+//! * [`secrets`]: Secrets Manager with the development secrets;
+//! * [`sim`]: partner and POS simulators with fault injection;
+//! * [`cloud`]: all of it started together; [`demo`] and [`bench`] drive it.
+
+pub mod admin;
+pub mod apigw;
+pub mod app;
+pub mod aws_json;
+pub mod bench;
+pub mod clock;
+pub mod cloud;
+pub mod demo;
+pub mod dynamodb;
+pub mod eventbridge;
+pub mod lambda;
+pub mod queues;
+pub mod secrets;
+pub mod sfn;
+pub mod sim;
+pub mod webhooks;
+
+pub use cloud::{LocalCloud, Options};
+
+/// Makes rustls use ring (the workspace's one crypto provider) before any HTTP client is built.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A plain HTTP client for loopback calls (never proxied).
+pub fn loopback_client() -> reqwest::Client {
+    install_crypto();
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_default()
+}

@@ -1,0 +1,504 @@
+//! `local-cloud`: the order pipeline on this machine.
+//!
+//! ```text
+//! local-cloud up                 start everything, print the endpoints, show orders' progress
+//! local-cloud demo               run the sample orders through it and print their outcomes
+//! local-cloud send <file>        sign a partner webhook sample and send it to a running `up`
+//! local-cloud status <p> <id>    what became of a partner's order (in a running `up`)
+//! local-cloud bench              1,000 mixed orders: throughput, latency, init times, RSS
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use local_cloud::clock::TimeScale;
+use local_cloud::cloud::{Endpoints, LocalCloud, Options, OrderView};
+use local_cloud::{demo, webhooks};
+use order_domain::Partner;
+use serde_json::Value;
+
+#[derive(Parser)]
+#[command(
+    name = "local-cloud",
+    about = "The order pipeline on one machine: no AWS account, no Docker."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct CloudArgs {
+    /// How many times faster than real time workflow waits run (holds, Wait states, retries).
+    #[arg(long, default_value_t = 60.0)]
+    time_scale: f64,
+    /// Processes per function.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+    /// Run the release builds of the functions (target/release) instead of debug ones.
+    #[arg(long)]
+    release: bool,
+    /// Keep DynamoDB's data on disk in .local/cloud/dynamodb between runs.
+    #[arg(long)]
+    persist: bool,
+    /// Use a DynamoDB already listening here instead of starting DynamoDB Local.
+    #[arg(long)]
+    dynamodb_endpoint: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start everything, print the endpoints and show live progress until Ctrl-C.
+    Up {
+        #[command(flatten)]
+        cloud: CloudArgs,
+        /// The HTTP API's port.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// The admin API's port.
+        #[arg(long, default_value_t = 3001)]
+        admin_port: u16,
+    },
+    /// Send the sample orders and print a table of outcomes and paths; exits non-zero if any
+    /// order did not end as expected.
+    Demo {
+        #[command(flatten)]
+        cloud: CloudArgs,
+        /// Longest wait for one order, seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// Sign a partner webhook file with the development secret and send it to a running `up`.
+    Send {
+        /// The file (events/partners/<partner>/….json).
+        file: PathBuf,
+        /// The partner (default: the file's directory name).
+        #[arg(long)]
+        partner: Option<Partner>,
+        /// Send it exactly as it is (no new id, no rebased times).
+        #[arg(long)]
+        verbatim: bool,
+        /// Wait for the order to settle and print its status.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// What became of an order in a running `up`.
+    Status {
+        /// The partner.
+        partner: Partner,
+        /// The partner's order id.
+        partner_order_id: String,
+    },
+    /// Send mixed orders through the pipeline and print throughput, latency, init times and RSS.
+    Bench {
+        #[command(flatten)]
+        cloud: CloudArgs,
+        /// Orders.
+        #[arg(long, default_value_t = 1000)]
+        orders: usize,
+        /// Webhooks in flight at once.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Print the report as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn root() -> PathBuf {
+    if let Ok(r) = std::env::var("LOCAL_CLOUD_ROOT") {
+        return PathBuf::from(r);
+    }
+    let mut dir = std::env::current_dir().unwrap_or_default();
+    loop {
+        if dir.join("infra/template.yaml").is_file() {
+            return dir;
+        }
+        if !dir.pop() {
+            return std::env::current_dir().unwrap_or_default();
+        }
+    }
+}
+
+fn options(root: &Path, a: &CloudArgs) -> Options {
+    let mut o = Options::for_repo(root);
+    o.time_scale = TimeScale::new(a.time_scale);
+    o.concurrency = a.concurrency.max(1);
+    o.persist = a.persist;
+    o.dynamodb_endpoint = a.dynamodb_endpoint.clone();
+    if a.release {
+        o.bin_dir = root.join("target/release");
+    }
+    o
+}
+
+fn state_file(root: &Path) -> PathBuf {
+    root.join(".local/cloud.json")
+}
+
+async fn start(opts: Options) -> Result<Arc<LocalCloud>, ExitCode> {
+    eprintln!(
+        "starting the local cloud from {} …",
+        opts.template.display()
+    );
+    LocalCloud::start(opts).await.map_err(|e| {
+        eprintln!("local-cloud: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            eprintln!("  caused by: {s}");
+            source = s.source();
+        }
+        ExitCode::FAILURE
+    })
+}
+
+fn print_endpoints(e: &Endpoints) {
+    println!(
+        "HTTP API        {}/webhooks/{{ubereats,doordash,grubhub,app}}",
+        e.api
+    );
+    println!(
+        "admin           {}  (/orders/<partner>/<id>, /executions, /events, /dead-letters, /stats)",
+        e.admin
+    );
+    println!("EventBridge     {}", e.eventbridge);
+    println!("Step Functions  {}", e.sfn);
+    println!("DynamoDB        {}", e.dynamodb);
+    println!("Secrets Manager {}", e.secrets_manager);
+    for (p, url) in &e.partners {
+        println!("{:<15} {url}  (simulator; /_sim/calls, /_sim/faults)", p);
+    }
+    println!(
+        "{:<15} {}  (simulator; /_sim/calls, /_sim/faults)",
+        "pos", e.pos
+    );
+}
+
+async fn up(root: &Path, a: &CloudArgs, port: u16, admin_port: u16) -> ExitCode {
+    let mut opts = options(root, a);
+    opts.api_port = port;
+    opts.admin_port = admin_port;
+    let cloud = match start(opts).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    print_endpoints(&cloud.endpoints);
+    let file = state_file(root);
+    if let Err(e) = std::fs::write(
+        &file,
+        serde_json::to_string_pretty(&cloud.endpoints).unwrap_or_default(),
+    ) {
+        eprintln!("local-cloud: cannot write {}: {e}", file.display());
+    }
+    println!(
+        "\nready. send an order:  cargo run -q -p local-cloud -- send events/partners/app/order.json --wait"
+    );
+    println!("Ctrl-C stops everything.\n");
+    let mut progress = cloud.sfn.subscribe();
+    let started = Instant::now();
+    loop {
+        tokio::select! {
+            p = progress.recv() => match p {
+                Ok(p) => println!("{:>8.2}s  {:<40} {}", started.elapsed().as_secs_f64(), p.order.unwrap_or_else(|| p.execution.clone()), p.what),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => println!("… {n} progress notices skipped"),
+                Err(_) => break,
+            },
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    println!("stopping …");
+    cloud.stop().await;
+    let _ = std::fs::remove_file(&file);
+    ExitCode::SUCCESS
+}
+
+async fn run_demo(root: &Path, a: &CloudArgs, timeout: u64) -> ExitCode {
+    let cloud = match start(options(root, a)).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
+    println!(
+        "sending {} scenarios (run {run}, time {}× faster) …\n",
+        demo::scenarios().len(),
+        a.time_scale
+    );
+    let started = Instant::now();
+    let runs = demo::scenarios().into_iter().enumerate().map(|(i, s)| {
+        let cloud = cloud.clone();
+        let run = format!("{run}{i}");
+        let root = root.to_owned();
+        async move { demo::run(&cloud, &root, &s, &run, Duration::from_secs(timeout)).await }
+    });
+    let results = futures::future::join_all(runs).await;
+    let mut outcomes = Vec::new();
+    let mut failed = false;
+    for r in results {
+        match r {
+            Ok(o) => {
+                failed |= o.verdict.is_err();
+                outcomes.push(o);
+            }
+            Err(e) => {
+                eprintln!("local-cloud: {e}");
+                failed = true;
+            }
+        }
+    }
+    print!("{}", demo::table(&outcomes));
+    let dead = cloud.queues.all().await;
+    let dead_count: usize = dead.values().map(Vec::len).sum();
+    let pos = cloud.pos_book.orders().await.len();
+    println!(
+        "\n{} executions, {} events on the bus, {pos} POS orders, {dead_count} dead letters; {:.1} s",
+        cloud.sfn.executions().await.len(),
+        cloud.bus.archive().await.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "function logs: {}",
+        root.join(".local/cloud/logs").display()
+    );
+    cloud.stop().await;
+    if failed {
+        eprintln!("local-cloud: some orders did not end as expected (FAIL rows above)");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn running(root: &Path) -> Result<Endpoints, ExitCode> {
+    let file = state_file(root);
+    std::fs::read_to_string(&file).ok().and_then(|t| serde_json::from_str(&t).ok()).ok_or_else(|| {
+        eprintln!("local-cloud: no running local cloud ({} not found); start one with `make up` or `local-cloud up`", file.display());
+        ExitCode::FAILURE
+    })
+}
+
+fn print_view(v: &OrderView) {
+    println!("order       {}", v.order_id);
+    println!(
+        "status      {}",
+        v.status.as_deref().unwrap_or("(no record)")
+    );
+    println!("history     {}", v.history.join(" → "));
+    println!("events      {}", v.events.join(", "));
+    println!(
+        "POS orders  {}",
+        v.pos_orders
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for e in &v.executions {
+        println!(
+            "execution   {} {}{}",
+            e.name,
+            e.status,
+            e.error
+                .as_ref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default()
+        );
+        println!("  path      {}", e.path.join(" → "));
+    }
+}
+
+async fn fetch_view(
+    http: &reqwest::Client,
+    e: &Endpoints,
+    partner: Partner,
+    id: &str,
+) -> Option<OrderView> {
+    let url = format!(
+        "{}/orders/{}/{}",
+        e.admin,
+        partner.as_str(),
+        partners::api::encode_segment(id)
+    );
+    let v: Value = http.get(url).send().await.ok()?.json().await.ok()?;
+    local_cloud::admin::parse_order(v)
+}
+
+async fn send(
+    root: &Path,
+    file: &Path,
+    partner: Option<Partner>,
+    verbatim: bool,
+    wait: bool,
+) -> ExitCode {
+    let e = match running(root) {
+        Ok(e) => e,
+        Err(c) => return c,
+    };
+    let Some(partner) = partner.or_else(|| webhooks::partner_of(file)) else {
+        eprintln!(
+            "local-cloud: cannot tell the partner from {}; pass --partner",
+            file.display()
+        );
+        return ExitCode::FAILURE;
+    };
+    let mut p = match webhooks::Payload::load(partner, file) {
+        Ok(p) => p,
+        Err(err) => {
+            eprintln!("local-cloud: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut id = p.partner_order_id().ok().map(|i| i.as_str().to_owned());
+    if !verbatim {
+        p = p.rebase(chrono::Utc::now());
+        if let Some(old) = id.clone() {
+            let new = format!("{old}-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+            p = p.rename(&old, &new);
+            id = Some(new);
+        }
+    }
+    let secrets: std::collections::BTreeMap<String, String> =
+        std::fs::read_to_string(root.join("events/dev-secrets/webhooks.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+    let body = p.body();
+    let headers = webhooks::sign(
+        partner,
+        &body,
+        secrets.get(partner.as_str()).map_or("", String::as_str),
+    );
+    let http = local_cloud::loopback_client();
+    let mut req = http
+        .post(format!("{}/webhooks/{}", e.api, partner.as_str()))
+        .header("content-type", "application/json")
+        .body(body);
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let (status, answer) = match req.send().await {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(err) => {
+            eprintln!("local-cloud: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("HTTP {status} {answer}");
+    if let Some(id) = &id {
+        println!("partner order id {id}");
+    }
+    if let (true, Some(id)) = (wait && status == 202, id) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(120) {
+            if let Some(v) = fetch_view(&http, &e, partner, &id)
+                .await
+                .filter(|v| v.settled())
+            {
+                print_view(&v);
+                return ExitCode::SUCCESS;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        eprintln!(
+            "local-cloud: the order had not settled after 120 s; see `local-cloud status {partner} {id}`"
+        );
+        return ExitCode::FAILURE;
+    }
+    if (200..300).contains(&status) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn status(root: &Path, partner: Partner, id: &str) -> ExitCode {
+    let e = match running(root) {
+        Ok(e) => e,
+        Err(c) => return c,
+    };
+    match fetch_view(&local_cloud::loopback_client(), &e, partner, id).await {
+        Some(v) => {
+            print_view(&v);
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("local-cloud: the admin API at {} did not answer", e.admin);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench(root: &Path, a: &CloudArgs, orders: usize, clients: usize, json: bool) -> ExitCode {
+    let cloud = match start(options(root, a)).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    // The simulators answer at once (no injected latency): this measures the pipeline.
+    println!("sending {orders} mixed orders …");
+    let report = local_cloud::bench::run(
+        cloud.clone(),
+        root,
+        orders,
+        clients,
+        a.concurrency,
+        Duration::from_secs(600),
+    )
+    .await;
+    cloud.stop().await;
+    match report {
+        Ok(r) => {
+            print!("{r}");
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("local-cloud: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let level = match std::env::var("LOCAL_CLOUD_LOG").as_deref() {
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("info") => tracing::Level::INFO,
+        Ok("error") => tracing::Level::ERROR,
+        _ => tracing::Level::WARN,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+    local_cloud::install_crypto();
+    let cli = Cli::parse();
+    let root = root();
+    match cli.command {
+        Command::Up {
+            cloud,
+            port,
+            admin_port,
+        } => up(&root, &cloud, port, admin_port).await,
+        Command::Demo { cloud, timeout } => run_demo(&root, &cloud, timeout).await,
+        Command::Send {
+            file,
+            partner,
+            verbatim,
+            wait,
+        } => send(&root, &file, partner, verbatim, wait).await,
+        Command::Status {
+            partner,
+            partner_order_id,
+        } => status(&root, partner, &partner_order_id).await,
+        Command::Bench {
+            cloud,
+            orders,
+            clients,
+            json,
+        } => bench(&root, &cloud, orders, clients, json).await,
+    }
+}
