@@ -16,7 +16,7 @@ FUNCTIONS := intake dedup adapt-order accept-order hold-order pos release-order
 ARCH ?= $(shell rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && echo arm64 || echo x86_64)
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null && echo "cargo nextest run --workspace --no-fail-fast" || echo "cargo test --workspace")
 
-.PHONY: help setup demo test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas diagram clean
+.PHONY: help setup demo up bench bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -24,8 +24,18 @@ help: ## List the tasks
 setup: ## Install the tools the project needs (idempotent)
 	@scripts/setup.sh
 
-demo: setup ## The main job: run every function on the sample orders under cargo lambda watch
-	@python3 scripts/watch_smoke.py
+demo: setup bins ## The main job: the whole pipeline on this machine, on the sample orders (local cloud)
+	target/debug/local-cloud demo
+
+up: setup bins ## Start the local cloud and watch orders go through (Ctrl-C stops it)
+	target/debug/local-cloud up
+
+bench: setup ## 1,000 mixed orders through the local cloud, release builds: throughput, latency, init, RSS
+	cargo build --release --workspace --bins
+	target/release/local-cloud bench --release
+
+bins: ## Build every binary (the functions and the local cloud), debug
+	cargo build --workspace --bins
 
 test: setup lint generated infra unit invoke-samples sam-build ## Everything CI runs
 
@@ -49,7 +59,7 @@ infra: ## The template and workflow, offline: SAM lint, cfn-lint on the transfor
 sam-build: ## sam build, offline, for $(ARCH) (cargo-lambda and zig from PyPI; shares ./target)
 	cd infra && sam build --parameter-overrides Architecture=$(ARCH)
 
-unit: ## Unit, property, handler, flow, contract and DynamoDB Local tests
+unit: bins ## Unit, property, handler, flow, contract, DynamoDB Local and end-to-end (local cloud) tests
 	scripts/with-dynamodb-local.sh $(TEST_RUNNER)
 
 invoke-samples: ## Every sample through cargo lambda watch + cargo lambda invoke

@@ -133,10 +133,19 @@ fn every_file_under_events_is_known_and_parses_into_its_type() {
             if rel.ends_with(".env") {
                 // `KEY=VALUE` lines naming variables the functions read.
                 let text = std::fs::read_to_string(&path).unwrap();
-                for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-                    let (key, _) = line.split_once('=').unwrap_or_else(|| panic!("events/{rel}: {line:?} is not KEY=VALUE"));
-                    let known = key.starts_with("AWS_LAMBDA_") || lambda_support::config::vars::ALL.contains(&key);
-                    assert!(known, "events/{rel}: {key} is not a variable the functions read");
+                for line in text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                {
+                    let (key, _) = line
+                        .split_once('=')
+                        .unwrap_or_else(|| panic!("events/{rel}: {line:?} is not KEY=VALUE"));
+                    let known = key.starts_with("AWS_LAMBDA_")
+                        || lambda_support::config::vars::ALL.contains(&key);
+                    assert!(
+                        known,
+                        "events/{rel}: {key} is not a variable the functions read"
+                    );
                 }
                 seen += 1;
                 continue;

@@ -122,6 +122,9 @@ pub struct Options {
     pub admin_port: u16,
     /// Use a DynamoDB already running here instead of starting one.
     pub dynamodb_endpoint: Option<String>,
+    /// The template's `Stage` (it names the tables, bus and functions): clouds sharing one
+    /// DynamoDB need different stages.
+    pub stage: String,
 }
 
 impl Options {
@@ -138,6 +141,7 @@ impl Options {
             api_port: 0,
             admin_port: 0,
             dynamodb_endpoint: None,
+            stage: "local".to_owned(),
         }
     }
 }
@@ -308,7 +312,7 @@ impl LocalCloud {
         let api_arn = secret_arn("order-pipeline/local/api-credentials");
         parameters.insert("WebhookSecretsArn".to_owned(), webhooks_arn.clone());
         parameters.insert("ApiCredentialsArn".to_owned(), api_arn.clone());
-        parameters.insert("Stage".to_owned(), "local".to_owned());
+        parameters.insert("Stage".to_owned(), opts.stage.clone());
         let to_text = |m: &BTreeMap<String, String>| serde_json::to_string(m).unwrap_or_default();
         let secrets = Secrets::new(BTreeMap::from([
             (webhooks_arn, to_text(&webhook_secrets)),
@@ -343,7 +347,7 @@ impl LocalCloud {
                     &dynamodb::default_jar_dir(&opts.root),
                     port,
                     db_dir.as_deref(),
-                    &opts.state_dir.join("dynamodb.log"),
+                    &opts.state_dir.join(format!("dynamodb-{}.log", opts.stage)),
                 )
                 .await
                 .map_err(CloudError::Dynamo)?

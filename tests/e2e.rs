@@ -1,0 +1,592 @@
+//! End to end through the local cloud: signed webhooks into the HTTP API, the real function
+//! binaries, the template's rules and the workflow definition, DynamoDB Local and the partner
+//! and POS simulators. Every test starts its own cloud (its own stage, so its own tables, bus
+//! and functions) and asserts on the tables, the bus archive, the simulators' records and the
+//! execution histories.
+//!
+//! The function binaries must be built (`cargo build --workspace --bins`; `make test` does);
+//! the tests refuse to run binaries older than the sources. DynamoDB Local must be installed
+//! (`make setup`); `DYNAMODB_ENDPOINT` shares one instance between the tests.
+
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::{TimeDelta, Utc};
+use local_cloud::clock::TimeScale;
+use local_cloud::cloud::{LocalCloud, OrderView, eventually};
+use local_cloud::sim::Faults;
+use local_cloud::webhooks::Payload;
+use order_domain::Partner;
+use serde_json::{Value, json};
+use suites::repo_root;
+
+const WITHIN: Duration = Duration::from_secs(60);
+
+fn newest_source(dir: &Path, newest: &mut (SystemTime, PathBuf)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            if !path.ends_with("target") && !path.ends_with("local-cloud") {
+                newest_source(&path, newest);
+            }
+        } else if path
+            .extension()
+            .is_some_and(|x| x == "rs" || x == "json" || x == "toml")
+            && let Ok(t) = e.metadata().and_then(|m| m.modified())
+            && t > newest.0
+        {
+            *newest = (t, path);
+        }
+    }
+}
+
+/// Fails, saying how to fix it, if a function binary is missing or older than the sources.
+fn check_binaries(bin_dir: &Path) {
+    let root = repo_root();
+    let template = sam_template::Template::load(&root.join("infra/template.yaml")).unwrap();
+    let mut newest = (SystemTime::UNIX_EPOCH, PathBuf::new());
+    for dir in ["functions", "crates"] {
+        newest_source(&root.join(dir), &mut newest);
+    }
+    for f in template.of_kind("AWS::Serverless::Function") {
+        let name = template.function_binary(&f).unwrap();
+        let bin = bin_dir.join(&name);
+        let built = std::fs::metadata(&bin)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} is not built: run `cargo build --workspace --bins` (make test does)",
+                    bin.display()
+                )
+            });
+        assert!(
+            built >= newest.0,
+            "{} is older than {}: run `cargo build --workspace --bins` (make test does)",
+            bin.display(),
+            newest.1.display()
+        );
+    }
+}
+
+async fn cloud(stage: &str) -> Arc<LocalCloud> {
+    local_cloud::install_crypto();
+    let root = repo_root();
+    let mut opts = local_cloud::Options::for_repo(&root);
+    check_binaries(&opts.bin_dir);
+    opts.stage = format!("e2e-{stage}");
+    opts.state_dir = root.join("target/local-cloud-e2e");
+    opts.dynamodb_endpoint = std::env::var("DYNAMODB_ENDPOINT").ok();
+    opts.time_scale = TimeScale::new(60.0);
+    opts.concurrency = 2;
+    LocalCloud::start(opts)
+        .await
+        .unwrap_or_else(|e| panic!("the local cloud did not start: {e}"))
+}
+
+/// A sample made into a fresh order: rebased to now, its id suffixed, times set.
+struct Order {
+    partner: Partner,
+    id: String,
+    payload: Payload,
+}
+
+fn order(partner: Partner, sample: &str, times: &[(&str, i64)]) -> Order {
+    let root = repo_root();
+    let now = Utc::now();
+    let mut p = Payload::load(partner, &root.join(sample))
+        .unwrap()
+        .rebase(now);
+    for (pointer, minutes) in times {
+        p = p.at(pointer, now + TimeDelta::minutes(*minutes)).unwrap();
+    }
+    let sample_id = p.partner_order_id().unwrap();
+    let id = format!("{}-{}", sample_id.as_str(), &uuid_suffix());
+    Order {
+        partner,
+        payload: p.rename(sample_id.as_str(), &id),
+        id,
+    }
+}
+
+fn uuid_suffix() -> String {
+    format!("{:08x}", fastrand::u32(..))
+}
+
+/// A follow-up webhook (courier, cancellation) about `order`.
+fn about(order: &Order, sample: &str, id_pointer: &str) -> Vec<u8> {
+    let p = Payload::load(order.partner, &repo_root().join(sample))
+        .unwrap()
+        .rebase(Utc::now());
+    p.set(id_pointer, json!(order.id)).unwrap().body()
+}
+
+async fn send(c: &LocalCloud, o: &Order) -> u16 {
+    c.send_signed(o.partner, o.payload.body()).await.unwrap().0
+}
+
+async fn view(c: &LocalCloud, o: &Order) -> OrderView {
+    c.order_view(o.partner, &o.id).await
+}
+
+/// Waits until the order has a terminal status and every execution has ended.
+async fn settled(c: &LocalCloud, o: &Order, executions: usize) -> OrderView {
+    let r = eventually(WITHIN, "the order to settle", || async {
+        let v = view(c, o).await;
+        let terminal = matches!(
+            v.status.as_deref(),
+            Some("SentToPos" | "Rejected" | "Cancelled" | "Failed")
+        );
+        (terminal && v.settled() && v.executions.len() >= executions).then_some(v)
+    })
+    .await;
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{e}; the order is now {:#?}", view(c, o).await),
+    }
+}
+
+async fn held(c: &LocalCloud, o: &Order) {
+    let r = eventually(WITHIN, "the order to be held", || async {
+        (view(c, o).await.status.as_deref() == Some("Held")).then_some(())
+    })
+    .await;
+    if let Err(e) = r {
+        panic!("{e}; the order is now {:#?}", view(c, o).await);
+    }
+}
+
+fn live_pos_orders(v: &OrderView) -> usize {
+    v.pos_orders
+        .iter()
+        .filter(|p| p["status"] != "voided")
+        .count()
+}
+
+async fn partner_calls(c: &LocalCloud, o: &Order) -> Vec<(String, String, u16)> {
+    let sim = &c.partners[&o.partner].sim;
+    sim.calls()
+        .await
+        .into_iter()
+        .filter(|call| call.path.contains(&o.id))
+        .map(|call| (call.method, call.path, call.status))
+        .collect()
+}
+
+async fn history_types(c: &LocalCloud, o: &Order) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for e in c.executions_of(&o.id).await {
+        for h in e.history().await {
+            out.push((h.kind.clone(), serde_json::to_value(&h).unwrap()));
+        }
+    }
+    out
+}
+
+async fn events(c: &LocalCloud, o: &Order) -> Vec<Value> {
+    c.events_of(&format!("{}.{}", o.partner.as_str(), o.id), &o.id)
+        .await
+}
+
+fn count(events: &[Value], detail_type: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| e["detail-type"] == detail_type)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_immediate_order_reaches_the_pos_exactly_once() {
+    let c = cloud("immediate").await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let v = settled(&c, &o, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"));
+    assert_eq!(v.history, ["Received", "Accepted", "SentToPos"]);
+    assert_eq!(live_pos_orders(&v), 1);
+    let ev = events(&c, &o).await;
+    assert_eq!(count(&ev, "Order Received"), 1);
+    assert_eq!(count(&ev, "Order Accepted"), 1);
+    assert_eq!(count(&ev, "Order Sent To POS"), 1);
+    let ticket = &c
+        .pos_book
+        .orders()
+        .await
+        .into_iter()
+        .find(|p| p.ticket["externalId"] == format!("app.{}", o.id))
+        .unwrap()
+        .ticket;
+    assert_eq!(ticket["channel"], "app");
+    // The partner was told it was accepted, once.
+    let calls = partner_calls(&c, &o).await;
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|(_, p, _)| p.ends_with("/accept"))
+            .count(),
+        1,
+        "{calls:?}"
+    );
+    // The execution went the short way and ended well.
+    let e = &v.executions[0];
+    assert_eq!(e.status, "SUCCEEDED");
+    assert!(
+        e.path.ends_with(&[
+            "Send to POS".into(),
+            "Publish sent to POS".into(),
+            "Sent to POS".into()
+        ]),
+        "{:?}",
+        e.path
+    );
+    assert!(!e.path.contains(&"Hold".to_owned()));
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_order_delivered_three_times_at_once_makes_one_pos_order() {
+    let c = cloud("duplicates").await;
+    let o = order(
+        Partner::Grubhub,
+        "events/partners/grubhub/order.json",
+        &[("/order/fulfillment_info/estimated_pickup_at", 5)],
+    );
+    let sends = (0..3).map(|_| send(&c, &o));
+    let statuses = futures::future::join_all(sends).await;
+    assert_eq!(statuses, [202, 202, 202]);
+    let v = settled(&c, &o, 3).await;
+    assert_eq!(v.executions.len(), 3);
+    assert_eq!(live_pos_orders(&v), 1);
+    assert_eq!(
+        c.pos
+            .calls()
+            .await
+            .iter()
+            .filter(|call| call.method == "POST"
+                && call.body["externalId"] == format!("grubhub.{}", o.id))
+            .count(),
+        1
+    );
+    let duplicates = v
+        .executions
+        .iter()
+        .filter(|e| e.path.last().map(String::as_str) == Some("Duplicate"))
+        .count();
+    assert_eq!(duplicates, 2, "{:#?}", v.executions);
+    let ev = events(&c, &o).await;
+    assert_eq!(count(&ev, "Order Sent To POS"), 1);
+    assert_eq!(count(&ev, "Order Duplicate Ignored"), 2);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_order_is_held_then_released_by_time_then_sent() {
+    let c = cloud("scheduled").await;
+    // Ready in 15 minutes, 12 of which the kitchen needs: held 3 minutes (3 s at 60×).
+    let o = order(
+        Partner::DoorDash,
+        "events/partners/doordash/order-scheduled.json",
+        &[("/order/estimated_pickup_time", 15)],
+    );
+    assert_eq!(send(&c, &o).await, 202);
+    held(&c, &o).await;
+    let held_rows = c.scan("HeldOrdersTable").await;
+    let row = held_rows
+        .iter()
+        .find(|r| r["orderId"] == format!("doordash.{}", o.id))
+        .expect("a held-orders row");
+    assert!(
+        row["taskToken"].as_str().is_some_and(|t| !t.is_empty()),
+        "{row}"
+    );
+    let v = settled(&c, &o, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"));
+    assert_eq!(
+        v.history,
+        ["Received", "Accepted", "Held", "Released", "SentToPos"]
+    );
+    assert!(
+        v.executions[0].path.contains(&"Release by time".to_owned()),
+        "{:?}",
+        v.executions[0].path
+    );
+    assert_eq!(live_pos_orders(&v), 1);
+    let ev = events(&c, &o).await;
+    assert_eq!(count(&ev, "Order Held"), 1);
+    let released = ev
+        .iter()
+        .find(|e| e["detail-type"] == "Order Released")
+        .expect("Order Released");
+    assert_eq!(released["detail"]["data"]["releasedBy"], "time");
+    // The token is gone once released.
+    assert!(
+        !c.scan("HeldOrdersTable")
+            .await
+            .iter()
+            .any(|r| r["orderId"] == format!("doordash.{}", o.id))
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_order_is_released_by_a_courier_before_its_time() {
+    let c = cloud("courier").await;
+    // Picked up in 45 minutes: held for 33, unless a courier arrives first.
+    let o = order(
+        Partner::DoorDash,
+        "events/partners/doordash/order.json",
+        &[("/order/estimated_pickup_time", 45)],
+    );
+    assert_eq!(send(&c, &o).await, 202);
+    held(&c, &o).await;
+    let courier = about(&o, "events/partners/doordash/courier.json", "/order/id");
+    assert_eq!(c.send_signed(o.partner, courier).await.unwrap().0, 202);
+    let v = settled(&c, &o, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"));
+    let path = &v.executions[0].path;
+    assert!(
+        path.contains(&"Hold".to_owned()) && !path.contains(&"Release by time".to_owned()),
+        "{path:?}"
+    );
+    let ev = events(&c, &o).await;
+    let released = ev
+        .iter()
+        .find(|e| e["detail-type"] == "Order Released")
+        .expect("Order Released");
+    assert_eq!(released["detail"]["data"]["releasedBy"], "courier");
+    assert_eq!(count(&ev, "Courier Location Updated"), 1);
+    assert_eq!(live_pos_orders(&v), 1);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_while_held_tells_the_partner_and_sends_nothing_to_the_pos() {
+    let c = cloud("cancel").await;
+    let o = order(
+        Partner::ChainApp,
+        "events/partners/app/order-scheduled.json",
+        &[("/order/pickupAt", 45)],
+    );
+    assert_eq!(send(&c, &o).await, 202);
+    held(&c, &o).await;
+    let cancel = about(&o, "events/partners/app/cancel.json", "/orderId");
+    assert_eq!(c.send_signed(o.partner, cancel).await.unwrap().0, 202);
+    let v = settled(&c, &o, 1).await;
+    assert_eq!(v.status.as_deref(), Some("Cancelled"));
+    assert_eq!(live_pos_orders(&v), 0);
+    assert!(
+        !c.pos
+            .calls()
+            .await
+            .iter()
+            .any(|call| call.body["externalId"] == format!("app.{}", o.id))
+    );
+    let calls = partner_calls(&c, &o).await;
+    assert!(
+        calls
+            .iter()
+            .any(|(m, p, s)| m == "POST" && p.ends_with("/cancel") && *s == 200),
+        "{calls:?}"
+    );
+    let ev = events(&c, &o).await;
+    assert_eq!(count(&ev, "Order Cancellation Requested"), 1);
+    let cancelled = ev
+        .iter()
+        .find(|e| e["detail-type"] == "Order Cancelled")
+        .expect("Order Cancelled");
+    assert_eq!(cancelled["detail"]["data"]["posVoided"], false);
+    assert!(
+        v.executions[0]
+            .path
+            .contains(&"Cancel with partner".to_owned())
+    );
+    // The hold's task failed with the cancellation, as release-order reported it.
+    let h = history_types(&c, &o).await;
+    assert!(
+        h.iter()
+            .any(|(k, d)| k == "TaskFailed"
+                && d["taskFailedEventDetails"]["error"] == "OrderCancelled"),
+        "{h:#?}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pos_that_refuses_the_order_gets_it_cancelled_with_the_partner_and_failed() {
+    let c = cloud("pos-refuses").await;
+    c.set_faults(
+        "pos",
+        Faults {
+            refuse_next: 1000,
+            refuse_status: 422,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let v = settled(&c, &o, 1).await;
+    assert_eq!(v.status.as_deref(), Some("Failed"));
+    assert_eq!(v.executions[0].status, "FAILED");
+    assert!(
+        v.executions[0]
+            .path
+            .contains(&"Cancel with partner".to_owned()),
+        "{:?}",
+        v.executions[0].path
+    );
+    assert_eq!(live_pos_orders(&v), 0);
+    let calls = partner_calls(&c, &o).await;
+    assert!(
+        calls
+            .iter()
+            .any(|(_, p, s)| p.ends_with("/cancel") && *s == 200),
+        "{calls:?}"
+    );
+    let ev = events(&c, &o).await;
+    let failed = ev
+        .iter()
+        .find(|e| e["detail-type"] == "Order Failed")
+        .expect("Order Failed");
+    assert_eq!(failed["detail"]["data"]["partnerNotified"], true);
+    // A permanent refusal is not retried: one create call.
+    let creates = c
+        .pos
+        .calls()
+        .await
+        .iter()
+        .filter(|call| call.method == "POST" && call.path.ends_with("/orders"))
+        .count();
+    assert_eq!(creates, 1);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_answering_429_then_200_is_retried_and_the_order_accepted() {
+    let c = cloud("throttled").await;
+    c.set_faults(
+        "app",
+        Faults {
+            throttle_next: 1,
+            retry_after_seconds: 1,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let v = settled(&c, &o, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"));
+    let accepts: Vec<u16> = partner_calls(&c, &o)
+        .await
+        .into_iter()
+        .filter(|(_, p, _)| p.ends_with("/accept"))
+        .map(|(_, _, s)| s)
+        .collect();
+    assert_eq!(accepts, [429, 200]);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_forged_webhooks_are_refused_and_start_nothing() {
+    let c = cloud("refused").await;
+    let o = order(Partner::Grubhub, "events/partners/grubhub/order.json", &[]);
+    // Forged: signed with another secret.
+    let body = o.payload.body();
+    let headers = local_cloud::webhooks::sign(o.partner, &body, "not-the-partners-secret");
+    let (status, answer) = c
+        .post_webhook(o.partner, body.clone(), &headers)
+        .await
+        .unwrap();
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["error"]["code"], "Unauthorized", "{answer}");
+    // Unsigned.
+    assert_eq!(
+        c.post_webhook(o.partner, body.clone(), &[])
+            .await
+            .unwrap()
+            .0,
+        401
+    );
+    // Malformed: correctly signed, but not JSON.
+    let (status, answer) = c
+        .send_signed(o.partner, body[..body.len() / 2].to_vec())
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("JSON"),
+        "the error names the problem: {answer}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(c.sfn.executions().await.is_empty());
+    let archive = c.bus.archive().await;
+    assert!(
+        !archive
+            .iter()
+            .any(|e| e["event"]["detail-type"] == "Order Received")
+    );
+    // The authenticated but malformed one is announced, not dropped.
+    assert_eq!(
+        archive
+            .iter()
+            .filter(|e| e["event"]["detail-type"] == "Webhook Rejected")
+            .count(),
+        1,
+        "{archive:#?}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_killed_mid_invocation_still_ends_the_order() {
+    let c = cloud("killed").await;
+    // The POS answers slowly, so the pos function is mid-invocation when it is killed.
+    c.set_faults(
+        "pos",
+        Faults {
+            latency_ms: 3000,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let pos_fn = c.app.function_by_binary("pos").unwrap().name.clone();
+    eventually(WITHIN, "the pos function to be busy", || async {
+        c.lambda.busy(&pos_fn).await.then_some(())
+    })
+    .await
+    .unwrap();
+    c.set_faults("pos", Faults::default()).await;
+    assert!(c.lambda.kill(&pos_fn).await >= 1);
+    let v = settled(&c, &o, 1).await;
+    // Retried on a restarted process (Lambda.Unknown), and the POS idempotency key kept it to
+    // one POS order.
+    assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
+    assert_eq!(live_pos_orders(&v), 1);
+    let h = history_types(&c, &o).await;
+    let failure = h
+        .iter()
+        .find(|(k, _)| k == "TaskFailed")
+        .expect("the killed invocation failed the task");
+    assert_eq!(
+        failure.1["taskFailedEventDetails"]["error"],
+        "Lambda.Unknown"
+    );
+    assert!(
+        failure.1["taskFailedEventDetails"]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("Runtime.ExitError")
+    );
+    let stats = c.lambda.stats().await;
+    assert!(stats[&pos_fn].restarts >= 1);
+    c.stop().await;
+}
