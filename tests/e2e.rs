@@ -10,7 +10,7 @@
 
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -25,35 +25,11 @@ use suites::repo_root;
 
 const WITHIN: Duration = Duration::from_secs(60);
 
-fn newest_source(dir: &Path, newest: &mut (SystemTime, PathBuf)) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            if !path.ends_with("target") && !path.ends_with("local-cloud") {
-                newest_source(&path, newest);
-            }
-        } else if path
-            .extension()
-            .is_some_and(|x| x == "rs" || x == "json" || x == "toml")
-            && let Ok(t) = e.metadata().and_then(|m| m.modified())
-            && t > newest.0
-        {
-            *newest = (t, path);
-        }
-    }
-}
-
-/// Fails, saying how to fix it, if a function binary is missing or older than the sources.
+/// Fails, saying how to fix it, if a function binary is missing or older than a source it is
+/// built from (cargo's dep-info file next to it lists them).
 fn check_binaries(bin_dir: &Path) {
     let root = repo_root();
     let template = sam_template::Template::load(&root.join("infra/template.yaml")).unwrap();
-    let mut newest = (SystemTime::UNIX_EPOCH, PathBuf::new());
-    for dir in ["functions", "crates"] {
-        newest_source(&root.join(dir), &mut newest);
-    }
     for f in template.of_kind("AWS::Serverless::Function") {
         let name = template.function_binary(&f).unwrap();
         let bin = bin_dir.join(&name);
@@ -65,12 +41,18 @@ fn check_binaries(bin_dir: &Path) {
                     bin.display()
                 )
             });
-        assert!(
-            built >= newest.0,
-            "{} is older than {}: run `cargo build --workspace --bins` (make test does)",
-            bin.display(),
-            newest.1.display()
-        );
+        let deps = std::fs::read_to_string(bin_dir.join(format!("{name}.d"))).unwrap_or_default();
+        let sources = deps.split_once(": ").map_or("", |(_, s)| s);
+        for source in sources.split_whitespace() {
+            let changed = std::fs::metadata(source)
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            assert!(
+                changed <= built,
+                "{} is older than {source}: run `cargo build --workspace --bins` (make test does)",
+                bin.display()
+            );
+        }
     }
 }
 

@@ -92,14 +92,32 @@ pub struct Rule {
     pub pattern: Pattern,
     /// The target.
     pub target: Target,
-    /// `InputPath` of the target, if any.
-    pub input_path: Option<String>,
+    /// What the target receives.
+    pub input: RuleInput,
     /// Delivery retries (RetryPolicy.MaximumRetryAttempts; EventBridge's default is 185).
     pub max_attempts: u32,
     /// Oldest event it still delivers, seconds (default 24 h).
     pub max_age_seconds: u64,
     /// The dead-letter queue's name, if any.
     pub dead_letter: Option<String>,
+}
+
+/// What a rule's target receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleInput {
+    /// The whole event.
+    Event,
+    /// The part of the event at a JSON path (`InputPath`).
+    Path(String),
+    /// A constant JSON text (`Input`).
+    Constant(String),
+    /// `InputTransformer`: values picked from the event into a template.
+    Transformer {
+        /// Placeholder name → JSON path (`InputPathsMap`).
+        paths: BTreeMap<String, String>,
+        /// `InputTemplate`.
+        template: String,
+    },
 }
 
 /// The state machine.
@@ -173,6 +191,39 @@ fn physical_name(r: &sam_template::Resource, base: &Resolver) -> Result<String, 
     match r.properties.get(prop) {
         Some(v) if !prop.is_empty() => base.resolve(v).map(|v| s(&v).unwrap_or_default()),
         _ => Ok(format!("local-{}", r.id)),
+    }
+}
+
+/// A rule's `InputPath`, `Input` or `InputTransformer` (at most one).
+fn rule_input(rule: &sam_template::Rule) -> Result<RuleInput, String> {
+    let t = &rule.input_transformer;
+    match (&rule.input_path, &rule.input, t.is_null()) {
+        (None, None, true) => Ok(RuleInput::Event),
+        (Some(p), None, true) => Ok(RuleInput::Path(p.clone())),
+        (None, Some(c), true) => {
+            serde_json::from_str::<Value>(c).map_err(|e| format!("Input is not JSON: {e}"))?;
+            Ok(RuleInput::Constant(c.clone()))
+        }
+        (None, None, false) => {
+            let template = t
+                .get("InputTemplate")
+                .and_then(Value::as_str)
+                .ok_or("InputTransformer has no InputTemplate")?
+                .to_owned();
+            let mut paths = BTreeMap::new();
+            if let Some(map) = t.get("InputPathsMap").and_then(Value::as_object) {
+                for (k, v) in map {
+                    let path = v
+                        .as_str()
+                        .ok_or_else(|| format!("InputPathsMap {k} is not a path"))?;
+                    asl::path::JsonPath::parse(path)
+                        .map_err(|e| format!("InputPathsMap {k}: {e}"))?;
+                    paths.insert(k.clone(), path.to_owned());
+                }
+            }
+            Ok(RuleInput::Transformer { paths, template })
+        }
+        _ => Err("a target takes at most one of InputPath, Input and InputTransformer".to_owned()),
     }
 }
 
@@ -364,7 +415,8 @@ impl App {
                 bus,
                 pattern,
                 target,
-                input_path: rule.input_path.clone(),
+                input: rule_input(&rule)
+                    .map_err(|e| invalid(format!("rule {}: {e}", rule.name)))?,
                 max_attempts: rule
                     .retry_policy
                     .get("MaximumRetryAttempts")
@@ -457,5 +509,88 @@ impl App {
     /// A table by logical id.
     pub fn table(&self, logical_id: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.logical_id == logical_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_real_template_resolves_to_local_names() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut parameters = BTreeMap::new();
+        for p in [
+            "UberEatsApiUrl",
+            "DoorDashApiUrl",
+            "GrubhubApiUrl",
+            "AppApiUrl",
+            "PosApiUrl",
+        ] {
+            parameters.insert(p.to_owned(), "http://127.0.0.1:1".to_owned());
+        }
+        parameters.insert("WebhookSecretsArn".to_owned(), "arn:webhooks".to_owned());
+        parameters.insert("ApiCredentialsArn".to_owned(), "arn:api".to_owned());
+        parameters.insert("Stage".to_owned(), "t".to_owned());
+        let app = App::load(&root.join("infra/template.yaml"), &Overrides { parameters }).unwrap();
+        let mut binaries: Vec<&str> = app.functions.iter().map(|f| f.binary.as_str()).collect();
+        binaries.sort_unstable();
+        assert_eq!(
+            binaries,
+            [
+                "accept-order",
+                "adapt-order",
+                "dedup",
+                "hold-order",
+                "intake",
+                "pos",
+                "release-order"
+            ]
+        );
+        for f in &app.functions {
+            assert!(f.name.starts_with("orders-t-"), "{}", f.name);
+            for (k, v) in &f.env {
+                assert!(
+                    !v.is_empty() && !v.contains("${") && !v.contains("Fn::"),
+                    "{} {k}={v}",
+                    f.name
+                );
+            }
+        }
+        let intake = app.function_by_binary("intake").unwrap();
+        assert_eq!(intake.env["EVENT_BUS_NAME"], "orders-t");
+        assert_eq!(intake.env["WEBHOOK_SECRETS_ID"], "arn:webhooks");
+        assert_eq!(app.tables.len(), 3);
+        assert!(app.tables.iter().any(|t| t.ttl_attribute.is_some()));
+        assert_eq!(app.buses, ["orders-t"]);
+        assert!(
+            app.rules
+                .iter()
+                .all(|r| r.bus == "orders-t" && r.dead_letter.is_some())
+        );
+        assert!(
+            app.rules
+                .iter()
+                .any(|r| matches!(&r.target, Target::StateMachine { .. }))
+        );
+        assert!(app.rules.iter().any(
+            |r| matches!(&r.target, Target::Function { name } if name == "orders-t-release-order")
+        ));
+        assert_eq!(app.routes.len(), 1);
+        assert_eq!(
+            (app.routes[0].method.as_str(), app.routes[0].path.as_str()),
+            ("POST", "/webhooks/{partner}")
+        );
+        let sm = &app.state_machines[0];
+        let text = sm.json.to_string();
+        assert!(!text.contains("${"), "substitutions left: {text}");
+        assert!(text.contains("arn:aws:lambda:us-east-1:000000000000:function:orders-t-dedup"));
+    }
+
+    #[test]
+    fn a_parameter_without_a_default_must_be_given() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let e = App::load(&root.join("infra/template.yaml"), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("has no default"), "{e}");
     }
 }

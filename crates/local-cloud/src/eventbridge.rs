@@ -17,7 +17,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::app::{ACCOUNT, REGION, Rule, Target};
+use crate::app::{ACCOUNT, REGION, Rule, RuleInput, Target};
 use crate::aws_json;
 use crate::clock::TimeScale;
 use crate::lambda::Lambda;
@@ -28,6 +28,84 @@ use crate::queues::Queues;
 pub trait ExecutionStarter: Send + Sync {
     /// Starts an execution of `state_machine_arn` with `input`.
     async fn start(&self, state_machine_arn: &str, input: Value) -> Result<String, String>;
+}
+
+fn pick(path: &str, event: &Value) -> Value {
+    asl::path::JsonPath::parse(path)
+        .and_then(|p| p.value(event, &Value::Null))
+        .unwrap_or(Value::Null)
+}
+
+/// What a rule's target receives for `event`.
+pub fn target_input(rule: &Rule, event: &Value) -> Result<Value, String> {
+    match &rule.input {
+        RuleInput::Event => Ok(event.clone()),
+        RuleInput::Path(p) => Ok(pick(p, event)),
+        RuleInput::Constant(text) => {
+            serde_json::from_str(text).map_err(|e| format!("Input is not JSON: {e}"))
+        }
+        RuleInput::Transformer { paths, template } => {
+            let mut values: std::collections::BTreeMap<String, Value> = paths
+                .iter()
+                .map(|(k, p)| (k.clone(), pick(p, event)))
+                .collect();
+            values.insert(
+                "aws.events.rule-name".to_owned(),
+                Value::String(rule.name.clone()),
+            );
+            values.insert(
+                "aws.events.rule-arn".to_owned(),
+                Value::String(format!(
+                    "arn:aws:events:{REGION}:{ACCOUNT}:rule/{}",
+                    rule.name
+                )),
+            );
+            values.insert("aws.events.event".to_owned(), event.clone());
+            values.insert("aws.events.event.json".to_owned(), event.clone());
+            values.insert(
+                "aws.events.event.ingestion-time".to_owned(),
+                event.get("time").cloned().unwrap_or(Value::Null),
+            );
+            Ok(transform(template, &values))
+        }
+    }
+}
+
+/// Fills an `InputTemplate`: a placeholder inside a JSON string takes the value's text
+/// (escaped), one outside takes the value as JSON; the result is JSON if it parses, else text.
+pub fn transform(template: &str, values: &std::collections::BTreeMap<String, Value>) -> Value {
+    let mut out = String::with_capacity(template.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = template;
+    while let Some(c) = rest.chars().next() {
+        if c == '<'
+            && let Some(end) = rest.find('>')
+        {
+            let name = &rest[1..end];
+            if let Some(v) = values.get(name) {
+                if in_string {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let quoted = Value::String(text).to_string();
+                    out.push_str(&quoted[1..quoted.len() - 1]);
+                } else {
+                    out.push_str(&v.to_string());
+                }
+                rest = &rest[end + 1..];
+                continue;
+            }
+        }
+        if c == '"' && !escaped {
+            in_string = !in_string;
+        }
+        escaped = c == '\\' && !escaped;
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    serde_json::from_str(&out).unwrap_or(Value::String(out))
 }
 
 /// The bus service.
@@ -175,11 +253,21 @@ impl EventBridge {
     }
 
     async fn deliver(&self, rule: &Rule, event: Value) {
-        let input = match &rule.input_path {
-            Some(p) => asl::path::JsonPath::parse(p)
-                .and_then(|p| p.value(&event, &Value::Null))
-                .unwrap_or(Value::Null),
-            None => event.clone(),
+        let input = match target_input(rule, &event) {
+            Ok(v) => v,
+            Err(why) => {
+                let letter =
+                    json!({ "rule": rule.name, "error": why, "attempts": 0, "event": event });
+                self.queues
+                    .send(
+                        rule.dead_letter
+                            .as_deref()
+                            .unwrap_or("(no dead-letter queue)"),
+                        letter,
+                    )
+                    .await;
+                return;
+            }
         };
         let started = Instant::now();
         let mut attempt = 0_u32;
@@ -255,5 +343,164 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
             format!("{other} is not supported locally"),
             aws_json::JSON_1_1,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::lambda::LambdaConfig;
+
+    fn values() -> BTreeMap<String, Value> {
+        BTreeMap::from([
+            ("instance".to_owned(), json!("i-0123")),
+            ("state".to_owned(), json!("RUNNING")),
+            ("n".to_owned(), json!(3)),
+        ])
+    }
+
+    #[test]
+    fn templates_fill_placeholders_as_json_outside_strings_and_as_text_inside() {
+        // The documentation's examples.
+        assert_eq!(
+            transform(r#""<instance> is in state <state>""#, &values()),
+            json!("i-0123 is in state RUNNING")
+        );
+        assert_eq!(
+            transform(
+                r#"{"instance": <instance>, "state": [9, <state>, true]}"#,
+                &values()
+            ),
+            json!({"instance": "i-0123", "state": [9, "RUNNING", true]})
+        );
+        assert_eq!(
+            transform(
+                r#"{"instance": "<instance>", "count": <n>, "text": "n=<n>"}"#,
+                &values()
+            ),
+            json!({"instance": "i-0123", "count": 3, "text": "n=3"})
+        );
+        // Unknown placeholders and escaped quotes are left alone.
+        assert_eq!(
+            transform(r#"{"a": "<unknown> \"<state>\""}"#, &values()),
+            json!({"a": "<unknown> \"RUNNING\""})
+        );
+    }
+
+    struct Recorder(Mutex<Vec<(String, Value)>>, Mutex<u32>);
+
+    #[async_trait]
+    impl ExecutionStarter for Recorder {
+        async fn start(&self, arn: &str, input: Value) -> Result<String, String> {
+            let mut failures = self.1.lock().await;
+            if *failures > 0 {
+                *failures -= 1;
+                return Err("ThrottlingException".to_owned());
+            }
+            self.0.lock().await.push((arn.to_owned(), input));
+            Ok("started".to_owned())
+        }
+    }
+
+    async fn make_bus(
+        input: RuleInput,
+        max_attempts: u32,
+        failures: u32,
+    ) -> (Arc<EventBridge>, Arc<Recorder>, Arc<Queues>) {
+        let queues = Arc::new(Queues::default());
+        let config = LambdaConfig {
+            bin_dir: std::env::temp_dir(),
+            concurrency: 1,
+            shared_env: BTreeMap::new(),
+            log_dir: std::env::temp_dir().join("local-cloud-eventbridge-tests"),
+            time_scale: TimeScale::new(1000.0),
+        };
+        let lambda = Lambda::start(&[], config, queues.clone()).await.unwrap();
+        let rule = Rule {
+            name: "OrderReceived".to_owned(),
+            bus: "orders".to_owned(),
+            pattern: event_pattern::Pattern::parse(&json!({"detail-type": ["Order Received"]}))
+                .unwrap(),
+            target: Target::StateMachine {
+                arn: "arn:sm".to_owned(),
+            },
+            input,
+            max_attempts,
+            max_age_seconds: 3600,
+            dead_letter: Some("dlq".to_owned()),
+        };
+        let bus = EventBridge::new(
+            vec![rule],
+            vec!["orders".to_owned()],
+            lambda,
+            queues.clone(),
+            TimeScale::new(1000.0),
+        );
+        let rec = Arc::new(Recorder(Mutex::default(), Mutex::new(failures)));
+        bus.connect(rec.clone());
+        (bus, rec, queues)
+    }
+
+    fn entry(detail_type: &str) -> Value {
+        json!({"Source": "test", "DetailType": detail_type, "Detail": "{\"n\":1}", "EventBusName": "orders"})
+    }
+
+    async fn settle() {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    #[tokio::test]
+    async fn matching_events_reach_the_target_with_the_rules_input() {
+        let (bus, rec, _) = make_bus(RuleInput::Path("$.detail".to_owned()), 3, 0).await;
+        let out = bus
+            .put_events(&[entry("Order Received"), entry("Something Else")])
+            .await;
+        assert_eq!(out["FailedEntryCount"], 0);
+        settle().await;
+        assert_eq!(
+            *rec.0.lock().await,
+            [("arn:sm".to_owned(), json!({"n": 1}))]
+        );
+        assert_eq!(bus.archive().await.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn bad_entries_fail_alone_and_unknown_buses_are_refused() {
+        let (bus, _, _) = make_bus(RuleInput::Event, 3, 0).await;
+        let mut no_detail = entry("Order Received");
+        no_detail["Detail"] = json!("not json");
+        let mut elsewhere = entry("Order Received");
+        elsewhere["EventBusName"] = json!("nope");
+        let out = bus
+            .put_events(&[no_detail, entry("Order Received"), elsewhere])
+            .await;
+        assert_eq!(out["FailedEntryCount"], 2);
+        assert_eq!(out["Entries"][0]["ErrorCode"], "MalformedDetail");
+        assert!(out["Entries"][1]["EventId"].is_string());
+        assert_eq!(out["Entries"][2]["ErrorCode"], "NotFoundException");
+    }
+
+    #[tokio::test]
+    async fn failed_deliveries_are_retried_then_dead_lettered() {
+        let (bus, rec, _) = make_bus(RuleInput::Event, 3, 2).await;
+        bus.put_events(&[entry("Order Received")]).await;
+        settle().await;
+        assert_eq!(
+            rec.0.lock().await.len(),
+            1,
+            "delivered on the third attempt"
+        );
+
+        let (bus, rec, queues) = make_bus(RuleInput::Event, 2, 10).await;
+        bus.put_events(&[entry("Order Received")]).await;
+        settle().await;
+        assert!(rec.0.lock().await.is_empty());
+        let dlq = &queues.all().await["dlq"];
+        assert_eq!(dlq.len(), 1);
+        assert_eq!(dlq[0]["attempts"], 3);
+        assert_eq!(dlq[0]["error"], "ThrottlingException");
+        assert_eq!(dlq[0]["event"]["detail-type"], "Order Received");
     }
 }

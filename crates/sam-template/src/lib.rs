@@ -111,6 +111,10 @@ pub struct Rule {
     pub target_kind: String,
     /// `InputPath`, if set.
     pub input_path: Option<String>,
+    /// `Input` (a constant JSON text), if set.
+    pub input: Option<String>,
+    /// `InputTransformer` (`InputPathsMap`, `InputTemplate`), as written.
+    pub input_transformer: Value,
     /// Retry policy, as written.
     pub retry_policy: Value,
     /// Dead-letter config, as written.
@@ -258,6 +262,11 @@ impl Template {
                                 .get("InputPath")
                                 .and_then(Value::as_str)
                                 .map(str::to_owned),
+                            input: p.get("Input").and_then(Value::as_str).map(str::to_owned),
+                            input_transformer: p
+                                .get("InputTransformer")
+                                .cloned()
+                                .unwrap_or(Value::Null),
                             retry_policy: p.get("RetryPolicy").cloned().unwrap_or(Value::Null),
                             dead_letter: p.get("DeadLetterConfig").cloned().unwrap_or(Value::Null),
                         });
@@ -298,6 +307,14 @@ impl Template {
                         .get("InputPath")
                         .and_then(Value::as_str)
                         .map(str::to_owned),
+                    input: target
+                        .get("Input")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    input_transformer: target
+                        .get("InputTransformer")
+                        .cloned()
+                        .unwrap_or(Value::Null),
                     retry_policy: target.get("RetryPolicy").cloned().unwrap_or(Value::Null),
                     dead_letter: target
                         .get("DeadLetterConfig")

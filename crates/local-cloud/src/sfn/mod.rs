@@ -139,6 +139,15 @@ pub struct Execution {
     abort: watch::Sender<bool>,
 }
 
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("arn", &self.arn)
+            .field("start", &self.start)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Execution {
     /// A snapshot of its status and result.
     pub async fn snapshot(&self) -> ExecutionState {
@@ -508,7 +517,7 @@ impl Sfn {
             Ok(Err(e)) => {
                 st.status = Status::Failed;
                 st.error = Some(e.error.clone());
-                st.cause = Some(e.cause.clone());
+                st.cause = (!e.cause.is_empty()).then(|| e.cause.clone());
                 drop(st);
                 exec.record(
                     "ExecutionFailed",
@@ -552,5 +561,112 @@ impl crate::eventbridge::ExecutionStarter for SfnStarter {
             .await
             .map(|e| e.arn.clone())
             .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+
+    #[async_trait]
+    impl Integrations for Nothing {
+        async fn invoke(&self, f: &str, _: Value) -> Result<Value, (String, String)> {
+            Err(("ResourceNotFoundException".into(), f.into()))
+        }
+        async fn put_events(&self, _: Vec<Value>) -> Value {
+            json!({ "FailedEntryCount": 0, "Entries": [] })
+        }
+        async fn dynamodb(&self, op: &str, _: Value) -> Result<Value, (String, String)> {
+            Err(("ResourceNotFoundException".into(), op.into()))
+        }
+    }
+
+    fn sfn() -> Arc<Sfn> {
+        Sfn::new(Arc::new(Nothing), TimeScale::new(1000.0))
+    }
+
+    #[tokio::test]
+    async fn definitions_using_unsupported_features_are_refused_with_the_feature_named() {
+        let s = sfn();
+        let sqs = json!({"StartAt": "Q", "States": {"Q": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}});
+        let e = s.create_state_machine("q", &sqs).await.unwrap_err();
+        assert_eq!(e.error_type, "InvalidDefinition");
+        assert!(e.message.contains("sqs:sendMessage"), "{e}");
+        let nested = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem.waitForTaskToken", "End": true}}}]}}});
+        assert!(
+            s.create_state_machine("n", &nested)
+                .await
+                .unwrap_err()
+                .message
+                .contains("waitForTaskToken")
+        );
+        let jsonata = json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Succeed"}}});
+        assert!(
+            s.create_state_machine("j", &jsonata)
+                .await
+                .unwrap_err()
+                .message
+                .contains("JSONata")
+        );
+        let ok = json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"}, "End": true}}});
+        assert!(s.create_state_machine("ok", &ok).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_token_answers_once_then_reads_as_timed_out_and_unknown_tokens_are_invalid() {
+        let s = sfn();
+        let (token, rx, _) = s.register_token().await;
+        s.send_task_success(&token, json!({"a": 1})).await.unwrap();
+        assert_eq!(rx.await.unwrap().unwrap(), json!({"a": 1}));
+        assert_eq!(
+            s.send_task_success(&token, json!({}))
+                .await
+                .unwrap_err()
+                .error_type,
+            "TaskTimedOut"
+        );
+        assert_eq!(
+            s.send_task_heartbeat(&token).await.unwrap_err().error_type,
+            "TaskTimedOut"
+        );
+        assert_eq!(
+            s.send_task_failure("nope", "E", "c")
+                .await
+                .unwrap_err()
+                .error_type,
+            "InvalidToken"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_execution_runs_to_its_end_and_keeps_its_history() {
+        let s = sfn();
+        let def = json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 60, "Next": "L"},
+            "L": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "missing"}, "End": true}}});
+        let arn = s.create_state_machine("m", &def).await.unwrap();
+        let e = s.start_execution(&arn, Some("x"), json!({})).await.unwrap();
+        assert_eq!(
+            s.start_execution(&arn, Some("x"), json!({}))
+                .await
+                .unwrap_err()
+                .error_type,
+            "ExecutionAlreadyExists"
+        );
+        // 60 s at 1000× is 60 ms; the function does not exist.
+        let end = e.finished().await;
+        assert_eq!(end.status, Status::Failed);
+        assert_eq!(
+            end.error.as_deref(),
+            Some("Lambda.ResourceNotFoundException")
+        );
+        assert_eq!(e.path().await, ["W", "L"]);
+        let kinds: Vec<String> = e.history().await.into_iter().map(|h| h.kind).collect();
+        assert_eq!(kinds.first().map(String::as_str), Some("ExecutionStarted"));
+        assert!(kinds.contains(&"TaskFailed".to_owned()));
+        assert_eq!(kinds.last().map(String::as_str), Some("ExecutionFailed"));
     }
 }
