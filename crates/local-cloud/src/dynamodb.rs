@@ -70,6 +70,9 @@ impl DynamoLocal {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("could not start java (DynamoDB Local needs Java 17): {e}"))?;
+        if let Some(jvm) = child.id() {
+            crate::watchdog(jvm);
+        }
         let me = Self {
             child: Some(child),
             endpoint: format!("http://127.0.0.1:{port}"),

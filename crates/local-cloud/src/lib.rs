@@ -44,3 +44,18 @@ pub fn loopback_client() -> reqwest::Client {
         .build()
         .unwrap_or_default()
 }
+
+/// Kills `pid` once this process is gone, however it goes (even by SIGKILL), so no JVM is
+/// left behind.
+pub fn watchdog(pid: u32) {
+    let me = std::process::id();
+    let script =
+        format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {pid} 2>/dev/null");
+    let _ = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}

@@ -201,6 +201,9 @@ async fn start_moto() -> Moto {
         .kill_on_drop(true)
         .spawn()
         .expect("moto.server starts");
+    if let Some(pid) = child.id() {
+        local_cloud::watchdog(pid);
+    }
     let http = local_cloud::loopback_client();
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
