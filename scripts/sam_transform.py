@@ -43,6 +43,33 @@ def plain(value):
     return value
 
 
+def compact_joins(value):
+    """Merges adjacent literal parts of every Fn::Join: the same string, in fewer parts.
+
+    SAM writes an inline state machine definition as a Fn::Join of one part per line; with
+    about a thousand lines cfn-lint's Fn::Join check exceeds Python's recursion limit."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::Join"} and isinstance(value["Fn::Join"], list) and len(value["Fn::Join"]) == 2:
+            delimiter, parts = value["Fn::Join"]
+            if isinstance(delimiter, str) and isinstance(parts, list):
+                sequence = []
+                for i, part in enumerate(compact_joins(p) for p in parts):
+                    if i:
+                        sequence.append(delimiter)
+                    sequence.append(part)
+                merged = []
+                for item in sequence:
+                    if merged and isinstance(item, str) and isinstance(merged[-1], str):
+                        merged[-1] += item
+                    else:
+                        merged.append(item)
+                return {"Fn::Join": ["", merged]}
+        return {k: compact_joins(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [compact_joins(v) for v in value]
+    return value
+
+
 def main():
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "infra/template.yaml")
     out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "target/template.cfn.json")
@@ -57,7 +84,7 @@ def main():
                 props["Definition"] = json.load(f)
     parameters = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
     # Metadata passes through, so the checkov skips (with their reasons) travel with the resources.
-    cfn = transform(template, parameters, BundledManagedPolicies(), passthrough_metadata=True)
+    cfn = compact_joins(transform(template, parameters, BundledManagedPolicies(), passthrough_metadata=True))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(cfn, f, indent=1)

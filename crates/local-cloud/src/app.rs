@@ -297,7 +297,6 @@ impl App {
         let resolve =
             |v: &Value, what: &str| r.resolve(v).map_err(|e| invalid(format!("{what}: {e}")));
 
-        let globals = t.function_globals();
         let mut functions = Vec::new();
         for f in t.of_kind("AWS::Serverless::Function") {
             let name = s(&r.refs[&f.id]).unwrap_or_default();
@@ -348,7 +347,6 @@ impl App {
                 on_failure,
             });
         }
-        let _ = globals;
 
         let mut tables = Vec::new();
         for tb in t.of_kind("AWS::DynamoDB::Table") {

@@ -249,6 +249,7 @@ pub async fn run(
         webhooks += 1;
     }
     let sent = sent.lock().await.clone();
+    // Orders still running after `within` are left out of the figures (`completed` says so).
     let _ = eventually(within, "every order's executions to end", || async {
         let m = ended.lock().await;
         sent.iter()
@@ -261,8 +262,7 @@ pub async fn run(
     let mut latencies: Vec<f64> = Vec::new();
     let mut last = started;
     for (id, (n, at)) in &sent {
-        if let Some((e, end)) = ended.get(id).filter(|(e, _)| e >= n) {
-            let _ = e;
+        if let Some((_, end)) = ended.get(id).filter(|(e, _)| e >= n) {
             latencies.push(end.duration_since(*at).as_secs_f64() * 1000.0);
             last = last.max(*end);
         }
