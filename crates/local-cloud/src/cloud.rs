@@ -110,6 +110,8 @@ pub struct Options {
     pub bin_dir: PathBuf,
     /// Processes per function.
     pub concurrency: usize,
+    /// Processes of particular functions (by binary name, e.g. `pos`), instead of `concurrency`.
+    pub concurrency_of: BTreeMap<String, usize>,
     /// How much faster than real time waits run.
     pub time_scale: TimeScale,
     /// Keep DynamoDB's data on disk (under the state directory) between runs.
@@ -135,6 +137,7 @@ impl Options {
             template: root.join("infra/template.yaml"),
             bin_dir: root.join("target/debug"),
             concurrency: 2,
+            concurrency_of: BTreeMap::new(),
             time_scale: TimeScale::new(60.0),
             persist: false,
             state_dir: root.join(".local/cloud"),
@@ -382,6 +385,7 @@ impl LocalCloud {
             LambdaConfig {
                 bin_dir: opts.bin_dir.clone(),
                 concurrency: opts.concurrency,
+                concurrency_of: opts.concurrency_of.clone(),
                 shared_env,
                 log_dir: opts.state_dir.join("logs"),
                 time_scale: opts.time_scale,

@@ -413,6 +413,7 @@ mod tests {
         let config = LambdaConfig {
             bin_dir: std::env::temp_dir(),
             concurrency: 1,
+            concurrency_of: BTreeMap::new(),
             shared_env: BTreeMap::new(),
             log_dir: std::env::temp_dir().join("local-cloud-eventbridge-tests"),
             time_scale: TimeScale::new(1000.0),

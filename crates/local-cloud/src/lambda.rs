@@ -93,6 +93,8 @@ pub struct LambdaConfig {
     pub bin_dir: PathBuf,
     /// Processes per function.
     pub concurrency: usize,
+    /// Processes of particular functions (by binary name), instead of `concurrency`.
+    pub concurrency_of: BTreeMap<String, usize>,
     /// Environment every function gets (endpoints, credentials).
     pub shared_env: BTreeMap<String, String>,
     /// Where the functions' logs go.
@@ -224,6 +226,14 @@ impl Lambda {
         queues: Arc<Queues>,
     ) -> Result<Arc<Self>, String> {
         std::fs::create_dir_all(&config.log_dir).map_err(|e| e.to_string())?;
+        for name in config.concurrency_of.keys() {
+            if !functions.iter().any(|f| &f.binary == name) {
+                let known: Vec<&str> = functions.iter().map(|f| f.binary.as_str()).collect();
+                return Err(format!(
+                    "no function binary {name:?} to set the concurrency of (there are {known:?})"
+                ));
+            }
+        }
         let pending: Arc<Mutex<HashMap<String, Pending>>> = Arc::default();
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let mut pools = HashMap::new();
@@ -238,7 +248,12 @@ impl Lambda {
             }
             let (tx, rx) = mpsc::channel(10_000);
             let mut workers = Vec::new();
-            for index in 0..config.concurrency.max(1) {
+            let processes = config
+                .concurrency_of
+                .get(&f.binary)
+                .copied()
+                .unwrap_or(config.concurrency);
+            for index in 0..processes.max(1) {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .map_err(|e| e.to_string())?;
@@ -591,4 +606,26 @@ fn kill(pid: u32) {
         .arg("-9")
         .arg(pid.to_string())
         .status();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrency_of_an_unknown_function_is_refused_by_name() {
+        let config = LambdaConfig {
+            bin_dir: std::env::temp_dir(),
+            concurrency: 1,
+            concurrency_of: BTreeMap::from([("pso".to_owned(), 4)]),
+            shared_env: BTreeMap::new(),
+            log_dir: std::env::temp_dir().join("local-cloud-lambda-tests"),
+            time_scale: TimeScale::new(1000.0),
+        };
+        let err = match Lambda::start(&[], config, Arc::new(Queues::default())).await {
+            Ok(_) => panic!("an unknown binary name was accepted"),
+            Err(e) => e,
+        };
+        assert!(err.contains("\"pso\""), "{err}");
+    }
 }

@@ -38,6 +38,9 @@ struct CloudArgs {
     /// Processes per function.
     #[arg(long, default_value_t = 2)]
     concurrency: usize,
+    /// Processes of one function, as <binary>=<n> (for example pos=4); repeatable.
+    #[arg(long = "concurrency-of", value_parser = parse_concurrency_of)]
+    concurrency_of: Vec<(String, usize)>,
     /// Run the release builds of the functions (target/release) instead of debug ones.
     #[arg(long)]
     release: bool,
@@ -108,6 +111,19 @@ enum Command {
     },
 }
 
+fn parse_concurrency_of(s: &str) -> Result<(String, usize), String> {
+    let (name, n) = s
+        .split_once('=')
+        .ok_or("expected <binary>=<processes>, for example pos=4")?;
+    let n: usize = n
+        .parse()
+        .map_err(|_| format!("{n:?} is not a number of processes"))?;
+    if n == 0 {
+        return Err("a function needs at least one process".to_owned());
+    }
+    Ok((name.to_owned(), n))
+}
+
 fn root() -> PathBuf {
     if let Ok(r) = std::env::var("LOCAL_CLOUD_ROOT") {
         return PathBuf::from(r);
@@ -127,6 +143,7 @@ fn options(root: &Path, a: &CloudArgs) -> Options {
     let mut o = Options::for_repo(root);
     o.time_scale = TimeScale::new(a.time_scale);
     o.concurrency = a.concurrency.max(1);
+    o.concurrency_of = a.concurrency_of.iter().cloned().collect();
     o.persist = a.persist;
     o.dynamodb_endpoint = a.dynamodb_endpoint.clone();
     if a.release {
@@ -500,5 +517,18 @@ async fn main() -> ExitCode {
             clients,
             json,
         } => bench(&root, &cloud, orders, clients, json).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_concurrency_of;
+
+    #[test]
+    fn concurrency_of_parses_name_equals_count() {
+        assert_eq!(parse_concurrency_of("pos=4"), Ok(("pos".to_owned(), 4)));
+        assert!(parse_concurrency_of("pos").unwrap_err().contains("pos=4"));
+        assert!(parse_concurrency_of("pos=x").unwrap_err().contains("\"x\""));
+        assert!(parse_concurrency_of("pos=0").is_err());
     }
 }
