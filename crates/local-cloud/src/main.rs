@@ -90,10 +90,9 @@ enum Command {
     },
     /// What became of an order in a running `up`.
     Status {
-        /// The partner.
-        partner: Partner,
-        /// The partner's order id.
-        partner_order_id: String,
+        /// The order id, `<partner>.<partner order id>` as `send` prints it (e.g. `doordash.dd-1001-3f2a9c`).
+        #[arg(value_parser = parse_order_id)]
+        order_id: (Partner, String),
     },
     /// Send mixed orders through the pipeline and print throughput, latency, init times and RSS.
     Bench {
@@ -109,6 +108,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+fn parse_order_id(s: &str) -> Result<(Partner, String), String> {
+    let (partner, id) = s
+        .split_once('.')
+        .filter(|(_, id)| !id.is_empty())
+        .ok_or("expected <partner>.<partner order id>, for example doordash.dd-1001")?;
+    let partner = partner.parse::<Partner>().map_err(|e| e.to_string())?;
+    Ok((partner, id.to_owned()))
 }
 
 fn parse_concurrency_of(s: &str) -> Result<(String, usize), String> {
@@ -404,7 +412,7 @@ async fn send(
     };
     println!("HTTP {status} {answer}");
     if let Some(id) = &id {
-        println!("partner order id {id}");
+        println!("order id {partner}.{id}");
     }
     if let (true, Some(id)) = (wait && status == 202, id) {
         let started = Instant::now();
@@ -419,7 +427,7 @@ async fn send(
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         eprintln!(
-            "local-cloud: the order had not settled after 120 s; see `local-cloud status {partner} {id}`"
+            "local-cloud: the order had not settled after 120 s; see `local-cloud status {partner}.{id}`"
         );
         return ExitCode::FAILURE;
     }
@@ -508,9 +516,8 @@ async fn main() -> ExitCode {
             wait,
         } => send(&root, &file, partner, verbatim, wait).await,
         Command::Status {
-            partner,
-            partner_order_id,
-        } => status(&root, partner, &partner_order_id).await,
+            order_id: (partner, id),
+        } => status(&root, partner, &id).await,
         Command::Bench {
             cloud,
             orders,
@@ -522,7 +529,27 @@ async fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_concurrency_of;
+    use super::{parse_concurrency_of, parse_order_id};
+    use order_domain::Partner;
+
+    #[test]
+    fn status_takes_the_canonical_order_id() {
+        assert_eq!(
+            parse_order_id("doordash.dd-1001.x"),
+            Ok((Partner::DoorDash, "dd-1001.x".to_owned()))
+        );
+        assert!(
+            parse_order_id("dd-1001")
+                .unwrap_err()
+                .contains("<partner>.")
+        );
+        assert!(parse_order_id("doordash.").is_err());
+        assert!(
+            parse_order_id("deliveroo.1")
+                .unwrap_err()
+                .contains("deliveroo")
+        );
+    }
 
     #[test]
     fn concurrency_of_parses_name_equals_count() {
