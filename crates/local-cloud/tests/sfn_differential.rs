@@ -27,6 +27,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// moto's own log (its tracebacks), kept for a failure to be diagnosed.
+fn moto_log() -> PathBuf {
+    root().join("target/sfn-differential-moto.log")
+}
+
 /// What to answer when a task waits for its token.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -125,11 +130,14 @@ impl Endpoint {
             .send()
             .await
             .map_err(|e| ("Transport".to_owned(), e.to_string()))?;
-        let ok = r.status().is_success();
-        let v: Value =
-            serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null);
-        if ok {
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
             Ok(v)
+        } else if v["__type"].is_null() {
+            // Not an AWS error document (moto answers an exception in its own code with a bare 500).
+            Err((format!("HTTP {status}"), text.chars().take(500).collect()))
         } else {
             let t = v["__type"].as_str().unwrap_or("Unknown");
             Err((
@@ -186,6 +194,7 @@ async fn start_moto() -> Moto {
         .local_addr()
         .unwrap()
         .port();
+    let log = std::fs::File::create(moto_log()).expect("the moto log file can be created");
     let child = tokio::process::Command::new(&python)
         .args([
             "-m",
@@ -197,7 +206,7 @@ async fn start_moto() -> Moto {
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .expect("moto.server starts");
@@ -333,26 +342,26 @@ async fn execute(sfn: &Endpoint, machine: &str, name: &str, run: &Run) -> Result
             if let Some(secs) = cb.heartbeat_for {
                 let until = Instant::now() + Duration::from_secs_f64(secs);
                 while Instant::now() < until {
-                    let _ = sfn
-                        .call("SendTaskHeartbeat", json!({ "taskToken": token }))
-                        .await;
+                    let _ = callback(sfn, "SendTaskHeartbeat", json!({ "taskToken": token })).await;
                     tokio::time::sleep(Duration::from_millis(300)).await;
                 }
             }
             if let Some(output) = cb.success {
-                sfn.call(
+                callback(
+                    sfn,
                     "SendTaskSuccess",
                     json!({ "taskToken": token, "output": output.to_string() }),
                 )
                 .await
-                .unwrap();
+                .unwrap_or_else(|e| panic!("{name}: SendTaskSuccess was refused: {e:?}"));
             } else if let Some((error, cause)) = cb.failure {
-                sfn.call(
+                callback(
+                    sfn,
                     "SendTaskFailure",
                     json!({ "taskToken": token, "error": error, "cause": cause }),
                 )
                 .await
-                .unwrap();
+                .unwrap_or_else(|e| panic!("{name}: SendTaskFailure was refused: {e:?}"));
             } else {
                 assert!(cb.silent, "a callback must succeed, fail or be silent");
             }
@@ -362,6 +371,21 @@ async fn execute(sfn: &Endpoint, machine: &str, name: &str, run: &Run) -> Result
             "{name} still running after 60 s"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A task-token callback. moto 5.2 looks the token up in every running execution, and one that
+/// another case has just started has no worker yet: moto fails with a bare 500
+/// (`'NoneType' object has no attribute 'callback_pool_manager'`). That is moto's race, not an
+/// answer about this token, so it is asked again; any AWS error is returned at once.
+async fn callback(sfn: &Endpoint, target: &str, body: Value) -> Result<Value, (String, String)> {
+    let mut attempts = 0;
+    loop {
+        match sfn.call(target, body.clone()).await {
+            Err((kind, _)) if kind.starts_with("HTTP 500") && attempts < 20 => attempts += 1,
+            other => return other,
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
