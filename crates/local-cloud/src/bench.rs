@@ -1,7 +1,9 @@
-//! `local-cloud bench`: a burst of mixed orders through the whole local pipeline with the
-//! simulators at zero latency, then orders per second, p50/p99 order latency (webhook sent →
-//! its executions ended), and each function's init time and peak RSS. It prints figures; it
-//! asserts nothing.
+//! `local-cloud bench`: mixed orders through the whole local pipeline with the simulators at
+//! zero latency, then orders per second, p50/p99 order latency (webhook sent → its executions
+//! ended), and each function's init time and peak RSS. By default each client sends an order and
+//! waits for it to end before sending the next (closed loop: latency is the pipeline's, with
+//! `clients` orders in flight); `--burst` sends them all as fast as intake takes them (latency is
+//! mostly queueing, throughput the pipeline's capacity). It prints figures; it asserts nothing.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use order_domain::Partner;
 use serde::Serialize;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, Notify, Semaphore};
 
 use crate::cloud::{LocalCloud, eventually};
 use crate::lambda::FunctionStats;
@@ -26,10 +28,23 @@ struct Kind {
     time: Option<(&'static str, i64)>,
     /// Deliveries of the same webhook.
     copies: usize,
+    /// Scheduled for later: held, then released by time.
+    held: bool,
 }
 
-/// The mix: every partner's immediate orders (one fetched on notification), a rejected order
-/// and a duplicated one, in proportion.
+/// How the orders are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Mode {
+    /// Each client sends an order, waits for it to end, sends the next.
+    Closed,
+    /// Every order as fast as intake answers, `clients` webhooks in flight.
+    Burst,
+}
+
+/// The mix: every partner's immediate orders (one fetched on notification), a rejected order,
+/// a duplicated one and a scheduled one (held a quarter of an hour, released by time), in
+/// proportion.
 fn mix() -> Vec<(Kind, u32)> {
     let k = |partner, sample, time, weight| {
         (
@@ -39,6 +54,7 @@ fn mix() -> Vec<(Kind, u32)> {
                 fetched: None,
                 time,
                 copies: 1,
+                held: false,
             },
             weight,
         )
@@ -63,6 +79,7 @@ fn mix() -> Vec<(Kind, u32)> {
                 fetched: Some("events/partners/ubereats/order.json"),
                 time: Some(("/estimated_ready_for_pickup_at", 5)),
                 copies: 1,
+                held: false,
             },
             20,
         ),
@@ -70,7 +87,7 @@ fn mix() -> Vec<(Kind, u32)> {
             Partner::Grubhub,
             "events/partners/grubhub/order.json",
             Some(("/order/fulfillment_info/estimated_pickup_at", 5)),
-            15,
+            12,
         ),
         k(
             Partner::Grubhub,
@@ -85,8 +102,20 @@ fn mix() -> Vec<(Kind, u32)> {
                 fetched: None,
                 time: None,
                 copies: 2,
+                held: false,
             },
             5,
+        ),
+        (
+            Kind {
+                partner: Partner::DoorDash,
+                sample: "events/partners/doordash/order-scheduled.json",
+                fetched: None,
+                time: Some(("/order/estimated_pickup_time", 15)),
+                copies: 1,
+                held: true,
+            },
+            3,
         ),
     ]
 }
@@ -99,18 +128,24 @@ pub struct Report {
     pub orders: usize,
     /// Webhooks sent (duplicates included).
     pub webhooks: usize,
+    /// How they were sent.
+    pub mode: Mode,
     /// Orders whose executions all ended in time.
     pub completed: usize,
     /// Seconds from the first webhook to the last execution's end.
     pub wall_seconds: f64,
     /// Completed orders per second.
     pub orders_per_second: f64,
-    /// Median latency, ms.
+    /// Median latency of the orders not held, ms.
     pub p50_ms: f64,
-    /// 99th percentile latency, ms.
+    /// 99th percentile latency of the orders not held, ms.
     pub p99_ms: f64,
-    /// Largest latency, ms.
+    /// Largest latency of the orders not held, ms.
     pub max_ms: f64,
+    /// Held orders that completed (their latency is mostly the planned hold).
+    pub held: usize,
+    /// Median latency of the held orders, ms.
+    pub held_p50_ms: f64,
     /// Per function.
     pub functions: Vec<(String, FunctionStats)>,
     /// Processes per function.
@@ -127,19 +162,135 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// Sends `orders` orders with `clients` webhooks in flight and measures.
+/// One order, ready to send.
+struct Prepared {
+    partner: Partner,
+    id: String,
+    body: Vec<u8>,
+    headers: Vec<(String, String)>,
+    copies: usize,
+    held: bool,
+}
+
+/// When each order was sent and how many of its executions have ended (and when the last did).
+#[derive(Default)]
+struct Ledger {
+    sent: HashMap<String, (usize, Instant)>,
+    ended: HashMap<String, (usize, Instant)>,
+}
+
+/// Sends `orders` orders with `clients` clients and measures.
 pub async fn run(
     cloud: Arc<LocalCloud>,
     root: &Path,
     orders: usize,
     clients: usize,
     concurrency: usize,
+    mode: Mode,
     within: Duration,
 ) -> Result<Report, String> {
+    let prepared = prepare(&cloud, root, orders).await?;
+    let held_ids: std::collections::HashSet<String> = prepared
+        .iter()
+        .filter(|p| p.held)
+        .map(|p| p.id.clone())
+        .collect();
+    let ledger: Arc<Mutex<Ledger>> = Arc::default();
+    let changed = Arc::new(Notify::new());
+    let mut progress = cloud.sfn.subscribe();
+    let (ledger_w, changed_w) = (ledger.clone(), changed.clone());
+    let listener = tokio::spawn(async move {
+        loop {
+            match progress.recv().await {
+                Ok(p) => {
+                    let terminal = p.what == "SUCCEEDED"
+                        || p.what.starts_with("FAILED")
+                        || p.what == "TIMED_OUT";
+                    if let (true, Some(order)) = (terminal, p.order) {
+                        let mut l = ledger_w.lock().await;
+                        let e = l.ended.entry(order).or_insert((0, Instant::now()));
+                        e.0 += 1;
+                        e.1 = Instant::now();
+                        drop(l);
+                        changed_w.notify_waiters();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("bench missed {n} progress notices")
+                }
+                Err(_) => break,
+            }
+        }
+    });
+
+    let started = Instant::now();
+    let deadline = started + within;
+    let webhooks = match mode {
+        Mode::Burst => burst(&cloud, prepared, clients, &ledger).await?,
+        Mode::Closed => closed(&cloud, prepared, clients, &ledger, &changed, deadline).await?,
+    };
+    // Orders still running after `within` are left out of the figures (`completed` says so).
+    let _ = eventually(
+        deadline.saturating_duration_since(Instant::now()),
+        "every order's executions to end",
+        || async { ledger.lock().await.all_ended().then_some(()) },
+    )
+    .await;
+    listener.abort();
+    let ledger = ledger.lock().await;
+    let (mut latencies, mut held) = (Vec::new(), Vec::new());
+    let mut last = started;
+    for (id, (n, at)) in &ledger.sent {
+        if let Some((_, end)) = ledger.ended.get(id).filter(|(e, _)| e >= n) {
+            let ms = end.duration_since(*at).as_secs_f64() * 1000.0;
+            if held_ids.contains(id) {
+                held.push(ms);
+            } else {
+                latencies.push(ms);
+            }
+            last = last.max(*end);
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    held.sort_by(f64::total_cmp);
+    let completed = latencies.len() + held.len();
+    let wall = last.duration_since(started).as_secs_f64();
+    let stats = cloud.lambda.stats().await;
+    Ok(Report {
+        orders,
+        webhooks,
+        mode,
+        completed,
+        wall_seconds: wall,
+        orders_per_second: if wall > 0.0 {
+            completed as f64 / wall
+        } else {
+            0.0
+        },
+        p50_ms: percentile(&latencies, 50.0),
+        p99_ms: percentile(&latencies, 99.0),
+        max_ms: latencies.last().copied().unwrap_or(f64::NAN),
+        held: held.len(),
+        held_p50_ms: percentile(&held, 50.0),
+        functions: stats.into_iter().collect(),
+        concurrency,
+        clients,
+    })
+}
+
+impl Ledger {
+    fn all_ended(&self) -> bool {
+        self.sent
+            .iter()
+            .all(|(id, (n, _))| self.ended.get(id).is_some_and(|(e, _)| e >= n))
+    }
+}
+
+/// Builds every payload first, so the measurement is of the pipeline.
+async fn prepare(cloud: &LocalCloud, root: &Path, orders: usize) -> Result<Vec<Prepared>, String> {
     let mix = mix();
     let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
-    // Build every payload first, so the measurement is of the pipeline.
     let mut prepared = Vec::with_capacity(orders);
     for i in 0..orders {
         let slot = u32::try_from(i).unwrap_or(u32::MAX) % total_weight;
@@ -180,120 +331,140 @@ pub async fn run(
         let body = p.body();
         let headers =
             crate::webhooks::sign(kind.partner, &body, cloud.webhook_secret(kind.partner));
-        prepared.push((kind.partner, new_id, body, headers, kind.copies));
+        prepared.push(Prepared {
+            partner: kind.partner,
+            id: new_id,
+            body,
+            headers,
+            copies: kind.copies,
+            held: kind.held,
+        });
     }
+    Ok(prepared)
+}
 
-    // Executions' ends, by partner order id.
-    let ended: Arc<Mutex<HashMap<String, (usize, Instant)>>> = Arc::default();
-    let mut progress = cloud.sfn.subscribe();
-    let ended_w = ended.clone();
-    let listener = tokio::spawn(async move {
-        loop {
-            match progress.recv().await {
-                Ok(p) => {
-                    let terminal = p.what == "SUCCEEDED"
-                        || p.what.starts_with("FAILED")
-                        || p.what == "TIMED_OUT";
-                    if let (true, Some(order)) = (terminal, p.order) {
-                        let mut m = ended_w.lock().await;
-                        let e = m.entry(order).or_insert((0, Instant::now()));
-                        e.0 += 1;
-                        e.1 = Instant::now();
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!("bench missed {n} progress notices")
-                }
-                Err(_) => break,
-            }
-        }
-    });
+/// Sends one delivery of an order's webhook; it must be accepted.
+async fn send(cloud: &LocalCloud, p: &Prepared, ledger: &Mutex<Ledger>) -> Result<(), String> {
+    ledger
+        .lock()
+        .await
+        .sent
+        .entry(p.id.clone())
+        .or_insert((0, Instant::now()))
+        .0 += 1;
+    match cloud
+        .post_webhook(p.partner, p.body.clone(), &p.headers)
+        .await
+    {
+        Ok((202, _)) => Ok(()),
+        Ok((status, body)) => Err(format!("{}: HTTP {status} {body}", p.id)),
+        Err(e) => Err(format!("{}: {e}", p.id)),
+    }
+}
 
-    let sent: Arc<Mutex<HashMap<String, (usize, Instant)>>> = Arc::default();
+/// Every order as fast as intake answers, `clients` webhooks in flight. Returns webhooks sent.
+async fn burst(
+    cloud: &Arc<LocalCloud>,
+    prepared: Vec<Prepared>,
+    clients: usize,
+    ledger: &Arc<Mutex<Ledger>>,
+) -> Result<usize, String> {
     let gate = Arc::new(Semaphore::new(clients.max(1)));
-    let started = Instant::now();
     let mut tasks = Vec::new();
-    for (partner, id, body, headers, copies) in prepared {
-        for _ in 0..copies {
+    for p in prepared.into_iter().map(Arc::new) {
+        for _ in 0..p.copies {
             let permit = gate
                 .clone()
                 .acquire_owned()
                 .await
                 .map_err(|e| e.to_string())?;
-            let (cloud, sent, id, body, headers) = (
-                cloud.clone(),
-                sent.clone(),
-                id.clone(),
-                body.clone(),
-                headers.clone(),
-            );
+            let (cloud, ledger, p) = (cloud.clone(), ledger.clone(), p.clone());
             tasks.push(tokio::spawn(async move {
-                sent.lock()
-                    .await
-                    .entry(id.clone())
-                    .or_insert((0, Instant::now()))
-                    .0 += 1;
-                let r = cloud.post_webhook(partner, body, &headers).await;
+                let r = send(&cloud, &p, &ledger).await;
                 drop(permit);
-                match r {
-                    Ok((202, _)) => Ok(()),
-                    Ok((status, body)) => Err(format!("{id}: HTTP {status} {body}")),
-                    Err(e) => Err(format!("{id}: {e}")),
-                }
+                r
             }));
         }
     }
-    let mut webhooks = 0;
+    let webhooks = tasks.len();
     for t in tasks {
         t.await.map_err(|e| e.to_string())??;
-        webhooks += 1;
     }
-    let sent = sent.lock().await.clone();
-    // Orders still running after `within` are left out of the figures (`completed` says so).
-    let _ = eventually(within, "every order's executions to end", || async {
-        let m = ended.lock().await;
-        sent.iter()
-            .all(|(id, (n, _))| m.get(id).is_some_and(|(e, _)| e >= n))
-            .then_some(())
-    })
-    .await;
-    listener.abort();
-    let ended = ended.lock().await.clone();
-    let mut latencies: Vec<f64> = Vec::new();
-    let mut last = started;
-    for (id, (n, at)) in &sent {
-        if let Some((_, end)) = ended.get(id).filter(|(e, _)| e >= n) {
-            latencies.push(end.duration_since(*at).as_secs_f64() * 1000.0);
-            last = last.max(*end);
-        }
+    Ok(webhooks)
+}
+
+/// `clients` clients, each sending an order (all its copies at once) and waiting for its
+/// executions to end before the next. Returns webhooks sent.
+async fn closed(
+    cloud: &Arc<LocalCloud>,
+    prepared: Vec<Prepared>,
+    clients: usize,
+    ledger: &Arc<Mutex<Ledger>>,
+    changed: &Arc<Notify>,
+    deadline: Instant,
+) -> Result<usize, String> {
+    let queue = Arc::new(Mutex::new(prepared.into_iter()));
+    let mut tasks = Vec::new();
+    for _ in 0..clients.max(1) {
+        let (cloud, ledger, changed, queue) = (
+            cloud.clone(),
+            ledger.clone(),
+            changed.clone(),
+            queue.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut webhooks = 0;
+            loop {
+                let Some(p) = queue.lock().await.next() else {
+                    return Ok::<usize, String>(webhooks);
+                };
+                let sends = (0..p.copies).map(|_| send(&cloud, &p, &ledger));
+                for r in futures::future::join_all(sends).await {
+                    r?;
+                    webhooks += 1;
+                }
+                loop {
+                    let notified = changed.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    let ended = ledger
+                        .lock()
+                        .await
+                        .ended
+                        .get(&p.id)
+                        .is_some_and(|(e, _)| *e >= p.copies);
+                    if ended {
+                        break;
+                    }
+                    if tokio::time::timeout_at(deadline.into(), notified)
+                        .await
+                        .is_err()
+                    {
+                        return Err(format!(
+                            "{} had not ended when the bench ran out of time",
+                            p.id
+                        ));
+                    }
+                }
+            }
+        }));
     }
-    latencies.sort_by(f64::total_cmp);
-    let wall = last.duration_since(started).as_secs_f64();
-    let stats = cloud.lambda.stats().await;
-    Ok(Report {
-        orders,
-        webhooks,
-        completed: latencies.len(),
-        wall_seconds: wall,
-        orders_per_second: if wall > 0.0 {
-            latencies.len() as f64 / wall
-        } else {
-            0.0
-        },
-        p50_ms: percentile(&latencies, 50.0),
-        p99_ms: percentile(&latencies, 99.0),
-        max_ms: latencies.last().copied().unwrap_or(f64::NAN),
-        functions: stats.into_iter().collect(),
-        concurrency,
-        clients,
-    })
+    let mut webhooks = 0;
+    for t in tasks {
+        webhooks += t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(webhooks)
 }
 
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = match self.mode {
+            Mode::Closed => "closed loop",
+            Mode::Burst => "burst",
+        };
         writeln!(
             f,
-            "{} orders ({} webhooks, {} clients, {} processes per function): {} completed in {:.1} s",
+            "{} orders ({} webhooks; {how}, {} clients; {} processes per function): {} completed in {:.1} s",
             self.orders,
             self.webhooks,
             self.clients,
@@ -304,8 +475,16 @@ impl std::fmt::Display for Report {
         writeln!(f, "throughput  {:.1} orders/s", self.orders_per_second)?;
         writeln!(
             f,
-            "latency     p50 {:.0} ms   p99 {:.0} ms   max {:.0} ms",
-            self.p50_ms, self.p99_ms, self.max_ms
+            "latency     p50 {:.0} ms   p99 {:.0} ms   max {:.0} ms   (the {} orders not held)",
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.completed - self.held
+        )?;
+        writeln!(
+            f,
+            "held        {} orders, p50 {:.0} ms (held until a few minutes before pickup, time scaled)",
+            self.held, self.held_p50_ms
         )?;
         writeln!(f)?;
         writeln!(

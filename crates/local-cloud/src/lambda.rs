@@ -4,7 +4,8 @@
 //! Each process is one execution environment, so a function's concurrency is its number of
 //! processes. A process that dies is restarted and its in-flight invocation reported failed
 //! (`Runtime.ExitError`), as Lambda does; one that overruns its timeout is killed
-//! (`Sandbox.Timedout`).
+//! (`Sandbox.Timedout`). The timeout runs from when a process takes the invocation. When every
+//! process is busy, invocations queue (Lambda would refuse them with `TooManyRequestsException`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -52,10 +53,18 @@ impl Outcome {
 struct Pending {
     function: String,
     payload: Value,
-    deadline_ms: i64,
+    /// The function's timeout; its clock starts when a process takes the invocation.
+    timeout: Duration,
+    /// Told when a process takes the invocation.
+    taken: Option<oneshot::Sender<()>>,
     trace_id: String,
     reply: oneshot::Sender<Outcome>,
 }
+
+/// How long an invocation may wait for a free process. Lambda would refuse it at once with
+/// `TooManyRequestsException` when the function is at its concurrency; here it queues, up to
+/// Lambda's longest timeout.
+const QUEUE_LIMIT: Duration = Duration::from_secs(900);
 
 /// Per-function measurements.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -142,9 +151,16 @@ async fn next(State(s): State<WorkerState>) -> Response {
             break (id, pending);
         }
     };
-    let Some(p) = pending.get(&id) else {
+    let mut pending = pending;
+    let Some(p) = pending.get_mut(&id) else {
         return StatusCode::GONE.into_response();
     };
+    // The timeout runs from here, as on Lambda, not from when the invocation was queued.
+    let deadline_ms = chrono::Utc::now().timestamp_millis()
+        + i64::try_from(p.timeout.as_millis()).unwrap_or(i64::MAX);
+    if let Some(taken) = p.taken.take() {
+        let _ = taken.send(());
+    }
     *s.worker.in_flight.lock().await = Some(id.clone());
     let mut headers = HeaderMap::new();
     let put = |h: &mut HeaderMap, k: &'static str, v: String| {
@@ -156,7 +172,7 @@ async fn next(State(s): State<WorkerState>) -> Response {
     put(
         &mut headers,
         "lambda-runtime-deadline-ms",
-        p.deadline_ms.to_string(),
+        deadline_ms.to_string(),
     );
     put(
         &mut headers,
@@ -417,9 +433,8 @@ impl Lambda {
         };
         let id = uuid::Uuid::new_v4().to_string();
         let timeout = Duration::from_secs(pool.function.timeout_seconds);
-        let deadline_ms = chrono::Utc::now().timestamp_millis()
-            + i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
         let (tx, rx) = oneshot::channel();
+        let (taken_tx, taken_rx) = oneshot::channel();
         let trace_id = format!(
             "Root=1-{:08x}-{}",
             chrono::Utc::now().timestamp(),
@@ -430,7 +445,8 @@ impl Lambda {
             Pending {
                 function: function.to_owned(),
                 payload,
-                deadline_ms,
+                timeout,
+                taken: Some(taken_tx),
                 trace_id,
                 reply: tx,
             },
@@ -438,6 +454,16 @@ impl Lambda {
         if pool.queue_tx.send(id.clone()).await.is_err() {
             self.pending.lock().await.remove(&id);
             return Outcome::err("ServiceException", "the function's queue is closed");
+        }
+        if tokio::time::timeout(QUEUE_LIMIT, taken_rx).await.is_err() {
+            self.pending.lock().await.remove(&id);
+            return Outcome::err(
+                "TooManyRequestsException",
+                format!(
+                    "Rate Exceeded: no process of {function} was free for {} s",
+                    QUEUE_LIMIT.as_secs()
+                ),
+            );
         }
         match tokio::time::timeout(timeout + Duration::from_millis(500), rx).await {
             Ok(Ok(outcome)) => outcome,
@@ -627,5 +653,85 @@ mod tests {
             Err(e) => e,
         };
         assert!(err.contains("\"pso\""), "{err}");
+    }
+
+    /// A function whose runtime, in Python, answers every invocation after `seconds`, echoing
+    /// the deadline it was given.
+    fn slow_function(dir: &std::path::Path, seconds: f64, timeout_seconds: u64) -> Function {
+        let script = format!(
+            r#"#!/usr/bin/env python3
+import os, time, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["lambda-runtime-aws-request-id"]
+        deadline = r.headers["lambda-runtime-deadline-ms"]
+    time.sleep({seconds})
+    body = ('{{"deadline": %s}}' % deadline).encode()
+    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
+"#
+        );
+        let path = dir.join("slow");
+        std::fs::write(&path, script).unwrap();
+        let status = std::process::Command::new("chmod")
+            .args(["+x", &path.to_string_lossy()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Function {
+            logical_id: "SlowFunction".to_owned(),
+            name: "slow".to_owned(),
+            arn: "arn:aws:lambda:us-east-1:000000000000:function:slow".to_owned(),
+            binary: "slow".to_owned(),
+            env: BTreeMap::new(),
+            timeout_seconds,
+            memory_mb: 128,
+            log_level: None,
+            log_format: None,
+            async_retries: 2,
+            on_failure: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_timeout_runs_from_when_a_process_takes_the_invocation_not_from_the_queue() {
+        let dir = std::env::temp_dir().join(format!("local-cloud-lambda-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // One process, 1 s timeout, 0.6 s per invocation: three at once take 1.8 s in all,
+        // yet each runs well within its own second.
+        let function = slow_function(&dir, 0.6, 1);
+        let config = LambdaConfig {
+            bin_dir: dir.clone(),
+            concurrency: 1,
+            concurrency_of: BTreeMap::new(),
+            shared_env: BTreeMap::new(),
+            log_dir: dir.join("logs"),
+            time_scale: TimeScale::new(1.0),
+        };
+        let lambda = Lambda::start(&[function], config, Arc::new(Queues::default()))
+            .await
+            .unwrap();
+        let before = chrono::Utc::now().timestamp_millis();
+        let outcomes =
+            futures::future::join_all((0..3).map(|i| lambda.invoke("slow", json!({ "n": i }))))
+                .await;
+        lambda.stop().await;
+        let mut deadlines = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Ok(v) => deadlines.push(v["deadline"].as_i64().unwrap()),
+                Outcome::Err {
+                    error_type,
+                    error_message,
+                } => {
+                    panic!("an invocation failed: {error_type}: {error_message}")
+                }
+            }
+        }
+        deadlines.sort_unstable();
+        // Each deadline is a second after its own start, so the last is over a second after the first.
+        assert!(deadlines[0] >= before + 1000, "{deadlines:?}");
+        assert!(deadlines[2] - deadlines[0] >= 1000, "{deadlines:?}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
+use local_cloud::bench::Mode;
 use local_cloud::clock::TimeScale;
 use local_cloud::cloud::{Endpoints, LocalCloud, Options, OrderView};
 use local_cloud::{demo, webhooks};
@@ -101,9 +102,13 @@ enum Command {
         /// Orders.
         #[arg(long, default_value_t = 1000)]
         orders: usize,
-        /// Webhooks in flight at once.
+        /// Clients; each sends an order and waits for it to end before the next (with
+        /// `--burst`: webhooks in flight at once).
         #[arg(long, default_value_t = 16)]
         clients: usize,
+        /// Send every order as fast as intake takes them, instead of a closed loop.
+        #[arg(long)]
+        burst: bool,
         /// Print the report as JSON too.
         #[arg(long)]
         json: bool,
@@ -455,7 +460,14 @@ async fn status(root: &Path, partner: Partner, id: &str) -> ExitCode {
     }
 }
 
-async fn bench(root: &Path, a: &CloudArgs, orders: usize, clients: usize, json: bool) -> ExitCode {
+async fn bench(
+    root: &Path,
+    a: &CloudArgs,
+    orders: usize,
+    clients: usize,
+    mode: Mode,
+    json: bool,
+) -> ExitCode {
     let cloud = match start(options(root, a)).await {
         Ok(c) => c,
         Err(code) => return code,
@@ -468,6 +480,7 @@ async fn bench(root: &Path, a: &CloudArgs, orders: usize, clients: usize, json: 
         orders,
         clients,
         a.concurrency,
+        mode,
         Duration::from_secs(600),
     )
     .await;
@@ -522,8 +535,12 @@ async fn main() -> ExitCode {
             cloud,
             orders,
             clients,
+            burst,
             json,
-        } => bench(&root, &cloud, orders, clients, json).await,
+        } => {
+            let mode = if burst { Mode::Burst } else { Mode::Closed };
+            bench(&root, &cloud, orders, clients, mode, json).await
+        }
     }
 }
 
