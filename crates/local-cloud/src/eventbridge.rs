@@ -252,22 +252,25 @@ impl EventBridge {
         Ok(id)
     }
 
+    /// Gives up on delivering `event` for `rule`: it goes to the rule's dead-letter queue, with
+    /// why and after how many attempts.
+    async fn dead_letter(&self, rule: &Rule, error: &str, attempts: u32, event: Value) {
+        let letter =
+            json!({ "rule": rule.name, "error": error, "attempts": attempts, "event": event });
+        self.queues
+            .send(
+                rule.dead_letter
+                    .as_deref()
+                    .unwrap_or("(no dead-letter queue)"),
+                letter,
+            )
+            .await;
+    }
+
     async fn deliver(&self, rule: &Rule, event: Value) {
         let input = match target_input(rule, &event) {
             Ok(v) => v,
-            Err(why) => {
-                let letter =
-                    json!({ "rule": rule.name, "error": why, "attempts": 0, "event": event });
-                self.queues
-                    .send(
-                        rule.dead_letter
-                            .as_deref()
-                            .unwrap_or("(no dead-letter queue)"),
-                        letter,
-                    )
-                    .await;
-                return;
-            }
+            Err(why) => return self.dead_letter(rule, &why, 0, event).await,
         };
         let started = Instant::now();
         let mut attempt = 0_u32;
@@ -290,16 +293,7 @@ impl EventBridge {
             let too_old = self.time_scale.scale(started.elapsed())
                 > Duration::from_secs(rule.max_age_seconds);
             if attempt > rule.max_attempts || too_old {
-                let letter = json!({ "rule": rule.name, "error": error, "attempts": attempt, "event": event });
-                self.queues
-                    .send(
-                        rule.dead_letter
-                            .as_deref()
-                            .unwrap_or("(no dead-letter queue)"),
-                        letter,
-                    )
-                    .await;
-                return;
+                return self.dead_letter(rule, &error, attempt, event).await;
             }
             // EventBridge backs off exponentially with jitter between delivery attempts.
             let ceiling = 2_f64.powi(attempt.min(8) as i32);

@@ -100,13 +100,7 @@ impl Payload {
 
     /// Sets the timestamp at `pointer` to `at`, in the offset the field already uses.
     pub fn at(mut self, pointer: &str, at: DateTime<Utc>) -> Result<Self, SampleError> {
-        let field = self
-            .json
-            .pointer_mut(pointer)
-            .ok_or_else(|| SampleError::NoField {
-                path: self.path.clone(),
-                pointer: pointer.to_owned(),
-            })?;
+        let field = self.field(pointer)?;
         let offset: FixedOffset = field
             .as_str()
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -118,15 +112,18 @@ impl Payload {
 
     /// Sets any field at `pointer`.
     pub fn set(mut self, pointer: &str, value: Value) -> Result<Self, SampleError> {
-        let field = self
-            .json
+        *self.field(pointer)? = value;
+        Ok(self)
+    }
+
+    /// The field at `pointer`, which must exist.
+    fn field(&mut self, pointer: &str) -> Result<&mut Value, SampleError> {
+        self.json
             .pointer_mut(pointer)
             .ok_or_else(|| SampleError::NoField {
                 path: self.path.clone(),
                 pointer: pointer.to_owned(),
-            })?;
-        *field = value;
-        Ok(self)
+            })
     }
 
     /// The partner order id the webhook is about.

@@ -51,6 +51,24 @@ fn result_path(p: &NullablePath, raw_input: &Value, result: Value) -> Result<Val
     }
 }
 
+/// A state's result made its output: ResultSelector, then ResultPath over the state's raw
+/// input, then OutputPath.
+fn output(
+    result_selector: Option<&Value>,
+    result_path_: &NullablePath,
+    output_path: &NullablePath,
+    raw_input: &Value,
+    result: Value,
+    ctx: &Value,
+) -> Result<Value, AslError> {
+    let result = match result_selector {
+        Some(sel) => asl::template::apply(sel, &result, ctx)?,
+        None => result,
+    };
+    let out = result_path(result_path_, raw_input, result)?;
+    select(output_path, &out, ctx)
+}
+
 fn matches(name: &str, error: &str) -> bool {
     if error == "States.Runtime" {
         return false; // never retried or caught
@@ -288,24 +306,15 @@ impl Runner {
                             .iter()
                             .map(|b| self.machine(b, effective.clone(), None));
                         let results = futures::future::try_join_all(branches).await;
-                        let results = match results {
-                            Ok(r) => r,
-                            Err(e) => {
-                                self.exec
-                                    .record("ParallelStateFailed", None, Value::Null)
-                                    .await;
-                                return Err(e);
-                            }
-                        };
-                        self.exec
-                            .record("ParallelStateSucceeded", None, Value::Null)
-                            .await;
-                        let mut result = Value::Array(results);
-                        if let Some(sel) = &p.result_selector {
-                            result = asl::template::apply(sel, &result, &ctx)?;
-                        }
-                        let out = result_path(&p.result_path, &raw, result)?;
-                        select(&p.output_path, &out, &ctx)
+                        let result = self.gathered("Parallel", results).await?;
+                        output(
+                            p.result_selector.as_ref(),
+                            &p.result_path,
+                            &p.output_path,
+                            &raw,
+                            result,
+                            &ctx,
+                        )
                     })
                     .await?;
                 match r {
@@ -384,22 +393,15 @@ impl Runner {
                             }
                         });
                         let results = futures::future::try_join_all(runs).await;
-                        let results = match results {
-                            Ok(r) => r,
-                            Err(e) => {
-                                self.exec.record("MapStateFailed", None, Value::Null).await;
-                                return Err(e);
-                            }
-                        };
-                        self.exec
-                            .record("MapStateSucceeded", None, Value::Null)
-                            .await;
-                        let mut result = Value::Array(results);
-                        if let Some(sel) = &mp.result_selector {
-                            result = asl::template::apply(sel, &result, &ctx)?;
-                        }
-                        let out = result_path(&mp.result_path, &raw, result)?;
-                        select(&mp.output_path, &out, &ctx)
+                        let result = self.gathered("Map", results).await?;
+                        output(
+                            mp.result_selector.as_ref(),
+                            &mp.result_path,
+                            &mp.output_path,
+                            &raw,
+                            result,
+                            &ctx,
+                        )
                     })
                     .await?;
                 match r {
@@ -584,12 +586,32 @@ impl Runner {
             }
         };
         let ctx = self.context(name, extra, retry_count);
-        let result = match &t.result_selector {
-            Some(sel) => asl::template::apply(sel, &result, &ctx)?,
-            None => result,
+        output(
+            t.result_selector.as_ref(),
+            &t.result_path,
+            &t.output_path,
+            raw,
+            result,
+            &ctx,
+        )
+    }
+
+    /// The end of a Parallel or Map state (`state_type`): its history event, and the
+    /// branches' or iterations' results as one array.
+    async fn gathered(
+        &self,
+        state_type: &str,
+        results: Result<Vec<Value>, AslError>,
+    ) -> Result<Value, AslError> {
+        let outcome = if results.is_ok() {
+            "Succeeded"
+        } else {
+            "Failed"
         };
-        let out = result_path(&t.result_path, raw, result)?;
-        select(&t.output_path, &out, &ctx)
+        self.exec
+            .record(&format!("{state_type}State{outcome}"), None, Value::Null)
+            .await;
+        results.map(Value::Array)
     }
 
     /// Calls a Task's service.
