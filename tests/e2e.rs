@@ -277,11 +277,15 @@ async fn a_scheduled_order_is_held_then_released_by_time_then_sent() {
     );
     assert_eq!(send(&c, &o).await, 202);
     held(&c, &o).await;
-    let held_rows = c.scan("HeldOrdersTable").await;
-    let row = held_rows
-        .iter()
-        .find(|r| r["orderId"] == format!("doordash.{}", o.id))
-        .expect("a held-orders row");
+    // hold-order records the status, then stores the token: wait for the row too.
+    let row = eventually(WITHIN, "a held-orders row", || async {
+        c.scan("HeldOrdersTable")
+            .await
+            .into_iter()
+            .find(|r| r["orderId"] == format!("doordash.{}", o.id))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         row["taskToken"].as_str().is_some_and(|t| !t.is_empty()),
         "{row}"
