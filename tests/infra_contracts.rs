@@ -374,13 +374,18 @@ fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error
         "States.NoChoiceMatched",
         "States.IntrinsicFailure",
     ];
-    // Errors of the Lambda service itself (not of the function), which AWS recommends retrying.
-    const LAMBDA_SERVICE: [&str; 4] = [
+    // Errors of the Lambda service itself (not of the function), which AWS recommends retrying
+    // (Step Functions developer guide, best practices: "Handle transient Lambda service
+    // exceptions" lists the first four), and throttling.
+    const LAMBDA_SERVICE: [&str; 5] = [
+        "Lambda.ClientExecutionTimeoutException",
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
     ];
+    // What the DynamoDB integration reports when its condition does not hold.
+    const DYNAMODB_CONDITION: &str = "DynamoDB.ConditionalCheckFailedException";
     // A function process that crashed, ran out of memory or overran its timeout.
     const LAMBDA_UNHANDLED: &str = "Lambda.Unknown";
     let t = template();
@@ -396,9 +401,26 @@ fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error
             let known = names::REPORTED.contains(&error.as_str())
                 || STATES.contains(&error.as_str())
                 || LAMBDA_SERVICE.contains(&error.as_str())
-                || error == LAMBDA_UNHANDLED;
+                || error == LAMBDA_UNHANDLED
+                || (error == DYNAMODB_CONDITION
+                    && task.resource.starts_with("arn:aws:states:::dynamodb:"));
             assert!(known, "{name} handles {error}, which nothing reports");
             seen.insert(error.clone());
+        }
+        // A failed condition cannot succeed on a retry: a DynamoDB task's first retrier for it
+        // must be one that never retries, ahead of any catch-all retrier.
+        if task.resource.starts_with("arn:aws:states:::dynamodb:") {
+            let first = task.retry.iter().find(|r| {
+                r.error_equals
+                    .iter()
+                    .any(|e| e == DYNAMODB_CONDITION || e == "States.ALL")
+            });
+            if let Some(r) = first {
+                assert!(
+                    r.error_equals.iter().any(|e| e == DYNAMODB_CONDITION) && r.max_attempts == 0,
+                    "{name} retries {DYNAMODB_CONDITION}, which cannot succeed on a retry"
+                );
+            }
         }
         // Every transient error is retried somewhere before being caught.
         if task.resource.starts_with("arn:aws:states:::lambda:invoke") {
@@ -532,8 +554,16 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
             p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
             "{id}"
         );
-        assert_eq!(p["DeletionProtectionEnabled"], true, "{id}");
-        assert_eq!(t.json["Resources"][id]["DeletionPolicy"], "Retain", "{id}");
+        assert_eq!(
+            p["DeletionProtectionEnabled"],
+            json!({"Ref": "TableDeletionProtection"}),
+            "{id}: protection is a parameter, off for a first deploy (a rollback must be able to delete the table)"
+        );
+        assert_eq!(
+            t.json["Resources"][id]["DeletionPolicy"], "RetainExceptOnCreate",
+            "{id}: kept on deletion, removed when a first create rolls back"
+        );
+        assert_eq!(t.json["Resources"][id]["UpdateReplacePolicy"], "Retain", "{id}");
     }
 }
 

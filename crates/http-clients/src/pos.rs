@@ -2,6 +2,7 @@
 //!
 //! * `POST /pos/v1/stores/{store}/orders` with `Idempotency-Key` → `201 {"posOrderId"}`
 //!   (`200` with the same id on a repeat);
+//! * `GET /pos/v1/stores/{store}/orders?idempotencyKey={key}` → `{"posOrderId"}`, `404` if none;
 //! * `POST /pos/v1/stores/{store}/orders/{posOrderId}/void` → `200`;
 //! * `GET /pos/v1/stores/{store}/orders/{posOrderId}` → `{"status"}`.
 
@@ -87,6 +88,26 @@ impl PosApi for PosHttpClient {
             .await?;
         PosOrderId::parse(field(&answer, "posOrderId", OP)?)
             .map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", OP, e.to_string()))
+    }
+
+    async fn find(
+        &self,
+        store: &StoreId,
+        idempotency_key: &str,
+    ) -> Result<Option<PosOrderId>, ApiError> {
+        const OP: &str = "find order";
+        let path = format!(
+            "{}?idempotencyKey={}",
+            orders_path(store),
+            encode_segment(idempotency_key)
+        );
+        match self.api.call(OP, HttpMethod::Get, &path, None, &[]).await {
+            Ok((_, answer)) => PosOrderId::parse(field(&answer, "posOrderId", OP)?)
+                .map(Some)
+                .map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", OP, e.to_string())),
+            Err(e) if e.status == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn void(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<(), ApiError> {

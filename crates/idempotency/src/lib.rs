@@ -163,8 +163,15 @@ impl Idempotency {
             }
             Err(e) => {
                 // Release the claim so a retry runs the operation again; if that fails too the
-                // claim still expires with the deadline.
-                let _ = self.store.delete(key).await;
+                // claim still expires with the deadline, so the operation's error stands, but
+                // the release's failure is logged: a retry will see `InProgress` until then.
+                if let Err(release) = self.store.delete(key).await {
+                    tracing::warn!(
+                        key = %key,
+                        error = %release,
+                        "could not release the idempotency claim after a failed operation; retries wait for its expiry"
+                    );
+                }
                 Err(IdempotencyError::Operation(e))
             }
         }

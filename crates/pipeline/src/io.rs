@@ -214,12 +214,14 @@ pub enum PosInput {
         /// Correlation id.
         correlation_id: String,
     },
-    /// Void a POS order (compensation).
+    /// Void a POS order (compensation): the one with this id, or, without one, whatever the
+    /// POS created under the order's idempotency key (the order id); nothing if it has none.
     Void {
         /// The order.
         order: Order,
-        /// The POS's id.
-        pos_order_id: PosOrderId,
+        /// The POS's id, when the caller knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pos_order_id: Option<PosOrderId>,
         /// Correlation id.
         correlation_id: String,
     },

@@ -537,6 +537,15 @@ impl PosApi for InMemoryPos {
         Ok(id)
     }
 
+    async fn find(
+        &self,
+        _store: &StoreId,
+        idempotency_key: &str,
+    ) -> Result<Option<PosOrderId>, ApiError> {
+        self.fault("find order")?;
+        Ok(lock(&self.by_key).get(idempotency_key).cloned())
+    }
+
     async fn void(&self, _store: &StoreId, pos_order_id: &PosOrderId) -> Result<(), ApiError> {
         self.fault("void order")?;
         let mut orders = lock(&self.orders);

@@ -448,6 +448,12 @@ pub trait PosApi: Send + Sync {
         ticket: &PosTicket,
         idempotency_key: &str,
     ) -> Result<PosOrderId, ApiError>;
+    /// The POS order created under `idempotency_key`, if any (`None` when the POS has none).
+    async fn find(
+        &self,
+        store: &StoreId,
+        idempotency_key: &str,
+    ) -> Result<Option<PosOrderId>, ApiError>;
     /// Voids an order.
     async fn void(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<(), ApiError>;
     /// The POS's status for an order.

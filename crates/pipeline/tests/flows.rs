@@ -514,6 +514,9 @@ impl PosApi for CancelDuringCreate {
             .unwrap();
         Ok(id)
     }
+    async fn find(&self, store: &StoreId, key: &str) -> Result<Option<PosOrderId>, ApiError> {
+        self.inner.find(store, key).await
+    }
     async fn void(&self, store: &StoreId, id: &PosOrderId) -> Result<(), ApiError> {
         self.inner.void(store, id).await
     }
@@ -549,6 +552,74 @@ async fn a_cancellation_racing_the_pos_call_voids_the_pos_order() {
         .unwrap()
         .outcome;
     assert_eq!(outcome.detail["data"]["posVoided"], true);
+}
+
+/// A POS that creates the order and then loses its answer (a timeout after the side effect).
+struct AnswerLost {
+    inner: Arc<InMemoryPos>,
+}
+
+#[async_trait]
+impl PosApi for AnswerLost {
+    async fn create(
+        &self,
+        store: &StoreId,
+        ticket: &PosTicket,
+        key: &str,
+    ) -> Result<PosOrderId, ApiError> {
+        self.inner.create(store, ticket, key).await?;
+        Err(ApiError::new(
+            ErrorKind::Transient,
+            "pos",
+            "create order",
+            "timed out after 8 s",
+        ))
+    }
+    async fn find(&self, store: &StoreId, key: &str) -> Result<Option<PosOrderId>, ApiError> {
+        self.inner.find(store, key).await
+    }
+    async fn void(&self, store: &StoreId, id: &PosOrderId) -> Result<(), ApiError> {
+        self.inner.void(store, id).await
+    }
+    async fn status(&self, store: &StoreId, id: &PosOrderId) -> Result<String, ApiError> {
+        self.inner.status(store, id).await
+    }
+}
+
+#[tokio::test]
+async fn a_send_whose_answer_was_lost_is_compensated_by_voiding_under_the_order_id() {
+    let mut w = World::new();
+    w.pos_api = Arc::new(AnswerLost {
+        inner: w.pos.clone(),
+    });
+    let (order, _, cid) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    let err = w.sender().send(&order, &cid).await.unwrap_err();
+    assert_eq!(err.name(), names::POS_UNAVAILABLE);
+    assert_eq!(w.pos.orders().len(), 1, "the POS made the order");
+    assert!(!w.pos.orders()[0].voided);
+
+    // What the workflow's Void in POS sends: the order, no POS id (the send never answered).
+    let input: PosInput = serde_json::from_value(json!({
+        "action": "void",
+        "order": order,
+        "correlationId": cid,
+    }))
+    .unwrap();
+    let out = w.sender().handle(&input).await.unwrap();
+    assert_eq!(out, PosOutput::Voided(Voided { voided: true }));
+    let pos = w.pos.orders();
+    assert_eq!(pos.len(), 1, "the void made no new POS order");
+    assert!(pos[0].voided, "the POS order the lost answer left is voided");
+    assert!(w.orders.get(&order.id).await.unwrap().unwrap().pos_voided);
+}
+
+#[tokio::test]
+async fn compensating_a_send_the_pos_never_received_voids_nothing() {
+    let w = World::new();
+    let (order, _, _) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    let voided = w.sender().compensate(&order, None).await.unwrap();
+    assert_eq!(voided, Voided { voided: false });
+    assert!(w.pos.orders().is_empty());
 }
 
 #[tokio::test]

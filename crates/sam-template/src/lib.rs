@@ -206,12 +206,18 @@ impl Template {
             .unwrap_or(Value::Null)
     }
 
-    /// A function's effective property: its own, else the global one.
+    /// A function's effective property as SAM's Globals give it: its own value, else the
+    /// global one; when both are maps (e.g. `LoggingConfig`), the global map overlaid with the
+    /// function's keys.
     pub fn function_property(&self, f: &Resource, name: &str) -> Option<Value> {
-        f.properties
-            .get(name)
-            .cloned()
-            .or_else(|| self.function_globals().get(name).cloned())
+        let global = self.function_globals().get(name).cloned();
+        match (global, f.properties.get(name).cloned()) {
+            (Some(Value::Object(mut g)), Some(Value::Object(own))) => {
+                g.extend(own);
+                Some(Value::Object(g))
+            }
+            (g, own) => own.or(g),
+        }
     }
 
     /// A function's environment: global variables overlaid with its own.
@@ -509,6 +515,23 @@ mod tests {
 
     fn parse(yaml: &str) -> Value {
         yaml_to_json(serde_norway::from_str(yaml).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_function_map_property_is_merged_over_the_global_one_as_sam_does() {
+        let t = Template {
+            json: parse(
+                "Globals:\n  Function:\n    Timeout: 30\n    LoggingConfig: { LogFormat: JSON, ApplicationLogLevel: INFO }\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Timeout: 10\n      LoggingConfig: { LogGroup: !Ref L, ApplicationLogLevel: DEBUG }\n",
+            ),
+            dir: PathBuf::new(),
+        };
+        let f = t.resource("F").unwrap();
+        assert_eq!(
+            t.function_property(&f, "LoggingConfig").unwrap(),
+            json!({"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "LogGroup": {"Ref": "L"}})
+        );
+        assert_eq!(t.function_property(&f, "Timeout").unwrap(), json!(10));
+        assert_eq!(t.function_property(&f, "MemorySize"), None);
     }
 
     #[test]

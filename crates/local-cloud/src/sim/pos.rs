@@ -96,6 +96,35 @@ async fn create(
         .into_response()
 }
 
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FindQuery {
+    idempotency_key: String,
+}
+
+/// The order created under an `Idempotency-Key` (the pipeline's compensation looks it up when
+/// the create call's answer never arrived).
+async fn find(
+    State(s): State<S>,
+    Path(store): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<FindQuery>,
+) -> Response {
+    let id = s.book.by_key.lock().await.get(&q.idempotency_key).cloned();
+    let orders = s.book.orders.lock().await;
+    match id.and_then(|id| orders.iter().find(|o| o.pos_order_id == id && o.store == store)) {
+        Some(o) => (
+            StatusCode::OK,
+            Json(json!({ "posOrderId": o.pos_order_id, "status": o.status })),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no order under that key at store {store}") })),
+        )
+            .into_response(),
+    }
+}
+
 async fn void(State(s): State<S>, Path((store, id)): Path<(String, String)>) -> Response {
     let mut orders = s.book.orders.lock().await;
     match orders
@@ -143,7 +172,7 @@ async fn status(State(s): State<S>, Path((store, id)): Path<(String, String)>) -
 /// The POS gateway's router.
 pub fn router(sim: Arc<Sim>, book: Arc<PosBook>) -> Router {
     let r: Router<S> = Router::new()
-        .route("/pos/v1/stores/{store}/orders", post(create))
+        .route("/pos/v1/stores/{store}/orders", post(create).get(find))
         .route("/pos/v1/stores/{store}/orders/{id}/void", post(void))
         .route("/pos/v1/stores/{store}/orders/{id}", get(status));
     let with_admin = admin_routes(Router::new()).with_state(sim.clone());

@@ -42,7 +42,7 @@ impl PosSender {
                 order,
                 pos_order_id,
                 ..
-            } => PosOutput::Voided(self.void(order, pos_order_id).await?),
+            } => PosOutput::Voided(self.compensate(order, pos_order_id.as_ref()).await?),
         })
     }
 
@@ -126,6 +126,33 @@ impl PosSender {
             pos_order_id,
             outcome,
         })
+    }
+
+    /// Compensation after a failed send: voids the POS order with this id or, without one,
+    /// the one the POS created under the order's idempotency key (the order id). A send can
+    /// fail after the POS created the order (its answer lost, the process killed, the status
+    /// write refused), so the workflow voids whenever the send was attempted; a POS that never
+    /// created the order leaves nothing to void.
+    pub async fn compensate(
+        &self,
+        order: &Order,
+        pos_order_id: Option<&PosOrderId>,
+    ) -> Result<Voided, PipelineError> {
+        let found = match pos_order_id {
+            Some(id) => Some(id.clone()),
+            None => self
+                .pos
+                .find(&order.store_id, order.id.as_str())
+                .await
+                .map_err(PipelineError::pos)?,
+        };
+        match found {
+            Some(id) => self.void(order, &id).await,
+            None => {
+                info!(order_id = %order.id, "no POS order to void");
+                Ok(Voided { voided: false })
+            }
+        }
     }
 
     /// Voids a POS order. A POS that no longer knows the order (permanent error) is not a
