@@ -17,7 +17,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::app::{ACCOUNT, Route};
+use crate::app::{ACCOUNT, REGION, Route};
+use crate::iam::{Caller, Iam};
 use crate::lambda::{Lambda, Outcome};
 
 struct Bucket {
@@ -46,6 +47,7 @@ impl Bucket {
 pub struct HttpApi {
     routes: Vec<Route>,
     lambda: Arc<Lambda>,
+    iam: Arc<Iam>,
     bucket: Option<Mutex<Bucket>>,
 }
 
@@ -83,11 +85,12 @@ fn is_text(headers: &HeaderMap) -> bool {
 
 impl HttpApi {
     /// The API for these routes.
-    pub fn new(routes: Vec<Route>, lambda: Arc<Lambda>) -> Arc<Self> {
+    pub fn new(routes: Vec<Route>, lambda: Arc<Lambda>, iam: Arc<Iam>) -> Arc<Self> {
         let throttle = routes.iter().find_map(|r| r.throttle);
         Arc::new(Self {
             routes,
             lambda,
+            iam,
             bucket: throttle.map(|(rate, burst)| {
                 Mutex::new(Bucket {
                     rate,
@@ -189,6 +192,21 @@ async fn handle(
         "body": body_value,
         "isBase64Encoded": !text && !body.is_empty(),
     });
+    // API Gateway invokes the function through its resource policy; without a permission for
+    // this route the client gets a 500, as from AWS.
+    let source_arn = format!("{}/{}{}", route.source_arn_prefix, method.as_str(), path);
+    if let Err(denied) = api.iam.authorize(
+        &Caller::Service("apigateway.amazonaws.com".to_owned()),
+        "lambda:InvokeFunction",
+        &format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}", route.function),
+        BTreeMap::from([
+            ("aws:SourceArn", source_arn),
+            ("aws:SourceAccount", ACCOUNT.to_owned()),
+        ]),
+    ) {
+        tracing::error!(function = %route.function, error = %denied, "AccessDeniedException: the HTTP API cannot invoke the function");
+        return message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    }
     match api.lambda.invoke(&route.function, event).await {
         Outcome::Ok(v) => to_http(&v),
         Outcome::Err {

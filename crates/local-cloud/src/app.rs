@@ -81,11 +81,24 @@ pub enum Target {
     },
 }
 
+/// A rule's ARN: `arn:aws:events:<region>:<account>:rule/<bus>/<name>` on a custom bus,
+/// `…:rule/<name>` on the default one.
+pub fn rule_arn(bus: &str, name: &str) -> String {
+    if bus == "default" {
+        arn("events", &format!("rule/{name}"))
+    } else {
+        arn("events", &format!("rule/{bus}/{name}"))
+    }
+}
+
 /// A bus rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
     /// Name (for logs and dead letters).
     pub name: String,
+    /// Its ARN (the rule SAM generates is named by its logical id: the resource's id and the
+    /// event's name, e.g. `OrderWorkflowOrderReceived`).
+    pub arn: String,
     /// The bus it listens on.
     pub bus: String,
     /// The pattern.
@@ -144,6 +157,9 @@ pub struct Route {
     pub function: String,
     /// The API's throttling: steady rate per second and burst.
     pub throttle: Option<(f64, f64)>,
+    /// `arn:aws:execute-api:<region>:<account>:<api id>/<stage>`: with `/<METHOD>/<path>`, the
+    /// `aws:SourceArn` the API invokes the function with.
+    pub source_arn_prefix: String,
 }
 
 /// The local application.
@@ -163,6 +179,8 @@ pub struct App {
     pub routes: Vec<Route>,
     /// Queue names (dead letters and failure destinations).
     pub queues: Vec<String>,
+    /// What every logical id and parameter stands for locally.
+    pub resolver: Resolver,
 }
 
 /// Values for the template's parameters and what stands for external things.
@@ -409,6 +427,7 @@ impl App {
                 None => None,
             };
             rules.push(Rule {
+                arn: rule_arn(&bus, &rule.name.replace('/', "")),
                 name: rule.name.clone(),
                 bus,
                 pattern,
@@ -472,6 +491,11 @@ impl App {
                     .and_then(Value::as_f64)?;
                 Some((rate, burst))
             });
+        let api_id = t
+            .of_kind("AWS::Serverless::HttpApi")
+            .first()
+            .and_then(|api| r.refs.get(&api.id).and_then(s))
+            .unwrap_or_else(|| "local-api".to_owned());
         let routes = t
             .routes()
             .into_iter()
@@ -480,6 +504,7 @@ impl App {
                 path: route.path,
                 function: s(&r.refs[&route.function]).unwrap_or_default(),
                 throttle,
+                source_arn_prefix: arn("execute-api", &format!("{api_id}/$default")),
             })
             .collect();
 
@@ -491,6 +516,7 @@ impl App {
             state_machines,
             routes,
             queues,
+            resolver: r,
         })
     }
 

@@ -20,6 +20,7 @@ use crate::apigw::HttpApi;
 use crate::app::{ACCOUNT, App, AppError, Overrides, REGION};
 use crate::clock::TimeScale;
 use crate::dynamodb::{self, DynamoError, DynamoLocal};
+use crate::iam::{Caller, Iam, IamError, Identity};
 use crate::eventbridge::EventBridge;
 use crate::lambda::{Lambda, LambdaConfig, Outcome};
 use crate::queues::Queues;
@@ -92,6 +93,9 @@ pub enum CloudError {
     /// Something would leave this machine.
     #[error("{0}")]
     NotLocal(String),
+    /// The template's IAM.
+    #[error(transparent)]
+    Iam(#[from] IamError),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CloudError {
@@ -127,6 +131,8 @@ pub struct Options {
     /// The template's `Stage` (it names the tables, bus and functions): clouds sharing one
     /// DynamoDB need different stages.
     pub stage: String,
+    /// Enforce the template's IAM (the default); `false` allows every call (`--no-iam`).
+    pub iam: bool,
 }
 
 impl Options {
@@ -145,6 +151,7 @@ impl Options {
             admin_port: 0,
             dynamodb_endpoint: None,
             stage: "local".to_owned(),
+            iam: true,
         }
     }
 }
@@ -202,23 +209,47 @@ pub struct LocalCloud {
     pub pos_book: Arc<PosBook>,
     /// The time scale.
     pub time_scale: TimeScale,
+    /// The account's IAM, as the template defines it.
+    pub iam: Arc<Iam>,
     webhook_secrets: BTreeMap<String, String>,
     dynamo: Mutex<DynamoLocal>,
     http: reqwest::Client,
     servers: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// What the workflow's Task states reach.
+/// What the workflow's Task states reach, with the state machine's role.
 struct LocalIntegrations {
     lambda: Arc<Lambda>,
     bus: Arc<EventBridge>,
     dynamodb: String,
     http: reqwest::Client,
+    iam: Arc<Iam>,
+}
+
+impl LocalIntegrations {
+    /// The identity a state machine's Task states call with: its role (no role at all can
+    /// allow nothing).
+    fn identity(&self, machine: &str) -> Identity {
+        Identity::Caller(
+            self.iam
+                .state_machine_caller(machine)
+                .unwrap_or_else(|| Caller::Service("states.amazonaws.com".to_owned())),
+        )
+    }
 }
 
 #[async_trait]
 impl Integrations for LocalIntegrations {
-    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, (String, String)> {
+    async fn invoke(
+        &self,
+        machine: &str,
+        function: &str,
+        payload: Value,
+    ) -> Result<Value, (String, String)> {
+        let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}");
+        self.iam
+            .authorize_identity(&self.identity(machine), "lambda:InvokeFunction", &arn)
+            .map_err(|d| crate::iam::integration_denial("lambda", &d))?;
         match self.lambda.invoke(function, payload).await {
             Outcome::Ok(v) => Ok(v),
             Outcome::Err {
@@ -228,11 +259,24 @@ impl Integrations for LocalIntegrations {
         }
     }
 
-    async fn put_events(&self, entries: Vec<Value>) -> Value {
-        self.bus.put_events(&entries).await
+    async fn put_events(
+        &self,
+        machine: &str,
+        entries: Vec<Value>,
+    ) -> Result<Value, (String, String)> {
+        crate::eventbridge::authorize_put(&self.iam, &self.identity(machine), &entries)
+            .map_err(|d| crate::iam::integration_denial("events", &d))?;
+        Ok(self.bus.put_events(&entries).await)
     }
 
-    async fn dynamodb(&self, operation: &str, params: Value) -> Result<Value, (String, String)> {
+    async fn dynamodb(
+        &self,
+        machine: &str,
+        operation: &str,
+        params: Value,
+    ) -> Result<Value, (String, String)> {
+        crate::dynamodb_proxy::authorize(&self.iam, &self.identity(machine), operation, &params)
+            .map_err(|d| crate::iam::integration_denial("dynamodb", &d))?;
         dynamodb::call(&self.http, &self.dynamodb, operation, params)
             .await
             .map_err(|e| (e.error_type, e.message))
@@ -316,15 +360,23 @@ impl LocalCloud {
         parameters.insert("WebhookSecretsArn".to_owned(), webhooks_arn.clone());
         parameters.insert("ApiCredentialsArn".to_owned(), api_arn.clone());
         parameters.insert("Stage".to_owned(), opts.stage.clone());
+        let app = App::load(&opts.template, &Overrides { parameters })?;
+        let iam = Arc::new(if opts.iam {
+            let cfn = crate::iam::transform(&opts.root, &opts.template, &opts.state_dir.join("iam"))?;
+            Iam::load(&cfn, &app.resolver, &format!("order-pipeline-{}", opts.stage))?
+        } else {
+            Iam::disabled()
+        });
         let to_text = |m: &BTreeMap<String, String>| serde_json::to_string(m).unwrap_or_default();
-        let secrets = Secrets::new(BTreeMap::from([
-            (webhooks_arn, to_text(&webhook_secrets)),
-            (api_arn, to_text(&api_tokens)),
-        ]));
+        let secrets = Secrets::new(
+            BTreeMap::from([
+                (webhooks_arn, to_text(&webhook_secrets)),
+                (api_arn, to_text(&api_tokens)),
+            ]),
+            iam.clone(),
+        );
         let (l, secrets_url) = bind(0).await?;
         servers.push(serve(l, secrets.router()));
-
-        let app = App::load(&opts.template, &Overrides { parameters })?;
         for f in &app.functions {
             for (k, v) in &f.env {
                 if (v.starts_with("http://") || v.starts_with("https://")) && !is_loopback(v) {
@@ -357,7 +409,13 @@ impl LocalCloud {
             }
         };
         dynamo.create_tables(&app.tables).await?;
-        let dynamodb_url = dynamo.endpoint().to_owned();
+        let dynamodb_local = dynamo.endpoint().to_owned();
+        // The functions reach DynamoDB Local through a front that enforces their roles.
+        let (l, dynamodb_url) = bind(0).await?;
+        servers.push(serve(
+            l,
+            crate::dynamodb_proxy::router(&dynamodb_local, iam.clone()),
+        ));
 
         // The service endpoints the functions' SDK clients reach.
         let (bus_listener, bus_url) = bind(0).await?;
@@ -379,7 +437,7 @@ impl LocalCloud {
                 "http://127.0.0.1:9".to_owned(),
             ),
         ]);
-        let queues = Arc::new(Queues::default());
+        let queues = Arc::new(Queues::new(iam.clone()));
         let lambda = Lambda::start(
             &app.functions,
             LambdaConfig {
@@ -389,6 +447,7 @@ impl LocalCloud {
                 shared_env,
                 log_dir: opts.state_dir.join("logs"),
                 time_scale: opts.time_scale,
+                iam: iam.clone(),
             },
             queues.clone(),
         )
@@ -401,12 +460,14 @@ impl LocalCloud {
             lambda.clone(),
             queues.clone(),
             opts.time_scale,
+            iam.clone(),
         );
         let integrations = Arc::new(LocalIntegrations {
             lambda: lambda.clone(),
             bus: bus.clone(),
-            dynamodb: dynamodb_url.clone(),
+            dynamodb: dynamodb_local,
             http: http.clone(),
+            iam: iam.clone(),
         });
         let sfn = Sfn::new(integrations, opts.time_scale);
         for m in &app.state_machines {
@@ -419,9 +480,9 @@ impl LocalCloud {
         }
         bus.connect(Arc::new(SfnStarter(sfn.clone())));
         servers.push(serve(bus_listener, bus.router()));
-        servers.push(serve(sfn_listener, crate::sfn::api::router(&sfn)));
+        servers.push(serve(sfn_listener, crate::sfn::api::router(&sfn, &iam)));
 
-        let api = HttpApi::new(app.routes.clone(), lambda.clone());
+        let api = HttpApi::new(app.routes.clone(), lambda.clone(), iam.clone());
         let (l, api_url) = bind(opts.api_port).await?;
         servers.push(serve(l, api.router()));
 
@@ -447,6 +508,7 @@ impl LocalCloud {
             pos,
             pos_book,
             time_scale: opts.time_scale,
+            iam,
             webhook_secrets,
             dynamo: Mutex::new(dynamo),
             http,

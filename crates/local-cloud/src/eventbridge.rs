@@ -18,10 +18,16 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::app::{ACCOUNT, REGION, Rule, RuleInput, Target};
+use std::collections::BTreeMap;
+
 use crate::aws_json;
 use crate::clock::TimeScale;
+use crate::iam::{AccessDenied, Caller, Iam, Identity};
 use crate::lambda::Lambda;
 use crate::queues::Queues;
+
+/// EventBridge's service principal.
+const EVENTS: &str = "events.amazonaws.com";
 
 /// Starts executions (the Step Functions service, set after both are built).
 #[async_trait]
@@ -55,10 +61,7 @@ pub fn target_input(rule: &Rule, event: &Value) -> Result<Value, String> {
             );
             values.insert(
                 "aws.events.rule-arn".to_owned(),
-                Value::String(format!(
-                    "arn:aws:events:{REGION}:{ACCOUNT}:rule/{}",
-                    rule.name
-                )),
+                Value::String(rule.arn.clone()),
             );
             values.insert("aws.events.event".to_owned(), event.clone());
             values.insert("aws.events.event.json".to_owned(), event.clone());
@@ -118,6 +121,28 @@ pub struct EventBridge {
     queues: Arc<Queues>,
     time_scale: TimeScale,
     fail_next: Mutex<u32>,
+    iam: Arc<Iam>,
+}
+
+/// The ARN of the bus a `PutEvents` entry names (by name or ARN; `default` if none).
+pub fn entry_bus_arn(entry: &Value) -> String {
+    let bus = entry
+        .get("EventBusName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("default");
+    if bus.starts_with("arn:") {
+        bus.to_owned()
+    } else {
+        format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}")
+    }
+}
+
+/// `events:PutEvents` on every bus the entries name (AWS refuses the whole call).
+pub fn authorize_put(iam: &Iam, identity: &Identity, entries: &[Value]) -> Result<(), AccessDenied> {
+    entries
+        .iter()
+        .try_for_each(|e| iam.authorize_identity(identity, "events:PutEvents", &entry_bus_arn(e)))
 }
 
 /// One PutEvents entry's outcome.
@@ -133,6 +158,7 @@ impl EventBridge {
         lambda: Arc<Lambda>,
         queues: Arc<Queues>,
         time_scale: TimeScale,
+        iam: Arc<Iam>,
     ) -> Arc<Self> {
         Arc::new(Self {
             rules,
@@ -143,6 +169,7 @@ impl EventBridge {
             queues,
             time_scale,
             fail_next: Mutex::new(0),
+            iam,
         })
     }
 
@@ -259,6 +286,8 @@ impl EventBridge {
             json!({ "rule": rule.name, "error": error, "attempts": attempts, "event": event });
         self.queues
             .send(
+                &Caller::Service(EVENTS.to_owned()),
+                Some(&rule.arn),
                 rule.dead_letter
                     .as_deref()
                     .unwrap_or("(no dead-letter queue)"),
@@ -267,11 +296,42 @@ impl EventBridge {
             .await;
     }
 
+    /// Whether the rule may reach its target: a state machine with the role SAM gives the
+    /// target, a function through the function's resource policy for EventBridge.
+    fn authorize_target(&self, rule: &Rule) -> Result<(), AccessDenied> {
+        match &rule.target {
+            Target::StateMachine { arn } => {
+                let caller = self.iam.rule_caller(&rule.arn).unwrap_or_else(|| {
+                    // No role: nothing can allow it (AWS requires one for this target).
+                    Caller::Service(EVENTS.to_owned())
+                });
+                self.iam
+                    .authorize(&caller, "states:StartExecution", arn, BTreeMap::new())
+            }
+            Target::Function { name } => self.iam.authorize(
+                &Caller::Service(EVENTS.to_owned()),
+                "lambda:InvokeFunction",
+                &format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"),
+                BTreeMap::from([
+                    ("aws:SourceArn", rule.arn.clone()),
+                    ("aws:SourceAccount", ACCOUNT.to_owned()),
+                ]),
+            ),
+        }
+    }
+
     async fn deliver(&self, rule: &Rule, event: Value) {
         let input = match target_input(rule, &event) {
             Ok(v) => v,
             Err(why) => return self.dead_letter(rule, &why, 0, event).await,
         };
+        // A permissions failure is not retried: EventBridge sends the event to the dead-letter
+        // queue at once (error code NO_PERMISSIONS).
+        if let Err(denied) = self.authorize_target(rule) {
+            tracing::error!(rule = %rule.name, error = %denied, "AccessDeniedException: the rule cannot reach its target");
+            let why = format!("NO_PERMISSIONS: AccessDeniedException: {denied}");
+            return self.dead_letter(rule, &why, 1, event).await;
+        }
         let started = Instant::now();
         let mut attempt = 0_u32;
         loop {
@@ -321,6 +381,14 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
+            if let Err(denied) = authorize_put(&bus.iam, &bus.iam.identify(&headers), &entries) {
+                return aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    "AccessDeniedException",
+                    denied.message,
+                    aws_json::JSON_1_1,
+                );
+            }
             if entries.is_empty() || entries.len() > 10 {
                 return aws_json::error(
                     StatusCode::BAD_REQUEST,
@@ -342,8 +410,6 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::lambda::LambdaConfig;
 
@@ -411,10 +477,12 @@ mod tests {
             shared_env: BTreeMap::new(),
             log_dir: std::env::temp_dir().join("local-cloud-eventbridge-tests"),
             time_scale: TimeScale::new(1000.0),
+            iam: Arc::default(),
         };
         let lambda = Lambda::start(&[], config, queues.clone()).await.unwrap();
         let rule = Rule {
             name: "OrderReceived".to_owned(),
+            arn: crate::app::rule_arn("orders", "OrderReceived"),
             bus: "orders".to_owned(),
             pattern: event_pattern::Pattern::parse(&json!({"detail-type": ["Order Received"]}))
                 .unwrap(),
@@ -432,6 +500,7 @@ mod tests {
             lambda,
             queues.clone(),
             TimeScale::new(1000.0),
+            Arc::default(),
         );
         let rec = Arc::new(Recorder(Mutex::default(), Mutex::new(failures)));
         bus.connect(rec.clone());

@@ -110,6 +110,9 @@ pub struct LambdaConfig {
     pub log_dir: PathBuf,
     /// Workflow time scale (async retry delays).
     pub time_scale: TimeScale,
+    /// The account's IAM: each function's processes get its role's access key, and its
+    /// failure destination is written with its role.
+    pub iam: Arc<crate::iam::Iam>,
 }
 
 /// The Lambda service.
@@ -352,6 +355,12 @@ impl Lambda {
                         "AWS_LAMBDA_RUNTIME_API",
                         format!("127.0.0.1:{}", worker.port),
                     )
+                    .envs(
+                        self.config
+                            .iam
+                            .function_key(&f.name)
+                            .map(|key| ("AWS_ACCESS_KEY_ID", key)),
+                    )
                     .env("AWS_LAMBDA_FUNCTION_NAME", &f.name)
                     .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
                     .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_mb.to_string())
@@ -529,8 +538,19 @@ impl Lambda {
                 "requestPayload": payload,
                 "responsePayload": { "errorType": error_type, "errorMessage": error_message },
             });
+            // Lambda writes to the destination with the function's execution role.
+            let caller = me
+                .config
+                .iam
+                .function_caller(&function)
+                .unwrap_or_else(|| crate::iam::Caller::Service("lambda.amazonaws.com".into()));
             me.queues
-                .send(destination.as_deref().unwrap_or("(no destination)"), record)
+                .send(
+                    &caller,
+                    None,
+                    destination.as_deref().unwrap_or("(no destination)"),
+                    record,
+                )
                 .await;
         });
     }
@@ -647,6 +667,7 @@ mod tests {
             shared_env: BTreeMap::new(),
             log_dir: std::env::temp_dir().join("local-cloud-lambda-tests"),
             time_scale: TimeScale::new(1000.0),
+            iam: Arc::default(),
         };
         let err = match Lambda::start(&[], config, Arc::new(Queues::default())).await {
             Ok(_) => panic!("an unknown binary name was accepted"),
@@ -707,6 +728,7 @@ while True:
             shared_env: BTreeMap::new(),
             log_dir: dir.join("logs"),
             time_scale: TimeScale::new(1.0),
+            iam: Arc::default(),
         };
         let lambda = Lambda::start(&[function], config, Arc::new(Queues::default()))
             .await

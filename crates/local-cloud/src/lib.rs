@@ -3,7 +3,9 @@
 //! binaries:
 //!
 //! * [`apigw`]: the template's HTTP API routes, as payload-v2 events to intake;
-//! * [`dynamodb`]: AWS's DynamoDB Local, started and stopped here, with the template's tables;
+//! * [`dynamodb`]: AWS's DynamoDB Local, started and stopped here, with the template's tables,
+//!   reached through [`dynamodb_proxy`];
+//! * [`iam`]: the template's roles and resource policies, enforced on every call;
 //! * [`lambda`]: each function's binary as processes behind a Lambda Runtime API;
 //! * [`eventbridge`]: PutEvents, the template's rules (matched by the `event-pattern` crate)
 //!   and delivery with retries and dead letters;
@@ -21,7 +23,9 @@ pub mod clock;
 pub mod cloud;
 pub mod demo;
 pub mod dynamodb;
+pub mod dynamodb_proxy;
 pub mod eventbridge;
+pub mod iam;
 pub mod lambda;
 pub mod queues;
 pub mod secrets;

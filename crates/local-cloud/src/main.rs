@@ -51,6 +51,10 @@ struct CloudArgs {
     /// Use a DynamoDB already listening here instead of starting DynamoDB Local.
     #[arg(long)]
     dynamodb_endpoint: Option<String>,
+    /// Allow every call instead of enforcing the template's IAM (for debugging only: what
+    /// passes without IAM may be refused on AWS).
+    #[arg(long)]
+    no_iam: bool,
 }
 
 #[derive(Subcommand)]
@@ -159,6 +163,7 @@ fn options(root: &Path, a: &CloudArgs) -> Options {
     o.concurrency_of = a.concurrency_of.iter().cloned().collect();
     o.persist = a.persist;
     o.dynamodb_endpoint = a.dynamodb_endpoint.clone();
+    o.iam = !a.no_iam;
     if a.release {
         o.bin_dir = root.join("target/release");
     }

@@ -1,27 +1,69 @@
 //! SQS stand-ins: dead-letter queues and failure destinations keep what lands in them, for
-//! inspection (`local-cloud status`, the admin API, the tests).
+//! inspection (`local-cloud status`, the admin API, the tests). Every send is authorised as
+//! SQS would authorise it: a function's destination with the function's role, a rule's
+//! dead letter with the queue's policy for `events.amazonaws.com` and the rule's ARN.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::Mutex;
+
+use crate::app::{ACCOUNT, REGION};
+use crate::iam::{Caller, Iam};
+
+/// The pseudo-queue that keeps messages SQS would have refused (so none vanishes unseen).
+pub const DENIED: &str = "(denied by IAM)";
 
 /// Every queue's messages.
 #[derive(Debug, Default)]
 pub struct Queues {
     messages: Mutex<BTreeMap<String, Vec<Value>>>,
+    iam: Arc<Iam>,
 }
 
 impl Queues {
-    /// Appends a message to a queue.
-    pub async fn send(&self, queue: &str, message: Value) {
-        tracing::warn!(queue, "message dead-lettered");
-        self.messages
-            .lock()
-            .await
-            .entry(queue.to_owned())
-            .or_default()
-            .push(message);
+    /// Queues whose sends `iam` authorises.
+    pub fn new(iam: Arc<Iam>) -> Self {
+        Self {
+            messages: Mutex::default(),
+            iam,
+        }
+    }
+
+    /// Sends a message to a queue as `caller` (`sqs:SendMessage` on the queue's ARN, with
+    /// `source_arn` as `aws:SourceArn`). A refused send is logged and kept under [`DENIED`]
+    /// with the refusal.
+    pub async fn send(&self, caller: &Caller, source_arn: Option<&str>, queue: &str, message: Value) {
+        let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}");
+        let mut context = BTreeMap::new();
+        if let Some(s) = source_arn {
+            context.insert("aws:SourceArn", s.to_owned());
+            context.insert("aws:SourceAccount", ACCOUNT.to_owned());
+        }
+        match self
+            .iam
+            .authorize(caller, "sqs:SendMessage", &queue_arn, context)
+        {
+            Ok(()) => {
+                tracing::warn!(queue, "message dead-lettered");
+                self.messages
+                    .lock()
+                    .await
+                    .entry(queue.to_owned())
+                    .or_default()
+                    .push(message);
+            }
+            Err(denied) => {
+                tracing::error!(queue, error = %denied, "AccessDeniedException: the message could not be sent to its queue");
+                self.messages
+                    .lock()
+                    .await
+                    .entry(DENIED.to_owned())
+                    .or_default()
+                    .push(json!({ "queue": queue, "error": "AccessDeniedException", "message": denied.message, "body": message }));
+            }
+        }
     }
 
     /// Every queue and its messages.

@@ -13,17 +13,19 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::aws_json;
+use crate::iam::Iam;
 
 /// Secrets by ARN (and by name).
 #[derive(Debug, Default)]
 pub struct Secrets {
     values: BTreeMap<String, String>,
+    iam: Arc<Iam>,
 }
 
 impl Secrets {
-    /// Secrets with these ids.
-    pub fn new(values: BTreeMap<String, String>) -> Arc<Self> {
-        Arc::new(Self { values })
+    /// Secrets with these ids (ARNs), read as `iam` allows.
+    pub fn new(values: BTreeMap<String, String>, iam: Arc<Iam>) -> Arc<Self> {
+        Arc::new(Self { values, iam })
     }
 
     /// The HTTP endpoint.
@@ -42,7 +44,26 @@ async fn handle(State(s): State<Arc<Secrets>>, headers: HeaderMap, body: Bytes) 
                 .get("SecretId")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            match s.values.get(id) {
+            // IAM sees the secret's ARN, whether it was asked for by ARN or by name.
+            let arn = s
+                .values
+                .keys()
+                .find(|arn| *arn == id || arn.rsplit(':').next() == Some(id))
+                .cloned()
+                .unwrap_or_else(|| id.to_owned());
+            if let Err(denied) = s.iam.authorize_identity(
+                &s.iam.identify(&headers),
+                "secretsmanager:GetSecretValue",
+                &arn,
+            ) {
+                return aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    "AccessDeniedException",
+                    denied.message,
+                    aws_json::JSON_1_1,
+                );
+            }
+            match s.values.get(&arn) {
                 Some(v) => aws_json::ok(
                     json!({ "ARN": id, "Name": id.rsplit(':').next(), "SecretString": v, "VersionId": "local", "VersionStages": ["AWSCURRENT"], "CreatedDate": 0 }),
                     aws_json::JSON_1_1,

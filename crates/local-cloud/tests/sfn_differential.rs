@@ -159,18 +159,34 @@ struct MotoServices {
 
 #[async_trait]
 impl Integrations for MotoServices {
-    async fn invoke(&self, function: &str, _payload: Value) -> Result<Value, (String, String)> {
+    async fn invoke(
+        &self,
+        _machine: &str,
+        function: &str,
+        _payload: Value,
+    ) -> Result<Value, (String, String)> {
         Err((
             "ResourceNotFoundException".to_owned(),
             format!("no function {function} in the differential tests"),
         ))
     }
 
-    async fn put_events(&self, entries: Vec<Value>) -> Value {
-        self.moto.call("AWSEvents.PutEvents", json!({ "Entries": entries })).await.unwrap_or_else(|(t, m)| json!({ "FailedEntryCount": entries.len(), "Entries": [{ "ErrorCode": t, "ErrorMessage": m }] }))
+    async fn put_events(
+        &self,
+        _machine: &str,
+        entries: Vec<Value>,
+    ) -> Result<Value, (String, String)> {
+        self.moto
+            .call("AWSEvents.PutEvents", json!({ "Entries": entries }))
+            .await
     }
 
-    async fn dynamodb(&self, operation: &str, params: Value) -> Result<Value, (String, String)> {
+    async fn dynamodb(
+        &self,
+        _machine: &str,
+        operation: &str,
+        params: Value,
+    ) -> Result<Value, (String, String)> {
         self.moto
             .call(&format!("DynamoDB_20120810.{operation}"), params)
             .await
@@ -244,7 +260,7 @@ async fn start_ours(moto: Arc<Endpoint>) -> Arc<Endpoint> {
     let sfn = Sfn::new(Arc::new(MotoServices { moto }), TimeScale::REAL);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, local_cloud::sfn::api::router(&sfn)).await });
+    tokio::spawn(async move { axum::serve(listener, local_cloud::sfn::api::router(&sfn, &Arc::default())).await });
     Arc::new(Endpoint {
         url,
         http: local_cloud::loopback_client(),

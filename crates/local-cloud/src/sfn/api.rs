@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, Execution, Sfn};
 use crate::aws_json;
+use crate::iam::Iam;
 
 fn epoch(t: chrono::DateTime<chrono::Utc>) -> f64 {
     t.timestamp_micros() as f64 / 1e6
@@ -56,10 +57,49 @@ fn field<'a>(req: &'a Value, name: &str) -> &'a str {
     req.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
-async fn handle(State(sfn): State<Arc<Sfn>>, headers: HeaderMap, body: Bytes) -> Response {
+/// The resource IAM authorises an operation on (Service Authorization Reference, Step
+/// Functions: state machine, execution; task callbacks on the state machine that issued the
+/// token). `None`: nothing to authorise against (an unknown token is answered InvalidToken).
+async fn resource(sfn: &Sfn, op: &str, req: &Value) -> Option<String> {
+    match op {
+        "StartExecution" | "ListExecutions" | "DescribeStateMachine" => {
+            Some(field(req, "stateMachineArn").to_owned())
+        }
+        "DescribeExecution" | "GetExecutionHistory" | "StopExecution" => {
+            Some(field(req, "executionArn").to_owned())
+        }
+        "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => {
+            sfn.token_machine(field(req, "taskToken")).await
+        }
+        "CreateStateMachine" => Some(format!(
+            "arn:aws:states:{}:{}:stateMachine:{}",
+            crate::app::REGION,
+            crate::app::ACCOUNT,
+            field(req, "name")
+        )),
+        _ => None,
+    }
+}
+
+async fn handle(
+    State((sfn, iam)): State<(Arc<Sfn>, Arc<Iam>)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let op = aws_json::operation(&headers).unwrap_or_default();
     let ok = |v: Value| aws_json::ok(v, aws_json::JSON_1_0);
+    if let Some(arn) = resource(&sfn, &op, &req).await
+        && let Err(denied) =
+            iam.authorize_identity(&iam.identify(&headers), &format!("states:{op}"), &arn)
+    {
+        return aws_json::error(
+            StatusCode::BAD_REQUEST,
+            "AccessDeniedException",
+            denied.message,
+            aws_json::JSON_1_0,
+        );
+    }
     match op.as_str() {
         "StartExecution" => {
             let input =
@@ -180,7 +220,9 @@ async fn handle(State(sfn): State<Arc<Sfn>>, headers: HeaderMap, body: Bytes) ->
     }
 }
 
-/// The HTTP endpoint.
-pub fn router(sfn: &Arc<Sfn>) -> Router {
-    Router::new().fallback(post(handle)).with_state(sfn.clone())
+/// The HTTP endpoint, its callers authorised by `iam`.
+pub fn router(sfn: &Arc<Sfn>, iam: &Arc<Iam>) -> Router {
+    Router::new()
+        .fallback(post(handle))
+        .with_state((sfn.clone(), iam.clone()))
 }

@@ -11,7 +11,7 @@ pub mod api;
 mod history;
 pub mod run;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,15 +27,28 @@ use crate::clock::TimeScale;
 
 pub use history::HistoryEvent;
 
-/// The services Task states call.
+/// The services Task states call, on behalf of the state machine `machine` (its ARN: the
+/// calls are made with its role).
 #[async_trait]
 pub trait Integrations: Send + Sync {
     /// Invokes a function synchronously; `Err` carries the function's error type and message.
-    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, (String, String)>;
-    /// `PutEvents`: the response (`FailedEntryCount`, `Entries`).
-    async fn put_events(&self, entries: Vec<Value>) -> Value;
+    async fn invoke(
+        &self,
+        machine: &str,
+        function: &str,
+        payload: Value,
+    ) -> Result<Value, (String, String)>;
+    /// `PutEvents`: the response (`FailedEntryCount`, `Entries`), or `(errorType, message)`
+    /// when the whole call is refused.
+    async fn put_events(&self, machine: &str, entries: Vec<Value>)
+    -> Result<Value, (String, String)>;
     /// A DynamoDB API call: the response, or `(errorType, message)`.
-    async fn dynamodb(&self, operation: &str, params: Value) -> Result<Value, (String, String)>;
+    async fn dynamodb(
+        &self,
+        machine: &str,
+        operation: &str,
+        params: Value,
+    ) -> Result<Value, (String, String)>;
 }
 
 /// The Task resources the interpreter runs.
@@ -196,6 +209,7 @@ impl Execution {
 
 /// A task waiting for its token.
 struct Waiter {
+    machine: String,
     reply: oneshot::Sender<Result<Value, AslError>>,
     heartbeat: watch::Sender<Instant>,
 }
@@ -217,7 +231,8 @@ pub struct Sfn {
     executions: RwLock<HashMap<String, Arc<Execution>>>,
     order: Mutex<Vec<String>>,
     tokens: Mutex<HashMap<String, Waiter>>,
-    closed_tokens: Mutex<HashSet<String>>,
+    /// Tokens answered or timed out, with their state machine.
+    closed_tokens: Mutex<HashMap<String, String>>,
     integrations: Arc<dyn Integrations>,
     time_scale: TimeScale,
     progress: broadcast::Sender<Progress>,
@@ -392,6 +407,7 @@ impl Sfn {
 
     pub(crate) async fn register_token(
         &self,
+        machine: &str,
     ) -> (
         String,
         oneshot::Receiver<Result<Value, AslError>>,
@@ -407,24 +423,45 @@ impl Sfn {
         self.tokens
             .lock()
             .await
-            .insert(token.clone(), Waiter { reply, heartbeat });
+            .insert(
+                token.clone(),
+                Waiter {
+                    machine: machine.to_owned(),
+                    reply,
+                    heartbeat,
+                },
+            );
         (token, rx, hb_rx)
     }
 
     pub(crate) async fn close_token(&self, token: &str) {
-        if self.tokens.lock().await.remove(token).is_some() {
-            self.closed_tokens.lock().await.insert(token.to_owned());
+        if let Some(w) = self.tokens.lock().await.remove(token) {
+            self.closed_tokens
+                .lock()
+                .await
+                .insert(token.to_owned(), w.machine);
         }
+    }
+
+    /// The state machine whose execution issued a task token (open or closed).
+    pub async fn token_machine(&self, token: &str) -> Option<String> {
+        if let Some(w) = self.tokens.lock().await.get(token) {
+            return Some(w.machine.clone());
+        }
+        self.closed_tokens.lock().await.get(token).cloned()
     }
 
     async fn callback(&self, token: &str, result: Result<Value, AslError>) -> Result<(), ApiError> {
         match self.tokens.lock().await.remove(token) {
             Some(w) => {
-                self.closed_tokens.lock().await.insert(token.to_owned());
+                self.closed_tokens
+                    .lock()
+                    .await
+                    .insert(token.to_owned(), w.machine);
                 let _ = w.reply.send(result);
                 Ok(())
             }
-            None if self.closed_tokens.lock().await.contains(token) => {
+            None if self.closed_tokens.lock().await.contains_key(token) => {
                 Err(api_err("TaskTimedOut", "Task Timed Out"))
             }
             None => Err(api_err("InvalidToken", "Invalid token")),
@@ -454,7 +491,7 @@ impl Sfn {
                 let _ = w.heartbeat.send(Instant::now());
                 Ok(())
             }
-            None if self.closed_tokens.lock().await.contains(token) => {
+            None if self.closed_tokens.lock().await.contains_key(token) => {
                 Err(api_err("TaskTimedOut", "Task Timed Out"))
             }
             None => Err(api_err("InvalidToken", "Invalid token")),
@@ -572,13 +609,13 @@ mod tests {
 
     #[async_trait]
     impl Integrations for Nothing {
-        async fn invoke(&self, f: &str, _: Value) -> Result<Value, (String, String)> {
+        async fn invoke(&self, _: &str, f: &str, _: Value) -> Result<Value, (String, String)> {
             Err(("ResourceNotFoundException".into(), f.into()))
         }
-        async fn put_events(&self, _: Vec<Value>) -> Value {
-            json!({ "FailedEntryCount": 0, "Entries": [] })
+        async fn put_events(&self, _: &str, _: Vec<Value>) -> Result<Value, (String, String)> {
+            Ok(json!({ "FailedEntryCount": 0, "Entries": [] }))
         }
-        async fn dynamodb(&self, op: &str, _: Value) -> Result<Value, (String, String)> {
+        async fn dynamodb(&self, _: &str, op: &str, _: Value) -> Result<Value, (String, String)> {
             Err(("ResourceNotFoundException".into(), op.into()))
         }
     }
@@ -618,7 +655,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_answers_once_then_reads_as_timed_out_and_unknown_tokens_are_invalid() {
         let s = sfn();
-        let (token, rx, _) = s.register_token().await;
+        let (token, rx, _) = s.register_token("arn:aws:states:us-east-1:000000000000:stateMachine:m").await;
         s.send_task_success(&token, json!({"a": 1})).await.unwrap();
         assert_eq!(rx.await.unwrap().unwrap(), json!({"a": 1}));
         assert_eq!(

@@ -474,7 +474,7 @@ impl Runner {
         let effective = select(&t.input_path, raw, &base_ctx)?;
         let callback = t.resource.ends_with(".waitForTaskToken");
         let token = if callback {
-            Some(self.sfn.register_token().await)
+            Some(self.sfn.register_token(&self.exec.machine.arn).await)
         } else {
             None
         };
@@ -617,6 +617,7 @@ impl Runner {
     /// Calls a Task's service.
     async fn call(&self, resource: &str, params: &Value) -> Result<Value, AslError> {
         let integrations = &self.sfn.integrations;
+        let machine = self.exec.machine.arn.as_str();
         let base = resource.trim_end_matches(".waitForTaskToken");
         match base {
             "arn:aws:states:::lambda:invoke" => {
@@ -625,7 +626,10 @@ impl Runner {
                     .and_then(Value::as_str)
                     .ok_or_else(|| AslError::runtime("lambda:invoke needs FunctionName"))?;
                 let payload = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
-                match integrations.invoke(function_name(function), payload).await {
+                match integrations
+                    .invoke(machine, function_name(function), payload)
+                    .await
+                {
                     Ok(out) => Ok(json!({
                         "ExecutedVersion": "$LATEST",
                         "Payload": out,
@@ -651,7 +655,10 @@ impl Runner {
                         e
                     })
                     .collect();
-                let out = integrations.put_events(entries).await;
+                let out = integrations
+                    .put_events(machine, entries)
+                    .await
+                    .map_err(|(t, m)| AslError::named(format!("EventBridge.{t}"), m))?;
                 if out
                     .get("FailedEntryCount")
                     .and_then(Value::as_u64)
@@ -670,12 +677,15 @@ impl Runner {
                     .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
                     .unwrap_or_default();
                 integrations
-                    .dynamodb(&op, params.clone())
+                    .dynamodb(machine, &op, params.clone())
                     .await
                     .map_err(|(t, m)| AslError::named(format!("DynamoDB.{t}"), m))
             }
             r if r.starts_with("arn:aws:lambda:") => {
-                match integrations.invoke(function_name(r), params.clone()).await {
+                match integrations
+                    .invoke(machine, function_name(r), params.clone())
+                    .await
+                {
                     Ok(out) => Ok(out),
                     Err((t, m)) => Err(lambda_error(&t, &m)),
                 }
@@ -697,8 +707,12 @@ fn function_name(name_or_arn: &str) -> &str {
 /// `Lambda.*` for errors of the service itself and for unhandled runtime failures.
 fn lambda_error(error_type: &str, message: &str) -> AslError {
     let name = match error_type {
-        "ResourceNotFoundException" | "ServiceException" | "TooManyRequestsException" => {
-            format!("Lambda.{error_type}")
+        // The Lambda service refused the call (the cause is its message, not a function's).
+        "ResourceNotFoundException"
+        | "ServiceException"
+        | "TooManyRequestsException"
+        | "AWSLambdaException" => {
+            return AslError::named(format!("Lambda.{error_type}"), message);
         }
         // A process that crashed, ran out of memory or overran its timeout: AWS reports these
         // unhandled errors as `Lambda.Unknown` (the cause keeps the runtime's own error type).
