@@ -1,0 +1,187 @@
+//! The DynamoDB endpoint the functions reach (`AWS_ENDPOINT_URL_DYNAMODB`): each request is
+//! authorised against the caller's role, then forwarded to DynamoDB Local unchanged, and its
+//! answer returned unchanged. DynamoDB Local itself checks no permission.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::Value;
+
+use crate::app::{ACCOUNT, REGION};
+use crate::aws_json;
+use crate::iam::{AccessDenied, Iam, Identity};
+
+/// The error type DynamoDB answers a refused request with.
+pub const ACCESS_DENIED: &str = "com.amazon.coral.service#AccessDeniedException";
+
+fn table_arn(name: &str) -> String {
+    if name.starts_with("arn:") {
+        name.to_owned()
+    } else {
+        format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}")
+    }
+}
+
+/// The IAM actions and resources a DynamoDB request needs (Service Authorization Reference,
+/// DynamoDB): the operation on its table, or on `table/<t>/index/<i>` for a `Query` or `Scan`
+/// of an index; each table of a batch; each item's own action in a transaction
+/// (`TransactWriteItems` is authorised as the `PutItem`, `UpdateItem`, `DeleteItem` and
+/// `ConditionCheckItem` it holds, `TransactGetItems` as `GetItem`); `*` for `ListTables`.
+pub fn required(operation: &str, request: &Value) -> Vec<(String, String)> {
+    let action = |op: &str| format!("dynamodb:{op}");
+    let table = |v: &Value| {
+        v.get("TableName")
+            .and_then(Value::as_str)
+            .map(table_arn)
+            .unwrap_or_default()
+    };
+    match operation {
+        "ListTables" => vec![(action(operation), "*".to_owned())],
+        "BatchGetItem" | "BatchWriteItem" => request
+            .get("RequestItems")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .map(|t| (action(operation), table_arn(t)))
+            .collect(),
+        "TransactWriteItems" | "TransactGetItems" => request
+            .get("TransactItems")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_object()?.iter().next())
+            .map(|(kind, body)| {
+                let op = match kind.as_str() {
+                    "Put" => "PutItem",
+                    "Update" => "UpdateItem",
+                    "Delete" => "DeleteItem",
+                    "ConditionCheck" => "ConditionCheckItem",
+                    _ => "GetItem",
+                };
+                (action(op), table(body))
+            })
+            .collect(),
+        "Query" | "Scan" => {
+            let mut arn = table(request);
+            if let Some(index) = request.get("IndexName").and_then(Value::as_str) {
+                arn = format!("{arn}/index/{index}");
+            }
+            vec![(action(operation), arn)]
+        }
+        _ => vec![(action(operation), table(request))],
+    }
+}
+
+/// Authorises every action a DynamoDB request needs.
+pub fn authorize(
+    iam: &Iam,
+    identity: &Identity,
+    operation: &str,
+    request: &Value,
+) -> Result<(), AccessDenied> {
+    required(operation, request)
+        .iter()
+        .try_for_each(|(action, arn)| iam.authorize_identity(identity, action, arn))
+}
+
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    iam: Arc<Iam>,
+}
+
+/// The endpoint, forwarding to DynamoDB Local at `upstream`.
+pub fn router(upstream: &str, iam: Arc<Iam>) -> Router {
+    Router::new().fallback(post(handle)).with_state(Arc::new(Proxy {
+        upstream: upstream.to_owned(),
+        http: crate::loopback_client(),
+        iam,
+    }))
+}
+
+async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
+    let operation = aws_json::operation(&headers).unwrap_or_default();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Err(denied) = authorize(&p.iam, &p.iam.identify(&headers), &operation, &request) {
+        return aws_json::error(
+            StatusCode::BAD_REQUEST,
+            ACCESS_DENIED,
+            denied.message,
+            aws_json::JSON_1_0,
+        );
+    }
+    let mut forward = p.http.post(&p.upstream).body(body);
+    for (k, v) in &headers {
+        if !matches!(k.as_str(), "host" | "content-length" | "connection") {
+            forward = forward.header(k, v);
+        }
+    }
+    match forward.send().await {
+        Ok(answer) => {
+            let status = StatusCode::from_u16(answer.status().as_u16())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut out = HeaderMap::new();
+            for (k, v) in answer.headers() {
+                if !matches!(
+                    k.as_str(),
+                    "content-length" | "connection" | "transfer-encoding"
+                ) {
+                    out.insert(k, v.clone());
+                }
+            }
+            let bytes = answer.bytes().await.unwrap_or_default();
+            (status, out, bytes).into_response()
+        }
+        Err(e) => aws_json::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            format!("DynamoDB Local did not answer: {e}"),
+            aws_json::JSON_1_0,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_request_needs_its_operation_on_its_table_or_index() {
+        let t = "arn:aws:dynamodb:us-east-1:000000000000:table/";
+        assert_eq!(
+            required("DeleteItem", &json!({"TableName": "held"})),
+            [("dynamodb:DeleteItem".to_owned(), format!("{t}held"))]
+        );
+        assert_eq!(
+            required("Query", &json!({"TableName": "held", "IndexName": "byStore"})),
+            [("dynamodb:Query".to_owned(), format!("{t}held/index/byStore"))]
+        );
+        assert_eq!(
+            required(
+                "TransactWriteItems",
+                &json!({"TransactItems": [{"Put": {"TableName": "a"}}, {"ConditionCheck": {"TableName": "b"}}]})
+            ),
+            [
+                ("dynamodb:PutItem".to_owned(), format!("{t}a")),
+                ("dynamodb:ConditionCheckItem".to_owned(), format!("{t}b"))
+            ]
+        );
+        let mut batch = required(
+            "BatchWriteItem",
+            &json!({"RequestItems": {"a": [], "b": []}}),
+        );
+        batch.sort();
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch[1].1, format!("{t}b"));
+        assert_eq!(
+            required("ListTables", &json!({})),
+            [("dynamodb:ListTables".to_owned(), "*".to_owned())]
+        );
+    }
+}

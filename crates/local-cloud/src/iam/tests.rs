@@ -1,0 +1,133 @@
+use super::*;
+
+fn base() -> Resolver {
+    let mut r = Resolver::default();
+    r.refs.insert("Fn".into(), json!("orders-t-fn"));
+    r.attrs.insert(
+        ("Fn".into(), "Arn".into()),
+        json!("arn:aws:lambda:us-east-1:000000000000:function:orders-t-fn"),
+    );
+    r.refs.insert("Table".into(), json!("orders-t"));
+    r
+}
+
+fn template(role_extra: Value, function_role: &str) -> Value {
+    let mut role = json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}]},
+            "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            "Policies": [{"PolicyName": "P0", "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": {"Fn::Sub": ["arn:${AWS::Partition}:dynamodb:us-east-1:000000000000:table/${t}", {"t": {"Ref": "Table"}}]}}]}}]
+        }
+    });
+    if let (Some(props), Value::Object(extra)) = (role["Properties"].as_object_mut(), role_extra) {
+        props.extend(extra);
+    }
+    json!({"Resources": {
+        "FnRole": role,
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": [function_role, "Arn"]}}},
+    }})
+}
+
+fn resolver() -> Resolver {
+    let mut r = base();
+    r.refs.insert("AWS::Partition".into(), json!("aws"));
+    r
+}
+
+#[test]
+fn a_function_calls_with_its_own_role_and_its_own_key() {
+    let iam = Iam::load(&template(json!({}), "FnRole"), &resolver(), "s").unwrap();
+    let key = iam.function_key("orders-t-fn").unwrap();
+    assert!(key.starts_with("ASIA"), "{key}");
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "authorization",
+        format!("AWS4-HMAC-SHA256 Credential={key}/20261130/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x")
+            .parse()
+            .unwrap(),
+    );
+    let who = iam.identify(&headers);
+    let Identity::Caller(Caller::Role { session_arn, .. }) = &who else {
+        panic!("{who:?}");
+    };
+    assert_eq!(
+        session_arn,
+        "arn:aws:sts::000000000000:assumed-role/s-FnRole/orders-t-fn"
+    );
+    let table = "arn:aws:dynamodb:us-east-1:000000000000:table/orders-t";
+    assert!(iam.authorize_identity(&who, "dynamodb:PutItem", table).is_ok());
+    let denied = iam
+        .authorize_identity(&who, "dynamodb:DeleteItem", table)
+        .unwrap_err();
+    assert_eq!(
+        denied.message,
+        format!("User: {session_arn} is not authorized to perform: dynamodb:DeleteItem on resource: {table} because no identity-based policy allows the dynamodb:DeleteItem action")
+    );
+    // Credentials the cloud did not issue are the developer's own.
+    assert_eq!(iam.identify(&HeaderMap::new()), Identity::Administrator);
+    assert!(
+        iam.authorize_identity(&Identity::Administrator, "dynamodb:DeleteItem", table)
+            .is_ok()
+    );
+}
+
+#[test]
+fn an_unknown_managed_policy_stops_the_cloud_with_the_role_named() {
+    let t = template(
+        json!({"ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}),
+        "FnRole",
+    );
+    let e = Iam::load(&t, &resolver(), "s").unwrap_err().to_string();
+    assert!(e.contains("FnRole") && e.contains("AdministratorAccess"), "{e}");
+}
+
+#[test]
+fn a_statement_the_evaluator_does_not_understand_stops_the_cloud_with_it_named() {
+    let t = template(
+        json!({"Policies": [{"PolicyName": "Odd", "PolicyDocument": {"Statement": [{"Sid": "FromTheOffice", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}]}}]}),
+        "FnRole",
+    );
+    let e = Iam::load(&t, &resolver(), "s").unwrap_err().to_string();
+    assert!(
+        e.contains("role FnRole policy Odd statement FromTheOffice") && e.contains("IpAddress"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_role_that_does_not_trust_lambda_cannot_be_a_function_role() {
+    let t = template(
+        json!({"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}),
+        "FnRole",
+    );
+    let e = Iam::load(&t, &resolver(), "s").unwrap_err().to_string();
+    assert!(e.contains("does not trust lambda.amazonaws.com"), "{e}");
+}
+
+#[test]
+fn disabled_iam_allows_everything() {
+    let iam = Iam::disabled();
+    assert!(!iam.enforced());
+    assert!(
+        iam.authorize(
+            &Caller::Service("events.amazonaws.com".into()),
+            "lambda:InvokeFunction",
+            "arn:aws:lambda:us-east-1:000000000000:function:x",
+            BTreeMap::new()
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_denied_integration_reads_as_the_service_exception_with_the_sdk_cause() {
+    let denied = AccessDenied {
+        message: "User: x is not authorized".into(),
+    };
+    let (t, cause) = integration_denial("lambda", &denied);
+    assert_eq!(t, "AWSLambdaException");
+    assert!(cause.starts_with("User: x is not authorized (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: "));
+    assert_eq!(integration_denial("dynamodb", &denied).0, "AmazonDynamoDBException");
+    assert_eq!(integration_denial("events", &denied).0, "AmazonEventBridgeException");
+}
