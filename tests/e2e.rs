@@ -10,7 +10,7 @@
 
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -57,9 +57,18 @@ fn check_binaries(bin_dir: &Path) {
 }
 
 async fn cloud(stage: &str) -> Arc<LocalCloud> {
+    cloud_from(stage, None).await
+}
+
+/// A cloud from another template (`None`: the repository's), with IAM enforced as always.
+async fn cloud_from(stage: &str, template: Option<PathBuf>) -> Arc<LocalCloud> {
     local_cloud::install_crypto();
     let root = repo_root();
     let mut opts = local_cloud::Options::for_repo(&root);
+    if let Some(t) = template {
+        opts.template = t;
+    }
+    assert!(opts.iam, "IAM is enforced by default");
     check_binaries(&opts.bin_dir);
     opts.stage = format!("e2e-{stage}");
     opts.state_dir = root.join("target/local-cloud-e2e");
@@ -574,5 +583,268 @@ async fn a_function_killed_mid_invocation_still_ends_the_order() {
     );
     let stats = c.lambda.stats().await;
     assert!(stats[&pos_fn].restarts >= 1);
+    c.stop().await;
+}
+
+// ---------------------------------------------------------------- IAM, enforced
+
+/// The repository's template with `from` replaced by `to` in the resource `resource` (its
+/// first occurrence after the resource's header), in a tree of its own under target/ that
+/// shares the repository's functions and workflow.
+fn template_with(case: &str, resource: &str, from: &str, to: &str) -> PathBuf {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    let start = text
+        .find(&format!("\n  {resource}:\n"))
+        .unwrap_or_else(|| panic!("no resource {resource} in the template"));
+    let at = start
+        + text[start..]
+            .find(from)
+            .unwrap_or_else(|| panic!("{resource} has no {from:?}"));
+    let edited = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
+    assert_ne!(edited, text);
+    let dir = root.join("target/local-cloud-e2e/templates").join(case);
+    std::fs::create_dir_all(dir.join("infra")).unwrap();
+    for shared in ["functions", "statemachines"] {
+        let link = dir.join(shared);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(root.join(shared), &link).unwrap();
+    }
+    let path = dir.join("infra/template.yaml");
+    std::fs::write(&path, edited).unwrap();
+    path
+}
+
+/// Waits until the order's executions (at least one) have all ended.
+async fn ended(c: &LocalCloud, o: &Order) -> OrderView {
+    let r = eventually(WITHIN, "the order's executions to end", || async {
+        let v = view(c, o).await;
+        v.settled().then_some(v)
+    })
+    .await;
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{e}; the order is now {:#?}", view(c, o).await),
+    }
+}
+
+/// The causes in the order's execution histories that report an access denial of `action`.
+async fn denials(c: &LocalCloud, o: &Order, action: &str) -> Vec<String> {
+    history_types(c, o)
+        .await
+        .into_iter()
+        .map(|(_, h)| h.to_string())
+        .filter(|h| {
+            h.contains("AccessDeniedException")
+                && h.contains(&format!("is not authorized to perform: {action}"))
+        })
+        .collect()
+}
+
+fn log_of(c: &LocalCloud, binary: &str) -> String {
+    let f = c.app.function_by_binary(binary).unwrap();
+    let path = repo_root()
+        .join("target/local-cloud-e2e/logs")
+        .join(format!("{}.log", f.name));
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_put_events_intake_answers_503_and_logs_access_denied() {
+    let t = template_with(
+        "intake",
+        "IntakeFunction",
+        "        - EventBridgePutEventsPolicy: { EventBusName: !Ref OrdersBus }\n",
+        "",
+    );
+    let c = cloud_from("iam-intake", Some(t)).await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 503);
+    assert!(c.executions_of(&o.id).await.is_empty());
+    let log = log_of(&c, "intake");
+    assert!(
+        log.contains("AccessDeniedException")
+            && log.contains("is not authorized to perform: events:PutEvents"),
+        "intake's log: {log}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_idempotency_table_dedup_is_denied_and_the_order_ends_failed() {
+    let t = template_with(
+        "dedup",
+        "DedupFunction",
+        "        - DynamoDBCrudPolicy: { TableName: !Ref IdempotencyTable }\n",
+        "",
+    );
+    let c = cloud_from("iam-dedup", Some(t)).await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let v = ended(&c, &o).await;
+    assert_eq!(v.executions[0].status, "FAILED");
+    assert!(!denials(&c, &o, "dynamodb:PutItem").await.is_empty());
+    assert_eq!(live_pos_orders(&v), 0);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_writes_to_the_orders_table_adapt_order_is_denied_and_nothing_reaches_the_pos() {
+    let t = template_with(
+        "adapt",
+        "AdaptOrderFunction",
+        "        - DynamoDBWritePolicy: { TableName: !Ref OrdersTable }\n",
+        "",
+    );
+    let c = cloud_from("iam-adapt", Some(t)).await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let v = ended(&c, &o).await;
+    assert!(!denials(&c, &o, "dynamodb:UpdateItem").await.is_empty());
+    assert!(v.executions[0].path.contains(&"Deny".to_owned()), "{:?}", v.executions[0].path);
+    assert_eq!(live_pos_orders(&v), 0);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_put_events_accept_order_is_denied_and_nothing_reaches_the_pos() {
+    let t = template_with(
+        "accept",
+        "AcceptOrderFunction",
+        "        - EventBridgePutEventsPolicy: { EventBusName: !Ref OrdersBus }\n",
+        "",
+    );
+    let c = cloud_from("iam-accept", Some(t)).await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let v = ended(&c, &o).await;
+    assert!(!denials(&c, &o, "events:PutEvents").await.is_empty());
+    assert_eq!(live_pos_orders(&v), 0);
+    c.stop().await;
+}
+
+/// The defect the template review found: with SAM's write policy on the held-orders table
+/// (PutItem, UpdateItem, BatchWriteItem), taking a held order back is denied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_delete_item_on_held_orders_hold_order_cannot_release_by_time() {
+    let t = template_with(
+        "hold",
+        "HoldOrderFunction",
+        "        - DynamoDBCrudPolicy: { TableName: !Ref HeldOrdersTable }\n",
+        "        - DynamoDBWritePolicy: { TableName: !Ref HeldOrdersTable }\n",
+    );
+    let c = cloud_from("iam-hold", Some(t)).await;
+    let o = order(
+        Partner::DoorDash,
+        "events/partners/doordash/order-scheduled.json",
+        &[("/order/estimated_pickup_time", 15)],
+    );
+    assert_eq!(send(&c, &o).await, 202);
+    let v = ended(&c, &o).await;
+    assert!(!denials(&c, &o, "dynamodb:DeleteItem").await.is_empty());
+    assert!(
+        v.executions[0].path.contains(&"Release by time".to_owned()),
+        "{:?}",
+        v.executions[0].path
+    );
+    assert_ne!(v.status.as_deref(), Some("SentToPos"));
+    assert_eq!(live_pos_orders(&v), 0);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_writes_to_the_orders_table_pos_is_denied_and_its_pos_order_is_voided() {
+    let t = template_with(
+        "pos",
+        "PosFunction",
+        "        - DynamoDBWritePolicy: { TableName: !Ref OrdersTable }\n",
+        "",
+    );
+    let c = cloud_from("iam-pos", Some(t)).await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let v = ended(&c, &o).await;
+    assert!(!denials(&c, &o, "dynamodb:UpdateItem").await.is_empty());
+    // The POS made the order before the status write was refused: the void finds it by the
+    // order id and voids it.
+    assert_eq!(v.pos_orders.len(), 1, "{:?}", v.pos_orders);
+    assert_eq!(live_pos_orders(&v), 0, "{:?}", v.pos_orders);
+    assert!(v.executions[0].path.contains(&"Void in POS".to_owned()));
+    c.stop().await;
+}
+
+/// The same defect in release-order: a courier's release takes the held order back with a
+/// conditional DeleteItem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_destination() {
+    let t = template_with(
+        "release",
+        "ReleaseOrderFunction",
+        "        - DynamoDBCrudPolicy: { TableName: !Ref HeldOrdersTable }\n",
+        "        - DynamoDBReadPolicy: { TableName: !Ref HeldOrdersTable }\n        - DynamoDBWritePolicy: { TableName: !Ref HeldOrdersTable }\n",
+    );
+    let c = cloud_from("iam-release", Some(t)).await;
+    let o = order(
+        Partner::DoorDash,
+        "events/partners/doordash/order.json",
+        &[("/order/estimated_pickup_time", 45)],
+    );
+    assert_eq!(send(&c, &o).await, 202);
+    held(&c, &o).await;
+    eventually(WITHIN, "a held-orders row", || async {
+        c.scan("HeldOrdersTable")
+            .await
+            .into_iter()
+            .find(|r| r["orderId"] == format!("doordash.{}", o.id))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let courier = about(&o, "events/partners/doordash/courier.json", "/order/id");
+    assert_eq!(
+        c.send_signed(Partner::DoorDash, courier).await.unwrap().0,
+        202
+    );
+    let queue = c
+        .app
+        .queues
+        .iter()
+        .find(|q| q.ends_with("release-failures"))
+        .unwrap()
+        .clone();
+    let failure = eventually(WITHIN, "release-order's failure destination", || async {
+        c.queues.all().await.get(&queue).and_then(|m| m.first().cloned())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = failure.to_string();
+    assert!(
+        text.contains("AccessDeniedException")
+            && text.contains("is not authorized to perform: dynamodb:DeleteItem"),
+        "{failure:#}"
+    );
+    assert_eq!(view(&c, &o).await.status.as_deref(), Some("Held"));
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partner() {
+    let t = template_with(
+        "workflow",
+        "OrderWorkflow",
+        "        - LambdaInvokePolicy: { FunctionName: !Ref PosFunction }\n",
+        "",
+    );
+    let c = cloud_from("iam-workflow", Some(t)).await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let v = ended(&c, &o).await;
+    let denied = denials(&c, &o, "lambda:InvokeFunction").await;
+    assert!(!denied.is_empty());
+    assert!(
+        denied.iter().any(|h| h.contains("Lambda.AWSLambdaException")),
+        "{denied:?}"
+    );
+    assert!(v.pos_orders.is_empty(), "{:?}", v.pos_orders);
+    assert!(v.executions[0].path.contains(&"Cancel with partner".to_owned()));
     c.stop().await;
 }

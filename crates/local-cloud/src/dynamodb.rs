@@ -139,6 +139,15 @@ impl DynamoLocal {
     }
 }
 
+/// The `Authorization` header every call to DynamoDB Local carries. DynamoDB Local does not
+/// check signatures, but without `-sharedDb` it keeps one database per access key and region:
+/// one key for every caller keeps one database for the account, as on AWS.
+pub fn local_authorization() -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
+    )
+}
+
 /// One DynamoDB JSON API call against `endpoint`.
 pub async fn call(
     http: &reqwest::Client,
@@ -146,10 +155,7 @@ pub async fn call(
     operation: &str,
     body: Value,
 ) -> Result<Value, DynamoError> {
-    // DynamoDB Local reads the credential scope but does not check signatures.
-    let auth = format!(
-        "AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
-    );
+    let auth = local_authorization();
     let response = http
         .post(endpoint)
         .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))

@@ -115,9 +115,16 @@ async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) ->
             aws_json::JSON_1_0,
         );
     }
-    let mut forward = p.http.post(&p.upstream).body(body);
+    let mut forward = p
+        .http
+        .post(&p.upstream)
+        .header("authorization", crate::dynamodb::local_authorization())
+        .body(body);
     for (k, v) in &headers {
-        if !matches!(k.as_str(), "host" | "content-length" | "connection") {
+        if !matches!(
+            k.as_str(),
+            "host" | "content-length" | "connection" | "authorization"
+        ) {
             forward = forward.header(k, v);
         }
     }
