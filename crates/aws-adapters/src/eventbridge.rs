@@ -26,6 +26,9 @@ pub struct EventBridgePublisher {
 }
 
 impl EventBridgePublisher {
+    /// The IAM actions its calls need, on the bus.
+    pub const IAM_ACTIONS: &'static [&'static str] = &["events:PutEvents"];
+
     /// Publishes to `bus` (name or ARN) through `client`.
     pub fn new(client: Client, bus: impl Into<String>) -> Self {
         Self {

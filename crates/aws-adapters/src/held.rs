@@ -23,6 +23,16 @@ pub struct DynamoHeld {
 }
 
 impl DynamoHeld {
+    /// The IAM actions its calls need on the held-orders table.
+    pub const IAM_ACTIONS: &'static [&'static str] = &[
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+    ];
+    /// The IAM actions its calls need on an index of the table, with the index.
+    pub const IAM_INDEX_ACTIONS: &'static [(&'static str, &'static str)] =
+        &[("dynamodb:Query", crate::tables::HELD_BY_STORE_INDEX)];
+
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {

@@ -21,6 +21,13 @@ pub struct DynamoIdempotencyStore {
 }
 
 impl DynamoIdempotencyStore {
+    /// The IAM actions its calls need, on the idempotency table.
+    pub const IAM_ACTIONS: &'static [&'static str] = &[
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ];
+
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {

@@ -29,3 +29,97 @@ pub use sfn::SfnCallbacks;
 pub(crate) fn describe<E: std::error::Error>(e: &E) -> String {
     aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
 }
+
+#[cfg(test)]
+mod iam_actions {
+    //! Each adapter's declared IAM actions are exactly the SDK operations its source calls, so
+    //! the template contract that checks roles against them cannot miss a new call.
+
+    use std::collections::BTreeSet;
+
+    /// `.put_item()` → `PutItem`: every SDK fluent call of the listed operations in a source.
+    fn operations(source: &str) -> BTreeSet<String> {
+        const SDK_OPERATIONS: [&str; 13] = [
+            "get_item",
+            "put_item",
+            "update_item",
+            "delete_item",
+            "query",
+            "scan",
+            "batch_get_item",
+            "batch_write_item",
+            "transact_write_items",
+            "put_events",
+            "send_task_success",
+            "send_task_failure",
+            "send_task_heartbeat",
+        ];
+        let mut ops: BTreeSet<String> = SDK_OPERATIONS
+            .iter()
+            .filter(|op| source.contains(&format!(".{op}()")))
+            .map(|op| pascal(op))
+            .collect();
+        if source.contains(".get_secret_value()") {
+            ops.insert("GetSecretValue".to_owned());
+        }
+        ops
+    }
+
+    fn pascal(snake: &str) -> String {
+        snake
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    fn declared(actions: &[&str]) -> BTreeSet<String> {
+        actions
+            .iter()
+            .map(|a| a.split_once(':').map_or(*a, |(_, op)| op).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_adapter_declares_exactly_the_iam_actions_its_calls_need() {
+        let held_actions: Vec<&str> = crate::DynamoHeld::IAM_ACTIONS
+            .iter()
+            .copied()
+            .chain(crate::DynamoHeld::IAM_INDEX_ACTIONS.iter().map(|(a, _)| *a))
+            .collect();
+        let cases: [(&str, &str, Vec<&str>); 6] = [
+            ("orders.rs", include_str!("orders.rs"), crate::DynamoOrders::IAM_ACTIONS.to_vec()),
+            ("held.rs", include_str!("held.rs"), held_actions),
+            (
+                "idempotency_store.rs",
+                include_str!("idempotency_store.rs"),
+                crate::DynamoIdempotencyStore::IAM_ACTIONS.to_vec(),
+            ),
+            (
+                "eventbridge.rs",
+                include_str!("eventbridge.rs"),
+                crate::EventBridgePublisher::IAM_ACTIONS.to_vec(),
+            ),
+            ("sfn.rs", include_str!("sfn.rs"), crate::SfnCallbacks::IAM_ACTIONS.to_vec()),
+            ("secrets.rs", include_str!("secrets.rs"), crate::secrets::IAM_ACTIONS.to_vec()),
+        ];
+        for (file, source, actions) in cases {
+            // Only the code, not this list of names in the tests below the code.
+            let code = source.split("#[cfg(test)]").next().unwrap_or(source);
+            assert_eq!(operations(code), declared(&actions), "{file}");
+        }
+    }
+
+    #[test]
+    fn the_scan_sees_a_call_and_ignores_a_lookalike() {
+        assert_eq!(
+            operations("client.delete_item().key(k); x.put_item_later();"),
+            BTreeSet::from(["DeleteItem".to_owned()])
+        );
+        assert_eq!(pascal("batch_write_item"), "BatchWriteItem");
+    }
+}

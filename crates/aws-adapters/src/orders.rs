@@ -25,6 +25,13 @@ pub struct DynamoOrders {
 }
 
 impl DynamoOrders {
+    /// The IAM actions its calls need, on the orders table.
+    pub const IAM_ACTIONS: &'static [&'static str] = &[
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ];
+
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {

@@ -23,6 +23,9 @@ pub enum SecretError {
     },
 }
 
+/// The IAM actions [`load_secret_json`] needs, on the secret.
+pub const IAM_ACTIONS: &[&str] = &["secretsmanager:GetSecretValue"];
+
 /// The JSON object stored as the secret `id` (an ARN or a name).
 pub async fn load_secret_json(client: &Client, id: &str) -> Result<serde_json::Value, SecretError> {
     let out = client

@@ -15,6 +15,13 @@ pub struct SfnCallbacks {
 }
 
 impl SfnCallbacks {
+    /// The IAM actions its calls need, on the state machine that issued the task token.
+    pub const IAM_ACTIONS: &'static [&'static str] = &[
+        "states:SendTaskFailure",
+        "states:SendTaskHeartbeat",
+        "states:SendTaskSuccess",
+    ];
+
     /// Callbacks through `client`.
     pub fn new(client: Client) -> Self {
         Self { client }
