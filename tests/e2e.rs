@@ -701,7 +701,11 @@ async fn without_writes_to_the_orders_table_adapt_order_is_denied_and_nothing_re
     assert_eq!(send(&c, &o).await, 202);
     let v = ended(&c, &o).await;
     assert!(!denials(&c, &o, "dynamodb:UpdateItem").await.is_empty());
-    assert!(v.executions[0].path.contains(&"Deny".to_owned()), "{:?}", v.executions[0].path);
+    assert!(
+        v.executions[0].path.contains(&"Deny".to_owned()),
+        "{:?}",
+        v.executions[0].path
+    );
     assert_eq!(live_pos_orders(&v), 0);
     c.stop().await;
 }
@@ -812,7 +816,11 @@ async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_desti
         .unwrap()
         .clone();
     let failure = eventually(WITHIN, "release-order's failure destination", || async {
-        c.queues.all().await.get(&queue).and_then(|m| m.first().cloned())
+        c.queues
+            .all()
+            .await
+            .get(&queue)
+            .and_then(|m| m.first().cloned())
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -841,10 +849,16 @@ async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partn
     let denied = denials(&c, &o, "lambda:InvokeFunction").await;
     assert!(!denied.is_empty());
     assert!(
-        denied.iter().any(|h| h.contains("Lambda.AWSLambdaException")),
+        denied
+            .iter()
+            .any(|h| h.contains("Lambda.AWSLambdaException")),
         "{denied:?}"
     );
     assert!(v.pos_orders.is_empty(), "{:?}", v.pos_orders);
-    assert!(v.executions[0].path.contains(&"Cancel with partner".to_owned()));
+    assert!(
+        v.executions[0]
+            .path
+            .contains(&"Cancel with partner".to_owned())
+    );
     c.stop().await;
 }

@@ -563,7 +563,10 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
             t.json["Resources"][id]["DeletionPolicy"], "RetainExceptOnCreate",
             "{id}: kept on deletion, removed when a first create rolls back"
         );
-        assert_eq!(t.json["Resources"][id]["UpdateReplacePolicy"], "Retain", "{id}");
+        assert_eq!(
+            t.json["Resources"][id]["UpdateReplacePolicy"], "Retain",
+            "{id}"
+        );
     }
 }
 

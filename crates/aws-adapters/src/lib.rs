@@ -92,7 +92,11 @@ mod iam_actions {
             .chain(crate::DynamoHeld::IAM_INDEX_ACTIONS.iter().map(|(a, _)| *a))
             .collect();
         let cases: [(&str, &str, Vec<&str>); 6] = [
-            ("orders.rs", include_str!("orders.rs"), crate::DynamoOrders::IAM_ACTIONS.to_vec()),
+            (
+                "orders.rs",
+                include_str!("orders.rs"),
+                crate::DynamoOrders::IAM_ACTIONS.to_vec(),
+            ),
             ("held.rs", include_str!("held.rs"), held_actions),
             (
                 "idempotency_store.rs",
@@ -104,8 +108,16 @@ mod iam_actions {
                 include_str!("eventbridge.rs"),
                 crate::EventBridgePublisher::IAM_ACTIONS.to_vec(),
             ),
-            ("sfn.rs", include_str!("sfn.rs"), crate::SfnCallbacks::IAM_ACTIONS.to_vec()),
-            ("secrets.rs", include_str!("secrets.rs"), crate::secrets::IAM_ACTIONS.to_vec()),
+            (
+                "sfn.rs",
+                include_str!("sfn.rs"),
+                crate::SfnCallbacks::IAM_ACTIONS.to_vec(),
+            ),
+            (
+                "secrets.rs",
+                include_str!("secrets.rs"),
+                crate::secrets::IAM_ACTIONS.to_vec(),
+            ),
         ];
         for (file, source, actions) in cases {
             // Only the code, not this list of names in the tests below the code.

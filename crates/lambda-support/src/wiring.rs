@@ -2,7 +2,7 @@
 //! (`PIPELINE_BACKEND=aws`, the default) or the in-memory twins (`memory`, for
 //! `cargo lambda watch` and handler tests).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,9 +70,68 @@ impl MemoryWorld {
 /// Where the ports come from.
 pub enum Backend {
     /// AWS (or the local cloud, through `AWS_ENDPOINT_URL_*`).
-    Aws(Box<aws_adapters::AwsConfig>),
+    Aws(Box<AwsBackend>),
     /// Everything in memory.
     Memory(Arc<MemoryWorld>),
+}
+
+/// The AWS backend: the SDK configuration, and a record of the AWS calls the adapters it has
+/// handed out can make (what the function's IAM role must allow; the template's contract
+/// tests check the role against it).
+pub struct AwsBackend {
+    config: aws_adapters::AwsConfig,
+    calls: std::sync::Mutex<BTreeSet<AwsCall>>,
+}
+
+/// An AWS call a use case built from an [`AwsBackend`] can make.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AwsCall {
+    /// The IAM action, e.g. `dynamodb:PutItem`.
+    pub action: &'static str,
+    /// What it is made on.
+    pub resource: AwsResource,
+}
+
+/// What an [`AwsCall`] is made on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AwsResource {
+    /// The resource the environment variable names (a table, a bus, a secret), or an index of
+    /// that table.
+    Named {
+        /// The variable (e.g. `ORDERS_TABLE`).
+        var: &'static str,
+        /// The table's index, for an index query.
+        index: Option<&'static str>,
+    },
+    /// The state machine that issued the task token the call carries.
+    TaskTokenStateMachine,
+}
+
+impl AwsBackend {
+    fn record(&self, actions: &[&'static str], resource: AwsResource) {
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for action in actions {
+            calls.insert(AwsCall {
+                action,
+                resource: resource.clone(),
+            });
+        }
+    }
+
+    fn named(&self, actions: &[&'static str], var: &'static str) {
+        self.record(actions, AwsResource::Named { var, index: None });
+    }
+}
+
+impl std::ops::Deref for AwsBackend {
+    type Target = aws_adapters::AwsConfig;
+
+    fn deref(&self) -> &Self::Target {
+        &self.config
+    }
 }
 
 impl Backend {
@@ -83,7 +142,10 @@ impl Backend {
                 let config =
                     aws_adapters::AwsConfig::from_env(|k| env.optional(k).map(str::to_owned))
                         .map_err(|e| ConfigError::Missing(e.0))?;
-                Ok(Backend::Aws(Box::new(config)))
+                Ok(Backend::Aws(Box::new(AwsBackend {
+                    config,
+                    calls: std::sync::Mutex::default(),
+                })))
             }
             "memory" => {
                 let world = MemoryWorld::new(Arc::new(SystemClock));
@@ -106,6 +168,20 @@ impl Backend {
                 value: other.to_owned(),
                 why: "expected aws or memory".to_owned(),
             }),
+        }
+    }
+
+    /// The AWS calls the use cases built from this backend can make (none in memory).
+    pub fn aws_calls(&self) -> Vec<AwsCall> {
+        match self {
+            Backend::Aws(aws) => aws
+                .calls
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .cloned()
+                .collect(),
+            Backend::Memory(_) => Vec::new(),
         }
     }
 
@@ -142,7 +218,8 @@ impl Backend {
     fn orders(&self, env: &Env) -> Result<Arc<dyn OrdersRepo>, ConfigError> {
         Ok(match (self, self.dynamo()) {
             (Backend::Memory(w), _) => w.orders.clone(),
-            (_, Some(client)) => {
+            (Backend::Aws(aws), Some(client)) => {
+                aws.named(DynamoOrders::IAM_ACTIONS, vars::ORDERS_TABLE);
                 Arc::new(DynamoOrders::new(client, env.required(vars::ORDERS_TABLE)?))
             }
             _ => unreachable!("an AWS backend has a DynamoDB client"),
@@ -152,10 +229,22 @@ impl Backend {
     fn held(&self, env: &Env) -> Result<Arc<dyn HeldOrders>, ConfigError> {
         Ok(match (self, self.dynamo()) {
             (Backend::Memory(w), _) => w.held.clone(),
-            (_, Some(client)) => Arc::new(DynamoHeld::new(
-                client,
-                env.required(vars::HELD_ORDERS_TABLE)?,
-            )),
+            (Backend::Aws(aws), Some(client)) => {
+                aws.named(DynamoHeld::IAM_ACTIONS, vars::HELD_ORDERS_TABLE);
+                for (action, index) in DynamoHeld::IAM_INDEX_ACTIONS {
+                    aws.record(
+                        &[action],
+                        AwsResource::Named {
+                            var: vars::HELD_ORDERS_TABLE,
+                            index: Some(index),
+                        },
+                    );
+                }
+                Arc::new(DynamoHeld::new(
+                    client,
+                    env.required(vars::HELD_ORDERS_TABLE)?,
+                ))
+            }
             _ => unreachable!("an AWS backend has a DynamoDB client"),
         })
     }
@@ -163,10 +252,13 @@ impl Backend {
     fn idempotency_store(&self, env: &Env) -> Result<Arc<dyn IdempotencyStore>, ConfigError> {
         Ok(match (self, self.dynamo()) {
             (Backend::Memory(w), _) => w.idempotency.clone(),
-            (_, Some(client)) => Arc::new(DynamoIdempotencyStore::new(
-                client,
-                env.required(vars::IDEMPOTENCY_TABLE)?,
-            )),
+            (Backend::Aws(aws), Some(client)) => {
+                aws.named(DynamoIdempotencyStore::IAM_ACTIONS, vars::IDEMPOTENCY_TABLE);
+                Arc::new(DynamoIdempotencyStore::new(
+                    client,
+                    env.required(vars::IDEMPOTENCY_TABLE)?,
+                ))
+            }
             _ => unreachable!("an AWS backend has a DynamoDB client"),
         })
     }
@@ -174,17 +266,26 @@ impl Backend {
     fn publisher(&self, env: &Env) -> Result<Arc<dyn EventPublisher>, ConfigError> {
         Ok(match self {
             Backend::Memory(w) => w.publisher.clone(),
-            Backend::Aws(aws) => Arc::new(EventBridgePublisher::new(
-                aws.eventbridge(),
-                env.required(vars::EVENT_BUS_NAME)?,
-            )),
+            Backend::Aws(aws) => {
+                aws.named(EventBridgePublisher::IAM_ACTIONS, vars::EVENT_BUS_NAME);
+                Arc::new(EventBridgePublisher::new(
+                    aws.eventbridge(),
+                    env.required(vars::EVENT_BUS_NAME)?,
+                ))
+            }
         })
     }
 
     fn callbacks(&self) -> Arc<dyn TaskCallbacks> {
         match self {
             Backend::Memory(w) => w.callbacks.clone(),
-            Backend::Aws(aws) => Arc::new(SfnCallbacks::new(aws.sfn())),
+            Backend::Aws(aws) => {
+                aws.record(
+                    SfnCallbacks::IAM_ACTIONS,
+                    AwsResource::TaskTokenStateMachine,
+                );
+                Arc::new(SfnCallbacks::new(aws.sfn()))
+            }
         }
     }
 
@@ -195,6 +296,9 @@ impl Backend {
         var: &'static str,
     ) -> Result<HashMap<String, String>, ConfigError> {
         let id = env.required(var)?;
+        if let Backend::Aws(aws) = self {
+            aws.named(aws_adapters::secrets::IAM_ACTIONS, var);
+        }
         let load = |why: String| ConfigError::Load {
             what: format!("secret {var}"),
             why,

@@ -198,7 +198,10 @@ async fn handle(
     if let Err(denied) = api.iam.authorize(
         &Caller::Service("apigateway.amazonaws.com".to_owned()),
         "lambda:InvokeFunction",
-        &format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}", route.function),
+        &format!(
+            "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
+            route.function
+        ),
         BTreeMap::from([
             ("aws:SourceArn", source_arn),
             ("aws:SourceAccount", ACCOUNT.to_owned()),

@@ -20,8 +20,8 @@ use crate::apigw::HttpApi;
 use crate::app::{ACCOUNT, App, AppError, Overrides, REGION};
 use crate::clock::TimeScale;
 use crate::dynamodb::{self, DynamoError, DynamoLocal};
-use crate::iam::{Caller, Iam, IamError, Identity};
 use crate::eventbridge::EventBridge;
+use crate::iam::{Caller, Iam, IamError, Identity};
 use crate::lambda::{Lambda, LambdaConfig, Outcome};
 use crate::queues::Queues;
 use crate::secrets::Secrets;
@@ -362,8 +362,13 @@ impl LocalCloud {
         parameters.insert("Stage".to_owned(), opts.stage.clone());
         let app = App::load(&opts.template, &Overrides { parameters })?;
         let iam = Arc::new(if opts.iam {
-            let cfn = crate::iam::transform(&opts.root, &opts.template, &opts.state_dir.join("iam"))?;
-            Iam::load(&cfn, &app.resolver, &format!("order-pipeline-{}", opts.stage))?
+            let cfn =
+                crate::iam::transform(&opts.root, &opts.template, &opts.state_dir.join("iam"))?;
+            Iam::load(
+                &cfn,
+                &app.resolver,
+                &format!("order-pipeline-{}", opts.stage),
+            )?
         } else {
             Iam::disabled()
         });

@@ -97,11 +97,13 @@ struct Proxy {
 
 /// The endpoint, forwarding to DynamoDB Local at `upstream`.
 pub fn router(upstream: &str, iam: Arc<Iam>) -> Router {
-    Router::new().fallback(post(handle)).with_state(Arc::new(Proxy {
-        upstream: upstream.to_owned(),
-        http: crate::loopback_client(),
-        iam,
-    }))
+    Router::new()
+        .fallback(post(handle))
+        .with_state(Arc::new(Proxy {
+            upstream: upstream.to_owned(),
+            http: crate::loopback_client(),
+            iam,
+        }))
 }
 
 async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -166,8 +168,14 @@ mod tests {
             [("dynamodb:DeleteItem".to_owned(), format!("{t}held"))]
         );
         assert_eq!(
-            required("Query", &json!({"TableName": "held", "IndexName": "byStore"})),
-            [("dynamodb:Query".to_owned(), format!("{t}held/index/byStore"))]
+            required(
+                "Query",
+                &json!({"TableName": "held", "IndexName": "byStore"})
+            ),
+            [(
+                "dynamodb:Query".to_owned(),
+                format!("{t}held/index/byStore")
+            )]
         );
         assert_eq!(
             required(

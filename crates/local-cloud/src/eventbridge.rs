@@ -139,7 +139,11 @@ pub fn entry_bus_arn(entry: &Value) -> String {
 }
 
 /// `events:PutEvents` on every bus the entries name (AWS refuses the whole call).
-pub fn authorize_put(iam: &Iam, identity: &Identity, entries: &[Value]) -> Result<(), AccessDenied> {
+pub fn authorize_put(
+    iam: &Iam,
+    identity: &Identity,
+    entries: &[Value],
+) -> Result<(), AccessDenied> {
     entries
         .iter()
         .try_for_each(|e| iam.authorize_identity(identity, "events:PutEvents", &entry_bus_arn(e)))

@@ -34,7 +34,13 @@ impl Queues {
     /// Sends a message to a queue as `caller` (`sqs:SendMessage` on the queue's ARN, with
     /// `source_arn` as `aws:SourceArn`). A refused send is logged and kept under [`DENIED`]
     /// with the refusal.
-    pub async fn send(&self, caller: &Caller, source_arn: Option<&str>, queue: &str, message: Value) {
+    pub async fn send(
+        &self,
+        caller: &Caller,
+        source_arn: Option<&str>,
+        queue: &str,
+        message: Value,
+    ) {
         let queue_arn = format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}");
         let mut context = BTreeMap::new();
         if let Some(s) = source_arn {

@@ -260,7 +260,13 @@ async fn start_ours(moto: Arc<Endpoint>) -> Arc<Endpoint> {
     let sfn = Sfn::new(Arc::new(MotoServices { moto }), TimeScale::REAL);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, local_cloud::sfn::api::router(&sfn, &Arc::default())).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            local_cloud::sfn::api::router(&sfn, &Arc::default()),
+        )
+        .await
+    });
     Arc::new(Endpoint {
         url,
         http: local_cloud::loopback_client(),

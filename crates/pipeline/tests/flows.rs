@@ -609,7 +609,10 @@ async fn a_send_whose_answer_was_lost_is_compensated_by_voiding_under_the_order_
     assert_eq!(out, PosOutput::Voided(Voided { voided: true }));
     let pos = w.pos.orders();
     assert_eq!(pos.len(), 1, "the void made no new POS order");
-    assert!(pos[0].voided, "the POS order the lost answer left is voided");
+    assert!(
+        pos[0].voided,
+        "the POS order the lost answer left is voided"
+    );
     assert!(w.orders.get(&order.id).await.unwrap().unwrap().pos_voided);
 }
 

@@ -121,7 +121,10 @@ pub fn role_arn(name: &str) -> String {
 fn session(role: &Role, session: &str) -> Caller {
     Caller::Role {
         role_arn: role.arn.clone(),
-        session_arn: format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/{session}", role.name),
+        session_arn: format!(
+            "arn:aws:sts::{ACCOUNT}:assumed-role/{}/{session}",
+            role.name
+        ),
     }
 }
 
@@ -163,10 +166,16 @@ pub fn transform(root: &Path, template: &Path, cache_dir: &Path) -> Result<Value
         }
     }
     let digest = hex::encode(sha2::Digest::finalize(hasher));
-    std::fs::create_dir_all(cache_dir).map_err(|e| fail(format!("{}: {e}", cache_dir.display())))?;
+    std::fs::create_dir_all(cache_dir)
+        .map_err(|e| fail(format!("{}: {e}", cache_dir.display())))?;
     let out = cache_dir.join(format!("template.cfn.{}.json", &digest[..16]));
     if !out.is_file() {
-        let partial = out.with_extension("partial");
+        // Written aside and renamed, so clouds starting at once never read a partial file.
+        let partial = out.with_extension(format!(
+            "{}.{}.partial",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         let run = std::process::Command::new(&python)
             .arg(&script)
             .arg(template)
@@ -251,7 +260,8 @@ impl Iam {
                             "role {id} policy {}",
                             policy["PolicyName"].as_str().unwrap_or("?")
                         );
-                        statements.extend(policy::parse_document(&policy["PolicyDocument"], &label)?);
+                        statements
+                            .extend(policy::parse_document(&policy["PolicyDocument"], &label)?);
                     }
                     for arn in p["ManagedPolicyArns"].as_array().into_iter().flatten() {
                         let arn = arn.as_str().unwrap_or_default();
@@ -268,7 +278,8 @@ impl Iam {
                         &p["AssumeRolePolicyDocument"],
                         &format!("role {id} trust policy"),
                     )? {
-                        if let Some(pr) = s.principal.filter(|_| s.effect == policy::Effect::Allow) {
+                        if let Some(pr) = s.principal.filter(|_| s.effect == policy::Effect::Allow)
+                        {
                             trusted.extend(pr.services);
                         }
                     }
@@ -289,8 +300,10 @@ impl Iam {
                 }
                 "AWS::SQS::QueuePolicy" => {
                     let p = resolve(&props, id)?;
-                    let statements =
-                        policy::parse_document(&p["PolicyDocument"], &format!("queue policy {id}"))?;
+                    let statements = policy::parse_document(
+                        &p["PolicyDocument"],
+                        &format!("queue policy {id}"),
+                    )?;
                     for q in p["Queues"].as_array().into_iter().flatten() {
                         let url = q.as_str().unwrap_or_default();
                         let name = url.rsplit('/').next().unwrap_or_default();
@@ -308,7 +321,8 @@ impl Iam {
             let props = res.get("Properties").cloned().unwrap_or(Value::Null);
             match kind(id).as_str() {
                 "AWS::Lambda::Function" => {
-                    let role = iam.role_of(id, &resolve(&props["Role"], id)?, "lambda.amazonaws.com")?;
+                    let role =
+                        iam.role_of(id, &resolve(&props["Role"], id)?, "lambda.amazonaws.com")?;
                     let name = base.refs.get(id).and_then(text).unwrap_or_default();
                     iam.function_roles.insert(name, role);
                 }
@@ -326,7 +340,8 @@ impl Iam {
                         .unwrap_or_default();
                     for t in props["Targets"].as_array().into_iter().flatten() {
                         if let Some(role) = t.get("RoleArn") {
-                            let role = iam.role_of(id, &resolve(role, id)?, "events.amazonaws.com")?;
+                            let role =
+                                iam.role_of(id, &resolve(role, id)?, "events.amazonaws.com")?;
                             iam.rule_roles.insert(rule.clone(), role);
                         }
                     }
@@ -351,10 +366,9 @@ impl Iam {
 
     fn role_of(&self, id: &str, arn: &Value, service: &str) -> Result<String, IamError> {
         let arn = text(arn).unwrap_or_default();
-        let role = self
-            .roles
-            .get(&arn)
-            .ok_or_else(|| IamError::Invalid(format!("{id}: its role {arn} is not in the template")))?;
+        let role = self.roles.get(&arn).ok_or_else(|| {
+            IamError::Invalid(format!("{id}: its role {arn} is not in the template"))
+        })?;
         if !role.trusted.iter().any(|s| s == service) {
             return Err(IamError::Invalid(format!(
                 "{id}: role {} does not trust {service} to assume it",
@@ -364,7 +378,12 @@ impl Iam {
         Ok(arn)
     }
 
-    fn add_lambda_permission(&mut self, id: &str, p: &Value, base: &Resolver) -> Result<(), IamError> {
+    fn add_lambda_permission(
+        &mut self,
+        id: &str,
+        p: &Value,
+        base: &Resolver,
+    ) -> Result<(), IamError> {
         for k in p.as_object().into_iter().flatten().map(|(k, _)| k) {
             if !matches!(
                 k.as_str(),
@@ -387,7 +406,10 @@ impl Iam {
             condition.insert("ArnLike".into(), json!({ "aws:SourceArn": source }));
         }
         if let Some(account) = p.get("SourceAccount") {
-            condition.insert("StringEquals".into(), json!({ "aws:SourceAccount": account }));
+            condition.insert(
+                "StringEquals".into(),
+                json!({ "aws:SourceAccount": account }),
+            );
         }
         let principal = text(&p["Principal"]).unwrap_or_default();
         let principal = if principal.ends_with(".amazonaws.com") {
@@ -497,7 +519,9 @@ impl Iam {
         };
         let why = match policy::evaluate(&identity, resource_policy, &request) {
             Decision::Allow => return Ok(()),
-            Decision::ExplicitDeny => "with an explicit deny in an identity-based policy".to_owned(),
+            Decision::ExplicitDeny => {
+                "with an explicit deny in an identity-based policy".to_owned()
+            }
             Decision::ImplicitDeny => match caller {
                 Caller::Role { .. } => {
                     format!("because no identity-based policy allows the {action} action")

@@ -80,9 +80,8 @@ impl Operator {
     /// absent from the request fails every positive operator and passes every negated one (IAM
     /// User Guide, "Condition operators": a missing key evaluates to false, negated: true).
     fn holds(self, actual: Option<&str>, values: &[String]) -> bool {
-        let any = |f: &dyn Fn(&str, &str) -> bool| {
-            actual.is_some_and(|a| values.iter().any(|v| f(v, a)))
-        };
+        let any =
+            |f: &dyn Fn(&str, &str) -> bool| actual.is_some_and(|a| values.iter().any(|v| f(v, a)));
         match self {
             Self::StringEquals => any(&|v, a| v == a),
             Self::StringNotEquals => !any(&|v, a| v == a),
@@ -359,7 +358,10 @@ fn statement(v: &Value, policy: &str, index: usize) -> Result<Statement, PolicyE
     let actions = patterns(s, "Action", "NotAction", &label)?
         .ok_or_else(|| err("it has no Action or NotAction".to_owned()))?;
     Ok(Statement {
-        principal: s.get("Principal").map(|p| principals(p, &label)).transpose()?,
+        principal: s
+            .get("Principal")
+            .map(|p| principals(p, &label))
+            .transpose()?,
         actions,
         resources: patterns(s, "Resource", "NotResource", &label)?,
         conditions: s
@@ -395,10 +397,10 @@ impl Statement {
         actions
             && resources
             && principal
-            && self
-                .conditions
-                .iter()
-                .all(|c| c.operator.holds(r.context.get(c.key.as_str()).map(String::as_str), &c.values))
+            && self.conditions.iter().all(|c| {
+                c.operator
+                    .holds(r.context.get(c.key.as_str()).map(String::as_str), &c.values)
+            })
     }
 }
 
@@ -411,10 +413,9 @@ impl Principals {
             Caller::Service(s) => self.services.iter().any(|x| x == s),
             Caller::Role { role_arn, .. } => self.aws.iter().any(|a| {
                 a == role_arn
-                    || role_arn
-                        .split(':')
-                        .nth(4)
-                        .is_some_and(|account| a == account || *a == format!("arn:aws:iam::{account}:root"))
+                    || role_arn.split(':').nth(4).is_some_and(|account| {
+                        a == account || *a == format!("arn:aws:iam::{account}:root")
+                    })
             }),
         }
     }
@@ -521,9 +522,16 @@ mod tests {
     #[test]
     fn an_action_is_allowed_only_on_the_resources_a_statement_names() {
         let doc = json!({"Statement": [{"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": [TABLE, format!("{TABLE}/index/*")]}]});
-        assert_eq!(decide(doc.clone(), "dynamodb:PutItem", TABLE), Decision::Allow);
         assert_eq!(
-            decide(doc.clone(), "dynamodb:PutItem", &format!("{TABLE}/index/byStore")),
+            decide(doc.clone(), "dynamodb:PutItem", TABLE),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                doc.clone(),
+                "dynamodb:PutItem",
+                &format!("{TABLE}/index/byStore")
+            ),
             Decision::Allow
         );
         assert_eq!(
@@ -538,8 +546,12 @@ mod tests {
 
     #[test]
     fn actions_match_without_case_and_with_wildcards() {
-        let doc = json!({"Statement": {"Effect": "Allow", "Action": "DynamoDB:*Item", "Resource": "*"}});
-        assert_eq!(decide(doc.clone(), "dynamodb:GetItem", TABLE), Decision::Allow);
+        let doc =
+            json!({"Statement": {"Effect": "Allow", "Action": "DynamoDB:*Item", "Resource": "*"}});
+        assert_eq!(
+            decide(doc.clone(), "dynamodb:GetItem", TABLE),
+            Decision::Allow
+        );
         assert_eq!(decide(doc, "dynamodb:Query", TABLE), Decision::ImplicitDeny);
     }
 
@@ -549,15 +561,24 @@ mod tests {
             {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
             {"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": TABLE}
         ]});
-        assert_eq!(decide(doc.clone(), "dynamodb:DeleteItem", TABLE), Decision::ExplicitDeny);
+        assert_eq!(
+            decide(doc.clone(), "dynamodb:DeleteItem", TABLE),
+            Decision::ExplicitDeny
+        );
         assert_eq!(decide(doc, "dynamodb:PutItem", TABLE), Decision::Allow);
     }
 
     #[test]
     fn not_action_and_not_resource_are_complements() {
         let doc = json!({"Statement": [{"Effect": "Allow", "NotAction": "dynamodb:DeleteItem", "NotResource": format!("{TABLE}-held")}]});
-        assert_eq!(decide(doc.clone(), "dynamodb:PutItem", TABLE), Decision::Allow);
-        assert_eq!(decide(doc.clone(), "dynamodb:DeleteItem", TABLE), Decision::ImplicitDeny);
+        assert_eq!(
+            decide(doc.clone(), "dynamodb:PutItem", TABLE),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(doc.clone(), "dynamodb:DeleteItem", TABLE),
+            Decision::ImplicitDeny
+        );
         assert_eq!(
             decide(doc, "dynamodb:PutItem", &format!("{TABLE}-held")),
             Decision::ImplicitDeny
@@ -570,10 +591,18 @@ mod tests {
         let doc = json!({"Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:f*"}]});
         for arn in ["function:f", "function:f:live", "function:f:3"] {
             let arn = format!("arn:aws:lambda:us-east-1:000000000000:{arn}");
-            assert_eq!(decide(doc.clone(), "lambda:InvokeFunction", &arn), Decision::Allow, "{arn}");
+            assert_eq!(
+                decide(doc.clone(), "lambda:InvokeFunction", &arn),
+                Decision::Allow,
+                "{arn}"
+            );
         }
         assert_eq!(
-            decide(doc, "lambda:InvokeFunction", "arn:aws:lambda:us-east-2:000000000000:function:f"),
+            decide(
+                doc,
+                "lambda:InvokeFunction",
+                "arn:aws:lambda:us-east-2:000000000000:function:f"
+            ),
             Decision::ImplicitDeny
         );
     }
@@ -586,7 +615,11 @@ mod tests {
         let events = Caller::Service("events.amazonaws.com".into());
         let queue = "arn:aws:sqs:us-east-1:000000000000:dlq";
         let mut r = req(&events, "sqs:SendMessage", queue);
-        assert_eq!(evaluate(&[], &statements, &r), Decision::ImplicitDeny, "no source");
+        assert_eq!(
+            evaluate(&[], &statements, &r),
+            Decision::ImplicitDeny,
+            "no source"
+        );
         r.context.insert(
             "aws:SourceArn",
             "arn:aws:events:us-east-1:000000000000:rule/orders/OrderWorkflowOrderReceived".into(),
@@ -596,25 +629,57 @@ mod tests {
             "aws:SourceArn",
             "arn:aws:events:us-east-1:000000000000:rule/other-bus/R".into(),
         );
-        assert_eq!(evaluate(&[], &statements, &r), Decision::ImplicitDeny, "another bus");
+        assert_eq!(
+            evaluate(&[], &statements, &r),
+            Decision::ImplicitDeny,
+            "another bus"
+        );
         let lambda = Caller::Service("lambda.amazonaws.com".into());
         let mut r = req(&lambda, "sqs:SendMessage", queue);
         r.context.insert(
             "aws:SourceArn",
             "arn:aws:events:us-east-1:000000000000:rule/orders/R".into(),
         );
-        assert_eq!(evaluate(&[], &statements, &r), Decision::ImplicitDeny, "another principal");
+        assert_eq!(
+            evaluate(&[], &statements, &r),
+            Decision::ImplicitDeny,
+            "another principal"
+        );
     }
 
     #[test]
     fn what_the_evaluator_does_not_understand_is_refused_with_the_statement_named() {
         let cases = [
-            (json!({"Statement": [{"Sid": "S1", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}), "p statement S1", "IpAddress"),
-            (json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}]}), "p statement 0", "aws:RequestedRegion"),
-            (json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}"}]}), "p statement 0", "policy variable"),
-            (json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "NotPrincipal": {"AWS": "x"}}]}), "p statement 0", "NotPrincipal"),
-            (json!({"Statement": [{"Effect": "Maybe", "Action": "s3:GetObject", "Resource": "*"}]}), "p statement 0", "Effect"),
-            (json!({"Version": "2008-10-17", "Statement": []}), "p", "Version"),
+            (
+                json!({"Statement": [{"Sid": "S1", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}),
+                "p statement S1",
+                "IpAddress",
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}]}),
+                "p statement 0",
+                "aws:RequestedRegion",
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/${aws:username}"}]}),
+                "p statement 0",
+                "policy variable",
+            ),
+            (
+                json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "NotPrincipal": {"AWS": "x"}}]}),
+                "p statement 0",
+                "NotPrincipal",
+            ),
+            (
+                json!({"Statement": [{"Effect": "Maybe", "Action": "s3:GetObject", "Resource": "*"}]}),
+                "p statement 0",
+                "Effect",
+            ),
+            (
+                json!({"Version": "2008-10-17", "Statement": []}),
+                "p",
+                "Version",
+            ),
         ];
         for (doc, label, why) in cases {
             let e = parse_document(&doc, "p").unwrap_err();
@@ -632,6 +697,9 @@ mod tests {
         assert!(!glob("A*", "abc", false));
         assert!(glob("A*", "abc", true));
         assert!(glob("*:*b", "x:yb", false));
-        assert!(!arn_like("arn:aws:events:*:*:rule/orders/*", "arn:aws:events:us-east-1"));
+        assert!(!arn_like(
+            "arn:aws:events:*:*:rule/orders/*",
+            "arn:aws:events:us-east-1"
+        ));
     }
 }

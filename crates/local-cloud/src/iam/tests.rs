@@ -56,13 +56,18 @@ fn a_function_calls_with_its_own_role_and_its_own_key() {
         "arn:aws:sts::000000000000:assumed-role/s-FnRole/orders-t-fn"
     );
     let table = "arn:aws:dynamodb:us-east-1:000000000000:table/orders-t";
-    assert!(iam.authorize_identity(&who, "dynamodb:PutItem", table).is_ok());
+    assert!(
+        iam.authorize_identity(&who, "dynamodb:PutItem", table)
+            .is_ok()
+    );
     let denied = iam
         .authorize_identity(&who, "dynamodb:DeleteItem", table)
         .unwrap_err();
     assert_eq!(
         denied.message,
-        format!("User: {session_arn} is not authorized to perform: dynamodb:DeleteItem on resource: {table} because no identity-based policy allows the dynamodb:DeleteItem action")
+        format!(
+            "User: {session_arn} is not authorized to perform: dynamodb:DeleteItem on resource: {table} because no identity-based policy allows the dynamodb:DeleteItem action"
+        )
     );
     // Credentials the cloud did not issue are the developer's own.
     assert_eq!(iam.identify(&HeaderMap::new()), Identity::Administrator);
@@ -79,7 +84,10 @@ fn an_unknown_managed_policy_stops_the_cloud_with_the_role_named() {
         "FnRole",
     );
     let e = Iam::load(&t, &resolver(), "s").unwrap_err().to_string();
-    assert!(e.contains("FnRole") && e.contains("AdministratorAccess"), "{e}");
+    assert!(
+        e.contains("FnRole") && e.contains("AdministratorAccess"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -128,6 +136,12 @@ fn a_denied_integration_reads_as_the_service_exception_with_the_sdk_cause() {
     let (t, cause) = integration_denial("lambda", &denied);
     assert_eq!(t, "AWSLambdaException");
     assert!(cause.starts_with("User: x is not authorized (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: "));
-    assert_eq!(integration_denial("dynamodb", &denied).0, "AmazonDynamoDBException");
-    assert_eq!(integration_denial("events", &denied).0, "AmazonEventBridgeException");
+    assert_eq!(
+        integration_denial("dynamodb", &denied).0,
+        "AmazonDynamoDBException"
+    );
+    assert_eq!(
+        integration_denial("events", &denied).0,
+        "AmazonEventBridgeException"
+    );
 }

@@ -40,8 +40,11 @@ pub trait Integrations: Send + Sync {
     ) -> Result<Value, (String, String)>;
     /// `PutEvents`: the response (`FailedEntryCount`, `Entries`), or `(errorType, message)`
     /// when the whole call is refused.
-    async fn put_events(&self, machine: &str, entries: Vec<Value>)
-    -> Result<Value, (String, String)>;
+    async fn put_events(
+        &self,
+        machine: &str,
+        entries: Vec<Value>,
+    ) -> Result<Value, (String, String)>;
     /// A DynamoDB API call: the response, or `(errorType, message)`.
     async fn dynamodb(
         &self,
@@ -420,17 +423,14 @@ impl Sfn {
         );
         let (reply, rx) = oneshot::channel();
         let (heartbeat, hb_rx) = watch::channel(Instant::now());
-        self.tokens
-            .lock()
-            .await
-            .insert(
-                token.clone(),
-                Waiter {
-                    machine: machine.to_owned(),
-                    reply,
-                    heartbeat,
-                },
-            );
+        self.tokens.lock().await.insert(
+            token.clone(),
+            Waiter {
+                machine: machine.to_owned(),
+                reply,
+                heartbeat,
+            },
+        );
         (token, rx, hb_rx)
     }
 
@@ -655,7 +655,9 @@ mod tests {
     #[tokio::test]
     async fn a_token_answers_once_then_reads_as_timed_out_and_unknown_tokens_are_invalid() {
         let s = sfn();
-        let (token, rx, _) = s.register_token("arn:aws:states:us-east-1:000000000000:stateMachine:m").await;
+        let (token, rx, _) = s
+            .register_token("arn:aws:states:us-east-1:000000000000:stateMachine:m")
+            .await;
         s.send_task_success(&token, json!({"a": 1})).await.unwrap();
         assert_eq!(rx.await.unwrap().unwrap(), json!({"a": 1}));
         assert_eq!(

@@ -111,7 +111,11 @@ async fn find(
 ) -> Response {
     let id = s.book.by_key.lock().await.get(&q.idempotency_key).cloned();
     let orders = s.book.orders.lock().await;
-    match id.and_then(|id| orders.iter().find(|o| o.pos_order_id == id && o.store == store)) {
+    match id.and_then(|id| {
+        orders
+            .iter()
+            .find(|o| o.pos_order_id == id && o.store == store)
+    }) {
         Some(o) => (
             StatusCode::OK,
             Json(json!({ "posOrderId": o.pos_order_id, "status": o.status })),
