@@ -663,3 +663,30 @@ fn the_workflow_diagram_in_the_readme_is_the_one_the_asl_generates() {
         "the README's workflow diagram is stale: run `cargo xtask diagram`"
     );
 }
+
+#[test]
+fn every_function_logs_to_a_declared_group_with_the_stage_retention() {
+    let t = template();
+    for f in t.of_kind("AWS::Serverless::Function") {
+        let logging = t.function_property(&f, "LoggingConfig").unwrap();
+        let group_id = logging["LogGroup"]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: LoggingConfig.LogGroup is not a !Ref", f.id));
+        let group = t.resource(group_id).unwrap();
+        assert_eq!(group.kind, "AWS::Logs::LogGroup", "{group_id}");
+        assert_eq!(
+            group.properties["RetentionInDays"],
+            json!({"Ref": "LogRetentionDays"}),
+            "{group_id}"
+        );
+        // Named as Lambda would name the function's own group.
+        let name = f.properties["FunctionName"]["Fn::Sub"].as_str().unwrap();
+        assert_eq!(
+            group.properties["LogGroupName"],
+            json!({"Fn::Sub": format!("/aws/lambda/{name}")}),
+            "{group_id}"
+        );
+        // And the global settings still apply (SAM merges the maps).
+        assert_eq!(logging["LogFormat"], "JSON", "{}", f.id);
+    }
+}
