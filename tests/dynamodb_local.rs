@@ -13,12 +13,8 @@ use idempotency::{
     Claim, Config, Idempotency, IdempotencyError, IdempotencyKey, IdempotencyStore, Outcome,
     Record, RecordStatus,
 };
-use order_domain::{
-    Catalog, Hold, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId,
-};
-use pipeline::ports::{
-    Created, HeldOrder, HeldOrders, NewOrder, OrdersRepo, StatusUpdate, Transition,
-};
+use order_domain::{Catalog, Hold, OrderId, Partner, StoreId};
+use pipeline::ports::{HeldOrder, HeldOrders};
 use suites::dynamodb::{client, unique_table};
 
 fn now() -> DateTime<Utc> {
@@ -230,158 +226,15 @@ async fn a_completed_key_replays_its_result_and_refuses_another_payload() {
     );
 }
 
-fn new_order(id: &str) -> NewOrder {
-    NewOrder {
-        order_id: OrderId::parse(id).unwrap(),
-        partner: Partner::ChainApp,
-        partner_order_id: PartnerOrderId::parse(id.trim_start_matches("app.")).unwrap(),
-        correlation_id: "c-1".to_owned(),
-        at: now(),
-    }
-}
-
 async fn orders() -> DynamoOrders {
     let (c, name) = table(Table::Orders, "orders").await;
     DynamoOrders::new(c, name)
 }
 
-#[tokio::test]
-async fn a_status_never_moves_backwards() {
-    let repo = orders().await;
-    let id = OrderId::parse("app.1").unwrap();
-    assert_eq!(repo.create(new_order("app.1")).await.unwrap(), Created::New);
-    let step = |to| repo.transition(&id, to, now(), StatusUpdate::default());
-    assert!(matches!(
-        step(OrderStatus::Accepted).await.unwrap(),
-        Transition::Applied(_)
-    ));
-    let sent = repo
-        .transition(
-            &id,
-            OrderStatus::SentToPos,
-            now(),
-            StatusUpdate {
-                pos_order_id: Some(PosOrderId::parse("P-1").unwrap()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let Transition::Applied(record) = sent else {
-        panic!("{sent:?}")
-    };
-    assert_eq!(record.pos_order_id.unwrap().as_str(), "P-1");
-    // A late writer from an earlier step, and one that would skip back, are both refused.
-    assert_eq!(
-        step(OrderStatus::Held).await.unwrap(),
-        Transition::Refused {
-            current: OrderStatus::SentToPos
-        }
-    );
-    assert_eq!(
-        step(OrderStatus::Accepted).await.unwrap(),
-        Transition::Refused {
-            current: OrderStatus::SentToPos
-        }
-    );
-    assert_eq!(
-        step(OrderStatus::Received).await.unwrap(),
-        Transition::Refused {
-            current: OrderStatus::Received
-        }
-    );
-    // A retry of the last step is recognised as such.
-    assert!(matches!(
-        step(OrderStatus::SentToPos).await.unwrap(),
-        Transition::AlreadyThere(_)
-    ));
-    let record = repo.get(&id).await.unwrap().unwrap();
-    assert_eq!(record.status, OrderStatus::SentToPos);
-    let history: Vec<_> = record.history.iter().map(|c| c.status).collect();
-    assert_eq!(
-        history,
-        vec![
-            OrderStatus::Received,
-            OrderStatus::Accepted,
-            OrderStatus::SentToPos
-        ]
-    );
-}
-
-#[tokio::test]
-async fn concurrent_writers_of_one_transition_apply_it_once() {
-    let repo = Arc::new(orders().await);
-    repo.create(new_order("app.2")).await.unwrap();
-    let tasks = (0..20).map(|_| {
-        let repo = repo.clone();
-        tokio::spawn(async move {
-            repo.transition(
-                &OrderId::parse("app.2").unwrap(),
-                OrderStatus::Accepted,
-                now(),
-                StatusUpdate::default(),
-            )
-            .await
-            .unwrap()
-        })
-    });
-    let results: Vec<_> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(
-        results
-            .iter()
-            .filter(|t| matches!(t, Transition::Applied(_)))
-            .count(),
-        1
-    );
-    assert!(
-        results
-            .iter()
-            .all(|t| matches!(t, Transition::Applied(_) | Transition::AlreadyThere(_)))
-    );
-    let record = repo
-        .get(&OrderId::parse("app.2").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(record.history.len(), 2);
-}
-
-#[tokio::test]
-async fn creating_an_existing_order_returns_it_and_a_missing_one_is_reported() {
-    let repo = orders().await;
-    repo.create(new_order("app.3")).await.unwrap();
-    let again = repo.create(new_order("app.3")).await.unwrap();
-    assert!(
-        matches!(again, Created::Existing(ref r) if r.status == OrderStatus::Received),
-        "{again:?}"
-    );
-    let missing = OrderId::parse("app.nope").unwrap();
-    assert_eq!(
-        repo.transition(
-            &missing,
-            OrderStatus::Accepted,
-            now(),
-            StatusUpdate::default()
-        )
-        .await
-        .unwrap(),
-        Transition::Missing
-    );
-    assert_eq!(
-        repo.request_cancellation(&missing, None, now())
-            .await
-            .unwrap(),
-        None
-    );
-}
-
-#[tokio::test]
-async fn the_adapted_order_and_the_cancellation_flag_round_trip() {
-    let repo = orders().await;
+/// The orders repository's contract (`pipeline::contract`), the same cases the in-memory
+/// twin passes (`crates/pipeline/tests/orders_contract.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dynamodb_orders_table_keeps_the_repository_contract() {
     let payload: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(suites::repo_root().join("events/partners/app/order.json"))
             .unwrap(),
@@ -389,24 +242,7 @@ async fn the_adapted_order_and_the_cancellation_flag_round_trip() {
     .unwrap();
     let order =
         partners::adapt(Partner::ChainApp, &payload, &Catalog::embedded().unwrap()).unwrap();
-    repo.create(new_order(order.id.as_str())).await.unwrap();
-    assert!(repo.attach_order(&order, now()).await.unwrap());
-    let flagged = repo
-        .request_cancellation(&order.id, Some("changed plans"), now())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(flagged.cancel_requested);
-    assert_eq!(flagged.reason.as_deref(), Some("changed plans"));
-    assert_eq!(flagged.order.as_ref(), Some(&order));
-    assert_eq!(flagged.store_id, Some(order.store_id.clone()));
-    repo.mark_pos_voided(&order.id, now()).await.unwrap();
-    assert!(repo.get(&order.id).await.unwrap().unwrap().pos_voided);
-    let unknown = order_domain::Order {
-        id: OrderId::parse("app.ghost").unwrap(),
-        ..order
-    };
-    assert!(!repo.attach_order(&unknown, now()).await.unwrap());
+    pipeline::contract::orders_repo(Arc::new(orders().await), "ddb", order).await;
 }
 
 fn held(id: &str, store: &str, release_in_min: i64, early_in_min: i64) -> HeldOrder {

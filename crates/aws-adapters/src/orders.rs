@@ -186,7 +186,13 @@ impl OrdersRepo for DynamoOrders {
         const OP: &str = "change order status";
         let allowed = to.allowed_predecessors();
         if allowed.is_empty() {
-            return Ok(Transition::Refused { current: to });
+            // Nothing may move to `to` (the first status): no write can apply, so the answer
+            // is where the order is, read consistently.
+            return Ok(match self.get(id).await? {
+                None => Transition::Missing,
+                Some(r) if r.status == to => Transition::AlreadyThere(Box::new(r)),
+                Some(r) => Transition::Refused { current: r.status },
+            });
         }
         let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!(":p{i}")).collect();
         let mut set = vec![

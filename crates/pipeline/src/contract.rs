@@ -1,0 +1,257 @@
+//! The ports' documented contracts as executable cases, run against every implementation: the
+//! in-memory twins (this crate's tests) and the DynamoDB adapters (against DynamoDB Local,
+//! `tests/dynamodb_local.rs`). A twin and an adapter that disagree fail the same case.
+//!
+//! Each case panics with what broke; `prefix` keeps the order ids of one run apart from
+//! another's on a shared table.
+
+#![allow(clippy::panic)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use order_domain::{Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId};
+
+use crate::ports::{Created, NewOrder, OrdersRepo, StatusUpdate, Transition};
+
+fn at() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T18:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn id(prefix: &str, n: &str) -> OrderId {
+    OrderId::parse(format!("app.{prefix}-{n}"))
+        .unwrap_or_else(|e| panic!("contract order id {prefix}-{n}: {e}"))
+}
+
+fn new_order(id: &OrderId) -> NewOrder {
+    let partner_order_id = id.as_str().trim_start_matches("app.");
+    NewOrder {
+        order_id: id.clone(),
+        partner: Partner::ChainApp,
+        partner_order_id: PartnerOrderId::parse(partner_order_id)
+            .unwrap_or_else(|e| panic!("{partner_order_id}: {e}")),
+        correlation_id: "c-1".to_owned(),
+        at: at(),
+    }
+}
+
+async fn step(repo: &dyn OrdersRepo, id: &OrderId, to: OrderStatus) -> Transition {
+    repo.transition(id, to, at(), StatusUpdate::default())
+        .await
+        .unwrap_or_else(|e| panic!("transition of {id} to {to:?}: {e}"))
+}
+
+/// Every [`OrdersRepo`] case; `order` is an adapted order whose id the cases replace.
+pub async fn orders_repo(repo: Arc<dyn OrdersRepo>, prefix: &str, order: Order) {
+    a_status_never_moves_backwards_and_refusals_name_where_the_order_is(repo.as_ref(), prefix)
+        .await;
+    a_missing_order_is_missing_whatever_the_target(repo.as_ref(), prefix).await;
+    concurrent_writers_of_one_transition_apply_it_once(repo.clone(), prefix).await;
+    creating_an_existing_order_returns_it(repo.as_ref(), prefix).await;
+    the_adapted_order_and_the_cancellation_flag_round_trip(repo.as_ref(), prefix, order).await;
+}
+
+/// `transition` moves forward only; a refusal's `current` is where the order is (never the
+/// status asked for), including for a status nothing may move to (`Received`).
+pub async fn a_status_never_moves_backwards_and_refusals_name_where_the_order_is(
+    repo: &dyn OrdersRepo,
+    prefix: &str,
+) {
+    let id = id(prefix, "forward");
+    assert_eq!(
+        repo.create(new_order(&id)).await.ok(),
+        Some(Created::New),
+        "a new order is created"
+    );
+    // Asking for the status it is in is a retry, even for one with no predecessor.
+    assert!(
+        matches!(step(repo, &id, OrderStatus::Received).await, Transition::AlreadyThere(r) if r.status == OrderStatus::Received),
+        "Received → Received is a retry"
+    );
+    assert!(matches!(
+        step(repo, &id, OrderStatus::Accepted).await,
+        Transition::Applied(r) if r.status == OrderStatus::Accepted
+    ));
+    let sent = repo
+        .transition(
+            &id,
+            OrderStatus::SentToPos,
+            at(),
+            StatusUpdate {
+                pos_order_id: Some(PosOrderId::parse("P-1").unwrap_or_else(|e| panic!("P-1: {e}"))),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Transition::Applied(record) = sent else {
+        panic!("Accepted → SentToPos: {sent:?}")
+    };
+    assert_eq!(
+        record.pos_order_id.map(|p| p.as_str().to_owned()),
+        Some("P-1".to_owned())
+    );
+    for late in [
+        OrderStatus::Held,
+        OrderStatus::Accepted,
+        OrderStatus::Received,
+        OrderStatus::Rejected,
+    ] {
+        assert_eq!(
+            step(repo, &id, late).await,
+            Transition::Refused {
+                current: OrderStatus::SentToPos
+            },
+            "SentToPos → {late:?} is refused, naming where the order is"
+        );
+    }
+    assert!(matches!(
+        step(repo, &id, OrderStatus::SentToPos).await,
+        Transition::AlreadyThere(r) if r.status == OrderStatus::SentToPos
+    ));
+    let record = repo
+        .get(&id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{id} exists"));
+    assert_eq!(record.status, OrderStatus::SentToPos);
+    let history: Vec<_> = record.history.iter().map(|c| c.status).collect();
+    assert_eq!(
+        history,
+        [
+            OrderStatus::Received,
+            OrderStatus::Accepted,
+            OrderStatus::SentToPos
+        ],
+        "only applied changes are in the history"
+    );
+}
+
+/// Every transition of an order that does not exist is `Missing`.
+pub async fn a_missing_order_is_missing_whatever_the_target(repo: &dyn OrdersRepo, prefix: &str) {
+    let id = id(prefix, "ghost");
+    for to in [
+        OrderStatus::Received,
+        OrderStatus::Accepted,
+        OrderStatus::Cancelled,
+    ] {
+        assert_eq!(
+            step(repo, &id, to).await,
+            Transition::Missing,
+            "a missing order → {to:?}"
+        );
+    }
+    assert_eq!(
+        repo.request_cancellation(&id, None, at())
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        None
+    );
+    assert_eq!(repo.get(&id).await.unwrap_or_else(|e| panic!("{e}")), None);
+}
+
+/// Twenty writers of the same transition at once: one applies it, the others see it done.
+pub async fn concurrent_writers_of_one_transition_apply_it_once(
+    repo: Arc<dyn OrdersRepo>,
+    prefix: &str,
+) {
+    let id = id(prefix, "race");
+    repo.create(new_order(&id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tasks = (0..20).map(|_| {
+        let repo = repo.clone();
+        let id = id.clone();
+        tokio::spawn(async move { step(repo.as_ref(), &id, OrderStatus::Accepted).await })
+    });
+    let results: Vec<Transition> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("a writer panicked: {e}")))
+        .collect();
+    let applied = results
+        .iter()
+        .filter(|t| matches!(t, Transition::Applied(_)))
+        .count();
+    assert_eq!(applied, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|t| matches!(t, Transition::Applied(_) | Transition::AlreadyThere(_))),
+        "{results:?}"
+    );
+    let record = repo
+        .get(&id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{id} exists"));
+    assert_eq!(record.history.len(), 2, "{:?}", record.history);
+}
+
+/// A second `create` returns the record as it is.
+pub async fn creating_an_existing_order_returns_it(repo: &dyn OrdersRepo, prefix: &str) {
+    let id = id(prefix, "twice");
+    repo.create(new_order(&id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    step(repo, &id, OrderStatus::Accepted).await;
+    let again = repo
+        .create(new_order(&id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(&again, Created::Existing(r) if r.status == OrderStatus::Accepted && r.order_id == id),
+        "{again:?}"
+    );
+}
+
+/// The adapted order, its store, the cancellation flag and reason and the void mark are kept;
+/// attaching to an order that does not exist says so.
+pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
+    repo: &dyn OrdersRepo,
+    prefix: &str,
+    order: Order,
+) {
+    let order = Order {
+        id: id(prefix, "attach"),
+        ..order
+    };
+    repo.create(new_order(&order.id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        repo.attach_order(&order, at())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+    let flagged = repo
+        .request_cancellation(&order.id, Some("changed plans"), at())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{} exists", order.id));
+    assert!(flagged.cancel_requested);
+    assert_eq!(flagged.reason.as_deref(), Some("changed plans"));
+    assert_eq!(flagged.order.as_ref(), Some(&order));
+    assert_eq!(flagged.store_id.as_ref(), Some(&order.store_id));
+    repo.mark_pos_voided(&order.id, at())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        repo.get(&order.id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_some_and(|r| r.pos_voided)
+    );
+    let unknown = Order {
+        id: id(prefix, "never-created"),
+        ..order
+    };
+    assert!(
+        !repo
+            .attach_order(&unknown, at())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    );
+}
