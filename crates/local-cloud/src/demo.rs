@@ -397,7 +397,7 @@ pub const OUTCOME_EVENTS: [&str; 4] = [
 
 /// Compacts a path for the table: the states that tell the story.
 pub fn story(path: &[String]) -> String {
-    const QUIET: [&str; 5] = ["Start", "Seen before?", "Hold?", "Outcome?", "Compensate"];
+    const QUIET: [&str; 4] = ["Start", "Seen before?", "Hold?", "Outcome?"];
     path.iter()
         .filter(|s| !QUIET.contains(&s.as_str()))
         .cloned()
