@@ -45,7 +45,9 @@ fn uber_eats_signs_the_raw_body_as_lowercase_hex() {
         "40ecf1dfc7ed1424678e88112f85b098fdb4578dd69d446d529ad4032b4839db",
     )]);
     assert!(verify(Partner::UberEats, &valid, UBER_BODY.as_bytes(), SECRET).is_ok());
-    assert!(check_replay_window(sent_at(Partner::UberEats, &valid, UBER_BODY), now(), WINDOW).is_ok());
+    assert!(
+        check_replay_window(sent_at(Partner::UberEats, &valid, UBER_BODY), now(), WINDOW).is_ok()
+    );
     // Upper-case hex is the same bytes.
     let upper = h(&[(
         header::UBER_SIGNATURE,
@@ -69,7 +71,10 @@ fn uber_eats_signs_the_raw_body_as_lowercase_hex() {
     let signed = sent_at(Partner::UberEats, &stale, &stale_body);
     assert!(matches!(
         check_replay_window(signed, now(), WINDOW),
-        Err(AuthError::OutsideReplayWindow { age_seconds: 3600, .. })
+        Err(AuthError::OutsideReplayWindow {
+            age_seconds: 3600,
+            ..
+        })
     ));
 }
 
@@ -81,7 +86,10 @@ fn grubhub_signs_timestamp_nonce_and_body_as_base64() {
     let valid = h(&[
         (header::GH_TIMESTAMP, "1795370400000"),
         (header::GH_NONCE, "n-1"),
-        (header::GH_SIGNATURE, "PM5y/k5+bMcerT8TkqOqri59ak8eAtB189i1jsswHDE="),
+        (
+            header::GH_SIGNATURE,
+            "PM5y/k5+bMcerT8TkqOqri59ak8eAtB189i1jsswHDE=",
+        ),
     ]);
     let v = verify(Partner::Grubhub, &valid, GRUBHUB_BODY.as_bytes(), SECRET).unwrap();
     assert_eq!(v.signed_at, Some(now()));
@@ -91,7 +99,10 @@ fn grubhub_signs_timestamp_nonce_and_body_as_base64() {
     let forged = h(&[
         (header::GH_TIMESTAMP, "1795370400000"),
         (header::GH_NONCE, "n-2"),
-        (header::GH_SIGNATURE, "PM5y/k5+bMcerT8TkqOqri59ak8eAtB189i1jsswHDE="),
+        (
+            header::GH_SIGNATURE,
+            "PM5y/k5+bMcerT8TkqOqri59ak8eAtB189i1jsswHDE=",
+        ),
     ]);
     assert_eq!(
         verify(Partner::Grubhub, &forged, GRUBHUB_BODY.as_bytes(), SECRET),
@@ -101,12 +112,18 @@ fn grubhub_signs_timestamp_nonce_and_body_as_base64() {
     let stale = h(&[
         (header::GH_TIMESTAMP, "1795366800000"),
         (header::GH_NONCE, "n-1"),
-        (header::GH_SIGNATURE, "/5psftqMN0t8NzSHlPI6BqcPe9cUwEx8XbBtbr8gWLM="),
+        (
+            header::GH_SIGNATURE,
+            "/5psftqMN0t8NzSHlPI6BqcPe9cUwEx8XbBtbr8gWLM=",
+        ),
     ]);
     let v = verify(Partner::Grubhub, &stale, GRUBHUB_BODY.as_bytes(), SECRET).unwrap();
     assert!(matches!(
         check_replay_window(v.signed_at.unwrap(), now(), WINDOW),
-        Err(AuthError::OutsideReplayWindow { age_seconds: 3600, .. })
+        Err(AuthError::OutsideReplayWindow {
+            age_seconds: 3600,
+            ..
+        })
     ));
 }
 
@@ -139,7 +156,10 @@ fn the_app_signs_t_dot_body_as_hex_in_a_stripe_style_header() {
     let v = verify(Partner::ChainApp, &stale, APP_BODY.as_bytes(), SECRET).unwrap();
     assert!(matches!(
         check_replay_window(v.signed_at.unwrap(), now(), WINDOW),
-        Err(AuthError::OutsideReplayWindow { age_seconds: 3600, .. })
+        Err(AuthError::OutsideReplayWindow {
+            age_seconds: 3600,
+            ..
+        })
     ));
 }
 
