@@ -628,6 +628,22 @@ async fn ended(c: &LocalCloud, o: &Order) -> OrderView {
     }
 }
 
+/// Starts a cloud from the template with `from` replaced by `to` in `resource`, sends `o`
+/// (accepted with 202) and waits for its executions to end.
+async fn run_with_permission_changed(
+    case: &str,
+    resource: &str,
+    from: &str,
+    to: &str,
+    o: &Order,
+) -> (Arc<LocalCloud>, OrderView) {
+    let t = template_with(case, resource, from, to);
+    let c = cloud_from(&format!("iam-{case}"), Some(t)).await;
+    assert_eq!(send(&c, o).await, 202);
+    let v = ended(&c, o).await;
+    (c, v)
+}
+
 /// The causes in the order's execution histories that report an access denial of `action`.
 async fn denials(c: &LocalCloud, o: &Order, action: &str) -> Vec<String> {
     history_types(c, o)
@@ -672,16 +688,15 @@ async fn without_put_events_intake_answers_503_and_logs_access_denied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_its_idempotency_table_dedup_is_denied_and_the_order_ends_failed() {
-    let t = template_with(
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    let (c, v) = run_with_permission_changed(
         "dedup",
         "DedupFunction",
         "        - DynamoDBCrudPolicy: { TableName: !Ref IdempotencyTable }\n",
         "",
-    );
-    let c = cloud_from("iam-dedup", Some(t)).await;
-    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    assert_eq!(send(&c, &o).await, 202);
-    let v = ended(&c, &o).await;
+        &o,
+    )
+    .await;
     assert_eq!(v.executions[0].status, "FAILED");
     assert!(!denials(&c, &o, "dynamodb:PutItem").await.is_empty());
     assert_eq!(live_pos_orders(&v), 0);
@@ -690,16 +705,15 @@ async fn without_its_idempotency_table_dedup_is_denied_and_the_order_ends_failed
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_writes_to_the_orders_table_adapt_order_is_denied_and_nothing_reaches_the_pos() {
-    let t = template_with(
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    let (c, v) = run_with_permission_changed(
         "adapt",
         "AdaptOrderFunction",
         "        - DynamoDBWritePolicy: { TableName: !Ref OrdersTable }\n",
         "",
-    );
-    let c = cloud_from("iam-adapt", Some(t)).await;
-    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    assert_eq!(send(&c, &o).await, 202);
-    let v = ended(&c, &o).await;
+        &o,
+    )
+    .await;
     assert!(!denials(&c, &o, "dynamodb:UpdateItem").await.is_empty());
     assert!(
         v.executions[0].path.contains(&"Deny".to_owned()),
@@ -712,16 +726,15 @@ async fn without_writes_to_the_orders_table_adapt_order_is_denied_and_nothing_re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_put_events_accept_order_is_denied_and_nothing_reaches_the_pos() {
-    let t = template_with(
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    let (c, v) = run_with_permission_changed(
         "accept",
         "AcceptOrderFunction",
         "        - EventBridgePutEventsPolicy: { EventBusName: !Ref OrdersBus }\n",
         "",
-    );
-    let c = cloud_from("iam-accept", Some(t)).await;
-    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    assert_eq!(send(&c, &o).await, 202);
-    let v = ended(&c, &o).await;
+        &o,
+    )
+    .await;
     assert!(!denials(&c, &o, "events:PutEvents").await.is_empty());
     assert_eq!(live_pos_orders(&v), 0);
     c.stop().await;
@@ -731,20 +744,19 @@ async fn without_put_events_accept_order_is_denied_and_nothing_reaches_the_pos()
 /// (PutItem, UpdateItem, BatchWriteItem), taking a held order back is denied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_delete_item_on_held_orders_hold_order_cannot_release_by_time() {
-    let t = template_with(
-        "hold",
-        "HoldOrderFunction",
-        "        - DynamoDBCrudPolicy: { TableName: !Ref HeldOrdersTable }\n",
-        "        - DynamoDBWritePolicy: { TableName: !Ref HeldOrdersTable }\n",
-    );
-    let c = cloud_from("iam-hold", Some(t)).await;
     let o = order(
         Partner::DoorDash,
         "events/partners/doordash/order-scheduled.json",
         &[("/order/estimated_pickup_time", 15)],
     );
-    assert_eq!(send(&c, &o).await, 202);
-    let v = ended(&c, &o).await;
+    let (c, v) = run_with_permission_changed(
+        "hold",
+        "HoldOrderFunction",
+        "        - DynamoDBCrudPolicy: { TableName: !Ref HeldOrdersTable }\n",
+        "        - DynamoDBWritePolicy: { TableName: !Ref HeldOrdersTable }\n",
+        &o,
+    )
+    .await;
     assert!(!denials(&c, &o, "dynamodb:DeleteItem").await.is_empty());
     assert!(
         v.executions[0].path.contains(&"Release by time".to_owned()),
@@ -758,16 +770,15 @@ async fn without_delete_item_on_held_orders_hold_order_cannot_release_by_time() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_writes_to_the_orders_table_pos_is_denied_and_its_pos_order_is_voided() {
-    let t = template_with(
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    let (c, v) = run_with_permission_changed(
         "pos",
         "PosFunction",
         "        - DynamoDBWritePolicy: { TableName: !Ref OrdersTable }\n",
         "",
-    );
-    let c = cloud_from("iam-pos", Some(t)).await;
-    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    assert_eq!(send(&c, &o).await, 202);
-    let v = ended(&c, &o).await;
+        &o,
+    )
+    .await;
     assert!(!denials(&c, &o, "dynamodb:UpdateItem").await.is_empty());
     // The POS made the order before the status write was refused: the void finds it by the
     // order id and voids it.
@@ -836,16 +847,15 @@ async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_desti
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partner() {
-    let t = template_with(
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    let (c, v) = run_with_permission_changed(
         "workflow",
         "OrderWorkflow",
         "        - LambdaInvokePolicy: { FunctionName: !Ref PosFunction }\n",
         "",
-    );
-    let c = cloud_from("iam-workflow", Some(t)).await;
-    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    assert_eq!(send(&c, &o).await, 202);
-    let v = ended(&c, &o).await;
+        &o,
+    )
+    .await;
     let denied = denials(&c, &o, "lambda:InvokeFunction").await;
     assert!(!denied.is_empty());
     assert!(

@@ -201,7 +201,7 @@ impl Iam {
 
     /// Reads the roles, permissions and resource policies from `cfn` (the SAM translator's
     /// output for the template), resolving intrinsics with `base` (what the SAM template's
-    /// logical ids stand for locally). `stage_prefix` names the roles.
+    /// logical ids stand for locally). `stack` prefixes the roles' names.
     pub fn load(cfn: &Value, base: &Resolver, stack: &str) -> Result<Self, IamError> {
         let resources = cfn
             .get("Resources")
@@ -296,7 +296,7 @@ impl Iam {
                 }
                 "AWS::Lambda::Permission" => {
                     let p = resolve(&props, id)?;
-                    iam.add_lambda_permission(id, &p, base)?;
+                    iam.add_lambda_permission(id, &p)?;
                 }
                 "AWS::SQS::QueuePolicy" => {
                     let p = resolve(&props, id)?;
@@ -378,12 +378,7 @@ impl Iam {
         Ok(arn)
     }
 
-    fn add_lambda_permission(
-        &mut self,
-        id: &str,
-        p: &Value,
-        base: &Resolver,
-    ) -> Result<(), IamError> {
+    fn add_lambda_permission(&mut self, id: &str, p: &Value) -> Result<(), IamError> {
         for k in p.as_object().into_iter().flatten().map(|(k, _)| k) {
             if !matches!(
                 k.as_str(),
@@ -398,7 +393,6 @@ impl Iam {
         let function_arn = if function.starts_with("arn:") {
             function
         } else {
-            let _ = base;
             format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}")
         };
         let mut condition = serde_json::Map::new();
