@@ -17,8 +17,18 @@ use order_domain::{Catalog, Hold, OrderId, Partner, StoreId};
 use pipeline::ports::{HeldOrder, HeldOrders};
 use suites::dynamodb::{client, unique_table};
 
+/// The instant the tests call "now": the wall clock when the first test asked, to the second.
+///
+/// Not a fixed date: DynamoDB Local runs a TTL sweeper against the wall clock about every 10 s
+/// (measured here: an item written an hour expired was gone 10.0 to 11.0 s later, five times
+/// running; AWS takes up to days). With a fixed past "now" every record these tests write is
+/// already expired by the wall clock, so a sweep landing inside a fifty-claim race deleted the
+/// winner's claim and let a second claimant win (3 of 10 loaded full runs, then a CI failure).
 fn now() -> DateTime<Utc> {
-    "2026-11-22T18:00:00Z".parse().unwrap()
+    static NOW: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    *NOW.get_or_init(|| {
+        DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("the wall clock is in range")
+    })
 }
 
 async fn table(kind: Table, prefix: &str) -> (aws_sdk_dynamodb::Client, String) {
