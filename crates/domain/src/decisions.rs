@@ -214,65 +214,154 @@ mod tests {
         );
     }
 
+    fn at(t: &str) -> DateTime<Utc> {
+        t.parse().unwrap()
+    }
+
+    fn held(d: HoldDecision) -> Hold {
+        match d {
+            HoldDecision::Hold(h) => h,
+            HoldDecision::SendNow => panic!("expected a hold, got SendNow"),
+        }
+    }
+
+    // S1001 (Irvine, America/Los_Angeles): 12 minutes' preparation, courier release from 10
+    // minutes before the release time, open all day. The instants below are worked out by
+    // hand from those figures, not with the code's formulas.
+
     #[test]
     fn a_scheduled_order_is_held_until_ready_time_minus_prep_time() {
-        let s = store("S1001");
-        let ready_at = now() + TimeDelta::hours(2);
-        let d = decide_hold(
-            &order(Timing::Scheduled { ready_at }, "TACO"),
-            &s,
+        let h = held(decide_hold(
+            &order(Timing::Scheduled { ready_at: at("2026-11-22T20:00:00Z") }, "TACO"),
+            &store("S1001"),
             now(),
             HoldPolicy::default(),
-        );
-        let HoldDecision::Hold(h) = d else {
-            panic!("expected a hold, got {d:?}")
-        };
-        assert_eq!(h.release_at, ready_at - s.prep_time());
-        assert_eq!(
-            h.early_release_from,
-            h.release_at - TimeDelta::minutes(i64::from(s.early_release_minutes))
-        );
-        assert_eq!(
-            h.seconds_until_release(now()),
-            (h.release_at - now()).num_seconds() as u64
-        );
-        assert!(!h.releasable_by_courier(now()));
-        assert!(h.releasable_by_courier(h.early_release_from));
+        ));
+        assert_eq!(h.release_at, at("2026-11-22T19:48:00Z"));
+        assert_eq!(h.early_release_from, at("2026-11-22T19:38:00Z"));
+        assert_eq!(h.seconds_until_release(now()), 6_480);
+        assert!(!h.releasable_by_courier(at("2026-11-22T19:37:59Z")));
+        assert!(h.releasable_by_courier(at("2026-11-22T19:38:00Z")));
+    }
+
+    #[test]
+    fn a_courier_window_that_would_open_before_now_opens_now() {
+        // Ready 18:20, kitchen at 18:08, courier window from 17:58: already past, so 18:00.
+        let h = held(decide_hold(
+            &order(Timing::Scheduled { ready_at: at("2026-11-22T18:20:00Z") }, "TACO"),
+            &store("S1001"),
+            now(),
+            HoldPolicy::default(),
+        ));
+        assert_eq!(h.release_at, at("2026-11-22T18:08:00Z"));
+        assert_eq!(h.early_release_from, at("2026-11-22T18:00:00Z"));
+        assert_eq!(h.seconds_until_release(now()), 480);
     }
 
     #[test]
     fn an_asap_order_with_a_far_courier_is_held_and_releasable_by_a_courier_at_once() {
-        let s = store("S1001");
-        let eta = now() + TimeDelta::minutes(45);
-        let d = decide_hold(
+        let h = held(decide_hold(
             &order(
                 Timing::Asap {
-                    pickup_eta: Some(eta),
+                    pickup_eta: Some(at("2026-11-22T18:45:00Z")),
                 },
                 "TACO",
             ),
-            &s,
+            &store("S1001"),
             now(),
             HoldPolicy::default(),
-        );
-        let HoldDecision::Hold(h) = d else {
-            panic!("expected a hold, got {d:?}")
-        };
-        assert_eq!(h.release_at, eta - s.prep_time());
+        ));
+        assert_eq!(h.release_at, at("2026-11-22T18:33:00Z"));
+        assert_eq!(h.early_release_from, at("2026-11-22T18:00:00Z"));
+        assert_eq!(h.seconds_until_release(now()), 1_980);
         assert!(h.releasable_by_courier(now()));
     }
 
     #[test]
-    fn a_hold_shorter_than_the_minimum_is_not_worth_it() {
-        let s = store("S1001");
-        let ready_at = now() + s.prep_time() + TimeDelta::seconds(90);
-        let d = decide_hold(
-            &order(Timing::Scheduled { ready_at }, "TACO"),
-            &s,
-            now(),
+    fn a_hold_of_two_minutes_or_less_is_not_worth_it_and_one_second_more_is() {
+        let decide = |ready_at: &str| {
+            decide_hold(
+                &order(Timing::Scheduled { ready_at: at(ready_at) }, "TACO"),
+                &store("S1001"),
+                now(),
+                HoldPolicy::default(),
+            )
+        };
+        // Kitchen at 18:01:30 and at exactly 18:02:00: within the two-minute minimum.
+        assert_eq!(decide("2026-11-22T18:13:30Z"), HoldDecision::SendNow);
+        assert_eq!(decide("2026-11-22T18:14:00Z"), HoldDecision::SendNow);
+        // Kitchen at 18:02:01: a hold of 121 s.
+        let h = held(decide("2026-11-22T18:14:01Z"));
+        assert_eq!(h.release_at, at("2026-11-22T18:02:01Z"));
+        assert_eq!(h.seconds_until_release(now()), 121);
+    }
+
+    #[test]
+    fn a_release_time_already_past_waits_one_second_not_zero() {
+        let h = Hold {
+            release_at: at("2026-11-22T17:59:00Z"),
+            early_release_from: at("2026-11-22T17:50:00Z"),
+        };
+        assert_eq!(h.seconds_until_release(now()), 1);
+        assert_eq!(h.seconds_until_release(at("2026-11-22T17:59:00Z")), 1);
+        assert_eq!(h.seconds_until_release(at("2026-11-22T17:58:58Z")), 2);
+    }
+
+    #[test]
+    fn a_hold_across_the_autumn_clock_change_lasts_the_real_seconds() {
+        // Los Angeles falls back at 2026-11-01 02:00 PDT to 01:00 PST. Ordered at 00:30 PDT
+        // (07:30Z) for 02:00 PST (10:00Z): the kitchen starts at 01:48 PST (09:48Z), 2 h 18 min
+        // of real time later, though the store's wall clock moves only 1 h 18 min.
+        let now = at("2026-11-01T07:30:00Z");
+        let h = held(decide_hold(
+            &order(Timing::Scheduled { ready_at: at("2026-11-01T10:00:00Z") }, "TACO"),
+            &store("S1001"),
+            now,
             HoldPolicy::default(),
-        );
-        assert_eq!(d, HoldDecision::SendNow);
+        ));
+        assert_eq!(h.release_at, at("2026-11-01T09:48:00Z"));
+        assert_eq!(h.early_release_from, at("2026-11-01T09:38:00Z"));
+        assert_eq!(h.seconds_until_release(now), 8_280);
+    }
+
+    #[test]
+    fn a_hold_across_the_spring_clock_change_lasts_the_real_seconds() {
+        // Los Angeles springs forward at 2026-03-08 02:00 PST to 03:00 PDT. Ordered at 01:30
+        // PST (09:30Z) for 03:30 PDT (10:30Z): one real hour, 12 minutes of it preparation.
+        let now = at("2026-03-08T09:30:00Z");
+        let h = held(decide_hold(
+            &order(Timing::Scheduled { ready_at: at("2026-03-08T10:30:00Z") }, "TACO"),
+            &store("S1001"),
+            now,
+            HoldPolicy::default(),
+        ));
+        assert_eq!(h.release_at, at("2026-03-08T10:18:00Z"));
+        assert_eq!(h.seconds_until_release(now), 2_880);
+    }
+
+    #[test]
+    fn opening_hours_follow_the_stores_wall_clock_across_clock_changes() {
+        // S1002 (Times Square, America/New_York): 10:00-23:00, Friday and Saturday to 02:00.
+        // An ASAP order is decided at the instant it arrives.
+        let s = store("S1002");
+        let decide = |t: &str| {
+            decide_acceptance(&order(asap(), "TACO"), &s, at(t), HoldPolicy::default())
+        };
+        let open = AcceptDecision::Accept(HoldDecision::SendNow);
+        let closed = |d: &AcceptDecision| {
+            matches!(d, AcceptDecision::Deny(r) if r.reason == RejectionReason::StoreClosed)
+        };
+        // Saturday 2026-03-07 is EST (UTC-5): 14:30Z is 09:30, closed; 15:00Z is 10:00, open.
+        assert!(closed(&decide("2026-03-07T14:30:00Z")));
+        assert_eq!(decide("2026-03-07T15:00:00Z"), open);
+        // Sunday 2026-03-08 after the change is EDT (UTC-4): 14:30Z is 10:30, open.
+        assert_eq!(decide("2026-03-08T14:30:00Z"), open);
+        assert!(closed(&decide("2026-03-08T13:59:59Z")));
+        // Saturday night into Sunday 2026-11-01, the autumn change: 01:30 happens twice
+        // (05:30Z EDT, 06:30Z EST) and both are within Saturday's hours; 02:30 EST is not.
+        assert_eq!(decide("2026-11-01T05:30:00Z"), open);
+        assert_eq!(decide("2026-11-01T06:30:00Z"), open);
+        assert!(closed(&decide("2026-11-01T07:30:00Z")));
     }
 
     #[test]
@@ -316,14 +405,21 @@ mod tests {
 
     #[test]
     fn scheduling_beyond_the_store_limit_is_denied() {
+        // S1001 takes orders up to 7 days ahead: 2026-11-29T18:00:00Z exactly is the limit.
         let s = store("S1001");
-        let ready_at = now() + TimeDelta::days(i64::from(s.max_schedule_days) + 1);
-        let d = decide_acceptance(
-            &order(Timing::Scheduled { ready_at }, "TACO"),
-            &s,
-            now(),
-            HoldPolicy::default(),
-        );
+        let decide = |ready_at: &str| {
+            decide_acceptance(
+                &order(Timing::Scheduled { ready_at: at(ready_at) }, "TACO"),
+                &s,
+                now(),
+                HoldPolicy::default(),
+            )
+        };
+        assert!(matches!(
+            decide("2026-11-29T18:00:00Z"),
+            AcceptDecision::Accept(HoldDecision::Hold(_))
+        ));
+        let d = decide("2026-11-29T18:00:01Z");
         assert!(
             matches!(d, AcceptDecision::Deny(ref r) if r.reason == RejectionReason::ScheduledTooFarAhead),
             "{d:?}"
