@@ -35,13 +35,17 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Full jitter: a uniform delay between 0 and `min(cap, base × 2^retry)`.
-    pub fn backoff(&self, retry: u32) -> Duration {
-        let ceiling = self
-            .base
+    /// The longest wait before retry number `retry` (0 for the first retry):
+    /// `min(cap, base × 2^retry)`, saturating rather than overflowing for large `retry`.
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        self.base
             .saturating_mul(1u32 << retry.min(16))
-            .min(self.cap);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+            .min(self.cap)
+    }
+
+    /// Full jitter: a uniform delay between 0 and [`Self::ceiling`], in whole milliseconds.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let millis = u64::try_from(self.ceiling(retry).as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(fastrand::u64(0..=millis))
     }
 }
@@ -274,13 +278,30 @@ mod tests {
     }
 
     #[test]
-    fn backoff_stays_under_its_ceiling() {
+    fn the_backoff_ceiling_doubles_from_the_base_up_to_the_cap() {
         let p = RetryPolicy::default();
-        for retry in 0..20 {
-            assert!(p.backoff(retry) <= p.cap);
-        }
-        for _ in 0..100 {
-            assert!(p.backoff(0) <= p.base);
+        let ceilings: Vec<u128> = (0..7).map(|r| p.ceiling(r).as_millis()).collect();
+        assert_eq!(ceilings, [100, 200, 400, 800, 1_600, 2_000, 2_000]);
+        assert_eq!(p.ceiling(40), Duration::from_secs(2), "no overflow far out");
+        assert_eq!(p.ceiling(u32::MAX), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn the_backoff_spreads_over_its_whole_range_and_never_past_the_ceiling() {
+        // Seeded, so the draws (and this test) are the same on every run.
+        fastrand::seed(7);
+        let p = RetryPolicy::default();
+        for (retry, ceiling_ms) in [(0, 100), (3, 800), (9, 2_000)] {
+            let draws: Vec<u128> = (0..1_000).map(|_| p.backoff(retry).as_millis()).collect();
+            let (min, max) = (draws.iter().min().unwrap(), draws.iter().max().unwrap());
+            let mean = draws.iter().sum::<u128>() / 1_000;
+            assert!(*max <= ceiling_ms, "retry {retry}: {max} ms > {ceiling_ms} ms");
+            assert!(*max >= ceiling_ms * 9 / 10, "retry {retry}: never near the ceiling");
+            assert!(*min <= ceiling_ms / 10, "retry {retry}: never near zero");
+            assert!(
+                (ceiling_ms * 4 / 10..=ceiling_ms * 6 / 10).contains(&mean),
+                "retry {retry}: mean {mean} ms is not about half of {ceiling_ms} ms"
+            );
         }
     }
 }

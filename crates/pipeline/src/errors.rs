@@ -193,20 +193,89 @@ mod tests {
     use super::*;
     use crate::ports::ErrorKind;
 
-    #[test]
-    fn every_variant_has_a_reported_name_and_transient_ones_are_retryable() {
+    /// One of each variant, with the name the workflow matches on (written out, as the ASL
+    /// spells it) and whether the workflow retries it.
+    fn every_variant() -> Vec<(PipelineError, &'static str, bool)> {
+        use order_domain::RejectionReason;
         let api = || ApiError::new(ErrorKind::Transient, "pos", "create", "timed out");
-        let errors = [
-            PipelineError::PartnerUnavailable(api()),
-            PipelineError::PosUnavailable(api()),
-            PipelineError::Storage(RepoError::new("put", "x")),
-            PipelineError::InvalidInput("x".into()),
-        ];
-        for e in &errors {
-            assert!(names::REPORTED.contains(&e.name()), "{}", e.name());
+        let order_id = || OrderId::parse("app.a-1").unwrap();
+        vec![
+            (
+                PipelineError::Rejected(Rejection::new(RejectionReason::StoreClosed, "x")),
+                "OrderRejected",
+                false,
+            ),
+            (PipelineError::PartnerUnavailable(api()), "PartnerUnavailable", true),
+            (PipelineError::PartnerRefused(api()), "PartnerRefused", false),
+            (PipelineError::PosUnavailable(api()), "PosUnavailable", true),
+            (PipelineError::PosRejected(api()), "PosRejected", false),
+            (
+                PipelineError::Cancelled {
+                    order_id: order_id(),
+                    detail: String::new(),
+                },
+                "OrderCancelled",
+                false,
+            ),
+            (
+                PipelineError::InProgress {
+                    order_id: order_id(),
+                    until: chrono::DateTime::UNIX_EPOCH,
+                },
+                "OrderInProgress",
+                true,
+            ),
+            (
+                PipelineError::Storage(RepoError::new("put", "x")),
+                "StorageUnavailable",
+                true,
+            ),
+            (
+                PipelineError::Events(PublishError {
+                    failed: 1,
+                    total: 1,
+                    message: "x".into(),
+                    source: None,
+                }),
+                "EventsUnavailable",
+                true,
+            ),
+            (
+                PipelineError::Callback(CallbackError {
+                    operation: "succeed",
+                    message: "x".into(),
+                    source: None,
+                }),
+                "CallbackUnavailable",
+                true,
+            ),
+            (PipelineError::InvalidInput("x".into()), "InvalidInput", false),
+            (
+                PipelineError::StatusConflict {
+                    order_id: order_id(),
+                    current: OrderStatus::Cancelled,
+                    wanted: OrderStatus::SentToPos,
+                },
+                "StatusConflict",
+                false,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_variant_reports_its_literal_name_and_only_transient_ones_are_retryable() {
+        let all = every_variant();
+        for (e, name, transient) in &all {
+            assert_eq!(e.name(), *name, "{e:?}");
+            assert_eq!(names::TRANSIENT.contains(name), *transient, "{name}");
         }
-        assert!(names::TRANSIENT.contains(&errors[0].name()));
-        assert!(!names::TRANSIENT.contains(&errors[3].name()));
+        let reported: Vec<&str> = all.iter().map(|(_, n, _)| *n).collect();
+        assert_eq!(reported, names::REPORTED, "REPORTED lists every variant, in order");
+        let transient: Vec<&str> = all.iter().filter(|v| v.2).map(|v| v.1).collect();
+        assert_eq!(transient, names::TRANSIENT);
+        // The workflow's own error for a payload conflict is not a function's.
+        assert_eq!(names::PAYLOAD_MISMATCH, "PayloadMismatch");
+        assert!(!names::REPORTED.contains(&names::PAYLOAD_MISMATCH));
     }
 
     #[test]
