@@ -111,10 +111,14 @@ fn every_sample_parses_into_its_functions_input_type_unless_it_is_meant_not_to()
 fn every_file_under_events_is_known_and_parses_into_its_type() {
     let root = repo_root();
     let events = root.join("events");
-    let in_manifest: BTreeMap<String, String> = manifest()
+    // Each sample's function, and whether it is meant not to parse (`InvalidInput`).
+    let in_manifest: BTreeMap<String, (String, bool)> = manifest()
         .samples
         .into_iter()
-        .map(|s| (s.file, s.function))
+        .map(|s| {
+            let invalid = s.expect.error_type.as_deref() == Some(pipeline::names::INVALID_INPUT);
+            (s.file, (s.function, invalid))
+        })
         .collect();
     let mut seen = 0;
     let mut stack = vec![events.clone()];
@@ -151,8 +155,12 @@ fn every_file_under_events_is_known_and_parses_into_its_type() {
                 continue;
             }
             let v = read(&path);
-            let result = if let Some(function) = in_manifest.get(&rel) {
-                parse_input(function, &v).or(Ok(()))
+            let result = if let Some((function, meant_invalid)) = in_manifest.get(&rel) {
+                match (parse_input(function, &v), meant_invalid) {
+                    (Ok(()), false) | (Err(_), true) => Ok(()),
+                    (Ok(()), true) => Err("meant to be invalid, but parses".to_owned()),
+                    (Err(e), false) => Err(format!("does not parse for {function}: {e}")),
+                }
             } else if rel == "manifest.json" {
                 parses_as::<Manifest>(&v)
             } else if rel == "seed.json" {

@@ -255,6 +255,92 @@ async fn the_dynamodb_orders_table_keeps_the_repository_contract() {
     pipeline::contract::orders_repo(Arc::new(orders().await), "ddb", order).await;
 }
 
+/// The workflow's own DynamoDB tasks (`Record failure`), rendered by the ASL interpreter from
+/// the definition file and sent as Step Functions sends them, against a record the adapter
+/// wrote; the adapter must then read back what the task meant to write.
+#[tokio::test]
+async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_reads() {
+    use pipeline::ports::{NewOrder, OrdersRepo, StatusUpdate};
+    let (c, table_name) = table(Table::Orders, "orders").await;
+    let repo = DynamoOrders::new(c, table_name.clone());
+    let definition: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            suites::repo_root().join("statemachines/order-workflow.asl.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let task = &definition["States"]["Record failure"];
+    assert_eq!(task["Resource"], "arn:aws:states:::dynamodb:updateItem");
+    let entered = "2026-11-22T18:05:00.123Z";
+    let render = |order_id: &str| {
+        let state = serde_json::json!({
+            "orderId": order_id,
+            "error": { "Error": "PosUnavailable", "Cause": "timed out" },
+        });
+        let context = serde_json::json!({ "State": { "EnteredTime": entered, "Name": "Record failure" } });
+        let mut params = asl::template::apply(&task["Parameters"], &state, &context).unwrap();
+        assert_eq!(params["TableName"], "${OrdersTableName}");
+        params["TableName"] = serde_json::Value::from(table_name.clone());
+        params
+    };
+    local_cloud::install_crypto();
+    let http = reqwest::Client::new();
+    let endpoint = suites::dynamodb::endpoint().await;
+    let send = |params: serde_json::Value| {
+        let (http, endpoint) = (http.clone(), endpoint.clone());
+        async move { local_cloud::dynamodb::call(&http, &endpoint, "UpdateItem", params).await }
+    };
+
+    // An order part-way through (accepted), as the adapter wrote it.
+    let id = OrderId::parse("app.record-failure-1").unwrap();
+    repo.create(NewOrder {
+        order_id: id.clone(),
+        partner: Partner::ChainApp,
+        partner_order_id: order_domain::PartnerOrderId::parse("record-failure-1").unwrap(),
+        correlation_id: "c-1".to_owned(),
+        at: now(),
+    })
+    .await
+    .unwrap();
+    repo.transition(&id, order_domain::OrderStatus::Accepted, now(), StatusUpdate::default())
+        .await
+        .unwrap();
+    send(render(id.as_str())).await.unwrap();
+    let r = repo.get(&id).await.unwrap().expect("the record is still there");
+    assert_eq!(r.status, order_domain::OrderStatus::Failed);
+    assert_eq!(
+        r.reason.as_deref(),
+        Some("PosUnavailable: compensation did not complete")
+    );
+    let last = r.history.last().unwrap();
+    assert_eq!(last.status, order_domain::OrderStatus::Failed);
+    assert_eq!(last.at, entered.parse::<DateTime<Utc>>().unwrap());
+    assert_eq!(last.note.as_deref(), Some("compensation failed"));
+    assert_eq!(
+        r.history.iter().map(|h| h.status).collect::<Vec<_>>(),
+        [
+            order_domain::OrderStatus::Received,
+            order_domain::OrderStatus::Accepted,
+            order_domain::OrderStatus::Failed
+        ]
+    );
+    // An order that already ended keeps its ending: the condition refuses, as the workflow's
+    // first retrier (MaxAttempts 0) expects.
+    let again = send(render(id.as_str())).await.unwrap_err();
+    assert_eq!(again.error_type, "ConditionalCheckFailedException", "{again:?}");
+    assert_eq!(repo.get(&id).await.unwrap().unwrap().history.len(), 3);
+    // And an order with no record gets none made up.
+    let absent = send(render("app.never-created")).await.unwrap_err();
+    assert_eq!(absent.error_type, "ConditionalCheckFailedException", "{absent:?}");
+    assert!(
+        repo.get(&OrderId::parse("app.never-created").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 fn held(id: &str, store: &str, release_in_min: i64, early_in_min: i64) -> HeldOrder {
     HeldOrder {
         order_id: OrderId::parse(id).unwrap(),

@@ -41,12 +41,29 @@ fn check_binaries(bin_dir: &Path) {
                     bin.display()
                 )
             });
-        let deps = std::fs::read_to_string(bin_dir.join(format!("{name}.d"))).unwrap_or_default();
-        let sources = deps.split_once(": ").map_or("", |(_, s)| s);
+        let dep_info = bin_dir.join(format!("{name}.d"));
+        let deps = std::fs::read_to_string(&dep_info).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; without it the binary's freshness cannot be checked: run \
+                 `cargo build --workspace --bins` (make test does)",
+                dep_info.display()
+            )
+        });
+        let sources = deps
+            .split_once(": ")
+            .map(|(_, s)| s)
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| panic!("{} lists no sources", dep_info.display()));
         for source in sources.split_whitespace() {
             let changed = std::fs::metadata(source)
                 .and_then(|m| m.modified())
-                .unwrap_or(SystemTime::UNIX_EPOCH);
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{} was built from {source}, which is gone ({e}): run \
+                         `cargo build --workspace --bins` (make test does)",
+                        bin.display()
+                    )
+                });
             assert!(
                 changed <= built,
                 "{} is older than {source}: run `cargo build --workspace --bins` (make test does)",

@@ -93,7 +93,12 @@ fn client_for(endpoint: &str) -> Client {
 
 /// A client for the shared DynamoDB Local, started on first use.
 pub async fn client() -> Client {
-    client_for(ENDPOINT.get_or_init(start).await)
+    client_for(&endpoint().await)
+}
+
+/// The shared DynamoDB Local's URL, for raw (wire-format JSON) calls; started on first use.
+pub async fn endpoint() -> String {
+    ENDPOINT.get_or_init(start).await.clone()
 }
 
 /// A table name no other test uses.
