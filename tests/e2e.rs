@@ -328,6 +328,36 @@ async fn a_scheduled_order_is_held_then_released_by_time_then_sent() {
         v.executions[0].path
     );
     assert_eq!(live_pos_orders(&v), 1);
+    // How long it was held, from the execution history's own timestamps: the Hold task's
+    // timeout is the 3 minutes to the kitchen's start (less the seconds the order took to
+    // get there), and the task ran that long at the cloud's 60× time scale, not less.
+    let history = c.executions_of(&o.id).await[0].history().await;
+    let entered = history
+        .iter()
+        .position(|h| h.entered_state() == Some("Hold"))
+        .expect("the Hold state was entered");
+    let input: Value = serde_json::from_str(
+        history[entered].details["stateEnteredEventDetails"]["input"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let timeout = input["accepted"]["hold"]["timeoutSeconds"].as_f64().unwrap();
+    assert!((170.0..=180.0).contains(&timeout), "held for {timeout} s");
+    let scheduled = history[entered..]
+        .iter()
+        .find(|h| h.kind == "TaskScheduled")
+        .unwrap();
+    let timed_out = history[entered..]
+        .iter()
+        .find(|h| h.kind == "TaskTimedOut")
+        .expect("the hold ended by its timeout");
+    let held_for = timed_out.timestamp - scheduled.timestamp;
+    let scaled = timeout / 60.0;
+    assert!(
+        held_for >= scaled - 0.01 && held_for <= scaled + 10.0,
+        "the Hold task ran {held_for:.2} s for a {timeout} s timeout ({scaled:.2} s at 60×)"
+    );
     let ev = events(&c, &o).await;
     assert_eq!(count(&ev, "Order Held"), 1);
     let released = ev
