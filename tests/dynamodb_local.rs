@@ -264,10 +264,8 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
     let (c, table_name) = table(Table::Orders, "orders").await;
     let repo = DynamoOrders::new(c, table_name.clone());
     let definition: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            suites::repo_root().join("statemachines/order-workflow.asl.json"),
-        )
-        .unwrap(),
+        &std::fs::read_to_string(suites::repo_root().join("statemachines/order-workflow.asl.json"))
+            .unwrap(),
     )
     .unwrap();
     let task = &definition["States"]["Record failure"];
@@ -278,7 +276,8 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
             "orderId": order_id,
             "error": { "Error": "PosUnavailable", "Cause": "timed out" },
         });
-        let context = serde_json::json!({ "State": { "EnteredTime": entered, "Name": "Record failure" } });
+        let context =
+            serde_json::json!({ "State": { "EnteredTime": entered, "Name": "Record failure" } });
         let mut params = asl::template::apply(&task["Parameters"], &state, &context).unwrap();
         assert_eq!(params["TableName"], "${OrdersTableName}");
         params["TableName"] = serde_json::Value::from(table_name.clone());
@@ -303,11 +302,20 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
     })
     .await
     .unwrap();
-    repo.transition(&id, order_domain::OrderStatus::Accepted, now(), StatusUpdate::default())
-        .await
-        .unwrap();
+    repo.transition(
+        &id,
+        order_domain::OrderStatus::Accepted,
+        now(),
+        StatusUpdate::default(),
+    )
+    .await
+    .unwrap();
     send(render(id.as_str())).await.unwrap();
-    let r = repo.get(&id).await.unwrap().expect("the record is still there");
+    let r = repo
+        .get(&id)
+        .await
+        .unwrap()
+        .expect("the record is still there");
     assert_eq!(r.status, order_domain::OrderStatus::Failed);
     assert_eq!(
         r.reason.as_deref(),
@@ -328,11 +336,17 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
     // An order that already ended keeps its ending: the condition refuses, as the workflow's
     // first retrier (MaxAttempts 0) expects.
     let again = send(render(id.as_str())).await.unwrap_err();
-    assert_eq!(again.error_type, "ConditionalCheckFailedException", "{again:?}");
+    assert_eq!(
+        again.error_type, "ConditionalCheckFailedException",
+        "{again:?}"
+    );
     assert_eq!(repo.get(&id).await.unwrap().unwrap().history.len(), 3);
     // And an order with no record gets none made up.
     let absent = send(render("app.never-created")).await.unwrap_err();
-    assert_eq!(absent.error_type, "ConditionalCheckFailedException", "{absent:?}");
+    assert_eq!(
+        absent.error_type, "ConditionalCheckFailedException",
+        "{absent:?}"
+    );
     assert!(
         repo.get(&OrderId::parse("app.never-created").unwrap())
             .await

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use local_cloud::clock::TimeScale;
@@ -342,7 +342,9 @@ async fn a_scheduled_order_is_held_then_released_by_time_then_sent() {
             .unwrap(),
     )
     .unwrap();
-    let timeout = input["accepted"]["hold"]["timeoutSeconds"].as_f64().unwrap();
+    let timeout = input["accepted"]["hold"]["timeoutSeconds"]
+        .as_f64()
+        .unwrap();
     assert!((170.0..=180.0).contains(&timeout), "held for {timeout} s");
     let scheduled = history[entered..]
         .iter()

@@ -351,7 +351,10 @@ fn every_task_passes_the_input_its_function_or_service_expects() {
                 // What the update writes is checked where it can be seen: run against a
                 // record the adapter wrote in DynamoDB Local, and read back by the adapter
                 // (`tests/dynamodb_local.rs`, the workflow's record-failure update).
-                assert_eq!(name, "Record failure", "a new DynamoDB task needs that test too");
+                assert_eq!(
+                    name, "Record failure",
+                    "a new DynamoDB task needs that test too"
+                );
             }
             other => panic!("{name}: unexpected resource {other}"),
         }
@@ -662,7 +665,9 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
     let secrets = dev_secret_values();
     let secret_parameters = ["WebhookSecretsArn", "ApiCredentialsArn"];
     for p in secret_parameters {
-        let pattern = t.json["Parameters"][p]["AllowedPattern"].as_str().unwrap_or_default();
+        let pattern = t.json["Parameters"][p]["AllowedPattern"]
+            .as_str()
+            .unwrap_or_default();
         assert!(
             pattern.contains(":secretsmanager:"),
             "parameter {p} must only take a Secrets Manager ARN, has pattern {pattern:?}"
@@ -689,7 +694,11 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
                 let readable = policies.as_array().into_iter().flatten().any(|p| {
                     p["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]["Ref"] == referenced
                 });
-                assert!(readable, "{}: {k} names a secret the function cannot read", f.id);
+                assert!(
+                    readable,
+                    "{}: {k} names a secret the function cannot read",
+                    f.id
+                );
             } else {
                 // Anything else is a reference to a resource or a non-secret parameter, or a
                 // short literal that does not look like a credential.
@@ -737,7 +746,10 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
     // And nowhere in the template, not even in a default.
     let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
     for secret in &secrets {
-        assert!(!text.contains(secret.as_str()), "the template holds a dev secret");
+        assert!(
+            !text.contains(secret.as_str()),
+            "the template holds a dev secret"
+        );
     }
 }
 

@@ -49,6 +49,16 @@ fn error(name: &str, contains: &str) -> Expect {
     }
 }
 
+/// `e`, and the effects the sample has on the memory world (a JSON [`samples::Effects`]).
+fn affecting(mut e: Expect, effects: Value) -> Expect {
+    // A typo here must not pass as "no effects": it becomes one the check cannot match.
+    e.effects = serde_json::from_value(effects).unwrap_or_else(|err| samples::Effects {
+        orders: vec![format!("unreadable effects: {err}")],
+        ..Default::default()
+    });
+    e
+}
+
 fn publishing(mut e: Expect, types: &[&str]) -> Expect {
     e.publishes = Some(types.iter().map(|s| (*s).to_owned()).collect());
     e
@@ -404,7 +414,9 @@ impl Gen {
         let backend = Backend::Memory(world.clone());
         samples::replay_seed(&backend, &self.env, &self.seed, deadline()).await?;
         let before = world.publisher.events().len();
+        let snapshot = samples::Snapshot::of(&world);
         let result = run_step(&backend, &self.env, function, &input, deadline()).await;
+        let effects = snapshot.effects_since(&world);
         let published: Vec<OutboundEvent> = world.publisher.events()[before..].to_vec();
         let types: Vec<String> = published.iter().map(|e| e.detail_type.clone()).collect();
         let result = match result {
@@ -415,6 +427,12 @@ impl Gen {
             Err(e) => return Err(format!("{function}/{name}: {e}")),
         };
         check(&expect, &result, &types).map_err(|e| format!("sample {function}/{name}: {e}"))?;
+        if effects != expect.effects {
+            return Err(format!(
+                "sample {function}/{name}: expected effects {:?}, got {effects:?}",
+                expect.effects
+            ));
+        }
         if let Ok(v) = &result {
             self.note_outputs(v);
         }
@@ -557,7 +575,10 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "new",
         "The first delivery of an order: claimed, recorded as Received",
         new,
-        output(json!({ "outcome": "new" })),
+        affecting(
+            output(json!({ "outcome": "new" })),
+            json!({"orders": ["app.APP-20261122-0009 none -> Received"]}),
+        ),
         None,
     )
     .await?;
@@ -694,7 +715,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "accept",
         "The store takes an ASAP order: accepted with the partner, no hold",
         json!({ "action": "accept", "order": orders["A"], "correlationId": ac }),
-        publishing(output(json!({ "hold": null })), &["Order Accepted"]),
+        affecting(publishing(output(json!({ "hold": null })), &["Order Accepted"]), json!({"orders": ["app.APP-20261122-0001 Received -> Accepted"], "partner": ["accept app APP-20261122-0001"]})),
         None,
     )
     .await?;
@@ -705,7 +726,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "accept-scheduled",
         "A pickup at 19:30 with 12 minutes of prep: held until 19:18 (under watch the time has passed: no hold)",
         json!({ "action": "accept", "order": orders["AS"], "correlationId": asc }),
-        publishing(output(json!({ "hold": { "releaseAt": "2026-11-22T19:18:00Z", "timeoutSeconds": 4680 } })), &["Order Accepted"]),
+        affecting(publishing(output(json!({ "hold": { "releaseAt": "2026-11-22T19:18:00Z", "timeoutSeconds": 4680 } })), &["Order Accepted"]), json!({"orders": ["app.APP-20261122-0002 Received -> Accepted"], "partner": ["accept app APP-20261122-0002"]})),
         Some(output(json!({}))),
     )
     .await?;
@@ -715,17 +736,17 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "OrderRejected",
         "UnknownItem: grubhub item \"7009999\" (Chicken Quesadilla) is not on menu core-us",
     );
-    g.sample(out, "accept-order", "deny-rejected", "After a rejection: the partner is told no, Order Rejected", deny, output(json!({ "outcome": { "detailType": "Order Rejected", "detail": { "data": { "reason": "UnknownItem", "partnerNotified": true } } } })), None).await?;
+    g.sample(out, "accept-order", "deny-rejected", "After a rejection: the partner is told no, Order Rejected", deny, affecting(output(json!({ "outcome": { "detailType": "Order Rejected", "detail": { "data": { "reason": "UnknownItem", "partnerNotified": true } } } })), json!({"orders": ["grubhub.gh-3e7b9c1d-0002 Received -> Rejected"], "partner": ["deny UnknownItem grubhub gh-3e7b9c1d-0002"]})), None).await?;
     let mut deny_failed = g.received("UM")?;
     deny_failed["action"] = json!("deny");
     deny_failed["error"] = lambda_error(
         "PartnerRefused",
         "partner API refused the call: ubereats fetch order failed (Permanent, HTTP 404): no order",
     );
-    g.sample(out, "accept-order", "deny-failed", "A failure before acceptance: the partner is told, Order Failed", deny_failed, output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "PartnerRefused" } } } })), None).await?;
+    g.sample(out, "accept-order", "deny-failed", "A failure before acceptance: the partner is told, Order Failed", deny_failed, affecting(output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "PartnerRefused" } } } })), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99 Received -> Failed"], "partner": ["deny-failure ubereats 5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99"]})), None).await?;
     let bc = g_cid(&g, "B")?.to_owned();
-    g.sample(out, "accept-order", "cancel-cancelled", "The partner cancelled a held order: acknowledged, Order Cancelled", json!({ "action": "cancel", "order": orders["B"], "correlationId": bc, "error": { "Error": "OrderCancelled", "Cause": "consumer_cancelled" } }), output(json!({ "outcome": { "detailType": "Order Cancelled" } })), None).await?;
-    g.sample(out, "accept-order", "cancel-failed", "A failure after acceptance: the partner is told, Order Failed", json!({ "action": "cancel", "order": orders["G"], "correlationId": gc, "error": { "Error": "States.Timeout", "Cause": "the publish step timed out" } }), output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "States.Timeout" } } } })), None).await?;
+    g.sample(out, "accept-order", "cancel-cancelled", "The partner cancelled a held order: acknowledged, Order Cancelled", json!({ "action": "cancel", "order": orders["B"], "correlationId": bc, "error": { "Error": "OrderCancelled", "Cause": "consumer_cancelled" } }), affecting(output(json!({ "outcome": { "detailType": "Order Cancelled" } })), json!({"orders": ["doordash.dd-7f1e2a90-0002 Held -> Cancelled"], "partner": ["cancel PartnerRequested doordash dd-7f1e2a90-0002"]})), None).await?;
+    g.sample(out, "accept-order", "cancel-failed", "A failure after acceptance: the partner is told, Order Failed", json!({ "action": "cancel", "order": orders["G"], "correlationId": gc, "error": { "Error": "States.Timeout", "Cause": "the publish step timed out" } }), affecting(output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "States.Timeout" } } } })), json!({"orders": ["grubhub.gh-3e7b9c1d-0001 SentToPos -> Failed"], "partner": ["cancel Internal grubhub gh-3e7b9c1d-0001"]})), None).await?;
     g.sample(
         out,
         "accept-order",
@@ -745,15 +766,15 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "hold",
         "Stores the task token of an order waiting for its courier",
         hold_input(&orders["D"], &plans["D"], &dc),
-        publishing(
+        affecting(publishing(
             output(json!({ "orderId": "doordash.dd-7f1e2a90-0001" })),
             &["Order Held"],
-        ),
+        ), json!({"orders": ["doordash.dd-7f1e2a90-0001 Accepted -> Held"], "held": ["hold doordash.dd-7f1e2a90-0001"]})),
         None,
     )
     .await?;
     let usc = g_cid(&g, "US")?.to_owned();
-    g.sample(out, "hold-order", "expire", "The hold timed out: released by time", json!({ "action": "expire", "orderId": orders["US"]["id"], "storeId": "S1001", "correlationId": usc }), publishing(output(json!({ "releasedBy": "time" })), &["Order Released"]), None).await?;
+    g.sample(out, "hold-order", "expire", "The hold timed out: released by time", json!({ "action": "expire", "orderId": orders["US"]["id"], "storeId": "S1001", "correlationId": usc }), affecting(publishing(output(json!({ "releasedBy": "time" })), &["Order Released"]), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e02 Held -> Released"], "held": ["take ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e02"]})), None).await?;
 
     // pos
     let uc = g_cid(&g, "U")?.to_owned();
@@ -763,11 +784,11 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "send",
         "Creates the order in the store's POS",
         json!({ "action": "send", "order": orders["U"], "correlationId": uc }),
-        output(json!({ "outcome": { "detailType": "Order Sent To POS" } })),
+        affecting(output(json!({ "outcome": { "detailType": "Order Sent To POS" } })), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e01 Accepted -> SentToPos"], "pos": ["create S1001 ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e01"]})),
         None,
     )
     .await?;
-    g.sample(out, "pos", "void", "Voids a POS order (compensation)", json!({ "action": "void", "order": orders["G"], "posOrderId": g_pos_id, "correlationId": gc }), output(json!({ "voided": true })), None).await?;
+    g.sample(out, "pos", "void", "Voids a POS order (compensation)", json!({ "action": "void", "order": orders["G"], "posOrderId": g_pos_id, "correlationId": gc }), affecting(output(json!({ "voided": true })), json!({"pos": ["void S1001 grubhub.gh-3e7b9c1d-0001"]})), None).await?;
 
     // release-order
     let near = g.envelope("courier-D2")?;
@@ -777,10 +798,10 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "courier-near",
         "A Dasher near the store releases its held order (under watch only once the real clock reaches its early-release time)",
         near,
-        publishing(
+        affecting(publishing(
             output(json!({ "released": ["doordash.dd-7f1e2a90-0005"] })),
             &["Order Released"],
-        ),
+        ), json!({"orders": ["doordash.dd-7f1e2a90-0005 Held -> Released"], "held": ["take doordash.dd-7f1e2a90-0005"], "callbacks": ["succeed token-doordash.dd-7f1e2a90-0005"]})),
         Some(output(json!({}))),
     )
     .await?;
@@ -802,7 +823,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "cancel-held",
         "A cancellation fails the held order's task",
         cancel_held,
-        output(json!({ "cancelled": ["app.APP-20261122-0007"] })),
+        affecting(output(json!({ "cancelled": ["app.APP-20261122-0007"] })), json!({"held": ["take app.APP-20261122-0007"], "callbacks": ["fail token-app.APP-20261122-0007 OrderCancelled"]})),
         None,
     )
     .await?;
@@ -813,10 +834,10 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "cancel-sent",
         "A cancellation after the POS has the order: voided and cancelled",
         cancel_sent,
-        publishing(
+        affecting(publishing(
             output(json!({ "voided": ["grubhub.gh-3e7b9c1d-0001"] })),
             &["Order Cancelled"],
-        ),
+        ), json!({"orders": ["grubhub.gh-3e7b9c1d-0001 SentToPos -> Cancelled"], "pos": ["void S1001 grubhub.gh-3e7b9c1d-0001"], "partner": ["cancel PartnerRequested grubhub gh-3e7b9c1d-0001"]})),
         None,
     )
     .await?;

@@ -232,7 +232,12 @@ mod tests {
     #[test]
     fn a_scheduled_order_is_held_until_ready_time_minus_prep_time() {
         let h = held(decide_hold(
-            &order(Timing::Scheduled { ready_at: at("2026-11-22T20:00:00Z") }, "TACO"),
+            &order(
+                Timing::Scheduled {
+                    ready_at: at("2026-11-22T20:00:00Z"),
+                },
+                "TACO",
+            ),
             &store("S1001"),
             now(),
             HoldPolicy::default(),
@@ -248,7 +253,12 @@ mod tests {
     fn a_courier_window_that_would_open_before_now_opens_now() {
         // Ready 18:20, kitchen at 18:08, courier window from 17:58: already past, so 18:00.
         let h = held(decide_hold(
-            &order(Timing::Scheduled { ready_at: at("2026-11-22T18:20:00Z") }, "TACO"),
+            &order(
+                Timing::Scheduled {
+                    ready_at: at("2026-11-22T18:20:00Z"),
+                },
+                "TACO",
+            ),
             &store("S1001"),
             now(),
             HoldPolicy::default(),
@@ -281,7 +291,12 @@ mod tests {
     fn a_hold_of_two_minutes_or_less_is_not_worth_it_and_one_second_more_is() {
         let decide = |ready_at: &str| {
             decide_hold(
-                &order(Timing::Scheduled { ready_at: at(ready_at) }, "TACO"),
+                &order(
+                    Timing::Scheduled {
+                        ready_at: at(ready_at),
+                    },
+                    "TACO",
+                ),
                 &store("S1001"),
                 now(),
                 HoldPolicy::default(),
@@ -314,7 +329,12 @@ mod tests {
         // of real time later, though the store's wall clock moves only 1 h 18 min.
         let now = at("2026-11-01T07:30:00Z");
         let h = held(decide_hold(
-            &order(Timing::Scheduled { ready_at: at("2026-11-01T10:00:00Z") }, "TACO"),
+            &order(
+                Timing::Scheduled {
+                    ready_at: at("2026-11-01T10:00:00Z"),
+                },
+                "TACO",
+            ),
             &store("S1001"),
             now,
             HoldPolicy::default(),
@@ -330,7 +350,12 @@ mod tests {
         // PST (09:30Z) for 03:30 PDT (10:30Z): one real hour, 12 minutes of it preparation.
         let now = at("2026-03-08T09:30:00Z");
         let h = held(decide_hold(
-            &order(Timing::Scheduled { ready_at: at("2026-03-08T10:30:00Z") }, "TACO"),
+            &order(
+                Timing::Scheduled {
+                    ready_at: at("2026-03-08T10:30:00Z"),
+                },
+                "TACO",
+            ),
             &store("S1001"),
             now,
             HoldPolicy::default(),
@@ -344,13 +369,10 @@ mod tests {
         // S1002 (Times Square, America/New_York): 10:00-23:00, Friday and Saturday to 02:00.
         // An ASAP order is decided at the instant it arrives.
         let s = store("S1002");
-        let decide = |t: &str| {
-            decide_acceptance(&order(asap(), "TACO"), &s, at(t), HoldPolicy::default())
-        };
+        let decide =
+            |t: &str| decide_acceptance(&order(asap(), "TACO"), &s, at(t), HoldPolicy::default());
         let open = AcceptDecision::Accept(HoldDecision::SendNow);
-        let closed = |d: &AcceptDecision| {
-            matches!(d, AcceptDecision::Deny(r) if r.reason == RejectionReason::StoreClosed)
-        };
+        let closed = |d: &AcceptDecision| matches!(d, AcceptDecision::Deny(r) if r.reason == RejectionReason::StoreClosed);
         // Saturday 2026-03-07 is EST (UTC-5): 14:30Z is 09:30, closed; 15:00Z is 10:00, open.
         assert!(closed(&decide("2026-03-07T14:30:00Z")));
         assert_eq!(decide("2026-03-07T15:00:00Z"), open);
@@ -409,7 +431,12 @@ mod tests {
         let s = store("S1001");
         let decide = |ready_at: &str| {
             decide_acceptance(
-                &order(Timing::Scheduled { ready_at: at(ready_at) }, "TACO"),
+                &order(
+                    Timing::Scheduled {
+                        ready_at: at(ready_at),
+                    },
+                    "TACO",
+                ),
                 &s,
                 now(),
                 HoldPolicy::default(),

@@ -295,8 +295,14 @@ mod tests {
             let draws: Vec<u128> = (0..1_000).map(|_| p.backoff(retry).as_millis()).collect();
             let (min, max) = (draws.iter().min().unwrap(), draws.iter().max().unwrap());
             let mean = draws.iter().sum::<u128>() / 1_000;
-            assert!(*max <= ceiling_ms, "retry {retry}: {max} ms > {ceiling_ms} ms");
-            assert!(*max >= ceiling_ms * 9 / 10, "retry {retry}: never near the ceiling");
+            assert!(
+                *max <= ceiling_ms,
+                "retry {retry}: {max} ms > {ceiling_ms} ms"
+            );
+            assert!(
+                *max >= ceiling_ms * 9 / 10,
+                "retry {retry}: never near the ceiling"
+            );
             assert!(*min <= ceiling_ms / 10, "retry {retry}: never near zero");
             assert!(
                 (ceiling_ms * 4 / 10..=ceiling_ms * 6 / 10).contains(&mean),

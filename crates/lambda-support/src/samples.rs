@@ -42,6 +42,151 @@ pub struct Expect {
     /// Detail-types the invocation publishes, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publishes: Option<Vec<String>>,
+    /// What it does to the tables, the POS, the partner and the workflow on the memory
+    /// backend. Checked always: absent means it does none of these things.
+    #[serde(default, skip_serializing_if = "Effects::is_empty")]
+    pub effects: Effects,
+}
+
+/// What an invocation did besides answering and publishing, read from the memory world (not
+/// from the function's answer): one line per effect, in the order seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Effects {
+    /// Orders-table changes: `<orderId> <from> -> <to>`, `from` being `none` for a new record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orders: Vec<String>,
+    /// Held-orders rows: `hold <orderId>` (added), `take <orderId>` (removed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
+    /// POS changes: `create <store> <externalId>`, `void <store> <externalId>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pos: Vec<String>,
+    /// Partner notifications: `<action> <partner> <partnerOrderId>`, action being `accept`,
+    /// `deny <Reason>`, `deny-failure` or `cancel <Reason>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partner: Vec<String>,
+    /// Workflow callbacks: `succeed <token>`, `fail <token> <error>`, `heartbeat <token>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callbacks: Vec<String>,
+}
+
+impl Effects {
+    /// Nothing done.
+    pub fn is_empty(&self) -> bool {
+        *self == Effects::default()
+    }
+}
+
+/// The parts of a memory world an invocation can change, to diff before and after.
+pub struct Snapshot {
+    orders: std::collections::BTreeMap<String, String>,
+    held: std::collections::BTreeSet<String>,
+    pos: Vec<(String, String, bool)>,
+    partner: usize,
+    callbacks: usize,
+}
+
+impl Snapshot {
+    /// The world as it is now.
+    pub fn of(w: &MemoryWorld) -> Self {
+        Snapshot {
+            orders: w
+                .orders
+                .all()
+                .into_iter()
+                .map(|r| (r.order_id.to_string(), format!("{:?}", r.status)))
+                .collect(),
+            held: w
+                .held
+                .all()
+                .into_iter()
+                .map(|h| h.order_id.to_string())
+                .collect(),
+            pos: w
+                .pos
+                .orders()
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.store.to_string(),
+                        p.ticket.external_id.to_string(),
+                        p.voided,
+                    )
+                })
+                .collect(),
+            partner: w.partners.calls().len(),
+            callbacks: w.callbacks.calls().len(),
+        }
+    }
+
+    /// What changed from `self` to the world now.
+    pub fn effects_since(&self, w: &MemoryWorld) -> Effects {
+        use partners::PartnerAction;
+        use pipeline::memory::CallbackCall;
+        let now = Snapshot::of(w);
+        let orders = now
+            .orders
+            .iter()
+            .filter_map(|(id, status)| match self.orders.get(id) {
+                Some(before) if before == status => None,
+                Some(before) => Some(format!("{id} {before} -> {status}")),
+                None => Some(format!("{id} none -> {status}")),
+            })
+            .collect();
+        let mut held: Vec<String> = now
+            .held
+            .difference(&self.held)
+            .map(|id| format!("hold {id}"))
+            .collect();
+        held.extend(
+            self.held
+                .difference(&now.held)
+                .map(|id| format!("take {id}")),
+        );
+        let mut pos = Vec::new();
+        for (i, (store, external, voided)) in now.pos.iter().enumerate() {
+            match self.pos.get(i) {
+                None => {
+                    pos.push(format!("create {store} {external}"));
+                    if *voided {
+                        pos.push(format!("void {store} {external}"));
+                    }
+                }
+                Some((_, _, was)) if *voided && !was => {
+                    pos.push(format!("void {store} {external}"))
+                }
+                Some(_) => {}
+            }
+        }
+        let partner = w.partners.calls()[self.partner..]
+            .iter()
+            .map(|c| {
+                let action = match &c.action {
+                    PartnerAction::Accept => "accept".to_owned(),
+                    PartnerAction::Deny(r) => format!("deny {:?}", r.reason),
+                    PartnerAction::DenyFailure { .. } => "deny-failure".to_owned(),
+                    PartnerAction::Cancel { reason, .. } => format!("cancel {reason:?}"),
+                };
+                format!("{action} {} {}", c.order.partner, c.order.partner_order_id)
+            })
+            .collect();
+        let callbacks = w.callbacks.calls()[self.callbacks..]
+            .iter()
+            .map(|c| match c {
+                CallbackCall::Succeed { token, .. } => format!("succeed {token}"),
+                CallbackCall::Fail { token, error, .. } => format!("fail {token} {error}"),
+                CallbackCall::Heartbeat { token } => format!("heartbeat {token}"),
+            })
+            .collect();
+        Effects {
+            orders,
+            held,
+            pos,
+            partner,
+            callbacks,
+        }
+    }
 }
 
 /// One sample file.
@@ -318,12 +463,23 @@ where
             )
             .await?;
             let before = world.publisher.events().len();
+            let snapshot = Snapshot::of(&world);
             let result = invoke(backend, env.clone(), input).await;
             let published: Vec<String> = world.publisher.events()[before..]
                 .iter()
                 .map(|e| e.detail_type.clone())
                 .collect();
-            check(&sample.expect, &result, &published)
+            check(&sample.expect, &result, &published)?;
+            let effects = snapshot.effects_since(&world);
+            if effects == sample.expect.effects {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected effects {}, got {}",
+                    serde_json::to_string(&sample.expect.effects).unwrap_or_default(),
+                    serde_json::to_string(&effects).unwrap_or_default()
+                ))
+            }
         }
         .await;
         checked += 1;

@@ -205,8 +205,16 @@ mod tests {
                 "OrderRejected",
                 false,
             ),
-            (PipelineError::PartnerUnavailable(api()), "PartnerUnavailable", true),
-            (PipelineError::PartnerRefused(api()), "PartnerRefused", false),
+            (
+                PipelineError::PartnerUnavailable(api()),
+                "PartnerUnavailable",
+                true,
+            ),
+            (
+                PipelineError::PartnerRefused(api()),
+                "PartnerRefused",
+                false,
+            ),
             (PipelineError::PosUnavailable(api()), "PosUnavailable", true),
             (PipelineError::PosRejected(api()), "PosRejected", false),
             (
@@ -249,7 +257,11 @@ mod tests {
                 "CallbackUnavailable",
                 true,
             ),
-            (PipelineError::InvalidInput("x".into()), "InvalidInput", false),
+            (
+                PipelineError::InvalidInput("x".into()),
+                "InvalidInput",
+                false,
+            ),
             (
                 PipelineError::StatusConflict {
                     order_id: order_id(),
@@ -270,7 +282,11 @@ mod tests {
             assert_eq!(names::TRANSIENT.contains(name), *transient, "{name}");
         }
         let reported: Vec<&str> = all.iter().map(|(_, n, _)| *n).collect();
-        assert_eq!(reported, names::REPORTED, "REPORTED lists every variant, in order");
+        assert_eq!(
+            reported,
+            names::REPORTED,
+            "REPORTED lists every variant, in order"
+        );
         let transient: Vec<&str> = all.iter().filter(|v| v.2).map(|v| v.1).collect();
         assert_eq!(transient, names::TRANSIENT);
         // The workflow's own error for a payload conflict is not a function's.

@@ -291,7 +291,10 @@ impl idempotency::IdempotencyStore for OverlappingClaims {
         self.inner.complete(key, result, expires_at).await
     }
 
-    async fn delete(&self, key: &idempotency::IdempotencyKey) -> Result<(), idempotency::StoreError> {
+    async fn delete(
+        &self,
+        key: &idempotency::IdempotencyKey,
+    ) -> Result<(), idempotency::StoreError> {
         self.inner.delete(key).await
     }
 }

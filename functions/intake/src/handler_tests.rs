@@ -59,6 +59,10 @@ impl std::io::Write for Captured {
 
 #[tokio::test]
 async fn info_logs_carry_the_correlation_id_but_no_payload_or_secret() {
+    // The process-wide subscriber, not a thread-scoped one: the other tests in this binary run
+    // the same callsites on other threads without a subscriber, and tracing caches a
+    // callsite's interest across threads, so a scoped subscriber saw only some events.
+    // Whatever the other tests log lands here too, which the checks below allow.
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -67,7 +71,8 @@ async fn info_logs_carry_the_correlation_id_but_no_payload_or_secret() {
         .with_max_level(tracing::Level::INFO)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("no other test in this binary sets a subscriber");
     check_function_samples("intake", |backend, env, input| async move {
         let intake = wiring::intake(&env, &backend)
             .await
