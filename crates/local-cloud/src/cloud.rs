@@ -26,7 +26,7 @@ use crate::lambda::{Lambda, LambdaConfig, Outcome};
 use crate::queues::Queues;
 use crate::secrets::Secrets;
 use crate::sfn::{ApiError, Execution, Integrations, Sfn, SfnStarter};
-use crate::sim::partner::OrderBook;
+use crate::sim::partner::{OrderBook, PartnerLedger};
 use crate::sim::pos::PosBook;
 use crate::sim::{Faults, Sim};
 use crate::webhooks;
@@ -185,6 +185,8 @@ pub struct PartnerSim {
     pub sim: Arc<Sim>,
     /// Orders it serves on fetch.
     pub book: Arc<OrderBook>,
+    /// What it was told about each order.
+    pub ledger: Arc<PartnerLedger>,
 }
 
 /// The local cloud.
@@ -211,6 +213,8 @@ pub struct LocalCloud {
     pub time_scale: TimeScale,
     /// The account's IAM, as the template defines it.
     pub iam: Arc<Iam>,
+    /// Refusals the functions' DynamoDB endpoint makes (fault injection).
+    pub dynamo_throttle: Arc<crate::dynamodb_proxy::Throttle>,
     webhook_secrets: BTreeMap<String, String>,
     dynamo: Mutex<DynamoLocal>,
     http: reqwest::Client,
@@ -336,14 +340,15 @@ impl LocalCloud {
         for p in PARTNERS {
             let sim = Sim::new(p.as_str(), &token(p.as_str()));
             let book = Arc::new(OrderBook::default());
+            let ledger = Arc::new(PartnerLedger::default());
             let (l, url) = bind(0).await?;
             servers.push(serve(
                 l,
-                crate::sim::partner::router(p, sim.clone(), book.clone()),
+                crate::sim::partner::router(p, sim.clone(), book.clone(), ledger.clone()),
             ));
             parameters.insert(url_parameter(p).to_owned(), url.clone());
             partner_urls.insert(p.as_str().to_owned(), url);
-            partners.insert(p, PartnerSim { sim, book });
+            partners.insert(p, PartnerSim { sim, book, ledger });
         }
         let pos = Sim::new("pos", &token("pos"));
         let pos_book = Arc::new(PosBook::default());
@@ -417,9 +422,10 @@ impl LocalCloud {
         let dynamodb_local = dynamo.endpoint().to_owned();
         // The functions reach DynamoDB Local through a front that enforces their roles.
         let (l, dynamodb_url) = bind(0).await?;
+        let dynamo_throttle = Arc::new(crate::dynamodb_proxy::Throttle::default());
         servers.push(serve(
             l,
-            crate::dynamodb_proxy::router(&dynamodb_local, iam.clone()),
+            crate::dynamodb_proxy::router(&dynamodb_local, iam.clone(), dynamo_throttle.clone()),
         ));
 
         // The service endpoints the functions' SDK clients reach.
@@ -514,6 +520,7 @@ impl LocalCloud {
             pos_book,
             time_scale: opts.time_scale,
             iam,
+            dynamo_throttle,
             webhook_secrets,
             dynamo: Mutex::new(dynamo),
             http,
@@ -539,6 +546,12 @@ impl LocalCloud {
         for s in self.servers.lock().await.drain(..) {
             s.abort();
         }
+    }
+
+    /// Kills DynamoDB Local and starts it again from its data on disk (fault injection; the
+    /// cloud must run with `persist`). Returns how long it was away.
+    pub async fn crash_dynamodb(&self) -> Result<Duration, String> {
+        self.dynamo.lock().await.crash_and_restart().await
     }
 
     /// The development signing secret of a partner.

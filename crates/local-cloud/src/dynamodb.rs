@@ -17,6 +17,13 @@ pub struct DynamoLocal {
     child: Option<Child>,
     endpoint: String,
     http: reqwest::Client,
+    /// How it was started (jar directory, port, data directory, log), to start it again.
+    launch: Option<(
+        std::path::PathBuf,
+        u16,
+        Option<std::path::PathBuf>,
+        std::path::PathBuf,
+    )>,
 }
 
 /// A DynamoDB API error: its type (without the namespace) and message.
@@ -77,6 +84,12 @@ impl DynamoLocal {
             child: Some(child),
             endpoint: format!("http://127.0.0.1:{port}"),
             http: crate::loopback_client(),
+            launch: Some((
+                jar_dir.to_owned(),
+                port,
+                db_dir.map(Path::to_owned),
+                log.to_owned(),
+            )),
         };
         let started = Instant::now();
         loop {
@@ -99,7 +112,26 @@ impl DynamoLocal {
             child: None,
             endpoint: endpoint.to_owned(),
             http: crate::loopback_client(),
+            launch: None,
         }
+    }
+
+    /// Kills the JVM (as a crash would: no shutdown) and starts it again on the same port and
+    /// data directory. Only a DynamoDB Local this process started on disk (`--persist`) keeps
+    /// its data across this; one in memory comes back empty, so that is refused.
+    pub async fn crash_and_restart(&mut self) -> Result<Duration, String> {
+        let Some((jar_dir, port, Some(db_dir), log)) = self.launch.clone() else {
+            return Err("only a DynamoDB Local started here with a data directory can be restarted (run with --persist)".to_owned());
+        };
+        let started = Instant::now();
+        if let Some(mut c) = self.child.take() {
+            c.kill()
+                .await
+                .map_err(|e| format!("killing DynamoDB Local: {e}"))?;
+        }
+        let log = log.with_extension("restarted.log");
+        *self = Self::start(&jar_dir, port, Some(&db_dir), &log).await?;
+        Ok(started.elapsed())
     }
 
     /// The endpoint URL.

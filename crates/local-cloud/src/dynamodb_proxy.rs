@@ -1,8 +1,11 @@
 //! The DynamoDB endpoint the functions reach (`AWS_ENDPOINT_URL_DYNAMODB`): each request is
 //! authorised against the caller's role, then forwarded to DynamoDB Local unchanged, and its
-//! answer returned unchanged. DynamoDB Local itself checks no permission.
+//! answer returned unchanged. DynamoDB Local itself checks no permission. For fault runs the
+//! front can refuse a share of requests for a while, as DynamoDB throttles or fails them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -89,24 +92,80 @@ pub fn authorize(
         .try_for_each(|(action, arn)| iam.authorize_identity(identity, action, arn))
 }
 
+/// A window during which the front refuses a share of requests (fault injection): half with
+/// `ProvisionedThroughputExceededException` (HTTP 400), half with `InternalServerError` (HTTP
+/// 500), the two errors DynamoDB's documentation says clients retry with backoff.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    window: std::sync::Mutex<Option<(Instant, f64)>>,
+    refused: AtomicUsize,
+}
+
+impl Throttle {
+    /// Refuses `rate` (0 to 1) of the requests from now for `length`.
+    pub fn refuse_for(&self, length: Duration, rate: f64) {
+        let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        *w = Some((Instant::now() + length, rate.clamp(0.0, 1.0)));
+    }
+
+    /// Requests refused so far.
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    fn refusal(&self) -> Option<Response> {
+        let rate = {
+            let w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+            match *w {
+                Some((until, rate)) if Instant::now() < until => rate,
+                _ => return None,
+            }
+        };
+        if fastrand::f64() >= rate {
+            return None;
+        }
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        Some(if fastrand::bool() {
+            aws_json::error(
+                StatusCode::BAD_REQUEST,
+                "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API. (fault injection)".to_owned(),
+                aws_json::JSON_1_0,
+            )
+        } else {
+            aws_json::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "com.amazonaws.dynamodb.v20120810#InternalServerError",
+                "Internal server error (fault injection)".to_owned(),
+                aws_json::JSON_1_0,
+            )
+        })
+    }
+}
+
 struct Proxy {
     upstream: String,
     http: reqwest::Client,
     iam: Arc<Iam>,
+    throttle: Arc<Throttle>,
 }
 
-/// The endpoint, forwarding to DynamoDB Local at `upstream`.
-pub fn router(upstream: &str, iam: Arc<Iam>) -> Router {
+/// The endpoint, forwarding to DynamoDB Local at `upstream`, refusing what `throttle` says.
+pub fn router(upstream: &str, iam: Arc<Iam>, throttle: Arc<Throttle>) -> Router {
     Router::new()
         .fallback(post(handle))
         .with_state(Arc::new(Proxy {
             upstream: upstream.to_owned(),
             http: crate::loopback_client(),
             iam,
+            throttle,
         }))
 }
 
 async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refused) = p.throttle.refusal() {
+        return refused;
+    }
     let operation = aws_json::operation(&headers).unwrap_or_default();
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Err(denied) = authorize(&p.iam, &p.iam.identify(&headers), &operation, &request) {

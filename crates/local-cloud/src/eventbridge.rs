@@ -122,6 +122,9 @@ pub struct EventBridge {
     time_scale: TimeScale,
     fail_next: Mutex<u32>,
     iam: Arc<Iam>,
+    /// Share of deliveries made twice (EventBridge delivers at least once), in millionths.
+    duplicate_ppm: std::sync::atomic::AtomicU32,
+    duplicated: std::sync::atomic::AtomicUsize,
 }
 
 /// The ARN of the bus a `PutEvents` entry names (by name or ARN; `default` if none).
@@ -174,7 +177,22 @@ impl EventBridge {
             time_scale,
             fail_next: Mutex::new(0),
             iam,
+            duplicate_ppm: std::sync::atomic::AtomicU32::new(0),
+            duplicated: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    /// Delivers this share (0 to 1) of events twice to each target they match, as
+    /// EventBridge's at-least-once delivery may (fault injection; 0 by default).
+    pub fn set_duplicate_rate(&self, rate: f64) {
+        let ppm = (rate.clamp(0.0, 1.0) * 1_000_000.0).round() as u32;
+        self.duplicate_ppm
+            .store(ppm, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many deliveries were made twice so far.
+    pub fn duplicated(&self) -> usize {
+        self.duplicated.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Connects the Step Functions service.
@@ -275,10 +293,20 @@ impl EventBridge {
             .iter()
             .filter(|r| r.bus == bus && r.pattern.matches(&event))
         {
-            let me = self.clone();
-            let rule = rule.clone();
-            let event = event.clone();
-            tokio::spawn(async move { me.deliver(&rule, event).await });
+            let ppm = self
+                .duplicate_ppm
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let twice = ppm > 0 && fastrand::u32(0..1_000_000) < ppm;
+            if twice {
+                self.duplicated
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            for _ in 0..if twice { 2 } else { 1 } {
+                let me = self.clone();
+                let rule = rule.clone();
+                let event = event.clone();
+                tokio::spawn(async move { me.deliver(&rule, event).await });
+            }
         }
         Ok(id)
     }

@@ -19,6 +19,7 @@ pub mod apigw;
 pub mod app;
 pub mod aws_json;
 pub mod bench;
+pub mod chaos;
 pub mod clock;
 pub mod cloud;
 pub mod demo;

@@ -6,6 +6,7 @@
 //! local-cloud send <file>        sign a partner webhook sample and send it to a running `up`
 //! local-cloud status <p> <id>    what became of a partner's order (in a running `up`)
 //! local-cloud bench              1,000 mixed orders: throughput, latency, init times, RSS
+//! local-cloud chaos              10,000 orders under faults, reconciled from independent records
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -113,6 +114,33 @@ enum Command {
         /// Send every order as fast as intake takes them, instead of a closed loop.
         #[arg(long)]
         burst: bool,
+        /// Print the report as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send orders of every kind through the pipeline under injected faults (failing partner
+    /// and POS calls, lost answers, killed processes, duplicate bus deliveries, DynamoDB
+    /// throttling and a DynamoDB crash), then reconcile every order from the simulators'
+    /// ledgers, the orders table, the execution histories and the dead letters. Exits non-zero
+    /// on any broken promise.
+    Chaos {
+        #[command(flatten)]
+        cloud: CloudArgs,
+        /// Orders.
+        #[arg(long, default_value_t = 10_000)]
+        orders: usize,
+        /// The seed of the plan (printed; the same seed plans the same run). Default: new.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Orders in flight at once.
+        #[arg(long, default_value_t = 24)]
+        in_flight: usize,
+        /// Share of partner and POS calls that fail.
+        #[arg(long, default_value_t = 0.2)]
+        fault_rate: f64,
+        /// Do not kill and restart DynamoDB Local.
+        #[arg(long)]
+        no_dynamodb_crash: bool,
         /// Print the report as JSON too.
         #[arg(long)]
         json: bool,
@@ -505,6 +533,65 @@ async fn bench(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
+async fn chaos(
+    root: &Path,
+    a: &CloudArgs,
+    orders: usize,
+    seed: Option<u64>,
+    in_flight: usize,
+    fault_rate: f64,
+    crash_dynamodb: bool,
+    json: bool,
+) -> ExitCode {
+    let seed = seed.unwrap_or_else(|| {
+        u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default() % 1_000_000_007
+    });
+    let mut opts = options(root, a);
+    // Its own state, on disk, so DynamoDB Local can be killed and come back with its data.
+    opts.stage = "chaos".to_owned();
+    opts.state_dir = root.join(format!("target/local-cloud-chaos/{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&opts.state_dir);
+    opts.persist = crash_dynamodb || opts.persist;
+    let state_dir = opts.state_dir.clone();
+    let cloud = match start(opts).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut settings = local_cloud::chaos::Settings::new(orders, seed);
+    settings.in_flight = in_flight;
+    settings.fault_rate = fault_rate;
+    settings.crash_dynamodb = crash_dynamodb && a.dynamodb_endpoint.is_none();
+    println!(
+        "chaos: {orders} orders, seed {seed}, {in_flight} in flight, {:.0} % of partner and POS calls failing …",
+        fault_rate * 100.0
+    );
+    let report = local_cloud::chaos::run(cloud.clone(), root, &settings).await;
+    cloud.stop().await;
+    let _ = std::fs::remove_dir_all(&state_dir);
+    match report {
+        Ok(r) => {
+            print!("{r}");
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            }
+            if r.violations.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "local-cloud: {} broken promises; repeat the plan with --seed {seed}",
+                    r.violations.len()
+                );
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("local-cloud: the chaos run could not finish: {e} (seed {seed})");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let level = match std::env::var("LOCAL_CLOUD_LOG").as_deref() {
@@ -545,6 +632,27 @@ async fn main() -> ExitCode {
         } => {
             let mode = if burst { Mode::Burst } else { Mode::Closed };
             bench(&root, &cloud, orders, clients, mode, json).await
+        }
+        Command::Chaos {
+            cloud,
+            orders,
+            seed,
+            in_flight,
+            fault_rate,
+            no_dynamodb_crash,
+            json,
+        } => {
+            chaos(
+                &root,
+                &cloud,
+                orders,
+                seed,
+                in_flight,
+                fault_rate,
+                !no_dynamodb_crash,
+                json,
+            )
+            .await
         }
     }
 }

@@ -8,7 +8,7 @@
 //! the feature named.
 
 pub mod api;
-mod history;
+pub mod history;
 pub mod run;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,7 +1,8 @@
 //! Partner and POS simulators on loopback: each partner's API (the paths and verbs the
 //! `partners` crate describes) and the stores' POS gateway. Every call is recorded, and faults
 //! can be injected per run: latency, an error rate, 429 with `Retry-After`, a fixed refusal,
-//! timeouts (answering after the client gave up) and hanging connections.
+//! timeouts (answering after the client gave up), hanging connections, and lost answers (the
+//! request takes effect, then the caller gets a 502 as from a gateway that lost the answer).
 
 pub mod partner;
 pub mod pos;
@@ -42,6 +43,13 @@ pub struct Faults {
     pub timeout_after_ms: u64,
     /// The next this many requests never get an answer.
     pub hang_next: u32,
+    /// Fraction of requests answered 429 with `Retry-After` (`retry_after_seconds`).
+    pub throttle_rate: f64,
+    /// Fraction of requests that never get an answer (the client's timeout ends them).
+    pub hang_rate: f64,
+    /// Fraction of requests that take effect and whose answer is then lost: the caller gets
+    /// `502 Bad Gateway`, as from a gateway whose upstream answered after it gave up.
+    pub lost_answer_rate: f64,
 }
 
 /// A recorded call.
@@ -55,8 +63,11 @@ pub struct Call {
     pub body: Value,
     /// `Idempotency-Key`, if sent.
     pub idempotency_key: Option<String>,
-    /// HTTP status answered.
+    /// HTTP status the handler answered (what took effect).
     pub status: u16,
+    /// The answer never reached the caller (it got a 502 instead): the effect happened.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answer_lost: bool,
 }
 
 /// State shared by a simulator's handlers.
@@ -68,6 +79,7 @@ pub struct Sim {
     pub token: String,
     faults: Mutex<Faults>,
     calls: Mutex<Vec<Call>>,
+    injected: Mutex<std::collections::BTreeMap<&'static str, usize>>,
 }
 
 impl Sim {
@@ -78,7 +90,13 @@ impl Sim {
             token: token.to_owned(),
             faults: Mutex::default(),
             calls: Mutex::default(),
+            injected: Mutex::default(),
         })
+    }
+
+    /// Faults injected so far, by kind (`500`, `429`, `refused`, `late`, `hang`, `lost answer`).
+    pub async fn injected(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        self.injected.lock().await.clone()
     }
 
     /// Replaces its faults.
@@ -108,9 +126,39 @@ enum Verdict {
     Answer(Response),
     Late(Duration),
     Hang,
+    LoseAnswer,
+}
+
+fn throttled(retry_after_seconds: u32) -> Response {
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({ "error": "rate limited" })),
+    )
+        .into_response();
+    if let Ok(v) = retry_after_seconds.to_string().parse() {
+        r.headers_mut().insert("retry-after", v);
+    }
+    r
 }
 
 async fn decide(sim: &Sim) -> (Verdict, Duration) {
+    let (verdict, delay) = draw(sim).await;
+    let kind = match &verdict {
+        Verdict::Pass => None,
+        Verdict::Answer(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => Some("429"),
+        Verdict::Answer(r) if r.status().is_server_error() => Some("500"),
+        Verdict::Answer(_) => Some("refused"),
+        Verdict::Late(_) => Some("late"),
+        Verdict::Hang => Some("hang"),
+        Verdict::LoseAnswer => Some("lost answer"),
+    };
+    if let Some(k) = kind {
+        *sim.injected.lock().await.entry(k).or_default() += 1;
+    }
+    (verdict, delay)
+}
+
+async fn draw(sim: &Sim) -> (Verdict, Duration) {
     let mut f = sim.faults.lock().await;
     let delay = Duration::from_millis(
         f.latency_ms
@@ -126,15 +174,7 @@ async fn decide(sim: &Sim) -> (Verdict, Duration) {
     }
     if f.throttle_next > 0 {
         f.throttle_next -= 1;
-        let mut r = (
-            StatusCode::TOO_MANY_REQUESTS,
-            Json(json!({ "error": "rate limited" })),
-        )
-            .into_response();
-        if let Ok(v) = f.retry_after_seconds.to_string().parse() {
-            r.headers_mut().insert("retry-after", v);
-        }
-        return (Verdict::Answer(r), delay);
+        return (Verdict::Answer(throttled(f.retry_after_seconds)), delay);
     }
     if f.refuse_next > 0 {
         f.refuse_next -= 1;
@@ -169,6 +209,15 @@ async fn decide(sim: &Sim) -> (Verdict, Duration) {
             delay,
         );
     }
+    if f.throttle_rate > 0.0 && fastrand::f64() < f.throttle_rate {
+        return (Verdict::Answer(throttled(f.retry_after_seconds)), delay);
+    }
+    if f.hang_rate > 0.0 && fastrand::f64() < f.hang_rate {
+        return (Verdict::Hang, delay);
+    }
+    if f.lost_answer_rate > 0.0 && fastrand::f64() < f.lost_answer_rate {
+        return (Verdict::LoseAnswer, delay);
+    }
     (Verdict::Pass, delay)
 }
 
@@ -193,6 +242,7 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         == Some(format!("Bearer {}", sim.token).as_str());
     let (verdict, delay) = decide(&sim).await;
     tokio::time::sleep(delay).await;
+    let mut answer_lost = false;
     let response = if !authorized {
         (
             StatusCode::UNAUTHORIZED,
@@ -222,6 +272,14 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
                 ))
                 .await
             }
+            Verdict::LoseAnswer => {
+                answer_lost = true;
+                next.run(Request::from_parts(
+                    parts,
+                    axum::body::Body::from(bytes.clone()),
+                ))
+                .await
+            }
         }
     };
     sim.record(Call {
@@ -230,8 +288,16 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         body: body_json,
         idempotency_key,
         status: response.status().as_u16(),
+        answer_lost,
     })
     .await;
+    if answer_lost {
+        return (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({ "error": "the upstream's answer was lost (fault injection)" })),
+        )
+            .into_response();
+    }
     response
 }
 

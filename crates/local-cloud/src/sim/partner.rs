@@ -1,5 +1,7 @@
 //! A partner's API: the Uber Eats-style order fetch and accept/deny/cancel, the DoorDash-style
-//! order PATCHes, the Grubhub-style status PUT and the app's POSTs.
+//! order PATCHes, the Grubhub-style status PUT and the app's POSTs. Each partner keeps a
+//! ledger of what it was told about each order, as a partner's own records would: the chaos
+//! run reconciles against it, never against what the pipeline says it did.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post, put};
+use chrono::{DateTime, Utc};
 use order_domain::Partner;
+use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -29,13 +33,119 @@ impl OrderBook {
     }
 }
 
+/// What a partner was told about an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Told {
+    /// The store accepts it.
+    Accept,
+    /// The store refuses it (a business denial or a failure).
+    Deny,
+    /// The store will not make an order it accepted, or acknowledges the partner's cancel.
+    Cancel,
+}
+
+/// One thing a partner was told, as its records keep it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Statement {
+    /// The partner's order id.
+    pub order: String,
+    /// What.
+    pub told: Told,
+    /// False when the partner refused it (`409`): an accept after a denial, or the reverse.
+    pub applied: bool,
+    /// When it took effect.
+    pub at: DateTime<Utc>,
+}
+
+/// A partner's records of what it was told, in the order it took effect.
+#[derive(Debug, Default)]
+pub struct PartnerLedger {
+    entries: Mutex<Vec<Statement>>,
+}
+
+impl PartnerLedger {
+    /// Everything, oldest first.
+    pub async fn entries(&self) -> Vec<Statement> {
+        self.entries.lock().await.clone()
+    }
+
+    /// Records `told` for `order`; a final answer that contradicts the one the partner already
+    /// has is refused with `409`, as a partner keeps the first.
+    async fn tell(&self, order: &str, told: Told) -> Response {
+        let mut entries = self.entries.lock().await;
+        let first_answer = entries
+            .iter()
+            .find(|e| e.order == order && e.applied && e.told != Told::Cancel)
+            .map(|e| e.told);
+        let applied = !matches!(
+            (told, first_answer),
+            (Told::Accept, Some(Told::Deny)) | (Told::Deny, Some(Told::Accept))
+        );
+        entries.push(Statement {
+            order: order.to_owned(),
+            told,
+            applied,
+            at: Utc::now(),
+        });
+        if applied {
+            (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response()
+        } else {
+            (
+                StatusCode::CONFLICT,
+                Json(json!({ "error": format!("order {order} already has a different answer") })),
+            )
+                .into_response()
+        }
+    }
+}
+
 #[derive(Clone)]
 struct S {
     book: Arc<OrderBook>,
+    ledger: Arc<PartnerLedger>,
 }
 
-async fn ok() -> Response {
-    (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response()
+fn bad_request(why: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": why }))).into_response()
+}
+
+async fn accept(State(s): State<S>, Path(id): Path<String>) -> Response {
+    s.ledger.tell(&id, Told::Accept).await
+}
+
+async fn deny(State(s): State<S>, Path(id): Path<String>) -> Response {
+    s.ledger.tell(&id, Told::Deny).await
+}
+
+async fn cancel(State(s): State<S>, Path(id): Path<String>) -> Response {
+    s.ledger.tell(&id, Told::Cancel).await
+}
+
+async fn doordash_status(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    match body["order_status"].as_str() {
+        Some("success") => s.ledger.tell(&id, Told::Accept).await,
+        Some("fail") => s.ledger.tell(&id, Told::Deny).await,
+        _ => bad_request("order_status must be success or fail"),
+    }
+}
+
+async fn grubhub_status(
+    State(s): State<S>,
+    Path((_restaurant, id)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    match body["status"].as_str() {
+        Some("CONFIRMED") => s.ledger.tell(&id, Told::Accept).await,
+        Some("REJECTED") => s.ledger.tell(&id, Told::Deny).await,
+        Some("CANCELLED") => s.ledger.tell(&id, Told::Cancel).await,
+        _ => bad_request("status must be CONFIRMED, REJECTED or CANCELLED"),
+    }
 }
 
 async fn uber_fetch(State(s): State<S>, Path(id): Path<String>) -> Response {
@@ -60,24 +170,30 @@ async fn register(
 
 /// The partner's API router; `PUT /_sim/orders/{id}` makes an order fetchable (the partner
 /// side of a notification-only webhook).
-pub fn router(partner: Partner, sim: Arc<Sim>, book: Arc<OrderBook>) -> Router {
-    let state = S { book };
+pub fn router(
+    partner: Partner,
+    sim: Arc<Sim>,
+    book: Arc<OrderBook>,
+    ledger: Arc<PartnerLedger>,
+) -> Router {
+    let state = S { book, ledger };
     let r: Router<S> = match partner {
         Partner::UberEats => Router::new()
             .route("/v2/eats/order/{id}", get(uber_fetch))
-            .route("/v1/eats/orders/{id}/accept_pos_order", post(ok))
-            .route("/v1/eats/orders/{id}/deny_pos_order", post(ok))
-            .route("/v1/eats/orders/{id}/cancel", post(ok)),
+            .route("/v1/eats/orders/{id}/accept_pos_order", post(accept))
+            .route("/v1/eats/orders/{id}/deny_pos_order", post(deny))
+            .route("/v1/eats/orders/{id}/cancel", post(cancel)),
         Partner::DoorDash => Router::new()
-            .route("/api/v1/orders/{id}", patch(ok))
-            .route("/api/v1/orders/{id}/cancellation", patch(ok)),
-        Partner::Grubhub => {
-            Router::new().route("/pos/v1/merchant/{restaurant}/orders/{id}/status", put(ok))
-        }
+            .route("/api/v1/orders/{id}", patch(doordash_status))
+            .route("/api/v1/orders/{id}/cancellation", patch(cancel)),
+        Partner::Grubhub => Router::new().route(
+            "/pos/v1/merchant/{restaurant}/orders/{id}/status",
+            put(grubhub_status),
+        ),
         Partner::ChainApp => Router::new()
-            .route("/api/orders/{id}/accept", post(ok))
-            .route("/api/orders/{id}/reject", post(ok))
-            .route("/api/orders/{id}/cancel", post(ok)),
+            .route("/api/orders/{id}/accept", post(accept))
+            .route("/api/orders/{id}/reject", post(deny))
+            .route("/api/orders/{id}/cancel", post(cancel)),
     };
     let r = r.route("/_sim/orders/{id}", put(register));
     let with_admin = admin_routes(Router::new()).with_state(sim.clone());

@@ -1,0 +1,733 @@
+//! `local-cloud chaos`: many orders, many faults, one verdict. Sends orders of every kind
+//! (see [`plan::Scenario`]) through signed webhooks, each delivered one to three times, while
+//! the partner and POS simulators fail about a fifth of their calls in mixed ways (5xx, 429
+//! with `Retry-After`, answers after the caller gave up, hanging connections, and answers lost
+//! after the effect), the bus delivers a share of events twice, function processes are killed
+//! mid-invocation, DynamoDB refuses requests for a few seconds at a time and is killed once and
+//! restarted from disk. Then it waits for the pipeline to drain and reconciles every order from
+//! independent records ([`reconcile`]). The seed fixes the plan (orders, deliveries, follow-ups,
+//! kills, windows); which individual calls fail is drawn as they happen.
+
+pub mod plan;
+pub mod reconcile;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use order_domain::{OrderStatus, Partner};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::cloud::LocalCloud;
+use crate::sim::Faults;
+use plan::{Delivery, Planned, Planner, Scenario};
+use reconcile::{ENDINGS, ExecutionFacts, HoldFacts, OrderFacts, Records, Violation};
+
+/// How a run is made.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Orders to send.
+    pub orders: usize,
+    /// The seed of the plan.
+    pub seed: u64,
+    /// Orders in flight at once.
+    pub in_flight: usize,
+    /// Share of partner and POS calls that fail (split over the fault kinds).
+    pub fault_rate: f64,
+    /// Share of bus deliveries made twice.
+    pub duplicate_rate: f64,
+    /// Kill DynamoDB Local once and restart it from disk (the cloud must persist).
+    pub crash_dynamodb: bool,
+    /// Longest wait for the pipeline to drain after the last order.
+    pub drain: Duration,
+}
+
+impl Settings {
+    /// The defaults of `local-cloud chaos` for `orders` orders.
+    pub fn new(orders: usize, seed: u64) -> Self {
+        Self {
+            orders,
+            seed,
+            in_flight: 24,
+            fault_rate: 0.2,
+            duplicate_rate: 0.05,
+            crash_dynamodb: true,
+            drain: Duration::from_secs(300),
+        }
+    }
+
+    /// Function kills to aim for: one per 200 orders, at least two per function.
+    pub fn kills(&self, functions: usize) -> usize {
+        (self.orders / 200).max(2 * functions)
+    }
+}
+
+/// The partner and POS faults for a total failure share of `rate`: 5xx 25 %, 429 20 %, late
+/// answers 15 %, hanging connections 5 %, lost answers 35 % of it.
+pub fn sim_faults(rate: f64) -> Faults {
+    Faults {
+        error_rate: rate * 0.25,
+        throttle_rate: rate * 0.20,
+        retry_after_seconds: 1,
+        timeout_rate: rate * 0.15,
+        // Later than the clients' 5 s request timeout (`http_clients::HttpSettings`).
+        timeout_after_ms: 6_000,
+        hang_rate: rate * 0.05,
+        lost_answer_rate: rate * 0.35,
+        ..Faults::default()
+    }
+}
+
+/// What a run found.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Orders sent.
+    pub orders: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Order webhooks delivered (copies included), and follow-ups (couriers, cancellations).
+    pub deliveries: usize,
+    /// Deliveries intake did not take at first (a killed intake, a throttled API) and the
+    /// partner sent again.
+    pub redeliveries: usize,
+    /// Faults the simulators injected, by kind.
+    pub faults: BTreeMap<String, usize>,
+    /// Function processes killed mid-invocation, by function.
+    pub kills: BTreeMap<String, usize>,
+    /// Bus deliveries made twice.
+    pub bus_duplicates: usize,
+    /// DynamoDB requests refused during the throttling windows.
+    pub dynamodb_refused: usize,
+    /// Seconds DynamoDB Local was away when it was killed and restarted, if it was.
+    pub dynamodb_restart_seconds: Option<f64>,
+    /// Orders by scenario and final status.
+    pub outcomes: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Latency from first webhook to end, by final status: (orders, p50 ms, p99 ms).
+    pub latency: BTreeMap<String, (usize, f64, f64)>,
+    /// Broken promises, with the paths the order's executions took.
+    pub violations: Vec<(Violation, Vec<Vec<String>>)>,
+    /// Seconds from the first webhook to the last order's end.
+    pub send_seconds: f64,
+    /// Seconds the drain took after that.
+    pub drain_seconds: f64,
+}
+
+struct Ctx {
+    cloud: Arc<LocalCloud>,
+    root: PathBuf,
+    run: String,
+    deliveries: AtomicUsize,
+    redeliveries: AtomicUsize,
+    started_orders: AtomicUsize,
+}
+
+fn epoch_now() -> f64 {
+    chrono::Utc::now().timestamp_micros() as f64 / 1e6
+}
+
+/// Runs the chaos described by `s` against `cloud` (started from the repository at `root`).
+pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Report, String> {
+    let mut planner = Planner::new(s.seed);
+    let planned: Vec<Planned> = (0..s.orders).map(|i| planner.order(i)).collect();
+    let ctx = Arc::new(Ctx {
+        cloud: cloud.clone(),
+        root: root.to_owned(),
+        run: format!("{:x}", s.seed % 0xff_ffff),
+        deliveries: AtomicUsize::new(0),
+        redeliveries: AtomicUsize::new(0),
+        started_orders: AtomicUsize::new(0),
+    });
+    for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
+        cloud.set_faults(name, sim_faults(s.fault_rate)).await;
+    }
+    cloud.bus.set_duplicate_rate(s.duplicate_rate);
+
+    let done = Arc::new(AtomicBool::new(false));
+    let kills: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let killer = tokio::spawn(kill_loop(
+        ctx.clone(),
+        s.clone(),
+        planner.u64(0..u64::MAX),
+        done.clone(),
+        kills.clone(),
+    ));
+    let storms = tokio::spawn(dynamodb_storms(ctx.clone(), s.clone(), done.clone()));
+
+    let started = Instant::now();
+    let gate = Arc::new(Semaphore::new(s.in_flight.max(1)));
+    let mut flows = Vec::with_capacity(planned.len());
+    for p in planned {
+        let permit = gate
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let ctx = ctx.clone();
+        ctx.started_orders.fetch_add(1, Ordering::Relaxed);
+        flows.push(tokio::spawn(async move {
+            let facts = flow(&ctx, &p).await;
+            drop(permit);
+            facts
+        }));
+    }
+    let mut facts = Vec::with_capacity(flows.len());
+    for f in flows {
+        facts.push(f.await.map_err(|e| e.to_string())??);
+    }
+    let send_seconds = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    let restart = storms.await.map_err(|e| e.to_string())?;
+    killer.await.map_err(|e| e.to_string())?;
+    // Faults off for the drain: what is still running finishes on a healthy system.
+    for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
+        cloud.set_faults(name, Faults::default()).await;
+    }
+    cloud.bus.set_duplicate_rate(0.0);
+    let drain_started = Instant::now();
+    drain(&cloud, s.drain).await;
+    let drain_seconds = drain_started.elapsed().as_secs_f64();
+
+    let records = collect(&cloud, facts).await;
+    let violations = reconcile::check(&records);
+    let mut faults = BTreeMap::new();
+    for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
+        if let Some(sim) = cloud.sim(name) {
+            for (k, n) in sim.injected().await {
+                *faults.entry(k.to_owned()).or_default() += n;
+            }
+        }
+    }
+    let mut outcomes: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    let mut latencies: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for o in &records.orders {
+        let status = records
+            .table
+            .get(&o.order_id)
+            .and_then(|i| i["status"].as_str())
+            .unwrap_or("(none)")
+            .to_owned();
+        *outcomes
+            .entry(o.scenario.name().to_owned())
+            .or_default()
+            .entry(status.clone())
+            .or_default() += 1;
+        if let Some(end) = o.ended {
+            latencies
+                .entry(status)
+                .or_default()
+                .push((end - o.first_sent) * 1000.0);
+        }
+    }
+    let latency = latencies
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            (k, (n, percentile(&v, 50.0), percentile(&v, 99.0)))
+        })
+        .collect();
+    let violations = violations
+        .into_iter()
+        .map(|v| {
+            let paths = records
+                .orders
+                .iter()
+                .find(|o| o.order_id == v.order)
+                .map(|o| {
+                    records
+                        .executions
+                        .iter()
+                        .filter(|e| e.partner_order_id == o.partner_order_id)
+                        .map(|e| e.path.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (v, paths)
+        })
+        .collect();
+    Ok(Report {
+        orders: s.orders,
+        seed: s.seed,
+        deliveries: ctx.deliveries.load(Ordering::Relaxed),
+        redeliveries: ctx.redeliveries.load(Ordering::Relaxed),
+        faults,
+        kills: kills.lock().await.clone(),
+        bus_duplicates: cloud.bus.duplicated(),
+        dynamodb_refused: cloud.dynamo_throttle.refused(),
+        dynamodb_restart_seconds: restart,
+        outcomes,
+        latency,
+        violations,
+        send_seconds,
+        drain_seconds,
+    })
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Sends `body` as `partner`'s webhook until intake takes it (202), as a partner retries a
+/// webhook that was not acknowledged.
+async fn deliver(ctx: &Ctx, partner: Partner, body: &[u8]) -> Result<(), String> {
+    ctx.deliveries.fetch_add(1, Ordering::Relaxed);
+    let mut last = String::new();
+    for attempt in 0..40 {
+        if attempt > 0 {
+            ctx.redeliveries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let headers = crate::webhooks::sign(partner, body, ctx.cloud.webhook_secret(partner));
+        match ctx
+            .cloud
+            .post_webhook(partner, body.to_vec(), &headers)
+            .await
+        {
+            Ok((202, _)) => return Ok(()),
+            // Refused for what it is: sending it again changes nothing.
+            Ok((status @ 400..=499, answer)) if status != 429 => {
+                return Err(format!(
+                    "intake refused a {partner} webhook with {status}: {answer}"
+                ));
+            }
+            Ok((status, answer)) => last = format!("{status} {answer}"),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!("intake never took a {partner} webhook: {last}"))
+}
+
+/// The order's status in the orders table and whether every execution of it has ended.
+async fn state(cloud: &LocalCloud, o: &plan::Prepared) -> (Option<OrderStatus>, bool) {
+    let status = cloud
+        .order_record(&o.order_id)
+        .await
+        .and_then(|r| r["status"].as_str().and_then(|s| s.parse().ok()));
+    let runs = cloud.executions_of(&o.partner_order_id).await;
+    let mut ended = !runs.is_empty();
+    for e in runs {
+        if e.snapshot().await.status == crate::sfn::Status::Running {
+            ended = false;
+        }
+    }
+    (status, ended)
+}
+
+/// Polls until `until` holds for the order's status (and, with `settled`, every execution has
+/// ended), or `within` passes.
+async fn wait_for(
+    ctx: &Ctx,
+    o: &plan::Prepared,
+    within: Duration,
+    settled: bool,
+    until: impl Fn(OrderStatus) -> bool,
+) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        let (status, ended) = state(&ctx.cloud, o).await;
+        if status.is_some_and(&until) && (ended || !settled) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// One order's life as its partner lives it: the webhook (and its copies), the follow-up, and
+/// waiting for the end.
+async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
+    let prepared = plan::prepare(&ctx.root, p, &ctx.run, chrono::Utc::now())?;
+    if let (Some(order), Some(sim)) = (&prepared.fetched, ctx.cloud.partners.get(&p.partner)) {
+        sim.book
+            .add(&prepared.partner_order_id, order.clone())
+            .await;
+    }
+    let scale = ctx.cloud.time_scale.factor();
+    let hold = if p.scenario.held() {
+        p.time
+            .map_or(0.0, |(_, m)| (m as f64 - 12.0) * 60.0 / scale)
+    } else {
+        0.0
+    };
+    let bound = hold + 150.0;
+    let first_sent = epoch_now();
+    deliver(ctx, p.partner, &prepared.body).await?;
+    let mut copies = Vec::new();
+    let mut after_end = 0;
+    for d in &p.extra {
+        match *d {
+            Delivery::Concurrent | Delivery::Later(_) => {
+                let wait = match *d {
+                    Delivery::Later(w) => w,
+                    _ => Duration::ZERO,
+                };
+                let (ctx, body, partner) = (ctx.clone(), prepared.body.clone(), p.partner);
+                copies.push(tokio::spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    deliver(&ctx, partner, &body).await
+                }));
+            }
+            Delivery::AfterEnd => after_end += 1,
+        }
+    }
+    let mut courier_sent = None;
+    match (p.scenario, &prepared.follow_up) {
+        (Scenario::CancelBeforeAccept, Some(cancel)) => {
+            deliver(ctx, p.partner, cancel).await?;
+        }
+        (Scenario::CourierRace, Some(courier)) => {
+            tokio::time::sleep(p.courier_after).await;
+            courier_sent = Some(epoch_now());
+            deliver(ctx, p.partner, courier).await?;
+        }
+        (Scenario::CancelWhileHeld, Some(cancel)) => {
+            // Cancel once it is held; if it never is (it failed first), cancel anyway.
+            wait_for(ctx, &prepared, Duration::from_secs_f64(bound), false, |s| {
+                s == OrderStatus::Held || ENDINGS.contains(&s)
+            })
+            .await;
+            deliver(ctx, p.partner, cancel).await?;
+        }
+        (Scenario::CancelAfterPos, Some(cancel)) => {
+            wait_for(ctx, &prepared, Duration::from_secs_f64(bound), false, |s| {
+                ENDINGS.contains(&s)
+            })
+            .await;
+            deliver(ctx, p.partner, cancel).await?;
+        }
+        _ => {}
+    }
+    for c in copies {
+        c.await.map_err(|e| e.to_string())??;
+    }
+    // A cancelled order ends when the cancellation has been dealt with, not at SentToPos.
+    let ending = |s: OrderStatus| {
+        ENDINGS.contains(&s) && !(p.scenario.cancelled() && s == OrderStatus::SentToPos)
+    };
+    let remaining = Duration::from_secs_f64((bound - (epoch_now() - first_sent)).max(1.0));
+    let ended = wait_for(ctx, &prepared, remaining, true, ending)
+        .await
+        .then(epoch_now);
+    for _ in 0..after_end {
+        deliver(ctx, p.partner, &prepared.body).await?;
+    }
+    if after_end > 0 {
+        // The late copy's execution must end too (as a duplicate).
+        wait_for(ctx, &prepared, Duration::from_secs(60), true, |_| true).await;
+    }
+    Ok(OrderFacts {
+        order_id: prepared.order_id,
+        partner: p.partner,
+        partner_order_id: prepared.partner_order_id,
+        scenario: p.scenario,
+        first_sent,
+        ended,
+        courier_sent,
+        bound_seconds: bound,
+    })
+}
+
+/// Kills a busy process of each function in turn, spread over the orders.
+async fn kill_loop(
+    ctx: Arc<Ctx>,
+    s: Settings,
+    seed: u64,
+    done: Arc<AtomicBool>,
+    kills: Arc<Mutex<BTreeMap<String, usize>>>,
+) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut functions: Vec<String> = ctx
+        .cloud
+        .app
+        .functions
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    rng.shuffle(&mut functions);
+    let target = s.kills(functions.len());
+    let every = (s.orders / target.max(1)).max(1);
+    let mut next_at = every;
+    let mut turn = 0;
+    while !done.load(Ordering::Relaxed) {
+        if ctx.started_orders.load(Ordering::Relaxed) < next_at {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        next_at += every;
+        // This function, caught busy within 5 s; otherwise the next one.
+        for offset in 0..functions.len() {
+            let name = &functions[(turn + offset) % functions.len()];
+            let caught = crate::cloud::eventually(Duration::from_secs(5), "busy", || async {
+                ctx.cloud.lambda.busy(name).await.then_some(())
+            })
+            .await
+            .is_ok();
+            if caught {
+                // Somewhere inside the invocation, not always at its start.
+                tokio::time::sleep(Duration::from_millis(rng.u64(0..30))).await;
+                if ctx.cloud.lambda.kill(name).await > 0 {
+                    *kills.lock().await.entry(name.clone()).or_default() += 1;
+                    turn = (turn + offset + 1) % functions.len();
+                    break;
+                }
+            }
+            if done.load(Ordering::Relaxed) {
+                return;
+            }
+        }
+    }
+}
+
+/// Three windows of refused DynamoDB requests, at a quarter, half and three quarters of the
+/// orders, and one crash and restart of DynamoDB Local at two thirds. Returns how long the
+/// restart took.
+async fn dynamodb_storms(ctx: Arc<Ctx>, s: Settings, done: Arc<AtomicBool>) -> Option<f64> {
+    let mut marks: Vec<(usize, &str)> = vec![
+        (s.orders / 4, "throttle"),
+        (s.orders / 2, "throttle"),
+        (s.orders * 3 / 4, "throttle"),
+    ];
+    if s.crash_dynamodb {
+        marks.push((s.orders * 2 / 3, "crash"));
+    }
+    marks.sort();
+    let mut restart = None;
+    for (at, what) in marks {
+        while ctx.started_orders.load(Ordering::Relaxed) < at.max(1) {
+            if done.load(Ordering::Relaxed) {
+                return restart;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        match what {
+            "crash" => match ctx.cloud.crash_dynamodb().await {
+                Ok(took) => restart = Some(took.as_secs_f64()),
+                Err(e) => tracing::warn!("chaos: DynamoDB Local was not restarted: {e}"),
+            },
+            _ => ctx
+                .cloud
+                .dynamo_throttle
+                .refuse_for(Duration::from_secs(3), 0.3),
+        }
+    }
+    restart
+}
+
+/// Waits until no execution runs and no function is busy (three checks running), or `within`.
+async fn drain(cloud: &LocalCloud, within: Duration) {
+    let deadline = Instant::now() + within;
+    let mut quiet = 0;
+    while Instant::now() < deadline && quiet < 3 {
+        let mut idle = true;
+        for e in cloud.sfn.executions().await {
+            if e.snapshot().await.status == crate::sfn::Status::Running {
+                idle = false;
+                break;
+            }
+        }
+        for f in &cloud.app.functions {
+            if idle && cloud.lambda.busy(&f.name).await {
+                idle = false;
+            }
+        }
+        quiet = if idle { quiet + 1 } else { 0 };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn hold_facts(history: &[crate::sfn::history::HistoryEvent]) -> Option<HoldFacts> {
+    let entered = history
+        .iter()
+        .position(|h| h.entered_state() == Some("Hold"))?;
+    let input: Value = serde_json::from_str(
+        history[entered].details["stateEnteredEventDetails"]["input"].as_str()?,
+    )
+    .ok()?;
+    let timeout_seconds = input["accepted"]["hold"]["timeoutSeconds"].as_f64()?;
+    let rest = &history[entered..];
+    let scheduled = rest.iter().find(|h| h.kind == "TaskScheduled")?.timestamp;
+    let ended = rest
+        .iter()
+        .find(|h| {
+            matches!(
+                h.kind.as_str(),
+                "TaskTimedOut" | "TaskSucceeded" | "TaskFailed"
+            )
+        })
+        .map(|h| (h.timestamp, h.kind.clone()));
+    Some(HoldFacts {
+        timeout_seconds,
+        scheduled,
+        ended,
+    })
+}
+
+/// Reads every record the verdict needs.
+async fn collect(cloud: &LocalCloud, orders: Vec<OrderFacts>) -> Records {
+    let table: HashMap<String, Value> = cloud
+        .scan("OrdersTable")
+        .await
+        .into_iter()
+        .filter_map(|i| Some((i["orderId"].as_str()?.to_owned(), i)))
+        .collect();
+    let pos = cloud
+        .pos_book
+        .orders()
+        .await
+        .into_iter()
+        .map(|o| {
+            (
+                o.ticket["externalId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                o.status == "voided",
+            )
+        })
+        .collect();
+    let mut partners = Vec::new();
+    for (p, sim) in &cloud.partners {
+        partners.extend(sim.ledger.entries().await.into_iter().map(|s| (*p, s)));
+    }
+    let mut executions = Vec::new();
+    for e in cloud.sfn.executions().await {
+        let history = e.history().await;
+        executions.push(ExecutionFacts {
+            name: e.name.clone(),
+            partner_order_id: e
+                .input
+                .pointer("/detail/data/partnerOrderId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            status: format!("{:?}", e.snapshot().await.status).to_uppercase(),
+            path: history
+                .iter()
+                .filter_map(|h| h.entered_state().map(str::to_owned))
+                .collect(),
+            hold: hold_facts(&history),
+        });
+    }
+    let dead_letters = cloud
+        .queues
+        .all()
+        .await
+        .into_iter()
+        .flat_map(|(q, letters)| letters.into_iter().map(move |l| (q.clone(), l)))
+        .collect();
+    Records {
+        orders,
+        table,
+        pos,
+        partners,
+        executions,
+        dead_letters,
+        time_scale: cloud.time_scale.factor(),
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sum = |m: &BTreeMap<String, usize>| m.values().sum::<usize>();
+        writeln!(
+            f,
+            "chaos run, seed {} (repeat with --seed {})",
+            self.seed, self.seed
+        )?;
+        writeln!(
+            f,
+            "orders {}   deliveries {} (+{} redelivered after a refusal)   sent and ended in {:.1} s, drained in {:.1} s",
+            self.orders, self.deliveries, self.redeliveries, self.send_seconds, self.drain_seconds
+        )?;
+        writeln!(
+            f,
+            "faults      {} injected by the simulators: {}",
+            sum(&self.faults),
+            self.faults
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        writeln!(
+            f,
+            "kills       {} processes killed mid-invocation: {}",
+            sum(&self.kills),
+            self.kills
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        writeln!(
+            f,
+            "bus         {} deliveries made twice",
+            self.bus_duplicates
+        )?;
+        writeln!(
+            f,
+            "DynamoDB    {} requests refused in throttling windows; {}",
+            self.dynamodb_refused,
+            match self.dynamodb_restart_seconds {
+                Some(s) => format!("killed and restarted from disk in {s:.1} s"),
+                None => "not restarted".to_owned(),
+            }
+        )?;
+        writeln!(f)?;
+        writeln!(f, "{:<22} final status: orders", "scenario")?;
+        for (scenario, by) in &self.outcomes {
+            writeln!(
+                f,
+                "{:<22} {}",
+                scenario,
+                by.iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<12} {:>7} {:>10} {:>10}",
+            "ended as", "orders", "p50 ms", "p99 ms"
+        )?;
+        for (status, (n, p50, p99)) in &self.latency {
+            writeln!(f, "{status:<12} {n:>7} {p50:>10.0} {p99:>10.0}")?;
+        }
+        writeln!(f)?;
+        if self.violations.is_empty() {
+            writeln!(f, "violations  0: every order kept every promise")?;
+        } else {
+            let mut by: BTreeMap<u8, usize> = BTreeMap::new();
+            for (v, _) in &self.violations {
+                *by.entry(v.invariant).or_default() += 1;
+            }
+            writeln!(
+                f,
+                "violations  {} ({})",
+                self.violations.len(),
+                by.iter()
+                    .map(|(i, n)| format!("invariant {i}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+            for (v, paths) in &self.violations {
+                writeln!(f, "  {} [{}] {}", v.order, v.invariant, v.what)?;
+                for p in paths {
+                    writeln!(f, "      path: {}", p.join(" > "))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,325 @@
+//! What a chaos run sends: for each order, from the seed, a scenario (the kind of order and
+//! the follow-ups its partner sends), the partner's extra deliveries of the same webhook, and
+//! the payloads themselves, built from the samples under `events/partners/`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use order_domain::Partner;
+use serde::Serialize;
+
+use crate::webhooks::Payload;
+
+/// The kind of order, and what its partner does after sending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Scenario {
+    /// An ASAP order the kitchen starts at once (any partner).
+    Immediate,
+    /// An order the pipeline must refuse (an item not on the menu, a price off the menu).
+    Invalid,
+    /// Scheduled a little later: held, then released by time.
+    Scheduled,
+    /// ASAP with the courier still far away: held, and a courier-location event races the
+    /// release by time.
+    CourierRace,
+    /// The partner cancels right after its order webhook was acknowledged.
+    CancelBeforeAccept,
+    /// The partner cancels once the order is held.
+    CancelWhileHeld,
+    /// The partner cancels once the order is in the store's POS.
+    CancelAfterPos,
+}
+
+impl Scenario {
+    /// Every scenario, with its share of the orders in percent.
+    pub const MIX: [(Scenario, u32); 7] = [
+        (Scenario::Immediate, 58),
+        (Scenario::Invalid, 8),
+        (Scenario::Scheduled, 8),
+        (Scenario::CourierRace, 8),
+        (Scenario::CancelBeforeAccept, 6),
+        (Scenario::CancelWhileHeld, 6),
+        (Scenario::CancelAfterPos, 6),
+    ];
+
+    /// Whether the order is held before it goes to the POS.
+    pub fn held(self) -> bool {
+        matches!(
+            self,
+            Scenario::Scheduled | Scenario::CourierRace | Scenario::CancelWhileHeld
+        )
+    }
+
+    /// Whether the partner cancels it.
+    pub fn cancelled(self) -> bool {
+        matches!(
+            self,
+            Scenario::CancelBeforeAccept | Scenario::CancelWhileHeld | Scenario::CancelAfterPos
+        )
+    }
+
+    /// A short name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Immediate => "immediate",
+            Scenario::Invalid => "invalid",
+            Scenario::Scheduled => "scheduled",
+            Scenario::CourierRace => "courier race",
+            Scenario::CancelBeforeAccept => "cancel before accept",
+            Scenario::CancelWhileHeld => "cancel while held",
+            Scenario::CancelAfterPos => "cancel after POS",
+        }
+    }
+}
+
+/// When the partner delivers the same order webhook again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Delivery {
+    /// At the same moment as the first.
+    Concurrent,
+    /// This long after the first.
+    Later(Duration),
+    /// After the order has ended (a partner retrying late).
+    AfterEnd,
+}
+
+/// One order of the run, as planned from the seed.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// Its place in the run.
+    pub index: usize,
+    /// What kind of order.
+    pub scenario: Scenario,
+    /// Its partner.
+    pub partner: Partner,
+    /// The sample its webhook is made from (under `events/partners/`).
+    pub sample: &'static str,
+    /// For a notification-only partner, the order the partner serves when fetched.
+    pub fetched: Option<&'static str>,
+    /// The field holding the pickup or ready time, and minutes from now to set it to.
+    pub time: Option<(&'static str, i64)>,
+    /// The partner's follow-up webhook (courier or cancellation) and where its order id is.
+    pub follow_up: Option<(&'static str, &'static str)>,
+    /// For a courier race: how long after the order the courier event is sent.
+    pub courier_after: Duration,
+    /// Deliveries of the order webhook beyond the first.
+    pub extra: Vec<Delivery>,
+}
+
+/// A seeded generator: the same seed gives the same plan.
+pub struct Planner {
+    rng: fastrand::Rng,
+}
+
+impl Planner {
+    /// A planner for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: fastrand::Rng::with_seed(seed),
+        }
+    }
+
+    fn scenario(&mut self) -> Scenario {
+        let total: u32 = Scenario::MIX.iter().map(|(_, w)| w).sum();
+        let mut pick = self.rng.u32(0..total);
+        for (s, w) in Scenario::MIX {
+            if pick < w {
+                return s;
+            }
+            pick -= w;
+        }
+        Scenario::Immediate
+    }
+
+    /// The plan of order `index`.
+    pub fn order(&mut self, index: usize) -> Planned {
+        let scenario = self.scenario();
+        let hold_minutes = self.rng.i64(13..=16);
+        let mut p = Planned {
+            index,
+            scenario,
+            partner: Partner::ChainApp,
+            sample: "events/partners/app/order.json",
+            fetched: None,
+            time: None,
+            follow_up: None,
+            courier_after: Duration::ZERO,
+            extra: Vec::new(),
+        };
+        match scenario {
+            Scenario::Immediate => match self.rng.u32(0..100) {
+                0..35 => {}
+                35..60 => {
+                    p.partner = Partner::DoorDash;
+                    p.sample = "events/partners/doordash/order.json";
+                    p.time = Some(("/order/estimated_pickup_time", 5));
+                }
+                60..85 => {
+                    p.partner = Partner::UberEats;
+                    p.sample = "events/partners/ubereats/notification.json";
+                    p.fetched = Some("events/partners/ubereats/order.json");
+                    p.time = Some(("/estimated_ready_for_pickup_at", 5));
+                }
+                _ => {
+                    p.partner = Partner::Grubhub;
+                    p.sample = "events/partners/grubhub/order.json";
+                    p.time = Some(("/order/fulfillment_info/estimated_pickup_at", 5));
+                }
+            },
+            Scenario::Invalid => {
+                if self.rng.bool() {
+                    p.partner = Partner::Grubhub;
+                    p.sample = "events/partners/grubhub/order-unknown-item.json";
+                    p.time = Some(("/order/fulfillment_info/estimated_pickup_at", 5));
+                } else {
+                    p.sample = "events/partners/app/order-price-mismatch.json";
+                }
+            }
+            Scenario::Scheduled => {
+                p.partner = Partner::DoorDash;
+                p.sample = "events/partners/doordash/order-scheduled.json";
+                p.time = Some(("/order/estimated_pickup_time", hold_minutes));
+            }
+            Scenario::CourierRace => {
+                p.partner = Partner::DoorDash;
+                p.sample = "events/partners/doordash/order-2.json";
+                p.time = Some(("/order/estimated_pickup_time", hold_minutes));
+                p.follow_up = Some(("events/partners/doordash/courier.json", "/order/id"));
+                p.courier_after = Duration::from_millis(self.rng.u64(0..5_000));
+            }
+            Scenario::CancelBeforeAccept | Scenario::CancelAfterPos => {
+                p.follow_up = Some(("events/partners/app/cancel.json", "/orderId"));
+            }
+            Scenario::CancelWhileHeld => {
+                p.sample = "events/partners/app/order-scheduled.json";
+                p.time = Some(("/order/pickupAt", hold_minutes));
+                p.follow_up = Some(("events/partners/app/cancel.json", "/orderId"));
+            }
+        }
+        // 1 to 3 deliveries in all: 60 % once, 25 % twice, 15 % three times.
+        let copies = match self.rng.u32(0..100) {
+            0..60 => 1,
+            60..85 => 2,
+            _ => 3,
+        };
+        for _ in 1..copies {
+            p.extra.push(match self.rng.u32(0..3) {
+                0 => Delivery::Concurrent,
+                1 => Delivery::Later(Duration::from_millis(self.rng.u64(500..3_000))),
+                _ => Delivery::AfterEnd,
+            });
+        }
+        p
+    }
+
+    /// A number from the seed for other decisions (kills, windows).
+    pub fn u64(&mut self, range: std::ops::Range<u64>) -> u64 {
+        self.rng.u64(range)
+    }
+}
+
+/// An order's webhooks, ready to sign and send.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The partner's order id (unique in the run).
+    pub partner_order_id: String,
+    /// The pipeline's id for it, `<partner>.<partner order id>`.
+    pub order_id: String,
+    /// The order webhook's body.
+    pub body: Vec<u8>,
+    /// The follow-up webhook's body, if any.
+    pub follow_up: Option<Vec<u8>>,
+    /// For a notification partner, the order to make fetchable.
+    pub fetched: Option<serde_json::Value>,
+}
+
+/// Builds order `p`'s payloads at `now`, with a partner order id unique to `run`.
+pub fn prepare(
+    root: &Path,
+    p: &Planned,
+    run: &str,
+    now: DateTime<Utc>,
+) -> Result<Prepared, String> {
+    let timed = |payload: Payload| match p.time {
+        Some((pointer, minutes)) if payload.json.pointer(pointer).is_some() => payload
+            .at(pointer, now + TimeDelta::minutes(minutes))
+            .map_err(|e| e.to_string()),
+        _ => Ok(payload),
+    };
+    let load = |rel: &str| {
+        Payload::load(p.partner, &root.join(rel))
+            .map(|x| x.rebase(now))
+            .map_err(|e| format!("{rel}: {e}"))
+    };
+    let order = timed(load(p.sample)?)?;
+    let id = order.partner_order_id().map_err(|e| e.to_string())?;
+    let new_id = format!("{}-{run}-{}", id.as_str(), p.index);
+    let order = order.rename(id.as_str(), &new_id);
+    let fetched = match p.fetched {
+        Some(rel) => Some(timed(load(rel)?)?.rename(id.as_str(), &new_id).json),
+        None => None,
+    };
+    let follow_up = match p.follow_up {
+        Some((rel, pointer)) => Some(
+            load(rel)?
+                .set(pointer, serde_json::Value::from(new_id.clone()))
+                .map_err(|e| e.to_string())?
+                .body(),
+        ),
+        None => None,
+    };
+    Ok(Prepared {
+        order_id: format!("{}.{new_id}", p.partner.as_str()),
+        partner_order_id: new_id,
+        body: order.body(),
+        follow_up,
+        fetched,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_plans_the_same_run_and_every_scenario_appears() {
+        let plan = |seed| {
+            let mut p = Planner::new(seed);
+            (0..400)
+                .map(|i| {
+                    let o = p.order(i);
+                    (o.scenario, o.partner, o.extra.len(), o.courier_after)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(plan(7), plan(7));
+        assert_ne!(plan(7), plan(8));
+        let seen: std::collections::BTreeSet<Scenario> = plan(7).iter().map(|o| o.0).collect();
+        assert_eq!(seen.len(), Scenario::MIX.len());
+        let copies: Vec<usize> = plan(7).iter().map(|o| o.2).collect();
+        assert!(copies.contains(&0) && copies.contains(&1) && copies.contains(&2));
+    }
+
+    #[test]
+    fn every_planned_order_is_built_from_real_samples_with_its_follow_up() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut planner = Planner::new(1);
+        let now: DateTime<Utc> = "2026-11-22T18:00:00Z".parse().unwrap();
+        for i in 0..200 {
+            let p = planner.order(i);
+            let prepared = prepare(&root, &p, "t1", now).unwrap();
+            assert!(prepared.partner_order_id.ends_with(&format!("-t1-{i}")));
+            let body = String::from_utf8(prepared.body.clone()).unwrap();
+            assert!(body.contains(&prepared.partner_order_id), "{body}");
+            assert_eq!(prepared.follow_up.is_some(), p.follow_up.is_some());
+            if let Some(f) = &prepared.follow_up {
+                let f = String::from_utf8(f.clone()).unwrap();
+                assert!(f.contains(&prepared.partner_order_id), "{f}");
+            }
+            assert_eq!(prepared.fetched.is_some(), p.partner == Partner::UberEats);
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! The verdict of a chaos run, from records the pipeline does not write about itself: the POS
+//! simulator's orders, each partner simulator's ledger of what it was told, the orders table
+//! and its status history (written by the functions, but read here as the store's record, not
+//! as the functions' report), every execution's history, and the dead letters. Each invariant
+//! is checked for every order.
+
+use std::collections::HashMap;
+
+use order_domain::{OrderStatus, Partner};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::plan::Scenario;
+use crate::sim::partner::{Statement, Told};
+
+/// The statuses an order may end in.
+pub const ENDINGS: [OrderStatus; 4] = [
+    OrderStatus::SentToPos,
+    OrderStatus::Rejected,
+    OrderStatus::Cancelled,
+    OrderStatus::Failed,
+];
+
+/// Real seconds a hold may overrun its (scaled) release time: the workflow's own latency
+/// under load and faults, not a planned wait.
+pub const HOLD_SLACK_SECONDS: f64 = 30.0;
+
+/// What the run itself knows of an order: what it sent and when (epoch seconds).
+#[derive(Debug, Clone)]
+pub struct OrderFacts {
+    /// `<partner>.<partner order id>`.
+    pub order_id: String,
+    /// The partner.
+    pub partner: Partner,
+    /// The partner's id.
+    pub partner_order_id: String,
+    /// What kind of order.
+    pub scenario: Scenario,
+    /// When its first webhook was sent.
+    pub first_sent: f64,
+    /// When the run saw it end (status and executions), if it did.
+    pub ended: Option<f64>,
+    /// When its courier event was sent, if one was.
+    pub courier_sent: Option<f64>,
+    /// Seconds it may take, first webhook to end: its hold (scaled) plus the retry budget.
+    pub bound_seconds: f64,
+}
+
+/// How one execution's Hold task went, from its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldFacts {
+    /// The task's timeout, workflow seconds.
+    pub timeout_seconds: f64,
+    /// When the task was scheduled (epoch seconds).
+    pub scheduled: f64,
+    /// When it ended, and how (`TaskTimedOut`, `TaskSucceeded`, `TaskFailed`).
+    pub ended: Option<(f64, String)>,
+}
+
+/// One execution, from its history.
+#[derive(Debug, Clone)]
+pub struct ExecutionFacts {
+    /// Its name.
+    pub name: String,
+    /// The partner order id its `Order Received` event names.
+    pub partner_order_id: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, …
+    pub status: String,
+    /// States entered, in order.
+    pub path: Vec<String>,
+    /// Its Hold task, if it entered one.
+    pub hold: Option<HoldFacts>,
+}
+
+/// Everything reconciled.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    /// What the run sent.
+    pub orders: Vec<OrderFacts>,
+    /// The orders table, by `orderId`, as plain JSON.
+    pub table: HashMap<String, Value>,
+    /// The POS simulator's orders: (the ticket's external id, voided).
+    pub pos: Vec<(String, bool)>,
+    /// Each partner simulator's ledger.
+    pub partners: Vec<(Partner, Statement)>,
+    /// Every execution.
+    pub executions: Vec<ExecutionFacts>,
+    /// Every dead letter and failure-destination record, with its queue.
+    pub dead_letters: Vec<(String, Value)>,
+    /// The workflow time scale of the run.
+    pub time_scale: f64,
+}
+
+/// A broken promise.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Violation {
+    /// The order (`-` when none can be named).
+    pub order: String,
+    /// The invariant's number (1 to 7, as the README lists them).
+    pub invariant: u8,
+    /// What is wrong, with the records that show it.
+    pub what: String,
+}
+
+fn status_of(item: &Value) -> Option<OrderStatus> {
+    item["status"].as_str()?.parse().ok()
+}
+
+fn history_of(item: &Value) -> Vec<String> {
+    item["history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["status"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Checks every invariant for every order; an empty list is a pass.
+pub fn check(r: &Records) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut v = |order: &str, invariant: u8, what: String| {
+        out.push(Violation {
+            order: order.to_owned(),
+            invariant,
+            what,
+        })
+    };
+    for o in &r.orders {
+        let id = o.order_id.as_str();
+        let item = r.table.get(id);
+        let status = item.and_then(status_of);
+        // 4: it ended, through allowed steps, within its bound.
+        match (item, status) {
+            (None, _) => v(id, 4, "no record in the orders table".to_owned()),
+            (Some(_), Some(s)) if ENDINGS.contains(&s) => {}
+            (Some(i), s) => v(id, 4, format!("ended in {s:?} ({})", i["status"])),
+        }
+        if let Some(item) = item {
+            let history = history_of(item);
+            if history.first().map(String::as_str) != Some("Received") {
+                v(
+                    id,
+                    4,
+                    format!("history does not start at Received: {history:?}"),
+                );
+            }
+            for pair in history.windows(2) {
+                let ok = match (
+                    pair[0].parse::<OrderStatus>(),
+                    pair[1].parse::<OrderStatus>(),
+                ) {
+                    (Ok(a), Ok(b)) => a.can_transition_to(b),
+                    _ => false,
+                };
+                if !ok {
+                    v(
+                        id,
+                        4,
+                        format!("history steps {} -> {}: {history:?}", pair[0], pair[1]),
+                    );
+                }
+            }
+        }
+        match o.ended {
+            Some(t) if t - o.first_sent > o.bound_seconds => v(
+                id,
+                4,
+                format!(
+                    "took {:.1} s to end, bound {:.1} s",
+                    t - o.first_sent,
+                    o.bound_seconds
+                ),
+            ),
+            None => v(
+                id,
+                4,
+                format!(
+                    "had not ended when the run stopped waiting ({:.0} s)",
+                    o.bound_seconds
+                ),
+            ),
+            _ => {}
+        }
+
+        // 1, 2: the POS.
+        let live = r
+            .pos
+            .iter()
+            .filter(|(e, voided)| e == id && !voided)
+            .count();
+        let made = r.pos.iter().filter(|(e, _)| e == id).count();
+        match status {
+            Some(OrderStatus::SentToPos) if live != 1 => v(
+                id,
+                1,
+                format!("sent to the POS with {live} live POS orders ({made} made)"),
+            ),
+            Some(s) if s != OrderStatus::SentToPos && live > 0 => v(
+                id,
+                2,
+                format!("{s} but the POS has {live} live orders for it"),
+            ),
+            _ => {}
+        }
+        if o.scenario.cancelled() && status == Some(OrderStatus::SentToPos) {
+            v(
+                id,
+                2,
+                "the partner cancelled it, yet it is live in the POS".to_owned(),
+            );
+        }
+
+        // 3: the partner.
+        let told: Vec<&Statement> = r
+            .partners
+            .iter()
+            .filter(|(p, s)| *p == o.partner && s.order == o.partner_order_id)
+            .map(|(_, s)| s)
+            .collect();
+        let count = |t: Told| told.iter().filter(|s| s.applied && s.told == t).count();
+        let (accepts, denies, cancels) =
+            (count(Told::Accept), count(Told::Deny), count(Told::Cancel));
+        let refused = told.iter().filter(|s| !s.applied).count();
+        if refused > 0 {
+            v(
+                id,
+                3,
+                format!("the partner refused {refused} contradicting answers"),
+            );
+        }
+        let heard = format!(
+            "the partner heard {accepts} accepts, {denies} denials, {cancels} cancellations"
+        );
+        let right = match status {
+            Some(OrderStatus::SentToPos) => accepts > 0 && denies == 0 && cancels == 0,
+            Some(OrderStatus::Rejected) => denies > 0 && accepts == 0,
+            Some(OrderStatus::Cancelled) => cancels > 0 && denies == 0,
+            Some(OrderStatus::Failed) => {
+                (denies > 0 && accepts == 0) || (accepts > 0 && cancels > 0)
+            }
+            _ => true, // not ended: reported under 4
+        };
+        if !right {
+            v(
+                id,
+                3,
+                format!(
+                    "{}: {heard}",
+                    status.map_or("no status", OrderStatus::as_str)
+                ),
+            );
+        }
+
+        // 5: executions.
+        let runs: Vec<&ExecutionFacts> = r
+            .executions
+            .iter()
+            .filter(|e| e.partner_order_id == o.partner_order_id)
+            .collect();
+        if runs.is_empty() {
+            v(id, 5, "no execution started".to_owned());
+        }
+        for e in runs.iter().filter(|e| e.status == "RUNNING") {
+            v(
+                id,
+                5,
+                format!("execution {} still running after the drain", e.name),
+            );
+        }
+        let working: Vec<&str> = runs
+            .iter()
+            .filter(|e| e.path.iter().any(|s| s == "Adapt"))
+            .map(|e| e.name.as_str())
+            .collect();
+        if working.len() > 1 {
+            v(
+                id,
+                5,
+                format!("{} executions did the work: {working:?}", working.len()),
+            );
+        }
+
+        // 7: holds.
+        for e in &runs {
+            let Some(h) = &e.hold else { continue };
+            let planned = h.timeout_seconds / r.time_scale;
+            match &h.ended {
+                Some((at, how)) if how == "TaskTimedOut" => {
+                    let ran = at - h.scheduled;
+                    if ran < planned - 0.05 || ran > planned + HOLD_SLACK_SECONDS {
+                        v(
+                            id,
+                            7,
+                            format!(
+                                "released by time after {ran:.2} s; planned {planned:.2} s ({} s at {}x)",
+                                h.timeout_seconds, r.time_scale
+                            ),
+                        );
+                    }
+                }
+                Some((at, how)) if how == "TaskSucceeded" => match o.courier_sent {
+                    Some(c) if *at + 0.05 >= c => {
+                        if at - h.scheduled > planned + HOLD_SLACK_SECONDS {
+                            v(
+                                id,
+                                7,
+                                format!(
+                                    "a courier released it {:.2} s into a {planned:.2} s hold",
+                                    at - h.scheduled
+                                ),
+                            );
+                        }
+                    }
+                    Some(c) => v(
+                        id,
+                        7,
+                        format!("released {:.2} s before its courier event was sent", c - at),
+                    ),
+                    None => v(
+                        id,
+                        7,
+                        "released early, but no courier event was sent".to_owned(),
+                    ),
+                },
+                _ => {}
+            }
+        }
+    }
+
+    // 6: every dead letter names an order that still ended.
+    for (queue, letter) in &r.dead_letters {
+        let text = letter.to_string();
+        let named = r.orders.iter().find(|o| text.contains(&o.partner_order_id));
+        match named {
+            None => v(
+                "-",
+                6,
+                format!(
+                    "a dead letter in {queue} names no order of the run: {}",
+                    truncate(&text)
+                ),
+            ),
+            Some(o) => {
+                let ended = r
+                    .table
+                    .get(&o.order_id)
+                    .and_then(status_of)
+                    .is_some_and(|s| ENDINGS.contains(&s));
+                if !ended {
+                    v(
+                        &o.order_id,
+                        6,
+                        format!(
+                            "dead letter in {queue}, and the order did not end: {}",
+                            truncate(&text)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ID: &str = "app.A-1";
+
+    fn told(t: Told, applied: bool) -> (Partner, Statement) {
+        (
+            Partner::ChainApp,
+            Statement {
+                order: "A-1".to_owned(),
+                told: t,
+                applied,
+                at: chrono::Utc::now(),
+            },
+        )
+    }
+
+    /// An immediate order that went right: every record agrees.
+    fn good() -> Records {
+        Records {
+            orders: vec![OrderFacts {
+                order_id: ID.to_owned(),
+                partner: Partner::ChainApp,
+                partner_order_id: "A-1".to_owned(),
+                scenario: Scenario::Immediate,
+                first_sent: 100.0,
+                ended: Some(101.0),
+                courier_sent: None,
+                bound_seconds: 60.0,
+            }],
+            table: HashMap::from([(
+                ID.to_owned(),
+                json!({ "status": "SentToPos", "history": [{"status": "Received"}, {"status": "Accepted"}, {"status": "SentToPos"}] }),
+            )]),
+            pos: vec![(ID.to_owned(), false)],
+            partners: vec![told(Told::Accept, true), told(Told::Accept, true)],
+            executions: vec![ExecutionFacts {
+                name: "e1".to_owned(),
+                partner_order_id: "A-1".to_owned(),
+                status: "SUCCEEDED".to_owned(),
+                path: vec!["Dedup".into(), "Adapt".into()],
+                hold: None,
+            }],
+            dead_letters: vec![],
+            time_scale: 60.0,
+        }
+    }
+
+    fn invariants(r: &Records) -> Vec<u8> {
+        check(r).iter().map(|v| v.invariant).collect()
+    }
+
+    #[test]
+    fn agreeing_records_pass_and_a_repeated_accept_is_one_answer() {
+        assert_eq!(check(&good()), vec![]);
+    }
+
+    #[test]
+    fn each_broken_promise_is_named_by_its_invariant() {
+        let mut r = good();
+        r.pos.push((ID.to_owned(), false));
+        assert_eq!(invariants(&r), [1]);
+
+        let mut r = good();
+        r.table.get_mut(ID).unwrap()["status"] = json!("Cancelled");
+        r.table.get_mut(ID).unwrap()["history"] = json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "SentToPos"}, {"status": "Cancelled"}]);
+        r.partners.push(told(Told::Cancel, true));
+        assert_eq!(invariants(&r), [2], "cancelled with a live POS order");
+
+        let mut r = good();
+        r.partners = vec![told(Told::Deny, true), told(Told::Accept, false)];
+        assert_eq!(
+            invariants(&r),
+            [3, 3],
+            "a refused accept, and SentToPos without one"
+        );
+
+        let mut r = good();
+        r.table.get_mut(ID).unwrap()["status"] = json!("Received");
+        r.table.get_mut(ID).unwrap()["history"] = json!([{"status": "Received"}]);
+        r.pos.clear();
+        r.partners.clear();
+        assert_eq!(invariants(&r), [4]);
+
+        let mut r = good();
+        r.table.get_mut(ID).unwrap()["history"] =
+            json!([{"status": "Received"}, {"status": "SentToPos"}]);
+        assert_eq!(invariants(&r), [4], "a step the lifecycle does not allow");
+
+        let mut r = good();
+        r.orders[0].ended = Some(500.0);
+        assert_eq!(invariants(&r), [4], "over its bound");
+
+        let mut r = good();
+        let mut again = r.executions[0].clone();
+        again.name = "e2".to_owned();
+        r.executions.push(again);
+        assert_eq!(invariants(&r), [5], "two executions did the work");
+
+        let mut r = good();
+        r.executions[0].status = "RUNNING".to_owned();
+        assert_eq!(invariants(&r), [5]);
+
+        let mut r = good();
+        r.dead_letters
+            .push(("dlq".to_owned(), json!({ "event": "about nothing" })));
+        assert_eq!(invariants(&r), [6]);
+
+        let mut r = good();
+        r.executions[0].hold = Some(HoldFacts {
+            timeout_seconds: 180.0,
+            scheduled: 100.0,
+            ended: Some((102.0, "TaskTimedOut".to_owned())),
+        });
+        assert_eq!(invariants(&r), [7], "released a second before its 3 s");
+        r.executions[0].hold = Some(HoldFacts {
+            timeout_seconds: 180.0,
+            scheduled: 100.0,
+            ended: Some((101.0, "TaskSucceeded".to_owned())),
+        });
+        assert_eq!(invariants(&r), [7], "released early with no courier");
+        r.orders[0].courier_sent = Some(100.5);
+        assert_eq!(
+            invariants(&r),
+            Vec::<u8>::new(),
+            "released after its courier"
+        );
+    }
+
+    #[test]
+    fn a_failure_the_partner_heard_about_is_a_visible_ending() {
+        let mut r = good();
+        r.table.get_mut(ID).unwrap()["status"] = json!("Failed");
+        r.table.get_mut(ID).unwrap()["history"] =
+            json!([{"status": "Received"}, {"status": "Failed"}]);
+        r.pos.clear();
+        r.partners = vec![told(Told::Deny, true)];
+        assert_eq!(check(&r), vec![]);
+        r.partners.clear();
+        assert_eq!(invariants(&r), [3], "a failure the partner never heard of");
+    }
+}
