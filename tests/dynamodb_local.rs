@@ -46,6 +46,7 @@ fn in_progress(key: &str, deadline: DateTime<Utc>) -> Record {
         in_progress_expires_at_ms: Some(deadline.timestamp_millis()),
         payload_hash: "hash-1".to_owned(),
         result: None,
+        claimant: None,
     }
 }
 
@@ -121,6 +122,52 @@ async fn fifty_concurrent_deliveries_run_the_guarded_operation_once() {
         r,
         Ok(Outcome::Fresh(42) | Outcome::Replayed(42)) | Err(IdempotencyError::InProgress { .. })
     )));
+}
+
+/// The conditional write that lets a named claimant (a workflow execution) take over its own
+/// crashed claim, and no one else.
+#[tokio::test]
+async fn only_the_claimant_itself_takes_over_its_in_progress_claim_before_the_deadline() {
+    let (c, name) = table(Table::Idempotency, "idem").await;
+    let store = DynamoIdempotencyStore::new(c, name);
+    let deadline = now() + TimeDelta::seconds(30);
+    let by = |claimant: &str| Record {
+        claimant: Some(claimant.to_owned()),
+        ..in_progress("order#own", deadline)
+    };
+    assert_eq!(
+        store.put_in_progress(&by("exec-1"), now()).await.unwrap(),
+        Claim::Claimed
+    );
+    let other = store.put_in_progress(&by("exec-2"), now()).await.unwrap();
+    assert!(
+        matches!(other, Claim::Exists(ref r) if r.claimant.as_deref() == Some("exec-1")),
+        "{other:?}"
+    );
+    let unnamed = store
+        .put_in_progress(&in_progress("order#own", deadline), now())
+        .await
+        .unwrap();
+    assert!(matches!(unnamed, Claim::Exists(_)), "{unnamed:?}");
+    assert_eq!(
+        store.put_in_progress(&by("exec-1"), now()).await.unwrap(),
+        Claim::Claimed,
+        "the same execution's retry takes its claim back"
+    );
+    // Once completed, the claim is resumed (read back), never retaken.
+    store
+        .complete(
+            &IdempotencyKey::from_stored("order#own"),
+            &serde_json::json!({"n": 1}),
+            (now() + TimeDelta::hours(1)).timestamp(),
+        )
+        .await
+        .unwrap();
+    let done = store.put_in_progress(&by("exec-1"), now()).await.unwrap();
+    assert!(
+        matches!(done, Claim::Exists(ref r) if r.status == RecordStatus::Completed && r.claimant.as_deref() == Some("exec-1")),
+        "{done:?}"
+    );
 }
 
 #[tokio::test]

@@ -361,6 +361,75 @@ fn every_task_passes_the_input_its_function_or_service_expects() {
     }
 }
 
+/// The shortest a retrier can wait in all: the sum of its delays (interval × backoff^n, capped
+/// at `MaxDelaySeconds`), or nothing at all with full jitter, which may draw zero each time.
+fn shortest_total_wait(retrier: &Value) -> f64 {
+    if retrier["JitterStrategy"] == "FULL" {
+        return 0.0;
+    }
+    let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
+    let backoff = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+    let cap = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
+    let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3);
+    (0..attempts)
+        .map(|n| (interval * backoff.powi(i32::try_from(n).unwrap())).min(cap))
+        .sum()
+}
+
+/// `OrderInProgress` means another attempt holds the order's claim until that invocation's
+/// deadline (the function's timeout): the retries must outlast it by construction, whatever
+/// the jitter draws, or an execution gives up on an order that was about to become free.
+#[test]
+fn every_in_progress_retry_outlasts_the_claim_it_waits_for() {
+    let t = template();
+    let subs = substitutions(&t);
+    let raw: Value = serde_json::from_str(&definition_text(&t)).unwrap();
+    let mut checked = 0;
+    for (name, state) in raw["States"].as_object().unwrap() {
+        for retrier in state["Retry"].as_array().into_iter().flatten() {
+            if !retrier["ErrorEquals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == "OrderInProgress")
+            {
+                continue;
+            }
+            let key = placeholder(&state["Parameters"]["FunctionName"]).unwrap();
+            let function = subs[&key]
+                .pointer("/Fn::GetAtt/0")
+                .and_then(Value::as_str)
+                .unwrap();
+            let f = t.resource(function).unwrap();
+            let timeout = t
+                .function_property(&f, "Timeout")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(3.0);
+            let waits = shortest_total_wait(retrier);
+            assert!(
+                waits > timeout,
+                "{name}: its OrderInProgress retries may all be spent in {waits} s, before the \
+                 claim they wait for expires ({function}'s timeout, {timeout} s)"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "the dedup step retries OrderInProgress");
+    // The arithmetic itself.
+    assert_eq!(
+        shortest_total_wait(
+            &json!({"IntervalSeconds": 2, "BackoffRate": 2.0, "MaxAttempts": 6, "MaxDelaySeconds": 30})
+        ),
+        90.0
+    );
+    assert_eq!(
+        shortest_total_wait(
+            &json!({"IntervalSeconds": 2, "MaxAttempts": 6, "JitterStrategy": "FULL"})
+        ),
+        0.0
+    );
+}
+
 #[test]
 fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error() {
     const STATES: [&str; 10] = [

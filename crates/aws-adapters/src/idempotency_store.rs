@@ -64,6 +64,7 @@ fn read(item: &Item) -> Result<Record, StoreError> {
         in_progress_expires_at_ms: opt_n(item, "inProgressExpiration"),
         payload_hash: opt_s(item, "validation").unwrap_or_default().to_owned(),
         result,
+        claimant: opt_s(item, "claimant").map(str::to_owned),
     })
 }
 
@@ -82,11 +83,14 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .item("status", s(record.status.as_str()))
             .item(IDEMPOTENCY_TTL_ATTR, n(record.expires_at))
             .item("validation", s(record.payload_hash.clone()))
-            // The same rule as `Record::blocks_claim`: no live record, or an expired one, or a
-            // claim whose holder's deadline has passed.
-            .condition_expression(
-                "attribute_not_exists(#id) OR #exp < :now OR (#status = :inprogress AND #ipexp < :now_ms)",
-            )
+            // The same rule as `Record::blocks_claim_by`: no live record, or an expired one, or
+            // a claim whose holder's deadline has passed, or (for a named claimant) its own
+            // earlier claim, still in progress.
+            .condition_expression(if record.claimant.is_some() {
+                "attribute_not_exists(#id) OR #exp < :now OR (#status = :inprogress AND #ipexp < :now_ms) OR (#status = :inprogress AND claimant = :claimant)"
+            } else {
+                "attribute_not_exists(#id) OR #exp < :now OR (#status = :inprogress AND #ipexp < :now_ms)"
+            })
             .expression_attribute_names("#id", IDEMPOTENCY_KEY)
             .expression_attribute_names("#exp", IDEMPOTENCY_TTL_ATTR)
             .expression_attribute_names("#status", "status")
@@ -97,6 +101,11 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if let Some(ms) = record.in_progress_expires_at_ms {
             req = req.item("inProgressExpiration", n(ms));
+        }
+        if let Some(c) = &record.claimant {
+            req = req
+                .item("claimant", s(c.clone()))
+                .expression_attribute_values(":claimant", s(c.clone()));
         }
         match req.send().await {
             Ok(_) => Ok(Claim::Claimed),

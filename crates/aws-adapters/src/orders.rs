@@ -107,6 +107,13 @@ fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
     })
 }
 
+/// Where a cancellation that arrived before its order is kept: an item of its own in the
+/// orders table (`cancel-request#<orderId>`), never the order's record, so the order's
+/// creation stays one conditional put.
+fn early_cancellation_key(id: &OrderId) -> String {
+    format!("cancel-request#{id}")
+}
+
 #[async_trait]
 impl OrdersRepo for DynamoOrders {
     async fn create(&self, new: NewOrder) -> Result<Created, RepoError> {
@@ -315,6 +322,43 @@ impl OrdersRepo for DynamoOrders {
             }
             Err(e) => Err(repo_err(OP, e)),
         }
+    }
+
+    async fn remember_cancellation(
+        &self,
+        id: &OrderId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        const OP: &str = "keep an early cancellation";
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("orderId", s(early_cancellation_key(id)))
+            .item("reason", s(reason))
+            .item("createdAt", time(at))
+            .send()
+            .await
+            .map_err(|e| repo_err(OP, e))?;
+        Ok(())
+    }
+
+    async fn early_cancellation(&self, id: &OrderId) -> Result<Option<String>, RepoError> {
+        const OP: &str = "read an early cancellation";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("orderId", s(early_cancellation_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| repo_err(OP, e))?;
+        Ok(out
+            .item()
+            .and_then(|i| i.get("reason"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
     }
 
     async fn mark_pos_voided(&self, id: &OrderId, at: DateTime<Utc>) -> Result<(), RepoError> {

@@ -8,6 +8,9 @@
 //!   not block its retries forever;
 //! * a completed record returns the stored result; a record whose payload hash differs is an
 //!   error ([`IdempotencyError::PayloadMismatch`]), never a silent drop;
+//! * a caller may name itself (a claimant, e.g. a workflow execution): its own retry after a
+//!   crash takes over its in-progress claim, and gets its own completed result back as
+//!   [`Outcome::Resumed`] rather than as someone else's repeat;
 //! * records expire by TTL (`expires_at`, epoch seconds); an expired record counts as absent
 //!   even before the store deletes it.
 
@@ -48,13 +51,16 @@ pub enum Outcome<T> {
     Fresh(T),
     /// A repeat: the stored result of the first run.
     Replayed(T),
+    /// A retry by the claimant whose earlier attempt completed the operation (and then
+    /// crashed or lost its answer): that attempt's stored result.
+    Resumed(T),
 }
 
 impl<T> Outcome<T> {
     /// The result, fresh or replayed.
     pub fn into_inner(self) -> T {
         match self {
-            Outcome::Fresh(t) | Outcome::Replayed(t) => t,
+            Outcome::Fresh(t) | Outcome::Replayed(t) | Outcome::Resumed(t) => t,
         }
     }
 
@@ -131,6 +137,27 @@ impl Idempotency {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.run_as(None, key, payload_hash, now, deadline, operation)
+            .await
+    }
+
+    /// [`Self::run`] by a named `claimant`: its retry after a crash takes over its own
+    /// in-progress claim (running `operation` again, which must therefore tolerate having run
+    /// before) and gets its own completed result as [`Outcome::Resumed`].
+    pub async fn run_as<T, E, F, Fut>(
+        &self,
+        claimant: Option<&str>,
+        key: &IdempotencyKey,
+        payload_hash: &str,
+        now: DateTime<Utc>,
+        deadline: DateTime<Utc>,
+        operation: F,
+    ) -> Result<Outcome<T>, IdempotencyError<E>>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         let record = Record {
             key: key.clone(),
             status: RecordStatus::InProgress,
@@ -138,6 +165,7 @@ impl Idempotency {
             in_progress_expires_at_ms: Some(deadline.timestamp_millis()),
             payload_hash: payload_hash.to_owned(),
             result: None,
+            claimant: claimant.map(str::to_owned),
         };
         match self
             .store
@@ -146,7 +174,7 @@ impl Idempotency {
             .map_err(IdempotencyError::Store)?
         {
             Claim::Claimed => {}
-            Claim::Exists(existing) => return Self::replay(key, payload_hash, existing),
+            Claim::Exists(existing) => return Self::replay(key, payload_hash, claimant, existing),
         }
         match operation().await {
             Ok(value) => {
@@ -180,8 +208,10 @@ impl Idempotency {
     fn replay<T: DeserializeOwned, E>(
         key: &IdempotencyKey,
         payload_hash: &str,
+        claimant: Option<&str>,
         existing: Record,
     ) -> Result<Outcome<T>, IdempotencyError<E>> {
+        let own = claimant.is_some() && existing.claimant.as_deref() == claimant;
         if existing.payload_hash != payload_hash {
             return Err(IdempotencyError::PayloadMismatch {
                 key: key.clone(),
@@ -200,7 +230,11 @@ impl Idempotency {
             RecordStatus::Completed => {
                 let value = existing.result.unwrap_or(serde_json::Value::Null);
                 serde_json::from_value(value)
-                    .map(Outcome::Replayed)
+                    .map(if own {
+                        Outcome::Resumed
+                    } else {
+                        Outcome::Replayed
+                    })
                     .map_err(|source| IdempotencyError::CorruptResult {
                         key: key.clone(),
                         source,

@@ -36,7 +36,7 @@ impl IdempotencyStore for InMemoryStore {
     ) -> Result<Claim, StoreError> {
         let mut records = self.records.lock().await;
         if let Some(existing) = records.get(record.key.as_str())
-            && existing.blocks_claim(now)
+            && existing.blocks_claim_by(record.claimant.as_deref(), now)
         {
             return Ok(Claim::Exists(existing.clone()));
         }

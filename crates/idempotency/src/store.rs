@@ -41,6 +41,10 @@ pub struct Record {
     pub payload_hash: String,
     /// The operation's result, once completed.
     pub result: Option<serde_json::Value>,
+    /// Who made the claim, when the caller says: the same identity across the caller's own
+    /// retries (for a workflow step, its execution), so that a retry of a crashed attempt is
+    /// not mistaken for someone else's repeat.
+    pub claimant: Option<String>,
 }
 
 impl Record {
@@ -48,7 +52,19 @@ impl Record {
     /// in progress its claimant's deadline has not passed. Stores implement exactly this in
     /// their conditional write.
     pub fn blocks_claim(&self, now: DateTime<Utc>) -> bool {
+        self.blocks_claim_by(None, now)
+    }
+
+    /// [`Self::blocks_claim`] for a claim by `claimant`: an in-progress claim made by the same
+    /// claimant does not block it (its earlier attempt crashed; the retry takes over).
+    pub fn blocks_claim_by(&self, claimant: Option<&str>, now: DateTime<Utc>) -> bool {
         if self.expires_at < now.timestamp() {
+            return false;
+        }
+        if self.status == RecordStatus::InProgress
+            && claimant.is_some()
+            && self.claimant.as_deref() == claimant
+        {
             return false;
         }
         match (self.status, self.in_progress_expires_at_ms) {
@@ -87,8 +103,8 @@ pub enum StoreError {
 /// Storage primitives for idempotency records.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Writes `record` if no record for its key [blocks a claim](Record::blocks_claim) at
-    /// `now`, in one conditional write; otherwise returns the blocking record, read from the
+    /// Writes `record` if no record for its key [blocks a claim](Record::blocks_claim_by) by
+    /// `record.claimant` at `now`, in one conditional write; otherwise returns the blocking record, read from the
     /// failed write itself.
     async fn put_in_progress(
         &self,

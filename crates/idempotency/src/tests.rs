@@ -104,6 +104,7 @@ async fn an_in_progress_claim_blocks_until_its_deadline_then_expires() {
         in_progress_expires_at_ms: Some(deadline.timestamp_millis()),
         payload_hash: "h".to_owned(),
         result: None,
+        claimant: None,
     };
     assert_eq!(
         store.put_in_progress(&crashed, now()).await.unwrap(),
@@ -188,8 +189,118 @@ async fn concurrent_callers_run_the_operation_exactly_once() {
     for r in &results {
         match r.as_ref().unwrap() {
             Ok(Outcome::Fresh(v)) | Ok(Outcome::Replayed(v)) => assert_eq!(*v, 100),
+            Ok(Outcome::Resumed(_)) => panic!("no claimant was named"),
             Err(IdempotencyError::InProgress { .. }) => {}
             Err(e) => panic!("unexpected {e}"),
         }
     }
+}
+
+/// A claim the named claimant left in progress when it crashed.
+fn crashed_claim(key: &IdempotencyKey, claimant: &str, deadline: DateTime<Utc>) -> Record {
+    Record {
+        key: key.clone(),
+        status: RecordStatus::InProgress,
+        expires_at: (now() + TimeDelta::hours(1)).timestamp(),
+        in_progress_expires_at_ms: Some(deadline.timestamp_millis()),
+        payload_hash: "h".to_owned(),
+        result: None,
+        claimant: Some(claimant.to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn a_claimants_retry_after_it_completed_resumes_and_anyone_else_replays() {
+    let (g, _) = guard();
+    let key = IdempotencyKey::from_stored("k");
+    let n = AtomicUsize::new(0);
+    let deadline = now() + TimeDelta::seconds(30);
+    let first = g
+        .run_as(Some("exec-1"), &key, "h", now(), deadline, || op(&n))
+        .await
+        .unwrap();
+    assert_eq!(first, Outcome::Fresh(100));
+    // exec-1 crashed before answering; the workflow retries the same step.
+    let retry = g
+        .run_as(Some("exec-1"), &key, "h", now(), deadline, || op(&n))
+        .await
+        .unwrap();
+    assert_eq!(retry, Outcome::Resumed(100));
+    assert!(!retry.is_replay());
+    // Another execution (a duplicate delivery), or no claimant at all: a repeat.
+    for other in [Some("exec-2"), None] {
+        let out = g
+            .run_as(other, &key, "h", now(), deadline, || op(&n))
+            .await
+            .unwrap();
+        assert_eq!(out, Outcome::Replayed(100), "{other:?}");
+    }
+    assert_eq!(n.load(Ordering::SeqCst), 1, "the operation ran once");
+}
+
+#[tokio::test]
+async fn a_claimants_retry_takes_over_its_own_crashed_claim_at_once_and_no_one_else_does() {
+    let (g, store) = guard();
+    let key = IdempotencyKey::from_stored("k");
+    let deadline = now() + TimeDelta::seconds(10);
+    store
+        .put_in_progress(&crashed_claim(&key, "exec-1", deadline), now())
+        .await
+        .unwrap();
+    let n = AtomicUsize::new(0);
+    let at = now() + TimeDelta::seconds(1);
+    // Someone else must wait for the crashed claim's deadline.
+    let err = g
+        .run_as(
+            Some("exec-2"),
+            &key,
+            "h",
+            at,
+            at + TimeDelta::seconds(10),
+            || op(&n),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IdempotencyError::InProgress { until, .. } if until == deadline));
+    // The claimant's own retry runs the operation again now, well before that deadline.
+    let out = g
+        .run_as(
+            Some("exec-1"),
+            &key,
+            "h",
+            at,
+            at + TimeDelta::seconds(10),
+            || op(&n),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Fresh(100));
+    let stored = store.get(&key).await.unwrap();
+    assert_eq!(stored.status, RecordStatus::Completed);
+    assert_eq!(stored.claimant.as_deref(), Some("exec-1"));
+}
+
+#[test]
+fn only_the_same_named_claimant_is_not_blocked_by_its_own_claim() {
+    let key = IdempotencyKey::from_stored("k");
+    let r = crashed_claim(&key, "exec-1", now() + TimeDelta::seconds(10));
+    assert!(!r.blocks_claim_by(Some("exec-1"), now()));
+    assert!(r.blocks_claim_by(Some("exec-2"), now()));
+    assert!(r.blocks_claim_by(None, now()));
+    let unnamed = Record {
+        claimant: None,
+        ..r.clone()
+    };
+    assert!(
+        unnamed.blocks_claim_by(None, now()),
+        "None never matches None"
+    );
+    let done = Record {
+        status: RecordStatus::Completed,
+        ..r
+    };
+    assert!(
+        done.blocks_claim_by(Some("exec-1"), now()),
+        "a completed claim is resumed, not retaken"
+    );
 }

@@ -1,6 +1,9 @@
-//! Time scaling: `--time-scale 60` makes every wait the workflow and the bus do (Wait states,
-//! task timeouts and heartbeats, retry intervals, redelivery backoff) sixty times shorter, so a
-//! scheduled order does not sleep real minutes. Function deadlines stay real.
+//! Time scaling: `--time-scale 60` makes the waits the workflow plans (Wait states, task
+//! timeouts and heartbeats, so a hold) and the bus's redelivery backoff sixty times shorter,
+//! so a scheduled order does not sleep real minutes. Function deadlines stay real, and so do
+//! the workflow's retry intervals, which race them: a retry of `OrderInProgress` waits for a
+//! claim that expires at a real function deadline, and scaling only the retry would let the
+//! local cloud settle that race differently from AWS.
 
 use std::time::Duration;
 

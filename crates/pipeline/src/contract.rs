@@ -51,6 +51,44 @@ pub async fn orders_repo(repo: Arc<dyn OrdersRepo>, prefix: &str, order: Order) 
     concurrent_writers_of_one_transition_apply_it_once(repo.clone(), prefix).await;
     creating_an_existing_order_returns_it(repo.as_ref(), prefix).await;
     the_adapted_order_and_the_cancellation_flag_round_trip(repo.as_ref(), prefix, order).await;
+    a_cancellation_kept_before_its_order_is_found_and_makes_no_record(repo.as_ref(), prefix).await;
+}
+
+/// A cancellation kept for an order with no record is found by the order's id, makes no
+/// record (the order's creation is still new), and a second one replaces the first.
+pub async fn a_cancellation_kept_before_its_order_is_found_and_makes_no_record(
+    repo: &dyn OrdersRepo,
+    prefix: &str,
+) {
+    let early = id(prefix, "early");
+    assert_eq!(repo.early_cancellation(&early).await.ok(), Some(None));
+    repo.remember_cancellation(&early, "customer left", at())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        repo.early_cancellation(&early).await.ok(),
+        Some(Some("customer left".to_owned()))
+    );
+    assert!(
+        matches!(repo.get(&early).await, Ok(None)),
+        "no record made up"
+    );
+    assert!(matches!(
+        repo.create(new_order(&early)).await,
+        Ok(Created::New)
+    ));
+    repo.remember_cancellation(&early, "changed plans", at())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        repo.early_cancellation(&early).await.ok(),
+        Some(Some("changed plans".to_owned()))
+    );
+    assert_eq!(
+        repo.early_cancellation(&id(prefix, "other")).await.ok(),
+        Some(None),
+        "kept per order"
+    );
 }
 
 /// `transition` moves forward only; a refusal's `current` is where the order is (never the

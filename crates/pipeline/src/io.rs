@@ -39,6 +39,14 @@ impl TaskError {
 pub struct DedupInput {
     /// The received order.
     pub received: Received,
+    /// The workflow execution running this step (`$$.Execution.Id`): its retries of this step
+    /// are the same claimant, so a retry after a crash is not taken for a duplicate delivery.
+    #[serde(
+        default,
+        rename = "executionId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub execution_id: Option<String>,
 }
 
 /// What dedup found.

@@ -56,6 +56,7 @@ pub fn apply_transition(
 #[derive(Debug, Default)]
 pub struct InMemoryOrders {
     records: Mutex<HashMap<OrderId, OrderRecord>>,
+    early_cancellations: Mutex<HashMap<OrderId, String>>,
 }
 
 impl InMemoryOrders {
@@ -150,6 +151,20 @@ impl OrdersRepo for InMemoryOrders {
             r.updated_at = at;
         }
         Ok(())
+    }
+
+    async fn remember_cancellation(
+        &self,
+        id: &OrderId,
+        reason: &str,
+        _at: DateTime<Utc>,
+    ) -> Result<(), RepoError> {
+        lock(&self.early_cancellations).insert(id.clone(), reason.to_owned());
+        Ok(())
+    }
+
+    async fn early_cancellation(&self, id: &OrderId) -> Result<Option<String>, RepoError> {
+        Ok(lock(&self.early_cancellations).get(id).cloned())
     }
 }
 

@@ -173,6 +173,16 @@ pub trait OrdersRepo: Send + Sync {
     ) -> Result<Option<OrderRecord>, RepoError>;
     /// Records that the POS order was voided.
     async fn mark_pos_voided(&self, id: &OrderId, at: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Keeps a cancellation that arrived before its order had a record (the partner cancelled
+    /// right after its webhook was acknowledged), for the order to find when it is created.
+    async fn remember_cancellation(
+        &self,
+        id: &OrderId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), RepoError>;
+    /// The reason of a cancellation kept by [`Self::remember_cancellation`], if any.
+    async fn early_cancellation(&self, id: &OrderId) -> Result<Option<String>, RepoError>;
 }
 
 /// A held order's callback.

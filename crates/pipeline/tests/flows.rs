@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use idempotency::{Config, Idempotency, InMemoryStore};
+use idempotency::{Config, Idempotency, IdempotencyStore, InMemoryStore};
 use order_domain::{
     Catalog, HoldPolicy, Order, OrderId, OrderStatus, Partner, PosOrderId, StoreId,
 };
@@ -339,6 +339,142 @@ async fn the_same_order_delivered_three_times_concurrently_is_processed_once() {
         assert_eq!(retry.outcome, DedupOutcome::Duplicate);
     }
     assert_eq!(w.orders.all().len(), 1);
+}
+
+/// The held-orders table, with a partner's cancellation landing in the window between the
+/// order becoming `Held` and its token being stored: release-order flags the order and finds
+/// no token to fail, which is all it can do then.
+struct CancelledWhileStoring {
+    inner: Arc<InMemoryHeld>,
+    orders: Arc<InMemoryOrders>,
+}
+
+#[async_trait]
+impl HeldOrders for CancelledWhileStoring {
+    async fn put(&self, held: &HeldOrder) -> Result<(), RepoError> {
+        self.orders
+            .request_cancellation(&held.order_id, Some("changed plans"), t0())
+            .await?;
+        self.inner.put(held).await
+    }
+    async fn take(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError> {
+        self.inner.take(id).await
+    }
+    async fn get(&self, id: &OrderId) -> Result<Option<HeldOrder>, RepoError> {
+        self.inner.get(id).await
+    }
+    async fn releasable(
+        &self,
+        store: &StoreId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<HeldOrder>, RepoError> {
+        self.inner.releasable(store, now).await
+    }
+}
+
+/// Found by review (issue 8): that cancellation waited for the end of the hold.
+#[tokio::test]
+async fn a_cancellation_while_the_hold_is_being_stored_fails_the_hold_at_once() {
+    let w = World::new();
+    let (order, hold, cid) = w
+        .accepted(Partner::DoorDash, "doordash/order-scheduled.json")
+        .await;
+    let keeper = HoldKeeper {
+        held: Arc::new(CancelledWhileStoring {
+            inner: w.held.clone(),
+            orders: w.orders.clone(),
+        }),
+        ..w.keeper()
+    };
+    let err = keeper
+        .hold(
+            &order.id,
+            &order.store_id,
+            &hold.unwrap(),
+            "tok-window",
+            &cid,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), names::ORDER_CANCELLED);
+    assert!(w.held.all().is_empty(), "the token row was taken back");
+    assert!(
+        !w.publisher
+            .detail_types()
+            .contains(&"Order Held".to_owned()),
+        "nothing announced a hold that ended at once"
+    );
+}
+
+/// Found by the chaos run: dedup was killed after its claim completed but before it answered;
+/// the workflow's retry of the same step found the execution's own claim and ended the order
+/// as a duplicate of itself, leaving it `Received` for good.
+#[tokio::test]
+async fn a_retry_of_the_same_execution_after_a_lost_answer_is_still_the_new_order() {
+    let w = World::new();
+    let mut input = w.received(Partner::ChainApp, "app/order.json").await;
+    input["executionId"] = json!("arn:aws:states:us-east-1:1:execution:orders:e-1");
+    let deadline = t0() + TimeDelta::seconds(30);
+    let first = w.dedup().handle(&input, deadline).await.unwrap();
+    assert_eq!(first.outcome, DedupOutcome::New);
+    // The answer was lost; the same execution retries the step.
+    let retry = w.dedup().handle(&input, deadline).await.unwrap();
+    assert_eq!(retry.outcome, DedupOutcome::New);
+    assert!(
+        retry.event.is_none(),
+        "no Order Duplicate Ignored for its own retry"
+    );
+    // A second execution for the same delivery (the bus delivered it twice) is a duplicate.
+    input["executionId"] = json!("arn:aws:states:us-east-1:1:execution:orders:e-2");
+    let other = w.dedup().handle(&input, deadline).await.unwrap();
+    assert_eq!(other.outcome, DedupOutcome::Duplicate);
+    assert_eq!(w.orders.all().len(), 1);
+}
+
+/// The same execution's retry when the killed attempt still held the claim in progress (and
+/// may or may not have created the record): it takes over at once instead of waiting out the
+/// dead invocation's deadline.
+#[tokio::test]
+async fn a_retry_of_the_same_execution_takes_over_its_crashed_claim() {
+    let w = World::new();
+    let mut input = w.received(Partner::ChainApp, "app/order.json").await;
+    input["executionId"] = json!("arn:aws:states:us-east-1:1:execution:orders:e-1");
+    let key = pipeline::usecases::dedup::key_spec().key(&input).unwrap();
+    let deadline = t0() + TimeDelta::seconds(30);
+    // The killed attempt claimed the key and created the record, then died.
+    w.idempotency
+        .put_in_progress(
+            &idempotency::Record {
+                key: key.clone(),
+                status: idempotency::RecordStatus::InProgress,
+                expires_at: (t0() + TimeDelta::hours(48)).timestamp(),
+                in_progress_expires_at_ms: Some(deadline.timestamp_millis()),
+                payload_hash: pipeline::usecases::dedup::key_spec().payload_hash(&input),
+                result: None,
+                claimant: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let dedup_input: DedupInput = serde_json::from_value(input.clone()).unwrap();
+    let data = &dedup_input.received.data;
+    w.orders
+        .create(NewOrder {
+            order_id: OrderId::for_partner_order(data.partner, &data.partner_order_id),
+            partner: data.partner,
+            partner_order_id: data.partner_order_id.clone(),
+            correlation_id: dedup_input.received.metadata.correlation_id.clone(),
+            at: t0(),
+        })
+        .await
+        .unwrap();
+    let retry = w.dedup().handle(&input, deadline).await.unwrap();
+    assert_eq!(retry.outcome, DedupOutcome::New);
+    // Another execution still waits for that claim, or finds it done.
+    input["executionId"] = json!("arn:aws:states:us-east-1:1:execution:orders:e-2");
+    let other = w.dedup().handle(&input, deadline).await.unwrap();
+    assert_eq!(other.outcome, DedupOutcome::Duplicate);
 }
 
 #[tokio::test]
@@ -827,6 +963,43 @@ async fn a_cancellation_for_an_unknown_order_is_reported_not_dropped_silently() 
     let summary = cancel(&w, &other).await;
     assert_eq!(
         summary.note.as_deref(),
-        Some("order app.never-seen is unknown")
+        Some(
+            "order app.never-seen has not arrived yet; the cancellation is kept and applies when it does"
+        )
     );
+    assert_eq!(
+        w.orders
+            .early_cancellation(&other.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("customer changed their mind")
+    );
+}
+
+/// Found by the chaos run: the partner cancelled right after its order webhook was
+/// acknowledged, before dedup had made the record; the cancellation was dropped and the order
+/// went to the POS.
+#[tokio::test]
+async fn a_cancellation_that_arrives_before_the_order_cancels_it_when_it_arrives() {
+    let w = World::new();
+    let input = w.received(Partner::ChainApp, "app/order.json").await;
+    // The order as it will be (adapted elsewhere), to address the cancellation.
+    let (order, _, _) = World::new()
+        .accepted(Partner::ChainApp, "app/order.json")
+        .await;
+    let id = order.id.clone();
+    cancel(&w, &order).await;
+    assert!(w.orders.all().is_empty(), "no record is made up for it");
+    // Now the order arrives.
+    assert_eq!(
+        w.dedup().handle(&input, t0()).await.unwrap().outcome,
+        DedupOutcome::New
+    );
+    let record = w.orders.get(&id).await.unwrap().unwrap();
+    assert!(record.cancel_requested);
+    // The accept step sees it and the order is cancelled, never accepted.
+    let err = w.conversation().accept(&order, "c-1").await.unwrap_err();
+    assert_eq!(err.name(), names::ORDER_CANCELLED);
+    assert!(w.partners.calls().is_empty(), "no accept was sent");
 }

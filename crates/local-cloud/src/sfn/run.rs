@@ -443,7 +443,11 @@ impl Runner {
                 let delay = retry_delay(&retry[i], counts[i]);
                 counts[i] += 1;
                 total += 1;
-                tokio::time::sleep(self.sfn.time_scale().seconds(delay)).await;
+                // Real time, not scaled: what a retry waits for (a claim that expires at a
+                // function's real deadline, a partner's Retry-After, a DynamoDB restart) runs
+                // in real time, and scaling one side of that race would let the local cloud
+                // decide it differently from AWS.
+                tokio::time::sleep(std::time::Duration::from_secs_f64(delay.max(0.0))).await;
                 continue;
             }
             if let Some(c) = catch

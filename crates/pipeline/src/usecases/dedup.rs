@@ -70,9 +70,12 @@ impl Dedup {
         let correlation_id = input.received.metadata.correlation_id.clone();
         let now = self.clock.now();
 
+        // The execution is the claimant: a retry of this step after a crash (or after its
+        // answer was lost) takes over or resumes its own claim instead of finding a duplicate.
+        let claimant = input.execution_id.as_deref();
         let result = self
             .idempotency
-            .run(&key, &hash, now, deadline, || async {
+            .run_as(claimant, &key, &hash, now, deadline, || async {
                 let created = self
                     .orders
                     .create(NewOrder {
@@ -83,16 +86,31 @@ impl Dedup {
                         at: now,
                     })
                     .await?;
+                // A record made by this delivery is this claimant's own earlier attempt (the
+                // claim it holds keeps everyone else out); one made by another delivery is an
+                // order whose idempotency record expired.
+                let existed = match &created {
+                    Created::New => false,
+                    Created::Existing(r) => {
+                        claimant.is_none() || r.correlation_id != correlation_id
+                    }
+                };
+                // A cancellation that arrived before this record existed applies now.
+                if !existed && let Some(reason) = self.orders.early_cancellation(&order_id).await? {
+                    self.orders
+                        .request_cancellation(&order_id, Some(&reason), now)
+                        .await?;
+                }
                 Ok::<_, PipelineError>(FirstSeen {
                     order_id: order_id.clone(),
                     correlation_id: correlation_id.clone(),
-                    existed: matches!(created, Created::Existing(_)),
+                    existed,
                 })
             })
             .await;
 
         match result {
-            Ok(Outcome::Fresh(first)) if !first.existed => {
+            Ok(Outcome::Fresh(first) | Outcome::Resumed(first)) if !first.existed => {
                 self.metrics.record(Metric::OrderReceived {
                     partner: data.partner,
                 });
@@ -104,7 +122,7 @@ impl Dedup {
                     event: None,
                 })
             }
-            Ok(Outcome::Fresh(first) | Outcome::Replayed(first)) => {
+            Ok(Outcome::Fresh(first) | Outcome::Replayed(first) | Outcome::Resumed(first)) => {
                 self.duplicate(data.partner, first.order_id, &correlation_id, false, now)
             }
             Err(IdempotencyError::PayloadMismatch { .. }) => {

@@ -110,6 +110,26 @@ impl HoldKeeper {
                 correlation_id: correlation_id.to_owned(),
             })
             .await?;
+        // A cancellation that arrived after the order became Held but before its token was
+        // stored found no token to fail: look again now that it is stored. Whoever takes the
+        // row back acts on it (here: fail the task at once; release-order: fail the token).
+        if self
+            .orders
+            .get(order_id)
+            .await?
+            .is_some_and(|r| r.cancel_requested)
+        {
+            if self.held.take(order_id).await?.is_some() {
+                info!(order_id = %order_id, "cancelled while its hold was being stored");
+                return Err(PipelineError::Cancelled {
+                    order_id: order_id.clone(),
+                    detail: String::new(),
+                });
+            }
+            return Ok(HoldStored {
+                order_id: order_id.clone(),
+            });
+        }
         let event = order_event(
             order_id,
             correlation_id,

@@ -168,13 +168,32 @@ impl Releaser {
             .reason
             .clone()
             .unwrap_or_else(|| "cancelled by the partner".to_owned());
-        let Some(record) = self
+        let record = match self
             .orders
             .request_cancellation(id, Some(&reason), now)
             .await?
-        else {
-            warn!(order_id = %id, "cancellation for an order the pipeline has not seen");
-            return Ok(note(format!("order {id} is unknown")));
+        {
+            Some(record) => record,
+            None => {
+                // The partner cancelled before dedup made the order's record (right after its
+                // webhook was acknowledged). Keep the cancellation for dedup to find, then look
+                // again: if dedup made the record in between, it may have looked before this
+                // was kept, so flag the record itself.
+                self.orders.remember_cancellation(id, &reason, now).await?;
+                match self
+                    .orders
+                    .request_cancellation(id, Some(&reason), now)
+                    .await?
+                {
+                    Some(record) => record,
+                    None => {
+                        warn!(order_id = %id, "cancellation before its order: kept for when it arrives");
+                        return Ok(note(format!(
+                            "order {id} has not arrived yet; the cancellation is kept and applies when it does"
+                        )));
+                    }
+                }
+            }
         };
         let mut summary = ReleaseSummary::default();
         match record.status {
