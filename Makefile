@@ -16,7 +16,14 @@ FUNCTIONS := intake dedup adapt-order accept-order hold-order pos release-order
 ARCH ?= $(shell rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && echo arm64 || echo x86_64)
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null && echo "cargo nextest run --workspace --no-fail-fast" || echo "cargo test --workspace")
 
-.PHONY: help setup demo up bench bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas diagram clean
+# The chaos run: `make chaos` sends 10,000 orders (release builds); `make chaos ORDERS=300`
+# fewer; `SEED=<n>` repeats a run's plan. CI runs CHAOS_CI_ORDERS with a fixed seed.
+ORDERS ?= 10000
+SEED ?=
+CHAOS_CI_ORDERS ?= 300
+CHAOS_CI_SEED ?= 20261201
+
+.PHONY: help setup demo up bench chaos chaos-ci bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -34,10 +41,17 @@ bench: setup ## 1,000 mixed orders through the local cloud, release builds: thro
 	cargo build --release --workspace --bins
 	target/release/local-cloud bench --release
 
+chaos: setup ## ORDERS orders (default 10,000) under injected faults, reconciled order by order; release builds
+	cargo build --release --workspace --bins
+	target/release/local-cloud chaos --release --orders $(ORDERS) $(if $(SEED),--seed $(SEED),)
+
+chaos-ci: bins ## The chaos run CI makes: CHAOS_CI_ORDERS orders (300), fixed seed, debug builds
+	target/debug/local-cloud chaos --orders $(CHAOS_CI_ORDERS) --seed $(CHAOS_CI_SEED)
+
 bins: ## Build every binary (the functions and the local cloud), debug
 	cargo build --workspace --bins
 
-test: setup lint generated infra unit invoke-samples sam-build ## Everything CI runs
+test: setup lint generated infra unit chaos-ci invoke-samples sam-build ## Everything CI runs
 
 lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check
