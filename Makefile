@@ -23,7 +23,11 @@ SEED ?=
 CHAOS_CI_ORDERS ?= 300
 CHAOS_CI_SEED ?= 20261201
 
-.PHONY: help setup demo up bench chaos chaos-ci bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas diagram clean
+# `make fuzz` runs EXECS executions per fuzz target (1,000,000); CI runs FUZZ_CI_EXECS.
+EXECS ?= 1000000
+FUZZ_CI_EXECS ?= 20000
+
+.PHONY: help setup demo up bench chaos chaos-ci fuzz fuzz-ci bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -48,10 +52,16 @@ chaos: setup ## ORDERS orders (default 10,000) under injected faults, reconciled
 chaos-ci: bins ## The chaos run CI makes: CHAOS_CI_ORDERS orders (300), fixed seed, debug builds
 	target/debug/local-cloud chaos --orders $(CHAOS_CI_ORDERS) --seed $(CHAOS_CI_SEED)
 
+fuzz: ## Every decoder under AFL++ (cargo-afl, stable): EXECS executions per target (1,000,000), figures and findings
+	EXECS=$(EXECS) scripts/fuzz.sh
+
+fuzz-ci: ## The fuzzing CI makes: FUZZ_CI_EXECS executions per target under AFL++
+	EXECS=$(FUZZ_CI_EXECS) scripts/fuzz.sh
+
 bins: ## Build every binary (the functions and the local cloud), debug
 	cargo build --workspace --bins
 
-test: setup lint generated infra unit chaos-ci invoke-samples sam-build ## Everything CI runs
+test: setup lint generated infra unit chaos-ci fuzz-ci invoke-samples sam-build ## Everything CI runs
 
 lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check

@@ -577,7 +577,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         new,
         affecting(
             output(json!({ "outcome": "new" })),
-            json!({"orders": ["app.APP-20261122-0009 none -> Received"]}),
+            json!({"orders": ["app.APP-20261122-0009 created Received"]}),
         ),
         None,
     )
@@ -715,7 +715,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "accept",
         "The store takes an ASAP order: accepted with the partner, no hold",
         json!({ "action": "accept", "order": orders["A"], "correlationId": ac }),
-        affecting(publishing(output(json!({ "hold": null })), &["Order Accepted"]), json!({"orders": ["app.APP-20261122-0001 Received -> Accepted"], "partner": ["accept app APP-20261122-0001"]})),
+        affecting(publishing(output(json!({ "hold": null })), &["Order Accepted"]), json!({"orders": ["app.APP-20261122-0001 status Received -> Accepted"], "partner": ["accept app APP-20261122-0001"]})),
         None,
     )
     .await?;
@@ -726,7 +726,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "accept-scheduled",
         "A pickup at 19:30 with 12 minutes of prep: held until 19:18 (under watch the time has passed: no hold)",
         json!({ "action": "accept", "order": orders["AS"], "correlationId": asc }),
-        affecting(publishing(output(json!({ "hold": { "releaseAt": "2026-11-22T19:18:00Z", "timeoutSeconds": 4680 } })), &["Order Accepted"]), json!({"orders": ["app.APP-20261122-0002 Received -> Accepted"], "partner": ["accept app APP-20261122-0002"]})),
+        affecting(publishing(output(json!({ "hold": { "releaseAt": "2026-11-22T19:18:00Z", "timeoutSeconds": 4680 } })), &["Order Accepted"]), json!({"orders": ["app.APP-20261122-0002 status Received -> Accepted"], "partner": ["accept app APP-20261122-0002"]})),
         Some(output(json!({}))),
     )
     .await?;
@@ -736,17 +736,17 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "OrderRejected",
         "UnknownItem: grubhub item \"7009999\" (Chicken Quesadilla) is not on menu core-us",
     );
-    g.sample(out, "accept-order", "deny-rejected", "After a rejection: the partner is told no, Order Rejected", deny, affecting(output(json!({ "outcome": { "detailType": "Order Rejected", "detail": { "data": { "reason": "UnknownItem", "partnerNotified": true } } } })), json!({"orders": ["grubhub.gh-3e7b9c1d-0002 Received -> Rejected"], "partner": ["deny UnknownItem grubhub gh-3e7b9c1d-0002"]})), None).await?;
+    g.sample(out, "accept-order", "deny-rejected", "After a rejection: the partner is told no, Order Rejected", deny, affecting(output(json!({ "outcome": { "detailType": "Order Rejected", "detail": { "data": { "reason": "UnknownItem", "partnerNotified": true } } } })), json!({"orders": ["grubhub.gh-3e7b9c1d-0002 reason none -> UnknownItem: grubhub item \"7009999\" (Chicken Quesadilla) is not on menu core-us", "grubhub.gh-3e7b9c1d-0002 status Received -> Rejected"], "partner": ["deny UnknownItem grubhub gh-3e7b9c1d-0002"]})), None).await?;
     let mut deny_failed = g.received("UM")?;
     deny_failed["action"] = json!("deny");
     deny_failed["error"] = lambda_error(
         "PartnerRefused",
         "partner API refused the call: ubereats fetch order failed (Permanent, HTTP 404): no order",
     );
-    g.sample(out, "accept-order", "deny-failed", "A failure before acceptance: the partner is told, Order Failed", deny_failed, affecting(output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "PartnerRefused" } } } })), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99 Received -> Failed"], "partner": ["deny-failure ubereats 5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99"]})), None).await?;
+    g.sample(out, "accept-order", "deny-failed", "A failure before acceptance: the partner is told, Order Failed", deny_failed, affecting(output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "PartnerRefused" } } } })), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99 reason none -> PartnerRefused: partner API refused the call: ubereats fetch order failed (Permanent, HTTP 404): no order", "ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99 status Received -> Failed"], "partner": ["deny-failure ubereats 5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99"]})), None).await?;
     let bc = g_cid(&g, "B")?.to_owned();
-    g.sample(out, "accept-order", "cancel-cancelled", "The partner cancelled a held order: acknowledged, Order Cancelled", json!({ "action": "cancel", "order": orders["B"], "correlationId": bc, "error": { "Error": "OrderCancelled", "Cause": "consumer_cancelled" } }), affecting(output(json!({ "outcome": { "detailType": "Order Cancelled" } })), json!({"orders": ["doordash.dd-7f1e2a90-0002 Held -> Cancelled"], "partner": ["cancel PartnerRequested doordash dd-7f1e2a90-0002"]})), None).await?;
-    g.sample(out, "accept-order", "cancel-failed", "A failure after acceptance: the partner is told, Order Failed", json!({ "action": "cancel", "order": orders["G"], "correlationId": gc, "error": { "Error": "States.Timeout", "Cause": "the publish step timed out" } }), affecting(output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "States.Timeout" } } } })), json!({"orders": ["grubhub.gh-3e7b9c1d-0001 SentToPos -> Failed"], "partner": ["cancel Internal grubhub gh-3e7b9c1d-0001"]})), None).await?;
+    g.sample(out, "accept-order", "cancel-cancelled", "The partner cancelled a held order: acknowledged, Order Cancelled", json!({ "action": "cancel", "order": orders["B"], "correlationId": bc, "error": { "Error": "OrderCancelled", "Cause": "consumer_cancelled" } }), affecting(output(json!({ "outcome": { "detailType": "Order Cancelled" } })), json!({"orders": ["doordash.dd-7f1e2a90-0002 status Held -> Cancelled"], "partner": ["cancel PartnerRequested doordash dd-7f1e2a90-0002"]})), None).await?;
+    g.sample(out, "accept-order", "cancel-failed", "A failure after acceptance: the partner is told, Order Failed", json!({ "action": "cancel", "order": orders["G"], "correlationId": gc, "error": { "Error": "States.Timeout", "Cause": "the publish step timed out" } }), affecting(output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "States.Timeout" } } } })), json!({"orders": ["grubhub.gh-3e7b9c1d-0001 reason none -> States.Timeout: the publish step timed out", "grubhub.gh-3e7b9c1d-0001 status SentToPos -> Failed"], "partner": ["cancel Internal grubhub gh-3e7b9c1d-0001"]})), None).await?;
     g.sample(
         out,
         "accept-order",
@@ -769,12 +769,12 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         affecting(publishing(
             output(json!({ "orderId": "doordash.dd-7f1e2a90-0001" })),
             &["Order Held"],
-        ), json!({"orders": ["doordash.dd-7f1e2a90-0001 Accepted -> Held"], "held": ["hold doordash.dd-7f1e2a90-0001"]})),
+        ), json!({"orders": ["doordash.dd-7f1e2a90-0001 status Accepted -> Held"], "held": ["hold doordash.dd-7f1e2a90-0001"]})),
         None,
     )
     .await?;
     let usc = g_cid(&g, "US")?.to_owned();
-    g.sample(out, "hold-order", "expire", "The hold timed out: released by time", json!({ "action": "expire", "orderId": orders["US"]["id"], "storeId": "S1001", "correlationId": usc }), affecting(publishing(output(json!({ "releasedBy": "time" })), &["Order Released"]), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e02 Held -> Released"], "held": ["take ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e02"]})), None).await?;
+    g.sample(out, "hold-order", "expire", "The hold timed out: released by time", json!({ "action": "expire", "orderId": orders["US"]["id"], "storeId": "S1001", "correlationId": usc }), affecting(publishing(output(json!({ "releasedBy": "time" })), &["Order Released"]), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e02 status Held -> Released"], "held": ["take ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e02"]})), None).await?;
 
     // pos
     let uc = g_cid(&g, "U")?.to_owned();
@@ -784,11 +784,11 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "send",
         "Creates the order in the store's POS",
         json!({ "action": "send", "order": orders["U"], "correlationId": uc }),
-        affecting(output(json!({ "outcome": { "detailType": "Order Sent To POS" } })), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e01 Accepted -> SentToPos"], "pos": ["create S1001 ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e01"]})),
+        affecting(output(json!({ "outcome": { "detailType": "Order Sent To POS" } })), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e01 posOrderId none -> POS-S1001-00002", "ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e01 status Accepted -> SentToPos"], "pos": ["create S1001 ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e01"]})),
         None,
     )
     .await?;
-    g.sample(out, "pos", "void", "Voids a POS order (compensation)", json!({ "action": "void", "order": orders["G"], "posOrderId": g_pos_id, "correlationId": gc }), affecting(output(json!({ "voided": true })), json!({"pos": ["void S1001 grubhub.gh-3e7b9c1d-0001"]})), None).await?;
+    g.sample(out, "pos", "void", "Voids a POS order (compensation)", json!({ "action": "void", "order": orders["G"], "posOrderId": g_pos_id, "correlationId": gc }), affecting(output(json!({ "voided": true })), json!({"orders": ["grubhub.gh-3e7b9c1d-0001 posVoided false -> true"], "pos": ["void S1001 grubhub.gh-3e7b9c1d-0001"]})), None).await?;
 
     // release-order
     let near = g.envelope("courier-D2")?;
@@ -801,7 +801,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         affecting(publishing(
             output(json!({ "released": ["doordash.dd-7f1e2a90-0005"] })),
             &["Order Released"],
-        ), json!({"orders": ["doordash.dd-7f1e2a90-0005 Held -> Released"], "held": ["take doordash.dd-7f1e2a90-0005"], "callbacks": ["succeed token-doordash.dd-7f1e2a90-0005"]})),
+        ), json!({"orders": ["doordash.dd-7f1e2a90-0005 status Held -> Released"], "held": ["take doordash.dd-7f1e2a90-0005"], "callbacks": ["succeed token-doordash.dd-7f1e2a90-0005"]})),
         Some(output(json!({}))),
     )
     .await?;
@@ -823,7 +823,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "cancel-held",
         "A cancellation fails the held order's task",
         cancel_held,
-        affecting(output(json!({ "cancelled": ["app.APP-20261122-0007"] })), json!({"held": ["take app.APP-20261122-0007"], "callbacks": ["fail token-app.APP-20261122-0007 OrderCancelled"]})),
+        affecting(output(json!({ "cancelled": ["app.APP-20261122-0007"] })), json!({"orders": ["app.APP-20261122-0007 cancelRequested false -> true", "app.APP-20261122-0007 reason none -> changed plans"], "held": ["take app.APP-20261122-0007"], "callbacks": ["fail token-app.APP-20261122-0007 OrderCancelled"]})),
         None,
     )
     .await?;
@@ -837,7 +837,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         affecting(publishing(
             output(json!({ "voided": ["grubhub.gh-3e7b9c1d-0001"] })),
             &["Order Cancelled"],
-        ), json!({"orders": ["grubhub.gh-3e7b9c1d-0001 SentToPos -> Cancelled"], "pos": ["void S1001 grubhub.gh-3e7b9c1d-0001"], "partner": ["cancel PartnerRequested grubhub gh-3e7b9c1d-0001"]})),
+        ), json!({"orders": ["grubhub.gh-3e7b9c1d-0001 cancelRequested false -> true", "grubhub.gh-3e7b9c1d-0001 posVoided false -> true", "grubhub.gh-3e7b9c1d-0001 reason none -> diner requested", "grubhub.gh-3e7b9c1d-0001 status SentToPos -> Cancelled"], "pos": ["void S1001 grubhub.gh-3e7b9c1d-0001"], "partner": ["cancel PartnerRequested grubhub gh-3e7b9c1d-0001"]})),
         None,
     )
     .await?;
@@ -848,9 +848,12 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         out,
         "release-order",
         "cancel-unknown",
-        "A cancellation of an order the pipeline never saw",
+        "A cancellation of an order the pipeline has not seen yet: kept, and applied when the order arrives",
         unknown,
-        output(json!({ "note": "order grubhub.gh-never-seen is unknown" })),
+        affecting(
+            output(json!({ "note": "order grubhub.gh-never-seen has not arrived yet; the cancellation is kept and applies when it does" })),
+            json!({ "orders": ["grubhub.gh-never-seen cancellation kept"] }),
+        ),
         None,
     )
     .await?;

@@ -2,6 +2,7 @@
 //! metrics, the error → `Diagnostic` mapping with stable names, configuration read once from
 //! the environment, and the wiring of each use case to real or in-memory adapters.
 
+pub mod apigw;
 pub mod config;
 pub mod error;
 pub mod metrics;

@@ -53,7 +53,11 @@ pub struct Expect {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Effects {
-    /// Orders-table changes: `<orderId> <from> -> <to>`, `from` being `none` for a new record.
+    /// Orders-table changes, one per changed field: `<orderId> created <status>`,
+    /// `<orderId> <field> <before> -> <after>` (fields `status`, `cancelRequested`, `posVoided`,
+    /// `storeId` (set when the adapted order is attached), `posOrderId`, `reason`),
+    /// `<orderId> removed`, and `<orderId> cancellation kept` for a cancellation kept before
+    /// its order had a record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub orders: Vec<String>,
     /// Held-orders rows: `hold <orderId>` (added), `take <orderId>` (removed).
@@ -80,7 +84,8 @@ impl Effects {
 
 /// The parts of a memory world an invocation can change, to diff before and after.
 pub struct Snapshot {
-    orders: std::collections::BTreeMap<String, String>,
+    orders: std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, String>>,
+    early: std::collections::BTreeSet<String>,
     held: std::collections::BTreeSet<String>,
     pos: Vec<(String, String, bool)>,
     partner: usize,
@@ -95,7 +100,24 @@ impl Snapshot {
                 .orders
                 .all()
                 .into_iter()
-                .map(|r| (r.order_id.to_string(), format!("{:?}", r.status)))
+                .map(|r| {
+                    let text = |v: Option<String>| v.unwrap_or_else(|| "none".to_owned());
+                    let fields = std::collections::BTreeMap::from([
+                        ("status", format!("{:?}", r.status)),
+                        ("cancelRequested", r.cancel_requested.to_string()),
+                        ("posVoided", r.pos_voided.to_string()),
+                        ("storeId", text(r.store_id.map(|s| s.to_string()))),
+                        ("posOrderId", text(r.pos_order_id.map(|p| p.to_string()))),
+                        ("reason", text(r.reason)),
+                    ]);
+                    (r.order_id.to_string(), fields)
+                })
+                .collect(),
+            early: w
+                .orders
+                .early_cancellations()
+                .into_iter()
+                .map(|(id, _)| id.to_string())
                 .collect(),
             held: w
                 .held
@@ -125,15 +147,34 @@ impl Snapshot {
         use partners::PartnerAction;
         use pipeline::memory::CallbackCall;
         let now = Snapshot::of(w);
-        let orders = now
-            .orders
-            .iter()
-            .filter_map(|(id, status)| match self.orders.get(id) {
-                Some(before) if before == status => None,
-                Some(before) => Some(format!("{id} {before} -> {status}")),
-                None => Some(format!("{id} none -> {status}")),
-            })
-            .collect();
+        let mut orders = Vec::new();
+        for (id, fields) in &now.orders {
+            match self.orders.get(id) {
+                None => orders.push(format!(
+                    "{id} created {}",
+                    fields.get("status").map_or("", String::as_str)
+                )),
+                Some(before) => {
+                    for (field, value) in fields {
+                        let was = before.get(field).map_or("none", String::as_str);
+                        if was != value {
+                            orders.push(format!("{id} {field} {was} -> {value}"));
+                        }
+                    }
+                }
+            }
+        }
+        orders.extend(
+            self.orders
+                .keys()
+                .filter(|id| !now.orders.contains_key(*id))
+                .map(|id| format!("{id} removed")),
+        );
+        orders.extend(
+            now.early
+                .difference(&self.early)
+                .map(|id| format!("{id} cancellation kept")),
+        );
         let mut held: Vec<String> = now
             .held
             .difference(&self.held)

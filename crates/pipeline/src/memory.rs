@@ -64,6 +64,14 @@ impl InMemoryOrders {
     pub fn all(&self) -> Vec<OrderRecord> {
         lock(&self.records).values().cloned().collect()
     }
+
+    /// Every cancellation kept for an order that had no record, for assertions.
+    pub fn early_cancellations(&self) -> Vec<(OrderId, String)> {
+        lock(&self.early_cancellations)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
 }
 
 #[async_trait]

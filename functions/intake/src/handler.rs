@@ -2,9 +2,9 @@
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
-use base64::Engine as _;
 use lambda_runtime::LambdaEvent;
 use lambda_support::FunctionError;
+use lambda_support::apigw::{WebhookParts, webhook_parts};
 use pipeline::usecases::intake::{Intake, WebhookRequest, WebhookResponse};
 use tracing::Instrument as _;
 
@@ -14,40 +14,24 @@ pub(crate) async fn handle(
     event: LambdaEvent<ApiGatewayV2httpRequest>,
 ) -> Result<ApiGatewayV2httpResponse, FunctionError> {
     let (request, ctx) = event.into_parts();
-    let partner = request
-        .path_parameters
-        .get("partner")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let headers: Vec<(String, String)> = request
-        .headers
-        .iter()
-        .filter_map(|(k, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (k.as_str().to_owned(), v.to_owned()))
-        })
-        .collect();
-    let raw = request.body.unwrap_or_default();
-    let body =
-        if request.is_base64_encoded {
-            match base64::engine::general_purpose::STANDARD.decode(raw.as_bytes()) {
-                Ok(bytes) => bytes,
-                Err(_) => return Ok(json_response(
-                    400,
-                    r#"{"error":{"code":"MalformedWebhook","message":"body is not valid base64"}}"#
-                        .to_owned(),
-                    None,
-                    None,
-                )),
-            }
-        } else {
-            raw.into_bytes()
-        };
+    let Ok(WebhookParts {
+        partner,
+        headers,
+        body,
+    }) = webhook_parts(request)
+    else {
+        return Ok(json_response(
+            400,
+            r#"{"error":{"code":"MalformedWebhook","message":"body is not valid base64"}}"#
+                .to_owned(),
+            None,
+            None,
+        ));
+    };
     let span = tracing::info_span!("webhook", partner, request_id = %ctx.request_id);
     let response = intake
         .handle(WebhookRequest {
-            partner,
+            partner: &partner,
             headers: &headers,
             body: &body,
         })
