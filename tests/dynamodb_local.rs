@@ -13,8 +13,7 @@ use idempotency::{
     Claim, Config, Idempotency, IdempotencyError, IdempotencyKey, IdempotencyStore, Outcome,
     Record, RecordStatus,
 };
-use order_domain::{Catalog, Hold, OrderId, Partner, StoreId};
-use pipeline::ports::{HeldOrder, HeldOrders};
+use order_domain::{Catalog, OrderId, Partner};
 use suites::dynamodb::{client, unique_table};
 
 /// The instant the tests call "now": the wall clock when the first test asked, to the second.
@@ -388,6 +387,29 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
         "{again:?}"
     );
     assert_eq!(repo.get(&id).await.unwrap().unwrap().history.len(), 3);
+    // Every other ending is kept too: a rejected and a cancelled order.
+    for (n, ending) in [
+        ("rejected", order_domain::OrderStatus::Rejected),
+        ("cancelled", order_domain::OrderStatus::Cancelled),
+    ] {
+        let ended = OrderId::parse(format!("app.record-failure-{n}")).unwrap();
+        repo.create(NewOrder {
+            order_id: ended.clone(),
+            partner: Partner::ChainApp,
+            partner_order_id: order_domain::PartnerOrderId::parse(format!("record-failure-{n}"))
+                .unwrap(),
+            correlation_id: "c-1".to_owned(),
+            at: now(),
+        })
+        .await
+        .unwrap();
+        repo.transition(&ended, ending, now(), StatusUpdate::default())
+            .await
+            .unwrap();
+        let refused = send(render(ended.as_str())).await.unwrap_err();
+        assert_eq!(refused.error_type, "ConditionalCheckFailedException", "{n}");
+        assert_eq!(repo.get(&ended).await.unwrap().unwrap().status, ending);
+    }
     // And an order with no record gets none made up.
     let absent = send(render("app.never-created")).await.unwrap_err();
     assert_eq!(
@@ -402,59 +424,13 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
     );
 }
 
-fn held(id: &str, store: &str, release_in_min: i64, early_in_min: i64) -> HeldOrder {
-    HeldOrder {
-        order_id: OrderId::parse(id).unwrap(),
-        store_id: StoreId::parse(store).unwrap(),
-        task_token: format!("token-{id}"),
-        hold: Hold {
-            release_at: now() + TimeDelta::minutes(release_in_min),
-            early_release_from: now() + TimeDelta::minutes(early_in_min),
-        },
-        correlation_id: "c".to_owned(),
-    }
-}
-
-#[tokio::test]
-async fn held_orders_are_found_by_store_when_due_and_taken_once() {
+/// The held-orders repository's contract (`pipeline::contract`), the same cases the in-memory
+/// twin passes, and the table's TTL setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dynamodb_held_orders_table_keeps_the_repository_contract() {
     let (c, name) = table(Table::Held, "held").await;
-    let repo = DynamoHeld::new(c.clone(), name.clone());
-    repo.put(&held("app.a", "S1001", 30, 0)).await.unwrap();
-    repo.put(&held("app.b", "S1001", 90, 60)).await.unwrap();
-    repo.put(&held("app.c", "S1002", 30, 0)).await.unwrap();
-    let due: Vec<_> = repo
-        .releasable(&StoreId::parse("S1001").unwrap(), now())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|h| h.order_id.to_string())
-        .collect();
-    assert_eq!(due, vec!["app.a"]);
-    let later: Vec<_> = repo
-        .releasable(
-            &StoreId::parse("S1001").unwrap(),
-            now() + TimeDelta::minutes(61),
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|h| h.order_id.to_string())
-        .collect();
-    assert_eq!(later, vec!["app.a", "app.b"]);
-    let id = OrderId::parse("app.a").unwrap();
-    assert_eq!(
-        repo.get(&id).await.unwrap(),
-        Some(held("app.a", "S1001", 30, 0))
-    );
-    assert_eq!(
-        repo.take(&id).await.unwrap(),
-        Some(held("app.a", "S1001", 30, 0))
-    );
-    assert_eq!(
-        repo.take(&id).await.unwrap(),
-        None,
-        "a second taker gets nothing"
-    );
+    pipeline::contract::held_orders(Arc::new(DynamoHeld::new(c.clone(), name.clone())), "ddb")
+        .await;
     let ttl = c
         .describe_time_to_live()
         .table_name(&name)
@@ -465,25 +441,4 @@ async fn held_orders_are_found_by_store_when_due_and_taken_once() {
         ttl.time_to_live_description().unwrap().attribute_name(),
         Some(tables::HELD_TTL_ATTR)
     );
-}
-
-#[tokio::test]
-async fn concurrent_takers_of_a_held_order_get_it_once() {
-    let (c, name) = table(Table::Held, "held").await;
-    let repo = Arc::new(DynamoHeld::new(c, name));
-    repo.put(&held("app.race", "S1001", 30, 0)).await.unwrap();
-    let tasks = (0..20).map(|_| {
-        let repo = repo.clone();
-        tokio::spawn(async move {
-            repo.take(&OrderId::parse("app.race").unwrap())
-                .await
-                .unwrap()
-        })
-    });
-    let got: Vec<_> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(got.iter().filter(|h| h.is_some()).count(), 1);
 }

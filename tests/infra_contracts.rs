@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use asl::model::{Definition, Machine, State, Task};
 use event_pattern::Pattern;
-use lambda_support::samples::{self, sample_time};
 use lambda_support::{Env, wiring};
 use order_events::BusEvent;
 use pipeline::names;
@@ -711,7 +710,6 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
             )
         });
     }
-    let _ = (samples::SAMPLE_TIME, sample_time());
 }
 
 /// Every value the dev secrets hold, to look for anywhere they must not be.
@@ -784,15 +782,25 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
                              not say so",
                             f.id
                         );
+                        assert!(
+                            t.json["Parameters"][target]["NoEcho"] != json!(true),
+                            "{}: {k} puts the NoEcho parameter {target} in the environment",
+                            f.id
+                        );
                     }
                     Value::String(literal) => {
                         let lower = literal.to_lowercase();
+                        let credential_words = ["secret", "token", "password", "key", "credential"];
                         assert!(
                             literal.len() <= 32
-                                && !["secret", "token", "password", "key"]
-                                    .iter()
-                                    .any(|w| lower.contains(w)),
+                                && !credential_words.iter().any(|w| lower.contains(w)),
                             "{}: {k} = {literal:?} looks like a credential",
+                            f.id
+                        );
+                        let name = k.to_lowercase();
+                        assert!(
+                            !credential_words.iter().any(|w| name.contains(w)),
+                            "{}: {k} is named as a credential yet holds a literal",
                             f.id
                         );
                     }
@@ -812,6 +820,24 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
         }
     }
     assert!(checked >= 20, "{checked}");
+    // The functions that verify webhooks or call out get their secrets by id.
+    for (binary, var) in [
+        ("intake", "WEBHOOK_SECRETS_ID"),
+        ("adapt-order", "API_CREDENTIALS_ID"),
+        ("accept-order", "API_CREDENTIALS_ID"),
+        ("pos", "API_CREDENTIALS_ID"),
+        ("release-order", "API_CREDENTIALS_ID"),
+    ] {
+        let f = t
+            .of_kind("AWS::Serverless::Function")
+            .into_iter()
+            .find(|f| t.function_binary(f).as_deref() == Some(binary))
+            .unwrap();
+        assert!(
+            t.function_environment(&f).contains_key(var),
+            "{binary} needs {var}"
+        );
+    }
     // And nowhere in the template, not even in a default.
     let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
     for secret in &secrets {

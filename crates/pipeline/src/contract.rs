@@ -12,12 +12,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use order_domain::{Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId};
 
-use crate::ports::{Created, NewOrder, OrdersRepo, StatusUpdate, Transition};
+use crate::ports::{
+    Created, HeldOrder, HeldOrders, NewOrder, OrdersRepo, StatusUpdate, Transition,
+};
 
+/// "Now" for the cases: the wall clock at the first call, to the second. Not a fixed date:
+/// DynamoDB Local deletes items whose TTL attribute is past by the wall clock within about
+/// 10 s, so a held order written with a fixed past time could vanish in the middle of a case.
 fn at() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-22T18:00:00Z")
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+    static AT: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    *AT.get_or_init(|| DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default())
 }
 
 fn id(prefix: &str, n: &str) -> OrderId {
@@ -292,4 +296,102 @@ pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     );
+}
+
+fn held_order(
+    prefix: &str,
+    n: &str,
+    store: &str,
+    release_in_min: i64,
+    early_in_min: i64,
+) -> HeldOrder {
+    HeldOrder {
+        order_id: id(prefix, n),
+        store_id: order_domain::StoreId::parse(store)
+            .unwrap_or_else(|e| panic!("contract store {store}: {e}")),
+        task_token: format!("token-{prefix}-{n}"),
+        hold: order_domain::Hold {
+            release_at: at() + chrono::TimeDelta::minutes(release_in_min),
+            early_release_from: at() + chrono::TimeDelta::minutes(early_in_min),
+        },
+        correlation_id: "c".to_owned(),
+    }
+}
+
+/// Every [`HeldOrders`] case. Each run's orders use `prefix`; the stores are the catalogue's.
+pub async fn held_orders(repo: Arc<dyn HeldOrders>, prefix: &str) {
+    held_orders_are_found_by_store_when_due_and_taken_once(repo.as_ref(), prefix).await;
+    concurrent_takers_of_a_held_order_get_it_once(repo, prefix).await;
+}
+
+/// `releasable` lists a store's held orders a courier may release at a time (early release
+/// from at or before it), no other store's; `get` reads one; `take` hands it out once.
+pub async fn held_orders_are_found_by_store_when_due_and_taken_once(
+    repo: &dyn HeldOrders,
+    prefix: &str,
+) {
+    let a = held_order(prefix, "a", "S1001", 30, 0);
+    let b = held_order(prefix, "b", "S1001", 90, 60);
+    let c = held_order(prefix, "c", "S1002", 30, 0);
+    for h in [&a, &b, &c] {
+        repo.put(h).await.unwrap_or_else(|e| panic!("put: {e}"));
+    }
+    let ids = |v: Vec<HeldOrder>| {
+        let mut ids: Vec<String> = v
+            .into_iter()
+            .map(|h| h.order_id.to_string())
+            .filter(|i| i.starts_with(&format!("app.{prefix}-")))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let s1001 = a.store_id.clone();
+    let due = repo
+        .releasable(&s1001, at())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ids(due),
+        [a.order_id.to_string()],
+        "at the start only a may go"
+    );
+    let later = repo
+        .releasable(&s1001, at() + chrono::TimeDelta::minutes(60))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ids(later),
+        [a.order_id.to_string(), b.order_id.to_string()],
+        "from b's early-release time, both (not S1002's c)"
+    );
+    assert_eq!(repo.get(&a.order_id).await.ok(), Some(Some(a.clone())));
+    assert_eq!(repo.take(&a.order_id).await.ok(), Some(Some(a.clone())));
+    assert_eq!(
+        repo.take(&a.order_id).await.ok(),
+        Some(None),
+        "a second taker gets nothing"
+    );
+    assert_eq!(repo.get(&a.order_id).await.ok(), Some(None));
+}
+
+/// Twenty concurrent takers of one held order: exactly one gets it.
+pub async fn concurrent_takers_of_a_held_order_get_it_once(
+    repo: Arc<dyn HeldOrders>,
+    prefix: &str,
+) {
+    let race = held_order(prefix, "race", "S1001", 30, 0);
+    repo.put(&race).await.unwrap_or_else(|e| panic!("put: {e}"));
+    let tasks = (0..20).map(|_| {
+        let (repo, id) = (repo.clone(), race.order_id.clone());
+        tokio::spawn(async move { repo.take(&id).await })
+    });
+    let mut got = 0;
+    for t in futures::future::join_all(tasks).await {
+        match t {
+            Ok(Ok(Some(_))) => got += 1,
+            Ok(Ok(None)) => {}
+            other => panic!("a taker failed: {other:?}"),
+        }
+    }
+    assert_eq!(got, 1, "one taker of twenty gets the held order");
 }

@@ -274,9 +274,33 @@ mod tests {
         ]
     }
 
+    /// Fails to compile when a variant is added, until `every_variant` lists it.
+    fn listed(e: &PipelineError) -> usize {
+        match e {
+            PipelineError::Rejected(_) => 0,
+            PipelineError::PartnerUnavailable(_) => 1,
+            PipelineError::PartnerRefused(_) => 2,
+            PipelineError::PosUnavailable(_) => 3,
+            PipelineError::PosRejected(_) => 4,
+            PipelineError::Cancelled { .. } => 5,
+            PipelineError::InProgress { .. } => 6,
+            PipelineError::Storage(_) => 7,
+            PipelineError::Events(_) => 8,
+            PipelineError::Callback(_) => 9,
+            PipelineError::InvalidInput(_) => 10,
+            PipelineError::StatusConflict { .. } => 11,
+        }
+    }
+
     #[test]
     fn every_variant_reports_its_literal_name_and_only_transient_ones_are_retryable() {
         let all = every_variant();
+        let positions: Vec<usize> = all.iter().map(|(e, _, _)| listed(e)).collect();
+        assert_eq!(
+            positions,
+            (0..12).collect::<Vec<_>>(),
+            "one of each variant, in order"
+        );
         for (e, name, transient) in &all {
             assert_eq!(e.name(), *name, "{e:?}");
             assert_eq!(names::TRANSIENT.contains(name), *transient, "{name}");

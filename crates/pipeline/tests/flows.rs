@@ -316,11 +316,16 @@ async fn the_same_order_delivered_three_times_concurrently_is_processed_once() {
         let (dedup, input) = (dedup(&w), input.clone());
         tokio::spawn(async move { dedup.handle(&input, t0() + TimeDelta::seconds(30)).await })
     });
-    let results: Vec<_> = futures::future::join_all(runs)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    // The winner waits for the others' claims: if they never try, fail instead of hanging.
+    let results: Vec<_> = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        futures::future::join_all(runs),
+    )
+    .await
+    .expect("three deliveries tried their claims within 10 s")
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
     let new = results
         .iter()
         .filter(|r| matches!(r, Ok(o) if o.outcome == DedupOutcome::New))

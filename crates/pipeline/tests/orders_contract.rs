@@ -1,12 +1,13 @@
-//! The orders repository's contract (`pipeline::contract`) on the in-memory twin; the
-//! DynamoDB adapter runs the same cases against DynamoDB Local (`tests/dynamodb_local.rs`).
+//! The orders and held-orders repositories' contracts (`pipeline::contract`) on the in-memory
+//! twins; the DynamoDB adapters run the same cases against DynamoDB Local
+//! (`tests/dynamodb_local.rs`).
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::sync::Arc;
 
 use order_domain::{Catalog, Partner};
-use pipeline::memory::InMemoryOrders;
+use pipeline::memory::{InMemoryHeld, InMemoryOrders};
 
 fn sample_order() -> order_domain::Order {
     let path = format!(
@@ -22,4 +23,9 @@ fn sample_order() -> order_domain::Order {
 async fn the_in_memory_orders_table_keeps_the_repository_contract() {
     pipeline::contract::orders_repo(Arc::new(InMemoryOrders::default()), "mem", sample_order())
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_in_memory_held_orders_table_keeps_the_repository_contract() {
+    pipeline::contract::held_orders(Arc::new(InMemoryHeld::default()), "mem").await;
 }
