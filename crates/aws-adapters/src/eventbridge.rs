@@ -73,8 +73,10 @@ pub fn batches<'a>(events: &'a [OutboundEvent], bus: &str) -> Vec<&'a [OutboundE
     out
 }
 
+/// The wait before retry `attempt` (0 first) of the entries PutEvents did not take: "equal
+/// jitter", uniform between half the ceiling and the ceiling, which doubles from 50 ms and stops
+/// at 3.2 s (attempt 6 on).
 fn backoff(attempt: u32) -> Duration {
-    // Full jitter over an exponential ceiling: 50, 100, 200 ms …
     let ceiling = 50u64 << attempt.min(6);
     Duration::from_millis(fastrand::u64(ceiling / 2..=ceiling))
 }
@@ -138,6 +140,40 @@ impl EventPublisher for EventBridgePublisher {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_wait_stays_between_half_the_ceiling_and_the_ceiling_which_doubles_to_3_2_s() {
+        fastrand::seed(11);
+        for (attempt, ceiling) in [
+            (0, 50),
+            (1, 100),
+            (2, 200),
+            (5, 1_600),
+            (6, 3_200),
+            (30, 3_200),
+        ] {
+            let draws: Vec<u128> = (0..500).map(|_| backoff(attempt).as_millis()).collect();
+            let (min, max) = (draws.iter().min().unwrap(), draws.iter().max().unwrap());
+            assert!(
+                *min >= ceiling / 2 && *max <= ceiling,
+                "attempt {attempt}: {min}..{max}"
+            );
+            assert!(
+                *max >= ceiling * 95 / 100,
+                "attempt {attempt}: never near {ceiling} ms"
+            );
+            assert!(
+                *min <= ceiling * 55 / 100,
+                "attempt {attempt}: never near {} ms",
+                ceiling / 2
+            );
+        }
     }
 }
 

@@ -384,6 +384,10 @@ mod tests {
         assert_eq!(decide("2026-11-01T05:30:00Z"), open);
         assert_eq!(decide("2026-11-01T06:30:00Z"), open);
         assert!(closed(&decide("2026-11-01T07:30:00Z")));
+        // Sunday 2026-11-01 after the change is EST (UTC-5): 14:30Z is 09:30, closed, where a
+        // fixed EDT offset would make it 10:30 and open; 15:00Z is 10:00, open.
+        assert!(closed(&decide("2026-11-01T14:30:00Z")));
+        assert_eq!(decide("2026-11-01T15:00:00Z"), open);
     }
 
     #[test]

@@ -327,8 +327,19 @@ mod tests {
         }
 
         #[test]
-        fn arbitrary_strings_never_panic_the_decimal_parser(s in ".{0,24}") {
-            let _ = Money::from_decimal_str(&s, Currency::USD);
+        fn a_string_the_decimal_parser_takes_reads_back_as_the_same_amount(s in "-?[0-9]{0,8}(\\.[0-9]{0,3})?|.{0,24}") {
+            // Whatever it accepts must mean what it says: the amount printed as cents with two
+            // decimals parses back to itself; whatever it refuses is refused with a reason.
+            match Money::from_decimal_str(&s, Currency::USD) {
+                Ok(m) => {
+                    let minor = m.amount_minor;
+                    let text = format!("{}{}.{:02}", if minor < 0 { "-" } else { "" }, minor.abs() / 100, minor.abs() % 100);
+                    prop_assert_eq!(Money::from_decimal_str(&text, Currency::USD).unwrap(), m);
+                    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+                    prop_assert!(!digits.is_empty(), "{:?} parsed without a digit", s);
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
         }
     }
 }
