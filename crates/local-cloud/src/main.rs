@@ -56,6 +56,10 @@ struct CloudArgs {
     /// passes without IAM may be refused on AWS).
     #[arg(long)]
     no_iam: bool,
+    /// Deliver this share (0 to 1) of bus events twice to their targets, as EventBridge's
+    /// at-least-once delivery may (`chaos` sets its own).
+    #[arg(long, default_value_t = 0.0)]
+    bus_duplicate_rate: f64,
 }
 
 #[derive(Subcommand)]
@@ -202,6 +206,12 @@ fn state_file(root: &Path) -> PathBuf {
     root.join(".local/cloud.json")
 }
 
+async fn start_with(opts: Options, a: &CloudArgs) -> Result<Arc<LocalCloud>, ExitCode> {
+    let cloud = start(opts).await?;
+    cloud.bus.set_duplicate_rate(a.bus_duplicate_rate);
+    Ok(cloud)
+}
+
 async fn start(opts: Options) -> Result<Arc<LocalCloud>, ExitCode> {
     eprintln!(
         "starting the local cloud from {} …",
@@ -244,7 +254,7 @@ async fn up(root: &Path, a: &CloudArgs, port: u16, admin_port: u16) -> ExitCode 
     let mut opts = options(root, a);
     opts.api_port = port;
     opts.admin_port = admin_port;
-    let cloud = match start(opts).await {
+    let cloud = match start_with(opts, a).await {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -279,7 +289,7 @@ async fn up(root: &Path, a: &CloudArgs, port: u16, admin_port: u16) -> ExitCode 
 }
 
 async fn run_demo(root: &Path, a: &CloudArgs, timeout: u64) -> ExitCode {
-    let cloud = match start(options(root, a)).await {
+    let cloud = match start_with(options(root, a), a).await {
         Ok(c) => c,
         Err(code) => return code,
     };
