@@ -565,6 +565,39 @@ fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
     assert!(publishes.len() >= 4);
 }
 
+/// A failure before the claim (the Dedup step) must not write the order's record: this
+/// execution never held the order, and another may own it (a duplicate delivery whose dedup
+/// failed once marked the owner's `SentToPos` order Failed through `Record failure`).
+#[test]
+fn no_path_from_a_failed_claim_writes_the_order_record() {
+    let t = template();
+    let def = definition(&t);
+    let m = &def.machine;
+    let edges = asl::validate::edges(m);
+    let raw: Value = serde_json::from_str(&definition_text(&t)).unwrap();
+    let catches: Vec<&str> = raw["States"]["Dedup"]["Catch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Next"].as_str().unwrap())
+        .collect();
+    assert!(!catches.is_empty());
+    let mut seen: BTreeSet<&str> = catches.iter().copied().collect();
+    let mut queue: VecDeque<&str> = catches.into_iter().collect();
+    while let Some(at) = queue.pop_front() {
+        let resource = raw["States"][at]["Resource"].as_str().unwrap_or_default();
+        assert!(
+            !resource.contains(":dynamodb:") && !resource.contains(":lambda:"),
+            "{at} ({resource}) is reachable from Dedup's catch and may write the order"
+        );
+        for e in edges.iter().filter(|e| e.from == at) {
+            if seen.insert(e.to.as_str()) {
+                queue.push_back(e.to.as_str());
+            }
+        }
+    }
+}
+
 fn table(t: &Template, id: &str) -> Value {
     t.resource(id).unwrap().properties
 }

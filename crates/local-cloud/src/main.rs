@@ -34,7 +34,8 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct CloudArgs {
-    /// How many times faster than real time workflow waits run (holds, Wait states, retries).
+    /// How many times faster than real time planned workflow waits run (holds, Wait states,
+    /// heartbeats; bus redelivery backoff). Retry intervals and function deadlines stay real.
     #[arg(long, default_value_t = 60.0)]
     time_scale: f64,
     /// Processes per function.
@@ -585,7 +586,12 @@ async fn chaos(
             if json {
                 println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
             }
-            if r.violations.is_empty() {
+            if r.dynamodb_restart_seconds.is_some_and(f64::is_nan) {
+                eprintln!(
+                    "local-cloud: DynamoDB Local could not be killed and restarted (see the log above)"
+                );
+                ExitCode::FAILURE
+            } else if r.violations.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 eprintln!(

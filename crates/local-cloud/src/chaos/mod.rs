@@ -474,7 +474,8 @@ async fn kill_loop(
             if caught {
                 // Somewhere inside the invocation, not always at its start.
                 tokio::time::sleep(Duration::from_millis(rng.u64(0..30))).await;
-                if ctx.cloud.lambda.kill(name).await > 0 {
+                // Still busy: a kill of an idle process would not be mid-invocation.
+                if ctx.cloud.lambda.busy(name).await && ctx.cloud.lambda.kill(name).await > 0 {
                     *kills.lock().await.entry(name.clone()).or_default() += 1;
                     turn = (turn + offset + 1) % functions.len();
                     break;
@@ -511,7 +512,10 @@ async fn dynamodb_storms(ctx: Arc<Ctx>, s: Settings, done: Arc<AtomicBool>) -> O
         match what {
             "crash" => match ctx.cloud.crash_dynamodb().await {
                 Ok(took) => restart = Some(took.as_secs_f64()),
-                Err(e) => tracing::warn!("chaos: DynamoDB Local was not restarted: {e}"),
+                Err(e) => {
+                    tracing::error!("chaos: DynamoDB Local was not restarted: {e}");
+                    restart = Some(f64::NAN);
+                }
             },
             _ => ctx
                 .cloud

@@ -250,6 +250,33 @@ pub fn check(r: &Records) -> Vec<Violation> {
                 ),
             );
         }
+        // The order of what it heard: never an accept after a cancellation.
+        let first_cancel = told
+            .iter()
+            .position(|s| s.applied && s.told == Told::Cancel);
+        if let Some(c) = first_cancel
+            && told[c..]
+                .iter()
+                .any(|s| s.applied && s.told == Told::Accept)
+        {
+            v(
+                id,
+                3,
+                "the partner heard an accept after a cancellation".to_owned(),
+            );
+        }
+        // What the scenario allows, whatever the table says.
+        let allowed: &[OrderStatus] = match o.scenario {
+            Scenario::Invalid => &[OrderStatus::Rejected, OrderStatus::Failed],
+            s if s.cancelled() => &[OrderStatus::Cancelled, OrderStatus::Failed],
+            _ => &[OrderStatus::SentToPos, OrderStatus::Failed],
+        };
+        if let Some(s) = status
+            && ENDINGS.contains(&s)
+            && !allowed.contains(&s)
+        {
+            v(id, 3, format!("a {} order ended {s}", o.scenario.name()));
+        }
 
         // 5: executions.
         let runs: Vec<&ExecutionFacts> = r
@@ -330,7 +357,14 @@ pub fn check(r: &Records) -> Vec<Violation> {
     // 6: every dead letter names an order that still ended.
     for (queue, letter) in &r.dead_letters {
         let text = letter.to_string();
-        let named = r.orders.iter().find(|o| text.contains(&o.partner_order_id));
+        let mut strings = Vec::new();
+        collect_strings(letter, &mut strings);
+        // Exactly the id (or `<partner>.<id>`), never a prefix of another order's id.
+        let named = r.orders.iter().find(|o| {
+            strings
+                .iter()
+                .any(|s| *s == o.partner_order_id || *s == o.order_id)
+        });
         match named {
             None => v(
                 "-",
@@ -360,6 +394,23 @@ pub fn check(r: &Records) -> Vec<Violation> {
         }
     }
     out
+}
+
+/// Every string in `v`, and the strings inside strings that hold JSON (bus details).
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            out.push(s.clone());
+            if let Ok(inner) = serde_json::from_str::<Value>(s)
+                && !inner.is_string()
+            {
+                collect_strings(&inner, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
 }
 
 fn truncate(s: &str) -> String {
@@ -435,6 +486,7 @@ mod tests {
         r.table.get_mut(ID).unwrap()["status"] = json!("Cancelled");
         r.table.get_mut(ID).unwrap()["history"] = json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "SentToPos"}, {"status": "Cancelled"}]);
         r.partners.push(told(Told::Cancel, true));
+        r.orders[0].scenario = Scenario::CancelAfterPos;
         assert_eq!(invariants(&r), [2], "cancelled with a live POS order");
 
         let mut r = good();
