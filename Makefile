@@ -56,7 +56,7 @@ fuzz: ## Every decoder under AFL++ (cargo-afl, stable): EXECS executions per tar
 	EXECS=$(EXECS) scripts/fuzz.sh
 
 fuzz-ci: ## The fuzzing CI makes: FUZZ_CI_EXECS executions per target under AFL++
-	EXECS=$(FUZZ_CI_EXECS) scripts/fuzz.sh
+	EXECS=$(FUZZ_CI_EXECS) FUZZ_PROFILE=debug scripts/fuzz.sh
 
 bins: ## Build every binary (the functions and the local cloud), debug
 	cargo build --workspace --bins
