@@ -320,6 +320,7 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
     let render = |order_id: &str| {
         let state = serde_json::json!({
             "orderId": order_id,
+            "received": { "metadata": { "correlationId": "c-1" } },
             "error": { "Error": "PosUnavailable", "Cause": "timed out" },
         });
         let context =
@@ -410,6 +411,31 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
         assert_eq!(refused.error_type, "ConditionalCheckFailedException", "{n}");
         assert_eq!(repo.get(&ended).await.unwrap().unwrap().status, ending);
     }
+    // A record another delivery made (another correlation id) is that delivery's order: a
+    // failing delivery that never owned it must not end it.
+    let owned = OrderId::parse("app.record-failure-owned").unwrap();
+    repo.create(NewOrder {
+        order_id: owned.clone(),
+        partner: Partner::ChainApp,
+        partner_order_id: order_domain::PartnerOrderId::parse("record-failure-owned").unwrap(),
+        correlation_id: "c-owner".to_owned(),
+        at: now(),
+    })
+    .await
+    .unwrap();
+    for to in [
+        order_domain::OrderStatus::Accepted,
+        order_domain::OrderStatus::SentToPos,
+    ] {
+        repo.transition(&owned, to, now(), StatusUpdate::default())
+            .await
+            .unwrap();
+    }
+    let refused = send(render(owned.as_str())).await.unwrap_err();
+    assert_eq!(refused.error_type, "ConditionalCheckFailedException");
+    let kept = repo.get(&owned).await.unwrap().unwrap();
+    assert_eq!(kept.status, order_domain::OrderStatus::SentToPos);
+    assert_eq!(kept.history.len(), 3);
     // And an order with no record gets none made up.
     let absent = send(render("app.never-created")).await.unwrap_err();
     assert_eq!(

@@ -565,16 +565,21 @@ fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
     assert!(publishes.len() >= 4);
 }
 
-/// A failure before the claim (the Dedup step) must not write the order's record: this
-/// execution never held the order, and another may own it (a duplicate delivery whose dedup
-/// failed once marked the owner's `SentToPos` order Failed through `Record failure`).
+/// A failure before the claim (the Dedup step) must not write another delivery's order
+/// record: this execution never held the claim, and another may own the order (a duplicate
+/// delivery whose dedup failed once marked the owner's `SentToPos` order Failed through
+/// `Record failure`). From Dedup's catch, the only function called is accept-order's
+/// `denyUnclaimed` (which settles ownership with a conditional create, see its use case
+/// tests), and every DynamoDB write is conditioned on the record carrying this delivery's
+/// correlation id (what that condition refuses is run in `tests/dynamodb_local.rs`).
 #[test]
-fn no_path_from_a_failed_claim_writes_the_order_record() {
+fn no_path_from_a_failed_claim_writes_another_deliverys_order_record() {
     let t = template();
     let def = definition(&t);
     let m = &def.machine;
     let edges = asl::validate::edges(m);
     let raw: Value = serde_json::from_str(&definition_text(&t)).unwrap();
+    let (state, context) = workflow_state();
     let catches: Vec<&str> = raw["States"]["Dedup"]["Catch"]
         .as_array()
         .unwrap()
@@ -584,18 +589,44 @@ fn no_path_from_a_failed_claim_writes_the_order_record() {
     assert!(!catches.is_empty());
     let mut seen: BTreeSet<&str> = catches.iter().copied().collect();
     let mut queue: VecDeque<&str> = catches.into_iter().collect();
+    let (mut settles, mut guarded_writes) = (0, 0);
     while let Some(at) = queue.pop_front() {
-        let resource = raw["States"][at]["Resource"].as_str().unwrap_or_default();
-        assert!(
-            !resource.contains(":dynamodb:") && !resource.contains(":lambda:"),
-            "{at} ({resource}) is reachable from Dedup's catch and may write the order"
-        );
+        let s = &raw["States"][at];
+        let resource = s["Resource"].as_str().unwrap_or_default();
+        if resource.contains(":lambda:") {
+            assert_eq!(
+                s["Parameters"]["Payload"]["action"], "denyUnclaimed",
+                "{at} ({resource}) is reachable from Dedup's catch and may act on an order this delivery does not own"
+            );
+            settles += 1;
+        }
+        if resource.contains(":dynamodb:") {
+            let p = &s["Parameters"];
+            let condition = p["ConditionExpression"].as_str().unwrap_or_default();
+            assert!(
+                condition.contains("correlationId = :cid"),
+                "{at} writes the order without checking it is this delivery's: {condition:?}"
+            );
+            let cid =
+                asl::template::apply(&p["ExpressionAttributeValues"][":cid"], &state, &context)
+                    .unwrap();
+            assert_eq!(
+                cid["S"],
+                state
+                    .pointer("/received/metadata/correlationId")
+                    .unwrap()
+                    .clone(),
+                "{at}: :cid is the delivery's correlation id"
+            );
+            guarded_writes += 1;
+        }
         for e in edges.iter().filter(|e| e.from == at) {
             if seen.insert(e.to.as_str()) {
                 queue.push_back(e.to.as_str());
             }
         }
     }
+    assert_eq!((settles, guarded_writes), (1, 1), "{seen:?}");
 }
 
 fn table(t: &Template, id: &str) -> Value {

@@ -111,6 +111,16 @@ pub enum AcceptInput {
         /// The error that ended it.
         error: TaskError,
     },
+    /// Dedup failed for good, so this delivery does not know whether it owns the order: settle
+    /// that by creating the order's record (a conditional put), then tell the partner no as
+    /// [`AcceptInput::Deny`] does if the record is this delivery's, or end as a duplicate if
+    /// another delivery's.
+    DenyUnclaimed {
+        /// The received order.
+        received: Received,
+        /// Dedup's error.
+        error: TaskError,
+    },
     /// After acceptance: tell the partner the order will not be made (its own cancellation,
     /// or a failure).
     Cancel {

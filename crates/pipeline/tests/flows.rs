@@ -482,6 +482,103 @@ async fn a_retry_of_the_same_execution_takes_over_its_crashed_claim() {
     assert_eq!(other.outcome, DedupOutcome::Duplicate);
 }
 
+fn unclaimed(input: &Value, error: &str) -> AcceptInput {
+    AcceptInput::DenyUnclaimed {
+        received: serde_json::from_value(input["received"].clone()).unwrap(),
+        error: TaskError {
+            error: error.to_owned(),
+            cause: json!({ "errorType": error, "errorMessage": "retries spent" }).to_string(),
+        },
+    }
+}
+
+fn outcome(o: AcceptOutput) -> OutboundEvent {
+    match o {
+        AcceptOutput::Outcome(o) => o.outcome,
+        other => panic!("not an outcome: {other:?}"),
+    }
+}
+
+/// Found by the chaos review (issue 8): a delivery whose dedup failed for good ended without
+/// telling the partner. With no record of the order, the failing delivery makes it, so the
+/// order is its own: the partner is told no, the record ends Failed, and a later delivery of
+/// the same order is a duplicate rather than a second, contradicting answer.
+#[tokio::test]
+async fn a_delivery_whose_dedup_failed_for_good_tells_the_partner_when_the_order_is_its_own() {
+    let w = World::new();
+    let first = w.received(Partner::DoorDash, "doordash/order.json").await;
+    let out = outcome(
+        w.conversation()
+            .handle(&unclaimed(&first, names::STORAGE_UNAVAILABLE))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(out.detail_type, "Order Failed");
+    assert_eq!(out.detail["data"]["partnerNotified"], true);
+    let id = out.detail["data"]["orderId"].as_str().unwrap().to_owned();
+    assert_eq!(w.history(&id), [OrderStatus::Received, OrderStatus::Failed]);
+    let told: Vec<_> = w.partners.calls().into_iter().map(|c| c.action).collect();
+    assert!(
+        matches!(told.as_slice(), [PartnerAction::DenyFailure { .. }]),
+        "{told:?}"
+    );
+    // The partner delivers the same order again: the record settles it as a duplicate.
+    let again = w.received(Partner::DoorDash, "doordash/order.json").await;
+    assert_ne!(
+        again["received"]["metadata"]["correlationId"],
+        first["received"]["metadata"]["correlationId"]
+    );
+    let d = w.dedup().handle(&again, w.clock.now()).await.unwrap();
+    assert_eq!(d.outcome, DedupOutcome::Duplicate);
+    assert_eq!(w.partners.calls().len(), 1, "no second answer");
+    // The failing delivery's own step run again (its answer lost) tells the same thing again.
+    let replay = outcome(
+        w.conversation()
+            .handle(&unclaimed(&first, names::STORAGE_UNAVAILABLE))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(replay.detail_type, "Order Failed");
+    assert!(
+        w.partners
+            .calls()
+            .iter()
+            .all(|c| matches!(c.action, PartnerAction::DenyFailure { .. }))
+    );
+    assert_eq!(w.status(&id), OrderStatus::Failed);
+}
+
+/// The other side of the same settlement: the order's record was made by another delivery,
+/// which owns the order and tells the partner itself; the failing delivery is a duplicate and
+/// tells no one, whatever its error.
+#[tokio::test]
+async fn a_delivery_whose_dedup_failed_for_good_leaves_another_deliverys_order_alone() {
+    let w = World::new();
+    let (order, _, _) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    let calls = w.partners.calls().len();
+    for error in [
+        names::ORDER_IN_PROGRESS,
+        names::STORAGE_UNAVAILABLE,
+        "Lambda.Unknown",
+    ] {
+        let late = w.received(Partner::ChainApp, "app/order.json").await;
+        let out = outcome(
+            w.conversation()
+                .handle(&unclaimed(&late, error))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(out.detail_type, "Order Duplicate Ignored", "{error}");
+        assert_eq!(out.detail["data"]["orderId"], order.id.as_str());
+        assert_eq!(w.partners.calls().len(), calls, "{error}: nobody told");
+        assert_eq!(
+            w.status(order.id.as_str()),
+            OrderStatus::Accepted,
+            "{error}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_repeat_after_the_dedup_record_expired_is_still_a_duplicate() {
     let w = World::new();

@@ -32,7 +32,9 @@ fn correlation(input: &AcceptInput) -> &str {
         AcceptInput::Accept { correlation_id, .. } | AcceptInput::Cancel { correlation_id, .. } => {
             correlation_id
         }
-        AcceptInput::Deny { received, .. } => &received.metadata.correlation_id,
+        AcceptInput::Deny { received, .. } | AcceptInput::DenyUnclaimed { received, .. } => {
+            &received.metadata.correlation_id
+        }
     }
 }
 

@@ -15,8 +15,10 @@ use tracing::{info, warn};
 use crate::errors::{PipelineError, names};
 use crate::io::{Accepted, HoldPlan, Outcome, Received, TaskError};
 use crate::ports::{
-    Clock, EventPublisher, Metric, Metrics, OrdersRepo, PartnerApi, StatusUpdate, Transition,
+    Clock, Created, EventPublisher, Metric, Metrics, NewOrder, OrdersRepo, PartnerApi,
+    StatusUpdate, Transition,
 };
+use crate::usecases::dedup::duplicate_ignored;
 use crate::usecases::order_event;
 
 /// The accept-order use case.
@@ -78,6 +80,9 @@ impl PartnerConversation {
             } => AcceptOutput::Accepted(self.accept(order, correlation_id).await?),
             AcceptInput::Deny { received, error } => {
                 AcceptOutput::Outcome(self.deny(received, error).await?)
+            }
+            AcceptInput::DenyUnclaimed { received, error } => {
+                AcceptOutput::Outcome(self.deny_unclaimed(received, error).await?)
             }
             AcceptInput::Cancel {
                 order,
@@ -284,6 +289,53 @@ impl PartnerConversation {
             },
         )?;
         Ok(Outcome { outcome })
+    }
+
+    /// Dedup failed for good (retries spent on a storage outage, a crashing function, a claim
+    /// still held): whether this delivery owns the order is unknown, and telling the partner
+    /// no without owning it could contradict the delivery that does. Ownership is settled the
+    /// way dedup settles it for an expired claim: by the order's record. A conditional create
+    /// that makes the record, or finds one this delivery (its correlation id) made before it
+    /// failed, makes the order this delivery's: the partner is told no and the record marked
+    /// `Failed`, as [`Self::deny`] does; any later delivery finds the record and ends as a
+    /// duplicate. A record made by another delivery means that delivery owns the order: this
+    /// one ends as `Order Duplicate Ignored` and tells no one.
+    ///
+    /// A [`PipelineError::PartnerUnavailable`] is returned only once the order is this
+    /// delivery's; a storage error may come before that is known.
+    pub async fn deny_unclaimed(
+        &self,
+        received: &Received,
+        error: &TaskError,
+    ) -> Result<Outcome, PipelineError> {
+        let data = &received.data;
+        let cid = &received.metadata.correlation_id;
+        let now = self.clock.now();
+        let order_id = OrderId::for_partner_order(data.partner, &data.partner_order_id);
+        let created = self
+            .orders
+            .create(NewOrder {
+                order_id: order_id.clone(),
+                partner: data.partner,
+                partner_order_id: data.partner_order_id.clone(),
+                correlation_id: cid.clone(),
+                at: now,
+            })
+            .await?;
+        match created {
+            Created::Existing(r) if r.correlation_id != *cid => {
+                self.metrics.record(Metric::DuplicateIgnored {
+                    payload_mismatch: false,
+                });
+                info!(order_id = %order_id, correlation_id = %cid, owner = %r.correlation_id, "unclaimed delivery: another delivery owns the order");
+                let outcome = duplicate_ignored(&order_id, data.partner, cid, false, now)?;
+                Ok(Outcome { outcome })
+            }
+            Created::New | Created::Existing(_) => {
+                warn!(order_id = %order_id, correlation_id = %cid, error = %error.error, "dedup failed; the order is this delivery's, telling the partner no");
+                self.deny(received, error).await
+            }
+        }
     }
 
     /// After acceptance: tells the partner the order will not be made. `OrderCancelled` means

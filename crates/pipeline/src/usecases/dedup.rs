@@ -149,20 +149,7 @@ impl Dedup {
         self.metrics
             .record(Metric::DuplicateIgnored { payload_mismatch });
         info!(order_id = %order_id, correlation_id, payload_mismatch, "repeat delivery ignored");
-        // The key is per delivery correlation id, so two different repeats are two facts.
-        let mut event = order_event(
-            &order_id,
-            correlation_id,
-            now,
-            OrderDuplicateIgnored {
-                order_id: order_id.clone(),
-                partner,
-                payload_mismatch,
-            },
-        )?;
-        event.detail["metadata"]["idempotencyKey"] = Value::from(format!(
-            "{order_id}/order-duplicate-ignored/{correlation_id}"
-        ));
+        let event = duplicate_ignored(&order_id, partner, correlation_id, payload_mismatch, now)?;
         Ok(DedupOutput {
             outcome: if payload_mismatch {
                 DedupOutcome::Conflict
@@ -174,4 +161,29 @@ impl Dedup {
             event: Some(event),
         })
     }
+}
+
+/// `Order Duplicate Ignored` for one delivery of an order that another delivery owns. The
+/// idempotency key is per delivery correlation id: two different repeats are two facts.
+pub(crate) fn duplicate_ignored(
+    order_id: &OrderId,
+    partner: Partner,
+    correlation_id: &str,
+    payload_mismatch: bool,
+    now: DateTime<Utc>,
+) -> Result<order_events::OutboundEvent, PipelineError> {
+    let mut event = order_event(
+        order_id,
+        correlation_id,
+        now,
+        OrderDuplicateIgnored {
+            order_id: order_id.clone(),
+            partner,
+            payload_mismatch,
+        },
+    )?;
+    event.detail["metadata"]["idempotencyKey"] = Value::from(format!(
+        "{order_id}/order-duplicate-ignored/{correlation_id}"
+    ));
+    Ok(event)
 }
