@@ -736,7 +736,7 @@ async fn without_put_events_intake_answers_503_and_logs_access_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_its_idempotency_table_dedup_is_denied_and_the_order_ends_failed() {
+async fn without_its_idempotency_table_dedup_is_denied_and_the_partner_is_told_no() {
     let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
     let (c, v) = run_with_permission_changed(
         "dedup",
@@ -749,6 +749,23 @@ async fn without_its_idempotency_table_dedup_is_denied_and_the_order_ends_failed
     assert_eq!(v.executions[0].status, "FAILED");
     assert!(!denials(&c, &o, "dynamodb:PutItem").await.is_empty());
     assert_eq!(live_pos_orders(&v), 0);
+    // No other delivery made the order's record, so this one owns the order: the partner's
+    // own records show it was told no (once, applied), and the orders table ends it Failed.
+    let told: Vec<_> = c.partners[&o.partner]
+        .ledger
+        .entries()
+        .await
+        .into_iter()
+        .filter(|s| s.order == o.id)
+        .map(|s| (s.told, s.applied))
+        .collect();
+    assert_eq!(told, [(local_cloud::sim::partner::Told::Deny, true)]);
+    assert_eq!(v.status.as_deref(), Some("Failed"), "{v:#?}");
+    assert_eq!(v.history, ["Received", "Failed"]);
+    assert!(
+        v.executions[0].path.iter().any(|s| s == "Deny unclaimed"),
+        "{v:#?}"
+    );
     c.stop().await;
 }
 
