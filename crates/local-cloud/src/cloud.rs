@@ -226,6 +226,9 @@ struct LocalIntegrations {
     lambda: Arc<Lambda>,
     bus: Arc<EventBridge>,
     dynamodb: String,
+    /// The same throttle as the functions' DynamoDB endpoint: a throttled table refuses the
+    /// workflow's own tasks too.
+    dynamo_throttle: Arc<crate::dynamodb_proxy::Throttle>,
     http: reqwest::Client,
     iam: Arc<Iam>,
 }
@@ -281,6 +284,9 @@ impl Integrations for LocalIntegrations {
     ) -> Result<Value, (String, String)> {
         crate::dynamodb_proxy::authorize(&self.iam, &self.identity(machine), operation, &params)
             .map_err(|d| crate::iam::integration_denial("dynamodb", &d))?;
+        if let Some((_, error_type, message)) = self.dynamo_throttle.refusal() {
+            return Err((error_type.to_owned(), message.to_owned()));
+        }
         dynamodb::call(&self.http, &self.dynamodb, operation, params)
             .await
             .map_err(|e| (e.error_type, e.message))
@@ -477,6 +483,7 @@ impl LocalCloud {
             lambda: lambda.clone(),
             bus: bus.clone(),
             dynamodb: dynamodb_local,
+            dynamo_throttle: dynamo_throttle.clone(),
             http: http.clone(),
             iam: iam.clone(),
         });

@@ -113,7 +113,10 @@ impl Throttle {
         self.refused.load(Ordering::Relaxed)
     }
 
-    fn refusal(&self) -> Option<Response> {
+    /// Whether this request is refused, and how: `(HTTP status, error type, message)`. Used
+    /// for the functions' requests (through the endpoint) and the workflow's own DynamoDB
+    /// tasks alike, as a throttled table refuses every caller.
+    pub fn refusal(&self) -> Option<(StatusCode, &'static str, &'static str)> {
         let rate = {
             let w = self.window.lock().unwrap_or_else(|e| e.into_inner());
             match *w {
@@ -126,17 +129,26 @@ impl Throttle {
         }
         self.refused.fetch_add(1, Ordering::Relaxed);
         Some(if fastrand::bool() {
-            aws_json::error(
+            (
                 StatusCode::BAD_REQUEST,
-                "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API. (fault injection)".to_owned(),
-                aws_json::JSON_1_0,
+                "ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API. (fault injection)",
             )
         } else {
-            aws_json::error(
+            (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "com.amazonaws.dynamodb.v20120810#InternalServerError",
-                "Internal server error (fault injection)".to_owned(),
+                "InternalServerError",
+                "Internal server error (fault injection)",
+            )
+        })
+    }
+
+    fn refusal_response(&self) -> Option<Response> {
+        self.refusal().map(|(status, error_type, message)| {
+            aws_json::error(
+                status,
+                &format!("com.amazonaws.dynamodb.v20120810#{error_type}"),
+                message.to_owned(),
                 aws_json::JSON_1_0,
             )
         })
@@ -163,7 +175,7 @@ pub fn router(upstream: &str, iam: Arc<Iam>, throttle: Arc<Throttle>) -> Router 
 }
 
 async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(refused) = p.throttle.refusal() {
+    if let Some(refused) = p.throttle.refusal_response() {
         return refused;
     }
     let operation = aws_json::operation(&headers).unwrap_or_default();

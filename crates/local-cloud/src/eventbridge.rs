@@ -124,6 +124,8 @@ pub struct EventBridge {
     iam: Arc<Iam>,
     /// Share of deliveries made twice (EventBridge delivers at least once), in millionths.
     duplicate_ppm: std::sync::atomic::AtomicU32,
+    /// Keys the duplicate draws (see [`Bus::set_duplicate_seed`]).
+    duplicate_seed: std::sync::Mutex<Option<u64>>,
     duplicated: std::sync::atomic::AtomicUsize,
 }
 
@@ -178,6 +180,7 @@ impl EventBridge {
             fail_next: Mutex::new(0),
             iam,
             duplicate_ppm: std::sync::atomic::AtomicU32::new(0),
+            duplicate_seed: std::sync::Mutex::new(None),
             duplicated: std::sync::atomic::AtomicUsize::new(0),
         })
     }
@@ -188,6 +191,16 @@ impl EventBridge {
         let ppm = (rate.clamp(0.0, 1.0) * 1_000_000.0).round() as u32;
         self.duplicate_ppm
             .store(ppm, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// With a seed, whether an event goes twice to a rule's targets is drawn from the seed, the
+    /// rule, and the event's detail-type and `detail.metadata.idempotencyKey` (its id when it
+    /// has none), so a repeated run duplicates the same events; without one, at random.
+    pub fn set_duplicate_seed(&self, seed: Option<u64>) {
+        *self
+            .duplicate_seed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = seed;
     }
 
     /// How many deliveries were made twice so far.
@@ -296,7 +309,11 @@ impl EventBridge {
             let ppm = self
                 .duplicate_ppm
                 .load(std::sync::atomic::Ordering::Relaxed);
-            let twice = ppm > 0 && fastrand::u32(0..1_000_000) < ppm;
+            let seed = *self
+                .duplicate_seed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let twice = delivered_twice(seed, ppm, &rule.name, &event);
             if twice {
                 self.duplicated
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -438,6 +455,27 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
             aws_json::JSON_1_1,
         ),
     }
+}
+
+/// Whether `event` goes twice to `rule`'s targets, for a duplicate share of `ppm` millionths:
+/// keyed by `seed`, the rule, the detail-type and `detail.metadata.idempotencyKey` (the
+/// event's id without one) when there is a seed, at random otherwise.
+fn delivered_twice(seed: Option<u64>, ppm: u32, rule: &str, event: &Value) -> bool {
+    if ppm == 0 {
+        return false;
+    }
+    let key = event
+        .pointer("/detail/metadata/idempotencyKey")
+        .or_else(|| event.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let detail_type = event["detail-type"].as_str().unwrap_or_default();
+    crate::seeded::source(
+        seed,
+        &[rule.as_bytes(), detail_type.as_bytes(), key.as_bytes()],
+    )
+    .u32(0..1_000_000)
+        < ppm
 }
 
 #[cfg(test)]
@@ -598,5 +636,26 @@ mod tests {
         assert_eq!(dlq[0]["attempts"], 3);
         assert_eq!(dlq[0]["error"], "ThrottlingException");
         assert_eq!(dlq[0]["event"]["detail-type"], "Order Received");
+    }
+
+    #[test]
+    fn a_seeded_bus_duplicates_the_same_events_in_every_run() {
+        let event = |i: usize| {
+            json!({ "id": format!("random-{i}-{}", fastrand::u64(..)), "detail-type": "Order Received",
+                    "detail": { "metadata": { "idempotencyKey": format!("app.{i}/order-received") } } })
+        };
+        let twice = |seed| {
+            (0..400)
+                .filter(|i| delivered_twice(seed, 250_000, "start-workflow", &event(*i)))
+                .collect::<Vec<_>>()
+        };
+        let run = twice(Some(7));
+        // The same events each run (the ids differ: the key is what the event is about).
+        assert_eq!(twice(Some(7)), run);
+        // About the share asked for: 100 of 400 expected; 60..140 is over six sigma.
+        assert!((60..140).contains(&run.len()), "{}", run.len());
+        assert_ne!(twice(Some(8)), run);
+        assert!(!delivered_twice(Some(7), 0, "r", &event(1)));
+        assert!(delivered_twice(Some(7), 1_000_000, "r", &event(1)));
     }
 }

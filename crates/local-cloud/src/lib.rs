@@ -30,6 +30,7 @@ pub mod iam;
 pub mod lambda;
 pub mod queues;
 pub mod secrets;
+pub mod seeded;
 pub mod sfn;
 pub mod sim;
 pub mod webhooks;

@@ -67,9 +67,11 @@ impl Settings {
 }
 
 /// The partner and POS faults for a total failure share of `rate`: 5xx 25 %, 429 20 %, late
-/// answers 15 %, hanging connections 5 %, lost answers 35 % of it.
-pub fn sim_faults(rate: f64) -> Faults {
+/// answers 15 %, hanging connections 5 %, lost answers 35 % of it; each request's draw keyed
+/// by `seed` (see [`Faults::seed`]).
+pub fn sim_faults(rate: f64, seed: u64) -> Faults {
     Faults {
+        seed: Some(seed),
         error_rate: rate * 0.25,
         throttle_rate: rate * 0.20,
         retry_after_seconds: 1,
@@ -143,8 +145,10 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         started_orders: AtomicUsize::new(0),
     });
     for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
-        cloud.set_faults(name, sim_faults(s.fault_rate)).await;
+        let seed = crate::seeded::keyed_seed(s.seed, &[name.as_bytes()]);
+        cloud.set_faults(name, sim_faults(s.fault_rate, seed)).await;
     }
+    cloud.bus.set_duplicate_seed(Some(s.seed));
     cloud.bus.set_duplicate_rate(s.duplicate_rate);
 
     let done = Arc::new(AtomicBool::new(false));

@@ -50,6 +50,10 @@ pub struct Faults {
     /// Fraction of requests that take effect and whose answer is then lost: the caller gets
     /// `502 Bad Gateway`, as from a gateway whose upstream answered after it gave up.
     pub lost_answer_rate: f64,
+    /// With a seed, each request's fault is drawn from the seed, the request (method, path and
+    /// `Idempotency-Key`) and how many times that request was made before, so a run repeats its faults per
+    /// request whatever order concurrent requests arrive in. Without one, from a fresh source.
+    pub seed: Option<u64>,
 }
 
 /// A recorded call.
@@ -80,6 +84,8 @@ pub struct Sim {
     faults: Mutex<Faults>,
     calls: Mutex<Vec<Call>>,
     injected: Mutex<std::collections::BTreeMap<&'static str, usize>>,
+    /// Calls seen per request (the draw's key with a seed).
+    seen: Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl Sim {
@@ -91,6 +97,7 @@ impl Sim {
             faults: Mutex::default(),
             calls: Mutex::default(),
             injected: Mutex::default(),
+            seen: Mutex::default(),
         })
     }
 
@@ -112,6 +119,7 @@ impl Sim {
     /// Forgets calls and faults.
     pub async fn reset(&self) {
         self.calls.lock().await.clear();
+        self.seen.lock().await.clear();
         *self.faults.lock().await = Faults::default();
     }
 
@@ -141,8 +149,8 @@ fn throttled(retry_after_seconds: u32) -> Response {
     r
 }
 
-async fn decide(sim: &Sim) -> (Verdict, Duration) {
-    let (verdict, delay) = draw(sim).await;
+async fn decide(sim: &Sim, request: &str) -> (Verdict, Duration) {
+    let (verdict, delay) = draw(sim, request).await;
     let kind = match &verdict {
         Verdict::Pass => None,
         Verdict::Answer(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => Some("429"),
@@ -158,12 +166,32 @@ async fn decide(sim: &Sim) -> (Verdict, Duration) {
     (verdict, delay)
 }
 
-async fn draw(sim: &Sim) -> (Verdict, Duration) {
+/// The source of one request's draws: keyed by the seed and the request (see
+/// [`Faults::seed`]), or fresh.
+async fn source(sim: &Sim, seed: Option<u64>, request: &str) -> fastrand::Rng {
+    let Some(seed) = seed else {
+        return fastrand::Rng::new();
+    };
+    let key = request;
+    let n = {
+        let mut seen = sim.seen.lock().await;
+        let n = seen.entry(key.to_owned()).or_default();
+        *n += 1;
+        *n
+    };
+    fastrand::Rng::with_seed(crate::seeded::keyed_seed(
+        seed,
+        &[sim.name.as_bytes(), key.as_bytes(), &n.to_le_bytes()],
+    ))
+}
+
+async fn draw(sim: &Sim, request: &str) -> (Verdict, Duration) {
     let mut f = sim.faults.lock().await;
+    let mut rng = source(sim, f.seed, request).await;
     let delay = Duration::from_millis(
         f.latency_ms
             + if f.jitter_ms > 0 {
-                fastrand::u64(0..=f.jitter_ms)
+                rng.u64(0..=f.jitter_ms)
             } else {
                 0
             },
@@ -191,7 +219,7 @@ async fn draw(sim: &Sim) -> (Verdict, Duration) {
             delay,
         );
     }
-    if f.error_rate > 0.0 && fastrand::f64() < f.error_rate {
+    if f.error_rate > 0.0 && rng.f64() < f.error_rate {
         return (
             Verdict::Answer(
                 (
@@ -203,19 +231,19 @@ async fn draw(sim: &Sim) -> (Verdict, Duration) {
             delay,
         );
     }
-    if f.timeout_rate > 0.0 && fastrand::f64() < f.timeout_rate {
+    if f.timeout_rate > 0.0 && rng.f64() < f.timeout_rate {
         return (
             Verdict::Late(Duration::from_millis(f.timeout_after_ms.max(1))),
             delay,
         );
     }
-    if f.throttle_rate > 0.0 && fastrand::f64() < f.throttle_rate {
+    if f.throttle_rate > 0.0 && rng.f64() < f.throttle_rate {
         return (Verdict::Answer(throttled(f.retry_after_seconds)), delay);
     }
-    if f.hang_rate > 0.0 && fastrand::f64() < f.hang_rate {
+    if f.hang_rate > 0.0 && rng.f64() < f.hang_rate {
         return (Verdict::Hang, delay);
     }
-    if f.lost_answer_rate > 0.0 && fastrand::f64() < f.lost_answer_rate {
+    if f.lost_answer_rate > 0.0 && rng.f64() < f.lost_answer_rate {
         return (Verdict::LoseAnswer, delay);
     }
     (Verdict::Pass, delay)
@@ -240,7 +268,11 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
     let body_json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let authorized = headers.get("authorization").and_then(|v| v.to_str().ok())
         == Some(format!("Bearer {}", sim.token).as_str());
-    let (verdict, delay) = decide(&sim).await;
+    let request = format!(
+        "{method} {path} {}",
+        idempotency_key.as_deref().unwrap_or_default()
+    );
+    let (verdict, delay) = decide(&sim, &request).await;
     tokio::time::sleep(delay).await;
     let mut answer_lost = false;
     let response = if !authorized {
@@ -326,4 +358,58 @@ pub fn admin_routes(router: axum::Router<Arc<Sim>>) -> axum::Router<Arc<Sim>> {
                 StatusCode::NO_CONTENT
             }),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(v: &Verdict) -> &'static str {
+        match v {
+            Verdict::Pass => "pass",
+            Verdict::Answer(r) if r.status() == StatusCode::TOO_MANY_REQUESTS => "429",
+            Verdict::Answer(_) => "500",
+            Verdict::Late(_) => "late",
+            Verdict::Hang => "hang",
+            Verdict::LoseAnswer => "lost answer",
+        }
+    }
+
+    /// What each request drew, in `order`, as (request, its n-th time, verdict).
+    async fn run(seed: Option<u64>, order: &[&str]) -> Vec<(String, usize, &'static str)> {
+        let sim = Sim::new("pos", "t");
+        sim.set_faults(Faults {
+            seed,
+            ..crate::chaos::sim_faults(0.9, 0)
+        })
+        .await;
+        let mut seen = std::collections::HashMap::<&str, usize>::new();
+        let mut out = Vec::new();
+        for r in order {
+            let (v, _) = draw(&sim, r).await;
+            let n = seen.entry(r).or_default();
+            *n += 1;
+            out.push(((*r).to_owned(), *n, kind(&v)));
+        }
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn a_seeded_simulator_draws_each_requests_fault_whatever_order_requests_arrive_in() {
+        let requests: Vec<String> = (0..40).map(|i| format!("POST /orders/{i} k-{i}")).collect();
+        let mut order: Vec<&str> = requests
+            .iter()
+            .chain(&requests)
+            .map(String::as_str)
+            .collect();
+        let first = run(Some(7), &order).await;
+        order.reverse();
+        assert_eq!(run(Some(7), &order).await, first);
+        // The draws are faults at the configured share, not one fixed verdict.
+        let kinds: std::collections::BTreeSet<_> = first.iter().map(|(_, _, k)| *k).collect();
+        assert!(kinds.len() >= 3, "{kinds:?}");
+        // Another seed is another run.
+        assert_ne!(run(Some(8), &order).await, first);
+    }
 }
