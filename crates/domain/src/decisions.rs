@@ -35,10 +35,17 @@ pub struct Hold {
 }
 
 impl Hold {
-    /// Whole seconds from `now` until the release time, at least 1 (a workflow timeout of 0
-    /// is invalid).
+    /// Whole seconds from `now` until the release time, rounded up so a hold never ends
+    /// before it (a Task's `TimeoutSeconds` is whole seconds), and at least 1 (a workflow
+    /// timeout of 0 is invalid).
     pub fn seconds_until_release(&self, now: DateTime<Utc>) -> u64 {
-        let s = (self.release_at - now).num_seconds();
+        let left = self.release_at - now;
+        let whole = left.num_seconds();
+        let s = if left > TimeDelta::seconds(whole) {
+            whole + 1
+        } else {
+            whole
+        };
         u64::try_from(s).unwrap_or(0).max(1)
     }
 
@@ -320,6 +327,10 @@ mod tests {
         assert_eq!(h.seconds_until_release(now()), 1);
         assert_eq!(h.seconds_until_release(at("2026-11-22T17:59:00Z")), 1);
         assert_eq!(h.seconds_until_release(at("2026-11-22T17:58:58Z")), 2);
+        // A fraction left is a whole second more: the hold never ends before its time.
+        assert_eq!(h.seconds_until_release(at("2026-11-22T17:58:57.999Z")), 3);
+        assert_eq!(h.seconds_until_release(at("2026-11-22T17:58:58.001Z")), 2);
+        assert_eq!(h.seconds_until_release(at("2026-11-22T17:58:59.500Z")), 1);
     }
 
     #[test]

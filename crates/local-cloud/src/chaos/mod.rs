@@ -356,12 +356,10 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
             .await;
     }
     let scale = ctx.cloud.time_scale.factor();
-    let hold = if p.scenario.held() {
-        p.time
-            .map_or(0.0, |(_, m)| (m as f64 - 12.0) * 60.0 / scale)
-    } else {
-        0.0
-    };
+    let release_at = prepared
+        .release_at
+        .map(|t| t.timestamp_micros() as f64 / 1e6);
+    let hold = release_at.map_or(0.0, |at| (at - epoch_now()).max(0.0) / scale);
     let bound = hold + 150.0;
     let first_sent = epoch_now();
     deliver(ctx, p.partner, &prepared.body).await?;
@@ -436,6 +434,7 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
         first_sent,
         ended,
         courier_sent,
+        release_at,
         bound_seconds: bound,
     })
 }

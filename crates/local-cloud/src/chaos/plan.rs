@@ -109,6 +109,12 @@ pub struct Planned {
     pub extra: Vec<Delivery>,
 }
 
+/// The preparation time of store S1001, where every sample the run sends is made, as the
+/// catalogue (`crates/domain/catalog/catalog.json`) sets it: written here, so the verdict
+/// expects each hold from what was sent rather than from the release time the pipeline
+/// computed.
+pub const S1001_PREP_MINUTES: i64 = 12;
+
 /// A seeded generator: the same seed gives the same plan.
 pub struct Planner {
     rng: fastrand::Rng,
@@ -234,6 +240,10 @@ pub struct Prepared {
     pub follow_up: Option<Vec<u8>>,
     /// For a notification partner, the order to make fetchable.
     pub fetched: Option<serde_json::Value>,
+    /// When the kitchen should start on it (its pickup or ready time minus
+    /// [`S1001_PREP_MINUTES`]), if that is later than `now`: the order should be held until
+    /// then.
+    pub release_at: Option<DateTime<Utc>>,
 }
 
 /// Builds order `p`'s payloads at `now`, with a partner order id unique to `run`.
@@ -271,7 +281,12 @@ pub fn prepare(
         ),
         None => None,
     };
+    let release_at = p
+        .time
+        .map(|(_, minutes)| now + TimeDelta::minutes(minutes - S1001_PREP_MINUTES))
+        .filter(|at| *at > now);
     Ok(Prepared {
+        release_at,
         order_id: format!("{}.{new_id}", p.partner.as_str()),
         partner_order_id: new_id,
         body: order.body(),
@@ -320,6 +335,15 @@ mod tests {
                 assert!(f.contains(&prepared.partner_order_id), "{f}");
             }
             assert_eq!(prepared.fetched.is_some(), p.partner == Partner::UberEats);
+            // Held scenarios are sent 13 to 16 minutes ahead: 1 to 4 minutes of hold.
+            match prepared.release_at {
+                Some(at) => {
+                    assert!(p.scenario.held(), "{:?}", p.scenario);
+                    let minutes = (at - now).num_minutes();
+                    assert!((1..=4).contains(&minutes), "{minutes}");
+                }
+                None => assert!(!p.scenario.held(), "{:?}", p.scenario),
+            }
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct OrderFacts {
     pub ended: Option<f64>,
     /// When its courier event was sent, if one was.
     pub courier_sent: Option<f64>,
+    /// When, from what was sent, the kitchen should start on it (epoch seconds, unscaled):
+    /// set for an order that should be held.
+    pub release_at: Option<f64>,
     /// Seconds it may take, first webhook to end: its hold (scaled) plus the retry budget.
     pub bound_seconds: f64,
 }
@@ -307,10 +310,23 @@ pub fn check(r: &Records) -> Vec<Violation> {
             );
         }
 
-        // 7: holds.
+        // 7: holds, against the release time computed from what was sent (not the timeout
+        // the pipeline computed): the task was scheduled just after the accept, so the hold
+        // should last (release time − scheduled) / scale, never less.
         for e in &runs {
             let Some(h) = &e.hold else { continue };
-            let planned = h.timeout_seconds / r.time_scale;
+            let Some(release_at) = o.release_at else {
+                v(
+                    id,
+                    7,
+                    format!(
+                        "held for a {} s timeout, though what was sent asks for no hold",
+                        h.timeout_seconds
+                    ),
+                );
+                continue;
+            };
+            let planned = ((release_at - h.scheduled) / r.time_scale).max(0.0);
             match &h.ended {
                 Some((at, how)) if how == "TaskTimedOut" => {
                     let ran = at - h.scheduled;
@@ -319,7 +335,7 @@ pub fn check(r: &Records) -> Vec<Violation> {
                             id,
                             7,
                             format!(
-                                "released by time after {ran:.2} s; planned {planned:.2} s ({} s at {}x)",
+                                "released by time after {ran:.2} s; its pickup time asks for {planned:.2} s (the pipeline set {} s at {}x)",
                                 h.timeout_seconds, r.time_scale
                             ),
                         );
@@ -447,6 +463,7 @@ mod tests {
                 first_sent: 100.0,
                 ended: Some(101.0),
                 courier_sent: None,
+                release_at: None,
                 bound_seconds: 60.0,
             }],
             table: HashMap::from([(
@@ -529,6 +546,20 @@ mod tests {
         assert_eq!(invariants(&r), [6]);
 
         let mut r = good();
+        r.executions[0].hold = Some(HoldFacts {
+            timeout_seconds: 180.0,
+            scheduled: 100.0,
+            ended: Some((103.0, "TaskTimedOut".to_owned())),
+        });
+        assert_eq!(invariants(&r), [7], "held, though sent for now");
+        // Sent for a kitchen start 3 minutes after the hold began: 3 s at 60x.
+        r.orders[0].release_at = Some(280.0);
+        assert_eq!(invariants(&r), Vec::<u8>::new(), "released on time");
+        // The pipeline held for the timeout it computed, but the pickup asked for 5 minutes:
+        // the verdict goes by what was sent.
+        r.orders[0].release_at = Some(400.0);
+        assert_eq!(invariants(&r), [7], "released two seconds before its 5 s");
+        r.orders[0].release_at = Some(280.0);
         r.executions[0].hold = Some(HoldFacts {
             timeout_seconds: 180.0,
             scheduled: 100.0,
