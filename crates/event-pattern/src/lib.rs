@@ -77,8 +77,8 @@ enum Condition {
 #[derive(Debug, Clone, PartialEq)]
 enum AnythingBut {
     Values(Vec<Value>),
-    Prefix(String),
-    Suffix(String),
+    Prefix(Vec<String>),
+    Suffix(Vec<String>),
     IgnoreCase(Vec<String>),
     Wildcard(Vec<Glob>),
 }
@@ -112,9 +112,70 @@ impl Pattern {
         }
     }
 
-    /// Whether `event` matches.
+    /// Whether `event` matches. An event with dotted keys (`{"a.b": 1}`) is matched as if
+    /// they were nested (`{"a": {"b": 1}}`), as EventBridge's flattened paths make them.
     pub fn matches(&self, event: &Value) -> bool {
-        match_object(&self.root, Some(event))
+        if has_dotted_key(event) {
+            match_object(&self.root, Some(&expand_dotted(event)))
+        } else {
+            match_object(&self.root, Some(event))
+        }
+    }
+}
+
+fn has_dotted_key(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, x)| k.contains('.') || has_dotted_key(x)),
+        Value::Array(items) => items.iter().any(has_dotted_key),
+        _ => false,
+    }
+}
+
+/// `v` with every dotted key nested; values that land on one path are merged (objects key by
+/// key, anything else into an array of both), as their flattened fields would be.
+fn expand_dotted(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = Value::Object(Map::new());
+            for (key, value) in m {
+                let nested = key
+                    .split('.')
+                    .rev()
+                    .fold(expand_dotted(value), |inner, segment| {
+                        Value::Object(Map::from_iter([(segment.to_owned(), inner)]))
+                    });
+                merge(&mut out, nested);
+            }
+            out
+        }
+        Value::Array(items) => Value::Array(items.iter().map(expand_dotted).collect()),
+        leaf => leaf.clone(),
+    }
+}
+
+fn merge(into: &mut Value, add: Value) {
+    match (into, add) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (into, add) => {
+            let mut items = match std::mem::take(into) {
+                Value::Array(items) => items,
+                other => vec![other],
+            };
+            match add {
+                Value::Array(more) => items.extend(more),
+                other => items.push(other),
+            }
+            *into = Value::Array(items);
+        }
     }
 }
 
@@ -163,13 +224,13 @@ fn object(m: &Map<String, Value>, path: &str) -> Result<ObjectNode, PatternError
                 if conditions.is_empty() {
                     return err(&here, "a condition list must not be empty");
                 }
-                FieldNode::Leaf(
-                    conditions
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| condition(c, &format!("{here}[{i}]")))
-                        .collect::<Result<_, _>>()?,
-                )
+                let conditions: Vec<Condition> = conditions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| condition(c, &format!("{here}[{i}]")))
+                    .collect::<Result<_, _>>()?;
+                check_wildcard_complexity(&conditions, &here)?;
+                FieldNode::Leaf(conditions)
             }
             _ => {
                 return err(
@@ -178,7 +239,20 @@ fn object(m: &Map<String, Value>, path: &str) -> Result<ObjectNode, PatternError
                 );
             }
         };
-        node.fields.push((key.clone(), field));
+        // A dotted key names a nested field, as the same key nested would: EventBridge
+        // matches on flattened paths, where `{"a.b": …}` and `{"a": {"b": …}}` are one field.
+        let mut segments = key.split('.').rev();
+        let last = segments.next().unwrap_or_default();
+        let (name, field) = segments.fold((last.to_owned(), field), |(inner, f), outer| {
+            (
+                outer.to_owned(),
+                FieldNode::Nested(ObjectNode {
+                    fields: vec![(inner, f)],
+                    ors: Vec::new(),
+                }),
+            )
+        });
+        node.fields.push((name, field));
     }
     Ok(node)
 }
@@ -324,12 +398,18 @@ fn anything_but(v: &Value, path: &str) -> Result<AnythingBut, PatternError> {
                 }
             };
             match op.as_str() {
-                "prefix" => Ok(AnythingBut::Prefix(
-                    string_operand(operand, path, "anything-but prefix")?.to_owned(),
-                )),
-                "suffix" => Ok(AnythingBut::Suffix(
-                    string_operand(operand, path, "anything-but suffix")?.to_owned(),
-                )),
+                // An empty prefix or suffix would exclude every string: EventBridge refuses it.
+                "prefix" | "suffix" => {
+                    let affixes = strings(op)?;
+                    if affixes.iter().any(String::is_empty) {
+                        return err(path, format!("anything-but {op} cannot be empty"));
+                    }
+                    Ok(if op == "prefix" {
+                        AnythingBut::Prefix(affixes)
+                    } else {
+                        AnythingBut::Suffix(affixes)
+                    })
+                }
                 "equals-ignore-case" => Ok(AnythingBut::IgnoreCase(strings("equals-ignore-case")?)),
                 "wildcard" => Ok(AnythingBut::Wildcard(
                     strings("wildcard")?
@@ -345,6 +425,115 @@ fn anything_but(v: &Value, path: &str) -> Result<AnythingBut, PatternError> {
             "anything-but takes a string, a number, a list, or {prefix|suffix|wildcard|equals-ignore-case}",
         ),
     }
+}
+
+/// The most automaton states a field's wildcards may be in at once while reading one value.
+///
+/// EventBridge refuses a rule whose wildcards could leave its matcher tracking too many
+/// partial matches of one value at a time ("Rule is too complex - try using fewer wildcard
+/// characters or fewer repeating character sequences after a wildcard character"); its
+/// matcher (event-ruler's `MachineComplexityEvaluator`) counts the wildcard prefixes a value
+/// can match simultaneously. This is the same idea on this matcher's automaton: the states
+/// past a field's first `*` that can be active together, over every value, at most 10. It is
+/// an approximation of AWS's count (its automaton is built per byte and shared between
+/// rules): `*:*:*:*:*:event-bus/*` (13) is refused as AWS refuses it, the documentation's
+/// examples (`*.png` 3, `*/lib/*` 5, `arn:aws:events:*:*:event-bus/*` 7) pass.
+pub const WILDCARD_COMPLEXITY_LIMIT: usize = 10;
+
+fn check_wildcard_complexity(conditions: &[Condition], path: &str) -> Result<(), PatternError> {
+    let globs: Vec<&Glob> = conditions
+        .iter()
+        .flat_map(|c| match c {
+            Condition::Wildcard(g) => std::slice::from_ref(g),
+            Condition::AnythingBut(AnythingBut::Wildcard(gs)) => gs.as_slice(),
+            _ => &[],
+        })
+        .collect();
+    if globs.is_empty() || wildcard_complexity(&globs) <= WILDCARD_COMPLEXITY_LIMIT {
+        return Ok(());
+    }
+    err(
+        path,
+        "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character",
+    )
+}
+
+/// See [`WILDCARD_COMPLEXITY_LIMIT`]: explores every set of states the globs can be in
+/// together (one representative for characters no glob names), stopping once over the limit.
+fn wildcard_complexity(globs: &[&Glob]) -> usize {
+    use std::collections::BTreeSet;
+    type States = Vec<BTreeSet<usize>>;
+    let closure = |g: &Glob, mut set: BTreeSet<usize>| {
+        let mut stack: Vec<usize> = set.iter().copied().collect();
+        while let Some(k) = stack.pop() {
+            if g.0.get(k) == Some(&GlobPart::Star) && set.insert(k + 1) {
+                stack.push(k + 1);
+            }
+        }
+        set
+    };
+    let step = |g: &Glob, set: &BTreeSet<usize>, c: Option<char>| {
+        let next = set
+            .iter()
+            .filter_map(|&k| match g.0.get(k) {
+                Some(GlobPart::Star) => Some(k),
+                Some(GlobPart::Char(x)) if Some(*x) == c => Some(k + 1),
+                _ => None,
+            })
+            .collect();
+        closure(g, next)
+    };
+    // Counted: states at or past a glob's first star (before it, a value follows one path).
+    let first_star: Vec<usize> = globs
+        .iter()
+        .map(|g| {
+            g.0.iter()
+                .position(|p| *p == GlobPart::Star)
+                .unwrap_or(usize::MAX)
+        })
+        .collect();
+    let count = |sets: &States| {
+        sets.iter()
+            .zip(&first_star)
+            .map(|(s, f)| s.iter().filter(|k| **k >= *f).count())
+            .sum::<usize>()
+    };
+    let mut alphabet: BTreeSet<Option<char>> = BTreeSet::from([None]);
+    for g in globs {
+        for p in &g.0 {
+            if let GlobPart::Char(c) = p {
+                alphabet.insert(Some(*c));
+            }
+        }
+    }
+    let start: States = globs
+        .iter()
+        .map(|g| closure(g, BTreeSet::from([0])))
+        .collect();
+    let mut seen = BTreeSet::from([start.clone()]);
+    let mut pending = vec![start];
+    let mut most = 0;
+    while let Some(sets) = pending.pop() {
+        for c in &alphabet {
+            let next: States = globs
+                .iter()
+                .zip(&sets)
+                .map(|(g, s)| step(g, s, *c))
+                .collect();
+            most = most.max(count(&next));
+            if most > WILDCARD_COMPLEXITY_LIMIT {
+                return most;
+            }
+            // So many state sets is itself too complex (and bounds the work).
+            if seen.len() > 100_000 {
+                return WILDCARD_COMPLEXITY_LIMIT + 1;
+            }
+            if seen.insert(next.clone()) {
+                pending.push(next);
+            }
+        }
+    }
+    most
 }
 
 /// A wildcard pattern: `*` matches any run of characters, `\*` a star, `\\` a backslash.
@@ -493,13 +682,13 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// `exists` looks at leaf values only: a field whose value is an object or an array without
+/// leaves (`{}`, `[]`, `[{…}]`) does not exist for it, as for EventBridge, which flattens an
+/// event into its leaves before matching.
 fn match_leaf(c: &Condition, value: Option<&Value>) -> bool {
-    let Some(value) = value else {
-        return matches!(c, Condition::Exists(false));
-    };
-    let values = elements(value);
+    let values = value.map(elements).unwrap_or_default();
     match c {
-        Condition::Exists(present) => *present && !values.is_empty(),
+        Condition::Exists(present) => *present != values.is_empty(),
         _ => values.iter().any(|v| match_value(c, v)),
     }
 }
@@ -545,15 +734,21 @@ fn match_value(c: &Condition, v: &Value) -> bool {
             })
         }),
         Condition::Exists(_) => true,
+        // A value the string forms cannot describe (null, a number, a boolean) is "anything
+        // but" them: it matches.
         Condition::AnythingBut(ab) => match ab {
             AnythingBut::Values(vals) => !vals.iter().any(|x| same(x, v)),
-            AnythingBut::Prefix(p) => text.is_some_and(|t| !t.starts_with(p.as_str())),
-            AnythingBut::Suffix(s) => text.is_some_and(|t| !t.ends_with(s.as_str())),
+            AnythingBut::Prefix(ps) => {
+                text.is_none_or(|t| !ps.iter().any(|p| t.starts_with(p.as_str())))
+            }
+            AnythingBut::Suffix(ss) => {
+                text.is_none_or(|t| !ss.iter().any(|s| t.ends_with(s.as_str())))
+            }
             AnythingBut::IgnoreCase(list) => {
-                text.is_some_and(|t| !list.iter().any(|s| lower(s) == lower(t)))
+                text.is_none_or(|t| !list.iter().any(|s| lower(s) == lower(t)))
             }
             AnythingBut::Wildcard(globs) => {
-                text.is_some_and(|t| !globs.iter().any(|g| g.matches(t)))
+                text.is_none_or(|t| !globs.iter().any(|g| g.matches(t)))
             }
         },
     }

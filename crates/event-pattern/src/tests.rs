@@ -395,3 +395,164 @@ fn invalid_patterns_are_refused_with_their_place() {
     let e = Pattern::parse(&json!({"detail": {"state": [{"prefix": 5}]}})).unwrap_err();
     assert_eq!(e.path, "detail.state[0]");
 }
+
+/// Issue 9's inputs, each with AWS's answer, and their siblings of the same kind.
+#[test]
+fn anything_but_matches_values_its_string_forms_cannot_describe() {
+    for op in [
+        json!({"prefix": "init"}),
+        json!({"suffix": "ing"}),
+        json!({"wildcard": "*/dir/*"}),
+        json!({"equals-ignore-case": "running"}),
+        json!({"prefix": ["init", "start"]}),
+    ] {
+        let p = json!({"detail": {"state": [{"anything-but": op}]}});
+        for v in [json!(null), json!(12), json!(true), json!(1.5)] {
+            assert!(
+                check(p.clone(), json!({"detail": {"state": v}})),
+                "{p} on {v}"
+            );
+        }
+        // Still nothing for an absent field.
+        assert!(!check(p.clone(), json!({"detail": {}})), "{p} on nothing");
+    }
+    assert!(check(
+        json!({"detail": {"FilePath": [{"anything-but": {"wildcard": "*/dir/*"}}]}}),
+        json!({"detail": {"FilePath": 123}})
+    ));
+    // The plain value forms already did.
+    assert!(check(
+        json!({"detail": {"state": [{"anything-but": "initializing"}]}}),
+        json!({"detail": {"state": null}})
+    ));
+}
+
+#[test]
+fn anything_but_prefix_and_suffix_take_lists() {
+    let suffixes =
+        json!({"detail": {"FileName": [{"anything-but": {"suffix": [".txt", ".jpg"]}}]}});
+    assert!(check(
+        suffixes.clone(),
+        json!({"detail": {"FileName": "file.txt.bak"}})
+    ));
+    assert!(!check(
+        suffixes.clone(),
+        json!({"detail": {"FileName": "file.txt"}})
+    ));
+    assert!(!check(suffixes, json!({"detail": {"FileName": "a.jpg"}})));
+    let prefixes = json!({"detail": {"Region": [{"anything-but": {"prefix": ["us-", "eu-"]}}]}});
+    assert!(check(
+        prefixes.clone(),
+        json!({"detail": {"Region": "ap-south-1"}})
+    ));
+    assert!(!check(
+        prefixes.clone(),
+        json!({"detail": {"Region": "eu-west-1"}})
+    ));
+    assert!(!check(prefixes, json!({"detail": {"Region": "us-east-1"}})));
+}
+
+#[test]
+fn an_empty_anything_but_prefix_or_suffix_is_refused() {
+    for op in ["prefix", "suffix"] {
+        for operand in [json!(""), json!(["a", ""])] {
+            let p = json!({"detail": {"FileName": [{"anything-but": {op: operand}}]}});
+            let e = Pattern::parse(&p).unwrap_err();
+            assert_eq!(e.path, "detail.FileName[0]", "{p}");
+            assert!(e.problem.contains("cannot be empty"), "{e}");
+        }
+    }
+    // An empty plain prefix is a valid pattern (every string starts with "").
+    assert!(check(
+        json!({"detail": {"FileName": [{"prefix": ""}]}}),
+        json!({"detail": {"FileName": "x"}})
+    ));
+}
+
+#[test]
+fn exists_looks_at_leaf_values_only() {
+    let absent = json!({"detail": {"c": [{"exists": false}]}});
+    let present = json!({"detail": {"c": [{"exists": true}]}});
+    for (event, leaf) in [
+        (json!({"c": {"a": 1}}), false),
+        (json!({"c": {}}), false),
+        (json!({"c": []}), false),
+        (json!({"c": [{"a": 1}]}), false),
+        (json!({"c": 1}), true),
+        (json!({"c": null}), true),
+        (json!({"c": [1, {"a": 1}]}), true),
+        (json!({}), false),
+    ] {
+        let e = json!({ "detail": event });
+        assert_eq!(
+            check(present.clone(), e.clone()),
+            leaf,
+            "exists true on {e}"
+        );
+        assert_eq!(
+            check(absent.clone(), e.clone()),
+            !leaf,
+            "exists false on {e}"
+        );
+    }
+}
+
+#[test]
+fn dotted_keys_name_nested_fields_in_patterns_and_events() {
+    let nested_event = json!({"detail": {"state": {"status": "running"}}});
+    let dotted_event = json!({"detail": {"state.status": "running"}});
+    let dotted_pattern = json!({"detail": {"state.status": ["running"]}});
+    let nested_pattern = json!({"detail": {"state": {"status": ["running"]}}});
+    for p in [&dotted_pattern, &nested_pattern] {
+        for e in [&nested_event, &dotted_event] {
+            assert!(check(p.clone(), e.clone()), "{p} on {e}");
+        }
+        assert!(!check(
+            p.clone(),
+            json!({"detail": {"state": {"status": "stopped"}}})
+        ));
+    }
+    // From the top, across levels, and merged with the nested form of the same path.
+    assert!(check(
+        json!({"detail.state.status": ["running"]}),
+        nested_event.clone()
+    ));
+    let both = json!({"detail": {"state.status": "stopped", "state": {"status": "running"}}});
+    assert!(check(nested_pattern.clone(), both.clone()));
+    assert!(check(
+        json!({"detail": {"state.status": ["stopped"]}}),
+        both
+    ));
+    // A dotted key and a leaf at its first segment are two fields, both required.
+    let p = json!({"detail": {"state.status": ["running"], "state": [{"exists": false}]}});
+    assert!(check(p, nested_event));
+}
+
+#[test]
+fn a_wildcard_too_complex_for_eventbridge_is_refused() {
+    let e = Pattern::parse(&json!({"EventBusArn": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}))
+        .unwrap_err();
+    assert_eq!(e.path, "EventBusArn");
+    assert!(e.problem.starts_with("Rule is too complex"), "{e}");
+    // The same inside anything-but, and spread over one field's conditions.
+    assert!(
+        Pattern::parse(&json!({"a": [{"anything-but": {"wildcard": "*:*:*:*:*:event-bus/*"}}]}))
+            .is_err()
+    );
+    assert!(
+        Pattern::parse(&json!({"a": [{"wildcard": "*:*:*:x"}, {"wildcard": "*:*:*:y"}]})).is_err()
+    );
+    // The documentation's wildcards pass.
+    for w in [
+        "*.png",
+        "dir/*.png",
+        "*/lib/*",
+        "*Title*",
+        "arn:aws:events:*:*:event-bus/*",
+    ] {
+        assert!(
+            Pattern::parse(&json!({"a": [{"wildcard": w}]})).is_ok(),
+            "{w}"
+        );
+    }
+}
