@@ -938,3 +938,98 @@ async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partn
     );
     c.stop().await;
 }
+
+/// The local bus answers `TestEventPattern` and checks `PutRule`'s pattern at its endpoint,
+/// to the AWS SDK, as EventBridge does (issue 9's inputs: AWS's answers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_bus_answers_test_event_pattern_and_put_rule_to_the_aws_sdk() {
+    let c = cloud("test-event-pattern").await;
+    let endpoint = c.endpoints.eventbridge.clone();
+    let config = aws_adapters::sdk::AwsConfig::from_env(|name| match name {
+        "AWS_REGION" => Some("us-east-1".to_owned()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("developer".to_owned()),
+        "AWS_ENDPOINT_URL_EVENTBRIDGE" => Some(endpoint.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let events = config.eventbridge();
+    let event = |detail: Value| {
+        json!({ "id": "e-1", "account": "123456789012", "source": "chain.orders",
+                "time": "2026-12-01T00:00:00Z", "region": "us-east-1", "resources": [],
+                "detail-type": "Order Received", "detail": detail })
+        .to_string()
+    };
+    let test = |pattern: Value, e: String| {
+        events
+            .test_event_pattern()
+            .event_pattern(pattern.to_string())
+            .event(e)
+            .send()
+    };
+    for (pattern, detail, expected) in [
+        (
+            json!({"detail":{"state":[{"anything-but":{"prefix":"init"}}]}}),
+            json!({"state": null}),
+            true,
+        ),
+        (
+            json!({"detail":{"state":[{"anything-but":{"prefix":"init"}}]}}),
+            json!({"state": 12}),
+            true,
+        ),
+        (
+            json!({"detail":{"FilePath":[{"anything-but":{"wildcard":"*/dir/*"}}]}}),
+            json!({"FilePath": 123}),
+            true,
+        ),
+        (
+            json!({"detail":{"FileName":[{"anything-but":{"suffix":[".txt",".jpg"]}}]}}),
+            json!({"FileName": "file.txt.bak"}),
+            true,
+        ),
+        (
+            json!({"detail":{"c":[{"exists":false}]}}),
+            json!({"c": {"a": 1}}),
+            true,
+        ),
+        (
+            json!({"detail":{"state.status":["running"]}}),
+            json!({"state": {"status": "running"}}),
+            true,
+        ),
+        (
+            json!({"detail":{"state":{"status":["running"]}}}),
+            json!({"state.status": "running"}),
+            true,
+        ),
+        (
+            json!({"detail":{"state":["running"]}}),
+            json!({"state": "stopped"}),
+            false,
+        ),
+    ] {
+        let out = test(pattern.clone(), event(detail.clone())).await.unwrap();
+        assert_eq!(out.result(), expected, "{pattern} on {detail}");
+    }
+    for pattern in [
+        json!({"detail":{"FileName":[{"anything-but":{"prefix":""}}]}}),
+        json!({"EventBusArn":[{"wildcard":"*:*:*:*:*:event-bus/*"}]}),
+    ] {
+        let e = test(pattern.clone(), event(json!({}))).await.unwrap_err();
+        let e = e.into_service_error();
+        assert!(e.is_invalid_event_pattern_exception(), "{pattern}: {e:?}");
+        let refused = events
+            .put_rule()
+            .name("checked")
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(
+            refused.is_invalid_event_pattern_exception(),
+            "{pattern}: {refused:?}"
+        );
+    }
+    c.stop().await;
+}

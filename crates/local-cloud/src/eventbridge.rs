@@ -448,6 +448,32 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
             }
             aws_json::ok(bus.put_events(&entries).await, aws_json::JSON_1_1)
         }
+        "TestEventPattern" | "PutRule" => {
+            let action = format!("events:{op}");
+            let identity = bus.iam.identify(&headers);
+            if let Err(denied) = bus.iam.authorize_identity(&identity, &action, "*") {
+                return aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    "AccessDeniedException",
+                    denied.message,
+                    aws_json::JSON_1_1,
+                );
+            }
+            let answer = if op == "TestEventPattern" {
+                test_event_pattern(&req)
+            } else {
+                put_rule(&req)
+            };
+            match answer {
+                Ok(body) => aws_json::ok(body, aws_json::JSON_1_1),
+                Err((error_type, message)) => aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    error_type,
+                    message,
+                    aws_json::JSON_1_1,
+                ),
+            }
+        }
         other => aws_json::error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",
@@ -455,6 +481,92 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
             aws_json::JSON_1_1,
         ),
     }
+}
+
+/// An `EventPattern` parameter's longest, in characters (the `TestEventPattern` and `PutRule`
+/// API references: "Length Constraints: Maximum length of 4096").
+pub const EVENT_PATTERN_MAX_CHARS: usize = 4096;
+
+/// The fields `TestEventPattern` requires of its event (its API reference).
+pub const TEST_EVENT_REQUIRED_FIELDS: [&str; 7] = [
+    "id",
+    "account",
+    "source",
+    "time",
+    "region",
+    "resources",
+    "detail-type",
+];
+
+type ApiError = (&'static str, String);
+
+/// The request's `EventPattern`, compiled as a rule's would be: `ValidationException` when
+/// missing or over [`EVENT_PATTERN_MAX_CHARS`], `InvalidEventPatternException` naming the
+/// problem when EventBridge would refuse it.
+fn event_pattern(req: &Value) -> Result<event_pattern::Pattern, ApiError> {
+    let Some(text) = req.get("EventPattern").and_then(Value::as_str) else {
+        return Err((
+            "ValidationException",
+            "1 validation error detected: Value null at 'eventPattern' failed to satisfy constraint: Member must not be null".to_owned(),
+        ));
+    };
+    if text.chars().count() > EVENT_PATTERN_MAX_CHARS {
+        return Err((
+            "ValidationException",
+            format!(
+                "1 validation error detected: Value at 'eventPattern' failed to satisfy constraint: Member must have length less than or equal to {EVENT_PATTERN_MAX_CHARS}"
+            ),
+        ));
+    }
+    event_pattern::Pattern::parse_str(text).map_err(|e| {
+        (
+            "InvalidEventPatternException",
+            format!("Event pattern is not valid. Reason: {e}"),
+        )
+    })
+}
+
+/// `TestEventPattern`: whether the event matches the pattern, as a rule would decide.
+fn test_event_pattern(req: &Value) -> Result<Value, ApiError> {
+    let pattern = event_pattern(req)?;
+    let event: Value = req
+        .get("Event")
+        .and_then(Value::as_str)
+        .and_then(|t| serde_json::from_str(t).ok())
+        .filter(Value::is_object)
+        .ok_or_else(|| {
+            (
+                "ValidationException",
+                "Parameter Event is not valid: it must be a JSON object".to_owned(),
+            )
+        })?;
+    let missing: Vec<&str> = TEST_EVENT_REQUIRED_FIELDS
+        .into_iter()
+        .filter(|f| event.get(*f).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err((
+            "ValidationException",
+            format!(
+                "Parameter Event is not valid: it lacks the required field(s) {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(json!({ "Result": pattern.matches(&event) }))
+}
+
+/// `PutRule`: the pattern is checked as EventBridge checks it, so a rule AWS would refuse is
+/// refused here with the same error. The local cloud's rules come from the template, so a
+/// valid rule is not added: the answer says so.
+fn put_rule(req: &Value) -> Result<Value, ApiError> {
+    if req.get("EventPattern").is_some() {
+        event_pattern(req)?;
+    }
+    Err((
+        "ValidationException",
+        "the pattern is valid, but the local cloud's rules come from infra/template.yaml: PutRule only validates here".to_owned(),
+    ))
 }
 
 /// Whether `event` goes twice to `rule`'s targets, for a duplicate share of `ppm` millionths:
@@ -657,5 +769,64 @@ mod tests {
         assert_ne!(twice(Some(8)), run);
         assert!(!delivered_twice(Some(7), 0, "r", &event(1)));
         assert!(delivered_twice(Some(7), 1_000_000, "r", &event(1)));
+    }
+
+    fn test_event(pattern: Value, event: Value) -> Result<Value, ApiError> {
+        test_event_pattern(
+            &json!({ "EventPattern": pattern.to_string(), "Event": event.to_string() }),
+        )
+    }
+
+    fn full(detail: Value) -> Value {
+        json!({ "id": "1", "account": "123456789012", "source": "chain.orders", "time": "2026-12-01T00:00:00Z",
+                "region": "us-east-1", "resources": [], "detail-type": "Order Received", "detail": detail })
+    }
+
+    #[test]
+    fn test_event_pattern_answers_as_the_api_does() {
+        let p = json!({"detail": {"state": [{"anything-but": {"prefix": "init"}}]}});
+        assert_eq!(
+            test_event(p.clone(), full(json!({"state": null}))).unwrap(),
+            json!({"Result": true})
+        );
+        assert_eq!(
+            test_event(p.clone(), full(json!({"state": "initializing"}))).unwrap(),
+            json!({"Result": false})
+        );
+        let (kind, message) = test_event(
+            json!({"detail": {"FileName": [{"anything-but": {"prefix": ""}}]}}),
+            full(json!({})),
+        )
+        .unwrap_err();
+        assert_eq!(kind, "InvalidEventPatternException");
+        assert!(message.contains("detail.FileName[0]"), "{message}");
+        let (kind, message) = test_event(p.clone(), json!({"detail": {}})).unwrap_err();
+        assert_eq!(kind, "ValidationException");
+        assert!(
+            message.contains("id, account, source, time, region, resources, detail-type"),
+            "{message}"
+        );
+        let long = json!({ "source": ["x".repeat(EVENT_PATTERN_MAX_CHARS)] });
+        assert_eq!(
+            test_event(long, full(json!({}))).unwrap_err().0,
+            "ValidationException"
+        );
+    }
+
+    #[test]
+    fn put_rule_refuses_what_eventbridge_refuses() {
+        let (kind, message) = put_rule(&json!({
+            "Name": "r",
+            "EventPattern": json!({"EventBusArn": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}).to_string()
+        }))
+        .unwrap_err();
+        assert_eq!(kind, "InvalidEventPatternException");
+        assert!(message.contains("Rule is too complex"), "{message}");
+        let (kind, message) = put_rule(&json!({
+            "Name": "r", "EventPattern": json!({"source": ["a"]}).to_string()
+        }))
+        .unwrap_err();
+        assert_eq!(kind, "ValidationException");
+        assert!(message.contains("only validates"), "{message}");
     }
 }
