@@ -185,14 +185,13 @@ impl Execution {
             .collect()
     }
 
-    /// Waits until it ends.
+    /// Waits until it ends, whenever it ended: the end is kept in the channel (see
+    /// [`watch::Sender::send_replace`]), so an execution that ended before this call returns
+    /// at once.
     pub async fn finished(&self) -> ExecutionState {
         let mut rx = self.done.subscribe();
-        while !*rx.borrow() {
-            if rx.changed().await.is_err() {
-                break;
-            }
-        }
+        // `wait_for` looks at the current value first, then at every change.
+        let _ = rx.wait_for(|done| *done).await;
         self.snapshot().await
     }
 
@@ -403,8 +402,10 @@ impl Sfn {
             };
         }
         exec.record("ExecutionAborted", None, Value::Null).await;
-        let _ = exec.abort.send(true);
-        let _ = exec.done.send(true);
+        // `send_replace`, not `send`: `send` keeps nothing when no one subscribed yet, and
+        // whoever subscribes later must still see the end (or the abort).
+        exec.abort.send_replace(true);
+        exec.done.send_replace(true);
         Ok(())
     }
 
@@ -519,6 +520,10 @@ impl Sfn {
             exec: exec.clone(),
         };
         let mut abort = exec.abort.subscribe();
+        // Stopped before it began: `changed` would wait for a second stop.
+        if *abort.borrow_and_update() {
+            return;
+        }
         let work = run.machine(&def.machine, exec.input.clone(), None);
         let outcome = match def.timeout_seconds {
             Some(t) => {
@@ -578,7 +583,7 @@ impl Sfn {
             }
         };
         self.notify(&exec, &what);
-        let _ = exec.done.send(true);
+        exec.done.send_replace(true);
     }
 
     /// Executions, time scale and integrations for the interpreter.
@@ -707,5 +712,60 @@ mod tests {
         assert_eq!(kinds.first().map(String::as_str), Some("ExecutionStarted"));
         assert!(kinds.contains(&"TaskFailed".to_owned()));
         assert_eq!(kinds.last().map(String::as_str), Some("ExecutionFailed"));
+    }
+
+    /// Issue 9: an execution that ended before anyone waited was never seen as ended, because
+    /// `watch::Sender::send` keeps no value without a receiver. Every way of observing the end
+    /// must see it whatever the timing.
+    #[tokio::test]
+    async fn an_execution_that_ends_at_once_is_seen_ended_by_every_later_observer() {
+        let s = sfn();
+        let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+        let arn = s.create_state_machine("instant", &def).await.unwrap();
+        for i in 0..50 {
+            let e = s
+                .start_execution(&arn, Some(&format!("x-{i}")), json!({"i": i}))
+                .await
+                .unwrap();
+            // Let it end with no one waiting, then wait (some iterations wait at once).
+            if i % 2 == 0 {
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                assert_eq!(e.snapshot().await.status, Status::Succeeded);
+            }
+            let end = tokio::time::timeout(std::time::Duration::from_secs(5), e.finished())
+                .await
+                .unwrap_or_else(|_| panic!("execution {i} never seen ended"));
+            assert_eq!(end.status, Status::Succeeded);
+            assert_eq!(end.output, Some(json!({"i": i})));
+            // A second observer, later still.
+            assert_eq!(e.finished().await.status, Status::Succeeded);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_execution_stopped_before_it_began_stays_stopped_and_runs_nothing() {
+        let s = sfn();
+        let def = json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+            "P": {"Type": "Pass", "End": true}}});
+        let arn = s.create_state_machine("stopped", &def).await.unwrap();
+        for i in 0..20 {
+            let e = s
+                .start_execution(&arn, Some(&format!("s-{i}")), json!({}))
+                .await
+                .unwrap();
+            s.stop_execution(&e.arn, None, None).await.unwrap();
+            let end = tokio::time::timeout(std::time::Duration::from_secs(5), e.finished())
+                .await
+                .unwrap_or_else(|_| panic!("stopped execution {i} never seen ended"));
+            assert_eq!(end.status, Status::Aborted);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            assert_eq!(e.snapshot().await.status, Status::Aborted);
+            assert!(
+                !e.path().await.contains(&"P".to_owned()),
+                "ran on after its stop"
+            );
+        }
     }
 }
