@@ -768,4 +768,67 @@ mod tests {
             );
         }
     }
+
+    /// Step Functions' 256 KiB per state: over it the state fails with
+    /// `States.DataLimitExceeded`, naming the state, which `States.ALL` does not catch.
+    #[tokio::test]
+    async fn a_state_over_256_kib_fails_with_data_limit_exceeded_which_states_all_cannot_catch() {
+        let s = sfn();
+        // 300 KB of text in a Pass result; a byte under the limit goes through.
+        let big = "x".repeat(300 * 1024);
+        let at_limit = "x".repeat(run::PAYLOAD_LIMIT_BYTES - 2); // the quotes make it 256 KiB
+        let caught_by = |errors: Value| {
+            json!({"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                      "Parameters": {"FunctionName": "f", "Payload": {"text.$": "$.text"}},
+                      "Catch": [{"ErrorEquals": errors, "Next": "Caught"}], "End": true},
+                "Caught": {"Type": "Pass", "Result": "caught", "End": true}}})
+        };
+        let run = |name: &str, def: Value, input: Value| {
+            let s = s.clone();
+            let name = name.to_owned();
+            async move {
+                let arn = s.create_state_machine(&name, &def).await.unwrap();
+                s.start_execution(&arn, Some("x"), input)
+                    .await
+                    .unwrap()
+                    .finished()
+                    .await
+            }
+        };
+        let pass = json!({"StartAt": "Grow", "States": {"Grow": {"Type": "Pass", "Result": big, "End": true}}});
+        let end = run("pass", pass, json!({})).await;
+        assert_eq!(end.status, Status::Failed);
+        assert_eq!(end.error.as_deref(), Some("States.DataLimitExceeded"));
+        assert_eq!(
+            end.cause.as_deref(),
+            Some(
+                "The state/task 'Grow' has an output with a size exceeding the maximum number of bytes service limit."
+            )
+        );
+        let fits = json!({"StartAt": "Grow", "States": {"Grow": {"Type": "Pass", "Result": at_limit, "End": true}}});
+        assert_eq!(run("fits", fits, json!({})).await.status, Status::Succeeded);
+
+        // A task's parameters over the limit: States.ALL does not catch it, its name does.
+        let end = run(
+            "all",
+            caught_by(json!(["States.ALL"])),
+            json!({"text": big}),
+        )
+        .await;
+        assert_eq!(end.error.as_deref(), Some("States.DataLimitExceeded"));
+        assert!(
+            end.cause
+                .unwrap()
+                .starts_with("The state/task 'T' has an input")
+        );
+        let end = run(
+            "named",
+            caught_by(json!(["States.DataLimitExceeded"])),
+            json!({"text": big}),
+        )
+        .await;
+        assert_eq!(end.status, Status::Succeeded);
+        assert_eq!(end.output, Some(json!("caught")));
+    }
 }

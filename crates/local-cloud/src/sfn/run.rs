@@ -69,9 +69,34 @@ fn output(
     select(output_path, &out, ctx)
 }
 
+/// The most a state's input, output, or the parameters and result of its task may hold: 256
+/// KiB as UTF-8 encoded JSON text (Step Functions service quotas, "Maximum input or output
+/// size for a task, state, or execution"). Over it the state fails with
+/// `States.DataLimitExceeded`.
+pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
+
+/// `States.DataLimitExceeded` unless `v` fits [`PAYLOAD_LIMIT_BYTES`]; `what` says which of the
+/// state's payloads it is, in AWS's words ("returned a result", "has an input", …).
+pub(crate) fn within_payload_limit(v: &Value, state: &str, what: &str) -> Result<(), AslError> {
+    if v.to_string().len() <= PAYLOAD_LIMIT_BYTES {
+        return Ok(());
+    }
+    Err(AslError::named(
+        "States.DataLimitExceeded",
+        format!(
+            "The state/task '{state}' {what} with a size exceeding the maximum number of bytes service limit."
+        ),
+    ))
+}
+
 fn matches(name: &str, error: &str) -> bool {
     if error == "States.Runtime" {
         return false; // never retried or caught
+    }
+    // A terminal error: States.ALL and States.TaskFailed do not catch it, only its own name
+    // (the Step Functions developer guide, "Error names").
+    if error == "States.DataLimitExceeded" {
+        return name == error;
     }
     name == error
         || name == "States.ALL"
@@ -157,6 +182,7 @@ impl Runner {
                     Flow::Next(n, o) => (Some(n), o),
                     Flow::End(o) => (None, o),
                 };
+                within_payload_limit(&output, &current, "has an output")?;
                 if !matches!(state, State::Fail(_)) {
                     self.exec
                         .record(
@@ -511,6 +537,7 @@ impl Runner {
             (None, Some(p)) => JsonPath::parse(p)?.value(&effective, &ctx)?.as_f64(),
             _ => None,
         };
+        within_payload_limit(&params, name, "has an input (after Parameters)")?;
         let (resource_type, resource) = t
             .resource
             .strip_prefix("arn:aws:states:::")
@@ -574,6 +601,8 @@ impl Runner {
             // A timeout drops the wait: the token must not be usable afterwards.
             self.sfn.close_token(tok).await;
         }
+        let outcome =
+            outcome.and_then(|v| within_payload_limit(&v, name, "returned a result").map(|()| v));
         let result = match outcome {
             Ok(v) => {
                 self.exec.record("TaskSucceeded", Some("taskSucceededEventDetails"), json!({ "resourceType": resource_type, "resource": resource, "output": v.to_string() })).await;
