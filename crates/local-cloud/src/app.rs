@@ -51,6 +51,12 @@ pub struct Function {
     pub async_retries: u32,
     /// Async invocations: where failures go (a queue name), if configured.
     pub on_failure: Option<String>,
+    /// Async invocations: the oldest event Lambda still runs, seconds
+    /// (`EventInvokeConfig.MaximumEventAgeInSeconds`; Lambda's default is 21,600, six hours).
+    pub max_event_age_seconds: u64,
+    /// `ReservedConcurrentExecutions`: the most invocations it runs at once; more are refused
+    /// with `TooManyRequestsException`. None: it shares the account's unreserved concurrency.
+    pub reserved_concurrency: Option<u32>,
 }
 
 /// A table, as the CreateTable request that makes it.
@@ -363,6 +369,13 @@ impl App {
                     .and_then(Value::as_u64)
                     .unwrap_or(2) as u32,
                 on_failure,
+                max_event_age_seconds: async_cfg
+                    .get("MaximumEventAgeInSeconds")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(crate::lambda::DEFAULT_MAX_EVENT_AGE_SECONDS),
+                reserved_concurrency: prop("ReservedConcurrentExecutions")
+                    .and_then(|v| v.as_u64())
+                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             });
         }
 
@@ -583,6 +596,14 @@ mod tests {
         }
         let intake = app.function_by_binary("intake").unwrap();
         assert_eq!(intake.env["EVENT_BUS_NAME"], "orders-t");
+        // Asynchronous settings come from EventInvokeConfig, or Lambda's defaults.
+        let release = app.function_by_binary("release-order").unwrap();
+        assert_eq!(
+            (release.async_retries, release.max_event_age_seconds),
+            (2, 3600)
+        );
+        assert_eq!(release.on_failure.as_deref(), Some("orders-t-release-failures"));
+        assert_eq!(intake.max_event_age_seconds, 21_600);
         assert_eq!(intake.env["WEBHOOK_SECRETS_ID"], "arn:webhooks");
         assert_eq!(app.tables.len(), 3);
         assert!(app.tables.iter().any(|t| t.ttl_attribute.is_some()));

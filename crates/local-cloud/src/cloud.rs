@@ -133,6 +133,8 @@ pub struct Options {
     pub stage: String,
     /// Enforce the template's IAM (the default); `false` allows every call (`--no-iam`).
     pub iam: bool,
+    /// The account's Lambda concurrency (`--account-concurrency`; Lambda's default quota).
+    pub account_concurrency: usize,
 }
 
 impl Options {
@@ -152,6 +154,7 @@ impl Options {
             dynamodb_endpoint: None,
             stage: "local".to_owned(),
             iam: true,
+            account_concurrency: crate::lambda::DEFAULT_ACCOUNT_CONCURRENCY,
         }
     }
 }
@@ -465,6 +468,7 @@ impl LocalCloud {
                 log_dir: opts.state_dir.join("logs"),
                 time_scale: opts.time_scale,
                 iam: iam.clone(),
+                account_concurrency: opts.account_concurrency,
             },
             queues.clone(),
         )

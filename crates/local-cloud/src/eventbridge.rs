@@ -389,10 +389,10 @@ impl EventBridge {
                     Some(sfn) => sfn.start(arn, input.clone()).await.map(|_| ()),
                     None => Err("Step Functions is not connected".to_owned()),
                 },
-                Target::Function { name } => {
-                    self.lambda.invoke_async(name, input.clone());
-                    Ok(())
-                }
+                Target::Function { name } => self
+                    .lambda
+                    .invoke_async(name, input.clone())
+                    .map_err(|(kind, message)| format!("{kind}: {message}")),
             };
             let error = match result {
                 Ok(()) => return,
@@ -660,6 +660,7 @@ mod tests {
             log_dir: std::env::temp_dir().join("local-cloud-eventbridge-tests"),
             time_scale: TimeScale::new(1000.0),
             iam: Arc::default(),
+            account_concurrency: crate::lambda::DEFAULT_ACCOUNT_CONCURRENCY,
         };
         let lambda = Lambda::start(&[], config, queues.clone()).await.unwrap();
         let rule = Rule {

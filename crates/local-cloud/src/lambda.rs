@@ -5,7 +5,13 @@
 //! processes. A process that dies is restarted and its in-flight invocation reported failed
 //! (`Runtime.ExitError`), as Lambda does; one that overruns its timeout is killed
 //! (`Sandbox.Timedout`). The timeout runs from when a process takes the invocation. When every
-//! process is busy, invocations queue (Lambda would refuse them with `TooManyRequestsException`).
+//! process is busy, invocations queue for one: that is this machine's capacity, not Lambda's.
+//! Lambda's own limits are kept: a function's reserved concurrency and the account's
+//! concurrency (counting queued and running invocations, as Lambda would run them all at once)
+//! refuse more with `TooManyRequestsException`; payloads over Lambda's quotas are refused with
+//! `RequestTooLargeException` or fail with `Function.ResponseSizeTooLarge`; asynchronous
+//! invocations keep the function's retry count and maximum event age, throttles retried
+//! within that age, then go to its on-failure destination.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -61,6 +67,18 @@ struct Pending {
     reply: oneshot::Sender<Outcome>,
 }
 
+/// The largest synchronous (`RequestResponse`) request and response, bytes: 6 MB (Lambda
+/// quotas, "Invocation payload (request and response)"; the Invoke API reference).
+pub const SYNC_PAYLOAD_LIMIT_BYTES: usize = 6 * 1024 * 1024;
+/// The largest asynchronous (`Event`) request, bytes: 1 MB (the Invoke API reference: "For
+/// asynchronous invocations, the maximum payload size is 1 MB").
+pub const ASYNC_PAYLOAD_LIMIT_BYTES: usize = 1024 * 1024;
+/// An account's concurrent executions in a Region by default (Lambda quotas: 1,000).
+pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 1000;
+/// How old an asynchronous event may get before Lambda drops it by default, seconds (six hours;
+/// `MaximumEventAgeInSeconds` sets 60 to 21,600).
+pub const DEFAULT_MAX_EVENT_AGE_SECONDS: u64 = 21_600;
+
 /// How long an invocation may wait for a free process. Lambda would refuse it at once with
 /// `TooManyRequestsException` when the function is at its concurrency; here it queues, up to
 /// Lambda's longest timeout.
@@ -93,6 +111,23 @@ struct Pool {
     queue_rx: Mutex<mpsc::Receiver<String>>,
     workers: Vec<Arc<Worker>>,
     stats: Mutex<FunctionStats>,
+    /// Invocations admitted and not yet answered (queued or running).
+    admitted: std::sync::atomic::AtomicUsize,
+}
+
+/// One admitted invocation, counted against its function's and the account's concurrency
+/// until dropped.
+struct Admission<'a> {
+    pool: &'a Pool,
+    total: &'a std::sync::atomic::AtomicUsize,
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering;
+        self.pool.admitted.fetch_sub(1, Ordering::SeqCst);
+        self.total.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// How to run the functions.
@@ -113,6 +148,9 @@ pub struct LambdaConfig {
     /// The account's IAM: each function's processes get its role's access key, and its
     /// failure destination is written with its role.
     pub iam: Arc<crate::iam::Iam>,
+    /// The account's concurrent executions ([`DEFAULT_ACCOUNT_CONCURRENCY`] unless a run
+    /// sets it lower to see throttling).
+    pub account_concurrency: usize,
 }
 
 /// The Lambda service.
@@ -122,6 +160,8 @@ pub struct Lambda {
     config: LambdaConfig,
     queues: Arc<Queues>,
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Invocations admitted across every function (the account's concurrency in use).
+    admitted: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -203,8 +243,18 @@ async fn response(
     UrlPath(id): UrlPath<String>,
     body: Bytes,
 ) -> Response {
-    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    finish(&s, &id, Outcome::Ok(value)).await;
+    let outcome = if body.len() > SYNC_PAYLOAD_LIMIT_BYTES {
+        Outcome::err(
+            "Function.ResponseSizeTooLarge",
+            format!(
+                "Response payload size ({} bytes) exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT_BYTES} bytes).",
+                body.len()
+            ),
+        )
+    } else {
+        Outcome::Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+    };
+    finish(&s, &id, outcome).await;
     (StatusCode::ACCEPTED, axum::Json(json!({"status": "OK"}))).into_response()
 }
 
@@ -292,6 +342,7 @@ impl Lambda {
                 queue_rx: Mutex::new(rx),
                 workers: workers.iter().map(|(w, _)| w.clone()).collect(),
                 stats: Mutex::default(),
+                admitted: std::sync::atomic::AtomicUsize::new(0),
             });
             for (worker, listener) in workers {
                 let state = WorkerState {
@@ -320,6 +371,7 @@ impl Lambda {
             config,
             queues,
             shutdown,
+            admitted: std::sync::atomic::AtomicUsize::new(0),
         });
         for pool in me.pools.values() {
             for w in &pool.workers {
@@ -432,6 +484,27 @@ impl Lambda {
         });
     }
 
+    /// Admits one invocation of `pool`'s function, or refuses it as Lambda does when the
+    /// function is at its reserved concurrency or the account at its concurrency.
+    fn admit<'a>(&'a self, pool: &'a Pool) -> Result<Admission<'a>, Outcome> {
+        use std::sync::atomic::Ordering;
+        let mine = pool.admitted.fetch_add(1, Ordering::SeqCst);
+        let all = self.admitted.fetch_add(1, Ordering::SeqCst);
+        let admission = Admission {
+            pool,
+            total: &self.admitted,
+        };
+        let reason = match pool.function.reserved_concurrency {
+            Some(r) if mine >= r as usize => "ReservedFunctionConcurrentInvocationLimitExceeded",
+            _ if all >= self.config.account_concurrency => "ConcurrentInvocationLimitExceeded",
+            _ => return Ok(admission),
+        };
+        Err(Outcome::err(
+            "TooManyRequestsException",
+            format!("Rate Exceeded. (Reason: {reason})"),
+        ))
+    }
+
     /// Invokes a function synchronously (RequestResponse).
     pub async fn invoke(&self, function: &str, payload: Value) -> Outcome {
         let Some(pool) = self.pools.get(function) else {
@@ -439,6 +512,19 @@ impl Lambda {
                 "ResourceNotFoundException",
                 format!("Function not found: {function}"),
             );
+        };
+        let size = payload.to_string().len();
+        if size > SYNC_PAYLOAD_LIMIT_BYTES {
+            return Outcome::err(
+                "RequestTooLargeException",
+                format!(
+                    "Request must be smaller than {SYNC_PAYLOAD_LIMIT_BYTES} bytes for the InvokeFunction operation"
+                ),
+            );
+        }
+        let _admission = match self.admit(pool) {
+            Ok(a) => a,
+            Err(refused) => return refused,
         };
         let id = uuid::Uuid::new_v4().to_string();
         let timeout = Duration::from_secs(pool.function.timeout_seconds);
@@ -498,29 +584,59 @@ impl Lambda {
         }
     }
 
-    /// Invokes a function asynchronously (Event): retries a failure `async_retries` times
-    /// (after 1 and 2 minutes, scaled), then sends it to the function's failure destination.
-    pub fn invoke_async(self: &Arc<Self>, function: &str, payload: Value) {
+    /// Invokes a function asynchronously (Event), as Lambda's internal queue does: a request
+    /// over [`ASYNC_PAYLOAD_LIMIT_BYTES`] is refused (`RequestTooLargeException`, the `Err`);
+    /// otherwise it is accepted and run in the background. A function error is retried the
+    /// function's `MaximumRetryAttempts` times (after 1 and 2 minutes, scaled); a throttle
+    /// (`TooManyRequestsException`) is retried with backoff without counting as one; an event
+    /// older than its `MaximumEventAgeInSeconds` (scaled) is not run again. Either end goes to
+    /// the function's on-failure destination (`RetriesExhausted` or `EventAgeExceeded`).
+    pub fn invoke_async(
+        self: &Arc<Self>,
+        function: &str,
+        payload: Value,
+    ) -> Result<(), (String, String)> {
+        if payload.to_string().len() > ASYNC_PAYLOAD_LIMIT_BYTES {
+            return Err((
+                "RequestTooLargeException".to_owned(),
+                format!(
+                    "Request must be smaller than {ASYNC_PAYLOAD_LIMIT_BYTES} bytes for the Invoke operation"
+                ),
+            ));
+        }
         let me = self.clone();
         let function = function.to_owned();
         tokio::spawn(async move {
-            let retries = me
-                .pools
-                .get(&function)
-                .map_or(0, |p| p.function.async_retries);
-            let mut last = Outcome::Ok(Value::Null);
-            for attempt in 0..=retries {
-                if attempt > 0 {
-                    me.config
-                        .time_scale
-                        .sleep(Duration::from_secs(60 * u64::from(attempt)))
-                        .await;
+            let (retries, max_age) = me.pools.get(&function).map_or((0, 0), |p| {
+                (p.function.async_retries, p.function.max_event_age_seconds)
+            });
+            let scale = me.config.time_scale;
+            let accepted = Instant::now();
+            // The event's age in workflow seconds (the time scale runs it faster).
+            let age = || accepted.elapsed().as_secs_f64() * scale.factor();
+            let mut errors = 0_u32;
+            let mut throttles = 0_u32;
+            let (condition, last) = loop {
+                let outcome = me.invoke(&function, payload.clone()).await;
+                let throttled = matches!(&outcome, Outcome::Err { error_type, .. } if error_type == "TooManyRequestsException");
+                let wait = match &outcome {
+                    Outcome::Ok(_) => return,
+                    _ if throttled => {
+                        throttles += 1;
+                        // Lambda backs off throttled events from 1 second to 5 minutes.
+                        Duration::from_secs_f64(2_f64.powi(throttles.min(9) as i32).min(300.0))
+                    }
+                    _ if errors >= retries => break ("RetriesExhausted", outcome),
+                    _ => {
+                        errors += 1;
+                        Duration::from_secs(60 * u64::from(errors))
+                    }
+                };
+                if age() + wait.as_secs_f64() > max_age as f64 {
+                    break ("EventAgeExceeded", outcome);
                 }
-                last = me.invoke(&function, payload.clone()).await;
-                if matches!(last, Outcome::Ok(_)) {
-                    return;
-                }
-            }
+                scale.sleep(wait).await;
+            };
             let destination = me
                 .pools
                 .get(&function)
@@ -532,9 +648,9 @@ impl Lambda {
             else {
                 return;
             };
-            tracing::warn!(%function, %error_type, "async invocation failed after its retries");
+            tracing::warn!(%function, %error_type, condition, "async invocation dropped");
             let record = json!({
-                "requestContext": { "functionArn": me.pools.get(&function).map(|p| p.function.arn.clone()), "condition": "RetriesExhausted", "approximateInvokeCount": retries + 1 },
+                "requestContext": { "functionArn": me.pools.get(&function).map(|p| p.function.arn.clone()), "condition": condition, "approximateInvokeCount": errors + throttles + 1 },
                 "requestPayload": payload,
                 "responsePayload": { "errorType": error_type, "errorMessage": error_message },
             });
@@ -553,6 +669,7 @@ impl Lambda {
                 )
                 .await;
         });
+        Ok(())
     }
 
     /// Kills every process of a function (they restart; their invocations fail).
@@ -668,6 +785,7 @@ mod tests {
             log_dir: std::env::temp_dir().join("local-cloud-lambda-tests"),
             time_scale: TimeScale::new(1000.0),
             iam: Arc::default(),
+            account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
         };
         let err = match Lambda::start(&[], config, Arc::new(Queues::default())).await {
             Ok(_) => panic!("an unknown binary name was accepted"),
@@ -711,6 +829,8 @@ while True:
             log_format: None,
             async_retries: 2,
             on_failure: None,
+            max_event_age_seconds: DEFAULT_MAX_EVENT_AGE_SECONDS,
+            reserved_concurrency: None,
         }
     }
 
@@ -729,6 +849,7 @@ while True:
             log_dir: dir.join("logs"),
             time_scale: TimeScale::new(1.0),
             iam: Arc::default(),
+            account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
         };
         let lambda = Lambda::start(&[function], config, Arc::new(Queues::default()))
             .await
@@ -754,6 +875,176 @@ while True:
         // Each deadline is a second after its own start, so the last is over a second after the first.
         assert!(deadlines[0] >= before + 1000, "{deadlines:?}");
         assert!(deadlines[2] - deadlines[0] >= 1000, "{deadlines:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    async fn started(
+        dir: &std::path::Path,
+        f: Function,
+        processes: usize,
+        account_concurrency: usize,
+        queues: Arc<Queues>,
+    ) -> Arc<Lambda> {
+        let config = LambdaConfig {
+            bin_dir: dir.to_owned(),
+            concurrency: processes,
+            concurrency_of: BTreeMap::new(),
+            shared_env: BTreeMap::new(),
+            log_dir: dir.join("logs"),
+            time_scale: TimeScale::new(1000.0),
+            iam: Arc::default(),
+            account_concurrency,
+        };
+        Lambda::start(&[f], config, queues).await.unwrap()
+    }
+
+    fn scratch() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("local-cloud-lambda-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// What each of `n` simultaneous invocations ended as (`ok` or the error type), sorted.
+    async fn at_once(lambda: &Lambda, n: usize) -> Vec<String> {
+        let mut kinds: Vec<String> =
+            futures::future::join_all((0..n).map(|i| lambda.invoke("slow", json!({ "n": i }))))
+                .await
+                .into_iter()
+                .map(|o| match o {
+                    Outcome::Ok(_) => "ok".to_owned(),
+                    Outcome::Err {
+                        error_type,
+                        error_message,
+                    } => {
+                        format!("{error_type}: {error_message}")
+                    }
+                })
+                .collect();
+        kinds.sort();
+        kinds
+    }
+
+    #[tokio::test]
+    async fn reserved_and_account_concurrency_refuse_what_lambda_refuses() {
+        let dir = scratch();
+        // Two processes here, but a reserved concurrency of 1: Lambda runs one at a time.
+        let mut f = slow_function(&dir, 0.4, 5);
+        f.reserved_concurrency = Some(1);
+        let lambda = started(&dir, f, 2, DEFAULT_ACCOUNT_CONCURRENCY, Arc::default()).await;
+        let kinds = at_once(&lambda, 3).await;
+        lambda.stop().await;
+        assert_eq!(
+            kinds,
+            [
+                "TooManyRequestsException: Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded)",
+                "TooManyRequestsException: Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded)",
+                "ok"
+            ]
+        );
+        // One process here, an account limit of 2: the second waits for the process (this
+        // machine's capacity), the third is refused (the account's).
+        let lambda = started(&dir, slow_function(&dir, 0.4, 5), 1, 2, Arc::default()).await;
+        let kinds = at_once(&lambda, 3).await;
+        // Once answered, the concurrency is free again.
+        let again = at_once(&lambda, 1).await;
+        lambda.stop().await;
+        assert_eq!(
+            kinds,
+            [
+                "TooManyRequestsException: Rate Exceeded. (Reason: ConcurrentInvocationLimitExceeded)",
+                "ok",
+                "ok"
+            ]
+        );
+        assert_eq!(again, ["ok"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn payloads_over_lambdas_quotas_are_refused_with_its_errors() {
+        let dir = scratch();
+        let lambda = Arc::new(
+            started(
+                &dir,
+                slow_function(&dir, 0.0, 5),
+                1,
+                DEFAULT_ACCOUNT_CONCURRENCY,
+                Arc::default(),
+            )
+            .await,
+        );
+        let big = |bytes: usize| json!({ "text": "x".repeat(bytes) });
+        match lambda.invoke("slow", big(SYNC_PAYLOAD_LIMIT_BYTES)).await {
+            Outcome::Err {
+                error_type,
+                error_message,
+            } => {
+                assert_eq!(error_type, "RequestTooLargeException");
+                assert!(error_message.contains("6291456 bytes"), "{error_message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            lambda.invoke("slow", big(1000)).await,
+            Outcome::Ok(_)
+        ));
+        let (kind, message) = lambda
+            .invoke_async("slow", big(ASYNC_PAYLOAD_LIMIT_BYTES))
+            .unwrap_err();
+        assert_eq!(kind, "RequestTooLargeException");
+        assert!(message.contains("1048576 bytes"), "{message}");
+        // Under the asynchronous limit but over 256 KB: accepted, as Lambda accepts it now.
+        lambda.invoke_async("slow", big(300 * 1024)).unwrap();
+        lambda.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_async_event_is_retried_until_its_maximum_age_then_goes_to_its_destination()
+    {
+        let dir = scratch();
+        // Reserved concurrency 0 throttles every invocation; at 1000x, a 300 s maximum age is
+        // 0.3 s here.
+        let mut f = slow_function(&dir, 0.0, 5);
+        f.reserved_concurrency = Some(0);
+        f.max_event_age_seconds = 300;
+        f.on_failure = Some("failures".to_owned());
+        let queues = Arc::new(Queues::default());
+        let lambda =
+            Arc::new(started(&dir, f, 1, DEFAULT_ACCOUNT_CONCURRENCY, queues.clone()).await);
+        lambda
+            .invoke_async("slow", json!({ "order": "o-1" }))
+            .unwrap();
+        let letter = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(l) = queues
+                    .all()
+                    .await
+                    .get("failures")
+                    .and_then(|q| q.first().cloned())
+                {
+                    break l;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the event reached its destination");
+        lambda.stop().await;
+        assert_eq!(letter["requestContext"]["condition"], "EventAgeExceeded");
+        assert_eq!(letter["requestPayload"], json!({ "order": "o-1" }));
+        assert_eq!(
+            letter["responsePayload"]["errorType"],
+            "TooManyRequestsException"
+        );
+        // Throttles do not count as the function's retries: more attempts than 1 + 2 retries.
+        assert!(
+            letter["requestContext"]["approximateInvokeCount"]
+                .as_u64()
+                .unwrap()
+                > 3,
+            "{letter}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -57,6 +57,10 @@ struct CloudArgs {
     /// passes without IAM may be refused on AWS).
     #[arg(long)]
     no_iam: bool,
+    /// The account's Lambda concurrency: invocations beyond it (queued or running) are refused
+    /// with TooManyRequestsException, as Lambda refuses them (its default quota is 1,000).
+    #[arg(long, default_value_t = local_cloud::lambda::DEFAULT_ACCOUNT_CONCURRENCY)]
+    account_concurrency: usize,
     /// Deliver this share (0 to 1) of bus events twice to their targets, as EventBridge's
     /// at-least-once delivery may (`chaos` sets its own).
     #[arg(long, default_value_t = 0.0)]
@@ -197,6 +201,7 @@ fn options(root: &Path, a: &CloudArgs) -> Options {
     o.persist = a.persist;
     o.dynamodb_endpoint = a.dynamodb_endpoint.clone();
     o.iam = !a.no_iam;
+    o.account_concurrency = a.account_concurrency.max(1);
     if a.release {
         o.bin_dir = root.join("target/release");
     }
