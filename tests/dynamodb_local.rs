@@ -468,3 +468,35 @@ async fn the_dynamodb_held_orders_table_keeps_the_repository_contract() {
         Some(tables::HELD_TTL_ATTR)
     );
 }
+
+/// DynamoDB's 400 KB item limit (the DynamoDB developer guide, "Service, account, and table
+/// quotas": "The maximum item size in DynamoDB is 400 KB", attribute names and values
+/// together) holds locally as on AWS: DynamoDB Local refuses a bigger item with
+/// AWS's `ValidationException`, so a claim check or record that grows past it fails here first.
+#[tokio::test]
+async fn an_item_over_400_kb_is_refused_as_dynamodb_refuses_it() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (c, name) = table(Table::Orders, "item-size").await;
+    let put = |id: &str, bytes: usize| {
+        c.put_item()
+            .table_name(&name)
+            .item(
+                aws_adapters::tables::ORDERS_KEY,
+                AttributeValue::S(id.to_owned()),
+            )
+            .item("blob", AttributeValue::S("x".repeat(bytes)))
+            .send()
+    };
+    put("fits", 399 * 1024)
+        .await
+        .expect("an item under 400 KB is stored");
+    let e = put("over", 400 * 1024 + 1).await.unwrap_err();
+    let e = e.into_service_error();
+    assert_eq!(e.meta().code(), Some("ValidationException"), "{e:?}");
+    assert!(
+        e.meta()
+            .message()
+            .is_some_and(|m| m.contains("Item size has exceeded the maximum allowed size")),
+        "{e:?}"
+    );
+}

@@ -602,7 +602,10 @@ mod tests {
             (release.async_retries, release.max_event_age_seconds),
             (2, 3600)
         );
-        assert_eq!(release.on_failure.as_deref(), Some("orders-t-release-failures"));
+        assert_eq!(
+            release.on_failure.as_deref(),
+            Some("orders-t-release-failures")
+        );
         assert_eq!(intake.max_event_age_seconds, 21_600);
         assert_eq!(intake.env["WEBHOOK_SECRETS_ID"], "arn:webhooks");
         assert_eq!(app.tables.len(), 3);
