@@ -83,6 +83,18 @@ fn parse_input(function: &str, v: &Value) -> Result<(), String> {
                 Err(format!("release-order does not take {detail_type:?}"))
             }
         }),
+        // A seed step: a document as intake stored it (a prefix and a body that is a
+        // webhook, JSON).
+        samples::DOCUMENTS_STEP => match (v["prefix"].as_str(), v["body"].as_str()) {
+            (Some(prefix), Some(body)) if prefix.starts_with("payload/") => {
+                serde_json::from_str::<serde_json::Value>(body)
+                    .map(|_| ())
+                    .map_err(|e| format!("{prefix}: the body is not JSON: {e}"))
+            }
+            _ => Err(format!(
+                "a documents step is a payload prefix and a body: {v}"
+            )),
+        },
         other => Err(format!("unknown function {other}")),
     }
 }

@@ -680,7 +680,24 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
         idem["TimeToLiveSpecification"]["AttributeName"],
         IDEMPOTENCY_TTL_ATTR
     );
-    for id in ["OrdersTable", "HeldOrdersTable", "IdempotencyTable"] {
+    let docs = table(&t, "DocumentsTable");
+    assert_eq!(
+        keys(&docs),
+        vec![
+            (DOCUMENTS_KEY.to_owned(), "HASH".to_owned()),
+            (DOCUMENTS_PART.to_owned(), "RANGE".to_owned())
+        ]
+    );
+    assert_eq!(
+        docs["TimeToLiveSpecification"]["AttributeName"],
+        DOCUMENTS_TTL_ATTR
+    );
+    for id in [
+        "OrdersTable",
+        "HeldOrdersTable",
+        "IdempotencyTable",
+        "DocumentsTable",
+    ] {
         let p = table(&t, id);
         assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{id}");
         assert_eq!(

@@ -168,7 +168,7 @@ fn hooks() -> Vec<Hook> {
         Hook { body: Body::Bytes(b"{\"type\":\"order.created\",\"order\":".to_vec()), ..hook("malformed-json", "app", "", None, "Authentic but not JSON: 400 and a Webhook Rejected event", publishing(status(400), &["Webhook Rejected"])) },
         Hook { body: Body::Bytes(br#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x","store":{"merchant_supplied_id":"S1001"}}}"#.to_vec()), ..hook("unsupported-type", "doordash", "", None, "A webhook type the pipeline does not handle: 400", publishing(status(400), &["Webhook Rejected"])) },
         Hook { body: Body::Bytes(br#"{"type":"courier.location","storeNumber":"9999","location":{"lat":1.0,"lon":1.0}}"#.to_vec()), ..hook("courier-unknown-store", "app", "", None, "A courier for a store the chain does not have: 400", publishing(status(400), &["Webhook Rejected"])) },
-        Hook { body: Body::Bytes(oversize), ..hook("oversize", "doordash", "", None, "A body over 64 KiB: 413", publishing(status(413), &[])) },
+        Hook { body: Body::Bytes(oversize), ..hook("oversize", "doordash", "", None, "A body over the cap (64 KiB in the samples' environment, 1 MiB deployed): 413", publishing(status(413), &[])) },
         hook("unknown-partner", "deliveroo", "app/order.json", None, "A partner without a route: 404", publishing(status(404), &[])),
         internal("ubereats-closed-store", "ubereats", "ubereats/notification-closed-store.json", "rej-closed"),
         internal("ubereats-missing-order", "ubereats", "ubereats/notification-missing-order.json", "UM"),
@@ -428,6 +428,12 @@ impl Gen {
             Err(e) => return Err(format!("{function}/{name}: {e}")),
         };
         check(&expect, &result, &types).map_err(|e| format!("sample {function}/{name}: {e}"))?;
+        if let (Some(want), Ok(v)) = (&expect.stored_order, &result) {
+            let stored = samples::stored_order(&world, v).await?;
+            samples::contains(want, &stored).map_err(|d| {
+                format!("sample {function}/{name}: the stored order differs at {d}: {stored}")
+            })?;
+        }
         if effects != expect.effects {
             return Err(format!(
                 "sample {function}/{name}: expected effects {:?}, got {effects:?}",
@@ -498,6 +504,15 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         catalogue: BTreeMap::new(),
     };
     g.webhooks(&intake, out).await?;
+    // The bodies intake stored, so every sample's world has them.
+    for (prefix, body) in g.world.documents.all() {
+        let body = String::from_utf8(body).map_err(|e| format!("a stored body: {e}"))?;
+        g.seed(
+            samples::DOCUMENTS_STEP,
+            json!({ "prefix": prefix, "body": body }),
+        )
+        .await?;
+    }
 
     // The seed: every order brought to the state its samples start from.
     fn g_cid<'a>(g: &'a Gen, role: &str) -> Result<&'a str, String> {
@@ -587,8 +602,11 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
     dup["received"]["metadata"]["correlationId"] = json!("corr-app-order-retry");
     g.sample(out, "dedup", "duplicate", "The same order delivered again: a quiet duplicate", dup.clone(), output(json!({ "outcome": "duplicate", "event": { "detailType": "Order Duplicate Ignored", "detail": { "data": { "payloadMismatch": false } } } })), None).await?;
     let mut conflict = dup;
-    conflict["received"]["data"]["payload"]["order"]["note"] =
-        json!("changed after the first delivery");
+    // Another body for the same order id: its reference names other bytes.
+    let other = "5".repeat(64);
+    conflict["received"]["data"]["payloadRef"]["sha256"] = json!(other);
+    conflict["received"]["data"]["payloadRef"]["key"] =
+        json!(format!("payload/app/APP-20261122-0001/{other}"));
     g.sample(out, "dedup", "conflict", "The same order id with a different payload: a conflict", conflict, output(json!({ "outcome": "conflict", "event": { "detail": { "data": { "payloadMismatch": true } } } })), None).await?;
     let mut malformed = g.received("N")?;
     malformed["received"]["data"]
@@ -646,16 +664,13 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
     ];
     for (name, role, description, expect) in adapted {
         let input = g.received(role)?;
-        g.sample(
-            out,
-            "adapt-order",
-            name,
-            description,
-            input,
-            output(expect),
-            None,
-        )
-        .await?;
+        // The workflow gets the order's handle; the canonical order is a document.
+        let handle = Expect {
+            stored_order: Some(expect["order"].clone()),
+            ..output(json!({ "order": { "storeId": "S1001", "document": {} } }))
+        };
+        g.sample(out, "adapt-order", name, description, input, handle, None)
+            .await?;
     }
     let rejected = [
         ("unknown-item", "rej-item", "UnknownItem"),

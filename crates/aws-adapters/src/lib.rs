@@ -1,6 +1,7 @@
 //! The real adapters behind the pipeline's ports. Only this crate names `aws_sdk_*` types.
 //!
 //! * [`orders::DynamoOrders`]: the orders table, status changes as conditional updates;
+//! * [`documents::DynamoDocuments`]: the claim check, gzip in parts under the item limit;
 //! * [`held::DynamoHeld`]: the held-orders table and its by-store index;
 //! * [`idempotency_store::DynamoIdempotencyStore`]: one conditional `PutItem` per claim;
 //! * [`eventbridge::EventBridgePublisher`]: batched `PutEvents` that retries failed entries;
@@ -9,6 +10,7 @@
 //! * [`tables`]: the tables' key schemas, shared with the template contract test.
 
 mod attr;
+pub mod documents;
 pub mod eventbridge;
 pub mod held;
 pub mod idempotency_store;
@@ -18,6 +20,7 @@ pub mod secrets;
 pub mod sfn;
 pub mod tables;
 
+pub use documents::DynamoDocuments;
 pub use eventbridge::EventBridgePublisher;
 pub use held::DynamoHeld;
 pub use idempotency_store::DynamoIdempotencyStore;
@@ -91,7 +94,12 @@ mod iam_actions {
             .copied()
             .chain(crate::DynamoHeld::IAM_INDEX_ACTIONS.iter().map(|(a, _)| *a))
             .collect();
-        let cases: [(&str, &str, Vec<&str>); 6] = [
+        let cases: [(&str, &str, Vec<&str>); 7] = [
+            (
+                "documents.rs",
+                include_str!("documents.rs"),
+                crate::DynamoDocuments::IAM_ACTIONS.to_vec(),
+            ),
             (
                 "orders.rs",
                 include_str!("orders.rs"),

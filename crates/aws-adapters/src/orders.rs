@@ -9,9 +9,10 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
-use order_domain::{Order, OrderId, OrderStatus, PosOrderId};
+use order_domain::{OrderId, OrderStatus, PosOrderId};
 use pipeline::ports::{
-    Created, NewOrder, OrderRecord, OrdersRepo, RepoError, StatusChange, StatusUpdate, Transition,
+    Created, NewOrder, OrderHandle, OrderRecord, OrdersRepo, RepoError, StatusChange, StatusUpdate,
+    Transition,
 };
 
 use crate::attr::{self, Item, get_bool, get_s, get_time, opt_s, parse, s, time};
@@ -77,12 +78,14 @@ fn read_change(v: &AttributeValue) -> Option<StatusChange> {
 
 fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
     let order = match opt_s(item, "order") {
-        Some(json) => Some(
-            serde_json::from_str::<Order>(json).map_err(|_| attr::AttrError {
-                name: "order".into(),
-                problem: "is not a canonical order",
-            })?,
-        ),
+        Some(json) => {
+            Some(
+                serde_json::from_str::<OrderHandle>(json).map_err(|_| attr::AttrError {
+                    name: "order".into(),
+                    problem: "is not an order handle",
+                })?,
+            )
+        }
         None => None,
     };
     Ok(OrderRecord {
@@ -155,7 +158,11 @@ impl OrdersRepo for DynamoOrders {
         }
     }
 
-    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<bool, RepoError> {
+    async fn attach_order(
+        &self,
+        order: &OrderHandle,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
         const OP: &str = "attach order";
         let json = serde_json::to_string(order).map_err(|e| RepoError::caused(OP, e))?;
         match self

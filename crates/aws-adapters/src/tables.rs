@@ -24,7 +24,14 @@ pub const IDEMPOTENCY_KEY: &str = "id";
 /// Idempotency: TTL attribute (epoch seconds).
 pub const IDEMPOTENCY_TTL_ATTR: &str = "expiration";
 
-/// The three tables.
+/// Documents (the claim check): partition key, the document's key.
+pub const DOCUMENTS_KEY: &str = "documentKey";
+/// Documents: sort key, the part number (0 holds the header).
+pub const DOCUMENTS_PART: &str = "part";
+/// Documents: TTL attribute (epoch seconds).
+pub const DOCUMENTS_TTL_ATTR: &str = "expiresAt";
+
+/// The tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
     /// Orders and their history.
@@ -33,6 +40,8 @@ pub enum Table {
     Held,
     /// Dedup records.
     Idempotency,
+    /// Claim-check documents (webhook bodies, canonical orders).
+    Documents,
 }
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
@@ -94,6 +103,14 @@ pub async fn create(
                 .key_schema(key(IDEMPOTENCY_KEY, KeyType::Hash))
                 .attribute_definitions(attr(IDEMPOTENCY_KEY, ScalarAttributeType::S));
             Some(IDEMPOTENCY_TTL_ATTR)
+        }
+        Table::Documents => {
+            req = req
+                .key_schema(key(DOCUMENTS_KEY, KeyType::Hash))
+                .key_schema(key(DOCUMENTS_PART, KeyType::Range))
+                .attribute_definitions(attr(DOCUMENTS_KEY, ScalarAttributeType::S))
+                .attribute_definitions(attr(DOCUMENTS_PART, ScalarAttributeType::N));
+            Some(DOCUMENTS_TTL_ATTR)
         }
     };
     req.send().await?;

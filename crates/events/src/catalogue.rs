@@ -16,6 +16,29 @@ macro_rules! bus_event {
             const DETAIL_TYPE: &'static str = $detail_type;
         }
     };
+    ($ty:ident, $source:expr, $detail_type:literal, version $version:literal) => {
+        impl BusEvent for $ty {
+            const SOURCE: &'static str = $source;
+            const DETAIL_TYPE: &'static str = $detail_type;
+            const SCHEMA_VERSION: u32 = $version;
+        }
+    };
+}
+
+/// A document stored once and passed by reference (the claim-check pattern): events and
+/// workflow states carry this instead of a body that could outgrow EventBridge's 256 KB
+/// entry or Step Functions' 256 KiB state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct DocumentRef {
+    /// The document's key in the documents table (content-addressed: it ends with the
+    /// SHA-256 of the bytes).
+    pub key: String,
+    /// Its size, bytes, uncompressed.
+    pub bytes: u64,
+    /// SHA-256 of its bytes, lowercase hex: the reader checks what it gets back.
+    pub sha256: String,
 }
 
 /// A partner webhook carried a new order (whole, or a notification to fetch it).
@@ -33,10 +56,13 @@ pub struct OrderReceived {
     pub payload_kind: PayloadKind,
     /// When intake accepted the webhook.
     pub received_at: DateTime<Utc>,
-    /// The webhook body as the partner sent it (authenticated).
-    pub payload: serde_json::Value,
+    /// The webhook body as the partner sent it (authenticated), stored once by intake: the
+    /// event carries only this reference and the fields rules and the workflow route and
+    /// decide on, so an order of any size the webhook allows fits the bus and the workflow.
+    pub payload_ref: DocumentRef,
 }
-bus_event!(OrderReceived, SOURCE_INTAKE, "Order Received");
+// Version 2: the body moved out of the event into `payloadRef` (version 1 carried `payload`).
+bus_event!(OrderReceived, SOURCE_INTAKE, "Order Received", version 2);
 
 /// An authenticated webhook could not be understood; the partner got HTTP 400.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@ pub use catalogue::*;
 pub const SOURCE_INTAKE: &str = "chain.orders.intake";
 /// `source` of events produced by the order workflow and its functions.
 pub const SOURCE_PIPELINE: &str = "chain.orders.pipeline";
-/// The schema version every event carries today.
+/// The schema version of an event whose type does not set its own.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// An event type of the catalogue.
@@ -26,6 +26,8 @@ pub trait BusEvent: Serialize + DeserializeOwned {
     const SOURCE: &'static str;
     /// EventBridge `detail-type`.
     const DETAIL_TYPE: &'static str;
+    /// The version of its `data` shape, carried in `metadata.schemaVersion`.
+    const SCHEMA_VERSION: u32 = SCHEMA_VERSION;
 }
 
 /// Metadata every event carries.
@@ -84,6 +86,10 @@ pub struct OutboundEvent {
 impl OutboundEvent {
     /// Builds the outbound form of a typed event.
     pub fn new<E: BusEvent>(metadata: Metadata, data: E) -> Result<Self, serde_json::Error> {
+        let metadata = Metadata {
+            schema_version: E::SCHEMA_VERSION,
+            ..metadata
+        };
         Ok(Self {
             source: E::SOURCE.to_owned(),
             detail_type: E::DETAIL_TYPE.to_owned(),

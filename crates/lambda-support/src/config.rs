@@ -95,6 +95,8 @@ pub mod vars {
     pub const HELD_ORDERS_TABLE: &str = "HELD_ORDERS_TABLE";
     /// Idempotency table name.
     pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
+    /// The documents table (the claim check: webhook bodies, canonical orders).
+    pub const DOCUMENTS_TABLE: &str = "DOCUMENTS_TABLE";
     /// Event bus name.
     pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
     /// Secrets Manager id of the webhook credentials (or `file:<path>` for local runs).

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use pipeline::PipelineError;
 use pipeline::memory::FixedClock;
 use pipeline::ports::Clock;
+use pipeline::ports::Documents as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -46,6 +47,10 @@ pub struct Expect {
     /// backend. Checked always: absent means it does none of these things.
     #[serde(default, skip_serializing_if = "Effects::is_empty")]
     pub effects: Effects,
+    /// A JSON value the canonical order the output's handle names (`/order/document`) must
+    /// contain, read back from the memory backend's documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_order: Option<Value>,
 }
 
 /// What an invocation did besides answering and publishing, read from the memory world (not
@@ -73,6 +78,9 @@ pub struct Effects {
     /// Workflow callbacks: `succeed <token>`, `fail <token> <error>`, `heartbeat <token>`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub callbacks: Vec<String>,
+    /// Documents stored (the claim check): `stored <key prefix>` (the key less its SHA-256).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<String>,
 }
 
 impl Effects {
@@ -90,6 +98,7 @@ pub struct Snapshot {
     pos: Vec<(String, String, bool)>,
     partner: usize,
     callbacks: usize,
+    documents: std::collections::BTreeSet<String>,
 }
 
 impl Snapshot {
@@ -139,6 +148,7 @@ impl Snapshot {
                 .collect(),
             partner: w.partners.calls().len(),
             callbacks: w.callbacks.calls().len(),
+            documents: w.documents.keys().into_iter().collect(),
         }
     }
 
@@ -220,12 +230,23 @@ impl Snapshot {
                 CallbackCall::Heartbeat { token } => format!("heartbeat {token}"),
             })
             .collect();
+        let documents = now
+            .documents
+            .difference(&self.documents)
+            .map(|k| {
+                format!(
+                    "stored {}",
+                    k.rsplit_once('/').map_or(k.as_str(), |(p, _)| p)
+                )
+            })
+            .collect();
         Effects {
             orders,
             held,
             pos,
             partner,
             callbacks,
+            documents,
         }
     }
 }
@@ -292,18 +313,23 @@ pub fn load_seed(path: &Path) -> Result<Vec<SeedStep>, String> {
 /// The environment the memory backend runs the samples with.
 pub fn memory_env(root: &Path) -> Env {
     let events = root.join("events");
-    Env::from_pairs([(vars::BACKEND, "memory")])
-        .with(
-            vars::WEBHOOK_SECRETS_ID,
-            &format!(
-                "file:{}",
-                events.join("dev-secrets/webhooks.json").display()
-            ),
-        )
-        .with(
-            vars::API_CREDENTIALS_ID,
-            &format!("file:{}", events.join("dev-secrets/api.json").display()),
-        )
+    // A small body cap, so the oversize sample stays small (deployed: 1 MiB, proven end to
+    // end); `events/watch.env` sets the same.
+    Env::from_pairs([
+        (vars::BACKEND, "memory"),
+        (vars::WEBHOOK_MAX_BODY_BYTES, "65536"),
+    ])
+    .with(
+        vars::WEBHOOK_SECRETS_ID,
+        &format!(
+            "file:{}",
+            events.join("dev-secrets/webhooks.json").display()
+        ),
+    )
+    .with(
+        vars::API_CREDENTIALS_ID,
+        &format!("file:{}", events.join("dev-secrets/api.json").display()),
+    )
 }
 
 /// A memory world at [`SAMPLE_TIME`] with the partner fixtures loaded.
@@ -343,7 +369,11 @@ fn out<T: Serialize>(v: T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-/// Runs one workflow-step function's use case on an input (everything but intake).
+/// The seed step that stores a document, as intake did for a webhook.
+pub const DOCUMENTS_STEP: &str = "documents";
+
+/// Runs one workflow-step function's use case on an input (everything but intake), or stores
+/// a document ([`DOCUMENTS_STEP`]).
 pub async fn run_step(
     backend: &Backend,
     env: &Env,
@@ -376,6 +406,27 @@ pub async fn run_step(
             .await?
             .handle(&parse(function, input)?)
             .await?),
+        // What intake stored when it took a webhook: a seed step of its own, since intake is
+        // not a workflow step (`{"prefix", "body"}`, the body as text).
+        DOCUMENTS_STEP => {
+            let Backend::Memory(world) = backend else {
+                return Err(StepError::UnknownFunction(
+                    "documents (a seed step of the memory backend only)".to_owned(),
+                ));
+            };
+            let (Some(prefix), Some(body)) = (input["prefix"].as_str(), input["body"].as_str())
+            else {
+                return Err(PipelineError::InvalidInput(
+                    "a documents step has a prefix and a body".to_owned(),
+                )
+                .into());
+            };
+            out(world
+                .documents
+                .put(prefix, body.as_bytes())
+                .await
+                .map_err(PipelineError::from)?)
+        }
         other => return Err(StepError::UnknownFunction(other.to_owned())),
     })
 }
@@ -468,6 +519,20 @@ pub fn check(
     Ok(())
 }
 
+/// The canonical order an output's handle (`/order/document`) names, from the world's
+/// documents.
+pub async fn stored_order(world: &MemoryWorld, output: &Value) -> Result<Value, String> {
+    let r: order_events::DocumentRef = serde_json::from_value(output["order"]["document"].clone())
+        .map_err(|e| format!("the output names no document ({e}): {output}"))?;
+    let body = world
+        .documents
+        .get(&r)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("document {} was not stored", r.key))?;
+    serde_json::from_slice(&body).map_err(|e| format!("document {}: {e}", r.key))
+}
+
 /// Runs every manifest sample of `function` through `invoke` (which builds the function's
 /// use case on the given backend and calls its handler), each on a fresh memory world at
 /// [`SAMPLE_TIME`] with the seed replayed, and checks each expectation. Returns the number
@@ -511,6 +576,12 @@ where
                 .map(|e| e.detail_type.clone())
                 .collect();
             check(&sample.expect, &result, &published)?;
+            if let (Some(want), Ok(output)) = (&sample.expect.stored_order, &result) {
+                let stored = stored_order(&world, output).await?;
+                contains(want, &stored).map_err(|d| {
+                    format!("the stored canonical order differs at {d}; it was {stored}")
+                })?;
+            }
             let effects = snapshot.effects_since(&world);
             if effects == sample.expect.effects {
                 Ok(())

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_adapters::{
-    DynamoHeld, DynamoIdempotencyStore, DynamoOrders, EventBridgePublisher, SfnCallbacks,
+    DynamoDocuments, DynamoHeld, DynamoIdempotencyStore, DynamoOrders, EventBridgePublisher,
+    SfnCallbacks,
 };
 use http_clients::partner::PartnerEndpoint;
 use http_clients::{HttpSettings, PartnerHttpClient, PosHttpClient, RetryPolicy};
@@ -36,6 +37,8 @@ pub struct MemoryWorld {
     pub held: Arc<InMemoryHeld>,
     /// Idempotency table.
     pub idempotency: Arc<InMemoryStore>,
+    /// Documents table.
+    pub documents: Arc<InMemoryDocuments>,
     /// The bus.
     pub publisher: Arc<RecordingPublisher>,
     /// Workflow callbacks.
@@ -57,6 +60,7 @@ impl MemoryWorld {
             orders: Arc::default(),
             held: Arc::default(),
             idempotency: Arc::default(),
+            documents: Arc::default(),
             publisher: Arc::default(),
             callbacks: Arc::default(),
             partners: Arc::default(),
@@ -221,6 +225,50 @@ impl Backend {
             (Backend::Aws(aws), Some(client)) => {
                 aws.named(DynamoOrders::IAM_ACTIONS, vars::ORDERS_TABLE);
                 Arc::new(DynamoOrders::new(client, env.required(vars::ORDERS_TABLE)?))
+            }
+            _ => unreachable!("an AWS backend has a DynamoDB client"),
+        })
+    }
+
+    /// The documents table, for reading only: the role needs `GetItem` alone.
+    fn documents_read_only(&self, env: &Env) -> Result<Arc<dyn Documents>, ConfigError> {
+        Ok(match (self, self.dynamo()) {
+            (Backend::Memory(w), _) => Arc::new(ReadOnlyDocuments(w.documents.clone())),
+            (Backend::Aws(aws), Some(client)) => {
+                aws.named(DynamoDocuments::IAM_READ_ACTIONS, vars::DOCUMENTS_TABLE);
+                Arc::new(ReadOnlyDocuments(Arc::new(DynamoDocuments::new(
+                    client,
+                    env.required(vars::DOCUMENTS_TABLE)?,
+                ))))
+            }
+            _ => unreachable!("an AWS backend has a DynamoDB client"),
+        })
+    }
+
+    /// The documents table, for storing only: the role needs `PutItem` alone.
+    fn documents_write_only(&self, env: &Env) -> Result<Arc<dyn Documents>, ConfigError> {
+        Ok(match (self, self.dynamo()) {
+            (Backend::Memory(w), _) => Arc::new(WriteOnlyDocuments(w.documents.clone())),
+            (Backend::Aws(aws), Some(client)) => {
+                aws.named(DynamoDocuments::IAM_WRITE_ACTIONS, vars::DOCUMENTS_TABLE);
+                Arc::new(WriteOnlyDocuments(Arc::new(DynamoDocuments::new(
+                    client,
+                    env.required(vars::DOCUMENTS_TABLE)?,
+                ))))
+            }
+            _ => unreachable!("an AWS backend has a DynamoDB client"),
+        })
+    }
+
+    fn documents(&self, env: &Env) -> Result<Arc<dyn Documents>, ConfigError> {
+        Ok(match (self, self.dynamo()) {
+            (Backend::Memory(w), _) => w.documents.clone(),
+            (Backend::Aws(aws), Some(client)) => {
+                aws.named(DynamoDocuments::IAM_ACTIONS, vars::DOCUMENTS_TABLE);
+                Arc::new(DynamoDocuments::new(
+                    client,
+                    env.required(vars::DOCUMENTS_TABLE)?,
+                ))
             }
             _ => unreachable!("an AWS backend has a DynamoDB client"),
         })
@@ -456,8 +504,12 @@ pub async fn intake(env: &Env, backend: &Backend) -> Result<Intake, ConfigError>
         publisher: backend.publisher(env)?,
         clock: backend.clock(),
         metrics: backend.metrics(env),
+        documents: backend.documents_write_only(env)?,
         config: IntakeConfig {
-            max_body_bytes: env.parsed_or(vars::WEBHOOK_MAX_BODY_BYTES, 64 * 1024)?,
+            max_body_bytes: env.parsed_or(
+                vars::WEBHOOK_MAX_BODY_BYTES,
+                pipeline::usecases::intake::MAX_WEBHOOK_BODY_BYTES,
+            )?,
             replay_window_seconds: (window > 0).then_some(window),
         },
     })
@@ -489,10 +541,15 @@ pub async fn adapt(env: &Env, backend: &Backend) -> Result<Adapt, ConfigError> {
             .await?,
         orders: backend.orders(env)?,
         clock: backend.clock(),
+        documents: backend.documents(env)?,
     })
 }
 
-async fn conversation(env: &Env, backend: &Backend) -> Result<PartnerConversation, ConfigError> {
+async fn conversation(
+    env: &Env,
+    backend: &Backend,
+    documents: Arc<dyn Documents>,
+) -> Result<PartnerConversation, ConfigError> {
     Ok(PartnerConversation {
         catalog: catalog()?,
         partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
@@ -501,12 +558,13 @@ async fn conversation(env: &Env, backend: &Backend) -> Result<PartnerConversatio
         clock: backend.clock(),
         metrics: backend.metrics(env),
         policy: HoldPolicy::default(),
+        documents,
     })
 }
 
 /// The accept-order use case.
 pub async fn accept(env: &Env, backend: &Backend) -> Result<PartnerConversation, ConfigError> {
-    conversation(env, backend).await
+    conversation(env, backend, backend.documents_read_only(env)?).await
 }
 
 /// The hold-order use case.
@@ -522,11 +580,20 @@ pub async fn hold(env: &Env, backend: &Backend) -> Result<HoldKeeper, ConfigErro
 
 /// The pos use case.
 pub async fn pos(env: &Env, backend: &Backend) -> Result<PosSender, ConfigError> {
+    pos_with(env, backend, backend.documents_read_only(env)?).await
+}
+
+async fn pos_with(
+    env: &Env,
+    backend: &Backend,
+    documents: Arc<dyn Documents>,
+) -> Result<PosSender, ConfigError> {
     Ok(PosSender {
         pos: backend.pos_api(env).await?,
         orders: backend.orders(env)?,
         clock: backend.clock(),
         metrics: backend.metrics(env),
+        documents,
     })
 }
 
@@ -540,7 +607,9 @@ pub async fn release(env: &Env, backend: &Backend) -> Result<Releaser, ConfigErr
         publisher: backend.publisher(env)?,
         clock: backend.clock(),
         metrics: backend.metrics(env),
-        pos: pos(env, backend).await?,
-        conversation: conversation(env, backend).await?,
+        // Release voids and cancels by the order's handle and never reads a document: it
+        // gets no access to the documents table.
+        pos: pos_with(env, backend, Arc::new(NoDocuments)).await?,
+        conversation: conversation(env, backend, Arc::new(NoDocuments)).await?,
     })
 }

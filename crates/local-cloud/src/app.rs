@@ -608,7 +608,7 @@ mod tests {
         );
         assert_eq!(intake.max_event_age_seconds, 21_600);
         assert_eq!(intake.env["WEBHOOK_SECRETS_ID"], "arn:webhooks");
-        assert_eq!(app.tables.len(), 3);
+        assert_eq!(app.tables.len(), 4);
         assert!(app.tables.iter().any(|t| t.ttl_attribute.is_some()));
         assert_eq!(app.buses, ["orders-t"]);
         assert!(

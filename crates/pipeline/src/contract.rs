@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use order_domain::{Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId};
 
 use crate::ports::{
-    Created, HeldOrder, HeldOrders, NewOrder, OrdersRepo, StatusUpdate, Transition,
+    Created, HeldOrder, HeldOrders, NewOrder, OrderHandle, OrdersRepo, StatusUpdate, Transition,
 };
 
 /// "Now" for the cases: the wall clock at the first call, to the second. Not a fixed date:
@@ -263,8 +263,16 @@ pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
     repo.create(new_order(&order.id))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    let handle = OrderHandle::of(
+        &order,
+        order_events::DocumentRef {
+            key: format!("order/{}/{}", order.id, "ab".repeat(32)),
+            bytes: 1234,
+            sha256: "ab".repeat(32),
+        },
+    );
     assert!(
-        repo.attach_order(&order, at())
+        repo.attach_order(&handle, at())
             .await
             .unwrap_or_else(|e| panic!("{e}"))
     );
@@ -275,7 +283,7 @@ pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
         .unwrap_or_else(|| panic!("{} exists", order.id));
     assert!(flagged.cancel_requested);
     assert_eq!(flagged.reason.as_deref(), Some("changed plans"));
-    assert_eq!(flagged.order.as_ref(), Some(&order));
+    assert_eq!(flagged.order.as_ref(), Some(&handle));
     assert_eq!(flagged.store_id.as_ref(), Some(&order.store_id));
     repo.mark_pos_voided(&order.id, at())
         .await
@@ -286,9 +294,9 @@ pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
             .unwrap_or_else(|e| panic!("{e}"))
             .is_some_and(|r| r.pos_voided)
     );
-    let unknown = Order {
+    let unknown = OrderHandle {
         id: id(prefix, "never-created"),
-        ..order
+        ..handle
     };
     assert!(
         !repo

@@ -2,9 +2,11 @@
 //! back. The contract tests check the workflow against these types.
 
 use chrono::{DateTime, Utc};
-use order_domain::{Hold, Order, OrderId, PosOrderId, ReleasedBy, StoreId};
+use order_domain::{Hold, OrderId, PosOrderId, ReleasedBy, StoreId};
 use order_events::{Detail, OrderReceived, OutboundEvent};
 use serde::{Deserialize, Serialize};
+
+pub use crate::ports::OrderHandle;
 
 /// The received order as the workflow keeps it: the `detail` of `Order Received`.
 pub type Received = Detail<OrderReceived>;
@@ -85,8 +87,8 @@ pub struct AdaptInput {
 /// `adapt-order` output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdaptOutput {
-    /// The canonical order.
-    pub order: Order,
+    /// The canonical order's handle: the routing fields and its document.
+    pub order: OrderHandle,
 }
 
 /// `accept-order` input: the partner conversation.
@@ -99,8 +101,8 @@ pub struct AdaptOutput {
 pub enum AcceptInput {
     /// Decide and, if the store takes it, accept with the partner.
     Accept {
-        /// The order.
-        order: Order,
+        /// The order's handle.
+        order: OrderHandle,
         /// Correlation id.
         correlation_id: String,
     },
@@ -124,8 +126,8 @@ pub enum AcceptInput {
     /// After acceptance: tell the partner the order will not be made (its own cancellation,
     /// or a failure).
     Cancel {
-        /// The order.
-        order: Order,
+        /// The order's handle.
+        order: OrderHandle,
         /// Correlation id.
         correlation_id: String,
         /// The error that ended it.
@@ -227,16 +229,16 @@ pub struct HoldStored {
 pub enum PosInput {
     /// Create the order in the store's POS.
     Send {
-        /// The order.
-        order: Order,
+        /// The order's handle.
+        order: OrderHandle,
         /// Correlation id.
         correlation_id: String,
     },
     /// Void a POS order (compensation): the one with this id, or, without one, whatever the
     /// POS created under the order's idempotency key (the order id); nothing if it has none.
     Void {
-        /// The order.
-        order: Order,
+        /// The order's handle.
+        order: OrderHandle,
         /// The POS's id, when the caller knows it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pos_order_id: Option<PosOrderId>,

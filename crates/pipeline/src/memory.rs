@@ -9,11 +9,66 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use order_domain::{Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId};
-use order_events::OutboundEvent;
+use order_domain::{OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId};
+use order_events::{DocumentRef, OutboundEvent};
 use partners::{OrderRef, PartnerAction};
 
 use crate::ports::*;
+
+/// Documents in memory, checked on read as the DynamoDB adapter checks them.
+#[derive(Debug, Default)]
+pub struct InMemoryDocuments {
+    docs: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl InMemoryDocuments {
+    /// Every stored key, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut k: Vec<String> = lock(&self.docs).keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    /// Every document, `(prefix, body)` by key (the key is `prefix/sha256`).
+    pub fn all(&self) -> Vec<(String, Vec<u8>)> {
+        let mut all: Vec<(String, Vec<u8>)> = lock(&self.docs)
+            .iter()
+            .map(|(k, v)| {
+                let prefix = k.rsplit_once('/').map_or(k.as_str(), |(p, _)| p);
+                (prefix.to_owned(), v.clone())
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Forgets a document (as its expiry would).
+    pub fn forget(&self, key: &str) {
+        lock(&self.docs).remove(key);
+    }
+}
+
+#[async_trait]
+impl Documents for InMemoryDocuments {
+    async fn put(&self, prefix: &str, body: &[u8]) -> Result<DocumentRef, RepoError> {
+        let sha256 = idempotency::sha256_hex(body);
+        let key = document_key(prefix, &sha256);
+        lock(&self.docs).insert(key.clone(), body.to_vec());
+        Ok(DocumentRef {
+            key,
+            bytes: body.len() as u64,
+            sha256,
+        })
+    }
+
+    async fn get(&self, r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError> {
+        let Some(body) = lock(&self.docs).get(&r.key).cloned() else {
+            return Ok(None);
+        };
+        check_document(r, &body)?;
+        Ok(Some(body))
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A poisoned lock only means another test thread panicked; the data is still usable.
@@ -107,7 +162,11 @@ impl OrdersRepo for InMemoryOrders {
         Ok(Created::New)
     }
 
-    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<bool, RepoError> {
+    async fn attach_order(
+        &self,
+        order: &OrderHandle,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
         let mut records = lock(&self.records);
         let Some(record) = records.get_mut(&order.id) else {
             return Ok(false);

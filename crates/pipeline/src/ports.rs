@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use order_domain::{
     Hold, Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId,
 };
-use order_events::OutboundEvent;
+use order_events::{DocumentRef, OutboundEvent};
 use partners::{OrderRef, PartnerAction};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,147 @@ impl RepoError {
     }
 }
 
+/// The claim-check store: a document (a webhook body, a canonical order) is stored once and
+/// passed everywhere else by its [`DocumentRef`], so no event or workflow state carries more
+/// than a reference whatever the order's size.
+#[async_trait]
+pub trait Documents: Send + Sync {
+    /// Stores `body` under a key made of `prefix` and the body's SHA-256 (storing the same
+    /// body again is harmless) and returns its reference.
+    async fn put(&self, prefix: &str, body: &[u8]) -> Result<DocumentRef, RepoError>;
+    /// The document's bytes, checked against the reference's size and SHA-256; `None` if it
+    /// is not there (never stored, or expired).
+    async fn get(&self, r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError>;
+}
+
+/// Documents a use case may read but not write (accept-order and pos read the canonical
+/// order; their roles allow reads only): a write is an error that says so.
+pub struct ReadOnlyDocuments(pub std::sync::Arc<dyn Documents>);
+
+#[async_trait]
+impl Documents for ReadOnlyDocuments {
+    async fn put(&self, prefix: &str, _body: &[u8]) -> Result<DocumentRef, RepoError> {
+        Err(RepoError::new(
+            "store document",
+            format!("this function only reads documents (storing {prefix})"),
+        ))
+    }
+
+    async fn get(&self, r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError> {
+        self.0.get(r).await
+    }
+}
+
+/// Documents a use case may write but not read (intake stores webhook bodies; its role allows
+/// writes only): a read is an error that says so.
+pub struct WriteOnlyDocuments(pub std::sync::Arc<dyn Documents>);
+
+#[async_trait]
+impl Documents for WriteOnlyDocuments {
+    async fn put(&self, prefix: &str, body: &[u8]) -> Result<DocumentRef, RepoError> {
+        self.0.put(prefix, body).await
+    }
+
+    async fn get(&self, r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError> {
+        Err(RepoError::new(
+            "read document",
+            format!("this function only stores documents (reading {})", r.key),
+        ))
+    }
+}
+
+/// The documents of a use case built for work that reads and writes none (release-order voids
+/// and cancels by the order's handle): its function gets no access to the documents table,
+/// and any use is an error that says so.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoDocuments;
+
+#[async_trait]
+impl Documents for NoDocuments {
+    async fn put(&self, prefix: &str, _body: &[u8]) -> Result<DocumentRef, RepoError> {
+        Err(RepoError::new(
+            "store document",
+            format!("this function has no documents table (storing {prefix})"),
+        ))
+    }
+
+    async fn get(&self, r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError> {
+        Err(RepoError::new(
+            "read document",
+            format!("this function has no documents table (reading {})", r.key),
+        ))
+    }
+}
+
+/// Checks `body` against its reference (size and SHA-256): a document store must never hand
+/// back other bytes than were stored.
+pub fn check_document(r: &DocumentRef, body: &[u8]) -> Result<(), RepoError> {
+    let sha256 = idempotency::sha256_hex(body);
+    if body.len() as u64 != r.bytes || sha256 != r.sha256 {
+        return Err(RepoError::new(
+            "read document",
+            format!(
+                "document {} is {} bytes with SHA-256 {sha256}, not the {} bytes with {} it was stored as",
+                r.key,
+                body.len(),
+                r.bytes,
+                r.sha256
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The key a document is stored under: `prefix/sha256`.
+pub fn document_key(prefix: &str, sha256: &str) -> String {
+    format!("{prefix}/{sha256}")
+}
+
+/// An adapted order as the workflow carries it: what the steps route and decide on, and the
+/// reference to the whole canonical order (which can be far over a state's 256 KiB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderHandle {
+    /// The pipeline's id.
+    pub id: OrderId,
+    /// The partner.
+    pub partner: Partner,
+    /// The partner's id.
+    pub partner_order_id: PartnerOrderId,
+    /// The partner's id for the store.
+    pub partner_store_id: String,
+    /// The chain's store.
+    pub store_id: StoreId,
+    /// Its number of lines.
+    pub lines: usize,
+    /// The canonical order.
+    pub document: DocumentRef,
+}
+
+impl OrderHandle {
+    /// The handle of `order`, stored as `document`.
+    pub fn of(order: &Order, document: DocumentRef) -> Self {
+        Self {
+            id: order.id.clone(),
+            partner: order.partner,
+            partner_order_id: order.partner_order_id.clone(),
+            partner_store_id: order.partner_store_id.clone(),
+            store_id: order.store_id.clone(),
+            lines: order.items.len(),
+            document,
+        }
+    }
+
+    /// The partner-side reference (for accept, deny, cancel).
+    pub fn order_ref(&self) -> OrderRef {
+        OrderRef {
+            partner: self.partner,
+            partner_order_id: self.partner_order_id.clone(),
+            partner_store_id: Some(self.partner_store_id.clone()),
+        }
+    }
+}
+
 /// One step of an order's status history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,8 +220,8 @@ pub struct OrderRecord {
     pub correlation_id: String,
     /// Every status entered, oldest first.
     pub history: Vec<StatusChange>,
-    /// The canonical order, once adapted.
-    pub order: Option<Order>,
+    /// The adapted order's handle (its canonical form is a document), once adapted.
+    pub order: Option<OrderHandle>,
     /// The POS's id, once sent.
     pub pos_order_id: Option<PosOrderId>,
     /// Whether the POS order was voided.
@@ -151,8 +292,10 @@ pub enum Transition {
 pub trait OrdersRepo: Send + Sync {
     /// Creates the record in `Received` unless one exists.
     async fn create(&self, new: NewOrder) -> Result<Created, RepoError>;
-    /// Stores the adapted order (and its store) on the record; false if there is no record.
-    async fn attach_order(&self, order: &Order, at: DateTime<Utc>) -> Result<bool, RepoError>;
+    /// Stores the adapted order's handle (and its store) on the record; false if there is no
+    /// record.
+    async fn attach_order(&self, order: &OrderHandle, at: DateTime<Utc>)
+    -> Result<bool, RepoError>;
     /// Moves the status to `to` if the lifecycle allows it from the current status, with one
     /// conditional write, appending to the history.
     async fn transition(

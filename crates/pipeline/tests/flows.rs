@@ -10,9 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use idempotency::{Config, Idempotency, IdempotencyStore, InMemoryStore};
-use order_domain::{
-    Catalog, HoldPolicy, Order, OrderId, OrderStatus, Partner, PosOrderId, StoreId,
-};
+use order_domain::{Catalog, HoldPolicy, OrderId, OrderStatus, Partner, PosOrderId, StoreId};
 use order_events::{Detail, OrderCancellationRequested, OutboundEvent};
 use partners::{CancelReason, PartnerAction};
 use pipeline::PipelineError;
@@ -52,6 +50,7 @@ struct World {
     pos: Arc<InMemoryPos>,
     metrics: Arc<RecordingMetrics>,
     idempotency: Arc<InMemoryStore>,
+    documents: Arc<InMemoryDocuments>,
     catalog: Arc<Catalog>,
 }
 
@@ -76,6 +75,7 @@ impl World {
             pos,
             metrics: Arc::default(),
             idempotency: Arc::default(),
+            documents: Arc::default(),
             catalog: Arc::new(Catalog::embedded().unwrap()),
         }
     }
@@ -93,6 +93,7 @@ impl World {
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             config: IntakeConfig::default(),
+            documents: self.documents.clone(),
         }
     }
 
@@ -111,6 +112,7 @@ impl World {
             partners: self.partners.clone(),
             orders: self.orders.clone(),
             clock: self.clock.clone(),
+            documents: self.documents.clone(),
         }
     }
 
@@ -123,6 +125,7 @@ impl World {
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             policy: HoldPolicy::default(),
+            documents: self.documents.clone(),
         }
     }
 
@@ -142,6 +145,7 @@ impl World {
             orders: self.orders.clone(),
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
+            documents: self.documents.clone(),
         }
     }
 
@@ -200,7 +204,11 @@ impl World {
     }
 
     /// dedup → adapt → accept, as the workflow's first three steps.
-    async fn accepted(&self, partner: Partner, rel: &str) -> (Order, Option<HoldPlan>, String) {
+    async fn accepted(
+        &self,
+        partner: Partner,
+        rel: &str,
+    ) -> (OrderHandle, Option<HoldPlan>, String) {
         let input = self.received(partner, rel).await;
         let d = self
             .dedup()
@@ -697,7 +705,7 @@ async fn a_courier_after_the_hold_timed_out_is_harmless() {
     );
 }
 
-async fn cancel(w: &World, order: &Order) -> ReleaseSummary {
+async fn cancel(w: &World, order: &OrderHandle) -> ReleaseSummary {
     let event = OutboundEvent::new(
         order_events::Metadata::new("c-cancel", "k", w.clock.now()),
         OrderCancellationRequested {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use order_domain::{
-    AcceptDecision, Catalog, HoldDecision, HoldPolicy, Order, OrderId, OrderStatus, Partner,
-    Rejection, RejectionReason, StoreId, decide_acceptance,
+    AcceptDecision, Catalog, HoldDecision, HoldPolicy, OrderId, OrderStatus, Partner, Rejection,
+    RejectionReason, StoreId, decide_acceptance,
 };
 use order_events::{OrderAccepted, OrderCancelled, OrderFailed, OrderRejected};
 use partners::{CancelReason, OrderRef, PartnerAction};
@@ -15,11 +15,11 @@ use tracing::{info, warn};
 use crate::errors::{PipelineError, names};
 use crate::io::{Accepted, HoldPlan, Outcome, Received, TaskError};
 use crate::ports::{
-    Clock, Created, EventPublisher, Metric, Metrics, NewOrder, OrdersRepo, PartnerApi,
-    StatusUpdate, Transition,
+    Clock, Created, Documents, EventPublisher, Metric, Metrics, NewOrder, OrderHandle, OrdersRepo,
+    PartnerApi, StatusUpdate, Transition,
 };
 use crate::usecases::dedup::duplicate_ignored;
-use crate::usecases::order_event;
+use crate::usecases::{load_order, order_event};
 
 /// The accept-order use case.
 pub struct PartnerConversation {
@@ -37,14 +37,8 @@ pub struct PartnerConversation {
     pub metrics: Arc<dyn Metrics>,
     /// Hold tunables.
     pub policy: HoldPolicy,
-}
-
-fn order_ref(order: &Order) -> OrderRef {
-    OrderRef {
-        partner: order.partner,
-        partner_order_id: order.partner_order_id.clone(),
-        partner_store_id: Some(order.partner_store_id.clone()),
-    }
+    /// The claim-check store (the canonical order the decision reads).
+    pub documents: Arc<dyn Documents>,
 }
 
 /// Tells the partner; a transient failure is returned so the workflow retries, a permanent one
@@ -111,31 +105,33 @@ impl PartnerConversation {
     /// partner).
     pub async fn accept(
         &self,
-        order: &Order,
+        handle: &OrderHandle,
         correlation_id: &str,
     ) -> Result<Accepted, PipelineError> {
         let now = self.clock.now();
+        // A cancelled order is not decided on (nor its document read).
+        if let Some(record) = self.orders.get(&handle.id).await?
+            && record.cancel_requested
+        {
+            return Err(PipelineError::Cancelled {
+                order_id: handle.id.clone(),
+                detail: String::new(),
+            });
+        }
+        let order = &load_order(&*self.documents, handle).await?;
         let store = self.catalog.store(&order.store_id).ok_or_else(|| {
             PipelineError::Rejected(Rejection::new(
                 RejectionReason::UnknownStore,
                 format!("store {} is not in the catalogue", order.store_id),
             ))
         })?;
-        if let Some(record) = self.orders.get(&order.id).await?
-            && record.cancel_requested
-        {
-            return Err(PipelineError::Cancelled {
-                order_id: order.id.clone(),
-                detail: String::new(),
-            });
-        }
         let hold = match decide_acceptance(order, store, now, self.policy) {
             AcceptDecision::Deny(r) => return Err(PipelineError::Rejected(r)),
             AcceptDecision::Accept(HoldDecision::SendNow) => None,
             AcceptDecision::Accept(HoldDecision::Hold(h)) => Some(h),
         };
         self.partners
-            .notify(&order_ref(order), &order.id, &PartnerAction::Accept)
+            .notify(&handle.order_ref(), &order.id, &PartnerAction::Accept)
             .await
             .map_err(PipelineError::partner)?;
         match self
@@ -342,7 +338,7 @@ impl PartnerConversation {
     /// the partner asked (`Order Cancelled`); anything else is a failure (`Order Failed`).
     pub async fn cancel(
         &self,
-        order: &Order,
+        order: &OrderHandle,
         correlation_id: &str,
         error: &TaskError,
     ) -> Result<Outcome, PipelineError> {
@@ -350,7 +346,7 @@ impl PartnerConversation {
         let record = self.orders.get(&order.id).await?;
         let pos_voided = record.as_ref().is_some_and(|r| r.pos_voided);
         let message = error.message();
-        let r = order_ref(order);
+        let r = order.order_ref();
 
         if error.error == names::ORDER_CANCELLED {
             let reason = record.as_ref().and_then(|r| r.reason.clone());

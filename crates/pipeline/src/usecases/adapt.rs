@@ -1,5 +1,6 @@
-//! Adapt: the partner payload (fetched first, for notification partners) becomes the
-//! canonical order, or a typed rejection.
+//! Adapt: the partner payload (read from the documents store where intake put it, or fetched
+//! from the partner for notifications) becomes the canonical order, stored as a document, or a
+//! typed rejection. The workflow carries on with the order's handle, not the order.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use tracing::info;
 
 use crate::errors::PipelineError;
 use crate::io::{AdaptInput, AdaptOutput};
-use crate::ports::{Clock, OrdersRepo, PartnerApi};
+use crate::ports::{Clock, Documents, OrderHandle, OrdersRepo, PartnerApi};
 
 /// The adapt use case.
 pub struct Adapt {
@@ -20,25 +21,36 @@ pub struct Adapt {
     pub orders: Arc<dyn OrdersRepo>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// The claim-check store (webhook bodies in, canonical orders out).
+    pub documents: Arc<dyn Documents>,
 }
 
 impl Adapt {
     /// Adapts the received order.
     pub async fn handle(&self, input: AdaptInput) -> Result<AdaptOutput, PipelineError> {
         let data = &input.received.data;
-        let fetched;
+        let body = self
+            .documents
+            .get(&data.payload_ref)
+            .await?
+            .ok_or_else(|| {
+                PipelineError::InvalidInput(format!(
+                    "the webhook body of {} ({}) is not in the documents table",
+                    data.partner_order_id, data.payload_ref.key
+                ))
+            })?;
+        let webhook: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+            PipelineError::InvalidInput(format!("the stored webhook body does not parse: {e}"))
+        })?;
         let payload = match data.payload_kind {
-            PayloadKind::Full => &data.payload,
-            PayloadKind::Notification => {
-                fetched = self
-                    .partners
-                    .fetch_order(data.partner, &data.partner_order_id)
-                    .await
-                    .map_err(PipelineError::partner)?;
-                &fetched
-            }
+            PayloadKind::Full => webhook,
+            PayloadKind::Notification => self
+                .partners
+                .fetch_order(data.partner, &data.partner_order_id)
+                .await
+                .map_err(PipelineError::partner)?,
         };
-        let order = partners::adapt(data.partner, payload, &self.catalog)
+        let order = partners::adapt(data.partner, &payload, &self.catalog)
             .map_err(PipelineError::Rejected)?;
         if order.partner_order_id != data.partner_order_id {
             return Err(PipelineError::Rejected(Rejection::new(
@@ -49,13 +61,21 @@ impl Adapt {
                 ),
             )));
         }
-        if !self.orders.attach_order(&order, self.clock.now()).await? {
+        let canonical = serde_json::to_vec(&order).map_err(|e| {
+            PipelineError::InvalidInput(format!("the canonical order does not serialize: {e}"))
+        })?;
+        let document = self
+            .documents
+            .put(&format!("order/{}", order.id), &canonical)
+            .await?;
+        let handle = OrderHandle::of(&order, document);
+        if !self.orders.attach_order(&handle, self.clock.now()).await? {
             return Err(PipelineError::InvalidInput(format!(
                 "no record for order {}: dedup must claim it first",
                 order.id
             )));
         }
-        info!(order_id = %order.id, store_id = %order.store_id, lines = order.items.len(), "order adapted");
-        Ok(AdaptOutput { order })
+        info!(order_id = %order.id, store_id = %order.store_id, lines = order.items.len(), bytes = canonical.len(), "order adapted");
+        Ok(AdaptOutput { order: handle })
     }
 }

@@ -24,7 +24,9 @@ pub fn key_spec() -> KeySpec {
             "/received/data/partner".to_owned(),
             "/received/data/partnerOrderId".to_owned(),
         ],
-        payload_field: "/received/data/payload".to_owned(),
+        // The body's SHA-256, which intake computed when it stored the body: a repeat with
+        // other bytes is a conflict.
+        payload_field: "/received/data/payloadRef/sha256".to_owned(),
     }
 }
 

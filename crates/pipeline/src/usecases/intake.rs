@@ -2,7 +2,8 @@
 //!
 //! Order of checks: known partner route (404) → body size (413) → signature or token on the
 //! raw body (401) → JSON and webhook shape (400, announced as `Webhook Rejected`) → replay
-//! window (401) → publish (503 if the bus fails, so the partner retries) → 202.
+//! window (401) → an order's body stored once in the documents table (the claim check; 503
+//! if it fails) → publish its reference (503 if the bus fails, so the partner retries) → 202.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -10,15 +11,15 @@ use std::sync::Arc;
 
 use order_domain::{Catalog, CorrelationId, OrderId, Partner};
 use order_events::{
-    CourierLocationUpdated, Metadata, OrderCancellationRequested, OrderReceived, OutboundEvent,
-    WebhookRejected,
+    CourierLocationUpdated, DocumentRef, Metadata, OrderCancellationRequested, OrderReceived,
+    OutboundEvent, WebhookRejected,
 };
 use partners::auth::{self, AuthError};
 use partners::{Webhook, parse_webhook};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
-use crate::ports::{Clock, EventPublisher, Metric, Metrics};
+use crate::ports::{Clock, Documents, EventPublisher, Metric, Metrics};
 
 /// Each partner's webhook credential (HMAC secret or bearer token). Never printed.
 #[derive(Clone, Default)]
@@ -41,10 +42,17 @@ impl fmt::Debug for WebhookSecrets {
     }
 }
 
+/// The largest webhook body intake takes, bytes: 1 MiB. The partners publish no smaller cap
+/// for their order webhooks (a 1,200-line catering order from the app is 191 KB), and the
+/// chain's largest orders must reach the store; the body is stored once by reference, so
+/// nothing downstream carries it. Above Lambda's 6 MB synchronous payload and API Gateway's
+/// 10 MB request quotas there is room for the base64 an HTTP API may add.
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 1024 * 1024;
+
 /// Intake limits.
 #[derive(Debug, Clone, Copy)]
 pub struct IntakeConfig {
-    /// Larger bodies get 413.
+    /// Larger bodies get 413 ([`MAX_WEBHOOK_BODY_BYTES`] by default).
     pub max_body_bytes: usize,
     /// Signed timestamps further than this from now get 401; `None` disables the check
     /// (local sample replays only).
@@ -54,7 +62,7 @@ pub struct IntakeConfig {
 impl Default for IntakeConfig {
     fn default() -> Self {
         Self {
-            max_body_bytes: 64 * 1024,
+            max_body_bytes: MAX_WEBHOOK_BODY_BYTES,
             replay_window_seconds: Some(300),
         }
     }
@@ -98,6 +106,8 @@ pub struct Intake {
     pub metrics: Arc<dyn Metrics>,
     /// Limits.
     pub config: IntakeConfig,
+    /// The claim-check store an order's body goes to.
+    pub documents: Arc<dyn Documents>,
 }
 
 const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -176,7 +186,7 @@ impl Intake {
             Ok(v) => v,
             Err(e) => return self.refuse(Some(partner), 401, "Unauthorized", e.to_string(), &cid),
         };
-        let (webhook, payload) = match parse_webhook(partner, req.body) {
+        let (webhook, _parsed) = match parse_webhook(partner, req.body) {
             Ok(parsed) => parsed,
             Err(e) => {
                 let problem = e.to_string();
@@ -193,7 +203,22 @@ impl Intake {
         {
             return self.refuse(Some(partner), 401, "Unauthorized", e.to_string(), &cid);
         }
-        let (event, kind, order_id) = match self.event_for(partner, webhook, payload, now, &cid) {
+        // An order's body is stored once; the event carries its reference.
+        let payload_ref = match &webhook {
+            Webhook::Order(n) => {
+                let prefix = format!("payload/{partner}/{}", n.partner_order_id);
+                match self.documents.put(&prefix, req.body).await {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        warn!(partner = partner.as_str(), correlation_id = %cid, error = %e, "could not store the webhook body");
+                        return self.unavailable(partner, cid);
+                    }
+                }
+            }
+            _ => None,
+        };
+        let (event, kind, order_id) = match self.event_for(partner, webhook, payload_ref, now, &cid)
+        {
             Ok(x) => x,
             Err(problem) => {
                 self.announce_rejected(partner, &problem, req.body, &cid)
@@ -203,16 +228,7 @@ impl Intake {
         };
         if let Err(e) = self.publisher.publish(std::slice::from_ref(&event)).await {
             warn!(partner = partner.as_str(), correlation_id = %cid, error = %e, "could not publish webhook event");
-            self.metrics.record(Metric::WebhookRefused {
-                partner: Some(partner),
-                status: 503,
-            });
-            return WebhookResponse {
-                status: 503,
-                body: json!({ "error": { "code": "Unavailable", "message": "try again shortly" }, "correlationId": cid }),
-                retry_after: Some(1),
-                correlation_id: cid,
-            };
+            return self.unavailable(partner, cid);
         }
         self.metrics.record(Metric::WebhookAccepted { partner });
         info!(partner = partner.as_str(), kind, order_id = order_id.as_ref().map(|o| o.as_str()), correlation_id = %cid, "webhook accepted");
@@ -228,17 +244,33 @@ impl Intake {
         }
     }
 
+    /// 503 with `Retry-After`: the partner retries the webhook.
+    fn unavailable(&self, partner: Partner, cid: String) -> WebhookResponse {
+        self.metrics.record(Metric::WebhookRefused {
+            partner: Some(partner),
+            status: 503,
+        });
+        WebhookResponse {
+            status: 503,
+            body: json!({ "error": { "code": "Unavailable", "message": "try again shortly" }, "correlationId": cid }),
+            retry_after: Some(1),
+            correlation_id: cid,
+        }
+    }
+
     fn event_for(
         &self,
         partner: Partner,
         webhook: Webhook,
-        payload: Value,
+        payload_ref: Option<DocumentRef>,
         now: chrono::DateTime<chrono::Utc>,
         cid: &str,
     ) -> Result<(OutboundEvent, &'static str, Option<OrderId>), String> {
         let built = match webhook {
             Webhook::Order(n) => {
                 let order_id = OrderId::for_partner_order(partner, &n.partner_order_id);
+                let payload_ref =
+                    payload_ref.ok_or_else(|| "the order's body was not stored".to_owned())?;
                 let event = OutboundEvent::new(
                     Metadata::new(cid, format!("{order_id}/order-received"), now),
                     OrderReceived {
@@ -247,7 +279,7 @@ impl Intake {
                         partner_store_id: n.partner_store_id,
                         payload_kind: n.kind,
                         received_at: now,
-                        payload,
+                        payload_ref,
                     },
                 );
                 (event, "order", Some(order_id))

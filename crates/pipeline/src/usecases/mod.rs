@@ -8,7 +8,7 @@ pub mod intake;
 pub mod pos;
 pub mod release;
 
-use order_domain::OrderId;
+use order_domain::{Order, OrderId};
 use order_events::{BusEvent, Metadata, OutboundEvent, slug};
 
 use crate::errors::PipelineError;
@@ -30,4 +30,23 @@ pub(crate) fn order_event<E: BusEvent>(
         data,
     )
     .map_err(|e| PipelineError::InvalidInput(format!("event does not serialize: {e}")))
+}
+
+/// The whole canonical order behind `handle`, from the documents store.
+pub(crate) async fn load_order(
+    documents: &dyn crate::ports::Documents,
+    handle: &crate::ports::OrderHandle,
+) -> Result<Order, PipelineError> {
+    let body = documents.get(&handle.document).await?.ok_or_else(|| {
+        PipelineError::InvalidInput(format!(
+            "the canonical order of {} ({}) is not in the documents table",
+            handle.id, handle.document.key
+        ))
+    })?;
+    serde_json::from_slice(&body).map_err(|e| {
+        PipelineError::InvalidInput(format!(
+            "the canonical order of {} does not parse: {e}",
+            handle.id
+        ))
+    })
 }

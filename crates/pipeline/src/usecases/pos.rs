@@ -3,16 +3,17 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use order_domain::{Order, OrderStatus, PosOrderId};
+use order_domain::{OrderStatus, PosOrderId};
 use order_events::OrderSentToPos;
 use tracing::{info, warn};
 
 use crate::errors::PipelineError;
 use crate::io::{Sent, Voided};
 use crate::ports::{
-    Clock, Metric, Metrics, OrdersRepo, PosApi, PosTicket, StatusUpdate, Transition,
+    Clock, Documents, Metric, Metrics, OrderHandle, OrdersRepo, PosApi, PosTicket, StatusUpdate,
+    Transition,
 };
-use crate::usecases::order_event;
+use crate::usecases::{load_order, order_event};
 
 /// The pos use case.
 pub struct PosSender {
@@ -24,6 +25,8 @@ pub struct PosSender {
     pub clock: Arc<dyn Clock>,
     /// Metrics.
     pub metrics: Arc<dyn Metrics>,
+    /// The claim-check store (the canonical order the ticket is made from).
+    pub documents: Arc<dyn Documents>,
 }
 
 impl PosSender {
@@ -48,7 +51,11 @@ impl PosSender {
 
     /// Creates the POS order (the order id is the POS idempotency key, so a retry after a lost
     /// answer finds the same POS order) and records it.
-    pub async fn send(&self, order: &Order, correlation_id: &str) -> Result<Sent, PipelineError> {
+    pub async fn send(
+        &self,
+        order: &OrderHandle,
+        correlation_id: &str,
+    ) -> Result<Sent, PipelineError> {
         let cancelled = || PipelineError::Cancelled {
             order_id: order.id.clone(),
             detail: String::new(),
@@ -58,7 +65,7 @@ impl PosSender {
         {
             return Err(cancelled());
         }
-        let ticket = PosTicket::for_order(order);
+        let ticket = PosTicket::for_order(&load_order(&*self.documents, order).await?);
         let started = Instant::now();
         let created = self
             .pos
@@ -135,7 +142,7 @@ impl PosSender {
     /// created the order leaves nothing to void.
     pub async fn compensate(
         &self,
-        order: &Order,
+        order: &OrderHandle,
         pos_order_id: Option<&PosOrderId>,
     ) -> Result<Voided, PipelineError> {
         let found = match pos_order_id {
@@ -159,7 +166,7 @@ impl PosSender {
     /// failure of the void: there is nothing left to undo.
     pub async fn void(
         &self,
-        order: &Order,
+        order: &OrderHandle,
         pos_order_id: &PosOrderId,
     ) -> Result<Voided, PipelineError> {
         match self.pos.void(&order.store_id, pos_order_id).await {
