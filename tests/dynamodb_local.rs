@@ -500,3 +500,68 @@ async fn an_item_over_400_kb_is_refused_as_dynamodb_refuses_it() {
         "{e:?}"
     );
 }
+
+/// The claim check on DynamoDB Local: a small document round-trips in one item; a large one
+/// that does not compress (random bytes, 1 MiB) is split into parts under the 400 KB item
+/// limit and read back whole; a missing one is `None`; a part that went missing, or bytes
+/// other than the reference names, are errors, never other data.
+#[tokio::test]
+async fn documents_round_trip_in_parts_under_the_item_limit_and_are_checked_on_read() {
+    use aws_adapters::DynamoDocuments;
+    use aws_adapters::documents::PART_BYTES;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use pipeline::ports::Documents;
+    let (c, name) = table(Table::Documents, "documents").await;
+    let docs = DynamoDocuments::new(c.clone(), name.clone());
+
+    let small = br#"{"order":{"id":"A-1","items":[{"sku":"CRUNCHWRAP","qty":1}]}}"#;
+    let r = docs.put("payload/app/A-1", small).await.unwrap();
+    assert_eq!(r.bytes, small.len() as u64);
+    assert!(r.key.starts_with("payload/app/A-1/") && r.key.ends_with(&r.sha256));
+    assert_eq!(docs.get(&r).await.unwrap().as_deref(), Some(&small[..]));
+    // Storing the same body again is the same document.
+    assert_eq!(docs.put("payload/app/A-1", small).await.unwrap(), r);
+
+    let mut rng = fastrand::Rng::with_seed(9);
+    let big: Vec<u8> = (0..1024 * 1024).map(|_| rng.u8(..)).collect();
+    let rb = docs.put("payload/app/BIG", &big).await.unwrap();
+    let header = c
+        .get_item()
+        .table_name(&name)
+        .key("documentKey", AttributeValue::S(rb.key.clone()))
+        .key("part", AttributeValue::N("0".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let parts: usize = header["parts"].as_n().unwrap().parse().unwrap();
+    // Random bytes gzip to a little over their size: 1 MiB needs 3 parts of 350 KiB.
+    assert_eq!(parts, 1024 * 1024 / PART_BYTES + 1, "{parts}");
+    assert_eq!(docs.get(&rb).await.unwrap().unwrap(), big);
+
+    // Absent: never stored.
+    let absent = order_events::DocumentRef {
+        key: "payload/app/NONE/00".into(),
+        bytes: 1,
+        sha256: "00".into(),
+    };
+    assert_eq!(docs.get(&absent).await.unwrap(), None);
+    // A reference that names other bytes than were stored: refused, not returned.
+    let wrong = order_events::DocumentRef {
+        sha256: "0".repeat(64),
+        ..r.clone()
+    };
+    let e = docs.get(&wrong).await.unwrap_err();
+    assert!(e.message.contains("not the"), "{e}");
+    // A part gone (a partial write, a manual delete): an error naming it.
+    c.delete_item()
+        .table_name(&name)
+        .key("documentKey", AttributeValue::S(rb.key.clone()))
+        .key("part", AttributeValue::N("2".into()))
+        .send()
+        .await
+        .unwrap();
+    let e = docs.get(&rb).await.unwrap_err();
+    assert!(e.message.contains("lacks part 2"), "{e}");
+}

@@ -1033,3 +1033,102 @@ async fn the_local_bus_answers_test_event_pattern_and_put_rule_to_the_aws_sdk() 
     }
     c.stop().await;
 }
+
+/// The largest order a partner may send (the 1 MiB body limit) goes end to end, by reference:
+/// the body and the canonical order are documents, and every workflow state, task parameter
+/// and bus event stays under its AWS limit (asserted on the records: the execution history
+/// and the bus archive). One byte over the limit is refused with 413 naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_at_the_body_limit_goes_through_by_reference_and_one_byte_over_is_refused() {
+    let limit = pipeline::usecases::intake::MAX_WEBHOOK_BODY_BYTES;
+    let c = cloud("large-order").await;
+    let mut o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    // Soft tacos (199 cents each, as on the menu), each with a note, until the body is a
+    // little under the limit; then the order note fills it to the byte.
+    let line = |i: usize| {
+        json!({ "sku": "sku-taco-soft", "name": "Soft Taco", "qty": 1, "unitPriceCents": 199,
+                "modifiers": [], "note": format!("line {i}: no onions, extra sauce, cut in half") })
+    };
+    let mut items = Vec::new();
+    let sized = |items: &Vec<Value>, note: &str| {
+        let mut j = o.payload.json.clone();
+        let n = items.len() as i64;
+        j["order"]["items"] = Value::from(items.clone());
+        j["order"]["totals"] = json!({ "subtotalCents": n * 199, "taxCents": 0, "totalCents": n * 199, "currency": "USD" });
+        j["order"]["note"] = Value::from(note);
+        j
+    };
+    // Lines are all about the same size: count them from one, rather than re-measuring.
+    let per_line = line(10_000).to_string().len() + 1;
+    let lines = (limit - 1000 - sized(&items, "").to_string().len()) / per_line;
+    items.extend((0..lines).map(line));
+    let fill = limit - sized(&items, "").to_string().len();
+    let body_json = sized(&items, &"x".repeat(fill));
+    assert_eq!(body_json.to_string().len(), limit, "exactly at the limit");
+    o.payload.json = body_json.clone();
+
+    // One byte over: 413, naming the limit.
+    let mut over = body_json.clone();
+    over["order"]["note"] = Value::from("x".repeat(fill + 1));
+    let (status, answer) = c
+        .send_signed(o.partner, over.to_string().into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status, 413, "{answer}");
+    assert!(
+        answer
+            .to_string()
+            .contains(&format!("at most {limit} are accepted")),
+        "{answer}"
+    );
+
+    assert_eq!(send(&c, &o).await, 202);
+    let v = ended(&c, &o).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
+    // The POS got every line.
+    let created: Vec<Value> = c
+        .pos
+        .calls()
+        .await
+        .into_iter()
+        .filter(|call| {
+            call.method == "POST"
+                && call.body["externalId"]
+                    .as_str()
+                    .is_some_and(|id| id.ends_with(&o.id))
+        })
+        .map(|call| call.body)
+        .collect();
+    assert!(!created.is_empty(), "the POS was asked to create the order");
+    assert_eq!(created[0]["lines"].as_array().unwrap().len(), items.len());
+
+    // Every state's input and output, every task's parameters and result: under 256 KiB.
+    let mut largest = (0, String::new());
+    for (kind, h) in history_types(&c, &o).await {
+        for key in ["input", "output", "parameters"] {
+            for details in h.as_object().into_iter().flat_map(|m| m.values()) {
+                if let Some(text) = details.get(key).and_then(Value::as_str)
+                    && text.len() > largest.0
+                {
+                    largest = (text.len(), format!("{kind} {key}"));
+                }
+            }
+        }
+    }
+    println!("largest state payload: {} bytes ({})", largest.0, largest.1);
+    assert!(largest.0 > 0);
+    assert!(
+        largest.0 < 16 * 1024,
+        "{largest:?}: the order travels by reference"
+    );
+    // Every event about it on the bus: under EventBridge's 256 KB entry.
+    let biggest_event = events(&c, &o)
+        .await
+        .iter()
+        .map(|e| e.to_string().len())
+        .max()
+        .unwrap();
+    println!("largest event: {biggest_event} bytes");
+    assert!(biggest_event < 8 * 1024, "{biggest_event}");
+    c.stop().await;
+}
