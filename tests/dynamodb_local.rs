@@ -514,13 +514,31 @@ async fn documents_round_trip_in_parts_under_the_item_limit_and_are_checked_on_r
     let (c, name) = table(Table::Documents, "documents").await;
     let docs = DynamoDocuments::new(c.clone(), name.clone());
 
+    let count = || async { c.scan().table_name(&name).send().await.unwrap().count() };
+    // A small document travels inline: nothing is written.
     let small = br#"{"order":{"id":"A-1","items":[{"sku":"CRUNCHWRAP","qty":1}]}}"#;
-    let r = docs.put("payload/app/A-1", small).await.unwrap();
-    assert_eq!(r.bytes, small.len() as u64);
-    assert!(r.key.starts_with("payload/app/A-1/") && r.key.ends_with(&r.sha256));
-    assert_eq!(docs.get(&r).await.unwrap().as_deref(), Some(&small[..]));
+    let inline = docs.put("payload/app/A-1", small).await.unwrap();
+    assert_eq!(
+        inline.inline.as_deref(),
+        Some(std::str::from_utf8(small).unwrap())
+    );
+    assert_eq!(
+        docs.get(&inline).await.unwrap().as_deref(),
+        Some(&small[..])
+    );
+    assert_eq!(count().await, 0);
+    // Over 16 KiB it is stored (one part: order JSON compresses well).
+    let order = serde_json::to_vec(&serde_json::json!({ "order": { "id": "A-2",
+        "items": (0..400).map(|i| serde_json::json!({"sku": "sku-taco-soft", "qty": 1, "note": format!("line {i}")})).collect::<Vec<_>>() } }))
+    .unwrap();
+    assert!(order.len() > pipeline::ports::INLINE_DOCUMENT_BYTES);
+    let r = docs.put("payload/app/A-2", &order).await.unwrap();
+    assert_eq!((r.bytes, r.inline.as_deref()), (order.len() as u64, None));
+    assert!(r.key.starts_with("payload/app/A-2/") && r.key.ends_with(&r.sha256));
+    assert_eq!(count().await, 1);
+    assert_eq!(docs.get(&r).await.unwrap().unwrap(), order);
     // Storing the same body again is the same document.
-    assert_eq!(docs.put("payload/app/A-1", small).await.unwrap(), r);
+    assert_eq!(docs.put("payload/app/A-2", &order).await.unwrap(), r);
 
     let mut rng = fastrand::Rng::with_seed(9);
     let big: Vec<u8> = (0..1024 * 1024).map(|_| rng.u8(..)).collect();
@@ -545,6 +563,7 @@ async fn documents_round_trip_in_parts_under_the_item_limit_and_are_checked_on_r
         key: "payload/app/NONE/00".into(),
         bytes: 1,
         sha256: "00".into(),
+        inline: None,
     };
     assert_eq!(docs.get(&absent).await.unwrap(), None);
     // A reference that names other bytes than were stored: refused, not returned.

@@ -1132,3 +1132,193 @@ async fn an_order_at_the_body_limit_goes_through_by_reference_and_one_byte_over_
     assert!(biggest_event < 8 * 1024, "{biggest_event}");
     c.stop().await;
 }
+
+/// What the partners were told, by order, from their own ledgers.
+async fn told(c: &LocalCloud, orders: &[&Order]) -> Vec<(String, local_cloud::sim::partner::Told)> {
+    let mut out = Vec::new();
+    for o in orders {
+        out.extend(
+            c.partners[&o.partner]
+                .ledger
+                .entries()
+                .await
+                .into_iter()
+                .filter(|s| s.order == o.id && s.applied)
+                .map(|s| (s.order, s.told)),
+        );
+    }
+    out
+}
+
+/// A replay of the whole archive (through the AWS SDK's `StartReplay`, as an operator would
+/// after a bad deploy) runs every Order Received again, each now carrying `replay-name`; the
+/// pipeline's idempotency makes them duplicates: no new POS order, no second partner answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_a_whole_run_makes_no_new_pos_order_and_no_second_partner_answer() {
+    let c = cloud("replay").await;
+    let orders = [
+        order(Partner::ChainApp, "events/partners/app/order.json", &[]),
+        order(
+            Partner::DoorDash,
+            "events/partners/doordash/order.json",
+            &[("/order/estimated_pickup_time", 5)],
+        ),
+        order(Partner::Grubhub, "events/partners/grubhub/order.json", &[]),
+    ];
+    let start = Utc::now() - TimeDelta::seconds(5);
+    for o in &orders {
+        assert_eq!(send(&c, o).await, 202);
+    }
+    for o in &orders {
+        let v = ended(&c, o).await;
+        assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
+    }
+    let refs: Vec<&Order> = orders.iter().collect();
+    let pos_before = c.pos.calls().await.len();
+    let told_before = told(&c, &refs).await;
+    assert_eq!(told_before.len(), 3, "{told_before:?}");
+    let executions_before: usize = {
+        let mut n = 0;
+        for o in &orders {
+            n += c.executions_of(&o.id).await.len();
+        }
+        n
+    };
+
+    let config = aws_adapters::sdk::AwsConfig::from_env(|name| match name {
+        "AWS_REGION" => Some("us-east-1".to_owned()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("operator".to_owned()),
+        "AWS_ENDPOINT_URL_EVENTBRIDGE" => Some(c.endpoints.eventbridge.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let (archive, bus) = c.app.archives[0].clone();
+    let replay = config
+        .eventbridge()
+        .start_replay()
+        .replay_name("after-a-bad-deploy")
+        .event_source_arn(format!(
+            "arn:aws:events:us-east-1:000000000000:archive/{archive}"
+        ))
+        .event_start_time(aws_sdk_eventbridge::primitives::DateTime::from_secs(
+            start.timestamp(),
+        ))
+        .event_end_time(aws_sdk_eventbridge::primitives::DateTime::from_secs(
+            Utc::now().timestamp() + 1,
+        ))
+        .destination(
+            aws_sdk_eventbridge::types::ReplayDestination::builder()
+                .arn(format!(
+                    "arn:aws:events:us-east-1:000000000000:event-bus/{bus}"
+                ))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        replay
+            .replay_arn()
+            .unwrap()
+            .ends_with("replay/after-a-bad-deploy")
+    );
+    // Every order's replayed Order Received starts another execution, which ends.
+    let all = eventually(WITHIN, "the replayed executions to end", || async {
+        let mut views = Vec::new();
+        for o in &orders {
+            let v = view(&c, o).await;
+            if v.executions.len() < 2 || !v.settled() {
+                return None;
+            }
+            views.push(v);
+        }
+        Some(views)
+    })
+    .await
+    .unwrap();
+    let executions_after: usize = all.iter().map(|v| v.executions.len()).sum();
+    assert!(executions_after > executions_before);
+    for v in &all {
+        // The original delivery did the work; the replay is a duplicate of it.
+        assert_eq!(v.status.as_deref(), Some("SentToPos"));
+        assert!(
+            v.executions
+                .iter()
+                .filter(|e| e.path.iter().any(|s| s == "Adapt"))
+                .count()
+                == 1,
+            "{v:#?}"
+        );
+        assert_eq!(live_pos_orders(v), 1, "{v:#?}");
+    }
+    // The records the pipeline does not write: no POS call, no partner statement more.
+    assert_eq!(
+        c.pos.calls().await.len(),
+        pos_before,
+        "the POS was not called again"
+    );
+    assert_eq!(
+        told(&c, &refs).await,
+        told_before,
+        "no partner heard anything again"
+    );
+    // The replayed events carried replay-name into the workflow's input.
+    let mut replayed_inputs = 0;
+    for o in &orders {
+        for (kind, h) in history_types(&c, o).await {
+            if kind == "ExecutionStarted" && h.to_string().contains("after-a-bad-deploy") {
+                replayed_inputs += 1;
+            }
+        }
+    }
+    assert_eq!(replayed_inputs, orders.len());
+    c.stop().await;
+}
+
+/// An outage of the workflow's rule target: deliveries fail through the rule's retries and
+/// land in its dead-letter queue; once it is over, a redrive ends every order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redriving_dead_letters_after_an_outage_ends_their_orders() {
+    let c = cloud("redrive").await;
+    let orders = [
+        order(Partner::ChainApp, "events/partners/app/order.json", &[]),
+        order(Partner::Grubhub, "events/partners/grubhub/order.json", &[]),
+    ];
+    // Every delivery attempt fails for now (more than the rules' retries of both orders).
+    c.bus.fail_next_deliveries(1_000).await;
+    for o in &orders {
+        assert_eq!(send(&c, o).await, 202);
+    }
+    let letters = eventually(WITHIN, "both orders dead-lettered", || async {
+        let all = c.queues.all().await;
+        let n: usize = all
+            .iter()
+            .filter(|(q, _)| q.contains("dead-letter") || q.contains("dlq"))
+            .map(|(_, m)| m.len())
+            .sum();
+        (n >= orders.len()).then_some(all)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    for o in &orders {
+        assert!(
+            letters
+                .values()
+                .flatten()
+                .any(|m| m.to_string().contains(&o.id)),
+            "{} is dead-lettered",
+            o.id
+        );
+        assert!(c.executions_of(&o.id).await.is_empty(), "no execution ran");
+    }
+    // The outage ends; the operator redrives.
+    c.bus.fail_next_deliveries(0).await;
+    assert!(c.redrive().await >= orders.len());
+    for o in &orders {
+        let v = ended(&c, o).await;
+        assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
+        assert_eq!(live_pos_orders(&v), 1);
+    }
+    c.stop().await;
+}

@@ -1,5 +1,6 @@
-//! The documents table: the claim check. A webhook body or a canonical order is stored once,
-//! gzip-compressed, and passed everywhere else by its [`DocumentRef`].
+//! The documents table: the claim check. A webhook body or a canonical order over 16 KiB is
+//! stored once, gzip-compressed, and passed everywhere else by its [`DocumentRef`]; a smaller
+//! one travels inline in the reference (`pipeline::ports::inline_document`).
 //!
 //! A document is one or more items under its key: part 0 holds the header (size, SHA-256,
 //! number of parts, expiry) and the first slice of the compressed bytes, parts 1… the rest,
@@ -15,7 +16,9 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{TimeDelta, Utc};
 use order_events::DocumentRef;
-use pipeline::ports::{Documents, RepoError, check_document, document_key};
+use pipeline::ports::{
+    Documents, RepoError, check_document, document_key, inline_body, inline_document,
+};
 
 use crate::attr::{Item, get_n, n, s};
 use crate::describe;
@@ -91,6 +94,9 @@ fn blob(item: &Item) -> Result<&[u8], RepoError> {
 impl Documents for DynamoDocuments {
     async fn put(&self, prefix: &str, body: &[u8]) -> Result<DocumentRef, RepoError> {
         const OP: &str = "store document";
+        if let Some(r) = inline_document(prefix, body) {
+            return Ok(r);
+        }
         let sha256 = idempotency::sha256_hex(body);
         let key = document_key(prefix, &sha256);
         let compressed = gzip(body).map_err(|e| RepoError::caused(OP, e))?;
@@ -117,11 +123,15 @@ impl Documents for DynamoDocuments {
             key,
             bytes: body.len() as u64,
             sha256,
+            inline: None,
         })
     }
 
     async fn get(&self, r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError> {
         const OP: &str = "read document";
+        if let Some(body) = inline_body(r)? {
+            return Ok(Some(body));
+        }
         let read = |part: usize| {
             self.client
                 .get_item()

@@ -39,6 +39,11 @@ pub struct DocumentRef {
     pub bytes: u64,
     /// SHA-256 of its bytes, lowercase hex: the reader checks what it gets back.
     pub sha256: String,
+    /// The document itself, when it is small enough to travel inline (UTF-8 text of at most
+    /// `pipeline::ports::INLINE_DOCUMENT_BYTES`): most orders are a few KB, and carrying them
+    /// costs less than a write and a read; larger ones are stored under `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline: Option<String>,
 }
 
 /// A partner webhook carried a new order (whole, or a notification to fetch it).

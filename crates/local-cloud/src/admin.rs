@@ -8,7 +8,11 @@
 //! * `GET /stats`: per-function init times, peak RSS, invocations and restarts;
 //! * `GET /endpoints`;
 //! * `POST /faults/{sim}` with a [`Faults`] body (`pos`, `ubereats`, …);
-//! * `POST /kill/{function}`: kills the function's processes (they restart).
+//! * `POST /kill/{function}`: kills the function's processes (they restart);
+//! * `POST /replay` `{"from", "to"}` (RFC 3339; default: everything archived): replays the
+//!   archive to the bus's rules, as `StartReplay`;
+//! * `POST /redrive`: sends the dead letters back to their targets;
+//! * `POST /outage` `{"deliveries": n}`: the bus's next `n` deliveries fail.
 
 use std::sync::Arc;
 
@@ -94,6 +98,35 @@ async fn kill(State(c): S, Path(function): Path<String>) -> Response {
     Json(json!({ "function": name, "killed": killed })).into_response()
 }
 
+async fn replay(State(c): S, body: Option<Json<Value>>) -> Response {
+    let body = body.map(|Json(v)| v).unwrap_or_default();
+    let at = |k: &str, default: i64| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or(default, |t| t.timestamp_millis())
+    };
+    let (from, to) = (at("from", 0), at("to", i64::MAX));
+    let name = format!("local-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"));
+    let mut replayed = 0;
+    for (_, bus) in c.app.archives.clone() {
+        replayed += c.bus.replay(&name, &bus, from, to, &[]).await;
+    }
+    Json(json!({ "replayName": name, "replayed": replayed })).into_response()
+}
+
+async fn redrive(State(c): S) -> Response {
+    Json(json!({ "redriven": c.redrive().await })).into_response()
+}
+
+async fn outage(State(c): S, Json(body): Json<Value>) -> Response {
+    let n = body["deliveries"].as_u64().unwrap_or(0);
+    c.bus
+        .fail_next_deliveries(u32::try_from(n).unwrap_or(u32::MAX))
+        .await;
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// The admin router.
 pub fn router(cloud: Arc<LocalCloud>) -> Router {
     Router::new()
@@ -106,6 +139,9 @@ pub fn router(cloud: Arc<LocalCloud>) -> Router {
         .route("/endpoints", get(endpoints))
         .route("/faults/{sim}", post(faults))
         .route("/kill/{function}", post(kill))
+        .route("/replay", post(replay))
+        .route("/redrive", post(redrive))
+        .route("/outage", post(outage))
         .fallback(|| async { not_found("no such admin route".to_owned()) })
         .with_state(cloud)
 }

@@ -177,6 +177,9 @@ pub struct App {
     pub tables: Vec<Table>,
     /// Bus names (custom buses; `default` always exists).
     pub buses: Vec<String>,
+    /// Event archives: `(name, bus)`. The name is `ArchiveName`, or the logical id when the
+    /// template leaves it to CloudFormation.
+    pub archives: Vec<(String, String)>,
     /// Rules.
     pub rules: Vec<Rule>,
     /// The state machines.
@@ -409,6 +412,17 @@ impl App {
             .iter()
             .map(|b| s(&r.refs[&b.id]).unwrap_or_default())
             .collect();
+        let mut archives = Vec::new();
+        for a in t.of_kind("AWS::Events::Archive") {
+            let p = resolve(&a.properties, &a.id)?;
+            let name = p["ArchiveName"].as_str().unwrap_or(&a.id).to_owned();
+            let bus = p["SourceArn"]
+                .as_str()
+                .and_then(|arn| arn.rsplit_once("event-bus/"))
+                .map(|(_, bus)| bus.to_owned())
+                .ok_or_else(|| invalid(format!("{}: SourceArn is not a bus ARN", a.id)))?;
+            archives.push((name, bus));
+        }
         let queues: Vec<String> = t
             .of_kind("AWS::SQS::Queue")
             .iter()
@@ -525,6 +539,7 @@ impl App {
             functions,
             tables,
             buses,
+            archives,
             rules,
             state_machines,
             routes,
@@ -611,6 +626,10 @@ mod tests {
         assert_eq!(app.tables.len(), 4);
         assert!(app.tables.iter().any(|t| t.ttl_attribute.is_some()));
         assert_eq!(app.buses, ["orders-t"]);
+        assert_eq!(
+            app.archives,
+            [("OrdersBusArchive".to_owned(), "orders-t".to_owned())]
+        );
         assert!(
             app.rules
                 .iter()

@@ -501,6 +501,7 @@ impl LocalCloud {
                 })?;
         }
         bus.connect(Arc::new(SfnStarter(sfn.clone())));
+        bus.set_archives(app.archives.clone());
         servers.push(serve(bus_listener, bus.router()));
         servers.push(serve(sfn_listener, crate::sfn::api::router(&sfn, &iam)));
 
@@ -608,6 +609,39 @@ impl LocalCloud {
     ) -> Result<(u16, Value), reqwest::Error> {
         let headers = webhooks::sign(partner, &body, self.webhook_secret(partner));
         self.post_webhook(partner, body, &headers).await
+    }
+
+    /// Redrives the dead letters: a rule's (`{rule, event}`) is delivered to that rule's
+    /// target again, a function's failure record (`{requestContext.functionArn,
+    /// requestPayload}`) invoked asynchronously again. Messages it cannot place stay in their
+    /// queue. Returns how many it sent on.
+    pub async fn redrive(&self) -> usize {
+        let mut sent = 0;
+        for (queue, messages) in self.queues.drain().await {
+            let mut kept = Vec::new();
+            for m in messages {
+                let done = if let Some(rule) = m["rule"].as_str() {
+                    self.bus.redeliver(rule, m["event"].clone()).await
+                } else if let Some(arn) = m
+                    .pointer("/requestContext/functionArn")
+                    .and_then(Value::as_str)
+                {
+                    let function = arn.rsplit(':').next().unwrap_or_default();
+                    self.lambda
+                        .invoke_async(function, m["requestPayload"].clone())
+                        .is_ok()
+                } else {
+                    false
+                };
+                if done {
+                    sent += 1;
+                } else {
+                    kept.push(m);
+                }
+            }
+            self.queues.put_back(&queue, kept).await;
+        }
+        sent
     }
 
     /// Sets a simulator's faults (`pos` or a partner name).

@@ -121,6 +121,9 @@ pub struct EventBridge {
     queues: Arc<Queues>,
     time_scale: TimeScale,
     fail_next: Mutex<u32>,
+    fail_deliveries: Mutex<u32>,
+    /// Archives: `(name, bus)`, for `StartReplay`.
+    archives: std::sync::Mutex<Vec<(String, String)>>,
     iam: Arc<Iam>,
     /// Share of deliveries made twice (EventBridge delivers at least once), in millionths.
     duplicate_ppm: std::sync::atomic::AtomicU32,
@@ -178,6 +181,8 @@ impl EventBridge {
             queues,
             time_scale,
             fail_next: Mutex::new(0),
+            fail_deliveries: Mutex::new(0),
+            archives: std::sync::Mutex::default(),
             iam,
             duplicate_ppm: std::sync::atomic::AtomicU32::new(0),
             duplicate_seed: std::sync::Mutex::new(None),
@@ -208,6 +213,11 @@ impl EventBridge {
         self.duplicated.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The template's archives, `(name, bus)`.
+    pub fn set_archives(&self, archives: Vec<(String, String)>) {
+        *self.archives.lock().unwrap_or_else(|e| e.into_inner()) = archives;
+    }
+
     /// Connects the Step Functions service.
     pub fn connect(&self, sfn: Arc<dyn ExecutionStarter>) {
         let _ = self.sfn.set(sfn);
@@ -218,9 +228,62 @@ impl EventBridge {
         *self.fail_next.lock().await = n;
     }
 
-    /// Every event put so far.
+    /// Every event put so far (`{bus, event, archivedAt}`, milliseconds).
     pub async fn archive(&self) -> Vec<Value> {
         self.archive.lock().await.clone()
+    }
+
+    /// Replays what was archived from `bus` in `[from, to)` (epoch milliseconds), as
+    /// EventBridge's `StartReplay` does: each event again, with `replay-name` set to `name`, to
+    /// the bus's rules (only those in `rules` when it names some) whose pattern matches it.
+    /// Replayed events are not archived again. Returns how many events were replayed.
+    pub async fn replay(
+        self: &Arc<Self>,
+        name: &str,
+        bus: &str,
+        from_ms: i64,
+        to_ms: i64,
+        rules: &[String],
+    ) -> usize {
+        let archived = self.archive.lock().await.clone();
+        let mut replayed = 0;
+        for a in archived {
+            let at = a["archivedAt"].as_i64().unwrap_or_default();
+            if a["bus"] != bus || at < from_ms || at >= to_ms {
+                continue;
+            }
+            let mut event = a["event"].clone();
+            event["replay-name"] = Value::from(name);
+            for rule in self.rules.iter().filter(|r| {
+                r.bus == bus
+                    && (rules.is_empty() || rules.contains(&r.arn))
+                    && r.pattern.matches(&event)
+            }) {
+                let me = self.clone();
+                let rule = rule.clone();
+                let event = event.clone();
+                tokio::spawn(async move { me.deliver(&rule, event).await });
+            }
+            replayed += 1;
+        }
+        replayed
+    }
+
+    /// Delivers `event` to the rule named `rule` again (a redrive of its dead letter); false
+    /// if there is no such rule.
+    pub async fn redeliver(self: &Arc<Self>, rule: &str, event: Value) -> bool {
+        let Some(rule) = self.rules.iter().find(|r| r.name == rule).cloned() else {
+            return false;
+        };
+        let me = self.clone();
+        tokio::spawn(async move { me.deliver(&rule, event).await });
+        true
+    }
+
+    /// Makes the next `n` deliveries to targets fail as an unavailable target would (fault
+    /// injection: an outage the rule's retries and dead-letter queue must ride out).
+    pub async fn fail_next_deliveries(&self, n: u32) {
+        *self.fail_deliveries.lock().await = n;
     }
 
     /// `PutEvents`: validates each entry, archives it, and delivers it to matching rules.
@@ -266,7 +329,13 @@ impl EventBridge {
                 "Parameter Detail is not valid. Reason: Detail is a required argument.",
             )
         })?;
-        if detail_text.len() + source.len() + detail_type.len() > 256 * 1024 {
+        // The entry's size as EventBridge counts it ("Calculating PutEvents event entry
+        // size"): Source, DetailType, Detail and each Resource in UTF-8 bytes, 14 for a Time.
+        let resources: usize = e.get("Resources").and_then(Value::as_array).map_or(0, |r| {
+            r.iter().filter_map(Value::as_str).map(str::len).sum()
+        });
+        let time = if e.get("Time").is_some() { 14 } else { 0 };
+        if detail_text.len() + source.len() + detail_type.len() + resources + time > 256 * 1024 {
             return Err(entry_error(
                 "InvalidArgument",
                 "The event is larger than 256 KB",
@@ -297,10 +366,11 @@ impl EventBridge {
             "resources": e.get("Resources").cloned().unwrap_or(json!([])),
             "detail": detail,
         });
-        self.archive
-            .lock()
-            .await
-            .push(json!({ "bus": bus, "event": event }));
+        self.archive.lock().await.push(json!({
+            "bus": bus,
+            "event": event,
+            "archivedAt": chrono::Utc::now().timestamp_millis(),
+        }));
         for rule in self
             .rules
             .iter()
@@ -384,7 +454,16 @@ impl EventBridge {
         let started = Instant::now();
         let mut attempt = 0_u32;
         loop {
+            let outage = {
+                let mut f = self.fail_deliveries.lock().await;
+                let failing = *f > 0;
+                *f = f.saturating_sub(1);
+                failing
+            };
             let result = match &rule.target {
+                _ if outage => Err(
+                    "ServiceUnavailable: the target is unavailable (fault injection)".to_owned(),
+                ),
                 Target::StateMachine { arn } => match self.sfn.get() {
                     Some(sfn) => sfn.start(arn, input.clone()).await.map(|_| ()),
                     None => Err("Step Functions is not connected".to_owned()),
@@ -448,6 +527,33 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
             }
             aws_json::ok(bus.put_events(&entries).await, aws_json::JSON_1_1)
         }
+        "StartReplay" => {
+            let identity = bus.iam.identify(&headers);
+            let archive = req["EventSourceArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if let Err(denied) =
+                bus.iam
+                    .authorize_identity(&identity, "events:StartReplay", &archive)
+            {
+                return aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    "AccessDeniedException",
+                    denied.message,
+                    aws_json::JSON_1_1,
+                );
+            }
+            match start_replay(&bus, &req).await {
+                Ok(body) => aws_json::ok(body, aws_json::JSON_1_1),
+                Err((error_type, message)) => aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    error_type,
+                    message,
+                    aws_json::JSON_1_1,
+                ),
+            }
+        }
         "TestEventPattern" | "PutRule" => {
             let action = format!("events:{op}");
             let identity = bus.iam.identify(&headers);
@@ -481,6 +587,73 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
             aws_json::JSON_1_1,
         ),
     }
+}
+
+/// `StartReplay`: the archive's events in `[EventStartTime, EventEndTime)` (epoch seconds, as
+/// the SDKs send timestamps) replayed to the destination bus's rules (`FilterArns`: only
+/// those), each with `replay-name`. Done before it answers, so the answer's state is
+/// `COMPLETED` (AWS answers `STARTING` and completes in the background).
+async fn start_replay(bus: &Arc<EventBridge>, req: &Value) -> Result<Value, ApiError> {
+    let name = req["ReplayName"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .ok_or(("ValidationException", "ReplayName is required".to_owned()))?;
+    let source = req["EventSourceArn"].as_str().unwrap_or_default();
+    let archive_name = source.rsplit_once(":archive/").map(|(_, n)| n);
+    let archive_bus = {
+        let archives = bus.archives.lock().unwrap_or_else(|e| e.into_inner());
+        archives
+            .iter()
+            .find(|(n, _)| Some(n.as_str()) == archive_name)
+            .map(|(_, b)| b.clone())
+    };
+    let Some(archive_bus) = archive_bus else {
+        return Err((
+            "ResourceNotFoundException",
+            format!("Archive {source} does not exist."),
+        ));
+    };
+    let destination = req["Destination"]["Arn"].as_str().unwrap_or_default();
+    let dest_bus = destination.rsplit_once(":event-bus/").map(|(_, b)| b);
+    if dest_bus != Some(archive_bus.as_str()) {
+        return Err((
+            "ValidationException",
+            format!(
+                "Parameter Destination.Arn is not valid. Reason: the archive's events can only be replayed to its own bus ({archive_bus})."
+            ),
+        ));
+    }
+    let seconds = |k: &str| {
+        req[k]
+            .as_f64()
+            .map(|t| (t * 1000.0) as i64)
+            .ok_or(("ValidationException", format!("{k} is required")))
+    };
+    let (from, to) = (seconds("EventStartTime")?, seconds("EventEndTime")?);
+    if to <= from {
+        return Err((
+            "ValidationException",
+            "EventEndTime must be after EventStartTime".to_owned(),
+        ));
+    }
+    let rules: Vec<String> = req["Destination"]["FilterArns"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let replayed = bus.replay(name, &archive_bus, from, to, &rules).await;
+    tracing::info!(replay = name, replayed, "replay done");
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    Ok(json!({
+        "ReplayArn": format!("arn:aws:events:{REGION}:{ACCOUNT}:replay/{name}"),
+        "State": "COMPLETED",
+        "StateReason": format!("{replayed} events replayed"),
+        "ReplayStartTime": now,
+    }))
 }
 
 /// An `EventPattern` parameter's longest, in characters (the `TestEventPattern` and `PutRule`

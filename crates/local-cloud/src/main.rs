@@ -109,6 +109,19 @@ enum Command {
         #[arg(value_parser = parse_order_id)]
         order_id: (Partner, String),
     },
+    /// Replay the archive of a running `up` to the bus's rules (as EventBridge's StartReplay:
+    /// each event again, with `replay-name`), everything or a window.
+    Replay {
+        /// From (RFC 3339); default: the first event archived.
+        #[arg(long)]
+        from: Option<String>,
+        /// To, exclusive (RFC 3339); default: now.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Send the dead letters of a running `up` back to their targets (rules' dead-letter
+    /// queues, functions' failure destinations).
+    Redrive,
     /// Send mixed orders through the pipeline and print throughput, latency, init times and RSS.
     Bench {
         #[command(flatten)]
@@ -509,6 +522,36 @@ async fn status(root: &Path, partner: Partner, id: &str) -> ExitCode {
     }
 }
 
+/// POSTs to a running cloud's admin API and prints its answer.
+async fn admin_post(root: &Path, path: &str, body: serde_json::Value) -> ExitCode {
+    let e = match running(root) {
+        Ok(e) => e,
+        Err(c) => return c,
+    };
+    let answer = local_cloud::loopback_client()
+        .post(format!("{}/{path}", e.admin))
+        .json(&body)
+        .send()
+        .await;
+    match answer {
+        Ok(r) if r.status().is_success() => {
+            println!("{}", r.text().await.unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            eprintln!("local-cloud: {path}: HTTP {}", r.status());
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!(
+                "local-cloud: the admin API at {} did not answer: {err}",
+                e.admin
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn bench(
     root: &Path,
     a: &CloudArgs,
@@ -644,6 +687,15 @@ async fn main() -> ExitCode {
         Command::Status {
             order_id: (partner, id),
         } => status(&root, partner, &id).await,
+        Command::Replay { from, to } => {
+            admin_post(
+                &root,
+                "replay",
+                serde_json::json!({ "from": from, "to": to }),
+            )
+            .await
+        }
+        Command::Redrive => admin_post(&root, "redrive", serde_json::json!({})).await,
         Command::Bench {
             cloud,
             orders,

@@ -72,6 +72,29 @@ impl Queues {
         }
     }
 
+    /// Takes every message out of every queue but [`DENIED`] (a redrive reads them off).
+    pub async fn drain(&self) -> BTreeMap<String, Vec<Value>> {
+        let mut m = self.messages.lock().await;
+        let denied = m.remove(DENIED);
+        let out = std::mem::take(&mut *m);
+        if let Some(d) = denied {
+            m.insert(DENIED.to_owned(), d);
+        }
+        out
+    }
+
+    /// Puts messages back (the ones a redrive could not send on).
+    pub async fn put_back(&self, queue: &str, messages: Vec<Value>) {
+        if !messages.is_empty() {
+            self.messages
+                .lock()
+                .await
+                .entry(queue.to_owned())
+                .or_default()
+                .extend(messages);
+        }
+    }
+
     /// Every queue and its messages.
     pub async fn all(&self) -> BTreeMap<String, Vec<Value>> {
         self.messages.lock().await.clone()

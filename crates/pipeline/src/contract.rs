@@ -269,6 +269,7 @@ pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
             key: format!("order/{}/{}", order.id, "ab".repeat(32)),
             bytes: 1234,
             sha256: "ab".repeat(32),
+            inline: None,
         },
     );
     assert!(

@@ -51,6 +51,9 @@ impl InMemoryDocuments {
 #[async_trait]
 impl Documents for InMemoryDocuments {
     async fn put(&self, prefix: &str, body: &[u8]) -> Result<DocumentRef, RepoError> {
+        if let Some(r) = inline_document(prefix, body) {
+            return Ok(r);
+        }
         let sha256 = idempotency::sha256_hex(body);
         let key = document_key(prefix, &sha256);
         lock(&self.docs).insert(key.clone(), body.to_vec());
@@ -58,10 +61,14 @@ impl Documents for InMemoryDocuments {
             key,
             bytes: body.len() as u64,
             sha256,
+            inline: None,
         })
     }
 
     async fn get(&self, r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError> {
+        if let Some(body) = inline_body(r)? {
+            return Ok(Some(body));
+        }
         let Some(body) = lock(&self.docs).get(&r.key).cloned() else {
             return Ok(None);
         };

@@ -50,7 +50,8 @@ impl RepoError {
 
 /// The claim-check store: a document (a webhook body, a canonical order) is stored once and
 /// passed everywhere else by its [`DocumentRef`], so no event or workflow state carries more
-/// than a reference whatever the order's size.
+/// than a reference whatever the order's size. A small document travels inline in its
+/// reference instead ([`inline_document`]): every implementation does so, the same way.
 #[async_trait]
 pub trait Documents: Send + Sync {
     /// Stores `body` under a key made of `prefix` and the body's SHA-256 (storing the same
@@ -137,6 +138,39 @@ pub fn check_document(r: &DocumentRef, body: &[u8]) -> Result<(), RepoError> {
         ));
     }
     Ok(())
+}
+
+/// The largest document that travels inline in its reference instead of being stored: 16 KiB.
+/// An order is typically 1–5 KB; with the body and the canonical order both inline, a
+/// workflow state stays far under Step Functions' 256 KiB, and an event under EventBridge's
+/// 256 KB, while the common order costs no document write or read.
+pub const INLINE_DOCUMENT_BYTES: usize = 16 * 1024;
+
+/// The reference of a document small enough to travel inline (UTF-8, at most
+/// [`INLINE_DOCUMENT_BYTES`]), or `None`: it must be stored.
+pub fn inline_document(prefix: &str, body: &[u8]) -> Option<DocumentRef> {
+    if body.len() > INLINE_DOCUMENT_BYTES {
+        return None;
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    let sha256 = idempotency::sha256_hex(body);
+    Some(DocumentRef {
+        key: document_key(prefix, &sha256),
+        bytes: body.len() as u64,
+        sha256,
+        inline: Some(text.to_owned()),
+    })
+}
+
+/// The inline body of `r`, checked, if it has one.
+pub fn inline_body(r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError> {
+    match &r.inline {
+        Some(text) => {
+            check_document(r, text.as_bytes())?;
+            Ok(Some(text.as_bytes().to_vec()))
+        }
+        None => Ok(None),
+    }
 }
 
 /// The key a document is stored under: `prefix/sha256`.
