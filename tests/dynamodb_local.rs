@@ -323,8 +323,10 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
             "received": { "metadata": { "correlationId": "c-1" } },
             "error": { "Error": "PosUnavailable", "Cause": "timed out" },
         });
-        let context =
-            serde_json::json!({ "State": { "EnteredTime": entered, "Name": "Record failure" } });
+        let context = serde_json::json!({
+            "State": { "EnteredTime": entered, "Name": "Record failure" },
+            "Execution": { "Id": "arn:aws:states:us-east-1:1:execution:orders:e-1" },
+        });
         let mut params = asl::template::apply(&task["Parameters"], &state, &context).unwrap();
         assert_eq!(params["TableName"], "${OrdersTableName}");
         params["TableName"] = serde_json::Value::from(table_name.clone());
@@ -345,6 +347,7 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
         partner: Partner::ChainApp,
         partner_order_id: order_domain::PartnerOrderId::parse("record-failure-1").unwrap(),
         correlation_id: "c-1".to_owned(),
+        created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
         at: now(),
     })
     .await
@@ -400,6 +403,7 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
             partner_order_id: order_domain::PartnerOrderId::parse(format!("record-failure-{n}"))
                 .unwrap(),
             correlation_id: "c-1".to_owned(),
+            created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
             at: now(),
         })
         .await
@@ -411,14 +415,16 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
         assert_eq!(refused.error_type, "ConditionalCheckFailedException", "{n}");
         assert_eq!(repo.get(&ended).await.unwrap().unwrap().status, ending);
     }
-    // A record another delivery made (another correlation id) is that delivery's order: a
-    // failing delivery that never owned it must not end it.
+    // A record another execution made is that execution's order, even under the same
+    // correlation id (EventBridge's duplicates and replays carry it): a failing execution
+    // that never owned it must not end it.
     let owned = OrderId::parse("app.record-failure-owned").unwrap();
     repo.create(NewOrder {
         order_id: owned.clone(),
         partner: Partner::ChainApp,
         partner_order_id: order_domain::PartnerOrderId::parse("record-failure-owned").unwrap(),
-        correlation_id: "c-owner".to_owned(),
+        correlation_id: "c-1".to_owned(),
+        created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-owner".to_owned()),
         at: now(),
     })
     .await
@@ -436,6 +442,23 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
     let kept = repo.get(&owned).await.unwrap().unwrap();
     assert_eq!(kept.status, order_domain::OrderStatus::SentToPos);
     assert_eq!(kept.history.len(), 3);
+    // A record from before owners were kept: its correlation id decides.
+    let legacy = OrderId::parse("app.record-failure-legacy").unwrap();
+    repo.create(NewOrder {
+        order_id: legacy.clone(),
+        partner: Partner::ChainApp,
+        partner_order_id: order_domain::PartnerOrderId::parse("record-failure-legacy").unwrap(),
+        correlation_id: "c-1".to_owned(),
+        created_by: None,
+        at: now(),
+    })
+    .await
+    .unwrap();
+    send(render(legacy.as_str())).await.unwrap();
+    assert_eq!(
+        repo.get(&legacy).await.unwrap().unwrap().status,
+        order_domain::OrderStatus::Failed
+    );
     // And an order with no record gets none made up.
     let absent = send(render("app.never-created")).await.unwrap_err();
     assert_eq!(

@@ -570,8 +570,8 @@ fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
 /// delivery whose dedup failed once marked the owner's `SentToPos` order Failed through
 /// `Record failure`). From Dedup's catch, the only function called is accept-order's
 /// `denyUnclaimed` (which settles ownership with a conditional create, see its use case
-/// tests), and every DynamoDB write is conditioned on the record carrying this delivery's
-/// correlation id (what that condition refuses is run in `tests/dynamodb_local.rs`).
+/// tests), and every DynamoDB write is conditioned on the record naming this execution as its
+/// creator (what that condition refuses is run in `tests/dynamodb_local.rs`).
 #[test]
 fn no_path_from_a_failed_claim_writes_another_deliverys_order_record() {
     let t = template();
@@ -604,19 +604,16 @@ fn no_path_from_a_failed_claim_writes_another_deliverys_order_record() {
             let p = &s["Parameters"];
             let condition = p["ConditionExpression"].as_str().unwrap_or_default();
             assert!(
-                condition.contains("correlationId = :cid"),
-                "{at} writes the order without checking it is this delivery's: {condition:?}"
+                condition.contains(&format!("{} = :exec", aws_adapters::orders::CREATED_BY)),
+                "{at} writes the order without checking it is this execution's: {condition:?}"
             );
-            let cid =
-                asl::template::apply(&p["ExpressionAttributeValues"][":cid"], &state, &context)
+            let exec =
+                asl::template::apply(&p["ExpressionAttributeValues"][":exec"], &state, &context)
                     .unwrap();
             assert_eq!(
-                cid["S"],
-                state
-                    .pointer("/received/metadata/correlationId")
-                    .unwrap()
-                    .clone(),
-                "{at}: :cid is the delivery's correlation id"
+                exec["S"],
+                context.pointer("/Execution/Id").unwrap().clone(),
+                "{at}: :exec is this execution's id"
             );
             guarded_writes += 1;
         }

@@ -762,6 +762,8 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
     g.sample(out, "accept-order", "deny-failed", "A failure before acceptance: the partner is told, Order Failed", deny_failed, affecting(output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "PartnerRefused" } } } })), json!({"orders": ["ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99 reason none -> PartnerRefused: partner API refused the call: ubereats fetch order failed (Permanent, HTTP 404): no order", "ubereats.5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99 status Received -> Failed"], "partner": ["deny-failure ubereats 5f3c9a7e-8b1d-4e2a-9c47-0a1b2c3d4e99"]})), None).await?;
     let mut unclaimed = g.received("DU")?;
     unclaimed["action"] = json!("denyUnclaimed");
+    unclaimed["executionId"] =
+        json!("arn:aws:states:us-east-1:123456789012:execution:orders-dev-workflow:sample-du");
     unclaimed["error"] = lambda_error(
         "StorageUnavailable",
         "idempotency: the store did not answer",
@@ -770,11 +772,13 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
     let mut unclaimed_owned = g.received("A")?;
     unclaimed_owned["received"]["metadata"]["correlationId"] = json!("corr-app-order-unclaimed");
     unclaimed_owned["action"] = json!("denyUnclaimed");
+    unclaimed_owned["executionId"] =
+        json!("arn:aws:states:us-east-1:123456789012:execution:orders-dev-workflow:sample-twin");
     unclaimed_owned["error"] = lambda_error(
         "OrderInProgress",
         "app.APP-20261122-0001 is being processed",
     );
-    g.sample(out, "accept-order", "deny-unclaimed-owned", "Dedup failed for good, but another delivery made the order's record: that delivery owns it; this one tells no one, Order Duplicate Ignored", unclaimed_owned, output(json!({ "outcome": { "detailType": "Order Duplicate Ignored", "detail": { "data": { "payloadMismatch": false } } } })), None).await?;
+    g.sample(out, "accept-order", "deny-unclaimed-owned", "Dedup failed for good, but another execution made the order's record: it owns the order; this one tells no one, Order Duplicate Ignored", unclaimed_owned, output(json!({ "outcome": { "detailType": "Order Duplicate Ignored", "detail": { "data": { "payloadMismatch": false } } } })), None).await?;
     let bc = g_cid(&g, "B")?.to_owned();
     g.sample(out, "accept-order", "cancel-cancelled", "The partner cancelled a held order: acknowledged, Order Cancelled", json!({ "action": "cancel", "order": orders["B"], "correlationId": bc, "error": { "Error": "OrderCancelled", "Cause": "consumer_cancelled" } }), affecting(output(json!({ "outcome": { "detailType": "Order Cancelled" } })), json!({"orders": ["doordash.dd-7f1e2a90-0002 status Held -> Cancelled"], "partner": ["cancel PartnerRequested doordash dd-7f1e2a90-0002"]})), None).await?;
     g.sample(out, "accept-order", "cancel-failed", "A failure after acceptance: the partner is told, Order Failed", json!({ "action": "cancel", "order": orders["G"], "correlationId": gc, "error": { "Error": "States.Timeout", "Cause": "the publish step timed out" } }), affecting(output(json!({ "outcome": { "detailType": "Order Failed", "detail": { "data": { "error": "States.Timeout" } } } })), json!({"orders": ["grubhub.gh-3e7b9c1d-0001 reason none -> States.Timeout: the publish step timed out", "grubhub.gh-3e7b9c1d-0001 status SentToPos -> Failed"], "partner": ["cancel Internal grubhub gh-3e7b9c1d-0001"]})), None).await?;

@@ -76,6 +76,10 @@ fn read_change(v: &AttributeValue) -> Option<StatusChange> {
     })
 }
 
+/// The attribute naming the execution that created the record (its owner); the workflow's
+/// `Record failure` condition reads it too.
+pub const CREATED_BY: &str = "createdBy";
+
 fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
     let order = match opt_s(item, "order") {
         Some(json) => {
@@ -95,6 +99,7 @@ fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
         store_id: opt_s(item, "storeId").and_then(|v| v.parse().ok()),
         status: parse(item, "status")?,
         correlation_id: get_s(item, "correlationId")?.to_owned(),
+        created_by: opt_s(item, CREATED_BY).map(str::to_owned),
         history: item
             .get("history")
             .and_then(|h| h.as_l().ok())
@@ -126,7 +131,7 @@ impl OrdersRepo for DynamoOrders {
             at: new.at,
             note: None,
         };
-        let result = self
+        let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -137,7 +142,11 @@ impl OrdersRepo for DynamoOrders {
             .item("correlationId", s(new.correlation_id))
             .item("history", AttributeValue::L(vec![change(&first)]))
             .item("createdAt", time(new.at))
-            .item("updatedAt", time(new.at))
+            .item("updatedAt", time(new.at));
+        if let Some(by) = new.created_by {
+            put = put.item(CREATED_BY, s(by));
+        }
+        let result = put
             .condition_expression("attribute_not_exists(orderId)")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

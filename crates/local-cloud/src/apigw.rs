@@ -104,7 +104,12 @@ impl HttpApi {
 
     /// The router.
     pub fn router(self: &Arc<Self>) -> Router {
-        Router::new().fallback(handle).with_state(self.clone())
+        // An HTTP API takes requests up to 10 MB (API Gateway quotas); intake then applies
+        // its own, smaller limit.
+        Router::new()
+            .fallback(handle)
+            .layer(axum::extract::DefaultBodyLimit::max(10 * 1024 * 1024))
+            .with_state(self.clone())
     }
 }
 

@@ -495,6 +495,8 @@ impl EventBridge {
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .fallback(post(handle))
+            // Ten entries of 256 KB and then some: the entries' own limit is checked per entry.
+            .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
             .with_state(self.clone())
     }
 }

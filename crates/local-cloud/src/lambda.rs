@@ -358,6 +358,11 @@ impl Lambda {
                     )
                     .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
                     .route("/2018-06-01/runtime/init/error", post(init_error))
+                    // Well over the 6 MB response quota, so an oversized answer reaches the
+                    // check that fails it as Lambda does, not axum's 2 MB default.
+                    .layer(axum::extract::DefaultBodyLimit::max(
+                        8 * SYNC_PAYLOAD_LIMIT_BYTES,
+                    ))
                     .with_state(state);
                 tokio::spawn(async move {
                     let _ = axum::serve(listener, app).await;
@@ -996,6 +1001,54 @@ while True:
         // Under the asynchronous limit but over 256 KB: accepted, as Lambda accepts it now.
         lambda.invoke_async("slow", big(300 * 1024)).unwrap();
         lambda.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_response_over_6_mb_fails_as_lambda_fails_it() {
+        let dir = scratch();
+        // A runtime that answers with `size` bytes of JSON, the size given in the request.
+        let script = r#"#!/usr/bin/env python3
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["lambda-runtime-aws-request-id"]
+        size = json.loads(r.read())["size"]
+    body = json.dumps({"text": "x" * size}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
+"#;
+        let path = dir.join("big");
+        std::fs::write(&path, script).unwrap();
+        assert!(
+            std::process::Command::new("chmod")
+                .args(["+x", &path.to_string_lossy()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let f = Function {
+            logical_id: "BigFunction".to_owned(),
+            binary: "big".to_owned(),
+            ..slow_function(&dir, 0.0, 5)
+        };
+        let lambda = started(&dir, f, 1, DEFAULT_ACCOUNT_CONCURRENCY, Arc::default()).await;
+        let small = lambda.invoke("slow", json!({ "size": 1000 })).await;
+        let big = lambda
+            .invoke("slow", json!({ "size": SYNC_PAYLOAD_LIMIT_BYTES }))
+            .await;
+        lambda.stop().await;
+        assert!(matches!(small, Outcome::Ok(_)), "{small:?}");
+        match big {
+            Outcome::Err {
+                error_type,
+                error_message,
+            } => {
+                assert_eq!(error_type, "Function.ResponseSizeTooLarge");
+                assert!(error_message.contains("6291456 bytes"), "{error_message}");
+            }
+            other => panic!("{other:?}"),
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -37,6 +37,7 @@ fn new_order(id: &OrderId) -> NewOrder {
         partner_order_id: PartnerOrderId::parse(partner_order_id)
             .unwrap_or_else(|e| panic!("{partner_order_id}: {e}")),
         correlation_id: "c-1".to_owned(),
+        created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
         at: at(),
     }
 }

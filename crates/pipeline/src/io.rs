@@ -122,6 +122,8 @@ pub enum AcceptInput {
         received: Received,
         /// Dedup's error.
         error: TaskError,
+        /// This execution (`$$.Execution.Id`): the owner the record must name.
+        execution_id: String,
     },
     /// After acceptance: tell the partner the order will not be made (its own cancellation,
     /// or a failure).

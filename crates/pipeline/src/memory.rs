@@ -152,6 +152,7 @@ impl OrdersRepo for InMemoryOrders {
                 store_id: None,
                 status: OrderStatus::Received,
                 correlation_id: new.correlation_id,
+                created_by: new.created_by,
                 history: vec![StatusChange {
                     status: OrderStatus::Received,
                     at: new.at,

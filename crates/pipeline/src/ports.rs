@@ -252,6 +252,10 @@ pub struct OrderRecord {
     pub status: OrderStatus,
     /// Correlation id of the first delivery.
     pub correlation_id: String,
+    /// The execution that created the record, its owner (`None` on records written before
+    /// owners were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
     /// Every status entered, oldest first.
     pub history: Vec<StatusChange>,
     /// The adapted order's handle (its canonical form is a document), once adapted.
@@ -281,6 +285,10 @@ pub struct NewOrder {
     pub partner_order_id: PartnerOrderId,
     /// Correlation id.
     pub correlation_id: String,
+    /// The execution that creates it (the workflow's `$$.Execution.Id`): the order's owner.
+    /// Deliveries share a correlation id (EventBridge's duplicates, replays, a partner's
+    /// resend with its header), executions do not.
+    pub created_by: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
 }

@@ -478,6 +478,7 @@ async fn a_retry_of_the_same_execution_takes_over_its_crashed_claim() {
             partner: data.partner,
             partner_order_id: data.partner_order_id.clone(),
             correlation_id: dedup_input.received.metadata.correlation_id.clone(),
+            created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
             at: t0(),
         })
         .await
@@ -491,13 +492,115 @@ async fn a_retry_of_the_same_execution_takes_over_its_crashed_claim() {
 }
 
 fn unclaimed(input: &Value, error: &str) -> AcceptInput {
+    unclaimed_by(
+        input,
+        error,
+        "arn:aws:states:us-east-1:1:execution:orders:e-unclaimed",
+    )
+}
+
+fn unclaimed_by(input: &Value, error: &str, execution: &str) -> AcceptInput {
     AcceptInput::DenyUnclaimed {
         received: serde_json::from_value(input["received"].clone()).unwrap(),
         error: TaskError {
             error: error.to_owned(),
             cause: json!({ "errorType": error, "errorMessage": "retries spent" }).to_string(),
         },
+        execution_id: execution.to_owned(),
     }
+}
+
+fn execution(input: &Value, name: &str) -> Value {
+    let mut input = input.clone();
+    input["executionId"] = json!(format!(
+        "arn:aws:states:us-east-1:1:execution:orders:{name}"
+    ));
+    input
+}
+
+/// Found by review (issue 8): ownership went by correlation id, which deliveries share
+/// (EventBridge delivers an event twice, a replay repeats it). Two executions of one event:
+/// whichever makes the record owns the order, in either order, and the other tells no one.
+#[tokio::test]
+async fn two_executions_of_one_event_never_both_answer_the_partner() {
+    // The owner claims first; its twin's dedup failed for good and settles unclaimed.
+    let w = World::new();
+    let event = w.received(Partner::DoorDash, "doordash/order.json").await;
+    let first = w
+        .dedup()
+        .handle(&execution(&event, "e-1"), w.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(first.outcome, DedupOutcome::New);
+    let twin = outcome(
+        w.conversation()
+            .handle(&unclaimed_by(
+                &event,
+                names::STORAGE_UNAVAILABLE,
+                "arn:aws:states:us-east-1:1:execution:orders:e-2",
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(twin.detail_type, "Order Duplicate Ignored");
+    assert!(w.partners.calls().is_empty(), "the twin told no one");
+
+    // The other way round: the twin settles first (and tells the partner no), then the
+    // execution holding the claim finds the twin's record and is the duplicate.
+    let w = World::new();
+    let event = w.received(Partner::DoorDash, "doordash/order.json").await;
+    let twin = outcome(
+        w.conversation()
+            .handle(&unclaimed_by(
+                &event,
+                names::STORAGE_UNAVAILABLE,
+                "arn:aws:states:us-east-1:1:execution:orders:e-2",
+            ))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(twin.detail_type, "Order Failed");
+    let late = w
+        .dedup()
+        .handle(&execution(&event, "e-1"), w.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(late.outcome, DedupOutcome::Duplicate);
+    let told: Vec<_> = w.partners.calls().into_iter().map(|c| c.action).collect();
+    assert!(
+        matches!(told.as_slice(), [PartnerAction::DenyFailure { .. }]),
+        "{told:?}"
+    );
+}
+
+/// Found by review (issue 9): a replay after the dedup record expired (48 h; the archive keeps
+/// 30 days) carries the first delivery's correlation id; it must still be a duplicate.
+#[tokio::test]
+async fn a_replay_after_the_dedup_record_expired_is_a_duplicate_of_its_own_event() {
+    let w = World::new();
+    let event = w.received(Partner::ChainApp, "app/order.json").await;
+    assert_eq!(
+        w.dedup()
+            .handle(&execution(&event, "e-1"), w.clock.now())
+            .await
+            .unwrap()
+            .outcome,
+        DedupOutcome::New
+    );
+    w.clock.advance(TimeDelta::days(3));
+    let replay = w
+        .dedup()
+        .handle(&execution(&event, "e-replay"), w.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(replay.outcome, DedupOutcome::Duplicate);
+    // The original execution retrying its step is still the owner.
+    let again = w
+        .dedup()
+        .handle(&execution(&event, "e-1"), w.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, DedupOutcome::New);
 }
 
 fn outcome(o: AcceptOutput) -> OutboundEvent {

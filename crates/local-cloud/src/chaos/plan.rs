@@ -281,9 +281,13 @@ pub fn prepare(
         ),
         None => None,
     };
+    // The body carries whole seconds (`Payload::at`): so does the release time it asks for.
+    let whole = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
     let release_at = p
         .time
-        .map(|(_, minutes)| now + TimeDelta::minutes(minutes - S1001_PREP_MINUTES))
+        .map(|(_, minutes)| {
+            whole(now + TimeDelta::minutes(minutes)) - TimeDelta::minutes(S1001_PREP_MINUTES)
+        })
         .filter(|at| *at > now);
     Ok(Prepared {
         release_at,

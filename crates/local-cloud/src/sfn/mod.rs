@@ -319,6 +319,18 @@ impl Sfn {
                 format!("State Machine Does Not Exist: '{machine_arn}'"),
             )
         })?;
+        // An execution's input has the same 256 KiB quota as a state's (the StartExecution
+        // reference: `input`, "Length Constraints: Maximum length of 262144").
+        let bytes = input.to_string().len();
+        if bytes > run::PAYLOAD_LIMIT_BYTES {
+            return Err(api_err(
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to {} (it is {bytes})",
+                    run::PAYLOAD_LIMIT_BYTES
+                ),
+            ));
+        }
         let name = name
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -780,7 +792,7 @@ mod tests {
         let caught_by = |errors: Value| {
             json!({"StartAt": "T", "States": {
                 "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                      "Parameters": {"FunctionName": "f", "Payload": {"text.$": "$.text"}},
+                      "Parameters": {"FunctionName": "f", "Payload": {"a.$": "$.text", "b.$": "$.text"}},
                       "Catch": [{"ErrorEquals": errors, "Next": "Caught"}], "End": true},
                 "Caught": {"Type": "Pass", "Result": "caught", "End": true}}})
         };
@@ -806,14 +818,29 @@ mod tests {
                 "The state/task 'Grow' has an output with a size exceeding the maximum number of bytes service limit."
             )
         );
+        // An execution's input over the limit is refused when it is started.
+        let arn = s
+            .create_state_machine(
+                "refused",
+                &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+            )
+            .await
+            .unwrap();
+        let Err(refused) = s.start_execution(&arn, None, json!({ "text": big })).await else {
+            panic!("an input over 256 KiB was started");
+        };
+        assert_eq!(refused.error_type, "ValidationException");
+        assert!(refused.message.contains("262144"), "{}", refused.message);
         let fits = json!({"StartAt": "Grow", "States": {"Grow": {"Type": "Pass", "Result": at_limit, "End": true}}});
         assert_eq!(run("fits", fits, json!({})).await.status, Status::Succeeded);
 
-        // A task's parameters over the limit: States.ALL does not catch it, its name does.
+        // A task's parameters over the limit (an input of 150 KB, twice): States.ALL does not
+        // catch it, its name does.
+        let half = "x".repeat(150 * 1024);
         let end = run(
             "all",
             caught_by(json!(["States.ALL"])),
-            json!({"text": big}),
+            json!({"text": half}),
         )
         .await;
         assert_eq!(end.error.as_deref(), Some("States.DataLimitExceeded"));
@@ -825,7 +852,7 @@ mod tests {
         let end = run(
             "named",
             caught_by(json!(["States.DataLimitExceeded"])),
-            json!({"text": big}),
+            json!({"text": half}),
         )
         .await;
         assert_eq!(end.status, Status::Succeeded);

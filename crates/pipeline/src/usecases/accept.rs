@@ -75,9 +75,11 @@ impl PartnerConversation {
             AcceptInput::Deny { received, error } => {
                 AcceptOutput::Outcome(self.deny(received, error).await?)
             }
-            AcceptInput::DenyUnclaimed { received, error } => {
-                AcceptOutput::Outcome(self.deny_unclaimed(received, error).await?)
-            }
+            AcceptInput::DenyUnclaimed {
+                received,
+                error,
+                execution_id,
+            } => AcceptOutput::Outcome(self.deny_unclaimed(received, error, execution_id).await?),
             AcceptInput::Cancel {
                 order,
                 correlation_id,
@@ -290,12 +292,13 @@ impl PartnerConversation {
     /// Dedup failed for good (retries spent on a storage outage, a crashing function, a claim
     /// still held): whether this delivery owns the order is unknown, and telling the partner
     /// no without owning it could contradict the delivery that does. Ownership is settled the
-    /// way dedup settles it for an expired claim: by the order's record. A conditional create
-    /// that makes the record, or finds one this delivery (its correlation id) made before it
-    /// failed, makes the order this delivery's: the partner is told no and the record marked
-    /// `Failed`, as [`Self::deny`] does; any later delivery finds the record and ends as a
-    /// duplicate. A record made by another delivery means that delivery owns the order: this
-    /// one ends as `Order Duplicate Ignored` and tells no one.
+    /// way dedup settles it: by the order's record, whose creator owns the order. A
+    /// conditional create that makes the record, or finds one this execution made before it
+    /// failed, makes the order this execution's: the partner is told no and the record marked
+    /// `Failed`, as [`Self::deny`] does; every other execution finds the record and ends as a
+    /// duplicate. A record another execution made (even under the same correlation id, as
+    /// EventBridge's duplicates and replays carry) is that execution's order: this one ends as
+    /// `Order Duplicate Ignored` and tells no one.
     ///
     /// A [`PipelineError::PartnerUnavailable`] is returned only once the order is this
     /// delivery's; a storage error may come before that is known.
@@ -303,6 +306,7 @@ impl PartnerConversation {
         &self,
         received: &Received,
         error: &TaskError,
+        execution_id: &str,
     ) -> Result<Outcome, PipelineError> {
         let data = &received.data;
         let cid = &received.metadata.correlation_id;
@@ -315,15 +319,16 @@ impl PartnerConversation {
                 partner: data.partner,
                 partner_order_id: data.partner_order_id.clone(),
                 correlation_id: cid.clone(),
+                created_by: Some(execution_id.to_owned()),
                 at: now,
             })
             .await?;
         match created {
-            Created::Existing(r) if r.correlation_id != *cid => {
+            Created::Existing(r) if r.created_by.as_deref() != Some(execution_id) => {
                 self.metrics.record(Metric::DuplicateIgnored {
                     payload_mismatch: false,
                 });
-                info!(order_id = %order_id, correlation_id = %cid, owner = %r.correlation_id, "unclaimed delivery: another delivery owns the order");
+                info!(order_id = %order_id, correlation_id = %cid, owner = r.created_by.as_deref().unwrap_or("-"), "unclaimed delivery: the order is another execution's");
                 let outcome = duplicate_ignored(&order_id, data.partner, cid, false, now)?;
                 Ok(Outcome { outcome })
             }

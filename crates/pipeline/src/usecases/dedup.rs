@@ -38,6 +38,21 @@ struct FirstSeen {
     correlation_id: String,
     /// The order existed already (its idempotency record had expired).
     existed: bool,
+    /// The execution that created the order's record: its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+}
+
+impl FirstSeen {
+    /// Whether the execution `claimant` owns the order: it created the record. A result
+    /// replayed from another claimant is this execution's only if that record is its own (its
+    /// claim was taken over after it made the record).
+    fn owned_by(&self, claimant: Option<&str>, replayed: bool) -> bool {
+        match (&self.owner, claimant) {
+            (Some(owner), Some(me)) => owner == me,
+            _ => !replayed && !self.existed,
+        }
+    }
 }
 
 /// The dedup use case.
@@ -85,17 +100,25 @@ impl Dedup {
                         partner: data.partner,
                         partner_order_id: data.partner_order_id.clone(),
                         correlation_id: correlation_id.clone(),
+                        created_by: claimant.map(str::to_owned),
                         at: now,
                     })
                     .await?;
-                // A record made by this delivery is this claimant's own earlier attempt (the
-                // claim it holds keeps everyone else out); one made by another delivery is an
-                // order whose idempotency record expired.
-                let existed = match &created {
-                    Created::New => false,
-                    Created::Existing(r) => {
-                        claimant.is_none() || r.correlation_id != correlation_id
-                    }
+                // The record's creator owns the order. A record this execution made is its
+                // own earlier attempt; one another execution made (a delivery whose
+                // unclaimed path settled it, one whose idempotency record expired, a replay)
+                // is that execution's order, whatever correlation id it carries: deliveries
+                // share those (EventBridge's duplicates, replays), executions do not.
+                let (existed, owner) = match &created {
+                    Created::New => (false, claimant.map(str::to_owned)),
+                    Created::Existing(r) => match (&r.created_by, claimant) {
+                        (Some(by), Some(me)) => (by != me, Some(by.clone())),
+                        // A record from before owners were kept.
+                        _ => (
+                            claimant.is_none() || r.correlation_id != correlation_id,
+                            r.created_by.clone(),
+                        ),
+                    },
                 };
                 // A cancellation that arrived before this record existed applies now.
                 if !existed && let Some(reason) = self.orders.early_cancellation(&order_id).await? {
@@ -107,12 +130,20 @@ impl Dedup {
                     order_id: order_id.clone(),
                     correlation_id: correlation_id.clone(),
                     existed,
+                    owner: if existed {
+                        owner
+                    } else {
+                        claimant.map(str::to_owned)
+                    },
                 })
             })
             .await;
 
+        let replayed = matches!(&result, Ok(Outcome::Replayed(_)));
         match result {
-            Ok(Outcome::Fresh(first) | Outcome::Resumed(first)) if !first.existed => {
+            Ok(Outcome::Fresh(first) | Outcome::Resumed(first) | Outcome::Replayed(first))
+                if first.owned_by(claimant, replayed) =>
+            {
                 self.metrics.record(Metric::OrderReceived {
                     partner: data.partner,
                 });
