@@ -512,12 +512,7 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
                 .cloned()
                 .unwrap_or_default();
             if let Err(denied) = authorize_put(&bus.iam, &bus.iam.identify(&headers), &entries) {
-                return aws_json::error(
-                    StatusCode::BAD_REQUEST,
-                    "AccessDeniedException",
-                    denied.message,
-                    aws_json::JSON_1_1,
-                );
+                return access_denied(denied);
             }
             if entries.is_empty() || entries.len() > 10 {
                 return aws_json::error(
@@ -539,48 +534,22 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
                 bus.iam
                     .authorize_identity(&identity, "events:StartReplay", &archive)
             {
-                return aws_json::error(
-                    StatusCode::BAD_REQUEST,
-                    "AccessDeniedException",
-                    denied.message,
-                    aws_json::JSON_1_1,
-                );
+                return access_denied(denied);
             }
-            match start_replay(&bus, &req).await {
-                Ok(body) => aws_json::ok(body, aws_json::JSON_1_1),
-                Err((error_type, message)) => aws_json::error(
-                    StatusCode::BAD_REQUEST,
-                    error_type,
-                    message,
-                    aws_json::JSON_1_1,
-                ),
-            }
+            api_answer(start_replay(&bus, &req).await)
         }
         "TestEventPattern" | "PutRule" => {
             let action = format!("events:{op}");
             let identity = bus.iam.identify(&headers);
             if let Err(denied) = bus.iam.authorize_identity(&identity, &action, "*") {
-                return aws_json::error(
-                    StatusCode::BAD_REQUEST,
-                    "AccessDeniedException",
-                    denied.message,
-                    aws_json::JSON_1_1,
-                );
+                return access_denied(denied);
             }
             let answer = if op == "TestEventPattern" {
                 test_event_pattern(&req)
             } else {
                 put_rule(&req)
             };
-            match answer {
-                Ok(body) => aws_json::ok(body, aws_json::JSON_1_1),
-                Err((error_type, message)) => aws_json::error(
-                    StatusCode::BAD_REQUEST,
-                    error_type,
-                    message,
-                    aws_json::JSON_1_1,
-                ),
-            }
+            api_answer(answer)
         }
         other => aws_json::error(
             StatusCode::BAD_REQUEST,
@@ -656,6 +625,29 @@ async fn start_replay(bus: &Arc<EventBridge>, req: &Value) -> Result<Value, ApiE
         "StateReason": format!("{replayed} events replayed"),
         "ReplayStartTime": now,
     }))
+}
+
+/// `AccessDeniedException`, as the API answers a call IAM refuses.
+fn access_denied(denied: AccessDenied) -> Response {
+    aws_json::error(
+        StatusCode::BAD_REQUEST,
+        "AccessDeniedException",
+        denied.message,
+        aws_json::JSON_1_1,
+    )
+}
+
+/// An operation's answer: its body, or its error with HTTP 400.
+fn api_answer(answer: Result<Value, ApiError>) -> Response {
+    match answer {
+        Ok(body) => aws_json::ok(body, aws_json::JSON_1_1),
+        Err((error_type, message)) => aws_json::error(
+            StatusCode::BAD_REQUEST,
+            error_type,
+            message,
+            aws_json::JSON_1_1,
+        ),
+    }
 }
 
 /// An `EventPattern` parameter's longest, in characters (the `TestEventPattern` and `PutRule`
