@@ -83,8 +83,9 @@ infra: ## The template and workflow, offline: SAM lint, cfn-lint on the transfor
 sam-build: ## sam build, offline, for $(ARCH) (cargo-lambda and zig from PyPI; shares ./target)
 	cd infra && sam build --parameter-overrides Architecture=$(ARCH)
 
-unit: bins ## Unit, property, handler, flow, contract, DynamoDB Local and end-to-end (local cloud) tests
+unit: bins ## Unit, property, handler, flow, contract, DynamoDB Local and end-to-end (local cloud) tests, and the doc examples
 	scripts/with-dynamodb-local.sh $(TEST_RUNNER)
+	cargo test --doc --workspace
 
 invoke-samples: ## Every sample through cargo lambda watch + cargo lambda invoke
 	python3 scripts/watch_smoke.py

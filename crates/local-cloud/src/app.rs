@@ -10,10 +10,8 @@ use event_pattern::Pattern;
 use sam_template::{Resolver, Template};
 use serde_json::{Value, json};
 
-/// Region of the local cloud.
-pub const REGION: &str = "us-east-1";
-/// Account id of the local cloud.
-pub const ACCOUNT: &str = "000000000000";
+pub use eventbridge_local::{Rule, RuleInput, Target, rule_arn};
+pub use local_aws_core::{ACCOUNT, REGION};
 
 /// Why the template could not be turned into a local application.
 #[derive(Debug, thiserror::Error)]
@@ -70,73 +68,6 @@ pub struct Table {
     pub create: Value,
     /// The TTL attribute, if any.
     pub ttl_attribute: Option<String>,
-}
-
-/// What a rule delivers to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// Start an execution.
-    StateMachine {
-        /// Its ARN.
-        arn: String,
-    },
-    /// Invoke a function asynchronously.
-    Function {
-        /// Its name.
-        name: String,
-    },
-}
-
-/// A rule's ARN: `arn:aws:events:<region>:<account>:rule/<bus>/<name>` on a custom bus,
-/// `…:rule/<name>` on the default one.
-pub fn rule_arn(bus: &str, name: &str) -> String {
-    if bus == "default" {
-        arn("events", &format!("rule/{name}"))
-    } else {
-        arn("events", &format!("rule/{bus}/{name}"))
-    }
-}
-
-/// A bus rule.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    /// Name (for logs and dead letters).
-    pub name: String,
-    /// Its ARN (the rule SAM generates is named by its logical id: the resource's id and the
-    /// event's name, e.g. `OrderWorkflowOrderReceived`).
-    pub arn: String,
-    /// The bus it listens on.
-    pub bus: String,
-    /// The pattern.
-    pub pattern: Pattern,
-    /// The target.
-    pub target: Target,
-    /// What the target receives.
-    pub input: RuleInput,
-    /// Delivery retries (RetryPolicy.MaximumRetryAttempts; EventBridge's default is 185).
-    pub max_attempts: u32,
-    /// Oldest event it still delivers, seconds (default 24 h).
-    pub max_age_seconds: u64,
-    /// The dead-letter queue's name, if any.
-    pub dead_letter: Option<String>,
-}
-
-/// What a rule's target receives.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RuleInput {
-    /// The whole event.
-    Event,
-    /// The part of the event at a JSON path (`InputPath`).
-    Path(String),
-    /// A constant JSON text (`Input`).
-    Constant(String),
-    /// `InputTransformer`: values picked from the event into a template.
-    Transformer {
-        /// Placeholder name → JSON path (`InputPathsMap`).
-        paths: BTreeMap<String, String>,
-        /// `InputTemplate`.
-        template: String,
-    },
 }
 
 /// The state machine.

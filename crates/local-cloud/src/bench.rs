@@ -206,7 +206,7 @@ pub async fn run(
                     let terminal = p.what == "SUCCEEDED"
                         || p.what.starts_with("FAILED")
                         || p.what == "TIMED_OUT";
-                    if let (true, Some(order)) = (terminal, p.order) {
+                    if let (true, Some(order)) = (terminal, p.label) {
                         let mut l = ledger_w.lock().await;
                         let e = l.ended.entry(order).or_insert((0, Instant::now()));
                         e.0 += 1;

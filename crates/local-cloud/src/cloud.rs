@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::apigw::HttpApi;
 use crate::app::{ACCOUNT, App, AppError, Overrides, REGION};
+use crate::bus_targets::BusTargets;
 use crate::clock::TimeScale;
 use crate::dynamodb::{self, DynamoError, DynamoLocal};
 use crate::eventbridge::EventBridge;
@@ -25,7 +26,7 @@ use crate::iam::{Caller, Iam, IamError, Identity};
 use crate::lambda::{Lambda, LambdaConfig, Outcome};
 use crate::queues::Queues;
 use crate::secrets::Secrets;
-use crate::sfn::{ApiError, Execution, Integrations, Sfn, SfnStarter};
+use crate::sfn::{ApiError, Execution, Integrations, Sfn};
 use crate::sim::partner::{OrderBook, PartnerLedger};
 use crate::sim::pos::PosBook;
 use crate::sim::{Faults, Sim};
@@ -274,7 +275,14 @@ impl Integrations for LocalIntegrations {
         machine: &str,
         entries: Vec<Value>,
     ) -> Result<Value, (String, String)> {
-        crate::eventbridge::authorize_put(&self.iam, &self.identity(machine), &entries)
+        let identity = self.identity(machine);
+        entries
+            .iter()
+            .try_for_each(|e| {
+                let bus = crate::eventbridge::entry_bus_arn(e);
+                self.iam
+                    .authorize_identity(&identity, "events:PutEvents", &bus)
+            })
             .map_err(|d| crate::iam::integration_denial("events", &d))?;
         Ok(self.bus.put_events(&entries).await)
     }
@@ -475,13 +483,13 @@ impl LocalCloud {
         .await
         .map_err(CloudError::Lambda)?;
 
+        let targets = BusTargets::new(lambda.clone(), queues.clone(), iam.clone());
         let bus = EventBridge::new(
             app.rules.clone(),
             app.buses.clone(),
-            lambda.clone(),
-            queues.clone(),
-            opts.time_scale,
+            targets.clone(),
             iam.clone(),
+            opts.time_scale,
         );
         let integrations = Arc::new(LocalIntegrations {
             lambda: lambda.clone(),
@@ -492,6 +500,7 @@ impl LocalCloud {
             iam: iam.clone(),
         });
         let sfn = Sfn::new(integrations, opts.time_scale);
+        sfn.label_progress("/detail/data/partnerOrderId");
         for m in &app.state_machines {
             sfn.create_state_machine(&m.name, &m.json)
                 .await
@@ -500,10 +509,13 @@ impl LocalCloud {
                     source,
                 })?;
         }
-        bus.connect(Arc::new(SfnStarter(sfn.clone())));
+        targets.connect(sfn.clone());
         bus.set_archives(app.archives.clone());
         servers.push(serve(bus_listener, bus.router()));
-        servers.push(serve(sfn_listener, crate::sfn::api::router(&sfn, &iam)));
+        servers.push(serve(
+            sfn_listener,
+            crate::sfn::api::router(&sfn, iam.clone()),
+        ));
 
         let api = HttpApi::new(app.routes.clone(), lambda.clone(), iam.clone());
         let (l, api_url) = bind(opts.api_port).await?;

@@ -7,9 +7,10 @@
 //!   reached through [`dynamodb_proxy`];
 //! * [`iam`]: the template's roles and resource policies, enforced on every call;
 //! * [`lambda`]: each function's binary as processes behind a Lambda Runtime API;
-//! * [`eventbridge`]: PutEvents, the template's rules (matched by the `event-pattern` crate)
-//!   and delivery with retries and dead letters;
-//! * [`sfn`]: an ASL interpreter and the Step Functions API;
+//! * [`eventbridge`]: the `eventbridge-local` crate: PutEvents, the template's rules (matched
+//!   by the `event-pattern` crate), delivery with retries and dead letters, archive and replay;
+//!   [`bus_targets`] is what its rules reach here;
+//! * [`sfn`]: the `step-functions-local` crate: an ASL interpreter and the Step Functions API;
 //! * [`secrets`]: Secrets Manager with the development secrets;
 //! * [`sim`]: partner and POS simulators with fault injection;
 //! * [`cloud`]: all of it started together; [`demo`] and [`bench`] drive it.
@@ -17,25 +18,24 @@
 pub mod admin;
 pub mod apigw;
 pub mod app;
-pub mod aws_json;
 pub mod bench;
+pub mod bus_targets;
 pub mod chaos;
-pub mod clock;
 pub mod cloud;
 pub mod demo;
 pub mod dynamodb;
 pub mod dynamodb_proxy;
-pub mod eventbridge;
 pub mod iam;
 pub mod lambda;
 pub mod queues;
 pub mod secrets;
-pub mod seeded;
-pub mod sfn;
 pub mod sim;
 pub mod webhooks;
 
 pub use cloud::{LocalCloud, Options};
+pub use eventbridge_local as eventbridge;
+pub use local_aws_core::{aws_json, clock, seeded};
+pub use step_functions_local as sfn;
 
 /// Makes rustls use ring (the workspace's one crypto provider) before any HTTP client is built.
 pub fn install_crypto() {

@@ -294,7 +294,7 @@ async fn up(root: &Path, a: &CloudArgs, port: u16, admin_port: u16) -> ExitCode 
     loop {
         tokio::select! {
             p = progress.recv() => match p {
-                Ok(p) => println!("{:>8.2}s  {:<40} {}", started.elapsed().as_secs_f64(), p.order.unwrap_or_else(|| p.execution.clone()), p.what),
+                Ok(p) => println!("{:>8.2}s  {:<40} {}", started.elapsed().as_secs_f64(), p.label.unwrap_or_else(|| p.execution.clone()), p.what),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => println!("… {n} progress notices skipped"),
                 Err(_) => break,
             },

@@ -263,7 +263,7 @@ async fn start_ours(moto: Arc<Endpoint>) -> Arc<Endpoint> {
     tokio::spawn(async move {
         axum::serve(
             listener,
-            local_cloud::sfn::api::router(&sfn, &Arc::default()),
+            local_cloud::sfn::api::router(&sfn, Arc::new(local_aws_core::AllowAll)),
         )
         .await
     });

@@ -572,3 +572,17 @@ pub fn integration_denial(service: &str, denied: &AccessDenied) -> (String, Stri
 
 #[cfg(test)]
 mod tests;
+
+/// The local services ask IAM through this: the caller is the access key that signed the
+/// request (an administrator when it is none of the stack's).
+impl local_aws_core::Authorizer for Iam {
+    fn authorize(
+        &self,
+        headers: &axum::http::HeaderMap,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), String> {
+        self.authorize_identity(&self.identify(headers), action, resource)
+            .map_err(|d| d.message)
+    }
+}

@@ -1,11 +1,69 @@
-//! Step Functions: an ASL interpreter (see [`run`]) and the API the functions and tools use
+//! AWS Step Functions on one machine: an interpreter for Amazon States Language (Standard
+//! workflows, JSONPath) with AWS's execution history, task tokens and service limits, and the
+//! Step Functions API over HTTP ([`api::router`]) for the AWS SDKs and CLI
 //! (`StartExecution`, `DescribeExecution`, `GetExecutionHistory`, `SendTaskSuccess`,
 //! `SendTaskFailure`, `SendTaskHeartbeat`, `StopExecution`, `ListExecutions`,
-//! `CreateStateMachine`, `DescribeStateMachine`), reached through `AWS_ENDPOINT_URL_SFN`.
+//! `CreateStateMachine`, `DescribeStateMachine`).
+//!
+//! The services Task states call are yours: implement [`Integrations`] (Lambda invoke,
+//! EventBridge `PutEvents`, DynamoDB `PutItem`/`GetItem`/`UpdateItem`/`DeleteItem`), and give
+//! the API an [`Authorizer`](local_aws_core::Authorizer) (IAM, or
+//! [`AllowAll`](local_aws_core::AllowAll)).
 //!
 //! A definition is checked when it is registered: a feature the interpreter does not support
 //! (an unknown field, JSONata, distributed Map, an unsupported Task resource) is refused with
-//! the feature named.
+//! the feature named. What AWS enforces at run time is enforced here too: 256 KiB per state's
+//! input, output and task parameters (`States.DataLimitExceeded`, which `States.ALL` does not
+//! catch), task timeouts and heartbeats, retries with backoff, and catchers.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use async_trait::async_trait;
+//! use serde_json::{Value, json};
+//! use step_functions_local::{Integrations, Sfn, Status, TimeScale};
+//!
+//! /// One function, `double`, and no other service.
+//! struct Double;
+//!
+//! #[async_trait]
+//! impl Integrations for Double {
+//!     async fn invoke(&self, _machine: &str, function: &str, payload: Value)
+//!         -> Result<Value, (String, String)> {
+//!         match function {
+//!             "double" => Ok(json!({ "n": payload["n"].as_i64().unwrap_or(0) * 2 })),
+//!             other => Err(("ResourceNotFoundException".into(), format!("no function {other}"))),
+//!         }
+//!     }
+//!     async fn put_events(&self, _: &str, _: Vec<Value>) -> Result<Value, (String, String)> {
+//!         Err(("AccessDeniedException".into(), "no bus here".into()))
+//!     }
+//!     async fn dynamodb(&self, _: &str, op: &str, _: Value) -> Result<Value, (String, String)> {
+//!         Err(("AccessDeniedException".into(), format!("no table for {op}")))
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let sfn = Sfn::new(Arc::new(Double), TimeScale::REAL);
+//! let definition = json!({
+//!     "StartAt": "Double",
+//!     "States": {
+//!         "Double": {
+//!             "Type": "Task",
+//!             "Resource": "arn:aws:states:::lambda:invoke",
+//!             "Parameters": { "FunctionName": "double", "Payload.$": "$" },
+//!             "OutputPath": "$.Payload",
+//!             "End": true
+//!         }
+//!     }
+//! });
+//! let machine = sfn.create_state_machine("doubler", &definition).await.unwrap();
+//! let execution = sfn.start_execution(&machine, None, json!({ "n": 21 })).await.unwrap();
+//! let end = execution.finished().await;
+//! assert_eq!(end.status, Status::Succeeded);
+//! assert_eq!(end.output, Some(json!({ "n": 42 })));
+//! assert!(execution.path().await.contains(&"Double".to_owned()));
+//! # });
+//! ```
 
 pub mod api;
 pub mod history;
@@ -22,8 +80,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, RwLock, broadcast, oneshot, watch};
 
-use crate::app::{ACCOUNT, REGION};
-use crate::clock::TimeScale;
+pub use local_aws_core::clock::TimeScale;
+use local_aws_core::{ACCOUNT, REGION};
 
 pub use history::HistoryEvent;
 
@@ -223,8 +281,9 @@ pub struct Progress {
     pub execution: String,
     /// What happened: a state name, or `SUCCEEDED`/`FAILED`/….
     pub what: String,
-    /// The execution's input `detail.data.partnerOrderId`, when there is one.
-    pub order: Option<String>,
+    /// The string at the [`Sfn::label_progress`] JSON pointer in the execution's input, when
+    /// there is one (e.g. an order id, for a live display).
+    pub label: Option<String>,
 }
 
 /// The Step Functions service.
@@ -238,6 +297,7 @@ pub struct Sfn {
     integrations: Arc<dyn Integrations>,
     time_scale: TimeScale,
     progress: broadcast::Sender<Progress>,
+    progress_label: std::sync::OnceLock<String>,
 }
 
 /// Why a call to the service failed: an API error type and message.
@@ -270,7 +330,15 @@ impl Sfn {
             integrations,
             time_scale,
             progress,
+            progress_label: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Labels each [`Progress`] notice with the string at `pointer` (a JSON pointer, e.g.
+    /// `/detail/data/partnerOrderId`) in its execution's input. Set once; later calls are
+    /// ignored.
+    pub fn label_progress(&self, pointer: &str) {
+        let _ = self.progress_label.set(pointer.to_owned());
     }
 
     /// Progress notices, for live displays.
@@ -512,15 +580,16 @@ impl Sfn {
     }
 
     fn notify(&self, exec: &Execution, what: &str) {
-        let order = exec
-            .input
-            .pointer("/detail/data/partnerOrderId")
+        let label = self
+            .progress_label
+            .get()
+            .and_then(|pointer| exec.input.pointer(pointer))
             .and_then(Value::as_str)
             .map(str::to_owned);
         let _ = self.progress.send(Progress {
             execution: exec.name.clone(),
             what: what.to_owned(),
-            order,
+            label,
         });
     }
 
@@ -601,20 +670,6 @@ impl Sfn {
     /// Executions, time scale and integrations for the interpreter.
     pub(crate) fn time_scale(&self) -> TimeScale {
         self.time_scale
-    }
-}
-
-/// Starts executions for the bus.
-pub struct SfnStarter(pub Arc<Sfn>);
-
-#[async_trait]
-impl crate::eventbridge::ExecutionStarter for SfnStarter {
-    async fn start(&self, state_machine_arn: &str, input: Value) -> Result<String, String> {
-        self.0
-            .start_execution(state_machine_arn, None, input)
-            .await
-            .map(|e| e.arn.clone())
-            .map_err(|e| e.to_string())
     }
 }
 

@@ -13,7 +13,7 @@ use asl::model::{Catcher, Machine, NullablePath, Retrier, State, Task};
 use asl::path::JsonPath;
 use serde_json::{Value, json};
 
-use super::{Execution, Sfn};
+use crate::{Execution, Sfn};
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -131,7 +131,7 @@ impl Runner {
                 "Id": e.arn,
                 "Input": e.input,
                 "Name": e.name,
-                "RoleArn": format!("arn:aws:iam::{}:role/local", crate::app::ACCOUNT),
+                "RoleArn": format!("arn:aws:iam::{}:role/local", local_aws_core::ACCOUNT),
                 "StartTime": e.start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 "RedriveCount": 0,
             },
@@ -545,7 +545,7 @@ impl Runner {
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
             .unwrap_or_else(|| ("lambda".to_owned(), t.resource.clone()));
         self.exec
-            .record("TaskScheduled", Some("taskScheduledEventDetails"), json!({ "resourceType": resource_type, "resource": resource, "region": crate::app::REGION, "parameters": params.to_string() }))
+            .record("TaskScheduled", Some("taskScheduledEventDetails"), json!({ "resourceType": resource_type, "resource": resource, "region": local_aws_core::REGION, "parameters": params.to_string() }))
             .await;
         self.exec
             .record(

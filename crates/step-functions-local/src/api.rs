@@ -10,9 +10,8 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use super::{ApiError, Execution, Sfn};
-use crate::aws_json;
-use crate::iam::Iam;
+use crate::{ApiError, Execution, Sfn};
+use local_aws_core::{Authorizer, aws_json};
 
 fn epoch(t: chrono::DateTime<chrono::Utc>) -> f64 {
     t.timestamp_micros() as f64 / 1e6
@@ -73,8 +72,8 @@ async fn resource(sfn: &Sfn, op: &str, req: &Value) -> Option<String> {
         }
         "CreateStateMachine" => Some(format!(
             "arn:aws:states:{}:{}:stateMachine:{}",
-            crate::app::REGION,
-            crate::app::ACCOUNT,
+            local_aws_core::REGION,
+            local_aws_core::ACCOUNT,
             field(req, "name")
         )),
         _ => None,
@@ -82,7 +81,7 @@ async fn resource(sfn: &Sfn, op: &str, req: &Value) -> Option<String> {
 }
 
 async fn handle(
-    State((sfn, iam)): State<(Arc<Sfn>, Arc<Iam>)>,
+    State((sfn, auth)): State<(Arc<Sfn>, Arc<dyn Authorizer>)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -90,13 +89,12 @@ async fn handle(
     let op = aws_json::operation(&headers).unwrap_or_default();
     let ok = |v: Value| aws_json::ok(v, aws_json::JSON_1_0);
     if let Some(arn) = resource(&sfn, &op, &req).await
-        && let Err(denied) =
-            iam.authorize_identity(&iam.identify(&headers), &format!("states:{op}"), &arn)
+        && let Err(denied) = auth.authorize(&headers, &format!("states:{op}"), &arn)
     {
         return aws_json::error(
             StatusCode::BAD_REQUEST,
             "AccessDeniedException",
-            denied.message,
+            denied,
             aws_json::JSON_1_0,
         );
     }
@@ -204,7 +202,7 @@ async fn handle(
         }
         "DescribeStateMachine" => match sfn.state_machine(field(&req, "stateMachineArn")).await {
             Some(m) => ok(
-                json!({ "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.json.to_string(), "roleArn": "arn:aws:iam::000000000000:role/local", "type": "STANDARD", "creationDate": epoch(m.created) }),
+                json!({ "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.json.to_string(), "roleArn": format!("arn:aws:iam::{}:role/local", local_aws_core::ACCOUNT), "type": "STANDARD", "creationDate": epoch(m.created) }),
             ),
             None => bad(ApiError {
                 error_type: "StateMachineDoesNotExist".into(),
@@ -220,9 +218,11 @@ async fn handle(
     }
 }
 
-/// The HTTP endpoint, its callers authorised by `iam`.
-pub fn router(sfn: &Arc<Sfn>, iam: &Arc<Iam>) -> Router {
+/// The HTTP endpoint, each call authorised by `auth` (action `states:<Operation>` on the
+/// state machine or execution it names; task callbacks on the state machine that issued the
+/// token).
+pub fn router(sfn: &Arc<Sfn>, auth: Arc<dyn Authorizer>) -> Router {
     Router::new()
         .fallback(post(handle))
-        .with_state((sfn.clone(), iam.clone()))
+        .with_state((sfn.clone(), auth))
 }
