@@ -79,6 +79,16 @@ async fn cloud(stage: &str) -> Arc<LocalCloud> {
 
 /// A cloud from another template (`None`: the repository's), with IAM enforced as always.
 async fn cloud_from(stage: &str, template: Option<PathBuf>) -> Arc<LocalCloud> {
+    try_cloud_from(stage, template)
+        .await
+        .unwrap_or_else(|e| panic!("the local cloud did not start: {e}"))
+}
+
+/// [`cloud_from`], with the reason when the cloud does not start.
+async fn try_cloud_from(
+    stage: &str,
+    template: Option<PathBuf>,
+) -> Result<Arc<LocalCloud>, local_cloud::cloud::CloudError> {
     local_cloud::install_crypto();
     let root = repo_root();
     let mut opts = local_cloud::Options::for_repo(&root);
@@ -92,9 +102,7 @@ async fn cloud_from(stage: &str, template: Option<PathBuf>) -> Arc<LocalCloud> {
     opts.dynamodb_endpoint = std::env::var("DYNAMODB_ENDPOINT").ok();
     opts.time_scale = TimeScale::new(60.0);
     opts.concurrency = 2;
-    LocalCloud::start(opts)
-        .await
-        .unwrap_or_else(|e| panic!("the local cloud did not start: {e}"))
+    LocalCloud::start(opts).await
 }
 
 /// A sample made into a fresh order: rebased to now, its id suffixed, times set.
@@ -733,6 +741,36 @@ async fn without_put_events_intake_answers_503_and_logs_access_denied() {
         "intake's log: {log}"
     );
     c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_webhook_secrets_intake_fails_its_init_and_the_cloud_says_why() {
+    // Intake reads its secret at init; on AWS the function's init fails (`INIT_REPORT …
+    // Status: error`) and every webhook gets an error. Here the cloud refuses to start, naming
+    // the function and quoting Secrets Manager's denial from its log.
+    let t = template_with(
+        "intake-secrets",
+        "IntakeFunction",
+        "        - AWSSecretsManagerGetSecretValuePolicy: { SecretArn: !Ref WebhookSecretsArn }\n",
+        "",
+    );
+    let started = std::time::Instant::now();
+    let Err(e) = try_cloud_from("iam-intake-secrets", Some(t)).await else {
+        panic!("the cloud started without intake's secret");
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("orders-e2e-iam-intake-secrets-intake fails its init")
+            && e.contains("AccessDeniedException")
+            && e.contains("is not authorized to perform: secretsmanager:GetSecretValue"),
+        "{e}"
+    );
+    // It says so as soon as the init has failed on every process twice, not at the timeout.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(50),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

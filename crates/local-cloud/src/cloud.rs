@@ -555,10 +555,11 @@ impl LocalCloud {
             .lock()
             .await
             .push(serve(admin_listener, crate::admin::router(cloud.clone())));
-        lambda
-            .ready(Duration::from_secs(60))
-            .await
-            .map_err(CloudError::Lambda)?;
+        if let Err(e) = lambda.ready(Duration::from_secs(60)).await {
+            // Nothing is left running: processes, DynamoDB Local and servers go.
+            cloud.stop().await;
+            return Err(CloudError::Lambda(e));
+        }
         tracing::info!("local cloud up in {:.1} s", started.elapsed().as_secs_f64());
         Ok(cloud)
     }

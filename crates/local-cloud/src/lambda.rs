@@ -718,26 +718,59 @@ impl Lambda {
         out
     }
 
-    /// Waits until every function's processes have polled once (are initialised).
+    /// Waits until every function's processes have polled once (are initialised). A function
+    /// whose processes keep failing their init (on AWS: `INIT_REPORT … Status: error`, and
+    /// every invocation `Runtime.ExitError`) ends the wait at once: the error names it and
+    /// quotes the last error line of its log (a missing permission reads there as AWS's
+    /// `AccessDeniedException`).
     pub async fn ready(&self, within: Duration) -> Result<(), String> {
+        /// Failed inits, per process on average, that mean the init cannot succeed.
+        const FAILED_INITS: u64 = 2;
         let started = Instant::now();
         loop {
             let mut waiting = Vec::new();
             for (name, pool) in &self.pools {
-                if pool.stats.lock().await.init_times_ms.len() < pool.workers.len() {
-                    waiting.push(name.clone());
+                let stats = pool.stats.lock().await;
+                if stats.init_times_ms.len() >= pool.workers.len() {
+                    continue;
                 }
+                if stats.init_times_ms.is_empty()
+                    && stats.restarts >= FAILED_INITS * pool.workers.len() as u64
+                {
+                    return Err(format!(
+                        "function {name} fails its init: {}",
+                        self.last_error(name)
+                    ));
+                }
+                waiting.push(name.clone());
             }
             if waiting.is_empty() {
                 return Ok(());
             }
             if started.elapsed() > within {
+                let why: Vec<String> = waiting
+                    .iter()
+                    .map(|f| format!("{f}: {}", self.last_error(f)))
+                    .collect();
                 return Err(format!(
-                    "functions not ready after {within:?}: {waiting:?} (see .local/logs)"
+                    "functions not ready after {within:?}: {}",
+                    why.join("; ")
                 ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The last line of `function`'s log that reports an error, with the log's path.
+    fn last_error(&self, function: &str) -> String {
+        let path = self.config.log_dir.join(format!("{function}.log"));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let line = text
+            .lines()
+            .rev()
+            .find(|l| l.contains("Error") || l.contains("error"))
+            .unwrap_or("(no error logged)");
+        format!("{line} (log: {})", path.display())
     }
 
     /// Stops every process.

@@ -100,6 +100,33 @@ pub enum Identity {
     Administrator,
 }
 
+/// The `AWS::IAM::Role` properties the evaluator reads or that cannot change a decision;
+/// any other (a `PermissionsBoundary`, for one) stops the cloud rather than be ignored.
+const ROLE_PROPERTIES: [&str; 7] = [
+    "AssumeRolePolicyDocument",
+    "Policies",
+    "ManagedPolicyArns",
+    "Tags",
+    "Description",
+    "Path",
+    "MaxSessionDuration",
+];
+
+/// Resources that grant or limit permissions in ways the evaluator does not read: a template
+/// with one stops the cloud with the resource named, since ignoring it would allow or refuse
+/// differently from AWS.
+const UNSUPPORTED_POLICY_RESOURCES: [&str; 9] = [
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::RolePolicy",
+    "AWS::IAM::User",
+    "AWS::IAM::Group",
+    "AWS::Events::EventBusPolicy",
+    "AWS::SecretsManager::ResourcePolicy",
+    "AWS::Lambda::Url",
+    "AWS::DynamoDB::ResourcePolicy",
+];
+
 /// The account's IAM as the template defines it.
 #[derive(Debug, Clone, Default)]
 pub struct Iam {
@@ -253,6 +280,16 @@ impl Iam {
             match kind(id).as_str() {
                 "AWS::IAM::Role" => {
                     let p = resolve(&props, id)?;
+                    if let Some(unknown) = p
+                        .as_object()
+                        .into_iter()
+                        .flat_map(|o| o.keys())
+                        .find(|k| !ROLE_PROPERTIES.contains(&k.as_str()))
+                    {
+                        return Err(IamError::Invalid(format!(
+                            "role {id}: property {unknown} is not understood by the local evaluator (a PermissionsBoundary, for one, would narrow what AWS allows)"
+                        )));
+                    }
                     let name = format!("{stack}-{id}");
                     let mut statements = Vec::new();
                     for policy in p["Policies"].as_array().into_iter().flatten() {
@@ -312,6 +349,11 @@ impl Iam {
                             .or_default()
                             .extend(statements.iter().cloned());
                     }
+                }
+                other if UNSUPPORTED_POLICY_RESOURCES.contains(&other) => {
+                    return Err(IamError::Invalid(format!(
+                        "{id}: {other} carries permissions the local evaluator does not read; it would decide differently from AWS"
+                    )));
                 }
                 _ => {}
             }

@@ -91,6 +91,31 @@ fn an_unknown_managed_policy_stops_the_cloud_with_the_role_named() {
 }
 
 #[test]
+fn a_role_property_or_policy_resource_the_evaluator_does_not_read_stops_the_cloud() {
+    let boundary = template(
+        json!({"PermissionsBoundary": "arn:aws:iam::000000000000:policy/boundary"}),
+        "FnRole",
+    );
+    let e = Iam::load(&boundary, &resolver(), "s")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("FnRole") && e.contains("PermissionsBoundary"),
+        "{e}"
+    );
+
+    let mut extra = template(json!({}), "FnRole");
+    extra["Resources"]["ExtraPolicy"] = json!({"Type": "AWS::IAM::Policy", "Properties": {
+        "PolicyName": "extra", "Roles": [{"Ref": "FnRole"}],
+        "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}}});
+    let e = Iam::load(&extra, &resolver(), "s").unwrap_err().to_string();
+    assert!(
+        e.contains("ExtraPolicy") && e.contains("AWS::IAM::Policy"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_statement_the_evaluator_does_not_understand_stops_the_cloud_with_it_named() {
     let t = template(
         json!({"Policies": [{"PolicyName": "Odd", "PolicyDocument": {"Statement": [{"Sid": "FromTheOffice", "Effect": "Allow", "Action": "dynamodb:*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}]}}]}),
