@@ -110,7 +110,38 @@ pub trait Integrations: Send + Sync {
         operation: &str,
         params: Value,
     ) -> Result<Value, (String, String)>;
+    /// `states:startExecution` (request-response): `params` are the Task's parameters
+    /// (`StateMachineArn`, `Input`, `Name`); the answer is `{ExecutionArn, StartDate}`. The
+    /// default refuses, for a service that starts no other workflow.
+    async fn start_execution(
+        &self,
+        machine: &str,
+        params: Value,
+    ) -> Result<Value, (String, String)> {
+        let _ = params;
+        Err((
+            "AccessDenied".to_owned(),
+            format!("{machine} cannot start executions here"),
+        ))
+    }
 }
+
+/// A state machine's type (`CreateStateMachine`'s `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowType {
+    /// Exactly-once, up to a year, with an execution history; billed per state transition.
+    #[default]
+    Standard,
+    /// At-least-once (asynchronous), up to five minutes, request-response integrations only;
+    /// billed per request and by duration and memory.
+    Express,
+}
+
+/// The longest an Express execution runs (the Step Functions developer guide, "Choosing
+/// workflow type": Express workflows "can run for up to five minutes"). Real time, not
+/// scaled: what fills it is retries and task durations, which the local cloud keeps real.
+pub const EXPRESS_MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The Task resources the interpreter runs.
 pub fn supported_resource(resource: &str) -> bool {
@@ -119,12 +150,41 @@ pub fn supported_resource(resource: &str) -> bool {
         .map(|r| r.trim_end_matches(".waitForTaskToken"));
     match integration {
         Some("lambda:invoke" | "events:putEvents") => true,
+        Some("states:startExecution") => !resource.ends_with(".waitForTaskToken"),
         Some(
             "dynamodb:putItem" | "dynamodb:getItem" | "dynamodb:updateItem" | "dynamodb:deleteItem",
         ) => !resource.ends_with(".waitForTaskToken"),
         Some(_) => false,
         None => resource.starts_with("arn:aws:lambda:") && resource.contains(":function:"),
     }
+}
+
+/// Express workflows support request-response integrations only (the developer guide,
+/// "Discover service integration patterns": Express "do not support Run a Job (.sync) or
+/// Wait for Callback (.waitForTaskToken)"); AWS refuses such a definition at creation.
+fn check_express(m: &Machine) -> Result<(), String> {
+    for (name, s) in &m.states {
+        match s {
+            State::Task(t) => {
+                for pattern in [".waitForTaskToken", ".sync"] {
+                    if t.resource.contains(pattern) {
+                        return Err(format!(
+                            "SCHEMA_VALIDATION_FAILED: Express state machine does not support '{pattern}' service integration pattern (state {name:?}, resource {:?})",
+                            t.resource
+                        ));
+                    }
+                }
+            }
+            State::Parallel(p) => p.branches.iter().try_for_each(check_express)?,
+            State::Map(mp) => {
+                if let Some(proc) = mp.processor() {
+                    check_express(proc)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn check_resources(m: &Machine) -> Result<(), String> {
@@ -161,6 +221,8 @@ pub struct StateMachine {
     pub json: Value,
     /// Created.
     pub created: DateTime<Utc>,
+    /// Standard or Express.
+    pub workflow_type: WorkflowType,
 }
 
 /// Execution status.
@@ -211,6 +273,10 @@ pub struct Execution {
     history: Mutex<Vec<HistoryEvent>>,
     done: watch::Sender<bool>,
     abort: watch::Sender<bool>,
+    /// What the time scale saved in Wait states: AWS would have spent this much more.
+    saved: std::sync::Mutex<std::time::Duration>,
+    /// Told when `saved` grows.
+    saved_grew: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Execution {
@@ -256,6 +322,18 @@ impl Execution {
     /// How long it ran (so far).
     pub fn elapsed(&self) -> std::time::Duration {
         self.started_at.elapsed()
+    }
+
+    /// How long it would have run on AWS so far: [`Execution::elapsed`] plus what the time
+    /// scale saved in its Wait states. An Express execution's five minutes are counted so.
+    pub fn aws_elapsed(&self) -> std::time::Duration {
+        self.started_at.elapsed() + *self.saved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records, as a wait begins, that a wait of `unscaled` will take `scaled`.
+    pub(crate) fn saved_waiting(&self, unscaled: std::time::Duration, scaled: std::time::Duration) {
+        *self.saved.lock().unwrap_or_else(|e| e.into_inner()) += unscaled.saturating_sub(scaled);
+        self.saved_grew.notify_one();
     }
 
     async fn record(&self, kind: &str, details_key: Option<&str>, details: Value) -> HistoryEvent {
@@ -346,15 +424,31 @@ impl Sfn {
         self.progress.subscribe()
     }
 
-    /// Registers a state machine, refusing what the interpreter does not support.
+    /// Registers a Standard state machine, refusing what the interpreter does not support.
     pub async fn create_state_machine(
         &self,
         name: &str,
         definition: &Value,
     ) -> Result<String, ApiError> {
+        self.create_typed_state_machine(name, definition, WorkflowType::Standard)
+            .await
+    }
+
+    /// Registers a state machine of `workflow_type`, refusing what the interpreter does not
+    /// support and, for Express, what Express does not allow (`InvalidDefinition`, as
+    /// `CreateStateMachine` answers).
+    pub async fn create_typed_state_machine(
+        &self,
+        name: &str,
+        definition: &Value,
+        workflow_type: WorkflowType,
+    ) -> Result<String, ApiError> {
         let def = Definition::from_value(definition)
             .map_err(|e| api_err("InvalidDefinition", e.to_string()))?;
         check_resources(&def.machine).map_err(|e| api_err("InvalidDefinition", e))?;
+        if workflow_type == WorkflowType::Express {
+            check_express(&def.machine).map_err(|e| api_err("InvalidDefinition", e))?;
+        }
         let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}");
         self.machines.write().await.insert(
             arn.clone(),
@@ -364,6 +458,7 @@ impl Sfn {
                 definition: Arc::new(def),
                 json: definition.clone(),
                 created: Utc::now(),
+                workflow_type,
             },
         );
         Ok(arn)
@@ -402,11 +497,26 @@ impl Sfn {
         let name = name
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let arn = format!(
-            "arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}",
-            machine.name
-        );
-        if self.executions.read().await.contains_key(&arn) {
+        // An Express execution's ARN carries its own id after the name (names need not be
+        // unique); a Standard one's name is unique for 90 days: the same name and input while
+        // it runs answers the same execution (StartExecution's idempotency), else
+        // ExecutionAlreadyExists.
+        let arn = match machine.workflow_type {
+            WorkflowType::Express => format!(
+                "arn:aws:states:{REGION}:{ACCOUNT}:express:{}:{name}:{}",
+                machine.name,
+                uuid::Uuid::new_v4()
+            ),
+            WorkflowType::Standard => format!(
+                "arn:aws:states:{REGION}:{ACCOUNT}:execution:{}:{name}",
+                machine.name
+            ),
+        };
+        if let Some(existing) = self.executions.read().await.get(&arn).cloned() {
+            let running = existing.snapshot().await.status == Status::Running;
+            if running && existing.input == input {
+                return Ok(existing);
+            }
             return Err(api_err(
                 "ExecutionAlreadyExists",
                 format!("Execution Already Exists: '{arn}'"),
@@ -431,6 +541,8 @@ impl Sfn {
             history: Mutex::default(),
             done,
             abort,
+            saved: std::sync::Mutex::default(),
+            saved_grew: tokio::sync::Notify::new(),
         });
         self.executions
             .write()
@@ -606,17 +718,38 @@ impl Sfn {
             return;
         }
         let work = run.machine(&def.machine, exec.input.clone(), None);
-        let outcome = match def.timeout_seconds {
-            Some(t) => {
-                let timeout = self.time_scale.seconds(t as f64);
-                tokio::select! {
-                    r = tokio::time::timeout(timeout, work) => r.map_err(|_| ()),
-                    _ = abort.changed() => return,
+        tokio::pin!(work);
+        let outcome = match exec.machine.workflow_type {
+            // Five minutes of AWS time: real time plus what scaled waits saved.
+            WorkflowType::Express => {
+                let limit = def.timeout_seconds.map_or(EXPRESS_MAX_DURATION, |t| {
+                    std::time::Duration::from_secs(t).min(EXPRESS_MAX_DURATION)
+                });
+                loop {
+                    let spent = exec.aws_elapsed();
+                    if spent >= limit {
+                        break Err(());
+                    }
+                    tokio::select! {
+                        r = &mut work => break Ok(r),
+                        _ = tokio::time::sleep(limit - spent) => {}
+                        _ = exec.saved_grew.notified() => {}
+                        _ = abort.changed() => return,
+                    }
                 }
             }
-            None => tokio::select! {
-                r = work => Ok(r),
-                _ = abort.changed() => return,
+            WorkflowType::Standard => match def.timeout_seconds {
+                Some(t) => {
+                    let timeout = self.time_scale.seconds(t as f64);
+                    tokio::select! {
+                        r = tokio::time::timeout(timeout, &mut work) => r.map_err(|_| ()),
+                        _ = abort.changed() => return,
+                    }
+                }
+                None => tokio::select! {
+                    r = &mut work => Ok(r),
+                    _ = abort.changed() => return,
+                },
             },
         };
         let mut st = exec.state.lock().await;
@@ -761,7 +894,7 @@ mod tests {
         let arn = s.create_state_machine("m", &def).await.unwrap();
         let e = s.start_execution(&arn, Some("x"), json!({})).await.unwrap();
         assert_eq!(
-            s.start_execution(&arn, Some("x"), json!({}))
+            s.start_execution(&arn, Some("x"), json!({"another": "input"}))
                 .await
                 .unwrap_err()
                 .error_type,
@@ -912,5 +1045,102 @@ mod tests {
         .await;
         assert_eq!(end.status, Status::Succeeded);
         assert_eq!(end.output, Some(json!("caught")));
+    }
+
+    #[tokio::test]
+    async fn express_refuses_callbacks_at_creation_and_names_each_execution_apart() {
+        let s = sfn();
+        let callback = json!({"StartAt": "H", "States": {"H": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "Parameters": {"FunctionName": "f", "Payload": {"t.$": "$$.Task.Token"}}, "End": true}}});
+        let e = s
+            .create_typed_state_machine("x", &callback, WorkflowType::Express)
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type, "InvalidDefinition");
+        assert!(
+            e.message
+                .contains("Express state machine does not support '.waitForTaskToken'"),
+            "{e}"
+        );
+        // Standard takes the same definition.
+        assert!(s.create_state_machine("std", &callback).await.is_ok());
+
+        let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+        let m = s
+            .create_typed_state_machine("e", &pass, WorkflowType::Express)
+            .await
+            .unwrap();
+        let a = s
+            .start_execution(&m, Some("same"), json!({}))
+            .await
+            .unwrap();
+        let b = s
+            .start_execution(&m, Some("same"), json!({}))
+            .await
+            .unwrap();
+        assert!(a.arn.contains(":express:e:same:"), "{}", a.arn);
+        assert_ne!(a.arn, b.arn, "an Express name need not be unique");
+        assert_eq!(a.finished().await.status, Status::Succeeded);
+    }
+
+    #[tokio::test]
+    async fn an_express_execution_ends_timed_out_after_five_minutes_of_aws_time() {
+        // 400 s of Wait is 0.4 s here (time scale 1000), but AWS would have spent 400 s.
+        let s = sfn();
+        let wait = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 400, "Next": "Done"}, "Done": {"Type": "Succeed"}}});
+        let m = s
+            .create_typed_state_machine("slow", &wait, WorkflowType::Express)
+            .await
+            .unwrap();
+        let e = s.start_execution(&m, None, json!({})).await.unwrap();
+        assert_eq!(e.finished().await.status, Status::TimedOut);
+        // The same definition as Standard runs to its end.
+        let m = s.create_state_machine("slow-std", &wait).await.unwrap();
+        let e = s.start_execution(&m, None, json!({})).await.unwrap();
+        assert_eq!(e.finished().await.status, Status::Succeeded);
+    }
+
+    #[tokio::test]
+    async fn a_standard_name_answers_its_running_execution_for_the_same_input_only() {
+        let s = sfn();
+        let wait =
+            json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}});
+        let m = s.create_state_machine("named", &wait).await.unwrap();
+        let a = s
+            .start_execution(&m, Some("order-1"), json!({"n": 1}))
+            .await
+            .unwrap();
+        let again = s
+            .start_execution(&m, Some("order-1"), json!({"n": 1}))
+            .await
+            .unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &again),
+            "the same execution, as StartExecution's idempotency"
+        );
+        let other = s
+            .start_execution(&m, Some("order-1"), json!({"n": 2}))
+            .await
+            .unwrap_err();
+        assert_eq!(other.error_type, "ExecutionAlreadyExists");
+        a.finished().await;
+        let closed = s
+            .start_execution(&m, Some("order-1"), json!({"n": 1}))
+            .await
+            .unwrap_err();
+        assert_eq!(closed.error_type, "ExecutionAlreadyExists");
+    }
+
+    #[tokio::test]
+    async fn start_execution_tasks_go_to_the_integration_and_name_its_errors() {
+        let s = sfn();
+        let start = json!({"StartAt": "S", "States": {"S": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:other", "Input": {}}, "End": true}}});
+        let m = s.create_state_machine("starter", &start).await.unwrap();
+        let e = s.start_execution(&m, None, json!({})).await.unwrap();
+        let end = e.finished().await;
+        assert_eq!(end.status, Status::Failed);
+        assert_eq!(
+            end.error.as_deref(),
+            Some("StepFunctions.AccessDeniedException")
+        );
     }
 }

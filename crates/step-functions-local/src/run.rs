@@ -280,7 +280,10 @@ impl Runner {
                         .max(0) as f64)
                         / 1000.0
                 };
-                tokio::time::sleep(self.sfn.time_scale().seconds(seconds)).await;
+                let scaled = self.sfn.time_scale().seconds(seconds);
+                self.exec
+                    .saved_waiting(std::time::Duration::from_secs_f64(seconds.max(0.0)), scaled);
+                tokio::time::sleep(scaled).await;
                 Ok(next(&w.next, select(&w.output_path, &effective, &ctx)?))
             }
             State::Choice(c) => {
@@ -714,6 +717,13 @@ impl Runner {
                     .await
                     .map_err(|(t, m)| AslError::named(format!("DynamoDB.{t}"), m))
             }
+            "arn:aws:states:::states:startExecution" => integrations
+                .start_execution(machine, params.clone())
+                .await
+                .map_err(|(t, m)| {
+                    let t = t.trim_end_matches("Exception");
+                    AslError::named(format!("StepFunctions.{t}Exception"), m)
+                }),
             r if r.starts_with("arn:aws:lambda:") => {
                 match integrations
                     .invoke(machine, function_name(r), params.clone())
