@@ -77,6 +77,7 @@ infra: ## The template and workflow, offline: SAM lint, cfn-lint on the transfor
 	python scripts/sam_transform.py
 	cfn-lint target/template.cfn.json
 	.local/node/node_modules/.bin/asl-validator --json-path statemachines/order-workflow.asl.json
+	.local/node/node_modules/.bin/asl-validator --json-path statemachines/order-hold-workflow.asl.json
 	checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
 	checkov --quiet --compact --skip-download --framework cloudformation -f target/template.cfn.json
 

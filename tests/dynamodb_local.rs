@@ -310,8 +310,10 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
     let (c, table_name) = table(Table::Orders, "orders").await;
     let repo = DynamoOrders::new(c, table_name.clone());
     let definition: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(suites::repo_root().join("statemachines/order-workflow.asl.json"))
-            .unwrap(),
+        &std::fs::read_to_string(
+            suites::repo_root().join("statemachines/order-hold-workflow.asl.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let task = &definition["States"]["Record failure"];
@@ -322,10 +324,12 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
             "orderId": order_id,
             "received": { "metadata": { "correlationId": "c-1" } },
             "error": { "Error": "PosUnavailable", "Cause": "timed out" },
+            // The Express execution that claimed the order (this Standard one took it over).
+            "owner": "arn:aws:states:us-east-1:1:execution:orders:e-1",
         });
         let context = serde_json::json!({
             "State": { "EnteredTime": entered, "Name": "Record failure" },
-            "Execution": { "Id": "arn:aws:states:us-east-1:1:execution:orders:e-1" },
+            "Execution": { "Id": "arn:aws:states:us-east-1:1:execution:orders-hold:fail-e-1" },
         });
         let mut params = asl::template::apply(&task["Parameters"], &state, &context).unwrap();
         assert_eq!(params["TableName"], "${OrdersTableName}");

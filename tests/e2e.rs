@@ -300,6 +300,56 @@ async fn the_same_order_delivered_three_times_at_once_makes_one_pos_order() {
     c.stop().await;
 }
 
+/// Asynchronous Express workflows run at least once: AWS may run the same execution again.
+/// Run twice here, the order still reaches the POS once, the partner is told once, and the
+/// order's record moves to `SentToPos` once (the POS ledger, the partner's own records and
+/// the orders table say so, not the pipeline).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_execution_run_twice_reaches_the_pos_and_the_partner_once() {
+    let c = cloud("express-twice").await;
+    let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &o).await, 202);
+    let first = eventually(WITHIN, "the Express execution", || async {
+        c.executions_of(&o.id).await.into_iter().next()
+    })
+    .await
+    .unwrap();
+    assert!(first.arn.contains(":express:"), "{}", first.arn);
+    let again = c
+        .sfn
+        .start_execution(&first.machine.arn, Some(&first.name), first.input.clone())
+        .await
+        .unwrap();
+    assert_ne!(again.arn, first.arn);
+    let v = settled(&c, &o, 2).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
+    assert_eq!(v.pos_orders.len(), 1, "{v:#?}");
+    assert_eq!(
+        v.history.iter().filter(|s| *s == "SentToPos").count(),
+        1,
+        "{v:#?}"
+    );
+    let told: Vec<_> = c.partners[&o.partner]
+        .ledger
+        .entries()
+        .await
+        .into_iter()
+        .filter(|s| s.order == o.id)
+        .map(|s| (s.told, s.applied))
+        .collect();
+    assert_eq!(told, [(local_cloud::sim::partner::Told::Accept, true)]);
+    assert_eq!(
+        v.events
+            .iter()
+            .filter(|e| *e == "Order Sent To POS")
+            .count(),
+        1,
+        "{:?}",
+        v.events
+    );
+    c.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduled_order_is_held_then_released_by_time_then_sent() {
     let c = cloud("scheduled").await;
@@ -339,7 +389,7 @@ async fn a_scheduled_order_is_held_then_released_by_time_then_sent() {
     // How long it was held, from the execution history's own timestamps: the Hold task's
     // timeout is the 3 minutes to the kitchen's start (less the seconds the order took to
     // get there), and the task ran that long at the cloud's 60× time scale, not less.
-    let history = c.executions_of(&o.id).await[0].history().await;
+    let history = c.runs_of(&o.id).await[0].history().await;
     let entered = history
         .iter()
         .position(|h| h.entered_state() == Some("Hold"))
@@ -649,17 +699,26 @@ async fn a_function_killed_mid_invocation_still_ends_the_order() {
 /// first occurrence after the resource's header), in a tree of its own under target/ that
 /// shares the repository's functions and workflow.
 fn template_with(case: &str, resource: &str, from: &str, to: &str) -> PathBuf {
+    template_with_edits(case, &[(resource, from, to)])
+}
+
+/// The template with, in each `(resource, from, to)`, the first `from` in `resource` made `to`.
+fn template_with_edits(case: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
     let root = repo_root();
-    let text = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
-    let start = text
-        .find(&format!("\n  {resource}:\n"))
-        .unwrap_or_else(|| panic!("no resource {resource} in the template"));
-    let at = start
-        + text[start..]
-            .find(from)
-            .unwrap_or_else(|| panic!("{resource} has no {from:?}"));
-    let edited = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
-    assert_ne!(edited, text);
+    let original = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    let mut text = original.clone();
+    for (resource, from, to) in edits {
+        let start = text
+            .find(&format!("\n  {resource}:\n"))
+            .unwrap_or_else(|| panic!("no resource {resource} in the template"));
+        let at = start
+            + text[start..]
+                .find(from)
+                .unwrap_or_else(|| panic!("{resource} has no {from:?}"));
+        text = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
+    }
+    let edited = text;
+    assert_ne!(edited, original);
     let dir = root.join("target/local-cloud-e2e/templates").join(case);
     std::fs::create_dir_all(dir.join("infra")).unwrap();
     for shared in ["functions", "statemachines"] {
@@ -951,15 +1010,20 @@ async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_desti
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partner() {
+    // Both workflows' roles lose it: the Express workflow is denied, hands the send over, and
+    // the Standard one is denied too, voids what it can and cancels with the partner.
     let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    let (c, v) = run_with_permission_changed(
+    let invoke_pos = "        - LambdaInvokePolicy: { FunctionName: !Ref PosFunction }\n";
+    let t = template_with_edits(
         "workflow",
-        "OrderWorkflow",
-        "        - LambdaInvokePolicy: { FunctionName: !Ref PosFunction }\n",
-        "",
-        &o,
-    )
-    .await;
+        &[
+            ("OrderWorkflow", invoke_pos, ""),
+            ("OrderHoldWorkflow", invoke_pos, ""),
+        ],
+    );
+    let c = cloud_from("iam-workflow", Some(t)).await;
+    assert_eq!(send(&c, &o).await, 202);
+    let v = ended(&c, &o).await;
     let denied = denials(&c, &o, "lambda:InvokeFunction").await;
     assert!(!denied.is_empty());
     assert!(

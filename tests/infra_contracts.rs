@@ -1,5 +1,6 @@
 //! Contracts between the code and the infrastructure files, read as they are:
-//! `infra/template.yaml` and `statemachines/order-workflow.asl.json`.
+//! `infra/template.yaml` and the workflows under `statemachines/` (the Express order workflow
+//! and the Standard hold workflow it hands over to).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -18,18 +19,43 @@ fn template() -> Template {
     Template::load(&repo_root().join("infra/template.yaml")).unwrap()
 }
 
-fn state_machine(t: &Template) -> sam_template::Resource {
+/// The Express order workflow (every order starts there).
+const EXPRESS: &str = "OrderWorkflow";
+/// The Standard hold workflow (what the Express one hands over).
+const STANDARD: &str = "OrderHoldWorkflow";
+
+/// The two workflows, Express first, each checked for its type.
+fn state_machines(t: &Template) -> Vec<sam_template::Resource> {
     let machines = t.of_kind("AWS::Serverless::StateMachine");
-    assert_eq!(machines.len(), 1, "one state machine");
-    machines.into_iter().next().unwrap()
+    assert_eq!(machines.len(), 2, "two state machines");
+    [(EXPRESS, "EXPRESS"), (STANDARD, "STANDARD")]
+        .into_iter()
+        .map(|(id, kind)| {
+            let m = machines
+                .iter()
+                .find(|m| m.id == id)
+                .unwrap_or_else(|| panic!("no {id}"))
+                .clone();
+            assert_eq!(m.properties["Type"], kind, "{id} is {kind}");
+            m
+        })
+        .collect()
 }
 
-fn definition_text(t: &Template) -> String {
-    std::fs::read_to_string(t.definition_path(&state_machine(t)).unwrap()).unwrap()
+fn state_machine(t: &Template, id: &str) -> sam_template::Resource {
+    state_machines(t).into_iter().find(|m| m.id == id).unwrap()
 }
 
-fn definition(t: &Template) -> Definition {
-    Definition::parse(&definition_text(t)).unwrap_or_else(|e| panic!("{e}"))
+fn definition_text(t: &Template, m: &sam_template::Resource) -> String {
+    std::fs::read_to_string(t.definition_path(m).unwrap()).unwrap()
+}
+
+fn definition(t: &Template, m: &sam_template::Resource) -> Definition {
+    Definition::parse(&definition_text(t, m)).unwrap_or_else(|e| panic!("{}: {e}", m.id))
+}
+
+fn raw_definition(t: &Template, m: &sam_template::Resource) -> Value {
+    serde_json::from_str(&definition_text(t, m)).unwrap()
 }
 
 fn tasks(m: &Machine) -> Vec<(String, Task)> {
@@ -45,9 +71,8 @@ fn tasks(m: &Machine) -> Vec<(String, Task)> {
     out
 }
 
-fn substitutions(t: &Template) -> BTreeMap<String, Value> {
-    state_machine(t)
-        .properties
+fn substitutions(m: &sam_template::Resource) -> BTreeMap<String, Value> {
+    m.properties
         .get("DefinitionSubstitutions")
         .and_then(Value::as_object)
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -97,6 +122,8 @@ fn workflow_state() -> (Value, Value) {
         "pos": { "posOrderId": "POS-S1001-00001", "outcome": outbound("order-sent-to-pos") },
         "error": { "Error": "PosRejected", "Cause": json!({"errorType": "PosRejected", "errorMessage": "POS refused the order"}).to_string() },
         "result": { "outcome": outbound("order-failed") },
+        "owner": "arn:aws:states:us-east-1:123456789012:execution:orders:e-1",
+        "handover": { "at": "Hold", "code": "hold", "from": "arn:aws:states:us-east-1:123456789012:express:orders:e-1:7d0f" },
     });
     let context = json!({
         "Execution": { "Id": "arn:aws:states:us-east-1:123456789012:execution:orders:e-1", "Name": "e-1", "StartTime": "2026-11-22T18:00:00Z" },
@@ -110,7 +137,7 @@ fn workflow_state() -> (Value, Value) {
 #[test]
 fn every_rule_pattern_matches_the_events_its_target_consumes_and_no_other() {
     let t = template();
-    let workflow = state_machine(&t).id;
+    let workflow = state_machine(&t, EXPRESS).id;
     let release = t
         .of_kind("AWS::Serverless::Function")
         .into_iter()
@@ -191,9 +218,15 @@ fn every_rule_pattern_matches_the_events_its_target_consumes_and_no_other() {
 #[test]
 fn every_task_names_a_function_or_integration_defined_in_the_template() {
     let t = template();
-    let def = definition(&t);
-    let subs = substitutions(&t);
-    let policies = state_machine(&t).properties["Policies"].to_string();
+    for machine in state_machines(&t) {
+        tasks_name_what_the_template_defines(&t, &machine);
+    }
+}
+
+fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Resource) {
+    let def = definition(t, machine);
+    let subs = substitutions(machine);
+    let policies = machine.properties["Policies"].to_string();
     let mut used = BTreeSet::new();
     for (name, task) in tasks(&def.machine) {
         let params = task.parameters.clone().unwrap_or(Value::Null);
@@ -244,7 +277,7 @@ fn every_task_names_a_function_or_integration_defined_in_the_template() {
                     "AWS::DynamoDB::Table",
                     "{name}"
                 );
-                let statements: Vec<Value> = state_machine(&t).properties["Policies"]
+                let statements: Vec<Value> = machine.properties["Policies"]
                     .as_array()
                     .unwrap()
                     .iter()
@@ -259,15 +292,30 @@ fn every_task_names_a_function_or_integration_defined_in_the_template() {
                 assert!(granted, "{name}: the workflow may update {table}");
                 used.insert(key);
             }
+            "arn:aws:states:::states:startExecution" => {
+                let key = placeholder(&params["StateMachineArn"]).unwrap();
+                let target = subs[&key]["Ref"].as_str().unwrap();
+                assert_eq!(
+                    t.resource(target).unwrap().kind,
+                    "AWS::Serverless::StateMachine",
+                    "{name}"
+                );
+                assert!(
+                    policies.contains(&format!("{{\"StepFunctionsExecutionPolicy\":{{\"StateMachineName\":{{\"Fn::GetAtt\":[\"{target}\",\"Name\"]}}}}}}")),
+                    "{name}: the workflow may start {target}: {policies}"
+                );
+                used.insert(key);
+            }
             other => panic!("{name}: {other} is not an integration the template provides"),
         }
     }
     assert_eq!(
         used,
         subs.keys().cloned().collect(),
-        "every substitution is used"
+        "{}: every substitution is used",
+        machine.id
     );
-    let text = definition_text(&t);
+    let text = definition_text(t, machine);
     for (i, _) in text.match_indices("${") {
         let key: String = text[i + 2..].chars().take_while(|c| *c != '}').collect();
         assert!(subs.contains_key(&key), "${{{key}}} has a substitution");
@@ -295,8 +343,14 @@ fn parse_input(function: &str, v: &Value) -> Result<(), String> {
 #[test]
 fn every_task_passes_the_input_its_function_or_service_expects() {
     let t = template();
-    let def = definition(&t);
-    let subs = substitutions(&t);
+    for machine in state_machines(&t) {
+        tasks_pass_what_is_expected(&t, &machine);
+    }
+}
+
+fn tasks_pass_what_is_expected(t: &Template, machine: &sam_template::Resource) {
+    let def = definition(t, machine);
+    let subs = substitutions(machine);
     let (state, context) = workflow_state();
     let validators: BTreeMap<String, jsonschema::Validator> = order_events::schema::catalogue()
         .into_iter()
@@ -309,7 +363,7 @@ fn every_task_passes_the_input_its_function_or_service_expects() {
             r if r.starts_with("arn:aws:states:::lambda:invoke") => {
                 let key = placeholder(&task.parameters.as_ref().unwrap()["FunctionName"]).unwrap();
                 let function = function_binary(
-                    &t,
+                    t,
                     subs[&key]
                         .pointer("/Fn::GetAtt/0")
                         .and_then(Value::as_str)
@@ -355,6 +409,19 @@ fn every_task_passes_the_input_its_function_or_service_expects() {
                     "a new DynamoDB task needs that test too"
                 );
             }
+            "arn:aws:states:::states:startExecution" => {
+                // The whole state goes over, and the name is one Step Functions accepts
+                // (1-80 characters, none of whitespace or `<>{}[]?*"#%\^|~`$&,;:/`).
+                assert_eq!(params["Input"], state, "{name} hands over the whole state");
+                let exec_name = params["Name"].as_str().unwrap();
+                assert!(
+                    (1..=80).contains(&exec_name.len())
+                        && !exec_name
+                            .chars()
+                            .any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)),
+                    "{name}: {exec_name:?} is not a valid execution name"
+                );
+            }
             other => panic!("{name}: unexpected resource {other}"),
         }
     }
@@ -381,8 +448,42 @@ fn shortest_total_wait(retrier: &Value) -> f64 {
 #[test]
 fn every_in_progress_retry_outlasts_the_claim_it_waits_for() {
     let t = template();
-    let subs = substitutions(&t);
-    let raw: Value = serde_json::from_str(&definition_text(&t)).unwrap();
+    // The Standard workflow waits the claim out; the Express one, whose five minutes cannot
+    // afford to, hands OrderInProgress over to the Standard one at the same state.
+    let standard = state_machine(&t, STANDARD);
+    let subs = substitutions(&standard);
+    let raw = raw_definition(&t, &standard);
+    let express = raw_definition(&t, &state_machine(&t, EXPRESS));
+    for (name, state) in express["States"].as_object().unwrap() {
+        let retries = state["Retry"].as_array().into_iter().flatten().any(|r| {
+            r["ErrorEquals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == "OrderInProgress")
+        });
+        if !retries {
+            continue;
+        }
+        let catch = state["Catch"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                c["ErrorEquals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e == "OrderInProgress")
+            })
+            .unwrap_or_else(|| panic!("Express {name} does not catch OrderInProgress"));
+        let next = &express["States"][catch["Next"].as_str().unwrap()];
+        assert_eq!(
+            next["Parameters"]["at"], **name,
+            "Express {name} hands OrderInProgress over at the same state"
+        );
+        assert!(raw["States"][name.as_str()].is_object());
+    }
     let mut checked = 0;
     for (name, state) in raw["States"].as_object().unwrap() {
         for retrier in state["Retry"].as_array().into_iter().flatten() {
@@ -457,10 +558,15 @@ fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error
     const DYNAMODB_CONDITION: &str = "DynamoDB.ConditionalCheckFailedException";
     // A function process that crashed, ran out of memory or overran its timeout.
     const LAMBDA_UNHANDLED: &str = "Lambda.Unknown";
+    // What the Step Functions integration reports when a name is taken by another execution.
+    const ALREADY_STARTED: &str = "StepFunctions.ExecutionAlreadyExistsException";
     let t = template();
-    let def = definition(&t);
     let mut seen = BTreeSet::new();
-    for (name, task) in tasks(&def.machine) {
+    let all_tasks: Vec<(String, Task)> = state_machines(&t)
+        .iter()
+        .flat_map(|m| tasks(&definition(&t, m).machine))
+        .collect();
+    for (name, task) in all_tasks {
         let lists = task
             .retry
             .iter()
@@ -472,7 +578,9 @@ fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error
                 || LAMBDA_SERVICE.contains(&error.as_str())
                 || error == LAMBDA_UNHANDLED
                 || (error == DYNAMODB_CONDITION
-                    && task.resource.starts_with("arn:aws:states:::dynamodb:"));
+                    && task.resource.starts_with("arn:aws:states:::dynamodb:"))
+                || (error == ALREADY_STARTED
+                    && task.resource == "arn:aws:states:::states:startExecution");
             assert!(known, "{name} handles {error}, which nothing reports");
             seen.insert(error.clone());
         }
@@ -522,9 +630,22 @@ fn every_error_the_workflow_handles_is_one_a_function_reports_or_a_service_error
 #[test]
 fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
     let t = template();
-    // Definition::parse checks targets, reachability and that every state reaches an end.
-    let def = definition(&t);
-    let m = &def.machine;
+    for machine in state_machines(&t) {
+        // Definition::parse checks targets, reachability and that every state reaches an end.
+        let def = definition(&t, &machine);
+        // Ending without an outcome event is allowed where another record tells: publishing
+        // itself failed; the Express workflow handed the order over (the Standard one
+        // publishes), or could not (`HandoverFailed`: the failed execution is alarmed).
+        let exempt: &[&str] = if machine.id == EXPRESS {
+            &["Outcome not published", "Handed over", "Handover failed"]
+        } else {
+            &["Outcome not published"]
+        };
+        every_path_publishes(&def.machine, exempt, &machine.id);
+    }
+}
+
+fn every_path_publishes(m: &Machine, exempt: &[&str], id: &str) {
     let edges = asl::validate::edges(m);
     let publishes: BTreeSet<&str> = m
         .states
@@ -533,7 +654,7 @@ fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
         .map(|(n, _)| n.as_str())
         .collect();
     // Walk the graph without the publishing states: no terminal state may be reached, except
-    // the one that records that publishing itself failed.
+    // the exempt ones.
     let mut seen = BTreeSet::from([m.start_at.as_str()]);
     let mut queue = VecDeque::from([m.start_at.as_str()]);
     while let Some(at) = queue.pop_front() {
@@ -552,17 +673,153 @@ fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
         .filter(|(_, s)| matches!(s, State::Succeed(_) | State::Fail(_)))
         .map(|(n, _)| n.as_str())
         .collect();
-    assert!(terminals.len() >= 6, "{terminals:?}");
+    assert!(terminals.len() >= 5, "{id}: {terminals:?}");
     for terminal in terminals {
-        if terminal == "Outcome not published" {
+        if exempt.contains(&terminal) {
             continue;
         }
         assert!(
             !seen.contains(terminal),
-            "{terminal} can be reached without publishing an outcome event"
+            "{id}: {terminal} can be reached without publishing an outcome event"
         );
     }
-    assert!(publishes.len() >= 4);
+    assert!(publishes.len() >= 3, "{id}");
+}
+
+/// What the Express workflow hands over, the Standard one takes: every `at` a handover names
+/// is a state the Standard workflow's router goes to, the handover reaches it with the state
+/// the Standard workflow needs (the owner), and the Express workflow runs no state of the
+/// Standard-only part (the hold, compensation) itself.
+#[test]
+fn every_handover_lands_on_a_state_the_standard_workflow_enters_at() {
+    let t = template();
+    let express = raw_definition(&t, &state_machine(&t, EXPRESS));
+    let standard = raw_definition(&t, &state_machine(&t, STANDARD));
+    let router = &standard["States"][standard["StartAt"].as_str().unwrap()];
+    let entries: BTreeMap<&str, &str> = router["Choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["Variable"], "$.handover.at");
+            (
+                c["StringEquals"].as_str().unwrap(),
+                c["Next"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut handovers = 0;
+    for (name, s) in express["States"].as_object().unwrap() {
+        if s["Next"] != "Hand over" {
+            continue;
+        }
+        let at = s["Parameters"]["at"].as_str().unwrap();
+        assert_eq!(
+            entries.get(at),
+            Some(&at),
+            "{name}: the Standard workflow enters at {at}"
+        );
+        assert_eq!(s["ResultPath"], "$.handover", "{name}");
+        assert_eq!(s["Parameters"]["from.$"], "$$.Execution.Id", "{name}");
+        handovers += 1;
+    }
+    assert!(handovers >= 8, "{handovers}");
+    assert!(
+        express["States"]["Start"]["Parameters"]["owner.$"] == "$$.Execution.Id",
+        "the Express execution owns the order it claims"
+    );
+    for standard_only in [
+        "Hold",
+        "Release by time",
+        "Void in POS",
+        "Cancel with partner",
+        "Record failure",
+    ] {
+        assert!(
+            express["States"].get(standard_only).is_none(),
+            "Express runs {standard_only}"
+        );
+        assert!(standard["States"].get(standard_only).is_some());
+    }
+}
+
+/// Asynchronous Express executions end at five minutes (the developer guide, "Choosing workflow
+/// type"). The longest any path can take, each Lambda attempt running to its function's
+/// timeout, each other service call to [`SERVICE_CALL_SECONDS`], and every retry waiting its
+/// longest, must fit with a margin.
+#[test]
+fn every_express_path_fits_in_five_minutes_by_construction() {
+    /// What a non-Lambda task (PutEvents, StartExecution) is allowed per attempt.
+    const SERVICE_CALL_SECONDS: f64 = 10.0;
+    const LIMIT_SECONDS: f64 = 300.0;
+    const MARGIN_SECONDS: f64 = 30.0;
+    let t = template();
+    let machine = state_machine(&t, EXPRESS);
+    let subs = substitutions(&machine);
+    let def = definition(&t, &machine);
+    let raw = raw_definition(&t, &machine);
+    let cost = |name: &str| -> f64 {
+        let s = &raw["States"][name];
+        if s["Type"] != "Task" {
+            return 0.0;
+        }
+        let per_attempt = match placeholder(&s["Parameters"]["FunctionName"]) {
+            Some(key) => {
+                let f = t
+                    .resource(
+                        subs[&key]
+                            .pointer("/Fn::GetAtt/0")
+                            .unwrap()
+                            .as_str()
+                            .unwrap(),
+                    )
+                    .unwrap();
+                t.function_property(&f, "Timeout")
+                    .and_then(|v| v.as_f64())
+                    .unwrap()
+            }
+            None => SERVICE_CALL_SECONDS,
+        };
+        let mut attempts = 1.0;
+        let mut waits = 0.0;
+        for r in s["Retry"].as_array().into_iter().flatten() {
+            let n = r["MaxAttempts"].as_u64().unwrap_or(3);
+            let interval = r["IntervalSeconds"].as_f64().unwrap_or(1.0);
+            let backoff = r["BackoffRate"].as_f64().unwrap_or(2.0);
+            let cap = r["MaxDelaySeconds"].as_f64().unwrap_or(f64::INFINITY);
+            attempts += n as f64;
+            waits += (0..n)
+                .map(|k| (interval * backoff.powi(i32::try_from(k).unwrap())).min(cap))
+                .sum::<f64>();
+        }
+        attempts * per_attempt + waits
+    };
+    // The longest path: the graph has no cycles (checked), so a walk over every path is finite.
+    let edges = asl::validate::edges(&def.machine);
+    fn longest<'a>(
+        at: &'a str,
+        edges: &'a [asl::validate::Edge],
+        cost: &dyn Fn(&str) -> f64,
+        depth: usize,
+    ) -> (f64, Vec<&'a str>) {
+        assert!(depth < 64, "the Express workflow has a cycle at {at}");
+        let mut best = (0.0, Vec::new());
+        for e in edges.iter().filter(|e| e.from == at) {
+            let (c, mut p) = longest(e.to.as_str(), edges, cost, depth + 1);
+            if c > best.0 {
+                p.insert(0, e.to.as_str());
+                best = (c, p);
+            }
+        }
+        (best.0 + cost(at), best.1)
+    }
+    let (worst, path) = longest(def.machine.start_at.as_str(), &edges, &cost, 0);
+    assert!(
+        worst <= LIMIT_SECONDS - MARGIN_SECONDS,
+        "the longest Express path may take {worst} s: {path:?}"
+    );
+    // The arithmetic on a known task: dedup (10 s timeout) tried 1 + 2 + 1 + 1 times.
+    assert!(cost("Dedup") > 40.0, "{}", cost("Dedup"));
 }
 
 /// A failure before the claim (the Dedup step) must not write another delivery's order
@@ -575,10 +832,31 @@ fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
 #[test]
 fn no_path_from_a_failed_claim_writes_another_deliverys_order_record() {
     let t = template();
-    let def = definition(&t);
+    // Express: Dedup's catches only hand over (no function, no write) ...
+    let (settles, writes, handed) = walk_from_dedup_catch(&t, &state_machine(&t, EXPRESS));
+    assert_eq!((settles, writes), (0, 0));
+    assert!(
+        handed
+            .iter()
+            .all(|at| ["Dedup", "Deny unclaimed"].contains(&at.as_str())),
+        "{handed:?}"
+    );
+    // ... and the Standard workflow, from the same catch, settles ownership once and writes
+    // only where the record names the owning execution.
+    let (settles, writes, _) = walk_from_dedup_catch(&t, &state_machine(&t, STANDARD));
+    assert_eq!((settles, writes), (1, 1));
+}
+
+/// From Dedup's catches: how many functions are called (each must be `denyUnclaimed`), how
+/// many DynamoDB writes (each conditioned on the owner), and where handovers go.
+fn walk_from_dedup_catch(
+    t: &Template,
+    machine: &sam_template::Resource,
+) -> (usize, usize, Vec<String>) {
+    let def = definition(t, machine);
     let m = &def.machine;
     let edges = asl::validate::edges(m);
-    let raw: Value = serde_json::from_str(&definition_text(&t)).unwrap();
+    let raw = raw_definition(t, machine);
     let (state, context) = workflow_state();
     let catches: Vec<&str> = raw["States"]["Dedup"]["Catch"]
         .as_array()
@@ -589,7 +867,7 @@ fn no_path_from_a_failed_claim_writes_another_deliverys_order_record() {
     assert!(!catches.is_empty());
     let mut seen: BTreeSet<&str> = catches.iter().copied().collect();
     let mut queue: VecDeque<&str> = catches.into_iter().collect();
-    let (mut settles, mut guarded_writes) = (0, 0);
+    let (mut settles, mut guarded_writes, mut handed) = (0, 0, Vec::new());
     while let Some(at) = queue.pop_front() {
         let s = &raw["States"][at];
         let resource = s["Resource"].as_str().unwrap_or_default();
@@ -605,17 +883,19 @@ fn no_path_from_a_failed_claim_writes_another_deliverys_order_record() {
             let condition = p["ConditionExpression"].as_str().unwrap_or_default();
             assert!(
                 condition.contains(&format!("{} = :exec", aws_adapters::orders::CREATED_BY)),
-                "{at} writes the order without checking it is this execution's: {condition:?}"
+                "{at} writes the order without checking it is the owner's: {condition:?}"
             );
             let exec =
                 asl::template::apply(&p["ExpressionAttributeValues"][":exec"], &state, &context)
                     .unwrap();
             assert_eq!(
-                exec["S"],
-                context.pointer("/Execution/Id").unwrap().clone(),
-                "{at}: :exec is this execution's id"
+                exec["S"], state["owner"],
+                "{at}: :exec is the owning execution's id"
             );
             guarded_writes += 1;
+        }
+        if s["Next"] == "Hand over" {
+            handed.push(s["Parameters"]["at"].as_str().unwrap().to_owned());
         }
         for e in edges.iter().filter(|e| e.from == at) {
             if seen.insert(e.to.as_str()) {
@@ -623,7 +903,7 @@ fn no_path_from_a_failed_claim_writes_another_deliverys_order_record() {
             }
         }
     }
-    assert_eq!((settles, guarded_writes), (1, 1), "{seen:?}");
+    (settles, guarded_writes, handed)
 }
 
 fn table(t: &Template, id: &str) -> Value {
@@ -930,11 +1210,17 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
 fn the_workflow_diagram_in_the_readme_is_the_one_the_asl_generates() {
     let t = template();
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    let expected = format!("```mermaid\n{}```", asl::diagram::mermaid(&definition(&t)));
-    assert!(
-        readme.contains(&expected),
-        "the README's workflow diagram is stale: run `cargo xtask diagram`"
-    );
+    for machine in state_machines(&t) {
+        let expected = format!(
+            "```mermaid\n{}```",
+            asl::diagram::mermaid(&definition(&t, &machine))
+        );
+        assert!(
+            readme.contains(&expected),
+            "the README's diagram of {} is stale: run `cargo xtask diagram`",
+            machine.id
+        );
+    }
 }
 
 #[test]

@@ -81,6 +81,10 @@ pub struct StateMachine {
     pub definition: Definition,
     /// The definition JSON with its substitutions made.
     pub json: Value,
+    /// The template's logical id.
+    pub logical_id: String,
+    /// `Type`: Standard (the default) or Express.
+    pub workflow_type: step_functions_local::WorkflowType,
 }
 
 /// An HTTP route.
@@ -190,6 +194,13 @@ fn arn(service: &str, rest: &str) -> String {
 }
 
 impl App {
+    /// The state machine of logical id `logical_id`.
+    pub fn state_machine(&self, logical_id: &str) -> Option<&StateMachine> {
+        self.state_machines
+            .iter()
+            .find(|m| m.logical_id == logical_id)
+    }
+
     /// Reads the template and resolves it for the local cloud.
     pub fn load(template_path: &Path, overrides: &Overrides) -> Result<Self, AppError> {
         let t = Template::load(template_path)?;
@@ -428,11 +439,23 @@ impl App {
             let definition = Definition::from_value(&json)
                 .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
             let name = s(&r.attrs[&(sm.id.clone(), "Name".to_owned())]).unwrap_or_default();
+            let workflow_type = match sm.properties.get("Type").and_then(Value::as_str) {
+                None | Some("STANDARD") => step_functions_local::WorkflowType::Standard,
+                Some("EXPRESS") => step_functions_local::WorkflowType::Express,
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "{}: Type {other} is not STANDARD or EXPRESS",
+                        sm.id
+                    )));
+                }
+            };
             state_machines.push(StateMachine {
                 arn: s(&r.refs[&sm.id]).unwrap_or_default(),
                 name,
                 definition,
                 json,
+                logical_id: sm.id.clone(),
+                workflow_type,
             });
         }
 

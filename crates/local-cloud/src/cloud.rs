@@ -235,6 +235,8 @@ struct LocalIntegrations {
     dynamo_throttle: Arc<crate::dynamodb_proxy::Throttle>,
     http: reqwest::Client,
     iam: Arc<Iam>,
+    /// The Step Functions service, for `states:startExecution` (weak: it owns these).
+    sfn: std::sync::OnceLock<std::sync::Weak<Sfn>>,
 }
 
 impl LocalIntegrations {
@@ -301,6 +303,45 @@ impl Integrations for LocalIntegrations {
         dynamodb::call(&self.http, &self.dynamodb, operation, params)
             .await
             .map_err(|e| (e.error_type, e.message))
+    }
+
+    async fn start_execution(
+        &self,
+        machine: &str,
+        params: Value,
+    ) -> Result<Value, (String, String)> {
+        let target = params["StateMachineArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        self.iam
+            .authorize_identity(&self.identity(machine), "states:StartExecution", &target)
+            .map_err(|d| ("AccessDenied".to_owned(), d.message))?;
+        let Some(sfn) = self.sfn.get().and_then(std::sync::Weak::upgrade) else {
+            return Err((
+                "ServiceUnavailable".to_owned(),
+                "Step Functions is stopping".to_owned(),
+            ));
+        };
+        // `Input` is JSON text or, in the optimized integration, a JSON value.
+        let input = match &params["Input"] {
+            Value::String(text) => serde_json::from_str(text).map_err(|e| {
+                (
+                    "InvalidExecutionInput".to_owned(),
+                    format!("Input is not JSON: {e}"),
+                )
+            })?,
+            Value::Null => json!({}),
+            other => other.clone(),
+        };
+        let execution = sfn
+            .start_execution(&target, params["Name"].as_str(), input)
+            .await
+            .map_err(|e| (e.error_type, e.message))?;
+        Ok(json!({
+            "ExecutionArn": execution.arn,
+            "StartDate": execution.start.timestamp_millis() as f64 / 1000.0,
+        }))
     }
 }
 
@@ -498,11 +539,16 @@ impl LocalCloud {
             dynamo_throttle: dynamo_throttle.clone(),
             http: http.clone(),
             iam: iam.clone(),
+            sfn: std::sync::OnceLock::new(),
         });
-        let sfn = Sfn::new(integrations, opts.time_scale);
-        sfn.label_progress("/detail/data/partnerOrderId");
+        let sfn = Sfn::new(integrations.clone(), opts.time_scale);
+        let _ = integrations.sfn.set(Arc::downgrade(&sfn));
+        sfn.label_progress(&[
+            "/detail/data/partnerOrderId",
+            "/received/data/partnerOrderId",
+        ]);
         for m in &app.state_machines {
-            sfn.create_state_machine(&m.name, &m.json)
+            sfn.create_typed_state_machine(&m.name, &m.json, m.workflow_type)
                 .await
                 .map_err(|source| CloudError::Definition {
                     name: m.name.clone(),
@@ -722,13 +768,20 @@ impl LocalCloud {
             .executions()
             .await
             .into_iter()
-            .filter(|e| {
-                e.input
-                    .pointer("/detail/data/partnerOrderId")
-                    .and_then(Value::as_str)
-                    == Some(partner_order_id)
-            })
+            .filter(|e| partner_order_of(&e.input) == Some(partner_order_id))
             .collect()
+    }
+
+    /// The order's runs: each Express execution with the Standard execution it handed over
+    /// to (one logical run of the order's workflow across the two state machines), and any
+    /// Standard execution started on its own; in start order.
+    pub async fn runs_of(&self, partner_order_id: &str) -> Vec<Run> {
+        runs(self.executions_of(partner_order_id).await)
+    }
+
+    /// Every run (see [`LocalCloud::runs_of`]).
+    pub async fn runs(&self) -> Vec<Run> {
+        runs(self.sfn.executions().await)
     }
 
     /// Events about an order (its id in `detail.data.orderId`, or the partner order id for
@@ -752,13 +805,13 @@ impl LocalCloud {
         let order_id = format!("{}.{}", partner.as_str(), partner_order_id);
         let record = self.order_record(&order_id).await;
         let mut executions = Vec::new();
-        for e in self.executions_of(partner_order_id).await {
-            let s = e.snapshot().await;
+        for run in self.runs_of(partner_order_id).await {
+            let (status, error) = run.status().await;
             executions.push(ExecutionView {
-                name: e.name.clone(),
-                status: format!("{:?}", s.status).to_uppercase(),
-                path: e.path().await,
-                error: s.error,
+                name: run.name().to_owned(),
+                status,
+                path: run.path().await,
+                error,
             });
         }
         let events = self
@@ -881,4 +934,83 @@ mod tests {
         assert!(!is_loopback("https://api.uber.com"));
         assert!(!is_loopback("http://127.0.0.1.example.com/"));
     }
+}
+
+/// The partner order id an execution is about: the `Order Received` event's
+/// (`detail.data.partnerOrderId`), or, for an execution handed over to, the received order's
+/// (`received.data.partnerOrderId`).
+pub fn partner_order_of(input: &Value) -> Option<&str> {
+    input
+        .pointer("/detail/data/partnerOrderId")
+        .or_else(|| input.pointer("/received/data/partnerOrderId"))
+        .and_then(Value::as_str)
+}
+
+/// One run of an order's workflow: an execution and the one it handed over to, if any
+/// (`handover.from` in the latter's input names the former).
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The executions, first the one the event started.
+    pub executions: Vec<Arc<Execution>>,
+}
+
+impl Run {
+    /// The first execution's name.
+    pub fn name(&self) -> &str {
+        self.executions.first().map_or("", |e| e.name.as_str())
+    }
+
+    /// `RUNNING` while any execution runs, else the last one's status; with its error.
+    pub async fn status(&self) -> (String, Option<String>) {
+        let mut last = ("RUNNING".to_owned(), None);
+        for e in &self.executions {
+            let s = e.snapshot().await;
+            if s.status == crate::sfn::Status::Running {
+                return ("RUNNING".to_owned(), None);
+            }
+            last = (format!("{:?}", s.status).to_uppercase(), s.error);
+        }
+        last
+    }
+
+    /// The states entered, across the executions.
+    pub async fn path(&self) -> Vec<String> {
+        let mut path = Vec::new();
+        for e in &self.executions {
+            path.extend(e.path().await);
+        }
+        path
+    }
+
+    /// The history events, across the executions.
+    pub async fn history(&self) -> Vec<crate::sfn::HistoryEvent> {
+        let mut history = Vec::new();
+        for e in &self.executions {
+            history.extend(e.history().await);
+        }
+        history
+    }
+}
+
+/// Groups executions into runs: one handed over to joins the one that handed over.
+fn runs(executions: Vec<Arc<Execution>>) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::new();
+    let mut continuations = Vec::new();
+    for e in executions {
+        match e.input.pointer("/handover/from").and_then(Value::as_str) {
+            Some(from) => continuations.push((from.to_owned(), e)),
+            None => out.push(Run {
+                executions: vec![e],
+            }),
+        }
+    }
+    for (from, e) in continuations {
+        match out.iter_mut().find(|r| r.executions[0].arn == from) {
+            Some(run) => run.executions.push(e),
+            None => out.push(Run {
+                executions: vec![e],
+            }),
+        }
+    }
+    out
 }

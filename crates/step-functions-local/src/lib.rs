@@ -375,7 +375,7 @@ pub struct Sfn {
     integrations: Arc<dyn Integrations>,
     time_scale: TimeScale,
     progress: broadcast::Sender<Progress>,
-    progress_label: std::sync::OnceLock<String>,
+    progress_label: std::sync::OnceLock<Vec<String>>,
 }
 
 /// Why a call to the service failed: an API error type and message.
@@ -412,11 +412,13 @@ impl Sfn {
         })
     }
 
-    /// Labels each [`Progress`] notice with the string at `pointer` (a JSON pointer, e.g.
-    /// `/detail/data/partnerOrderId`) in its execution's input. Set once; later calls are
-    /// ignored.
-    pub fn label_progress(&self, pointer: &str) {
-        let _ = self.progress_label.set(pointer.to_owned());
+    /// Labels each [`Progress`] notice with the string at the first of `pointers` (JSON
+    /// pointers, e.g. `/detail/data/partnerOrderId`) found in its execution's input. Set once;
+    /// later calls are ignored.
+    pub fn label_progress(&self, pointers: &[&str]) {
+        let _ = self
+            .progress_label
+            .set(pointers.iter().map(|p| (*p).to_owned()).collect());
     }
 
     /// Progress notices, for live displays.
@@ -695,7 +697,7 @@ impl Sfn {
         let label = self
             .progress_label
             .get()
-            .and_then(|pointer| exec.input.pointer(pointer))
+            .and_then(|pointers| pointers.iter().find_map(|p| exec.input.pointer(p)))
             .and_then(Value::as_str)
             .map(str::to_owned);
         let _ = self.progress.send(Progress {

@@ -606,17 +606,17 @@ async fn collect(cloud: &LocalCloud, orders: Vec<OrderFacts>) -> Records {
         partners.extend(sim.ledger.entries().await.into_iter().map(|s| (*p, s)));
     }
     let mut executions = Vec::new();
-    for e in cloud.sfn.executions().await {
-        let history = e.history().await;
+    for run in cloud.runs().await {
+        let history = run.history().await;
         executions.push(ExecutionFacts {
-            name: e.name.clone(),
-            partner_order_id: e
-                .input
-                .pointer("/detail/data/partnerOrderId")
-                .and_then(Value::as_str)
+            name: run.name().to_owned(),
+            partner_order_id: run
+                .executions
+                .first()
+                .and_then(|e| crate::cloud::partner_order_of(&e.input))
                 .unwrap_or_default()
                 .to_owned(),
-            status: format!("{:?}", e.snapshot().await.status).to_uppercase(),
+            status: run.status().await.0,
             path: history
                 .iter()
                 .filter_map(|h| h.entered_state().map(str::to_owned))
