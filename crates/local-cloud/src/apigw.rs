@@ -48,6 +48,7 @@ pub struct HttpApi {
     routes: Vec<Route>,
     lambda: Arc<Lambda>,
     iam: Arc<Iam>,
+    meter: Arc<crate::meter::Meter>,
     bucket: Option<Mutex<Bucket>>,
 }
 
@@ -85,12 +86,18 @@ fn is_text(headers: &HeaderMap) -> bool {
 
 impl HttpApi {
     /// The API for these routes.
-    pub fn new(routes: Vec<Route>, lambda: Arc<Lambda>, iam: Arc<Iam>) -> Arc<Self> {
+    pub fn new(
+        routes: Vec<Route>,
+        lambda: Arc<Lambda>,
+        iam: Arc<Iam>,
+        meter: Arc<crate::meter::Meter>,
+    ) -> Arc<Self> {
         let throttle = routes.iter().find_map(|r| r.throttle);
         Arc::new(Self {
             routes,
             lambda,
             iam,
+            meter,
             bucket: throttle.map(|(rate, burst)| {
                 Mutex::new(Bucket {
                     rate,
@@ -129,6 +136,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    api.meter.http_api_request(body.len());
     let path = uri.path().to_owned();
     let Some((route, params)) = api
         .routes

@@ -1,6 +1,10 @@
-//! `local-cloud bench`: mixed orders through the whole local pipeline with the simulators at
-//! zero latency, then orders per second, p50/p99 order latency (webhook sent → its executions
-//! ended), and each function's init time and peak RSS. By default each client sends an order and
+//! `local-cloud bench`: mixed orders through the whole local pipeline, then orders per second,
+//! p50/p99 order latency (webhook sent → its executions ended), each function's init time and
+//! peak RSS, and what the run would cost on AWS ([`crate::meter`]): per million orders by
+//! service, and the calls one immediate order makes, measured alone after the run. The
+//! simulators answer at the latencies the caller sets (the CLI's default is a partner's
+//! ~150 ms and a POS's ~250 ms, since on AWS those durations are what the functions and the
+//! Express workflow are billed for). By default each client sends an order and
 //! waits for it to end before sending the next (closed loop: latency is the pipeline's, with
 //! `clients` orders in flight); `--burst` sends them all as fast as intake takes them (latency is
 //! mostly queueing, throughput the pipeline's capacity). It prints figures; it asserts nothing.
@@ -152,6 +156,16 @@ pub struct Report {
     pub concurrency: usize,
     /// Webhooks in flight at once.
     pub clients: usize,
+    /// The workflow topology measured.
+    pub topology: crate::topology::Topology,
+    /// What the run used, per order, as AWS would bill it: `(unit, detail, quantity)`.
+    pub usage_per_order: Vec<(String, String, f64)>,
+    /// US dollars per million orders, by service.
+    pub cost_per_million: std::collections::BTreeMap<String, f64>,
+    /// US dollars per million orders.
+    pub total_per_million: f64,
+    /// One immediate order, sent alone after the run: what it used (`(what, count)`).
+    pub critical_path: Vec<(String, f64)>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -198,7 +212,8 @@ pub async fn run(
     let ledger: Arc<Mutex<Ledger>> = Arc::default();
     let changed = Arc::new(Notify::new());
     let mut progress = cloud.sfn.subscribe();
-    let (ledger_w, changed_w) = (ledger.clone(), changed.clone());
+    let (ledger_w, changed_w, cloud_w) = (ledger.clone(), changed.clone(), cloud.clone());
+    let before = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await;
     let listener = tokio::spawn(async move {
         loop {
             match progress.recv().await {
@@ -207,10 +222,19 @@ pub async fn run(
                         || p.what.starts_with("FAILED")
                         || p.what == "TIMED_OUT";
                     if let (true, Some(order)) = (terminal, p.label) {
+                        // An order has ended when its runs have: an Express execution that
+                        // handed over ends with its Standard continuation.
+                        let mut ended = 0;
+                        for run in cloud_w.runs_of(&order).await {
+                            if run.status().await.0 != "RUNNING" {
+                                ended += 1;
+                            }
+                        }
                         let mut l = ledger_w.lock().await;
                         let e = l.ended.entry(order).or_insert((0, Instant::now()));
-                        e.0 += 1;
-                        e.1 = Instant::now();
+                        if ended > e.0 {
+                            *e = (ended, Instant::now());
+                        }
                         drop(l);
                         changed_w.notify_waiters();
                     }
@@ -236,6 +260,53 @@ pub async fn run(
         || async { ledger.lock().await.all_ended().then_some(()) },
     )
     .await;
+    let used = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir)
+        .await
+        .since(&before);
+    // One immediate order alone: the calls on its path.
+    let alone = prepare(&cloud, root, 1).await?;
+    let (requests_before, usage_before) = (
+        crate::meter::dynamodb_requests(&cloud.meter),
+        crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await,
+    );
+    closed(
+        &cloud,
+        alone,
+        1,
+        &ledger,
+        &changed,
+        Instant::now() + Duration::from_secs(120),
+    )
+    .await?;
+    let one = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir)
+        .await
+        .since(&usage_before);
+    let critical_path = vec![
+        (
+            "Standard state transitions".to_owned(),
+            one.total(crate::meter::prices::SFN_TRANSITION),
+        ),
+        (
+            "Express executions".to_owned(),
+            one.total(crate::meter::prices::SFN_EXPRESS_REQUEST),
+        ),
+        (
+            "Lambda invocations".to_owned(),
+            one.total(crate::meter::prices::LAMBDA_REQUEST),
+        ),
+        (
+            "DynamoDB requests".to_owned(),
+            (crate::meter::dynamodb_requests(&cloud.meter) - requests_before) as f64,
+        ),
+        (
+            "EventBridge events".to_owned(),
+            one.total(crate::meter::prices::EVENTBRIDGE_EVENT),
+        ),
+        (
+            "cost, US$ per million such orders".to_owned(),
+            one.cost().values().sum::<f64>() * 1e6,
+        ),
+    ];
     listener.abort();
     let ledger = ledger.lock().await;
     let (mut latencies, mut held) = (Vec::new(), Vec::new());
@@ -256,7 +327,21 @@ pub async fn run(
     let completed = latencies.len() + held.len();
     let wall = last.duration_since(started).as_secs_f64();
     let stats = cloud.lambda.stats().await;
+    let per_order = used.per(completed as f64);
+    let cost_per_million: std::collections::BTreeMap<String, f64> = per_order
+        .cost()
+        .into_iter()
+        .map(|(service, usd)| (service.to_owned(), usd * 1e6))
+        .collect();
     Ok(Report {
+        topology: cloud.topology,
+        usage_per_order: per_order
+            .lines()
+            .map(|(u, d, q)| (u.to_owned(), d.to_owned(), q))
+            .collect(),
+        total_per_million: cost_per_million.values().sum(),
+        cost_per_million,
+        critical_path,
         orders,
         webhooks,
         mode,
@@ -489,6 +574,21 @@ impl std::fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
+            "cost ({:?} topology; AWS prices of {}, us-east-1, arm64), US$ per million orders:",
+            self.topology,
+            crate::meter::prices::READ_ON
+        )?;
+        for (service, usd) in &self.cost_per_million {
+            writeln!(f, "  {service:<24} {usd:>10.2}")?;
+        }
+        writeln!(f, "  {:<24} {:>10.2}", "total", self.total_per_million)?;
+        writeln!(f, "one immediate order, alone:")?;
+        for (what, n) in &self.critical_path {
+            writeln!(f, "  {what:<36} {n:>8.2}")?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
             "{:<28} {:>12} {:>12} {:>12} {:>9}",
             "function", "init (ms)", "peak RSS", "invocations", "restarts"
         )?;
@@ -508,6 +608,35 @@ impl std::fmt::Display for Report {
         }
         Ok(())
     }
+}
+
+/// The cost of each report's topology side by side, US$ per million orders, by service.
+pub fn comparison(reports: &[Report]) -> String {
+    use std::fmt::Write as _;
+    let services: std::collections::BTreeSet<&String> = reports
+        .iter()
+        .flat_map(|r| r.cost_per_million.keys())
+        .collect();
+    let mut out = String::new();
+    let _ = write!(out, "{:<26}", "US$ per million orders");
+    for r in reports {
+        let _ = write!(out, " {:>16}", format!("{:?}", r.topology));
+    }
+    out.push('\n');
+    for service in services {
+        let _ = write!(out, "{service:<26}");
+        for r in reports {
+            let usd = r.cost_per_million.get(service).copied().unwrap_or(0.0);
+            let _ = write!(out, " {usd:>16.2}");
+        }
+        out.push('\n');
+    }
+    let _ = write!(out, "{:<26}", "total");
+    for r in reports {
+        let _ = write!(out, " {:>16.2}", r.total_per_million);
+    }
+    out.push('\n');
+    out
 }
 
 #[cfg(test)]

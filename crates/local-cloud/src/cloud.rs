@@ -136,6 +136,8 @@ pub struct Options {
     pub iam: bool,
     /// The account's Lambda concurrency (`--account-concurrency`; Lambda's default quota).
     pub account_concurrency: usize,
+    /// Which workflows orders run through (the template's split, or Standard only).
+    pub topology: crate::topology::Topology,
 }
 
 impl Options {
@@ -156,6 +158,7 @@ impl Options {
             stage: "local".to_owned(),
             iam: true,
             account_concurrency: crate::lambda::DEFAULT_ACCOUNT_CONCURRENCY,
+            topology: crate::topology::Topology::Split,
         }
     }
 }
@@ -219,6 +222,12 @@ pub struct LocalCloud {
     pub iam: Arc<Iam>,
     /// Refusals the functions' DynamoDB endpoint makes (fault injection).
     pub dynamo_throttle: Arc<crate::dynamodb_proxy::Throttle>,
+    /// What the run has used, as AWS would bill it (see [`crate::meter`]).
+    pub meter: Arc<crate::meter::Meter>,
+    /// The workflow topology it runs.
+    pub topology: crate::topology::Topology,
+    /// Where the functions' logs go.
+    pub log_dir: PathBuf,
     webhook_secrets: BTreeMap<String, String>,
     dynamo: Mutex<DynamoLocal>,
     http: reqwest::Client,
@@ -235,6 +244,7 @@ struct LocalIntegrations {
     dynamo_throttle: Arc<crate::dynamodb_proxy::Throttle>,
     http: reqwest::Client,
     iam: Arc<Iam>,
+    meter: Arc<crate::meter::Meter>,
     /// The Step Functions service, for `states:startExecution` (weak: it owns these).
     sfn: std::sync::OnceLock<std::sync::Weak<Sfn>>,
 }
@@ -300,9 +310,20 @@ impl Integrations for LocalIntegrations {
         if let Some((_, error_type, message)) = self.dynamo_throttle.refusal() {
             return Err((error_type.to_owned(), message.to_owned()));
         }
-        dynamodb::call(&self.http, &self.dynamodb, operation, params)
-            .await
-            .map_err(|e| (e.error_type, e.message))
+        let mut params = params;
+        let asked = crate::meter::Meter::ask_capacity(&mut params);
+        match dynamodb::call(&self.http, &self.dynamodb, operation, params.clone()).await {
+            Ok(mut answer) => {
+                self.meter
+                    .dynamodb(operation, &params, Ok(&mut answer), asked);
+                Ok(answer)
+            }
+            Err(e) => {
+                self.meter
+                    .dynamodb(operation, &params, Err(&e.error_type), asked);
+                Err((e.error_type, e.message))
+            }
+        }
     }
 
     async fn start_execution(
@@ -423,6 +444,18 @@ impl LocalCloud {
         parameters.insert("WebhookSecretsArn".to_owned(), webhooks_arn.clone());
         parameters.insert("ApiCredentialsArn".to_owned(), api_arn.clone());
         parameters.insert("Stage".to_owned(), opts.stage.clone());
+        let template = match opts.topology {
+            crate::topology::Topology::Split => opts.template.clone(),
+            crate::topology::Topology::StandardOnly => crate::topology::standard_only_template(
+                &opts.template,
+                &opts.state_dir.join("standard-only"),
+            )
+            .map_err(|e| AppError::Invalid(format!("the standard-only topology: {e}")))?,
+        };
+        let opts = &Options {
+            template,
+            ..opts.clone()
+        };
         let app = App::load(&opts.template, &Overrides { parameters })?;
         let iam = Arc::new(if opts.iam {
             let cfn =
@@ -436,12 +469,14 @@ impl LocalCloud {
             Iam::disabled()
         });
         let to_text = |m: &BTreeMap<String, String>| serde_json::to_string(m).unwrap_or_default();
+        let meter = Arc::new(crate::meter::Meter::default());
         let secrets = Secrets::new(
             BTreeMap::from([
                 (webhooks_arn, to_text(&webhook_secrets)),
                 (api_arn, to_text(&api_tokens)),
             ]),
             iam.clone(),
+            meter.clone(),
         );
         let (l, secrets_url) = bind(0).await?;
         servers.push(serve(l, secrets.router()));
@@ -483,7 +518,12 @@ impl LocalCloud {
         let dynamo_throttle = Arc::new(crate::dynamodb_proxy::Throttle::default());
         servers.push(serve(
             l,
-            crate::dynamodb_proxy::router(&dynamodb_local, iam.clone(), dynamo_throttle.clone()),
+            crate::dynamodb_proxy::router(
+                &dynamodb_local,
+                iam.clone(),
+                dynamo_throttle.clone(),
+                meter.clone(),
+            ),
         ));
 
         // The service endpoints the functions' SDK clients reach.
@@ -539,6 +579,7 @@ impl LocalCloud {
             dynamo_throttle: dynamo_throttle.clone(),
             http: http.clone(),
             iam: iam.clone(),
+            meter: meter.clone(),
             sfn: std::sync::OnceLock::new(),
         });
         let sfn = Sfn::new(integrations.clone(), opts.time_scale);
@@ -563,7 +604,12 @@ impl LocalCloud {
             crate::sfn::api::router(&sfn, iam.clone()),
         ));
 
-        let api = HttpApi::new(app.routes.clone(), lambda.clone(), iam.clone());
+        let api = HttpApi::new(
+            app.routes.clone(),
+            lambda.clone(),
+            iam.clone(),
+            meter.clone(),
+        );
         let (l, api_url) = bind(opts.api_port).await?;
         servers.push(serve(l, api.router()));
 
@@ -591,6 +637,9 @@ impl LocalCloud {
             time_scale: opts.time_scale,
             iam,
             dynamo_throttle,
+            meter,
+            topology: opts.topology,
+            log_dir: opts.state_dir.join("logs"),
             webhook_secrets,
             dynamo: Mutex::new(dynamo),
             http,

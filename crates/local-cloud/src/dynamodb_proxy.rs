@@ -160,10 +160,16 @@ struct Proxy {
     http: reqwest::Client,
     iam: Arc<Iam>,
     throttle: Arc<Throttle>,
+    meter: Arc<crate::meter::Meter>,
 }
 
 /// The endpoint, forwarding to DynamoDB Local at `upstream`, refusing what `throttle` says.
-pub fn router(upstream: &str, iam: Arc<Iam>, throttle: Arc<Throttle>) -> Router {
+pub fn router(
+    upstream: &str,
+    iam: Arc<Iam>,
+    throttle: Arc<Throttle>,
+    meter: Arc<crate::meter::Meter>,
+) -> Router {
     Router::new()
         .fallback(post(handle))
         .with_state(Arc::new(Proxy {
@@ -171,6 +177,7 @@ pub fn router(upstream: &str, iam: Arc<Iam>, throttle: Arc<Throttle>) -> Router 
             http: crate::loopback_client(),
             iam,
             throttle,
+            meter,
         }))
 }
 
@@ -179,7 +186,7 @@ async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) ->
         return refused;
     }
     let operation = aws_json::operation(&headers).unwrap_or_default();
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Err(denied) = authorize(&p.iam, &p.iam.identify(&headers), &operation, &request) {
         return aws_json::error(
             StatusCode::BAD_REQUEST,
@@ -188,6 +195,14 @@ async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) ->
             aws_json::JSON_1_0,
         );
     }
+    // The meter asks for the request's consumed capacity (and hides it again if the caller
+    // did not).
+    let asked = crate::meter::Meter::ask_capacity(&mut request);
+    let body = if request.is_object() {
+        Bytes::from(request.to_string())
+    } else {
+        body
+    };
     let mut forward = p
         .http
         .post(&p.upstream)
@@ -214,7 +229,19 @@ async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) ->
                     out.insert(k, v.clone());
                 }
             }
-            let bytes = answer.bytes().await.unwrap_or_default();
+            let mut bytes = answer.bytes().await.unwrap_or_default();
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(mut v) if status.is_success() => {
+                    p.meter.dynamodb(&operation, &request, Ok(&mut v), asked);
+                    bytes = Bytes::from(v.to_string());
+                }
+                Ok(v) => {
+                    let error_type = v["__type"].as_str().unwrap_or_default();
+                    p.meter
+                        .dynamodb(&operation, &request, Err(error_type), asked);
+                }
+                Err(_) => {}
+            }
             (status, out, bytes).into_response()
         }
         Err(e) => aws_json::error(

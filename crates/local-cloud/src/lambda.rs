@@ -65,6 +65,8 @@ struct Pending {
     taken: Option<oneshot::Sender<()>>,
     trace_id: String,
     reply: oneshot::Sender<Outcome>,
+    /// When a process took it: its billed duration runs from here to its answer.
+    began: Option<Instant>,
 }
 
 /// The largest synchronous (`RequestResponse`) request and response, bytes: 6 MB (Lambda
@@ -95,6 +97,8 @@ pub struct FunctionStats {
     pub invocations: u64,
     /// Processes restarted after dying.
     pub restarts: u64,
+    /// Billed duration of the answered invocations, ms (each rounded up to 1 ms).
+    pub billed_ms: u64,
 }
 
 struct Worker {
@@ -204,6 +208,7 @@ async fn next(State(s): State<WorkerState>) -> Response {
     if let Some(taken) = p.taken.take() {
         let _ = taken.send(());
     }
+    p.began = Some(Instant::now());
     *s.worker.in_flight.lock().await = Some(id.clone());
     let mut headers = HeaderMap::new();
     let put = |h: &mut HeaderMap, k: &'static str, v: String| {
@@ -230,7 +235,12 @@ async fn next(State(s): State<WorkerState>) -> Response {
 async fn finish(s: &WorkerState, id: &str, outcome: Outcome) {
     if let Some(p) = s.pending.lock().await.remove(id) {
         let _ = p.reply.send(outcome);
-        s.pool.stats.lock().await.invocations += 1;
+        let mut stats = s.pool.stats.lock().await;
+        stats.invocations += 1;
+        // Lambda bills duration rounded up to the next millisecond (Lambda pricing).
+        if let Some(began) = p.began {
+            stats.billed_ms += (began.elapsed().as_secs_f64() * 1000.0).ceil() as u64;
+        }
     }
     let mut f = s.worker.in_flight.lock().await;
     if f.as_deref() == Some(id) {
@@ -549,6 +559,7 @@ impl Lambda {
                 taken: Some(taken_tx),
                 trace_id,
                 reply: tx,
+                began: None,
             },
         );
         if pool.queue_tx.send(id.clone()).await.is_err() {

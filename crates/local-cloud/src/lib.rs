@@ -27,9 +27,11 @@ pub mod dynamodb;
 pub mod dynamodb_proxy;
 pub mod iam;
 pub mod lambda;
+pub mod meter;
 pub mod queues;
 pub mod secrets;
 pub mod sim;
+pub mod topology;
 pub mod webhooks;
 
 pub use cloud::{LocalCloud, Options};

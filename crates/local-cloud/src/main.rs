@@ -18,6 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use local_cloud::bench::Mode;
 use local_cloud::clock::TimeScale;
 use local_cloud::cloud::{Endpoints, LocalCloud, Options, OrderView};
+use local_cloud::topology::Topology;
 use local_cloud::{demo, webhooks};
 use order_domain::Partner;
 use serde_json::Value;
@@ -139,6 +140,18 @@ enum Command {
         /// Print the report as JSON too.
         #[arg(long)]
         json: bool,
+        /// Which topology to measure: `split` (the template's), `standard-only` (the whole
+        /// order in the Standard workflow, as before the split) or `both`, one after the
+        /// other, with a cost comparison.
+        #[arg(long, default_value = "both")]
+        topology: String,
+        /// Every partner API answer takes this long, ms (realistic for the cost figure; 0 for
+        /// the pipeline's own throughput).
+        #[arg(long, default_value_t = 150)]
+        partner_latency_ms: u64,
+        /// Every POS answer takes this long, ms.
+        #[arg(long, default_value_t = 250)]
+        pos_latency_ms: u64,
     },
     /// Send orders of every kind through the pipeline under injected faults (failing partner
     /// and POS calls, lost answers, killed processes, duplicate bus deliveries, DynamoDB
@@ -552,6 +565,7 @@ async fn admin_post(root: &Path, path: &str, body: serde_json::Value) -> ExitCod
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn bench(
     root: &Path,
     a: &CloudArgs,
@@ -559,37 +573,65 @@ async fn bench(
     clients: usize,
     mode: Mode,
     json: bool,
+    topologies: &[Topology],
+    (partner_ms, pos_ms): (u64, u64),
 ) -> ExitCode {
-    let cloud = match start(options(root, a)).await {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    // The simulators answer at once (no injected latency): this measures the pipeline.
-    println!("sending {orders} mixed orders …");
-    let report = local_cloud::bench::run(
-        cloud.clone(),
-        root,
-        orders,
-        clients,
-        a.concurrency,
-        mode,
-        Duration::from_secs(600),
-    )
-    .await;
-    cloud.stop().await;
-    match report {
-        Ok(r) => {
-            print!("{r}");
-            if json {
-                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
-            }
-            ExitCode::SUCCESS
+    let mut reports = Vec::new();
+    for topology in topologies {
+        let mut opts = options(root, a);
+        opts.topology = *topology;
+        let cloud = match start(opts).await {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        for p in cloud.partners.values() {
+            p.sim
+                .set_faults(local_cloud::sim::Faults {
+                    latency_ms: partner_ms,
+                    ..Default::default()
+                })
+                .await;
         }
-        Err(e) => {
-            eprintln!("local-cloud: {e}");
-            ExitCode::FAILURE
+        cloud
+            .pos
+            .set_faults(local_cloud::sim::Faults {
+                latency_ms: pos_ms,
+                ..Default::default()
+            })
+            .await;
+        println!(
+            "sending {orders} mixed orders ({topology:?} topology; partners answer in {partner_ms} ms, the POS in {pos_ms} ms) …"
+        );
+        let report = local_cloud::bench::run(
+            cloud.clone(),
+            root,
+            orders,
+            clients,
+            a.concurrency,
+            mode,
+            Duration::from_secs(900),
+        )
+        .await;
+        cloud.stop().await;
+        match report {
+            Ok(r) => {
+                print!("{r}");
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                }
+                println!();
+                reports.push(r);
+            }
+            Err(e) => {
+                eprintln!("local-cloud: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     }
+    if reports.len() > 1 {
+        print!("{}", local_cloud::bench::comparison(&reports));
+    }
+    ExitCode::SUCCESS
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -702,9 +744,33 @@ async fn main() -> ExitCode {
             clients,
             burst,
             json,
+            topology,
+            partner_latency_ms,
+            pos_latency_ms,
         } => {
             let mode = if burst { Mode::Burst } else { Mode::Closed };
-            bench(&root, &cloud, orders, clients, mode, json).await
+            let topologies = match topology.as_str() {
+                "both" => vec![Topology::Split, Topology::StandardOnly],
+                one => match one.parse::<Topology>() {
+                    Ok(t) => vec![t],
+                    Err(e) => {
+                        eprintln!("local-cloud: {e} (or both)");
+                        return ExitCode::FAILURE;
+                    }
+                },
+            };
+            let latency = (partner_latency_ms, pos_latency_ms);
+            bench(
+                &root,
+                &cloud,
+                orders,
+                clients,
+                mode,
+                json,
+                &topologies,
+                latency,
+            )
+            .await
         }
         Command::Chaos {
             cloud,

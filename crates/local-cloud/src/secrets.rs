@@ -20,12 +20,17 @@ use crate::iam::Iam;
 pub struct Secrets {
     values: BTreeMap<String, String>,
     iam: Arc<Iam>,
+    meter: Arc<crate::meter::Meter>,
 }
 
 impl Secrets {
     /// Secrets with these ids (ARNs), read as `iam` allows.
-    pub fn new(values: BTreeMap<String, String>, iam: Arc<Iam>) -> Arc<Self> {
-        Arc::new(Self { values, iam })
+    pub fn new(
+        values: BTreeMap<String, String>,
+        iam: Arc<Iam>,
+        meter: Arc<crate::meter::Meter>,
+    ) -> Arc<Self> {
+        Arc::new(Self { values, iam, meter })
     }
 
     /// The HTTP endpoint.
@@ -37,6 +42,7 @@ impl Secrets {
 }
 
 async fn handle(State(s): State<Arc<Secrets>>, headers: HeaderMap, body: Bytes) -> Response {
+    s.meter.secrets_call();
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match aws_json::operation(&headers).as_deref() {
         Some("GetSecretValue") => {

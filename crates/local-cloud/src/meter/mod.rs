@@ -1,0 +1,364 @@
+//! The meter: every billable unit a run uses, counted as AWS bills it, and priced from
+//! [`prices::PRICES`].
+//!
+//! Counted where the local cloud sees the call:
+//!
+//! * DynamoDB: each request through the functions' endpoint and the workflows' own DynamoDB
+//!   tasks asks DynamoDB Local for its `ConsumedCapacity` (AWS's rules: 1 KB write units, 4 KB
+//!   read units, half for an eventually consistent read), removed from the answer again when
+//!   the caller did not ask for it; a write refused by its condition still costs a write unit
+//!   (AWS: "a minimum of 1"; the existing item's size is not known here).
+//! * HTTP API requests (512 KB units) and Secrets Manager calls.
+//!
+//! Read from the records a run leaves ([`usage`]):
+//!
+//! * Step Functions: Standard state transitions (each state entered, and each retry of a
+//!   task), Express requests and duration (rounded up to 100 ms) × memory (64 MB, the smallest
+//!   step, which these states stay far below);
+//! * Lambda: requests and billed duration (each rounded up to 1 ms, with the init phase, which
+//!   Lambda bills) × the function's configured memory;
+//! * EventBridge: each event put, in 64 KB chunks as AWS counts an entry's size;
+//! * CloudWatch Logs: the bytes the functions logged, and the workflows' ERROR-level records
+//!   (their failure events, without execution data, as the template configures them).
+
+pub mod prices;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value;
+
+use crate::cloud::LocalCloud;
+use prices::*;
+
+/// Counters for what the local cloud sees as it happens.
+#[derive(Debug, Default)]
+pub struct Meter {
+    /// Per table: (read units, write units, requests).
+    dynamodb: Mutex<BTreeMap<String, (f64, f64, u64)>>,
+    http_api_units: AtomicU64,
+    secrets_calls: AtomicU64,
+}
+
+/// DynamoDB operations that read (the rest write).
+const READS: [&str; 6] = [
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "Scan",
+    "TransactGetItems",
+    "ExecuteStatement",
+];
+
+impl Meter {
+    /// Prepares a DynamoDB request: asks for its consumed capacity. Returns whether the
+    /// caller asked itself (then the answer keeps it).
+    pub fn ask_capacity(request: &mut Value) -> bool {
+        let asked = request
+            .get("ReturnConsumedCapacity")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v != "NONE");
+        if !asked && let Some(o) = request.as_object_mut() {
+            o.insert("ReturnConsumedCapacity".into(), Value::from("TOTAL"));
+        }
+        asked
+    }
+
+    /// Counts one DynamoDB answer: `answer` is the body on success, `error_type` the error's
+    /// type otherwise. Removes the capacity from a successful answer the caller did not ask
+    /// it for.
+    pub fn dynamodb(
+        &self,
+        operation: &str,
+        request: &Value,
+        answer: Result<&mut Value, &str>,
+        asked: bool,
+    ) {
+        let table = request
+            .get("TableName")
+            .and_then(Value::as_str)
+            .unwrap_or("(several)")
+            .to_owned();
+        let read = READS.contains(&operation);
+        let units: Vec<(String, f64)> = match answer {
+            Ok(body) => {
+                let capacity = match body.get("ConsumedCapacity") {
+                    Some(Value::Array(list)) => list.clone(),
+                    Some(one) => vec![one.clone()],
+                    None => Vec::new(),
+                };
+                if !asked && let Some(o) = body.as_object_mut() {
+                    o.remove("ConsumedCapacity");
+                }
+                capacity
+                    .iter()
+                    .map(|c| {
+                        (
+                            c["TableName"].as_str().unwrap_or(&table).to_owned(),
+                            c["CapacityUnits"].as_f64().unwrap_or(0.0),
+                        )
+                    })
+                    .collect()
+            }
+            Err(e) if e.ends_with("ConditionalCheckFailedException") && !read => {
+                vec![(table.clone(), 1.0)]
+            }
+            Err(_) => Vec::new(),
+        };
+        let mut tables = self.dynamodb.lock().unwrap_or_else(|e| e.into_inner());
+        tables.entry(table).or_default().2 += 1;
+        for (t, u) in units {
+            let e = tables.entry(t).or_default();
+            if read {
+                e.0 += u;
+            } else {
+                e.1 += u;
+            }
+        }
+    }
+
+    /// Counts one HTTP API request of `bytes` (each 512 KB is one request on the bill).
+    pub fn http_api_request(&self, bytes: usize) {
+        let units = bytes.div_ceil(512 * 1024).max(1) as u64;
+        self.http_api_units.fetch_add(units, Ordering::Relaxed);
+    }
+
+    /// Counts one Secrets Manager call.
+    pub fn secrets_call(&self) {
+        self.secrets_calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Quantities of billable units, per unit and detail (a function, a table, a state machine).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    lines: BTreeMap<(String, String), f64>,
+}
+
+impl Usage {
+    /// Adds `quantity` of `unit` for `detail`.
+    pub fn add(&mut self, unit: &str, detail: &str, quantity: f64) {
+        *self
+            .lines
+            .entry((unit.to_owned(), detail.to_owned()))
+            .or_default() += quantity;
+    }
+
+    /// The total of `unit`.
+    pub fn total(&self, unit: &str) -> f64 {
+        self.lines
+            .iter()
+            .filter(|((u, _), _)| u == unit)
+            .map(|(_, q)| q)
+            .sum()
+    }
+
+    /// Every line: `(unit, detail, quantity)`.
+    pub fn lines(&self) -> impl Iterator<Item = (&str, &str, f64)> {
+        self.lines
+            .iter()
+            .map(|((u, d), q)| (u.as_str(), d.as_str(), *q))
+    }
+
+    /// What was used since `before` (a snapshot of the same run).
+    pub fn since(&self, before: &Usage) -> Usage {
+        let mut out = self.clone();
+        for (k, q) in &before.lines {
+            *out.lines.entry(k.clone()).or_default() -= q;
+        }
+        out.lines.retain(|_, q| q.abs() > 1e-12);
+        out
+    }
+
+    /// Divided by `n` (per order).
+    pub fn per(&self, n: f64) -> Usage {
+        let mut out = self.clone();
+        out.lines.values_mut().for_each(|q| *q /= n.max(1.0));
+        out
+    }
+
+    /// What it costs, by service (US dollars).
+    pub fn cost(&self) -> BTreeMap<&'static str, f64> {
+        let mut out = BTreeMap::new();
+        for ((unit, _), q) in &self.lines {
+            if let Some(p) = price(unit) {
+                *out.entry(p.service).or_default() += q * p.usd;
+            }
+        }
+        out
+    }
+}
+
+/// Billed Express duration: rounded up to 100 ms, at 64 MB (Step Functions pricing).
+pub fn express_gb_seconds(duration: std::time::Duration) -> f64 {
+    let tenths = (duration.as_secs_f64() * 10.0).ceil();
+    tenths / 10.0 * (64.0 / 1024.0)
+}
+
+/// An EventBridge entry's billed events: its size (Source, DetailType, Detail and Resources
+/// in UTF-8 bytes) in 64 KB chunks (EventBridge pricing).
+pub fn eventbridge_events(event: &Value) -> f64 {
+    let len = |k: &str| event[k].as_str().map_or(0, str::len);
+    let detail = event["detail"].to_string().len();
+    let resources: usize = event["resources"].as_array().map_or(0, |r| {
+        r.iter().filter_map(Value::as_str).map(str::len).sum()
+    });
+    let size = len("source") + len("detail-type") + detail + resources;
+    size.div_ceil(64 * 1024).max(1) as f64
+}
+
+/// Everything the run has used so far.
+pub async fn usage(cloud: &LocalCloud, meter: &Meter, log_dir: &Path) -> Usage {
+    let mut u = Usage::default();
+    // Step Functions, from each execution's history.
+    for e in cloud.sfn.executions().await {
+        let machine = e.machine.name.as_str();
+        match e.machine.workflow_type {
+            crate::sfn::WorkflowType::Standard => {
+                let history = e.history().await;
+                let entered = history
+                    .iter()
+                    .filter(|h| h.entered_state().is_some())
+                    .count();
+                let scheduled = history.iter().filter(|h| h.kind == "TaskScheduled").count();
+                let tasks_entered = history
+                    .iter()
+                    .filter(|h| h.kind == "TaskStateEntered")
+                    .count();
+                let retries = scheduled.saturating_sub(tasks_entered);
+                u.add(SFN_TRANSITION, machine, (entered + retries) as f64);
+            }
+            crate::sfn::WorkflowType::Express => {
+                let s = e.snapshot().await;
+                let duration = s
+                    .stop
+                    .and_then(|stop| (stop - e.start).to_std().ok())
+                    .unwrap_or_else(|| e.elapsed());
+                u.add(SFN_EXPRESS_REQUEST, machine, 1.0);
+                u.add(SFN_EXPRESS_GB_SECOND, machine, express_gb_seconds(duration));
+            }
+        }
+        // The workflows log at ERROR without execution data: their failure events.
+        let failures: usize = e
+            .history()
+            .await
+            .iter()
+            .filter(|h| h.kind.ends_with("Failed") || h.kind.ends_with("TimedOut"))
+            .map(|h| serde_json::to_string(h).map_or(0, |t| t.len()))
+            .sum();
+        u.add(LOGS_GB, machine, failures as f64 / 1e9);
+    }
+    // Lambda.
+    for (name, stats) in cloud.lambda.stats().await {
+        let memory_gb = cloud
+            .app
+            .functions
+            .iter()
+            .find(|f| f.name == name)
+            .map_or(128.0, |f| f.memory_mb as f64)
+            / 1024.0;
+        let init_ms: f64 = stats.init_times_ms.iter().map(|ms| ms.ceil()).sum();
+        u.add(LAMBDA_REQUEST, &name, stats.invocations as f64);
+        u.add(
+            LAMBDA_GB_SECOND,
+            &name,
+            (stats.billed_ms as f64 + init_ms) / 1000.0 * memory_gb,
+        );
+        let log = std::fs::metadata(log_dir.join(format!("{name}.log"))).map_or(0, |m| m.len());
+        u.add(LOGS_GB, &name, log as f64 / 1e9);
+    }
+    // EventBridge: what was put (replays are not billed as new events).
+    for a in cloud.bus.archive().await {
+        u.add(
+            EVENTBRIDGE_EVENT,
+            a["bus"].as_str().unwrap_or_default(),
+            eventbridge_events(&a["event"]),
+        );
+    }
+    let tables = meter
+        .dynamodb
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    for (table, (reads, writes, _)) in tables {
+        u.add(DYNAMODB_RRU, &table, reads);
+        u.add(DYNAMODB_WRU, &table, writes);
+    }
+    u.add(
+        HTTP_API_REQUEST,
+        "api",
+        meter.http_api_units.load(Ordering::Relaxed) as f64,
+    );
+    u.add(
+        SECRETS_CALL,
+        "secrets",
+        meter.secrets_calls.load(Ordering::Relaxed) as f64,
+    );
+    u
+}
+
+/// DynamoDB requests so far, all tables.
+pub fn dynamodb_requests(meter: &Meter) -> u64 {
+    meter
+        .dynamodb
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .map(|t| t.2)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn express_duration_rounds_up_to_100_ms_at_64_mb() {
+        let gb_s = |ms| express_gb_seconds(std::time::Duration::from_millis(ms));
+        assert!((gb_s(1) - 0.1 * 0.0625).abs() < 1e-12);
+        assert!((gb_s(100) - 0.1 * 0.0625).abs() < 1e-12);
+        assert!((gb_s(101) - 0.2 * 0.0625).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_event_is_billed_in_64_kb_chunks() {
+        let event = |n: usize| json!({"source": "s", "detail-type": "d", "detail": {"x": "a".repeat(n)}, "resources": []});
+        assert_eq!(eventbridge_events(&event(10)), 1.0);
+        assert_eq!(eventbridge_events(&event(64 * 1024)), 2.0);
+    }
+
+    #[test]
+    fn dynamodb_capacity_is_counted_per_table_and_hidden_unless_asked() {
+        let m = Meter::default();
+        let mut request = json!({"TableName": "orders", "Key": {}});
+        let asked = Meter::ask_capacity(&mut request);
+        assert!(!asked);
+        assert_eq!(request["ReturnConsumedCapacity"], "TOTAL");
+        let mut body =
+            json!({"Item": {}, "ConsumedCapacity": {"TableName": "orders", "CapacityUnits": 0.5}});
+        m.dynamodb("GetItem", &request, Ok(&mut body), asked);
+        assert!(body.get("ConsumedCapacity").is_none());
+        m.dynamodb(
+            "PutItem",
+            &request,
+            Err("ConditionalCheckFailedException"),
+            asked,
+        );
+        let mut tx = json!({"ConsumedCapacity": [{"TableName": "orders", "CapacityUnits": 2.0}, {"TableName": "held", "CapacityUnits": 2.0}]});
+        m.dynamodb("TransactWriteItems", &json!({}), Ok(&mut tx), true);
+        assert!(tx.get("ConsumedCapacity").is_some(), "asked for: kept");
+        let t = m.dynamodb.lock().unwrap().clone();
+        assert_eq!(t["orders"], (0.5, 3.0, 2));
+        assert_eq!(t["held"].1, 2.0);
+        let mut u = Usage::default();
+        u.add(DYNAMODB_WRU, "orders", 1_000_000.0);
+        u.add(SFN_TRANSITION, "wf", 1_000_000.0);
+        let cost = u.cost();
+        assert!((cost["Amazon DynamoDB"] - 0.625).abs() < 1e-9);
+        assert!((cost["AWS Step Functions"] - 25.0).abs() < 1e-9);
+        assert_eq!(u.since(&u).lines().count(), 0);
+    }
+}

@@ -1,0 +1,129 @@
+//! Which workflows an order runs through: the split topology of the template (an Express
+//! workflow that hands the slow part over to a Standard one), or the whole pipeline in the
+//! Standard workflow alone, as before the split, kept runnable so the meter can price both in
+//! the same bench run.
+
+use std::path::{Path, PathBuf};
+
+/// The workflow topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Topology {
+    /// The template as it is: `Order Received` starts the Express `OrderWorkflow`.
+    #[default]
+    Split,
+    /// `Order Received` starts the Standard `OrderHoldWorkflow`, which runs the whole order.
+    StandardOnly,
+}
+
+impl std::str::FromStr for Topology {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "split" => Ok(Self::Split),
+            "standard-only" => Ok(Self::StandardOnly),
+            other => Err(format!(
+                "{other:?} is not a topology (split, standard-only)"
+            )),
+        }
+    }
+}
+
+/// The Express workflow's logical id.
+pub const EXPRESS: &str = "OrderWorkflow";
+/// The Standard workflow's logical id.
+pub const STANDARD: &str = "OrderHoldWorkflow";
+
+/// `template` with the Express workflow's `Events` (its `Order Received` rule) moved to the
+/// Standard workflow, written under `dir` (with links to the definitions and functions the
+/// template names relatively). SAM then gives the rule a role for the Standard workflow, so
+/// IAM stays as strict as for the split.
+pub fn standard_only_template(template: &Path, dir: &Path) -> Result<PathBuf, String> {
+    let text =
+        std::fs::read_to_string(template).map_err(|e| format!("{}: {e}", template.display()))?;
+    let moved = move_events(&text)?;
+    let root = template
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("the template is not under <root>/infra")?;
+    std::fs::create_dir_all(dir.join("infra")).map_err(|e| e.to_string())?;
+    for shared in ["functions", "statemachines"] {
+        let link = dir.join(shared);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(root.join(shared), &link).map_err(|e| e.to_string())?;
+    }
+    let path = dir.join("infra/template.yaml");
+    std::fs::write(&path, moved).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// The end of the resource that starts at `start` (the blank line before the next one).
+fn resource_end(text: &str, start: usize) -> usize {
+    text[start..]
+        .find("\n\n  ")
+        .map_or(text.len(), |i| start + i + 1)
+}
+
+fn move_events(text: &str) -> Result<String, String> {
+    let section = |id: &str| {
+        text.find(&format!("\n  {id}:\n"))
+            .ok_or_else(|| format!("the template has no {id}"))
+    };
+    let express = section(EXPRESS)?;
+    let express_end = resource_end(text, express + 1);
+    let events = text[express..express_end]
+        .find("\n      Events:\n")
+        .map(|i| express + i + 1)
+        .ok_or_else(|| format!("{EXPRESS} has no Events"))?;
+    let block = &text[events..express_end];
+    let without = format!("{}{}", &text[..events], &text[express_end..]);
+    let standard = without
+        .find(&format!("\n  {STANDARD}:\n"))
+        .ok_or_else(|| format!("the template has no {STANDARD}"))?;
+    let standard_end = resource_end(&without, standard + 1);
+    Ok(format!(
+        "{}{block}{}",
+        &without[..standard_end],
+        &without[standard_end..]
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{App, Overrides, Target};
+
+    #[test]
+    fn standard_only_starts_the_standard_workflow_from_the_event() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = std::env::temp_dir().join(format!("topology-test-{}", std::process::id()));
+        let t = standard_only_template(&root.join("infra/template.yaml"), &dir).unwrap();
+        let mut parameters: std::collections::BTreeMap<String, String> = [
+            "UberEatsApiUrl",
+            "DoorDashApiUrl",
+            "GrubhubApiUrl",
+            "AppApiUrl",
+            "PosApiUrl",
+        ]
+        .into_iter()
+        .map(|p| (p.to_owned(), "http://127.0.0.1:1".to_owned()))
+        .collect();
+        parameters.insert("WebhookSecretsArn".to_owned(), "arn:webhooks".to_owned());
+        parameters.insert("ApiCredentialsArn".to_owned(), "arn:api".to_owned());
+        parameters.insert("Stage".to_owned(), "t".to_owned());
+        let overrides = Overrides { parameters };
+        let app = App::load(&t, &overrides).unwrap();
+        let standard = app.state_machine(STANDARD).unwrap().arn.clone();
+        let workflow_rules: Vec<_> = app
+            .rules
+            .iter()
+            .filter(|r| matches!(r.target, Target::StateMachine { .. }))
+            .collect();
+        assert_eq!(workflow_rules.len(), 1);
+        assert_eq!(
+            workflow_rules[0].target,
+            Target::StateMachine { arn: standard }
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
