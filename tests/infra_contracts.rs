@@ -733,12 +733,7 @@ fn every_handover_lands_on_a_state_the_standard_workflow_enters_at() {
         express["States"]["Start"]["Parameters"]["owner.$"] == "$$.Execution.Id",
         "the Express execution owns the order it claims"
     );
-    for standard_only in [
-        "Hold",
-        "Release by time",
-        "Void in POS",
-        "Record failure",
-    ] {
+    for standard_only in ["Hold", "Release by time", "Void in POS", "Record failure"] {
         assert!(
             express["States"].get(standard_only).is_none(),
             "Express runs {standard_only}"
@@ -1252,4 +1247,154 @@ fn every_function_logs_to_a_declared_group_with_the_stage_retention() {
         // And the global settings still apply (SAM merges the maps).
         assert_eq!(logging["LogFormat"], "JSON", "{}", f.id);
     }
+}
+
+/// Every metric the operations dashboard shows is one something emits: the functions' EMF
+/// metrics (with the dimensions they are emitted with, since CloudWatch matches a metric by
+/// its whole dimension set), or a metric AWS publishes for a resource of the stack.
+#[test]
+fn every_dashboard_widget_names_a_metric_something_emits() {
+    use pipeline::ports::Metric;
+    // What the functions emit: every metric kind, through the EMF writer.
+    let emf = lambda_support::metrics::EmfMetrics::to_writer(
+        "OrderPipeline",
+        "f",
+        Box::new(std::io::sink()),
+    );
+    let kinds = [
+        Metric::WebhookAccepted {
+            partner: order_domain::Partner::ChainApp,
+        },
+        Metric::WebhookRefused {
+            partner: None,
+            status: 400,
+        },
+        Metric::OrderReceived {
+            partner: order_domain::Partner::ChainApp,
+        },
+        Metric::DuplicateIgnored {
+            payload_mismatch: false,
+        },
+        Metric::OrderRejected { reason: "r".into() },
+        Metric::OrderAccepted,
+        Metric::OrderHeld,
+        Metric::OrderReleased { by: "time" },
+        Metric::PosLatency {
+            millis: 1.0,
+            ok: true,
+        },
+        Metric::OrderSentToPos,
+        Metric::OrderToPos { millis: 1.0 },
+        Metric::OrderCancelled,
+        Metric::OrderFailed { error: "e".into() },
+    ];
+    let emitted: BTreeSet<(String, Vec<String>)> = kinds
+        .iter()
+        .map(|m| {
+            let doc = emf.document(m, 0);
+            let cw = &doc["_aws"]["CloudWatchMetrics"][0];
+            let name = cw["Metrics"][0]["Name"].as_str().unwrap().to_owned();
+            let dims = cw["Dimensions"][0]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap().to_owned())
+                .collect();
+            (name, dims)
+        })
+        .collect();
+    // What AWS publishes for the stack's resources (CloudWatch metric references of Lambda,
+    // Step Functions and SQS), with the dimension they are published under.
+    let aws: BTreeMap<&str, (&str, &[&str])> = BTreeMap::from([
+        (
+            "AWS/Lambda",
+            (
+                "FunctionName",
+                &["Errors", "Throttles", "Duration", "Invocations"][..],
+            ),
+        ),
+        (
+            "AWS/States",
+            (
+                "StateMachineArn",
+                &[
+                    "ExecutionsSucceeded",
+                    "ExecutionsFailed",
+                    "ExecutionsTimedOut",
+                    "ExecutionsAborted",
+                ][..],
+            ),
+        ),
+        (
+            "AWS/SQS",
+            ("QueueName", &["ApproximateNumberOfMessagesVisible"][..]),
+        ),
+    ]);
+    let t = template();
+    let dashboards = t.of_kind("AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1, "one dashboard");
+    let body = dashboards[0].properties["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The substitutions name resources of the stack (or its parameters and pseudo parameters).
+    for (i, _) in body.match_indices("${") {
+        let name: String = body[i + 2..].chars().take_while(|c| *c != '}').collect();
+        let resource = name.split('.').next().unwrap();
+        assert!(
+            resource.starts_with("AWS::") || t.resource(resource).is_some() || resource == "Stage",
+            "the dashboard names {name}, which the stack does not have"
+        );
+    }
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let mut checked = 0;
+    for w in body["widgets"].as_array().unwrap() {
+        let title = w["properties"]["title"].as_str().unwrap();
+        for m in w["properties"]["metrics"].as_array().unwrap() {
+            let m = m.as_array().unwrap();
+            if let Some(expression) = m[0].get("expression").and_then(Value::as_str) {
+                // SEARCH('{Namespace,dim,...} MetricName="X" ...', 'Stat', period)
+                let schema =
+                    &expression[expression.find('{').unwrap() + 1..expression.find('}').unwrap()];
+                let mut parts = schema.split(',');
+                let namespace = parts.next().unwrap();
+                let dims: Vec<String> = parts.map(str::to_owned).collect();
+                let name = expression
+                    .split("MetricName=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                if namespace == "OrderPipeline" {
+                    assert!(
+                        emitted.contains(&(name.to_owned(), dims.clone())),
+                        "{title}: nothing emits {name} with dimensions {dims:?}"
+                    );
+                } else {
+                    let (dim, names) = aws[namespace];
+                    assert!(
+                        names.contains(&name) && dims == [dim],
+                        "{title}: {namespace} {name} {dims:?}"
+                    );
+                }
+            } else {
+                let (namespace, name, dim) = (
+                    m[0].as_str().unwrap(),
+                    m[1].as_str().unwrap(),
+                    m[2].as_str().unwrap(),
+                );
+                let (expected, names) = aws[namespace];
+                assert!(
+                    names.contains(&name) && dim == expected,
+                    "{title}: {namespace} {name} by {dim}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "{checked}");
+    // Both workflows are on it.
+    let text = dashboards[0].properties["DashboardBody"].to_string();
+    assert!(text.contains("${OrderWorkflow}") && text.contains("${OrderHoldWorkflow}"));
 }

@@ -97,6 +97,9 @@ impl EmfMetrics {
                 vec![("ok", json!(ok))],
             ),
             Metric::OrderSentToPos => ("OrdersSentToPos", "Count", 1.0, vec![], vec![]),
+            Metric::OrderToPos { millis } => {
+                ("OrderToPosLatency", "Milliseconds", *millis, vec![], vec![])
+            }
             Metric::OrderCancelled => ("OrdersCancelled", "Count", 1.0, vec![], vec![]),
             Metric::OrderFailed { error } => (
                 "OrdersFailed",

@@ -59,8 +59,11 @@ pub fn init() {
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(true)
+                    // The innermost span only (the use case's: correlation id, request id):
+                    // the list repeated the runtime's span, whose request and trace ids Lambda
+                    // already records, and CloudWatch Logs bills every byte (README, Cost).
+                    .with_current_span(true)
+                    .with_span_list(false)
                     .with_target(false),
             )
             .try_init()

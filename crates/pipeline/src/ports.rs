@@ -719,6 +719,12 @@ pub enum Metric {
     },
     /// Sent to POS.
     OrderSentToPos,
+    /// From the order's claim (its record's creation, just after the webhook) to the POS
+    /// taking it, for an order sent now.
+    OrderToPos {
+        /// Milliseconds.
+        millis: f64,
+    },
     /// Cancelled.
     OrderCancelled,
     /// Failed.

@@ -97,7 +97,11 @@ impl PosSender {
                     detail: format!("; POS order {pos_order_id} voided"),
                 });
             }
-            Transition::Applied(_) | Transition::AlreadyThere(_) => {}
+            Transition::Applied(r) => {
+                let millis = (now - r.created_at).num_milliseconds().max(0) as f64;
+                self.metrics.record(Metric::OrderToPos { millis });
+            }
+            Transition::AlreadyThere(_) => {}
             Transition::Refused { current } => {
                 self.void(order, &pos_order_id).await?;
                 if current == OrderStatus::Cancelled {
