@@ -4,6 +4,7 @@
 
 pub mod apigw;
 pub mod config;
+pub mod deferred;
 pub mod error;
 pub mod metrics;
 pub mod samples;

@@ -343,39 +343,31 @@ impl Backend {
         env: &Env,
         var: &'static str,
     ) -> Result<HashMap<String, String>, ConfigError> {
+        self.secret_source(env, var)?.load().await
+    }
+
+    /// Where the secret `var` names is read from.
+    fn secret_source(&self, env: &Env, var: &'static str) -> Result<SecretSource, ConfigError> {
         let id = env.required(var)?;
+        // What the deployed function calls (it reads Secrets Manager, not a file).
         if let Backend::Aws(aws) = self {
             aws.named(aws_adapters::secrets::IAM_ACTIONS, var);
         }
-        let load = |why: String| ConfigError::Load {
-            what: format!("secret {var}"),
-            why,
-        };
-        let value: Value = match (id.strip_prefix("file:"), self) {
-            (Some(path), _) => serde_json::from_str(
-                &std::fs::read_to_string(path).map_err(|e| load(format!("{path}: {e}")))?,
-            )
-            .map_err(|e| load(format!("{path}: {e}")))?,
-            (None, Backend::Aws(aws)) => {
-                aws_adapters::secrets::load_secret_json(&aws.secrets_manager(), id)
-                    .await
-                    .map_err(|e| load(e.to_string()))?
-            }
-            (None, Backend::Memory(_)) => {
-                return Err(load(
-                    "the memory backend reads secrets from file:<path> only".to_owned(),
-                ));
-            }
-        };
-        let Value::Object(map) = value else {
-            return Err(load("not a JSON object".to_owned()));
-        };
-        map.into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                _ => Err(load(format!("value of {k:?} is not a string"))),
-            })
-            .collect()
+        match (id.strip_prefix("file:"), self) {
+            (Some(path), _) => Ok(SecretSource::File {
+                var,
+                path: path.to_owned(),
+            }),
+            (None, Backend::Aws(aws)) => Ok(SecretSource::SecretsManager {
+                var,
+                client: aws.secrets_manager(),
+                id: id.to_owned(),
+            }),
+            (None, Backend::Memory(_)) => Err(ConfigError::Load {
+                what: format!("secret {var}"),
+                why: "the memory backend reads secrets from file:<path> only".to_owned(),
+            }),
+        }
     }
 
     async fn partner_api(
@@ -386,60 +378,60 @@ impl Backend {
         if let Backend::Memory(w) = self {
             return Ok(w.partners.clone());
         }
-        let tokens = self.secret_map(env, vars::API_CREDENTIALS_ID).await?;
-        let mut endpoints = HashMap::new();
-        for (partner, url_var) in needed {
-            let token = tokens
-                .get(partner.as_str())
-                .cloned()
-                .ok_or_else(|| ConfigError::Load {
-                    what: format!("secret {}", vars::API_CREDENTIALS_ID),
-                    why: format!("it has no {partner} token"),
-                })?;
-            endpoints.insert(
-                *partner,
-                PartnerEndpoint {
-                    base_url: env.required(url_var)?.to_owned(),
-                    token,
-                },
-            );
-        }
-        let client =
-            PartnerHttpClient::new(endpoints, HttpSettings::default(), RetryPolicy::default())
-                .map_err(|e| ConfigError::Load {
-                    what: "partner HTTP client".to_owned(),
-                    why: e.to_string(),
-                })?;
-        Ok(Arc::new(client))
+        let source = self.secret_source(env, vars::API_CREDENTIALS_ID)?;
+        let urls: Vec<(Partner, String)> = needed
+            .iter()
+            .map(|(p, var)| Ok((*p, env.required(var)?.to_owned())))
+            .collect::<Result<_, ConfigError>>()?;
+        // The credentials are read in the background (see `deferred`).
+        let build = move || {
+            let (source, urls) = (source.clone(), urls.clone());
+            Box::pin(async move {
+                let tokens = source.load().await.map_err(|e| e.to_string())?;
+                let mut endpoints = HashMap::new();
+                for (partner, base_url) in urls {
+                    let token = tokens.get(partner.as_str()).cloned().ok_or_else(|| {
+                        format!("secret {} has no {partner} token", vars::API_CREDENTIALS_ID)
+                    })?;
+                    endpoints.insert(partner, PartnerEndpoint { base_url, token });
+                }
+                let client = PartnerHttpClient::new(
+                    endpoints,
+                    HttpSettings::default(),
+                    RetryPolicy::default(),
+                )
+                .map_err(|e| format!("partner HTTP client: {e}"))?;
+                Ok(Arc::new(client) as Arc<dyn PartnerApi>)
+            })
+                as futures::future::BoxFuture<'static, Result<Arc<dyn PartnerApi>, String>>
+        };
+        Ok(Arc::new(crate::deferred::Deferred::spawn("partner", build)))
     }
 
     async fn pos_api(&self, env: &Env) -> Result<Arc<dyn PosApi>, ConfigError> {
         if let Backend::Memory(w) = self {
             return Ok(w.pos.clone());
         }
-        let tokens = self.secret_map(env, vars::API_CREDENTIALS_ID).await?;
-        let key = tokens
-            .get("pos")
-            .cloned()
-            .ok_or_else(|| ConfigError::Load {
-                what: format!("secret {}", vars::API_CREDENTIALS_ID),
-                why: "it has no pos key".to_owned(),
-            })?;
-        let settings = HttpSettings {
-            connect_timeout: Duration::from_secs(2),
-            request_timeout: Duration::from_secs(8),
+        let source = self.secret_source(env, vars::API_CREDENTIALS_ID)?;
+        let url = env.required(vars::POS_API_URL)?.to_owned();
+        let build = move || {
+            let (source, url) = (source.clone(), url.clone());
+            Box::pin(async move {
+                let tokens = source.load().await.map_err(|e| e.to_string())?;
+                let key = tokens
+                    .get("pos")
+                    .cloned()
+                    .ok_or_else(|| format!("secret {} has no pos key", vars::API_CREDENTIALS_ID))?;
+                let settings = HttpSettings {
+                    connect_timeout: Duration::from_secs(2),
+                    request_timeout: Duration::from_secs(8),
+                };
+                let client = PosHttpClient::new(&url, key, settings, RetryPolicy::default())
+                    .map_err(|e| format!("POS HTTP client: {e}"))?;
+                Ok(Arc::new(client) as Arc<dyn PosApi>)
+            }) as futures::future::BoxFuture<'static, Result<Arc<dyn PosApi>, String>>
         };
-        let client = PosHttpClient::new(
-            env.required(vars::POS_API_URL)?,
-            key,
-            settings,
-            RetryPolicy::default(),
-        )
-        .map_err(|e| ConfigError::Load {
-            what: "POS HTTP client".to_owned(),
-            why: e.to_string(),
-        })?;
-        Ok(Arc::new(client))
+        Ok(Arc::new(crate::deferred::Deferred::spawn("pos", build)))
     }
 }
 
@@ -612,4 +604,50 @@ pub async fn release(env: &Env, backend: &Backend) -> Result<Releaser, ConfigErr
         pos: pos_with(env, backend, Arc::new(NoDocuments)).await?,
         conversation: conversation(env, backend, Arc::new(NoDocuments)).await?,
     })
+}
+
+/// Where a secret is read from.
+#[derive(Clone)]
+enum SecretSource {
+    /// A JSON file (local runs: `file:<path>`).
+    File { var: &'static str, path: String },
+    /// Secrets Manager.
+    SecretsManager {
+        var: &'static str,
+        client: aws_sdk_secretsmanager::Client,
+        id: String,
+    },
+}
+
+impl SecretSource {
+    /// Reads it as a flat `{"name": "value"}` map.
+    async fn load(self) -> Result<HashMap<String, String>, ConfigError> {
+        let var = match &self {
+            SecretSource::File { var, .. } | SecretSource::SecretsManager { var, .. } => *var,
+        };
+        let load = |why: String| ConfigError::Load {
+            what: format!("secret {var}"),
+            why,
+        };
+        let value: Value = match self {
+            SecretSource::File { path, .. } => serde_json::from_str(
+                &std::fs::read_to_string(&path).map_err(|e| load(format!("{path}: {e}")))?,
+            )
+            .map_err(|e| load(format!("{path}: {e}")))?,
+            SecretSource::SecretsManager { client, id, .. } => {
+                aws_adapters::secrets::load_secret_json(&client, &id)
+                    .await
+                    .map_err(|e| load(e.to_string()))?
+            }
+        };
+        let Value::Object(map) = value else {
+            return Err(load("not a JSON object".to_owned()));
+        };
+        map.into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                _ => Err(load(format!("value of {k:?} is not a string"))),
+            })
+            .collect()
+    }
 }

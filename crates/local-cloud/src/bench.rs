@@ -610,6 +610,40 @@ impl std::fmt::Display for Report {
     }
 }
 
+/// Each function's init time, one process at a time: with one process per function and
+/// nothing else running, each function's process is killed `runs` times; each restart's time
+/// from process start to its first Runtime API poll is measured. Returns, per function, the
+/// times in ms (sorted).
+pub async fn init_times(
+    cloud: &LocalCloud,
+    runs: usize,
+) -> Result<Vec<(String, Vec<f64>)>, String> {
+    let mut out = Vec::new();
+    for f in &cloud.app.functions {
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let before = cloud.lambda.stats().await[&f.name].init_times_ms.len();
+            if cloud.lambda.kill(&f.name).await == 0 {
+                return Err(format!("{} has no process to restart", f.name));
+            }
+            let time = eventually(
+                Duration::from_secs(30),
+                "the restarted process's first poll",
+                || async {
+                    let stats = cloud.lambda.stats().await;
+                    let all = &stats[&f.name].init_times_ms;
+                    (all.len() > before).then(|| all[all.len() - 1])
+                },
+            )
+            .await?;
+            times.push(time);
+        }
+        times.sort_by(f64::total_cmp);
+        out.push((f.name.clone(), times));
+    }
+    Ok(out)
+}
+
 /// The cost of each report's topology side by side, US$ per million orders, by service.
 pub fn comparison(reports: &[Report]) -> String {
     use std::fmt::Write as _;

@@ -153,6 +153,16 @@ enum Command {
         #[arg(long, default_value_t = 250)]
         pos_latency_ms: u64,
     },
+    /// Each function's init time, one process at a time: every function runs one process,
+    /// which is restarted `--runs` times; prints the median and range (process start to its
+    /// first Runtime API poll).
+    InitTimes {
+        #[command(flatten)]
+        cloud: CloudArgs,
+        /// Restarts per function.
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
     /// Send orders of every kind through the pipeline under injected faults (failing partner
     /// and POS calls, lost answers, killed processes, duplicate bus deliveries, DynamoDB
     /// throttling and a DynamoDB crash), then reconcile every order from the simulators'
@@ -634,6 +644,41 @@ async fn bench(
     ExitCode::SUCCESS
 }
 
+async fn init_times(root: &Path, a: &CloudArgs, runs: usize) -> ExitCode {
+    let mut opts = options(root, a);
+    opts.concurrency = 1;
+    let cloud = match start(opts).await {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let measured = local_cloud::bench::init_times(&cloud, runs.max(1)).await;
+    cloud.stop().await;
+    match measured {
+        Ok(all) => {
+            println!(
+                "init time, one process at a time ({runs} restarts each; process start to first poll):"
+            );
+            println!(
+                "{:<28} {:>10} {:>10} {:>10}",
+                "function", "median ms", "min ms", "max ms"
+            );
+            for (name, t) in all {
+                println!(
+                    "{name:<28} {:>10.1} {:>10.1} {:>10.1}",
+                    t[t.len() / 2],
+                    t[0],
+                    t[t.len() - 1]
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("local-cloud: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn chaos(
     root: &Path,
@@ -772,6 +817,7 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::InitTimes { cloud, runs } => init_times(&root, &cloud, runs).await,
         Command::Chaos {
             cloud,
             orders,
