@@ -52,7 +52,6 @@ fn parse_event(envelope: &Value) -> Result<(), String> {
         CourierLocationUpdated::DETAIL_TYPE => typed::<CourierLocationUpdated>(envelope),
         OrderCancellationRequested::DETAIL_TYPE => typed::<OrderCancellationRequested>(envelope),
         OrderDuplicateIgnored::DETAIL_TYPE => typed::<OrderDuplicateIgnored>(envelope),
-        OrderAccepted::DETAIL_TYPE => typed::<OrderAccepted>(envelope),
         OrderHeld::DETAIL_TYPE => typed::<OrderHeld>(envelope),
         OrderReleased::DETAIL_TYPE => typed::<OrderReleased>(envelope),
         OrderSentToPos::DETAIL_TYPE => typed::<OrderSentToPos>(envelope),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use order_domain::{
-    GeoPoint, Hold, OrderId, Partner, PartnerOrderId, PayloadKind, PosOrderId, RejectionReason,
+    GeoPoint, OrderId, Partner, PartnerOrderId, PayloadKind, PosOrderId, RejectionReason,
     ReleasedBy, StoreId,
 };
 use serde::{Deserialize, Serialize};
@@ -153,22 +153,6 @@ bus_event!(
     "Order Duplicate Ignored"
 );
 
-/// The partner was told the store accepts the order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct OrderAccepted {
-    /// The order.
-    pub order_id: OrderId,
-    /// The store.
-    pub store_id: StoreId,
-    /// The partner.
-    pub partner: Partner,
-    /// The hold, if the order waits before going to the POS.
-    pub hold: Option<Hold>,
-}
-bus_event!(OrderAccepted, SOURCE_PIPELINE, "Order Accepted");
-
 /// The order waits for its release time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -278,7 +262,7 @@ pub struct OrderFailed {
 bus_event!(OrderFailed, SOURCE_PIPELINE, "Order Failed");
 
 /// Every event type: (source, detail-type).
-pub const ALL_EVENTS: [(&str, &str); 12] = [
+pub const ALL_EVENTS: [(&str, &str); 11] = [
     (OrderReceived::SOURCE, OrderReceived::DETAIL_TYPE),
     (WebhookRejected::SOURCE, WebhookRejected::DETAIL_TYPE),
     (
@@ -293,7 +277,6 @@ pub const ALL_EVENTS: [(&str, &str); 12] = [
         OrderDuplicateIgnored::SOURCE,
         OrderDuplicateIgnored::DETAIL_TYPE,
     ),
-    (OrderAccepted::SOURCE, OrderAccepted::DETAIL_TYPE),
     (OrderHeld::SOURCE, OrderHeld::DETAIL_TYPE),
     (OrderReleased::SOURCE, OrderReleased::DETAIL_TYPE),
     (OrderSentToPos::SOURCE, OrderSentToPos::DETAIL_TYPE),

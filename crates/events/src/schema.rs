@@ -46,7 +46,6 @@ pub fn catalogue() -> Vec<(&'static str, Value)> {
         one::<CourierLocationUpdated>(),
         one::<OrderCancellationRequested>(),
         one::<OrderDuplicateIgnored>(),
-        one::<OrderAccepted>(),
         one::<OrderHeld>(),
         one::<OrderReleased>(),
         one::<OrderSentToPos>(),

@@ -546,7 +546,6 @@ async fn conversation(
         catalog: catalog()?,
         partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
         orders: backend.orders(env)?,
-        publisher: backend.publisher(env)?,
         clock: backend.clock(),
         metrics: backend.metrics(env),
         policy: HoldPolicy::default(),

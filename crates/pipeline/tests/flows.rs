@@ -121,7 +121,6 @@ impl World {
             catalog: self.catalog.clone(),
             partners: self.partners.clone(),
             orders: self.orders.clone(),
-            publisher: self.publisher.clone(),
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             policy: HoldPolicy::default(),
@@ -258,10 +257,7 @@ async fn an_immediate_order_reaches_the_pos_exactly_once() {
             OrderStatus::SentToPos
         ]
     );
-    assert_eq!(
-        w.publisher.detail_types(),
-        vec!["Order Received", "Order Accepted"]
-    );
+    assert_eq!(w.publisher.detail_types(), vec!["Order Received"]);
     let calls = w.partners.calls();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].action, PartnerAction::Accept);

@@ -8,15 +8,15 @@ use order_domain::{
     AcceptDecision, Catalog, HoldDecision, HoldPolicy, OrderId, OrderStatus, Partner, Rejection,
     RejectionReason, StoreId, decide_acceptance,
 };
-use order_events::{OrderAccepted, OrderCancelled, OrderFailed, OrderRejected};
+use order_events::{OrderCancelled, OrderFailed, OrderRejected};
 use partners::{CancelReason, OrderRef, PartnerAction};
 use tracing::{info, warn};
 
 use crate::errors::{PipelineError, names};
 use crate::io::{Accepted, HoldPlan, Outcome, Received, TaskError};
 use crate::ports::{
-    Clock, Created, Documents, EventPublisher, Metric, Metrics, NewOrder, OrderHandle, OrdersRepo,
-    PartnerApi, StatusUpdate, Transition,
+    Clock, Created, Documents, Metric, Metrics, NewOrder, OrderHandle, OrdersRepo, PartnerApi,
+    StatusUpdate, Transition,
 };
 use crate::usecases::dedup::duplicate_ignored;
 use crate::usecases::{load_order, order_event};
@@ -29,8 +29,6 @@ pub struct PartnerConversation {
     pub partners: Arc<dyn PartnerApi>,
     /// Orders table.
     pub orders: Arc<dyn OrdersRepo>,
-    /// The bus (for `Order Accepted`).
-    pub publisher: Arc<dyn EventPublisher>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Metrics.
@@ -160,20 +158,10 @@ impl PartnerConversation {
                 )));
             }
         }
-        let event = order_event(
-            &order.id,
-            correlation_id,
-            now,
-            OrderAccepted {
-                order_id: order.id.clone(),
-                store_id: order.store_id.clone(),
-                partner: order.partner,
-                hold,
-            },
-        )?;
-        self.publisher.publish(&[event]).await?;
+        // No `Order Accepted` event: nothing consumes it (README, Cost: the events kept and
+        // why); the orders table has the status and the OrdersAccepted metric counts it.
         self.metrics.record(Metric::OrderAccepted);
-        info!(order_id = %order.id, held = hold.is_some(), "order accepted");
+        info!(order_id = %order.id, correlation_id, held = hold.is_some(), "order accepted");
         Ok(Accepted {
             hold: hold.map(|h| HoldPlan {
                 release_at: h.release_at,
