@@ -590,6 +590,14 @@ async fn bench(
     for topology in topologies {
         let mut opts = options(root, a);
         opts.topology = *topology;
+        // With partner and POS latency, a function's processes spend the run waiting on them:
+        // as many per function as clients, so orders do not queue for a process (Lambda would
+        // run them at once), which would inflate latency and the Express workflow's billed
+        // duration with a local limit.
+        if partner_ms > 0 || pos_ms > 0 {
+            opts.concurrency = opts.concurrency.max(clients);
+        }
+        let concurrency = opts.concurrency;
         let cloud = match start(opts).await {
             Ok(c) => c,
             Err(code) => return code,
@@ -617,7 +625,7 @@ async fn bench(
             root,
             orders,
             clients,
-            a.concurrency,
+            concurrency,
             mode,
             Duration::from_secs(900),
         )

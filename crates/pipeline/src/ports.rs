@@ -213,6 +213,18 @@ impl OrderHandle {
         }
     }
 
+    /// The copy the orders record keeps: the same handle, its document reference without the
+    /// inline bytes. The record is rewritten on every status change and DynamoDB bills each
+    /// write by the item's size in 1 KB units, so the order's lines (up to 16 KiB inline)
+    /// would multiply every write; what reads the record's handle (release-order's void and
+    /// cancel) needs only its ids. An inline document is not stored under its key: the
+    /// canonical order is read from the workflow's handle, never from the record's.
+    pub fn for_record(&self) -> Self {
+        let mut handle = self.clone();
+        handle.document.inline = None;
+        handle
+    }
+
     /// The partner-side reference (for accept, deny, cancel).
     pub fn order_ref(&self) -> OrderRef {
         OrderRef {

@@ -10,7 +10,7 @@ use order_domain::{
 };
 use order_events::{OrderCancelled, OrderFailed, OrderRejected};
 use partners::{CancelReason, OrderRef, PartnerAction};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::errors::{PipelineError, names};
 use crate::io::{Accepted, HoldPlan, Outcome, Received, TaskError};
@@ -161,7 +161,9 @@ impl PartnerConversation {
         // No `Order Accepted` event: nothing consumes it (README, Cost: the events kept and
         // why); the orders table has the status and the OrdersAccepted metric counts it.
         self.metrics.record(Metric::OrderAccepted);
-        info!(order_id = %order.id, correlation_id, held = hold.is_some(), "order accepted");
+        // DEBUG: an operator follows an order by its webhook and its outcome (INFO); the steps
+        // between are counted by metrics, and every log byte is billed (README, Cost).
+        debug!(order_id = %order.id, correlation_id, held = hold.is_some(), "order accepted");
         Ok(Accepted {
             hold: hold.map(|h| HoldPlan {
                 release_at: h.release_at,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use order_domain::{Catalog, PayloadKind, Rejection, RejectionReason};
-use tracing::info;
+use tracing::debug;
 
 use crate::errors::PipelineError;
 use crate::io::{AdaptInput, AdaptOutput};
@@ -69,13 +69,17 @@ impl Adapt {
             .put(&format!("order/{}", order.id), &canonical)
             .await?;
         let handle = OrderHandle::of(&order, document);
-        if !self.orders.attach_order(&handle, self.clock.now()).await? {
+        if !self
+            .orders
+            .attach_order(&handle.for_record(), self.clock.now())
+            .await?
+        {
             return Err(PipelineError::InvalidInput(format!(
                 "no record for order {}: dedup must claim it first",
                 order.id
             )));
         }
-        info!(order_id = %order.id, store_id = %order.store_id, lines = order.items.len(), bytes = canonical.len(), "order adapted");
+        debug!(order_id = %order.id, store_id = %order.store_id, lines = order.items.len(), bytes = canonical.len(), "order adapted");
         Ok(AdaptOutput { order: handle })
     }
 }

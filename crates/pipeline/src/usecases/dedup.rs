@@ -9,7 +9,7 @@ use order_domain::{OrderId, Partner};
 use order_events::OrderDuplicateIgnored;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tracing::info;
+use tracing::{debug, info};
 
 use crate::errors::PipelineError;
 use crate::io::{DedupInput, DedupOutcome, DedupOutput};
@@ -147,7 +147,7 @@ impl Dedup {
                 self.metrics.record(Metric::OrderReceived {
                     partner: data.partner,
                 });
-                info!(order_id = %order_id, correlation_id = %correlation_id, "new order claimed");
+                debug!(order_id = %order_id, correlation_id = %correlation_id, "new order claimed");
                 Ok(DedupOutput {
                     outcome: DedupOutcome::New,
                     order_id,
