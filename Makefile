@@ -41,9 +41,10 @@ demo: setup bins ## The main job: the whole pipeline on this machine, on the sam
 up: setup bins ## Start the local cloud and watch orders go through (Ctrl-C stops it)
 	target/debug/local-cloud up
 
-bench: setup ## 1,000 mixed orders through the local cloud, release builds: throughput, latency, init, RSS
+bench: setup ## 1,000 mixed orders through the local cloud, release builds: throughput, latency, RSS, cost of both topologies; init times
 	cargo build --release --workspace --bins
 	target/release/local-cloud bench --release
+	target/release/local-cloud init-times --release --runs 9
 
 chaos: setup ## ORDERS orders (default 10,000) under injected faults, reconciled order by order; release builds
 	cargo build --release --workspace --bins
