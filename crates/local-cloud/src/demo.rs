@@ -395,14 +395,29 @@ pub const OUTCOME_EVENTS: [&str; 4] = [
     "Order Failed",
 ];
 
-/// Compacts a path for the table: the states that tell the story.
+/// Compacts a path for the table: the states that tell the story. A handover from the
+/// Express to the Standard workflow shows as `⇒ Standard:`.
 pub fn story(path: &[String]) -> String {
-    const QUIET: [&str; 4] = ["Start", "Seen before?", "Hold?", "Outcome?"];
+    const QUIET: [&str; 6] = [
+        "Start",
+        "Receive",
+        "Seen before?",
+        "Hold?",
+        "Outcome?",
+        "Handed over",
+    ];
     path.iter()
-        .filter(|s| !QUIET.contains(&s.as_str()))
-        .cloned()
+        .filter(|s| !QUIET.contains(&s.as_str()) && !s.starts_with("Hand over: "))
+        .map(|s| {
+            if s == "Hand over" {
+                "⇒ Standard:".to_owned()
+            } else {
+                s.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" → ")
+        .replace(" → ⇒ Standard: →", " ⇒ Standard:")
 }
 
 /// The outcome table.
@@ -540,5 +555,23 @@ mod tests {
         .map(str::to_owned)
         .to_vec();
         assert_eq!(story(&path), "Dedup → Adapt → Send to POS");
+        let handed: Vec<String> = [
+            "Start",
+            "Dedup",
+            "Accept",
+            "Hold?",
+            "Hand over: Hold",
+            "Hand over",
+            "Handed over",
+            "Start",
+            "Hold",
+            "Send to POS",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            story(&handed),
+            "Dedup → Accept ⇒ Standard: Hold → Send to POS"
+        );
     }
 }
