@@ -348,6 +348,38 @@ async fn an_express_execution_run_twice_reaches_the_pos_and_the_partner_once() {
         "{:?}",
         v.events
     );
+    // Through the AWS SDK, as on AWS: an Express execution has no description or history to
+    // ask for, and its state machine's executions cannot be listed.
+    let sfn = aws_adapters::sdk::AwsConfig::from_env(|name| match name {
+        "AWS_REGION" => Some("us-east-1".to_owned()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("operator".to_owned()),
+        "AWS_ENDPOINT_URL_SFN" => Some(c.endpoints.sfn.clone()),
+        _ => None,
+    })
+    .unwrap()
+    .sfn();
+    let described = sfn
+        .describe_execution()
+        .execution_arn(&first.arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        described.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidArn"),
+        "{described:?}"
+    );
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(&first.machine.arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        listed.as_service_error().and_then(|e| e.meta().code()),
+        Some("StateMachineTypeNotSupported"),
+        "{listed:?}"
+    );
     c.stop().await;
 }
 

@@ -636,10 +636,12 @@ fn every_state_is_reachable_and_every_path_ends_with_an_outcome_event() {
         // Ending without an outcome event is allowed where another record tells: publishing
         // itself failed; the Express workflow handed the order over (the Standard one
         // publishes), or could not (`HandoverFailed`: the failed execution is alarmed).
+        // And in the Standard one, a handover naming a step it does not enter at (a deploy
+        // out of step: the execution fails and is alarmed).
         let exempt: &[&str] = if machine.id == EXPRESS {
             &["Outcome not published", "Handed over", "Handover failed"]
         } else {
-            &["Outcome not published"]
+            &["Outcome not published", "Unknown handover"]
         };
         every_path_publishes(&def.machine, exempt, &machine.id);
     }
@@ -817,7 +819,7 @@ fn every_express_path_fits_in_five_minutes_by_construction() {
         worst <= LIMIT_SECONDS - MARGIN_SECONDS,
         "the longest Express path may take {worst} s: {path:?}"
     );
-    // The arithmetic on a known task: dedup (10 s timeout) tried 1 + 2 + 1 + 1 times.
+    // The arithmetic on a known task: dedup (10 s timeout) tried 1 + 2 + 1 times, and waits.
     assert!(cost("Dedup") > 40.0, "{}", cost("Dedup"));
 }
 
@@ -1397,4 +1399,31 @@ fn every_dashboard_widget_names_a_metric_something_emits() {
     // Both workflows are on it.
     let text = dashboards[0].properties["DashboardBody"].to_string();
     assert!(text.contains("${OrderWorkflow}") && text.contains("${OrderHoldWorkflow}"));
+}
+
+/// A step that tells the partner why (it reads `$.error`) must not lose that reason to its own
+/// failure: its catches write elsewhere, so whatever runs it again (a retry, the Standard
+/// workflow after a handover) tells the same reason. (A catch that wrote `$.error` turned a
+/// refusal into a failure once a deny was handed over.)
+#[test]
+fn no_step_that_reads_the_error_overwrites_it_when_it_fails() {
+    let t = template();
+    let mut readers = 0;
+    for machine in state_machines(&t) {
+        let raw = raw_definition(&t, &machine);
+        for (name, s) in raw["States"].as_object().unwrap() {
+            if !s["Parameters"].to_string().contains("\"$.error\"") {
+                continue;
+            }
+            readers += 1;
+            for c in s["Catch"].as_array().into_iter().flatten() {
+                assert_ne!(
+                    c["ResultPath"], "$.error",
+                    "{}: {name} reads $.error and its catch {} overwrites it",
+                    machine.id, c["ErrorEquals"]
+                );
+            }
+        }
+    }
+    assert!(readers >= 4, "{readers}");
 }

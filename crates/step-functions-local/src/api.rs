@@ -149,6 +149,18 @@ async fn handle(
         },
         "ListExecutions" => {
             let machine = field(&req, "stateMachineArn");
+            // The ListExecutions reference: "This API action is not supported by EXPRESS
+            // state machines" (only Map Runs may list theirs).
+            if sfn
+                .state_machine(machine)
+                .await
+                .is_some_and(|m| m.workflow_type == crate::WorkflowType::Express)
+            {
+                return bad(ApiError {
+                    error_type: "StateMachineTypeNotSupported".into(),
+                    message: "This operation is not supported by this type of state machine".into(),
+                });
+            }
             let mut list = Vec::new();
             for e in sfn
                 .executions()

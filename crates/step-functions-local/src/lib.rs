@@ -1,12 +1,14 @@
-//! AWS Step Functions on one machine: an interpreter for Amazon States Language (Standard
-//! workflows, JSONPath) with AWS's execution history, task tokens and service limits, and the
+//! AWS Step Functions on one machine: an interpreter for Amazon States Language (Standard and
+//! Express workflows, JSONPath) with AWS's execution history, task tokens and service limits,
+//! and the
 //! Step Functions API over HTTP ([`api::router`]) for the AWS SDKs and CLI
 //! (`StartExecution`, `DescribeExecution`, `GetExecutionHistory`, `SendTaskSuccess`,
 //! `SendTaskFailure`, `SendTaskHeartbeat`, `StopExecution`, `ListExecutions`,
 //! `CreateStateMachine`, `DescribeStateMachine`).
 //!
 //! The services Task states call are yours: implement [`Integrations`] (Lambda invoke,
-//! EventBridge `PutEvents`, DynamoDB `PutItem`/`GetItem`/`UpdateItem`/`DeleteItem`), and give
+//! EventBridge `PutEvents`, DynamoDB `PutItem`/`GetItem`/`UpdateItem`/`DeleteItem`, and
+//! `states:startExecution` to start another workflow), and give
 //! the API an [`Authorizer`](local_aws_core::Authorizer) (IAM, or
 //! [`AllowAll`](local_aws_core::AllowAll)).
 //!

@@ -117,6 +117,9 @@ pub struct Report {
     pub send_seconds: f64,
     /// Seconds the drain took after that.
     pub drain_seconds: f64,
+    /// What the run cost on AWS, US$ per million orders, by service (see [`crate::meter`]):
+    /// faults, retries and compensation included, so above the bench's clean figure.
+    pub cost_per_million: BTreeMap<String, f64>,
 }
 
 struct Ctx {
@@ -162,6 +165,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     ));
     let storms = tokio::spawn(dynamodb_storms(ctx.clone(), s.clone(), done.clone()));
 
+    let usage_before = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await;
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(s.in_flight.max(1)));
     let mut flows = Vec::with_capacity(planned.len());
@@ -196,6 +200,14 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     drain(&cloud, s.drain).await;
     let drain_seconds = drain_started.elapsed().as_secs_f64();
 
+    let cost_per_million = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir)
+        .await
+        .since(&usage_before)
+        .per(s.orders as f64)
+        .cost()
+        .into_iter()
+        .map(|(service, usd)| (service.to_owned(), usd * 1e6))
+        .collect();
     let records = collect(&cloud, facts).await;
     let violations = reconcile::check(&records);
     let mut faults = BTreeMap::new();
@@ -269,6 +281,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         violations,
         send_seconds,
         drain_seconds,
+        cost_per_million,
     })
 }
 
@@ -711,6 +724,17 @@ impl std::fmt::Display for Report {
         for (status, (n, p50, p99)) in &self.latency {
             writeln!(f, "{status:<12} {n:>7} {p50:>10.0} {p99:>10.0}")?;
         }
+        writeln!(f)?;
+        let total: f64 = self.cost_per_million.values().sum();
+        writeln!(
+            f,
+            "cost        US$ {total:.2} per million orders under these faults ({})",
+            self.cost_per_million
+                .iter()
+                .map(|(service, usd)| format!("{service} {usd:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
         writeln!(f)?;
         if self.violations.is_empty() {
             writeln!(f, "violations  0: every order kept every promise")?;
