@@ -265,6 +265,8 @@ pub async fn run(
         .since(&before);
     // One immediate order alone: the calls on its path.
     let alone = prepare(&cloud, root, 1).await?;
+    // Measured on its own: not one of the run's orders.
+    let alone_id = alone.first().map(|p| p.id.clone()).unwrap_or_default();
     let (requests_before, usage_before) = (
         crate::meter::dynamodb_requests(&cloud.meter),
         crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await,
@@ -311,7 +313,7 @@ pub async fn run(
     let ledger = ledger.lock().await;
     let (mut latencies, mut held) = (Vec::new(), Vec::new());
     let mut last = started;
-    for (id, (n, at)) in &ledger.sent {
+    for (id, (n, at)) in ledger.sent.iter().filter(|(id, _)| **id != alone_id) {
         if let Some((_, end)) = ledger.ended.get(id).filter(|(e, _)| e >= n) {
             let ms = end.duration_since(*at).as_secs_f64() * 1000.0;
             if held_ids.contains(id) {
@@ -566,15 +568,19 @@ impl std::fmt::Display for Report {
             self.max_ms,
             self.completed - self.held
         )?;
-        writeln!(
-            f,
-            "held        {} orders, p50 {:.0} ms (held until a few minutes before pickup, time scaled)",
-            self.held, self.held_p50_ms
-        )?;
+        if self.held == 0 {
+            writeln!(f, "held        none")?;
+        } else {
+            writeln!(
+                f,
+                "held        {} orders, p50 {:.0} ms (held until a few minutes before pickup, time scaled)",
+                self.held, self.held_p50_ms
+            )?;
+        }
         writeln!(f)?;
         writeln!(
             f,
-            "cost ({:?} topology; AWS prices of {}, us-east-1, arm64), US$ per million orders:",
+            "cost ({} topology; AWS prices of {}, us-east-1, arm64), US$ per million orders:",
             self.topology,
             crate::meter::prices::READ_ON
         )?;
@@ -584,7 +590,8 @@ impl std::fmt::Display for Report {
         writeln!(f, "  {:<24} {:>10.2}", "total", self.total_per_million)?;
         writeln!(f, "one immediate order, alone:")?;
         for (what, n) in &self.critical_path {
-            writeln!(f, "  {what:<36} {n:>8.2}")?;
+            // (`+ 0.0` turns a -0.00 from subtracting equal sums into 0.00.)
+            writeln!(f, "  {what:<36} {:>8.2}", n + 0.0)?;
         }
         writeln!(f)?;
         writeln!(
@@ -654,7 +661,7 @@ pub fn comparison(reports: &[Report]) -> String {
     let mut out = String::new();
     let _ = write!(out, "{:<26}", "US$ per million orders");
     for r in reports {
-        let _ = write!(out, " {:>16}", format!("{:?}", r.topology));
+        let _ = write!(out, " {:>16}", r.topology.to_string());
     }
     out.push('\n');
     for service in services {

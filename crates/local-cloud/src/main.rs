@@ -123,7 +123,10 @@ enum Command {
     /// Send the dead letters of a running `up` back to their targets (rules' dead-letter
     /// queues, functions' failure destinations).
     Redrive,
-    /// Send mixed orders through the pipeline and print throughput, latency, init times and RSS.
+    /// Send mixed orders through the pipeline and print throughput, latency, init times, RSS
+    /// and what the run would cost on AWS, per topology. Use `--release` (as `make bench`
+    /// does): debug binaries make every duration, and so the Lambda and Express cost, larger.
+    /// With partner or POS latency, each function runs as many processes as `--clients`.
     Bench {
         #[command(flatten)]
         cloud: CloudArgs,
@@ -618,7 +621,7 @@ async fn bench(
             })
             .await;
         println!(
-            "sending {orders} mixed orders ({topology:?} topology; partners answer in {partner_ms} ms, the POS in {pos_ms} ms) …"
+            "sending {orders} mixed orders ({topology} topology; partners answer in {partner_ms} ms, the POS in {pos_ms} ms) …"
         );
         let report = local_cloud::bench::run(
             cloud.clone(),
@@ -802,12 +805,18 @@ async fn main() -> ExitCode {
             pos_latency_ms,
         } => {
             let mode = if burst { Mode::Burst } else { Mode::Closed };
+            if orders == 0 || clients == 0 {
+                eprintln!("local-cloud: --orders and --clients must be at least 1");
+                return ExitCode::FAILURE;
+            }
             let topologies = match topology.as_str() {
-                "both" => vec![Topology::Split, Topology::StandardOnly],
+                "both" => vec![Topology::StandardOnly, Topology::Split],
                 one => match one.parse::<Topology>() {
                     Ok(t) => vec![t],
-                    Err(e) => {
-                        eprintln!("local-cloud: {e} (or both)");
+                    Err(_) => {
+                        eprintln!(
+                            "local-cloud: --topology {one:?}: expected split, standard-only or both"
+                        );
                         return ExitCode::FAILURE;
                     }
                 },

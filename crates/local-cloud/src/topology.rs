@@ -16,6 +16,15 @@ pub enum Topology {
     StandardOnly,
 }
 
+impl std::fmt::Display for Topology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Split => "split",
+            Self::StandardOnly => "standard-only",
+        })
+    }
+}
+
 impl std::str::FromStr for Topology {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
