@@ -423,7 +423,7 @@ fn print_view(v: &OrderView) {
                 .map(|x| format!(" ({x})"))
                 .unwrap_or_default()
         );
-        println!("  path      {}", e.path.join(" → "));
+        println!("  path      {}", demo::story(&e.path));
     }
 }
 
