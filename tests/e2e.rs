@@ -177,6 +177,31 @@ async fn held(c: &LocalCloud, o: &Order) {
     }
 }
 
+/// What the order's partner was told about it, by its own records: (what, applied).
+async fn statements_to(c: &LocalCloud, o: &Order) -> Vec<(local_cloud::sim::partner::Told, bool)> {
+    c.partners[&o.partner]
+        .ledger
+        .entries()
+        .await
+        .into_iter()
+        .filter(|s| s.order == o.id)
+        .map(|s| (s.told, s.applied))
+        .collect()
+}
+
+/// AWS SDK configuration for an operator's calls to the local bus and Step Functions (an
+/// access key the cloud did not issue: not one of the stack's roles).
+fn operator_sdk(c: &LocalCloud) -> aws_adapters::sdk::AwsConfig {
+    aws_adapters::sdk::AwsConfig::from_env(|name| match name {
+        "AWS_REGION" => Some("us-east-1".to_owned()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("operator".to_owned()),
+        "AWS_ENDPOINT_URL_EVENTBRIDGE" => Some(c.endpoints.eventbridge.clone()),
+        "AWS_ENDPOINT_URL_SFN" => Some(c.endpoints.sfn.clone()),
+        _ => None,
+    })
+    .unwrap()
+}
+
 fn live_pos_orders(v: &OrderView) -> usize {
     v.pos_orders
         .iter()
@@ -330,14 +355,7 @@ async fn an_express_execution_run_twice_reaches_the_pos_and_the_partner_once() {
         1,
         "{v:#?}"
     );
-    let told: Vec<_> = c.partners[&o.partner]
-        .ledger
-        .entries()
-        .await
-        .into_iter()
-        .filter(|s| s.order == o.id)
-        .map(|s| (s.told, s.applied))
-        .collect();
+    let told = statements_to(&c, &o).await;
     assert_eq!(told, [(local_cloud::sim::partner::Told::Accept, true)]);
     assert_eq!(
         v.events
@@ -350,14 +368,7 @@ async fn an_express_execution_run_twice_reaches_the_pos_and_the_partner_once() {
     );
     // Through the AWS SDK, as on AWS: an Express execution has no description or history to
     // ask for, and its state machine's executions cannot be listed.
-    let sfn = aws_adapters::sdk::AwsConfig::from_env(|name| match name {
-        "AWS_REGION" => Some("us-east-1".to_owned()),
-        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("operator".to_owned()),
-        "AWS_ENDPOINT_URL_SFN" => Some(c.endpoints.sfn.clone()),
-        _ => None,
-    })
-    .unwrap()
-    .sfn();
+    let sfn = operator_sdk(&c).sfn();
     let described = sfn
         .describe_execution()
         .execution_arn(&first.arn)
@@ -881,14 +892,7 @@ async fn without_its_idempotency_table_dedup_is_denied_and_the_partner_is_told_n
     assert_eq!(live_pos_orders(&v), 0);
     // No other delivery made the order's record, so this one owns the order: the partner's
     // own records show it was told no (once, applied), and the orders table ends it Failed.
-    let told: Vec<_> = c.partners[&o.partner]
-        .ledger
-        .entries()
-        .await
-        .into_iter()
-        .filter(|s| s.order == o.id)
-        .map(|s| (s.told, s.applied))
-        .collect();
+    let told = statements_to(&c, &o).await;
     assert_eq!(told, [(local_cloud::sim::partner::Told::Deny, true)]);
     assert_eq!(v.status.as_deref(), Some("Failed"), "{v:#?}");
     assert_eq!(v.history, ["Received", "Failed"]);
@@ -1079,15 +1083,7 @@ async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partn
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_bus_answers_test_event_pattern_and_put_rule_to_the_aws_sdk() {
     let c = cloud("test-event-pattern").await;
-    let endpoint = c.endpoints.eventbridge.clone();
-    let config = aws_adapters::sdk::AwsConfig::from_env(|name| match name {
-        "AWS_REGION" => Some("us-east-1".to_owned()),
-        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("developer".to_owned()),
-        "AWS_ENDPOINT_URL_EVENTBRIDGE" => Some(endpoint.clone()),
-        _ => None,
-    })
-    .unwrap();
-    let events = config.eventbridge();
+    let events = operator_sdk(&c).eventbridge();
     let event = |detail: Value| {
         json!({ "id": "e-1", "account": "123456789012", "source": "chain.orders",
                 "time": "2026-12-01T00:00:00Z", "region": "us-east-1", "resources": [],
@@ -1320,13 +1316,7 @@ async fn replaying_a_whole_run_makes_no_new_pos_order_and_no_second_partner_answ
         n
     };
 
-    let config = aws_adapters::sdk::AwsConfig::from_env(|name| match name {
-        "AWS_REGION" => Some("us-east-1".to_owned()),
-        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("operator".to_owned()),
-        "AWS_ENDPOINT_URL_EVENTBRIDGE" => Some(c.endpoints.eventbridge.clone()),
-        _ => None,
-    })
-    .unwrap();
+    let config = operator_sdk(&c);
     let (archive, bus) = c.app.archives[0].clone();
     let replay = config
         .eventbridge()
