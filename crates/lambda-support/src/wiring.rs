@@ -85,7 +85,13 @@ pub enum Backend {
 pub struct AwsBackend {
     config: aws_adapters::AwsConfig,
     calls: std::sync::Mutex<BTreeSet<AwsCall>>,
+    /// Each secret's value once read, shared by the use case's clients: `release-order`'s POS
+    /// and partner clients read the same secret once, not once each.
+    secrets: std::sync::Mutex<HashMap<&'static str, SecretCell>>,
 }
+
+/// A secret's value, read at most once per process (a failed read is retried by the next).
+type SecretCell = Arc<tokio::sync::OnceCell<HashMap<String, String>>>;
 
 /// An AWS call a use case built from an [`AwsBackend`] can make.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -149,6 +155,7 @@ impl Backend {
                 Ok(Backend::Aws(Box::new(AwsBackend {
                     config,
                     calls: std::sync::Mutex::default(),
+                    secrets: std::sync::Mutex::default(),
                 })))
             }
             "memory" => {
@@ -337,15 +344,6 @@ impl Backend {
         }
     }
 
-    /// A flat `{"name": "value"}` secret: from Secrets Manager, or from a file for local runs.
-    async fn secret_map(
-        &self,
-        env: &Env,
-        var: &'static str,
-    ) -> Result<HashMap<String, String>, ConfigError> {
-        self.secret_source(env, var)?.load().await
-    }
-
     /// Where the secret `var` names is read from.
     fn secret_source(&self, env: &Env, var: &'static str) -> Result<SecretSource, ConfigError> {
         let id = env.required(var)?;
@@ -362,6 +360,13 @@ impl Backend {
                 var,
                 client: aws.secrets_manager(),
                 id: id.to_owned(),
+                value: aws
+                    .secrets
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .entry(var)
+                    .or_default()
+                    .clone(),
             }),
             (None, Backend::Memory(_)) => Err(ConfigError::Load {
                 what: format!("secret {var}"),
@@ -475,35 +480,44 @@ fn catalog() -> Result<Arc<Catalog>, ConfigError> {
         })
 }
 
-/// The intake use case.
+/// The intake use case. Its first request needs the webhook secrets, so init waits for them,
+/// but reads them while it builds the rest.
 pub async fn intake(env: &Env, backend: &Backend) -> Result<Intake, ConfigError> {
-    let secrets = backend.secret_map(env, vars::WEBHOOK_SECRETS_ID).await?;
-    let secrets = WebhookSecrets::new(
-        secrets
-            .into_iter()
-            .filter_map(|(k, v)| k.parse::<Partner>().ok().map(|p| (p, v)))
-            .collect(),
-    );
+    let reading = tokio::spawn(backend.secret_source(env, vars::WEBHOOK_SECRETS_ID)?.load());
     let window: i64 = env.parsed_or(vars::WEBHOOK_REPLAY_WINDOW_SECONDS, 300)?;
     if window <= 0 {
         tracing::warn!(
             "WEBHOOK_REPLAY_WINDOW_SECONDS=0: replayed webhooks are not refused (local use only)"
         );
     }
+    let catalog = catalog()?;
+    let publisher = backend.publisher(env)?;
+    let documents = backend.documents_write_only(env)?;
+    let config = IntakeConfig {
+        max_body_bytes: env.parsed_or(
+            vars::WEBHOOK_MAX_BODY_BYTES,
+            pipeline::usecases::intake::MAX_WEBHOOK_BODY_BYTES,
+        )?,
+        replay_window_seconds: (window > 0).then_some(window),
+    };
+    let secrets = reading.await.map_err(|e| ConfigError::Load {
+        what: format!("secret {}", vars::WEBHOOK_SECRETS_ID),
+        why: e.to_string(),
+    })??;
+    let secrets = WebhookSecrets::new(
+        secrets
+            .into_iter()
+            .filter_map(|(k, v)| k.parse::<Partner>().ok().map(|p| (p, v)))
+            .collect(),
+    );
     Ok(Intake {
-        catalog: catalog()?,
+        catalog,
         secrets,
-        publisher: backend.publisher(env)?,
+        publisher,
         clock: backend.clock(),
         metrics: backend.metrics(env),
-        documents: backend.documents_write_only(env)?,
-        config: IntakeConfig {
-            max_body_bytes: env.parsed_or(
-                vars::WEBHOOK_MAX_BODY_BYTES,
-                pipeline::usecases::intake::MAX_WEBHOOK_BODY_BYTES,
-            )?,
-            replay_window_seconds: (window > 0).then_some(window),
-        },
+        documents,
+        config,
     })
 }
 
@@ -615,12 +629,26 @@ enum SecretSource {
         var: &'static str,
         client: aws_sdk_secretsmanager::Client,
         id: String,
+        /// Shared by every source of this secret in the process.
+        value: SecretCell,
     },
 }
 
 impl SecretSource {
     /// Reads it as a flat `{"name": "value"}` map.
     async fn load(self) -> Result<HashMap<String, String>, ConfigError> {
+        if let SecretSource::SecretsManager { value, .. } = &self {
+            let value = value.clone();
+            return value
+                .get_or_try_init(|| self.read())
+                .await
+                .map(HashMap::clone);
+        }
+        self.read().await
+    }
+
+    /// Reads it, whatever was read before.
+    async fn read(self) -> Result<HashMap<String, String>, ConfigError> {
         let var = match &self {
             SecretSource::File { var, .. } | SecretSource::SecretsManager { var, .. } => *var,
         };
@@ -648,5 +676,78 @@ impl SecretSource {
                 _ => Err(load(format!("value of {k:?} is not a string"))),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A Secrets Manager on loopback: refuses the first `GetSecretValue` (not retryable), then
+    /// answers `{"pos":"key"}`; counts calls.
+    async fn secrets_manager() -> (String, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::post(move || {
+                let call = counted.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if call == 0 {
+                        let body = serde_json::json!({
+                            "__type": "ResourceNotFoundException",
+                            "message": "not yet",
+                        });
+                        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+                    }
+                    axum::Json(serde_json::json!({
+                        "ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:api",
+                        "Name": "api",
+                        "SecretString": r#"{"pos":"key"}"#,
+                    }))
+                    .into_response()
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, calls)
+    }
+
+    #[tokio::test]
+    async fn a_secret_is_read_once_per_process_and_a_failed_read_is_not_remembered() {
+        let (url, calls) = secrets_manager().await;
+        let env = Env::from_pairs([
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ENDPOINT_URL", url.as_str()),
+            (vars::API_CREDENTIALS_ID, "api"),
+        ]);
+        let backend = Backend::from_env(&env).await.unwrap();
+        let read = || {
+            backend
+                .secret_source(&env, vars::API_CREDENTIALS_ID)
+                .unwrap()
+                .load()
+        };
+        let refused = read().await.unwrap_err();
+        assert!(
+            refused.to_string().contains("ResourceNotFound"),
+            "{refused}"
+        );
+        let first = read().await.unwrap();
+        let second = read().await.unwrap();
+        assert_eq!(first.get("pos").map(String::as_str), Some("key"));
+        assert_eq!(first, second);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "the refusal, then one read for both"
+        );
     }
 }
