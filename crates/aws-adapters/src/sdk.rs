@@ -84,9 +84,15 @@ impl AwsConfig {
             "lambda-environment",
         );
         let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .tls_context(compiled_in_roots())
-            .build_https();
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+        let http = match compiled_in_roots() {
+            Ok(roots) => http.tls_context(roots).build_https(),
+            // Not reached with aws-smithy-http-client 1.5 (`build` only moves the store in).
+            Err(e) => {
+                tracing::warn!(error = %e, "compiled-in roots refused; using the platform's");
+                http.build_https()
+            }
+        };
         let mut builder = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region))
@@ -202,15 +208,11 @@ impl AwsConfig {
 /// finds: a few hundred on Debian, the bundles twice over on Amazon Linux), which was the
 /// largest part of a cold start. The SDK's trust store takes PEM only, so the roots are
 /// encoded here (about 200 KB, well under a millisecond).
-fn compiled_in_roots() -> tls::TlsContext {
+fn compiled_in_roots() -> Result<tls::TlsContext, aws_smithy_http_client::HttpClientError> {
     let trust = tls::TrustStore::empty()
         .with_native_roots(false)
         .with_pem_certificate(roots_pem());
-    // `build` cannot fail: it only moves the trust store in (aws-smithy-http-client 1.5).
-    tls::TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .expect("a TLS context is built from its trust store alone")
+    tls::TlsContext::builder().with_trust_store(trust).build()
 }
 
 /// Mozilla's root certificates, one PEM block each.
