@@ -639,10 +639,7 @@ impl SecretSource {
     async fn load(self) -> Result<HashMap<String, String>, ConfigError> {
         if let SecretSource::SecretsManager { value, .. } = &self {
             let value = value.clone();
-            return value
-                .get_or_try_init(|| self.read())
-                .await
-                .map(HashMap::clone);
+            return value.get_or_try_init(|| self.read()).await.cloned();
         }
         self.read().await
     }
