@@ -682,8 +682,8 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
             "UnsupportedCurrency",
         ),
         ("empty-order", "rej-empty", "EmptyOrder"),
-        ("paused-store", "rej-paused", "StoreClosed"),
-        ("closed-store", "rej-closed", "StoreClosed"),
+        ("paused-store", "rej-paused", "StorePaused"),
+        ("paused-store-ubereats", "rej-closed", "StorePaused"),
         ("unknown-store", "rej-store", "UnknownStore"),
         ("missing-field", "rej-missing", "MissingField"),
     ];

@@ -122,9 +122,47 @@ pub struct Store {
     /// POS codes temporarily unavailable ("86'd") at this store.
     #[serde(default)]
     pub unavailable: BTreeSet<PosItemCode>,
+    /// Why the store is paused and until when, while `status` is `paused`.
+    #[serde(default)]
+    pub pause: Option<Pause>,
+}
+
+/// A store's pause: set by the store or the operations team, lifted by a resume or at `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pause {
+    /// Why, as the store gave it (shown to operators and in the refusal's detail).
+    pub reason: String,
+    /// When the pause lifts by itself; `None` until a resume.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Whether a store takes an order now, and if not why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability<'a> {
+    /// Taking orders (within its hours).
+    Open,
+    /// Paused, with the pause's reason and end (absent for a status `paused` set without one).
+    Paused(Option<&'a Pause>),
+    /// Closed for good or for renovation.
+    Closed,
 }
 
 impl Store {
+    /// Whether the store takes orders at `t` by its status: a pause whose `until` has passed
+    /// has lifted.
+    pub fn availability_at(&self, t: DateTime<Utc>) -> Availability<'_> {
+        match self.status {
+            StoreStatus::Open => Availability::Open,
+            StoreStatus::Closed => Availability::Closed,
+            StoreStatus::Paused => match &self.pause {
+                Some(p) if p.until.is_some_and(|u| u <= t) => Availability::Open,
+                pause => Availability::Paused(pause.as_ref()),
+            },
+        }
+    }
+
     /// Whether the store is open at `t`, by its local opening hours (an interval that
     /// started the day before and runs past midnight counts).
     pub fn is_open_at(&self, t: DateTime<Utc>) -> bool {

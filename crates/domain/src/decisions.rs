@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Store, StoreStatus};
+use crate::catalog::{Availability, Store};
 use crate::order::{Order, Timing};
 use crate::rejection::{Rejection, RejectionReason};
 
@@ -106,6 +106,29 @@ pub fn decide_hold(
     })
 }
 
+/// The refusal for an order to `store` at `now` if the store does not take orders by its
+/// status (`StorePaused` with the pause's reason and end, `StoreClosed`); its hours are
+/// checked separately, at the time the kitchen would start.
+pub fn unavailable_store(store: &Store, now: DateTime<Utc>) -> Option<Rejection> {
+    match store.availability_at(now) {
+        Availability::Open => None,
+        Availability::Closed => Some(Rejection::new(
+            RejectionReason::StoreClosed,
+            format!("store {} is closed", store.id),
+        )),
+        Availability::Paused(pause) => {
+            let reason = pause.map_or("no reason given", |p| p.reason.as_str());
+            let until = pause
+                .and_then(|p| p.until)
+                .map_or_else(|| "until resumed".to_owned(), |u| format!("until {u}"));
+            Some(Rejection::new(
+                RejectionReason::StorePaused,
+                format!("store {} is paused ({reason}) {until}", store.id),
+            ))
+        }
+    }
+}
+
 /// Decides whether the store accepts the order: it must be open for orders, in its currency,
 /// not scheduled too far ahead, within opening hours when the kitchen would start, and every
 /// item must be available.
@@ -115,11 +138,8 @@ pub fn decide_acceptance(
     now: DateTime<Utc>,
     policy: HoldPolicy,
 ) -> AcceptDecision {
-    if store.status != StoreStatus::Open {
-        return AcceptDecision::Deny(Rejection::new(
-            RejectionReason::StoreClosed,
-            format!("store {} is {:?}", store.id, store.status).to_lowercase(),
-        ));
+    if let Some(r) = unavailable_store(store, now) {
+        return AcceptDecision::Deny(r);
     }
     if order.total.currency != store.currency {
         return AcceptDecision::Deny(Rejection::new(
@@ -165,7 +185,7 @@ pub fn decide_acceptance(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
+    use crate::catalog::{Catalog, Pause, StoreStatus};
     use crate::ids::{Partner, PartnerOrderId, PosItemCode, StoreId};
     use crate::money::{Currency, Money};
     use crate::order::{Fulfillment, LineItem, OrderDraft, Quantity};
@@ -414,14 +434,56 @@ mod tests {
         assert_eq!(d, AcceptDecision::Accept(HoldDecision::SendNow));
     }
 
+    fn reason(d: &AcceptDecision) -> Option<(RejectionReason, &str)> {
+        match d {
+            AcceptDecision::Deny(r) => Some((r.reason, r.detail.as_str())),
+            AcceptDecision::Accept(_) => None,
+        }
+    }
+
     #[test]
-    fn a_paused_store_denies_with_store_closed() {
-        let s = store("S1003");
-        let d = decide_acceptance(&order(asap(), "TACO"), &s, now(), HoldPolicy::default());
+    fn a_paused_store_denies_with_store_paused_and_its_reason_until_the_pause_lifts() {
+        let mut s = store("S1001");
+        s.status = StoreStatus::Paused;
+        s.pause = Some(Pause {
+            reason: "fryer down".to_owned(),
+            until: Some(now() + TimeDelta::minutes(30)),
+        });
+        let o = order(asap(), "TACO");
+        let d = decide_acceptance(&o, &s, now(), HoldPolicy::default());
+        let (code, detail) = reason(&d).expect("denied");
+        assert_eq!(code, RejectionReason::StorePaused);
         assert!(
-            matches!(d, AcceptDecision::Deny(ref r) if r.reason == RejectionReason::StoreClosed),
-            "{d:?}"
+            detail.contains("fryer down") && detail.contains("until"),
+            "{detail}"
         );
+        // One second before the end it still holds; at the end it has lifted.
+        let end = now() + TimeDelta::minutes(30);
+        let before = decide_acceptance(&o, &s, end - TimeDelta::seconds(1), HoldPolicy::default());
+        assert_eq!(
+            reason(&before).map(|r| r.0),
+            Some(RejectionReason::StorePaused)
+        );
+        let at_end = decide_acceptance(&o, &s, end, HoldPolicy::default());
+        assert!(matches!(at_end, AcceptDecision::Accept(_)), "{at_end:?}");
+    }
+
+    #[test]
+    fn a_pause_without_an_end_holds_until_resumed_and_a_closed_store_is_closed() {
+        let s = store("S1003"); // paused in the embedded catalogue, with no pause details
+        let d = decide_acceptance(&order(asap(), "TACO"), &s, now(), HoldPolicy::default());
+        let (code, detail) = reason(&d).expect("denied");
+        assert_eq!(code, RejectionReason::StorePaused);
+        assert!(detail.contains("until resumed"), "{detail}");
+        let mut closed = store("S1001");
+        closed.status = StoreStatus::Closed;
+        let d = decide_acceptance(
+            &order(asap(), "TACO"),
+            &closed,
+            now(),
+            HoldPolicy::default(),
+        );
+        assert_eq!(reason(&d).map(|r| r.0), Some(RejectionReason::StoreClosed));
     }
 
     #[test]

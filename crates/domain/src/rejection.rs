@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 pub enum RejectionReason {
     /// The partner's store id maps to no store of the chain.
     UnknownStore,
-    /// The store is closed or paused, or will be at the requested time.
+    /// The store is closed, or will be at the requested time (its hours, a holiday).
     StoreClosed,
+    /// The store is paused (too busy, equipment down): the detail gives the reason and until
+    /// when.
+    StorePaused,
     /// An item is not on the store's menu mapping.
     UnknownItem,
     /// A modifier is not on the store's menu mapping.
@@ -36,9 +39,10 @@ pub enum RejectionReason {
 
 impl RejectionReason {
     /// Every reason, for metrics and tests.
-    pub const ALL: [RejectionReason; 11] = [
+    pub const ALL: [RejectionReason; 12] = [
         RejectionReason::UnknownStore,
         RejectionReason::StoreClosed,
+        RejectionReason::StorePaused,
         RejectionReason::UnknownItem,
         RejectionReason::UnknownModifier,
         RejectionReason::ItemUnavailable,
@@ -55,6 +59,7 @@ impl RejectionReason {
         match self {
             RejectionReason::UnknownStore => "UnknownStore",
             RejectionReason::StoreClosed => "StoreClosed",
+            RejectionReason::StorePaused => "StorePaused",
             RejectionReason::UnknownItem => "UnknownItem",
             RejectionReason::UnknownModifier => "UnknownModifier",
             RejectionReason::ItemUnavailable => "ItemUnavailable",

@@ -128,7 +128,9 @@ pub fn fetch_order(partner: Partner, id: &PartnerOrderId) -> Option<ApiRequest> 
 
 fn uber_deny_code(reason: RejectionReason) -> &'static str {
     match reason {
-        RejectionReason::StoreClosed | RejectionReason::UnknownStore => "STORE_CLOSED",
+        RejectionReason::StoreClosed
+        | RejectionReason::StorePaused
+        | RejectionReason::UnknownStore => "STORE_CLOSED",
         RejectionReason::UnknownItem
         | RejectionReason::UnknownModifier
         | RejectionReason::ItemUnavailable => "ITEM_AVAILABILITY",
@@ -142,7 +144,9 @@ fn uber_deny_code(reason: RejectionReason) -> &'static str {
 
 fn grubhub_reason(reason: RejectionReason) -> &'static str {
     match reason {
-        RejectionReason::StoreClosed | RejectionReason::UnknownStore => "RESTAURANT_CLOSED",
+        RejectionReason::StoreClosed
+        | RejectionReason::StorePaused
+        | RejectionReason::UnknownStore => "RESTAURANT_CLOSED",
         RejectionReason::UnknownItem
         | RejectionReason::UnknownModifier
         | RejectionReason::ItemUnavailable => "ITEM_UNAVAILABLE",

@@ -207,10 +207,14 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
 }
 
 /// Adapts the `order.created` webhook body.
-pub fn adapt(payload: &Value, catalog: &Catalog) -> Result<Order, Rejection> {
+pub fn adapt(
+    payload: &Value,
+    catalog: &Catalog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Order, Rejection> {
     let w: OrderWebhook = mapping::parse(payload)?;
     let o = w.order;
-    let (store, menu) = mapping::store(catalog, P, &o.store_number)?;
+    let (store, menu) = mapping::store(catalog, P, &o.store_number, now)?;
     let currency = Currency::parse(&o.totals.currency)
         .map_err(|e| Rejection::invalid("order.totals.currency", e))?;
     mapping::currency(store, currency)?;

@@ -233,10 +233,14 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
 }
 
 /// Adapts the `OrderCreate` webhook body.
-pub fn adapt(payload: &Value, catalog: &Catalog) -> Result<Order, Rejection> {
+pub fn adapt(
+    payload: &Value,
+    catalog: &Catalog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Order, Rejection> {
     let w: OrderWebhook = mapping::parse(payload)?;
     let o = w.order;
-    let (store, menu) = mapping::store(catalog, P, &o.store.merchant_supplied_id)?;
+    let (store, menu) = mapping::store(catalog, P, &o.store.merchant_supplied_id, now)?;
     // DoorDash-style amounts carry no currency: they are in the store's.
     let cents = |m: i64| Money::new(m, store.currency);
     let pickup = o.estimated_pickup_time.map(|t| t.with_timezone(&Utc));

@@ -209,10 +209,14 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
 }
 
 /// Adapts the `ORDER_CREATED` webhook body.
-pub fn adapt(payload: &Value, catalog: &Catalog) -> Result<Order, Rejection> {
+pub fn adapt(
+    payload: &Value,
+    catalog: &Catalog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Order, Rejection> {
     let w: OrderWebhook = mapping::parse(payload)?;
     let o = w.order;
-    let (store, menu) = mapping::store(catalog, P, &o.restaurant.id)?;
+    let (store, menu) = mapping::store(catalog, P, &o.restaurant.id, now)?;
     let currency = Currency::parse(&o.charges.currency)
         .map_err(|e| Rejection::invalid("order.charges.currency", e))?;
     mapping::currency(store, currency)?;

@@ -33,12 +33,23 @@ pub const fn payload_kind(partner: Partner) -> PayloadKind {
 }
 
 /// Adapts a partner's full order payload (the webhook body for full-order partners, the
-/// fetched order for notification partners) to the canonical order.
-pub fn adapt(partner: Partner, payload: &Value, catalog: &Catalog) -> Result<Order, Rejection> {
+/// fetched order for notification partners) to the canonical order, refusing a store that does
+/// not take orders at `now` (closed, or paused and the pause not yet over).
+pub fn adapt_at(
+    partner: Partner,
+    payload: &Value,
+    catalog: &Catalog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Order, Rejection> {
     match partner {
-        Partner::UberEats => ubereats::adapt(payload, catalog),
-        Partner::DoorDash => doordash::adapt(payload, catalog),
-        Partner::Grubhub => grubhub::adapt(payload, catalog),
-        Partner::ChainApp => app::adapt(payload, catalog),
+        Partner::UberEats => ubereats::adapt(payload, catalog, now),
+        Partner::DoorDash => doordash::adapt(payload, catalog, now),
+        Partner::Grubhub => grubhub::adapt(payload, catalog, now),
+        Partner::ChainApp => app::adapt(payload, catalog, now),
     }
+}
+
+/// [`adapt_at`] on the wall clock (tests, fuzzing, tools; the pipeline passes its clock).
+pub fn adapt(partner: Partner, payload: &Value, catalog: &Catalog) -> Result<Order, Rejection> {
+    adapt_at(partner, payload, catalog, chrono::Utc::now())
 }

@@ -3,7 +3,7 @@
 
 use order_domain::{
     Catalog, Currency, LineItem, Menu, Modifier, Money, Partner, Quantity, Rejection,
-    RejectionReason, Store, StoreStatus,
+    RejectionReason, Store,
 };
 use serde_json::Value;
 
@@ -45,6 +45,7 @@ pub(crate) fn store<'c>(
     catalog: &'c Catalog,
     partner: Partner,
     partner_store_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(&'c Store, &'c Menu), Rejection> {
     let store = catalog
         .store_for_partner(partner, partner_store_id)
@@ -54,15 +55,9 @@ pub(crate) fn store<'c>(
                 format!("{partner} store {partner_store_id:?} is not a store of the chain"),
             )
         })?;
-    if store.status != StoreStatus::Open {
-        return Err(Rejection::new(
-            RejectionReason::StoreClosed,
-            format!(
-                "store {} is {}",
-                store.id,
-                format!("{:?}", store.status).to_lowercase()
-            ),
-        ));
+    // Its hours are accept's to check (at the time the kitchen would start).
+    if let Some(r) = order_domain::decisions::unavailable_store(store, now) {
+        return Err(r);
     }
     let menu = catalog.menu_of(store).ok_or_else(|| {
         Rejection::new(

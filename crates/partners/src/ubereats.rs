@@ -281,9 +281,13 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
 }
 
 /// Adapts an order fetched from the API.
-pub fn adapt(payload: &Value, catalog: &Catalog) -> Result<Order, Rejection> {
+pub fn adapt(
+    payload: &Value,
+    catalog: &Catalog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Order, Rejection> {
     let o: UberOrder = mapping::parse(payload)?;
-    let (store, menu) = mapping::store(catalog, P, &o.store.id)?;
+    let (store, menu) = mapping::store(catalog, P, &o.store.id, now)?;
     let subtotal = money(&o.payment.charges.sub_total, "payment.charges.sub_total")?;
     mapping::currency(store, subtotal.currency)?;
     let fulfillment = match o.fulfillment_type.as_str() {

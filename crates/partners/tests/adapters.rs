@@ -167,13 +167,13 @@ fn each_rejection_reason_is_typed_and_names_the_problem() {
         (
             Partner::ChainApp,
             "app/order-paused-store.json",
-            RejectionReason::StoreClosed,
+            RejectionReason::StorePaused,
             "S1003 is paused",
         ),
         (
             Partner::UberEats,
             "ubereats/order-closed-store.json",
-            RejectionReason::StoreClosed,
+            RejectionReason::StorePaused,
             "S1003",
         ),
         (

@@ -50,7 +50,7 @@ impl Adapt {
                 .await
                 .map_err(PipelineError::partner)?,
         };
-        let order = partners::adapt(data.partner, &payload, &self.catalog)
+        let order = partners::adapt_at(data.partner, &payload, &self.catalog, self.clock.now())
             .map_err(PipelineError::Rejected)?;
         if order.partner_order_id != data.partner_order_id {
             return Err(PipelineError::Rejected(Rejection::new(
