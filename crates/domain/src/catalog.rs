@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, Datelike, NaiveTime, TimeDelta, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
@@ -115,6 +115,11 @@ pub struct Store {
     pub max_schedule_days: u32,
     /// Opening hours by weekday key (`mon` … `sun`), store-local.
     pub hours: BTreeMap<String, Vec<OpeningInterval>>,
+    /// Hours for particular dates (holidays, special days), store-local, keyed `YYYY-MM-DD`:
+    /// they replace the weekday's hours that day; an empty list closes the store all day. An
+    /// interval that runs past midnight belongs to the date it starts on.
+    #[serde(default)]
+    pub special_hours: BTreeMap<NaiveDate, Vec<OpeningInterval>>,
     /// The menu mapping the store uses.
     pub menu: String,
     /// Each partner's id for this store.
@@ -165,6 +170,11 @@ impl Store {
 
     /// Whether the store is open at `t`, by its local opening hours (an interval that
     /// started the day before and runs past midnight counts).
+    ///
+    /// Hours are wall-clock: on the night clocks go forward a store open 18:00–02:00 closes
+    /// when 02:00 would have come (at 03:00 local, an hour early in real time), and on the
+    /// night they go back it stays open through both 01:00–02:00 hours. A special day's hours
+    /// replace the weekday's.
     pub fn is_open_at(&self, t: DateTime<Utc>) -> bool {
         let local = t.with_timezone(&self.timezone).naive_local();
         let today = local.date();
@@ -172,15 +182,20 @@ impl Store {
             .into_iter()
             .flatten()
             .any(|day| {
-                self.hours
-                    .get(weekday_key(day.weekday()))
-                    .into_iter()
-                    .flatten()
-                    .any(|iv| {
-                        let start = day.and_time(iv.start);
-                        local >= start && local < start + TimeDelta::minutes(iv.minutes)
-                    })
+                self.hours_on(day).iter().any(|iv| {
+                    let start = day.and_time(iv.start);
+                    local >= start && local < start + TimeDelta::minutes(iv.minutes)
+                })
             })
+    }
+
+    /// The opening intervals that start on local date `day`: its special hours if it has
+    /// any, else its weekday's.
+    pub fn hours_on(&self, day: NaiveDate) -> &[OpeningInterval] {
+        self.special_hours
+            .get(&day)
+            .or_else(|| self.hours.get(weekday_key(day.weekday())))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The kitchen's preparation time.
@@ -373,6 +388,70 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A New York store open 18:00–02:00 every night, closed on Christmas Day (all of its
+    /// night) and opening late on the spring-forward Sunday at a time that does not exist.
+    fn night_store() -> Store {
+        let night = r#"["18:00-02:00"]"#;
+        let json = format!(
+            r#"{{"id": "S9001", "name": "Night", "timezone": "America/New_York",
+                "location": {{"lat": 40.7, "lon": -74.0}}, "currency": "USD",
+                "status": "open", "prepMinutes": 10, "earlyReleaseMinutes": 10,
+                "courierRadiusM": 400, "maxScheduleDays": 7,
+                "hours": {{"mon": {night}, "tue": {night}, "wed": {night}, "thu": {night},
+                          "fri": {night}, "sat": {night}, "sun": {night}}},
+                "specialHours": {{"2026-12-25": [], "2026-03-08": ["02:30-04:00"]}},
+                "menu": "core-us", "partnerStoreIds": {{}}}}"#
+        );
+        serde_json::from_str(&json).expect("the night store parses")
+    }
+
+    fn open_at(s: &Store, t: &str) -> bool {
+        s.is_open_at(t.parse().expect("an RFC 3339 instant"))
+    }
+
+    #[test]
+    fn a_night_store_closes_when_two_oclock_would_have_come_on_the_spring_forward_night() {
+        let s = night_store();
+        // Saturday 2026-03-07 is EST (UTC-5): 18:00 is 23:00Z.
+        assert!(!open_at(&s, "2026-03-07T22:59:00Z"));
+        assert!(open_at(&s, "2026-03-07T23:00:00Z"));
+        // 01:59 EST is 06:59Z; one minute later it is 03:00 EDT, past 02:00: closed.
+        assert!(open_at(&s, "2026-03-08T06:59:00Z"));
+        // ...except that this Sunday has special hours 02:30-04:00, a start that never
+        // happens: the store opens when the clock jumps past it and closes at 04:00 EDT.
+        assert!(open_at(&s, "2026-03-08T07:00:00Z"));
+        assert!(open_at(&s, "2026-03-08T07:59:00Z"));
+        assert!(!open_at(&s, "2026-03-08T08:00:00Z"));
+    }
+
+    #[test]
+    fn a_night_store_stays_open_through_both_one_oclock_hours_on_the_fall_back_night() {
+        let s = night_store();
+        // Saturday 2026-10-31 is EDT (UTC-4): 18:00 is 22:00Z.
+        assert!(open_at(&s, "2026-10-31T22:00:00Z"));
+        // 01:30 EDT (05:30Z), then 01:30 again in EST (06:30Z): both within the night.
+        assert!(open_at(&s, "2026-11-01T05:30:00Z"));
+        assert!(open_at(&s, "2026-11-01T06:30:00Z"));
+        assert!(open_at(&s, "2026-11-01T06:59:00Z"));
+        // 02:00 EST (07:00Z) closes it: nine real hours that night instead of eight.
+        assert!(!open_at(&s, "2026-11-01T07:00:00Z"));
+    }
+
+    #[test]
+    fn a_holiday_closes_a_store_that_would_be_open_including_its_night_past_midnight() {
+        let s = night_store();
+        // Christmas Eve night is an ordinary Thursday night: open at 20:00 EST (01:00Z).
+        assert!(open_at(&s, "2026-12-25T01:00:00Z"));
+        // ...and its tail past midnight on the 25th belongs to the 24th: open at 01:00 EST.
+        assert!(open_at(&s, "2026-12-25T06:00:00Z"));
+        // Christmas night, a Friday, is closed: 20:00 EST on the 25th, and 01:00 on the 26th
+        // (the tail of the 25th's, now empty, hours).
+        assert!(!open_at(&s, "2026-12-26T01:00:00Z"));
+        assert!(!open_at(&s, "2026-12-26T06:00:00Z"));
+        // The 26th's own night is back to normal.
+        assert!(open_at(&s, "2026-12-26T23:00:00Z"));
+    }
 
     fn catalog() -> Catalog {
         Catalog::embedded().expect("the embedded catalogue loads")
