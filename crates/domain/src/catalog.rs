@@ -307,8 +307,14 @@ impl Catalog {
     /// Parses and checks a catalogue.
     pub fn from_json(json: &str) -> Result<Self, CatalogError> {
         let file: CatalogFile = serde_json::from_str(json)?;
+        Self::new(file.stores, file.menus)
+    }
+
+    /// A catalogue of `stores` and `menus`, checked: menus indexed without duplicate ids, every
+    /// store's menu present, no negative price, no store or partner store id twice.
+    pub fn new(stores: Vec<Store>, menu_list: Vec<Menu>) -> Result<Self, CatalogError> {
         let mut menus = HashMap::new();
-        for mut menu in file.menus {
+        for mut menu in menu_list {
             menu.index()?;
             let id = menu.id.clone();
             if menus.insert(id.clone(), menu).is_some() {
@@ -319,7 +325,7 @@ impl Catalog {
         }
         let mut by_id = HashMap::new();
         let mut by_partner_store = HashMap::new();
-        for (i, store) in file.stores.iter().enumerate() {
+        for (i, store) in stores.iter().enumerate() {
             let menu = menus.get(&store.menu).ok_or_else(|| {
                 CatalogError::Inconsistent(format!(
                     "store {} uses unknown menu {}",
@@ -355,16 +361,31 @@ impl Catalog {
             }
         }
         Ok(Self {
-            stores: file.stores,
+            stores,
             menus,
             by_id,
             by_partner_store,
         })
     }
 
+    /// A catalogue without stores or menus.
+    pub fn empty() -> Self {
+        Self {
+            stores: Vec::new(),
+            menus: HashMap::new(),
+            by_id: HashMap::new(),
+            by_partner_store: HashMap::new(),
+        }
+    }
+
     /// All stores.
     pub fn stores(&self) -> &[Store] {
         &self.stores
+    }
+
+    /// All menus, in no particular order.
+    pub fn menus(&self) -> impl Iterator<Item = &Menu> {
+        self.menus.values()
     }
 
     /// A store by the chain's id.

@@ -12,7 +12,9 @@ pub mod money;
 pub mod order;
 pub mod rejection;
 
-pub use catalog::{Catalog, CatalogError, Menu, MenuEntry, Store, StoreStatus};
+pub use catalog::{
+    Availability, Catalog, CatalogError, Menu, MenuEntry, Pause, Store, StoreStatus,
+};
 pub use decisions::{
     AcceptDecision, Hold, HoldDecision, HoldPolicy, decide_acceptance, decide_hold,
 };

@@ -14,7 +14,7 @@ use aws_adapters::{
 use http_clients::partner::PartnerEndpoint;
 use http_clients::{HttpSettings, PartnerHttpClient, PosHttpClient, RetryPolicy};
 use idempotency::{Config as IdempotencyConfig, Idempotency, IdempotencyStore, InMemoryStore};
-use order_domain::{Catalog, HoldPolicy, Partner};
+use order_domain::{HoldPolicy, Partner};
 use pipeline::memory::*;
 use pipeline::ports::*;
 use pipeline::usecases::accept::PartnerConversation;
@@ -471,9 +471,9 @@ const ALL_PARTNER_URLS: [(Partner, &str); 4] = [
     (Partner::ChainApp, vars::APP_API_URL),
 ];
 
-fn catalog() -> Result<Arc<Catalog>, ConfigError> {
-    Catalog::embedded()
-        .map(Arc::new)
+fn catalog() -> Result<Arc<dyn pipeline::ports::CatalogSource>, ConfigError> {
+    pipeline::memory::InMemoryCatalog::embedded()
+        .map(|c| Arc::new(c) as Arc<dyn pipeline::ports::CatalogSource>)
         .map_err(|e| ConfigError::Load {
             what: "the embedded store catalogue".to_owned(),
             why: e.to_string(),

@@ -4,16 +4,69 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use order_domain::{OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId};
+use order_domain::{Catalog, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId};
 use order_events::{DocumentRef, OutboundEvent};
 use partners::{OrderRef, PartnerAction};
 
 use crate::ports::*;
+
+/// A catalogue held whole in memory (the repository's, embedded in the binary, or a test's):
+/// every lookup answers with all of it. [`InMemoryCatalog::replace`] changes it at runtime, as
+/// an operator's change to the catalogue table does.
+#[derive(Debug)]
+pub struct InMemoryCatalog(std::sync::RwLock<Arc<Catalog>>);
+
+impl InMemoryCatalog {
+    /// Holds `catalog`.
+    pub fn new(catalog: Catalog) -> Self {
+        Self(std::sync::RwLock::new(Arc::new(catalog)))
+    }
+
+    /// The repository's catalogue, embedded at build time.
+    pub fn embedded() -> Result<Self, order_domain::CatalogError> {
+        Catalog::embedded().map(Self::new)
+    }
+
+    /// What it holds now.
+    pub fn current(&self) -> Arc<Catalog> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Holds `catalog` from now on.
+    pub fn replace(&self, catalog: Catalog) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(catalog);
+    }
+}
+
+#[async_trait]
+impl CatalogSource for InMemoryCatalog {
+    async fn store(&self, id: &StoreId) -> Result<Option<Arc<Catalog>>, RepoError> {
+        let c = self.current();
+        Ok(c.store(id).is_some().then_some(c))
+    }
+
+    async fn partner_store(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+    ) -> Result<Option<Arc<Catalog>>, RepoError> {
+        let c = self.current();
+        Ok(c.store_for_partner(partner, partner_store_id)
+            .is_some()
+            .then_some(c))
+    }
+}
 
 /// Documents in memory, checked on read as the DynamoDB adapter checks them.
 #[derive(Debug, Default)]

@@ -1,12 +1,13 @@
 //! The ports the use cases talk to. Each has an in-memory twin in [`crate::memory`] and a real
 //! adapter elsewhere (`aws-adapters`, `http-clients`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_domain::{
-    Hold, Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId,
+    Catalog, Hold, Order, OrderId, OrderStatus, Partner, PartnerOrderId, PosOrderId, StoreId,
 };
 use order_events::{DocumentRef, OutboundEvent};
 use partners::{OrderRef, PartnerAction};
@@ -46,6 +47,25 @@ impl RepoError {
             source: Some(Box::new(source)),
         }
     }
+}
+
+/// The store catalogue as the order path reads it, one store at a time: for a store, a
+/// [`Catalog`] holding that store and its menu. `None`: the chain has no such store.
+///
+/// An implementation may return more than the one store (the in-memory twin returns the whole
+/// catalogue); callers look the store up in what they get. Errors are storage errors
+/// (transient: the workflow retries the step).
+#[async_trait]
+pub trait CatalogSource: Send + Sync {
+    /// The catalogue holding store `id` (the chain's store number) and its menu.
+    async fn store(&self, id: &StoreId) -> Result<Option<Arc<Catalog>>, RepoError>;
+
+    /// The catalogue holding the store `partner` calls `partner_store_id`, and its menu.
+    async fn partner_store(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+    ) -> Result<Option<Arc<Catalog>>, RepoError>;
 }
 
 /// The claim-check store: a document (a webhook body, a canonical order) is stored once and

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use idempotency::{Config, Idempotency, IdempotencyStore, InMemoryStore};
-use order_domain::{Catalog, HoldPolicy, OrderId, OrderStatus, Partner, PosOrderId, StoreId};
+use order_domain::{
+    Catalog, HoldPolicy, OrderId, OrderStatus, Partner, PosOrderId, RejectionReason, StoreId,
+};
 use order_events::{Detail, OrderCancellationRequested, OutboundEvent};
 use partners::{CancelReason, PartnerAction};
 use pipeline::PipelineError;
@@ -51,7 +53,7 @@ struct World {
     metrics: Arc<RecordingMetrics>,
     idempotency: Arc<InMemoryStore>,
     documents: Arc<InMemoryDocuments>,
-    catalog: Arc<Catalog>,
+    catalog: Arc<InMemoryCatalog>,
 }
 
 impl World {
@@ -76,7 +78,7 @@ impl World {
             metrics: Arc::default(),
             idempotency: Arc::default(),
             documents: Arc::default(),
-            catalog: Arc::new(Catalog::embedded().unwrap()),
+            catalog: Arc::new(InMemoryCatalog::embedded().unwrap()),
         }
     }
 
@@ -261,6 +263,97 @@ async fn an_immediate_order_reaches_the_pos_exactly_once() {
     let calls = w.partners.calls();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].action, PartnerAction::Accept);
+}
+
+/// The catalogue as it is now, with store `id` changed by `change`.
+fn with_store(w: &World, id: &str, change: impl FnOnce(&mut order_domain::Store)) -> Catalog {
+    let c = w.catalog.current();
+    let mut stores = c.stores().to_vec();
+    change(stores.iter_mut().find(|s| s.id.as_str() == id).unwrap());
+    Catalog::new(stores, c.menus().cloned().collect()).unwrap()
+}
+
+#[tokio::test]
+async fn a_pause_denies_the_next_order_leaves_an_accepted_one_alone_and_a_resume_lifts_it() {
+    let w = World::new();
+    let (accepted, _, cid) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    // The store pauses after the first order was accepted.
+    w.catalog.replace(with_store(&w, "S1001", |s| {
+        s.status = order_domain::StoreStatus::Paused;
+        s.pause = Some(order_domain::Pause {
+            reason: "fryer down".to_owned(),
+            until: None,
+        });
+    }));
+    // The accepted order still goes to the POS.
+    w.sender().send(&accepted, &cid).await.unwrap();
+    assert_eq!(w.pos.orders().len(), 1);
+    // The next order for the store is refused at adapt, with the reason.
+    let input = w.received(Partner::ChainApp, "app/order-new.json").await;
+    w.dedup()
+        .handle(&input, t0() + TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    let refused = w
+        .adapt()
+        .handle(serde_json::from_value(input.clone()).unwrap())
+        .await
+        .unwrap_err();
+    let PipelineError::Rejected(r) = &refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(r.reason, RejectionReason::StorePaused);
+    assert!(r.detail.contains("fryer down"), "{}", r.detail);
+    // Resumed: the same order goes through adapt and accept.
+    w.catalog.replace(with_store(&w, "S1001", |s| {
+        s.status = order_domain::StoreStatus::Open;
+        s.pause = None;
+    }));
+    let order = w
+        .adapt()
+        .handle(serde_json::from_value(input).unwrap())
+        .await
+        .unwrap()
+        .order;
+    w.conversation().accept(&order, "cid-2").await.unwrap();
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::Accepted);
+}
+
+#[tokio::test]
+async fn a_pause_after_adapt_is_seen_by_accept() {
+    let w = World::new();
+    let input = w.received(Partner::ChainApp, "app/order.json").await;
+    let d = w
+        .dedup()
+        .handle(&input, t0() + TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    let order = w
+        .adapt()
+        .handle(serde_json::from_value(input).unwrap())
+        .await
+        .unwrap()
+        .order;
+    w.catalog.replace(with_store(&w, "S1001", |s| {
+        s.status = order_domain::StoreStatus::Paused;
+        s.pause = Some(order_domain::Pause {
+            reason: "too busy".to_owned(),
+            until: Some(t0() + TimeDelta::minutes(20)),
+        });
+    }));
+    let refused = w
+        .conversation()
+        .accept(&order, &d.correlation_id)
+        .await
+        .unwrap_err();
+    let PipelineError::Rejected(r) = &refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(r.reason, RejectionReason::StorePaused);
+    assert!(
+        w.partners.calls().is_empty(),
+        "accept told the partner nothing yet"
+    );
 }
 
 /// The in-memory idempotency store, except that no claim completes until `expected` claims

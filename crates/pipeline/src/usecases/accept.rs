@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use order_domain::{
-    AcceptDecision, Catalog, HoldDecision, HoldPolicy, OrderId, OrderStatus, Partner, Rejection,
+    AcceptDecision, HoldDecision, HoldPolicy, OrderId, OrderStatus, Partner, Rejection,
     RejectionReason, StoreId, decide_acceptance,
 };
 use order_events::{OrderCancelled, OrderFailed, OrderRejected};
@@ -15,8 +15,8 @@ use tracing::{debug, info, warn};
 use crate::errors::{PipelineError, names};
 use crate::io::{Accepted, HoldPlan, Outcome, Received, TaskError};
 use crate::ports::{
-    Clock, Created, Documents, Metric, Metrics, NewOrder, OrderHandle, OrdersRepo, PartnerApi,
-    StatusUpdate, Transition,
+    CatalogSource, Clock, Created, Documents, Metric, Metrics, NewOrder, OrderHandle, OrdersRepo,
+    PartnerApi, StatusUpdate, Transition,
 };
 use crate::usecases::dedup::duplicate_ignored;
 use crate::usecases::{load_order, order_event};
@@ -24,7 +24,7 @@ use crate::usecases::{load_order, order_event};
 /// The accept-order use case.
 pub struct PartnerConversation {
     /// Stores and menus.
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<dyn CatalogSource>,
     /// Partner APIs.
     pub partners: Arc<dyn PartnerApi>,
     /// Orders table.
@@ -119,12 +119,16 @@ impl PartnerConversation {
             });
         }
         let order = &load_order(&*self.documents, handle).await?;
-        let store = self.catalog.store(&order.store_id).ok_or_else(|| {
-            PipelineError::Rejected(Rejection::new(
-                RejectionReason::UnknownStore,
-                format!("store {} is not in the catalogue", order.store_id),
-            ))
-        })?;
+        let catalog = self.catalog.store(&order.store_id).await?;
+        let store = catalog
+            .as_deref()
+            .and_then(|c| c.store(&order.store_id))
+            .ok_or_else(|| {
+                PipelineError::Rejected(Rejection::new(
+                    RejectionReason::UnknownStore,
+                    format!("store {} is not in the catalogue", order.store_id),
+                ))
+            })?;
         let hold = match decide_acceptance(order, store, now, self.policy) {
             AcceptDecision::Deny(r) => return Err(PipelineError::Rejected(r)),
             AcceptDecision::Accept(HoldDecision::SendNow) => None,
@@ -190,10 +194,9 @@ impl PartnerConversation {
         let order_id = r.order_id();
         let cid = &received.metadata.correlation_id;
         let record = self.orders.get(&order_id).await?;
-        let store_id = record
-            .as_ref()
-            .and_then(|r| r.store_id.clone())
-            .or_else(|| self.store_of(data.partner, data.partner_store_id.as_deref()));
+        let store_id = record.as_ref().and_then(|r| r.store_id.clone()).or(self
+            .store_of(data.partner, data.partner_store_id.as_deref())
+            .await);
         let message = error.message();
 
         if error.error == names::ORDER_REJECTED {
@@ -435,9 +438,17 @@ impl PartnerConversation {
         Ok(Outcome { outcome })
     }
 
-    fn store_of(&self, partner: Partner, partner_store_id: Option<&str>) -> Option<StoreId> {
-        partner_store_id
-            .and_then(|p| self.catalog.store_for_partner(partner, p))
-            .map(|s| s.id.clone())
+    /// The chain's id of the partner's store, if the catalogue can say (a failed read only
+    /// leaves the outcome event without it).
+    async fn store_of(&self, partner: Partner, partner_store_id: Option<&str>) -> Option<StoreId> {
+        let p = partner_store_id?;
+        let catalog = match self.catalog.partner_store(partner, p).await {
+            Ok(c) => c?,
+            Err(e) => {
+                warn!(error = %e, "store of the outcome not read from the catalogue");
+                return None;
+            }
+        };
+        catalog.store_for_partner(partner, p).map(|s| s.id.clone())
     }
 }

@@ -9,12 +9,13 @@ use tracing::debug;
 
 use crate::errors::PipelineError;
 use crate::io::{AdaptInput, AdaptOutput};
+use crate::ports::CatalogSource;
 use crate::ports::{Clock, Documents, OrderHandle, OrdersRepo, PartnerApi};
 
 /// The adapt use case.
 pub struct Adapt {
     /// Stores and menus.
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<dyn CatalogSource>,
     /// Partner APIs (to fetch notified orders).
     pub partners: Arc<dyn PartnerApi>,
     /// Orders table.
@@ -50,7 +51,14 @@ impl Adapt {
                 .await
                 .map_err(PipelineError::partner)?,
         };
-        let order = partners::adapt_at(data.partner, &payload, &self.catalog, self.clock.now())
+        // The webhook names the partner's store; an order for a store the catalogue does not
+        // hold is refused by the adapter (UnknownStore) against an empty catalogue.
+        let catalog = match &data.partner_store_id {
+            Some(p) => self.catalog.partner_store(data.partner, p).await?,
+            None => None,
+        };
+        let catalog = catalog.unwrap_or_else(|| Arc::new(Catalog::empty()));
+        let order = partners::adapt_at(data.partner, &payload, &catalog, self.clock.now())
             .map_err(PipelineError::Rejected)?;
         if order.partner_order_id != data.partner_order_id {
             return Err(PipelineError::Rejected(Rejection::new(

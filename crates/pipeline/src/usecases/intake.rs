@@ -19,6 +19,7 @@ use partners::{Webhook, parse_webhook};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
+use crate::ports::CatalogSource;
 use crate::ports::{Clock, Documents, EventPublisher, Metric, Metrics};
 
 /// Each partner's webhook credential (HMAC secret or bearer token). Never printed.
@@ -95,7 +96,7 @@ pub struct WebhookResponse {
 /// The intake use case.
 pub struct Intake {
     /// Store catalogue, to map courier events to stores.
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<dyn CatalogSource>,
     /// Webhook credentials.
     pub secrets: WebhookSecrets,
     /// The bus.
@@ -217,8 +218,25 @@ impl Intake {
             }
             _ => None,
         };
-        let (event, kind, order_id) = match self.event_for(partner, webhook, payload_ref, now, &cid)
-        {
+        // A courier's position is about a store: read that store's catalogue first.
+        let catalog = match &webhook {
+            Webhook::CourierLocation(n) => {
+                match self
+                    .catalog
+                    .partner_store(partner, &n.partner_store_id)
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(e) => {
+                        warn!(partner = partner.as_str(), correlation_id = %cid, error = %e, "could not read the catalogue");
+                        return self.unavailable(partner, cid);
+                    }
+                }
+            }
+            _ => None,
+        };
+        let built = self.event_for(partner, webhook, payload_ref, catalog.as_deref(), now, &cid);
+        let (event, kind, order_id) = match built {
             Ok(x) => x,
             Err(problem) => {
                 self.announce_rejected(partner, &problem, req.body, &cid)
@@ -263,6 +281,7 @@ impl Intake {
         partner: Partner,
         webhook: Webhook,
         payload_ref: Option<DocumentRef>,
+        catalog: Option<&Catalog>,
         now: chrono::DateTime<chrono::Utc>,
         cid: &str,
     ) -> Result<(OutboundEvent, &'static str, Option<OrderId>), String> {
@@ -300,9 +319,8 @@ impl Intake {
                 (event, "cancellation", Some(order_id))
             }
             Webhook::CourierLocation(n) => {
-                let store = self
-                    .catalog
-                    .store_for_partner(partner, &n.partner_store_id)
+                let store = catalog
+                    .and_then(|c| c.store_for_partner(partner, &n.partner_store_id))
                     .ok_or_else(|| {
                         format!(
                             "{partner} store {:?} is not a store of the chain",

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use order_domain::{Catalog, OrderId, OrderStatus, ReleasedBy};
+use order_domain::{OrderId, OrderStatus, ReleasedBy};
+
+use crate::ports::CatalogSource;
 use order_events::{BusEvent, CourierLocationUpdated, Detail, OrderCancellationRequested};
 use serde_json::json;
 use tracing::{info, warn};
@@ -35,7 +37,7 @@ pub const HANDLED: [(&str, &str); 2] = [
 /// The release-order use case.
 pub struct Releaser {
     /// Stores.
-    pub catalog: Arc<Catalog>,
+    pub catalog: Arc<dyn CatalogSource>,
     /// Held-orders table.
     pub held: Arc<dyn HeldOrders>,
     /// Orders table.
@@ -86,7 +88,8 @@ impl Releaser {
     ) -> Result<ReleaseSummary, PipelineError> {
         let now = self.clock.now();
         let data = &event.data;
-        let Some(store) = self.catalog.store(&data.store_id) else {
+        let catalog = self.catalog.store(&data.store_id).await?;
+        let Some(store) = catalog.as_deref().and_then(|c| c.store(&data.store_id)) else {
             return Ok(note(format!(
                 "store {} is not in the catalogue",
                 data.store_id
