@@ -611,3 +611,131 @@ async fn documents_round_trip_in_parts_under_the_item_limit_and_are_checked_on_r
     let e = docs.get(&rb).await.unwrap_err();
     assert!(e.message.contains("lacks part 2"), "{e}");
 }
+
+// ---------------------------------------------------------------- catalogue
+
+async fn catalogue_tables() -> (aws_sdk_dynamodb::Client, String, String) {
+    let (c, stores) = table(Table::Stores, "stores").await;
+    let menus = unique_table("menus");
+    tables::create(&c, Table::Menus, &menus).await.unwrap();
+    let json = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/domain/catalog/catalog.json"
+    ))
+    .unwrap();
+    let loaded = aws_adapters::catalog_admin::load(&c, &stores, &menus, &json)
+        .await
+        .unwrap();
+    let embedded = Catalog::embedded().unwrap();
+    assert_eq!(loaded.stores, embedded.stores().len());
+    assert_eq!(loaded.menus, embedded.menus().count());
+    (c, stores, menus)
+}
+
+fn cached_for(ttl: std::time::Duration) -> aws_adapters::catalog::CacheSettings {
+    aws_adapters::catalog::CacheSettings { ttl, capacity: 100 }
+}
+
+#[tokio::test]
+async fn the_loaded_catalogue_answers_one_store_at_a_time_by_id_and_by_partner_id() {
+    use pipeline::ports::CatalogSource;
+    let (c, stores, menus) = catalogue_tables().await;
+    let source = aws_adapters::DynamoCatalog::new(
+        c,
+        stores,
+        menus,
+        cached_for(std::time::Duration::from_secs(60)),
+    );
+    let embedded = Catalog::embedded().unwrap();
+    for want in embedded.stores() {
+        let got = source
+            .store(&want.id)
+            .await
+            .unwrap()
+            .expect("the store is there");
+        assert_eq!(got.stores().len(), 1, "one store, not the catalogue");
+        let store = got.store(&want.id).unwrap();
+        assert_eq!(store.hours, want.hours);
+        assert_eq!(store.status, want.status);
+        let menu = got.menu_of(store).expect("with its menu");
+        assert_eq!(menu.id, want.menu);
+        for (partner, pid) in &want.partner_store_ids {
+            let by_partner = source.partner_store(*partner, pid).await.unwrap().unwrap();
+            assert_eq!(
+                by_partner.store_for_partner(*partner, pid).unwrap().id,
+                want.id
+            );
+        }
+    }
+    let unknown = order_domain::StoreId::parse("S9999").unwrap();
+    assert!(source.store(&unknown).await.unwrap().is_none());
+    assert!(
+        source
+            .partner_store(Partner::DoorDash, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_pause_is_seen_once_the_cached_store_expires_and_not_before() {
+    use aws_adapters::catalog_admin::{PauseChange, set_pause};
+    use pipeline::ports::CatalogSource;
+    let (c, stores, menus) = catalogue_tables().await;
+    let ttl = std::time::Duration::from_millis(500);
+    let source =
+        aws_adapters::DynamoCatalog::new(c.clone(), stores.clone(), menus, cached_for(ttl));
+    let id = order_domain::StoreId::parse("S1001").unwrap();
+    let status = |c: &Catalog| c.store(&id).unwrap().status;
+    let before = source.store(&id).await.unwrap().unwrap();
+    assert_eq!(status(&before), order_domain::StoreStatus::Open);
+    let until = now() + TimeDelta::minutes(30);
+    set_pause(
+        &c,
+        &stores,
+        &id,
+        Some(PauseChange {
+            reason: "fryer down".to_owned(),
+            until: Some(until),
+        }),
+    )
+    .await
+    .unwrap();
+    // Within the TTL the container answers from its cache: still open.
+    let cached = source.store(&id).await.unwrap().unwrap();
+    assert_eq!(status(&cached), order_domain::StoreStatus::Open);
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+    let fresh = source.store(&id).await.unwrap().unwrap();
+    let store = fresh.store(&id).unwrap();
+    assert_eq!(store.status, order_domain::StoreStatus::Paused);
+    let pause = store.pause.as_ref().unwrap();
+    assert_eq!(pause.reason, "fryer down");
+    assert_eq!(pause.until, Some(until));
+    // Resumed: open again, without the pause.
+    set_pause(&c, &stores, &id, None).await.unwrap();
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+    let resumed = source.store(&id).await.unwrap().unwrap();
+    assert_eq!(status(&resumed), order_domain::StoreStatus::Open);
+    assert!(resumed.store(&id).unwrap().pause.is_none());
+    // A store that is not there cannot be paused.
+    let unknown = order_domain::StoreId::parse("S9999").unwrap();
+    let err = set_pause(&c, &stores, &unknown, None).await.unwrap_err();
+    assert!(err.to_string().contains("S9999"), "{err}");
+}
+
+#[tokio::test]
+async fn a_catalogue_with_a_store_on_a_missing_menu_is_refused_and_nothing_is_written() {
+    let (c, stores) = table(Table::Stores, "stores-bad").await;
+    let menus = unique_table("menus-bad");
+    tables::create(&c, Table::Menus, &menus).await.unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_str(include_str!("../crates/domain/catalog/catalog.json")).unwrap();
+    json["stores"][0]["menu"] = "no-such-menu".into();
+    let err = aws_adapters::catalog_admin::load(&c, &stores, &menus, &json.to_string())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no-such-menu"), "{err}");
+    let scan = c.scan().table_name(&stores).send().await.unwrap();
+    assert_eq!(scan.count(), 0);
+}

@@ -2,6 +2,7 @@
 //!
 //! * [`orders::DynamoOrders`]: the orders table, status changes as conditional updates;
 //! * [`documents::DynamoDocuments`]: the claim check, gzip in parts under the item limit;
+//! * [`catalog::DynamoCatalog`]: the stores and menus tables, one store at a time, cached;
 //! * [`held::DynamoHeld`]: the held-orders table and its by-store index;
 //! * [`idempotency_store::DynamoIdempotencyStore`]: one conditional `PutItem` per claim;
 //! * [`eventbridge::EventBridgePublisher`]: batched `PutEvents` that retries failed entries;
@@ -10,6 +11,8 @@
 //! * [`tables`]: the tables' key schemas, shared with the template contract test.
 
 mod attr;
+pub mod catalog;
+pub mod catalog_admin;
 pub mod documents;
 pub mod eventbridge;
 pub mod held;
@@ -20,6 +23,7 @@ pub mod secrets;
 pub mod sfn;
 pub mod tables;
 
+pub use catalog::DynamoCatalog;
 pub use documents::DynamoDocuments;
 pub use eventbridge::EventBridgePublisher;
 pub use held::DynamoHeld;
@@ -94,7 +98,17 @@ mod iam_actions {
             .copied()
             .chain(crate::DynamoHeld::IAM_INDEX_ACTIONS.iter().map(|(a, _)| *a))
             .collect();
-        let cases: [(&str, &str, Vec<&str>); 7] = [
+        let cases: [(&str, &str, Vec<&str>); 9] = [
+            (
+                "catalog_admin.rs",
+                include_str!("catalog_admin.rs"),
+                crate::catalog_admin::IAM_ACTIONS.to_vec(),
+            ),
+            (
+                "catalog.rs",
+                include_str!("catalog.rs"),
+                crate::DynamoCatalog::IAM_ACTIONS.to_vec(),
+            ),
             (
                 "documents.rs",
                 include_str!("documents.rs"),

@@ -30,6 +30,14 @@ pub const DOCUMENTS_KEY: &str = "documentKey";
 pub const DOCUMENTS_PART: &str = "part";
 /// Documents: TTL attribute (epoch seconds).
 pub const DOCUMENTS_TTL_ATTR: &str = "expiresAt";
+/// Stores (store documents and partner id aliases): partition key.
+pub const STORES_KEY: &str = "id";
+/// Menus: partition key.
+pub const MENUS_KEY: &str = "menuId";
+/// Menus: sort key, the version (a number).
+pub const MENUS_VERSION: &str = "version";
+/// Stores and menus: the document's JSON.
+pub const CATALOG_DOC_ATTR: &str = "doc";
 
 /// The tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +50,10 @@ pub enum Table {
     Idempotency,
     /// Claim-check documents (webhook bodies, canonical orders).
     Documents,
+    /// The catalogue's stores.
+    Stores,
+    /// The catalogue's menus, by version.
+    Menus,
 }
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
@@ -111,6 +123,20 @@ pub async fn create(
                 .attribute_definitions(attr(DOCUMENTS_KEY, ScalarAttributeType::S))
                 .attribute_definitions(attr(DOCUMENTS_PART, ScalarAttributeType::N));
             Some(DOCUMENTS_TTL_ATTR)
+        }
+        Table::Stores => {
+            req = req
+                .key_schema(key(STORES_KEY, KeyType::Hash))
+                .attribute_definitions(attr(STORES_KEY, ScalarAttributeType::S));
+            None
+        }
+        Table::Menus => {
+            req = req
+                .key_schema(key(MENUS_KEY, KeyType::Hash))
+                .key_schema(key(MENUS_VERSION, KeyType::Range))
+                .attribute_definitions(attr(MENUS_KEY, ScalarAttributeType::S))
+                .attribute_definitions(attr(MENUS_VERSION, ScalarAttributeType::N));
+            None
         }
     };
     req.send().await?;

@@ -1,0 +1,203 @@
+//! Changes to the catalogue tables (see [`crate::catalog`] for their layout): loading a whole
+//! catalogue, and pausing or resuming a store. Operators' tools call these, never the order
+//! path, so the functions' roles keep `GetItem` alone.
+
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use order_domain::{Catalog, StoreId};
+use pipeline::ports::RepoError;
+use serde_json::Value;
+
+use crate::attr::{Item, get_s, n, s};
+use crate::catalog::{ALIAS_STORE_ATTR, MENU_VERSION_ATTR, alias_key, store_key};
+use crate::describe;
+use crate::tables::{CATALOG_DOC_ATTR, MENUS_KEY, MENUS_VERSION, STORES_KEY};
+
+/// The IAM actions these changes need on the catalogue tables.
+pub const IAM_ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem"];
+
+/// The menu version a loaded catalogue's menus get.
+pub const FIRST_MENU_VERSION: i64 = 1;
+
+/// Why a change was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The catalogue given is not a valid catalogue.
+    #[error("the catalogue is refused: {0}")]
+    Invalid(String),
+    /// No such store.
+    #[error("store {0} is not in the catalogue")]
+    UnknownStore(String),
+    /// The table changed while this change was made; nothing was written.
+    #[error("store {0} changed while it was being updated; try again")]
+    Conflict(String),
+    /// DynamoDB failed.
+    #[error(transparent)]
+    Storage(#[from] RepoError),
+}
+
+fn err<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> RepoError {
+    RepoError {
+        operation,
+        message: describe(&e),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// What [`load`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// Store items.
+    pub stores: usize,
+    /// Partner id alias items.
+    pub aliases: usize,
+    /// Menu items (each at [`FIRST_MENU_VERSION`]).
+    pub menus: usize,
+}
+
+/// Writes the catalogue `json` (the shape of `crates/domain/catalog/catalog.json`) into the
+/// stores and menus tables, after checking it as the functions will read it. Items already
+/// there are overwritten; the menus are written before the stores that use them.
+pub async fn load(
+    client: &Client,
+    stores_table: &str,
+    menus_table: &str,
+    json: &str,
+) -> Result<Loaded, AdminError> {
+    Catalog::from_json(json).map_err(|e| AdminError::Invalid(error_chain(&e)))?;
+    let file: Value = serde_json::from_str(json).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let list = |name: &str| file[name].as_array().cloned().unwrap_or_default();
+    let mut loaded = Loaded {
+        stores: 0,
+        aliases: 0,
+        menus: 0,
+    };
+    for menu in list("menus") {
+        let id = menu["id"].as_str().unwrap_or_default().to_owned();
+        let item = Item::from([
+            (MENUS_KEY.to_owned(), s(id)),
+            (MENUS_VERSION.to_owned(), n(FIRST_MENU_VERSION)),
+            (CATALOG_DOC_ATTR.to_owned(), s(menu.to_string())),
+        ]);
+        put(client, menus_table, item).await?;
+        loaded.menus += 1;
+    }
+    for store in list("stores") {
+        let raw_id = store["id"].as_str().unwrap_or_default();
+        let id = StoreId::parse(raw_id).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let item = Item::from([
+            (STORES_KEY.to_owned(), s(store_key(&id))),
+            (CATALOG_DOC_ATTR.to_owned(), s(store.to_string())),
+            (MENU_VERSION_ATTR.to_owned(), n(FIRST_MENU_VERSION)),
+        ]);
+        put(client, stores_table, item).await?;
+        loaded.stores += 1;
+        let partner_ids = store["partnerStoreIds"].as_object().cloned();
+        for (partner, pid) in partner_ids.into_iter().flatten() {
+            let partner: order_domain::Partner = partner
+                .parse()
+                .map_err(|e: order_domain::IdError| AdminError::Invalid(e.to_string()))?;
+            let alias = Item::from([
+                (
+                    STORES_KEY.to_owned(),
+                    s(alias_key(partner, pid.as_str().unwrap_or_default())),
+                ),
+                (ALIAS_STORE_ATTR.to_owned(), s(id.as_str())),
+            ]);
+            put(client, stores_table, alias).await?;
+            loaded.aliases += 1;
+        }
+    }
+    Ok(loaded)
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+async fn put(client: &Client, table: &str, item: Item) -> Result<(), RepoError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| err("write the catalogue", e))?;
+    Ok(())
+}
+
+/// A pause to set on a store, or `None` to resume it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PauseChange {
+    /// Why (shown to operators and in refusals).
+    pub reason: String,
+    /// When it lifts by itself.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Pauses store `id` (`Some`) or resumes it (`None`): its document's `status` and `pause`
+/// change, conditionally on the document not having changed since it was read. Returns the
+/// store's document as written.
+pub async fn set_pause(
+    client: &Client,
+    stores_table: &str,
+    id: &StoreId,
+    change: Option<PauseChange>,
+) -> Result<Value, AdminError> {
+    let key = Item::from([(STORES_KEY.to_owned(), s(store_key(id)))]);
+    let item = client
+        .get_item()
+        .table_name(stores_table)
+        .set_key(Some(key.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| err("read the catalogue", e))?
+        .item
+        .ok_or_else(|| AdminError::UnknownStore(id.to_string()))?;
+    let old = get_s(&item, CATALOG_DOC_ATTR)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?
+        .to_owned();
+    let mut doc: Value =
+        serde_json::from_str(&old).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    match change {
+        Some(p) => {
+            doc["status"] = "paused".into();
+            doc["pause"] = serde_json::json!({ "reason": p.reason, "until": p.until });
+        }
+        None => {
+            doc["status"] = "open".into();
+            if let Some(o) = doc.as_object_mut() {
+                o.remove("pause");
+            }
+        }
+    }
+    let mut new_item = item;
+    new_item.insert(CATALOG_DOC_ATTR.to_owned(), s(doc.to_string()));
+    let written = client
+        .put_item()
+        .table_name(stores_table)
+        .set_item(Some(new_item))
+        .condition_expression("#doc = :old")
+        .expression_attribute_names("#doc", CATALOG_DOC_ATTR)
+        .expression_attribute_values(":old", s(old))
+        .send()
+        .await;
+    match written {
+        Ok(_) => Ok(doc),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Err(AdminError::Conflict(id.to_string()))
+        }
+        Err(e) => Err(err("write the catalogue", e).into()),
+    }
+}
