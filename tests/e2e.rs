@@ -1447,3 +1447,59 @@ async fn redriving_dead_letters_after_an_outage_ends_their_orders() {
     }
     c.stop().await;
 }
+
+/// Waits out the functions' catalogue cache in the local cloud.
+async fn catalogue_change_shows() {
+    let ttl = local_cloud::app::LOCAL_CATALOG_CACHE_TTL_SECONDS;
+    tokio::time::sleep(std::time::Duration::from_millis(ttl * 1000 + 500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_store_refuses_the_next_order_with_the_partner_told_and_a_resume_lets_one_through()
+{
+    use aws_adapters::catalog_admin::PauseChange;
+    use local_cloud::catalogue::set_store_pause;
+    let c = cloud("catalogue").await;
+    let store = order_domain::StoreId::parse("S1001").unwrap();
+    // A first order warms every function's cache with the store open.
+    let first = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &first).await, 202);
+    assert_eq!(
+        settled(&c, &first, 1).await.status.as_deref(),
+        Some("SentToPos")
+    );
+
+    let pause = PauseChange {
+        reason: "fryer down".to_owned(),
+        until: None,
+    };
+    let doc = set_store_pause(&c, &store, Some(pause)).await.unwrap();
+    assert_eq!(doc["status"], "paused");
+    catalogue_change_shows().await;
+    let refused = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &refused).await, 202);
+    let v = settled(&c, &refused, 1).await;
+    assert_eq!(v.status.as_deref(), Some("Rejected"));
+    assert_eq!(live_pos_orders(&v), 0);
+    let ev = events(&c, &refused).await;
+    let rejected: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["detail-type"] == "Order Rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{ev:?}");
+    assert_eq!(rejected[0]["detail"]["data"]["reason"], "StorePaused");
+    let detail = rejected[0]["detail"]["data"]["detail"].as_str().unwrap();
+    assert!(detail.contains("fryer down"), "{detail}");
+    // The partner's own records: told no, once.
+    let told = statements_to(&c, &refused).await;
+    assert_eq!(told, [(local_cloud::sim::partner::Told::Deny, true)]);
+
+    set_store_pause(&c, &store, None).await.unwrap();
+    catalogue_change_shows().await;
+    let after = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &after).await, 202);
+    let v = settled(&c, &after, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"));
+    assert_eq!(live_pos_orders(&v), 1);
+    c.stop().await;
+}

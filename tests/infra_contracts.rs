@@ -970,11 +970,35 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
         docs["TimeToLiveSpecification"]["AttributeName"],
         DOCUMENTS_TTL_ATTR
     );
+    let stores = table(&t, "StoresTable");
+    assert_eq!(
+        keys(&stores),
+        vec![(
+            aws_adapters::tables::STORES_KEY.to_owned(),
+            "HASH".to_owned()
+        )]
+    );
+    let menus = table(&t, "MenusTable");
+    assert_eq!(
+        keys(&menus),
+        vec![
+            (
+                aws_adapters::tables::MENUS_KEY.to_owned(),
+                "HASH".to_owned()
+            ),
+            (
+                aws_adapters::tables::MENUS_VERSION.to_owned(),
+                "RANGE".to_owned()
+            )
+        ]
+    );
     for id in [
         "OrdersTable",
         "HeldOrdersTable",
         "IdempotencyTable",
         "DocumentsTable",
+        "StoresTable",
+        "MenusTable",
     ] {
         let p = table(&t, id);
         assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{id}");

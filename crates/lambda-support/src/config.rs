@@ -97,6 +97,12 @@ pub mod vars {
     pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
     /// The documents table (the claim check: webhook bodies, canonical orders).
     pub const DOCUMENTS_TABLE: &str = "DOCUMENTS_TABLE";
+    /// The catalogue's stores table (unset: the catalogue embedded in the binary).
+    pub const STORES_TABLE: &str = "STORES_TABLE";
+    /// The catalogue's menus table.
+    pub const MENUS_TABLE: &str = "MENUS_TABLE";
+    /// How long a container caches a store it read from the catalogue (seconds, default 60).
+    pub const CATALOG_CACHE_TTL_SECONDS: &str = "CATALOG_CACHE_TTL_SECONDS";
     /// Event bus name.
     pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
     /// Secrets Manager id of the webhook credentials (or `file:<path>` for local runs).
@@ -128,8 +134,11 @@ pub mod vars {
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 
     /// Every variable the functions read.
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 21] = [
         BACKEND,
+        STORES_TABLE,
+        MENUS_TABLE,
+        CATALOG_CACHE_TTL_SECONDS,
         ORDERS_TABLE,
         HELD_ORDERS_TABLE,
         IDEMPOTENCY_TABLE,

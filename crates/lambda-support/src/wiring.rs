@@ -226,6 +226,28 @@ impl Backend {
         }
     }
 
+    /// The store catalogue: the stores and menus tables when `STORES_TABLE` is set (cached
+    /// for `CATALOG_CACHE_TTL_SECONDS`), else the catalogue embedded in the binary.
+    fn catalog(&self, env: &Env) -> Result<Arc<dyn pipeline::ports::CatalogSource>, ConfigError> {
+        let (Backend::Aws(aws), Some(client), Some(stores)) =
+            (self, self.dynamo(), env.optional(vars::STORES_TABLE))
+        else {
+            return embedded_catalog();
+        };
+        let ttl: u64 = env.parsed_or(vars::CATALOG_CACHE_TTL_SECONDS, 60)?;
+        aws.named(aws_adapters::DynamoCatalog::IAM_ACTIONS, vars::STORES_TABLE);
+        aws.named(aws_adapters::DynamoCatalog::IAM_ACTIONS, vars::MENUS_TABLE);
+        Ok(Arc::new(aws_adapters::DynamoCatalog::new(
+            client,
+            stores,
+            env.required(vars::MENUS_TABLE)?,
+            aws_adapters::catalog::CacheSettings {
+                ttl: Duration::from_secs(ttl),
+                ..Default::default()
+            },
+        )))
+    }
+
     fn orders(&self, env: &Env) -> Result<Arc<dyn OrdersRepo>, ConfigError> {
         Ok(match (self, self.dynamo()) {
             (Backend::Memory(w), _) => w.orders.clone(),
@@ -471,7 +493,7 @@ const ALL_PARTNER_URLS: [(Partner, &str); 4] = [
     (Partner::ChainApp, vars::APP_API_URL),
 ];
 
-fn catalog() -> Result<Arc<dyn pipeline::ports::CatalogSource>, ConfigError> {
+fn embedded_catalog() -> Result<Arc<dyn pipeline::ports::CatalogSource>, ConfigError> {
     pipeline::memory::InMemoryCatalog::embedded()
         .map(|c| Arc::new(c) as Arc<dyn pipeline::ports::CatalogSource>)
         .map_err(|e| ConfigError::Load {
@@ -490,7 +512,7 @@ pub async fn intake(env: &Env, backend: &Backend) -> Result<Intake, ConfigError>
             "WEBHOOK_REPLAY_WINDOW_SECONDS=0: replayed webhooks are not refused (local use only)"
         );
     }
-    let catalog = catalog()?;
+    let catalog = backend.catalog(env)?;
     let publisher = backend.publisher(env)?;
     let documents = backend.documents_write_only(env)?;
     let config = IntakeConfig {
@@ -540,7 +562,7 @@ pub async fn dedup(env: &Env, backend: &Backend) -> Result<Dedup, ConfigError> {
 /// The adapt-order use case.
 pub async fn adapt(env: &Env, backend: &Backend) -> Result<Adapt, ConfigError> {
     Ok(Adapt {
-        catalog: catalog()?,
+        catalog: backend.catalog(env)?,
         // Only notification partners are fetched from.
         partners: backend
             .partner_api(env, &[(Partner::UberEats, vars::UBEREATS_API_URL)])
@@ -557,7 +579,7 @@ async fn conversation(
     documents: Arc<dyn Documents>,
 ) -> Result<PartnerConversation, ConfigError> {
     Ok(PartnerConversation {
-        catalog: catalog()?,
+        catalog: backend.catalog(env)?,
         partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
         orders: backend.orders(env)?,
         clock: backend.clock(),
@@ -605,7 +627,7 @@ async fn pos_with(
 /// The release-order use case.
 pub async fn release(env: &Env, backend: &Backend) -> Result<Releaser, ConfigError> {
     Ok(Releaser {
-        catalog: catalog()?,
+        catalog: backend.catalog(env)?,
         held: backend.held(env)?,
         orders: backend.orders(env)?,
         callbacks: backend.callbacks(),

@@ -13,6 +13,10 @@ use serde_json::{Value, json};
 pub use eventbridge_local::{Rule, RuleInput, Target, rule_arn};
 pub use local_aws_core::{ACCOUNT, REGION};
 
+/// How long the local cloud's functions cache a catalogue store (seconds): short, so a pause
+/// or a menu change made during a run shows at once.
+pub const LOCAL_CATALOG_CACHE_TTL_SECONDS: u64 = 1;
+
 /// Why the template could not be turned into a local application.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -275,6 +279,12 @@ impl App {
                     k.clone(),
                     s(&resolve(&v, &format!("{} environment {k}", f.id))?).unwrap_or_default(),
                 );
+            }
+            // A change to the catalogue shows within seconds here rather than the minute a
+            // deployed function caches a store for (unless the template sets its own).
+            if env.contains_key("STORES_TABLE") {
+                env.entry("CATALOG_CACHE_TTL_SECONDS".to_owned())
+                    .or_insert_with(|| LOCAL_CATALOG_CACHE_TTL_SECONDS.to_string());
             }
             let prop = |name: &str| t.function_property(&f, name);
             let async_cfg = f
@@ -577,7 +587,12 @@ mod tests {
         );
         assert_eq!(intake.max_event_age_seconds, 21_600);
         assert_eq!(intake.env["WEBHOOK_SECRETS_ID"], "arn:webhooks");
-        assert_eq!(app.tables.len(), 4);
+        assert_eq!(app.tables.len(), 6);
+        assert_eq!(intake.env["STORES_TABLE"], "orders-t-stores");
+        assert_eq!(
+            intake.env["CATALOG_CACHE_TTL_SECONDS"],
+            LOCAL_CATALOG_CACHE_TTL_SECONDS.to_string()
+        );
         assert!(app.tables.iter().any(|t| t.ttl_attribute.is_some()));
         assert_eq!(app.buses, ["orders-t"]);
         assert_eq!(

@@ -97,6 +97,9 @@ pub enum CloudError {
     /// The template's IAM.
     #[error(transparent)]
     Iam(#[from] IamError),
+    /// Loading the repository's catalogue into the catalogue tables.
+    #[error("loading the catalogue: {0}")]
+    Catalogue(String),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CloudError {
@@ -177,8 +180,12 @@ pub struct Endpoints {
     pub sfn: String,
     /// Secrets Manager.
     pub secrets_manager: String,
-    /// DynamoDB Local.
+    /// DynamoDB as the functions reach it (through the front that enforces their roles).
     pub dynamodb: String,
+    /// DynamoDB Local itself, as an operator's tools reach it (the catalogue commands): no
+    /// role applies, as none of the stack's roles is an operator's.
+    #[serde(default)]
+    pub dynamodb_local: String,
     /// Each partner simulator.
     pub partners: BTreeMap<String, String>,
     /// The POS simulator.
@@ -513,6 +520,8 @@ impl LocalCloud {
         };
         dynamo.create_tables(&app.tables).await?;
         let dynamodb_local = dynamo.endpoint().to_owned();
+        let dynamodb_local_url = dynamodb_local.clone();
+        crate::catalogue::load_repository_catalogue(&app, &dynamodb_local, &opts.root).await?;
         // The functions reach DynamoDB Local through a front that enforces their roles.
         let (l, dynamodb_url) = bind(0).await?;
         let dynamo_throttle = Arc::new(crate::dynamodb_proxy::Throttle::default());
@@ -621,6 +630,7 @@ impl LocalCloud {
             sfn: sfn_url,
             secrets_manager: secrets_url,
             dynamodb: dynamodb_url,
+            dynamodb_local: dynamodb_local_url,
             partners: partner_urls,
             pos: pos_url,
         };

@@ -1,0 +1,91 @@
+//! The store catalogue in the local cloud: the repository's catalogue
+//! (`crates/domain/catalog/catalog.json`) is loaded into the template's stores and menus
+//! tables when the cloud starts, as `cargo xtask catalog load` gives a deployed stage its
+//! first catalogue; and operators' changes (pause, resume) go to those tables.
+
+use std::path::Path;
+
+use aws_adapters::catalog_admin::{self, AdminError, Loaded, PauseChange};
+use order_domain::StoreId;
+
+use crate::app::App;
+use crate::cloud::CloudError;
+
+/// The stores table's logical id in the template.
+pub const STORES_TABLE: &str = "StoresTable";
+/// The menus table's logical id in the template.
+pub const MENUS_TABLE: &str = "MenusTable";
+
+/// The repository's catalogue, relative to the repository root.
+pub const REPOSITORY_CATALOGUE: &str = "crates/domain/catalog/catalog.json";
+
+/// An SDK client for DynamoDB at `endpoint` (the local cloud's DynamoDB, or its IAM front).
+pub fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let vars = [
+        ("AWS_REGION", local_aws_core::REGION),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ];
+    let config = aws_adapters::AwsConfig::from_env(|k| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap_or_else(|_| unreachable!("every variable the configuration reads is given"));
+    config.dynamodb()
+}
+
+/// The names of the template's catalogue tables, if it has them.
+pub fn tables(app: &App) -> Option<(&str, &str)> {
+    let name = |id: &str| {
+        app.tables
+            .iter()
+            .find(|t| t.logical_id == id)
+            .map(|t| t.name.as_str())
+    };
+    Some((name(STORES_TABLE)?, name(MENUS_TABLE)?))
+}
+
+/// Loads the repository's catalogue into the template's catalogue tables at `endpoint`
+/// (nothing if the template has none).
+pub async fn load_repository_catalogue(
+    app: &App,
+    endpoint: &str,
+    root: &Path,
+) -> Result<Option<Loaded>, CloudError> {
+    let Some((stores, menus)) = tables(app) else {
+        return Ok(None);
+    };
+    let path = root.join(REPOSITORY_CATALOGUE);
+    let json = std::fs::read_to_string(&path).map_err(|source| CloudError::Io {
+        what: format!("reading {}", path.display()),
+        source,
+    })?;
+    catalog_admin::load(&client(endpoint), stores, menus, &json)
+        .await
+        .map(Some)
+        .map_err(|e| CloudError::Catalogue(e.to_string()))
+}
+
+/// Pauses (`Some`) or resumes (`None`) store `id` in the local cloud's catalogue.
+pub async fn set_pause(
+    app: &App,
+    endpoint: &str,
+    id: &StoreId,
+    change: Option<PauseChange>,
+) -> Result<serde_json::Value, AdminError> {
+    let (stores, _) = tables(app)
+        .ok_or_else(|| AdminError::Invalid("the template has no catalogue tables".to_owned()))?;
+    catalog_admin::set_pause(&client(endpoint), stores, id, change).await
+}
+
+/// Pauses (`Some`) or resumes (`None`) store `id` in a running cloud's catalogue, as an
+/// operator's tool does: straight to DynamoDB, outside the stack's roles.
+pub async fn set_store_pause(
+    cloud: &crate::cloud::LocalCloud,
+    id: &StoreId,
+    change: Option<PauseChange>,
+) -> Result<serde_json::Value, AdminError> {
+    set_pause(&cloud.app, &cloud.endpoints.dynamodb_local, id, change).await
+}
