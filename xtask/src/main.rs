@@ -6,8 +6,11 @@
 //! * `schemas`: the JSON Schema of every event under `events/schemas/`;
 //! * `diagram`: the workflow diagram in the README, from the ASL;
 //! * `sign`: the headers a partner would send with a body (curl `-H` flags), to try a
-//!   deployed webhook by hand.
+//!   deployed webhook by hand;
+//! * `catalog`: load the store catalogue into a stage's tables, pause or resume a store
+//!   ([`catalog`]).
 
+mod catalog;
 mod output;
 mod samples;
 
@@ -26,7 +29,22 @@ async fn main() -> ExitCode {
         Some("schemas") => schemas(&mut out),
         Some("diagram") => diagram(&root, &mut out),
         Some("sign") => return sign(&args[1..]),
-        _ => Err("usage: cargo xtask <samples|schemas|diagram> [--check]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)".to_owned()),
+        Some("catalog") => {
+            return match catalog::run(&root, &args[1..]).await {
+                Ok(done) => {
+                    println!("{done}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask catalog: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => Err(format!(
+            "usage: cargo xtask <samples|schemas|diagram> [--check]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}",
+            catalog::USAGE.replace("usage: ", "       ")
+        )),
     };
     match result.and_then(|()| out.finish()) {
         Ok(summary) => {

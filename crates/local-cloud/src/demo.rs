@@ -222,6 +222,71 @@ pub enum DemoError {
     /// The HTTP API.
     #[error("sending the webhook: {0}")]
     Http(#[from] reqwest::Error),
+    /// Changing the catalogue.
+    #[error("changing the catalogue: {0}")]
+    Catalogue(#[from] aws_adapters::catalog_admin::AdminError),
+}
+
+/// The store the demo pauses and resumes (open round the clock, so the demo passes at any
+/// hour).
+pub const PAUSED_STORE: &str = "S1001";
+
+/// After the other scenarios: the catalogue changed on the running pipeline, as an operator's
+/// `cargo xtask catalog pause|resume` changes it. Store [`PAUSED_STORE`] is paused and an
+/// order for it refused (`StorePaused`, the partner told); resumed, the next order reaches the
+/// POS. No function is rebuilt or restarted.
+pub async fn pause_and_resume(
+    cloud: &LocalCloud,
+    root: &Path,
+    run_id: &str,
+    within: Duration,
+) -> Result<Vec<Outcome>, DemoError> {
+    use aws_adapters::catalog_admin::PauseChange;
+    let store = order_domain::StoreId::parse(PAUSED_STORE)
+        .unwrap_or_else(|_| unreachable!("a valid store id"));
+    let order = |name, expect| Scenario {
+        name,
+        partner: Partner::ChainApp,
+        sample: "events/partners/app/order.json",
+        fetched: None,
+        times: &[],
+        copies: 1,
+        follow_up: None,
+        spoil: Spoil::None,
+        expect,
+    };
+    let wait = || {
+        let ttl = crate::app::LOCAL_CATALOG_CACHE_TTL_SECONDS;
+        tokio::time::sleep(Duration::from_millis(ttl * 1000 + 300))
+    };
+    let pause = PauseChange {
+        reason: "demo: fryer down".to_owned(),
+        until: None,
+    };
+    crate::catalogue::set_store_pause(cloud, &store, Some(pause)).await?;
+    wait().await;
+    let refused = run(
+        cloud,
+        root,
+        &order("store paused (catalogue)", ok("Rejected", 0, Some("Deny"))),
+        &format!("{run_id}p"),
+        within,
+    )
+    .await;
+    crate::catalogue::set_store_pause(cloud, &store, None).await?;
+    wait().await;
+    let sent = run(
+        cloud,
+        root,
+        &order(
+            "store resumed (catalogue)",
+            ok("SentToPos", 1, Some("Send to POS")),
+        ),
+        &format!("{run_id}r"),
+        within,
+    )
+    .await?;
+    Ok(vec![refused?, sent])
 }
 
 /// A sample rebased to now, with the scenario's times set where the payload has them.

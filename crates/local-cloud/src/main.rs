@@ -351,7 +351,11 @@ async fn run_demo(root: &Path, a: &CloudArgs, timeout: u64) -> ExitCode {
         let root = root.to_owned();
         async move { demo::run(&cloud, &root, &s, &run, Duration::from_secs(timeout)).await }
     });
-    let results = futures::future::join_all(runs).await;
+    let mut results = futures::future::join_all(runs).await;
+    match demo::pause_and_resume(&cloud, root, &run, Duration::from_secs(timeout)).await {
+        Ok(more) => results.extend(more.into_iter().map(Ok)),
+        Err(e) => results.push(Err(e)),
+    }
     let mut outcomes = Vec::new();
     let mut failed = false;
     for r in results {

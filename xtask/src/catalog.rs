@@ -1,0 +1,146 @@
+//! `cargo xtask catalog`: changes to the store catalogue of a running local cloud (`--local`)
+//! or of a deployed stage (`--stage <stage>`, with AWS credentials in the environment).
+//!
+//! ```text
+//! cargo xtask catalog load   (--local | --stage <stage>) [--file <catalog.json>]
+//! cargo xtask catalog pause  (--local | --stage <stage>) --store <id> --reason <text> [--until <RFC 3339>]
+//! cargo xtask catalog resume (--local | --stage <stage>) --store <id>
+//! ```
+//!
+//! There is no default target: without `--local` or `--stage` nothing is called.
+
+use std::path::Path;
+
+use aws_adapters::catalog_admin::{self, PauseChange};
+use order_domain::StoreId;
+
+/// Usage, printed on a wrong call.
+pub const USAGE: &str = "usage: cargo xtask catalog load   (--local | --stage <stage>) [--file <catalog.json>]
+       cargo xtask catalog pause  (--local | --stage <stage>) --store <id> --reason <text> [--until <RFC 3339>]
+       cargo xtask catalog resume (--local | --stage <stage>) --store <id>";
+
+/// Where the catalogue tables are.
+struct Target {
+    client: aws_sdk_dynamodb::Client,
+    stores: String,
+    menus: String,
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+/// The template's table names for `stage` (`orders-<stage>-stores`, `orders-<stage>-menus`).
+fn table_names(stage: &str) -> (String, String) {
+    (
+        format!("orders-{stage}-stores"),
+        format!("orders-{stage}-menus"),
+    )
+}
+
+fn target(root: &Path, args: &[String]) -> Result<Target, String> {
+    let env = |k: &str| std::env::var(k).ok();
+    if args.iter().any(|a| a == "--local") {
+        let path = root.join(".local/cloud.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: {e} (is `make up` or `local-cloud up` running?)",
+                path.display()
+            )
+        })?;
+        let endpoints: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let endpoint = endpoints["dynamodbLocal"]
+            .as_str()
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| format!("{} names no dynamodbLocal endpoint", path.display()))?
+            .to_owned();
+        let config = aws_adapters::AwsConfig::from_env(|k| match k {
+            "AWS_REGION" => Some("us-east-1".to_owned()),
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("local".to_owned()),
+            "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+            _ => None,
+        })
+        .map_err(|e| e.to_string())?;
+        let (stores, menus) = table_names(flag(args, "--stage").unwrap_or("local"));
+        return Ok(Target {
+            client: config.dynamodb(),
+            stores,
+            menus,
+        });
+    }
+    let stage = flag(args, "--stage")
+        .ok_or_else(|| format!("say where: --local or --stage <stage>\n{USAGE}"))?;
+    let config = aws_adapters::AwsConfig::from_env(env).map_err(|e| {
+        format!(
+            "{e} (export the credentials, e.g. eval \"$(aws configure export-credentials --format env)\")"
+        )
+    })?;
+    let (stores, menus) = table_names(stage);
+    Ok(Target {
+        client: config.dynamodb(),
+        stores,
+        menus,
+    })
+}
+
+fn store(args: &[String]) -> Result<StoreId, String> {
+    let id = flag(args, "--store").ok_or_else(|| format!("--store <id> is required\n{USAGE}"))?;
+    StoreId::parse(id).map_err(|e| e.to_string())
+}
+
+/// Runs `cargo xtask catalog <args>`; returns what to print.
+pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
+    let command = args.first().map(String::as_str);
+    let rest = args.get(1..).unwrap_or_default();
+    match command {
+        Some("load") => {
+            let t = target(root, rest)?;
+            let file = flag(rest, "--file")
+                .map(|f| root.join(f))
+                .unwrap_or_else(|| root.join("crates/domain/catalog/catalog.json"));
+            let json =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let loaded = catalog_admin::load(&t.client, &t.stores, &t.menus, &json)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "loaded {} stores ({} partner ids) and {} menus into {} and {}",
+                loaded.stores, loaded.aliases, loaded.menus, t.stores, t.menus
+            ))
+        }
+        Some("pause") => {
+            let t = target(root, rest)?;
+            let id = store(rest)?;
+            let reason = flag(rest, "--reason")
+                .ok_or_else(|| format!("--reason <text> is required\n{USAGE}"))?;
+            let until = flag(rest, "--until")
+                .map(|u| {
+                    chrono::DateTime::parse_from_rfc3339(u)
+                        .map(|t| t.to_utc())
+                        .map_err(|e| format!("--until {u:?}: {e}"))
+                })
+                .transpose()?;
+            let change = PauseChange {
+                reason: reason.to_owned(),
+                until,
+            };
+            let doc = catalog_admin::set_pause(&t.client, &t.stores, &id, Some(change))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("store {id} paused: {}", doc["pause"]))
+        }
+        Some("resume") => {
+            let t = target(root, rest)?;
+            let id = store(rest)?;
+            catalog_admin::set_pause(&t.client, &t.stores, &id, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!("store {id} resumed"))
+        }
+        _ => Err(USAGE.to_owned()),
+    }
+}
