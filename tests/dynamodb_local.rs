@@ -739,3 +739,44 @@ async fn a_catalogue_with_a_store_on_a_missing_menu_is_refused_and_nothing_is_wr
     let scan = c.scan().table_name(&stores).send().await.unwrap();
     assert_eq!(scan.count(), 0);
 }
+
+#[tokio::test]
+async fn an_item_marked_sold_out_shows_in_the_store_and_back_removes_it() {
+    use aws_adapters::catalog_admin::set_item_availability;
+    use pipeline::ports::CatalogSource;
+    let (c, stores, menus) = catalogue_tables().await;
+    let id = order_domain::StoreId::parse("S1001").unwrap();
+    let read = |menus: String| {
+        let source = aws_adapters::DynamoCatalog::new(
+            c.clone(),
+            stores.clone(),
+            menus,
+            cached_for(std::time::Duration::from_millis(1)),
+        );
+        let id = id.clone();
+        async move {
+            let catalog = source.store(&id).await.unwrap().unwrap();
+            catalog.store(&id).unwrap().unavailable.clone()
+        }
+    };
+    let code = order_domain::PosItemCode::parse("TACO-SOFT").unwrap();
+    set_item_availability(&c, &stores, &id, "TACO-SOFT", false)
+        .await
+        .unwrap();
+    assert!(read(menus.clone()).await.contains(&code));
+    // Marking it twice keeps one entry; back removes it.
+    let doc = set_item_availability(&c, &stores, &id, "TACO-SOFT", false)
+        .await
+        .unwrap();
+    assert_eq!(doc["unavailable"], serde_json::json!(["TACO-SOFT"]));
+    set_item_availability(&c, &stores, &id, "TACO-SOFT", true)
+        .await
+        .unwrap();
+    assert!(!read(menus.clone()).await.contains(&code));
+    // A code the store document cannot hold is refused, and nothing changes.
+    let err = set_item_availability(&c, &stores, &id, "not a code", false)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("after the change"), "{err}");
+    assert!(read(menus).await.is_empty());
+}

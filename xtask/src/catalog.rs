@@ -5,6 +5,8 @@
 //! cargo xtask catalog load   (--local | --stage <stage>) [--file <catalog.json>]
 //! cargo xtask catalog pause  (--local | --stage <stage>) --store <id> --reason <text> [--until <RFC 3339>]
 //! cargo xtask catalog resume (--local | --stage <stage>) --store <id>
+//! cargo xtask catalog sold-out (--local | --stage <stage>) --store <id> --item <POS code>
+//! cargo xtask catalog back     (--local | --stage <stage>) --store <id> --item <POS code>
 //! ```
 //!
 //! There is no default target: without `--local` or `--stage` nothing is called.
@@ -17,7 +19,9 @@ use order_domain::StoreId;
 /// Usage, printed on a wrong call.
 pub const USAGE: &str = "usage: cargo xtask catalog load   (--local | --stage <stage>) [--file <catalog.json>]
        cargo xtask catalog pause  (--local | --stage <stage>) --store <id> --reason <text> [--until <RFC 3339>]
-       cargo xtask catalog resume (--local | --stage <stage>) --store <id>";
+       cargo xtask catalog resume (--local | --stage <stage>) --store <id>
+       cargo xtask catalog sold-out (--local | --stage <stage>) --store <id> --item <POS code>
+       cargo xtask catalog back     (--local | --stage <stage>) --store <id> --item <POS code>";
 
 /// Where the catalogue tables are.
 struct Target {
@@ -140,6 +144,20 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(format!("store {id} resumed"))
+        }
+        Some(verb @ ("sold-out" | "back")) => {
+            let t = target(root, rest)?;
+            let id = store(rest)?;
+            let item = flag(rest, "--item")
+                .ok_or_else(|| format!("--item <POS code> is required\n{USAGE}"))?;
+            let available = verb == "back";
+            catalog_admin::set_item_availability(&t.client, &t.stores, &id, item, available)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "{item} at store {id}: {}",
+                if available { "available" } else { "sold out" }
+            ))
         }
         _ => Err(USAGE.to_owned()),
     }

@@ -151,11 +151,61 @@ pub async fn set_pause(
     id: &StoreId,
     change: Option<PauseChange>,
 ) -> Result<Value, AdminError> {
+    change_store(client, stores_table, id, |doc| match change {
+        Some(p) => {
+            doc["status"] = "paused".into();
+            doc["pause"] = serde_json::json!({ "reason": p.reason, "until": p.until });
+        }
+        None => {
+            doc["status"] = "open".into();
+            if let Some(o) = doc.as_object_mut() {
+                o.remove("pause");
+            }
+        }
+    })
+    .await
+}
+
+/// Marks POS item `code` sold out at store `id` (`available: false`, "86'd") or back
+/// (`true`): the store document's `unavailable` list changes, conditionally as
+/// [`set_pause`]. Returns the store's document as written.
+pub async fn set_item_availability(
+    client: &Client,
+    stores_table: &str,
+    id: &StoreId,
+    code: &str,
+    available: bool,
+) -> Result<Value, AdminError> {
+    change_store(client, stores_table, id, |doc| {
+        let mut codes: std::collections::BTreeSet<String> = doc["unavailable"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect();
+        if available {
+            codes.remove(code);
+        } else {
+            codes.insert(code.to_owned());
+        }
+        doc["unavailable"] = codes.into_iter().collect();
+    })
+    .await
+}
+
+/// Reads store `id`'s document, applies `change`, checks the result still reads as a store,
+/// and writes it back on condition that nobody wrote it in between.
+async fn change_store(
+    client: &Client,
+    stores_table: &str,
+    id: &StoreId,
+    change: impl FnOnce(&mut Value),
+) -> Result<Value, AdminError> {
     let key = Item::from([(STORES_KEY.to_owned(), s(store_key(id)))]);
     let item = client
         .get_item()
         .table_name(stores_table)
-        .set_key(Some(key.clone()))
+        .set_key(Some(key))
         .consistent_read(true)
         .send()
         .await
@@ -167,18 +217,9 @@ pub async fn set_pause(
         .to_owned();
     let mut doc: Value =
         serde_json::from_str(&old).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    match change {
-        Some(p) => {
-            doc["status"] = "paused".into();
-            doc["pause"] = serde_json::json!({ "reason": p.reason, "until": p.until });
-        }
-        None => {
-            doc["status"] = "open".into();
-            if let Some(o) = doc.as_object_mut() {
-                o.remove("pause");
-            }
-        }
-    }
+    change(&mut doc);
+    serde_json::from_value::<order_domain::Store>(doc.clone())
+        .map_err(|e| AdminError::Invalid(format!("store {id} after the change: {e}")))?;
     let mut new_item = item;
     new_item.insert(CATALOG_DOC_ATTR.to_owned(), s(doc.to_string()));
     let written = client
