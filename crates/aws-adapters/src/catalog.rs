@@ -134,8 +134,7 @@ impl DynamoCatalog {
             return Ok(None);
         };
         let doc = get_s(&item, CATALOG_DOC_ATTR).map_err(|e| bad("menu", id, e))?;
-        let menu: Menu = serde_json::from_str(doc).map_err(|e| bad("menu", id, e))?;
-        let menu = Arc::new(menu);
+        let menu = Arc::new(Menu::from_json(doc).map_err(|e| bad("menu", id, e))?);
         self.menu_versions.insert(cache_key, menu.clone());
         Ok(Some(menu))
     }
@@ -157,7 +156,7 @@ impl DynamoCatalog {
                 ),
             )
         })?;
-        let catalog = Catalog::new(vec![store], vec![(*menu).clone()])
+        let catalog = Catalog::with_shared_menus(vec![store], vec![menu])
             .map_err(|e| bad("store", id.as_str(), e))?;
         Ok(Some(Arc::new(catalog)))
     }

@@ -2,6 +2,7 @@
 //! kept in the repository under `crates/domain/catalog/` and embedded in every binary.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 use chrono_tz::Tz;
@@ -242,9 +243,19 @@ pub struct Menu {
     item_index: HashMap<(Partner, String), usize>,
     #[serde(skip)]
     modifier_index: HashMap<(Partner, String), usize>,
+    /// Whether the indexes are built (a menu straight from serde has none).
+    #[serde(skip)]
+    indexed: bool,
 }
 
 impl Menu {
+    /// Parses one menu (the shape of an entry of `menus` in the catalogue file) and indexes it.
+    pub fn from_json(json: &str) -> Result<Self, CatalogError> {
+        let mut menu: Menu = serde_json::from_str(json)?;
+        menu.index()?;
+        Ok(menu)
+    }
+
     /// The item a partner calls `partner_item_id`.
     pub fn item(&self, partner: Partner, partner_item_id: &str) -> Option<&MenuEntry> {
         self.item_index
@@ -279,6 +290,7 @@ impl Menu {
         }
         self.item_index = build(&self.id, "item", &self.items)?;
         self.modifier_index = build(&self.id, "modifier", &self.modifiers)?;
+        self.indexed = true;
         Ok(())
     }
 }
@@ -293,7 +305,7 @@ struct CatalogFile {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     stores: Vec<Store>,
-    menus: HashMap<String, Menu>,
+    menus: HashMap<String, Arc<Menu>>,
     by_id: HashMap<StoreId, usize>,
     by_partner_store: HashMap<(Partner, String), usize>,
 }
@@ -312,10 +324,22 @@ impl Catalog {
 
     /// A catalogue of `stores` and `menus`, checked: menus indexed without duplicate ids, every
     /// store's menu present, no negative price, no store or partner store id twice.
-    pub fn new(stores: Vec<Store>, menu_list: Vec<Menu>) -> Result<Self, CatalogError> {
+    pub fn new(stores: Vec<Store>, menus: Vec<Menu>) -> Result<Self, CatalogError> {
+        Self::with_shared_menus(stores, menus.into_iter().map(Arc::new).collect())
+    }
+
+    /// [`Catalog::new`], sharing `menu_list` with other catalogues: a menu already indexed
+    /// (from [`Menu::from_json`] or another catalogue) is neither copied nor indexed again, so
+    /// one-store catalogues of stores on the same menu hold one copy of it.
+    pub fn with_shared_menus(
+        stores: Vec<Store>,
+        menu_list: Vec<Arc<Menu>>,
+    ) -> Result<Self, CatalogError> {
         let mut menus = HashMap::new();
         for mut menu in menu_list {
-            menu.index()?;
+            if !menu.indexed {
+                Arc::make_mut(&mut menu).index()?;
+            }
             let id = menu.id.clone();
             if menus.insert(id.clone(), menu).is_some() {
                 return Err(CatalogError::Inconsistent(format!(
@@ -385,7 +409,7 @@ impl Catalog {
 
     /// All menus, in no particular order.
     pub fn menus(&self) -> impl Iterator<Item = &Menu> {
-        self.menus.values()
+        self.menus.values().map(Arc::as_ref)
     }
 
     /// A store by the chain's id.
@@ -402,7 +426,7 @@ impl Catalog {
 
     /// The menu mapping a store uses (checked to exist at load).
     pub fn menu_of(&self, store: &Store) -> Option<&Menu> {
-        self.menus.get(&store.menu)
+        self.menus.get(&store.menu).map(Arc::as_ref)
     }
 }
 
@@ -499,6 +523,35 @@ mod tests {
             assert_eq!(menu.item(*p, id).unwrap().pos_code, e.pos_code);
         }
         assert!(menu.item(Partner::DoorDash, "no-such-item").is_none());
+    }
+
+    #[test]
+    fn one_store_catalogues_share_their_menu_and_an_unindexed_menu_is_indexed() {
+        let c = catalog();
+        let menu_json = r#"{"id":"core-us","priceToleranceMinor":0,"modifiers":[],
+          "items":[{"posCode":"A","name":"A","priceMinor":1,"partnerIds":{"app":"x"}}]}"#;
+        let shared = Arc::new(Menu::from_json(menu_json).unwrap());
+        let one = |i: usize| {
+            Catalog::with_shared_menus(vec![c.stores()[i].clone()], vec![shared.clone()]).unwrap()
+        };
+        let (a, b) = (one(0), one(1));
+        let menu_a = a.menu_of(&a.stores()[0]).unwrap();
+        let menu_b = b.menu_of(&b.stores()[0]).unwrap();
+        assert!(std::ptr::eq(menu_a, menu_b), "one copy of the menu");
+        assert_eq!(
+            menu_a
+                .item(Partner::ChainApp, "x")
+                .unwrap()
+                .pos_code
+                .as_str(),
+            "A"
+        );
+        // A menu straight from serde has no index: the catalogue builds it.
+        let raw: Menu = serde_json::from_str(menu_json).unwrap();
+        let c2 =
+            Catalog::with_shared_menus(vec![c.stores()[0].clone()], vec![Arc::new(raw)]).unwrap();
+        let menu = c2.menu_of(&c2.stores()[0]).unwrap();
+        assert!(menu.item(Partner::ChainApp, "x").is_some());
     }
 
     #[test]
