@@ -22,7 +22,7 @@ use order_domain::{Catalog, Menu, Partner, Store, StoreId};
 use pipeline::ports::{CatalogSource, RepoError};
 
 use crate::attr::{Item, get_n, get_s, s};
-use crate::describe;
+use crate::repo_error as err;
 use crate::tables::{CATALOG_DOC_ATTR, MENUS_KEY, MENUS_VERSION, STORES_KEY};
 
 /// Attribute of a store item: the menu version the store uses.
@@ -159,14 +159,6 @@ impl DynamoCatalog {
         let catalog = Catalog::with_shared_menus(vec![store], vec![menu])
             .map_err(|e| bad("store", id.as_str(), e))?;
         Ok(Some(Arc::new(catalog)))
-    }
-}
-
-fn err<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> RepoError {
-    RepoError {
-        operation,
-        message: describe(&e),
-        source: Some(Box::new(e)),
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::attr::{Item, get_s, n, s};
 use crate::catalog::{ALIAS_STORE_ATTR, MENU_VERSION_ATTR, alias_key, store_key};
-use crate::describe;
+use crate::repo_error as err;
 use crate::tables::{CATALOG_DOC_ATTR, MENUS_KEY, MENUS_VERSION, STORES_KEY};
 
 /// The IAM actions these changes need on the catalogue tables.
@@ -34,14 +34,6 @@ pub enum AdminError {
     /// DynamoDB failed.
     #[error(transparent)]
     Storage(#[from] RepoError),
-}
-
-fn err<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> RepoError {
-    RepoError {
-        operation,
-        message: describe(&e),
-        source: Some(Box::new(e)),
-    }
 }
 
 /// What [`load`] wrote.

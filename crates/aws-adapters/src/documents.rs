@@ -21,7 +21,7 @@ use pipeline::ports::{
 };
 
 use crate::attr::{Item, get_n, n, s};
-use crate::describe;
+use crate::repo_error as err;
 use crate::tables::{DOCUMENTS_KEY, DOCUMENTS_PART, DOCUMENTS_TTL_ATTR};
 
 /// The most compressed bytes one item holds: under DynamoDB's 400 KB item limit (the
@@ -60,14 +60,6 @@ impl DynamoDocuments {
             (DOCUMENTS_KEY.to_owned(), s(document)),
             (DOCUMENTS_PART.to_owned(), n(part as i64)),
         ]
-    }
-}
-
-fn err<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> RepoError {
-    RepoError {
-        operation,
-        message: describe(&e),
-        source: Some(Box::new(e)),
     }
 }
 

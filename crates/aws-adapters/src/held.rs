@@ -9,7 +9,7 @@ use order_domain::{Hold, OrderId, StoreId};
 use pipeline::ports::{HeldOrder, HeldOrders, RepoError};
 
 use crate::attr::{AttrError, Item, get_n, get_s, n, parse, s};
-use crate::describe;
+use crate::repo_error as err;
 use crate::tables::{HELD_BY_STORE_INDEX, HELD_RELEASABLE_ATTR, HELD_TTL_ATTR};
 
 /// How long a held item outlives its release time before TTL removes it.
@@ -39,14 +39,6 @@ impl DynamoHeld {
             client,
             table: table.into(),
         }
-    }
-}
-
-fn err<E: std::error::Error + Send + Sync + 'static>(operation: &'static str, e: E) -> RepoError {
-    RepoError {
-        operation,
-        message: describe(&e),
-        source: Some(Box::new(e)),
     }
 }
 

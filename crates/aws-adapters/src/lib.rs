@@ -37,6 +37,19 @@ pub(crate) fn describe<E: std::error::Error>(e: &E) -> String {
     aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
 }
 
+/// A failed SDK call as the ports report it: `operation`, the error with its whole context,
+/// and the error itself as the cause.
+pub(crate) fn repo_error<E: std::error::Error + Send + Sync + 'static>(
+    operation: &'static str,
+    e: E,
+) -> pipeline::ports::RepoError {
+    pipeline::ports::RepoError {
+        operation,
+        message: describe(&e),
+        source: Some(Box::new(e)),
+    }
+}
+
 #[cfg(test)]
 mod iam_actions {
     //! Each adapter's declared IAM actions are exactly the SDK operations its source calls, so

@@ -16,7 +16,7 @@ use pipeline::ports::{
 };
 
 use crate::attr::{self, Item, get_bool, get_s, get_time, opt_s, parse, s, time};
-use crate::describe;
+use crate::repo_error as repo_err;
 
 /// The orders table.
 #[derive(Debug, Clone)]
@@ -39,17 +39,6 @@ impl DynamoOrders {
             client,
             table: table.into(),
         }
-    }
-}
-
-fn repo_err<E: std::error::Error + Send + Sync + 'static>(
-    operation: &'static str,
-    e: E,
-) -> RepoError {
-    RepoError {
-        operation,
-        message: describe(&e),
-        source: Some(Box::new(e)),
     }
 }
 
