@@ -81,9 +81,9 @@ const fn ok(status: &'static str, pos_orders: usize, through: Option<&'static st
     }
 }
 
-/// The demo's scenarios.
-pub fn scenarios() -> Vec<Scenario> {
-    let plain = |name, partner, sample, expect| Scenario {
+/// A scenario sending `sample` once, as the partner sends it, at the sample's own times.
+fn plain(name: &'static str, partner: Partner, sample: &'static str, expect: Expect) -> Scenario {
+    Scenario {
         name,
         partner,
         sample,
@@ -93,7 +93,11 @@ pub fn scenarios() -> Vec<Scenario> {
         follow_up: None,
         spoil: Spoil::None,
         expect,
-    };
+    }
+}
+
+/// The demo's scenarios.
+pub fn scenarios() -> Vec<Scenario> {
     vec![
         plain(
             "immediate",
@@ -244,16 +248,13 @@ pub async fn pause_and_resume(
     use aws_adapters::catalog_admin::PauseChange;
     let store = order_domain::StoreId::parse(PAUSED_STORE)
         .unwrap_or_else(|_| unreachable!("a valid store id"));
-    let order = |name, expect| Scenario {
-        name,
-        partner: Partner::ChainApp,
-        sample: "events/partners/app/order.json",
-        fetched: None,
-        times: &[],
-        copies: 1,
-        follow_up: None,
-        spoil: Spoil::None,
-        expect,
+    let order = |name, expect| {
+        plain(
+            name,
+            Partner::ChainApp,
+            "events/partners/app/order.json",
+            expect,
+        )
     };
     let wait = || {
         let ttl = crate::app::LOCAL_CATALOG_CACHE_TTL_SECONDS;
