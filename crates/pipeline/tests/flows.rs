@@ -204,12 +204,8 @@ impl World {
         r.history.into_iter().map(|c| c.status).collect()
     }
 
-    /// dedup → adapt → accept, as the workflow's first three steps.
-    async fn accepted(
-        &self,
-        partner: Partner,
-        rel: &str,
-    ) -> (OrderHandle, Option<HoldPlan>, String) {
+    /// dedup → adapt, as the workflow's first two steps: the order and its correlation id.
+    async fn adapted(&self, partner: Partner, rel: &str) -> (OrderHandle, String) {
         let input = self.received(partner, rel).await;
         let d = self
             .dedup()
@@ -223,12 +219,18 @@ impl World {
             .await
             .unwrap()
             .order;
-        let accepted = self
-            .conversation()
-            .accept(&order, &d.correlation_id)
-            .await
-            .unwrap();
-        (order, accepted.hold, d.correlation_id)
+        (order, d.correlation_id)
+    }
+
+    /// dedup → adapt → accept, as the workflow's first three steps.
+    async fn accepted(
+        &self,
+        partner: Partner,
+        rel: &str,
+    ) -> (OrderHandle, Option<HoldPlan>, String) {
+        let (order, cid) = self.adapted(partner, rel).await;
+        let accepted = self.conversation().accept(&order, &cid).await.unwrap();
+        (order, accepted.hold, cid)
     }
 }
 
@@ -322,18 +324,7 @@ async fn a_pause_denies_the_next_order_leaves_an_accepted_one_alone_and_a_resume
 #[tokio::test]
 async fn a_pause_after_adapt_is_seen_by_accept() {
     let w = World::new();
-    let input = w.received(Partner::ChainApp, "app/order.json").await;
-    let d = w
-        .dedup()
-        .handle(&input, t0() + TimeDelta::seconds(30))
-        .await
-        .unwrap();
-    let order = w
-        .adapt()
-        .handle(serde_json::from_value(input).unwrap())
-        .await
-        .unwrap()
-        .order;
+    let (order, cid) = w.adapted(Partner::ChainApp, "app/order.json").await;
     w.catalog.replace(with_store(&w, "S1001", |s| {
         s.status = order_domain::StoreStatus::Paused;
         s.pause = Some(order_domain::Pause {
@@ -341,11 +332,7 @@ async fn a_pause_after_adapt_is_seen_by_accept() {
             until: Some(t0() + TimeDelta::minutes(20)),
         });
     }));
-    let refused = w
-        .conversation()
-        .accept(&order, &d.correlation_id)
-        .await
-        .unwrap_err();
+    let refused = w.conversation().accept(&order, &cid).await.unwrap_err();
     let PipelineError::Rejected(r) = &refused else {
         panic!("{refused:?}")
     };
