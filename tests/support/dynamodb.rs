@@ -71,24 +71,8 @@ async fn start() -> String {
     }
 }
 
-/// AWS clients for loopback endpoints, built as the functions build theirs.
-pub fn local_aws(endpoint: &str) -> aws_adapters::AwsConfig {
-    let env = [
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-        ("AWS_ENDPOINT_URL", endpoint),
-    ];
-    aws_adapters::AwsConfig::from_env(|k| {
-        env.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .expect("the loopback configuration is complete")
-}
-
 fn client_for(endpoint: &str) -> Client {
-    local_aws(endpoint).dynamodb()
+    aws_adapters::AwsConfig::loopback(endpoint).dynamodb()
 }
 
 /// A client for the shared DynamoDB Local, started on first use.

@@ -62,13 +62,7 @@ fn target(root: &Path, args: &[String]) -> Result<Target, String> {
             .filter(|e| !e.is_empty())
             .ok_or_else(|| format!("{} names no dynamodbLocal endpoint", path.display()))?
             .to_owned();
-        let config = aws_adapters::AwsConfig::from_env(|k| match k {
-            "AWS_REGION" => Some("us-east-1".to_owned()),
-            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("local".to_owned()),
-            "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
-            _ => None,
-        })
-        .map_err(|e| e.to_string())?;
+        let config = aws_adapters::AwsConfig::loopback(&endpoint);
         let (stores, menus) = table_names(flag(args, "--stage").unwrap_or("local"));
         return Ok(Target {
             client: config.dynamodb(),

@@ -59,18 +59,7 @@ async fn serve(replies: Vec<(u16, Value)>) -> (String, Arc<Fake>) {
 }
 
 fn aws(endpoint: &str) -> AwsConfig {
-    let env = [
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-        ("AWS_ENDPOINT_URL", endpoint),
-    ];
-    AwsConfig::from_env(|k| {
-        env.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap()
+    AwsConfig::loopback(endpoint)
 }
 
 fn event(n: usize) -> OutboundEvent {

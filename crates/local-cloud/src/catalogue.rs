@@ -21,19 +21,7 @@ pub const REPOSITORY_CATALOGUE: &str = "crates/domain/catalog/catalog.json";
 
 /// An SDK client for DynamoDB at `endpoint` (the local cloud's DynamoDB, or its IAM front).
 pub fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let vars = [
-        ("AWS_REGION", local_aws_core::REGION),
-        ("AWS_ACCESS_KEY_ID", "local"),
-        ("AWS_SECRET_ACCESS_KEY", "local"),
-        ("AWS_ENDPOINT_URL", endpoint),
-    ];
-    let config = aws_adapters::AwsConfig::from_env(|k| {
-        vars.iter()
-            .find(|(name, _)| *name == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap_or_else(|_| unreachable!("every variable the configuration reads is given"));
-    config.dynamodb()
+    aws_adapters::AwsConfig::loopback(endpoint).dynamodb()
 }
 
 /// The names of the template's catalogue tables, if it has them.
