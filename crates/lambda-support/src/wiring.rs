@@ -88,6 +88,9 @@ pub struct AwsBackend {
     /// Each secret's value once read, shared by the use case's clients: `release-order`'s POS
     /// and partner clients read the same secret once, not once each.
     secrets: std::sync::Mutex<HashMap<&'static str, SecretCell>>,
+    /// The catalogue, shared by the use case's parts: `release-order`'s releaser and partner
+    /// conversation read one cache, not two.
+    catalog: std::sync::OnceLock<Arc<dyn pipeline::ports::CatalogSource>>,
 }
 
 /// A secret's value, read at most once per process (a failed read is retried by the next).
@@ -156,6 +159,7 @@ impl Backend {
                     config,
                     calls: std::sync::Mutex::default(),
                     secrets: std::sync::Mutex::default(),
+                    catalog: std::sync::OnceLock::new(),
                 })))
             }
             "memory" => {
@@ -227,25 +231,31 @@ impl Backend {
     }
 
     /// The store catalogue: the stores and menus tables when `STORES_TABLE` is set (cached
-    /// for `CATALOG_CACHE_TTL_SECONDS`), else the catalogue embedded in the binary.
+    /// for `CATALOG_CACHE_TTL_SECONDS`, one cache per process), else the catalogue embedded in
+    /// the binary.
     fn catalog(&self, env: &Env) -> Result<Arc<dyn pipeline::ports::CatalogSource>, ConfigError> {
         let (Backend::Aws(aws), Some(client), Some(stores)) =
             (self, self.dynamo(), env.optional(vars::STORES_TABLE))
         else {
             return embedded_catalog();
         };
+        if let Some(built) = aws.catalog.get() {
+            return Ok(built.clone());
+        }
         let ttl: u64 = env.parsed_or(vars::CATALOG_CACHE_TTL_SECONDS, 60)?;
         aws.named(aws_adapters::DynamoCatalog::IAM_ACTIONS, vars::STORES_TABLE);
         aws.named(aws_adapters::DynamoCatalog::IAM_ACTIONS, vars::MENUS_TABLE);
-        Ok(Arc::new(aws_adapters::DynamoCatalog::new(
-            client,
-            stores,
-            env.required(vars::MENUS_TABLE)?,
-            aws_adapters::catalog::CacheSettings {
-                ttl: Duration::from_secs(ttl),
-                ..Default::default()
-            },
-        )))
+        let built: Arc<dyn pipeline::ports::CatalogSource> =
+            Arc::new(aws_adapters::DynamoCatalog::new(
+                client,
+                stores,
+                env.required(vars::MENUS_TABLE)?,
+                aws_adapters::catalog::CacheSettings {
+                    ttl: Duration::from_secs(ttl),
+                    ..Default::default()
+                },
+            ));
+        Ok(aws.catalog.get_or_init(|| built).clone())
     }
 
     fn orders(&self, env: &Env) -> Result<Arc<dyn OrdersRepo>, ConfigError> {
@@ -735,6 +745,22 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         (url, calls)
+    }
+
+    #[tokio::test]
+    async fn the_parts_of_a_use_case_share_one_catalogue_cache() {
+        let env = Env::from_pairs([
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            (vars::STORES_TABLE, "stores"),
+            (vars::MENUS_TABLE, "menus"),
+        ]);
+        let backend = Backend::from_env(&env).await.unwrap();
+        let first = backend.catalog(&env).unwrap();
+        let second = backend.catalog(&env).unwrap();
+        assert!(Arc::ptr_eq(&first, &second));
     }
 
     #[tokio::test]
