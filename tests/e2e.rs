@@ -430,6 +430,37 @@ async fn a_scheduled_order_is_held_then_released_by_time_then_sent() {
         v.executions[0].path
     );
     assert_eq!(live_pos_orders(&v), 1);
+    // Express until the hold, Standard for the hold only (released, it hands the order back),
+    // Express again for the send: by the executions' own records.
+    let run = &c.runs_of(&o.id).await[0];
+    let kinds: Vec<_> = run
+        .executions
+        .iter()
+        .map(|e| e.machine.name.clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "orders-e2e-scheduled-workflow",
+            "orders-e2e-scheduled-hold-workflow",
+            "orders-e2e-scheduled-workflow"
+        ],
+        "{kinds:?}"
+    );
+    assert_eq!(
+        run.executions[1].path().await,
+        ["Start", "Hold", "Release by time", "Hand back"],
+        "the Standard workflow only holds"
+    );
+    assert_eq!(
+        run.executions[2].path().await,
+        [
+            "Released?",
+            "Send to POS",
+            "Publish sent to POS",
+            "Sent to POS"
+        ]
+    );
     // How long it was held, from the execution history's own timestamps: the Hold task's
     // timeout is the 3 minutes to the kitchen's start (less the seconds the order took to
     // get there), and the task ran that long at the cloud's 60× time scale, not less.
@@ -1075,6 +1106,41 @@ async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partn
             .path
             .contains(&"Cancel with partner".to_owned())
     );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_start_execution_on_the_express_workflow_a_released_order_is_sent_from_the_hold() {
+    // The hand-back is denied (AccessDenied is not retried away): the Standard workflow sends
+    // the released order itself, once.
+    let o = order(
+        Partner::DoorDash,
+        "events/partners/doordash/order-scheduled.json",
+        &[("/order/estimated_pickup_time", 15)],
+    );
+    let start_express = "        - StepFunctionsExecutionPolicy: { StateMachineName: !Sub \"orders-${Stage}-workflow\" }\n";
+    let (c, v) =
+        run_with_permission_changed("handback", "OrderHoldWorkflow", start_express, "", &o).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
+    assert!(!denials(&c, &o, "states:StartExecution").await.is_empty());
+    let run = &c.runs_of(&o.id).await[0];
+    assert_eq!(
+        run.executions.len(),
+        2,
+        "no Express execution after the hold"
+    );
+    let standard = run.executions[1].path().await;
+    assert!(
+        standard.ends_with(&[
+            "Hand back".to_owned(),
+            "Send to POS".to_owned(),
+            "Publish sent to POS".to_owned(),
+            "Sent to POS".to_owned()
+        ]),
+        "{standard:?}"
+    );
+    assert_eq!(live_pos_orders(&v), 1);
+    assert_eq!(count(&events(&c, &o).await, "Order Sent To POS"), 1);
     c.stop().await;
 }
 

@@ -184,6 +184,30 @@ fn the_workflow_role_allows_every_task_and_nothing_wider() {
             );
         }
     }
+    // The workflows it starts (the hand-back to the Express workflow), and no others.
+    for other in app.state_machines.iter().filter(|o| o.arn != sm.arn) {
+        let starts = iam.authorize(
+            &caller,
+            "states:StartExecution",
+            &other.arn,
+            BTreeMap::new(),
+        );
+        if text.contains(&other.arn) {
+            starts.unwrap_or_else(|d| panic!("{d}"));
+            needed.insert(other.arn.clone());
+        } else {
+            assert!(
+                starts.is_err(),
+                "the workflow may start {}, which it never does",
+                other.name
+            );
+        }
+    }
+    assert!(
+        iam.authorize(&caller, "states:StartExecution", &sm.arn, BTreeMap::new())
+            .is_err(),
+        "the workflow may start itself"
+    );
     iam.authorize(&caller, "events:PutEvents", &bus, BTreeMap::new())
         .unwrap();
     iam.authorize(&caller, "dynamodb:UpdateItem", &orders, BTreeMap::new())

@@ -1005,8 +1005,10 @@ pub fn partner_order_of(input: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-/// One run of an order's workflow: an execution and the one it handed over to, if any
-/// (`handover.from` in the latter's input names the former).
+/// One run of an order's workflow: an execution and those it handed over to, if any
+/// (`handover.from` in a continuation's input names an execution of the run: the Express
+/// execution that handed over to the Standard workflow, whose hand-back to the Express
+/// workflow carries the same state, or an execution started by one of those).
 #[derive(Debug, Clone)]
 pub struct Run {
     /// The executions, first the one the event started.
@@ -1064,7 +1066,10 @@ fn runs(executions: Vec<Arc<Execution>>) -> Vec<Run> {
         }
     }
     for (from, e) in continuations {
-        match out.iter_mut().find(|r| r.executions[0].arn == from) {
+        match out
+            .iter_mut()
+            .find(|r| r.executions.iter().any(|x| x.arn == from))
+        {
             Some(run) => run.executions.push(e),
             None => out.push(Run {
                 executions: vec![e],
