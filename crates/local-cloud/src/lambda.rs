@@ -99,12 +99,17 @@ pub struct FunctionStats {
     pub restarts: u64,
     /// Billed duration of the answered invocations, ms (each rounded up to 1 ms).
     pub billed_ms: u64,
+    /// CPU time (user and system) of its processes, init included, ms: from `/proc/<pid>/stat`
+    /// in 10 ms ticks, sampled every 250 ms (a process that died counts as last sampled).
+    pub cpu_ms: u64,
 }
 
 struct Worker {
     index: usize,
     port: u16,
     pid: Mutex<Option<u32>>,
+    /// CPU time of its current process when last sampled, ms.
+    cpu_ms: Mutex<u64>,
     in_flight: Mutex<Option<String>>,
     started: Mutex<Option<Instant>>,
 }
@@ -341,6 +346,7 @@ impl Lambda {
                     index,
                     port,
                     pid: Mutex::new(None),
+                    cpu_ms: Mutex::new(0),
                     in_flight: Mutex::new(None),
                     started: Mutex::new(None),
                 });
@@ -468,16 +474,19 @@ impl Lambda {
                     tokio::select! {
                         s = child.wait() => break Some(s),
                         _ = stop.changed() => {
-                            if let Some(pid) = pid { record_rss(&pool, pid).await; }
+                            if let Some(pid) = pid { sample(&pool, &worker, pid).await; }
                             let _ = child.kill().await;
                             break None;
                         }
                         _ = tokio::time::sleep(Duration::from_millis(250)) => {
-                            if let Some(pid) = pid { record_rss(&pool, pid).await; }
+                            if let Some(pid) = pid { sample(&pool, &worker, pid).await; }
                         }
                     }
                 };
                 *worker.pid.lock().await = None;
+                // The process is gone: its CPU time, as last sampled, is the function's.
+                let cpu = std::mem::take(&mut *worker.cpu_ms.lock().await);
+                pool.stats.lock().await.cpu_ms += cpu;
                 let Some(status) = status else { break };
                 // The process died: whatever it was doing failed.
                 if let Some(id) = worker.in_flight.lock().await.take() {
@@ -719,12 +728,16 @@ impl Lambda {
     pub async fn stats(&self) -> BTreeMap<String, FunctionStats> {
         let mut out = BTreeMap::new();
         for (name, pool) in &self.pools {
+            let mut live_cpu_ms = 0;
             for w in &pool.workers {
                 if let Some(pid) = *w.pid.lock().await {
-                    record_rss(pool, pid).await;
+                    sample(pool, w, pid).await;
                 }
+                live_cpu_ms += *w.cpu_ms.lock().await;
             }
-            out.insert(name.clone(), pool.stats.lock().await.clone());
+            let mut stats = pool.stats.lock().await.clone();
+            stats.cpu_ms += live_cpu_ms;
+            out.insert(name.clone(), stats);
         }
         out
     }
@@ -805,11 +818,31 @@ impl Lambda {
     }
 }
 
-async fn record_rss(pool: &Pool, pid: u32) {
+/// Samples a worker's process: its peak RSS into the function's, its CPU time into the
+/// worker's.
+async fn sample(pool: &Pool, worker: &Worker, pid: u32) {
     if let Some(kb) = peak_rss_kb(pid) {
         let mut s = pool.stats.lock().await;
         s.peak_rss_kb = s.peak_rss_kb.max(kb);
     }
+    if let Some(ms) = cpu_ms(pid) {
+        *worker.cpu_ms.lock().await = ms;
+    }
+}
+
+/// A process's CPU time (user and system), ms: fields 14 and 15 of `/proc/<pid>/stat`, in
+/// clock ticks of 10 ms (Linux's `USER_HZ`, 100 on every architecture it runs on here).
+fn cpu_ms(pid: u32) -> Option<u64> {
+    parse_cpu_ms(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn parse_cpu_ms(stat: &str) -> Option<u64> {
+    // The command name (field 2) is in parentheses and may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10)
 }
 
 fn kill(pid: u32) {
@@ -823,6 +856,16 @@ fn kill(pid: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_is_user_and_system_ticks_after_the_command_name() {
+        // A command name with a space and a parenthesis; utime 123 and stime 45 ticks.
+        let stat = "4242 (pos (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 123 45 0 0 20 0 3 0 100";
+        assert_eq!(parse_cpu_ms(stat), Some(1680));
+        assert_eq!(parse_cpu_ms("4242 (pos) S 1"), None);
+        // This process has used some CPU by now, and its stat reads.
+        assert!(cpu_ms(std::process::id()).is_some());
+    }
 
     #[tokio::test]
     async fn concurrency_of_an_unknown_function_is_refused_by_name() {

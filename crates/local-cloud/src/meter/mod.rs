@@ -16,7 +16,8 @@
 //!   task), Express requests and duration (rounded up to 100 ms) × memory (64 MB, the smallest
 //!   step, which these states stay far below);
 //! * Lambda: requests and billed duration (each rounded up to 1 ms, with the init phase, which
-//!   Lambda bills) × the function's configured memory;
+//!   Lambda bills) × the function's configured memory, with the CPU time its processes used
+//!   stretched to the share of a vCPU that memory buys ([`lambda_gb_seconds`]);
 //! * EventBridge: each event put, in 64 KB chunks as AWS counts an entry's size;
 //! * CloudWatch Logs: the bytes the functions logged, and the workflows' ERROR-level records
 //!   (their failure events, without execution data, as the template configures them).
@@ -32,6 +33,21 @@ use serde_json::Value;
 
 use crate::cloud::LocalCloud;
 use prices::*;
+
+/// The memory at which a function has the equivalent of one vCPU, MB; Lambda allocates CPU in
+/// proportion to memory ("Configuring Lambda function memory",
+/// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html>, read 2026-12-01).
+pub const ONE_VCPU_MB: f64 = 1769.0;
+
+/// A function's GB-seconds on AWS: `wall_ms` (billed here: invocations and inits, each rounded
+/// up to 1 ms) at `memory_mb`, with the `cpu_ms` it spent computing taking as much longer as
+/// the function's share of a vCPU is below the whole core it had here (`ONE_VCPU_MB /
+/// memory_mb` times as long; no shorter above one vCPU, which one thread cannot use). Assumes
+/// a core here computes as fast as a Graviton vCPU.
+pub fn lambda_gb_seconds(wall_ms: f64, cpu_ms: f64, memory_mb: f64) -> f64 {
+    let stretch = (ONE_VCPU_MB / memory_mb - 1.0).max(0.0);
+    (wall_ms + cpu_ms * stretch) / 1000.0 * memory_mb / 1024.0
+}
 
 /// Counters for what the local cloud sees as it happens.
 #[derive(Debug, Default)]
@@ -252,19 +268,22 @@ pub async fn usage(cloud: &LocalCloud, meter: &Meter, log_dir: &Path) -> Usage {
     }
     // Lambda.
     for (name, stats) in cloud.lambda.stats().await {
-        let memory_gb = cloud
+        let memory_mb = cloud
             .app
             .functions
             .iter()
             .find(|f| f.name == name)
-            .map_or(128.0, |f| f.memory_mb as f64)
-            / 1024.0;
+            .map_or(128.0, |f| f.memory_mb as f64);
         let init_ms: f64 = stats.init_times_ms.iter().map(|ms| ms.ceil()).sum();
         u.add(LAMBDA_REQUEST, &name, stats.invocations as f64);
         u.add(
             LAMBDA_GB_SECOND,
             &name,
-            (stats.billed_ms as f64 + init_ms) / 1000.0 * memory_gb,
+            lambda_gb_seconds(
+                stats.billed_ms as f64 + init_ms,
+                stats.cpu_ms as f64,
+                memory_mb,
+            ),
         );
         let log = std::fs::metadata(log_dir.join(format!("{name}.log"))).map_or(0, |m| m.len());
         u.add(LOGS_GB, &name, log as f64 / 1e9);
@@ -314,6 +333,24 @@ pub fn dynamodb_requests(meter: &Meter) -> u64 {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn computing_takes_longer_on_a_smaller_share_of_a_vcpu_and_waiting_does_not() {
+        // 1 s waiting on a partner: 1 s whatever the memory.
+        assert_eq!(lambda_gb_seconds(1000.0, 0.0, 128.0), 0.125);
+        // 10 ms computing at 128 MB: 10 ms × 1769 / 128 in all.
+        let at_128 = lambda_gb_seconds(10.0, 10.0, 128.0);
+        assert!((at_128 - 10.0 * 1769.0 / 128.0 / 1000.0 * 0.125).abs() < 1e-12);
+        // The same CPU (inside the same wall time here) costs the same GB-seconds at any memory
+        // below one vCPU...
+        let (at_256, at_128) = (
+            lambda_gb_seconds(10.0, 10.0, 256.0),
+            lambda_gb_seconds(10.0, 10.0, 128.0),
+        );
+        assert!((at_256 - at_128).abs() < 1e-9, "{at_256} {at_128}");
+        // ...and is not shortened above it.
+        assert_eq!(lambda_gb_seconds(10.0, 10.0, 2048.0), 0.01 * 2.0);
+    }
 
     #[test]
     fn express_duration_rounds_up_to_100_ms_at_64_mb() {
