@@ -774,7 +774,7 @@ fn every_handover_lands_on_a_state_the_standard_workflow_enters_at() {
         express["States"]["Start"]["Parameters"]["owner.$"] == "$$.Execution.Id",
         "the Express execution owns the order it claims"
     );
-    for standard_only in ["Hold", "Release by time", "Void in POS", "Record failure"] {
+    for standard_only in ["Hold", "Void in POS", "Record failure"] {
         assert!(
             express["States"].get(standard_only).is_none(),
             "Express runs {standard_only}"
