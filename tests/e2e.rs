@@ -936,17 +936,17 @@ async fn without_its_idempotency_table_dedup_is_denied_and_the_partner_is_told_n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_writes_to_the_orders_table_adapt_order_is_denied_and_nothing_reaches_the_pos() {
+async fn without_reads_of_the_stores_table_adapt_order_is_denied_and_nothing_reaches_the_pos() {
     let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
     let (c, v) = run_with_permission_changed(
         "adapt",
         "AdaptOrderFunction",
-        "        - DynamoDBWritePolicy: { TableName: !Ref OrdersTable }\n",
+        "        - DynamoDBReadPolicy: { TableName: !Ref StoresTable }\n",
         "",
         &o,
     )
     .await;
-    assert!(!denials(&c, &o, "dynamodb:UpdateItem").await.is_empty());
+    assert!(!denials(&c, &o, "dynamodb:GetItem").await.is_empty());
     assert!(
         v.executions[0].path.contains(&"Deny".to_owned()),
         "{:?}",

@@ -731,7 +731,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "accept",
         "The store takes an ASAP order: accepted with the partner, no hold",
         json!({ "action": "accept", "order": orders["A"], "correlationId": ac }),
-        affecting(output(json!({ "hold": null })), json!({"orders": ["app.APP-20261122-0001 status Received -> Accepted"], "partner": ["accept app APP-20261122-0001"]})),
+        affecting(output(json!({ "hold": null })), json!({"orders": ["app.APP-20261122-0001 status Received -> Accepted", "app.APP-20261122-0001 storeId none -> S1001"], "partner": ["accept app APP-20261122-0001"]})),
         None,
     )
     .await?;
@@ -742,7 +742,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "accept-scheduled",
         "A pickup at 19:30 with 12 minutes of prep: held until 19:18 (under watch the time has passed: no hold)",
         json!({ "action": "accept", "order": orders["AS"], "correlationId": asc }),
-        affecting(output(json!({ "hold": { "releaseAt": "2026-11-22T19:18:00Z", "timeoutSeconds": 4680 } })), json!({"orders": ["app.APP-20261122-0002 status Received -> Accepted"], "partner": ["accept app APP-20261122-0002"]})),
+        affecting(output(json!({ "hold": { "releaseAt": "2026-11-22T19:18:00Z", "timeoutSeconds": 4680 } })), json!({"orders": ["app.APP-20261122-0002 status Received -> Accepted", "app.APP-20261122-0002 storeId none -> S1001"], "partner": ["accept app APP-20261122-0002"]})),
         Some(output(json!({}))),
     )
     .await?;

@@ -156,38 +156,6 @@ impl OrdersRepo for DynamoOrders {
         }
     }
 
-    async fn attach_order(
-        &self,
-        order: &OrderHandle,
-        at: DateTime<Utc>,
-    ) -> Result<bool, RepoError> {
-        const OP: &str = "attach order";
-        let json = serde_json::to_string(order).map_err(|e| RepoError::caused(OP, e))?;
-        match self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("orderId", s(order.id.as_str()))
-            .update_expression("SET #order = :order, storeId = :store, updatedAt = :at")
-            .condition_expression("attribute_exists(orderId)")
-            .expression_attribute_names("#order", "order")
-            .expression_attribute_values(":order", s(json))
-            .expression_attribute_values(":store", s(order.store_id.as_str()))
-            .expression_attribute_values(":at", time(at))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(repo_err(OP, e)),
-        }
-    }
-
     async fn transition(
         &self,
         id: &OrderId,
@@ -241,6 +209,15 @@ impl OrdersRepo for DynamoOrders {
         if let Some(pos) = update.pos_order_id {
             set.push("posOrderId = :pos");
             req = req.expression_attribute_values(":pos", s(pos.as_str()));
+        }
+        if let Some(order) = update.order {
+            let json = serde_json::to_string(&order).map_err(|e| RepoError::caused(OP, e))?;
+            set.push("#order = :order");
+            set.push("storeId = :store");
+            req = req
+                .expression_attribute_names("#order", "order")
+                .expression_attribute_values(":order", s(json))
+                .expression_attribute_values(":store", s(order.store_id.as_str()));
         }
         match req
             .update_expression(format!("SET {}", set.join(", ")))

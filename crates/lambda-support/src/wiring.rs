@@ -577,7 +577,6 @@ pub async fn adapt(env: &Env, backend: &Backend) -> Result<Adapt, ConfigError> {
         partners: backend
             .partner_api(env, &[(Partner::UberEats, vars::UBEREATS_API_URL)])
             .await?,
-        orders: backend.orders(env)?,
         clock: backend.clock(),
         documents: backend.documents(env)?,
     })

@@ -250,8 +250,8 @@ pub async fn creating_an_existing_order_returns_it(repo: &dyn OrdersRepo, prefix
     );
 }
 
-/// The adapted order, its store, the cancellation flag and reason and the void mark are kept;
-/// attaching to an order that does not exist says so.
+/// The adapted order and its store, written with a status change, the cancellation flag and
+/// reason and the void mark are kept; a change to an order that does not exist says so.
 pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
     repo: &dyn OrdersRepo,
     prefix: &str,
@@ -273,10 +273,21 @@ pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
             inline: None,
         },
     );
+    let accepted = repo
+        .transition(
+            &order.id,
+            OrderStatus::Accepted,
+            at(),
+            StatusUpdate {
+                order: Some(handle.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        repo.attach_order(&handle, at())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
+        matches!(&accepted, Transition::Applied(r) if r.order.as_ref() == Some(&handle) && r.store_id.as_ref() == Some(&order.store_id)),
+        "{accepted:?}"
     );
     let flagged = repo
         .request_cancellation(&order.id, Some("changed plans"), at())
@@ -300,12 +311,19 @@ pub async fn the_adapted_order_and_the_cancellation_flag_round_trip(
         id: id(prefix, "never-created"),
         ..handle
     };
-    assert!(
-        !repo
-            .attach_order(&unknown, at())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-    );
+    let missing = repo
+        .transition(
+            &unknown.id,
+            OrderStatus::Accepted,
+            at(),
+            StatusUpdate {
+                order: Some(unknown.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(missing, Transition::Missing);
 }
 
 fn held_order(

@@ -164,6 +164,10 @@ pub fn apply_transition(
     if update.pos_order_id.is_some() {
         record.pos_order_id = update.pos_order_id;
     }
+    if let Some(order) = update.order {
+        record.store_id = Some(order.store_id.clone());
+        record.order = Some(order);
+    }
     Transition::Applied(Box::new(record.clone()))
 }
 
@@ -221,21 +225,6 @@ impl OrdersRepo for InMemoryOrders {
             },
         );
         Ok(Created::New)
-    }
-
-    async fn attach_order(
-        &self,
-        order: &OrderHandle,
-        at: DateTime<Utc>,
-    ) -> Result<bool, RepoError> {
-        let mut records = lock(&self.records);
-        let Some(record) = records.get_mut(&order.id) else {
-            return Ok(false);
-        };
-        record.order = Some(order.clone());
-        record.store_id = Some(order.store_id.clone());
-        record.updated_at = at;
-        Ok(true)
     }
 
     async fn transition(

@@ -343,6 +343,10 @@ pub struct StatusUpdate {
     pub reason: Option<String>,
     /// The POS's id.
     pub pos_order_id: Option<PosOrderId>,
+    /// The adapted order's handle (as [`OrderHandle::for_record`] gives it) and so its store:
+    /// accept-order writes it with `Accepted`, in the same write (DynamoDB bills each write by
+    /// the item's size, at least one write unit: a separate write after adapt cost one more).
+    pub order: Option<OrderHandle>,
 }
 
 /// Result of a status change.
@@ -366,10 +370,6 @@ pub enum Transition {
 pub trait OrdersRepo: Send + Sync {
     /// Creates the record in `Received` unless one exists.
     async fn create(&self, new: NewOrder) -> Result<Created, RepoError>;
-    /// Stores the adapted order's handle (and its store) on the record; false if there is no
-    /// record.
-    async fn attach_order(&self, order: &OrderHandle, at: DateTime<Utc>)
-    -> Result<bool, RepoError>;
     /// Moves the status to `to` if the lifecycle allows it from the current status, with one
     /// conditional write, appending to the history.
     async fn transition(

@@ -112,7 +112,6 @@ impl World {
         Adapt {
             catalog: self.catalog.clone(),
             partners: self.partners.clone(),
-            orders: self.orders.clone(),
             clock: self.clock.clone(),
             documents: self.documents.clone(),
         }

@@ -143,7 +143,10 @@ impl PartnerConversation {
                 &order.id,
                 OrderStatus::Accepted,
                 now,
-                StatusUpdate::default(),
+                StatusUpdate {
+                    order: Some(handle.for_record()),
+                    ..Default::default()
+                },
             )
             .await?
         {

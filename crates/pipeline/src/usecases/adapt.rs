@@ -10,7 +10,7 @@ use tracing::debug;
 use crate::errors::PipelineError;
 use crate::io::{AdaptInput, AdaptOutput};
 use crate::ports::CatalogSource;
-use crate::ports::{Clock, Documents, OrderHandle, OrdersRepo, PartnerApi};
+use crate::ports::{Clock, Documents, OrderHandle, PartnerApi};
 
 /// The adapt use case.
 pub struct Adapt {
@@ -18,8 +18,6 @@ pub struct Adapt {
     pub catalog: Arc<dyn CatalogSource>,
     /// Partner APIs (to fetch notified orders).
     pub partners: Arc<dyn PartnerApi>,
-    /// Orders table.
-    pub orders: Arc<dyn OrdersRepo>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// The claim-check store (webhook bodies in, canonical orders out).
@@ -76,17 +74,8 @@ impl Adapt {
             .documents
             .put(&format!("order/{}", order.id), &canonical)
             .await?;
+        // The record gets the handle with `Accepted` (accept-order's one write), not here.
         let handle = OrderHandle::of(&order, document);
-        if !self
-            .orders
-            .attach_order(&handle.for_record(), self.clock.now())
-            .await?
-        {
-            return Err(PipelineError::InvalidInput(format!(
-                "no record for order {}: dedup must claim it first",
-                order.id
-            )));
-        }
         debug!(order_id = %order.id, store_id = %order.store_id, lines = order.items.len(), bytes = canonical.len(), "order adapted");
         Ok(AdaptOutput { order: handle })
     }
