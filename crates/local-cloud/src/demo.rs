@@ -462,28 +462,30 @@ pub const OUTCOME_EVENTS: [&str; 4] = [
 ];
 
 /// Compacts a path for the table: the states that tell the story. A handover from the
-/// Express to the Standard workflow shows as `⇒ Standard:`.
+/// Express to the Standard workflow shows as `⇒ Standard:`, the hand-back of a released order
+/// as `⇒ Express:`.
 pub fn story(path: &[String]) -> String {
-    const QUIET: [&str; 6] = [
+    const QUIET: [&str; 8] = [
         "Start",
         "Receive",
         "Seen before?",
         "Hold?",
         "Outcome?",
         "Handed over",
+        "Released?",
+        "Timed out?",
     ];
     path.iter()
         .filter(|s| !QUIET.contains(&s.as_str()) && !s.starts_with("Hand over: "))
-        .map(|s| {
-            if s == "Hand over" {
-                "⇒ Standard:".to_owned()
-            } else {
-                s.clone()
-            }
+        .map(|s| match s.as_str() {
+            "Hand over" => "⇒ Standard:".to_owned(),
+            "Hand back" => "⇒ Express:".to_owned(),
+            _ => s.clone(),
         })
         .collect::<Vec<_>>()
         .join(" → ")
         .replace(" → ⇒ Standard: →", " ⇒ Standard:")
+        .replace(" → ⇒ Express: →", " ⇒ Express:")
 }
 
 /// The outcome table.
@@ -631,13 +633,16 @@ mod tests {
             "Handed over",
             "Start",
             "Hold",
+            "Hand back",
+            "Released?",
+            "Release by time",
             "Send to POS",
         ]
         .map(str::to_owned)
         .to_vec();
         assert_eq!(
             story(&handed),
-            "Dedup → Accept ⇒ Standard: Hold → Send to POS"
+            "Dedup → Accept ⇒ Standard: Hold ⇒ Express: Release by time → Send to POS"
         );
     }
 }
