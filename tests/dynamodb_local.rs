@@ -760,23 +760,42 @@ async fn an_item_marked_sold_out_shows_in_the_store_and_back_removes_it() {
         }
     };
     let code = order_domain::PosItemCode::parse("TACO-SOFT").unwrap();
-    set_item_availability(&c, &stores, &id, "TACO-SOFT", false)
+    set_item_availability(&c, &stores, &menus, &id, "TACO-SOFT", false)
         .await
         .unwrap();
     assert!(read(menus.clone()).await.contains(&code));
     // Marking it twice keeps one entry; back removes it.
-    let doc = set_item_availability(&c, &stores, &id, "TACO-SOFT", false)
+    let doc = set_item_availability(&c, &stores, &menus, &id, "TACO-SOFT", false)
         .await
         .unwrap();
     assert_eq!(doc["unavailable"], serde_json::json!(["TACO-SOFT"]));
-    set_item_availability(&c, &stores, &id, "TACO-SOFT", true)
+    set_item_availability(&c, &stores, &menus, &id, "TACO-SOFT", true)
         .await
         .unwrap();
     assert!(!read(menus.clone()).await.contains(&code));
-    // A code the store document cannot hold is refused, and nothing changes.
-    let err = set_item_availability(&c, &stores, &id, "not a code", false)
+    // A code that is not on the store's menu, or cannot be a code at all, is refused, and
+    // nothing changes; one left over from an earlier menu can still be marked back.
+    for code in ["TACO-SUPREME", "not a code"] {
+        let err = set_item_availability(&c, &stores, &menus, &id, code, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, aws_adapters::catalog_admin::AdminError::NotOnMenu { code: c, menu, version: 1, .. } if c == code && menu == "core-us"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("is not an item or modifier of menu core-us"),
+            "{err}"
+        );
+    }
+    assert!(read(menus.clone()).await.is_empty());
+    set_item_availability(&c, &stores, &menus, &id, "TACO-SUPREME", true)
         .await
-        .unwrap_err();
-    assert!(err.to_string().contains("after the change"), "{err}");
-    assert!(read(menus).await.is_empty());
+        .unwrap();
+    // A modifier can be sold out too.
+    let doc = set_item_availability(&c, &stores, &menus, &id, "ADD-GUAC", false)
+        .await
+        .unwrap();
+    assert_eq!(doc["unavailable"], serde_json::json!(["ADD-GUAC"]));
 }

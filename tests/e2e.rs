@@ -1572,3 +1572,71 @@ async fn a_paused_store_refuses_the_next_order_with_the_partner_told_and_a_resum
     assert_eq!(live_pos_orders(&v), 1);
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
+    use local_cloud::catalogue::set_item_availability;
+    let c = cloud("sold-out").await;
+    let store = order_domain::StoreId::parse("S1001").unwrap();
+    // The app's sample: a Crunchwrap Supreme with extra cheese, and two soft tacos.
+    let app = "events/partners/app/order.json";
+    // Something it does not have sold out: it goes through.
+    set_item_availability(&c, &store, "CHALUPA", false)
+        .await
+        .unwrap();
+    catalogue_change_shows().await;
+    let without = order(Partner::ChainApp, app, &[]);
+    assert_eq!(send(&c, &without).await, 202);
+    let v = settled(&c, &without, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"));
+    assert_eq!(live_pos_orders(&v), 1);
+    // Its modifier (extra cheese) sold out too: the next one is refused, the partner told.
+    let doc = set_item_availability(&c, &store, "ADD-CHEESE", false)
+        .await
+        .unwrap();
+    assert_eq!(doc["unavailable"], json!(["ADD-CHEESE", "CHALUPA"]));
+    catalogue_change_shows().await;
+    let with = order(Partner::ChainApp, app, &[]);
+    assert_eq!(send(&c, &with).await, 202);
+    let v = settled(&c, &with, 1).await;
+    assert_eq!(v.status.as_deref(), Some("Rejected"));
+    assert_eq!(live_pos_orders(&v), 0);
+    let ev = events(&c, &with).await;
+    let rejected: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["detail-type"] == "Order Rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{ev:?}");
+    assert_eq!(rejected[0]["detail"]["data"]["reason"], "ItemUnavailable");
+    assert!(
+        rejected[0]["detail"]["data"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("ADD-CHEESE")),
+        "{}",
+        rejected[0]
+    );
+    assert_eq!(
+        statements_to(&c, &with).await,
+        [(local_cloud::sim::partner::Told::Deny, true)]
+    );
+    // A typo is refused by the tool, not believed.
+    let typo = set_item_availability(&c, &store, "ADD-CHEEZE", false)
+        .await
+        .unwrap_err();
+    assert!(
+        typo.to_string().contains("not an item or modifier"),
+        "{typo}"
+    );
+    // Back: the same order goes through again.
+    set_item_availability(&c, &store, "ADD-CHEESE", true)
+        .await
+        .unwrap();
+    catalogue_change_shows().await;
+    let again = order(Partner::ChainApp, app, &[]);
+    assert_eq!(send(&c, &again).await, 202);
+    assert_eq!(
+        settled(&c, &again, 1).await.status.as_deref(),
+        Some("SentToPos")
+    );
+    c.stop().await;
+}

@@ -145,9 +145,11 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
             let item = flag(rest, "--item")
                 .ok_or_else(|| format!("--item <POS code> is required\n{USAGE}"))?;
             let available = verb == "back";
-            catalog_admin::set_item_availability(&t.client, &t.stores, &id, item, available)
-                .await
-                .map_err(|e| e.to_string())?;
+            catalog_admin::set_item_availability(
+                &t.client, &t.stores, &t.menus, &id, item, available,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             Ok(format!(
                 "{item} at store {id}: {}",
                 if available { "available" } else { "sold out" }

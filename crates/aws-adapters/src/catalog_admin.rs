@@ -28,6 +28,21 @@ pub enum AdminError {
     /// No such store.
     #[error("store {0} is not in the catalogue")]
     UnknownStore(String),
+    /// The POS code is neither an item nor a modifier of the store's menu (a typo would
+    /// otherwise mark nothing sold out and be believed).
+    #[error(
+        "{code} is not an item or modifier of menu {menu} version {version}, which store {store} uses"
+    )]
+    NotOnMenu {
+        /// The store.
+        store: String,
+        /// The code given.
+        code: String,
+        /// The store's menu.
+        menu: String,
+        /// Its version.
+        version: i64,
+    },
     /// The table changed while this change was made; nothing was written.
     #[error("store {0} changed while it was being updated; try again")]
     Conflict(String),
@@ -160,14 +175,20 @@ pub async fn set_pause(
 
 /// Marks POS item `code` sold out at store `id` (`available: false`, "86'd") or back
 /// (`true`): the store document's `unavailable` list changes, conditionally as
-/// [`set_pause`]. Returns the store's document as written.
+/// [`set_pause`]. Returns the store's document as written. A code that is not on the store's
+/// menu (in `menus_table`) is refused as sold out ([`AdminError::NotOnMenu`]); marking it back
+/// is allowed, so that a code left over from an earlier menu can be cleared.
 pub async fn set_item_availability(
     client: &Client,
     stores_table: &str,
+    menus_table: &str,
     id: &StoreId,
     code: &str,
     available: bool,
 ) -> Result<Value, AdminError> {
+    if !available {
+        ensure_on_menu(client, stores_table, menus_table, id, code).await?;
+    }
     change_store(client, stores_table, id, |doc| {
         let mut codes: std::collections::BTreeSet<String> = doc["unavailable"]
             .as_array()
@@ -183,6 +204,70 @@ pub async fn set_item_availability(
         doc["unavailable"] = codes.into_iter().collect();
     })
     .await
+}
+
+/// Checks that `code` is an item or modifier of the menu version store `id` uses.
+async fn ensure_on_menu(
+    client: &Client,
+    stores_table: &str,
+    menus_table: &str,
+    id: &StoreId,
+    code: &str,
+) -> Result<(), AdminError> {
+    let get = |table: &str, key: Item| {
+        client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+    };
+    let store = get(
+        stores_table,
+        Item::from([(STORES_KEY.to_owned(), s(store_key(id)))]),
+    )
+    .await
+    .map_err(|e| err("read the catalogue", e))?
+    .item
+    .ok_or_else(|| AdminError::UnknownStore(id.to_string()))?;
+    let bad = |e: &dyn std::fmt::Display| AdminError::Invalid(format!("store {id}: {e}"));
+    let doc: order_domain::Store =
+        serde_json::from_str(get_s(&store, CATALOG_DOC_ATTR).map_err(|e| bad(&e))?)
+            .map_err(|e| bad(&e))?;
+    let version = crate::attr::get_n(&store, MENU_VERSION_ATTR).map_err(|e| bad(&e))?;
+    let menu = get(
+        menus_table,
+        Item::from([
+            (MENUS_KEY.to_owned(), s(&doc.menu)),
+            (MENUS_VERSION.to_owned(), n(version)),
+        ]),
+    )
+    .await
+    .map_err(|e| err("read the catalogue", e))?
+    .item
+    .ok_or_else(|| {
+        bad(&format!(
+            "menu {} version {version} is not in the menus table",
+            doc.menu
+        ))
+    })?;
+    let menu = order_domain::Menu::from_json(get_s(&menu, CATALOG_DOC_ATTR).map_err(|e| bad(&e))?)
+        .map_err(|e| bad(&e))?;
+    let on_menu = menu
+        .items
+        .iter()
+        .chain(&menu.modifiers)
+        .any(|e| e.pos_code.as_str() == code);
+    if on_menu {
+        Ok(())
+    } else {
+        Err(AdminError::NotOnMenu {
+            store: id.to_string(),
+            code: code.to_owned(),
+            menu: doc.menu,
+            version,
+        })
+    }
 }
 
 /// Reads store `id`'s document, applies `change`, checks the result still reads as a store,

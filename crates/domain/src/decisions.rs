@@ -169,14 +169,16 @@ pub fn decide_acceptance(
             format!("store {} is closed at {cooking_at}", store.id),
         ));
     }
-    if let Some(line) = order
+    // An item or a modifier the store has marked sold out.
+    if let Some(code) = order
         .items
         .iter()
-        .find(|l| store.unavailable.contains(&l.pos_code))
+        .flat_map(|l| std::iter::once(&l.pos_code).chain(l.modifiers.iter().map(|m| &m.pos_code)))
+        .find(|code| store.unavailable.contains(*code))
     {
         return AcceptDecision::Deny(Rejection::new(
             RejectionReason::ItemUnavailable,
-            format!("{} is unavailable at store {}", line.pos_code, store.id),
+            format!("{code} is unavailable at store {}", store.id),
         ));
     }
     AcceptDecision::Accept(decide_hold(order, store, now, policy))
@@ -526,6 +528,29 @@ mod tests {
         let d = decide("2026-11-29T18:00:01Z");
         assert!(
             matches!(d, AcceptDecision::Deny(ref r) if r.reason == RejectionReason::ScheduledTooFarAhead),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn an_unavailable_modifier_is_denied_like_an_item_and_others_are_not() {
+        let mut s = store("S1001");
+        s.unavailable
+            .insert(PosItemCode::parse("ADD-GUAC").unwrap());
+        let mut o = order(asap(), "TACO");
+        assert!(matches!(
+            decide_acceptance(&o, &s, now(), HoldPolicy::default()),
+            AcceptDecision::Accept(_)
+        ));
+        o.items[0].modifiers.push(crate::order::Modifier {
+            pos_code: PosItemCode::parse("ADD-GUAC").unwrap(),
+            name: "Add guacamole".to_owned(),
+            quantity: Quantity::new(1).unwrap(),
+            unit_price: Money::new(0, Currency::USD),
+        });
+        let d = decide_acceptance(&o, &s, now(), HoldPolicy::default());
+        assert!(
+            matches!(d, AcceptDecision::Deny(ref r) if r.reason == RejectionReason::ItemUnavailable && r.detail.contains("ADD-GUAC")),
             "{d:?}"
         );
     }

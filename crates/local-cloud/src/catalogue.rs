@@ -68,6 +68,28 @@ pub async fn set_pause(
     catalog_admin::set_pause(&client(endpoint), stores, id, change).await
 }
 
+/// Marks POS code `code` sold out (`available: false`) or back at store `id` in a running
+/// cloud's catalogue, as an operator's tool does (see
+/// [`catalog_admin::set_item_availability`]).
+pub async fn set_item_availability(
+    cloud: &crate::cloud::LocalCloud,
+    id: &StoreId,
+    code: &str,
+    available: bool,
+) -> Result<serde_json::Value, AdminError> {
+    let (stores, menus) = tables(&cloud.app)
+        .ok_or_else(|| AdminError::Invalid("the template has no catalogue tables".to_owned()))?;
+    catalog_admin::set_item_availability(
+        &client(&cloud.endpoints.dynamodb_local),
+        stores,
+        menus,
+        id,
+        code,
+        available,
+    )
+    .await
+}
+
 /// Pauses (`Some`) or resumes (`None`) store `id` in a running cloud's catalogue, as an
 /// operator's tool does: straight to DynamoDB, outside the stack's roles.
 pub async fn set_store_pause(
