@@ -7,6 +7,7 @@
 //! cargo xtask catalog resume (--local | --stage <stage>) --store <id>
 //! cargo xtask catalog sold-out (--local | --stage <stage>) --store <id> --item <POS code>
 //! cargo xtask catalog back     (--local | --stage <stage>) --store <id> --item <POS code>
+//! cargo xtask catalog publish-menu (--local | --stage <stage>) --file <menu.json>
 //! ```
 //!
 //! There is no default target: without `--local` or `--stage` nothing is called.
@@ -21,7 +22,8 @@ pub const USAGE: &str = "usage: cargo xtask catalog load   (--local | --stage <s
        cargo xtask catalog pause  (--local | --stage <stage>) --store <id> --reason <text> [--until <RFC 3339>]
        cargo xtask catalog resume (--local | --stage <stage>) --store <id>
        cargo xtask catalog sold-out (--local | --stage <stage>) --store <id> --item <POS code>
-       cargo xtask catalog back     (--local | --stage <stage>) --store <id> --item <POS code>";
+       cargo xtask catalog back     (--local | --stage <stage>) --store <id> --item <POS code>
+       cargo xtask catalog publish-menu (--local | --stage <stage>) --file <menu.json>";
 
 /// Where the catalogue tables are.
 struct Target {
@@ -153,6 +155,21 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
             Ok(format!(
                 "{item} at store {id}: {}",
                 if available { "available" } else { "sold out" }
+            ))
+        }
+        Some("publish-menu") => {
+            let file = flag(rest, "--file")
+                .ok_or_else(|| format!("--file <menu.json> is required\n{USAGE}"))?;
+            let json = std::fs::read_to_string(root.join(file))
+                .or_else(|_| std::fs::read_to_string(file))
+                .map_err(|e| format!("{file}: {e}"))?;
+            let t = target(root, rest)?;
+            let p = catalog_admin::publish_menu(&t.client, &t.stores, &t.menus, &json)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "menu {} version {} published; {} stores moved to it",
+                p.menu, p.version, p.stores
             ))
         }
         _ => Err(USAGE.to_owned()),

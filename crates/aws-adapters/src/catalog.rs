@@ -32,8 +32,11 @@ pub const ALIAS_STORE_ATTR: &str = "storeId";
 
 /// The key of store `id`'s item in the stores table.
 pub fn store_key(id: &StoreId) -> String {
-    format!("store#{id}")
+    format!("{STORE_KEY_PREFIX}{id}")
 }
+
+/// What every store item's key starts with (alias items start with `partner#`).
+pub const STORE_KEY_PREFIX: &str = "store#";
 
 /// The key of the alias item for the store `partner` calls `partner_store_id`.
 pub fn alias_key(partner: Partner, partner_store_id: &str) -> String {

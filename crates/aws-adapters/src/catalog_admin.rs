@@ -9,12 +9,21 @@ use pipeline::ports::RepoError;
 use serde_json::Value;
 
 use crate::attr::{Item, get_s, n, s};
-use crate::catalog::{ALIAS_STORE_ATTR, MENU_VERSION_ATTR, alias_key, store_key};
+use crate::catalog::{ALIAS_STORE_ATTR, MENU_VERSION_ATTR, STORE_KEY_PREFIX, alias_key, store_key};
 use crate::repo_error as err;
 use crate::tables::{CATALOG_DOC_ATTR, MENUS_KEY, MENUS_VERSION, STORES_KEY};
 
 /// The IAM actions these changes need on the catalogue tables.
-pub const IAM_ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem"];
+pub const IAM_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:UpdateItem",
+];
+
+/// How many stores [`publish_menu`] moves to a new version at once.
+const PUBLISH_CONCURRENCY: usize = 32;
 
 /// The menu version a loaded catalogue's menus get.
 pub const FIRST_MENU_VERSION: i64 = 1;
@@ -25,6 +34,15 @@ pub enum AdminError {
     /// The catalogue given is not a valid catalogue.
     #[error("the catalogue is refused: {0}")]
     Invalid(String),
+    /// A menu to publish has problems (every one listed); nothing was written and the
+    /// version live before stays live.
+    #[error("menu {menu:?} is refused ({} problems): {}", problems.len(), problems.join("; "))]
+    MenuRefused {
+        /// The menu's id as given.
+        menu: String,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
     /// No such store.
     #[error("store {0} is not in the catalogue")]
     UnknownStore(String),
@@ -138,6 +156,157 @@ async fn put(client: &Client, table: &str, item: Item) -> Result<(), RepoError> 
         .await
         .map_err(|e| err("write the catalogue", e))?;
     Ok(())
+}
+
+/// What [`publish_menu`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The menu's id.
+    pub menu: String,
+    /// The version written (one more than the latest there was).
+    pub version: i64,
+    /// The stores moved to it (every store whose document names the menu).
+    pub stores: usize,
+}
+
+/// Publishes a new version of a menu: checks `json` (one menu, the shape of an entry of
+/// `menus` in the catalogue file) and refuses it with every problem listed
+/// ([`AdminError::MenuRefused`]) before writing anything; writes it as the next version
+/// (versions are immutable: a concurrent publish of the same version is refused as a
+/// [`AdminError::Conflict`]); then moves every store on that menu to it, each with a
+/// conditional update, so a store changes version in one step and the functions' caches see
+/// it within their TTL. A store that fails to move keeps the version it had and is named in
+/// the error; publishing again writes the next version and moves every store to it.
+pub async fn publish_menu(
+    client: &Client,
+    stores_table: &str,
+    menus_table: &str,
+    json: &str,
+) -> Result<Published, AdminError> {
+    use futures::StreamExt;
+    let menu = order_domain::Menu::checked(json).map_err(|e| match e {
+        order_domain::CatalogError::Refused { menu, problems } => {
+            AdminError::MenuRefused { menu, problems }
+        }
+        other => AdminError::Invalid(error_chain(&other)),
+    })?;
+    let latest = client
+        .query()
+        .table_name(menus_table)
+        .key_condition_expression("#id = :id")
+        .expression_attribute_names("#id", MENUS_KEY)
+        .expression_attribute_values(":id", s(&menu.id))
+        .scan_index_forward(false)
+        .limit(1)
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| err("read the menus", e))?
+        .items()
+        .first()
+        .map(|i| crate::attr::get_n(i, MENUS_VERSION))
+        .transpose()
+        .map_err(|e| AdminError::Invalid(format!("menu {}: {e}", menu.id)))?
+        .unwrap_or(0);
+    let version = latest + 1;
+    let doc: Value = serde_json::from_str(json).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let written = client
+        .put_item()
+        .table_name(menus_table)
+        .set_item(Some(Item::from([
+            (MENUS_KEY.to_owned(), s(&menu.id)),
+            (MENUS_VERSION.to_owned(), n(version)),
+            (CATALOG_DOC_ATTR.to_owned(), s(doc.to_string())),
+        ])))
+        .condition_expression("attribute_not_exists(#id)")
+        .expression_attribute_names("#id", MENUS_KEY)
+        .send()
+        .await;
+    match written {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            return Err(AdminError::Conflict(format!(
+                "menu {} version {version}",
+                menu.id
+            )));
+        }
+        Err(e) => return Err(err("write the menu", e).into()),
+    }
+    // The stores on this menu: every store document (an operator's command, not the order
+    // path; 7,000 stores are a few MB read).
+    let mut on_menu = Vec::new();
+    let mut pages = client
+        .scan()
+        .table_name(stores_table)
+        .filter_expression("begins_with(#key, :prefix)")
+        .expression_attribute_names("#key", STORES_KEY)
+        .expression_attribute_values(":prefix", s(STORE_KEY_PREFIX))
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = pages
+        .try_next()
+        .await
+        .map_err(|e| err("read the stores", e))?
+    {
+        let doc: Value = get_s(&item, CATALOG_DOC_ATTR)
+            .ok()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default();
+        if doc["menu"] == menu.id.as_str() {
+            on_menu.push(
+                get_s(&item, STORES_KEY)
+                    .map_err(|e| AdminError::Invalid(e.to_string()))?
+                    .to_owned(),
+            );
+        }
+    }
+    let moved: Vec<Result<(), (String, String)>> = futures::stream::iter(on_menu)
+        .map(|key| async move {
+            client
+                .update_item()
+                .table_name(stores_table)
+                .key(STORES_KEY, s(&key))
+                .update_expression("SET #v = :new")
+                .condition_expression("#v < :new")
+                .expression_attribute_names("#v", MENU_VERSION_ATTR)
+                .expression_attribute_values(":new", n(version))
+                .send()
+                .await
+                .map(|_| ())
+                .or_else(|e| {
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception())
+                    {
+                        Ok(()) // already on this version or a later one
+                    } else {
+                        Err((key, crate::repo_error("move the store", e).to_string()))
+                    }
+                })
+        })
+        .buffer_unordered(PUBLISH_CONCURRENCY)
+        .collect()
+        .await;
+    let failed: Vec<String> = moved
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|(k, e)| format!("{k}: {e}")))
+        .collect();
+    if !failed.is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "menu {} version {version} is written, but {} stores did not move to it (publish again): {}",
+            menu.id,
+            failed.len(),
+            failed.join("; ")
+        )));
+    }
+    Ok(Published {
+        menu: menu.id,
+        version,
+        stores: moved.len(),
+    })
 }
 
 /// A pause to set on a store, or `None` to resume it.

@@ -23,6 +23,14 @@ pub enum CatalogError {
     /// The catalogue contradicts itself.
     #[error("catalogue is inconsistent: {0}")]
     Inconsistent(String),
+    /// A menu to publish has problems, all of them listed.
+    #[error("menu {menu:?} is refused: {}", problems.join("; "))]
+    Refused {
+        /// The menu's id as given.
+        menu: String,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
 }
 
 /// Whether a store takes orders.
@@ -256,6 +264,74 @@ impl Menu {
         Ok(menu)
     }
 
+    /// Parses a menu to publish and checks it, reporting every problem at once
+    /// ([`CatalogError::Refused`]) rather than the first: see [`Menu::problems`].
+    pub fn checked(json: &str) -> Result<Self, CatalogError> {
+        let menu: Menu = serde_json::from_str(json)?;
+        let problems = menu.problems();
+        if !problems.is_empty() {
+            return Err(CatalogError::Refused {
+                menu: menu.id,
+                problems,
+            });
+        }
+        let mut menu = menu;
+        menu.index()?;
+        Ok(menu)
+    }
+
+    /// What is wrong with this menu, each problem once, in the order found: an empty id, a
+    /// negative price tolerance, no items; for items and modifiers, an empty name, a negative
+    /// price, no partner id (no partner could order it), a POS code twice, and a partner id
+    /// given to two entries (it would map to two POS codes).
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.id.trim().is_empty() {
+            problems.push("the menu has no id".to_owned());
+        }
+        if self.price_tolerance_minor < 0 {
+            problems.push(format!(
+                "priceToleranceMinor is negative ({})",
+                self.price_tolerance_minor
+            ));
+        }
+        if self.items.is_empty() {
+            problems.push("the menu has no items".to_owned());
+        }
+        for (what, entries) in [("item", &self.items), ("modifier", &self.modifiers)] {
+            let mut codes = BTreeSet::new();
+            let mut ids: HashMap<(Partner, &str), &PosItemCode> = HashMap::new();
+            for e in entries {
+                let code = &e.pos_code;
+                if e.name.trim().is_empty() {
+                    problems.push(format!("{what} {code} has no name"));
+                }
+                if e.price_minor < 0 {
+                    problems.push(format!(
+                        "{what} {code} has a negative price ({})",
+                        e.price_minor
+                    ));
+                }
+                if e.partner_ids.is_empty() {
+                    problems.push(format!("{what} {code} has no partner id"));
+                }
+                if !codes.insert(code) {
+                    problems.push(format!("{what} {code} is listed twice"));
+                }
+                for (partner, id) in &e.partner_ids {
+                    if let Some(other) = ids.insert((*partner, id), code)
+                        && other != code
+                    {
+                        problems.push(format!(
+                            "{partner} {what} id {id:?} maps to both {other} and {code}"
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
     /// The item a partner calls `partner_item_id`.
     pub fn item(&self, partner: Partner, partner_item_id: &str) -> Option<&MenuEntry> {
         self.item_index
@@ -433,6 +509,39 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_menu_to_publish_is_refused_with_every_problem_listed() {
+        let json = r#"{"id": "core-us", "priceToleranceMinor": -1, "items": [
+            {"posCode": "TACO", "name": "Taco", "priceMinor": 199, "partnerIds": {"app": "sku-taco", "doordash": "MSI-1"}},
+            {"posCode": "TACO", "name": "", "priceMinor": -5, "partnerIds": {"app": "sku-taco-2"}},
+            {"posCode": "BURRITO", "name": "Burrito", "priceMinor": 249, "partnerIds": {"doordash": "MSI-1"}},
+            {"posCode": "NACHOS", "name": "Nachos", "priceMinor": 249, "partnerIds": {}}
+        ], "modifiers": []}"#;
+        let Err(CatalogError::Refused { menu, problems }) = Menu::checked(json) else {
+            panic!("refused");
+        };
+        assert_eq!(menu, "core-us");
+        assert_eq!(
+            problems,
+            [
+                "priceToleranceMinor is negative (-1)",
+                "item TACO has no name",
+                "item TACO has a negative price (-5)",
+                "item TACO is listed twice",
+                "doordash item id \"MSI-1\" maps to both TACO and BURRITO",
+                "item NACHOS has no partner id",
+            ]
+        );
+        // The repository's menus pass, and the checked menu is indexed.
+        let file: serde_json::Value = serde_json::from_str(EMBEDDED).unwrap();
+        for m in file["menus"].as_array().unwrap() {
+            let menu = Menu::checked(&m.to_string()).unwrap();
+            assert!(
+                menu.item(Partner::ChainApp, "sku-taco-soft").is_some() || menu.id != "core-us"
+            );
+        }
+    }
 
     /// A New York store open 18:00–02:00 every night, closed on Christmas Day (all of its
     /// night) and opening late on the spring-forward Sunday at a time that does not exist.

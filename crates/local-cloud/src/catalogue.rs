@@ -68,6 +68,23 @@ pub async fn set_pause(
     catalog_admin::set_pause(&client(endpoint), stores, id, change).await
 }
 
+/// Publishes a new version of a menu in a running cloud's catalogue (see
+/// [`catalog_admin::publish_menu`]).
+pub async fn publish_menu(
+    cloud: &crate::cloud::LocalCloud,
+    json: &str,
+) -> Result<catalog_admin::Published, AdminError> {
+    let (stores, menus) = tables(&cloud.app)
+        .ok_or_else(|| AdminError::Invalid("the template has no catalogue tables".to_owned()))?;
+    catalog_admin::publish_menu(
+        &client(&cloud.endpoints.dynamodb_local),
+        stores,
+        menus,
+        json,
+    )
+    .await
+}
+
 /// Marks POS code `code` sold out (`available: false`) or back at store `id` in a running
 /// cloud's catalogue, as an operator's tool does (see
 /// [`catalog_admin::set_item_availability`]).

@@ -1,0 +1,220 @@
+//! The store catalogue changed while the pipeline runs (issue 11): a pause, a sold-out item, a
+//! new menu version, each seen by the next order without a restart.
+
+use super::*;
+
+/// Waits out the functions' catalogue cache in the local cloud.
+async fn catalogue_change_shows() {
+    let ttl = local_cloud::app::LOCAL_CATALOG_CACHE_TTL_SECONDS;
+    tokio::time::sleep(std::time::Duration::from_millis(ttl * 1000 + 500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_store_refuses_the_next_order_with_the_partner_told_and_a_resume_lets_one_through()
+{
+    use aws_adapters::catalog_admin::PauseChange;
+    use local_cloud::catalogue::set_store_pause;
+    let c = cloud("catalogue").await;
+    let store = order_domain::StoreId::parse("S1001").unwrap();
+    // A first order warms every function's cache with the store open.
+    let first = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &first).await, 202);
+    assert_eq!(
+        settled(&c, &first, 1).await.status.as_deref(),
+        Some("SentToPos")
+    );
+
+    let pause = PauseChange {
+        reason: "fryer down".to_owned(),
+        until: None,
+    };
+    let doc = set_store_pause(&c, &store, Some(pause)).await.unwrap();
+    assert_eq!(doc["status"], "paused");
+    catalogue_change_shows().await;
+    let refused = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &refused).await, 202);
+    let v = settled(&c, &refused, 1).await;
+    assert_eq!(v.status.as_deref(), Some("Rejected"));
+    assert_eq!(live_pos_orders(&v), 0);
+    let ev = events(&c, &refused).await;
+    let rejected: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["detail-type"] == "Order Rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{ev:?}");
+    assert_eq!(rejected[0]["detail"]["data"]["reason"], "StorePaused");
+    let detail = rejected[0]["detail"]["data"]["detail"].as_str().unwrap();
+    assert!(detail.contains("fryer down"), "{detail}");
+    // The partner's own records: told no, once.
+    let told = statements_to(&c, &refused).await;
+    assert_eq!(told, [(local_cloud::sim::partner::Told::Deny, true)]);
+
+    set_store_pause(&c, &store, None).await.unwrap();
+    catalogue_change_shows().await;
+    let after = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &after).await, 202);
+    let v = settled(&c, &after, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"));
+    assert_eq!(live_pos_orders(&v), 1);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
+    use local_cloud::catalogue::set_item_availability;
+    let c = cloud("sold-out").await;
+    let store = order_domain::StoreId::parse("S1001").unwrap();
+    // The app's sample: a Crunchwrap Supreme with extra cheese, and two soft tacos.
+    let app = "events/partners/app/order.json";
+    // Something it does not have sold out: it goes through.
+    set_item_availability(&c, &store, "CHALUPA", false)
+        .await
+        .unwrap();
+    catalogue_change_shows().await;
+    let without = order(Partner::ChainApp, app, &[]);
+    assert_eq!(send(&c, &without).await, 202);
+    let v = settled(&c, &without, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"));
+    assert_eq!(live_pos_orders(&v), 1);
+    // Its modifier (extra cheese) sold out too: the next one is refused, the partner told.
+    let doc = set_item_availability(&c, &store, "ADD-CHEESE", false)
+        .await
+        .unwrap();
+    assert_eq!(doc["unavailable"], json!(["ADD-CHEESE", "CHALUPA"]));
+    catalogue_change_shows().await;
+    let with = order(Partner::ChainApp, app, &[]);
+    assert_eq!(send(&c, &with).await, 202);
+    let v = settled(&c, &with, 1).await;
+    assert_eq!(v.status.as_deref(), Some("Rejected"));
+    assert_eq!(live_pos_orders(&v), 0);
+    let ev = events(&c, &with).await;
+    let rejected: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["detail-type"] == "Order Rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{ev:?}");
+    assert_eq!(rejected[0]["detail"]["data"]["reason"], "ItemUnavailable");
+    assert!(
+        rejected[0]["detail"]["data"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("ADD-CHEESE")),
+        "{}",
+        rejected[0]
+    );
+    assert_eq!(
+        statements_to(&c, &with).await,
+        [(local_cloud::sim::partner::Told::Deny, true)]
+    );
+    // A typo is refused by the tool, not believed.
+    let typo = set_item_availability(&c, &store, "ADD-CHEEZE", false)
+        .await
+        .unwrap_err();
+    assert!(
+        typo.to_string().contains("not an item or modifier"),
+        "{typo}"
+    );
+    // Back: the same order goes through again.
+    set_item_availability(&c, &store, "ADD-CHEESE", true)
+        .await
+        .unwrap();
+    catalogue_change_shows().await;
+    let again = order(Partner::ChainApp, app, &[]);
+    assert_eq!(send(&c, &again).await, 202);
+    assert_eq!(
+        settled(&c, &again, 1).await.status.as_deref(),
+        Some("SentToPos")
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_menu_version_takes_a_new_item_without_a_restart_and_a_bad_one_is_refused() {
+    use local_cloud::catalogue::publish_menu;
+    let c = cloud("menu").await;
+    // The app's sample with its second line made the new item.
+    let with_new_item = || {
+        let mut o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+        o.payload = o
+            .payload
+            .set("/order/items/1/sku", json!("sku-taco-doritos"))
+            .unwrap()
+            .set("/order/items/1/name", json!("Doritos Locos Taco"))
+            .unwrap();
+        o
+    };
+    // Not on the live menu: refused as an unknown item.
+    let before = with_new_item();
+    assert_eq!(send(&c, &before).await, 202);
+    let v = settled(&c, &before, 1).await;
+    assert_eq!(v.status.as_deref(), Some("Rejected"));
+    assert!(
+        events(&c, &before)
+            .await
+            .iter()
+            .any(|e| e["detail"]["data"]["reason"] == "UnknownItem")
+    );
+
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("crates/domain/catalog/catalog.json")).unwrap(),
+    )
+    .unwrap();
+    let mut menu = file["menus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "core-us")
+        .unwrap()
+        .clone();
+    // A bad version: every problem listed, nothing written.
+    let mut bad = menu.clone();
+    bad["items"][0]["priceMinor"] = json!(-1);
+    bad["items"][1]["partnerIds"]["app"] = bad["items"][2]["partnerIds"]["app"].clone();
+    let refused = publish_menu(&c, &bad.to_string()).await.unwrap_err();
+    let text = refused.to_string();
+    assert!(text.contains("2 problems"), "{text}");
+    assert!(
+        text.contains("item TACO-CRUNCHY has a negative price (-1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("app item id \"sku-crunchwrap\" maps to both"),
+        "{text}"
+    );
+
+    menu["items"].as_array_mut().unwrap().push(json!({
+        "posCode": "TACO-DORITOS", "name": "Doritos Locos Taco", "priceMinor": 199,
+        "partnerIds": { "app": "sku-taco-doritos", "doordash": "MSI-109", "grubhub": "7001109",
+                        "ubereats": "0f2f6c4e-1a1e-4c1e-9a01-000000000109" }
+    }));
+    let published = publish_menu(&c, &menu.to_string()).await.unwrap();
+    // Version 2 (the first was loaded at start), every store on core-us moved to it.
+    assert_eq!(published.version, 2, "{published:?}");
+    let on_core = file["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["menu"] == "core-us")
+        .count();
+    assert_eq!(published.stores, on_core);
+    // The stores table says so, by its own records.
+    let rows = c.scan("StoresTable").await;
+    let s1001 = rows.iter().find(|r| r["id"] == "store#S1001").unwrap();
+    assert_eq!(s1001["menuVersion"], json!(2), "{s1001}");
+    catalogue_change_shows().await;
+    let after = with_new_item();
+    assert_eq!(send(&c, &after).await, 202);
+    let v = settled(&c, &after, 1).await;
+    assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
+    // The POS got the new item by its POS code.
+    let tickets = c.pos_book.orders().await;
+    let ticket = tickets
+        .iter()
+        .find(|o| o.ticket["externalId"] == format!("app.{}", after.id))
+        .unwrap();
+    assert!(
+        ticket.ticket.to_string().contains("TACO-DORITOS"),
+        "{}",
+        ticket.ticket
+    );
+    c.stop().await;
+}
