@@ -799,3 +799,68 @@ async fn an_item_marked_sold_out_shows_in_the_store_and_back_removes_it() {
         .unwrap();
     assert_eq!(doc["unavailable"], serde_json::json!(["ADD-GUAC"]));
 }
+
+#[tokio::test]
+async fn special_hours_are_set_checked_and_cleared_and_the_list_shows_what_is_live() {
+    use aws_adapters::catalog_admin::{list, set_item_availability, set_special_hours};
+    use pipeline::ports::CatalogSource;
+    let (c, stores, menus) = catalogue_tables().await;
+    let id = order_domain::StoreId::parse("S1001").unwrap();
+    let christmas = chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap();
+    set_special_hours(&c, &stores, &id, christmas, Some(Vec::new()))
+        .await
+        .unwrap();
+    // The functions' reader sees a store closed all that day (noon local, 20:00 UTC).
+    let source = aws_adapters::DynamoCatalog::new(
+        c.clone(),
+        stores.clone(),
+        menus.clone(),
+        cached_for(std::time::Duration::from_millis(1)),
+    );
+    let catalog = source.store(&id).await.unwrap().unwrap();
+    let noon: chrono::DateTime<chrono::Utc> = "2026-12-25T20:00:00Z".parse().unwrap();
+    assert!(!catalog.store(&id).unwrap().is_open_at(noon));
+    assert!(
+        catalog
+            .store(&id)
+            .unwrap()
+            .is_open_at(noon + chrono::TimeDelta::days(1))
+    );
+    // A malformed interval is refused and nothing changes.
+    let err = set_special_hours(
+        &c,
+        &stores,
+        &id,
+        christmas,
+        Some(vec!["25:00-26:00".into()]),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("after the change"), "{err}");
+    set_item_availability(&c, &stores, &menus, &id, "TACO-SOFT", false)
+        .await
+        .unwrap();
+    let live = list(&c, &stores).await.unwrap();
+    let s1001 = live.iter().find(|s| s.id == "S1001").unwrap();
+    assert_eq!(s1001.special_hours, ["2026-12-25"]);
+    assert_eq!(s1001.unavailable, ["TACO-SOFT"]);
+    assert_eq!((s1001.menu.as_str(), s1001.menu_version), ("core-us", 1));
+    // Every store of the repository's catalogue is listed once, aliases not.
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(suites::repo_root().join("crates/domain/catalog/catalog.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(live.len(), file["stores"].as_array().unwrap().len());
+    set_special_hours(&c, &stores, &id, christmas, None)
+        .await
+        .unwrap();
+    let live = list(&c, &stores).await.unwrap();
+    assert!(
+        live.iter()
+            .find(|s| s.id == "S1001")
+            .unwrap()
+            .special_hours
+            .is_empty()
+    );
+}

@@ -8,6 +8,8 @@
 //! cargo xtask catalog sold-out (--local | --stage <stage>) --store <id> --item <POS code>
 //! cargo xtask catalog back     (--local | --stage <stage>) --store <id> --item <POS code>
 //! cargo xtask catalog publish-menu (--local | --stage <stage>) --file <menu.json>
+//! cargo xtask catalog special-hours (--local | --stage <stage>) --store <id> --date <YYYY-MM-DD> (--hours <HH:MM-HH:MM,…> | --closed | --clear)
+//! cargo xtask catalog list (--local | --stage <stage>)
 //! ```
 //!
 //! There is no default target: without `--local` or `--stage` nothing is called.
@@ -23,7 +25,9 @@ pub const USAGE: &str = "usage: cargo xtask catalog load   (--local | --stage <s
        cargo xtask catalog resume (--local | --stage <stage>) --store <id>
        cargo xtask catalog sold-out (--local | --stage <stage>) --store <id> --item <POS code>
        cargo xtask catalog back     (--local | --stage <stage>) --store <id> --item <POS code>
-       cargo xtask catalog publish-menu (--local | --stage <stage>) --file <menu.json>";
+       cargo xtask catalog publish-menu (--local | --stage <stage>) --file <menu.json>
+       cargo xtask catalog special-hours (--local | --stage <stage>) --store <id> --date <YYYY-MM-DD> (--hours <HH:MM-HH:MM,…> | --closed | --clear)
+       cargo xtask catalog list (--local | --stage <stage>)";
 
 /// Where the catalogue tables are.
 struct Target {
@@ -171,6 +175,46 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
                 "menu {} version {} published; {} stores moved to it",
                 p.menu, p.version, p.stores
             ))
+        }
+        Some("special-hours") => {
+            let id = store(rest)?;
+            let date = flag(rest, "--date")
+                .ok_or_else(|| format!("--date <YYYY-MM-DD> is required\n{USAGE}"))?;
+            let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|e| format!("--date {date}: {e}"))?;
+            let intervals = match (
+                flag(rest, "--hours"),
+                rest.iter().any(|a| a == "--closed"),
+                rest.iter().any(|a| a == "--clear"),
+            ) {
+                (Some(h), false, false) => Some(h.split(',').map(str::to_owned).collect()),
+                (None, true, false) => Some(Vec::new()),
+                (None, false, true) => None,
+                _ => return Err(format!("one of --hours, --closed or --clear\n{USAGE}")),
+            };
+            let t = target(root, rest)?;
+            let doc = catalog_admin::set_special_hours(&t.client, &t.stores, &id, date, intervals)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "store {id} on {date}: {}",
+                doc["specialHours"]
+                    .get(date.to_string())
+                    .map_or("weekly hours".to_owned(), |h| {
+                        if h.as_array().is_some_and(Vec::is_empty) {
+                            "closed".to_owned()
+                        } else {
+                            h.to_string()
+                        }
+                    })
+            ))
+        }
+        Some("list") => {
+            let t = target(root, rest)?;
+            let stores = catalog_admin::list(&t.client, &t.stores)
+                .await
+                .map_err(|e| e.to_string())?;
+            serde_json::to_string_pretty(&stores).map_err(|e| e.to_string())
         }
         _ => Err(USAGE.to_owned()),
     }

@@ -375,6 +375,101 @@ pub async fn set_item_availability(
     .await
 }
 
+/// Sets store `id`'s hours on one local `date` (a holiday, a special day): `Some(intervals)`
+/// replaces its weekly hours that day (`[]` closes it, the night past midnight included;
+/// each interval as `"HH:MM-HH:MM"`, which may end past midnight), `None` removes the
+/// override. Checked as the functions read it (a malformed interval is refused, nothing
+/// written), conditionally as [`set_pause`]. Returns the store's document as written.
+pub async fn set_special_hours(
+    client: &Client,
+    stores_table: &str,
+    id: &StoreId,
+    date: chrono::NaiveDate,
+    intervals: Option<Vec<String>>,
+) -> Result<Value, AdminError> {
+    change_store(client, stores_table, id, |doc| {
+        if !doc["specialHours"].is_object() {
+            doc["specialHours"] = Value::Object(Default::default());
+        }
+        let key = date.format("%Y-%m-%d").to_string();
+        let days = doc["specialHours"].as_object_mut().expect("an object");
+        match intervals {
+            Some(list) => {
+                days.insert(key, list.into_iter().map(Value::from).collect());
+            }
+            None => {
+                days.remove(&key);
+            }
+        }
+    })
+    .await
+}
+
+/// One live store, as [`list`] reports it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveStore {
+    /// The chain's id.
+    pub id: String,
+    /// `open`, `paused` or `closed`.
+    pub status: String,
+    /// Why it is paused, and until when, if it is.
+    pub pause: Option<Value>,
+    /// Its menu and the version it uses.
+    pub menu: String,
+    /// The version of `menu` it uses.
+    pub menu_version: i64,
+    /// POS codes it has sold out.
+    pub unavailable: Vec<String>,
+    /// Dates with special hours.
+    pub special_hours: Vec<String>,
+}
+
+/// What is live: every store's status, pause, menu version, sold-out codes and special days,
+/// by id. Reads the whole stores table (an operator's command).
+pub async fn list(client: &Client, stores_table: &str) -> Result<Vec<LiveStore>, AdminError> {
+    let mut out = Vec::new();
+    let mut pages = client
+        .scan()
+        .table_name(stores_table)
+        .filter_expression("begins_with(#key, :prefix)")
+        .expression_attribute_names("#key", STORES_KEY)
+        .expression_attribute_values(":prefix", s(STORE_KEY_PREFIX))
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = pages
+        .try_next()
+        .await
+        .map_err(|e| err("read the stores", e))?
+    {
+        let bad = |e: &dyn std::fmt::Display| AdminError::Invalid(e.to_string());
+        let doc: Value = serde_json::from_str(get_s(&item, CATALOG_DOC_ATTR).map_err(|e| bad(&e))?)
+            .map_err(|e| bad(&e))?;
+        let strings = |v: &Value| -> Vec<String> {
+            match v {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect(),
+                Value::Object(o) => o.keys().cloned().collect(),
+                _ => Vec::new(),
+            }
+        };
+        out.push(LiveStore {
+            id: doc["id"].as_str().unwrap_or_default().to_owned(),
+            status: doc["status"].as_str().unwrap_or("open").to_owned(),
+            pause: doc.get("pause").filter(|p| !p.is_null()).cloned(),
+            menu: doc["menu"].as_str().unwrap_or_default().to_owned(),
+            menu_version: crate::attr::get_n(&item, MENU_VERSION_ATTR).map_err(|e| bad(&e))?,
+            unavailable: strings(&doc["unavailable"]),
+            special_hours: strings(&doc["specialHours"]),
+        });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
 /// Checks that `code` is an item or modifier of the menu version store `id` uses.
 async fn ensure_on_menu(
     client: &Client,
