@@ -388,11 +388,8 @@ pub async fn set_special_hours(
     intervals: Option<Vec<String>>,
 ) -> Result<Value, AdminError> {
     change_store(client, stores_table, id, |doc| {
-        if !doc["specialHours"].is_object() {
-            doc["specialHours"] = Value::Object(Default::default());
-        }
         let key = date.format("%Y-%m-%d").to_string();
-        let days = doc["specialHours"].as_object_mut().expect("an object");
+        let mut days = doc["specialHours"].as_object().cloned().unwrap_or_default();
         match intervals {
             Some(list) => {
                 days.insert(key, list.into_iter().map(Value::from).collect());
@@ -401,6 +398,7 @@ pub async fn set_special_hours(
                 days.remove(&key);
             }
         }
+        doc["specialHours"] = Value::Object(days);
     })
     .await
 }
