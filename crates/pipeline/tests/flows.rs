@@ -818,6 +818,61 @@ async fn a_scheduled_order_is_held_then_released_by_time() {
     );
 }
 
+/// The rule for a held order whose store pauses before it is released (README, Store
+/// catalogue): it was accepted and the partner expects it, so it is released and sent, by
+/// time or by a courier, like any other.
+#[tokio::test]
+async fn a_held_order_whose_store_paused_is_still_released_and_sent() {
+    let w = World::new();
+    let pause = |w: &World| {
+        w.catalog.replace(with_store(w, "S1001", |s| {
+            s.status = order_domain::StoreStatus::Paused;
+            s.pause = Some(order_domain::Pause {
+                reason: "fryer down".to_owned(),
+                until: None,
+            });
+        }))
+    };
+    // By time.
+    let (order, hold, cid) = w
+        .accepted(Partner::DoorDash, "doordash/order-scheduled.json")
+        .await;
+    let plan = hold.expect("held");
+    w.keeper()
+        .hold(&order.id, &order.store_id, &plan, "tok-p1", &cid)
+        .await
+        .unwrap();
+    pause(&w);
+    w.clock.set(plan.release_at);
+    w.keeper()
+        .expire(&order.id, &order.store_id, &cid)
+        .await
+        .unwrap();
+    w.sender().send(&order, &cid).await.unwrap();
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::SentToPos);
+    assert_eq!(w.pos.orders().len(), 1);
+
+    // By a courier near the (paused) store.
+    let w = World::new();
+    let (order, hold, cid) = w.accepted(Partner::DoorDash, "doordash/order-2.json").await;
+    w.keeper()
+        .hold(
+            &order.id,
+            &order.store_id,
+            &hold.expect("held"),
+            "tok-p2",
+            &cid,
+        )
+        .await
+        .unwrap();
+    pause(&w);
+    let released = courier(&w, "doordash/courier.json").await;
+    assert_eq!(released.released, vec![order.id.clone()]);
+    w.sender().send(&order, &cid).await.unwrap();
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::SentToPos);
+    assert_eq!(w.pos.orders().len(), 1);
+}
+
 async fn courier(w: &World, rel: &str) -> ReleaseSummary {
     let event = w.webhook(Partner::DoorDash, rel).await;
     w.releaser()
