@@ -238,20 +238,7 @@ pub async fn publish_menu(
     // The stores on this menu: every store document (an operator's command, not the order
     // path; 7,000 stores are a few MB read).
     let mut on_menu = Vec::new();
-    let mut pages = client
-        .scan()
-        .table_name(stores_table)
-        .filter_expression("begins_with(#key, :prefix)")
-        .expression_attribute_names("#key", STORES_KEY)
-        .expression_attribute_values(":prefix", s(STORE_KEY_PREFIX))
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(item) = pages
-        .try_next()
-        .await
-        .map_err(|e| err("read the stores", e))?
-    {
+    for item in store_items(client, stores_table).await? {
         let doc: Value = get_s(&item, CATALOG_DOC_ATTR)
             .ok()
             .and_then(|d| serde_json::from_str(d).ok())
@@ -403,6 +390,30 @@ pub async fn set_special_hours(
     .await
 }
 
+/// Every store item of the stores table (its `store#` items, not the partner aliases), read
+/// with a paginated scan: an operator's command, never the order path (7,000 stores are a few
+/// MB).
+async fn store_items(client: &Client, stores_table: &str) -> Result<Vec<Item>, AdminError> {
+    let mut items = Vec::new();
+    let mut pages = client
+        .scan()
+        .table_name(stores_table)
+        .filter_expression("begins_with(#key, :prefix)")
+        .expression_attribute_names("#key", STORES_KEY)
+        .expression_attribute_values(":prefix", s(STORE_KEY_PREFIX))
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = pages
+        .try_next()
+        .await
+        .map_err(|e| err("read the stores", e))?
+    {
+        items.push(item);
+    }
+    Ok(items)
+}
+
 /// One live store, as [`list`] reports it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -427,20 +438,7 @@ pub struct LiveStore {
 /// by id. Reads the whole stores table (an operator's command).
 pub async fn list(client: &Client, stores_table: &str) -> Result<Vec<LiveStore>, AdminError> {
     let mut out = Vec::new();
-    let mut pages = client
-        .scan()
-        .table_name(stores_table)
-        .filter_expression("begins_with(#key, :prefix)")
-        .expression_attribute_names("#key", STORES_KEY)
-        .expression_attribute_values(":prefix", s(STORE_KEY_PREFIX))
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(item) = pages
-        .try_next()
-        .await
-        .map_err(|e| err("read the stores", e))?
-    {
+    for item in store_items(client, stores_table).await? {
         let bad = |e: &dyn std::fmt::Display| AdminError::Invalid(e.to_string());
         let doc: Value = serde_json::from_str(get_s(&item, CATALOG_DOC_ATTR).map_err(|e| bad(&e))?)
             .map_err(|e| bad(&e))?;

@@ -56,6 +56,12 @@ pub async fn load_repository_catalogue(
         .map_err(|e| CloudError::Catalogue(e.to_string()))
 }
 
+/// The catalogue tables (stores, menus), or why a change cannot be made without them.
+fn required_tables(app: &App) -> Result<(&str, &str), AdminError> {
+    tables(app)
+        .ok_or_else(|| AdminError::Invalid("the template has no catalogue tables".to_owned()))
+}
+
 /// Pauses (`Some`) or resumes (`None`) store `id` in the local cloud's catalogue.
 pub async fn set_pause(
     app: &App,
@@ -63,8 +69,7 @@ pub async fn set_pause(
     id: &StoreId,
     change: Option<PauseChange>,
 ) -> Result<serde_json::Value, AdminError> {
-    let (stores, _) = tables(app)
-        .ok_or_else(|| AdminError::Invalid("the template has no catalogue tables".to_owned()))?;
+    let (stores, _) = required_tables(app)?;
     catalog_admin::set_pause(&client(endpoint), stores, id, change).await
 }
 
@@ -74,8 +79,7 @@ pub async fn publish_menu(
     cloud: &crate::cloud::LocalCloud,
     json: &str,
 ) -> Result<catalog_admin::Published, AdminError> {
-    let (stores, menus) = tables(&cloud.app)
-        .ok_or_else(|| AdminError::Invalid("the template has no catalogue tables".to_owned()))?;
+    let (stores, menus) = required_tables(&cloud.app)?;
     catalog_admin::publish_menu(
         &client(&cloud.endpoints.dynamodb_local),
         stores,
@@ -94,8 +98,7 @@ pub async fn set_item_availability(
     code: &str,
     available: bool,
 ) -> Result<serde_json::Value, AdminError> {
-    let (stores, menus) = tables(&cloud.app)
-        .ok_or_else(|| AdminError::Invalid("the template has no catalogue tables".to_owned()))?;
+    let (stores, menus) = required_tables(&cloud.app)?;
     catalog_admin::set_item_availability(
         &client(&cloud.endpoints.dynamodb_local),
         stores,
