@@ -8,7 +8,7 @@ use lambda_runtime::{Error, service_fn};
 use lambda_support::wiring::{self, Backend};
 use lambda_support::{Env, telemetry};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let env = Env::from_process();
