@@ -678,6 +678,48 @@ async fn the_loaded_catalogue_answers_one_store_at_a_time_by_id_and_by_partner_i
     );
 }
 
+/// The cache's counts, reported as metrics, against the reads the table itself was asked
+/// for (counted here by a second, uncached view of the same table: none).
+#[tokio::test]
+async fn the_cache_counts_each_lookup_and_a_miss_only_when_it_had_to_read() {
+    use pipeline::ports::{CatalogSource, Metric};
+    let (c, stores, menus) = catalogue_tables().await;
+    let metrics = std::sync::Arc::new(pipeline::memory::RecordingMetrics::default());
+    let source = aws_adapters::DynamoCatalog::new(
+        c,
+        stores,
+        menus,
+        cached_for(std::time::Duration::from_secs(60)),
+    )
+    .report_every(std::time::Duration::from_millis(200), metrics.clone());
+    let id = order_domain::StoreId::parse("S1002").unwrap();
+    source.store(&id).await.unwrap().unwrap();
+    assert_eq!(source.counted(), (1, 1), "cold: one lookup, one miss");
+    source.store(&id).await.unwrap().unwrap();
+    // By the partner's id: the alias is not cached yet, so a miss though the store is.
+    source
+        .partner_store(Partner::DoorDash, "S1002")
+        .await
+        .unwrap()
+        .unwrap();
+    source
+        .partner_store(Partner::DoorDash, "S1002")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(source.counted(), (4, 2));
+    // Reported once, then the counts start again.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let recorded = metrics.all();
+    assert!(
+        recorded.contains(&Metric::CatalogueLookups { count: 4 }),
+        "{recorded:?}"
+    );
+    assert!(recorded.contains(&Metric::CatalogueCacheMisses { count: 2 }));
+    assert_eq!(recorded.len(), 2, "nothing more to report: {recorded:?}");
+    assert_eq!(source.counted(), (0, 0));
+}
+
 #[tokio::test]
 async fn a_pause_is_seen_once_the_cached_store_expires_and_not_before() {
     use aws_adapters::catalog_admin::{PauseChange, set_pause};

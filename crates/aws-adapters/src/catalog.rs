@@ -12,14 +12,20 @@
 //! A lookup costs at most one read of each kind per store per cache TTL (default 60 s); menus
 //! are cached by id and version for as long, since a version never changes. A cold container
 //! reads the one store it needs, never the whole catalogue.
+//!
+//! The container counts its lookups and those its cache could not answer alone, and reports
+//! both as metrics (`CatalogueLookups`, `CatalogueCacheMisses`) at most once per reporting
+//! interval
+//! ([`DynamoCatalog::report_every`]): one metric document a minute, not one per order.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use order_domain::{Catalog, Menu, Partner, Store, StoreId};
-use pipeline::ports::{CatalogSource, RepoError};
+use pipeline::ports::{CatalogSource, Metric, Metrics, RepoError};
 
 use crate::attr::{Item, get_n, get_s, s};
 use crate::repo_error as err;
@@ -70,6 +76,14 @@ pub struct DynamoCatalog {
     by_store: mini_moka::sync::Cache<StoreId, Option<Arc<Catalog>>>,
     by_partner: mini_moka::sync::Cache<(Partner, String), Option<StoreId>>,
     menu_versions: mini_moka::sync::Cache<(String, i64), Arc<Menu>>,
+    counts: Arc<Counts>,
+}
+
+/// Lookups answered, and those that needed a table read, since the last report.
+#[derive(Debug, Default)]
+struct Counts {
+    lookups: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl std::fmt::Debug for DynamoCatalog {
@@ -109,7 +123,43 @@ impl DynamoCatalog {
                 .time_to_live(menu_ttl)
                 .max_capacity(cache.capacity)
                 .build(),
+            counts: Arc::default(),
         }
+    }
+
+    /// Lookups, and those that needed a table read, counted since the last report (or since
+    /// it was built), without resetting them.
+    pub fn counted(&self) -> (u64, u64) {
+        (
+            self.counts.lookups.load(Ordering::Relaxed),
+            self.counts.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Reports the lookups and misses counted to `metrics` every `interval` (those since the
+    /// last report; nothing when there were none), from a task on the current tokio runtime.
+    /// Outside a runtime, nothing is reported. In Lambda the task runs while the
+    /// environment does, so a report may wait for the next invocation.
+    pub fn report_every(self, interval: Duration, metrics: Arc<dyn Metrics>) -> Self {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let counts = Arc::downgrade(&self.counts);
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(interval).await;
+                    // The catalogue is gone: nothing more to count.
+                    let Some(counts) = counts.upgrade() else {
+                        break;
+                    };
+                    let lookups = counts.lookups.swap(0, Ordering::Relaxed);
+                    let misses = counts.misses.swap(0, Ordering::Relaxed);
+                    if lookups > 0 || misses > 0 {
+                        metrics.record(Metric::CatalogueLookups { count: lookups });
+                        metrics.record(Metric::CatalogueCacheMisses { count: misses });
+                    }
+                }
+            });
+        }
+        self
     }
 
     async fn get(&self, table: &str, key: Item) -> Result<Option<Item>, RepoError> {
@@ -173,15 +223,32 @@ fn bad<E: std::error::Error + Send + Sync + 'static>(what: &str, id: &str, e: E)
     }
 }
 
-#[async_trait]
-impl CatalogSource for DynamoCatalog {
-    async fn store(&self, id: &StoreId) -> Result<Option<Arc<Catalog>>, RepoError> {
+impl DynamoCatalog {
+    /// Store `id`, and whether the cache answered without a read.
+    async fn cached_store(&self, id: &StoreId) -> Result<(Option<Arc<Catalog>>, bool), RepoError> {
         if let Some(hit) = self.by_store.get(id) {
-            return Ok(hit);
+            return Ok((hit, true));
         }
         let loaded = self.load_store(id).await?;
         self.by_store.insert(id.clone(), loaded.clone());
-        Ok(loaded)
+        Ok((loaded, false))
+    }
+
+    /// Counts one lookup, a miss unless `hit`.
+    fn count(&self, hit: bool) {
+        self.counts.lookups.fetch_add(1, Ordering::Relaxed);
+        if !hit {
+            self.counts.misses.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[async_trait]
+impl CatalogSource for DynamoCatalog {
+    async fn store(&self, id: &StoreId) -> Result<Option<Arc<Catalog>>, RepoError> {
+        let (store, hit) = self.cached_store(id).await?;
+        self.count(hit);
+        Ok(store)
     }
 
     async fn partner_store(
@@ -190,8 +257,8 @@ impl CatalogSource for DynamoCatalog {
         partner_store_id: &str,
     ) -> Result<Option<Arc<Catalog>>, RepoError> {
         let cache_key = (partner, partner_store_id.to_owned());
-        let id = match self.by_partner.get(&cache_key) {
-            Some(id) => id,
+        let (id, alias_hit) = match self.by_partner.get(&cache_key) {
+            Some(id) => (id, true),
             None => {
                 let key = Item::from([(
                     STORES_KEY.to_owned(),
@@ -209,12 +276,14 @@ impl CatalogSource for DynamoCatalog {
                     None => None,
                 };
                 self.by_partner.insert(cache_key, id.clone());
-                id
+                (id, false)
             }
         };
-        match id {
-            Some(id) => self.store(&id).await,
-            None => Ok(None),
-        }
+        let (store, store_hit) = match id {
+            Some(id) => self.cached_store(&id).await?,
+            None => (None, true),
+        };
+        self.count(alias_hit && store_hit);
+        Ok(store)
     }
 }

@@ -25,6 +25,9 @@ pub const IAM_ACTIONS: &[&str] = &[
 /// How many stores [`publish_menu`] moves to a new version at once.
 const PUBLISH_CONCURRENCY: usize = 32;
 
+/// How many store and alias items [`load`] writes at once.
+const LOAD_CONCURRENCY: usize = 16;
+
 /// The menu version a loaded catalogue's menus get.
 pub const FIRST_MENU_VERSION: i64 = 1;
 
@@ -107,32 +110,39 @@ pub async fn load(
         put(client, menus_table, item).await?;
         loaded.menus += 1;
     }
+    // Store and alias items, written LOAD_CONCURRENCY at a time (7,000 stores are about
+    // 28,000 items).
+    let mut items = Vec::new();
     for store in list("stores") {
         let raw_id = store["id"].as_str().unwrap_or_default();
         let id = StoreId::parse(raw_id).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        let item = Item::from([
+        items.push(Item::from([
             (STORES_KEY.to_owned(), s(store_key(&id))),
             (CATALOG_DOC_ATTR.to_owned(), s(store.to_string())),
             (MENU_VERSION_ATTR.to_owned(), n(FIRST_MENU_VERSION)),
-        ]);
-        put(client, stores_table, item).await?;
+        ]));
         loaded.stores += 1;
         let partner_ids = store["partnerStoreIds"].as_object().cloned();
         for (partner, pid) in partner_ids.into_iter().flatten() {
             let partner: order_domain::Partner = partner
                 .parse()
                 .map_err(|e: order_domain::IdError| AdminError::Invalid(e.to_string()))?;
-            let alias = Item::from([
+            items.push(Item::from([
                 (
                     STORES_KEY.to_owned(),
                     s(alias_key(partner, pid.as_str().unwrap_or_default())),
                 ),
                 (ALIAS_STORE_ATTR.to_owned(), s(id.as_str())),
-            ]);
-            put(client, stores_table, alias).await?;
+            ]));
             loaded.aliases += 1;
         }
     }
+    use futures::{StreamExt as _, TryStreamExt as _};
+    futures::stream::iter(items)
+        .map(|item| put(client, stores_table, item))
+        .buffer_unordered(LOAD_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok(loaded)
 }
 

@@ -103,6 +103,9 @@ pub mod vars {
     pub const MENUS_TABLE: &str = "MENUS_TABLE";
     /// How long a container caches a store it read from the catalogue (seconds, default 60).
     pub const CATALOG_CACHE_TTL_SECONDS: &str = "CATALOG_CACHE_TTL_SECONDS";
+    /// How often a container reports its catalogue lookups and reads as metrics (seconds,
+    /// default 60).
+    pub const CATALOG_METRICS_SECONDS: &str = "CATALOG_METRICS_SECONDS";
     /// Event bus name.
     pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
     /// Secrets Manager id of the webhook credentials (or `file:<path>` for local runs).
@@ -134,11 +137,12 @@ pub mod vars {
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 
     /// Every variable the functions read.
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 22] = [
         BACKEND,
         STORES_TABLE,
         MENUS_TABLE,
         CATALOG_CACHE_TTL_SECONDS,
+        CATALOG_METRICS_SECONDS,
         ORDERS_TABLE,
         HELD_ORDERS_TABLE,
         IDEMPOTENCY_TABLE,

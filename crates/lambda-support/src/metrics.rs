@@ -108,6 +108,16 @@ impl EmfMetrics {
                 vec![("error", error.clone())],
                 vec![],
             ),
+            Metric::CatalogueLookups { count } => {
+                ("CatalogueLookups", "Count", *count as f64, vec![], vec![])
+            }
+            Metric::CatalogueCacheMisses { count } => (
+                "CatalogueCacheMisses",
+                "Count",
+                *count as f64,
+                vec![],
+                vec![],
+            ),
         };
         let mut dimension_names = vec!["service".to_owned()];
         let mut doc = Map::new();

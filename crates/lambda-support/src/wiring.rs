@@ -243,10 +243,11 @@ impl Backend {
             return Ok(built.clone());
         }
         let ttl: u64 = env.parsed_or(vars::CATALOG_CACHE_TTL_SECONDS, 60)?;
+        let report: u64 = env.parsed_or(vars::CATALOG_METRICS_SECONDS, 60)?;
         aws.named(aws_adapters::DynamoCatalog::IAM_ACTIONS, vars::STORES_TABLE);
         aws.named(aws_adapters::DynamoCatalog::IAM_ACTIONS, vars::MENUS_TABLE);
-        let built: Arc<dyn pipeline::ports::CatalogSource> =
-            Arc::new(aws_adapters::DynamoCatalog::new(
+        let built: Arc<dyn pipeline::ports::CatalogSource> = Arc::new(
+            aws_adapters::DynamoCatalog::new(
                 client,
                 stores,
                 env.required(vars::MENUS_TABLE)?,
@@ -254,7 +255,9 @@ impl Backend {
                     ttl: Duration::from_secs(ttl),
                     ..Default::default()
                 },
-            ));
+            )
+            .report_every(Duration::from_secs(report.max(1)), self.metrics(env)),
+        );
         Ok(aws.catalog.get_or_init(|| built).clone())
     }
 

@@ -19,6 +19,7 @@ use order_domain::Partner;
 use serde::Serialize;
 use tokio::sync::{Mutex, Notify, Semaphore};
 
+use crate::catalogue::synthetic::Synthetic;
 use crate::cloud::{LocalCloud, eventually};
 use crate::lambda::FunctionStats;
 use crate::webhooks::Payload;
@@ -166,6 +167,25 @@ pub struct Report {
     pub total_per_million: f64,
     /// One immediate order, sent alone after the run: what it used (`(what, count)`).
     pub critical_path: Vec<(String, f64)>,
+    /// The catalogue's reads and cache.
+    pub catalogue: Catalogue,
+}
+
+/// How the run's orders read the store catalogue.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Catalogue {
+    /// Stores the orders were spread over (0: the repository's catalogue, unspread).
+    pub stores: usize,
+    /// Catalogue table requests per completed order, counted by the local cloud's DynamoDB
+    /// front (the meter), not by the functions.
+    pub reads_per_order: f64,
+    /// Catalogue lookups per completed order, as the functions' containers report them
+    /// (`CatalogueLookups` in their EMF logs).
+    pub lookups_per_order: f64,
+    /// Lookups the containers' caches answered without a read (`1 - CatalogueCacheMisses /
+    /// CatalogueLookups`, from the same reports).
+    pub hit_ratio: f64,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -193,17 +213,35 @@ struct Ledger {
     ended: HashMap<String, (usize, Instant)>,
 }
 
-/// Sends `orders` orders with `clients` clients and measures.
-pub async fn run(
-    cloud: Arc<LocalCloud>,
-    root: &Path,
-    orders: usize,
-    clients: usize,
-    concurrency: usize,
-    mode: Mode,
-    within: Duration,
-) -> Result<Report, String> {
-    let prepared = prepare(&cloud, root, orders).await?;
+/// What a bench run sends and how.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Orders.
+    pub orders: usize,
+    /// Clients (closed loop) or webhooks in flight (burst).
+    pub clients: usize,
+    /// Processes per function.
+    pub concurrency: usize,
+    /// How the orders are sent.
+    pub mode: Mode,
+    /// Orders still running after this long are left out of the figures.
+    pub within: Duration,
+    /// A chain-scale catalogue, already loaded into the cloud's tables: each order goes to a
+    /// store picked at random among the copies of the store its sample names.
+    pub spread: Option<Synthetic>,
+}
+
+/// Sends the plan's orders and measures.
+pub async fn run(cloud: Arc<LocalCloud>, root: &Path, plan: &Plan) -> Result<Report, String> {
+    let Plan {
+        orders,
+        clients,
+        concurrency,
+        mode,
+        within,
+        ref spread,
+    } = *plan;
+    let prepared = prepare(&cloud, root, orders, spread.as_ref()).await?;
     let held_ids: std::collections::HashSet<String> = prepared
         .iter()
         .filter(|p| p.held)
@@ -214,6 +252,12 @@ pub async fn run(
     let mut progress = cloud.sfn.subscribe();
     let (ledger_w, changed_w, cloud_w) = (ledger.clone(), changed.clone(), cloud.clone());
     let before = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await;
+    let catalogue_tables: Vec<String> = crate::catalogue::tables(&cloud.app)
+        .map(|(s, m)| vec![s.to_owned(), m.to_owned()])
+        .unwrap_or_default();
+    let catalogue_tables: Vec<&str> = catalogue_tables.iter().map(String::as_str).collect();
+    let reads_before = crate::meter::dynamodb_requests_to(&cloud.meter, &catalogue_tables);
+    let emf_before = crate::meter::emf_sums(&cloud.log_dir);
     let listener = tokio::spawn(async move {
         loop {
             match progress.recv().await {
@@ -263,8 +307,18 @@ pub async fn run(
     let used = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir)
         .await
         .since(&before);
+    let catalogue_reads =
+        crate::meter::dynamodb_requests_to(&cloud.meter, &catalogue_tables) - reads_before;
+    // The containers report their catalogue lookups each second (`CATALOG_METRICS_SECONDS`
+    // in the local cloud): wait for the last report, then read them from the logs.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let emf_after = crate::meter::emf_sums(&cloud.log_dir);
+    let emf = |name: &str| {
+        emf_after.get(name).copied().unwrap_or(0.0) - emf_before.get(name).copied().unwrap_or(0.0)
+    };
+    let (lookups, misses) = (emf("CatalogueLookups"), emf("CatalogueCacheMisses"));
     // One immediate order alone: the calls on its path.
-    let alone = prepare(&cloud, root, 1).await?;
+    let alone = prepare(&cloud, root, 1, None).await?;
     // Measured on its own: not one of the run's orders.
     let alone_id = alone.first().map(|p| p.id.clone()).unwrap_or_default();
     let (requests_before, usage_before) = (
@@ -335,7 +389,25 @@ pub async fn run(
         .into_iter()
         .map(|(service, usd)| (service.to_owned(), usd * 1e6))
         .collect();
+    let per = |n: f64| {
+        if completed > 0 {
+            n / completed as f64
+        } else {
+            f64::NAN
+        }
+    };
+    let catalogue = Catalogue {
+        stores: spread.as_ref().map_or(0, Synthetic::stores),
+        reads_per_order: per(catalogue_reads as f64),
+        lookups_per_order: per(lookups),
+        hit_ratio: if lookups > 0.0 {
+            1.0 - misses / lookups
+        } else {
+            f64::NAN
+        },
+    };
     Ok(Report {
+        catalogue,
         topology: cloud.topology,
         usage_per_order: per_order
             .lines()
@@ -374,7 +446,12 @@ impl Ledger {
 }
 
 /// Builds every payload first, so the measurement is of the pipeline.
-async fn prepare(cloud: &LocalCloud, root: &Path, orders: usize) -> Result<Vec<Prepared>, String> {
+async fn prepare(
+    cloud: &LocalCloud,
+    root: &Path,
+    orders: usize,
+    spread: Option<&Synthetic>,
+) -> Result<Vec<Prepared>, String> {
     let mix = mix();
     let total_weight: u32 = mix.iter().map(|(_, w)| w).sum();
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
@@ -403,14 +480,26 @@ async fn prepare(cloud: &LocalCloud, root: &Path, orders: usize) -> Result<Vec<P
         )?;
         let id = p.partner_order_id().map_err(|e| e.to_string())?;
         let new_id = format!("{}-{run}-{i}", id.as_str());
-        let p = p.rename(id.as_str(), &new_id);
-        if let Some(f) = kind.fetched {
-            let order = timed(
+        let mut p = p.rename(id.as_str(), &new_id);
+        let mut fetched = match kind.fetched {
+            Some(f) => Some(timed(
                 Payload::load(kind.partner, &root.join(f))
                     .map_err(|e| e.to_string())?
                     .rebase(now),
-            )?
-            .rename(id.as_str(), &new_id);
+            )?),
+            None => None,
+        };
+        if let Some(spread) = spread {
+            let texts: Vec<&serde_json::Value> = std::iter::once(&p.json)
+                .chain(fetched.as_ref().map(|f| &f.json))
+                .collect();
+            if let Some((from, to)) = spread.respread(kind.partner, &texts, fastrand::usize(..)) {
+                p = p.rename_exact(&from, &to);
+                fetched = fetched.map(|f| f.rename_exact(&from, &to));
+            }
+        }
+        if let Some(order) = fetched {
+            let order = order.rename(id.as_str(), &new_id);
             if let Some(sim) = cloud.partners.get(&kind.partner) {
                 sim.book.add(&new_id, order.json).await;
             }
@@ -588,6 +677,19 @@ impl std::fmt::Display for Report {
             writeln!(f, "  {service:<24} {usd:>10.2}")?;
         }
         writeln!(f, "  {:<24} {:>10.2}", "total", self.total_per_million)?;
+        let c = &self.catalogue;
+        writeln!(
+            f,
+            "catalogue   {} stores: {:.2} table reads and {:.2} lookups per order, cache hit ratio {:.1} %",
+            if c.stores == 0 {
+                "the repository's".to_owned()
+            } else {
+                c.stores.to_string()
+            },
+            c.reads_per_order,
+            c.lookups_per_order,
+            c.hit_ratio * 100.0
+        )?;
         writeln!(f, "one immediate order, alone:")?;
         for (what, n) in &self.critical_path {
             // (`+ 0.0` turns a -0.00 from subtracting equal sums into 0.00.)

@@ -155,6 +155,13 @@ enum Command {
         /// Every POS answer takes this long, ms.
         #[arg(long, default_value_t = 250)]
         pos_latency_ms: u64,
+        /// Spread the orders over a synthetic catalogue of this many stores (copies of the
+        /// repository's, loaded into the catalogue tables first; 0: the repository's four).
+        #[arg(long, default_value_t = 0)]
+        stores: usize,
+        /// Menus in the synthetic catalogue (with `--stores`).
+        #[arg(long, default_value_t = 50)]
+        menus: usize,
     },
     /// Each function's init time, one process at a time: every function runs one process,
     /// which is restarted `--runs` times; prints the median and range (process start to its
@@ -586,13 +593,12 @@ async fn admin_post(root: &Path, path: &str, body: serde_json::Value) -> ExitCod
 async fn bench(
     root: &Path,
     a: &CloudArgs,
-    orders: usize,
-    clients: usize,
-    mode: Mode,
+    mut plan: local_cloud::bench::Plan,
     json: bool,
     topologies: &[Topology],
     (partner_ms, pos_ms): (u64, u64),
 ) -> ExitCode {
+    let (orders, clients) = (plan.orders, plan.clients);
     let mut reports = Vec::new();
     for topology in topologies {
         let mut opts = options(root, a);
@@ -604,11 +610,28 @@ async fn bench(
         if partner_ms > 0 || pos_ms > 0 {
             opts.concurrency = opts.concurrency.max(clients);
         }
-        let concurrency = opts.concurrency;
+        plan.concurrency = opts.concurrency;
         let cloud = match start(opts).await {
             Ok(c) => c,
             Err(code) => return code,
         };
+        if let Some(spread) = &plan.spread {
+            let started = std::time::Instant::now();
+            match local_cloud::catalogue::load(&cloud, &spread.catalogue.to_string()).await {
+                Ok(l) => println!(
+                    "loaded a synthetic catalogue: {} stores, {} partner store ids, {} menus in {:.1} s",
+                    l.stores,
+                    l.aliases,
+                    l.menus,
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(e) => {
+                    eprintln!("local-cloud: loading the synthetic catalogue: {e}");
+                    cloud.stop().await;
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         for p in cloud.partners.values() {
             p.sim
                 .set_faults(local_cloud::sim::Faults {
@@ -627,16 +650,7 @@ async fn bench(
         println!(
             "sending {orders} mixed orders ({topology} topology; partners answer in {partner_ms} ms, the POS in {pos_ms} ms) …"
         );
-        let report = local_cloud::bench::run(
-            cloud.clone(),
-            root,
-            orders,
-            clients,
-            concurrency,
-            mode,
-            Duration::from_secs(900),
-        )
-        .await;
+        let report = local_cloud::bench::run(cloud.clone(), root, &plan).await;
         cloud.stop().await;
         match report {
             Ok(r) => {
@@ -807,8 +821,26 @@ async fn main() -> ExitCode {
             topology,
             partner_latency_ms,
             pos_latency_ms,
+            stores,
+            menus,
         } => {
             let mode = if burst { Mode::Burst } else { Mode::Closed };
+            let spread = if stores == 0 {
+                None
+            } else {
+                let base = std::fs::read_to_string(
+                    root.join(local_cloud::catalogue::REPOSITORY_CATALOGUE),
+                )
+                .map_err(|e| e.to_string())
+                .and_then(|base| local_cloud::catalogue::synthetic::generate(&base, stores, menus));
+                match base {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        eprintln!("local-cloud: --stores {stores} --menus {menus}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            };
             if orders == 0 || clients == 0 {
                 eprintln!("local-cloud: --orders and --clients must be at least 1");
                 return ExitCode::FAILURE;
@@ -826,17 +858,15 @@ async fn main() -> ExitCode {
                 },
             };
             let latency = (partner_latency_ms, pos_latency_ms);
-            bench(
-                &root,
-                &cloud,
+            let plan = local_cloud::bench::Plan {
                 orders,
                 clients,
+                concurrency: 0,
                 mode,
-                json,
-                &topologies,
-                latency,
-            )
-            .await
+                within: Duration::from_secs(900),
+                spread,
+            };
+            bench(&root, &cloud, plan, json, &topologies, latency).await
         }
         Command::InitTimes { cloud, runs } => init_times(&root, &cloud, runs).await,
         Command::Chaos {

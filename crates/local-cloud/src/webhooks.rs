@@ -156,6 +156,13 @@ impl Payload {
         self
     }
 
+    /// Replaces every string that is exactly `from` with `to` (a store id that is also a
+    /// substring of other ids).
+    pub fn rename_exact(mut self, from: &str, to: &str) -> Self {
+        replace_exact(&mut self.json, from, to);
+        self
+    }
+
     /// The body to send.
     pub fn body(&self) -> Vec<u8> {
         self.json.to_string().into_bytes()
@@ -186,6 +193,15 @@ fn replace(v: &mut Value, from: &str, to: &str) {
         Value::String(s) if s.contains(from) => *s = s.replace(from, to),
         Value::Array(a) => a.iter_mut().for_each(|x| replace(x, from, to)),
         Value::Object(o) => o.values_mut().for_each(|x| replace(x, from, to)),
+        _ => {}
+    }
+}
+
+fn replace_exact(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) if s == from => *s = to.to_owned(),
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_exact(x, from, to)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_exact(x, from, to)),
         _ => {}
     }
 }

@@ -764,6 +764,18 @@ pub enum Metric {
         /// Error name.
         error: String,
     },
+    /// Catalogue lookups (a store by id or by a partner's store id) the container answered
+    /// since its last report, at most one report per interval.
+    CatalogueLookups {
+        /// Lookups.
+        count: u64,
+    },
+    /// Catalogue lookups the container's cache could not answer without a table read, since
+    /// its last report.
+    CatalogueCacheMisses {
+        /// Misses.
+        count: u64,
+    },
 }
 
 /// Where metrics go (CloudWatch EMF in Lambda, a vector in tests).

@@ -329,10 +329,87 @@ pub fn dynamodb_requests(meter: &Meter) -> u64 {
         .sum()
 }
 
+/// DynamoDB requests so far to the tables named `tables`.
+pub fn dynamodb_requests_to(meter: &Meter, tables: &[&str]) -> u64 {
+    meter
+        .dynamodb
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(t, _)| tables.contains(&t.as_str()))
+        .map(|(_, t)| t.2)
+        .sum()
+}
+
+/// The sum of each metric the functions' logs carry as CloudWatch Embedded Metric Format
+/// documents (as CloudWatch Logs extracts them: a line that is a JSON object with
+/// `_aws.CloudWatchMetrics`, each metric's value under its name), by metric name, across
+/// dimensions. Lines that are not EMF are skipped.
+pub fn emf_sums(log_dir: &Path) -> BTreeMap<String, f64> {
+    let mut sums = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(log_dir) else {
+        return sums;
+    };
+    for entry in dir.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        for line in text.lines().filter(|l| l.contains("\"_aws\"")) {
+            let Ok(doc) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let directives = doc["_aws"]["CloudWatchMetrics"].as_array();
+            for metric in directives
+                .into_iter()
+                .flatten()
+                .flat_map(|d| d["Metrics"].as_array().cloned().unwrap_or_default())
+            {
+                if let Some(name) = metric["Name"].as_str()
+                    && let Some(v) = doc[name].as_f64()
+                {
+                    *sums.entry(name.to_owned()).or_insert(0.0) += v;
+                }
+            }
+        }
+    }
+    sums
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn emf_metrics_are_summed_by_name_across_files_and_dimensions_and_other_lines_skipped() {
+        let dir = std::env::temp_dir().join(format!("local-cloud-emf-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let doc = |name: &str, v: f64, service: &str| {
+            let mut d = json!({
+                "service": service,
+                "_aws": {"Timestamp": 0, "CloudWatchMetrics": [{
+                    "Namespace": "N", "Dimensions": [["service"]],
+                    "Metrics": [{"Name": name, "Unit": "Count"}]}]}
+            });
+            d[name] = json!(v);
+            d.to_string()
+        };
+        std::fs::write(
+            dir.join("a.log"),
+            format!(
+                "{}\n{{\"level\":\"INFO\",\"message\":\"not a metric\"}}\n{}\nplain text\n",
+                doc("CatalogueLookups", 7.0, "a"),
+                doc("CatalogueCacheMisses", 2.0, "a")
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.join("b.log"), doc("CatalogueLookups", 5.0, "b") + "\n").unwrap();
+        let sums = emf_sums(&dir);
+        assert_eq!(sums.get("CatalogueLookups"), Some(&12.0));
+        assert_eq!(sums.get("CatalogueCacheMisses"), Some(&2.0));
+        assert_eq!(sums.len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn computing_takes_longer_on_a_smaller_share_of_a_vcpu_and_waiting_does_not() {

@@ -3,6 +3,8 @@
 //! tables when the cloud starts, as `cargo xtask catalog load` gives a deployed stage its
 //! first catalogue; and operators' changes (pause, resume) go to those tables.
 
+pub mod synthetic;
+
 use std::path::Path;
 
 use aws_adapters::catalog_admin::{self, AdminError, Loaded, PauseChange};
@@ -118,4 +120,17 @@ pub async fn set_store_pause(
     change: Option<PauseChange>,
 ) -> Result<serde_json::Value, AdminError> {
     set_pause(&cloud.app, &cloud.endpoints.dynamodb_local, id, change).await
+}
+
+/// Loads catalogue `json` (the shape of the repository's) into a running cloud's catalogue
+/// tables, as `cargo xtask catalog load` does: straight to DynamoDB, outside the meter.
+pub async fn load(cloud: &crate::cloud::LocalCloud, json: &str) -> Result<Loaded, AdminError> {
+    let (stores, menus) = required_tables(&cloud.app)?;
+    catalog_admin::load(
+        &client(&cloud.endpoints.dynamodb_local),
+        stores,
+        menus,
+        json,
+    )
+    .await
 }
