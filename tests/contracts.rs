@@ -58,6 +58,10 @@ fn parse_event(envelope: &Value) -> Result<(), String> {
         OrderRejected::DETAIL_TYPE => typed::<OrderRejected>(envelope),
         OrderCancelled::DETAIL_TYPE => typed::<OrderCancelled>(envelope),
         OrderFailed::DETAIL_TYPE => typed::<OrderFailed>(envelope),
+        StorePaused::DETAIL_TYPE => typed::<StorePaused>(envelope),
+        StoreResumed::DETAIL_TYPE => typed::<StoreResumed>(envelope),
+        MenuPublished::DETAIL_TYPE => typed::<MenuPublished>(envelope),
+        ItemAvailabilityChanged::DETAIL_TYPE => typed::<ItemAvailabilityChanged>(envelope),
         other => Err(format!("unknown detail-type {other:?}")),
     }
 }
@@ -263,7 +267,10 @@ fn every_event_sample_validates_against_its_schema() {
         validate(&validators, &e, &path.display().to_string());
         n += 1;
     }
-    assert_eq!(n, order_events::ALL_EVENTS.len());
+    assert_eq!(
+        n,
+        order_events::ALL_EVENTS.len() + order_events::CATALOGUE_CHANGE_EVENTS.len()
+    );
 }
 
 /// Runs every sample through the code (intake and every workflow step, on the seeded memory

@@ -3,6 +3,24 @@
 
 use super::*;
 
+/// The store catalogue's changes announced on the order bus, as the bus archived them (source
+/// `chain.orders.catalogue`): `(detail-type, data)`, in order.
+async fn announced(c: &LocalCloud) -> Vec<(String, Value)> {
+    c.bus
+        .archive()
+        .await
+        .iter()
+        .map(|a| &a["event"])
+        .filter(|e| e["source"] == order_events::SOURCE_CATALOGUE)
+        .map(|e| {
+            (
+                e["detail-type"].as_str().unwrap_or_default().to_owned(),
+                e["detail"]["data"].clone(),
+            )
+        })
+        .collect()
+}
+
 /// Waits out the functions' catalogue cache in the local cloud.
 async fn catalogue_change_shows() {
     let ttl = local_cloud::app::LOCAL_CATALOG_CACHE_TTL_SECONDS;
@@ -56,6 +74,17 @@ async fn a_paused_store_refuses_the_next_order_with_the_partner_told_and_a_resum
     let v = settled(&c, &after, 1).await;
     assert_eq!(v.status.as_deref(), Some("SentToPos"));
     assert_eq!(live_pos_orders(&v), 1);
+    // Both changes were announced on the bus, by the bus's own archive.
+    assert_eq!(
+        announced(&c).await,
+        [
+            (
+                "Store Paused".to_owned(),
+                json!({"storeId": "S1001", "reason": "fryer down", "until": null})
+            ),
+            ("Store Resumed".to_owned(), json!({"storeId": "S1001"})),
+        ]
+    );
     c.stop().await;
 }
 
@@ -123,6 +152,27 @@ async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
     assert_eq!(
         settled(&c, &again, 1).await.status.as_deref(),
         Some("SentToPos")
+    );
+    // Three changes announced; the refused typo was not.
+    let changes: Vec<(String, Value)> = announced(&c).await;
+    let codes: Vec<(&str, bool)> = changes
+        .iter()
+        .map(|(t, d)| {
+            assert_eq!(t, "Item Availability Changed");
+            assert_eq!(d["storeId"], "S1001");
+            (
+                d["posCode"].as_str().unwrap(),
+                d["available"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("CHALUPA", false),
+            ("ADD-CHEESE", false),
+            ("ADD-CHEESE", true)
+        ]
     );
     c.stop().await;
 }
@@ -196,6 +246,14 @@ async fn a_published_menu_version_takes_a_new_item_without_a_restart_and_a_bad_o
         .filter(|s| s["menu"] == "core-us")
         .count();
     assert_eq!(published.stores, on_core);
+    // Announced once, for the version that went live (not for the refused one).
+    assert_eq!(
+        announced(&c).await,
+        [(
+            "Menu Published".to_owned(),
+            json!({"menuId": "core-us", "version": 2, "stores": on_core})
+        )]
+    );
     // The stores table says so, by its own records.
     let rows = c.scan("StoresTable").await;
     let s1001 = rows.iter().find(|r| r["id"] == "store#S1001").unwrap();

@@ -13,6 +13,9 @@
 //! ```
 //!
 //! There is no default target: without `--local` or `--stage` nothing is called.
+//!
+//! Each change, once made, is announced on the stage's order bus (`orders-<stage>`): `Store
+//! Paused`, `Store Resumed`, `Menu Published`, `Item Availability Changed`.
 
 use std::path::Path;
 
@@ -29,11 +32,27 @@ pub const USAGE: &str = "usage: cargo xtask catalog load   (--local | --stage <s
        cargo xtask catalog special-hours (--local | --stage <stage>) --store <id> --date <YYYY-MM-DD> (--hours <HH:MM-HH:MM,…> | --closed | --clear)
        cargo xtask catalog list (--local | --stage <stage>)";
 
-/// Where the catalogue tables are.
+/// Where the catalogue tables and the order bus are.
 struct Target {
     client: aws_sdk_dynamodb::Client,
     stores: String,
     menus: String,
+    bus: aws_adapters::EventBridgePublisher,
+}
+
+impl Target {
+    /// Publishes a change's announcement on the order bus.
+    async fn announce(
+        &self,
+        event: Result<order_events::OutboundEvent, catalog_admin::AdminError>,
+    ) -> Result<(), String> {
+        use pipeline::ports::EventPublisher as _;
+        let event = event.map_err(|e| e.to_string())?;
+        self.bus
+            .publish(&[event])
+            .await
+            .map_err(|e| format!("the change is made, but its announcement was not published: {e}"))
+    }
 }
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -51,6 +70,11 @@ fn table_names(stage: &str) -> (String, String) {
     )
 }
 
+/// The template's order bus for `stage`.
+fn bus_name(stage: &str) -> String {
+    format!("orders-{stage}")
+}
+
 fn target(root: &Path, args: &[String]) -> Result<Target, String> {
     let env = |k: &str| std::env::var(k).ok();
     if args.iter().any(|a| a == "--local") {
@@ -63,17 +87,23 @@ fn target(root: &Path, args: &[String]) -> Result<Target, String> {
         })?;
         let endpoints: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let endpoint = endpoints["dynamodbLocal"]
-            .as_str()
-            .filter(|e| !e.is_empty())
-            .ok_or_else(|| format!("{} names no dynamodbLocal endpoint", path.display()))?
-            .to_owned();
-        let config = aws_adapters::AwsConfig::loopback(&endpoint);
-        let (stores, menus) = table_names(flag(args, "--stage").unwrap_or("local"));
+        let endpoint = |key: &str| {
+            endpoints[key]
+                .as_str()
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{} names no {key} endpoint", path.display()))
+        };
+        let stage = flag(args, "--stage").unwrap_or("local");
+        let (stores, menus) = table_names(stage);
         return Ok(Target {
-            client: config.dynamodb(),
+            client: aws_adapters::AwsConfig::loopback(&endpoint("dynamodbLocal")?).dynamodb(),
             stores,
             menus,
+            bus: aws_adapters::EventBridgePublisher::new(
+                aws_adapters::AwsConfig::loopback(&endpoint("eventbridge")?).eventbridge(),
+                bus_name(stage),
+            ),
         });
     }
     let stage = flag(args, "--stage")
@@ -88,6 +118,7 @@ fn target(root: &Path, args: &[String]) -> Result<Target, String> {
         client: config.dynamodb(),
         stores,
         menus,
+        bus: aws_adapters::EventBridgePublisher::new(config.eventbridge(), bus_name(stage)),
     })
 }
 
@@ -132,9 +163,11 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
                 reason: reason.to_owned(),
                 until,
             };
+            let event = catalog_admin::pause_announcement(&id, Some(&change), chrono::Utc::now());
             let doc = catalog_admin::set_pause(&t.client, &t.stores, &id, Some(change))
                 .await
                 .map_err(|e| e.to_string())?;
+            t.announce(event).await?;
             Ok(format!("store {id} paused: {}", doc["pause"]))
         }
         Some("resume") => {
@@ -143,6 +176,12 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
             catalog_admin::set_pause(&t.client, &t.stores, &id, None)
                 .await
                 .map_err(|e| e.to_string())?;
+            t.announce(catalog_admin::pause_announcement(
+                &id,
+                None,
+                chrono::Utc::now(),
+            ))
+            .await?;
             Ok(format!("store {id} resumed"))
         }
         Some(verb @ ("sold-out" | "back")) => {
@@ -156,6 +195,13 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
             )
             .await
             .map_err(|e| e.to_string())?;
+            t.announce(catalog_admin::availability_announcement(
+                &id,
+                item,
+                available,
+                chrono::Utc::now(),
+            ))
+            .await?;
             Ok(format!(
                 "{item} at store {id}: {}",
                 if available { "available" } else { "sold out" }
@@ -171,6 +217,8 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
             let p = catalog_admin::publish_menu(&t.client, &t.stores, &t.menus, &json)
                 .await
                 .map_err(|e| e.to_string())?;
+            t.announce(catalog_admin::menu_announcement(&p, chrono::Utc::now()))
+                .await?;
             Ok(format!(
                 "menu {} version {} published; {} stores moved to it",
                 p.menu, p.version, p.stores

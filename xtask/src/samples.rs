@@ -904,6 +904,31 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
     )
     .await?;
 
+    // The store catalogue's changes, as the operators' tools announce them.
+    {
+        use aws_adapters::catalog_admin::{self, PauseChange, Published};
+        let store = order_domain::StoreId::parse("S1001").map_err(|e| e.to_string())?;
+        let at = sample_time();
+        let pause = PauseChange {
+            reason: "fryer down".to_owned(),
+            until: Some(at + chrono::TimeDelta::minutes(45)),
+        };
+        let published = Published {
+            menu: "core-us".to_owned(),
+            version: 2,
+            stores: 3,
+        };
+        for e in [
+            catalog_admin::pause_announcement(&store, Some(&pause), at),
+            catalog_admin::pause_announcement(&store, None, at),
+            catalog_admin::menu_announcement(&published, at),
+            catalog_admin::availability_announcement(&store, "CHALUPA", false, at),
+        ] {
+            let e = e.map_err(|e| e.to_string())?;
+            g.catalogue.insert(e.detail_type.clone(), e);
+        }
+    }
+
     // The seed, the manifest, and one sample of every event type.
     out.json("events/seed.json", &g.seed)?;
     out.json(
@@ -921,6 +946,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
     }
     let missing: Vec<_> = order_events::ALL_EVENTS
         .iter()
+        .chain(&order_events::CATALOGUE_CHANGE_EVENTS)
         .filter(|(_, d)| !g.catalogue.contains_key(*d))
         .map(|(_, d)| *d)
         .collect();

@@ -25,6 +25,87 @@ pub const IAM_ACTIONS: &[&str] = &[
 /// How many stores [`publish_menu`] moves to a new version at once.
 const PUBLISH_CONCURRENCY: usize = 32;
 
+/// The event announcing a change to the catalogue (`Store Paused`, `Store Resumed`,
+/// `Menu Published`, `Item Availability Changed`), for the operators' tools to publish on the
+/// order bus once the change is made. `subject` is what changed (`store/S1001`,
+/// `menu/core-us/v3`): the correlation id, and with the detail-type and `at` (ms) the
+/// idempotency key.
+pub fn announcement<E: order_events::BusEvent>(
+    subject: &str,
+    data: E,
+    at: DateTime<Utc>,
+) -> Result<order_events::OutboundEvent, AdminError> {
+    let key = format!(
+        "catalogue/{subject}/{}/{}",
+        order_events::slug(E::DETAIL_TYPE),
+        at.timestamp_millis()
+    );
+    order_events::OutboundEvent::new(order_events::Metadata::new(subject, key, at), data)
+        .map_err(|e| AdminError::Invalid(format!("the announcement cannot be encoded: {e}")))
+}
+
+/// The announcement of a pause (`Some`) or a resume (`None`) of store `id`.
+pub fn pause_announcement(
+    id: &StoreId,
+    change: Option<&PauseChange>,
+    at: DateTime<Utc>,
+) -> Result<order_events::OutboundEvent, AdminError> {
+    let subject = format!("store/{id}");
+    match change {
+        Some(c) => announcement(
+            &subject,
+            order_events::StorePaused {
+                store_id: id.clone(),
+                reason: c.reason.clone(),
+                until: c.until,
+            },
+            at,
+        ),
+        None => announcement(
+            &subject,
+            order_events::StoreResumed {
+                store_id: id.clone(),
+            },
+            at,
+        ),
+    }
+}
+
+/// The announcement of a published menu version.
+pub fn menu_announcement(
+    p: &Published,
+    at: DateTime<Utc>,
+) -> Result<order_events::OutboundEvent, AdminError> {
+    announcement(
+        &format!("menu/{}/v{}", p.menu, p.version),
+        order_events::MenuPublished {
+            menu_id: p.menu.clone(),
+            version: p.version,
+            stores: p.stores,
+        },
+        at,
+    )
+}
+
+/// The announcement of POS code `code` marked sold out (`available: false`) or back at store
+/// `id`.
+pub fn availability_announcement(
+    id: &StoreId,
+    code: &str,
+    available: bool,
+    at: DateTime<Utc>,
+) -> Result<order_events::OutboundEvent, AdminError> {
+    announcement(
+        &format!("store/{id}"),
+        order_events::ItemAvailabilityChanged {
+            store_id: id.clone(),
+            pos_code: code.to_owned(),
+            available,
+        },
+        at,
+    )
+}
+
 /// How many store and alias items [`load`] writes at once.
 const LOAD_CONCURRENCY: usize = 16;
 

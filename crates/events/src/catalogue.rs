@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{BusEvent, SOURCE_INTAKE, SOURCE_PIPELINE};
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! bus_event {
     ($ty:ident, $source:expr, $detail_type:literal) => {
         impl BusEvent for $ty {
@@ -261,7 +263,8 @@ pub struct OrderFailed {
 }
 bus_event!(OrderFailed, SOURCE_PIPELINE, "Order Failed");
 
-/// Every event type: (source, detail-type).
+/// Every event type the pipeline's functions publish: (source, detail-type). The store
+/// catalogue's changes are [`crate::CATALOGUE_CHANGE_EVENTS`].
 pub const ALL_EVENTS: [(&str, &str); 11] = [
     (OrderReceived::SOURCE, OrderReceived::DETAIL_TYPE),
     (WebhookRejected::SOURCE, WebhookRejected::DETAIL_TYPE),

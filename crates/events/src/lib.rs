@@ -10,13 +10,17 @@ use serde::{Deserialize, Serialize};
 mod catalogue;
 #[cfg(feature = "schema")]
 pub mod schema;
+mod store_changes;
 
 pub use catalogue::*;
+pub use store_changes::*;
 
 /// `source` of events produced at the edge (webhooks).
 pub const SOURCE_INTAKE: &str = "chain.orders.intake";
 /// `source` of events produced by the order workflow and its functions.
 pub const SOURCE_PIPELINE: &str = "chain.orders.pipeline";
+/// `source` of the store catalogue's changes (operators' tools).
+pub const SOURCE_CATALOGUE: &str = "chain.orders.catalogue";
 /// The schema version of an event whose type does not set its own.
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -52,6 +52,10 @@ pub fn catalogue() -> Vec<(&'static str, Value)> {
         one::<OrderRejected>(),
         one::<OrderCancelled>(),
         one::<OrderFailed>(),
+        one::<crate::StorePaused>(),
+        one::<crate::StoreResumed>(),
+        one::<crate::MenuPublished>(),
+        one::<crate::ItemAvailabilityChanged>(),
     ]
 }
 
@@ -64,7 +68,11 @@ mod tests {
     #[test]
     fn the_catalogue_has_one_schema_per_event_type() {
         let names: Vec<_> = catalogue().into_iter().map(|(n, _)| n).collect();
-        let all: Vec<_> = ALL_EVENTS.iter().map(|(_, d)| *d).collect();
+        let all: Vec<_> = ALL_EVENTS
+            .iter()
+            .chain(&crate::CATALOGUE_CHANGE_EVENTS)
+            .map(|(_, d)| *d)
+            .collect();
         assert_eq!(names, all);
     }
 

@@ -82,13 +82,19 @@ pub async fn publish_menu(
     json: &str,
 ) -> Result<catalog_admin::Published, AdminError> {
     let (stores, menus) = required_tables(&cloud.app)?;
-    catalog_admin::publish_menu(
+    let published = catalog_admin::publish_menu(
         &client(&cloud.endpoints.dynamodb_local),
         stores,
         menus,
         json,
     )
-    .await
+    .await?;
+    announce(
+        cloud,
+        catalog_admin::menu_announcement(&published, chrono::Utc::now())?,
+    )
+    .await?;
+    Ok(published)
 }
 
 /// Marks POS code `code` sold out (`available: false`) or back at store `id` in a running
@@ -101,7 +107,7 @@ pub async fn set_item_availability(
     available: bool,
 ) -> Result<serde_json::Value, AdminError> {
     let (stores, menus) = required_tables(&cloud.app)?;
-    catalog_admin::set_item_availability(
+    let doc = catalog_admin::set_item_availability(
         &client(&cloud.endpoints.dynamodb_local),
         stores,
         menus,
@@ -109,7 +115,13 @@ pub async fn set_item_availability(
         code,
         available,
     )
-    .await
+    .await?;
+    announce(
+        cloud,
+        catalog_admin::availability_announcement(id, code, available, chrono::Utc::now())?,
+    )
+    .await?;
+    Ok(doc)
 }
 
 /// Pauses (`Some`) or resumes (`None`) store `id` in a running cloud's catalogue, as an
@@ -119,7 +131,34 @@ pub async fn set_store_pause(
     id: &StoreId,
     change: Option<PauseChange>,
 ) -> Result<serde_json::Value, AdminError> {
-    set_pause(&cloud.app, &cloud.endpoints.dynamodb_local, id, change).await
+    let event = catalog_admin::pause_announcement(id, change.as_ref(), chrono::Utc::now())?;
+    let doc = set_pause(&cloud.app, &cloud.endpoints.dynamodb_local, id, change).await?;
+    announce(cloud, event).await?;
+    Ok(doc)
+}
+
+/// Publishes a change's announcement on the cloud's order bus through its EventBridge API,
+/// as an operator's tool does (`cargo xtask catalog`).
+async fn announce(
+    cloud: &crate::cloud::LocalCloud,
+    event: order_events::OutboundEvent,
+) -> Result<(), AdminError> {
+    use pipeline::ports::EventPublisher as _;
+    let bus = cloud
+        .app
+        .buses
+        .first()
+        .ok_or_else(|| AdminError::Invalid("the template has no event bus".to_owned()))?;
+    let client = aws_adapters::AwsConfig::loopback(&cloud.endpoints.eventbridge).eventbridge();
+    aws_adapters::EventBridgePublisher::new(client, bus.clone())
+        .publish(&[event])
+        .await
+        .map_err(|e| {
+            AdminError::Storage(pipeline::ports::RepoError::new(
+                "announce the change",
+                format!("the change is made, but its announcement was not published: {e}"),
+            ))
+        })
 }
 
 /// Loads catalogue `json` (the shape of the repository's) into a running cloud's catalogue
