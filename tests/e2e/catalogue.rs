@@ -36,7 +36,7 @@ async fn a_paused_store_refuses_the_next_order_with_the_partner_told_and_a_resum
     let store = order_domain::StoreId::parse("S1001").unwrap();
     // A first order warms every function's cache with the store open.
     let first = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    assert_eq!(send(&c, &first).await, 202);
+    assert_eq!(send(&c, &first).await, ack(first.partner));
     assert_eq!(
         settled(&c, &first, 1).await.status.as_deref(),
         Some("SentToPos")
@@ -50,7 +50,7 @@ async fn a_paused_store_refuses_the_next_order_with_the_partner_told_and_a_resum
     assert_eq!(doc["status"], "paused");
     catalogue_change_shows().await;
     let refused = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    assert_eq!(send(&c, &refused).await, 202);
+    assert_eq!(send(&c, &refused).await, ack(refused.partner));
     let v = settled(&c, &refused, 1).await;
     assert_eq!(v.status.as_deref(), Some("Rejected"));
     assert_eq!(live_pos_orders(&v), 0);
@@ -70,7 +70,7 @@ async fn a_paused_store_refuses_the_next_order_with_the_partner_told_and_a_resum
     set_store_pause(&c, &store, None).await.unwrap();
     catalogue_change_shows().await;
     let after = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
-    assert_eq!(send(&c, &after).await, 202);
+    assert_eq!(send(&c, &after).await, ack(after.partner));
     let v = settled(&c, &after, 1).await;
     assert_eq!(v.status.as_deref(), Some("SentToPos"));
     assert_eq!(live_pos_orders(&v), 1);
@@ -101,7 +101,7 @@ async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
         .unwrap();
     catalogue_change_shows().await;
     let without = order(Partner::ChainApp, app, &[]);
-    assert_eq!(send(&c, &without).await, 202);
+    assert_eq!(send(&c, &without).await, ack(without.partner));
     let v = settled(&c, &without, 1).await;
     assert_eq!(v.status.as_deref(), Some("SentToPos"));
     assert_eq!(live_pos_orders(&v), 1);
@@ -112,7 +112,7 @@ async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
     assert_eq!(doc["unavailable"], json!(["ADD-CHEESE", "CHALUPA"]));
     catalogue_change_shows().await;
     let with = order(Partner::ChainApp, app, &[]);
-    assert_eq!(send(&c, &with).await, 202);
+    assert_eq!(send(&c, &with).await, ack(with.partner));
     let v = settled(&c, &with, 1).await;
     assert_eq!(v.status.as_deref(), Some("Rejected"));
     assert_eq!(live_pos_orders(&v), 0);
@@ -148,7 +148,7 @@ async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
         .unwrap();
     catalogue_change_shows().await;
     let again = order(Partner::ChainApp, app, &[]);
-    assert_eq!(send(&c, &again).await, 202);
+    assert_eq!(send(&c, &again).await, ack(again.partner));
     assert_eq!(
         settled(&c, &again, 1).await.status.as_deref(),
         Some("SentToPos")
@@ -194,7 +194,7 @@ async fn a_published_menu_version_takes_a_new_item_without_a_restart_and_a_bad_o
     };
     // Not on the live menu: refused as an unknown item.
     let before = with_new_item();
-    assert_eq!(send(&c, &before).await, 202);
+    assert_eq!(send(&c, &before).await, ack(before.partner));
     let v = settled(&c, &before, 1).await;
     assert_eq!(v.status.as_deref(), Some("Rejected"));
     assert!(
@@ -260,7 +260,7 @@ async fn a_published_menu_version_takes_a_new_item_without_a_restart_and_a_bad_o
     assert_eq!(s1001["menuVersion"], json!(2), "{s1001}");
     catalogue_change_shows().await;
     let after = with_new_item();
-    assert_eq!(send(&c, &after).await, 202);
+    assert_eq!(send(&c, &after).await, ack(after.partner));
     let v = settled(&c, &after, 1).await;
     assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
     // The POS got the new item by its POS code.

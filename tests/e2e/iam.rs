@@ -41,7 +41,7 @@ fn template_with_edits(case: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
 }
 
 /// Starts a cloud from the template with `from` replaced by `to` in `resource`, sends `o`
-/// (accepted with 202) and waits for its executions to end.
+/// (accepted: [`ack`]) and waits for its executions to end.
 async fn run_with_permission_changed(
     case: &str,
     resource: &str,
@@ -51,7 +51,7 @@ async fn run_with_permission_changed(
 ) -> (Arc<LocalCloud>, OrderView) {
     let t = template_with(case, resource, from, to);
     let c = cloud_from(&format!("iam-{case}"), Some(t)).await;
-    assert_eq!(send(&c, o).await, 202);
+    assert_eq!(send(&c, o).await, ack(o.partner));
     let v = ended(&c, o).await;
     (c, v)
 }
@@ -256,7 +256,7 @@ async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_desti
         "events/partners/doordash/order.json",
         &[("/order/estimated_pickup_time", 45)],
     );
-    assert_eq!(send(&c, &o).await, 202);
+    assert_eq!(send(&c, &o).await, ack(o.partner));
     held(&c, &o).await;
     eventually(WITHIN, "a held-orders row", || async {
         c.scan("HeldOrdersTable")
@@ -311,7 +311,7 @@ async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partn
         ],
     );
     let c = cloud_from("iam-workflow", Some(t)).await;
-    assert_eq!(send(&c, &o).await, 202);
+    assert_eq!(send(&c, &o).await, ack(o.partner));
     let v = ended(&c, &o).await;
     let denied = denials(&c, &o, "lambda:InvokeFunction").await;
     assert!(!denied.is_empty());

@@ -130,30 +130,39 @@ fn internal(
 ) -> Hook {
     Hook {
         write: false,
-        ..hook(name, route, file, Some(role), "", status(202))
+        ..hook(name, route, file, Some(role), "", status(taken(route)))
     }
 }
 
 const RECEIVED: &[&str] = &["Order Received"];
 
+/// The status intake answers a webhook it took from `route`'s partner with (Uber Eats: 200
+/// and an empty body, as its webhook guide asks; the others: 202).
+fn taken(route: &str) -> u16 {
+    route
+        .parse::<order_domain::Partner>()
+        .map_or(202, |p| partners::acknowledgement(p).status)
+}
+
 fn hooks() -> Vec<Hook> {
     let accepted = |t: &'static [&'static str]| publishing(status(202), t);
+    let taken_by_uber = |t: &'static [&'static str]| publishing(status(taken("ubereats")), t);
     let mut oversize = br#"{"event":{"type":"OrderCreate"},"order":{"id":"dd-big","store":{"merchant_supplied_id":"S1001"},"special_instructions":""#.to_vec();
     oversize.extend(std::iter::repeat_n(b'x', 66 * 1024));
     oversize.extend(br#""}}"#);
     vec![
-        hook("ubereats-order", "ubereats", "ubereats/notification.json", Some("U"), "Uber Eats-style order notification (the order is fetched later)", accepted(RECEIVED)),
-        hook("ubereats-order-scheduled", "ubereats", "ubereats/notification-scheduled.json", Some("US"), "Uber Eats-style notification of a scheduled order", accepted(RECEIVED)),
+        hook("ubereats-order", "ubereats", "ubereats/notification.json", Some("U"), "Uber Eats-style order notification (the order is fetched later)", taken_by_uber(RECEIVED)),
+        hook("ubereats-order-scheduled", "ubereats", "ubereats/notification-scheduled.json", Some("US"), "Uber Eats-style notification of a scheduled order", taken_by_uber(RECEIVED)),
         hook("doordash-order", "doordash", "doordash/order.json", Some("D"), "DoorDash-style full order, bearer token", accepted(RECEIVED)),
         hook("doordash-order-scheduled", "doordash", "doordash/order-scheduled.json", Some("B"), "DoorDash-style scheduled order", accepted(RECEIVED)),
         hook("grubhub-order", "grubhub", "grubhub/order.json", Some("G"), "Grubhub-style full order, HMAC with timestamp and nonce", accepted(RECEIVED)),
         hook("app-order", "app", "app/order.json", Some("A"), "App order, Stripe-style signature", accepted(RECEIVED)),
         hook("app-order-scheduled", "app", "app/order-scheduled.json", Some("AS"), "App order for a later pickup", accepted(RECEIVED)),
-        hook("ubereats-cancel", "ubereats", "ubereats/cancel.json", None, "Uber Eats-style cancellation", accepted(&["Order Cancellation Requested"])),
+        hook("ubereats-cancel", "ubereats", "ubereats/cancel.json", None, "Uber Eats-style cancellation", taken_by_uber(&["Order Cancellation Requested"])),
         hook("doordash-cancel", "doordash", "doordash/cancel.json", None, "DoorDash-style cancellation", accepted(&["Order Cancellation Requested"])),
         hook("grubhub-cancel", "grubhub", "grubhub/cancel.json", Some("cancel-G"), "Grubhub-style cancellation (of an order already at the POS)", accepted(&["Order Cancellation Requested"])),
         hook("app-cancel", "app", "app/cancel.json", Some("cancel-AS2"), "App cancellation (of a held order)", accepted(&["Order Cancellation Requested"])),
-        hook("ubereats-courier", "ubereats", "ubereats/courier.json", None, "Uber Eats-style courier position", accepted(&["Courier Location Updated"])),
+        hook("ubereats-courier", "ubereats", "ubereats/courier.json", None, "Uber Eats-style courier position", taken_by_uber(&["Courier Location Updated"])),
         hook("doordash-courier", "doordash", "doordash/courier.json", Some("courier-D2"), "DoorDash-style Dasher near the store", accepted(&["Courier Location Updated"])),
         hook("grubhub-courier", "grubhub", "grubhub/courier.json", Some("courier-far"), "Grubhub-style driver still far away", accepted(&["Courier Location Updated"])),
         hook("app-courier", "app", "app/courier.json", None, "App courier position", accepted(&["Courier Location Updated"])),
@@ -167,6 +176,7 @@ fn hooks() -> Vec<Hook> {
         },
         Hook { body: Body::Bytes(b"{\"type\":\"order.created\",\"order\":".to_vec()), ..hook("malformed-json", "app", "", None, "Authentic but not JSON: 400 and a Webhook Rejected event", publishing(status(400), &["Webhook Rejected"])) },
         Hook { body: Body::Bytes(br#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x","store":{"merchant_supplied_id":"S1001"}}}"#.to_vec()), ..hook("unsupported-type", "doordash", "", None, "A webhook type the pipeline does not handle: 400", publishing(status(400), &["Webhook Rejected"])) },
+        Hook { body: Body::Bytes(br#"{"event_type":"store.menu_refresh_request","event_id":"c1f3a3de-3a55-4c6a-9a57-5b1a4f2d9001","event_time":1795370400,"store_id":"6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001","partner_store_id":"S1001","resource_href":"https://api.uber.com/v2/eats/stores/6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001/menus","webhook_meta":{"client_id":"sample-client","webhook_config_id":"sample-config","webhook_msg_timestamp":1795370400,"webhook_msg_uuid":"0b6c7b5e-90a4-4d2e-8d44-3f1c2a7e9001"}}"#.to_vec()), ..hook("ubereats-menu-refresh", "ubereats", "", None, "An Uber Eats event type the pipeline does not use (a menu refresh request, with its own body shape): 200 and an empty body, recorded as a metric and not acted on (Uber Eats sends every type to the one URL and re-sends what is not answered 200)", publishing(status(taken("ubereats")), &[])) },
         Hook { body: Body::Bytes(br#"{"type":"courier.location","storeNumber":"9999","location":{"lat":1.0,"lon":1.0}}"#.to_vec()), ..hook("courier-unknown-store", "app", "", None, "A courier for a store the chain does not have: 400", publishing(status(400), &["Webhook Rejected"])) },
         Hook { body: Body::Bytes(oversize), ..hook("oversize", "doordash", "", None, "A body over the cap (64 KiB in the samples' environment, 1 MiB deployed): 413", publishing(status(413), &[])) },
         hook("unknown-partner", "deliveroo", "app/order.json", None, "A partner without a route: 404", publishing(status(404), &[])),

@@ -59,6 +59,16 @@ impl EmfMetrics {
                 vec![("status", status.to_string())],
                 vec![("partner", json!(partner.map(|p| p.as_str())))],
             ),
+            Metric::WebhookIgnored {
+                partner,
+                event_type,
+            } => (
+                "WebhooksIgnored",
+                "Count",
+                1.0,
+                vec![("partner", partner.to_string())],
+                vec![("eventType", json!(event_type))],
+            ),
             Metric::OrderReceived { partner } => (
                 "OrdersReceived",
                 "Count",

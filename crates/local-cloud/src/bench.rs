@@ -532,7 +532,7 @@ async fn send(cloud: &LocalCloud, p: &Prepared, ledger: &Mutex<Ledger>) -> Resul
         .post_webhook(p.partner, p.body.clone(), &p.headers)
         .await
     {
-        Ok((202, _)) => Ok(()),
+        Ok((status, _)) if status == partners::acknowledgement(p.partner).status => Ok(()),
         Ok((status, body)) => Err(format!("{}: HTTP {status} {body}", p.id)),
         Err(e) => Err(format!("{}: {e}", p.id)),
     }

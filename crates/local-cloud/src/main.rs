@@ -518,7 +518,8 @@ async fn send(
     if let Some(id) = &id {
         println!("order id {partner}.{id}");
     }
-    if let (true, Some(id)) = (wait && status == 202, id) {
+    let taken = status == partners::acknowledgement(partner).status;
+    if let (true, Some(id)) = (wait && taken, id) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(120) {
             if let Some(v) = fetch_view(&http, &e, partner, &id)

@@ -228,8 +228,26 @@ fn money(m: &UberMoney, field: &str) -> Result<Money, Rejection> {
     Money::from_e5(m.amount_e5, currency).map_err(|e| Rejection::invalid(field, e))
 }
 
-/// Classifies a webhook body.
+/// Classifies a webhook body. The event type is read first: Uber Eats sends every event type
+/// to the one webhook URL, and types the pipeline does not use (`store.menu_refresh_request`,
+/// `store.provisioned`, …) have bodies of their own shape ("Always check this field as new
+/// event types may be added without notice", developer.uber.com, Menu refresh request
+/// webhook), so they are [`WebhookError::UnsupportedType`] whatever else they carry.
 pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
+    let event_type = value
+        .get("event_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| WebhookError::Shape {
+            partner: P,
+            path: "event_type".to_owned(),
+            message: "missing or not a string".to_owned(),
+        })?;
+    if ![ORDER_NOTIFICATION, ORDER_CANCEL, COURIER_LOCATION].contains(&event_type) {
+        return Err(WebhookError::UnsupportedType {
+            partner: P,
+            kind: event_type.to_owned(),
+        });
+    }
     let n: Notification = webhook::from_value(P, value)?;
     let sent_at = Utc
         .timestamp_opt(n.event_time, 0)

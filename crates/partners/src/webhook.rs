@@ -132,6 +132,43 @@ pub(crate) fn short_reason(reason: Option<String>) -> Option<String> {
         .filter(|r| !r.is_empty())
 }
 
+/// How a partner expects a webhook it sent to be answered once it is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// The HTTP status.
+    pub status: u16,
+    /// Whether the body is empty (otherwise a small JSON receipt).
+    pub empty_body: bool,
+    /// Whether a webhook of a type the pipeline does not use is acknowledged (and ignored)
+    /// rather than refused: for a partner that sends every event type to the one URL, a
+    /// refusal would only make it send the event again.
+    pub ignores_other_types: bool,
+}
+
+/// The acknowledgement `partner` expects.
+///
+/// * Uber Eats: HTTP 200 with an empty body; every event type arrives at the one primary
+///   webhook URL, and one not answered with a 200 is sent again, up to 7 times with
+///   exponential backoff (developer.uber.com, Eats API: Webhooks guide, and the "Webhook
+///   Event Structure" of each webhook reference). Confirmed.
+/// * DoorDash, Grubhub and the chain's app: 202 with a JSON receipt. An assumption: their
+///   public pages ask for a 2xx and say no more; webhooks are subscribed per type, so a type
+///   the pipeline does not handle is refused (400) and announced as `Webhook Rejected`.
+pub const fn acknowledgement(partner: Partner) -> Acknowledgement {
+    match partner {
+        Partner::UberEats => Acknowledgement {
+            status: 200,
+            empty_body: true,
+            ignores_other_types: true,
+        },
+        Partner::DoorDash | Partner::Grubhub | Partner::ChainApp => Acknowledgement {
+            status: 202,
+            empty_body: false,
+            ignores_other_types: false,
+        },
+    }
+}
+
 /// Parses the body of an authenticated webhook.
 pub fn parse_webhook(partner: Partner, body: &[u8]) -> Result<(Webhook, Value), WebhookError> {
     let value: Value =

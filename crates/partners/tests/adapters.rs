@@ -414,3 +414,45 @@ proptest! {
         let _ = parse_webhook(Partner::ALL[p], &body);
     }
 }
+
+/// Uber Eats sends every event type to the one URL, some with bodies of their own shape: the
+/// type is read first, so any type the pipeline does not use is `UnsupportedType` (which
+/// intake acknowledges and ignores), not a shape error. The types it uses still need their
+/// fields.
+#[test]
+fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
+    use partners::WebhookError;
+    let other_shapes = [
+        r#"{"event_type":"store.menu_refresh_request","store_id":"s","partner_store_id":"S1001","webhook_meta":{"client_id":"c"}}"#,
+        r#"{"event_type":"store.provisioned","event_id":"e","event_time":1,"meta":{"user_id":"s"}}"#,
+        r#"{"event_type":"orders.scheduled.notification"}"#,
+    ];
+    for body in other_shapes {
+        let err = parse_webhook(Partner::UberEats, body.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, WebhookError::UnsupportedType { .. }),
+            "{body}: {err}"
+        );
+    }
+    // No type at all, or a used type missing its fields: a shape error (refused, 400).
+    for body in [
+        r#"{"event_id":"e"}"#,
+        r#"{"event_type":"orders.notification","event_id":"e","event_time":1}"#,
+    ] {
+        let err = parse_webhook(Partner::UberEats, body.as_bytes()).unwrap_err();
+        assert!(matches!(err, WebhookError::Shape { .. }), "{body}: {err}");
+    }
+    // Uber Eats is answered 200 with no body and ignores other types; the others are not.
+    let uber = partners::acknowledgement(Partner::UberEats);
+    assert_eq!(
+        (uber.status, uber.empty_body, uber.ignores_other_types),
+        (200, true, true)
+    );
+    for p in [Partner::DoorDash, Partner::Grubhub, Partner::ChainApp] {
+        let a = partners::acknowledgement(p);
+        assert_eq!(
+            (a.status, a.empty_body, a.ignores_other_types),
+            (202, false, false)
+        );
+    }
+}

@@ -718,6 +718,13 @@ pub enum Metric {
         /// Status.
         status: u16,
     },
+    /// A webhook of a type the pipeline does not use was acknowledged and ignored.
+    WebhookIgnored {
+        /// Partner.
+        partner: Partner,
+        /// The event type it named.
+        event_type: String,
+    },
     /// A new order was claimed by dedup.
     OrderReceived {
         /// Partner.

@@ -176,7 +176,12 @@ impl World {
                 body: &body,
             })
             .await;
-        assert_eq!(r.status, 202, "{rel}: {}", r.body);
+        assert_eq!(
+            r.status,
+            partners::acknowledgement(partner).status,
+            "{rel}: {}",
+            r.body
+        );
         self.publisher.events()[before..][0].clone()
     }
 
@@ -1345,4 +1350,53 @@ async fn a_cancellation_that_arrives_before_the_order_cancels_it_when_it_arrives
     let err = w.conversation().accept(&order, "c-1").await.unwrap_err();
     assert_eq!(err.name(), names::ORDER_CANCELLED);
     assert!(w.partners.calls().is_empty(), "no accept was sent");
+}
+
+/// Uber Eats sends every event type to the one URL and re-sends what is not answered 200: a
+/// type the pipeline does not use is answered 200 with no body, counted, and not acted on;
+/// the same from DoorDash (webhooks subscribed per type) is refused and announced.
+#[tokio::test]
+async fn an_uber_event_type_the_pipeline_does_not_use_is_acknowledged_counted_and_ignored() {
+    let w = World::new();
+    let send = |partner: Partner, body: &'static str| {
+        let headers = partners::auth::sign(partner, body.as_bytes(), SECRET, w.clock.now(), "n-9");
+        let intake = w.intake();
+        async move {
+            intake
+                .handle(WebhookRequest {
+                    partner: partner.as_str(),
+                    headers: &headers,
+                    body: body.as_bytes(),
+                })
+                .await
+        }
+    };
+    let r = send(
+        Partner::UberEats,
+        r#"{"event_type":"store.menu_refresh_request","store_id":"s","partner_store_id":"S1001"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_null(), "{}", r.body);
+    assert!(w.publisher.events().is_empty());
+    assert_eq!(
+        w.metrics.all(),
+        [pipeline::ports::Metric::WebhookIgnored {
+            partner: Partner::UberEats,
+            event_type: "store.menu_refresh_request".to_owned()
+        }]
+    );
+    let r = send(
+        Partner::DoorDash,
+        r#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x"}}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let published: Vec<String> = w
+        .publisher
+        .events()
+        .iter()
+        .map(|e| e.detail_type.clone())
+        .collect();
+    assert_eq!(published, ["Webhook Rejected"]);
 }

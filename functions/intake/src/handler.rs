@@ -41,12 +41,13 @@ pub(crate) async fn handle(
 }
 
 fn to_api_gateway(r: WebhookResponse) -> ApiGatewayV2httpResponse {
-    json_response(
-        r.status,
-        r.body.to_string(),
-        r.retry_after,
-        Some(&r.correlation_id),
-    )
+    // An empty body for a partner that asks for one (Uber Eats), JSON otherwise.
+    let body = if r.body.is_null() {
+        String::new()
+    } else {
+        r.body.to_string()
+    };
+    json_response(r.status, body, r.retry_after, Some(&r.correlation_id))
 }
 
 fn json_response(
@@ -57,10 +58,12 @@ fn json_response(
 ) -> ApiGatewayV2httpResponse {
     let mut response = ApiGatewayV2httpResponse::default();
     response.status_code = i64::from(status);
-    response.headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
+    if !body.is_empty() {
+        response.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+    }
     if let Some(cid) = correlation_id.and_then(|c| http::HeaderValue::from_str(c).ok()) {
         response.headers.insert("x-correlation-id", cid);
     }

@@ -40,6 +40,24 @@ fn a_503_tells_the_partner_when_to_retry() {
     assert_eq!(r.headers["content-type"], "application/json");
 }
 
+#[test]
+fn a_partner_that_asks_for_an_empty_body_gets_one_with_no_content_type() {
+    let r = to_api_gateway(WebhookResponse {
+        status: 200,
+        body: serde_json::Value::Null,
+        retry_after: None,
+        correlation_id: "c-1".to_owned(),
+    });
+    assert_eq!(r.status_code, 200);
+    assert!(
+        matches!(&r.body, Some(Body::Text(t)) if t.is_empty()),
+        "{:?}",
+        r.body
+    );
+    assert!(r.headers.get("content-type").is_none());
+    assert_eq!(r.headers["x-correlation-id"], "c-1");
+}
+
 /// A writer that keeps what the subscriber writes.
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);

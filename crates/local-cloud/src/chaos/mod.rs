@@ -293,7 +293,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// Sends `body` as `partner`'s webhook until intake takes it (202), as a partner retries a
+/// Sends `body` as `partner`'s webhook until intake takes it (the partner's acknowledgement:
+/// 200 for Uber Eats, 202 for the others), as a partner retries a
 /// webhook that was not acknowledged.
 async fn deliver(ctx: &Ctx, partner: Partner, body: &[u8]) -> Result<(), String> {
     ctx.deliveries.fetch_add(1, Ordering::Relaxed);
@@ -309,7 +310,9 @@ async fn deliver(ctx: &Ctx, partner: Partner, body: &[u8]) -> Result<(), String>
             .post_webhook(partner, body.to_vec(), &headers)
             .await
         {
-            Ok((202, _)) => return Ok(()),
+            Ok((status, _)) if status == partners::acknowledgement(partner).status => {
+                return Ok(());
+            }
             // Refused for what it is: sending it again changes nothing.
             Ok((status @ 400..=499, answer)) if status != 429 => {
                 return Err(format!(

@@ -15,7 +15,7 @@ use order_events::{
     OutboundEvent, WebhookRejected,
 };
 use partners::auth::{self, AuthError};
-use partners::{Webhook, parse_webhook};
+use partners::{Webhook, WebhookError, acknowledgement, parse_webhook};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -85,7 +85,7 @@ pub struct WebhookRequest<'a> {
 pub struct WebhookResponse {
     /// Status code.
     pub status: u16,
-    /// JSON body.
+    /// JSON body; `Null` for none (the partner expects an empty body).
     pub body: Value,
     /// `Retry-After` seconds, on 503.
     pub retry_after: Option<u32>,
@@ -189,6 +189,21 @@ impl Intake {
         };
         let (webhook, _parsed) = match parse_webhook(partner, req.body) {
             Ok(parsed) => parsed,
+            Err(WebhookError::UnsupportedType { kind, .. })
+                if acknowledgement(partner).ignores_other_types =>
+            {
+                // Every event type comes to this one URL: taken, recorded, not acted on.
+                self.metrics.record(Metric::WebhookIgnored {
+                    partner,
+                    event_type: kind.clone(),
+                });
+                info!(partner = partner.as_str(), event_type = %kind, correlation_id = %cid, "webhook ignored: a type the pipeline does not use");
+                return Self::acknowledged(
+                    partner,
+                    json!({ "status": "ignored", "eventType": kind, "correlationId": cid }),
+                    cid,
+                );
+            }
             Err(e) => {
                 let problem = e.to_string();
                 self.announce_rejected(partner, &problem, req.body, &cid)
@@ -254,9 +269,16 @@ impl Intake {
         if let Some(id) = order_id {
             body["orderId"] = Value::from(id.to_string());
         }
+        Self::acknowledged(partner, body, cid)
+    }
+
+    /// The answer to a webhook taken, as `partner` expects it
+    /// ([`partners::acknowledgement`]): `receipt` as the body, or no body (`Value::Null`).
+    fn acknowledged(partner: Partner, receipt: Value, cid: String) -> WebhookResponse {
+        let ack = acknowledgement(partner);
         WebhookResponse {
-            status: 202,
-            body,
+            status: ack.status,
+            body: if ack.empty_body { Value::Null } else { receipt },
             retry_after: None,
             correlation_id: cid,
         }
