@@ -95,9 +95,26 @@ impl PartnerApi for PartnerHttpClient {
             PartnerAction::Cancel { .. } => "cancel order",
         };
         let req = api::action(order, order_id, action);
-        self.api(order.partner, operation)?
+        let answer = self
+            .api(order.partner, operation)?
             .call(operation, req.method, &req.path, req.body.as_ref(), &[])
-            .await?;
-        Ok(())
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            // The partner says the order already ended its way (`api::already_done`).
+            Err(e)
+                if e.status
+                    .is_some_and(|s| api::already_done(order.partner, action, s)) =>
+            {
+                tracing::info!(
+                    partner = order.partner.as_str(),
+                    order_id = order_id.as_str(),
+                    status = e.status,
+                    "{operation}: the partner says the order has already ended; nothing to do"
+                );
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 }

@@ -323,3 +323,55 @@ async fn fetching_from_a_partner_that_pushes_whole_orders_is_a_permanent_error()
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Permanent);
 }
+
+/// Uber Eats answers a cancel of an order already ended (or never there) with 404: done, not
+/// failed. The same 404 to an Uber accept, or to a DoorDash cancel, is still a failure.
+#[tokio::test]
+async fn an_uber_cancel_answered_404_is_already_done_and_other_404s_are_failures() {
+    let (base, script) = serve(vec![
+        reply(404, r#"{"code":"not_found"}"#),
+        reply(404, r#"{"code":"not_found"}"#),
+        reply(404, r#"{"message":"no such order"}"#),
+    ])
+    .await;
+    let client = partner_client(&base);
+    let cancel = PartnerAction::Cancel {
+        reason: partners::CancelReason::StoreUnavailable,
+        detail: "fryer down".into(),
+    };
+    let ue = OrderRef {
+        partner: Partner::UberEats,
+        partner_order_id: PartnerOrderId::parse("u-9").unwrap(),
+        partner_store_id: None,
+    };
+    client.notify(&ue, &ue.order_id(), &cancel).await.unwrap();
+    let accept = client
+        .notify(&ue, &ue.order_id(), &PartnerAction::Accept)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (accept.kind, accept.status),
+        (ErrorKind::Permanent, Some(404))
+    );
+    let dd = OrderRef {
+        partner: Partner::DoorDash,
+        partner_order_id: PartnerOrderId::parse("dd-9").unwrap(),
+        partner_store_id: None,
+    };
+    let e = client
+        .notify(&dd, &dd.order_id(), &cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status, Some(404));
+    // One call each: a 404 is not retried.
+    let seen = script.seen.lock().unwrap().clone();
+    let paths: Vec<&str> = seen.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/v1/eats/orders/u-9/cancel",
+            "/v1/eats/orders/u-9/accept_pos_order",
+            "/api/v1/orders/dd-9/cancellation"
+        ]
+    );
+}

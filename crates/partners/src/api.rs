@@ -162,6 +162,20 @@ fn cancel_code(reason: CancelReason) -> &'static str {
     }
 }
 
+/// Whether `status`, answered to `action` by `partner`, means the action's end is already
+/// reached rather than that the call failed.
+///
+/// Uber Eats answers a cancel with 404 "if the order is already in a terminal state, or the
+/// order never existed" (developer.uber.com, Eats API: POST /v1/eats/orders/{order_id}/cancel;
+/// confirmed): the order will not be made either way, so the pipeline's cancel has nothing
+/// left to do. No other partner documents such an answer; their 404s stay failures.
+pub fn already_done(partner: Partner, action: &PartnerAction, status: u16) -> bool {
+    matches!(
+        (partner, action, status),
+        (Partner::UberEats, PartnerAction::Cancel { .. }, 404)
+    )
+}
+
 /// The request that tells the partner about `action` on `order`.
 pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> ApiRequest {
     let id = encode_segment(order.partner_order_id.as_str());

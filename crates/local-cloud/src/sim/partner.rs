@@ -71,6 +71,15 @@ impl PartnerLedger {
         self.entries.lock().await.clone()
     }
 
+    /// Whether `order` has ended on the partner's side: cancelled or denied.
+    async fn ended(&self, order: &str) -> bool {
+        self.entries
+            .lock()
+            .await
+            .iter()
+            .any(|e| e.order == order && e.applied && matches!(e.told, Told::Cancel | Told::Deny))
+    }
+
     /// Records `told` for `order`; a final answer that contradicts the one the partner already
     /// has is refused with `409`, as a partner keeps the first.
     async fn tell(&self, order: &str, told: Told) -> Response {
@@ -120,6 +129,20 @@ async fn deny(State(s): State<S>, Path(id): Path<String>) -> Response {
 }
 
 async fn cancel(State(s): State<S>, Path(id): Path<String>) -> Response {
+    s.ledger.tell(&id, Told::Cancel).await
+}
+
+/// Uber Eats' cancel: 404 when the order is already in a terminal state (cancelled or
+/// denied), as its API reference says. Nothing takes effect, so the ledger (what took effect,
+/// or was refused as contradicting) records nothing.
+async fn uber_cancel(State(s): State<S>, Path(id): Path<String>) -> Response {
+    if s.ledger.ended(&id).await {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "code": "not_found", "message": format!("order {id} is already in a terminal state") })),
+        )
+            .into_response();
+    }
     s.ledger.tell(&id, Told::Cancel).await
 }
 
@@ -182,7 +205,7 @@ pub fn router(
             .route("/v2/eats/order/{id}", get(uber_fetch))
             .route("/v1/eats/orders/{id}/accept_pos_order", post(accept))
             .route("/v1/eats/orders/{id}/deny_pos_order", post(deny))
-            .route("/v1/eats/orders/{id}/cancel", post(cancel)),
+            .route("/v1/eats/orders/{id}/cancel", post(uber_cancel)),
         Partner::DoorDash => Router::new()
             .route("/api/v1/orders/{id}", patch(doordash_status))
             .route("/api/v1/orders/{id}/cancellation", patch(cancel)),
@@ -200,4 +223,69 @@ pub fn router(
     r.with_state(state)
         .merge(with_admin)
         .layer(axum::middleware::from_fn_with_state(sim, around))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Uber Eats' cancel of an order it already ended answers 404 and takes no effect; a
+    /// first cancel, or another partner's repeated cancel, is taken.
+    #[tokio::test]
+    async fn uber_answers_a_cancel_of_an_ended_order_with_404_and_records_nothing() {
+        let ledger = Arc::new(PartnerLedger::default());
+        let app = router(
+            Partner::UberEats,
+            Sim::new("ubereats", "tok"),
+            Arc::default(),
+            ledger.clone(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = crate::loopback_client();
+        let cancel = |id: &str| {
+            http.post(format!("{base}/v1/eats/orders/{id}/cancel"))
+                .bearer_auth("tok")
+                .json(&json!({ "reason": "OTHER" }))
+                .send()
+        };
+        assert_eq!(cancel("u-1").await.unwrap().status(), 200);
+        assert_eq!(cancel("u-1").await.unwrap().status(), 404);
+        // Denied first: ended too.
+        let deny = http
+            .post(format!("{base}/v1/eats/orders/u-2/deny_pos_order"))
+            .bearer_auth("tok")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deny.status(), 200);
+        assert_eq!(cancel("u-2").await.unwrap().status(), 404);
+        // Accepted orders can still be cancelled.
+        let accept = http
+            .post(format!("{base}/v1/eats/orders/u-3/accept_pos_order"))
+            .bearer_auth("tok")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(accept.status(), 200);
+        assert_eq!(cancel("u-3").await.unwrap().status(), 200);
+        let told: Vec<(String, Told, bool)> = ledger
+            .entries()
+            .await
+            .into_iter()
+            .map(|s| (s.order, s.told, s.applied))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("u-1".to_owned(), Told::Cancel, true),
+                ("u-2".to_owned(), Told::Deny, true),
+                ("u-3".to_owned(), Told::Accept, true),
+                ("u-3".to_owned(), Told::Cancel, true),
+            ]
+        );
+    }
 }
