@@ -112,6 +112,9 @@ struct Worker {
     cpu_ms: Mutex<u64>,
     in_flight: Mutex<Option<String>>,
     started: Mutex<Option<Instant>>,
+    /// Its process was killed through [`Lambda::kill`] (a measurement or an injected
+    /// fault), so the restart is expected, not a crash.
+    killed_on_request: std::sync::atomic::AtomicBool,
 }
 
 struct Pool {
@@ -349,6 +352,7 @@ impl Lambda {
                     cpu_ms: Mutex::new(0),
                     in_flight: Mutex::new(None),
                     started: Mutex::new(None),
+                    killed_on_request: std::sync::atomic::AtomicBool::new(false),
                 });
                 workers.push((worker, listener));
             }
@@ -502,7 +506,14 @@ impl Lambda {
                     break;
                 }
                 pool.stats.lock().await.restarts += 1;
-                tracing::warn!(function = %f.name, worker = worker.index, "process exited; restarting");
+                if worker
+                    .killed_on_request
+                    .swap(false, std::sync::atomic::Ordering::Relaxed)
+                {
+                    tracing::info!(function = %f.name, worker = worker.index, "process killed on request; restarting");
+                } else {
+                    tracing::warn!(function = %f.name, worker = worker.index, "process exited; restarting");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
@@ -703,6 +714,8 @@ impl Lambda {
         if let Some(pool) = self.pools.get(function) {
             for w in &pool.workers {
                 if let Some(pid) = *w.pid.lock().await {
+                    w.killed_on_request
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                     kill(pid);
                     n += 1;
                 }
