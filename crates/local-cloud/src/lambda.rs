@@ -67,6 +67,8 @@ struct Pending {
     reply: oneshot::Sender<Outcome>,
     /// When a process took it: its billed duration runs from here to its answer.
     began: Option<Instant>,
+    /// How long that process had waited for a core until then (ns, [`waited_for_cpu_ns`]).
+    began_waited_ns: Option<u64>,
 }
 
 /// The largest synchronous (`RequestResponse`) request and response, bytes: 6 MB (Lambda
@@ -97,7 +99,8 @@ pub struct FunctionStats {
     pub invocations: u64,
     /// Processes restarted after dying.
     pub restarts: u64,
-    /// Billed duration of the answered invocations, ms (each rounded up to 1 ms).
+    /// Billed duration of the answered invocations, ms (each rounded up to 1 ms), without the
+    /// time its process waited for one of this machine's cores (`run_delay`).
     pub billed_ms: u64,
     /// CPU time (user and system) of its processes, init included, ms: from `/proc/<pid>/stat`
     /// in 10 ms ticks, sampled every 250 ms (a process that died counts as last sampled).
@@ -217,6 +220,10 @@ async fn next(State(s): State<WorkerState>) -> Response {
         let _ = taken.send(());
     }
     p.began = Some(Instant::now());
+    p.began_waited_ns = match *s.worker.pid.lock().await {
+        Some(pid) => waited_for_cpu_ns(pid),
+        None => None,
+    };
     *s.worker.in_flight.lock().await = Some(id.clone());
     let mut headers = HeaderMap::new();
     let put = |h: &mut HeaderMap, k: &'static str, v: String| {
@@ -245,9 +252,18 @@ async fn finish(s: &WorkerState, id: &str, outcome: Outcome) {
         let _ = p.reply.send(outcome);
         let mut stats = s.pool.stats.lock().await;
         stats.invocations += 1;
-        // Lambda bills duration rounded up to the next millisecond (Lambda pricing).
+        // Lambda bills duration rounded up to the next millisecond (Lambda pricing). Time the
+        // process spent runnable but waiting for one of this machine's cores is not billed:
+        // an execution environment has its own CPU share, so on AWS that wait would not
+        // happen (the meter stretches the CPU time itself to the memory's share instead).
         if let Some(began) = p.began {
-            stats.billed_ms += (began.elapsed().as_secs_f64() * 1000.0).ceil() as u64;
+            let pid = *s.worker.pid.lock().await;
+            let waited_ns = match (p.began_waited_ns, pid.and_then(waited_for_cpu_ns)) {
+                (Some(before), Some(now)) => now.saturating_sub(before),
+                _ => 0,
+            };
+            let elapsed_ns = began.elapsed().as_nanos() as u64;
+            stats.billed_ms += (elapsed_ns.saturating_sub(waited_ns) as f64 / 1e6).ceil() as u64;
         }
     }
     let mut f = s.worker.in_flight.lock().await;
@@ -580,6 +596,7 @@ impl Lambda {
                 trace_id,
                 reply: tx,
                 began: None,
+                began_waited_ns: None,
             },
         );
         if pool.queue_tx.send(id.clone()).await.is_err() {
@@ -858,6 +875,25 @@ fn parse_cpu_ms(stat: &str) -> Option<u64> {
     Some(ticks * 10)
 }
 
+/// How long a process's threads have been runnable but waiting for a core, ns: the second
+/// field of each `/proc/<pid>/task/<tid>/schedstat` (the kernel's `run_delay`), summed.
+/// `None` where the kernel does not keep scheduler statistics.
+fn waited_for_cpu_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = None;
+    for task in tasks.flatten() {
+        let text = std::fs::read_to_string(task.path().join("schedstat")).ok();
+        if let Some(ns) = text.as_deref().and_then(parse_run_delay_ns) {
+            *total.get_or_insert(0) += ns;
+        }
+    }
+    total
+}
+
+fn parse_run_delay_ns(schedstat: &str) -> Option<u64> {
+    schedstat.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn kill(pid: u32) {
     // SIGKILL via the `kill` utility: no unsafe code, no extra crate.
     let _ = std::process::Command::new("kill")
@@ -878,6 +914,14 @@ mod tests {
         assert_eq!(parse_cpu_ms("4242 (pos) S 1"), None);
         // This process has used some CPU by now, and its stat reads.
         assert!(cpu_ms(std::process::id()).is_some());
+    }
+
+    #[test]
+    fn the_wait_for_a_core_is_the_second_schedstat_field_and_this_process_has_one() {
+        // `/proc/<pid>/task/<tid>/schedstat`: time on a core, time waiting for one (ns), slices.
+        assert_eq!(parse_run_delay_ns("373691 65152 2\n"), Some(65152));
+        assert_eq!(parse_run_delay_ns("373691"), None);
+        assert!(waited_for_cpu_ns(std::process::id()).is_some());
     }
 
     #[tokio::test]
