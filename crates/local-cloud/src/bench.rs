@@ -309,9 +309,13 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, plan: &Plan) -> Result<Rep
         .since(&before);
     let catalogue_reads =
         crate::meter::dynamodb_requests_to(&cloud.meter, &catalogue_tables) - reads_before;
-    // The containers report their catalogue lookups each second (`CATALOG_METRICS_SECONDS`
-    // in the local cloud): wait for the last report, then read them from the logs.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The containers report their catalogue lookups every few seconds
+    // (`CATALOG_METRICS_SECONDS` in the local cloud): wait for the last report, then read them
+    // from the logs.
+    tokio::time::sleep(Duration::from_secs(
+        crate::app::LOCAL_CATALOG_METRICS_SECONDS + 1,
+    ))
+    .await;
     let emf_after = crate::meter::emf_sums(&cloud.log_dir);
     let emf = |name: &str| {
         emf_after.get(name).copied().unwrap_or(0.0) - emf_before.get(name).copied().unwrap_or(0.0)
