@@ -46,12 +46,9 @@ impl Target {
         &self,
         event: Result<order_events::OutboundEvent, catalog_admin::AdminError>,
     ) -> Result<(), String> {
-        use pipeline::ports::EventPublisher as _;
-        let event = event.map_err(|e| e.to_string())?;
-        self.bus
-            .publish(&[event])
+        catalog_admin::announce(&self.bus, event.map_err(|e| e.to_string())?)
             .await
-            .map_err(|e| format!("the change is made, but its announcement was not published: {e}"))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -15,8 +15,7 @@
 //!
 //! The container counts its lookups and those its cache could not answer alone, and reports
 //! both as metrics (`CatalogueLookups`, `CatalogueCacheMisses`) at most once per reporting
-//! interval
-//! ([`DynamoCatalog::report_every`]): one metric document a minute, not one per order.
+//! interval ([`DynamoCatalog::report_every`]): one report a minute, not one per order.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

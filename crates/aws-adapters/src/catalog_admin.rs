@@ -44,6 +44,21 @@ pub fn announcement<E: order_events::BusEvent>(
         .map_err(|e| AdminError::Invalid(format!("the announcement cannot be encoded: {e}")))
 }
 
+/// Publishes a change's announcement on the order bus through `bus`. The change is already
+/// made, so a failure says so: the caller may publish it again, not make the change again.
+pub async fn announce(
+    bus: &crate::EventBridgePublisher,
+    event: order_events::OutboundEvent,
+) -> Result<(), AdminError> {
+    use pipeline::ports::EventPublisher as _;
+    bus.publish(&[event]).await.map_err(|e| {
+        AdminError::Storage(RepoError::new(
+            "announce the change",
+            format!("the change is made, but its announcement was not published: {e}"),
+        ))
+    })
+}
+
 /// The announcement of a pause (`Some`) or a resume (`None`) of store `id`.
 pub fn pause_announcement(
     id: &StoreId,

@@ -143,22 +143,17 @@ async fn announce(
     cloud: &crate::cloud::LocalCloud,
     event: order_events::OutboundEvent,
 ) -> Result<(), AdminError> {
-    use pipeline::ports::EventPublisher as _;
     let bus = cloud
         .app
         .buses
         .first()
         .ok_or_else(|| AdminError::Invalid("the template has no event bus".to_owned()))?;
     let client = aws_adapters::AwsConfig::loopback(&cloud.endpoints.eventbridge).eventbridge();
-    aws_adapters::EventBridgePublisher::new(client, bus.clone())
-        .publish(&[event])
-        .await
-        .map_err(|e| {
-            AdminError::Storage(pipeline::ports::RepoError::new(
-                "announce the change",
-                format!("the change is made, but its announcement was not published: {e}"),
-            ))
-        })
+    catalog_admin::announce(
+        &aws_adapters::EventBridgePublisher::new(client, bus.clone()),
+        event,
+    )
+    .await
 }
 
 /// Loads catalogue `json` (the shape of the repository's) into a running cloud's catalogue

@@ -244,34 +244,23 @@ mod tests {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let http = crate::loopback_client();
-        let cancel = |id: &str| {
-            http.post(format!("{base}/v1/eats/orders/{id}/cancel"))
+        // One call of the Uber Eats API, `what` an action of order `id`: its status.
+        let call = |id: &str, what: &str| {
+            let request = http
+                .post(format!("{base}/v1/eats/orders/{id}/{what}"))
                 .bearer_auth("tok")
                 .json(&json!({ "reason": "OTHER" }))
-                .send()
+                .send();
+            async move { request.await.unwrap().status() }
         };
-        assert_eq!(cancel("u-1").await.unwrap().status(), 200);
-        assert_eq!(cancel("u-1").await.unwrap().status(), 404);
+        assert_eq!(call("u-1", "cancel").await, 200);
+        assert_eq!(call("u-1", "cancel").await, 404);
         // Denied first: ended too.
-        let deny = http
-            .post(format!("{base}/v1/eats/orders/u-2/deny_pos_order"))
-            .bearer_auth("tok")
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(deny.status(), 200);
-        assert_eq!(cancel("u-2").await.unwrap().status(), 404);
+        assert_eq!(call("u-2", "deny_pos_order").await, 200);
+        assert_eq!(call("u-2", "cancel").await, 404);
         // Accepted orders can still be cancelled.
-        let accept = http
-            .post(format!("{base}/v1/eats/orders/u-3/accept_pos_order"))
-            .bearer_auth("tok")
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(accept.status(), 200);
-        assert_eq!(cancel("u-3").await.unwrap().status(), 200);
+        assert_eq!(call("u-3", "accept_pos_order").await, 200);
+        assert_eq!(call("u-3", "cancel").await, 200);
         let told: Vec<(String, Told, bool)> = ledger
             .entries()
             .await
