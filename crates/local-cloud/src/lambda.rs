@@ -250,21 +250,26 @@ async fn next(State(s): State<WorkerState>) -> Response {
 async fn finish(s: &WorkerState, id: &str, outcome: Outcome) {
     if let Some(p) = s.pending.lock().await.remove(id) {
         let _ = p.reply.send(outcome);
-        let mut stats = s.pool.stats.lock().await;
-        stats.invocations += 1;
         // Lambda bills duration rounded up to the next millisecond (Lambda pricing). Time the
         // process spent runnable but waiting for one of this machine's cores is not billed:
         // an execution environment has its own CPU share, so on AWS that wait would not
         // happen (the meter stretches the CPU time itself to the memory's share instead).
-        if let Some(began) = p.began {
-            let pid = *s.worker.pid.lock().await;
-            let waited_ns = match (p.began_waited_ns, pid.and_then(waited_for_cpu_ns)) {
-                (Some(before), Some(now)) => now.saturating_sub(before),
-                _ => 0,
-            };
-            let elapsed_ns = began.elapsed().as_nanos() as u64;
-            stats.billed_ms += (elapsed_ns.saturating_sub(waited_ns) as f64 / 1e6).ceil() as u64;
-        }
+        // Measured before taking the pool's statistics lock: no file is read under it.
+        let billed_ms = match p.began {
+            Some(began) => {
+                let elapsed_ns = began.elapsed().as_nanos() as u64;
+                let pid = *s.worker.pid.lock().await;
+                let waited_ns = match (p.began_waited_ns, pid.and_then(waited_for_cpu_ns)) {
+                    (Some(before), Some(now)) => now.saturating_sub(before),
+                    _ => 0,
+                };
+                (elapsed_ns.saturating_sub(waited_ns) as f64 / 1e6).ceil() as u64
+            }
+            None => 0,
+        };
+        let mut stats = s.pool.stats.lock().await;
+        stats.invocations += 1;
+        stats.billed_ms += billed_ms;
     }
     let mut f = s.worker.in_flight.lock().await;
     if f.as_deref() == Some(id) {
