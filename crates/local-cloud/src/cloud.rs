@@ -280,7 +280,12 @@ impl Integrations for LocalIntegrations {
         self.iam
             .authorize_identity(&self.identity(machine), "lambda:InvokeFunction", &arn)
             .map_err(|d| crate::iam::integration_denial("lambda", &d))?;
-        match self.lambda.invoke(function, payload).await {
+        // An Express execution is billed for its duration: what this machine added to the
+        // invocation (a wait for a free process or for a core) is reported as not billed.
+        let called = std::time::Instant::now();
+        let (outcome, billed) = self.lambda.invoke_billed(function, payload).await;
+        step_functions_local::not_billed(called.elapsed().saturating_sub(billed));
+        match outcome {
             Outcome::Ok(v) => Ok(v),
             Outcome::Err {
                 error_type,

@@ -64,7 +64,8 @@ struct Pending {
     /// Told when a process takes the invocation.
     taken: Option<oneshot::Sender<()>>,
     trace_id: String,
-    reply: oneshot::Sender<Outcome>,
+    /// The outcome, and the duration Lambda would bill for it.
+    reply: oneshot::Sender<(Outcome, Duration)>,
     /// When a process took it: its billed duration runs from here to its answer.
     began: Option<Instant>,
     /// How long that process had waited for a core until then (ns, [`waited_for_cpu_ns`]).
@@ -249,7 +250,6 @@ async fn next(State(s): State<WorkerState>) -> Response {
 
 async fn finish(s: &WorkerState, id: &str, outcome: Outcome) {
     if let Some(p) = s.pending.lock().await.remove(id) {
-        let _ = p.reply.send(outcome);
         // Lambda bills duration rounded up to the next millisecond (Lambda pricing). Time the
         // process spent runnable but waiting for one of this machine's cores is not billed:
         // an execution environment has its own CPU share, so on AWS that wait would not
@@ -267,6 +267,7 @@ async fn finish(s: &WorkerState, id: &str, outcome: Outcome) {
             }
             None => 0,
         };
+        let _ = p.reply.send((outcome, Duration::from_millis(billed_ms)));
         let mut stats = s.pool.stats.lock().await;
         stats.invocations += 1;
         stats.billed_ms += billed_ms;
@@ -520,7 +521,11 @@ impl Lambda {
                         status.map(|s| s.to_string()).unwrap_or_default()
                     );
                     if let Some(p) = self.pending.lock().await.remove(&id) {
-                        let _ = p.reply.send(Outcome::err("Runtime.ExitError", message));
+                        // Its wait for a core can no longer be read: the wall time is billed.
+                        let billed = p.began.map(|b| b.elapsed()).unwrap_or_default();
+                        let _ = p
+                            .reply
+                            .send((Outcome::err("Runtime.ExitError", message), billed));
                     }
                 }
                 if *stop.borrow() {
@@ -563,24 +568,31 @@ impl Lambda {
 
     /// Invokes a function synchronously (RequestResponse).
     pub async fn invoke(&self, function: &str, payload: Value) -> Outcome {
+        self.invoke_billed(function, payload).await.0
+    }
+
+    /// [`Lambda::invoke`], with the duration Lambda would bill for the invocation (rounded up
+    /// to 1 ms, without the time its process waited for a core; zero when no process took it).
+    pub async fn invoke_billed(&self, function: &str, payload: Value) -> (Outcome, Duration) {
+        let refused = |o: Outcome| (o, Duration::ZERO);
         let Some(pool) = self.pools.get(function) else {
-            return Outcome::err(
+            return refused(Outcome::err(
                 "ResourceNotFoundException",
                 format!("Function not found: {function}"),
-            );
+            ));
         };
         let size = payload.to_string().len();
         if size > SYNC_PAYLOAD_LIMIT_BYTES {
-            return Outcome::err(
+            return refused(Outcome::err(
                 "RequestTooLargeException",
                 format!(
                     "Request must be smaller than {SYNC_PAYLOAD_LIMIT_BYTES} bytes for the InvokeFunction operation"
                 ),
-            );
+            ));
         }
         let _admission = match self.admit(pool) {
             Ok(a) => a,
-            Err(refused) => return refused,
+            Err(o) => return refused(o),
         };
         let id = uuid::Uuid::new_v4().to_string();
         let timeout = Duration::from_secs(pool.function.timeout_seconds);
@@ -606,21 +618,27 @@ impl Lambda {
         );
         if pool.queue_tx.send(id.clone()).await.is_err() {
             self.pending.lock().await.remove(&id);
-            return Outcome::err("ServiceException", "the function's queue is closed");
+            return refused(Outcome::err(
+                "ServiceException",
+                "the function's queue is closed",
+            ));
         }
         if tokio::time::timeout(QUEUE_LIMIT, taken_rx).await.is_err() {
             self.pending.lock().await.remove(&id);
-            return Outcome::err(
+            return refused(Outcome::err(
                 "TooManyRequestsException",
                 format!(
                     "Rate Exceeded: no process of {function} was free for {} s",
                     QUEUE_LIMIT.as_secs()
                 ),
-            );
+            ));
         }
         match tokio::time::timeout(timeout + Duration::from_millis(500), rx).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => Outcome::err("ServiceException", "the invocation was dropped"),
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => refused(Outcome::err(
+                "ServiceException",
+                "the invocation was dropped",
+            )),
             Err(_) => {
                 // Overran its timeout: the environment is recycled, as Lambda does.
                 self.pending.lock().await.remove(&id);
@@ -631,13 +649,14 @@ impl Lambda {
                         kill(pid);
                     }
                 }
-                Outcome::err(
+                let o = Outcome::err(
                     "Sandbox.Timedout",
                     format!(
                         "RequestId: {id} Error: Task timed out after {:.2} seconds",
                         timeout.as_secs_f64()
                     ),
-                )
+                );
+                (o, timeout)
             }
         }
     }
@@ -848,7 +867,9 @@ impl Lambda {
         // Whatever was still queued or running fails, as it would if the service went away.
         for (_, p) in self.pending.lock().await.drain() {
             let message = format!("the local cloud stopped before {} answered", p.function);
-            let _ = p.reply.send(Outcome::err("ServiceException", message));
+            let _ = p
+                .reply
+                .send((Outcome::err("ServiceException", message), Duration::ZERO));
         }
     }
 }

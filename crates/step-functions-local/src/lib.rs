@@ -279,6 +279,23 @@ pub struct Execution {
     saved: std::sync::Mutex<std::time::Duration>,
     /// Told when `saved` grows.
     saved_grew: tokio::sync::Notify,
+    /// Time its integrations spent waiting on this machine that AWS would not have spent (ns):
+    /// reported through [`not_billed`] while it runs.
+    not_billed_ns: Arc<std::sync::atomic::AtomicU64>,
+}
+
+tokio::task_local! {
+    /// The running execution's [`Execution::not_billed`] counter.
+    static NOT_BILLED_NS: Arc<std::sync::atomic::AtomicU64>;
+}
+
+/// Reports, from inside an integration an execution is awaiting, that `wasted` of the time it
+/// took was this machine's doing and would not pass on AWS (for example a Lambda process
+/// runnable but waiting for one of two shared cores, or queued for a free process where Lambda
+/// would have started another environment). Outside an execution it does nothing.
+pub fn not_billed(wasted: std::time::Duration) {
+    let ns = u64::try_from(wasted.as_nanos()).unwrap_or(u64::MAX);
+    let _ = NOT_BILLED_NS.try_with(|n| n.fetch_add(ns, std::sync::atomic::Ordering::Relaxed));
 }
 
 impl std::fmt::Debug for Execution {
@@ -330,6 +347,15 @@ impl Execution {
     /// scale saved in its Wait states. An Express execution's five minutes are counted so.
     pub fn aws_elapsed(&self) -> std::time::Duration {
         self.started_at.elapsed() + *self.saved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What its integrations reported through [`not_billed`] so far: wall time this machine
+    /// added that AWS would not have (an Express execution's billed duration leaves it out).
+    pub fn not_billed(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(
+            self.not_billed_ns
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Records, as a wait begins, that a wait of `unscaled` will take `scaled`.
@@ -547,6 +573,7 @@ impl Sfn {
             abort,
             saved: std::sync::Mutex::default(),
             saved_grew: tokio::sync::Notify::new(),
+            not_billed_ns: Arc::default(),
         });
         self.executions
             .write()
@@ -721,7 +748,10 @@ impl Sfn {
         if *abort.borrow_and_update() {
             return;
         }
-        let work = run.machine(&def.machine, exec.input.clone(), None);
+        let work = NOT_BILLED_NS.scope(
+            exec.not_billed_ns.clone(),
+            run.machine(&def.machine, exec.input.clone(), None),
+        );
         tokio::pin!(work);
         let outcome = match exec.machine.workflow_type {
             // Five minutes of AWS time: real time plus what scaled waits saved.
@@ -831,6 +861,48 @@ mod tests {
 
     fn sfn() -> Arc<Sfn> {
         Sfn::new(Arc::new(Nothing), TimeScale::new(1000.0))
+    }
+
+    /// Answers every invocation, reporting 150 ms of it as this machine's doing.
+    struct Crowded;
+
+    #[async_trait]
+    impl Integrations for Crowded {
+        async fn invoke(&self, _: &str, _: &str, _: Value) -> Result<Value, (String, String)> {
+            not_billed(std::time::Duration::from_millis(150));
+            Ok(json!({}))
+        }
+        async fn put_events(&self, _: &str, _: Vec<Value>) -> Result<Value, (String, String)> {
+            Ok(json!({ "FailedEntryCount": 0, "Entries": [] }))
+        }
+        async fn dynamodb(&self, _: &str, op: &str, _: Value) -> Result<Value, (String, String)> {
+            Err(("ResourceNotFoundException".into(), op.into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn time_an_integration_reports_as_not_billed_is_counted_on_its_own_execution_only() {
+        let s = Sfn::new(Arc::new(Crowded), TimeScale::new(1000.0));
+        let task = json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f"}, "End": true});
+        // Two invocations in parallel branches and one after: 450 ms.
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Next": "T", "Branches": [
+                {"StartAt": "A", "States": {"A": task}},
+                {"StartAt": "B", "States": {"B": task}}]},
+            "T": task}});
+        let m = s
+            .create_typed_state_machine("crowded", &def, WorkflowType::Express)
+            .await
+            .unwrap();
+        let one = s.start_execution(&m, None, json!({})).await.unwrap();
+        let other = s.start_execution(&m, None, json!({})).await.unwrap();
+        assert_eq!(one.finished().await.status, Status::Succeeded);
+        assert_eq!(other.finished().await.status, Status::Succeeded);
+        assert_eq!(one.not_billed(), std::time::Duration::from_millis(450));
+        assert_eq!(other.not_billed(), std::time::Duration::from_millis(450));
+        // Outside an execution there is nothing to count it on.
+        not_billed(std::time::Duration::from_secs(1));
+        assert_eq!(one.not_billed(), std::time::Duration::from_millis(450));
     }
 
     #[tokio::test]

@@ -14,7 +14,9 @@
 //!
 //! * Step Functions: Standard state transitions (each state entered, and each retry of a
 //!   task), Express requests and duration (rounded up to 100 ms) × memory (64 MB, the smallest
-//!   step, which these states stay far below);
+//!   step, which these states stay far below), the duration less what its Lambda invocations
+//!   waited on this machine for a free process or a core
+//!   ([`step_functions_local::Execution::not_billed`]);
 //! * Lambda: requests and billed duration (each rounded up to 1 ms, with the init phase, which
 //!   Lambda bills) × the function's configured memory, with the CPU time its processes used
 //!   stretched to the share of a vCPU that memory buys ([`lambda_gb_seconds`]);
@@ -248,10 +250,13 @@ pub async fn usage(cloud: &LocalCloud, meter: &Meter, log_dir: &Path) -> Usage {
             }
             crate::sfn::WorkflowType::Express => {
                 let s = e.snapshot().await;
+                // Wall time, less what its Lambda invocations waited here for a free process
+                // or a core (on AWS the function's own billed duration is what it waits for).
                 let duration = s
                     .stop
                     .and_then(|stop| (stop - e.start).to_std().ok())
-                    .unwrap_or_else(|| e.elapsed());
+                    .unwrap_or_else(|| e.elapsed())
+                    .saturating_sub(e.not_billed());
                 u.add(SFN_EXPRESS_REQUEST, machine, 1.0);
                 u.add(SFN_EXPRESS_GB_SECOND, machine, express_gb_seconds(duration));
             }
