@@ -18,9 +18,11 @@
 //! Paused`, `Store Resumed`, `Menu Published`, `Item Availability Changed`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use aws_adapters::catalog_admin::{self, PauseChange};
 use order_domain::StoreId;
+use pipeline::catalog_admin::{Applied, CatalogAdministration, Change};
 
 /// Usage, printed on a wrong call.
 pub const USAGE: &str = "usage: cargo xtask catalog load   (--local | --stage <stage>) [--file <catalog.json>]
@@ -41,14 +43,25 @@ struct Target {
 }
 
 impl Target {
-    /// Publishes a change's announcement on the order bus.
-    async fn announce(
-        &self,
-        event: Result<order_events::OutboundEvent, catalog_admin::AdminError>,
-    ) -> Result<(), String> {
-        catalog_admin::announce(&self.bus, event.map_err(|e| e.to_string())?)
+    /// The catalogue admin use case over the target's tables and bus.
+    fn administration(&self) -> CatalogAdministration {
+        CatalogAdministration {
+            admin: Arc::new(catalog_admin::DynamoCatalogAdmin::new(
+                self.client.clone(),
+                &self.stores,
+                &self.menus,
+            )),
+            bus: Arc::new(self.bus.clone()),
+            clock: Arc::new(pipeline::ports::SystemClock),
+        }
+    }
+
+    /// Makes `change` and announces it.
+    async fn apply(&self, change: Change) -> Result<Applied, String> {
+        self.administration()
+            .apply(change)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| pipeline::catalog_admin::error_chain(&e))
     }
 }
 
@@ -119,6 +132,14 @@ fn target(root: &Path, args: &[String]) -> Result<Target, String> {
     })
 }
 
+/// The store document a store change wrote (`null` for a menu).
+fn store_doc(applied: &Applied) -> &serde_json::Value {
+    match applied {
+        Applied::Store(doc) => doc,
+        Applied::Menu(_) => &serde_json::Value::Null,
+    }
+}
+
 fn store(args: &[String]) -> Result<StoreId, String> {
     let id = flag(args, "--store").ok_or_else(|| format!("--store <id> is required\n{USAGE}"))?;
     StoreId::parse(id).map_err(|e| e.to_string())
@@ -156,29 +177,22 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
                         .map_err(|e| format!("--until {u:?}: {e}"))
                 })
                 .transpose()?;
-            let change = PauseChange {
+            let pause = PauseChange {
                 reason: reason.to_owned(),
                 until,
             };
-            let event = catalog_admin::pause_announcement(&id, Some(&change), chrono::Utc::now());
-            let doc = catalog_admin::set_pause(&t.client, &t.stores, &id, Some(change))
-                .await
-                .map_err(|e| e.to_string())?;
-            t.announce(event).await?;
-            Ok(format!("store {id} paused: {}", doc["pause"]))
+            let doc = t
+                .apply(Change::Pause {
+                    store: id.clone(),
+                    pause,
+                })
+                .await?;
+            Ok(format!("store {id} paused: {}", store_doc(&doc)["pause"]))
         }
         Some("resume") => {
             let t = target(root, rest)?;
             let id = store(rest)?;
-            catalog_admin::set_pause(&t.client, &t.stores, &id, None)
-                .await
-                .map_err(|e| e.to_string())?;
-            t.announce(catalog_admin::pause_announcement(
-                &id,
-                None,
-                chrono::Utc::now(),
-            ))
-            .await?;
+            t.apply(Change::Resume { store: id.clone() }).await?;
             Ok(format!("store {id} resumed"))
         }
         Some(verb @ ("sold-out" | "back")) => {
@@ -187,17 +201,11 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
             let item = flag(rest, "--item")
                 .ok_or_else(|| format!("--item <POS code> is required\n{USAGE}"))?;
             let available = verb == "back";
-            catalog_admin::set_item_availability(
-                &t.client, &t.stores, &t.menus, &id, item, available,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            t.announce(catalog_admin::availability_announcement(
-                &id,
-                item,
+            t.apply(Change::ItemAvailability {
+                store: id.clone(),
+                pos_code: item.to_owned(),
                 available,
-                chrono::Utc::now(),
-            ))
+            })
             .await?;
             Ok(format!(
                 "{item} at store {id}: {}",
@@ -211,11 +219,9 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
                 .or_else(|_| std::fs::read_to_string(file))
                 .map_err(|e| format!("{file}: {e}"))?;
             let t = target(root, rest)?;
-            let p = catalog_admin::publish_menu(&t.client, &t.stores, &t.menus, &json)
-                .await
-                .map_err(|e| e.to_string())?;
-            t.announce(catalog_admin::menu_announcement(&p, chrono::Utc::now()))
-                .await?;
+            let Applied::Menu(p) = t.apply(Change::PublishMenu { menu: json }).await? else {
+                return Err("publishing a menu answered with a store".to_owned());
+            };
             Ok(format!(
                 "menu {} version {} published; {} stores moved to it",
                 p.menu, p.version, p.stores
@@ -238,9 +244,14 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
                 _ => return Err(format!("one of --hours, --closed or --clear\n{USAGE}")),
             };
             let t = target(root, rest)?;
-            let doc = catalog_admin::set_special_hours(&t.client, &t.stores, &id, date, intervals)
-                .await
-                .map_err(|e| e.to_string())?;
+            let applied = t
+                .apply(Change::SpecialHours {
+                    store: id.clone(),
+                    date,
+                    hours: intervals,
+                })
+                .await?;
+            let doc = store_doc(&applied);
             Ok(format!(
                 "store {id} on {date}: {}",
                 doc["specialHours"]

@@ -11,6 +11,7 @@
 //!   ([`catalog`]).
 
 mod catalog;
+mod catalog_samples;
 mod output;
 mod samples;
 

@@ -939,6 +939,10 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         }
     }
 
+    // The catalogue admin route's requests.
+    g.manifest
+        .extend(crate::catalog_samples::generate(root, out).await?);
+
     // The seed, the manifest, and one sample of every event type.
     out.json("events/seed.json", &g.seed)?;
     out.json(

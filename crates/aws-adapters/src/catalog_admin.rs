@@ -1,10 +1,16 @@
 //! Changes to the catalogue tables (see [`crate::catalog`] for their layout): loading a whole
-//! catalogue, and pausing or resuming a store. Operators' tools call these, never the order
-//! path, so the functions' roles keep `GetItem` alone.
+//! catalogue, and the operators' changes of [`pipeline::catalog_admin`] ([`DynamoCatalogAdmin`]
+//! is that port over the tables). Operators' tools and the catalogue admin function call
+//! these, never the order path, so the order functions' roles keep `GetItem` alone.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, Utc};
 use order_domain::{Catalog, StoreId};
+pub use pipeline::catalog_admin::{
+    AdminError, LiveStore, PauseChange, Published, availability_announcement, menu_announcement,
+    pause_announcement,
+};
+use pipeline::catalog_admin::{CatalogAdmin, document, error_chain};
 use pipeline::ports::RepoError;
 use serde_json::Value;
 
@@ -25,148 +31,11 @@ pub const IAM_ACTIONS: &[&str] = &[
 /// How many stores [`publish_menu`] moves to a new version at once.
 const PUBLISH_CONCURRENCY: usize = 32;
 
-/// The event announcing a change to the catalogue (`Store Paused`, `Store Resumed`,
-/// `Menu Published`, `Item Availability Changed`), for the operators' tools to publish on the
-/// order bus once the change is made. `subject` is what changed (`store/S1001`,
-/// `menu/core-us/v3`): the correlation id, and with the detail-type and `at` (ms) the
-/// idempotency key.
-pub fn announcement<E: order_events::BusEvent>(
-    subject: &str,
-    data: E,
-    at: DateTime<Utc>,
-) -> Result<order_events::OutboundEvent, AdminError> {
-    let key = format!(
-        "catalogue/{subject}/{}/{}",
-        order_events::slug(E::DETAIL_TYPE),
-        at.timestamp_millis()
-    );
-    order_events::OutboundEvent::new(order_events::Metadata::new(subject, key, at), data)
-        .map_err(|e| AdminError::Invalid(format!("the announcement cannot be encoded: {e}")))
-}
-
-/// Publishes a change's announcement on the order bus through `bus`. The change is already
-/// made, so a failure says so: the caller may publish it again, not make the change again.
-pub async fn announce(
-    bus: &crate::EventBridgePublisher,
-    event: order_events::OutboundEvent,
-) -> Result<(), AdminError> {
-    use pipeline::ports::EventPublisher as _;
-    bus.publish(&[event]).await.map_err(|e| {
-        AdminError::Storage(RepoError::new(
-            "announce the change",
-            format!("the change is made, but its announcement was not published: {e}"),
-        ))
-    })
-}
-
-/// The announcement of a pause (`Some`) or a resume (`None`) of store `id`.
-pub fn pause_announcement(
-    id: &StoreId,
-    change: Option<&PauseChange>,
-    at: DateTime<Utc>,
-) -> Result<order_events::OutboundEvent, AdminError> {
-    let subject = format!("store/{id}");
-    match change {
-        Some(c) => announcement(
-            &subject,
-            order_events::StorePaused {
-                store_id: id.clone(),
-                reason: c.reason.clone(),
-                until: c.until,
-            },
-            at,
-        ),
-        None => announcement(
-            &subject,
-            order_events::StoreResumed {
-                store_id: id.clone(),
-            },
-            at,
-        ),
-    }
-}
-
-/// The announcement of a published menu version.
-pub fn menu_announcement(
-    p: &Published,
-    at: DateTime<Utc>,
-) -> Result<order_events::OutboundEvent, AdminError> {
-    announcement(
-        &format!("menu/{}/v{}", p.menu, p.version),
-        order_events::MenuPublished {
-            menu_id: p.menu.clone(),
-            version: p.version,
-            stores: p.stores,
-        },
-        at,
-    )
-}
-
-/// The announcement of POS code `code` marked sold out (`available: false`) or back at store
-/// `id`.
-pub fn availability_announcement(
-    id: &StoreId,
-    code: &str,
-    available: bool,
-    at: DateTime<Utc>,
-) -> Result<order_events::OutboundEvent, AdminError> {
-    announcement(
-        &format!("store/{id}"),
-        order_events::ItemAvailabilityChanged {
-            store_id: id.clone(),
-            pos_code: code.to_owned(),
-            available,
-        },
-        at,
-    )
-}
-
 /// How many store and alias items [`load`] writes at once.
 const LOAD_CONCURRENCY: usize = 16;
 
 /// The menu version a loaded catalogue's menus get.
 pub const FIRST_MENU_VERSION: i64 = 1;
-
-/// Why a change was not made.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// The catalogue given is not a valid catalogue.
-    #[error("the catalogue is refused: {0}")]
-    Invalid(String),
-    /// A menu to publish has problems (every one listed); nothing was written and the
-    /// version live before stays live.
-    #[error("menu {menu:?} is refused ({} problems): {}", problems.len(), problems.join("; "))]
-    MenuRefused {
-        /// The menu's id as given.
-        menu: String,
-        /// Every problem found.
-        problems: Vec<String>,
-    },
-    /// No such store.
-    #[error("store {0} is not in the catalogue")]
-    UnknownStore(String),
-    /// The POS code is neither an item nor a modifier of the store's menu (a typo would
-    /// otherwise mark nothing sold out and be believed).
-    #[error(
-        "{code} is not an item or modifier of menu {menu} version {version}, which store {store} uses"
-    )]
-    NotOnMenu {
-        /// The store.
-        store: String,
-        /// The code given.
-        code: String,
-        /// The store's menu.
-        menu: String,
-        /// Its version.
-        version: i64,
-    },
-    /// The table changed while this change was made; nothing was written.
-    #[error("store {0} changed while it was being updated; try again")]
-    Conflict(String),
-    /// DynamoDB failed.
-    #[error(transparent)]
-    Storage(#[from] RepoError),
-}
 
 /// What [`load`] wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,17 +111,6 @@ pub async fn load(
     Ok(loaded)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 async fn put(client: &Client, table: &str, item: Item) -> Result<(), RepoError> {
     client
         .put_item()
@@ -262,17 +120,6 @@ async fn put(client: &Client, table: &str, item: Item) -> Result<(), RepoError> 
         .await
         .map_err(|e| err("write the catalogue", e))?;
     Ok(())
-}
-
-/// What [`publish_menu`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    /// The menu's id.
-    pub menu: String,
-    /// The version written (one more than the latest there was).
-    pub version: i64,
-    /// The stores moved to it (every store whose document names the menu).
-    pub stores: usize,
 }
 
 /// Publishes a new version of a menu: checks `json` (one menu, the shape of an entry of
@@ -290,12 +137,7 @@ pub async fn publish_menu(
     json: &str,
 ) -> Result<Published, AdminError> {
     use futures::StreamExt;
-    let menu = order_domain::Menu::checked(json).map_err(|e| match e {
-        order_domain::CatalogError::Refused { menu, problems } => {
-            AdminError::MenuRefused { menu, problems }
-        }
-        other => AdminError::Invalid(error_chain(&other)),
-    })?;
+    let menu = order_domain::Menu::checked(json).map_err(AdminError::from_menu)?;
     let latest = client
         .query()
         .table_name(menus_table)
@@ -402,15 +244,6 @@ pub async fn publish_menu(
     })
 }
 
-/// A pause to set on a store, or `None` to resume it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PauseChange {
-    /// Why (shown to operators and in refusals).
-    pub reason: String,
-    /// When it lifts by itself.
-    pub until: Option<DateTime<Utc>>,
-}
-
 /// Pauses store `id` (`Some`) or resumes it (`None`): its document's `status` and `pause`
 /// change, conditionally on the document not having changed since it was read. Returns the
 /// store's document as written.
@@ -420,17 +253,8 @@ pub async fn set_pause(
     id: &StoreId,
     change: Option<PauseChange>,
 ) -> Result<Value, AdminError> {
-    change_store(client, stores_table, id, |doc| match change {
-        Some(p) => {
-            doc["status"] = "paused".into();
-            doc["pause"] = serde_json::json!({ "reason": p.reason, "until": p.until });
-        }
-        None => {
-            doc["status"] = "open".into();
-            if let Some(o) = doc.as_object_mut() {
-                o.remove("pause");
-            }
-        }
+    change_store(client, stores_table, id, |doc| {
+        document::set_pause(doc, change.as_ref());
     })
     .await
 }
@@ -452,18 +276,7 @@ pub async fn set_item_availability(
         ensure_on_menu(client, stores_table, menus_table, id, code).await?;
     }
     change_store(client, stores_table, id, |doc| {
-        let mut codes: std::collections::BTreeSet<String> = doc["unavailable"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.as_str().map(str::to_owned))
-            .collect();
-        if available {
-            codes.remove(code);
-        } else {
-            codes.insert(code.to_owned());
-        }
-        doc["unavailable"] = codes.into_iter().collect();
+        document::set_item_availability(doc, code, available);
     })
     .await
 }
@@ -481,17 +294,7 @@ pub async fn set_special_hours(
     intervals: Option<Vec<String>>,
 ) -> Result<Value, AdminError> {
     change_store(client, stores_table, id, |doc| {
-        let key = date.format("%Y-%m-%d").to_string();
-        let mut days = doc["specialHours"].as_object().cloned().unwrap_or_default();
-        match intervals {
-            Some(list) => {
-                days.insert(key, list.into_iter().map(Value::from).collect());
-            }
-            None => {
-                days.remove(&key);
-            }
-        }
-        doc["specialHours"] = Value::Object(days);
+        document::set_special_hours(doc, date, intervals);
     })
     .await
 }
@@ -520,26 +323,6 @@ async fn store_items(client: &Client, stores_table: &str) -> Result<Vec<Item>, A
     Ok(items)
 }
 
-/// One live store, as [`list`] reports it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LiveStore {
-    /// The chain's id.
-    pub id: String,
-    /// `open`, `paused` or `closed`.
-    pub status: String,
-    /// Why it is paused, and until when, if it is.
-    pub pause: Option<Value>,
-    /// Its menu and the version it uses.
-    pub menu: String,
-    /// The version of `menu` it uses.
-    pub menu_version: i64,
-    /// POS codes it has sold out.
-    pub unavailable: Vec<String>,
-    /// Dates with special hours.
-    pub special_hours: Vec<String>,
-}
-
 /// What is live: every store's status, pause, menu version, sold-out codes and special days,
 /// by id. Reads the whole stores table (an operator's command).
 pub async fn list(client: &Client, stores_table: &str) -> Result<Vec<LiveStore>, AdminError> {
@@ -548,25 +331,8 @@ pub async fn list(client: &Client, stores_table: &str) -> Result<Vec<LiveStore>,
         let bad = |e: &dyn std::fmt::Display| AdminError::Invalid(e.to_string());
         let doc: Value = serde_json::from_str(get_s(&item, CATALOG_DOC_ATTR).map_err(|e| bad(&e))?)
             .map_err(|e| bad(&e))?;
-        let strings = |v: &Value| -> Vec<String> {
-            match v {
-                Value::Array(a) => a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect(),
-                Value::Object(o) => o.keys().cloned().collect(),
-                _ => Vec::new(),
-            }
-        };
-        out.push(LiveStore {
-            id: doc["id"].as_str().unwrap_or_default().to_owned(),
-            status: doc["status"].as_str().unwrap_or("open").to_owned(),
-            pause: doc.get("pause").filter(|p| !p.is_null()).cloned(),
-            menu: doc["menu"].as_str().unwrap_or_default().to_owned(),
-            menu_version: crate::attr::get_n(&item, MENU_VERSION_ATTR).map_err(|e| bad(&e))?,
-            unavailable: strings(&doc["unavailable"]),
-            special_hours: strings(&doc["specialHours"]),
-        });
+        let version = crate::attr::get_n(&item, MENU_VERSION_ATTR).map_err(|e| bad(&e))?;
+        out.push(document::live_store(&doc, version));
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(out)
@@ -661,8 +427,7 @@ async fn change_store(
     let mut doc: Value =
         serde_json::from_str(&old).map_err(|e| AdminError::Invalid(e.to_string()))?;
     change(&mut doc);
-    serde_json::from_value::<order_domain::Store>(doc.clone())
-        .map_err(|e| AdminError::Invalid(format!("store {id} after the change: {e}")))?;
+    document::check(id, &doc)?;
     let mut new_item = item;
     new_item.insert(CATALOG_DOC_ATTR.to_owned(), s(doc.to_string()));
     let written = client
@@ -680,8 +445,78 @@ async fn change_store(
             if e.as_service_error()
                 .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
         {
-            Err(AdminError::Conflict(id.to_string()))
+            Err(AdminError::Conflict(format!("store {id}")))
         }
         Err(e) => Err(err("write the catalogue", e).into()),
+    }
+}
+
+/// The catalogue admin port ([`pipeline::catalog_admin::CatalogAdmin`]) over the stores and
+/// menus tables: each method is the function of this module with the same name. The role
+/// needs [`IAM_ACTIONS`] on both tables.
+#[derive(Debug, Clone)]
+pub struct DynamoCatalogAdmin {
+    client: Client,
+    stores_table: String,
+    menus_table: String,
+}
+
+impl DynamoCatalogAdmin {
+    /// Over `stores_table` and `menus_table`.
+    pub fn new(
+        client: Client,
+        stores_table: impl Into<String>,
+        menus_table: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            stores_table: stores_table.into(),
+            menus_table: menus_table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl CatalogAdmin for DynamoCatalogAdmin {
+    async fn set_pause(
+        &self,
+        id: &StoreId,
+        change: Option<PauseChange>,
+    ) -> Result<Value, AdminError> {
+        set_pause(&self.client, &self.stores_table, id, change).await
+    }
+
+    async fn set_item_availability(
+        &self,
+        id: &StoreId,
+        code: &str,
+        available: bool,
+    ) -> Result<Value, AdminError> {
+        set_item_availability(
+            &self.client,
+            &self.stores_table,
+            &self.menus_table,
+            id,
+            code,
+            available,
+        )
+        .await
+    }
+
+    async fn set_special_hours(
+        &self,
+        id: &StoreId,
+        date: chrono::NaiveDate,
+        intervals: Option<Vec<String>>,
+    ) -> Result<Value, AdminError> {
+        set_special_hours(&self.client, &self.stores_table, id, date, intervals).await
+    }
+
+    async fn publish_menu(&self, json: &str) -> Result<Published, AdminError> {
+        publish_menu(&self.client, &self.stores_table, &self.menus_table, json).await
+    }
+
+    async fn list(&self) -> Result<Vec<LiveStore>, AdminError> {
+        list(&self.client, &self.stores_table).await
     }
 }

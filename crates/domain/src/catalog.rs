@@ -387,6 +387,11 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The JSON of the catalogue in the repository, embedded at build time.
+    pub fn embedded_json() -> &'static str {
+        EMBEDDED
+    }
+
     /// The catalogue in the repository, embedded at build time.
     pub fn embedded() -> Result<Self, CatalogError> {
         Self::from_json(EMBEDDED)

@@ -653,6 +653,39 @@ pub async fn release(env: &Env, backend: &Backend) -> Result<Releaser, ConfigErr
     })
 }
 
+/// The catalogue admin use case (the `catalog-admin` function, behind the IAM-authorised
+/// admin route): the stores and menus tables (`STORES_TABLE`, `MENUS_TABLE`, with
+/// [`aws_adapters::catalog_admin::IAM_ACTIONS`]) and the order bus; on the memory backend,
+/// the repository's catalogue held in memory.
+pub async fn catalog_admin(
+    env: &Env,
+    backend: &Backend,
+) -> Result<pipeline::catalog_admin::CatalogAdministration, ConfigError> {
+    let admin: Arc<dyn pipeline::catalog_admin::CatalogAdmin> = match (backend, backend.dynamo()) {
+        (Backend::Memory(_), _) => Arc::new(
+            pipeline::memory::InMemoryCatalogAdmin::embedded().map_err(|e| ConfigError::Load {
+                what: "the embedded store catalogue".to_owned(),
+                why: e.to_string(),
+            })?,
+        ),
+        (Backend::Aws(aws), Some(client)) => {
+            aws.named(aws_adapters::catalog_admin::IAM_ACTIONS, vars::STORES_TABLE);
+            aws.named(aws_adapters::catalog_admin::IAM_ACTIONS, vars::MENUS_TABLE);
+            Arc::new(aws_adapters::catalog_admin::DynamoCatalogAdmin::new(
+                client,
+                env.required(vars::STORES_TABLE)?,
+                env.required(vars::MENUS_TABLE)?,
+            ))
+        }
+        _ => unreachable!("an AWS backend has a DynamoDB client"),
+    };
+    Ok(pipeline::catalog_admin::CatalogAdministration {
+        admin,
+        bus: backend.publisher(env)?,
+        clock: backend.clock(),
+    })
+}
+
 /// Where a secret is read from.
 #[derive(Clone)]
 enum SecretSource {

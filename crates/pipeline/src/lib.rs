@@ -5,6 +5,7 @@
 //! No AWS types: the real adapters live in `aws-adapters` and `http-clients`, and
 //! [`memory`] has an in-memory twin of every port.
 
+pub mod catalog_admin;
 pub mod contract;
 pub mod errors;
 pub mod io;

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use aws_adapters::catalog_admin::{self, AdminError, Loaded, PauseChange};
 use order_domain::StoreId;
+use pipeline::catalog_admin::{Applied, Change, ChangeError};
 
 use crate::app::App;
 use crate::cloud::CloudError;
@@ -64,96 +65,101 @@ fn required_tables(app: &App) -> Result<(&str, &str), AdminError> {
         .ok_or_else(|| AdminError::Invalid("the template has no catalogue tables".to_owned()))
 }
 
-/// Pauses (`Some`) or resumes (`None`) store `id` in the local cloud's catalogue.
-pub async fn set_pause(
-    app: &App,
-    endpoint: &str,
-    id: &StoreId,
-    change: Option<PauseChange>,
-) -> Result<serde_json::Value, AdminError> {
-    let (stores, _) = required_tables(app)?;
-    catalog_admin::set_pause(&client(endpoint), stores, id, change).await
+/// The catalogue admin use case over a running cloud's catalogue tables and order bus, as an
+/// operator's tool has it (`cargo xtask catalog --local`): straight to DynamoDB and the
+/// EventBridge API, outside the stack's roles.
+pub fn administration(
+    cloud: &crate::cloud::LocalCloud,
+) -> Result<pipeline::catalog_admin::CatalogAdministration, AdminError> {
+    let (stores, menus) = required_tables(&cloud.app)?;
+    let bus = cloud
+        .app
+        .buses
+        .first()
+        .ok_or_else(|| AdminError::Invalid("the template has no event bus".to_owned()))?;
+    let events = aws_adapters::AwsConfig::loopback(&cloud.endpoints.eventbridge).eventbridge();
+    Ok(pipeline::catalog_admin::CatalogAdministration {
+        admin: std::sync::Arc::new(catalog_admin::DynamoCatalogAdmin::new(
+            client(&cloud.endpoints.dynamodb_local),
+            stores,
+            menus,
+        )),
+        bus: std::sync::Arc::new(aws_adapters::EventBridgePublisher::new(events, bus.clone())),
+        clock: std::sync::Arc::new(pipeline::ports::SystemClock),
+    })
 }
 
-/// Publishes a new version of a menu in a running cloud's catalogue (see
-/// [`catalog_admin::publish_menu`]).
+/// Makes `change` in a running cloud's catalogue and announces it ([`administration`]).
+async fn apply(cloud: &crate::cloud::LocalCloud, change: Change) -> Result<Applied, AdminError> {
+    administration(cloud)?
+        .apply(change)
+        .await
+        .map_err(|e| match e {
+            ChangeError::Refused(e) => e,
+            not_announced => AdminError::Storage(pipeline::ports::RepoError::new(
+                "announce the change",
+                not_announced.to_string(),
+            )),
+        })
+}
+
+/// The store document a store change wrote.
+fn store_document(applied: Applied) -> serde_json::Value {
+    match applied {
+        Applied::Store(doc) => doc,
+        Applied::Menu(p) => serde_json::json!(p),
+    }
+}
+
+/// Publishes a new version of a menu in a running cloud's catalogue, and announces it.
 pub async fn publish_menu(
     cloud: &crate::cloud::LocalCloud,
     json: &str,
 ) -> Result<catalog_admin::Published, AdminError> {
-    let (stores, menus) = required_tables(&cloud.app)?;
-    let published = catalog_admin::publish_menu(
-        &client(&cloud.endpoints.dynamodb_local),
-        stores,
-        menus,
-        json,
-    )
-    .await?;
-    announce(
+    match apply(
         cloud,
-        catalog_admin::menu_announcement(&published, chrono::Utc::now())?,
+        Change::PublishMenu {
+            menu: json.to_owned(),
+        },
     )
-    .await?;
-    Ok(published)
+    .await?
+    {
+        Applied::Menu(p) => Ok(p),
+        Applied::Store(_) => unreachable!("publishing a menu answers with the menu"),
+    }
 }
 
 /// Marks POS code `code` sold out (`available: false`) or back at store `id` in a running
-/// cloud's catalogue, as an operator's tool does (see
-/// [`catalog_admin::set_item_availability`]).
+/// cloud's catalogue, and announces it.
 pub async fn set_item_availability(
     cloud: &crate::cloud::LocalCloud,
     id: &StoreId,
     code: &str,
     available: bool,
 ) -> Result<serde_json::Value, AdminError> {
-    let (stores, menus) = required_tables(&cloud.app)?;
-    let doc = catalog_admin::set_item_availability(
-        &client(&cloud.endpoints.dynamodb_local),
-        stores,
-        menus,
-        id,
-        code,
+    let change = Change::ItemAvailability {
+        store: id.clone(),
+        pos_code: code.to_owned(),
         available,
-    )
-    .await?;
-    announce(
-        cloud,
-        catalog_admin::availability_announcement(id, code, available, chrono::Utc::now())?,
-    )
-    .await?;
-    Ok(doc)
+    };
+    apply(cloud, change).await.map(store_document)
 }
 
-/// Pauses (`Some`) or resumes (`None`) store `id` in a running cloud's catalogue, as an
-/// operator's tool does: straight to DynamoDB, outside the stack's roles.
+/// Pauses (`Some`) or resumes (`None`) store `id` in a running cloud's catalogue, and
+/// announces it.
 pub async fn set_store_pause(
     cloud: &crate::cloud::LocalCloud,
     id: &StoreId,
     change: Option<PauseChange>,
 ) -> Result<serde_json::Value, AdminError> {
-    let event = catalog_admin::pause_announcement(id, change.as_ref(), chrono::Utc::now())?;
-    let doc = set_pause(&cloud.app, &cloud.endpoints.dynamodb_local, id, change).await?;
-    announce(cloud, event).await?;
-    Ok(doc)
-}
-
-/// Publishes a change's announcement on the cloud's order bus through its EventBridge API,
-/// as an operator's tool does (`cargo xtask catalog`).
-async fn announce(
-    cloud: &crate::cloud::LocalCloud,
-    event: order_events::OutboundEvent,
-) -> Result<(), AdminError> {
-    let bus = cloud
-        .app
-        .buses
-        .first()
-        .ok_or_else(|| AdminError::Invalid("the template has no event bus".to_owned()))?;
-    let client = aws_adapters::AwsConfig::loopback(&cloud.endpoints.eventbridge).eventbridge();
-    catalog_admin::announce(
-        &aws_adapters::EventBridgePublisher::new(client, bus.clone()),
-        event,
-    )
-    .await
+    let change = match change {
+        Some(pause) => Change::Pause {
+            store: id.clone(),
+            pause,
+        },
+        None => Change::Resume { store: id.clone() },
+    };
+    apply(cloud, change).await.map(store_document)
 }
 
 /// Loads catalogue `json` (the shape of the repository's) into a running cloud's catalogue

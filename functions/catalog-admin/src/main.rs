@@ -1,0 +1,20 @@
+//! `catalog-admin` Lambda: the catalogue admin route of the HTTP API (IAM-authorised): the
+//! operators' changes to stores and menus, made and announced on the order bus.
+//!
+//! `main` wires the use case once per cold start; [`handler`] translates each request.
+
+mod handler;
+
+use lambda_runtime::{Error, service_fn};
+use lambda_support::wiring::{self, Backend};
+use lambda_support::{Env, telemetry};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let env = Env::from_process();
+    let backend = Backend::from_env(&env).await?;
+    let use_case = wiring::catalog_admin(&env, &backend).await?;
+    let use_case = &use_case;
+    lambda_runtime::run(service_fn(move |event| handler::handle(use_case, event))).await
+}
