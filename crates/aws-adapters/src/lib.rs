@@ -21,6 +21,7 @@ pub mod orders;
 pub mod sdk;
 pub mod secrets;
 pub mod sfn;
+pub mod sigv4;
 pub mod tables;
 
 pub use catalog::DynamoCatalog;
