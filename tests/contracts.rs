@@ -68,7 +68,7 @@ fn parse_event(envelope: &Value) -> Result<(), String> {
 
 fn parse_input(function: &str, v: &Value) -> Result<(), String> {
     match function {
-        "intake" => parses_as::<ApiGatewayV2httpRequest>(v),
+        "intake" | "catalog-admin" => parses_as::<ApiGatewayV2httpRequest>(v),
         "dedup" => parses_as::<DedupInput>(v),
         "adapt-order" => parses_as::<AdaptInput>(v),
         "accept-order" => parses_as::<AcceptInput>(v),

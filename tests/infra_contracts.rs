@@ -1103,7 +1103,7 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
     let t = template();
     let resolver = local_resolver(&t);
     let functions = t.of_kind("AWS::Serverless::Function");
-    assert_eq!(functions.len(), 7);
+    assert_eq!(functions.len(), 8);
     for f in functions {
         let binary = t.function_binary(&f).unwrap();
         let mut env = Env::from_pairs([
@@ -1127,6 +1127,7 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
             "hold-order" => wiring::hold(&env, &backend).await.map(|_| ()),
             "pos" => wiring::pos(&env, &backend).await.map(|_| ()),
             "release-order" => wiring::release(&env, &backend).await.map(|_| ()),
+            "catalog-admin" => wiring::catalog_admin(&env, &backend).await.map(|_| ()),
             other => panic!("{}: unknown binary {other}", f.id),
         };
         started.unwrap_or_else(|e| {

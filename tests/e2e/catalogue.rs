@@ -276,3 +276,197 @@ async fn a_published_menu_version_takes_a_new_item_without_a_restart_and_a_bad_o
     );
     c.stop().await;
 }
+
+/// A request to the local cloud's catalogue admin API, signed (SigV4, `execute-api`) with
+/// access key `key` and `secret` as an AWS SDK signs, or unsigned (`None`): its status and
+/// JSON body.
+async fn admin(
+    c: &LocalCloud,
+    method: &str,
+    path: &str,
+    body: &str,
+    key: Option<(&str, &str)>,
+) -> (u16, Value) {
+    use aws_adapters::sigv4;
+    let url = format!("{}{path}", c.endpoints.api);
+    let host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut headers = vec![
+        ("host".to_owned(), host.clone()),
+        ("content-type".to_owned(), "application/json".to_owned()),
+    ];
+    if let Some((id, secret)) = key {
+        let pairs = [
+            ("host", host.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let added = sigv4::sign(
+            &sigv4::Request {
+                method,
+                uri: &url,
+                headers: &pairs,
+                body: body.as_bytes(),
+            },
+            &sigv4::Key {
+                access_key_id: id.to_owned(),
+                secret_access_key: secret.to_owned(),
+                session_token: None,
+            },
+            "us-east-1",
+            "execute-api",
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        headers.extend(added);
+    }
+    let mut request = reqwest::Client::new().request(method.parse().unwrap(), &url);
+    for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
+        request = request.header(k, v);
+    }
+    let response = request.body(body.to_owned()).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Store `id`'s document as the stores table holds it (a raw `GetItem`, not the route's
+/// answer).
+async fn stored_store(c: &LocalCloud, id: &str) -> Value {
+    let (stores, _) = local_cloud::catalogue::tables(&c.app).unwrap();
+    let key = aws_adapters::catalog::store_key(&order_domain::StoreId::parse(id).unwrap());
+    let item = local_cloud::catalogue::client(&c.endpoints.dynamodb_local)
+        .get_item()
+        .table_name(stores)
+        .key(
+            aws_adapters::tables::STORES_KEY,
+            aws_sdk_dynamodb::types::AttributeValue::S(key),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let doc = item[aws_adapters::tables::CATALOG_DOC_ATTR].as_s().unwrap();
+    serde_json::from_str(doc).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_route_takes_changes_signed_by_a_permitted_caller_and_refuses_every_other() {
+    let c = cloud("catalogue-admin").await;
+    let pause = r#"{"reason":"fryer down"}"#;
+    let path = "/catalog/stores/S1001/pause";
+    let local = Some(("local", "local"));
+
+    // Unsigned, a wrong secret, a key nobody issued, and a function's role (intake's, which
+    // has no execute-api:Invoke): each refused with API Gateway's 403, nothing changed.
+    let (status, body) = admin(&c, "PUT", path, pause, None).await;
+    assert_eq!((status, &body), (403, &json!({"message": "Forbidden"})));
+    let (status, body) = admin(&c, "PUT", path, pause, Some(("local", "not-it"))).await;
+    assert_eq!(status, 403);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("signature we calculated does not match"),
+        "{body}"
+    );
+    let (status, body) = admin(&c, "PUT", path, pause, Some(("AKIANOBODY", "local"))).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["message"],
+        "The security token included in the request is invalid."
+    );
+    let intake = c
+        .app
+        .functions
+        .iter()
+        .find(|f| f.name.ends_with("-intake"))
+        .unwrap()
+        .name
+        .clone();
+    let intake_key = c.iam.function_key(&intake).unwrap().to_owned();
+    let (status, body) = admin(&c, "PUT", path, pause, Some((&intake_key, "local"))).await;
+    assert_eq!(status, 403);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not authorized to perform: execute-api:Invoke"),
+        "{body}"
+    );
+    assert_eq!(stored_store(&c, "S1001").await["status"], "open");
+    assert!(announced(&c).await.is_empty());
+
+    // The account's own key: paused in the table, announced on the bus, and the next order
+    // for the store is refused with the partner told.
+    let (status, body) = admin(&c, "PUT", path, pause, local).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "paused");
+    let stored = stored_store(&c, "S1001").await;
+    assert_eq!(stored["status"], "paused");
+    assert_eq!(stored["pause"]["reason"], "fryer down");
+    catalogue_change_shows().await;
+    let refused = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
+    assert_eq!(send(&c, &refused).await, ack(refused.partner));
+    let v = settled(&c, &refused, 1).await;
+    assert_eq!(v.status.as_deref(), Some("Rejected"));
+    assert_eq!(
+        statements_to(&c, &refused).await,
+        [(local_cloud::sim::partner::Told::Deny, true)]
+    );
+
+    // Refusals name the problem and change nothing: a bad body, a typo'd item, a bad menu.
+    let (status, body) = admin(&c, "PUT", path, "{}", local).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("InvalidRequest"))
+    );
+    let (status, body) = admin(
+        &c,
+        "PUT",
+        "/catalog/stores/S1001/sold-out/CHALUPPA",
+        "",
+        local,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("NotOnMenu"))
+    );
+    let menu = r#"{"id":"core-us","priceToleranceMinor":5,"items":[{"posCode":"TACO","name":"","priceMinor":-1,"partnerIds":{"app":"sku-taco"}}],"modifiers":[]}"#;
+    let (status, body) = admin(&c, "POST", "/catalog/menus", menu, local).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "MenuRefused");
+    assert_eq!(
+        body["error"]["problems"].as_array().unwrap().len(),
+        2,
+        "{body}"
+    );
+
+    // Resumed through the route; what is live lists it open.
+    let (status, _) = admin(&c, "DELETE", path, "", local).await;
+    assert_eq!(status, 200);
+    assert_eq!(stored_store(&c, "S1001").await["status"], "open");
+    let (status, body) = admin(&c, "GET", "/catalog/stores", "", local).await;
+    assert_eq!(status, 200);
+    let s1001 = body["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "S1001")
+        .unwrap();
+    assert_eq!(s1001["status"], "open");
+    assert_eq!(
+        announced(&c)
+            .await
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect::<Vec<_>>(),
+        ["Store Paused", "Store Resumed"]
+    );
+    c.stop().await;
+}

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::app::{ACCOUNT, REGION, Route};
+use crate::app::{ACCOUNT, REGION, Route, RouteAuthorization};
 use crate::iam::{Caller, Iam};
 use crate::lambda::{Lambda, Outcome};
 
@@ -43,13 +43,14 @@ impl Bucket {
     }
 }
 
-/// The HTTP API.
+/// The template's HTTP APIs, all served on one loopback port (their paths do not overlap).
 pub struct HttpApi {
     routes: Vec<Route>,
     lambda: Arc<Lambda>,
     iam: Arc<Iam>,
     meter: Arc<crate::meter::Meter>,
-    bucket: Option<Mutex<Bucket>>,
+    /// Each throttled API's token bucket, by API id.
+    buckets: BTreeMap<String, Mutex<Bucket>>,
 }
 
 /// Matches `/webhooks/{partner}` against a path, giving the parameters.
@@ -92,20 +93,25 @@ impl HttpApi {
         iam: Arc<Iam>,
         meter: Arc<crate::meter::Meter>,
     ) -> Arc<Self> {
-        let throttle = routes.iter().find_map(|r| r.throttle);
+        let buckets = routes
+            .iter()
+            .filter_map(|r| {
+                let (rate, burst) = r.throttle?;
+                let bucket = Bucket {
+                    rate,
+                    burst,
+                    tokens: burst,
+                    at: Instant::now(),
+                };
+                Some((r.api_id.clone(), Mutex::new(bucket)))
+            })
+            .collect();
         Arc::new(Self {
             routes,
             lambda,
             iam,
             meter,
-            bucket: throttle.map(|(rate, burst)| {
-                Mutex::new(Bucket {
-                    rate,
-                    burst,
-                    tokens: burst,
-                    at: Instant::now(),
-                })
-            }),
+            buckets,
         })
     }
 
@@ -146,7 +152,7 @@ async fn handle(
     else {
         return message(StatusCode::NOT_FOUND, "Not Found");
     };
-    if let Some(b) = &api.bucket
+    if let Some(b) = api.buckets.get(&route.api_id)
         && !b.lock().await.take()
     {
         return message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
@@ -154,6 +160,25 @@ async fn handle(
     if body.len() > 10 * 1024 * 1024 {
         return message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     }
+    // The route's resource: `arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>`.
+    let source_arn = format!("{}/{}{}", route.source_arn_prefix, method.as_str(), path);
+    let authorizer = match route.authorization {
+        RouteAuthorization::None => None,
+        RouteAuthorization::Iam => {
+            let target = uri.path_and_query().map_or(path.as_str(), |p| p.as_str());
+            match iam_caller(
+                &api.iam,
+                method.as_str(),
+                target,
+                &headers,
+                &body,
+                &source_arn,
+            ) {
+                Ok(context) => Some(context),
+                Err(refusal) => return message(StatusCode::FORBIDDEN, &refusal),
+            }
+        }
+    };
     let mut hs = serde_json::Map::new();
     for (k, v) in &headers {
         let v = v.to_str().unwrap_or_default().to_owned();
@@ -205,9 +230,12 @@ async fn handle(
         "body": body_value,
         "isBase64Encoded": !text && !body.is_empty(),
     });
+    let mut event = event;
+    if let Some(iam) = authorizer {
+        event["requestContext"]["authorizer"] = json!({ "iam": iam });
+    }
     // API Gateway invokes the function through its resource policy; without a permission for
     // this route the client gets a 500, as from AWS.
-    let source_arn = format!("{}/{}{}", route.source_arn_prefix, method.as_str(), path);
     if let Err(denied) = api.iam.authorize(
         &Caller::Service("apigateway.amazonaws.com".to_owned()),
         "lambda:InvokeFunction",
@@ -233,6 +261,67 @@ async fn handle(
             message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     }
+}
+
+/// The access key the local cloud's own tools sign with (`AwsConfig::loopback`): the
+/// developer's, acting as the account's administrator.
+pub const LOOPBACK_ACCESS_KEY: &str = "local";
+/// The secret of every key the local cloud knows: the loopback key and the keys it gives the
+/// functions' processes.
+const LOCAL_SECRET: &str = "local";
+
+/// Checks an `AWS_IAM` route's caller as API Gateway does: a SigV4 signature by a key it
+/// knows, then `execute-api:Invoke` on the route for that key's principal. Returns the
+/// `requestContext.authorizer.iam` the function sees, or the message of the 403 refusing the
+/// request.
+fn iam_caller(
+    iam: &Iam,
+    method: &str,
+    target: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    route_arn: &str,
+) -> Result<Value, String> {
+    use aws_adapters::sigv4::{self, Key};
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let known = |key: &str| {
+        (key == LOOPBACK_ACCESS_KEY || iam.issued(key)).then(|| Key {
+            access_key_id: key.to_owned(),
+            secret_access_key: LOCAL_SECRET.to_owned(),
+            session_token: None,
+        })
+    };
+    let request = sigv4::Request {
+        method,
+        uri: target,
+        headers: &pairs,
+        body,
+    };
+    let auth = sigv4::verify(&request, known, std::time::SystemTime::now()).map_err(|e| {
+        tracing::info!(route = %route_arn, refusal = %e, "refused an unsigned or badly signed request to an AWS_IAM route");
+        e.to_string()
+    })?;
+    let identity = iam.identify(headers);
+    if let Err(denied) = iam.authorize_identity(&identity, "execute-api:Invoke", route_arn) {
+        tracing::info!(route = %route_arn, error = %denied, "refused a caller without execute-api:Invoke");
+        return Err(denied.to_string());
+    }
+    let user_arn = match &identity {
+        crate::iam::Identity::Caller(c) => c.arn().to_owned(),
+        crate::iam::Identity::Administrator => format!("arn:aws:iam::{ACCOUNT}:root"),
+    };
+    Ok(json!({
+        "accessKey": auth.access_key_id,
+        "accountId": ACCOUNT,
+        "callerId": auth.access_key_id,
+        "cognitoIdentity": null,
+        "principalOrgId": null,
+        "userArn": user_arn,
+        "userId": auth.access_key_id,
+    }))
 }
 
 /// A function's payload-v2 answer as an HTTP response.

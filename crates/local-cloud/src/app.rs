@@ -107,8 +107,23 @@ pub struct Route {
     /// The API's throttling: steady rate per second and burst.
     pub throttle: Option<(f64, f64)>,
     /// `arn:aws:execute-api:<region>:<account>:<api id>/<stage>`: with `/<METHOD>/<path>`, the
-    /// `aws:SourceArn` the API invokes the function with.
+    /// `aws:SourceArn` the API invokes the function with, and the resource a caller needs
+    /// `execute-api:Invoke` on.
     pub source_arn_prefix: String,
+    /// The API's id (its throttling is per API).
+    pub api_id: String,
+    /// Who may call it.
+    pub authorization: RouteAuthorization,
+}
+
+/// A route's authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteAuthorization {
+    /// Open (the partners' webhooks, which intake authenticates itself).
+    None,
+    /// `AWS_IAM`: a SigV4-signed request from a principal allowed `execute-api:Invoke` on the
+    /// route.
+    Iam,
 }
 
 /// The local application.
@@ -479,10 +494,14 @@ impl App {
             });
         }
 
-        let throttle = t
-            .of_kind("AWS::Serverless::HttpApi")
-            .first()
-            .and_then(|api| {
+        // Each route with its own API's throttling and id (SAM's implicit API: the first).
+        let apis = t.of_kind("AWS::Serverless::HttpApi");
+        let api_settings = |logical: Option<&str>| {
+            let api = match logical {
+                Some(id) => apis.iter().find(|a| a.id == id),
+                None => apis.first(),
+            };
+            let throttle = api.and_then(|api| {
                 let p = r.resolve(&api.properties).ok()?;
                 let rate = p
                     .pointer("/DefaultRouteSettings/ThrottlingRateLimit")
@@ -492,22 +511,34 @@ impl App {
                     .and_then(Value::as_f64)?;
                 Some((rate, burst))
             });
-        let api_id = t
-            .of_kind("AWS::Serverless::HttpApi")
-            .first()
-            .and_then(|api| r.refs.get(&api.id).and_then(s))
-            .unwrap_or_else(|| "local-api".to_owned());
-        let routes = t
-            .routes()
-            .into_iter()
-            .map(|route| Route {
+            let api_id = api
+                .and_then(|api| r.refs.get(&api.id).and_then(s))
+                .unwrap_or_else(|| "local-api".to_owned());
+            (throttle, api_id)
+        };
+        let mut routes = Vec::new();
+        for route in t.routes() {
+            let (throttle, api_id) = api_settings(route.api.as_deref());
+            let authorization = match route.authorizer.as_deref() {
+                None => RouteAuthorization::None,
+                Some("AWS_IAM") => RouteAuthorization::Iam,
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "route {} {} uses authorizer {other:?}: the local cloud checks AWS_IAM (SigV4) routes only, and would not let a route through unchecked",
+                        route.method, route.path
+                    )));
+                }
+            };
+            routes.push(Route {
                 method: route.method,
                 path: route.path,
                 function: s(&r.refs[&route.function]).unwrap_or_default(),
                 throttle,
                 source_arn_prefix: arn("execute-api", &format!("{api_id}/$default")),
-            })
-            .collect();
+                api_id,
+                authorization,
+            });
+        }
 
         Ok(Self {
             functions,
@@ -566,6 +597,7 @@ mod tests {
             [
                 "accept-order",
                 "adapt-order",
+                "catalog-admin",
                 "dedup",
                 "hold-order",
                 "intake",
@@ -622,15 +654,72 @@ mod tests {
         assert!(app.rules.iter().any(
             |r| matches!(&r.target, Target::Function { name } if name == "orders-t-release-order")
         ));
-        assert_eq!(app.routes.len(), 1);
+        // The partners' webhook route is open (intake authenticates each partner itself);
+        // every catalogue admin route is AWS_IAM, on an API of its own with its own
+        // throttling.
+        assert_eq!(app.routes.len(), 9);
+        let webhook = app
+            .routes
+            .iter()
+            .find(|r| r.path == "/webhooks/{partner}")
+            .unwrap();
         assert_eq!(
-            (app.routes[0].method.as_str(), app.routes[0].path.as_str()),
-            ("POST", "/webhooks/{partner}")
+            (webhook.method.as_str(), webhook.authorization),
+            ("POST", RouteAuthorization::None)
         );
+        let admin: Vec<&Route> = app
+            .routes
+            .iter()
+            .filter(|r| r.path.starts_with("/catalog/"))
+            .collect();
+        assert_eq!(admin.len(), 8);
+        for r in &admin {
+            assert_eq!(r.authorization, RouteAuthorization::Iam, "{r:?}");
+            assert_ne!(r.api_id, webhook.api_id, "{r:?}");
+            assert_eq!(r.throttle, Some((50.0, 100.0)), "{r:?}");
+        }
         let sm = &app.state_machines[0];
         let text = sm.json.to_string();
         assert!(!text.contains("${"), "substitutions left: {text}");
         assert!(text.contains("arn:aws:lambda:us-east-1:000000000000:function:orders-t-dedup"));
+    }
+
+    #[test]
+    fn a_route_with_an_authorizer_the_local_cloud_cannot_check_stops_it_at_load() {
+        // The template's admin API, with a JWT authorizer as its default instead of AWS_IAM:
+        // letting the routes through unchecked would pass here and refuse callers on AWS.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = root.canonicalize().unwrap();
+        let text = std::fs::read_to_string(root.join("infra/template.yaml"))
+            .unwrap()
+            .replace(
+                "DefaultAuthorizer: AWS_IAM",
+                "DefaultAuthorizer: OperatorsJwt",
+            )
+            .replace("../", &format!("{}/", root.display()));
+        let dir = root.join("target/app-tests");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jwt-authorizer.yaml");
+        std::fs::write(&path, text).unwrap();
+        let mut parameters = BTreeMap::new();
+        parameters.insert("WebhookSecretsArn".to_owned(), "arn:webhooks".to_owned());
+        parameters.insert("ApiCredentialsArn".to_owned(), "arn:api".to_owned());
+        for p in [
+            "UberEatsApiUrl",
+            "DoorDashApiUrl",
+            "GrubhubApiUrl",
+            "AppApiUrl",
+            "PosApiUrl",
+        ] {
+            parameters.insert(p.to_owned(), "http://127.0.0.1:1".to_owned());
+        }
+        let e = App::load(&path, &Overrides { parameters }).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("OperatorsJwt") && text.contains("AWS_IAM"),
+            "{text}"
+        );
+        assert!(text.contains("/catalog/"), "{text}");
     }
 
     #[test]

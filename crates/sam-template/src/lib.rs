@@ -130,6 +130,13 @@ pub struct Route {
     pub path: String,
     /// The function's logical id.
     pub function: String,
+    /// The `AWS::Serverless::HttpApi` it belongs to (`ApiId: !Ref <logical id>`); `None` for
+    /// SAM's implicit API.
+    pub api: Option<String>,
+    /// Its authorizer: the event's `Auth.Authorizer`, else its API's `Auth.DefaultAuthorizer`
+    /// (`AWS_IAM`, or the name of one of the API's `Authorizers`); `None` when open, as SAM's
+    /// `NONE` says.
+    pub authorizer: Option<String>,
 }
 
 /// The parsed template.
@@ -340,6 +347,25 @@ impl Template {
                 for e in events.values() {
                     if e.get("Type").and_then(Value::as_str) == Some("HttpApi") {
                         let p = e.get("Properties").cloned().unwrap_or(Value::Null);
+                        let api = p
+                            .pointer("/ApiId/Ref")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned);
+                        let default =
+                            api.as_deref()
+                                .and_then(|id| self.resource(id))
+                                .and_then(|a| {
+                                    a.properties
+                                        .pointer("/Auth/DefaultAuthorizer")
+                                        .and_then(Value::as_str)
+                                        .map(str::to_owned)
+                                });
+                        let authorizer = p
+                            .pointer("/Auth/Authorizer")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                            .or(default)
+                            .filter(|a| a != "NONE");
                         out.push(Route {
                             method: p
                                 .get("Method")
@@ -352,6 +378,8 @@ impl Template {
                                 .unwrap_or("/")
                                 .to_owned(),
                             function: r.id.clone(),
+                            api,
+                            authorizer,
                         });
                     }
                 }

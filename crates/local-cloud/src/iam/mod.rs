@@ -494,6 +494,11 @@ impl Iam {
         Some(session(role, "events"))
     }
 
+    /// Whether the local cloud issued access key `key` (to a function's processes).
+    pub fn issued(&self, key: &str) -> bool {
+        self.keys.contains_key(key)
+    }
+
     /// The caller of an AWS API request, from its SigV4 `Authorization` header.
     pub fn identify(&self, headers: &HeaderMap) -> Identity {
         let key = headers

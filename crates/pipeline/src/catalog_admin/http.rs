@@ -219,3 +219,114 @@ fn error(status: u16, code: &str, message: &str, problems: Option<&Vec<String>>)
 fn respond(status: u16, body: Value) -> AdminResponse {
     AdminResponse { status, body }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog_admin::CatalogAdmin as _;
+    use crate::memory::{FixedClock, InMemoryCatalogAdmin, RecordingPublisher};
+    use crate::ports::CatalogSource as _;
+
+    fn admin() -> (
+        CatalogAdministration,
+        Arc<InMemoryCatalogAdmin>,
+        Arc<RecordingPublisher>,
+    ) {
+        let store = Arc::new(InMemoryCatalogAdmin::embedded().unwrap());
+        let bus = Arc::new(RecordingPublisher::default());
+        let at = "2026-12-01T12:00:00Z".parse().unwrap();
+        let admin = CatalogAdministration {
+            admin: store.clone(),
+            bus: bus.clone(),
+            clock: Arc::new(FixedClock::at(at)),
+        };
+        (admin, store, bus)
+    }
+
+    fn pause(store: &str, body: &str) -> AdminRequest {
+        AdminRequest {
+            route_key: "PUT /catalog/stores/{storeId}/pause".to_owned(),
+            path_parameters: HashMap::from([("storeId".to_owned(), store.to_owned())]),
+            body: body.to_owned(),
+            caller: "arn:aws:iam::123456789012:user/ops".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_the_bus_did_not_take_is_made_and_answered_not_announced() {
+        let (admin, store, bus) = admin();
+        bus.fail_next(1);
+        let r = admin
+            .handle(&pause("S1001", r#"{"reason":"fryer down"}"#))
+            .await;
+        assert_eq!(r.status, 500, "{:?}", r.body);
+        assert_eq!(r.body["error"]["code"], "NotAnnounced");
+        // Made: the catalogue the order path reads has the store paused.
+        let id = StoreId::parse("S1001").unwrap();
+        let catalog = store.catalog().store(&id).await.unwrap().unwrap();
+        assert_eq!(
+            catalog.store(&id).unwrap().status,
+            order_domain::StoreStatus::Paused
+        );
+        assert!(bus.events().is_empty());
+        // The same request again: still paused, announced this time.
+        let again = admin
+            .handle(&pause("S1001", r#"{"reason":"fryer down"}"#))
+            .await;
+        assert_eq!(again.status, 200);
+        assert_eq!(bus.detail_types(), ["Store Paused"]);
+    }
+
+    #[tokio::test]
+    async fn a_bad_request_names_its_problem_and_changes_and_announces_nothing() {
+        let (admin, store, bus) = admin();
+        let cases = [
+            (
+                pause("S1001", "not json"),
+                400,
+                "InvalidRequest",
+                "not JSON",
+            ),
+            (
+                pause("S1001", r#"{"reason":"  "}"#),
+                400,
+                "InvalidRequest",
+                "reason",
+            ),
+            (
+                pause("S1001", r#"{"reason":"x","until":"tomorrow"}"#),
+                400,
+                "InvalidRequest",
+                "RFC 3339",
+            ),
+            (
+                pause("s-1001!", r#"{"reason":"x"}"#),
+                400,
+                "InvalidRequest",
+                "",
+            ),
+            (
+                pause("S9999", r#"{"reason":"x"}"#),
+                404,
+                "UnknownStore",
+                "S9999",
+            ),
+        ];
+        for (request, status, code, says) in cases {
+            let r = admin.handle(&request).await;
+            assert_eq!(
+                (r.status, r.body["error"]["code"].as_str()),
+                (status, Some(code)),
+                "{:?}",
+                r.body
+            );
+            let message = r.body["error"]["message"].as_str().unwrap();
+            assert!(message.contains(says), "{message}");
+        }
+        let listed = store.list().await.unwrap();
+        assert!(listed.iter().all(|s| s.id != "S1001" || s.status == "open"));
+        assert!(bus.events().is_empty());
+    }
+}
