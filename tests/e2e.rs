@@ -528,7 +528,11 @@ async fn an_early_order_is_released_by_a_courier_before_its_time() {
     );
     assert_eq!(send(&c, &o).await, ack(o.partner));
     held(&c, &o).await;
-    let courier = about(&o, "events/partners/doordash/courier.json", "/order/id");
+    let courier = about(
+        &o,
+        "events/partners/doordash/courier.json",
+        "/external_order_id",
+    );
     assert_eq!(
         c.send_signed(o.partner, courier).await.unwrap().0,
         ack(o.partner)
@@ -546,7 +550,7 @@ async fn an_early_order_is_released_by_a_courier_before_its_time() {
         .find(|e| e["detail-type"] == "Order Released")
         .expect("Order Released");
     assert_eq!(released["detail"]["data"]["releasedBy"], "courier");
-    assert_eq!(count(&ev, "Courier Location Updated"), 1);
+    assert_eq!(count(&ev, "Courier Arriving"), 1);
     assert_eq!(live_pos_orders(&v), 1);
     c.stop().await;
 }

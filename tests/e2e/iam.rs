@@ -266,7 +266,11 @@ async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_desti
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    let courier = about(&o, "events/partners/doordash/courier.json", "/order/id");
+    let courier = about(
+        &o,
+        "events/partners/doordash/courier.json",
+        "/external_order_id",
+    );
     assert_eq!(
         c.send_signed(Partner::DoorDash, courier).await.unwrap().0,
         202

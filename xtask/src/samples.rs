@@ -162,8 +162,10 @@ fn hooks() -> Vec<Hook> {
         hook("doordash-cancel", "doordash", "doordash/cancel.json", None, "DoorDash-style cancellation", accepted(&["Order Cancellation Requested"])),
         hook("grubhub-cancel", "grubhub", "grubhub/cancel.json", Some("cancel-G"), "Grubhub-style cancellation (of an order already at the POS)", accepted(&["Order Cancellation Requested"])),
         hook("app-cancel", "app", "app/cancel.json", Some("cancel-AS2"), "App cancellation (of a held order)", accepted(&["Order Cancellation Requested"])),
-        hook("ubereats-courier", "ubereats", "ubereats/courier.json", None, "Uber Eats-style courier position", taken_by_uber(&["Courier Location Updated"])),
-        hook("doordash-courier", "doordash", "doordash/courier.json", Some("courier-D2"), "DoorDash-style Dasher near the store", accepted(&["Courier Location Updated"])),
+        hook("ubereats-release", "ubereats", "ubereats/release.json", None, "Uber Eats orders.release: the courier reached the store's geofence", taken_by_uber(&["Courier Arriving"])),
+        hook("doordash-courier", "doordash", "doordash/courier.json", Some("courier-D2"), "DoorDash Dasher status arriving_at_store: the Dasher is near", accepted(&["Courier Arriving"])),
+        hook("doordash-order-release", "doordash", "doordash/order-release.json", None, "DoorDash order release webhook: the Dasher crossed the store's geofence", accepted(&["Courier Arriving"])),
+        hook("doordash-dasher-confirmed", "doordash", "doordash/dasher-confirmed.json", None, "DoorDash Dasher status dasher_confirmed: taken (202), recorded and not acted on", publishing(status(taken("doordash")), &[])),
         hook("grubhub-courier", "grubhub", "grubhub/courier.json", Some("courier-far"), "Grubhub-style driver still far away", accepted(&["Courier Location Updated"])),
         hook("app-courier", "app", "app/courier.json", None, "App courier position", accepted(&["Courier Location Updated"])),
         Hook { signing: Signing::Tampered, ..hook("forged-signature", "ubereats", "ubereats/notification.json", None, "Body changed after signing: 401", publishing(status(401), &[])) },
@@ -175,7 +177,7 @@ fn hooks() -> Vec<Hook> {
             ..hook("replayed", "app", "app/order.json", None, "Signed an hour before it arrived: 401 (accepted under watch, where the replay window is off)", publishing(status(401), &[]))
         },
         Hook { body: Body::Bytes(b"{\"type\":\"order.created\",\"order\":".to_vec()), ..hook("malformed-json", "app", "", None, "Authentic but not JSON: 400 and a Webhook Rejected event", publishing(status(400), &["Webhook Rejected"])) },
-        Hook { body: Body::Bytes(br#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x","store":{"merchant_supplied_id":"S1001"}}}"#.to_vec()), ..hook("unsupported-type", "doordash", "", None, "A webhook type the pipeline does not handle: 400", publishing(status(400), &["Webhook Rejected"])) },
+        Hook { body: Body::Bytes(br#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x","store":{"merchant_supplied_id":"S1001"}}}"#.to_vec()), ..hook("unsupported-type", "doordash", "", None, "A DoorDash event type the pipeline does not use: taken (202), recorded and not acted on (every subscription shares the environment's one endpoint)", publishing(status(taken("doordash")), &[])) },
         Hook { body: Body::Bytes(br#"{"event_type":"store.menu_refresh_request","event_id":"c1f3a3de-3a55-4c6a-9a57-5b1a4f2d9001","event_time":1795370400,"store_id":"6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001","partner_store_id":"S1001","resource_href":"https://api.uber.com/v2/eats/stores/6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001/menus","webhook_meta":{"client_id":"sample-client","webhook_config_id":"sample-config","webhook_msg_timestamp":1795370400,"webhook_msg_uuid":"0b6c7b5e-90a4-4d2e-8d44-3f1c2a7e9001"}}"#.to_vec()), ..hook("ubereats-menu-refresh", "ubereats", "", None, "An Uber Eats event type the pipeline does not use (a menu refresh request, with its own body shape): 200 and an empty body, recorded as a metric and not acted on (Uber Eats sends every type to the one URL and re-sends what is not answered 200)", publishing(status(taken("ubereats")), &[])) },
         Hook { body: Body::Bytes(br#"{"type":"courier.location","storeNumber":"9999","location":{"lat":1.0,"lon":1.0}}"#.to_vec()), ..hook("courier-unknown-store", "app", "", None, "A courier for a store the chain does not have: 400", publishing(status(400), &["Webhook Rejected"])) },
         Hook { body: Body::Bytes(oversize), ..hook("oversize", "doordash", "", None, "A body over the cap (64 KiB in the samples' environment, 1 MiB deployed): 413", publishing(status(413), &[])) },
@@ -650,8 +652,8 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         (
             "doordash",
             "D",
-            "DoorDash-style: cents without currency, categories",
-            json!({ "order": { "items": [{ "posCode": "CHALUPA", "modifiers": [{ "posCode": "SUB-STEAK" }] }, { "posCode": "CINNA-DELIGHTS" }], "subtotal": { "amountMinor": 1447, "currency": "USD" } } }),
+            "DoorDash: cents without currency, categories, an option's nested extra (a sauce for the steak) as a modifier of its own, the note from order_special_instructions, placed when received (DoorDash's order has no created_at)",
+            json!({ "order": { "items": [{ "posCode": "CHALUPA", "modifiers": [{ "posCode": "SUB-STEAK" }, { "posCode": "SAUCE-FIRE" }] }, { "posCode": "CINNA-DELIGHTS" }], "subtotal": { "amountMinor": 1447, "currency": "USD" }, "notes": "leave at door", "placedAt": "2026-11-22T18:00:00Z" } }),
         ),
         (
             "doordash-scheduled",

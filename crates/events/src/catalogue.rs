@@ -89,6 +89,27 @@ pub struct WebhookRejected {
 }
 bus_event!(WebhookRejected, SOURCE_INTAKE, "Webhook Rejected");
 
+/// The partner says a courier is at, or about to reach, the store for an order: Uber Eats'
+/// `orders.release` webhook, DoorDash's `arriving_at_store` and `arrived_at_store` Dasher
+/// statuses and its order release (geofence) webhook. A held order it names is released at
+/// once, whatever the store's own courier radius says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CourierArriving {
+    /// The courier's partner.
+    pub partner: Partner,
+    /// The order the courier collects.
+    pub partner_order_id: PartnerOrderId,
+    /// The pipeline's id of that order.
+    pub order_id: OrderId,
+    /// What the partner sent, e.g. `orders.release` or `dasher_status arriving_at_store`.
+    pub signal: String,
+    /// When intake received it.
+    pub observed_at: DateTime<Utc>,
+}
+bus_event!(CourierArriving, SOURCE_INTAKE, "Courier Arriving");
+
 /// A courier reported its position or ETA relative to a store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -265,9 +286,10 @@ bus_event!(OrderFailed, SOURCE_PIPELINE, "Order Failed");
 
 /// Every event type the pipeline's functions publish: (source, detail-type). The store
 /// catalogue's changes are [`crate::CATALOGUE_CHANGE_EVENTS`].
-pub const ALL_EVENTS: [(&str, &str); 11] = [
+pub const ALL_EVENTS: [(&str, &str); 12] = [
     (OrderReceived::SOURCE, OrderReceived::DETAIL_TYPE),
     (WebhookRejected::SOURCE, WebhookRejected::DETAIL_TYPE),
+    (CourierArriving::SOURCE, CourierArriving::DETAIL_TYPE),
     (
         CourierLocationUpdated::SOURCE,
         CourierLocationUpdated::DETAIL_TYPE,

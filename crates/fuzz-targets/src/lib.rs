@@ -149,18 +149,21 @@ fn apigw_request(data: &[u8]) {
 }
 
 fn function_input(data: &[u8]) {
-    use order_events::{CourierLocationUpdated, Detail, OrderCancellationRequested};
+    use order_events::{
+        CourierArriving, CourierLocationUpdated, Detail, OrderCancellationRequested,
+    };
     use pipeline::io::{AcceptInput, AdaptInput, DedupInput, HoldInput, PosInput};
     let Some((&selector, json)) = data.split_first() else {
         return;
     };
-    match selector % 7 {
+    match selector % 8 {
         0 => drop(serde_json::from_slice::<DedupInput>(json)),
         1 => drop(serde_json::from_slice::<AdaptInput>(json)),
         2 => drop(serde_json::from_slice::<AcceptInput>(json)),
         3 => drop(serde_json::from_slice::<HoldInput>(json)),
         4 => drop(serde_json::from_slice::<PosInput>(json)),
         5 => drop(serde_json::from_slice::<Detail<OrderCancellationRequested>>(json)),
+        6 => drop(serde_json::from_slice::<Detail<CourierArriving>>(json)),
         _ => drop(serde_json::from_slice::<Detail<CourierLocationUpdated>>(
             json,
         )),

@@ -158,7 +158,7 @@ pub fn scenarios() -> Vec<Scenario> {
             times: &[("/order/estimated_pickup_time", 45)],
             follow_up: Some(FollowUp {
                 sample: "events/partners/doordash/courier.json",
-                id_pointer: "/order/id",
+                id_pointer: "/external_order_id",
             }),
             ..plain(
                 "released early by a courier",

@@ -139,6 +139,7 @@ impl Payload {
         let id = match webhook {
             Webhook::Order(n) => n.partner_order_id,
             Webhook::Cancellation(n) => n.partner_order_id,
+            Webhook::CourierArriving(n) => n.partner_order_id,
             Webhook::CourierLocation(n) => {
                 n.partner_order_id.ok_or_else(|| SampleError::NotWebhook {
                     path: self.path.clone(),

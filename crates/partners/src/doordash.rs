@@ -1,33 +1,46 @@
-//! DoorDash-style format. The whole order is pushed (`OrderCreate`), authenticated with a
-//! bearer token; money is integer cents with no currency field (the store's currency is
-//! implied); times are UTC; modifiers are `extras` with `options`; items come grouped in
-//! `categories`.
+//! DoorDash Marketplace format. The whole order is pushed (`OrderCreate`), authenticated with
+//! a bearer token; money is integer cents with no currency field (the store's currency is
+//! implied); times are UTC; items come grouped in `categories`, modifiers as `extras` with
+//! `options`, and an option may carry its own `extras` (nested modifiers).
+//!
+//! Confirmed by DoorDash's pages (developer.doordash.com, Marketplace; see
+//! `docs/partner-contracts.md`, D1 and D3):
+//! * the order's shape (`reference/sample_order`): no `created_at` (the order is placed when
+//!   it is received: the adapter uses its clock, or `created_at` when a sender adds one), the
+//!   note is `order_special_instructions`, items' notes `special_instructions`, options may
+//!   nest `extras`;
+//! * the cancellation webhook (`how_to/order_cancellation_webhook`): a small body naming the
+//!   order (`external_order_id`, DoorDash's id, and `client_order_id`, ours) and the store,
+//!   with no envelope and no reason.
+//!
+//! Assumed where nothing is public: the `event.type` of an order is `OrderCreate` (the order
+//! integration page shows it; other types are acknowledged and ignored, since every
+//! subscription shares the environment's one endpoint).
 
 use chrono::{DateTime, FixedOffset, Utc};
-use order_domain::{
-    Catalog, Fulfillment, GeoPoint, Money, Order, OrderDraft, Partner, Rejection, Timing,
-};
+use order_domain::{Catalog, Fulfillment, Money, Order, OrderDraft, Partner, Rejection, Timing};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::mapping::{self, LineIn, ModifierIn};
 use crate::webhook::{
-    self, CancellationNotice, CourierNotice, OrderNotice, PayloadKind, Webhook, WebhookError,
+    self, ArrivalNotice, CancellationNotice, OrderNotice, PayloadKind, Webhook, WebhookError,
 };
 
 const P: Partner = Partner::DoorDash;
 
 /// Event type of a new order.
 pub const ORDER_CREATE: &str = "OrderCreate";
-/// Event type of a cancellation.
-pub const ORDER_CANCEL: &str = "OrderCancel";
-/// Event type of a courier ("Dasher") update.
-pub const DASHER_STATUS: &str = "DasherStatusUpdate";
+/// Dasher status values (`dasher_status` of the "Dasher Status Updates" webhook) that mean the
+/// Dasher is at or about to reach the store (developer.doordash.com, Marketplace, "Dasher
+/// status": `dasher_confirmed`, `arriving_at_store`, `arrived_at_store`,
+/// `dasher_out_for_delivery`, `dropoff`).
+pub const DASHER_NEAR_STORE: [&str; 2] = ["arriving_at_store", "arrived_at_store"];
 
 /// What the webhook is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
-    /// `OrderCreate`, `OrderCancel` or `DasherStatusUpdate`.
+    /// `OrderCreate`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Status hint.
@@ -40,6 +53,9 @@ pub struct Event {
 pub struct DdStore {
     /// The chain's id as registered with DoorDash.
     pub merchant_supplied_id: String,
+    /// The integrator's provider type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_type: Option<String>,
 }
 
 /// The customer.
@@ -64,6 +80,9 @@ pub struct DdOption {
     pub quantity: u32,
     /// Cents.
     pub price: i64,
+    /// Nested modifiers of this option (e.g. a sauce chosen for a side).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<Extra>,
 }
 
 fn one() -> u32 {
@@ -141,12 +160,18 @@ pub struct DdOrder {
     /// UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_pickup_time: Option<DateTime<FixedOffset>>,
-    /// UTC.
+    /// UTC. Not in DoorDash's sample order; read when a sender adds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<DateTime<FixedOffset>>,
     /// Order note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub special_instructions: Option<String>,
+    pub order_special_instructions: Option<String>,
+    /// Cents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip_amount: Option<i64>,
+    /// `dx_delivery` (a Dasher) or `mx_delivery` (the store's own courier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfillment_type: Option<String>,
 }
 
 /// The order webhook.
@@ -162,73 +187,95 @@ pub struct OrderWebhook {
 struct Envelope {
     event: Event,
     order: OrderRefPart,
-    #[serde(default)]
-    dasher: Option<Dasher>,
 }
 
 #[derive(Deserialize)]
 struct OrderRefPart {
     id: String,
     store: DdStore,
-    #[serde(default)]
-    cancel_reason: Option<String>,
 }
 
+/// The cancellation webhook's body ("Order Canceled"), and the shape the Dasher status and
+/// order release webhooks share: the order by DoorDash's id and ours.
 #[derive(Deserialize)]
-struct Dasher {
+struct OrderNamed {
+    external_order_id: String,
     #[serde(default)]
-    location: Option<DasherLocation>,
-    #[serde(default)]
-    estimated_arrival_seconds: Option<u32>,
+    store: Option<DdStore>,
 }
 
-#[derive(Deserialize)]
-struct DasherLocation {
-    lat: f64,
-    lng: f64,
-}
-
-/// Classifies a webhook body.
+/// Classifies a webhook body: an order (`{"event": {"type": "OrderCreate"}, "order": …}`); a
+/// Dasher arriving (a Dasher status webhook with `dasher_status` `arriving_at_store` or
+/// `arrived_at_store`, or the order release webhook, which has `distance_from_store`); or a
+/// cancellation (`{"external_order_id", "client_order_id", "store"}`, and nothing else). Another
+/// event type or Dasher status is [`WebhookError::UnsupportedType`] (acknowledged and ignored:
+/// see [`crate::acknowledgement`]).
 pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
-    let e: Envelope = webhook::from_value(P, value)?;
-    let id = webhook::order_id("order.id", &e.order.id)?;
-    match e.event.kind.as_str() {
-        ORDER_CREATE => Ok(Webhook::Order(OrderNotice {
-            partner_order_id: id,
+    if value.get("event").is_some() {
+        let e: Envelope = webhook::from_value(P, value)?;
+        if e.event.kind != ORDER_CREATE {
+            return Err(WebhookError::UnsupportedType {
+                partner: P,
+                kind: e.event.kind,
+            });
+        }
+        return Ok(Webhook::Order(OrderNotice {
+            partner_order_id: webhook::order_id("order.id", &e.order.id)?,
             partner_store_id: Some(e.order.store.merchant_supplied_id),
             kind: PayloadKind::Full,
             sent_at: None,
-        })),
-        ORDER_CANCEL => Ok(Webhook::Cancellation(CancellationNotice {
-            partner_order_id: id,
-            partner_store_id: Some(e.order.store.merchant_supplied_id),
-            reason: webhook::short_reason(e.order.cancel_reason),
-            sent_at: None,
-        })),
-        DASHER_STATUS => {
-            let dasher = e.dasher.unwrap_or(Dasher {
-                location: None,
-                estimated_arrival_seconds: None,
-            });
-            let location = match dasher.location {
-                Some(l) => Some(GeoPoint::new(l.lat, l.lng).ok_or(WebhookError::Invalid {
-                    field: "dasher.location",
-                    why: "coordinates out of range".to_owned(),
-                })?),
-                None => None,
-            };
-            Ok(Webhook::CourierLocation(CourierNotice {
-                partner_order_id: Some(id),
-                partner_store_id: e.order.store.merchant_supplied_id,
-                location,
-                eta_seconds: dasher.estimated_arrival_seconds,
-                sent_at: None,
-            }))
-        }
-        other => Err(WebhookError::UnsupportedType {
+        }));
+    }
+    if value.get("external_order_id").is_none() {
+        return Err(WebhookError::Shape {
             partner: P,
-            kind: other.to_owned(),
-        }),
+            path: ".".to_owned(),
+            message: "neither an order (event.type) nor a webhook naming one (external_order_id)"
+                .to_owned(),
+        });
+    }
+    let n: OrderNamed = webhook::from_value(P, value)?;
+    let partner_order_id = webhook::order_id("external_order_id", &n.external_order_id)?;
+    if let Some(status) = value.get("dasher_status") {
+        let status = status.as_str().unwrap_or_default();
+        let signal = format!("dasher_status {status}");
+        if !DASHER_NEAR_STORE.contains(&status) {
+            // Confirmed, out for delivery, dropped off: nothing the store acts on.
+            return Err(WebhookError::UnsupportedType {
+                partner: P,
+                kind: signal,
+            });
+        }
+        return Ok(Webhook::CourierArriving(ArrivalNotice {
+            partner_order_id,
+            signal,
+            sent_at: None,
+        }));
+    }
+    if value.get("distance_from_store").is_some() {
+        // The order release webhook: the Dasher crossed the store's geofence.
+        return Ok(Webhook::CourierArriving(ArrivalNotice {
+            partner_order_id,
+            signal: "order release".to_owned(),
+            sent_at: None,
+        }));
+    }
+    Ok(Webhook::Cancellation(CancellationNotice {
+        partner_order_id,
+        partner_store_id: n.store.map(|s| s.merchant_supplied_id),
+        // DoorDash sends no reason.
+        reason: Some("cancelled by DoorDash (its cancellation webhook gives no reason)".to_owned()),
+        sent_at: None,
+    }))
+}
+
+/// An option and every option nested under it, in order.
+fn options_of<'a>(extras: &'a [Extra], out: &mut Vec<&'a DdOption>) {
+    for x in extras {
+        for opt in &x.options {
+            out.push(opt);
+            options_of(&opt.extras, out);
+        }
     }
 }
 
@@ -262,17 +309,19 @@ pub fn adapt(
             name: i.name.clone(),
             quantity: i.quantity,
             unit_price: cents(i.price),
-            modifiers: i
-                .extras
-                .iter()
-                .flat_map(|x| &x.options)
-                .map(|opt| ModifierIn {
-                    id: opt.merchant_supplied_id.clone(),
-                    name: opt.name.clone(),
-                    quantity: opt.quantity,
-                    unit_price: cents(opt.price),
-                })
-                .collect(),
+            modifiers: {
+                let mut options = Vec::new();
+                options_of(&i.extras, &mut options);
+                options
+            }
+            .into_iter()
+            .map(|opt| ModifierIn {
+                id: opt.merchant_supplied_id.clone(),
+                name: opt.name.clone(),
+                quantity: opt.quantity,
+                unit_price: cents(opt.price),
+            })
+            .collect(),
             notes: i.special_instructions.clone(),
         })
         .collect();
@@ -282,10 +331,8 @@ pub fn adapt(
         partner_order_id: mapping::partner_order_id(&o.id)?,
         partner_store_id: o.store.merchant_supplied_id.clone(),
         store_id: store.id.clone(),
-        placed_at: o
-            .created_at
-            .ok_or_else(|| Rejection::missing("order.created_at"))?
-            .with_timezone(&Utc),
+        // DoorDash's order has no creation time: it is placed as it arrives.
+        placed_at: o.created_at.map_or(now, |t| t.with_timezone(&Utc)),
         fulfillment: if o.is_pickup {
             Fulfillment::Pickup
         } else {
@@ -299,7 +346,7 @@ pub fn adapt(
             consumer.map(|c| c.first_name.as_str()),
             consumer.and_then(|c| c.last_name.as_deref()),
         ),
-        notes: o.special_instructions.clone(),
+        notes: o.order_special_instructions.clone(),
     }
     .finish(menu.price_tolerance_minor)
 }

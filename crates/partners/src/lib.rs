@@ -17,8 +17,8 @@ pub mod webhook;
 pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction};
 pub use auth::{AuthError, Headers, Verified};
 pub use webhook::{
-    Acknowledgement, CancellationNotice, CourierNotice, OrderNotice, PayloadKind, Webhook,
-    WebhookError, acknowledgement, parse_webhook,
+    Acknowledgement, ArrivalNotice, CancellationNotice, CourierNotice, OrderNotice, PayloadKind,
+    Webhook, WebhookError, acknowledgement, parse_webhook,
 };
 
 use order_domain::{Catalog, Order, Partner, Rejection};

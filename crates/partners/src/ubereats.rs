@@ -5,14 +5,14 @@
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use order_domain::{
-    Catalog, Currency, Fulfillment, GeoPoint, Money, Order, OrderDraft, Partner, Rejection, Timing,
+    Catalog, Currency, Fulfillment, Money, Order, OrderDraft, Partner, Rejection, Timing,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::mapping::{self, LineIn, ModifierIn};
 use crate::webhook::{
-    self, CancellationNotice, CourierNotice, OrderNotice, PayloadKind, Webhook, WebhookError,
+    self, ArrivalNotice, CancellationNotice, OrderNotice, PayloadKind, Webhook, WebhookError,
 };
 
 const P: Partner = Partner::UberEats;
@@ -21,15 +21,17 @@ const P: Partner = Partner::UberEats;
 pub const ORDER_NOTIFICATION: &str = "orders.notification";
 /// Event type of a cancellation.
 pub const ORDER_CANCEL: &str = "orders.cancel";
-/// Event type of a courier position update.
-pub const COURIER_LOCATION: &str = "delivery.courier_location";
+/// Event type of a courier reaching the store's geofence: "an accepted order should be
+/// released to the kitchen" (developer.uber.com, Eats API, `orders.release` webhook; sent with
+/// Fast Order Release on). Confirmed.
+pub const ORDER_RELEASE: &str = "orders.release";
 
 /// The webhook body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Notification {
     /// Unique per event (kept on retries).
     pub event_id: String,
-    /// `orders.notification`, `orders.cancel` or `delivery.courier_location`.
+    /// `orders.notification`, `orders.cancel` or `orders.release`.
     pub event_type: String,
     /// Epoch seconds; signed as part of the body, so it bounds replays.
     pub event_time: i64,
@@ -38,9 +40,6 @@ pub struct Notification {
     /// Where to fetch the resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_href: Option<String>,
-    /// Courier details, on courier events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub courier: Option<Courier>,
     /// Cancellation reason, on cancel events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -56,26 +55,6 @@ pub struct Meta {
     /// Status hint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-}
-
-/// A courier on its way.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Courier {
-    /// Current position.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
-    /// Seconds to the store.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub eta_seconds: Option<u32>,
-}
-
-/// Latitude and longitude.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Location {
-    /// Degrees.
-    pub latitude: f64,
-    /// Degrees.
-    pub longitude: f64,
 }
 
 /// Money as Uber sends it.
@@ -242,7 +221,7 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
             path: "event_type".to_owned(),
             message: "missing or not a string".to_owned(),
         })?;
-    if ![ORDER_NOTIFICATION, ORDER_CANCEL, COURIER_LOCATION].contains(&event_type) {
+    if ![ORDER_NOTIFICATION, ORDER_CANCEL, ORDER_RELEASE].contains(&event_type) {
         return Err(WebhookError::UnsupportedType {
             partner: P,
             kind: event_type.to_owned(),
@@ -269,28 +248,11 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
             reason: webhook::short_reason(n.reason),
             sent_at: Some(sent_at),
         })),
-        COURIER_LOCATION => {
-            let courier = n.courier.unwrap_or(Courier {
-                location: None,
-                eta_seconds: None,
-            });
-            let location = match courier.location {
-                Some(l) => Some(GeoPoint::new(l.latitude, l.longitude).ok_or(
-                    WebhookError::Invalid {
-                        field: "courier.location",
-                        why: "coordinates out of range".to_owned(),
-                    },
-                )?),
-                None => None,
-            };
-            Ok(Webhook::CourierLocation(CourierNotice {
-                partner_order_id: Some(webhook::order_id("meta.resource_id", &n.meta.resource_id)?),
-                partner_store_id: n.meta.user_id,
-                location,
-                eta_seconds: courier.eta_seconds,
-                sent_at: Some(sent_at),
-            }))
-        }
+        ORDER_RELEASE => Ok(Webhook::CourierArriving(ArrivalNotice {
+            partner_order_id: webhook::order_id("meta.resource_id", &n.meta.resource_id)?,
+            signal: ORDER_RELEASE.to_owned(),
+            sent_at: Some(sent_at),
+        })),
         other => Err(WebhookError::UnsupportedType {
             partner: P,
             kind: other.to_owned(),

@@ -51,6 +51,18 @@ pub struct CourierNotice {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// The partner says a courier is at, or about to reach, the store for an order (a
+/// release-type webhook).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrivalNotice {
+    /// The order the courier collects.
+    pub partner_order_id: PartnerOrderId,
+    /// What the partner sent (`orders.release`, `dasher_status arriving_at_store`, …).
+    pub signal: String,
+    /// When the partner says it sent the webhook, if it says so in the body.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
 /// What an authenticated webhook is about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Webhook {
@@ -60,6 +72,8 @@ pub enum Webhook {
     Cancellation(CancellationNotice),
     /// A courier position update.
     CourierLocation(CourierNotice),
+    /// A courier at or about to reach the store, as the partner says.
+    CourierArriving(ArrivalNotice),
 }
 
 impl Webhook {
@@ -69,6 +83,7 @@ impl Webhook {
             Webhook::Order(n) => n.sent_at,
             Webhook::Cancellation(n) => n.sent_at,
             Webhook::CourierLocation(n) => n.sent_at,
+            Webhook::CourierArriving(n) => n.sent_at,
         }
     }
 }
@@ -151,9 +166,14 @@ pub struct Acknowledgement {
 ///   webhook URL, and one not answered with a 200 is sent again, up to 7 times with
 ///   exponential backoff (developer.uber.com, Eats API: Webhooks guide, and the "Webhook
 ///   Event Structure" of each webhook reference). Confirmed.
-/// * DoorDash, Grubhub and the chain's app: 202 with a JSON receipt. An assumption: their
-///   public pages ask for a 2xx and say no more; webhooks are subscribed per type, so a type
-///   the pipeline does not handle is refused (400) and announced as `Webhook Rejected`.
+/// * DoorDash: 202 with a JSON receipt (any 2xx; the status is an assumption). Each
+///   environment has one webhook endpoint for every subscription (orders, cancellations,
+///   menu status and requests, Dasher status, order release: developer.doordash.com,
+///   Marketplace, "Create a webhook subscription"), so a type or Dasher status the pipeline
+///   does not act on is acknowledged and ignored. Confirmed (the one endpoint).
+/// * Grubhub and the chain's app: 202 with a JSON receipt. An assumption: their public pages
+///   ask for a 2xx and say no more; webhooks are subscribed per type, so a type the pipeline
+///   does not handle is refused (400) and announced as `Webhook Rejected`.
 pub const fn acknowledgement(partner: Partner) -> Acknowledgement {
     match partner {
         Partner::UberEats => Acknowledgement {
@@ -161,7 +181,12 @@ pub const fn acknowledgement(partner: Partner) -> Acknowledgement {
             empty_body: true,
             ignores_other_types: true,
         },
-        Partner::DoorDash | Partner::Grubhub | Partner::ChainApp => Acknowledgement {
+        Partner::DoorDash => Acknowledgement {
+            status: 202,
+            empty_body: false,
+            ignores_other_types: true,
+        },
+        Partner::Grubhub | Partner::ChainApp => Acknowledgement {
             status: 202,
             empty_body: false,
             ignores_other_types: false,

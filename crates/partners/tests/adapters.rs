@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use order_domain::{Catalog, Currency, Fulfillment, Money, Partner, RejectionReason, Timing};
-use partners::{PayloadKind, Webhook, adapt, parse_webhook};
+use partners::{PayloadKind, Webhook, WebhookError, adapt, parse_webhook};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -271,6 +271,9 @@ fn cancellation_and_courier_webhooks_classify_for_every_partner() {
             ),
             "{dir}"
         );
+    }
+    // Grubhub and the app report a courier's position; the store decides whether it is near.
+    for (partner, dir) in [(Partner::Grubhub, "grubhub"), (Partner::ChainApp, "app")] {
         match classify(partner, &format!("{dir}/courier.json")) {
             Webhook::CourierLocation(c) => {
                 assert!(
@@ -287,6 +290,54 @@ fn cancellation_and_courier_webhooks_classify_for_every_partner() {
             other => panic!("{dir}: {other:?}"),
         }
     }
+    // Uber Eats and DoorDash say themselves when the courier is at the store, by order.
+    for (partner, file, signal) in [
+        (Partner::UberEats, "ubereats/release.json", "orders.release"),
+        (
+            Partner::DoorDash,
+            "doordash/courier.json",
+            "dasher_status arriving_at_store",
+        ),
+        (
+            Partner::DoorDash,
+            "doordash/order-release.json",
+            "order release",
+        ),
+    ] {
+        match classify(partner, file) {
+            Webhook::CourierArriving(a) => assert_eq!(a.signal, signal, "{file}"),
+            other => panic!("{file}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn doordash_dasher_statuses_that_do_not_mean_near_are_a_type_the_pipeline_does_not_use() {
+    for status in ["dasher_confirmed", "dasher_out_for_delivery", "dropoff"] {
+        let body = format!(
+            r#"{{"external_order_id":"dd-1","client_order_id":"x","dasher_status":"{status}"}}"#
+        );
+        let err = parse_webhook(Partner::DoorDash, body.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, WebhookError::UnsupportedType { kind, .. } if kind == &format!("dasher_status {status}")),
+            "{err}"
+        );
+    }
+    for status in partners::doordash::DASHER_NEAR_STORE {
+        let body = format!(r#"{{"external_order_id":"dd-1","dasher_status":"{status}"}}"#);
+        assert!(matches!(
+            parse_webhook(Partner::DoorDash, body.as_bytes()).unwrap(),
+            (Webhook::CourierArriving(_), _)
+        ));
+    }
+    // DoorDash's cancellation names the order and gives no reason.
+    let cancel = br#"{"external_order_id":"dd-2","client_order_id":"doordash.dd-2","store":{"provider_type":"p","merchant_supplied_id":"S1001"},"is_asap":true}"#;
+    let (Webhook::Cancellation(c), _) = parse_webhook(Partner::DoorDash, cancel).unwrap() else {
+        panic!("a cancellation")
+    };
+    assert_eq!(c.partner_order_id.as_str(), "dd-2");
+    assert_eq!(c.partner_store_id.as_deref(), Some("S1001"));
+    assert!(c.reason.unwrap().contains("no reason"));
 }
 
 #[test]
@@ -442,13 +493,23 @@ fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
         let err = parse_webhook(Partner::UberEats, body.as_bytes()).unwrap_err();
         assert!(matches!(err, WebhookError::Shape { .. }), "{body}: {err}");
     }
-    // Uber Eats is answered 200 with no body and ignores other types; the others are not.
+    // Uber Eats is answered 200 with no body and ignores other types; DoorDash (one endpoint
+    // for every subscription) ignores them too, with its 202; the others refuse them.
     let uber = partners::acknowledgement(Partner::UberEats);
     assert_eq!(
         (uber.status, uber.empty_body, uber.ignores_other_types),
         (200, true, true)
     );
-    for p in [Partner::DoorDash, Partner::Grubhub, Partner::ChainApp] {
+    let doordash = partners::acknowledgement(Partner::DoorDash);
+    assert_eq!(
+        (
+            doordash.status,
+            doordash.empty_body,
+            doordash.ignores_other_types
+        ),
+        (202, false, true)
+    );
+    for p in [Partner::Grubhub, Partner::ChainApp] {
         let a = partners::acknowledgement(p);
         assert_eq!(
             (a.status, a.empty_body, a.ignores_other_types),

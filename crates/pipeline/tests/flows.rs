@@ -878,10 +878,13 @@ async fn a_held_order_whose_store_paused_is_still_released_and_sent() {
     assert_eq!(w.pos.orders().len(), 1);
 }
 
+/// A DoorDash Dasher webhook through intake, then release-order (a Dasher arriving: the
+/// `Courier Arriving` event).
 async fn courier(w: &World, rel: &str) -> ReleaseSummary {
     let event = w.webhook(Partner::DoorDash, rel).await;
+    assert_eq!(event.detail_type, "Courier Arriving");
     w.releaser()
-        .on_courier(&serde_json::from_value(event.detail).unwrap())
+        .on_arrival(&serde_json::from_value(event.detail).unwrap())
         .await
         .unwrap()
 }

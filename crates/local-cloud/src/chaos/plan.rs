@@ -193,7 +193,10 @@ impl Planner {
                 p.partner = Partner::DoorDash;
                 p.sample = "events/partners/doordash/order-2.json";
                 p.time = Some(("/order/estimated_pickup_time", hold_minutes));
-                p.follow_up = Some(("events/partners/doordash/courier.json", "/order/id"));
+                p.follow_up = Some((
+                    "events/partners/doordash/courier.json",
+                    "/external_order_id",
+                ));
                 p.courier_after = Duration::from_millis(self.rng.u64(0..5_000));
             }
             Scenario::CancelBeforeAccept | Scenario::CancelAfterPos => {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use order_domain::{Catalog, CorrelationId, OrderId, Partner};
 use order_events::{
-    CourierLocationUpdated, DocumentRef, Metadata, OrderCancellationRequested, OrderReceived,
-    OutboundEvent, WebhookRejected,
+    CourierArriving, CourierLocationUpdated, DocumentRef, Metadata, OrderCancellationRequested,
+    OrderReceived, OutboundEvent, WebhookRejected,
 };
 use partners::auth::{self, AuthError};
 use partners::{Webhook, WebhookError, acknowledgement, parse_webhook};
@@ -339,6 +339,24 @@ impl Intake {
                     },
                 );
                 (event, "cancellation", Some(order_id))
+            }
+            Webhook::CourierArriving(n) => {
+                let order_id = OrderId::for_partner_order(partner, &n.partner_order_id);
+                let event = OutboundEvent::new(
+                    Metadata::new(
+                        cid,
+                        format!("{order_id}/courier-arriving/{}", n.signal.replace(' ', "-")),
+                        now,
+                    ),
+                    CourierArriving {
+                        partner,
+                        partner_order_id: n.partner_order_id,
+                        order_id: order_id.clone(),
+                        signal: n.signal,
+                        observed_at: now,
+                    },
+                );
+                (event, "courierArriving", Some(order_id))
             }
             Webhook::CourierLocation(n) => {
                 let store = catalog

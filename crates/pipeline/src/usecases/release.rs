@@ -1,13 +1,15 @@
 //! release-order: a courier near a store releases that store's held orders that are due; a
-//! cancellation fails a held order's task, flags an order still on its way, or voids an order
-//! the POS already has.
+//! courier the partner says is arriving releases the order it collects; a cancellation fails a
+//! held order's task, flags an order still on its way, or voids an order the POS already has.
 
 use std::sync::Arc;
 
 use order_domain::{OrderId, OrderStatus, ReleasedBy};
 
 use crate::ports::CatalogSource;
-use order_events::{BusEvent, CourierLocationUpdated, Detail, OrderCancellationRequested};
+use order_events::{
+    BusEvent, CourierArriving, CourierLocationUpdated, Detail, OrderCancellationRequested,
+};
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -23,7 +25,8 @@ use crate::usecases::pos::PosSender;
 
 /// The bus events release-order handles (source, detail-type); its rule in the template must
 /// match exactly these.
-pub const HANDLED: [(&str, &str); 2] = [
+pub const HANDLED: [(&str, &str); 3] = [
+    (CourierArriving::SOURCE, CourierArriving::DETAIL_TYPE),
     (
         CourierLocationUpdated::SOURCE,
         CourierLocationUpdated::DETAIL_TYPE,
@@ -67,6 +70,10 @@ impl Releaser {
                 .map_err(|e| PipelineError::InvalidInput(format!("{} detail: {e}", E::DETAIL_TYPE)))
         }
         match (event.source.as_str(), event.detail_type.as_str()) {
+            (CourierArriving::SOURCE, CourierArriving::DETAIL_TYPE) => {
+                self.on_arrival(&detail::<CourierArriving>(&event.detail)?)
+                    .await
+            }
             (CourierLocationUpdated::SOURCE, CourierLocationUpdated::DETAIL_TYPE) => {
                 self.on_courier(&detail::<CourierLocationUpdated>(&event.detail)?)
                     .await
@@ -76,9 +83,39 @@ impl Releaser {
                     .await
             }
             (source, detail_type) => Err(PipelineError::InvalidInput(format!(
-                "release-order handles courier locations and cancellation requests, not {detail_type:?} from {source:?}"
+                "release-order handles couriers arriving, courier locations and cancellation requests, not {detail_type:?} from {source:?}"
             ))),
         }
+    }
+
+    /// The partner says a courier is at or about to reach the store for an order: that order,
+    /// if it is held and may be released by a courier now, is released, whatever the store's
+    /// courier radius says (the partner's geofence decided).
+    pub async fn on_arrival(
+        &self,
+        event: &Detail<CourierArriving>,
+    ) -> Result<ReleaseSummary, PipelineError> {
+        let now = self.clock.now();
+        let data = &event.data;
+        let Some(held) = self.held.get(&data.order_id).await? else {
+            return Ok(note(format!(
+                "order {} is not held ({} for it)",
+                data.order_id, data.signal
+            )));
+        };
+        if !held.hold.releasable_by_courier(now) {
+            return Ok(note(format!(
+                "order {} is held for later than a courier may release it",
+                data.order_id
+            )));
+        }
+        let mut summary = ReleaseSummary::default();
+        if self.release_one(&held).await? {
+            summary.released.push(held.order_id);
+        } else {
+            summary.note = Some(format!("order {} was released meanwhile", data.order_id));
+        }
+        Ok(summary)
     }
 
     /// A courier reported its position.
