@@ -12,7 +12,7 @@ use lambda_support::samples::{
     self, Manifest, SeedStep, memory_env, memory_world, replay_seed, run_step, sample_time,
 };
 use lambda_support::wiring::{self, Backend};
-use order_events::{BusEvent, OutboundEvent};
+use order_events::OutboundEvent;
 use pipeline::io::{AcceptInput, AdaptInput, DedupInput, HoldInput, PosInput};
 use pipeline::usecases::intake::WebhookRequest;
 use serde_json::Value;
