@@ -526,6 +526,7 @@ async fn an_early_order_is_released_by_a_courier_before_its_time() {
         "events/partners/doordash/order.json",
         &[("/order/estimated_pickup_time", 45)],
     );
+    let sent_at = Utc::now();
     assert_eq!(send(&c, &o).await, ack(o.partner));
     held(&c, &o).await;
     let courier = about(
@@ -552,6 +553,22 @@ async fn an_early_order_is_released_by_a_courier_before_its_time() {
     assert_eq!(released["detail"]["data"]["releasedBy"], "courier");
     assert_eq!(count(&ev, "Courier Arriving"), 1);
     assert_eq!(live_pos_orders(&v), 1);
+    // DoorDash's own records: confirmed once, with the prep time its confirmation takes (a
+    // UTC time): ready when the Dasher was due, 45 minutes after the order was sent.
+    let entries: Vec<_> = c.partners[&o.partner]
+        .ledger
+        .entries()
+        .await
+        .into_iter()
+        .filter(|s| s.order == o.id)
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let ready = entries[0].ready_at.expect("a prep_time");
+    let due = sent_at + TimeDelta::minutes(45);
+    assert!(
+        (ready - due).num_seconds().abs() <= 90,
+        "ready {ready}, due {due}"
+    );
     c.stop().await;
 }
 

@@ -106,6 +106,18 @@ pub fn decide_hold(
     })
 }
 
+/// When the kitchen will have an accepted order ready, for the partner's confirmation: the
+/// store's preparation time after the order goes to the POS, which is `now` when it is sent
+/// at once, or its hold's release time (a scheduled order's release is its ready time less
+/// the preparation time, so this gives that ready time back).
+pub fn ready_by(decision: &HoldDecision, store: &Store, now: DateTime<Utc>) -> DateTime<Utc> {
+    let start = match decision {
+        HoldDecision::SendNow => now,
+        HoldDecision::Hold(h) => h.release_at.max(now),
+    };
+    start + store.prep_time()
+}
+
 /// The refusal for an order to `store` at `now` if the store does not take orders by its
 /// status (`StorePaused` with the pause's reason and end, `StoreClosed`); its hours are
 /// checked separately, at the time the kitchen would start.
@@ -245,6 +257,27 @@ mod tests {
 
     fn at(t: &str) -> DateTime<Utc> {
         t.parse().unwrap()
+    }
+
+    #[test]
+    fn an_order_is_ready_its_preparation_time_after_it_reaches_the_pos() {
+        // S1001 prepares in 12 minutes.
+        let s = store("S1001");
+        assert_eq!(
+            ready_by(&HoldDecision::SendNow, &s, now()),
+            at("2026-11-22T18:12:00Z")
+        );
+        let hold = HoldDecision::Hold(Hold {
+            release_at: at("2026-11-22T19:48:00Z"),
+            early_release_from: at("2026-11-22T19:38:00Z"),
+        });
+        assert_eq!(ready_by(&hold, &s, now()), at("2026-11-22T20:00:00Z"));
+        // A release time already past counts from now.
+        let late = HoldDecision::Hold(Hold {
+            release_at: at("2026-11-22T17:00:00Z"),
+            early_release_from: at("2026-11-22T16:50:00Z"),
+        });
+        assert_eq!(ready_by(&late, &s, now()), at("2026-11-22T18:12:00Z"));
     }
 
     fn held(d: HoldDecision) -> Hold {

@@ -16,7 +16,7 @@ pub use catalog::{
     Availability, Catalog, CatalogError, Menu, MenuEntry, Pause, Store, StoreStatus,
 };
 pub use decisions::{
-    AcceptDecision, Hold, HoldDecision, HoldPolicy, decide_acceptance, decide_hold,
+    AcceptDecision, Hold, HoldDecision, HoldPolicy, decide_acceptance, decide_hold, ready_by,
 };
 pub use geo::GeoPoint;
 pub use ids::{

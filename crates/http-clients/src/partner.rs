@@ -90,7 +90,7 @@ impl PartnerApi for PartnerHttpClient {
         action: &PartnerAction,
     ) -> Result<(), ApiError> {
         let operation = match action {
-            PartnerAction::Accept => "accept order",
+            PartnerAction::Accept { .. } => "accept order",
             PartnerAction::Deny(_) | PartnerAction::DenyFailure { .. } => "deny order",
             PartnerAction::Cancel { .. } => "cancel order",
         };

@@ -274,7 +274,11 @@ async fn partner_calls_use_each_partners_path_and_token() {
         partner_store_id: None,
     };
     client
-        .notify(&dd, &dd.order_id(), &PartnerAction::Accept)
+        .notify(
+            &dd,
+            &dd.order_id(),
+            &PartnerAction::accept(chrono::Utc::now(), chrono::Utc::now()),
+        )
         .await
         .unwrap();
     let gh = OrderRef {
@@ -346,7 +350,11 @@ async fn an_uber_cancel_answered_404_is_already_done_and_other_404s_are_failures
     };
     client.notify(&ue, &ue.order_id(), &cancel).await.unwrap();
     let accept = client
-        .notify(&ue, &ue.order_id(), &PartnerAction::Accept)
+        .notify(
+            &ue,
+            &ue.order_id(),
+            &PartnerAction::accept(chrono::Utc::now(), chrono::Utc::now()),
+        )
         .await
         .unwrap_err();
     assert_eq!(

@@ -214,7 +214,7 @@ impl Snapshot {
             .iter()
             .map(|c| {
                 let action = match &c.action {
-                    PartnerAction::Accept => "accept".to_owned(),
+                    PartnerAction::Accept { .. } => "accept".to_owned(),
                     PartnerAction::Deny(r) => format!("deny {:?}", r.reason),
                     PartnerAction::DenyFailure { .. } => "deny-failure".to_owned(),
                     PartnerAction::Cancel { reason, .. } => format!("cancel {reason:?}"),

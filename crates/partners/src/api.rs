@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use order_domain::{OrderId, Partner, PartnerOrderId, Rejection, RejectionReason};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -83,8 +84,14 @@ pub enum CancelReason {
 /// What to tell the partner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PartnerAction {
-    /// The store accepts the order.
-    Accept,
+    /// The store accepts the order, to be ready at `ready_at` (DoorDash's `prep_time`, a UTC
+    /// timestamp), `wait_minutes` from now (Grubhub's `wait_time_in_minutes`).
+    Accept {
+        /// When the kitchen will have it ready ([`order_domain::ready_by`]).
+        ready_at: DateTime<Utc>,
+        /// Whole minutes from now to `ready_at`, rounded up.
+        wait_minutes: u32,
+    },
     /// The store refuses it.
     Deny(Rejection),
     /// The order could not be processed (a failure, not a business refusal).
@@ -99,6 +106,18 @@ pub enum PartnerAction {
         /// Detail for the partner's support staff.
         detail: String,
     },
+}
+
+impl PartnerAction {
+    /// An accept for an order ready at `ready_at`, told at `now`.
+    pub fn accept(ready_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        let seconds = u64::try_from((ready_at - now).num_seconds()).unwrap_or(0);
+        let wait_minutes = u32::try_from(seconds.div_ceil(60)).unwrap_or(u32::MAX);
+        PartnerAction::Accept {
+            ready_at,
+            wait_minutes,
+        }
+    }
 }
 
 /// Percent-encodes one path segment (RFC 3986 unreserved characters pass through).
@@ -154,6 +173,23 @@ fn grubhub_reason(reason: RejectionReason) -> &'static str {
     }
 }
 
+/// DoorDash's merchant cancellation codes are `ITEM_OUT_OF_STOCK`, `STORE_CLOSED`,
+/// `KITCHEN_BUSY` and `OTHER`, and two of them act on the store: `STORE_CLOSED` deactivates it
+/// on DoorDash for 12 hours, `KITCHEN_BUSY` for 15 minutes (developer.doordash.com,
+/// Marketplace, "Merchant order cancellation"; confirmed). The pipeline cancels an accepted
+/// order when the partner asked, when the store's POS refused it or could not be reached, or
+/// after an internal failure: none of these is a reason to take the store off DoorDash, whose
+/// availability the runtime catalogue decides (a pause there is announced, not inferred from
+/// one order). So every cancel is `OTHER`, with the detail in `cancel_details`. An item out of
+/// stock is refused before acceptance (a deny), never cancelled after it.
+fn doordash_cancel_code(reason: CancelReason) -> &'static str {
+    match reason {
+        CancelReason::PartnerRequested
+        | CancelReason::StoreUnavailable
+        | CancelReason::Internal => "OTHER",
+    }
+}
+
 fn cancel_code(reason: CancelReason) -> &'static str {
     match reason {
         CancelReason::PartnerRequested => "CUSTOMER_CALLED_TO_CANCEL",
@@ -181,7 +217,7 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
     let id = encode_segment(order.partner_order_id.as_str());
     match order.partner {
         Partner::UberEats => match action {
-            PartnerAction::Accept => ApiRequest {
+            PartnerAction::Accept { .. } => ApiRequest {
                 method: HttpMethod::Post,
                 path: format!("/v1/eats/orders/{id}/accept_pos_order"),
                 body: Some(
@@ -207,12 +243,16 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
             },
         },
         Partner::DoorDash => match action {
-            PartnerAction::Accept => ApiRequest {
+            // The confirmation (developer.doordash.com, Marketplace, sample order
+            // confirmation): our order id, and when it will be ready (`prep_time`, UTC).
+            PartnerAction::Accept { ready_at, .. } => ApiRequest {
                 method: HttpMethod::Patch,
                 path: format!("/api/v1/orders/{id}"),
-                body: Some(
-                    json!({ "merchant_supplied_id": order_id.as_str(), "order_status": "success" }),
-                ),
+                body: Some(json!({
+                    "merchant_supplied_id": order_id.as_str(),
+                    "order_status": "success",
+                    "prep_time": ready_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                })),
             },
             PartnerAction::Deny(r) => ApiRequest {
                 method: HttpMethod::Patch,
@@ -228,7 +268,7 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
                 method: HttpMethod::Patch,
                 path: format!("/api/v1/orders/{id}/cancellation"),
                 body: Some(
-                    json!({ "cancel_reason": cancel_code(*reason), "cancel_details": detail }),
+                    json!({ "cancel_reason": doordash_cancel_code(*reason), "cancel_details": detail }),
                 ),
             },
         },
@@ -236,7 +276,10 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
             let restaurant = encode_segment(order.partner_store_id.as_deref().unwrap_or("unknown"));
             let path = format!("/pos/v1/merchant/{restaurant}/orders/{id}/status");
             let body = match action {
-                PartnerAction::Accept => json!({ "status": "CONFIRMED" }),
+                // Grubhub's example order: `{"status": "CONFIRMED", "wait_time_in_minutes": 20}`.
+                PartnerAction::Accept { wait_minutes, .. } => {
+                    json!({ "status": "CONFIRMED", "wait_time_in_minutes": wait_minutes })
+                }
                 PartnerAction::Deny(r) => {
                     json!({ "status": "REJECTED", "reason": grubhub_reason(r.reason), "message": r.detail })
                 }
@@ -255,7 +298,10 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
         }
         Partner::ChainApp => {
             let (verb, body) = match action {
-                PartnerAction::Accept => ("accept", json!({ "orderId": order_id.as_str() })),
+                PartnerAction::Accept { ready_at, .. } => (
+                    "accept",
+                    json!({ "orderId": order_id.as_str(), "readyAt": ready_at.to_rfc3339_opts(SecondsFormat::Secs, true) }),
+                ),
                 PartnerAction::Deny(r) => (
                     "reject",
                     json!({ "reason": r.reason.code(), "detail": r.detail }),
@@ -303,9 +349,37 @@ mod tests {
     #[test]
     fn path_segments_are_percent_encoded() {
         let order = r(Partner::Grubhub);
-        let req = action(&order, &order.order_id(), &PartnerAction::Accept);
+        let now: DateTime<Utc> = "2026-11-22T18:00:00Z".parse().unwrap();
+        let ready: DateTime<Utc> = "2026-11-22T18:12:30Z".parse().unwrap();
+        let accept = PartnerAction::accept(ready, now);
+        let req = action(&order, &order.order_id(), &accept);
         assert_eq!(req.path, "/pos/v1/merchant/GH%2088231/orders/o%3A1/status");
         assert_eq!(req.method, HttpMethod::Put);
+        // 12.5 minutes away: Grubhub is told 13.
+        assert_eq!(req.body.as_ref().unwrap()["wait_time_in_minutes"], 13);
+        let dd = r(Partner::DoorDash);
+        let req = action(&dd, &dd.order_id(), &accept);
+        assert_eq!(req.method, HttpMethod::Patch);
+        assert_eq!(req.body.unwrap()["prep_time"], "2026-11-22T18:12:30Z");
+    }
+
+    #[test]
+    fn a_doordash_cancel_never_takes_the_store_offline() {
+        // STORE_CLOSED would deactivate the store for 12 hours, KITCHEN_BUSY for 15 minutes.
+        let dd = r(Partner::DoorDash);
+        for reason in [
+            CancelReason::PartnerRequested,
+            CancelReason::StoreUnavailable,
+            CancelReason::Internal,
+        ] {
+            let cancel = PartnerAction::Cancel {
+                reason,
+                detail: "pos refused".to_owned(),
+            };
+            let req = action(&dd, &dd.order_id(), &cancel);
+            assert_eq!(req.path, "/api/v1/orders/o%3A1/cancellation");
+            assert_eq!(req.body.unwrap()["cancel_reason"], "OTHER", "{reason:?}");
+        }
     }
 
     #[test]

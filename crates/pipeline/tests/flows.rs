@@ -268,7 +268,14 @@ async fn an_immediate_order_reaches_the_pos_exactly_once() {
     assert_eq!(w.publisher.detail_types(), vec!["Order Received"]);
     let calls = w.partners.calls();
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].action, PartnerAction::Accept);
+    // Sent now to S1001, which prepares in 12 minutes: told ready in 12.
+    assert_eq!(
+        calls[0].action,
+        PartnerAction::Accept {
+            ready_at: w.clock.now() + chrono::TimeDelta::minutes(12),
+            wait_minutes: 12
+        }
+    );
 }
 
 /// The catalogue as it is now, with store `id` changed by `change`.

@@ -448,6 +448,7 @@ mod tests {
                 told: t,
                 applied,
                 at: chrono::Utc::now(),
+                ready_at: None,
             },
         )
     }

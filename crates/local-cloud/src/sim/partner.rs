@@ -55,6 +55,11 @@ pub struct Statement {
     pub told: Told,
     /// False when the partner refused it (`409`): an accept after a denial, or the reverse.
     pub applied: bool,
+    /// When the store said it would be ready, on an accept that says so (DoorDash's
+    /// `prep_time`; Grubhub's `wait_time_in_minutes` from when it was told; the app's
+    /// `readyAt`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<DateTime<Utc>>,
     /// When it took effect.
     pub at: DateTime<Utc>,
 }
@@ -83,6 +88,16 @@ impl PartnerLedger {
     /// Records `told` for `order`; a final answer that contradicts the one the partner already
     /// has is refused with `409`, as a partner keeps the first.
     async fn tell(&self, order: &str, told: Told) -> Response {
+        self.tell_ready(order, told, None).await
+    }
+
+    /// [`PartnerLedger::tell`], with the ready time an accept gave.
+    async fn tell_ready(
+        &self,
+        order: &str,
+        told: Told,
+        ready_at: Option<DateTime<Utc>>,
+    ) -> Response {
         let mut entries = self.entries.lock().await;
         let first_answer = entries
             .iter()
@@ -97,6 +112,7 @@ impl PartnerLedger {
             told,
             applied,
             at: Utc::now(),
+            ready_at,
         });
         if applied {
             (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response()
@@ -124,6 +140,29 @@ async fn accept(State(s): State<S>, Path(id): Path<String>) -> Response {
     s.ledger.tell(&id, Told::Accept).await
 }
 
+/// The app's accept: `readyAt`, when given, must be RFC 3339.
+async fn app_accept(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    match ready_time(&body["readyAt"], "readyAt") {
+        Ok(ready_at) => s.ledger.tell_ready(&id, Told::Accept, ready_at).await,
+        Err(why) => bad_request(&why),
+    }
+}
+
+/// An optional RFC 3339 time field, or why it is refused (a 400).
+fn ready_time(v: &Value, field: &str) -> Result<Option<DateTime<Utc>>, String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(t) => DateTime::parse_from_rfc3339(t)
+            .map(|t| Some(t.to_utc()))
+            .map_err(|e| format!("{field} {t:?} is not an RFC 3339 time: {e}")),
+        other => Err(format!("{field} must be a string, not {other}")),
+    }
+}
+
 async fn deny(State(s): State<S>, Path(id): Path<String>) -> Response {
     s.ledger.tell(&id, Told::Deny).await
 }
@@ -146,25 +185,66 @@ async fn uber_cancel(State(s): State<S>, Path(id): Path<String>) -> Response {
     s.ledger.tell(&id, Told::Cancel).await
 }
 
+/// DoorDash's order confirmation: `order_status` `success` (with `prep_time`, a UTC
+/// timestamp, optional: DoorDash falls back on its own estimate) or `fail`.
 async fn doordash_status(
     State(s): State<S>,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
     match body["order_status"].as_str() {
-        Some("success") => s.ledger.tell(&id, Told::Accept).await,
+        Some("success") => match ready_time(&body["prep_time"], "prep_time") {
+            Ok(ready_at) => s.ledger.tell_ready(&id, Told::Accept, ready_at).await,
+            Err(why) => bad_request(&why),
+        },
         Some("fail") => s.ledger.tell(&id, Told::Deny).await,
         _ => bad_request("order_status must be success or fail"),
     }
 }
 
+/// DoorDash's merchant cancellation codes (its "Merchant order cancellation" page).
+const DOORDASH_CANCEL_REASONS: [&str; 4] =
+    ["ITEM_OUT_OF_STOCK", "STORE_CLOSED", "KITCHEN_BUSY", "OTHER"];
+
+/// DoorDash's merchant cancellation: `cancel_reason` must be one of its codes.
+async fn doordash_cancel(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    match body["cancel_reason"].as_str() {
+        Some(code) if DOORDASH_CANCEL_REASONS.contains(&code) => {
+            s.ledger.tell(&id, Told::Cancel).await
+        }
+        other => bad_request(&format!(
+            "cancel_reason {other:?} is not one of {}",
+            DOORDASH_CANCEL_REASONS.join(", ")
+        )),
+    }
+}
+
+/// Grubhub's status change: `CONFIRMED` (with `wait_time_in_minutes`, optional), `REJECTED`
+/// or `CANCELLED`.
 async fn grubhub_status(
     State(s): State<S>,
     Path((_restaurant, id)): Path<(String, String)>,
     Json(body): Json<Value>,
 ) -> Response {
     match body["status"].as_str() {
-        Some("CONFIRMED") => s.ledger.tell(&id, Told::Accept).await,
+        Some("CONFIRMED") => {
+            let ready_at = match &body["wait_time_in_minutes"] {
+                Value::Null => None,
+                v => match v.as_u64() {
+                    Some(m) => Some(Utc::now() + chrono::TimeDelta::minutes(m as i64)),
+                    None => {
+                        return bad_request(&format!(
+                            "wait_time_in_minutes must be a whole number of minutes, not {v}"
+                        ));
+                    }
+                },
+            };
+            s.ledger.tell_ready(&id, Told::Accept, ready_at).await
+        }
         Some("REJECTED") => s.ledger.tell(&id, Told::Deny).await,
         Some("CANCELLED") => s.ledger.tell(&id, Told::Cancel).await,
         _ => bad_request("status must be CONFIRMED, REJECTED or CANCELLED"),
@@ -208,13 +288,13 @@ pub fn router(
             .route("/v1/eats/orders/{id}/cancel", post(uber_cancel)),
         Partner::DoorDash => Router::new()
             .route("/api/v1/orders/{id}", patch(doordash_status))
-            .route("/api/v1/orders/{id}/cancellation", patch(cancel)),
+            .route("/api/v1/orders/{id}/cancellation", patch(doordash_cancel)),
         Partner::Grubhub => Router::new().route(
             "/pos/v1/merchant/{restaurant}/orders/{id}/status",
             put(grubhub_status),
         ),
         Partner::ChainApp => Router::new()
-            .route("/api/orders/{id}/accept", post(accept))
+            .route("/api/orders/{id}/accept", post(app_accept))
             .route("/api/orders/{id}/reject", post(deny))
             .route("/api/orders/{id}/cancel", post(cancel)),
     };
@@ -274,6 +354,64 @@ mod tests {
                 ("u-2".to_owned(), Told::Deny, true),
                 ("u-3".to_owned(), Told::Accept, true),
                 ("u-3".to_owned(), Told::Cancel, true),
+            ]
+        );
+    }
+
+    /// DoorDash's confirmation takes a UTC `prep_time` and its cancellation one of its four
+    /// codes; anything else is refused (400) and leaves no record.
+    #[tokio::test]
+    async fn doordash_takes_its_own_prep_time_and_cancel_codes_and_refuses_others() {
+        let ledger = Arc::new(PartnerLedger::default());
+        let app = router(
+            Partner::DoorDash,
+            Sim::new("doordash", "tok"),
+            Arc::default(),
+            ledger.clone(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = crate::loopback_client();
+        let call = |path: String, body: Value| {
+            let request = http
+                .patch(format!("{base}{path}"))
+                .bearer_auth("tok")
+                .json(&body)
+                .send();
+            async move { request.await.unwrap().status() }
+        };
+        let confirm = |id: &str, prep: Value| {
+            call(
+                format!("/api/v1/orders/{id}"),
+                json!({ "merchant_supplied_id": format!("doordash.{id}"), "order_status": "success", "prep_time": prep }),
+            )
+        };
+        assert_eq!(confirm("d-1", json!("2026-12-01T18:12:00Z")).await, 200);
+        assert_eq!(confirm("d-2", json!("in 12 minutes")).await, 400);
+        assert_eq!(confirm("d-3", json!(12)).await, 400);
+        let cancel = |id: &str, code: &str| {
+            call(
+                format!("/api/v1/orders/{id}/cancellation"),
+                json!({ "cancel_reason": code, "cancel_details": "pos refused" }),
+            )
+        };
+        assert_eq!(cancel("d-1", "RESTAURANT_TOO_BUSY").await, 400);
+        assert_eq!(cancel("d-1", "OTHER").await, 200);
+        let entries = ledger.entries().await;
+        let recorded: Vec<(&str, Told, Option<String>)> = entries
+            .iter()
+            .map(|s| (s.order.as_str(), s.told, s.ready_at.map(|t| t.to_rfc3339())))
+            .collect();
+        assert_eq!(
+            recorded,
+            [
+                (
+                    "d-1",
+                    Told::Accept,
+                    Some("2026-12-01T18:12:00+00:00".to_owned())
+                ),
+                ("d-1", Told::Cancel, None),
             ]
         );
     }

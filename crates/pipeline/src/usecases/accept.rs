@@ -129,13 +129,18 @@ impl PartnerConversation {
                     format!("store {} is not in the catalogue", order.store_id),
                 ))
             })?;
-        let hold = match decide_acceptance(order, store, now, self.policy) {
+        let decision = match decide_acceptance(order, store, now, self.policy) {
             AcceptDecision::Deny(r) => return Err(PipelineError::Rejected(r)),
-            AcceptDecision::Accept(HoldDecision::SendNow) => None,
-            AcceptDecision::Accept(HoldDecision::Hold(h)) => Some(h),
+            AcceptDecision::Accept(d) => d,
+        };
+        // The partner is told when it will be ready (DoorDash's prep time, Grubhub's wait).
+        let accept = PartnerAction::accept(order_domain::ready_by(&decision, store, now), now);
+        let hold = match decision {
+            HoldDecision::SendNow => None,
+            HoldDecision::Hold(h) => Some(h),
         };
         self.partners
-            .notify(&handle.order_ref(), &order.id, &PartnerAction::Accept)
+            .notify(&handle.order_ref(), &order.id, &accept)
             .await
             .map_err(PipelineError::partner)?;
         match self
