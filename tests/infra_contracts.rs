@@ -864,6 +864,17 @@ fn every_express_path_fits_in_five_minutes_by_construction() {
     );
     // The arithmetic on a known task: dedup (10 s timeout) tried 1 + 2 + 1 times, and waits.
     assert!(cost("Dedup") > 40.0, "{}", cost("Dedup"));
+    // The accept is on the Express path, so every partner's acceptance window (Uber Eats: 11.5
+    // minutes) outlasts it by construction; one handed over to the Standard workflow after an
+    // outage is refused by the domain once the window has passed, never accepted late.
+    for p in order_domain::Partner::ALL {
+        if let Some(window) = p.acceptance_window() {
+            assert!(
+                worst < window.num_seconds() as f64,
+                "{p}'s acceptance window ({window}) is shorter than the Express path ({worst} s)"
+            );
+        }
+    }
 }
 
 /// A failure before the claim (the Dedup step) must not write another delivery's order

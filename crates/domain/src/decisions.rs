@@ -141,7 +141,8 @@ pub fn unavailable_store(store: &Store, now: DateTime<Utc>) -> Option<Rejection>
     }
 }
 
-/// Decides whether the store accepts the order: it must be open for orders, in its currency,
+/// Decides whether the store accepts the order: it must still be within its partner's
+/// acceptance window ([`crate::Partner::acceptance_window`]), open for orders, in its currency,
 /// not scheduled too far ahead, within opening hours when the kitchen would start, and every
 /// item must be available.
 pub fn decide_acceptance(
@@ -150,6 +151,19 @@ pub fn decide_acceptance(
     now: DateTime<Utc>,
     policy: HoldPolicy,
 ) -> AcceptDecision {
+    if let Some(window) = order.partner.acceptance_window()
+        && now > order.placed_at + window
+    {
+        return AcceptDecision::Deny(Rejection::new(
+            RejectionReason::AcceptanceWindowPassed,
+            format!(
+                "placed at {}, and {} cancels an order not accepted within {} s; it is {now}",
+                order.placed_at,
+                order.partner,
+                window.num_seconds()
+            ),
+        ));
+    }
     if let Some(r) = unavailable_store(store, now) {
         return AcceptDecision::Deny(r);
     }
@@ -257,6 +271,32 @@ mod tests {
 
     fn at(t: &str) -> DateTime<Utc> {
         t.parse().unwrap()
+    }
+
+    #[test]
+    fn an_uber_eats_order_past_its_acceptance_window_is_refused_not_accepted_late() {
+        let s = store("S1001");
+        let placed = |partner, minutes_ago: i64, seconds: i64| {
+            let mut o = order(asap(), "TACO");
+            o.partner = partner;
+            o.placed_at = now() - TimeDelta::minutes(minutes_ago) - TimeDelta::seconds(seconds);
+            decide_acceptance(&o, &s, now(), HoldPolicy::default())
+        };
+        // 11.5 minutes: the last moment; a second later, refused with the reason.
+        assert!(matches!(
+            placed(Partner::UberEats, 11, 30),
+            AcceptDecision::Accept(_)
+        ));
+        let AcceptDecision::Deny(r) = placed(Partner::UberEats, 11, 31) else {
+            panic!("accepted after the window")
+        };
+        assert_eq!(r.reason, RejectionReason::AcceptanceWindowPassed);
+        assert!(r.detail.contains("690 s"), "{}", r.detail);
+        // Partners that publish no window: no limit here.
+        assert!(matches!(
+            placed(Partner::DoorDash, 45, 0),
+            AcceptDecision::Accept(_)
+        ));
     }
 
     #[test]

@@ -215,6 +215,18 @@ pub enum Partner {
 }
 
 impl Partner {
+    /// How long the partner waits for an order to be accepted or denied before it cancels the
+    /// order itself, if it says: Uber Eats, 11.5 minutes ("orders that are not accepted or
+    /// denied within 11.5 minutes are automatically cancelled", developer.uber.com, Eats API,
+    /// `orders.notification` webhook reference; confirmed). DoorDash publishes no such window
+    /// (its confirmation page was not found to state one); Grubhub and the app none either.
+    pub fn acceptance_window(self) -> Option<chrono::TimeDelta> {
+        match self {
+            Partner::UberEats => Some(chrono::TimeDelta::seconds(690)),
+            Partner::DoorDash | Partner::Grubhub | Partner::ChainApp => None,
+        }
+    }
+
     /// Every partner, in a stable order.
     pub const ALL: [Partner; 4] = [
         Partner::UberEats,

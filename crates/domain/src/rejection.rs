@@ -35,11 +35,14 @@ pub enum RejectionReason {
     EmptyOrder,
     /// The order is scheduled further ahead than the store accepts.
     ScheduledTooFarAhead,
+    /// The partner's window to accept the order has passed ([`crate::Partner::acceptance_window`]):
+    /// the partner cancels such an order itself, so it is not accepted late.
+    AcceptanceWindowPassed,
 }
 
 impl RejectionReason {
     /// Every reason, for metrics and tests.
-    pub const ALL: [RejectionReason; 12] = [
+    pub const ALL: [RejectionReason; 13] = [
         RejectionReason::UnknownStore,
         RejectionReason::StoreClosed,
         RejectionReason::StorePaused,
@@ -52,6 +55,7 @@ impl RejectionReason {
         RejectionReason::UnsupportedCurrency,
         RejectionReason::EmptyOrder,
         RejectionReason::ScheduledTooFarAhead,
+        RejectionReason::AcceptanceWindowPassed,
     ];
 
     /// The stable code.
@@ -69,6 +73,7 @@ impl RejectionReason {
             RejectionReason::UnsupportedCurrency => "UnsupportedCurrency",
             RejectionReason::EmptyOrder => "EmptyOrder",
             RejectionReason::ScheduledTooFarAhead => "ScheduledTooFarAhead",
+            RejectionReason::AcceptanceWindowPassed => "AcceptanceWindowPassed",
         }
     }
 }

@@ -157,7 +157,7 @@ fn uber_deny_code(reason: RejectionReason) -> &'static str {
         RejectionReason::MissingField
         | RejectionReason::InvalidField
         | RejectionReason::EmptyOrder => "MISSING_INFO",
-        RejectionReason::ScheduledTooFarAhead => "OTHER",
+        RejectionReason::ScheduledTooFarAhead | RejectionReason::AcceptanceWindowPassed => "OTHER",
     }
 }
 
