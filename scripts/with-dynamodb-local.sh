@@ -9,7 +9,8 @@ JAR_DIR=.local/dynamodb
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 LOG=target/dynamodb-local.log
 mkdir -p target
-(cd "$JAR_DIR" && exec java -Xmx384m -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -port "$PORT") >"$LOG" 2>&1 &
+# No telemetry (DynamoDB Local would otherwise look up and call an AWS host at start).
+(cd "$JAR_DIR" && DDB_LOCAL_TELEMETRY=0 exec java -Xmx384m -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -disableTelemetry -port "$PORT") >"$LOG" 2>&1 &
 DDB_PID=$!
 trap 'kill $DDB_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do

@@ -57,7 +57,12 @@ impl DynamoLocal {
             .arg("DynamoDBLocal.jar")
             .arg("-port")
             .arg(port.to_string())
-            .arg("-sharedDb");
+            .arg("-sharedDb")
+            // No telemetry: DynamoDB Local otherwise resolves and calls an AWS host
+            // (cognito-identity) at start; the flag alone was seen not to stop the lookup, the
+            // variable does.
+            .arg("-disableTelemetry")
+            .env("DDB_LOCAL_TELEMETRY", "0");
         match db_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
