@@ -4,7 +4,9 @@
 //! |----------|-----------------------------------------------------------------------------|
 //! | ubereats | `X-Uber-Signature`: hex HMAC-SHA256 of the body (time: `event_time` in body) |
 //! | doordash | `Authorization: Bearer <token>` (no timestamp; dedup absorbs replays)       |
-//! | grubhub  | `X-GH-Signature`: base64 HMAC-SHA256 of `timestamp\nnonce\nbody`, with      |
+//! | grubhub  | the scheme chosen at onboarding, by the credential's form ([`GrubhubScheme`]): |
+//! |          | `basic:<user>:<password>`: `Authorization: Basic`; otherwise HMAC:          |
+//! |          | `X-GH-Signature`: base64 HMAC-SHA256 of `timestamp\nnonce\nbody`, with      |
 //! |          | `X-GH-Timestamp` (epoch ms) and `X-GH-Nonce`                                |
 //! | app      | `X-App-Signature: t=<epoch s>,v1=<hex HMAC-SHA256 of "t.body">`             |
 //!
@@ -55,6 +57,40 @@ impl Headers for Vec<(String, String)> {
     fn get(&self, name: &str) -> Option<&str> {
         Headers::get(self.as_slice(), name)
     }
+}
+
+/// How Grubhub authenticates its webhooks to this integration: one of the schemes Grubhub
+/// offers at onboarding ("basic authorization, HMAC, JWT", grubhub-developers, "Using
+/// Webhooks"; confirmed), chosen by the form of the credential in the webhook secrets:
+/// `basic:<user>:<password>` for basic authorization (confirmed: a user and password you
+/// choose, in a header over TLS), anything else (optionally `hmac:<secret>`) for HMAC. The
+/// HMAC header layout is an assumption: Grubhub's page stops before it (docs/partner-contracts.md,
+/// G2), so the pipeline's own layout stands in until Grubhub's reference is in hand. JWT is not
+/// supported: its header format is not public either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrubhubScheme<'a> {
+    /// `Authorization: Basic base64(user:password)`.
+    Basic {
+        /// `user:password`, as encoded.
+        user_password: &'a str,
+    },
+    /// The HMAC of timestamp, nonce and body, with this secret.
+    Hmac(&'a str),
+}
+
+impl<'a> GrubhubScheme<'a> {
+    /// The scheme a credential names.
+    pub fn of(credential: &'a str) -> Self {
+        match credential.strip_prefix("basic:") {
+            Some(user_password) => GrubhubScheme::Basic { user_password },
+            None => GrubhubScheme::Hmac(credential.strip_prefix("hmac:").unwrap_or(credential)),
+        }
+    }
+}
+
+/// Compares two secrets by their digests, so neither length nor content leaks through timing.
+fn same_secret(got: &[u8], want: &[u8]) -> bool {
+    bool::from(Sha256::digest(got).ct_eq(&Sha256::digest(want)))
 }
 
 /// Why a webhook was not authenticated. Messages name the problem but never echo secrets.
@@ -149,43 +185,63 @@ pub fn verify(
                     header: header::AUTHORIZATION,
                     why: "expected `Bearer <token>`",
                 })?;
-            // Compare digests so neither the length nor the content leaks through timing.
-            let got = Sha256::digest(token.trim().as_bytes());
-            let want = Sha256::digest(secret);
-            if bool::from(got.ct_eq(&want)) {
+            if same_secret(token.trim().as_bytes(), secret) {
                 Ok(Verified { signed_at: None })
             } else {
                 Err(AuthError::BadSignature)
             }
         }
-        Partner::Grubhub => {
-            let ts = required(headers, header::GH_TIMESTAMP)?;
-            let nonce = required(headers, header::GH_NONCE)?;
-            let sig = required(headers, header::GH_SIGNATURE)?;
-            let millis: i64 = ts.parse().map_err(|_| AuthError::Malformed {
-                header: header::GH_TIMESTAMP,
-                why: "not epoch milliseconds",
-            })?;
-            let sig = B64.decode(sig).map_err(|_| AuthError::Malformed {
-                header: header::GH_SIGNATURE,
-                why: "not base64",
-            })?;
-            verify_mac(
-                secret,
-                &[ts.as_bytes(), b"\n", nonce.as_bytes(), b"\n", body],
-                &sig,
-            )?;
-            let signed_at =
-                Utc.timestamp_millis_opt(millis)
-                    .single()
-                    .ok_or(AuthError::Malformed {
-                        header: header::GH_TIMESTAMP,
-                        why: "out of range",
-                    })?;
-            Ok(Verified {
-                signed_at: Some(signed_at),
-            })
-        }
+        Partner::Grubhub => match GrubhubScheme::of(credential) {
+            GrubhubScheme::Basic { user_password } => {
+                let value = required(headers, header::AUTHORIZATION)?;
+                let malformed = |why| AuthError::Malformed {
+                    header: header::AUTHORIZATION,
+                    why,
+                };
+                let encoded = value
+                    .strip_prefix("Basic ")
+                    .or_else(|| value.strip_prefix("basic "))
+                    .ok_or(malformed("expected `Basic <base64 user:password>`"))?;
+                let given = B64
+                    .decode(encoded.trim())
+                    .map_err(|_| malformed("not base64"))?;
+                if same_secret(&given, user_password.as_bytes()) {
+                    // No timestamp in this scheme: dedup absorbs replays.
+                    Ok(Verified { signed_at: None })
+                } else {
+                    Err(AuthError::BadSignature)
+                }
+            }
+            GrubhubScheme::Hmac(secret) => {
+                let secret = secret.as_bytes();
+                let ts = required(headers, header::GH_TIMESTAMP)?;
+                let nonce = required(headers, header::GH_NONCE)?;
+                let sig = required(headers, header::GH_SIGNATURE)?;
+                let millis: i64 = ts.parse().map_err(|_| AuthError::Malformed {
+                    header: header::GH_TIMESTAMP,
+                    why: "not epoch milliseconds",
+                })?;
+                let sig = B64.decode(sig).map_err(|_| AuthError::Malformed {
+                    header: header::GH_SIGNATURE,
+                    why: "not base64",
+                })?;
+                verify_mac(
+                    secret,
+                    &[ts.as_bytes(), b"\n", nonce.as_bytes(), b"\n", body],
+                    &sig,
+                )?;
+                let signed_at =
+                    Utc.timestamp_millis_opt(millis)
+                        .single()
+                        .ok_or(AuthError::Malformed {
+                            header: header::GH_TIMESTAMP,
+                            why: "out of range",
+                        })?;
+                Ok(Verified {
+                    signed_at: Some(signed_at),
+                })
+            }
+        },
         Partner::ChainApp => {
             let value = required(headers, header::APP_SIGNATURE)?;
             let mut t = None;
@@ -254,21 +310,27 @@ pub fn sign(
             header::AUTHORIZATION.to_owned(),
             format!("Bearer {credential}"),
         )],
-        Partner::Grubhub => {
-            let ts = now.timestamp_millis().to_string();
-            let mac = hmac(
-                secret,
-                &[ts.as_bytes(), b"\n", nonce.as_bytes(), b"\n", body],
-            );
-            vec![
-                (header::GH_TIMESTAMP.to_owned(), ts),
-                (header::GH_NONCE.to_owned(), nonce.to_owned()),
-                (
-                    header::GH_SIGNATURE.to_owned(),
-                    B64.encode(mac.finalize().into_bytes()),
-                ),
-            ]
-        }
+        Partner::Grubhub => match GrubhubScheme::of(credential) {
+            GrubhubScheme::Basic { user_password } => vec![(
+                header::AUTHORIZATION.to_owned(),
+                format!("Basic {}", B64.encode(user_password)),
+            )],
+            GrubhubScheme::Hmac(secret) => {
+                let ts = now.timestamp_millis().to_string();
+                let mac = hmac(
+                    secret.as_bytes(),
+                    &[ts.as_bytes(), b"\n", nonce.as_bytes(), b"\n", body],
+                );
+                vec![
+                    (header::GH_TIMESTAMP.to_owned(), ts),
+                    (header::GH_NONCE.to_owned(), nonce.to_owned()),
+                    (
+                        header::GH_SIGNATURE.to_owned(),
+                        B64.encode(mac.finalize().into_bytes()),
+                    ),
+                ]
+            }
+        },
         Partner::ChainApp => {
             let t = now.timestamp().to_string();
             let mac = hmac(secret, &[t.as_bytes(), b".", body]);
@@ -619,5 +681,42 @@ mod tests {
                 prop_assert!(got.is_ok(), "{:?}", got);
             }
         }
+    }
+
+    #[test]
+    fn grubhub_takes_the_scheme_its_credential_names_basic_or_hmac() {
+        let body = br#"{"type":"ORDER_CREATED"}"#;
+        // Basic: user and password chosen at onboarding.
+        let basic = "basic:orders-pipeline:s3cret-pass";
+        let headers = sign(Partner::Grubhub, body, basic, now(), "n");
+        assert_eq!(headers[0].0, header::AUTHORIZATION);
+        assert!(headers[0].1.starts_with("Basic "));
+        let v = verify(Partner::Grubhub, &headers, body, basic).unwrap();
+        assert_eq!(v.signed_at, None);
+        let wrong = sign(
+            Partner::Grubhub,
+            body,
+            "basic:orders-pipeline:guess",
+            now(),
+            "n",
+        );
+        assert_eq!(
+            verify(Partner::Grubhub, &wrong, body, basic).unwrap_err(),
+            AuthError::BadSignature
+        );
+        // HMAC headers are not a basic credential, and the reverse.
+        let hmac_headers = sign(Partner::Grubhub, body, "hmac:k", now(), "n");
+        assert_eq!(
+            verify(Partner::Grubhub, &hmac_headers, body, basic).unwrap_err(),
+            AuthError::MissingHeader(header::AUTHORIZATION)
+        );
+        assert!(verify(Partner::Grubhub, &headers, body, "hmac:k").is_err());
+        // `hmac:k` and a bare `k` are the same HMAC credential.
+        assert_eq!(
+            verify(Partner::Grubhub, &hmac_headers, body, "k")
+                .unwrap()
+                .signed_at,
+            Some(now())
+        );
     }
 }
