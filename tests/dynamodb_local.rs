@@ -906,3 +906,69 @@ async fn special_hours_are_set_checked_and_cleared_and_the_list_shows_what_is_li
             .is_empty()
     );
 }
+
+/// Found by a reviewer: loading the catalogue again rewrote menu version 1 in place (which
+/// the functions cache as immutable) and moved every store back to it, undoing published
+/// versions and pauses. Loading seeds what is missing and keeps the rest.
+#[tokio::test]
+async fn loading_the_catalogue_again_keeps_what_is_there_and_rolls_nothing_back() {
+    use aws_adapters::catalog_admin::{PauseChange, list, load, publish_menu, set_pause};
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (c, stores, menus) = catalogue_tables().await;
+    let embedded = Catalog::embedded().unwrap();
+    let core_us = embedded.menus().find(|m| m.id == "core-us").unwrap();
+    let json: serde_json::Value = serde_json::from_str(Catalog::embedded_json()).unwrap();
+    let mut menu = json["menus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "core-us")
+        .unwrap()
+        .clone();
+    menu["priceToleranceMinor"] = serde_json::json!(core_us.price_tolerance_minor + 1);
+    let published = publish_menu(&c, &stores, &menus, &menu.to_string())
+        .await
+        .unwrap();
+    assert_eq!(published.version, 2);
+    let s1001 = order_domain::StoreId::parse("S1001").unwrap();
+    let pause = PauseChange {
+        reason: "fryer down".to_owned(),
+        until: None,
+    };
+    set_pause(&c, &stores, &s1001, Some(pause)).await.unwrap();
+
+    let again = load(&c, &stores, &menus, Catalog::embedded_json())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.kept,
+        again.stores + again.aliases + again.menus,
+        "{again:?}"
+    );
+    let live = list(&c, &stores).await.unwrap();
+    let s = live.iter().find(|s| s.id == "S1001").unwrap();
+    assert_eq!((s.status.as_str(), s.menu_version), ("paused", 2));
+    // Version 1 is as it was loaded first.
+    let v1 = c
+        .get_item()
+        .table_name(&menus)
+        .key(
+            aws_adapters::tables::MENUS_KEY,
+            AttributeValue::S("core-us".into()),
+        )
+        .key(
+            aws_adapters::tables::MENUS_VERSION,
+            AttributeValue::N("1".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(v1[aws_adapters::tables::CATALOG_DOC_ATTR].as_s().unwrap()).unwrap();
+    assert_eq!(
+        doc["priceToleranceMinor"],
+        serde_json::json!(core_us.price_tolerance_minor)
+    );
+}

@@ -161,8 +161,8 @@ pub async fn run(root: &Path, args: &[String]) -> Result<String, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(format!(
-                "loaded {} stores ({} partner ids) and {} menus into {} and {}",
-                loaded.stores, loaded.aliases, loaded.menus, t.stores, t.menus
+                "loaded {} stores ({} partner ids) and {} menus into {} and {}; {} already there kept as they were (change them with the other commands)",
+                loaded.stores, loaded.aliases, loaded.menus, t.stores, t.menus, loaded.kept
             ))
         }
         Some("pause") => {

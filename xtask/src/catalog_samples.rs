@@ -94,6 +94,7 @@ fn cases(root: &std::path::Path) -> Result<Vec<Case>, String> {
         items.push(json!({"posCode": "NACHO-FRIES", "name": "Nacho Fries", "priceMinor": 249,
             "partnerIds": {"ubereats": "0f2f6c4e-1a1e-4c1e-9a01-000000000900", "doordash": "MSI-900", "grubhub": "7001900", "app": "sku-nacho-fries"}}));
     }
+    let menu_for_typo = menu.clone();
     let mut refused = menu.clone();
     refused["items"][0]["priceMinor"] = json!(-199);
     refused["items"][1]["name"] = json!("");
@@ -131,6 +132,26 @@ fn cases(root: &std::path::Path) -> Result<Vec<Case>, String> {
             route: "PUT /catalog/stores/{storeId}/pause",
             params: &[("storeId", "S1001")],
             body: json!({"until": "2026-11-22T18:45:00Z"}),
+            status: 400,
+            output: Some(json!({"body": {"error": {"code": "InvalidRequest"}}})),
+            publishes: &[],
+        },
+        Case {
+            name: "pause-already-ended",
+            description: "A pause whose end has passed: 400, nothing changed or announced (it would be announced and do nothing)",
+            route: "PUT /catalog/stores/{storeId}/pause",
+            params: &[("storeId", "S1001")],
+            body: json!({"reason": "fryer down", "until": "2026-11-22T17:00:00Z"}),
+            status: 400,
+            output: Some(json!({"body": {"error": {"code": "InvalidRequest"}}})),
+            publishes: &[],
+        },
+        Case {
+            name: "pause-reason-too-long",
+            description: "A pause reason over 200 characters: 400 (it travels in every order's store read and in the event)",
+            route: "PUT /catalog/stores/{storeId}/pause",
+            params: &[("storeId", "S1001")],
+            body: json!({"reason": "x".repeat(201)}),
             status: 400,
             output: Some(json!({"body": {"error": {"code": "InvalidRequest"}}})),
             publishes: &[],
@@ -233,6 +254,20 @@ fn cases(root: &std::path::Path) -> Result<Vec<Case>, String> {
             body: refused,
             status: 422,
             output: Some(json!({"body": {"error": {"code": "MenuRefused"}}})),
+            publishes: &[],
+        },
+        Case {
+            name: "publish-menu-no-store",
+            description: "A menu no store uses (a typo in its id): 400, nothing written",
+            route: "POST /catalog/menus",
+            params: &[],
+            body: {
+                let mut m = menu_for_typo.clone();
+                m["id"] = json!("core-uss");
+                m
+            },
+            status: 400,
+            output: Some(json!({"body": {"error": {"code": "InvalidRequest"}}})),
             publishes: &[],
         },
         Case {

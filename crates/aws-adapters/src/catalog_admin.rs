@@ -28,6 +28,10 @@ pub const IAM_ACTIONS: &[&str] = &[
     "dynamodb:UpdateItem",
 ];
 
+/// The largest menu [`publish_menu`] takes, bytes of JSON: DynamoDB's 400 KB item limit less
+/// room for the key and attribute names.
+pub const MAX_MENU_BYTES: usize = 390 * 1024;
+
 /// How many stores [`publish_menu`] moves to a new version at once.
 const PUBLISH_CONCURRENCY: usize = 32;
 
@@ -46,11 +50,16 @@ pub struct Loaded {
     pub aliases: usize,
     /// Menu items (each at [`FIRST_MENU_VERSION`]).
     pub menus: usize,
+    /// Items already in the tables, kept as they are (counted in the fields above too).
+    pub kept: usize,
 }
 
-/// Writes the catalogue `json` (the shape of `crates/domain/catalog/catalog.json`) into the
-/// stores and menus tables, after checking it as the functions will read it. Items already
-/// there are overwritten; the menus are written before the stores that use them.
+/// Seeds the stores and menus tables with the catalogue `json` (the shape of
+/// `crates/domain/catalog/catalog.json`), after checking it as the functions will read it: a
+/// stage's first catalogue. An item already there is kept, never overwritten (a conditional
+/// put): loading again must not roll a store back to menu version 1 or rewrite a version,
+/// which the functions cache as immutable; changes go through the changes of
+/// [`pipeline::catalog_admin`]. The menus are written before the stores that use them.
 pub async fn load(
     client: &Client,
     stores_table: &str,
@@ -64,6 +73,7 @@ pub async fn load(
         stores: 0,
         aliases: 0,
         menus: 0,
+        kept: 0,
     };
     for menu in list("menus") {
         let id = menu["id"].as_str().unwrap_or_default().to_owned();
@@ -72,7 +82,9 @@ pub async fn load(
             (MENUS_VERSION.to_owned(), n(FIRST_MENU_VERSION)),
             (CATALOG_DOC_ATTR.to_owned(), s(menu.to_string())),
         ]);
-        put(client, menus_table, item).await?;
+        if !put_new(client, menus_table, MENUS_KEY, item).await? {
+            loaded.kept += 1;
+        }
         loaded.menus += 1;
     }
     // Store and alias items, written LOAD_CONCURRENCY at a time (7,000 stores are about
@@ -104,22 +116,35 @@ pub async fn load(
     }
     use futures::{StreamExt as _, TryStreamExt as _};
     futures::stream::iter(items)
-        .map(|item| put(client, stores_table, item))
+        .map(|item| put_new(client, stores_table, STORES_KEY, item))
         .buffer_unordered(LOAD_CONCURRENCY)
-        .try_collect::<Vec<()>>()
-        .await?;
+        .try_collect::<Vec<bool>>()
+        .await?
+        .into_iter()
+        .for_each(|written| loaded.kept += usize::from(!written));
     Ok(loaded)
 }
 
-async fn put(client: &Client, table: &str, item: Item) -> Result<(), RepoError> {
-    client
+/// Puts `item` unless an item with its key (attribute `key`) is there: whether it was written.
+async fn put_new(client: &Client, table: &str, key: &str, item: Item) -> Result<bool, RepoError> {
+    let written = client
         .put_item()
         .table_name(table)
         .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#k)")
+        .expression_attribute_names("#k", key)
         .send()
-        .await
-        .map_err(|e| err("write the catalogue", e))?;
-    Ok(())
+        .await;
+    match written {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(err("write the catalogue", e)),
+    }
 }
 
 /// Publishes a new version of a menu: checks `json` (one menu, the shape of an entry of
@@ -138,6 +163,38 @@ pub async fn publish_menu(
 ) -> Result<Published, AdminError> {
     use futures::StreamExt;
     let menu = order_domain::Menu::checked(json).map_err(AdminError::from_menu)?;
+    // A version is one item: DynamoDB's item limit is 400 KB (DynamoDB quotas, "Item size"),
+    // keys and attribute names included.
+    if json.len() > MAX_MENU_BYTES {
+        return Err(AdminError::InvalidChange(format!(
+            "menu {:?} is {} bytes; a menu version is one DynamoDB item, so at most {MAX_MENU_BYTES}",
+            menu.id,
+            json.len()
+        )));
+    }
+    // The stores on this menu: every store document (an operator's command, not the order
+    // path; 7,000 stores are a few MB read).
+    let mut on_menu = Vec::new();
+    for item in store_items(client, stores_table).await? {
+        let doc: Value = get_s(&item, CATALOG_DOC_ATTR)
+            .ok()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default();
+        if doc["menu"] == menu.id.as_str() {
+            on_menu.push(
+                get_s(&item, STORES_KEY)
+                    .map_err(|e| AdminError::Invalid(e.to_string()))?
+                    .to_owned(),
+            );
+        }
+    }
+    if on_menu.is_empty() {
+        // A typo in the id would otherwise publish a menu no store reads, and be believed.
+        return Err(AdminError::InvalidChange(format!(
+            "no store uses menu {:?}: publish a new version of a menu a store uses",
+            menu.id
+        )));
+    }
     let latest = client
         .query()
         .table_name(menus_table)
@@ -182,22 +239,6 @@ pub async fn publish_menu(
             )));
         }
         Err(e) => return Err(err("write the menu", e).into()),
-    }
-    // The stores on this menu: every store document (an operator's command, not the order
-    // path; 7,000 stores are a few MB read).
-    let mut on_menu = Vec::new();
-    for item in store_items(client, stores_table).await? {
-        let doc: Value = get_s(&item, CATALOG_DOC_ATTR)
-            .ok()
-            .and_then(|d| serde_json::from_str(d).ok())
-            .unwrap_or_default();
-        if doc["menu"] == menu.id.as_str() {
-            on_menu.push(
-                get_s(&item, STORES_KEY)
-                    .map_err(|e| AdminError::Invalid(e.to_string()))?
-                    .to_owned(),
-            );
-        }
     }
     let moved: Vec<Result<(), (String, String)>> = futures::stream::iter(on_menu)
         .map(|key| async move {
@@ -254,7 +295,7 @@ pub async fn set_pause(
     change: Option<PauseChange>,
 ) -> Result<Value, AdminError> {
     change_store(client, stores_table, id, |doc| {
-        document::set_pause(doc, change.as_ref());
+        document::set_pause(doc, change.as_ref())
     })
     .await
 }
@@ -277,6 +318,7 @@ pub async fn set_item_availability(
     }
     change_store(client, stores_table, id, |doc| {
         document::set_item_availability(doc, code, available);
+        Ok(())
     })
     .await
 }
@@ -295,6 +337,7 @@ pub async fn set_special_hours(
 ) -> Result<Value, AdminError> {
     change_store(client, stores_table, id, |doc| {
         document::set_special_hours(doc, date, intervals);
+        Ok(())
     })
     .await
 }
@@ -408,7 +451,7 @@ async fn change_store(
     client: &Client,
     stores_table: &str,
     id: &StoreId,
-    change: impl FnOnce(&mut Value),
+    change: impl FnOnce(&mut Value) -> Result<(), AdminError>,
 ) -> Result<Value, AdminError> {
     let key = Item::from([(STORES_KEY.to_owned(), s(store_key(id)))]);
     let item = client
@@ -426,7 +469,7 @@ async fn change_store(
         .to_owned();
     let mut doc: Value =
         serde_json::from_str(&old).map_err(|e| AdminError::Invalid(e.to_string()))?;
-    change(&mut doc);
+    change(&mut doc)?;
     document::check(id, &doc)?;
     let mut new_item = item;
     new_item.insert(CATALOG_DOC_ATTR.to_owned(), s(doc.to_string()));

@@ -37,9 +37,15 @@ pub enum SigV4Error {
     /// The access key is not known to the receiver.
     #[error("The security token included in the request is invalid.")]
     UnknownKey(String),
-    /// The request's time is more than [`MAX_CLOCK_SKEW`] away.
+    /// The request's time is more than [`MAX_CLOCK_SKEW`] in the past.
     #[error("Signature expired: {0} is now earlier than {1} ({1} - 5 min.)")]
     Expired(String, String),
+    /// The request's time is more than [`MAX_CLOCK_SKEW`] in the future.
+    #[error("Signature not yet current: {0} is still later than {1} ({1} + 5 min.)")]
+    NotYetCurrent(String, String),
+    /// The credential is scoped to another service, region or date than the request's.
+    #[error("Credential should be scoped to {0}.")]
+    WrongScope(String),
     /// The signature does not match the request.
     #[error(
         "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
@@ -69,6 +75,22 @@ pub struct Authorization {
 }
 
 impl Authorization {
+    /// Checks the credential's scope names `service` in `region`, as a receiver that is that
+    /// service in that region requires.
+    pub fn check_scope(&self, service: &str, region: &str) -> Result<(), SigV4Error> {
+        if self.service != service {
+            return Err(SigV4Error::WrongScope(format!(
+                "correct service: '{service}'"
+            )));
+        }
+        if self.region != region {
+            return Err(SigV4Error::WrongScope(format!(
+                "a valid region: '{region}'"
+            )));
+        }
+        Ok(())
+    }
+
     /// Parses the header's value.
     pub fn parse(value: &str) -> Result<Self, SigV4Error> {
         let rest = value
@@ -156,10 +178,18 @@ pub fn verify(
     let now_utc = chrono::DateTime::<chrono::Utc>::from(now);
     let skew = (now_utc - at).abs().to_std().unwrap_or(Duration::MAX);
     if skew > MAX_CLOCK_SKEW {
-        return Err(SigV4Error::Expired(
-            date.to_owned(),
-            now_utc.format("%Y%m%dT%H%M%SZ").to_string(),
-        ));
+        let now_text = now_utc.format("%Y%m%dT%H%M%SZ").to_string();
+        return Err(if at < now_utc {
+            SigV4Error::Expired(date.to_owned(), now_text)
+        } else {
+            SigV4Error::NotYetCurrent(date.to_owned(), now_text)
+        });
+    }
+    if !date.starts_with(&auth.date) {
+        return Err(SigV4Error::WrongScope(format!(
+            "the request's date ({})",
+            &date[..date.len().min(8)]
+        )));
     }
     // Only the headers the client signed, as it signed them.
     let signed: Vec<(&str, &str)> = headers
@@ -324,6 +354,23 @@ mod tests {
             ),
             Err(SigV4Error::Expired(..))
         ));
+        assert!(matches!(
+            verify(
+                &req("GET", "/", headers, b""),
+                known,
+                at("2015-08-30T12:30:00Z")
+            ),
+            Err(SigV4Error::NotYetCurrent(..))
+        ));
+        // Scoped to "service" in us-east-1: not to execute-api, nor to another region.
+        assert!(ok.check_scope("service", "us-east-1").is_ok());
+        assert_eq!(
+            ok.check_scope("execute-api", "us-east-1")
+                .unwrap_err()
+                .to_string(),
+            "Credential should be scoped to correct service: 'execute-api'."
+        );
+        assert!(ok.check_scope("service", "eu-west-3").is_err());
         assert_eq!(
             verify(&req("GET", "/", headers, b""), |_| None, now),
             Err(SigV4Error::UnknownKey("AKIDEXAMPLE".to_owned()))

@@ -280,7 +280,8 @@ impl Menu {
         Ok(menu)
     }
 
-    /// What is wrong with this menu, each problem once, in the order found: an empty id, a
+    /// What is wrong with this menu, each problem once, in the order found: an empty id or one
+    /// that is not 1 to 64 letters, digits, `-` or `_`, a
     /// negative price tolerance, no items; for items and modifiers, an empty name, a negative
     /// price, no partner id (no partner could order it), a POS code twice, and a partner id
     /// given to two entries (it would map to two POS codes).
@@ -288,6 +289,16 @@ impl Menu {
         let mut problems = Vec::new();
         if self.id.trim().is_empty() {
             problems.push("the menu has no id".to_owned());
+        } else if self.id.len() > 64
+            || !self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            problems.push(format!(
+                "the menu id {:?} is not 1 to 64 letters, digits, '-' or '_'",
+                self.id.chars().take(80).collect::<String>()
+            ));
         }
         if self.price_tolerance_minor < 0 {
             problems.push(format!(

@@ -55,8 +55,13 @@ pub struct HttpApi {
 
 /// Matches `/webhooks/{partner}` against a path, giving the parameters.
 pub fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
-    let t: Vec<&str> = template.trim_matches('/').split('/').collect();
-    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Segment by segment, as API Gateway matches: `/catalog/stores/` is not `/catalog/stores`.
+    let t: Vec<&str> = template
+        .strip_prefix('/')
+        .unwrap_or(template)
+        .split('/')
+        .collect();
+    let p: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     if t.len() != p.len() {
         return None;
     }
@@ -300,10 +305,12 @@ fn iam_caller(
         headers: &pairs,
         body,
     };
-    let auth = sigv4::verify(&request, known, std::time::SystemTime::now()).map_err(|e| {
-        tracing::info!(route = %route_arn, refusal = %e, "refused an unsigned or badly signed request to an AWS_IAM route");
-        e.to_string()
-    })?;
+    let auth = sigv4::verify(&request, known, std::time::SystemTime::now())
+        .and_then(|a| a.check_scope("execute-api", REGION).map(|()| a))
+        .map_err(|e| {
+            tracing::info!(route = %route_arn, refusal = %e, "refused an unsigned or badly signed request to an AWS_IAM route");
+            e.to_string()
+        })?;
     let identity = iam.identify(headers);
     if let Err(denied) = iam.authorize_identity(&identity, "execute-api:Invoke", route_arn) {
         tracing::info!(route = %route_arn, error = %denied, "refused a caller without execute-api:Invoke");
@@ -371,6 +378,9 @@ mod tests {
         assert!(match_path("/webhooks/{partner}", "/webhooks").is_none());
         assert!(match_path("/webhooks/{partner}", "/webhooks/a/b").is_none());
         assert!(match_path("/webhooks/{partner}", "/other/app").is_none());
+        // A trailing slash is another path, as on API Gateway.
+        assert!(match_path("/webhooks/{partner}", "/webhooks/app/").is_none());
+        assert!(match_path("/catalog/stores", "/catalog/stores/").is_none());
     }
 
     #[test]

@@ -823,7 +823,7 @@ impl InMemoryCatalogAdmin {
     fn change_store(
         &self,
         id: &StoreId,
-        change: impl FnOnce(&mut serde_json::Value),
+        change: impl FnOnce(&mut serde_json::Value) -> Result<(), crate::catalog_admin::AdminError>,
     ) -> Result<serde_json::Value, crate::catalog_admin::AdminError> {
         use crate::catalog_admin::{AdminError, document};
         let mut file = lock(&self.file);
@@ -834,7 +834,7 @@ impl InMemoryCatalogAdmin {
             .flatten()
             .find(|s| s["id"] == id.as_str())
             .ok_or_else(|| AdminError::UnknownStore(id.to_string()))?;
-        change(doc);
+        change(doc)?;
         document::check(id, doc)?;
         let written = doc.clone();
         self.commit(&next)?;
@@ -851,7 +851,7 @@ impl crate::catalog_admin::CatalogAdmin for InMemoryCatalogAdmin {
         change: Option<crate::catalog_admin::PauseChange>,
     ) -> Result<serde_json::Value, crate::catalog_admin::AdminError> {
         self.change_store(id, |doc| {
-            crate::catalog_admin::document::set_pause(doc, change.as_ref());
+            crate::catalog_admin::document::set_pause(doc, change.as_ref())
         })
     }
 
@@ -887,6 +887,7 @@ impl crate::catalog_admin::CatalogAdmin for InMemoryCatalogAdmin {
         }
         self.change_store(id, |doc| {
             crate::catalog_admin::document::set_item_availability(doc, code, available);
+            Ok(())
         })
     }
 
@@ -898,6 +899,7 @@ impl crate::catalog_admin::CatalogAdmin for InMemoryCatalogAdmin {
     ) -> Result<serde_json::Value, crate::catalog_admin::AdminError> {
         self.change_store(id, |doc| {
             crate::catalog_admin::document::set_special_hours(doc, date, intervals);
+            Ok(())
         })
     }
 
@@ -910,6 +912,17 @@ impl crate::catalog_admin::CatalogAdmin for InMemoryCatalogAdmin {
         let doc: serde_json::Value =
             serde_json::from_str(json).map_err(|e| AdminError::Invalid(e.to_string()))?;
         let mut file = lock(&self.file);
+        let used = file["stores"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["menu"] == menu.id.as_str());
+        if !used {
+            return Err(AdminError::InvalidChange(format!(
+                "no store uses menu {:?}: publish a new version of a menu a store uses",
+                menu.id
+            )));
+        }
         let mut next = file.clone();
         let menus = next["menus"]
             .as_array_mut()

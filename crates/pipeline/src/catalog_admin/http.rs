@@ -126,6 +126,14 @@ fn change(request: &AdminRequest) -> Result<Change, AdminResponse> {
         }),
         "PUT /catalog/stores/{storeId}/pause" => {
             let body = body()?;
+            if let Some(other) = body.as_object().and_then(|o| {
+                o.keys()
+                    .find(|k| !["reason", "until"].contains(&k.as_str()))
+            }) {
+                return Err(bad(&format!(
+                    "the body has {other:?}; a pause takes \"reason\" and \"until\" only"
+                )));
+            }
             let reason = body["reason"]
                 .as_str()
                 .filter(|r| !r.trim().is_empty())
@@ -201,6 +209,7 @@ fn refusal(e: &AdminError) -> AdminResponse {
         AdminError::Invalid(_) => error(422, "InvalidCatalogue", &message, None),
         AdminError::UnknownStore(_) => error(404, "UnknownStore", &message, None),
         AdminError::Conflict(_) => error(409, "Conflict", &message, None),
+        AdminError::InvalidChange(_) => error(400, "InvalidRequest", &message, None),
         AdminError::Storage(_) => {
             tracing::error!(error = %message, "catalogue storage failed");
             error(503, "StorageUnavailable", &message, None)

@@ -32,7 +32,7 @@ pub enum AdminError {
     Invalid(String),
     /// A menu to publish has problems (every one listed); nothing was written and the
     /// version live before stays live.
-    #[error("menu {menu:?} is refused ({} problems): {}", problems.len(), problems.join("; "))]
+    #[error("menu {menu:?} is refused ({} problem{}): {}", problems.len(), if problems.len() == 1 { "" } else { "s" }, problems.join("; "))]
     MenuRefused {
         /// The menu's id as given.
         menu: String,
@@ -57,6 +57,10 @@ pub enum AdminError {
         /// Its version.
         version: i64,
     },
+    /// The change itself is not one to make (a pause reason too long, an end already past, a
+    /// closed store paused or resumed, a menu no store uses); nothing was written.
+    #[error("the change is refused: {0}")]
+    InvalidChange(String),
     /// The catalogue changed while this change was made; nothing was written.
     #[error("{0} changed while it was being updated; try again")]
     Conflict(String),
@@ -88,6 +92,10 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// The longest pause reason, characters: it travels in the store's document (read on every
+/// order), in refusals and in the `Store Paused` event, so it is a short note, not a payload.
+pub const MAX_PAUSE_REASON_CHARS: usize = 200;
 
 /// A pause to set on a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,8 +181,15 @@ pub trait CatalogAdmin: Send + Sync {
 pub mod document {
     use super::*;
 
-    /// Pauses (`Some`) or resumes (`None`): `status` and `pause`.
-    pub fn set_pause(doc: &mut Value, change: Option<&PauseChange>) {
+    /// Pauses (`Some`) or resumes (`None`): `status` and `pause`. A closed store is neither
+    /// paused nor resumed ([`AdminError::InvalidChange`]): resuming it would open it.
+    pub fn set_pause(doc: &mut Value, change: Option<&PauseChange>) -> Result<(), AdminError> {
+        if doc["status"] == "closed" {
+            return Err(AdminError::InvalidChange(format!(
+                "store {} is closed, not open or paused: a pause or resume does not change a closed store",
+                doc["id"].as_str().unwrap_or_default()
+            )));
+        }
         match change {
             Some(p) => {
                 doc["status"] = "paused".into();
@@ -187,6 +202,7 @@ pub mod document {
                 }
             }
         }
+        Ok(())
     }
 
     /// Adds `code` to (`available: false`) or removes it from the `unavailable` list.
@@ -401,10 +417,35 @@ pub struct CatalogAdministration {
     pub clock: Arc<dyn Clock>,
 }
 
+impl PauseChange {
+    /// Checks the pause at `now`: a reason of 1 to [`MAX_PAUSE_REASON_CHARS`] characters, and
+    /// an end, if any, still to come (a pause that has already ended would be announced and do
+    /// nothing).
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(), AdminError> {
+        let chars = self.reason.trim().chars().count();
+        if chars == 0 || chars > MAX_PAUSE_REASON_CHARS {
+            return Err(AdminError::InvalidChange(format!(
+                "a pause reason is 1 to {MAX_PAUSE_REASON_CHARS} characters; this one is {chars}"
+            )));
+        }
+        if let Some(until) = self.until
+            && until <= now
+        {
+            return Err(AdminError::InvalidChange(format!(
+                "the pause would end at {until}, which has passed (it is {now})"
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl CatalogAdministration {
     /// Makes `change` and announces it.
     pub async fn apply(&self, change: Change) -> Result<Applied, ChangeError> {
         let at = self.clock.now();
+        if let Change::Pause { pause, .. } = &change {
+            pause.check(at)?;
+        }
         let (applied, event) = match change {
             Change::Pause { store, pause } => {
                 let event = pause_announcement(&store, Some(&pause), at)?;
