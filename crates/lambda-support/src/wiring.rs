@@ -147,6 +147,30 @@ impl std::ops::Deref for AwsBackend {
     }
 }
 
+/// The memory backend's clock: the samples' time while the seed replays (the seeded orders
+/// were made then, and a step that checks a deadline, such as Uber Eats' 11.5-minute window
+/// to accept, would refuse them at today's date), the system clock once it has.
+#[derive(Debug, Default)]
+struct SeedingClock {
+    seeded: std::sync::atomic::AtomicBool,
+}
+
+impl SeedingClock {
+    fn seeded(&self) {
+        self.seeded.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Clock for SeedingClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        if self.seeded.load(std::sync::atomic::Ordering::Acquire) {
+            chrono::Utc::now()
+        } else {
+            crate::samples::sample_time() + chrono::TimeDelta::seconds(30)
+        }
+    }
+}
+
 impl Backend {
     /// The backend `PIPELINE_BACKEND` names.
     pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
@@ -163,7 +187,8 @@ impl Backend {
                 })))
             }
             "memory" => {
-                let world = MemoryWorld::new(Arc::new(SystemClock));
+                let clock = Arc::new(SeedingClock::default());
+                let world = MemoryWorld::new(clock.clone());
                 if let Some(dir) = env.optional(vars::PARTNER_FIXTURES_DIR) {
                     world.partners.load_fixtures(Path::new(dir)).map_err(|e| {
                         ConfigError::Load {
@@ -176,6 +201,7 @@ impl Backend {
                 if let Some(path) = env.optional(vars::MEMORY_SEED) {
                     seed(&backend, env, path).await?;
                 }
+                clock.seeded();
                 Ok(backend)
             }
             other => Err(ConfigError::Invalid {
