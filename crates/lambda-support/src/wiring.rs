@@ -157,7 +157,8 @@ struct SeedingClock {
 
 impl SeedingClock {
     fn seeded(&self) {
-        self.seeded.store(true, std::sync::atomic::Ordering::Release);
+        self.seeded
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 }
 
