@@ -309,20 +309,26 @@ pub fn router(
 mod tests {
     use super::*;
 
-    /// Uber Eats' cancel of an order it already ended answers 404 and takes no effect; a
-    /// first cancel, or another partner's repeated cancel, is taken.
-    #[tokio::test]
-    async fn uber_answers_a_cancel_of_an_ended_order_with_404_and_records_nothing() {
+    /// `partner`'s simulator on a loopback port (token `tok`): its base URL and ledger.
+    async fn serve(partner: Partner) -> (String, Arc<PartnerLedger>) {
         let ledger = Arc::new(PartnerLedger::default());
         let app = router(
-            Partner::UberEats,
-            Sim::new("ubereats", "tok"),
+            partner,
+            Sim::new(partner.as_str(), "tok"),
             Arc::default(),
             ledger.clone(),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, ledger)
+    }
+
+    /// Uber Eats' cancel of an order it already ended answers 404 and takes no effect; a
+    /// first cancel, or another partner's repeated cancel, is taken.
+    #[tokio::test]
+    async fn uber_answers_a_cancel_of_an_ended_order_with_404_and_records_nothing() {
+        let (base, ledger) = serve(Partner::UberEats).await;
         let http = crate::loopback_client();
         // One call of the Uber Eats API, `what` an action of order `id`: its status.
         let call = |id: &str, what: &str| {
@@ -362,16 +368,7 @@ mod tests {
     /// codes; anything else is refused (400) and leaves no record.
     #[tokio::test]
     async fn doordash_takes_its_own_prep_time_and_cancel_codes_and_refuses_others() {
-        let ledger = Arc::new(PartnerLedger::default());
-        let app = router(
-            Partner::DoorDash,
-            Sim::new("doordash", "tok"),
-            Arc::default(),
-            ledger.clone(),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let (base, ledger) = serve(Partner::DoorDash).await;
         let http = crate::loopback_client();
         let call = |path: String, body: Value| {
             let request = http
