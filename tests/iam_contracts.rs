@@ -24,6 +24,7 @@ fn app_and_iam() -> (App, Iam) {
     let mut parameters = BTreeMap::new();
     for p in [
         "UberEatsApiUrl",
+        "UberEatsTokenUrl",
         "DoorDashApiUrl",
         "GrubhubApiUrl",
         "AppApiUrl",

@@ -5,7 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use partners::HttpMethod;
 use pipeline::ports::{ApiError, ErrorKind};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+
+use crate::auth::Authorizer;
 use serde_json::Value;
 use tracing::warn;
 
@@ -86,7 +88,7 @@ pub struct JsonHttp {
     client: reqwest::Client,
     service: String,
     base_url: String,
-    bearer: Option<String>,
+    auth: Authorizer,
     retry: RetryPolicy,
 }
 
@@ -125,19 +127,19 @@ pub fn build_client(settings: HttpSettings) -> Result<reqwest::Client, reqwest::
 }
 
 impl JsonHttp {
-    /// A client for `service` at `base_url`, authenticating with `bearer` if given.
+    /// A client for `service` at `base_url`, authenticating with `auth`.
     pub fn new(
         client: reqwest::Client,
         service: impl Into<String>,
         base_url: impl Into<String>,
-        bearer: Option<String>,
+        auth: Authorizer,
         retry: RetryPolicy,
     ) -> Self {
         Self {
             client,
             service: service.into(),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
-            bearer,
+            auth,
             retry,
         }
     }
@@ -157,12 +159,23 @@ impl JsonHttp {
         headers: &[(&'static str, String)],
     ) -> Result<(u16, Value), ApiError> {
         let mut attempt = 0;
+        let mut reauthenticated = false;
         loop {
             attempt += 1;
-            let err = match self.once(operation, m, path, body, headers).await {
+            let (err, used_token) = match self.once(operation, m, path, body, headers).await {
                 Ok(ok) => return Ok(ok),
                 Err(e) => e,
             };
+            // A 401 to a cached access token: the partner revoked or expired it early. Drop
+            // it and try once more with a fresh one (Uber: "refresh ... on a 401").
+            if err.status == Some(401)
+                && !reauthenticated
+                && self.auth.rejected(used_token.as_deref()).await
+            {
+                reauthenticated = true;
+                warn!(service = %self.service, operation, "access token refused; fetching another");
+                continue;
+            }
             if !err.is_transient() || attempt >= self.retry.max_attempts {
                 return Err(err);
             }
@@ -183,28 +196,46 @@ impl JsonHttp {
         path: &str,
         body: Option<&Value>,
         headers: &[(&'static str, String)],
-    ) -> Result<(u16, Value), ApiError> {
+    ) -> Result<(u16, Value), (ApiError, Option<String>)> {
         let mut map = HeaderMap::new();
         for (name, value) in headers {
             let v = HeaderValue::from_str(value).map_err(|_| {
-                self.error(
+                let e = self.error(
                     ErrorKind::Permanent,
                     operation,
                     format!("header {name} has an invalid value"),
-                )
+                );
+                (e, None)
             })?;
             map.insert(HeaderName::from_static(name), v);
         }
-        let mut req = self
-            .client
-            .request(method(m), format!("{}{path}", self.base_url))
-            .headers(map);
-        if let Some(token) = &self.bearer {
-            req = req.bearer_auth(token);
+        let url = reqwest::Url::parse(&format!("{}{path}", self.base_url)).map_err(|e| {
+            let e = self.error(
+                ErrorKind::Permanent,
+                operation,
+                format!("{}{path} is not a URL: {e}", self.base_url),
+            );
+            (e, None)
+        })?;
+        // The exact bytes sent: a Grubhub MAC covers their hash.
+        let bytes = match body {
+            Some(b) => {
+                map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                serde_json::to_vec(b).unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
+        let (auth, used_token) = self
+            .auth
+            .headers(m.as_str(), &url, &bytes)
+            .await
+            .map_err(|e| (e, None))?;
+        map.extend(auth);
+        let mut req = self.client.request(method(m), url).headers(map);
+        if body.is_some() {
+            req = req.body(bytes);
         }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
+        let fail = |e: ApiError| (e, used_token.clone());
         let response = req.send().await.map_err(|e| {
             let kind = if e.is_builder() {
                 ErrorKind::Permanent
@@ -218,10 +249,10 @@ impl JsonHttp {
             } else {
                 "request failed"
             };
-            ApiError {
+            fail(ApiError {
                 source: Some(Box::new(e)),
                 ..self.error(kind, operation, format!("{m} {path}: {what}"))
-            }
+            })
         })?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -229,13 +260,15 @@ impl JsonHttp {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, Utc::now()));
-        let bytes = response.bytes().await.map_err(|e| ApiError {
-            source: Some(Box::new(e)),
-            ..self.error(
-                ErrorKind::Transient,
-                operation,
-                format!("{m} {path}: reading the answer failed"),
-            )
+        let bytes = response.bytes().await.map_err(|e| {
+            fail(ApiError {
+                source: Some(Box::new(e)),
+                ..self.error(
+                    ErrorKind::Transient,
+                    operation,
+                    format!("{m} {path}: reading the answer failed"),
+                )
+            })
         })?;
         if (200..300).contains(&status) {
             if bytes.is_empty() {
@@ -243,14 +276,16 @@ impl JsonHttp {
             }
             return serde_json::from_slice(&bytes)
                 .map(|v| (status, v))
-                .map_err(|e| ApiError {
-                    status: Some(status),
-                    source: Some(Box::new(e)),
-                    ..self.error(
-                        ErrorKind::Permanent,
-                        operation,
-                        format!("{m} {path}: the answer is not JSON"),
-                    )
+                .map_err(|e| {
+                    fail(ApiError {
+                        status: Some(status),
+                        source: Some(Box::new(e)),
+                        ..self.error(
+                            ErrorKind::Permanent,
+                            operation,
+                            format!("{m} {path}: the answer is not JSON"),
+                        )
+                    })
                 });
         }
         let kind = match status {
@@ -258,7 +293,7 @@ impl JsonHttp {
             _ => ErrorKind::Permanent,
         };
         let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
-        Err(ApiError {
+        Err(fail(ApiError {
             status: Some(status),
             retry_after,
             ..self.error(
@@ -266,7 +301,7 @@ impl JsonHttp {
                 operation,
                 format!("{m} {path} answered {status}: {snippet}"),
             )
-        })
+        }))
     }
 }
 

@@ -6,10 +6,12 @@
 //! `Retry-After` on 429/503 when it fits the retry budget, and classifies what it finally
 //! returns as transient or permanent so the workflow knows whether to retry later.
 
+pub mod auth;
 mod json_http;
 pub mod partner;
 pub mod pos;
 
+pub use auth::{Authorizer, TokenCache};
 pub use json_http::{HttpSettings, JsonHttp, RetryPolicy, parse_retry_after};
 pub use partner::PartnerHttpClient;
 pub use pos::PosHttpClient;

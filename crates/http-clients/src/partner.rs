@@ -4,19 +4,24 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use order_domain::{OrderId, Partner, PartnerOrderId};
+use partners::outbound::ApiCredentials;
 use partners::{OrderRef, PartnerAction, api};
 use pipeline::ports::{ApiError, ErrorKind, PartnerApi};
 use serde_json::Value;
 
+use crate::auth::Authorizer;
 use crate::json_http::{HttpSettings, JsonHttp, RetryPolicy, build_client};
 
-/// A partner's base URL and API token.
+/// A partner's base URL and API credentials.
 #[derive(Clone)]
 pub struct PartnerEndpoint {
     /// Base URL, e.g. `https://api.partner.example`.
     pub base_url: String,
-    /// Bearer token for the partner's API.
-    pub token: String,
+    /// How calls authenticate ([`partners::outbound`]).
+    pub credentials: ApiCredentials,
+    /// Where client credentials are exchanged for an access token (Uber:
+    /// `https://auth.uber.com/oauth/v2/token`); unused by the other schemes.
+    pub token_url: Option<String>,
 }
 
 impl std::fmt::Debug for PartnerEndpoint {
@@ -35,21 +40,27 @@ pub struct PartnerHttpClient {
 
 impl PartnerHttpClient {
     /// A client for the given partners.
+    ///
+    /// # Errors
+    /// The HTTP client could not be built, or a partner's credentials lack what their scheme
+    /// needs (client credentials without a token URL).
     pub fn new(
         endpoints: HashMap<Partner, PartnerEndpoint>,
         settings: HttpSettings,
         retry: RetryPolicy,
-    ) -> Result<Self, reqwest::Error> {
-        let client = build_client(settings)?;
+    ) -> Result<Self, String> {
+        let client = build_client(settings).map_err(|e| e.to_string())?;
         let apis = endpoints
             .into_iter()
             .map(|(p, e)| {
-                (
+                let auth = Authorizer::new(e.credentials, &client, e.token_url.as_deref())
+                    .map_err(|why| format!("{p}: {why}"))?;
+                Ok((
                     p,
-                    JsonHttp::new(client.clone(), p.as_str(), e.base_url, Some(e.token), retry),
-                )
+                    JsonHttp::new(client.clone(), p.as_str(), e.base_url, auth, retry),
+                ))
             })
-            .collect();
+            .collect::<Result<_, String>>()?;
         Ok(Self { apis })
     }
 

@@ -13,6 +13,7 @@ use partners::api::encode_segment;
 use pipeline::ports::{ApiError, ErrorKind, PosApi, PosTicket};
 use serde_json::Value;
 
+use crate::auth::Authorizer;
 use crate::json_http::{HttpSettings, JsonHttp, RetryPolicy, build_client};
 
 /// The POS gateway's idempotency header.
@@ -47,7 +48,7 @@ impl PosHttpClient {
                 build_client(settings)?,
                 "pos",
                 base_url,
-                Some(api_key),
+                Authorizer::Bearer(api_key),
                 retry,
             ),
         })

@@ -243,7 +243,14 @@ async fn a_2xx_answer_that_is_not_json_is_permanent() {
     assert_eq!(err.kind, ErrorKind::Permanent);
 }
 
+/// Each partner's credential in its own scheme; Uber's token endpoint on the same server.
 fn partner_client(base: &str) -> PartnerHttpClient {
+    let credential = |p: Partner| match p {
+        Partner::UberEats => "client_credentials:uber-client:uber-secret".to_owned(),
+        Partner::DoorDash => "jwt:dev-1:key-1:c2VjcmV0".to_owned(),
+        Partner::Grubhub => "mac:gh-key:sv:v1:gh-client:gh-secret:1441115023929".to_owned(),
+        Partner::ChainApp => format!("{p}-token"),
+    };
     let endpoints = Partner::ALL
         .into_iter()
         .map(|p| {
@@ -251,7 +258,9 @@ fn partner_client(base: &str) -> PartnerHttpClient {
                 p,
                 PartnerEndpoint {
                     base_url: base.to_owned(),
-                    token: format!("{p}-token"),
+                    credentials: partners::outbound::ApiCredentials::parse(p, &credential(p))
+                        .unwrap(),
+                    token_url: Some(format!("{base}/oauth/v2/token")),
                 },
             )
         })
@@ -259,11 +268,22 @@ fn partner_client(base: &str) -> PartnerHttpClient {
     PartnerHttpClient::new(endpoints, settings(), fast()).unwrap()
 }
 
+/// Uber's token endpoint's answer.
+fn uber_token(token: &str, expires_in: u64) -> Reply {
+    reply(
+        200,
+        &format!(
+            r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in},"scope":"eats.order"}}"#
+        ),
+    )
+}
+
 #[tokio::test]
 async fn partner_calls_use_each_partners_path_and_token() {
     let (base, script) = serve(vec![
         reply(200, "{}"),
         reply(204, ""),
+        uber_token("uber-access-1", 3600),
         reply(200, r#"{"id":"u-1"}"#),
     ])
     .await;
@@ -307,16 +327,40 @@ async fn partner_calls_use_each_partners_path_and_token() {
         (seen[0].method.as_str(), seen[0].path.as_str()),
         ("PATCH", "/api/v1/orders/dd-1")
     );
-    assert_eq!(seen[0].headers["authorization"], "Bearer doordash-token");
+    // DoorDash: a JWT and auth-version v2.
+    let jwt = seen[0].headers["authorization"].to_str().unwrap();
+    assert!(jwt.starts_with("Bearer ey"), "{jwt}");
+    assert_eq!(seen[0].headers["auth-version"], "v2");
     assert_eq!(
         (seen[1].method.as_str(), seen[1].path.as_str()),
         ("PUT", "/pos/v1/merchant/GH-88231/orders/gh-1/status")
     );
+    // Grubhub: the partner key, and a MAC whose body hash is the body's.
+    assert_eq!(seen[1].headers["x-gh-partner-key"], "gh-key");
+    let mac = partners::outbound::MacAuthorization::parse(
+        seen[1].headers["authorization"].to_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(mac.id, "sv:v1:gh-client");
+    assert_eq!(
+        mac.body_hash,
+        partners::outbound::grubhub_body_hash(&seen[1].body)
+    );
+    // Uber: the client credentials for a token, then the token.
     assert_eq!(
         (seen[2].method.as_str(), seen[2].path.as_str()),
+        ("POST", "/oauth/v2/token")
+    );
+    let form = String::from_utf8(seen[2].body.to_vec()).unwrap();
+    assert!(
+        form.contains("grant_type=client_credentials") && form.contains("client_id=uber-client"),
+        "{form}"
+    );
+    assert_eq!(
+        (seen[3].method.as_str(), seen[3].path.as_str()),
         ("GET", "/v2/eats/order/u-1")
     );
-    assert_eq!(seen[2].headers["authorization"], "Bearer ubereats-token");
+    assert_eq!(seen[3].headers["authorization"], "Bearer uber-access-1");
 }
 
 #[tokio::test]
@@ -333,6 +377,7 @@ async fn fetching_from_a_partner_that_pushes_whole_orders_is_a_permanent_error()
 #[tokio::test]
 async fn an_uber_cancel_answered_404_is_already_done_and_other_404s_are_failures() {
     let (base, script) = serve(vec![
+        uber_token("uber-access-1", 3600),
         reply(404, r#"{"code":"not_found"}"#),
         reply(404, r#"{"code":"not_found"}"#),
         reply(404, r#"{"message":"no such order"}"#),
@@ -377,9 +422,95 @@ async fn an_uber_cancel_answered_404_is_already_done_and_other_404s_are_failures
     assert_eq!(
         paths,
         [
+            "/oauth/v2/token",
             "/v1/eats/orders/u-9/cancel",
             "/v1/eats/orders/u-9/accept_pos_order",
             "/api/v1/orders/dd-9/cancellation"
         ]
     );
+}
+
+/// Fifty concurrent Uber calls share one access token, fetched once; a 401 drops it and
+/// fetches another once, and the call goes through; a token near its expiry is replaced
+/// before it lapses.
+#[tokio::test]
+async fn uber_calls_share_one_cached_token_and_fetch_another_on_401_or_near_expiry() {
+    let mut replies = vec![uber_token("first", 3600)];
+    replies.extend((0..50).map(|_| reply(200, "{}")));
+    // A 401 to the next call: the token is revoked; a new one, and the call again.
+    replies.extend([
+        reply(401, r#"{"code":"unauthorized"}"#),
+        uber_token("second", 1),
+        reply(200, "{}"),
+    ]);
+    // "second" lives one second: after it, a third token.
+    replies.extend([uber_token("third", 3600), reply(200, "{}")]);
+    let (base, script) = serve(replies).await;
+    let client = Arc::new(partner_client(&base));
+    let accept = PartnerAction::accept(chrono::Utc::now(), chrono::Utc::now());
+    let calls = (0..50).map(|i| {
+        let (client, accept) = (client.clone(), accept.clone());
+        tokio::spawn(async move {
+            let order = OrderRef {
+                partner: Partner::UberEats,
+                partner_order_id: PartnerOrderId::parse(format!("u-{i}")).unwrap(),
+                partner_store_id: None,
+            };
+            client.notify(&order, &order.order_id(), &accept).await
+        })
+    });
+    let calls: Vec<_> = calls.collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    let order = OrderRef {
+        partner: Partner::UberEats,
+        partner_order_id: PartnerOrderId::parse("u-x").unwrap(),
+        partner_store_id: None,
+    };
+    client
+        .notify(&order, &order.order_id(), &accept)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    client
+        .notify(&order, &order.order_id(), &accept)
+        .await
+        .unwrap();
+    let seen = script.seen.lock().unwrap().clone();
+    let tokens: Vec<&str> = seen
+        .iter()
+        .filter(|s| s.path == "/oauth/v2/token")
+        .map(|_| "token")
+        .collect();
+    assert_eq!(
+        tokens.len(),
+        3,
+        "one fetch for 50 calls, one after the 401, one at expiry"
+    );
+    let bearer = |s: &Seen| s.headers["authorization"].to_str().unwrap().to_owned();
+    let api: Vec<String> = seen
+        .iter()
+        .filter(|s| s.path != "/oauth/v2/token")
+        .map(bearer)
+        .collect();
+    assert!(api[..51].iter().all(|b| b == "Bearer first"), "{api:?}");
+    assert_eq!(api[51..], ["Bearer second", "Bearer third"]);
+}
+
+/// A token endpoint that refuses the client is a permanent failure, named; it is asked once.
+#[tokio::test]
+async fn a_refused_client_credential_is_a_permanent_error_that_names_the_token_endpoint() {
+    let (base, script) = serve(vec![reply(401, r#"{"error":"invalid_client"}"#)]).await;
+    let client = partner_client(&base);
+    let err = client
+        .fetch_order(Partner::UberEats, &PartnerOrderId::parse("u-1").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Permanent);
+    assert!(
+        err.to_string().contains("oauth/v2/token answered 401"),
+        "{err}"
+    );
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
 }

@@ -114,6 +114,9 @@ pub mod vars {
     pub const API_CREDENTIALS_ID: &str = "API_CREDENTIALS_ID";
     /// Uber Eats-style API base URL.
     pub const UBEREATS_API_URL: &str = "UBEREATS_API_URL";
+    /// Uber Eats' OAuth token endpoint, where the client credentials are exchanged for an
+    /// access token (`https://auth.uber.com/oauth/v2/token` on AWS).
+    pub const UBEREATS_TOKEN_URL: &str = "UBEREATS_TOKEN_URL";
     /// DoorDash-style API base URL.
     pub const DOORDASH_API_URL: &str = "DOORDASH_API_URL";
     /// Grubhub-style API base URL.
@@ -137,7 +140,7 @@ pub mod vars {
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 
     /// Every variable the functions read.
-    pub const ALL: [&str; 22] = [
+    pub const ALL: [&str; 23] = [
         BACKEND,
         STORES_TABLE,
         MENUS_TABLE,
@@ -150,6 +153,7 @@ pub mod vars {
         WEBHOOK_SECRETS_ID,
         API_CREDENTIALS_ID,
         UBEREATS_API_URL,
+        UBEREATS_TOKEN_URL,
         DOORDASH_API_URL,
         GRUBHUB_API_URL,
         APP_API_URL,

@@ -15,6 +15,7 @@ use http_clients::partner::PartnerEndpoint;
 use http_clients::{HttpSettings, PartnerHttpClient, PosHttpClient, RetryPolicy};
 use idempotency::{Config as IdempotencyConfig, Idempotency, IdempotencyStore, InMemoryStore};
 use order_domain::{HoldPolicy, Partner};
+use partners::outbound::ApiCredentials;
 use pipeline::memory::*;
 use pipeline::ports::*;
 use pipeline::usecases::accept::PartnerConversation;
@@ -450,17 +451,38 @@ impl Backend {
             .iter()
             .map(|(p, var)| Ok((*p, env.required(var)?.to_owned())))
             .collect::<Result<_, ConfigError>>()?;
+        // Uber's calls authenticate with an access token from its OAuth endpoint.
+        let token_url = if needed.iter().any(|(p, _)| *p == Partner::UberEats) {
+            Some(env.required(vars::UBEREATS_TOKEN_URL)?.to_owned())
+        } else {
+            None
+        };
         // The credentials are read in the background (see `deferred`).
         let build = move || {
-            let (source, urls) = (source.clone(), urls.clone());
+            let (source, urls, token_url) = (source.clone(), urls.clone(), token_url.clone());
             Box::pin(async move {
-                let tokens = source.load().await.map_err(|e| e.to_string())?;
+                let secrets = source.load().await.map_err(|e| e.to_string())?;
                 let mut endpoints = HashMap::new();
                 for (partner, base_url) in urls {
-                    let token = tokens.get(partner.as_str()).cloned().ok_or_else(|| {
-                        format!("secret {} has no {partner} token", vars::API_CREDENTIALS_ID)
+                    let value = secrets.get(partner.as_str()).ok_or_else(|| {
+                        format!(
+                            "secret {} has no {partner} credentials",
+                            vars::API_CREDENTIALS_ID
+                        )
                     })?;
-                    endpoints.insert(partner, PartnerEndpoint { base_url, token });
+                    let credentials = ApiCredentials::parse(partner, value)
+                        .map_err(|e| format!("secret {}: {e}", vars::API_CREDENTIALS_ID))?;
+                    let token_url = (partner == Partner::UberEats)
+                        .then(|| token_url.clone())
+                        .flatten();
+                    endpoints.insert(
+                        partner,
+                        PartnerEndpoint {
+                            base_url,
+                            credentials,
+                            token_url,
+                        },
+                    );
                 }
                 let client = PartnerHttpClient::new(
                     endpoints,

@@ -578,6 +578,7 @@ mod tests {
         let mut parameters = BTreeMap::new();
         for p in [
             "UberEatsApiUrl",
+            "UberEatsTokenUrl",
             "DoorDashApiUrl",
             "GrubhubApiUrl",
             "AppApiUrl",

@@ -429,7 +429,14 @@ impl LocalCloud {
         let mut partner_urls = BTreeMap::new();
         let mut parameters = BTreeMap::new();
         for p in PARTNERS {
-            let sim = Sim::new(p.as_str(), &token(p.as_str()));
+            let expect =
+                crate::sim::auth::Expect::for_partner(p, &token(p.as_str())).map_err(|why| {
+                    CloudError::Secrets {
+                        path: "events/dev-secrets/api.json".to_owned(),
+                        why,
+                    }
+                })?;
+            let sim = Sim::with_auth(p.as_str(), expect);
             let book = Arc::new(OrderBook::default());
             let ledger = Arc::new(PartnerLedger::default());
             let (l, url) = bind(0).await?;
@@ -438,6 +445,12 @@ impl LocalCloud {
                 crate::sim::partner::router(p, sim.clone(), book.clone(), ledger.clone()),
             ));
             parameters.insert(url_parameter(p).to_owned(), url.clone());
+            if p == Partner::UberEats {
+                parameters.insert(
+                    "UberEatsTokenUrl".to_owned(),
+                    format!("{url}{}", partners::outbound::UBER_TOKEN_PATH),
+                );
+            }
             partner_urls.insert(p.as_str().to_owned(), url);
             partners.insert(p, PartnerSim { sim, book, ledger });
         }

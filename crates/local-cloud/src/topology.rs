@@ -109,6 +109,7 @@ mod tests {
         let t = standard_only_template(&root.join("infra/template.yaml"), &dir).unwrap();
         let mut parameters: std::collections::BTreeMap<String, String> = [
             "UberEatsApiUrl",
+            "UberEatsTokenUrl",
             "DoorDashApiUrl",
             "GrubhubApiUrl",
             "AppApiUrl",

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod doordash;
 pub mod grubhub;
 mod mapping;
+pub mod outbound;
 pub mod ubereats;
 pub mod webhook;
 

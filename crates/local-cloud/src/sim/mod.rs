@@ -4,6 +4,7 @@
 //! timeouts (answering after the client gave up), hanging connections, and lost answers (the
 //! request takes effect, then the caller gets a 502 as from a gateway that lost the answer).
 
+pub mod auth;
 pub mod partner;
 pub mod pos;
 
@@ -79,8 +80,8 @@ pub struct Call {
 pub struct Sim {
     /// Its name (`ubereats`, …, `pos`).
     pub name: String,
-    /// The bearer token it expects.
-    pub token: String,
+    /// How callers authenticate.
+    pub auth: auth::Expect,
     faults: Mutex<Faults>,
     calls: Mutex<Vec<Call>>,
     injected: Mutex<std::collections::BTreeMap<&'static str, usize>>,
@@ -89,11 +90,16 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// A simulator expecting `token`.
+    /// A simulator expecting bearer `token`.
     pub fn new(name: &str, token: &str) -> Arc<Self> {
+        Self::with_auth(name, auth::Expect::Bearer(token.to_owned()))
+    }
+
+    /// A simulator authenticating callers as `auth` says.
+    pub fn with_auth(name: &str, auth: auth::Expect) -> Arc<Self> {
         Arc::new(Self {
             name: name.to_owned(),
-            token: token.to_owned(),
+            auth,
             faults: Mutex::default(),
             calls: Mutex::default(),
             injected: Mutex::default(),
@@ -266,8 +272,18 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         .await
         .unwrap_or_default();
     let body_json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok())
-        == Some(format!("Bearer {}", sim.token).as_str());
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or(path.clone(), |p| p.as_str().to_owned());
+    // The token endpoint takes the client credentials in its body; everything else is checked.
+    let authorized = if path == partners::outbound::UBER_TOKEN_PATH && sim.auth.oauth().is_some() {
+        Ok(())
+    } else {
+        sim.auth
+            .check(&method, &path_and_query, &headers, &bytes)
+            .await
+    };
     let request = format!(
         "{method} {path} {}",
         idempotency_key.as_deref().unwrap_or_default()
@@ -275,12 +291,8 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
     let (verdict, delay) = decide(&sim, &request).await;
     tokio::time::sleep(delay).await;
     let mut answer_lost = false;
-    let response = if !authorized {
-        (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({ "error": "missing or wrong bearer token" })),
-        )
-            .into_response()
+    let response = if let Err((status, why)) = authorized {
+        (status, Json(json!({ "error": why }))).into_response()
     } else {
         match verdict {
             Verdict::Hang => {

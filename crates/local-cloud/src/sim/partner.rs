@@ -130,6 +130,18 @@ impl PartnerLedger {
 struct S {
     book: Arc<OrderBook>,
     ledger: Arc<PartnerLedger>,
+    sim: Arc<Sim>,
+}
+
+/// Uber's OAuth token endpoint (`POST /oauth/v2/token`, a form body).
+async fn uber_token(State(s): State<S>, body: axum::body::Bytes) -> Response {
+    match s.sim.auth.oauth() {
+        Some(server) => {
+            let (status, answer) = server.token(&body).await;
+            (status, Json(answer)).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 fn bad_request(why: &str) -> Response {
@@ -279,9 +291,14 @@ pub fn router(
     book: Arc<OrderBook>,
     ledger: Arc<PartnerLedger>,
 ) -> Router {
-    let state = S { book, ledger };
+    let state = S {
+        book,
+        ledger,
+        sim: sim.clone(),
+    };
     let r: Router<S> = match partner {
         Partner::UberEats => Router::new()
+            .route(partners::outbound::UBER_TOKEN_PATH, post(uber_token))
             .route("/v2/eats/order/{id}", get(uber_fetch))
             .route("/v1/eats/orders/{id}/accept_pos_order", post(accept))
             .route("/v1/eats/orders/{id}/deny_pos_order", post(deny))

@@ -1,0 +1,375 @@
+//! Each partner's outbound authentication at send time ([`partners::outbound`] has the forms
+//! and the pure signing): Uber's OAuth access token from a cache shared by every call in the
+//! process, a fresh DoorDash JWT per request, a Grubhub MAC over each request, or a fixed
+//! bearer token.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use partners::outbound::{self, ApiCredentials, MacRequest};
+use pipeline::ports::{ApiError, ErrorKind};
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER};
+use serde::Deserialize;
+
+/// How a client authenticates its calls.
+#[derive(Debug, Clone)]
+pub enum Authorizer {
+    /// No credentials.
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// An OAuth 2.0 client-credentials access token (Uber Eats).
+    ClientCredentials(Arc<TokenCache>),
+    /// A DoorDash JWT signed per request.
+    DoorDashJwt {
+        /// `iss`.
+        developer_id: String,
+        /// `kid`.
+        key_id: String,
+        /// The decoded signing secret.
+        signing_secret: Arc<[u8]>,
+    },
+    /// Grubhub's partner key and MAC.
+    GrubhubMac {
+        /// `X-GH-PARTNER-KEY`.
+        partner_key: String,
+        /// The MAC's `id`.
+        client_id: String,
+        /// The MAC's key.
+        secret_key: Arc<str>,
+        /// Issue date, epoch ms.
+        issued_at_ms: i64,
+    },
+}
+
+impl Authorizer {
+    /// The authorizer for `credentials`; client credentials are exchanged at `token_url`
+    /// (Uber: `https://auth.uber.com/oauth/v2/token`) through `client`.
+    ///
+    /// # Errors
+    /// Client credentials without a token URL.
+    pub fn new(
+        credentials: ApiCredentials,
+        client: &reqwest::Client,
+        token_url: Option<&str>,
+    ) -> Result<Self, String> {
+        Ok(match credentials {
+            ApiCredentials::Bearer(t) => Authorizer::Bearer(t),
+            ApiCredentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
+                let url = token_url
+                    .ok_or("client credentials need the partner's token URL")?
+                    .to_owned();
+                Authorizer::ClientCredentials(Arc::new(TokenCache::new(
+                    client.clone(),
+                    url,
+                    client_id,
+                    client_secret,
+                )))
+            }
+            ApiCredentials::DoorDashJwt {
+                developer_id,
+                key_id,
+                signing_secret,
+            } => Authorizer::DoorDashJwt {
+                developer_id,
+                key_id,
+                signing_secret: signing_secret.into(),
+            },
+            ApiCredentials::GrubhubMac {
+                partner_key,
+                client_id,
+                secret_key,
+                issued_at_ms,
+            } => Authorizer::GrubhubMac {
+                partner_key,
+                client_id,
+                secret_key: secret_key.into(),
+                issued_at_ms,
+            },
+        })
+    }
+
+    /// The headers that authenticate `method url` with `body` (the exact bytes sent), and the
+    /// access token used, if it came from the cache (to drop it if the API answers 401).
+    pub(crate) async fn headers(
+        &self,
+        method: &str,
+        url: &reqwest::Url,
+        body: &[u8],
+    ) -> Result<(Vec<(HeaderName, HeaderValue)>, Option<String>), ApiError> {
+        let value = |v: String| {
+            HeaderValue::from_str(&v).map_err(|_| {
+                ApiError::new(
+                    ErrorKind::Permanent,
+                    "auth",
+                    "authenticate",
+                    "a credential makes an invalid header value",
+                )
+            })
+        };
+        Ok(match self {
+            Authorizer::None => (vec![], None),
+            Authorizer::Bearer(t) => (vec![(AUTHORIZATION, value(format!("Bearer {t}"))?)], None),
+            Authorizer::ClientCredentials(cache) => {
+                let token = cache.token().await?;
+                (
+                    vec![(AUTHORIZATION, value(format!("Bearer {token}"))?)],
+                    Some(token),
+                )
+            }
+            Authorizer::DoorDashJwt {
+                developer_id,
+                key_id,
+                signing_secret,
+            } => {
+                let jwt = outbound::doordash_jwt(developer_id, key_id, signing_secret, Utc::now());
+                let (name, v) = outbound::DOORDASH_AUTH_VERSION;
+                (
+                    vec![
+                        (AUTHORIZATION, value(format!("Bearer {jwt}"))?),
+                        (HeaderName::from_static(name), HeaderValue::from_static(v)),
+                    ],
+                    None,
+                )
+            }
+            Authorizer::GrubhubMac {
+                partner_key,
+                client_id,
+                secret_key,
+                issued_at_ms,
+            } => {
+                let random: String = std::iter::repeat_with(fastrand::alphanumeric)
+                    .take(16)
+                    .collect();
+                let nonce = outbound::grubhub_nonce(*issued_at_ms, Utc::now(), &random);
+                let body_hash = outbound::grubhub_body_hash(body);
+                let path_and_query = match url.query() {
+                    Some(q) => format!("{}?{q}", url.path()),
+                    None => url.path().to_owned(),
+                };
+                let mac = outbound::grubhub_mac(
+                    secret_key,
+                    &nonce,
+                    &MacRequest {
+                        method,
+                        path_and_query: &path_and_query,
+                        host: url.host_str().unwrap_or_default(),
+                        port: url.port_or_known_default().unwrap_or(443),
+                        body_hash: &body_hash,
+                    },
+                );
+                (
+                    vec![
+                        (
+                            HeaderName::from_static(outbound::GRUBHUB_PARTNER_KEY),
+                            value(partner_key.clone())?,
+                        ),
+                        (
+                            AUTHORIZATION,
+                            value(outbound::grubhub_authorization(
+                                client_id, &nonce, &body_hash, &mac,
+                            ))?,
+                        ),
+                    ],
+                    None,
+                )
+            }
+        })
+    }
+
+    /// The API answered 401 to a call made with `used`: a cached access token is dropped, so
+    /// the next call fetches another. True when there is a fresh one to try.
+    pub(crate) async fn rejected(&self, used: Option<&str>) -> bool {
+        match (self, used) {
+            (Authorizer::ClientCredentials(cache), Some(token)) => {
+                cache.invalidate(token).await;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An OAuth 2.0 client-credentials access token, cached until near its expiry and fetched
+/// once however many calls want it at the same moment: the first waits for the token
+/// endpoint, the others wait for the first.
+///
+/// Uber rate-limits its token endpoint to 100 requests an hour and advises caching the token
+/// until it expires (`expires_in`, 30 days in its example) and refreshing on a 401
+/// (developer.uber.com, "Client Credentials Flow"; docs/partner-contracts.md, U7c).
+#[derive(Debug)]
+pub struct TokenCache {
+    client: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    current: tokio::sync::Mutex<Option<Cached>>,
+    fetches: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Cached {
+    token: String,
+    refresh_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    expires_in: u64,
+}
+
+/// When to refresh a token that lives `lifetime`: a tenth of its life early, at most five
+/// minutes, so calls never carry a token about to lapse.
+pub fn refresh_margin(lifetime: Duration) -> Duration {
+    (lifetime / 10).min(Duration::from_secs(300))
+}
+
+impl TokenCache {
+    /// A cache exchanging `client_id` and `client_secret` at `token_url`.
+    pub fn new(
+        client: reqwest::Client,
+        token_url: String,
+        client_id: String,
+        client_secret: String,
+    ) -> Self {
+        Self {
+            client,
+            token_url,
+            client_id,
+            client_secret,
+            current: tokio::sync::Mutex::new(None),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// Token requests made so far.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// A valid access token: the cached one, or a new one.
+    ///
+    /// # Errors
+    /// The token endpoint's refusal (permanent for 400/401, transient for 429/5xx and
+    /// network failures).
+    pub async fn token(&self) -> Result<String, ApiError> {
+        let mut current = self.current.lock().await;
+        if let Some(c) = current.as_ref().filter(|c| Instant::now() < c.refresh_at) {
+            return Ok(c.token.clone());
+        }
+        let fresh = self.fetch().await?;
+        let token = fresh.token.clone();
+        *current = Some(fresh);
+        Ok(token)
+    }
+
+    /// Drops `token` if it is still the cached one.
+    pub async fn invalidate(&self, token: &str) {
+        let mut current = self.current.lock().await;
+        if current.as_ref().is_some_and(|c| c.token == token) {
+            *current = None;
+        }
+    }
+
+    async fn fetch(&self) -> Result<Cached, ApiError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let error = |kind, message: String| ApiError::new(kind, "oauth", "fetch token", message);
+        let form = outbound::uber_token_request(&self.client_id, &self.client_secret);
+        let started = Instant::now();
+        let response = self
+            .client
+            .post(&self.token_url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| ApiError {
+                source: Some(Box::new(e)),
+                ..error(
+                    ErrorKind::Transient,
+                    format!("POST {}: request failed", self.token_url),
+                )
+            })?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::parse_retry_after(v, Utc::now()));
+        let bytes = response.bytes().await.map_err(|e| ApiError {
+            source: Some(Box::new(e)),
+            ..error(
+                ErrorKind::Transient,
+                "reading the token answer failed".into(),
+            )
+        })?;
+        if !(200..300).contains(&status) {
+            let kind = match status {
+                408 | 429 | 500..=599 => ErrorKind::Transient,
+                _ => ErrorKind::Permanent,
+            };
+            let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
+            return Err(ApiError {
+                status: Some(status),
+                retry_after,
+                ..error(
+                    kind,
+                    format!("POST {} answered {status}: {snippet}", self.token_url),
+                )
+            });
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|e| ApiError {
+            status: Some(status),
+            source: Some(Box::new(e)),
+            ..error(
+                ErrorKind::Permanent,
+                "the token answer has no access_token and expires_in".into(),
+            )
+        })?;
+        if answer
+            .token_type
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
+        {
+            return Err(error(
+                ErrorKind::Permanent,
+                format!("token type {:?} is not Bearer", answer.token_type),
+            ));
+        }
+        let lifetime = Duration::from_secs(answer.expires_in);
+        tracing::info!(
+            token_url = %self.token_url,
+            expires_in = answer.expires_in,
+            "fetched an access token"
+        );
+        Ok(Cached {
+            token: answer.access_token,
+            refresh_at: started + lifetime - refresh_margin(lifetime),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_refreshed_a_tenth_of_its_life_early_and_never_more_than_five_minutes() {
+        assert_eq!(
+            refresh_margin(Duration::from_secs(2_592_000)),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(60)),
+            Duration::from_secs(6)
+        );
+        assert_eq!(refresh_margin(Duration::ZERO), Duration::ZERO);
+    }
+}
