@@ -84,6 +84,15 @@ fn parse_input(function: &str, v: &Value) -> Result<(), String> {
                 Err(format!("release-order does not take {detail_type:?}"))
             }
         }),
+        "store-status" => parse_event(v).and_then(|()| {
+            let detail_type = v["detail-type"].as_str().unwrap_or_default();
+            let handled = pipeline::usecases::store_status::HANDLED;
+            if handled.iter().any(|(_, d)| *d == detail_type) {
+                Ok(())
+            } else {
+                Err(format!("store-status does not take {detail_type:?}"))
+            }
+        }),
         // A seed step: a document as intake stored it (a prefix and a body that is a
         // webhook, JSON).
         samples::DOCUMENTS_STEP => match (v["prefix"].as_str(), v["body"].as_str()) {

@@ -55,6 +55,7 @@ async fn calls_of(binary: &str, env: &Env) -> Vec<AwsCall> {
         "pos" => wiring::pos(env, &backend).await.map(|_| ()),
         "release-order" => wiring::release(env, &backend).await.map(|_| ()),
         "catalog-admin" => wiring::catalog_admin(env, &backend).await.map(|_| ()),
+        "store-status" => wiring::store_status(env, &backend).await.map(|_| ()),
         other => panic!("unknown binary {other}"),
     };
     built.unwrap_or_else(|e| panic!("{binary} does not build: {e}"));
@@ -87,7 +88,7 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
     let (app, iam) = app_and_iam();
     let state_machine = app.state_machines[0].arn.clone();
     let dev_secrets = repo_root().join("events/dev-secrets");
-    assert_eq!(app.functions.len(), 8);
+    assert_eq!(app.functions.len(), 9);
     for f in &app.functions {
         // Built with the development secrets from files; the calls are recorded all the same.
         let mut env = Env::from_pairs([

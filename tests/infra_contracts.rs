@@ -144,6 +144,12 @@ fn every_rule_pattern_matches_the_events_its_target_consumes_and_no_other() {
         .find(|f| t.function_binary(f).as_deref() == Some("release-order"))
         .unwrap()
         .id;
+    let store_status = t
+        .of_kind("AWS::Serverless::Function")
+        .into_iter()
+        .find(|f| t.function_binary(f).as_deref() == Some("store-status"))
+        .unwrap()
+        .id;
     // What each target consumes, from the code.
     let consumes: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::from([
         (
@@ -156,6 +162,13 @@ fn every_rule_pattern_matches_the_events_its_target_consumes_and_no_other() {
         (
             release.clone(),
             pipeline::usecases::release::HANDLED
+                .iter()
+                .map(|(s, d)| ((*s).to_owned(), (*d).to_owned()))
+                .collect(),
+        ),
+        (
+            store_status.clone(),
+            pipeline::usecases::store_status::HANDLED
                 .iter()
                 .map(|(s, d)| ((*s).to_owned(), (*d).to_owned()))
                 .collect(),
@@ -1114,7 +1127,7 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
     let t = template();
     let resolver = local_resolver(&t);
     let functions = t.of_kind("AWS::Serverless::Function");
-    assert_eq!(functions.len(), 8);
+    assert_eq!(functions.len(), 9);
     for f in functions {
         let binary = t.function_binary(&f).unwrap();
         let mut env = Env::from_pairs([
@@ -1139,6 +1152,7 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
             "pos" => wiring::pos(&env, &backend).await.map(|_| ()),
             "release-order" => wiring::release(&env, &backend).await.map(|_| ()),
             "catalog-admin" => wiring::catalog_admin(&env, &backend).await.map(|_| ()),
+            "store-status" => wiring::store_status(&env, &backend).await.map(|_| ()),
             other => panic!("{}: unknown binary {other}", f.id),
         };
         started.unwrap_or_else(|e| {
@@ -1265,6 +1279,7 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
         ("accept-order", "API_CREDENTIALS_ID"),
         ("pos", "API_CREDENTIALS_ID"),
         ("release-order", "API_CREDENTIALS_ID"),
+        ("store-status", "API_CREDENTIALS_ID"),
     ] {
         let f = t
             .of_kind("AWS::Serverless::Function")

@@ -418,6 +418,25 @@ async fn the_admin_route_takes_changes_signed_by_a_permitted_caller_and_refuses_
         statements_to(&c, &refused).await,
         [(local_cloud::sim::partner::Told::Deny, true)]
     );
+    // The partners that publish a store-status call show the store paused, by their own
+    // records (store-status, from the announcement); Grubhub publishes none.
+    let paused = [
+        (
+            Partner::UberEats,
+            "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001",
+            false,
+        ),
+        (Partner::DoorDash, "S1001", false),
+        (Partner::ChainApp, "1001", false),
+    ];
+    let owned = |told: &[(Partner, &str, bool)]| -> Vec<(Partner, String, bool)> {
+        told.iter()
+            .map(|(p, id, o)| (*p, (*id).to_owned(), *o))
+            .collect()
+    };
+    assert_eq!(stores_told(&c, paused.len()).await, owned(&paused));
+    let uber = c.partners[&Partner::UberEats].ledger.store_statuses().await;
+    assert_eq!(uber[0].reason.as_deref(), Some("fryer down"));
 
     // Refusals name the problem and change nothing: a bad body, a typo'd item, a bad menu.
     let (status, body) = admin(&c, "PUT", path, "{}", local).await;
@@ -468,5 +487,29 @@ async fn the_admin_route_takes_changes_signed_by_a_permitted_caller_and_refuses_
             .collect::<Vec<_>>(),
         ["Store Paused", "Store Resumed"]
     );
+    // And the partners show it online again.
+    let both: Vec<(Partner, &str, bool)> = paused
+        .iter()
+        .flat_map(|&(p, id, _)| [(p, id, false), (p, id, true)])
+        .collect();
+    assert_eq!(stores_told(&c, both.len()).await, owned(&both));
     c.stop().await;
+}
+
+/// What the partners' own records say they were told about stores, in order per partner
+/// (Uber Eats, DoorDash, Grubhub, app), once `n` statements are there (or after 20 s).
+async fn stores_told(c: &LocalCloud, n: usize) -> Vec<(Partner, String, bool)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut told = Vec::new();
+        for p in Partner::ALL {
+            for s in c.partners[&p].ledger.store_statuses().await {
+                told.push((p, s.store, s.online));
+            }
+        }
+        if told.len() >= n || std::time::Instant::now() > deadline {
+            return told;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

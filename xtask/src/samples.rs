@@ -495,6 +495,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "hold-order",
         "pos",
         "release-order",
+        "store-status",
         "samples",
     ] {
         out.manage(&format!("events/{dir}"));
@@ -939,6 +940,109 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
             let e = e.map_err(|e| e.to_string())?;
             g.catalogue.insert(e.detail_type.clone(), e);
         }
+    }
+
+    // store-status: the partners are told the store as the catalogue has it (the memory
+    // backend's catalogue is the repository's: S1003 paused for its refit, S1001 open).
+    {
+        use aws_adapters::catalog_admin::{self, PauseChange};
+        let at = sample_time();
+        let envelope = |e: Result<OutboundEvent, _>, name: &str| -> Result<Value, String> {
+            let e = e.map_err(|e: pipeline::catalog_admin::AdminError| e.to_string())?;
+            serde_json::to_value(e.to_envelope(&format!("sample-{name}"), at, ACCOUNT, REGION))
+                .map_err(|e| e.to_string())
+        };
+        let store = |id: &str| order_domain::StoreId::parse(id).map_err(|e| e.to_string());
+        let refit = PauseChange {
+            reason: "kitchen refit".to_owned(),
+            until: None,
+        };
+        let paused = envelope(
+            catalog_admin::pause_announcement(&store("S1003")?, Some(&refit), at),
+            "paused",
+        )?;
+        g.sample(
+            out,
+            "store-status",
+            "paused",
+            "A store paused: Uber Eats, DoorDash and the app are told; Grubhub publishes no store-status call",
+            paused,
+            affecting(
+                output(json!({ "storeId": "S1003", "availability": { "status": "paused", "reason": "kitchen refit" }, "told": ["ubereats", "doordash", "app"], "notSupported": ["grubhub"] })),
+                json!({ "partner": ["store paused ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1003", "store paused doordash S1003", "store paused app 1003"] }),
+            ),
+            None,
+        )
+        .await?;
+        let resumed = envelope(
+            catalog_admin::pause_announcement(&store("S1001")?, None, at),
+            "resumed",
+        )?;
+        g.sample(
+            out,
+            "store-status",
+            "resumed",
+            "A store resumed: its partners are told it is online",
+            resumed,
+            affecting(
+                output(json!({ "storeId": "S1001", "availability": { "status": "online" }, "told": ["ubereats", "doordash", "app"] })),
+                json!({ "partner": ["store online ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001", "store online doordash S1001", "store online app 1001"] }),
+            ),
+            None,
+        )
+        .await?;
+        let stale = envelope(
+            catalog_admin::pause_announcement(&store("S1001")?, Some(&refit), at),
+            "stale-pause",
+        )?;
+        g.sample(
+            out,
+            "store-status",
+            "stale-pause",
+            "A pause handled after the store was resumed: the catalogue, not the event, says what the partners are told (online)",
+            stale,
+            affecting(
+                output(json!({ "storeId": "S1001", "availability": { "status": "online" } })),
+                json!({ "partner": ["store online ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001", "store online doordash S1001", "store online app 1001"] }),
+            ),
+            None,
+        )
+        .await?;
+        let unknown = envelope(
+            catalog_admin::pause_announcement(&store("S9999")?, None, at),
+            "unknown-store",
+        )?;
+        g.sample(
+            out,
+            "store-status",
+            "unknown-store",
+            "A store the catalogue does not hold: nothing to tell",
+            unknown,
+            output(json!({ "storeId": "S9999", "told": [], "note": "store S9999 is not in the catalogue" })),
+            None,
+        )
+        .await?;
+        let menu = envelope(
+            catalog_admin::menu_announcement(
+                &catalog_admin::Published {
+                    menu: "core-us".to_owned(),
+                    version: 2,
+                    stores: 3,
+                },
+                at,
+            ),
+            "wrong-event",
+        )?;
+        g.sample(
+            out,
+            "store-status",
+            "wrong-event",
+            "An event store-status does not handle: InvalidInput",
+            menu,
+            error("InvalidInput", "Menu Published"),
+            None,
+        )
+        .await?;
     }
 
     // The catalogue admin route's requests.

@@ -51,7 +51,9 @@ pub fn alias_key(partner: Partner, partner_store_id: &str) -> String {
 /// How long a looked-up store stays cached, and how many entries a container keeps.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheSettings {
-    /// Time to live of a store (and of a partner id's mapping to it).
+    /// Time to live of a store (and of a partner id's mapping to it). Zero caches nothing
+    /// and reads strongly consistent: for a reader that must see the latest change (the
+    /// store-status function, which tells partners a store's status as it is now).
     pub ttl: Duration,
     /// Entries kept at most (stores, partner ids and menus each).
     pub capacity: u64,
@@ -76,6 +78,7 @@ pub struct DynamoCatalog {
     by_partner: mini_moka::sync::Cache<(Partner, String), Option<StoreId>>,
     menu_versions: mini_moka::sync::Cache<(String, i64), Arc<Menu>>,
     counts: Arc<Counts>,
+    consistent: bool,
 }
 
 /// Lookups answered, and those that needed a table read, since the last report.
@@ -123,6 +126,7 @@ impl DynamoCatalog {
                 .max_capacity(cache.capacity)
                 .build(),
             counts: Arc::default(),
+            consistent: cache.ttl.is_zero(),
         }
     }
 
@@ -167,6 +171,7 @@ impl DynamoCatalog {
             .get_item()
             .table_name(table)
             .set_key(Some(key))
+            .consistent_read(self.consistent)
             .send()
             .await
             .map_err(|e| err("read the catalogue", e))?;

@@ -128,4 +128,25 @@ impl PartnerApi for PartnerHttpClient {
             Err(e) => Err(e),
         }
     }
+
+    async fn set_store_status(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        availability: &partners::StoreAvailability,
+    ) -> Result<bool, ApiError> {
+        let Some(req) = api::store_status(partner, partner_store_id, availability) else {
+            return Ok(false);
+        };
+        self.api(partner, "set store status")?
+            .call(
+                "set store status",
+                req.method,
+                &req.path,
+                req.body.as_ref(),
+                &[],
+            )
+            .await?;
+        Ok(true)
+    }
 }

@@ -90,6 +90,18 @@ impl PartnerApi for Deferred<dyn PartnerApi> {
             .notify(order, order_id, action)
             .await
     }
+
+    async fn set_store_status(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        availability: &partners::StoreAvailability,
+    ) -> Result<bool, ApiError> {
+        self.get("set store status")
+            .await?
+            .set_store_status(partner, partner_store_id, availability)
+            .await
+    }
 }
 
 #[async_trait]

@@ -97,6 +97,7 @@ pub struct Snapshot {
     held: std::collections::BTreeSet<String>,
     pos: Vec<(String, String, bool)>,
     partner: usize,
+    store_statuses: usize,
     callbacks: usize,
     documents: std::collections::BTreeSet<String>,
 }
@@ -147,6 +148,7 @@ impl Snapshot {
                 })
                 .collect(),
             partner: w.partners.calls().len(),
+            store_statuses: w.partners.store_statuses().len(),
             callbacks: w.callbacks.calls().len(),
             documents: w.documents.keys().into_iter().collect(),
         }
@@ -221,7 +223,18 @@ impl Snapshot {
                 };
                 format!("{action} {} {}", c.order.partner, c.order.partner_order_id)
             })
-            .collect();
+            .chain(
+                w.partners.store_statuses()[self.store_statuses..]
+                    .iter()
+                    .map(|(partner, store, availability)| {
+                        let status = match availability {
+                            partners::StoreAvailability::Online => "online",
+                            partners::StoreAvailability::Paused { .. } => "paused",
+                        };
+                        format!("store {status} {partner} {store}")
+                    }),
+            )
+            .collect::<Vec<_>>();
         let callbacks = w.callbacks.calls()[self.callbacks..]
             .iter()
             .map(|c| match c {
@@ -403,6 +416,10 @@ pub async fn run_step(
             .handle(&parse(function, input)?)
             .await?),
         "release-order" => out(wiring::release(env, backend)
+            .await?
+            .handle(&parse(function, input)?)
+            .await?),
+        "store-status" => out(wiring::store_status(env, backend)
             .await?
             .handle(&parse(function, input)?)
             .await?),

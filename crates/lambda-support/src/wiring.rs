@@ -702,6 +702,20 @@ pub async fn release(env: &Env, backend: &Backend) -> Result<Releaser, ConfigErr
     })
 }
 
+/// The store-status use case: the catalogue (read uncached and strongly consistent on AWS,
+/// `CATALOG_CACHE_TTL_SECONDS` 0 in the template, so partners are told the latest state) and
+/// every partner's API.
+pub async fn store_status(
+    env: &Env,
+    backend: &Backend,
+) -> Result<pipeline::usecases::store_status::StoreStatusSync, ConfigError> {
+    Ok(pipeline::usecases::store_status::StoreStatusSync {
+        catalog: backend.catalog(env)?,
+        partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
+        clock: backend.clock(),
+    })
+}
+
 /// The catalogue admin use case (the `catalog-admin` function, behind the IAM-authorised
 /// admin route): the stores and menus tables (`STORES_TABLE`, `MENUS_TABLE`, with
 /// [`aws_adapters::catalog_admin::IAM_ACTIONS`]) and the order bus; on the memory backend,

@@ -609,7 +609,8 @@ mod tests {
                 "hold-order",
                 "intake",
                 "pos",
-                "release-order"
+                "release-order",
+                "store-status"
             ]
         );
         for f in &app.functions {

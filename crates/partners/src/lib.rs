@@ -15,7 +15,7 @@ pub mod outbound;
 pub mod ubereats;
 pub mod webhook;
 
-pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction};
+pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction, StoreAvailability};
 pub use auth::{AuthError, Headers, Verified};
 pub use webhook::{
     Acknowledgement, ArrivalNotice, CancellationNotice, CourierNotice, OrderNotice, PayloadKind,

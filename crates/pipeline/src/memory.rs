@@ -503,11 +503,15 @@ pub struct PartnerCall {
     pub action: PartnerAction,
 }
 
+/// A store status told to a partner in memory: partner, its store id, what.
+pub type StoreStatusCall = (Partner, String, partners::StoreAvailability);
+
 /// Partner APIs in memory: serves fetched orders from fixtures, records notifications.
 #[derive(Debug, Default)]
 pub struct InMemoryPartnerApi {
     fixtures: Mutex<HashMap<(Partner, String), serde_json::Value>>,
     calls: Mutex<Vec<PartnerCall>>,
+    store_statuses: Mutex<Vec<StoreStatusCall>>,
     faults: Mutex<VecDeque<Fault>>,
 }
 
@@ -556,6 +560,11 @@ impl InMemoryPartnerApi {
         lock(&self.calls).clone()
     }
 
+    /// Every store status told so far, oldest first.
+    pub fn store_statuses(&self) -> Vec<StoreStatusCall> {
+        lock(&self.store_statuses).clone()
+    }
+
     fn fault(&self, service: &str, operation: &str) -> Result<(), ApiError> {
         match lock(&self.faults).pop_front() {
             Some(f) => Err(f.to_error(service, operation)),
@@ -598,6 +607,24 @@ impl PartnerApi for InMemoryPartnerApi {
             action: action.clone(),
         });
         Ok(())
+    }
+
+    async fn set_store_status(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        availability: &partners::StoreAvailability,
+    ) -> Result<bool, ApiError> {
+        if partners::api::store_status(partner, partner_store_id, availability).is_none() {
+            return Ok(false);
+        }
+        self.fault(partner.as_str(), "set store status")?;
+        lock(&self.store_statuses).push((
+            partner,
+            partner_store_id.to_owned(),
+            availability.clone(),
+        ));
+        Ok(true)
     }
 }
 

@@ -570,6 +570,14 @@ pub trait PartnerApi: Send + Sync {
         order_id: &OrderId,
         action: &PartnerAction,
     ) -> Result<(), ApiError>;
+    /// Sets whether the partner shows store `partner_store_id` as taking orders
+    /// ([`partners::api::store_status`]); `Ok(false)` where the partner publishes no such call.
+    async fn set_store_status(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        availability: &partners::StoreAvailability,
+    ) -> Result<bool, ApiError>;
 }
 
 /// A POS ticket: what the store's POS receives.

@@ -64,16 +64,56 @@ pub struct Statement {
     pub at: DateTime<Utc>,
 }
 
+/// A store's status as a partner was told it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreStatement {
+    /// The partner's store id.
+    pub store: String,
+    /// Taking orders.
+    pub online: bool,
+    /// Why not, if paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the pause ends, if told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// When it took effect.
+    pub at: DateTime<Utc>,
+}
+
 /// A partner's records of what it was told, in the order it took effect.
 #[derive(Debug, Default)]
 pub struct PartnerLedger {
     entries: Mutex<Vec<Statement>>,
+    stores: Mutex<Vec<StoreStatement>>,
 }
 
 impl PartnerLedger {
     /// Everything, oldest first.
     pub async fn entries(&self) -> Vec<Statement> {
         self.entries.lock().await.clone()
+    }
+
+    /// Every store status told, oldest first.
+    pub async fn store_statuses(&self) -> Vec<StoreStatement> {
+        self.stores.lock().await.clone()
+    }
+
+    async fn store_told(
+        &self,
+        store: &str,
+        online: bool,
+        reason: Option<String>,
+        until: Option<DateTime<Utc>>,
+    ) {
+        self.stores.lock().await.push(StoreStatement {
+            store: store.to_owned(),
+            online,
+            reason,
+            until,
+            at: Utc::now(),
+        });
     }
 
     /// Whether `order` has ended on the partner's side: cancelled or denied.
@@ -263,6 +303,85 @@ async fn grubhub_status(
     }
 }
 
+/// Uber Eats' Set Store Status: `status` `ONLINE` or `PAUSED` (no other value can be set),
+/// optional `reason` and `paused_until`; 204.
+async fn uber_store_status(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let online = match body["status"].as_str() {
+        Some("ONLINE") => true,
+        Some("PAUSED") => false,
+        other => return bad_request(&format!("status {other:?} is not ONLINE or PAUSED")),
+    };
+    let until = match ready_time(&body["paused_until"], "paused_until") {
+        Ok(t) => t,
+        Err(why) => return bad_request(&why),
+    };
+    let reason = body["reason"].as_str().map(str::to_owned);
+    s.ledger.store_told(&id, online, reason, until).await;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// DoorDash's store deactivation reasons ("Store and item status").
+const DOORDASH_STORE_REASONS: [&str; 6] = [
+    "out_of_business",
+    "delete_store",
+    "payment_issue",
+    "operational_issues",
+    "store_self_disabled_in_their_POS_portal",
+    "store_pos_connectivity_issues",
+];
+
+/// DoorDash's store status: `is_active`, and to deactivate a `reason` from its list, `notes`
+/// and `end_time`.
+async fn doordash_store_status(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(active) = body["is_active"].as_bool() else {
+        return bad_request("is_active must be true or false");
+    };
+    if !active {
+        match body["reason"].as_str() {
+            Some(r) if DOORDASH_STORE_REASONS.contains(&r) => {}
+            other => {
+                return bad_request(&format!(
+                    "reason {other:?} is not one of {}",
+                    DOORDASH_STORE_REASONS.join(", ")
+                ));
+            }
+        }
+    }
+    let until = match ready_time(&body["end_time"], "end_time") {
+        Ok(t) => t,
+        Err(why) => return bad_request(&why),
+    };
+    let notes = body["notes"].as_str().map(str::to_owned);
+    s.ledger.store_told(&id, active, notes, until).await;
+    (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response()
+}
+
+/// The app's store status: `paused`, `reason`, `until`.
+async fn app_store_status(
+    State(s): State<S>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(paused) = body["paused"].as_bool() else {
+        return bad_request("paused must be true or false");
+    };
+    let until = match ready_time(&body["until"], "until") {
+        Ok(t) => t,
+        Err(why) => return bad_request(&why),
+    };
+    let reason = body["reason"].as_str().map(str::to_owned);
+    s.ledger.store_told(&id, !paused, reason, until).await;
+    (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response()
+}
+
 async fn uber_fetch(State(s): State<S>, Path(id): Path<String>) -> Response {
     match s.book.orders.lock().await.get(&id) {
         Some(o) => (StatusCode::OK, Json(o.clone())).into_response(),
@@ -302,10 +421,12 @@ pub fn router(
             .route("/v2/eats/order/{id}", get(uber_fetch))
             .route("/v1/eats/orders/{id}/accept_pos_order", post(accept))
             .route("/v1/eats/orders/{id}/deny_pos_order", post(deny))
-            .route("/v1/eats/orders/{id}/cancel", post(uber_cancel)),
+            .route("/v1/eats/orders/{id}/cancel", post(uber_cancel))
+            .route("/v1/eats/store/{id}/status", post(uber_store_status)),
         Partner::DoorDash => Router::new()
             .route("/api/v1/orders/{id}", patch(doordash_status))
-            .route("/api/v1/orders/{id}/cancellation", patch(doordash_cancel)),
+            .route("/api/v1/orders/{id}/cancellation", patch(doordash_cancel))
+            .route("/api/v1/stores/{id}/status", put(doordash_store_status)),
         Partner::Grubhub => Router::new().route(
             "/pos/v1/merchant/{restaurant}/orders/{id}/status",
             put(grubhub_status),
@@ -313,7 +434,8 @@ pub fn router(
         Partner::ChainApp => Router::new()
             .route("/api/orders/{id}/accept", post(app_accept))
             .route("/api/orders/{id}/reject", post(deny))
-            .route("/api/orders/{id}/cancel", post(cancel)),
+            .route("/api/orders/{id}/cancel", post(cancel))
+            .route("/api/stores/{id}/status", post(app_store_status)),
     };
     let r = r.route("/_sim/orders/{id}", put(register));
     let with_admin = admin_routes(Router::new()).with_state(sim.clone());

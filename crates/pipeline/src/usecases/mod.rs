@@ -7,6 +7,7 @@ pub mod hold;
 pub mod intake;
 pub mod pos;
 pub mod release;
+pub mod store_status;
 
 use order_domain::{Order, OrderId};
 use order_events::{BusEvent, Metadata, OutboundEvent, slug};
