@@ -1,6 +1,7 @@
 //! Grubhub-style format. The whole order is pushed (`ORDER_CREATED`), signed with a base64
-//! HMAC-SHA256 over timestamp, nonce and body; money is decimal strings with a currency
-//! field; times carry the store's local offset; `when_for` is null for ASAP orders; items are
+//! HMAC-SHA256 over timestamp, nonce and body; money is integer cents, as Grubhub's public
+//! order models give prices ("in cents", grubhub-developers "Orders"; docs/partner-contracts.md
+//! G3b), with the cart's `currency`; times carry the store's local offset; `when_for` is null for ASAP orders; items are
 //! `lines` with `options`; courier coordinates arrive as strings.
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -49,8 +50,8 @@ pub struct GhOption {
     pub id: String,
     /// Name.
     pub name: String,
-    /// Decimal string.
-    pub price: String,
+    /// Cents, for one.
+    pub price: i64,
     /// How many.
     #[serde(default = "one")]
     pub quantity: u32,
@@ -69,8 +70,8 @@ pub struct Line {
     pub name: String,
     /// How many.
     pub quantity: u32,
-    /// Decimal string, for one.
-    pub price: String,
+    /// Cents, for one.
+    pub price: i64,
     /// Options.
     #[serde(default)]
     pub options: Vec<GhOption>,
@@ -84,12 +85,12 @@ pub struct Line {
 pub struct Charges {
     /// ISO 4217.
     pub currency: String,
-    /// Decimal string.
-    pub subtotal: String,
-    /// Decimal string.
-    pub tax: String,
-    /// Decimal string.
-    pub total: String,
+    /// Cents.
+    pub subtotal: i64,
+    /// Cents.
+    pub tax: i64,
+    /// Cents.
+    pub total: i64,
 }
 
 /// The diner.
@@ -220,8 +221,11 @@ pub fn adapt(
     let currency = Currency::parse(&o.charges.currency)
         .map_err(|e| Rejection::invalid("order.charges.currency", e))?;
     mapping::currency(store, currency)?;
-    let dec = |s: &str, field: &str| {
-        Money::from_decimal_str(s.trim(), currency).map_err(|e| Rejection::invalid(field, e))
+    let cents = |amount: i64, field: &str| {
+        if amount < 0 {
+            return Err(Rejection::invalid(field, "a negative amount"));
+        }
+        Ok(Money::new(amount, currency))
     };
     let fulfillment = match o.fulfillment_info.kind.as_str() {
         "DELIVERY" => Fulfillment::Delivery,
@@ -252,14 +256,14 @@ pub fn adapt(
                 id: opt.id.clone(),
                 name: opt.name.clone(),
                 quantity: opt.quantity,
-                unit_price: dec(&opt.price, &format!("order.lines[{i}].options[{j}].price"))?,
+                unit_price: cents(opt.price, &format!("order.lines[{i}].options[{j}].price"))?,
             });
         }
         lines.push(LineIn {
             id: l.menu_item_id.clone(),
             name: l.name.clone(),
             quantity: l.quantity,
-            unit_price: dec(&l.price, &format!("order.lines[{i}].price"))?,
+            unit_price: cents(l.price, &format!("order.lines[{i}].price"))?,
             modifiers,
             notes: l.special_instructions.clone(),
         });
@@ -273,8 +277,8 @@ pub fn adapt(
         fulfillment,
         timing,
         items: mapping::lines(P, menu, lines)?,
-        stated_subtotal: dec(&o.charges.subtotal, "order.charges.subtotal")?,
-        tax: dec(&o.charges.tax, "order.charges.tax")?,
+        stated_subtotal: cents(o.charges.subtotal, "order.charges.subtotal")?,
+        tax: cents(o.charges.tax, "order.charges.tax")?,
         customer_name: o.diner.map(|d| d.name).unwrap_or_default(),
         notes: o.special_instructions,
     }

@@ -170,11 +170,6 @@ fn arb_order() -> impl Strategy<Value = Generated> {
         })
 }
 
-/// Cents as Grubhub-style decimal strings: 1346 → "13.46".
-fn decimal(cents: i64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
-}
-
 fn e5(cents: i64) -> Value {
     json!({ "amount_e5": cents * 1_000, "currency_code": "USD" })
 }
@@ -276,7 +271,7 @@ fn render(g: &Generated) -> Value {
                             json!({
                                 "id": partner_id(p, &MODIFIERS[m.row]),
                                 "name": MODIFIERS[m.row].4,
-                                "price": decimal(m.cents),
+                                "price": m.cents,
                                 "quantity": m.quantity,
                             })
                         })
@@ -285,7 +280,7 @@ fn render(g: &Generated) -> Value {
                         "menu_item_id": partner_id(p, &ITEMS[l.row]),
                         "name": ITEMS[l.row].4,
                         "quantity": l.quantity,
-                        "price": decimal(l.cents),
+                        "price": l.cents,
                         "options": options,
                     })
                 })
@@ -302,9 +297,9 @@ fn render(g: &Generated) -> Value {
                     "lines": lines,
                     "charges": {
                         "currency": "USD",
-                        "subtotal": decimal(sub),
-                        "tax": decimal(tax),
-                        "total": decimal(total),
+                        "subtotal": sub,
+                        "tax": tax,
+                        "total": total,
                     },
                     "diner": { "name": "Jo P." },
                 },
@@ -382,7 +377,6 @@ fn line_field(p: Partner, i: usize, field: &str) -> String {
 fn price_value(p: Partner, cents: i64) -> Value {
     match p {
         Partner::UberEats => Value::from(cents * 1_000),
-        Partner::Grubhub => Value::from(decimal(cents)),
         _ => Value::from(cents),
     }
 }
