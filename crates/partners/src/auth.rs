@@ -66,7 +66,8 @@ impl Headers for Vec<(String, String)> {
 /// choose, in a header over TLS), anything else (optionally `hmac:<secret>`) for HMAC. The
 /// HMAC header layout is an assumption: Grubhub's page stops before it (docs/partner-contracts.md,
 /// G2), so the pipeline's own layout stands in until Grubhub's reference is in hand. JWT is not
-/// supported: its header format is not public either.
+/// supported: its header format is not public either, so a `jwt:` credential refuses every
+/// webhook with [`AuthError::UnsupportedScheme`] rather than being taken for an HMAC secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrubhubScheme<'a> {
     /// `Authorization: Basic base64(user:password)`.
@@ -76,11 +77,16 @@ pub enum GrubhubScheme<'a> {
     },
     /// The HMAC of timestamp, nonce and body, with this secret.
     Hmac(&'a str),
+    /// Grubhub's JWT scheme (`jwt:`…), whose format is not public: not supported.
+    Jwt,
 }
 
 impl<'a> GrubhubScheme<'a> {
     /// The scheme a credential names.
     pub fn of(credential: &'a str) -> Self {
+        if credential.starts_with("jwt:") {
+            return GrubhubScheme::Jwt;
+        }
         match credential.strip_prefix("basic:") {
             Some(user_password) => GrubhubScheme::Basic { user_password },
             None => GrubhubScheme::Hmac(credential.strip_prefix("hmac:").unwrap_or(credential)),
@@ -110,6 +116,10 @@ pub enum AuthError {
     /// The signature or token does not match.
     #[error("signature does not match")]
     BadSignature,
+    /// The configured scheme cannot be checked (the credential names a scheme whose format
+    /// the partner does not publish).
+    #[error("the configured {0} webhook scheme is not supported")]
+    UnsupportedScheme(&'static str),
     /// The request was signed outside the replay window.
     #[error(
         "request timestamp {signed_at} is {age_seconds} s from now, outside the {window_seconds} s replay window"
@@ -192,6 +202,9 @@ pub fn verify(
             }
         }
         Partner::Grubhub => match GrubhubScheme::of(credential) {
+            GrubhubScheme::Jwt => Err(AuthError::UnsupportedScheme(
+                "Grubhub JWT (its format is not public; choose basic or HMAC at onboarding)",
+            )),
             GrubhubScheme::Basic { user_password } => {
                 let value = required(headers, header::AUTHORIZATION)?;
                 let malformed = |why| AuthError::Malformed {
@@ -311,6 +324,8 @@ pub fn sign(
             format!("Bearer {credential}"),
         )],
         Partner::Grubhub => match GrubhubScheme::of(credential) {
+            // Nothing can sign for a scheme nothing can check.
+            GrubhubScheme::Jwt => vec![],
             GrubhubScheme::Basic { user_password } => vec![(
                 header::AUTHORIZATION.to_owned(),
                 format!("Basic {}", B64.encode(user_password)),
@@ -718,5 +733,9 @@ mod tests {
                 .signed_at,
             Some(now())
         );
+        // A JWT credential is not an HMAC secret: every webhook is refused, the scheme named.
+        let refused = verify(Partner::Grubhub, &hmac_headers, body, "jwt:k").unwrap_err();
+        assert!(matches!(refused, AuthError::UnsupportedScheme(_)));
+        assert!(refused.to_string().contains("Grubhub JWT"), "{refused}");
     }
 }
