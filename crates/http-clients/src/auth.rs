@@ -13,8 +13,8 @@ use pipeline::ports::{ApiError, ErrorKind};
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::Deserialize;
 
-/// How a client authenticates its calls.
-#[derive(Debug, Clone)]
+/// How a client authenticates its calls. Its `Debug` names the scheme and public ids only.
+#[derive(Clone)]
 pub enum Authorizer {
     /// No credentials.
     None,
@@ -44,9 +44,35 @@ pub enum Authorizer {
     },
 }
 
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Authorizer::None => f.write_str("None"),
+            Authorizer::Bearer(_) => f.write_str("Bearer(..)"),
+            Authorizer::ClientCredentials(cache) => {
+                f.debug_tuple("ClientCredentials").field(cache).finish()
+            }
+            Authorizer::DoorDashJwt {
+                developer_id,
+                key_id,
+                ..
+            } => f
+                .debug_struct("DoorDashJwt")
+                .field("developer_id", developer_id)
+                .field("key_id", key_id)
+                .finish_non_exhaustive(),
+            Authorizer::GrubhubMac { client_id, .. } => f
+                .debug_struct("GrubhubMac")
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 impl Authorizer {
     /// The authorizer for `credentials`; client credentials are exchanged at `token_url`
-    /// (Uber: `https://auth.uber.com/oauth/v2/token`) through `client`.
+    /// (Uber: `https://auth.uber.com/oauth/v2/token`) for a token with `scope` (Uber:
+    /// [`outbound::UBER_ORDER_SCOPE`] for order calls) through `client`.
     ///
     /// # Errors
     /// Client credentials without a token URL.
@@ -54,6 +80,7 @@ impl Authorizer {
         credentials: ApiCredentials,
         client: &reqwest::Client,
         token_url: Option<&str>,
+        scope: &str,
     ) -> Result<Self, String> {
         Ok(match credentials {
             ApiCredentials::Bearer(t) => Authorizer::Bearer(t),
@@ -69,6 +96,7 @@ impl Authorizer {
                     url,
                     client_id,
                     client_secret,
+                    scope.to_owned(),
                 )))
             }
             ApiCredentials::DoorDashJwt {
@@ -186,10 +214,7 @@ impl Authorizer {
     /// the next call fetches another. True when there is a fresh one to try.
     pub(crate) async fn rejected(&self, used: Option<&str>) -> bool {
         match (self, used) {
-            (Authorizer::ClientCredentials(cache), Some(token)) => {
-                cache.invalidate(token).await;
-                true
-            }
+            (Authorizer::ClientCredentials(cache), Some(token)) => cache.invalidate(token).await,
             _ => false,
         }
     }
@@ -201,21 +226,52 @@ impl Authorizer {
 ///
 /// Uber rate-limits its token endpoint to 100 requests an hour and advises caching the token
 /// until it expires (`expires_in`, 30 days in its example) and refreshing on a 401
-/// (developer.uber.com, "Client Credentials Flow"; docs/partner-contracts.md, U7c).
-#[derive(Debug)]
+/// (developer.uber.com, "Client Credentials Flow"; docs/partner-contracts.md, U7c). A 401
+/// drops the token and the next call fetches another, but a token fetched after a 401 is
+/// not dropped for another 401 within [`REFETCH_AFTER_401_EVERY`]: a refusal that a fresh
+/// token does not cure is not about the token, and fetching on every call would spend the
+/// hour's budget.
+/// The cache is per process (per Lambda execution environment): see the README's note on
+/// the budget at scale.
 pub struct TokenCache {
     client: reqwest::Client,
     token_url: String,
     client_id: String,
     client_secret: String,
-    current: tokio::sync::Mutex<Option<Cached>>,
+    scope: String,
+    current: tokio::sync::Mutex<State>,
     fetches: AtomicU64,
 }
 
-#[derive(Debug)]
+#[derive(Default)]
+struct State {
+    cached: Option<Cached>,
+    /// The next token is fetched because the last was refused.
+    after_401: bool,
+}
+
+impl std::fmt::Debug for TokenCache {
+    /// The endpoint, client id and scope; never the secret or the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a token fetched after a 401 is kept through further 401s.
+pub const REFETCH_AFTER_401_EVERY: Duration = Duration::from_secs(300);
+
+/// The longest a token is kept, whatever `expires_in` says (Uber's example: 30 days).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
 struct Cached {
     token: String,
+    fetched_at: Instant,
     refresh_at: Instant,
+    after_401: bool,
 }
 
 #[derive(Deserialize)]
@@ -233,19 +289,21 @@ pub fn refresh_margin(lifetime: Duration) -> Duration {
 }
 
 impl TokenCache {
-    /// A cache exchanging `client_id` and `client_secret` at `token_url`.
+    /// A cache exchanging `client_id` and `client_secret` at `token_url` for `scope`.
     pub fn new(
         client: reqwest::Client,
         token_url: String,
         client_id: String,
         client_secret: String,
+        scope: String,
     ) -> Self {
         Self {
             client,
             token_url,
             client_id,
             client_secret,
-            current: tokio::sync::Mutex::new(None),
+            scope,
+            current: tokio::sync::Mutex::new(State::default()),
             fetches: AtomicU64::new(0),
         }
     }
@@ -261,28 +319,40 @@ impl TokenCache {
     /// The token endpoint's refusal (permanent for 400/401, transient for 429/5xx and
     /// network failures).
     pub async fn token(&self) -> Result<String, ApiError> {
-        let mut current = self.current.lock().await;
-        if let Some(c) = current.as_ref().filter(|c| Instant::now() < c.refresh_at) {
+        let mut state = self.current.lock().await;
+        if let Some(c) = state
+            .cached
+            .as_ref()
+            .filter(|c| Instant::now() < c.refresh_at)
+        {
             return Ok(c.token.clone());
         }
-        let fresh = self.fetch().await?;
+        let mut fresh = self.fetch().await?;
+        fresh.after_401 = std::mem::take(&mut state.after_401);
         let token = fresh.token.clone();
-        *current = Some(fresh);
+        state.cached = Some(fresh);
         Ok(token)
     }
 
-    /// Drops `token` if it is still the cached one.
-    pub async fn invalidate(&self, token: &str) {
-        let mut current = self.current.lock().await;
-        if current.as_ref().is_some_and(|c| c.token == token) {
-            *current = None;
+    /// The API refused `token` (401): drops it if it is still the cached one, unless it was
+    /// itself fetched after a 401 less than [`REFETCH_AFTER_401_EVERY`] ago. True if it was
+    /// dropped (the caller may try once more with a new one).
+    pub async fn invalidate(&self, token: &str) -> bool {
+        let mut state = self.current.lock().await;
+        let drop = state.cached.as_ref().is_some_and(|c| {
+            c.token == token && (!c.after_401 || c.fetched_at.elapsed() >= REFETCH_AFTER_401_EVERY)
+        });
+        if drop {
+            state.cached = None;
+            state.after_401 = true;
         }
+        drop
     }
 
     async fn fetch(&self) -> Result<Cached, ApiError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let error = |kind, message: String| ApiError::new(kind, "oauth", "fetch token", message);
-        let form = outbound::uber_token_request(&self.client_id, &self.client_secret);
+        let form = outbound::uber_token_request(&self.client_id, &self.client_secret, &self.scope);
         let started = Instant::now();
         let response = self
             .client
@@ -343,7 +413,7 @@ impl TokenCache {
                 format!("token type {:?} is not Bearer", answer.token_type),
             ));
         }
-        let lifetime = Duration::from_secs(answer.expires_in);
+        let lifetime = Duration::from_secs(answer.expires_in).min(MAX_TOKEN_LIFETIME);
         tracing::info!(
             token_url = %self.token_url,
             expires_in = answer.expires_in,
@@ -351,7 +421,9 @@ impl TokenCache {
         );
         Ok(Cached {
             token: answer.access_token,
-            refresh_at: started + lifetime - refresh_margin(lifetime),
+            fetched_at: started,
+            refresh_at: started + (lifetime - refresh_margin(lifetime)),
+            after_401: false,
         })
     }
 }

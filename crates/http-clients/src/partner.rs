@@ -22,6 +22,9 @@ pub struct PartnerEndpoint {
     /// Where client credentials are exchanged for an access token (Uber:
     /// `https://auth.uber.com/oauth/v2/token`); unused by the other schemes.
     pub token_url: Option<String>,
+    /// The scope asked for with client credentials (Uber:
+    /// [`partners::outbound::UBER_ORDER_SCOPE`] for the order functions).
+    pub token_scope: String,
 }
 
 impl std::fmt::Debug for PartnerEndpoint {
@@ -53,8 +56,13 @@ impl PartnerHttpClient {
         let apis = endpoints
             .into_iter()
             .map(|(p, e)| {
-                let auth = Authorizer::new(e.credentials, &client, e.token_url.as_deref())
-                    .map_err(|why| format!("{p}: {why}"))?;
+                let auth = Authorizer::new(
+                    e.credentials,
+                    &client,
+                    e.token_url.as_deref(),
+                    &e.token_scope,
+                )
+                .map_err(|why| format!("{p}: {why}"))?;
                 Ok((
                     p,
                     JsonHttp::new(client.clone(), p.as_str(), e.base_url, auth, retry),

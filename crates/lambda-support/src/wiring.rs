@@ -438,10 +438,13 @@ impl Backend {
         }
     }
 
+    /// The partner APIs `needed` (partner, base URL variable); Uber Eats' client credentials
+    /// ask for `uber_scope` only.
     async fn partner_api(
         &self,
         env: &Env,
         needed: &[(Partner, &'static str)],
+        uber_scope: &'static str,
     ) -> Result<Arc<dyn PartnerApi>, ConfigError> {
         if let Backend::Memory(w) = self {
             return Ok(w.partners.clone());
@@ -481,6 +484,7 @@ impl Backend {
                             base_url,
                             credentials,
                             token_url,
+                            token_scope: uber_scope.to_owned(),
                         },
                     );
                 }
@@ -627,7 +631,11 @@ pub async fn adapt(env: &Env, backend: &Backend) -> Result<Adapt, ConfigError> {
         catalog: backend.catalog(env)?,
         // Only notification partners are fetched from.
         partners: backend
-            .partner_api(env, &[(Partner::UberEats, vars::UBEREATS_API_URL)])
+            .partner_api(
+                env,
+                &[(Partner::UberEats, vars::UBEREATS_API_URL)],
+                partners::outbound::UBER_ORDER_SCOPE,
+            )
             .await?,
         clock: backend.clock(),
         documents: backend.documents(env)?,
@@ -641,7 +649,9 @@ async fn conversation(
 ) -> Result<PartnerConversation, ConfigError> {
     Ok(PartnerConversation {
         catalog: backend.catalog(env)?,
-        partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
+        partners: backend
+            .partner_api(env, &ALL_PARTNER_URLS, partners::outbound::UBER_ORDER_SCOPE)
+            .await?,
         orders: backend.orders(env)?,
         clock: backend.clock(),
         metrics: backend.metrics(env),
@@ -711,7 +721,13 @@ pub async fn store_status(
 ) -> Result<pipeline::usecases::store_status::StoreStatusSync, ConfigError> {
     Ok(pipeline::usecases::store_status::StoreStatusSync {
         catalog: backend.catalog(env)?,
-        partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
+        partners: backend
+            .partner_api(
+                env,
+                &ALL_PARTNER_URLS,
+                partners::outbound::UBER_STORE_STATUS_SCOPE,
+            )
+            .await?,
         clock: backend.clock(),
     })
 }

@@ -412,6 +412,22 @@ fn is_loopback(url: &str) -> bool {
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
+/// What a partner's webhook sender did with one webhook.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Times it was sent.
+    pub sends: u32,
+    /// The last answer (status and body), or why the last send failed.
+    pub last: Result<(u16, Value), String>,
+}
+
+impl Delivery {
+    /// Whether the partner got its acknowledgement.
+    pub fn acknowledged(&self, partner: Partner) -> bool {
+        matches!(&self.last, Ok((status, _)) if *status == partners::acknowledgement(partner).status)
+    }
+}
+
 impl LocalCloud {
     /// Starts everything and waits until every function process has initialised.
     pub async fn start(opts: Options) -> Result<Arc<Self>, CloudError> {
@@ -745,6 +761,32 @@ impl LocalCloud {
     ) -> Result<(u16, Value), reqwest::Error> {
         let headers = webhooks::sign(partner, &body, self.webhook_secret(partner));
         self.post_webhook(partner, body, &headers).await
+    }
+
+    /// Sends `body` as `partner`'s webhook sender does: signed afresh each time, and sent
+    /// again while it is not acknowledged, on the partner's schedule
+    /// ([`partners::redelivery`]: Uber Eats' seven sends doubling from one second), its waits
+    /// run at the cloud's time scale.
+    pub async fn deliver_webhook(&self, partner: Partner, body: &[u8]) -> Delivery {
+        let policy = partners::redelivery(partner);
+        let mut delivery = Delivery {
+            sends: 0,
+            last: Err("not sent".to_owned()),
+        };
+        while let Some(wait) = policy.wait_before(delivery.sends) {
+            tokio::time::sleep(self.time_scale.scale(wait)).await;
+            delivery.sends += 1;
+            let headers = webhooks::sign(partner, body, self.webhook_secret(partner));
+            delivery.last = self
+                .post_webhook(partner, body.to_vec(), &headers)
+                .await
+                .map_err(|e| e.to_string());
+            match &delivery.last {
+                Ok((status, _)) if !policy.resends(partner, *status) => break,
+                _ => {}
+            }
+        }
+        delivery
     }
 
     /// Redrives the dead letters: a rule's (`{rule, event}`) is delivered to that rule's

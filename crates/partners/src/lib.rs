@@ -19,7 +19,7 @@ pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction, Sto
 pub use auth::{AuthError, Headers, Verified};
 pub use webhook::{
     Acknowledgement, ArrivalNotice, CancellationNotice, CourierNotice, OrderNotice, PayloadKind,
-    Webhook, WebhookError, acknowledgement, parse_webhook,
+    Redelivery, Webhook, WebhookError, acknowledgement, parse_webhook, redelivery,
 };
 
 use order_domain::{Catalog, Order, Partner, Rejection};

@@ -23,9 +23,13 @@ type HmacSha256 = Hmac<Sha256>;
 /// "Authentication" guide).
 pub const UBER_TOKEN_PATH: &str = "/oauth/v2/token";
 
-/// The scopes the pipeline asks Uber for: accept, deny, cancel and fetch orders (`eats.order`)
-/// and set a store's status (`eats.store.status.write`), per those endpoints' reference pages.
-pub const UBER_SCOPES: &str = "eats.order eats.store.status.write";
+/// The scope of the order calls (fetch, accept, deny, cancel), per those endpoints' reference
+/// pages. Each function asks only for what its calls need, so an app without a scope loses
+/// only the calls that need it.
+pub const UBER_ORDER_SCOPE: &str = "eats.order";
+
+/// The scope of Set Store Status (its reference page).
+pub const UBER_STORE_STATUS_SCOPE: &str = "eats.store.status.write";
 
 /// The longest a DoorDash JWT may live past its `iat`, seconds ("exp has a maximum value of
 /// 30 minutes (1800 seconds) beyond the issued at time", developer.doordash.com, "Create a
@@ -215,12 +219,13 @@ impl ApiCredentials {
 pub fn uber_token_request<'a>(
     client_id: &'a str,
     client_secret: &'a str,
+    scope: &'a str,
 ) -> [(&'a str, &'a str); 4] {
     [
         ("client_id", client_id),
         ("client_secret", client_secret),
         ("grant_type", "client_credentials"),
-        ("scope", UBER_SCOPES),
+        ("scope", scope),
     ]
 }
 
@@ -394,7 +399,12 @@ mod tests {
         let bad = ApiCredentials::parse(Partner::Grubhub, "mac:k:abc:s:yesterday").unwrap_err();
         assert!(bad.to_string().contains("epoch milliseconds"), "{bad}");
         // Secrets never reach Debug output.
-        assert!(!format!("{gh:?}").contains(":s"), "{gh:?}");
+        assert!(!format!("{gh:?}").contains("SECRET-9f3"), "{gh:?}");
+        let dd = ApiCredentials::parse(Partner::DoorDash, "jwt:d:k:U0VDUkVULTlmMw").unwrap();
+        assert!(!format!("{dd:?}").contains("83, 69, 67"), "{dd:?}");
+        let ue =
+            ApiCredentials::parse(Partner::UberEats, "client_credentials:id:SECRET-9f3").unwrap();
+        assert!(!format!("{ue:?}").contains("SECRET-9f3"), "{ue:?}");
         assert!(ApiCredentials::parse(Partner::ChainApp, " ").is_err());
     }
 

@@ -1,7 +1,15 @@
-//! Uber Eats-style format. Webhooks are notifications (`orders.notification` names only the
-//! order id; the order is fetched with `GET /v2/eats/order/{id}`), signed with a hex
-//! HMAC-SHA256 of the body; money is in e5 units (`amount_e5`); times carry the store's local
-//! offset; modifiers nest in `selected_modifier_groups`.
+//! Uber Eats format, Eats Marketplace API **v2 order details** (`GET /v2/eats/order/{id}`,
+//! developer.uber.com, "Get Order Details" v2). Webhooks are notifications
+//! (`orders.notification` names only the order id), signed with a hex HMAC-SHA256 of the body;
+//! money is v2's `Money` object, `amount` in the currency's minor units with `currency_code`
+//! (and a display `formatted_amount`, not read); times carry the store's local offset;
+//! modifiers nest in `selected_modifier_groups`, whose selected items can carry groups of
+//! their own (each nested selection becomes a modifier of its own on the line).
+//!
+//! Sources (docs/partner-contracts.md): the endpoint and the response's top level are
+//! confirmed (U5a); the `Money` object and the nested groups follow a transcription of the v2
+//! reference (U5d), since Uber's own stored page is cut off before them; the scheduled-order
+//! field `scheduled_order_target_delivery_time_range` is an assumption (U5e).
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use order_domain::{
@@ -57,13 +65,16 @@ pub struct Meta {
     pub status: Option<String>,
 }
 
-/// Money as Uber sends it.
+/// Money as the v2 order details give it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UberMoney {
-    /// Amount × 10⁵.
-    pub amount_e5: i64,
+    /// In the currency's minor units (cents for USD).
+    pub amount: i64,
     /// ISO 4217.
     pub currency_code: String,
+    /// For display ("$5.99"); not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatted_amount: Option<String>,
 }
 
 /// Unit and total price.
@@ -87,6 +98,9 @@ pub struct SelectedItem {
     pub quantity: u32,
     /// Price.
     pub price: ItemPrice,
+    /// Groups selected under this selection (a sauce for the side a combo includes).
+    #[serde(default)]
+    pub selected_modifier_groups: Vec<ModifierGroup>,
 }
 
 /// A group of selected modifiers.
@@ -204,7 +218,32 @@ pub struct UberOrder {
 
 fn money(m: &UberMoney, field: &str) -> Result<Money, Rejection> {
     let currency = Currency::parse(&m.currency_code).map_err(|e| Rejection::invalid(field, e))?;
-    Money::from_e5(m.amount_e5, currency).map_err(|e| Rejection::invalid(field, e))
+    if m.amount < 0 {
+        return Err(Rejection::invalid(field, "a negative amount"));
+    }
+    Ok(Money::new(m.amount, currency))
+}
+
+/// Every selection under `groups`, nested ones included, depth first, as modifiers of one
+/// line.
+fn selections(
+    groups: &[ModifierGroup],
+    field: &str,
+    out: &mut Vec<ModifierIn>,
+) -> Result<(), Rejection> {
+    for (g, group) in groups.iter().enumerate() {
+        for (k, m) in group.selected_items.iter().enumerate() {
+            let here = format!("{field}.selected_modifier_groups[{g}].selected_items[{k}]");
+            out.push(ModifierIn {
+                id: m.id.clone(),
+                name: m.title.clone(),
+                quantity: m.quantity,
+                unit_price: money(&m.price.unit_price, &format!("{here}.price.unit_price"))?,
+            });
+            selections(&m.selected_modifier_groups, &here, out)?;
+        }
+    }
+    Ok(())
 }
 
 /// Classifies a webhook body. The event type is read first: Uber Eats sends every event type
@@ -292,19 +331,11 @@ pub fn adapt(
     let mut lines = Vec::with_capacity(o.cart.items.len());
     for (i, item) in o.cart.items.iter().enumerate() {
         let mut modifiers = Vec::new();
-        for group in &item.selected_modifier_groups {
-            for m in &group.selected_items {
-                modifiers.push(ModifierIn {
-                    id: m.id.clone(),
-                    name: m.title.clone(),
-                    quantity: m.quantity,
-                    unit_price: money(
-                        &m.price.unit_price,
-                        &format!("cart.items[{i}].modifier price"),
-                    )?,
-                });
-            }
-        }
+        selections(
+            &item.selected_modifier_groups,
+            &format!("cart.items[{i}]"),
+            &mut modifiers,
+        )?;
         lines.push(LineIn {
             id: item.id.clone(),
             name: item.title.clone(),
@@ -336,4 +367,53 @@ pub fn adapt(
         notes: o.cart.special_instructions.clone(),
     }
     .finish(menu.price_tolerance_minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order() -> Value {
+        serde_json::from_str(include_str!("../../../events/partners/ubereats/order.json")).unwrap()
+    }
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-22T18:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_selection_under_a_selection_is_a_modifier_of_its_own_on_the_line() {
+        let mut o = order();
+        o["cart"]["items"][0]["selected_modifier_groups"][0]["selected_items"][0]["selected_modifier_groups"] = serde_json::json!([{
+            "id": "mg-sauce",
+            "selected_items": [{
+                "id": "0f2f6c4e-1a1e-4c1e-9a01-000000000205",
+                "title": "Fire sauce",
+                "quantity": 1,
+                "price": { "unit_price": { "amount": 0, "currency_code": "USD", "formatted_amount": "$0.00" } }
+            }]
+        }]);
+        let adapted = adapt(&o, &Catalog::embedded().unwrap(), at()).unwrap();
+        let codes: Vec<&str> = adapted.items[0]
+            .modifiers
+            .iter()
+            .map(|m| m.pos_code.as_str())
+            .collect();
+        assert_eq!(codes, ["ADD-CHEESE", "SAUCE-FIRE"]);
+    }
+
+    #[test]
+    fn money_is_v2s_minor_units_with_a_currency_and_the_e5_shape_is_refused_by_field() {
+        let adapted = adapt(&order(), &Catalog::embedded().unwrap(), at()).unwrap();
+        assert_eq!(adapted.subtotal.amount_minor, 1627);
+        let mut negative = order();
+        negative["payment"]["charges"]["tax"]["amount"] = serde_json::json!(-1);
+        let r = adapt(&negative, &Catalog::embedded().unwrap(), at()).unwrap_err();
+        assert!(r.detail.contains("payment.charges.tax"), "{r}");
+        let mut e5 = order();
+        e5["payment"]["charges"]["tax"] =
+            serde_json::json!({ "amount_e5": 130000, "currency_code": "USD" });
+        let r = adapt(&e5, &Catalog::embedded().unwrap(), at()).unwrap_err();
+        assert!(r.detail.contains("payment.charges.tax"), "{r}");
+    }
 }

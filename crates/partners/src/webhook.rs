@@ -194,6 +194,55 @@ pub const fn acknowledgement(partner: Partner) -> Acknowledgement {
     }
 }
 
+/// How a partner sends a webhook again when it was not acknowledged
+/// ([`acknowledgement`]), as the simulators' senders do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redelivery {
+    /// Sends in all, the first included.
+    pub sends: u32,
+    /// The wait before the first resend; each later wait doubles it.
+    pub first_wait: std::time::Duration,
+    /// Whether a refusal (a 4xx other than 408 and 429) is sent again too.
+    pub resends_refusals: bool,
+}
+
+impl Redelivery {
+    /// The wait before send number `send` (0 is the first send, which has none), or `None`
+    /// once every send is spent.
+    pub fn wait_before(&self, send: u32) -> Option<std::time::Duration> {
+        match send {
+            0 => Some(std::time::Duration::ZERO),
+            n if n < self.sends => Some(self.first_wait.saturating_mul(1 << (n - 1).min(20))),
+            _ => None,
+        }
+    }
+
+    /// Whether an answer with `status` is sent again (if sends remain).
+    pub fn resends(&self, partner: Partner, status: u16) -> bool {
+        if status == acknowledgement(partner).status {
+            return false;
+        }
+        let refusal = (400..500).contains(&status) && status != 408 && status != 429;
+        !refusal || self.resends_refusals
+    }
+}
+
+/// How `partner` re-sends an unacknowledged webhook.
+///
+/// * Uber Eats: anything but a 200 is sent again, one second after the first attempt, then
+///   two, then four and so on, "until 7 total events were sent" (developer.uber.com, each
+///   Eats webhook reference; docs/partner-contracts.md U1). Confirmed.
+/// * DoorDash, Grubhub and the app publish no schedule (D7b): the same doubling from one
+///   second, seven sends, and a refusal is not sent again. An assumption, so the local runs
+///   exercise redelivery for every partner.
+pub const fn redelivery(partner: Partner) -> Redelivery {
+    Redelivery {
+        sends: 7,
+        first_wait: std::time::Duration::from_secs(1),
+        resends_refusals: matches!(partner, Partner::UberEats),
+    }
+}
+
 /// Parses the body of an authenticated webhook.
 pub fn parse_webhook(partner: Partner, body: &[u8]) -> Result<(Webhook, Value), WebhookError> {
     let value: Value =
@@ -205,4 +254,32 @@ pub fn parse_webhook(partner: Partner, body: &[u8]) -> Result<(Webhook, Value), 
         Partner::ChainApp => app::classify(&value)?,
     };
     Ok((webhook, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn uber_sends_seven_times_doubling_from_a_second_and_resends_whatever_is_not_a_200() {
+        let r = redelivery(Partner::UberEats);
+        let waits: Vec<u64> = (0..8)
+            .map_while(|n| r.wait_before(n))
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(waits, [0, 1, 2, 4, 8, 16, 32]);
+        assert!(!r.resends(Partner::UberEats, 200));
+        for status in [202, 400, 401, 429, 500, 503] {
+            assert!(r.resends(Partner::UberEats, status), "{status}");
+        }
+        // The others (assumed): a refusal stays refused; their 2xx acknowledgement ends it.
+        let d = redelivery(Partner::DoorDash);
+        assert!(!d.resends(Partner::DoorDash, 202));
+        assert!(!d.resends(Partner::DoorDash, 401));
+        assert!(d.resends(Partner::DoorDash, 429));
+        assert!(d.resends(Partner::DoorDash, 503));
+        assert_eq!(d.wait_before(1), Some(Duration::from_secs(1)));
+    }
 }

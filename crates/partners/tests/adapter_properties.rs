@@ -171,7 +171,7 @@ fn arb_order() -> impl Strategy<Value = Generated> {
 }
 
 fn e5(cents: i64) -> Value {
-    json!({ "amount_e5": cents * 1_000, "currency_code": "USD" })
+    json!({ "amount": cents, "currency_code": "USD" })
 }
 
 /// The order in its partner's format, placed 2026-11-22 17:58 UTC at store S1001, ASAP.
@@ -362,7 +362,7 @@ fn line_field(p: Partner, i: usize, field: &str) -> String {
         Partner::ChainApp => format!("/order/items/{i}"),
     };
     let leaf = match (p, field) {
-        (Partner::UberEats, "price") => "price/unit_price/amount_e5",
+        (Partner::UberEats, "price") => "price/unit_price/amount",
         (Partner::Grubhub, "id") => "menu_item_id",
         (Partner::DoorDash, "id") => "merchant_supplied_id",
         (Partner::ChainApp, "id") => "sku",
@@ -374,17 +374,15 @@ fn line_field(p: Partner, i: usize, field: &str) -> String {
 }
 
 /// A price in the partner's format, from cents.
-fn price_value(p: Partner, cents: i64) -> Value {
-    match p {
-        Partner::UberEats => Value::from(cents * 1_000),
-        _ => Value::from(cents),
-    }
+fn price_value(_: Partner, cents: i64) -> Value {
+    // Every partner now states money in minor units.
+    Value::from(cents)
 }
 
 /// The pointer of the stated subtotal.
 fn subtotal_field(p: Partner) -> &'static str {
     match p {
-        Partner::UberEats => "/payment/charges/sub_total/amount_e5",
+        Partner::UberEats => "/payment/charges/sub_total/amount",
         Partner::DoorDash => "/order/subtotal",
         Partner::Grubhub => "/order/charges/subtotal",
         Partner::ChainApp => "/order/totals/subtotalCents",

@@ -293,34 +293,29 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// Sends `body` as `partner`'s webhook until intake takes it (the partner's acknowledgement:
-/// 200 for Uber Eats, 202 for the others), as a partner retries a
-/// webhook that was not acknowledged.
+/// Sends `body` as `partner`'s webhook sender does ([`LocalCloud::deliver_webhook`]: again
+/// while unacknowledged, on the partner's schedule), and, if intake never took it, once more
+/// after the whole schedule: a partner's operator re-sends a lost order by hand, and the run
+/// must end every order.
 async fn deliver(ctx: &Ctx, partner: Partner, body: &[u8]) -> Result<(), String> {
     ctx.deliveries.fetch_add(1, Ordering::Relaxed);
     let mut last = String::new();
-    for attempt in 0..40 {
-        if attempt > 0 {
-            ctx.redeliveries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(250)).await;
+    for round in 0..3 {
+        let d = ctx.cloud.deliver_webhook(partner, body).await;
+        let resends = d.sends.saturating_sub(1) as usize + usize::from(round > 0);
+        ctx.redeliveries.fetch_add(resends, Ordering::Relaxed);
+        if d.acknowledged(partner) {
+            return Ok(());
         }
-        let headers = crate::webhooks::sign(partner, body, ctx.cloud.webhook_secret(partner));
-        match ctx
-            .cloud
-            .post_webhook(partner, body.to_vec(), &headers)
-            .await
-        {
-            Ok((status, _)) if status == partners::acknowledgement(partner).status => {
-                return Ok(());
-            }
+        match d.last {
             // Refused for what it is: sending it again changes nothing.
-            Ok((status @ 400..=499, answer)) if status != 429 => {
+            Ok((status @ 400..=499, answer)) if status != 429 && status != 408 => {
                 return Err(format!(
                     "intake refused a {partner} webhook with {status}: {answer}"
                 ));
             }
             Ok((status, answer)) => last = format!("{status} {answer}"),
-            Err(e) => last = e.to_string(),
+            Err(e) => last = e,
         }
     }
     Err(format!("intake never took a {partner} webhook: {last}"))

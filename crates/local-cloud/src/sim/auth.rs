@@ -386,6 +386,7 @@ mod tests {
             base_url: base.to_owned(),
             credentials: ApiCredentials::parse(partner, credential).unwrap(),
             token_url: Some(format!("{base}{}", outbound::UBER_TOKEN_PATH)),
+            token_scope: outbound::UBER_ORDER_SCOPE.to_owned(),
         };
         let retry = RetryPolicy {
             max_attempts: 1,

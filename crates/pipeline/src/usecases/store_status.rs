@@ -117,47 +117,93 @@ impl StoreStatusSync {
             not_supported: vec![],
             note: None,
         };
+        // Told as read, then read again: a change made while the partners were being told
+        // (a resume landing during a slow pause) is told too, so the last word is the latest.
+        let mut availability = match self.availability(&store_id).await? {
+            Some(a) => a,
+            None => {
+                summary.note = Some(format!("store {store_id} is not in the catalogue"));
+                return Ok(summary);
+            }
+        };
+        for _ in 0..MAX_ROUNDS {
+            let (told, not_supported, failure) = self.tell(&availability).await;
+            summary.told = told;
+            summary.not_supported = not_supported;
+            if let Some(e) = failure {
+                return Err(if e.is_transient() {
+                    PipelineError::PartnerUnavailable(e)
+                } else {
+                    PipelineError::PartnerRefused(e)
+                });
+            }
+            match self.availability(&store_id).await? {
+                Some(now) if now != availability => availability = now,
+                _ => break,
+            }
+        }
+        info!(store_id = %store_id, told = summary.told.len(), "store status told");
+        summary.availability = Some(availability.0);
+        Ok(summary)
+    }
+
+    /// The store's availability now, from the catalogue; `None` if it holds no such store.
+    async fn availability(
+        &self,
+        store_id: &StoreId,
+    ) -> Result<Option<(StoreAvailability, Vec<(Partner, String)>)>, PipelineError> {
         let Some(catalog) = self
             .catalog
-            .store(&store_id)
+            .store(store_id)
             .await
             .map_err(PipelineError::Storage)?
         else {
-            summary.note = Some(format!("store {store_id} is not in the catalogue"));
-            return Ok(summary);
+            return Ok(None);
         };
-        let Some(store) = catalog.store(&store_id) else {
-            summary.note = Some(format!("store {store_id} is not in the catalogue"));
-            return Ok(summary);
-        };
-        let availability = told_as(store.availability_at(self.clock.now()));
-        let mut first_failure = None;
-        for (partner, partner_store_id) in &store.partner_store_ids {
-            match self
-                .partners
-                .set_store_status(*partner, partner_store_id, &availability)
-                .await
-            {
-                Ok(true) => summary.told.push(*partner),
-                Ok(false) => summary.not_supported.push(*partner),
+        Ok(catalog.store(store_id).map(|store| {
+            (
+                told_as(store.availability_at(self.clock.now())),
+                store
+                    .partner_store_ids
+                    .iter()
+                    .map(|(p, id)| (*p, id.clone()))
+                    .collect(),
+            )
+        }))
+    }
+
+    /// Tells every partner of the store at once: who was told, who has no such call, and the
+    /// first failure (after every partner was tried).
+    async fn tell(
+        &self,
+        (availability, partners): &(StoreAvailability, Vec<(Partner, String)>),
+    ) -> (Vec<Partner>, Vec<Partner>, Option<crate::ports::ApiError>) {
+        let calls = partners.iter().map(|(partner, id)| async move {
+            (
+                *partner,
+                self.partners
+                    .set_store_status(*partner, id, availability)
+                    .await,
+            )
+        });
+        let (mut told, mut not_supported, mut failure) = (vec![], vec![], None);
+        for (partner, result) in futures::future::join_all(calls).await {
+            match result {
+                Ok(true) => told.push(partner),
+                Ok(false) => not_supported.push(partner),
                 Err(e) => {
-                    warn!(store_id = %store_id, partner = partner.as_str(), error = %e, "store status not told");
-                    first_failure.get_or_insert(e);
+                    warn!(partner = partner.as_str(), error = %e, "store status not told");
+                    failure.get_or_insert(e);
                 }
             }
         }
-        if let Some(e) = first_failure {
-            return Err(if e.is_transient() {
-                PipelineError::PartnerUnavailable(e)
-            } else {
-                PipelineError::PartnerRefused(e)
-            });
-        }
-        info!(store_id = %store_id, told = summary.told.len(), "store status told");
-        summary.availability = Some(availability);
-        Ok(summary)
+        (told, not_supported, failure)
     }
 }
+
+/// How many times a store is told before the function stops chasing changes made while it
+/// told (each round is a read and one call per partner).
+const MAX_ROUNDS: usize = 3;
 
 #[cfg(test)]
 mod tests {
@@ -241,6 +287,83 @@ mod tests {
                 .all(|(_, _, a)| *a == StoreAvailability::Online)
         );
         assert!(!partners.store_statuses().is_empty());
+    }
+
+    /// Partner APIs that resume the store in the catalogue while the first status is being
+    /// told, as an operator's resume landing during a slow pause would.
+    struct ResumeWhileTelling {
+        inner: InMemoryPartnerApi,
+        catalog: Arc<crate::memory::InMemoryCatalog>,
+        resumed: std::sync::Mutex<Option<order_domain::Catalog>>,
+    }
+
+    #[async_trait::async_trait]
+    impl PartnerApi for ResumeWhileTelling {
+        async fn fetch_order(
+            &self,
+            p: Partner,
+            id: &order_domain::PartnerOrderId,
+        ) -> Result<serde_json::Value, crate::ports::ApiError> {
+            self.inner.fetch_order(p, id).await
+        }
+        async fn notify(
+            &self,
+            o: &partners::OrderRef,
+            id: &order_domain::OrderId,
+            a: &partners::PartnerAction,
+        ) -> Result<(), crate::ports::ApiError> {
+            self.inner.notify(o, id, a).await
+        }
+        async fn set_store_status(
+            &self,
+            p: Partner,
+            id: &str,
+            a: &StoreAvailability,
+        ) -> Result<bool, crate::ports::ApiError> {
+            if let Some(resumed) = self.resumed.lock().unwrap().take() {
+                self.catalog.replace(resumed);
+            }
+            self.inner.set_store_status(p, id, a).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resume_made_while_a_pause_is_being_told_is_told_after_it() {
+        let (paused, _) = sync("paused", None, "2026-12-02T10:00:00Z");
+        let (open, _) = sync("open", None, "2026-12-02T10:00:00Z");
+        let read = |s: &StoreStatusSync| {
+            let c = s.catalog.clone();
+            async move {
+                (*c.store(&StoreId::parse("S1001").unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap())
+                .clone()
+            }
+        };
+        let catalog = Arc::new(crate::memory::InMemoryCatalog::new(read(&paused).await));
+        let partners = Arc::new(ResumeWhileTelling {
+            inner: InMemoryPartnerApi::default(),
+            catalog: catalog.clone(),
+            resumed: std::sync::Mutex::new(Some(read(&open).await)),
+        });
+        let s = StoreStatusSync {
+            catalog,
+            partners: partners.clone(),
+            clock: Arc::new(Fixed("2026-12-02T10:00:00Z".parse().unwrap())),
+        };
+        let summary = s.handle(&event("Store Paused", "S1001")).await.unwrap();
+        assert_eq!(summary.availability, Some(StoreAvailability::Online));
+        // Each partner: paused, then online; the last word is the catalogue's latest.
+        let told = partners.inner.store_statuses();
+        for p in [Partner::UberEats, Partner::DoorDash, Partner::ChainApp] {
+            let seen: Vec<bool> = told
+                .iter()
+                .filter(|(q, _, _)| *q == p)
+                .map(|(_, _, a)| *a == StoreAvailability::Online)
+                .collect();
+            assert_eq!(seen, [false, true], "{p}");
+        }
     }
 
     #[tokio::test]
