@@ -332,6 +332,56 @@ async fn the_same_order_delivered_three_times_at_once_makes_one_pos_order() {
     c.stop().await;
 }
 
+/// A known order delivered again with a different payload (an update after placement, which
+/// no partner publishes a call for) is refused and announced, and its execution succeeds: the
+/// first version stands, at the POS once, the partner told once (its own ledger), and the
+/// bus archive holds `Order Duplicate Ignored` with `payloadMismatch`. It used to end as a
+/// failed execution, paging for a partner's update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_redelivery_of_a_known_order_is_refused_and_announced_not_failed() {
+    let c = cloud("order-update").await;
+    let o = order(
+        Partner::Grubhub,
+        "events/partners/grubhub/order.json",
+        &[("/order/fulfillment_info/estimated_pickup_at", 5)],
+    );
+    assert_eq!(send(&c, &o).await, ack(o.partner));
+    let first = settled(&c, &o, 1).await;
+    assert_eq!(first.status.as_deref(), Some("SentToPos"), "{first:#?}");
+    let changed = o
+        .payload
+        .clone()
+        .set(
+            "/order/special_instructions",
+            json!("extra napkins, please"),
+        )
+        .unwrap();
+    assert_eq!(
+        c.send_signed(o.partner, changed.body()).await.unwrap().0,
+        ack(o.partner)
+    );
+    let v = settled(&c, &o, 2).await;
+    let update = v
+        .executions
+        .iter()
+        .find(|e| e.path.last().map(String::as_str) == Some("Conflict"))
+        .unwrap_or_else(|| panic!("{:#?}", v.executions));
+    assert_eq!(update.status, "SUCCEEDED", "{update:#?}");
+    assert_eq!(live_pos_orders(&v), 1);
+    assert_eq!(
+        statements_to(&c, &o).await,
+        [(local_cloud::sim::partner::Told::Accept, true)]
+    );
+    let ev = events(&c, &o).await;
+    let refused: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["detail-type"] == "Order Duplicate Ignored")
+        .collect();
+    assert_eq!(refused.len(), 1, "{ev:#?}");
+    assert_eq!(refused[0]["detail"]["data"]["payloadMismatch"], true);
+    c.stop().await;
+}
+
 /// Asynchronous Express workflows run at least once: AWS may run the same execution again.
 /// Run twice here, the order still reaches the POS once, the partner is told once, and the
 /// order's record moves to `SentToPos` once (the POS ledger, the partner's own records and
