@@ -147,7 +147,7 @@ async fn send(c: &LocalCloud, o: &Order) -> u16 {
 }
 
 /// The status intake answers a webhook of `partner`'s it took with (Uber Eats: 200 and an
-/// empty body, as its webhook guide asks; the others: 202).
+/// empty body, as its webhook guide asks; DoorDash 200, as its webhook pages ask; the others: 202).
 fn ack(partner: Partner) -> u16 {
     partners::acknowledgement(partner).status
 }

@@ -273,7 +273,7 @@ async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_desti
     );
     assert_eq!(
         c.send_signed(Partner::DoorDash, courier).await.unwrap().0,
-        202
+        partners::acknowledgement(Partner::DoorDash).status
     );
     let queue = c
         .app

@@ -147,25 +147,26 @@ fn taken(route: &str) -> u16 {
 fn hooks() -> Vec<Hook> {
     let accepted = |t: &'static [&'static str]| publishing(status(202), t);
     let taken_by_uber = |t: &'static [&'static str]| publishing(status(taken("ubereats")), t);
+    let taken_by_doordash = |t: &'static [&'static str]| publishing(status(taken("doordash")), t);
     let mut oversize = br#"{"event":{"type":"OrderCreate"},"order":{"id":"dd-big","store":{"merchant_supplied_id":"S1001"},"special_instructions":""#.to_vec();
     oversize.extend(std::iter::repeat_n(b'x', 66 * 1024));
     oversize.extend(br#""}}"#);
     vec![
         hook("ubereats-order", "ubereats", "ubereats/notification.json", Some("U"), "Uber Eats-style order notification (the order is fetched later)", taken_by_uber(RECEIVED)),
         hook("ubereats-order-scheduled", "ubereats", "ubereats/notification-scheduled.json", Some("US"), "Uber Eats-style notification of a scheduled order", taken_by_uber(RECEIVED)),
-        hook("doordash-order", "doordash", "doordash/order.json", Some("D"), "DoorDash-style full order, bearer token", accepted(RECEIVED)),
-        hook("doordash-order-scheduled", "doordash", "doordash/order-scheduled.json", Some("B"), "DoorDash-style scheduled order", accepted(RECEIVED)),
+        hook("doordash-order", "doordash", "doordash/order.json", Some("D"), "DoorDash-style full order, bearer token", taken_by_doordash(RECEIVED)),
+        hook("doordash-order-scheduled", "doordash", "doordash/order-scheduled.json", Some("B"), "DoorDash-style scheduled order", taken_by_doordash(RECEIVED)),
         hook("grubhub-order", "grubhub", "grubhub/order.json", Some("G"), "Grubhub-style full order, HMAC with timestamp and nonce", accepted(RECEIVED)),
         hook("app-order", "app", "app/order.json", Some("A"), "App order, Stripe-style signature", accepted(RECEIVED)),
         hook("app-order-scheduled", "app", "app/order-scheduled.json", Some("AS"), "App order for a later pickup", accepted(RECEIVED)),
         hook("ubereats-cancel", "ubereats", "ubereats/cancel.json", None, "Uber Eats-style cancellation", taken_by_uber(&["Order Cancellation Requested"])),
-        hook("doordash-cancel", "doordash", "doordash/cancel.json", None, "DoorDash-style cancellation", accepted(&["Order Cancellation Requested"])),
+        hook("doordash-cancel", "doordash", "doordash/cancel.json", None, "DoorDash-style cancellation", taken_by_doordash(&["Order Cancellation Requested"])),
         hook("grubhub-cancel", "grubhub", "grubhub/cancel.json", Some("cancel-G"), "Grubhub-style cancellation (of an order already at the POS)", accepted(&["Order Cancellation Requested"])),
         hook("app-cancel", "app", "app/cancel.json", Some("cancel-AS2"), "App cancellation (of a held order)", accepted(&["Order Cancellation Requested"])),
         hook("ubereats-release", "ubereats", "ubereats/release.json", None, "Uber Eats orders.release: the courier reached the store's geofence", taken_by_uber(&["Courier Arriving"])),
-        hook("doordash-courier", "doordash", "doordash/courier.json", Some("courier-D2"), "DoorDash Dasher status arriving_at_store: the Dasher is near", accepted(&["Courier Arriving"])),
-        hook("doordash-order-release", "doordash", "doordash/order-release.json", None, "DoorDash order release webhook: the Dasher crossed the store's geofence", accepted(&["Courier Arriving"])),
-        hook("doordash-dasher-confirmed", "doordash", "doordash/dasher-confirmed.json", None, "DoorDash Dasher status dasher_confirmed: taken (202), recorded and not acted on", publishing(status(taken("doordash")), &[])),
+        hook("doordash-courier", "doordash", "doordash/courier.json", Some("courier-D2"), "DoorDash Dasher status arriving_at_store: the Dasher is near", taken_by_doordash(&["Courier Arriving"])),
+        hook("doordash-order-release", "doordash", "doordash/order-release.json", None, "DoorDash order release webhook: the Dasher crossed the store's geofence", taken_by_doordash(&["Courier Arriving"])),
+        hook("doordash-dasher-confirmed", "doordash", "doordash/dasher-confirmed.json", None, "DoorDash Dasher status dasher_confirmed: taken (200), recorded and not acted on", publishing(status(taken("doordash")), &[])),
         hook("grubhub-courier", "grubhub", "grubhub/courier.json", Some("courier-far"), "Grubhub-style driver still far away", accepted(&["Courier Location Updated"])),
         hook("app-courier", "app", "app/courier.json", None, "App courier position", accepted(&["Courier Location Updated"])),
         Hook { signing: Signing::Tampered, ..hook("forged-signature", "ubereats", "ubereats/notification.json", None, "Body changed after signing: 401", publishing(status(401), &[])) },
@@ -177,7 +178,7 @@ fn hooks() -> Vec<Hook> {
             ..hook("replayed", "app", "app/order.json", None, "Signed an hour before it arrived: 401 (accepted under watch, where the replay window is off)", publishing(status(401), &[]))
         },
         Hook { body: Body::Bytes(b"{\"type\":\"order.created\",\"order\":".to_vec()), ..hook("malformed-json", "app", "", None, "Authentic but not JSON: 400 and a Webhook Rejected event", publishing(status(400), &["Webhook Rejected"])) },
-        Hook { body: Body::Bytes(br#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x","store":{"merchant_supplied_id":"S1001"}}}"#.to_vec()), ..hook("unsupported-type", "doordash", "", None, "A DoorDash event type the pipeline does not use: taken (202), recorded and not acted on (every subscription shares the environment's one endpoint)", publishing(status(taken("doordash")), &[])) },
+        Hook { body: Body::Bytes(br#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x","store":{"merchant_supplied_id":"S1001"}}}"#.to_vec()), ..hook("unsupported-type", "doordash", "", None, "A DoorDash event type the pipeline does not use: taken (200), recorded and not acted on (every subscription shares the environment's one endpoint)", publishing(status(taken("doordash")), &[])) },
         Hook { body: Body::Bytes(br#"{"event_type":"store.menu_refresh_request","event_id":"c1f3a3de-3a55-4c6a-9a57-5b1a4f2d9001","event_time":1795370400,"store_id":"6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001","partner_store_id":"S1001","resource_href":"https://api.uber.com/v2/eats/stores/6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001/menus","webhook_meta":{"client_id":"sample-client","webhook_config_id":"sample-config","webhook_msg_timestamp":1795370400,"webhook_msg_uuid":"0b6c7b5e-90a4-4d2e-8d44-3f1c2a7e9001"}}"#.to_vec()), ..hook("ubereats-menu-refresh", "ubereats", "", None, "An Uber Eats event type the pipeline does not use (a menu refresh request, with its own body shape): 200 and an empty body, recorded as a metric and not acted on (Uber Eats sends every type to the one URL and re-sends what is not answered 200)", publishing(status(taken("ubereats")), &[])) },
         Hook { body: Body::Bytes(br#"{"type":"courier.location","storeNumber":"9999","location":{"lat":1.0,"lon":1.0}}"#.to_vec()), ..hook("courier-unknown-store", "app", "", None, "A courier for a store the chain does not have: 400", publishing(status(400), &["Webhook Rejected"])) },
         Hook { body: Body::Bytes(oversize), ..hook("oversize", "doordash", "", None, "A body over the cap (64 KiB in the samples' environment, 1 MiB deployed): 413", publishing(status(413), &[])) },

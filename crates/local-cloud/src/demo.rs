@@ -37,7 +37,7 @@ pub struct FollowUp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expect {
     /// HTTP status of the webhook; `None`: taken, answered as the partner expects
-    /// ([`partners::acknowledgement`]: 200 for Uber Eats, 202 for the others).
+    /// ([`partners::acknowledgement`]: 200 for Uber Eats and DoorDash, 202 for the others).
     pub http: Option<u16>,
     /// Status in the orders table (`None`: no order at all).
     pub status: Option<&'static str>,

@@ -166,8 +166,10 @@ pub struct Acknowledgement {
 ///   webhook URL, and one not answered with a 200 is sent again, up to 7 times with
 ///   exponential backoff (developer.uber.com, Eats API: Webhooks guide, and the "Webhook
 ///   Event Structure" of each webhook reference). Confirmed.
-/// * DoorDash: 202 with a JSON receipt (any 2xx; the status is an assumption). Each
-///   environment has one webhook endpoint for every subscription (orders, cancellations,
+/// * DoorDash: 200 with a JSON receipt: "return a 200 status to indicate that the data was
+///   received successfully" (developer.doordash.com, Marketplace, "Receive notices for
+///   temporary store deactivations"; confirmed for that webhook, and every subscription
+///   shares the endpoint). Each environment has one webhook endpoint for every subscription (orders, cancellations,
 ///   menu status and requests, Dasher status, order release: developer.doordash.com,
 ///   Marketplace, "Create a webhook subscription"), so a type or Dasher status the pipeline
 ///   does not act on is acknowledged and ignored. Confirmed (the one endpoint).
@@ -182,7 +184,7 @@ pub const fn acknowledgement(partner: Partner) -> Acknowledgement {
             ignores_other_types: true,
         },
         Partner::DoorDash => Acknowledgement {
-            status: 202,
+            status: 200,
             empty_body: false,
             ignores_other_types: true,
         },
@@ -276,7 +278,7 @@ mod tests {
         }
         // The others (assumed): a refusal stays refused; their 2xx acknowledgement ends it.
         let d = redelivery(Partner::DoorDash);
-        assert!(!d.resends(Partner::DoorDash, 202));
+        assert!(!d.resends(Partner::DoorDash, 200));
         assert!(!d.resends(Partner::DoorDash, 401));
         assert!(d.resends(Partner::DoorDash, 429));
         assert!(d.resends(Partner::DoorDash, 503));

@@ -494,7 +494,8 @@ fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
         assert!(matches!(err, WebhookError::Shape { .. }), "{body}: {err}");
     }
     // Uber Eats is answered 200 with no body and ignores other types; DoorDash (one endpoint
-    // for every subscription) ignores them too, with its 202; the others refuse them.
+    // for every subscription) ignores them too, with the 200 its webhook pages ask for; the
+    // others refuse them.
     let uber = partners::acknowledgement(Partner::UberEats);
     assert_eq!(
         (uber.status, uber.empty_body, uber.ignores_other_types),
@@ -507,7 +508,7 @@ fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
             doordash.empty_body,
             doordash.ignores_other_types
         ),
-        (202, false, true)
+        (200, false, true)
     );
     for p in [Partner::Grubhub, Partner::ChainApp] {
         let a = partners::acknowledgement(p);
