@@ -53,7 +53,8 @@ pub struct Statement {
     pub order: String,
     /// What.
     pub told: Told,
-    /// False when the partner refused it (`409`): an accept after a denial, or the reverse.
+    /// False when the partner refused it (`409`): an accept after a denial, or the reverse, or
+    /// (Uber Eats) an accept after its acceptance window.
     pub applied: bool,
     /// When the store said it would be ready, on an accept that says so (DoorDash's
     /// `prep_time`; Grubhub's `wait_time_in_minutes` from when it was told; the app's
@@ -188,7 +189,38 @@ fn bad_request(why: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": why }))).into_response()
 }
 
-async fn accept(State(s): State<S>, Path(id): Path<String>) -> Response {
+/// Uber Eats' accept: an order not accepted or denied within 11.5 minutes of being placed has
+/// been cancelled by Uber (`Partner::acceptance_window`), so a later accept is refused (409,
+/// recorded as not applied); a deny after it is taken, as it changes nothing.
+async fn uber_accept(State(s): State<S>, Path(id): Path<String>) -> Response {
+    let placed = s
+        .book
+        .orders
+        .lock()
+        .await
+        .get(&id)
+        .and_then(|o| o["placed_at"].as_str().map(str::to_owned))
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
+    let window = Partner::UberEats.acceptance_window();
+    if let (Some(placed), Some(window)) = (placed, window)
+        && Utc::now() > placed.to_utc() + window
+    {
+        s.ledger.entries.lock().await.push(Statement {
+            order: id.clone(),
+            told: Told::Accept,
+            applied: false,
+            ready_at: None,
+            at: Utc::now(),
+        });
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "code": "order_expired",
+                "message": format!("order {id} was not accepted within {} s of being placed and has been cancelled", window.num_seconds()),
+            })),
+        )
+            .into_response();
+    }
     s.ledger.tell(&id, Told::Accept).await
 }
 
@@ -419,7 +451,7 @@ pub fn router(
         Partner::UberEats => Router::new()
             .route(partners::outbound::UBER_TOKEN_PATH, post(uber_token))
             .route("/v2/eats/order/{id}", get(uber_fetch))
-            .route("/v1/eats/orders/{id}/accept_pos_order", post(accept))
+            .route("/v1/eats/orders/{id}/accept_pos_order", post(uber_accept))
             .route("/v1/eats/orders/{id}/deny_pos_order", post(deny))
             .route("/v1/eats/orders/{id}/cancel", post(uber_cancel))
             .route("/v1/eats/store/{id}/status", post(uber_store_status)),
@@ -500,6 +532,47 @@ mod tests {
                 ("u-3".to_owned(), Told::Accept, true),
                 ("u-3".to_owned(), Told::Cancel, true),
             ]
+        );
+    }
+
+    /// Uber Eats cancels an order not accepted within 11.5 minutes of being placed: an accept
+    /// after that is refused and recorded as not applied; one in time is taken.
+    #[tokio::test]
+    async fn uber_refuses_an_accept_after_its_acceptance_window() {
+        let book = Arc::new(OrderBook::default());
+        let ledger = Arc::new(PartnerLedger::default());
+        let app = router(
+            Partner::UberEats,
+            Sim::new("ubereats", "tok"),
+            book.clone(),
+            ledger.clone(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let placed = |minutes: i64| json!({ "placed_at": (Utc::now() - chrono::TimeDelta::minutes(minutes)).to_rfc3339() });
+        book.add("late", placed(12)).await;
+        book.add("fresh", placed(11)).await;
+        let http = crate::loopback_client();
+        let accept = |id: &str| {
+            let request = http
+                .post(format!("{base}/v1/eats/orders/{id}/accept_pos_order"))
+                .bearer_auth("tok")
+                .json(&json!({}))
+                .send();
+            async move { request.await.unwrap().status() }
+        };
+        assert_eq!(accept("late").await, 409);
+        assert_eq!(accept("fresh").await, 200);
+        let told: Vec<(String, bool)> = ledger
+            .entries()
+            .await
+            .into_iter()
+            .map(|s| (s.order, s.applied))
+            .collect();
+        assert_eq!(
+            told,
+            [("late".to_owned(), false), ("fresh".to_owned(), true)]
         );
     }
 
