@@ -4,72 +4,35 @@
 //! bearer token.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use partners::outbound::{self, ApiCredentials, MacRequest};
 use pipeline::ports::{ApiError, ErrorKind};
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde::Deserialize;
 
-/// How a client authenticates its calls. Its `Debug` names the scheme and public ids only.
-#[derive(Clone)]
-pub enum Authorizer {
-    /// No credentials.
-    None,
-    /// `Authorization: Bearer <token>`.
-    Bearer(String),
+/// How a client authenticates its calls: from the credentials on each request (a fixed
+/// bearer token, a DoorDash JWT, a Grubhub MAC), or with an OAuth access token from a cache
+/// (Uber Eats). Its `Debug` names the scheme and public ids only.
+#[derive(Debug, Clone)]
+pub struct Authorizer(Scheme);
+
+#[derive(Debug, Clone)]
+enum Scheme {
+    /// Credentials that authenticate each request themselves (never client credentials:
+    /// [`Authorizer::new`] gives those a token cache).
+    PerRequest(ApiCredentials),
     /// An OAuth 2.0 client-credentials access token (Uber Eats).
     ClientCredentials(Arc<TokenCache>),
-    /// A DoorDash JWT signed per request.
-    DoorDashJwt {
-        /// `iss`.
-        developer_id: String,
-        /// `kid`.
-        key_id: String,
-        /// The decoded signing secret.
-        signing_secret: Arc<[u8]>,
-    },
-    /// Grubhub's partner key and MAC.
-    GrubhubMac {
-        /// `X-GH-PARTNER-KEY`.
-        partner_key: String,
-        /// The MAC's `id`.
-        client_id: String,
-        /// The MAC's key.
-        secret_key: Arc<str>,
-        /// Issue date, epoch ms.
-        issued_at_ms: i64,
-    },
-}
-
-impl std::fmt::Debug for Authorizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Authorizer::None => f.write_str("None"),
-            Authorizer::Bearer(_) => f.write_str("Bearer(..)"),
-            Authorizer::ClientCredentials(cache) => {
-                f.debug_tuple("ClientCredentials").field(cache).finish()
-            }
-            Authorizer::DoorDashJwt {
-                developer_id,
-                key_id,
-                ..
-            } => f
-                .debug_struct("DoorDashJwt")
-                .field("developer_id", developer_id)
-                .field("key_id", key_id)
-                .finish_non_exhaustive(),
-            Authorizer::GrubhubMac { client_id, .. } => f
-                .debug_struct("GrubhubMac")
-                .field("client_id", client_id)
-                .finish_non_exhaustive(),
-        }
-    }
 }
 
 impl Authorizer {
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(token: String) -> Self {
+        Authorizer(Scheme::PerRequest(ApiCredentials::Bearer(token)))
+    }
+
     /// The authorizer for `credentials`; client credentials are exchanged at `token_url`
     /// (Uber: `https://auth.uber.com/oauth/v2/token`) for a token with `scope` (Uber:
     /// [`outbound::UBER_ORDER_SCOPE`] for order calls) through `client`.
@@ -83,7 +46,6 @@ impl Authorizer {
         scope: &str,
     ) -> Result<Self, String> {
         Ok(match credentials {
-            ApiCredentials::Bearer(t) => Authorizer::Bearer(t),
             ApiCredentials::ClientCredentials {
                 client_id,
                 client_secret,
@@ -91,34 +53,15 @@ impl Authorizer {
                 let url = token_url
                     .ok_or("client credentials need the partner's token URL")?
                     .to_owned();
-                Authorizer::ClientCredentials(Arc::new(TokenCache::new(
+                Authorizer(Scheme::ClientCredentials(Arc::new(TokenCache::new(
                     client.clone(),
                     url,
                     client_id,
                     client_secret,
                     scope.to_owned(),
-                )))
+                ))))
             }
-            ApiCredentials::DoorDashJwt {
-                developer_id,
-                key_id,
-                signing_secret,
-            } => Authorizer::DoorDashJwt {
-                developer_id,
-                key_id,
-                signing_secret: signing_secret.into(),
-            },
-            ApiCredentials::GrubhubMac {
-                partner_key,
-                client_id,
-                secret_key,
-                issued_at_ms,
-            } => Authorizer::GrubhubMac {
-                partner_key,
-                client_id,
-                secret_key: secret_key.into(),
-                issued_at_ms,
-            },
+            other => Authorizer(Scheme::PerRequest(other)),
         })
     }
 
@@ -140,21 +83,30 @@ impl Authorizer {
                 )
             })
         };
-        Ok(match self {
-            Authorizer::None => (vec![], None),
-            Authorizer::Bearer(t) => (vec![(AUTHORIZATION, value(format!("Bearer {t}"))?)], None),
-            Authorizer::ClientCredentials(cache) => {
+        Ok(match &self.0 {
+            Scheme::PerRequest(ApiCredentials::ClientCredentials { .. }) => {
+                return Err(ApiError::new(
+                    ErrorKind::Permanent,
+                    "auth",
+                    "authenticate",
+                    "client credentials were given no token cache",
+                ));
+            }
+            Scheme::PerRequest(ApiCredentials::Bearer(t)) => {
+                (vec![(AUTHORIZATION, value(format!("Bearer {t}"))?)], None)
+            }
+            Scheme::ClientCredentials(cache) => {
                 let token = cache.token().await?;
                 (
                     vec![(AUTHORIZATION, value(format!("Bearer {token}"))?)],
                     Some(token),
                 )
             }
-            Authorizer::DoorDashJwt {
+            Scheme::PerRequest(ApiCredentials::DoorDashJwt {
                 developer_id,
                 key_id,
                 signing_secret,
-            } => {
+            }) => {
                 let jwt = outbound::doordash_jwt(developer_id, key_id, signing_secret, Utc::now());
                 let (name, v) = outbound::DOORDASH_AUTH_VERSION;
                 (
@@ -165,12 +117,12 @@ impl Authorizer {
                     None,
                 )
             }
-            Authorizer::GrubhubMac {
+            Scheme::PerRequest(ApiCredentials::GrubhubMac {
                 partner_key,
                 client_id,
                 secret_key,
                 issued_at_ms,
-            } => {
+            }) => {
                 let random: String = std::iter::repeat_with(fastrand::alphanumeric)
                     .take(16)
                     .collect();
@@ -213,8 +165,8 @@ impl Authorizer {
     /// The API answered 401 to a call made with `used`: a cached access token is dropped, so
     /// the next call fetches another. True when there is a fresh one to try.
     pub(crate) async fn rejected(&self, used: Option<&str>) -> bool {
-        match (self, used) {
-            (Authorizer::ClientCredentials(cache), Some(token)) => cache.invalidate(token).await,
+        match (&self.0, used) {
+            (Scheme::ClientCredentials(cache), Some(token)) => cache.invalidate(token).await,
             _ => false,
         }
     }
@@ -240,7 +192,6 @@ pub struct TokenCache {
     client_secret: String,
     scope: String,
     current: tokio::sync::Mutex<State>,
-    fetches: AtomicU64,
 }
 
 #[derive(Default)]
@@ -304,13 +255,7 @@ impl TokenCache {
             client_secret,
             scope,
             current: tokio::sync::Mutex::new(State::default()),
-            fetches: AtomicU64::new(0),
         }
-    }
-
-    /// Token requests made so far.
-    pub fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
     }
 
     /// A valid access token: the cached one, or a new one.
@@ -350,7 +295,6 @@ impl TokenCache {
     }
 
     async fn fetch(&self) -> Result<Cached, ApiError> {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
         let error = |kind, message: String| ApiError::new(kind, "oauth", "fetch token", message);
         let form = outbound::uber_token_request(&self.client_id, &self.client_secret, &self.scope);
         let started = Instant::now();
@@ -368,11 +312,7 @@ impl TokenCache {
                 )
             })?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| crate::parse_retry_after(v, Utc::now()));
+        let retry_after = crate::json_http::retry_after_of(response.headers());
         let bytes = response.bytes().await.map_err(|e| ApiError {
             source: Some(Box::new(e)),
             ..error(
@@ -381,19 +321,14 @@ impl TokenCache {
             )
         })?;
         if !(200..300).contains(&status) {
-            let kind = match status {
-                408 | 429 | 500..=599 => ErrorKind::Transient,
-                _ => ErrorKind::Permanent,
-            };
-            let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
-            return Err(ApiError {
-                status: Some(status),
+            return Err(crate::json_http::answered(
+                "oauth",
+                "fetch token",
+                &format!("POST {}", self.token_url),
+                status,
                 retry_after,
-                ..error(
-                    kind,
-                    format!("POST {} answered {status}: {snippet}", self.token_url),
-                )
-            });
+                &bytes,
+            ));
         }
         let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|e| ApiError {
             status: Some(status),

@@ -82,6 +82,42 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
+/// The `Retry-After` of an answer, relative to now, if it has one.
+pub(crate) fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, Utc::now()))
+}
+
+/// The error for an answer outside 2xx: transient for 408, 425, 429 and 5xx (worth retrying),
+/// permanent otherwise; the message is `{request} answered {status}: ` and the answer's first
+/// 300 characters.
+pub(crate) fn answered(
+    service: &str,
+    operation: &str,
+    request: &str,
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> ApiError {
+    let kind = match status {
+        408 | 425 | 429 | 500..=599 => ErrorKind::Transient,
+        _ => ErrorKind::Permanent,
+    };
+    let snippet: String = String::from_utf8_lossy(body).chars().take(300).collect();
+    ApiError {
+        status: Some(status),
+        retry_after,
+        ..ApiError::new(
+            kind,
+            service,
+            operation,
+            format!("{request} answered {status}: {snippet}"),
+        )
+    }
+}
+
 /// A JSON API at a base URL.
 #[derive(Debug, Clone)]
 pub struct JsonHttp {
@@ -255,11 +291,7 @@ impl JsonHttp {
             })
         })?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, Utc::now()));
+        let retry_after = retry_after_of(response.headers());
         let bytes = response.bytes().await.map_err(|e| {
             fail(ApiError {
                 source: Some(Box::new(e)),
@@ -288,20 +320,14 @@ impl JsonHttp {
                     })
                 });
         }
-        let kind = match status {
-            408 | 425 | 429 | 500..=599 => ErrorKind::Transient,
-            _ => ErrorKind::Permanent,
-        };
-        let snippet: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
-        Err(fail(ApiError {
-            status: Some(status),
+        Err(fail(answered(
+            &self.service,
+            operation,
+            &format!("{m} {path}"),
+            status,
             retry_after,
-            ..self.error(
-                kind,
-                operation,
-                format!("{m} {path} answered {status}: {snippet}"),
-            )
-        }))
+            &bytes,
+        )))
     }
 }
 

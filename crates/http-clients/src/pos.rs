@@ -48,7 +48,7 @@ impl PosHttpClient {
                 build_client(settings)?,
                 "pos",
                 base_url,
-                Authorizer::Bearer(api_key),
+                Authorizer::bearer(api_key),
                 retry,
             ),
         })

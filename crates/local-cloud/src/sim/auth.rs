@@ -24,100 +24,51 @@ pub const UBER_TOKEN_REQUESTS_PER_HOUR: usize = 100;
 /// Uber's example token lifetime, seconds (30 days).
 pub const UBER_TOKEN_SECONDS: u64 = 2_592_000;
 
-/// What a simulator accepts.
+/// What a simulator accepts: the credentials the pipeline is given, and what checking them
+/// needs to remember (Uber's issued tokens and its token requests of the last hour; Grubhub's
+/// nonces seen, each single-use).
 #[derive(Debug)]
-pub enum Expect {
-    /// `Authorization: Bearer <token>`.
-    Bearer(String),
-    /// Uber's OAuth 2.0 client credentials and the access tokens issued for them.
-    ClientCredentials(Box<OAuthServer>),
-    /// DoorDash JWTs signed with this access key.
-    DoorDashJwt {
-        /// `iss`.
-        developer_id: String,
-        /// `kid`.
-        key_id: String,
-        /// The decoded signing secret.
-        signing_secret: Vec<u8>,
-    },
-    /// Grubhub's partner key and MAC.
-    GrubhubMac {
-        /// `X-GH-PARTNER-KEY`.
-        partner_key: String,
-        /// The MAC's `id`.
-        client_id: String,
-        /// The MAC's key.
-        secret_key: String,
-        /// Nonces seen (a nonce is single-use).
-        nonces: Mutex<HashSet<String>>,
-    },
-}
-
-/// Uber's token endpoint, simulated.
-#[derive(Debug)]
-pub struct OAuthServer {
-    client_id: String,
-    client_secret: String,
-    /// Issued tokens and when each expires.
+pub struct Expect {
+    credentials: ApiCredentials,
+    /// Client credentials: issued tokens and when each expires.
     issued: Mutex<HashMap<String, Instant>>,
-    /// When recent token requests came (the rate limit's window).
-    requests: Mutex<VecDeque<Instant>>,
-    /// How long new tokens live.
-    lifetime: Mutex<Duration>,
+    /// Client credentials: when recent token requests came (the rate limit's window).
+    token_requests: Mutex<VecDeque<Instant>>,
+    /// Grubhub MAC: nonces seen.
+    nonces: Mutex<HashSet<String>>,
 }
 
 /// A refusal: status and Uber-, DoorDash- or Grubhub-style message.
 pub type Refusal = (StatusCode, String);
 
 impl Expect {
+    fn of(credentials: ApiCredentials) -> Self {
+        Self {
+            credentials,
+            issued: Mutex::default(),
+            token_requests: Mutex::default(),
+            nonces: Mutex::default(),
+        }
+    }
+
+    /// A fixed bearer token.
+    pub fn bearer(token: &str) -> Self {
+        Self::of(ApiCredentials::Bearer(token.to_owned()))
+    }
+
     /// What `partner`'s simulator accepts, from the credential the pipeline is given.
     ///
     /// # Errors
     /// The credential is not in the partner's form.
     pub fn for_partner(partner: Partner, credential: &str) -> Result<Self, String> {
-        Ok(
-            match ApiCredentials::parse(partner, credential).map_err(|e| e.to_string())? {
-                ApiCredentials::Bearer(t) => Expect::Bearer(t),
-                ApiCredentials::ClientCredentials {
-                    client_id,
-                    client_secret,
-                } => Expect::ClientCredentials(Box::new(OAuthServer {
-                    client_id,
-                    client_secret,
-                    issued: Mutex::default(),
-                    requests: Mutex::default(),
-                    lifetime: Mutex::new(Duration::from_secs(UBER_TOKEN_SECONDS)),
-                })),
-                ApiCredentials::DoorDashJwt {
-                    developer_id,
-                    key_id,
-                    signing_secret,
-                } => Expect::DoorDashJwt {
-                    developer_id,
-                    key_id,
-                    signing_secret,
-                },
-                ApiCredentials::GrubhubMac {
-                    partner_key,
-                    client_id,
-                    secret_key,
-                    ..
-                } => Expect::GrubhubMac {
-                    partner_key,
-                    client_id,
-                    secret_key,
-                    nonces: Mutex::default(),
-                },
-            },
-        )
+        ApiCredentials::parse(partner, credential)
+            .map(Self::of)
+            .map_err(|e| e.to_string())
     }
 
-    /// The token endpoint, if this simulator has one.
-    pub fn oauth(&self) -> Option<&OAuthServer> {
-        match self {
-            Expect::ClientCredentials(s) => Some(s),
-            _ => None,
-        }
+    /// Whether this simulator issues access tokens (Uber's client credentials).
+    pub fn issues_tokens(&self) -> bool {
+        matches!(self.credentials, ApiCredentials::ClientCredentials { .. })
     }
 
     /// Checks one API call; `host` is its `Host` header.
@@ -131,20 +82,20 @@ impl Expect {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let unauthorized = |why: &str| (StatusCode::UNAUTHORIZED, why.to_owned());
         let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
-        match self {
-            Expect::Bearer(token) => match bearer {
+        match &self.credentials {
+            ApiCredentials::Bearer(token) => match bearer {
                 Some(t) if bool::from(t.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
                 _ => Err(unauthorized("missing or wrong bearer token")),
             },
-            Expect::ClientCredentials(server) => {
+            ApiCredentials::ClientCredentials { .. } => {
                 let token = bearer.ok_or_else(|| unauthorized("no bearer access token"))?;
-                match server.issued.lock().await.get(token) {
+                match self.issued.lock().await.get(token) {
                     Some(expires) if Instant::now() < *expires => Ok(()),
                     Some(_) => Err(unauthorized("the access token has expired")),
                     None => Err(unauthorized("the access token was not issued here")),
                 }
             }
-            Expect::DoorDashJwt {
+            ApiCredentials::DoorDashJwt {
                 developer_id,
                 key_id,
                 signing_secret,
@@ -157,11 +108,11 @@ impl Expect {
                 check_doordash_jwt(jwt, developer_id, key_id, signing_secret)
                     .map_err(|why| unauthorized(&why))
             }
-            Expect::GrubhubMac {
+            ApiCredentials::GrubhubMac {
                 partner_key,
                 client_id,
                 secret_key,
-                nonces,
+                ..
             } => {
                 if header(outbound::GRUBHUB_PARTNER_KEY) != Some(partner_key.as_str()) {
                     return Err(unauthorized("missing or wrong X-GH-PARTNER-KEY"));
@@ -193,7 +144,7 @@ impl Expect {
                 if !bool::from(want.as_bytes().ct_eq(mac.mac.as_bytes())) {
                     return Err(unauthorized("the MAC does not match the request"));
                 }
-                if !nonces.lock().await.insert(mac.nonce) {
+                if !self.nonces.lock().await.insert(mac.nonce) {
                     return Err(unauthorized("the nonce was used before"));
                 }
                 Ok(())
@@ -268,12 +219,7 @@ const UBER_KNOWN_SCOPES: [&str; 4] = [
     "eats.store.orders.read",
 ];
 
-impl OAuthServer {
-    /// Sets how long tokens issued from now on live.
-    pub async fn set_lifetime(&self, lifetime: Duration) {
-        *self.lifetime.lock().await = lifetime;
-    }
-
+impl Expect {
     /// Ends every token issued so far (as a revoked credential would).
     pub async fn revoke_all(&self) {
         self.issued.lock().await.clear();
@@ -281,10 +227,17 @@ impl OAuthServer {
 
     /// `POST /oauth/v2/token` with a form body: an access token, or Uber's OAuth errors
     /// (`invalid_client`, `unsupported_grant_type`, `invalid_scope`, and 429 past the rate
-    /// limit).
+    /// limit); 404 where the simulator issues no tokens.
     pub async fn token(&self, body: &[u8]) -> (StatusCode, Value) {
+        let ApiCredentials::ClientCredentials {
+            client_id,
+            client_secret,
+        } = &self.credentials
+        else {
+            return (StatusCode::NOT_FOUND, json!({ "error": "not_found" }));
+        };
         {
-            let mut requests = self.requests.lock().await;
+            let mut requests = self.token_requests.lock().await;
             let hour_ago = Instant::now().checked_sub(Duration::from_secs(3600));
             while requests
                 .front()
@@ -310,8 +263,7 @@ impl OAuthServer {
             got.as_deref()
                 .is_some_and(|g| bool::from(g.as_bytes().ct_eq(want.as_bytes())))
         };
-        if !same(&req.client_id, &self.client_id) || !same(&req.client_secret, &self.client_secret)
-        {
+        if !same(&req.client_id, client_id) || !same(&req.client_secret, client_secret) {
             return (
                 StatusCode::UNAUTHORIZED,
                 json!({ "error": "invalid_client" }),
@@ -327,7 +279,7 @@ impl OAuthServer {
         if scope.is_empty() || !scope.split(' ').all(|s| UBER_KNOWN_SCOPES.contains(&s)) {
             return (StatusCode::BAD_REQUEST, json!({ "error": "invalid_scope" }));
         }
-        let lifetime = *self.lifetime.lock().await;
+        let lifetime = Duration::from_secs(UBER_TOKEN_SECONDS);
         let token: String = std::iter::repeat_with(fastrand::alphanumeric)
             .take(32)
             .collect();
@@ -466,21 +418,20 @@ mod tests {
         assert_eq!(forged.status(), 401);
         // Every token is revoked: the client's next call is refused once, and it fetches
         // another token and goes through.
-        sim.auth.oauth().unwrap().revoke_all().await;
+        sim.auth.revoke_all().await;
         accept(&good, &order(Partner::UberEats, "u-5"))
             .await
             .unwrap();
         assert_eq!(told(&ledger).await, ["u-1", "u-2", "u-5"]);
         // Uber's rate limit: 100 token requests an hour (the three above count).
-        let server = sim.auth.oauth().unwrap();
         let form = b"client_id=uber-client&client_secret=uber-secret&grant_type=client_credentials&scope=eats.order";
         let mut statuses = Vec::new();
         for _ in 0..100 {
-            statuses.push(server.token(form).await.0.as_u16());
+            statuses.push(sim.auth.token(form).await.0.as_u16());
         }
         assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 97);
         assert_eq!(statuses.last(), Some(&429));
-        let (status, body) = server.token(b"client_id=uber-client").await;
+        let (status, body) = sim.auth.token(b"client_id=uber-client").await;
         assert_eq!(
             (status.as_u16(), body["error"].as_str()),
             (429, Some("rate_limited"))

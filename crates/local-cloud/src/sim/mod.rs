@@ -92,7 +92,7 @@ pub struct Sim {
 impl Sim {
     /// A simulator expecting bearer `token`.
     pub fn new(name: &str, token: &str) -> Arc<Self> {
-        Self::with_auth(name, auth::Expect::Bearer(token.to_owned()))
+        Self::with_auth(name, auth::Expect::bearer(token))
     }
 
     /// A simulator authenticating callers as `auth` says.
@@ -277,7 +277,7 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         .path_and_query()
         .map_or(path.clone(), |p| p.as_str().to_owned());
     // The token endpoint takes the client credentials in its body; everything else is checked.
-    let authorized = if path == partners::outbound::UBER_TOKEN_PATH && sim.auth.oauth().is_some() {
+    let authorized = if path == partners::outbound::UBER_TOKEN_PATH && sim.auth.issues_tokens() {
         Ok(())
     } else {
         sim.auth

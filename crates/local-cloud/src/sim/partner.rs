@@ -176,13 +176,8 @@ struct S {
 
 /// Uber's OAuth token endpoint (`POST /oauth/v2/token`, a form body).
 async fn uber_token(State(s): State<S>, body: axum::body::Bytes) -> Response {
-    match s.sim.auth.oauth() {
-        Some(server) => {
-            let (status, answer) = server.token(&body).await;
-            (status, Json(answer)).into_response()
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    let (status, answer) = s.sim.auth.token(&body).await;
+    (status, Json(answer)).into_response()
 }
 
 fn bad_request(why: &str) -> Response {
