@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use order_domain::{
-    Catalog, Currency, Fulfillment, GeoPoint, Money, Order, OrderDraft, Partner, Rejection, Timing,
+    Catalog, Currency, Fulfillment, GeoPoint, Order, OrderDraft, Partner, Rejection, Timing,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -221,12 +221,7 @@ pub fn adapt(
     let currency = Currency::parse(&o.charges.currency)
         .map_err(|e| Rejection::invalid("order.charges.currency", e))?;
     mapping::currency(store, currency)?;
-    let cents = |amount: i64, field: &str| {
-        if amount < 0 {
-            return Err(Rejection::invalid(field, "a negative amount"));
-        }
-        Ok(Money::new(amount, currency))
-    };
+    let cents = |amount: i64, field: &str| mapping::minor_units(amount, currency, field);
     let fulfillment = match o.fulfillment_info.kind.as_str() {
         "DELIVERY" => Fulfillment::Delivery,
         "PICKUP" => Fulfillment::Pickup,

@@ -68,6 +68,18 @@ pub(crate) fn store<'c>(
     Ok((store, menu))
 }
 
+/// `amount` minor units of `currency` as a partner states it at `field`; a negative amount is
+/// refused naming the field ([`Money::non_negative`]).
+pub(crate) fn minor_units(
+    amount: i64,
+    currency: Currency,
+    field: &str,
+) -> Result<Money, Rejection> {
+    Money::new(amount, currency)
+        .non_negative()
+        .map_err(|e| Rejection::invalid(field, e))
+}
+
 /// Refuses an order in another currency than the store's.
 pub(crate) fn currency(store: &Store, currency: Currency) -> Result<(), Rejection> {
     if store.currency == currency {

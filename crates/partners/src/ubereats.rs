@@ -218,10 +218,7 @@ pub struct UberOrder {
 
 fn money(m: &UberMoney, field: &str) -> Result<Money, Rejection> {
     let currency = Currency::parse(&m.currency_code).map_err(|e| Rejection::invalid(field, e))?;
-    if m.amount < 0 {
-        return Err(Rejection::invalid(field, "a negative amount"));
-    }
-    Ok(Money::new(m.amount, currency))
+    mapping::minor_units(m.amount, currency, field)
 }
 
 /// Every selection under `groups`, nested ones included, depth first, as modifiers of one
