@@ -31,8 +31,6 @@ pub mod names {
     pub const INVALID_INPUT: &str = "InvalidInput";
     /// The order's status has moved on (for example it was cancelled). Caught: compensate.
     pub const STATUS_CONFLICT: &str = "StatusConflict";
-    /// The same partner order arrived with a different payload (the workflow's `Fail` error).
-    pub const PAYLOAD_MISMATCH: &str = "PayloadMismatch";
 
     /// Every name a function can report.
     pub const REPORTED: [&str; 12] = [
@@ -313,9 +311,6 @@ mod tests {
         );
         let transient: Vec<&str> = all.iter().filter(|v| v.2).map(|v| v.1).collect();
         assert_eq!(transient, names::TRANSIENT);
-        // The workflow's own error for a payload conflict is not a function's.
-        assert_eq!(names::PAYLOAD_MISMATCH, "PayloadMismatch");
-        assert!(!names::REPORTED.contains(&names::PAYLOAD_MISMATCH));
     }
 
     #[test]
