@@ -174,7 +174,58 @@ async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
             ("ADD-CHEESE", true)
         ]
     );
+    // Each partner that publishes an item availability call was told, by its own records and
+    // in its own ids (store-status, from the announcements): the cheese sold out and then
+    // back, the chalupa sold out; Grubhub publishes none and was told nothing.
+    let expected = [
+        (
+            Partner::UberEats,
+            "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001",
+            "0f2f6c4e-1a1e-4c1e-9a01-000000000103",
+            "0f2f6c4e-1a1e-4c1e-9a01-000000000200",
+        ),
+        (Partner::DoorDash, "S1001", "MSI-103", "MSO-200"),
+        (Partner::ChainApp, "1001", "sku-chalupa", "sku-add-cheese"),
+    ];
+    let told = items_told(&c, 3 * 3).await;
+    for (partner, store, chalupa, cheese) in expected {
+        let mine: Vec<(&str, bool)> = told
+            .iter()
+            .filter(|(p, s, ..)| *p == partner && s == store)
+            .map(|(_, _, i, a)| (i.as_str(), *a))
+            .collect();
+        let of = |item: &str| -> Vec<bool> {
+            mine.iter()
+                .filter(|(i, _)| *i == item)
+                .map(|(_, a)| *a)
+                .collect()
+        };
+        assert_eq!(of(chalupa), [false], "{partner}: {mine:?}");
+        assert_eq!(of(cheese), [false, true], "{partner}: {mine:?}");
+    }
+    assert!(
+        told.iter().all(|(p, ..)| *p != Partner::Grubhub),
+        "{told:?}"
+    );
     c.stop().await;
+}
+
+/// What the partners' own records say they were told about items (partner, store, item, on
+/// sale), in order per partner, once `n` statements are there (or after 20 s).
+async fn items_told(c: &LocalCloud, n: usize) -> Vec<(Partner, String, String, bool)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut told = Vec::new();
+        for p in Partner::ALL {
+            for s in c.partners[&p].ledger.item_statuses().await {
+                told.push((p, s.store, s.item, s.available));
+            }
+        }
+        if told.len() >= n || std::time::Instant::now() > deadline {
+            return told;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

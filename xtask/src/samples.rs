@@ -1023,6 +1023,48 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
             None,
         )
         .await?;
+        let item = |id: &str, code: &str, available: bool, name: &str| -> Result<Value, String> {
+            envelope(
+                catalog_admin::availability_announcement(&store(id)?, code, available, at),
+                name,
+            )
+        };
+        g.sample(
+            out,
+            "store-status",
+            "item-sold-out",
+            "An item sold out (fire sauce at S2001, on Uber Eats and the app only): each partner listing it is told by its own ids",
+            item("S2001", "SAUCE-FIRE", false, "item-sold-out")?,
+            affecting(
+                output(json!({ "storeId": "S2001", "item": { "posCode": "SAUCE-FIRE", "available": false }, "told": ["ubereats", "app"] })),
+                json!({ "partner": ["item sold-out ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b2001 0f2f6c4e-1a1e-4c1e-9a01-000000000205", "item sold-out app 2001 sku-sauce-fire"] }),
+            ),
+            None,
+        )
+        .await?;
+        g.sample(
+            out,
+            "store-status",
+            "item-back",
+            "An item back on sale: Uber Eats, DoorDash and the app are told; Grubhub publishes no item availability call",
+            item("S1001", "CHALUPA", true, "item-back")?,
+            affecting(
+                output(json!({ "storeId": "S1001", "item": { "posCode": "CHALUPA", "available": true }, "told": ["ubereats", "doordash", "app"], "notSupported": ["grubhub"] })),
+                json!({ "partner": ["item available ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001 0f2f6c4e-1a1e-4c1e-9a01-000000000103", "item available doordash S1001 MSI-103", "item available app 1001 sku-chalupa"] }),
+            ),
+            None,
+        )
+        .await?;
+        g.sample(
+            out,
+            "store-status",
+            "item-not-on-menu",
+            "A code the store's menu does not list (left over from an earlier menu): nothing to tell",
+            item("S1001", "CHALUPPA", false, "item-not-on-menu")?,
+            output(json!({ "storeId": "S1001", "told": [], "note": "CHALUPPA is not on the menu of store S1001" })),
+            None,
+        )
+        .await?;
         let menu = envelope(
             catalog_admin::menu_announcement(
                 &catalog_admin::Published {

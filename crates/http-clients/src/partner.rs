@@ -143,12 +143,40 @@ impl PartnerApi for PartnerHttpClient {
         partner_store_id: &str,
         availability: &partners::StoreAvailability,
     ) -> Result<bool, ApiError> {
-        let Some(req) = api::store_status(partner, partner_store_id, availability) else {
+        let Some(req) = partners::store_api::store_status(partner, partner_store_id, availability)
+        else {
             return Ok(false);
         };
         self.api(partner, "set store status")?
             .call(
                 "set store status",
+                req.method,
+                &req.path,
+                req.body.as_ref(),
+                &[],
+            )
+            .await?;
+        Ok(true)
+    }
+
+    async fn set_item_availability(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        partner_item_id: &str,
+        availability: partners::ItemAvailability,
+    ) -> Result<bool, ApiError> {
+        let Some(req) = partners::store_api::item_availability(
+            partner,
+            partner_store_id,
+            partner_item_id,
+            availability,
+        ) else {
+            return Ok(false);
+        };
+        self.api(partner, "set item availability")?
+            .call(
+                "set item availability",
                 req.method,
                 &req.path,
                 req.body.as_ref(),

@@ -102,6 +102,19 @@ impl PartnerApi for Deferred<dyn PartnerApi> {
             .set_store_status(partner, partner_store_id, availability)
             .await
     }
+
+    async fn set_item_availability(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        partner_item_id: &str,
+        availability: partners::ItemAvailability,
+    ) -> Result<bool, ApiError> {
+        self.get("set item availability")
+            .await?
+            .set_item_availability(partner, partner_store_id, partner_item_id, availability)
+            .await
+    }
 }
 
 #[async_trait]

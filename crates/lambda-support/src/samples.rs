@@ -98,6 +98,7 @@ pub struct Snapshot {
     pos: Vec<(String, String, bool)>,
     partner: usize,
     store_statuses: usize,
+    item_statuses: usize,
     callbacks: usize,
     documents: std::collections::BTreeSet<String>,
 }
@@ -149,6 +150,7 @@ impl Snapshot {
                 .collect(),
             partner: w.partners.calls().len(),
             store_statuses: w.partners.store_statuses().len(),
+            item_statuses: w.partners.item_statuses().len(),
             callbacks: w.callbacks.calls().len(),
             documents: w.documents.keys().into_iter().collect(),
         }
@@ -234,6 +236,16 @@ impl Snapshot {
                         format!("store {status} {partner} {store}")
                     }),
             )
+            .chain(w.partners.item_statuses()[self.item_statuses..].iter().map(
+                |(partner, store, item, availability)| {
+                    let status = if availability.is_available() {
+                        "available"
+                    } else {
+                        "sold-out"
+                    };
+                    format!("item {status} {partner} {store} {item}")
+                },
+            ))
             .collect::<Vec<_>>();
         let callbacks = w.callbacks.calls()[self.callbacks..]
             .iter()

@@ -725,7 +725,7 @@ pub async fn store_status(
             .partner_api(
                 env,
                 &ALL_PARTNER_URLS,
-                partners::outbound::UBER_STORE_STATUS_SCOPE,
+                partners::outbound::UBER_STORE_STATUS_FUNCTION_SCOPES,
             )
             .await?,
         clock: backend.clock(),

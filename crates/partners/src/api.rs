@@ -324,93 +324,6 @@ pub fn action(order: &OrderRef, order_id: &OrderId, action: &PartnerAction) -> A
     }
 }
 
-/// Whether a store takes orders, as the pipeline tells a partner's store-status API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "status")]
-pub enum StoreAvailability {
-    /// Taking orders.
-    Online,
-    /// Not taking orders: paused by an operator (with its end, if it has one) or closed.
-    Paused {
-        /// Why, as the operator gave it.
-        reason: String,
-        /// When the pause lifts by itself.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<DateTime<Utc>>,
-    },
-}
-
-/// The request that sets `partner`'s view of store `partner_store_id` to `availability`, or
-/// `None` where the partner publishes no such call.
-///
-/// * Uber Eats: `POST /v1/eats/store/{store_id}/status`, `status` `ONLINE` or `PAUSED` (there is
-///   no offline to set) with optional `reason` and `paused_until`; 204 (developer.uber.com, Eats
-///   API "Set Store Status", scope `eats.store.status.write`; confirmed). The time format of
-///   `paused_until` is not shown in the stored reference: RFC 3339 is assumed.
-/// * DoorDash: `PUT /api/v1/stores/{merchant_supplied_id}/status`, `is_active` with, to
-///   deactivate, a `reason` from its list, `notes` and `end_time` (developer.doordash.com,
-///   Marketplace "Store and item status"; confirmed). An operator's pause is
-///   `store_self_disabled_in_their_POS_portal`: the store turned itself off in the merchant's
-///   own system. DoorDash says not to retry a 400 (it needs a manual fix).
-/// * Grubhub: no store-status call is published (the online/offline endpoints appear only in
-///   third-party specs): `None`, and the store is paused on Grubhub by hand.
-/// * The chain's app: `POST /api/stores/{id}/status` with `paused`, `reason`, `until`.
-pub fn store_status(
-    partner: Partner,
-    partner_store_id: &str,
-    availability: &StoreAvailability,
-) -> Option<ApiRequest> {
-    let id = encode_segment(partner_store_id);
-    let time = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    match partner {
-        Partner::UberEats => Some(ApiRequest {
-            method: HttpMethod::Post,
-            path: format!("/v1/eats/store/{id}/status"),
-            body: Some(match availability {
-                StoreAvailability::Online => json!({ "status": "ONLINE" }),
-                StoreAvailability::Paused { reason, until } => {
-                    let mut body = json!({ "status": "PAUSED", "reason": reason });
-                    if let Some(t) = until {
-                        body["paused_until"] = json!(time(t));
-                    }
-                    body
-                }
-            }),
-        }),
-        Partner::DoorDash => Some(ApiRequest {
-            method: HttpMethod::Put,
-            path: format!("/api/v1/stores/{id}/status"),
-            body: Some(match availability {
-                StoreAvailability::Online => json!({ "is_active": true }),
-                StoreAvailability::Paused { reason, until } => {
-                    let mut body = json!({
-                        "is_active": false,
-                        "reason": "store_self_disabled_in_their_POS_portal",
-                        "notes": reason,
-                    });
-                    if let Some(t) = until {
-                        body["end_time"] = json!(time(t));
-                    }
-                    body
-                }
-            }),
-        }),
-        Partner::Grubhub => None,
-        Partner::ChainApp => Some(ApiRequest {
-            method: HttpMethod::Post,
-            path: format!("/api/stores/{id}/status"),
-            body: Some(match availability {
-                StoreAvailability::Online => json!({ "paused": false }),
-                StoreAvailability::Paused { reason, until } => json!({
-                    "paused": true,
-                    "reason": reason,
-                    "until": until.as_ref().map(time),
-                }),
-            }),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,39 +380,6 @@ mod tests {
             assert_eq!(req.path, "/api/v1/orders/o%3A1/cancellation");
             assert_eq!(req.body.unwrap()["cancel_reason"], "OTHER", "{reason:?}");
         }
-    }
-
-    #[test]
-    fn a_pause_is_told_in_each_partners_own_terms_and_grubhub_has_no_call() {
-        let until: DateTime<Utc> = "2026-12-02T12:30:00Z".parse().unwrap();
-        let paused = StoreAvailability::Paused {
-            reason: "fryer down".to_owned(),
-            until: Some(until),
-        };
-        let ue = store_status(Partner::UberEats, "ue/1", &paused).unwrap();
-        assert_eq!(
-            (ue.method, ue.path.as_str()),
-            (HttpMethod::Post, "/v1/eats/store/ue%2F1/status")
-        );
-        assert_eq!(
-            ue.body.unwrap(),
-            json!({ "status": "PAUSED", "reason": "fryer down", "paused_until": "2026-12-02T12:30:00Z" })
-        );
-        let dd = store_status(Partner::DoorDash, "S1001", &paused).unwrap();
-        assert_eq!(
-            (dd.method, dd.path.as_str()),
-            (HttpMethod::Put, "/api/v1/stores/S1001/status")
-        );
-        let body = dd.body.unwrap();
-        assert_eq!(
-            (body["is_active"].clone(), body["end_time"].clone()),
-            (json!(false), json!("2026-12-02T12:30:00Z"))
-        );
-        let online = store_status(Partner::DoorDash, "S1001", &StoreAvailability::Online).unwrap();
-        assert_eq!(online.body.unwrap(), json!({ "is_active": true }));
-        let online = store_status(Partner::UberEats, "u", &StoreAvailability::Online).unwrap();
-        assert_eq!(online.body.unwrap(), json!({ "status": "ONLINE" }));
-        assert!(store_status(Partner::Grubhub, "88231", &paused).is_none());
     }
 
     #[test]

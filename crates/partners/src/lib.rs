@@ -12,11 +12,13 @@ pub mod doordash;
 pub mod grubhub;
 mod mapping;
 pub mod outbound;
+pub mod store_api;
 pub mod ubereats;
 pub mod webhook;
 
-pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction, StoreAvailability};
+pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction};
 pub use auth::{AuthError, Headers, Verified};
+pub use store_api::{ItemAvailability, StoreAvailability};
 pub use webhook::{
     Acknowledgement, ArrivalNotice, CancellationNotice, CourierNotice, OrderNotice, PayloadKind,
     Redelivery, Webhook, WebhookError, acknowledgement, parse_webhook, redelivery,

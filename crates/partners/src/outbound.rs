@@ -31,6 +31,13 @@ pub const UBER_ORDER_SCOPE: &str = "eats.order";
 /// The scope of Set Store Status (its reference page).
 pub const UBER_STORE_STATUS_SCOPE: &str = "eats.store.status.write";
 
+/// The scope of the v2 menu calls, Update Item among them (its reference page).
+pub const UBER_STORE_SCOPE: &str = "eats.store";
+
+/// What store-status asks for: Set Store Status's scope and Update Item's, space-separated as
+/// OAuth 2.0 (RFC 6749 §3.3) writes several.
+pub const UBER_STORE_STATUS_FUNCTION_SCOPES: &str = "eats.store.status.write eats.store";
+
 /// The longest a DoorDash JWT may live past its `iat`, seconds ("exp has a maximum value of
 /// 30 minutes (1800 seconds) beyond the issued at time", developer.doordash.com, "Create a
 /// JWT").

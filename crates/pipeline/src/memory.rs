@@ -506,12 +506,16 @@ pub struct PartnerCall {
 /// A store status told to a partner in memory: partner, its store id, what.
 pub type StoreStatusCall = (Partner, String, partners::StoreAvailability);
 
+/// An item availability told to a partner in memory: partner, its store id, its item id, what.
+pub type ItemStatusCall = (Partner, String, String, partners::ItemAvailability);
+
 /// Partner APIs in memory: serves fetched orders from fixtures, records notifications.
 #[derive(Debug, Default)]
 pub struct InMemoryPartnerApi {
     fixtures: Mutex<HashMap<(Partner, String), serde_json::Value>>,
     calls: Mutex<Vec<PartnerCall>>,
     store_statuses: Mutex<Vec<StoreStatusCall>>,
+    item_statuses: Mutex<Vec<ItemStatusCall>>,
     faults: Mutex<VecDeque<Fault>>,
 }
 
@@ -565,6 +569,11 @@ impl InMemoryPartnerApi {
         lock(&self.store_statuses).clone()
     }
 
+    /// Every item availability told so far, oldest first.
+    pub fn item_statuses(&self) -> Vec<ItemStatusCall> {
+        lock(&self.item_statuses).clone()
+    }
+
     fn fault(&self, service: &str, operation: &str) -> Result<(), ApiError> {
         match lock(&self.faults).pop_front() {
             Some(f) => Err(f.to_error(service, operation)),
@@ -615,7 +624,7 @@ impl PartnerApi for InMemoryPartnerApi {
         partner_store_id: &str,
         availability: &partners::StoreAvailability,
     ) -> Result<bool, ApiError> {
-        if partners::api::store_status(partner, partner_store_id, availability).is_none() {
+        if partners::store_api::store_status(partner, partner_store_id, availability).is_none() {
             return Ok(false);
         }
         self.fault(partner.as_str(), "set store status")?;
@@ -623,6 +632,33 @@ impl PartnerApi for InMemoryPartnerApi {
             partner,
             partner_store_id.to_owned(),
             availability.clone(),
+        ));
+        Ok(true)
+    }
+
+    async fn set_item_availability(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        partner_item_id: &str,
+        availability: partners::ItemAvailability,
+    ) -> Result<bool, ApiError> {
+        if partners::store_api::item_availability(
+            partner,
+            partner_store_id,
+            partner_item_id,
+            availability,
+        )
+        .is_none()
+        {
+            return Ok(false);
+        }
+        self.fault(partner.as_str(), "set item availability")?;
+        lock(&self.item_statuses).push((
+            partner,
+            partner_store_id.to_owned(),
+            partner_item_id.to_owned(),
+            availability,
         ));
         Ok(true)
     }

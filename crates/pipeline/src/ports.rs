@@ -571,12 +571,22 @@ pub trait PartnerApi: Send + Sync {
         action: &PartnerAction,
     ) -> Result<(), ApiError>;
     /// Sets whether the partner shows store `partner_store_id` as taking orders
-    /// ([`partners::api::store_status`]); `Ok(false)` where the partner publishes no such call.
+    /// ([`partners::store_api::store_status`]); `Ok(false)` where the partner publishes no such call.
     async fn set_store_status(
         &self,
         partner: Partner,
         partner_store_id: &str,
         availability: &partners::StoreAvailability,
+    ) -> Result<bool, ApiError>;
+    /// Sets whether the partner shows item or modifier `partner_item_id` at store
+    /// `partner_store_id` as on sale ([`partners::store_api::item_availability`]); `Ok(false)`
+    /// where the partner publishes no such call.
+    async fn set_item_availability(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        partner_item_id: &str,
+        availability: partners::ItemAvailability,
     ) -> Result<bool, ApiError>;
 }
 

@@ -30,8 +30,8 @@ pub const UBER_TOKEN_SECONDS: u64 = 2_592_000;
 #[derive(Debug)]
 pub struct Expect {
     credentials: ApiCredentials,
-    /// Client credentials: issued tokens and when each expires.
-    issued: Mutex<HashMap<String, Instant>>,
+    /// Client credentials: issued tokens, when each expires and the scopes it carries.
+    issued: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     /// Client credentials: when recent token requests came (the rate limit's window).
     token_requests: Mutex<VecDeque<Instant>>,
     /// Grubhub MAC: nonces seen.
@@ -90,8 +90,16 @@ impl Expect {
             ApiCredentials::ClientCredentials { .. } => {
                 let token = bearer.ok_or_else(|| unauthorized("no bearer access token"))?;
                 match self.issued.lock().await.get(token) {
-                    Some(expires) if Instant::now() < *expires => Ok(()),
-                    Some(_) => Err(unauthorized("the access token has expired")),
+                    Some((expires, _)) if Instant::now() >= *expires => {
+                        Err(unauthorized("the access token has expired"))
+                    }
+                    Some((_, scopes)) => match uber_scope_needed(path_and_query) {
+                        Some(need) if !scopes.iter().any(|s| s == need) => Err((
+                            StatusCode::FORBIDDEN,
+                            format!("insufficient_scope: this call needs {need}"),
+                        )),
+                        _ => Ok(()),
+                    },
                     None => Err(unauthorized("the access token was not issued here")),
                 }
             }
@@ -219,6 +227,22 @@ const UBER_KNOWN_SCOPES: [&str; 4] = [
     "eats.store.orders.read",
 ];
 
+/// The scope an Uber Eats call needs, per its reference page: the order calls `eats.order`,
+/// Set Store Status `eats.store.status.write`, the v2 menu calls (Update Item) `eats.store`;
+/// `None` for paths the simulator does not serve.
+fn uber_scope_needed(path_and_query: &str) -> Option<&'static str> {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    if path.starts_with("/v1/eats/orders/") || path.starts_with("/v2/eats/order/") {
+        Some("eats.order")
+    } else if path.starts_with("/v1/eats/store/") && path.ends_with("/status") {
+        Some("eats.store.status.write")
+    } else if path.starts_with("/v2/eats/stores/") {
+        Some("eats.store")
+    } else {
+        None
+    }
+}
+
 impl Expect {
     /// Ends every token issued so far (as a revoked credential would).
     pub async fn revoke_all(&self) {
@@ -283,10 +307,13 @@ impl Expect {
         let token: String = std::iter::repeat_with(fastrand::alphanumeric)
             .take(32)
             .collect();
-        self.issued
-            .lock()
-            .await
-            .insert(token.clone(), Instant::now() + lifetime);
+        self.issued.lock().await.insert(
+            token.clone(),
+            (
+                Instant::now() + lifetime,
+                scope.split(' ').map(str::to_owned).collect(),
+            ),
+        );
         (
             StatusCode::OK,
             json!({
@@ -334,11 +361,21 @@ mod tests {
 
     /// The pipeline's client for `partner` at `base` with `credential`.
     fn client(partner: Partner, base: &str, credential: &str) -> PartnerHttpClient {
+        scoped_client(partner, base, credential, outbound::UBER_ORDER_SCOPE)
+    }
+
+    /// [`client`], asking Uber for `scope`.
+    fn scoped_client(
+        partner: Partner,
+        base: &str,
+        credential: &str,
+        scope: &str,
+    ) -> PartnerHttpClient {
         let endpoint = PartnerEndpoint {
             base_url: base.to_owned(),
             credentials: ApiCredentials::parse(partner, credential).unwrap(),
             token_url: Some(format!("{base}{}", outbound::UBER_TOKEN_PATH)),
-            token_scope: outbound::UBER_ORDER_SCOPE.to_owned(),
+            token_scope: scope.to_owned(),
         };
         let retry = RetryPolicy {
             max_attempts: 1,
@@ -376,6 +413,69 @@ mod tests {
             .into_iter()
             .map(|s| s.order)
             .collect()
+    }
+
+    #[tokio::test]
+    async fn uber_takes_a_token_only_for_the_calls_its_scopes_cover() {
+        let (base, _sim, ledger) = serve(Partner::UberEats, UBER).await;
+        let store = "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001";
+        let sold_out = partners::ItemAvailability::sold_out(chrono::Utc::now());
+        // The order functions' token: neither store call goes through.
+        let orders = client(Partner::UberEats, &base, UBER);
+        let e = orders
+            .set_item_availability(Partner::UberEats, store, "item-1", sold_out)
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, Some(403), "{e}");
+        assert!(e.to_string().contains("eats.store"), "{e}");
+        let e = orders
+            .set_store_status(
+                Partner::UberEats,
+                store,
+                &partners::StoreAvailability::Online,
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("eats.store.status.write"), "{e}");
+        assert!(ledger.item_statuses().await.is_empty());
+        assert!(ledger.store_statuses().await.is_empty());
+        // store-status's token: both, by Uber's own records; the order calls are not covered.
+        let stores = scoped_client(
+            Partner::UberEats,
+            &base,
+            UBER,
+            outbound::UBER_STORE_STATUS_FUNCTION_SCOPES,
+        );
+        assert!(
+            stores
+                .set_item_availability(Partner::UberEats, store, "item-1", sold_out)
+                .await
+                .unwrap()
+        );
+        assert!(
+            stores
+                .set_store_status(
+                    Partner::UberEats,
+                    store,
+                    &partners::StoreAvailability::Online
+                )
+                .await
+                .unwrap()
+        );
+        let items = ledger.item_statuses().await;
+        assert_eq!(
+            items
+                .iter()
+                .map(|i| (i.item.as_str(), i.available))
+                .collect::<Vec<_>>(),
+            [("item-1", false)]
+        );
+        assert!(items[0].until.is_some());
+        assert_eq!(ledger.store_statuses().await.len(), 1);
+        let e = accept(&stores, &order(Partner::UberEats, "u-1"))
+            .await
+            .unwrap_err();
+        assert!(e.contains("403") && e.contains("eats.order"), "{e}");
     }
 
     #[tokio::test]

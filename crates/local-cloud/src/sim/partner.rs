@@ -83,11 +83,29 @@ pub struct StoreStatement {
     pub at: DateTime<Utc>,
 }
 
+/// An item's availability at a store as a partner was told it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemStatement {
+    /// The partner's store id.
+    pub store: String,
+    /// The partner's item id.
+    pub item: String,
+    /// Can be ordered.
+    pub available: bool,
+    /// When a suspension ends, if told (Uber Eats).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// When it took effect.
+    pub at: DateTime<Utc>,
+}
+
 /// A partner's records of what it was told, in the order it took effect.
 #[derive(Debug, Default)]
 pub struct PartnerLedger {
     entries: Mutex<Vec<Statement>>,
     stores: Mutex<Vec<StoreStatement>>,
+    items: Mutex<Vec<ItemStatement>>,
 }
 
 impl PartnerLedger {
@@ -99,6 +117,27 @@ impl PartnerLedger {
     /// Every store status told, oldest first.
     pub async fn store_statuses(&self) -> Vec<StoreStatement> {
         self.stores.lock().await.clone()
+    }
+
+    /// Every item availability told, oldest first.
+    pub async fn item_statuses(&self) -> Vec<ItemStatement> {
+        self.items.lock().await.clone()
+    }
+
+    async fn item_told(
+        &self,
+        store: &str,
+        item: &str,
+        available: bool,
+        until: Option<DateTime<Utc>>,
+    ) {
+        self.items.lock().await.push(ItemStatement {
+            store: store.to_owned(),
+            item: item.to_owned(),
+            available,
+            until,
+            at: Utc::now(),
+        });
     }
 
     async fn store_told(
@@ -409,6 +448,70 @@ async fn app_store_status(
     (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response()
 }
 
+/// Uber Eats' Update Item (a sparse update): the simulator reads only
+/// `suspension_info.suspension.suspend_until`, Unix seconds, suspended while in the future
+/// (`0` lifts it); 200.
+async fn uber_item(
+    State(s): State<S>,
+    Path((store, item)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let until = &body["suspension_info"]["suspension"]["suspend_until"];
+    let Some(secs) = until.as_i64().filter(|t| *t >= 0) else {
+        return bad_request(&format!(
+            "suspension_info.suspension.suspend_until must be Unix seconds, not {until}"
+        ));
+    };
+    let until = DateTime::from_timestamp(secs, 0).filter(|t| *t > Utc::now());
+    s.ledger
+        .item_told(&store, &item, until.is_none(), until)
+        .await;
+    (StatusCode::OK, Json(json!({}))).into_response()
+}
+
+/// DoorDash's item activation: a non-empty array of `{merchant_supplied_id, is_active}`,
+/// answered per item; 200.
+async fn doordash_items(
+    State(s): State<S>,
+    Path(store): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(items) = body.as_array().filter(|a| !a.is_empty()) else {
+        return bad_request("the body must be a non-empty array of items");
+    };
+    let mut parsed = Vec::with_capacity(items.len());
+    for i in items {
+        match (i["merchant_supplied_id"].as_str(), i["is_active"].as_bool()) {
+            (Some(id), Some(active)) => parsed.push((id.to_owned(), active)),
+            _ => {
+                return bad_request(&format!(
+                    "each item needs merchant_supplied_id and is_active, not {i}"
+                ));
+            }
+        }
+    }
+    let mut answers = Vec::with_capacity(parsed.len());
+    for (id, active) in parsed {
+        s.ledger.item_told(&store, &id, active, None).await;
+        answers
+            .push(json!({ "merchant_supplied_id": id, "is_active": active, "status": "success" }));
+    }
+    (StatusCode::OK, Json(Value::Array(answers))).into_response()
+}
+
+/// The app's item availability: `available`.
+async fn app_item(
+    State(s): State<S>,
+    Path((store, item)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(available) = body["available"].as_bool() else {
+        return bad_request("available must be true or false");
+    };
+    s.ledger.item_told(&store, &item, available, None).await;
+    (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response()
+}
+
 async fn uber_fetch(State(s): State<S>, Path(id): Path<String>) -> Response {
     match s.book.orders.lock().await.get(&id) {
         Some(o) => (StatusCode::OK, Json(o.clone())).into_response(),
@@ -449,11 +552,13 @@ pub fn router(
             .route("/v1/eats/orders/{id}/accept_pos_order", post(uber_accept))
             .route("/v1/eats/orders/{id}/deny_pos_order", post(deny))
             .route("/v1/eats/orders/{id}/cancel", post(uber_cancel))
-            .route("/v1/eats/store/{id}/status", post(uber_store_status)),
+            .route("/v1/eats/store/{id}/status", post(uber_store_status))
+            .route("/v2/eats/stores/{id}/menus/items/{item}", post(uber_item)),
         Partner::DoorDash => Router::new()
             .route("/api/v1/orders/{id}", patch(doordash_status))
             .route("/api/v1/orders/{id}/cancellation", patch(doordash_cancel))
-            .route("/api/v1/stores/{id}/status", put(doordash_store_status)),
+            .route("/api/v1/stores/{id}/status", put(doordash_store_status))
+            .route("/api/v1/stores/{id}/item_status", patch(doordash_items)),
         Partner::Grubhub => Router::new().route(
             "/pos/v1/merchant/{restaurant}/orders/{id}/status",
             put(grubhub_status),
@@ -462,7 +567,8 @@ pub fn router(
             .route("/api/orders/{id}/accept", post(app_accept))
             .route("/api/orders/{id}/reject", post(deny))
             .route("/api/orders/{id}/cancel", post(cancel))
-            .route("/api/stores/{id}/status", post(app_store_status)),
+            .route("/api/stores/{id}/status", post(app_store_status))
+            .route("/api/stores/{id}/items/{item}/availability", post(app_item)),
     };
     let r = r.route("/_sim/orders/{id}", put(register));
     let with_admin = admin_routes(Router::new()).with_state(sim.clone());

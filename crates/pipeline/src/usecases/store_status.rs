@@ -1,28 +1,34 @@
-//! store-status: a store paused or resumed in the runtime catalogue is shown so on every
-//! partner that publishes a store-status call ([`partners::api::store_status`]).
+//! store-status: a store paused or resumed, or an item or modifier sold out or back, in the
+//! runtime catalogue is shown so on every partner that publishes a call for it
+//! ([`partners::store_api`]).
 //!
-//! The event is the trigger; the catalogue is the truth. The store's status is read when the
-//! event is handled (the function caches nothing and reads strongly consistent), not taken
-//! from the event, so a pause and a resume handled out of order (EventBridge does not keep
-//! order) still leave each partner showing the store as it is now. Setting a status is
-//! idempotent, so a retried event re-tells partners already told, harmlessly.
+//! The event is the trigger; the catalogue is the truth. The store's status, or the item's, is
+//! read when the event is handled (the function caches nothing and reads strongly consistent),
+//! not taken from the event, so a pause and a resume (or a sold-out and a back) handled out of
+//! order (EventBridge does not keep order) still leave each partner showing the store as it is
+//! now. Setting a status is idempotent, so a retried event re-tells partners already told,
+//! harmlessly.
 
 use std::sync::Arc;
 
-use order_domain::{Availability, Partner, StoreId};
-use order_events::{BusEvent, StorePaused, StoreResumed};
-use partners::StoreAvailability;
+use order_domain::{Availability, Catalog, Partner, PosItemCode, Store, StoreId};
+use order_events::{BusEvent, ItemAvailabilityChanged, StorePaused, StoreResumed};
+use partners::{ItemAvailability, StoreAvailability};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::errors::PipelineError;
-use crate::ports::{CatalogSource, Clock, PartnerApi};
+use crate::ports::{ApiError, CatalogSource, Clock, PartnerApi};
 
 /// The bus events store-status handles (source, detail-type); its rule in the template must
 /// match exactly these.
-pub const HANDLED: [(&str, &str); 2] = [
+pub const HANDLED: [(&str, &str); 3] = [
     (StorePaused::SOURCE, StorePaused::DETAIL_TYPE),
     (StoreResumed::SOURCE, StoreResumed::DETAIL_TYPE),
+    (
+        ItemAvailabilityChanged::SOURCE,
+        ItemAvailabilityChanged::DETAIL_TYPE,
+    ),
 ];
 
 /// What one event did.
@@ -31,15 +37,34 @@ pub const HANDLED: [(&str, &str); 2] = [
 pub struct StoreStatusSummary {
     /// The store.
     pub store_id: StoreId,
-    /// What the partners were told: the store's status when the event was handled.
+    /// What the partners were told of the store (a pause or resume): its status when the event
+    /// was handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<StoreAvailability>,
+    /// What the partners were told of an item (a sold-out or back): its POS code and whether
+    /// it could be ordered when the event was handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<ItemTold>,
     /// Partners told.
     pub told: Vec<Partner>,
-    /// Partners of the store that publish no store-status call (paused there by hand).
+    /// Partners of the store that publish no such call (changed there by hand).
     pub not_supported: Vec<Partner>,
+    /// Partners of the store whose menu does not list the item (nothing to tell them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_listed: Vec<Partner>,
     /// Why nothing was told, if so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// An item's availability as told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemTold {
+    /// The item's or modifier's POS code.
+    pub pos_code: String,
+    /// Whether it can be ordered.
+    pub available: bool,
 }
 
 /// The store-status use case.
@@ -48,14 +73,16 @@ pub struct StoreStatusSync {
     pub catalog: Arc<dyn CatalogSource>,
     /// The partners' APIs.
     pub partners: Arc<dyn PartnerApi>,
-    /// Time (a pause whose end has passed has lifted).
+    /// Time (a pause whose end has passed has lifted; a sold-out's told end).
     pub clock: Arc<dyn Clock>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct StoreNamed {
+struct Named {
     store_id: StoreId,
+    #[serde(default)]
+    pos_code: Option<String>,
 }
 
 /// The status a partner is told for a store's availability.
@@ -77,14 +104,30 @@ pub fn told_as(availability: Availability<'_>) -> StoreAvailability {
     }
 }
 
+/// One round of telling: who was told, who has no such call, the first failure.
+type Round = (Vec<Partner>, Vec<Partner>, Option<ApiError>);
+
+/// A store's status as read: what to tell, and each partner with its store id.
+type StoreState = (StoreAvailability, Vec<(Partner, String)>);
+
+/// An item's status as read: whether it can be ordered, each partner listing it (with its
+/// store id and item id), and the store's partners whose menu does not list it.
+#[derive(PartialEq)]
+struct ItemState {
+    available: bool,
+    listed: Vec<(Partner, String, String)>,
+    not_listed: Vec<Partner>,
+}
+
 impl StoreStatusSync {
     /// Runs one catalogue event delivered to `store-status`.
     ///
     /// # Errors
-    /// [`PipelineError::InvalidInput`] for an event it does not handle or without a store id;
-    /// [`PipelineError::Storage`] if the catalogue cannot be read; after every partner has been
-    /// tried, the first partner failure ([`PipelineError::PartnerUnavailable`] if transient,
-    /// else [`PipelineError::PartnerRefused`]), so the event is retried and, past its retries,
+    /// [`PipelineError::InvalidInput`] for an event it does not handle, without a store id, or
+    /// (an item event) without a POS code; [`PipelineError::Storage`] if the catalogue cannot
+    /// be read; after every partner has been tried, the first partner failure
+    /// ([`PipelineError::PartnerUnavailable`] if transient, else
+    /// [`PipelineError::PartnerRefused`]), so the event is retried and, past its retries,
     /// lands in the failures queue.
     pub async fn handle(
         &self,
@@ -97,7 +140,7 @@ impl StoreStatusSync {
                 event.detail_type, event.source
             )));
         }
-        let named: StoreNamed = event
+        let named: Named = event
             .detail
             .get("data")
             .cloned()
@@ -109,100 +152,239 @@ impl StoreStatusSync {
                     PipelineError::InvalidInput(format!("{} detail: {e}", event.detail_type))
                 })
             })?;
-        let store_id = named.store_id;
-        let mut summary = StoreStatusSummary {
-            store_id: store_id.clone(),
+        let summary = StoreStatusSummary {
+            store_id: named.store_id.clone(),
             availability: None,
+            item: None,
             told: vec![],
             not_supported: vec![],
+            not_listed: vec![],
             note: None,
         };
-        // Told as read, then read again: a change made while the partners were being told
-        // (a resume landing during a slow pause) is told too, so the last word is the latest.
-        let mut availability = match self.availability(&store_id).await? {
-            Some(a) => a,
-            None => {
-                summary.note = Some(format!("store {store_id} is not in the catalogue"));
-                return Ok(summary);
-            }
-        };
-        for _ in 0..MAX_ROUNDS {
-            let (told, not_supported, failure) = self.tell(&availability).await;
-            summary.told = told;
-            summary.not_supported = not_supported;
-            if let Some(e) = failure {
-                return Err(if e.is_transient() {
-                    PipelineError::PartnerUnavailable(e)
-                } else {
-                    PipelineError::PartnerRefused(e)
-                });
-            }
-            match self.availability(&store_id).await? {
-                Some(now) if now != availability => availability = now,
-                _ => break,
-            }
+        if event.detail_type == ItemAvailabilityChanged::DETAIL_TYPE {
+            let code = named
+                .pos_code
+                .as_deref()
+                .ok_or_else(|| {
+                    PipelineError::InvalidInput(format!(
+                        "{} detail has no posCode",
+                        event.detail_type
+                    ))
+                })
+                .and_then(|c| {
+                    PosItemCode::parse(c).map_err(|e| {
+                        PipelineError::InvalidInput(format!(
+                            "{} detail: posCode {c:?}: {e}",
+                            event.detail_type
+                        ))
+                    })
+                })?;
+            self.item(&named.store_id, &code, summary).await
+        } else {
+            self.store(&named.store_id, summary).await
         }
-        info!(store_id = %store_id, told = summary.told.len(), "store status told");
-        summary.availability = Some(availability.0);
+    }
+
+    /// Tells the store's status.
+    async fn store(
+        &self,
+        store_id: &StoreId,
+        mut summary: StoreStatusSummary,
+    ) -> Result<StoreStatusSummary, PipelineError> {
+        let read = async || {
+            Ok(self.read(store_id).await?.and_then(|catalog| {
+                catalog.store(store_id).map(|store| {
+                    (
+                        told_as(store.availability_at(self.clock.now())),
+                        partner_stores(store),
+                    )
+                })
+            }))
+        };
+        let Some(((availability, _), (told, not_supported))) =
+            chase(read, async |state: &StoreState| {
+                self.tell_store(state).await
+            })
+            .await?
+        else {
+            summary.note = Some(format!("store {store_id} is not in the catalogue"));
+            return Ok(summary);
+        };
+        info!(store_id = %store_id, told = told.len(), "store status told");
+        summary.availability = Some(availability);
+        summary.told = told;
+        summary.not_supported = not_supported;
         Ok(summary)
     }
 
-    /// The store's availability now, from the catalogue; `None` if it holds no such store.
-    async fn availability(
+    /// Tells the item's availability at the store.
+    async fn item(
         &self,
         store_id: &StoreId,
-    ) -> Result<Option<(StoreAvailability, Vec<(Partner, String)>)>, PipelineError> {
-        let Some(catalog) = self
-            .catalog
-            .store(store_id)
-            .await
-            .map_err(PipelineError::Storage)?
-        else {
-            return Ok(None);
+        code: &PosItemCode,
+        mut summary: StoreStatusSummary,
+    ) -> Result<StoreStatusSummary, PipelineError> {
+        let mut missing = format!("store {store_id} is not in the catalogue");
+        let read = async || {
+            let Some(catalog) = self.read(store_id).await? else {
+                return Ok(None);
+            };
+            Ok(item_state(&catalog, store_id, code))
         };
-        Ok(catalog.store(store_id).map(|store| {
-            (
-                told_as(store.availability_at(self.clock.now())),
-                store
-                    .partner_store_ids
-                    .iter()
-                    .map(|(p, id)| (*p, id.clone()))
-                    .collect(),
-            )
-        }))
+        let Some((state, (told, not_supported))) =
+            chase(read, async |state: &ItemState| self.tell_item(state).await).await?
+        else {
+            if let Some(catalog) = self.read(store_id).await?
+                && catalog.store(store_id).is_some()
+            {
+                missing = format!("{code} is not on the menu of store {store_id}");
+            }
+            summary.note = Some(missing);
+            return Ok(summary);
+        };
+        info!(store_id = %store_id, pos_code = %code, available = state.available, told = told.len(), "item availability told");
+        summary.item = Some(ItemTold {
+            pos_code: code.to_string(),
+            available: state.available,
+        });
+        summary.told = told;
+        summary.not_supported = not_supported;
+        summary.not_listed = state.not_listed;
+        Ok(summary)
     }
 
-    /// Tells every partner of the store at once: who was told, who has no such call, and the
-    /// first failure (after every partner was tried).
-    async fn tell(
-        &self,
-        (availability, partners): &(StoreAvailability, Vec<(Partner, String)>),
-    ) -> (Vec<Partner>, Vec<Partner>, Option<crate::ports::ApiError>) {
-        let calls = partners.iter().map(|(partner, id)| async move {
+    /// The catalogue holding the store, if any, read as the module's note says.
+    async fn read(&self, store_id: &StoreId) -> Result<Option<Arc<Catalog>>, PipelineError> {
+        self.catalog
+            .store(store_id)
+            .await
+            .map_err(PipelineError::Storage)
+    }
+
+    /// Tells every partner of the store its status at once.
+    async fn tell_store(&self, (availability, partners): &StoreState) -> Round {
+        gather(partners.iter().map(|(partner, id)| async move {
             (
                 *partner,
                 self.partners
                     .set_store_status(*partner, id, availability)
                     .await,
             )
-        });
-        let (mut told, mut not_supported, mut failure) = (vec![], vec![], None);
-        for (partner, result) in futures::future::join_all(calls).await {
-            match result {
-                Ok(true) => told.push(partner),
-                Ok(false) => not_supported.push(partner),
-                Err(e) => {
-                    warn!(partner = partner.as_str(), error = %e, "store status not told");
-                    failure.get_or_insert(e);
-                }
-            }
-        }
-        (told, not_supported, failure)
+        }))
+        .await
+    }
+
+    /// Tells every partner listing the item its availability at once.
+    async fn tell_item(&self, state: &ItemState) -> Round {
+        let availability = if state.available {
+            ItemAvailability::Available
+        } else {
+            ItemAvailability::sold_out(self.clock.now())
+        };
+        gather(
+            state
+                .listed
+                .iter()
+                .map(|(partner, store, item)| async move {
+                    (
+                        *partner,
+                        self.partners
+                            .set_item_availability(*partner, store, item, availability)
+                            .await,
+                    )
+                }),
+        )
+        .await
     }
 }
 
-/// How many times a store is told before the function stops chasing changes made while it
-/// told (each round is a read and one call per partner).
+/// Each partner of the store with its store id there.
+fn partner_stores(store: &Store) -> Vec<(Partner, String)> {
+    store
+        .partner_store_ids
+        .iter()
+        .map(|(p, id)| (*p, id.clone()))
+        .collect()
+}
+
+/// The item `code`'s state at store `store_id` in `catalog`; `None` if the store is not there
+/// or its menu lists no such item or modifier.
+fn item_state(catalog: &Catalog, store_id: &StoreId, code: &PosItemCode) -> Option<ItemState> {
+    let store = catalog.store(store_id)?;
+    let menu = catalog.menu_of(store)?;
+    let entry = menu
+        .items
+        .iter()
+        .chain(&menu.modifiers)
+        .find(|e| e.pos_code == *code)?;
+    let (mut listed, mut not_listed) = (vec![], vec![]);
+    for (partner, store_pid) in partner_stores(store) {
+        match entry.partner_ids.get(&partner) {
+            Some(item) => listed.push((partner, store_pid, item.clone())),
+            None => not_listed.push(partner),
+        }
+    }
+    Some(ItemState {
+        available: !store.unavailable.contains(code),
+        listed,
+        not_listed,
+    })
+}
+
+/// Runs the partners' calls together: who was told, who has no such call, and the first
+/// failure (after every partner was tried).
+async fn gather(
+    calls: impl Iterator<Item = impl Future<Output = (Partner, Result<bool, ApiError>)>>,
+) -> Round {
+    let (mut told, mut not_supported, mut failure) = (vec![], vec![], None);
+    for (partner, result) in futures::future::join_all(calls).await {
+        match result {
+            Ok(true) => told.push(partner),
+            Ok(false) => not_supported.push(partner),
+            Err(e) => {
+                warn!(partner = partner.as_str(), error = %e, "status not told");
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    (told, not_supported, failure)
+}
+
+/// Tells the state `read` returns, then reads again and tells again while it changed (a
+/// resume landing while a slow pause was being told is told too, so the last word is the
+/// latest), at most [`MAX_ROUNDS`] times. `None` when there is nothing to tell; else the
+/// state last told, with who was told and who has no such call.
+///
+/// # Errors
+/// A failed read; the first partner failure of a round, once every partner was tried.
+async fn chase<T: PartialEq>(
+    read: impl AsyncFn() -> Result<Option<T>, PipelineError>,
+    tell: impl AsyncFn(&T) -> Round,
+) -> Result<Option<(T, (Vec<Partner>, Vec<Partner>))>, PipelineError> {
+    let Some(mut state) = read().await? else {
+        return Ok(None);
+    };
+    let mut outcome = (vec![], vec![]);
+    for _ in 0..MAX_ROUNDS {
+        let (told, not_supported, failure) = tell(&state).await;
+        if let Some(e) = failure {
+            return Err(if e.is_transient() {
+                PipelineError::PartnerUnavailable(e)
+            } else {
+                PipelineError::PartnerRefused(e)
+            });
+        }
+        outcome = (told, not_supported);
+        match read().await? {
+            Some(now) if now != state => state = now,
+            _ => break,
+        }
+    }
+    Ok(Some((state, outcome)))
+}
+
+/// How many times a store's or item's status is told before the function stops chasing changes
+/// made while it told (each round is a read and one call per partner).
 const MAX_ROUNDS: usize = 3;
 
 #[cfg(test)]
@@ -227,24 +409,49 @@ mod tests {
         .unwrap()
     }
 
+    fn item_event(
+        store: &str,
+        code: &str,
+        available: bool,
+    ) -> order_events::Envelope<serde_json::Value> {
+        let mut e = event("Item Availability Changed", store);
+        e.detail["data"]["posCode"] = serde_json::json!(code);
+        e.detail["data"]["available"] = serde_json::json!(available);
+        e
+    }
+
     /// The catalogue with S1001 in `status` (and its pause's end), at `now`.
     fn sync(
         status: &str,
         until: Option<&str>,
         now: &str,
     ) -> (StoreStatusSync, Arc<InMemoryPartnerApi>) {
-        let mut doc: serde_json::Value =
-            serde_json::from_str(order_domain::Catalog::embedded_json()).unwrap();
-        let store = doc["stores"]
+        sync_with(now, |doc| {
+            let store = s1001(doc);
+            store["status"] = serde_json::json!(status);
+            if status == "paused" {
+                store["pause"] = serde_json::json!({ "reason": "fryer down", "until": until });
+            }
+        })
+    }
+
+    fn s1001(doc: &mut serde_json::Value) -> &mut serde_json::Value {
+        doc["stores"]
             .as_array_mut()
             .unwrap()
             .iter_mut()
             .find(|s| s["id"] == "S1001")
-            .unwrap();
-        store["status"] = serde_json::json!(status);
-        if status == "paused" {
-            store["pause"] = serde_json::json!({ "reason": "fryer down", "until": until });
-        }
+            .unwrap()
+    }
+
+    /// The repository's catalogue as `edit` leaves it, at `now`.
+    fn sync_with(
+        now: &str,
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> (StoreStatusSync, Arc<InMemoryPartnerApi>) {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(order_domain::Catalog::embedded_json()).unwrap();
+        edit(&mut doc);
         let catalog = order_domain::Catalog::from_json(&doc.to_string()).unwrap();
         let partners = Arc::new(InMemoryPartnerApi::default());
         let sync = StoreStatusSync {
@@ -324,6 +531,126 @@ mod tests {
                 self.catalog.replace(resumed);
             }
             self.inner.set_store_status(p, id, a).await
+        }
+        async fn set_item_availability(
+            &self,
+            p: Partner,
+            store: &str,
+            item: &str,
+            a: ItemAvailability,
+        ) -> Result<bool, crate::ports::ApiError> {
+            if let Some(resumed) = self.resumed.lock().unwrap().take() {
+                self.catalog.replace(resumed);
+            }
+            self.inner.set_item_availability(p, store, item, a).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sold_out_item_is_told_to_each_partner_listing_it_by_its_own_ids() {
+        let now = "2026-12-02T10:00:00Z";
+        // Extra cheese sold out at S1001, and not on the app's menu.
+        let (s, partners) = sync_with(now, |doc| {
+            s1001(doc)["unavailable"] = serde_json::json!(["ADD-CHEESE"]);
+            let cheese = doc["menus"][0]["modifiers"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|m| m["posCode"] == "ADD-CHEESE")
+                .unwrap();
+            cheese["partnerIds"].as_object_mut().unwrap().remove("app");
+        });
+        // The event says back; the catalogue says sold out, and is told.
+        let summary = s
+            .handle(&item_event("S1001", "ADD-CHEESE", true))
+            .await
+            .unwrap();
+        assert_eq!(
+            summary.item,
+            Some(ItemTold {
+                pos_code: "ADD-CHEESE".to_owned(),
+                available: false
+            })
+        );
+        assert_eq!(summary.not_supported, [Partner::Grubhub]);
+        assert_eq!(summary.not_listed, [Partner::ChainApp]);
+        let until =
+            now.parse::<chrono::DateTime<chrono::Utc>>().unwrap() + chrono::TimeDelta::days(30);
+        let sold_out = ItemAvailability::SoldOut { until };
+        let mut told = partners.item_statuses();
+        told.sort_by_key(|(p, ..)| *p);
+        let expected = [
+            (
+                Partner::UberEats,
+                "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001",
+                "0f2f6c4e-1a1e-4c1e-9a01-000000000200",
+            ),
+            (Partner::DoorDash, "S1001", "MSO-200"),
+        ];
+        let mut expected: Vec<_> = expected
+            .iter()
+            .map(|(p, st, it)| (*p, (*st).to_owned(), (*it).to_owned(), sold_out))
+            .collect();
+        expected.sort_by_key(|(p, ..)| *p);
+        assert_eq!(told, expected);
+        // A code not on the store's menu tells nothing and says why; an item event without
+        // a code is refused.
+        let unknown = s
+            .handle(&item_event("S1001", "CHALUPPA", false))
+            .await
+            .unwrap();
+        assert!(
+            unknown
+                .note
+                .unwrap()
+                .contains("CHALUPPA is not on the menu")
+        );
+        let e = s
+            .handle(&event("Item Availability Changed", "S1001"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, PipelineError::InvalidInput(m) if m.contains("posCode")),
+            "{e}"
+        );
+        assert_eq!(partners.item_statuses().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_item_marked_back_while_its_sold_out_is_being_told_is_told_after_it() {
+        let now = "2026-12-02T10:00:00Z";
+        let sold_out = |doc: &mut serde_json::Value| {
+            s1001(doc)["unavailable"] = serde_json::json!(["TACO-CRUNCHY"]);
+        };
+        let (before, _) = sync_with(now, sold_out);
+        let (after, _) = sync_with(now, |_| {});
+        let id = StoreId::parse("S1001").unwrap();
+        let read =
+            async |s: &StoreStatusSync| (*s.catalog.store(&id).await.unwrap().unwrap()).clone();
+        let catalog = Arc::new(crate::memory::InMemoryCatalog::new(read(&before).await));
+        let partners = Arc::new(ResumeWhileTelling {
+            inner: InMemoryPartnerApi::default(),
+            catalog: catalog.clone(),
+            resumed: std::sync::Mutex::new(Some(read(&after).await)),
+        });
+        let s = StoreStatusSync {
+            catalog,
+            partners: partners.clone(),
+            clock: Arc::new(Fixed(now.parse().unwrap())),
+        };
+        let summary = s
+            .handle(&item_event("S1001", "TACO-CRUNCHY", false))
+            .await
+            .unwrap();
+        assert_eq!(summary.item.map(|i| i.available), Some(true));
+        let told = partners.inner.item_statuses();
+        for p in [Partner::UberEats, Partner::DoorDash, Partner::ChainApp] {
+            let seen: Vec<bool> = told
+                .iter()
+                .filter(|(q, ..)| *q == p)
+                .map(|(.., a)| a.is_available())
+                .collect();
+            assert_eq!(seen, [false, true], "{p}");
         }
     }
 
