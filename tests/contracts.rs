@@ -49,6 +49,7 @@ fn parse_event(envelope: &Value) -> Result<(), String> {
     match envelope["detail-type"].as_str().unwrap_or_default() {
         OrderReceived::DETAIL_TYPE => typed::<OrderReceived>(envelope),
         WebhookRejected::DETAIL_TYPE => typed::<WebhookRejected>(envelope),
+        MenuRefreshRequested::DETAIL_TYPE => typed::<MenuRefreshRequested>(envelope),
         CourierArriving::DETAIL_TYPE => typed::<CourierArriving>(envelope),
         CourierLocationUpdated::DETAIL_TYPE => typed::<CourierLocationUpdated>(envelope),
         OrderCancellationRequested::DETAIL_TYPE => typed::<OrderCancellationRequested>(envelope),

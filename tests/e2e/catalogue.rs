@@ -210,6 +210,49 @@ async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
     c.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_menu_refresh_request_has_uber_eats_alone_told_the_store_and_every_item_again() {
+    use local_cloud::catalogue::set_item_availability;
+    let c = cloud("menu-refresh").await;
+    let store = order_domain::StoreId::parse("S1001").unwrap();
+    set_item_availability(&c, &store, "ADD-CHEESE", false)
+        .await
+        .unwrap();
+    // Told to Uber Eats, DoorDash and the app first (store-status, from the announcement).
+    assert_eq!(items_told(&c, 3).await.len(), 3);
+    // Uber Eats asks for S1001's menu again, as its menu refresh request webhook does.
+    let uber_store = "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001";
+    let body = json!({
+        "event_type": "store.menu_refresh_request",
+        "event_id": "refresh-1",
+        "event_time": chrono::Utc::now().timestamp(),
+        "store_id": uber_store,
+        "partner_store_id": "S1001",
+        "resource_href": format!("https://api.uber.com/v2/eats/stores/{uber_store}/menus"),
+    });
+    let (status, _) = c
+        .send_signed(Partner::UberEats, body.to_string().into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(status, ack(Partner::UberEats));
+    // By Uber's own records: the store online, and each of core-us's 15 items and modifiers
+    // once more in Uber's ids, the cheese still sold out; nobody else told anything new.
+    let told = items_told(&c, 3 + 15).await;
+    let uber: Vec<(&str, bool)> = told
+        .iter()
+        .filter(|(p, s, ..)| *p == Partner::UberEats && s == uber_store)
+        .skip(1)
+        .map(|(_, _, i, a)| (i.as_str(), *a))
+        .collect();
+    assert_eq!(uber.len(), 15, "{told:?}");
+    let cheese = "0f2f6c4e-1a1e-4c1e-9a01-000000000200";
+    assert!(uber.iter().all(|(i, a)| *a == (*i != cheese)), "{uber:?}");
+    assert_eq!(told.len(), 3 + 15, "{told:?}");
+    let stores = stores_told(&c, 1).await;
+    assert_eq!(stores, [(Partner::UberEats, uber_store.to_owned(), true)]);
+    c.stop().await;
+}
+
 /// What the partners' own records say they were told about items (partner, store, item, on
 /// sale), in order per partner, once `n` statements are there (or after 20 s).
 async fn items_told(c: &LocalCloud, n: usize) -> Vec<(Partner, String, String, bool)> {

@@ -179,7 +179,8 @@ fn hooks() -> Vec<Hook> {
         },
         Hook { body: Body::Bytes(b"{\"type\":\"order.created\",\"order\":".to_vec()), ..hook("malformed-json", "app", "", None, "Authentic but not JSON: 400 and a Webhook Rejected event", publishing(status(400), &["Webhook Rejected"])) },
         Hook { body: Body::Bytes(br#"{"event":{"type":"MenuUpdate"},"order":{"id":"dd-x","store":{"merchant_supplied_id":"S1001"}}}"#.to_vec()), ..hook("unsupported-type", "doordash", "", None, "A DoorDash event type the pipeline does not use: taken (200), recorded and not acted on (every subscription shares the environment's one endpoint)", publishing(status(taken("doordash")), &[])) },
-        Hook { body: Body::Bytes(br#"{"event_type":"store.menu_refresh_request","event_id":"c1f3a3de-3a55-4c6a-9a57-5b1a4f2d9001","event_time":1795370400,"store_id":"6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001","partner_store_id":"S1001","resource_href":"https://api.uber.com/v2/eats/stores/6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001/menus","webhook_meta":{"client_id":"sample-client","webhook_config_id":"sample-config","webhook_msg_timestamp":1795370400,"webhook_msg_uuid":"0b6c7b5e-90a4-4d2e-8d44-3f1c2a7e9001"}}"#.to_vec()), ..hook("ubereats-menu-refresh", "ubereats", "", None, "An Uber Eats event type the pipeline does not use (a menu refresh request, with its own body shape): 200 and an empty body, recorded as a metric and not acted on (Uber Eats sends every type to the one URL and re-sends what is not answered 200)", publishing(status(taken("ubereats")), &[])) },
+        Hook { body: Body::Bytes(br#"{"event_type":"store.menu_refresh_request","event_id":"c1f3a3de-3a55-4c6a-9a57-5b1a4f2d9001","event_time":1795370400,"store_id":"6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001","partner_store_id":"S1001","resource_href":"https://api.uber.com/v2/eats/stores/6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001/menus","webhook_meta":{"client_id":"sample-client","webhook_config_id":"sample-config","webhook_msg_timestamp":1795370400,"webhook_msg_uuid":"0b6c7b5e-90a4-4d2e-8d44-3f1c2a7e9001"}}"#.to_vec()), ..hook("ubereats-menu-refresh", "ubereats", "", None, "An Uber Eats menu refresh request (a body of its own shape, naming the store): 200 and an empty body, and Menu Refresh Requested on the bus for store-status", taken_by_uber(&["Menu Refresh Requested"])) },
+        Hook { body: Body::Bytes(br#"{"event_type":"store.provisioned","event_id":"c1f3a3de-3a55-4c6a-9a57-5b1a4f2d9002","event_time":1795370400,"store_id":"6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001"}"#.to_vec()), ..hook("ubereats-unused-type", "ubereats", "", None, "An Uber Eats event type the pipeline does not use (a store provisioned; its body shape is assumed): 200 and an empty body, recorded as a metric and not acted on (Uber Eats sends every type to the one URL and re-sends what is not answered 200)", publishing(status(taken("ubereats")), &[])) },
         Hook { body: Body::Bytes(br#"{"type":"courier.location","storeNumber":"9999","location":{"lat":1.0,"lon":1.0}}"#.to_vec()), ..hook("courier-unknown-store", "app", "", None, "A courier for a store the chain does not have: 400", publishing(status(400), &["Webhook Rejected"])) },
         Hook { body: Body::Bytes(oversize), ..hook("oversize", "doordash", "", None, "A body over the cap (64 KiB in the samples' environment, 1 MiB deployed): 413", publishing(status(413), &[])) },
         hook("unknown-partner", "deliveroo", "app/order.json", None, "A partner without a route: 404", publishing(status(404), &[])),
@@ -1036,7 +1037,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
             "An item sold out (fire sauce at S2001, on Uber Eats and the app only): each partner listing it is told by its own ids",
             item("S2001", "SAUCE-FIRE", false, "item-sold-out")?,
             affecting(
-                output(json!({ "storeId": "S2001", "item": { "posCode": "SAUCE-FIRE", "available": false }, "told": ["ubereats", "app"] })),
+                output(json!({ "storeId": "S2001", "items": [{ "posCode": "SAUCE-FIRE", "available": false }], "told": ["ubereats", "app"] })),
                 json!({ "partner": ["item sold-out ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b2001 0f2f6c4e-1a1e-4c1e-9a01-000000000205", "item sold-out app 2001 sku-sauce-fire"] }),
             ),
             None,
@@ -1049,8 +1050,47 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
             "An item back on sale: Uber Eats, DoorDash and the app are told; Grubhub publishes no item availability call",
             item("S1001", "CHALUPA", true, "item-back")?,
             affecting(
-                output(json!({ "storeId": "S1001", "item": { "posCode": "CHALUPA", "available": true }, "told": ["ubereats", "doordash", "app"], "notSupported": ["grubhub"] })),
+                output(json!({ "storeId": "S1001", "items": [{ "posCode": "CHALUPA", "available": true }], "told": ["ubereats", "doordash", "app"], "notSupported": ["grubhub"] })),
                 json!({ "partner": ["item available ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001 0f2f6c4e-1a1e-4c1e-9a01-000000000103", "item available doordash S1001 MSI-103", "item available app 1001 sku-chalupa"] }),
+            ),
+            None,
+        )
+        .await?;
+        let refresh = OutboundEvent::new(
+            order_events::Metadata::new(
+                "sample-menu-refresh",
+                "ubereats/menu-refresh/6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b2001/c1f3a3de-3a55-4c6a-9a57-5b1a4f2d9001",
+                at,
+            ),
+            order_events::MenuRefreshRequested {
+                partner: order_domain::Partner::UberEats,
+                partner_store_id: "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b2001".to_owned(),
+                partner_event_id: "c1f3a3de-3a55-4c6a-9a57-5b1a4f2d9001".to_owned(),
+                received_at: at,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        // The store, then each item and modifier core-kr lists for Uber (…100 to …108, …200 to
+        // …205), fire sauce (…205) sold out at S2001.
+        let uber_s2001 = "ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b2001";
+        let refreshed: Vec<String> = std::iter::once(format!("store online {uber_s2001}"))
+            .chain((100..=108).chain(200..=205).map(|n| {
+                let status = if n == 205 { "sold-out" } else { "available" };
+                format!("item {status} {uber_s2001} 0f2f6c4e-1a1e-4c1e-9a01-000000000{n}")
+            }))
+            .collect();
+        let refresh =
+            serde_json::to_value(refresh.to_envelope("sample-menu-refresh", at, ACCOUNT, REGION))
+                .map_err(|e| e.to_string())?;
+        g.sample(
+            out,
+            "store-status",
+            "menu-refresh",
+            "Uber Eats asks for S2001's menu again: Uber alone is told the store's status and each of the 15 items it lists (fire sauce sold out)",
+            refresh,
+            affecting(
+                output(json!({ "storeId": "S2001", "availability": { "status": "online" }, "told": ["ubereats"] })),
+                json!({ "partner": refreshed }),
             ),
             None,
         )

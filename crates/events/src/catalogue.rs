@@ -89,6 +89,28 @@ pub struct WebhookRejected {
 }
 bus_event!(WebhookRejected, SOURCE_INTAKE, "Webhook Rejected");
 
+/// A partner asked for a store's menu again (Uber Eats' `store.menu_refresh_request`):
+/// store-status re-tells that partner the store's status and every item's availability as the
+/// catalogue has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MenuRefreshRequested {
+    /// Who asked.
+    pub partner: Partner,
+    /// The partner's id of the store.
+    pub partner_store_id: String,
+    /// The partner's id of the request, kept on its re-sends.
+    pub partner_event_id: String,
+    /// When intake received it.
+    pub received_at: DateTime<Utc>,
+}
+bus_event!(
+    MenuRefreshRequested,
+    SOURCE_INTAKE,
+    "Menu Refresh Requested"
+);
+
 /// The partner says a courier is at, or about to reach, the store for an order: Uber Eats'
 /// `orders.release` webhook, DoorDash's `arriving_at_store` and `arrived_at_store` Dasher
 /// statuses and its order release (geofence) webhook. A held order it names is released at
@@ -286,9 +308,13 @@ bus_event!(OrderFailed, SOURCE_PIPELINE, "Order Failed");
 
 /// Every event type the pipeline's functions publish: (source, detail-type). The store
 /// catalogue's changes are [`crate::CATALOGUE_CHANGE_EVENTS`].
-pub const ALL_EVENTS: [(&str, &str); 12] = [
+pub const ALL_EVENTS: [(&str, &str); 13] = [
     (OrderReceived::SOURCE, OrderReceived::DETAIL_TYPE),
     (WebhookRejected::SOURCE, WebhookRejected::DETAIL_TYPE),
+    (
+        MenuRefreshRequested::SOURCE,
+        MenuRefreshRequested::DETAIL_TYPE,
+    ),
     (CourierArriving::SOURCE, CourierArriving::DETAIL_TYPE),
     (
         CourierLocationUpdated::SOURCE,

@@ -43,6 +43,7 @@ pub fn catalogue() -> Vec<(&'static str, Value)> {
     vec![
         one::<OrderReceived>(),
         one::<WebhookRejected>(),
+        one::<crate::MenuRefreshRequested>(),
         one::<CourierArriving>(),
         one::<CourierLocationUpdated>(),
         one::<OrderCancellationRequested>(),

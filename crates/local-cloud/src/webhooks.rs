@@ -147,6 +147,13 @@ impl Payload {
                     why: "the courier update names no order".to_owned(),
                 })?
             }
+            Webhook::MenuRefresh(_) => {
+                return Err(SampleError::NotWebhook {
+                    path: self.path.clone(),
+                    partner: self.partner,
+                    why: "a menu refresh request names no order".to_owned(),
+                });
+            }
         };
         Ok(id)
     }

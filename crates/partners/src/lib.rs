@@ -20,8 +20,9 @@ pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction};
 pub use auth::{AuthError, Headers, Verified};
 pub use store_api::{ItemAvailability, StoreAvailability};
 pub use webhook::{
-    Acknowledgement, ArrivalNotice, CancellationNotice, CourierNotice, OrderNotice, PayloadKind,
-    Redelivery, Webhook, WebhookError, acknowledgement, parse_webhook, redelivery,
+    Acknowledgement, ArrivalNotice, CancellationNotice, CourierNotice, MenuRefreshNotice,
+    OrderNotice, PayloadKind, Redelivery, Webhook, WebhookError, acknowledgement, parse_webhook,
+    redelivery,
 };
 
 use order_domain::{Catalog, Order, Partner, Rejection};

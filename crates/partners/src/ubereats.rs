@@ -20,7 +20,8 @@ use serde_json::Value;
 
 use crate::mapping::{self, LineIn, ModifierIn};
 use crate::webhook::{
-    self, ArrivalNotice, CancellationNotice, OrderNotice, PayloadKind, Webhook, WebhookError,
+    self, ArrivalNotice, CancellationNotice, MenuRefreshNotice, OrderNotice, PayloadKind, Webhook,
+    WebhookError,
 };
 
 const P: Partner = Partner::UberEats;
@@ -33,6 +34,19 @@ pub const ORDER_CANCEL: &str = "orders.cancel";
 /// released to the kitchen" (developer.uber.com, Eats API, `orders.release` webhook; sent with
 /// Fast Order Release on). Confirmed.
 pub const ORDER_RELEASE: &str = "orders.release";
+/// Event type of Uber asking for a store's menu again: a body of its own shape, naming the
+/// store as `store_id` (Uber's id) and `partner_store_id` (the integrator's)
+/// (developer.uber.com, Eats API v2, "Menu refresh request webhook"). Confirmed.
+pub const STORE_MENU_REFRESH_REQUEST: &str = "store.menu_refresh_request";
+
+/// The menu refresh request's body, as far as the pipeline reads it.
+#[derive(Debug, Clone, Deserialize)]
+struct MenuRefreshRequest {
+    event_id: String,
+    #[serde(default)]
+    event_time: Option<i64>,
+    store_id: String,
+}
 
 /// The webhook body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -244,10 +258,11 @@ fn selections(
 }
 
 /// Classifies a webhook body. The event type is read first: Uber Eats sends every event type
-/// to the one webhook URL, and types the pipeline does not use (`store.menu_refresh_request`,
-/// `store.provisioned`, …) have bodies of their own shape ("Always check this field as new
-/// event types may be added without notice", developer.uber.com, Menu refresh request
-/// webhook), so they are [`WebhookError::UnsupportedType`] whatever else they carry.
+/// to the one webhook URL, and event types have bodies of their own shape ("Always check this
+/// field as new event types may be added without notice", developer.uber.com, Menu refresh
+/// request webhook): the menu refresh request is read in its own shape, and types the pipeline
+/// does not use (`store.provisioned`, …) are [`WebhookError::UnsupportedType`] whatever else
+/// they carry.
 pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
     let event_type = value
         .get("event_type")
@@ -257,6 +272,31 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
             path: "event_type".to_owned(),
             message: "missing or not a string".to_owned(),
         })?;
+    if event_type == STORE_MENU_REFRESH_REQUEST {
+        let r: MenuRefreshRequest = webhook::from_value(P, value)?;
+        let sent_at = r
+            .event_time
+            .map(|t| {
+                Utc.timestamp_opt(t, 0)
+                    .single()
+                    .ok_or(WebhookError::Invalid {
+                        field: "event_time",
+                        why: "out of range".to_owned(),
+                    })
+            })
+            .transpose()?;
+        if r.store_id.trim().is_empty() {
+            return Err(WebhookError::Invalid {
+                field: "store_id",
+                why: "empty".to_owned(),
+            });
+        }
+        return Ok(Webhook::MenuRefresh(MenuRefreshNotice {
+            partner_store_id: r.store_id,
+            event_id: r.event_id,
+            sent_at,
+        }));
+    }
     if ![ORDER_NOTIFICATION, ORDER_CANCEL, ORDER_RELEASE].contains(&event_type) {
         return Err(WebhookError::UnsupportedType {
             partner: P,

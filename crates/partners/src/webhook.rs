@@ -1,5 +1,5 @@
 //! Classifies an authenticated webhook: a new order (whole or a notification), a cancellation,
-//! or a courier location. Only what routing and dedup need is read here; the order itself is
+//! a courier's location or arrival, or a menu refresh request. Only what routing and dedup need is read here; the order itself is
 //! adapted later, in the workflow.
 
 use chrono::{DateTime, Utc};
@@ -63,6 +63,18 @@ pub struct ArrivalNotice {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// The partner asks for a store's menu to be sent again (Uber Eats'
+/// `store.menu_refresh_request`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MenuRefreshNotice {
+    /// The partner's id of the store.
+    pub partner_store_id: String,
+    /// The partner's id of this event, kept on its re-sends.
+    pub event_id: String,
+    /// When the partner says it sent the webhook, if it says so in the body.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
 /// What an authenticated webhook is about.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Webhook {
@@ -74,6 +86,8 @@ pub enum Webhook {
     CourierLocation(CourierNotice),
     /// A courier at or about to reach the store, as the partner says.
     CourierArriving(ArrivalNotice),
+    /// The partner asks for a store's menu again.
+    MenuRefresh(MenuRefreshNotice),
 }
 
 impl Webhook {
@@ -84,6 +98,7 @@ impl Webhook {
             Webhook::Cancellation(n) => n.sent_at,
             Webhook::CourierLocation(n) => n.sent_at,
             Webhook::CourierArriving(n) => n.sent_at,
+            Webhook::MenuRefresh(n) => n.sent_at,
         }
     }
 }

@@ -468,14 +468,42 @@ proptest! {
 
 /// Uber Eats sends every event type to the one URL, some with bodies of their own shape: the
 /// type is read first, so any type the pipeline does not use is `UnsupportedType` (which
-/// intake acknowledges and ignores), not a shape error. The types it uses still need their
-/// fields.
+/// intake acknowledges and ignores), not a shape error, and the menu refresh request is read
+/// in its own shape. The types it uses still need their fields.
 #[test]
 fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
     use partners::WebhookError;
+    let refresh = r#"{"event_type":"store.menu_refresh_request","event_id":"e-7","store_id":"s","partner_store_id":"S1001","webhook_meta":{"client_id":"c"}}"#;
+    match parse_webhook(Partner::UberEats, refresh.as_bytes())
+        .unwrap()
+        .0
+    {
+        Webhook::MenuRefresh(n) => {
+            assert_eq!(
+                (n.partner_store_id.as_str(), n.event_id.as_str(), n.sent_at),
+                ("s", "e-7", None)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A refresh that names no store (or an empty one) cannot be acted on: refused.
+    for body in [
+        r#"{"event_type":"store.menu_refresh_request","event_id":"e"}"#,
+        r#"{"event_type":"store.menu_refresh_request","event_id":"e","store_id":" "}"#,
+    ] {
+        let err = parse_webhook(Partner::UberEats, body.as_bytes()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WebhookError::Shape { .. } | WebhookError::Invalid { .. }
+            ),
+            "{body}: {err}"
+        );
+        assert!(err.to_string().contains("store_id"), "{err}");
+    }
     let other_shapes = [
-        r#"{"event_type":"store.menu_refresh_request","store_id":"s","partner_store_id":"S1001","webhook_meta":{"client_id":"c"}}"#,
         r#"{"event_type":"store.provisioned","event_id":"e","event_time":1,"meta":{"user_id":"s"}}"#,
+        r#"{"event_type":"store.deprovisioned","store_id":"s"}"#,
         r#"{"event_type":"orders.scheduled.notification"}"#,
     ];
     for body in other_shapes {

@@ -1383,7 +1383,7 @@ async fn an_uber_event_type_the_pipeline_does_not_use_is_acknowledged_counted_an
     };
     let r = send(
         Partner::UberEats,
-        r#"{"event_type":"store.menu_refresh_request","store_id":"s","partner_store_id":"S1001"}"#,
+        r#"{"event_type":"store.provisioned","store_id":"s","partner_store_id":"S1001"}"#,
     )
     .await;
     assert_eq!(r.status, 200);
@@ -1393,8 +1393,25 @@ async fn an_uber_event_type_the_pipeline_does_not_use_is_acknowledged_counted_an
         w.metrics.all(),
         [pipeline::ports::Metric::WebhookIgnored {
             partner: Partner::UberEats,
-            event_type: "store.menu_refresh_request".to_owned()
+            event_type: "store.provisioned".to_owned()
         }]
+    );
+    // A menu refresh request, in its own shape, is taken the same way and announced for
+    // store-status, keyed by Uber's event id so a re-send is one request.
+    let r = send(
+        Partner::UberEats,
+        r#"{"event_type":"store.menu_refresh_request","event_id":"e-1","store_id":"s","partner_store_id":"S1001"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let events = w.publisher.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].detail_type, "Menu Refresh Requested");
+    let detail = &events[0].detail;
+    assert_eq!(detail["data"]["partnerStoreId"], "s");
+    assert_eq!(
+        detail["metadata"]["idempotencyKey"],
+        "ubereats/menu-refresh/s/e-1"
     );
     let r = send(
         Partner::DoorDash,
@@ -1406,6 +1423,7 @@ async fn an_uber_event_type_the_pipeline_does_not_use_is_acknowledged_counted_an
         .publisher
         .events()
         .iter()
+        .skip(1)
         .map(|e| e.detail_type.clone())
         .collect();
     assert_eq!(published, ["Webhook Rejected"]);

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use order_domain::{Catalog, CorrelationId, OrderId, Partner};
 use order_events::{
-    CourierArriving, CourierLocationUpdated, DocumentRef, Metadata, OrderCancellationRequested,
-    OrderReceived, OutboundEvent, WebhookRejected,
+    CourierArriving, CourierLocationUpdated, DocumentRef, MenuRefreshRequested, Metadata,
+    OrderCancellationRequested, OrderReceived, OutboundEvent, WebhookRejected,
 };
 use partners::auth::{self, AuthError};
 use partners::{Webhook, WebhookError, acknowledgement, parse_webhook};
@@ -389,6 +389,25 @@ impl Intake {
                     },
                 );
                 (event, "courierLocation", order_id)
+            }
+            Webhook::MenuRefresh(n) => {
+                let event = OutboundEvent::new(
+                    Metadata::new(
+                        cid,
+                        format!(
+                            "{partner}/menu-refresh/{}/{}",
+                            n.partner_store_id, n.event_id
+                        ),
+                        now,
+                    ),
+                    MenuRefreshRequested {
+                        partner,
+                        partner_store_id: n.partner_store_id,
+                        partner_event_id: n.event_id,
+                        received_at: now,
+                    },
+                );
+                (event, "menuRefresh", None)
             }
         };
         let (event, kind, order_id) = built;

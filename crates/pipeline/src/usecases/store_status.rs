@@ -1,6 +1,7 @@
 //! store-status: a store paused or resumed, or an item or modifier sold out or back, in the
 //! runtime catalogue is shown so on every partner that publishes a call for it
-//! ([`partners::store_api`]).
+//! ([`partners::store_api`]); a partner's menu refresh request (Uber Eats') has that partner
+//! told the store's status and every item's availability again.
 //!
 //! The event is the trigger; the catalogue is the truth. The store's status, or the item's, is
 //! read when the event is handled (the function caches nothing and reads strongly consistent),
@@ -11,8 +12,11 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt as _;
 use order_domain::{Availability, Catalog, Partner, PosItemCode, Store, StoreId};
-use order_events::{BusEvent, ItemAvailabilityChanged, StorePaused, StoreResumed};
+use order_events::{
+    BusEvent, ItemAvailabilityChanged, MenuRefreshRequested, StorePaused, StoreResumed,
+};
 use partners::{ItemAvailability, StoreAvailability};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -22,29 +26,38 @@ use crate::ports::{ApiError, CatalogSource, Clock, PartnerApi};
 
 /// The bus events store-status handles (source, detail-type); its rule in the template must
 /// match exactly these.
-pub const HANDLED: [(&str, &str); 3] = [
+pub const HANDLED: [(&str, &str); 4] = [
     (StorePaused::SOURCE, StorePaused::DETAIL_TYPE),
     (StoreResumed::SOURCE, StoreResumed::DETAIL_TYPE),
     (
         ItemAvailabilityChanged::SOURCE,
         ItemAvailabilityChanged::DETAIL_TYPE,
     ),
+    (
+        MenuRefreshRequested::SOURCE,
+        MenuRefreshRequested::DETAIL_TYPE,
+    ),
 ];
 
+/// How many item calls a menu refresh has in flight to the partner at once.
+pub const REFRESH_CONCURRENCY: usize = 8;
+
 /// What one event did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreStatusSummary {
-    /// The store.
-    pub store_id: StoreId,
-    /// What the partners were told of the store (a pause or resume): its status when the event
-    /// was handled.
+    /// The store; none when a partner's refresh names a store the catalogue does not hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<StoreId>,
+    /// What the partners were told of the store (a pause or resume, or a refresh): its status
+    /// when the event was handled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<StoreAvailability>,
-    /// What the partners were told of an item (a sold-out or back): its POS code and whether
-    /// it could be ordered when the event was handled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub item: Option<ItemTold>,
+    /// What the partners were told of items (one for a sold-out or back, every item the
+    /// partner lists for a refresh): each POS code and whether it could be ordered when the
+    /// event was handled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ItemTold>,
     /// Partners told.
     pub told: Vec<Partner>,
     /// Partners of the store that publish no such call (changed there by hand).
@@ -140,26 +153,20 @@ impl StoreStatusSync {
                 event.detail_type, event.source
             )));
         }
-        let named: Named = event
-            .detail
-            .get("data")
-            .cloned()
-            .ok_or_else(|| {
-                PipelineError::InvalidInput(format!("{} detail has no data", event.detail_type))
-            })
-            .and_then(|d| {
-                serde_json::from_value(d).map_err(|e| {
-                    PipelineError::InvalidInput(format!("{} detail: {e}", event.detail_type))
-                })
-            })?;
+        let data = event.detail.get("data").cloned().ok_or_else(|| {
+            PipelineError::InvalidInput(format!("{} detail has no data", event.detail_type))
+        })?;
+        let bad = |e: serde_json::Error| {
+            PipelineError::InvalidInput(format!("{} detail: {e}", event.detail_type))
+        };
+        if event.detail_type == MenuRefreshRequested::DETAIL_TYPE {
+            let asked: MenuRefreshRequested = serde_json::from_value(data).map_err(bad)?;
+            return self.refresh(asked.partner, &asked.partner_store_id).await;
+        }
+        let named: Named = serde_json::from_value(data).map_err(bad)?;
         let summary = StoreStatusSummary {
-            store_id: named.store_id.clone(),
-            availability: None,
-            item: None,
-            told: vec![],
-            not_supported: vec![],
-            not_listed: vec![],
-            note: None,
+            store_id: Some(named.store_id.clone()),
+            ..StoreStatusSummary::default()
         };
         if event.detail_type == ItemAvailabilityChanged::DETAIL_TYPE {
             let code = named
@@ -183,6 +190,94 @@ impl StoreStatusSync {
         } else {
             self.store(&named.store_id, summary).await
         }
+    }
+
+    /// Tells `partner` the status of its store `partner_store_id` and the availability of
+    /// every item and modifier it lists there, [`REFRESH_CONCURRENCY`] calls at a time. Not
+    /// chased: a change made meanwhile is told by its own event.
+    async fn refresh(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+    ) -> Result<StoreStatusSummary, PipelineError> {
+        let mut summary = StoreStatusSummary::default();
+        let catalog = self
+            .catalog
+            .partner_store(partner, partner_store_id)
+            .await
+            .map_err(PipelineError::Storage)?;
+        let Some((catalog, store)) = catalog.as_deref().and_then(|c| {
+            c.store_for_partner(partner, partner_store_id)
+                .map(|s| (c, s))
+        }) else {
+            summary.note = Some(format!(
+                "{partner} store {partner_store_id:?} is not a store of the chain"
+            ));
+            return Ok(summary);
+        };
+        summary.store_id = Some(store.id.clone());
+        let availability = told_as(store.availability_at(self.clock.now()));
+        let sold_out = ItemAvailability::sold_out(self.clock.now());
+        let entries: Vec<(&PosItemCode, &String)> = catalog
+            .menu_of(store)
+            .into_iter()
+            .flat_map(|m| m.items.iter().chain(&m.modifiers))
+            .filter_map(|e| e.partner_ids.get(&partner).map(|id| (&e.pos_code, id)))
+            .collect();
+        let store_call = self
+            .partners
+            .set_store_status(partner, partner_store_id, &availability);
+        let item_calls = futures::stream::iter(entries.iter().map(|(code, item)| {
+            let a = if store.unavailable.contains(*code) {
+                sold_out
+            } else {
+                ItemAvailability::Available
+            };
+            async move {
+                let r = self
+                    .partners
+                    .set_item_availability(partner, partner_store_id, item, a)
+                    .await;
+                (*code, a, r)
+            }
+        }))
+        .buffer_unordered(REFRESH_CONCURRENCY)
+        .collect::<Vec<_>>();
+        let (store_told, items) = futures::join!(store_call, item_calls);
+        let mut any = matches!(store_told, Ok(true));
+        let mut failure = store_told.err();
+        for (code, a, r) in items {
+            match r {
+                Ok(true) => {
+                    any = true;
+                    summary.items.push(ItemTold {
+                        pos_code: code.to_string(),
+                        available: a.is_available(),
+                    });
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failure {
+            warn!(partner = partner.as_str(), error = %e, "menu refresh not told in full");
+            return Err(if e.is_transient() {
+                PipelineError::PartnerUnavailable(e)
+            } else {
+                PipelineError::PartnerRefused(e)
+            });
+        }
+        summary.items.sort_by(|a, b| a.pos_code.cmp(&b.pos_code));
+        if any {
+            summary.told.push(partner);
+        } else {
+            summary.not_supported.push(partner);
+        }
+        summary.availability = Some(availability);
+        info!(partner = partner.as_str(), store_id = %store.id, items = summary.items.len(), "menu refresh told");
+        Ok(summary)
     }
 
     /// Tells the store's status.
@@ -243,10 +338,10 @@ impl StoreStatusSync {
             return Ok(summary);
         };
         info!(store_id = %store_id, pos_code = %code, available = state.available, told = told.len(), "item availability told");
-        summary.item = Some(ItemTold {
+        summary.items = vec![ItemTold {
             pos_code: code.to_string(),
             available: state.available,
-        });
+        }];
         summary.told = told;
         summary.not_supported = not_supported;
         summary.not_listed = state.not_listed;
@@ -566,11 +661,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            summary.item,
-            Some(ItemTold {
+            summary.items,
+            [ItemTold {
                 pos_code: "ADD-CHEESE".to_owned(),
                 available: false
-            })
+            }]
         );
         assert_eq!(summary.not_supported, [Partner::Grubhub]);
         assert_eq!(summary.not_listed, [Partner::ChainApp]);
@@ -616,6 +711,95 @@ mod tests {
         assert_eq!(partners.item_statuses().len(), 2);
     }
 
+    fn refresh_event(partner: &str, store: &str) -> order_events::Envelope<serde_json::Value> {
+        serde_json::from_value(serde_json::json!({
+            "source": "chain.orders.intake",
+            "detail-type": "Menu Refresh Requested",
+            "detail": { "metadata": {}, "data": {
+                "partner": partner,
+                "partnerStoreId": store,
+                "partnerEventId": "e-1",
+                "receivedAt": "2026-12-02T10:00:00Z",
+            } },
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_menu_refresh_tells_only_the_asking_partner_the_store_and_every_item_it_lists() {
+        let (s, partners) = sync_with("2026-12-02T10:00:00Z", |doc| {
+            let store = s1001(doc);
+            store["status"] = serde_json::json!("paused");
+            store["pause"] = serde_json::json!({ "reason": "fryer down" });
+            store["unavailable"] = serde_json::json!(["ADD-CHEESE"]);
+        });
+        let uber_store = "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001";
+        let summary = s
+            .handle(&refresh_event("ubereats", uber_store))
+            .await
+            .unwrap();
+        assert_eq!(summary.store_id, Some(StoreId::parse("S1001").unwrap()));
+        assert_eq!(summary.told, [Partner::UberEats]);
+        let paused = StoreAvailability::Paused {
+            reason: "fryer down".to_owned(),
+            until: None,
+        };
+        assert_eq!(
+            partners.store_statuses(),
+            [(Partner::UberEats, uber_store.to_owned(), paused)]
+        );
+        // Every item and modifier of the menu, to Uber only, in Uber's ids; the cheese sold
+        // out, the rest on sale.
+        let menu = &s
+            .catalog
+            .store(&StoreId::parse("S1001").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let store = menu.store(&StoreId::parse("S1001").unwrap()).unwrap();
+        let menu = menu.menu_of(store).unwrap();
+        let listed = menu.items.len() + menu.modifiers.len();
+        let told = partners.item_statuses();
+        assert_eq!(told.len(), listed);
+        assert_eq!(summary.items.len(), listed);
+        for (p, st, item, a) in &told {
+            assert_eq!((*p, st.as_str()), (Partner::UberEats, uber_store));
+            let entry = menu
+                .item(Partner::UberEats, item)
+                .or_else(|| menu.modifier(Partner::UberEats, item))
+                .unwrap();
+            assert_eq!(
+                a.is_available(),
+                entry.pos_code.as_str() != "ADD-CHEESE",
+                "{item}"
+            );
+        }
+        // Grubhub publishes neither call; a store not of the chain tells nothing.
+        let gh = s
+            .handle(&refresh_event("grubhub", "GH-88231"))
+            .await
+            .unwrap();
+        assert_eq!(gh.not_supported, [Partner::Grubhub]);
+        let unknown = s.handle(&refresh_event("ubereats", "nope")).await.unwrap();
+        assert_eq!(unknown.store_id, None);
+        assert!(unknown.note.unwrap().contains("not a store of the chain"));
+        assert_eq!(partners.item_statuses().len(), listed);
+        // A partner failure fails the event after every other call was made.
+        partners.fail_next([Fault {
+            kind: ErrorKind::Transient,
+            status: Some(503),
+        }]);
+        let e = s
+            .handle(&refresh_event("ubereats", uber_store))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, PipelineError::PartnerUnavailable(_)), "{e}");
+        assert_eq!(
+            partners.item_statuses().len() + partners.store_statuses().len(),
+            2 * (listed + 1) - 1
+        );
+    }
+
     #[tokio::test]
     async fn an_item_marked_back_while_its_sold_out_is_being_told_is_told_after_it() {
         let now = "2026-12-02T10:00:00Z";
@@ -642,7 +826,14 @@ mod tests {
             .handle(&item_event("S1001", "TACO-CRUNCHY", false))
             .await
             .unwrap();
-        assert_eq!(summary.item.map(|i| i.available), Some(true));
+        assert_eq!(
+            summary
+                .items
+                .iter()
+                .map(|i| i.available)
+                .collect::<Vec<_>>(),
+            [true]
+        );
         let told = partners.inner.item_statuses();
         for p in [Partner::UberEats, Partner::DoorDash, Partner::ChainApp] {
             let seen: Vec<bool> = told
