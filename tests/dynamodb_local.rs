@@ -972,3 +972,77 @@ async fn loading_the_catalogue_again_keeps_what_is_there_and_rolls_nothing_back(
         serde_json::json!(core_us.price_tolerance_minor)
     );
 }
+
+/// The fleet's shared token on DynamoDB Local: one process at a time holds the lease to fetch
+/// (another takes it only once it has lapsed); only the holder's token is kept, and keeping
+/// it ends the lease; what is kept reads back whole, with its TTL set.
+#[tokio::test]
+async fn a_shared_token_is_fetched_under_one_lease_and_kept_only_by_its_holder() {
+    use aws_adapters::DynamoTokenStore;
+    use pipeline::ports::{SharedToken, TokenStore};
+    let (c, name) = table(Table::PartnerTokens, "tokens").await;
+    let store = DynamoTokenStore::new(c.clone(), name.clone());
+    let key = "https://auth.uber.com/oauth/v2/token|client|eats.order";
+    let t0 = now();
+    let lease_end = t0 + TimeDelta::seconds(15);
+    assert_eq!(store.get(key).await.unwrap(), None);
+    assert!(store.lease(key, "a", t0, lease_end).await.unwrap());
+    // B cannot take it while A holds it, and cannot keep a token of its own.
+    assert!(
+        !store
+            .lease(key, "b", t0 + TimeDelta::seconds(5), lease_end)
+            .await
+            .unwrap()
+    );
+    let token = |t: &str| SharedToken {
+        token: t.to_owned(),
+        fetched_at: t0,
+        refresh_at: t0 + TimeDelta::days(29),
+        after_401: false,
+    };
+    assert!(!store.put(key, "b", &token("from-b")).await.unwrap());
+    assert_eq!(store.get(key).await.unwrap(), None);
+    // A keeps its token; the lease ends with it, so the next fetch can be leased at once.
+    assert!(store.put(key, "a", &token("from-a")).await.unwrap());
+    assert_eq!(store.get(key).await.unwrap(), Some(token("from-a")));
+    let item = c
+        .get_item()
+        .table_name(&name)
+        .key(
+            aws_adapters::tables::PARTNER_TOKENS_KEY,
+            aws_sdk_dynamodb::types::AttributeValue::S(key.to_owned()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(!item.contains_key("leaseHolder"), "{item:?}");
+    let ttl: i64 = item[aws_adapters::tables::PARTNER_TOKENS_TTL_ATTR]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(ttl, (t0 + TimeDelta::days(30)).timestamp());
+    // A lease that lapsed (its holder died mid-fetch) is taken by the next process.
+    assert!(store.lease(key, "b", t0, lease_end).await.unwrap());
+    assert!(
+        !store
+            .lease(key, "c", t0 + TimeDelta::seconds(1), lease_end)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .lease(
+                key,
+                "c",
+                lease_end + TimeDelta::seconds(1),
+                lease_end + TimeDelta::seconds(16)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(!store.put(key, "b", &token("late-b")).await.unwrap());
+    assert_eq!(store.get(key).await.unwrap(), Some(token("from-a")));
+}

@@ -296,6 +296,50 @@ async fn an_immediate_order_reaches_the_pos_exactly_once() {
     c.stop().await;
 }
 
+/// Uber Eats' token endpoint allows 100 requests an hour: however many functions and
+/// execution environments call Uber at once, the fleet asks for one token per scope (the
+/// tokens table's lease), by the Uber simulator's own record of its token requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uber_orders_across_functions_and_environments_fetch_one_token_between_them() {
+    use local_cloud::demo;
+    let c = cloud("one-token").await;
+    let root = repo_root();
+    let uber = demo::scenarios()
+        .into_iter()
+        .find(|s| s.partner == Partner::UberEats && s.fetched.is_some())
+        .unwrap();
+    let runs = (0..6).map(|i| {
+        let (c, root, uber) = (&c, &root, &uber);
+        async move {
+            demo::run(
+                c,
+                root,
+                uber,
+                &format!("tok{i}-{}", uuid_suffix()),
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap()
+        }
+    });
+    for outcome in futures::future::join_all(runs).await {
+        assert_eq!(outcome.verdict, Ok(()), "{}", outcome.partner_order_id);
+    }
+    let calls = c.partners[&Partner::UberEats].sim.calls().await;
+    let fetched = calls
+        .iter()
+        .filter(|call| call.path.starts_with("/v2/eats/order/"))
+        .count();
+    let tokens = calls
+        .iter()
+        .filter(|call| call.path == partners::outbound::UBER_TOKEN_PATH)
+        .count();
+    // Six orders fetched by adapt-order and accepted by accept-order, on one token.
+    assert!(fetched >= 6, "{fetched}");
+    assert_eq!(tokens, 1, "{calls:?}");
+    c.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_order_delivered_three_times_at_once_makes_one_pos_order() {
     let c = cloud("duplicates").await;

@@ -1070,6 +1070,18 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
             )
         ]
     );
+    let tokens = table(&t, "PartnerTokensTable");
+    assert_eq!(
+        keys(&tokens),
+        vec![(
+            aws_adapters::tables::PARTNER_TOKENS_KEY.to_owned(),
+            "HASH".to_owned()
+        )]
+    );
+    assert_eq!(
+        tokens["TimeToLiveSpecification"]["AttributeName"],
+        aws_adapters::tables::PARTNER_TOKENS_TTL_ATTR
+    );
     for id in [
         "OrdersTable",
         "HeldOrdersTable",
@@ -1077,6 +1089,7 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
         "DocumentsTable",
         "StoresTable",
         "MenusTable",
+        "PartnerTokensTable",
     ] {
         let p = table(&t, id);
         assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{id}");

@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod sfn;
 pub mod sigv4;
 pub mod tables;
+pub mod tokens;
 
 pub use catalog::DynamoCatalog;
 pub use documents::DynamoDocuments;
@@ -32,6 +33,7 @@ pub use idempotency_store::DynamoIdempotencyStore;
 pub use orders::DynamoOrders;
 pub use sdk::AwsConfig;
 pub use sfn::SfnCallbacks;
+pub use tokens::DynamoTokenStore;
 
 /// An SDK error with its whole context (service error code and message), for logs and causes.
 pub(crate) fn describe<E: std::error::Error>(e: &E) -> String {
@@ -112,7 +114,7 @@ mod iam_actions {
             .copied()
             .chain(crate::DynamoHeld::IAM_INDEX_ACTIONS.iter().map(|(a, _)| *a))
             .collect();
-        let cases: [(&str, &str, Vec<&str>); 9] = [
+        let cases: [(&str, &str, Vec<&str>); 10] = [
             (
                 "catalog_admin.rs",
                 include_str!("catalog_admin.rs"),
@@ -153,6 +155,11 @@ mod iam_actions {
                 "secrets.rs",
                 include_str!("secrets.rs"),
                 crate::secrets::IAM_ACTIONS.to_vec(),
+            ),
+            (
+                "tokens.rs",
+                include_str!("tokens.rs"),
+                crate::DynamoTokenStore::IAM_ACTIONS.to_vec(),
             ),
         ];
         for (file, source, actions) in cases {

@@ -36,6 +36,10 @@ pub const STORES_KEY: &str = "id";
 pub const MENUS_KEY: &str = "menuId";
 /// Menus: sort key, the version (a number).
 pub const MENUS_VERSION: &str = "version";
+/// Partner tokens (the fleet's shared access tokens): partition key.
+pub const PARTNER_TOKENS_KEY: &str = "tokenKey";
+/// Partner tokens: TTL attribute (epoch seconds).
+pub const PARTNER_TOKENS_TTL_ATTR: &str = "expiresAt";
 /// Stores and menus: the document's JSON.
 pub const CATALOG_DOC_ATTR: &str = "doc";
 
@@ -54,6 +58,8 @@ pub enum Table {
     Stores,
     /// The catalogue's menus, by version.
     Menus,
+    /// The fleet's shared partner access tokens.
+    PartnerTokens,
 }
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
@@ -137,6 +143,12 @@ pub async fn create(
                 .attribute_definitions(attr(MENUS_KEY, ScalarAttributeType::S))
                 .attribute_definitions(attr(MENUS_VERSION, ScalarAttributeType::N));
             None
+        }
+        Table::PartnerTokens => {
+            req = req
+                .key_schema(key(PARTNER_TOKENS_KEY, KeyType::Hash))
+                .attribute_definitions(attr(PARTNER_TOKENS_KEY, ScalarAttributeType::S));
+            Some(PARTNER_TOKENS_TTL_ATTR)
         }
     };
     req.send().await?;

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use partners::outbound::{self, ApiCredentials, MacRequest};
-use pipeline::ports::{ApiError, ErrorKind};
+use pipeline::ports::{ApiError, ErrorKind, RepoError, SharedToken, TokenStore};
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde::Deserialize;
 
@@ -35,7 +35,8 @@ impl Authorizer {
 
     /// The authorizer for `credentials`; client credentials are exchanged at `token_url`
     /// (Uber: `https://auth.uber.com/oauth/v2/token`) for a token with `scope` (Uber:
-    /// [`outbound::UBER_ORDER_SCOPE`] for order calls) through `client`.
+    /// [`outbound::UBER_ORDER_SCOPE`] for order calls) through `client`, the token shared
+    /// through `store` if given ([`TokenCache::shared`]).
     ///
     /// # Errors
     /// Client credentials without a token URL.
@@ -44,6 +45,7 @@ impl Authorizer {
         client: &reqwest::Client,
         token_url: Option<&str>,
         scope: &str,
+        store: Option<Arc<dyn TokenStore>>,
     ) -> Result<Self, String> {
         Ok(match credentials {
             ApiCredentials::ClientCredentials {
@@ -53,13 +55,18 @@ impl Authorizer {
                 let url = token_url
                     .ok_or("client credentials need the partner's token URL")?
                     .to_owned();
-                Authorizer(Scheme::ClientCredentials(Arc::new(TokenCache::new(
+                let cache = TokenCache::new(
                     client.clone(),
                     url,
                     client_id,
                     client_secret,
                     scope.to_owned(),
-                ))))
+                );
+                let cache = match store {
+                    Some(store) => cache.shared(store),
+                    None => cache,
+                };
+                Authorizer(Scheme::ClientCredentials(Arc::new(cache)))
             }
             other => Authorizer(Scheme::PerRequest(other)),
         })
@@ -183,31 +190,45 @@ impl Authorizer {
 /// not dropped for another 401 within [`REFETCH_AFTER_401_EVERY`]: a refusal that a fresh
 /// token does not cure is not about the token, and fetching on every call would spend the
 /// hour's budget.
-/// The cache is per process (per Lambda execution environment): see the README's note on
-/// the budget at scale.
+///
+/// With a [`TokenStore`] ([`TokenCache::shared`]) the token is the fleet's: a process without
+/// a usable one reads the store, and only the process that takes the store's lease fetches
+/// (the others wait for it, up to [`SHARED_WAIT`]); the 401 rule above then holds across the
+/// fleet, as the store keeps when and why each token was fetched. Without one it is this
+/// process's alone (the memory backend and tests).
 pub struct TokenCache {
     client: reqwest::Client,
     token_url: String,
     client_id: String,
     client_secret: String,
     scope: String,
+    shared: Option<Shared>,
     current: tokio::sync::Mutex<State>,
+}
+
+/// The fleet's store, this cache's key in it, and this process's lease holder id.
+struct Shared {
+    store: Arc<dyn TokenStore>,
+    key: String,
+    holder: String,
 }
 
 #[derive(Default)]
 struct State {
-    cached: Option<Cached>,
-    /// The next token is fetched because the last was refused.
-    after_401: bool,
+    cached: Option<SharedToken>,
+    /// The token last refused (401) and dropped: not to be taken from the store again.
+    refused: Option<String>,
 }
 
 impl std::fmt::Debug for TokenCache {
-    /// The endpoint, client id and scope; never the secret or the token.
+    /// The endpoint, client id, scope and whether the token is shared; never the secret or
+    /// the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCache")
             .field("token_url", &self.token_url)
             .field("client_id", &self.client_id)
             .field("scope", &self.scope)
+            .field("shared", &self.shared.as_ref().map(|s| s.key.as_str()))
             .finish_non_exhaustive()
     }
 }
@@ -218,12 +239,18 @@ pub const REFETCH_AFTER_401_EVERY: Duration = Duration::from_secs(300);
 /// The longest a token is kept, whatever `expires_in` says (Uber's example: 30 days).
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
-struct Cached {
-    token: String,
-    fetched_at: Instant,
-    refresh_at: Instant,
-    after_401: bool,
-}
+/// How long a process holds the fleet's lease to fetch a token: past it, another may fetch.
+/// Several times what a fetch takes at worst (a 5 s request timeout, plus the two DynamoDB
+/// calls around it), so a slow holder is not raced; a holder that dies mid-fetch delays the
+/// fleet's token by at most this.
+pub const SHARED_LEASE: Duration = Duration::from_secs(30);
+
+/// How long a process waits for another's fetch before it gives up (a transient error: the
+/// step is retried).
+pub const SHARED_WAIT: Duration = Duration::from_secs(10);
+
+/// How often a waiting process reads the store again.
+const SHARED_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -239,8 +266,13 @@ pub fn refresh_margin(lifetime: Duration) -> Duration {
     (lifetime / 10).min(Duration::from_secs(300))
 }
 
+fn since(t: DateTime<Utc>) -> Duration {
+    (Utc::now() - t).to_std().unwrap_or_default()
+}
+
 impl TokenCache {
-    /// A cache exchanging `client_id` and `client_secret` at `token_url` for `scope`.
+    /// A cache exchanging `client_id` and `client_secret` at `token_url` for `scope`, this
+    /// process's own.
     pub fn new(
         client: reqwest::Client,
         token_url: String,
@@ -254,29 +286,99 @@ impl TokenCache {
             client_id,
             client_secret,
             scope,
+            shared: None,
             current: tokio::sync::Mutex::new(State::default()),
         }
     }
 
-    /// A valid access token: the cached one, or a new one.
+    /// The same cache sharing its token with every process through `store`, under a key of
+    /// the token URL, client id and scope.
+    pub fn shared(mut self, store: Arc<dyn TokenStore>) -> Self {
+        let key = format!("{}|{}|{}", self.token_url, self.client_id, self.scope);
+        let holder: String = std::iter::repeat_with(fastrand::alphanumeric)
+            .take(16)
+            .collect();
+        self.shared = Some(Shared { store, key, holder });
+        self
+    }
+
+    /// A valid access token: the cached one, the fleet's, or a new one.
     ///
     /// # Errors
     /// The token endpoint's refusal (permanent for 400/401, transient for 429/5xx and
-    /// network failures).
+    /// network failures); with a store, its failures and a wait past [`SHARED_WAIT`] for
+    /// another process's fetch (transient).
     pub async fn token(&self) -> Result<String, ApiError> {
         let mut state = self.current.lock().await;
-        if let Some(c) = state
-            .cached
-            .as_ref()
-            .filter(|c| Instant::now() < c.refresh_at)
-        {
+        if let Some(c) = state.cached.as_ref().filter(|c| Utc::now() < c.refresh_at) {
             return Ok(c.token.clone());
         }
-        let mut fresh = self.fetch().await?;
-        fresh.after_401 = std::mem::take(&mut state.after_401);
+        let after_401 = state.refused.is_some();
+        let fresh = match &self.shared {
+            None => self.fetch(after_401).await?,
+            Some(shared) => self.fleet_token(shared, &state, after_401).await?,
+        };
         let token = fresh.token.clone();
         state.cached = Some(fresh);
         Ok(token)
+    }
+
+    /// The fleet's token if it is usable, else one this process fetches under the lease, else
+    /// the one another process fetched meanwhile.
+    async fn fleet_token(
+        &self,
+        shared: &Shared,
+        state: &State,
+        after_401: bool,
+    ) -> Result<SharedToken, ApiError> {
+        let store_error = |e: RepoError| {
+            ApiError::new(
+                ErrorKind::Transient,
+                "oauth",
+                "share token",
+                format!("the token store failed: {e}"),
+            )
+        };
+        let waited = Instant::now();
+        loop {
+            let now = Utc::now();
+            let kept = shared.store.get(&shared.key).await.map_err(store_error)?;
+            if let Some(t) = kept.filter(|t| {
+                now < t.refresh_at && state.refused.as_deref() != Some(t.token.as_str())
+            }) {
+                return Ok(t);
+            }
+            let until = now + chrono::TimeDelta::from_std(SHARED_LEASE).unwrap_or_default();
+            if shared
+                .store
+                .lease(&shared.key, &shared.holder, now, until)
+                .await
+                .map_err(store_error)?
+            {
+                let fresh = self.fetch(after_401).await?;
+                let kept = shared
+                    .store
+                    .put(&shared.key, &shared.holder, &fresh)
+                    .await
+                    .map_err(store_error)?;
+                if !kept {
+                    tracing::warn!(key = %shared.key, "the token lease lapsed during the fetch; this token is kept by this process only");
+                }
+                return Ok(fresh);
+            }
+            if waited.elapsed() >= SHARED_WAIT {
+                return Err(ApiError::new(
+                    ErrorKind::Transient,
+                    "oauth",
+                    "share token",
+                    format!(
+                        "another process has held the token lease for over {} s",
+                        SHARED_WAIT.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(SHARED_POLL).await;
+        }
     }
 
     /// The API refused `token` (401): drops it if it is still the cached one, unless it was
@@ -285,19 +387,19 @@ impl TokenCache {
     pub async fn invalidate(&self, token: &str) -> bool {
         let mut state = self.current.lock().await;
         let drop = state.cached.as_ref().is_some_and(|c| {
-            c.token == token && (!c.after_401 || c.fetched_at.elapsed() >= REFETCH_AFTER_401_EVERY)
+            c.token == token && (!c.after_401 || since(c.fetched_at) >= REFETCH_AFTER_401_EVERY)
         });
         if drop {
             state.cached = None;
-            state.after_401 = true;
+            state.refused = Some(token.to_owned());
         }
         drop
     }
 
-    async fn fetch(&self) -> Result<Cached, ApiError> {
+    async fn fetch(&self, after_401: bool) -> Result<SharedToken, ApiError> {
         let error = |kind, message: String| ApiError::new(kind, "oauth", "fetch token", message);
         let form = outbound::uber_token_request(&self.client_id, &self.client_secret, &self.scope);
-        let started = Instant::now();
+        let started = Utc::now();
         let response = self
             .client
             .post(&self.token_url)
@@ -352,13 +454,16 @@ impl TokenCache {
         tracing::info!(
             token_url = %self.token_url,
             expires_in = answer.expires_in,
+            shared = self.shared.is_some(),
             "fetched an access token"
         );
-        Ok(Cached {
+        let keep =
+            chrono::TimeDelta::from_std(lifetime - refresh_margin(lifetime)).unwrap_or_default();
+        Ok(SharedToken {
             token: answer.access_token,
             fetched_at: started,
-            refresh_at: started + (lifetime - refresh_margin(lifetime)),
-            after_401: false,
+            refresh_at: started + keep,
+            after_401,
         })
     }
 }

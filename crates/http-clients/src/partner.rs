@@ -25,6 +25,9 @@ pub struct PartnerEndpoint {
     /// The scope asked for with client credentials (Uber:
     /// [`partners::outbound::UBER_ORDER_SCOPE`] for the order functions).
     pub token_scope: String,
+    /// Where the fleet shares the access token, so one process fetches it for all
+    /// ([`crate::auth::TokenCache::shared`]); `None`: each process fetches its own.
+    pub token_store: Option<std::sync::Arc<dyn pipeline::ports::TokenStore>>,
 }
 
 impl std::fmt::Debug for PartnerEndpoint {
@@ -61,6 +64,7 @@ impl PartnerHttpClient {
                     &client,
                     e.token_url.as_deref(),
                     &e.token_scope,
+                    e.token_store,
                 )
                 .map_err(|why| format!("{p}: {why}"))?;
                 Ok((

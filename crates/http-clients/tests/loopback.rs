@@ -262,6 +262,7 @@ fn partner_client(base: &str) -> PartnerHttpClient {
                         .unwrap(),
                     token_url: Some(format!("{base}/oauth/v2/token")),
                     token_scope: partners::outbound::UBER_ORDER_SCOPE.to_owned(),
+                    token_store: None,
                 },
             )
         })

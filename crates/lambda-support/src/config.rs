@@ -97,6 +97,9 @@ pub mod vars {
     pub const IDEMPOTENCY_TABLE: &str = "IDEMPOTENCY_TABLE";
     /// The documents table (the claim check: webhook bodies, canonical orders).
     pub const DOCUMENTS_TABLE: &str = "DOCUMENTS_TABLE";
+    /// The fleet's shared partner access tokens (Uber Eats'; required where Uber is called on
+    /// AWS, so one process fetches each token for all).
+    pub const PARTNER_TOKENS_TABLE: &str = "PARTNER_TOKENS_TABLE";
     /// The catalogue's stores table (unset: the catalogue embedded in the binary).
     pub const STORES_TABLE: &str = "STORES_TABLE";
     /// The catalogue's menus table.

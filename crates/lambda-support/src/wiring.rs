@@ -454,15 +454,35 @@ impl Backend {
             .iter()
             .map(|(p, var)| Ok((*p, env.required(var)?.to_owned())))
             .collect::<Result<_, ConfigError>>()?;
-        // Uber's calls authenticate with an access token from its OAuth endpoint.
-        let token_url = if needed.iter().any(|(p, _)| *p == Partner::UberEats) {
-            Some(env.required(vars::UBEREATS_TOKEN_URL)?.to_owned())
+        // Uber's calls authenticate with an access token from its OAuth endpoint, fetched by
+        // one process for the whole fleet through the tokens table.
+        let (token_url, token_store) = if needed.iter().any(|(p, _)| *p == Partner::UberEats) {
+            let url = env.required(vars::UBEREATS_TOKEN_URL)?.to_owned();
+            let store: Option<Arc<dyn pipeline::ports::TokenStore>> = match (self, self.dynamo()) {
+                (Backend::Aws(aws), Some(client)) => {
+                    aws.named(
+                        aws_adapters::DynamoTokenStore::IAM_ACTIONS,
+                        vars::PARTNER_TOKENS_TABLE,
+                    );
+                    Some(Arc::new(aws_adapters::DynamoTokenStore::new(
+                        client,
+                        env.required(vars::PARTNER_TOKENS_TABLE)?,
+                    )))
+                }
+                _ => None,
+            };
+            (Some(url), store)
         } else {
-            None
+            (None, None)
         };
         // The credentials are read in the background (see `deferred`).
         let build = move || {
-            let (source, urls, token_url) = (source.clone(), urls.clone(), token_url.clone());
+            let (source, urls, token_url, token_store) = (
+                source.clone(),
+                urls.clone(),
+                token_url.clone(),
+                token_store.clone(),
+            );
             Box::pin(async move {
                 let secrets = source.load().await.map_err(|e| e.to_string())?;
                 let mut endpoints = HashMap::new();
@@ -485,6 +505,9 @@ impl Backend {
                             credentials,
                             token_url,
                             token_scope: uber_scope.to_owned(),
+                            token_store: (partner == Partner::UberEats)
+                                .then(|| token_store.clone())
+                                .flatten(),
                         },
                     );
                 }

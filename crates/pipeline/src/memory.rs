@@ -1031,3 +1031,50 @@ impl crate::catalog_admin::CatalogAdmin for InMemoryCatalogAdmin {
         Ok(out)
     }
 }
+
+/// Shared access tokens in memory, with the DynamoDB store's lease rules (for tests of several
+/// "processes" sharing one store).
+#[derive(Debug, Default)]
+pub struct InMemoryTokenStore {
+    items: Mutex<HashMap<String, TokenItem>>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct TokenItem {
+    token: Option<SharedToken>,
+    lease: Option<(String, DateTime<Utc>)>,
+}
+
+#[async_trait]
+impl TokenStore for InMemoryTokenStore {
+    async fn get(&self, key: &str) -> Result<Option<SharedToken>, RepoError> {
+        Ok(lock(&self.items).get(key).and_then(|i| i.token.clone()))
+    }
+
+    async fn lease(
+        &self,
+        key: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        let mut items = lock(&self.items);
+        let item = items.entry(key.to_owned()).or_default();
+        if item.lease.as_ref().is_some_and(|(_, end)| now < *end) {
+            return Ok(false);
+        }
+        item.lease = Some((holder.to_owned(), until));
+        Ok(true)
+    }
+
+    async fn put(&self, key: &str, holder: &str, token: &SharedToken) -> Result<bool, RepoError> {
+        let mut items = lock(&self.items);
+        let item = items.entry(key.to_owned()).or_default();
+        if item.lease.as_ref().is_none_or(|(h, _)| h != holder) {
+            return Ok(false);
+        }
+        item.token = Some(token.clone());
+        item.lease = None;
+        Ok(true)
+    }
+}

@@ -49,6 +49,53 @@ impl RepoError {
     }
 }
 
+/// An OAuth access token as every process of the fleet shares it (Uber Eats' client
+/// credentials token: [`TokenStore`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SharedToken {
+    /// The access token.
+    pub token: String,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+    /// When to fetch the next (before it expires).
+    pub refresh_at: DateTime<Utc>,
+    /// Whether it was fetched because the one before was refused (401).
+    pub after_401: bool,
+}
+
+impl std::fmt::Debug for SharedToken {
+    /// Times only; never the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedToken")
+            .field("fetched_at", &self.fetched_at)
+            .field("refresh_at", &self.refresh_at)
+            .field("after_401", &self.after_401)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the fleet keeps its access tokens, so that one process fetches each and every other
+/// reuses it: a partner that rate-limits its token endpoint (Uber: 100 an hour) is asked once
+/// per token life, not once per Lambda execution environment. `key` names the partner, client
+/// and scope (never the secret).
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// The token kept under `key`, if any (read strongly consistent).
+    async fn get(&self, key: &str) -> Result<Option<SharedToken>, RepoError>;
+    /// Takes the right to fetch the next token under `key` until `until`, unless another
+    /// `holder` has it and `now` is before its end: whether it was taken.
+    async fn lease(
+        &self,
+        key: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
+    /// Keeps `token` under `key` and ends `holder`'s lease, if `holder` still holds it:
+    /// whether it was kept (if not, another holder is fetching and will keep its own).
+    async fn put(&self, key: &str, holder: &str, token: &SharedToken) -> Result<bool, RepoError>;
+}
+
 /// The store catalogue as the order path reads it, one store at a time: for a store, a
 /// [`Catalog`] holding that store and its menu. `None`: the chain has no such store.
 ///

@@ -376,6 +376,7 @@ mod tests {
             credentials: ApiCredentials::parse(partner, credential).unwrap(),
             token_url: Some(format!("{base}{}", outbound::UBER_TOKEN_PATH)),
             token_scope: scope.to_owned(),
+            token_store: None,
         };
         let retry = RetryPolicy {
             max_attempts: 1,
