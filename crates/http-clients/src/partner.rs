@@ -76,6 +76,23 @@ impl PartnerHttpClient {
         Ok(Self { apis })
     }
 
+    /// Sends `req` as `operation` to `partner`: `Ok(false)` without sending when the partner
+    /// publishes no such call (`req` is `None`).
+    async fn send_if_published(
+        &self,
+        partner: Partner,
+        operation: &str,
+        req: Option<partners::ApiRequest>,
+    ) -> Result<bool, ApiError> {
+        let Some(req) = req else {
+            return Ok(false);
+        };
+        self.api(partner, operation)?
+            .call(operation, req.method, &req.path, req.body.as_ref(), &[])
+            .await?;
+        Ok(true)
+    }
+
     fn api(&self, partner: Partner, operation: &str) -> Result<&JsonHttp, ApiError> {
         self.apis.get(&partner).ok_or_else(|| {
             ApiError::new(
@@ -147,20 +164,9 @@ impl PartnerApi for PartnerHttpClient {
         partner_store_id: &str,
         availability: &partners::StoreAvailability,
     ) -> Result<bool, ApiError> {
-        let Some(req) = partners::store_api::store_status(partner, partner_store_id, availability)
-        else {
-            return Ok(false);
-        };
-        self.api(partner, "set store status")?
-            .call(
-                "set store status",
-                req.method,
-                &req.path,
-                req.body.as_ref(),
-                &[],
-            )
-            .await?;
-        Ok(true)
+        let req = partners::store_api::store_status(partner, partner_store_id, availability);
+        self.send_if_published(partner, "set store status", req)
+            .await
     }
 
     async fn set_item_availability(
@@ -170,23 +176,13 @@ impl PartnerApi for PartnerHttpClient {
         partner_item_id: &str,
         availability: partners::ItemAvailability,
     ) -> Result<bool, ApiError> {
-        let Some(req) = partners::store_api::item_availability(
+        let req = partners::store_api::item_availability(
             partner,
             partner_store_id,
             partner_item_id,
             availability,
-        ) else {
-            return Ok(false);
-        };
-        self.api(partner, "set item availability")?
-            .call(
-                "set item availability",
-                req.method,
-                &req.path,
-                req.body.as_ref(),
-                &[],
-            )
-            .await?;
-        Ok(true)
+        );
+        self.send_if_published(partner, "set item availability", req)
+            .await
     }
 }

@@ -808,20 +808,7 @@ mod tests {
         };
         let (before, _) = sync_with(now, sold_out);
         let (after, _) = sync_with(now, |_| {});
-        let id = StoreId::parse("S1001").unwrap();
-        let read =
-            async |s: &StoreStatusSync| (*s.catalog.store(&id).await.unwrap().unwrap()).clone();
-        let catalog = Arc::new(crate::memory::InMemoryCatalog::new(read(&before).await));
-        let partners = Arc::new(ResumeWhileTelling {
-            inner: InMemoryPartnerApi::default(),
-            catalog: catalog.clone(),
-            resumed: std::sync::Mutex::new(Some(read(&after).await)),
-        });
-        let s = StoreStatusSync {
-            catalog,
-            partners: partners.clone(),
-            clock: Arc::new(Fixed(now.parse().unwrap())),
-        };
+        let (s, partners) = changed_while_telling(&before, &after, now).await;
         let summary = s
             .handle(&item_event("S1001", "TACO-CRUNCHY", false))
             .await
@@ -835,11 +822,40 @@ mod tests {
             [true]
         );
         let told = partners.inner.item_statuses();
+        told_twice_in_order(told.iter().map(|(p, .., a)| (*p, a.is_available())));
+    }
+
+    /// A store-status use case on S1001 as `before` has it, changed to `after`'s when the
+    /// first partner is told.
+    async fn changed_while_telling(
+        before: &StoreStatusSync,
+        after: &StoreStatusSync,
+        now: &str,
+    ) -> (StoreStatusSync, Arc<ResumeWhileTelling>) {
+        let id = StoreId::parse("S1001").unwrap();
+        let read =
+            async |s: &StoreStatusSync| (*s.catalog.store(&id).await.unwrap().unwrap()).clone();
+        let catalog = Arc::new(crate::memory::InMemoryCatalog::new(read(before).await));
+        let partners = Arc::new(ResumeWhileTelling {
+            inner: InMemoryPartnerApi::default(),
+            catalog: catalog.clone(),
+            resumed: std::sync::Mutex::new(Some(read(after).await)),
+        });
+        let s = StoreStatusSync {
+            catalog,
+            partners: partners.clone(),
+            clock: Arc::new(Fixed(now.parse().unwrap())),
+        };
+        (s, partners)
+    }
+
+    /// Each partner with a call was told twice: not available, then available.
+    fn told_twice_in_order(told: impl Iterator<Item = (Partner, bool)> + Clone) {
         for p in [Partner::UberEats, Partner::DoorDash, Partner::ChainApp] {
             let seen: Vec<bool> = told
-                .iter()
-                .filter(|(q, ..)| *q == p)
-                .map(|(.., a)| a.is_available())
+                .clone()
+                .filter(|(q, _)| *q == p)
+                .map(|(_, a)| a)
                 .collect();
             assert_eq!(seen, [false, true], "{p}");
         }
@@ -847,41 +863,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_resume_made_while_a_pause_is_being_told_is_told_after_it() {
-        let (paused, _) = sync("paused", None, "2026-12-02T10:00:00Z");
-        let (open, _) = sync("open", None, "2026-12-02T10:00:00Z");
-        let read = |s: &StoreStatusSync| {
-            let c = s.catalog.clone();
-            async move {
-                (*c.store(&StoreId::parse("S1001").unwrap())
-                    .await
-                    .unwrap()
-                    .unwrap())
-                .clone()
-            }
-        };
-        let catalog = Arc::new(crate::memory::InMemoryCatalog::new(read(&paused).await));
-        let partners = Arc::new(ResumeWhileTelling {
-            inner: InMemoryPartnerApi::default(),
-            catalog: catalog.clone(),
-            resumed: std::sync::Mutex::new(Some(read(&open).await)),
-        });
-        let s = StoreStatusSync {
-            catalog,
-            partners: partners.clone(),
-            clock: Arc::new(Fixed("2026-12-02T10:00:00Z".parse().unwrap())),
-        };
+        let now = "2026-12-02T10:00:00Z";
+        let (paused, _) = sync("paused", None, now);
+        let (open, _) = sync("open", None, now);
+        let (s, partners) = changed_while_telling(&paused, &open, now).await;
         let summary = s.handle(&event("Store Paused", "S1001")).await.unwrap();
         assert_eq!(summary.availability, Some(StoreAvailability::Online));
         // Each partner: paused, then online; the last word is the catalogue's latest.
         let told = partners.inner.store_statuses();
-        for p in [Partner::UberEats, Partner::DoorDash, Partner::ChainApp] {
-            let seen: Vec<bool> = told
-                .iter()
-                .filter(|(q, _, _)| *q == p)
-                .map(|(_, _, a)| *a == StoreAvailability::Online)
-                .collect();
-            assert_eq!(seen, [false, true], "{p}");
-        }
+        told_twice_in_order(
+            told.iter()
+                .map(|(p, _, a)| (*p, *a == StoreAvailability::Online)),
+        );
     }
 
     #[tokio::test]
