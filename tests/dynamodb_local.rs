@@ -974,37 +974,42 @@ async fn loading_the_catalogue_again_keeps_what_is_there_and_rolls_nothing_back(
 }
 
 /// The fleet's shared token on DynamoDB Local: one process at a time holds the lease to fetch
-/// (another takes it only once it has lapsed); only the holder's token is kept, and keeping
-/// it ends the lease; what is kept reads back whole, with its TTL set.
+/// (another takes it only once it has lapsed, and only if the token it read is still the one
+/// kept); only the holder's token is kept, and keeping it ends the lease; a failed fetch holds
+/// every process off with its error; what is kept reads back whole, with its TTL set.
 #[tokio::test]
 async fn a_shared_token_is_fetched_under_one_lease_and_kept_only_by_its_holder() {
     use aws_adapters::DynamoTokenStore;
-    use pipeline::ports::{SharedToken, TokenStore};
+    use pipeline::ports::{FetchFailure, SharedToken, TokenRecord, TokenStore};
     let (c, name) = table(Table::PartnerTokens, "tokens").await;
     let store = DynamoTokenStore::new(c.clone(), name.clone());
     let key = "https://auth.uber.com/oauth/v2/token|client|eats.order";
     let t0 = now();
-    let lease_end = t0 + TimeDelta::seconds(15);
-    assert_eq!(store.get(key).await.unwrap(), None);
-    assert!(store.lease(key, "a", t0, lease_end).await.unwrap());
+    let secs = TimeDelta::seconds;
+    let lease_end = t0 + secs(30);
+    assert_eq!(store.get(key).await.unwrap(), TokenRecord::default());
+    assert!(store.lease(key, "a", t0, lease_end, None).await.unwrap());
     // B cannot take it while A holds it, and cannot keep a token of its own.
     assert!(
         !store
-            .lease(key, "b", t0 + TimeDelta::seconds(5), lease_end)
+            .lease(key, "b", t0 + secs(5), lease_end, None)
             .await
             .unwrap()
     );
-    let token = |t: &str| SharedToken {
+    let token = |t: &str, at: DateTime<Utc>| SharedToken {
         token: t.to_owned(),
-        fetched_at: t0,
-        refresh_at: t0 + TimeDelta::days(29),
+        fetched_at: at,
+        refresh_at: at + TimeDelta::days(29),
+        expires_at: at + TimeDelta::days(30),
         after_401: false,
     };
-    assert!(!store.put(key, "b", &token("from-b")).await.unwrap());
-    assert_eq!(store.get(key).await.unwrap(), None);
-    // A keeps its token; the lease ends with it, so the next fetch can be leased at once.
-    assert!(store.put(key, "a", &token("from-a")).await.unwrap());
-    assert_eq!(store.get(key).await.unwrap(), Some(token("from-a")));
+    assert!(!store.put(key, "b", &token("from-b", t0)).await.unwrap());
+    assert_eq!(store.get(key).await.unwrap().lease_until, Some(lease_end));
+    // A keeps its token; the lease ends with it.
+    assert!(store.put(key, "a", &token("from-a", t0)).await.unwrap());
+    let kept = store.get(key).await.unwrap();
+    assert_eq!(kept.token, Some(token("from-a", t0)));
+    assert_eq!((kept.lease_until, kept.failure), (None, None));
     let item = c
         .get_item()
         .table_name(&name)
@@ -1023,26 +1028,56 @@ async fn a_shared_token_is_fetched_under_one_lease_and_kept_only_by_its_holder()
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(ttl, (t0 + TimeDelta::days(30)).timestamp());
-    // A lease that lapsed (its holder died mid-fetch) is taken by the next process.
-    assert!(store.lease(key, "b", t0, lease_end).await.unwrap());
-    assert!(
-        !store
-            .lease(key, "c", t0 + TimeDelta::seconds(1), lease_end)
-            .await
-            .unwrap()
-    );
+    assert_eq!(ttl, (t0 + TimeDelta::days(31)).timestamp());
+    // A process that read before A's token landed (it saw none) cannot lease: it reads again.
+    assert!(!store.lease(key, "b", t0, lease_end, None).await.unwrap());
+    // One that saw A's token (to refresh or replace it) can; its lease, once lapsed (its
+    // holder died mid-fetch), is taken by the next, and the dead holder can keep nothing.
     assert!(
         store
-            .lease(
-                key,
-                "c",
-                lease_end + TimeDelta::seconds(1),
-                lease_end + TimeDelta::seconds(16)
-            )
+            .lease(key, "b", t0, lease_end, Some(t0))
             .await
             .unwrap()
     );
-    assert!(!store.put(key, "b", &token("late-b")).await.unwrap());
-    assert_eq!(store.get(key).await.unwrap(), Some(token("from-a")));
+    assert!(
+        !store
+            .lease(key, "c", t0 + secs(1), lease_end, Some(t0))
+            .await
+            .unwrap()
+    );
+    let later = lease_end + secs(1);
+    assert!(
+        store
+            .lease(key, "c", later, later + secs(30), Some(t0))
+            .await
+            .unwrap()
+    );
+    assert!(!store.put(key, "b", &token("late-b", t0)).await.unwrap());
+    // C's fetch fails: every process is held off until the end C names, and told why.
+    let failure = FetchFailure {
+        message: "invalid_client".to_owned(),
+        permanent: true,
+    };
+    let hold = later + secs(36);
+    assert!(store.fail(key, "c", hold, &failure).await.unwrap());
+    let held = store.get(key).await.unwrap();
+    assert_eq!(
+        (held.lease_until, held.failure),
+        (Some(hold), Some(failure))
+    );
+    assert_eq!(held.token, Some(token("from-a", t0)), "the old token stays");
+    assert!(
+        !store
+            .lease(key, "d", later + secs(10), hold, Some(t0))
+            .await
+            .unwrap()
+    );
+    // After it, the next lease clears the failure.
+    assert!(
+        store
+            .lease(key, "d", hold + secs(1), hold + secs(31), Some(t0))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(key).await.unwrap().failure, None);
 }

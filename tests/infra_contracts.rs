@@ -1082,6 +1082,13 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
         tokens["TimeToLiveSpecification"]["AttributeName"],
         aws_adapters::tables::PARTNER_TOKENS_TTL_ATTR
     );
+    // A cache of bearer tokens: encrypted, kept in no backup, gone with the stack.
+    assert_eq!(tokens["SSESpecification"]["SSEEnabled"], true);
+    assert!(tokens.get("PointInTimeRecoverySpecification").is_none());
+    assert_eq!(
+        t.json["Resources"]["PartnerTokensTable"]["DeletionPolicy"],
+        "Delete"
+    );
     for id in [
         "OrdersTable",
         "HeldOrdersTable",
@@ -1089,7 +1096,6 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
         "DocumentsTable",
         "StoresTable",
         "MenusTable",
-        "PartnerTokensTable",
     ] {
         let p = table(&t, id);
         assert_eq!(p["BillingMode"], "PAY_PER_REQUEST", "{id}");

@@ -1070,12 +1070,15 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
             },
         )
         .map_err(|e| e.to_string())?;
-        // The store, then each item and modifier core-kr lists for Uber (…100 to …108, …200 to
-        // …205), fire sauce (…205) sold out at S2001.
+        // The store, then each item and modifier core-kr lists for Uber, in POS-code order
+        // (ADD-CHEESE …200, ADD-GUAC …202, …), fire sauce (…205) sold out at S2001.
         let uber_s2001 = "ubereats 6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b2001";
+        let by_code = [
+            200, 202, 201, 104, 103, 108, 102, 107, 106, 204, 105, 205, 203, 100, 101,
+        ];
         let refreshed: Vec<String> = std::iter::once(format!("store online {uber_s2001}"))
-            .chain((100..=108).chain(200..=205).map(|n| {
-                let status = if n == 205 { "sold-out" } else { "available" };
+            .chain(by_code.iter().map(|n| {
+                let status = if *n == 205 { "sold-out" } else { "available" };
                 format!("item {status} {uber_s2001} 0f2f6c4e-1a1e-4c1e-9a01-000000000{n}")
             }))
             .collect();

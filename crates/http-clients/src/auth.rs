@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use partners::outbound::{self, ApiCredentials, MacRequest};
-use pipeline::ports::{ApiError, ErrorKind, RepoError, SharedToken, TokenStore};
+use pipeline::ports::{ApiError, ErrorKind, FetchFailure, RepoError, SharedToken, TokenStore};
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde::Deserialize;
 
@@ -218,6 +218,18 @@ struct State {
     cached: Option<SharedToken>,
     /// The token last refused (401) and dropped: not to be taken from the store again.
     refused: Option<String>,
+    /// The next token this process fetches is fetched because one was refused.
+    after_401: bool,
+}
+
+impl State {
+    /// The cached token while it has not expired and was not refused: what a call may still
+    /// use when a new one cannot be had.
+    fn still_valid(&self) -> Option<SharedToken> {
+        self.cached
+            .clone()
+            .filter(|c| Utc::now() < c.expires_at && self.refused.as_deref() != Some(&c.token))
+    }
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -245,12 +257,19 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// fleet's token by at most this.
 pub const SHARED_LEASE: Duration = Duration::from_secs(30);
 
-/// How long a process waits for another's fetch before it gives up (a transient error: the
-/// step is retried).
-pub const SHARED_WAIT: Duration = Duration::from_secs(10);
+/// How long one call waits for another process's fetch before it gives up (a transient
+/// error; the client's own retries make at most three such waits, well inside a function's
+/// timeout).
+pub const SHARED_WAIT: Duration = Duration::from_secs(3);
 
-/// How often a waiting process reads the store again.
+/// How often a waiting process reads the store again (jittered by up to half): reads only, so
+/// a cold-start storm does not write to the one item.
 const SHARED_POLL: Duration = Duration::from_millis(200);
+
+/// How long the fleet holds off fetching after a failed fetch (or the partner's Retry-After,
+/// if longer): 36 s, so a token endpoint that keeps failing is asked at most 100 times an hour,
+/// Uber's limit (U7c).
+pub const FAILED_FETCH_BACKOFF: Duration = Duration::from_secs(36);
 
 #[derive(Deserialize)]
 struct TokenAnswer {
@@ -306,31 +325,37 @@ impl TokenCache {
     ///
     /// # Errors
     /// The token endpoint's refusal (permanent for 400/401, transient for 429/5xx and
-    /// network failures); with a store, its failures and a wait past [`SHARED_WAIT`] for
-    /// another process's fetch (transient).
+    /// network failures); with a store, the fleet's last failure while fetches are held off
+    /// (of the same class), and the store's failures or a wait past [`SHARED_WAIT`] for another
+    /// process's fetch (transient), unless the cached token has not yet expired, which is then
+    /// used.
     pub async fn token(&self) -> Result<String, ApiError> {
         let mut state = self.current.lock().await;
         if let Some(c) = state.cached.as_ref().filter(|c| Utc::now() < c.refresh_at) {
             return Ok(c.token.clone());
         }
-        let after_401 = state.refused.is_some();
         let fresh = match &self.shared {
-            None => self.fetch(after_401).await?,
-            Some(shared) => self.fleet_token(shared, &state, after_401).await?,
+            None => self.fetch(state.after_401).await?,
+            Some(shared) => match self.fleet_token(shared, &state).await {
+                Ok(t) => t,
+                Err(e) => match state.still_valid() {
+                    Some(c) => {
+                        tracing::warn!(error = %e, "no new token; the cached one has not expired and is used");
+                        return Ok(c.token);
+                    }
+                    None => return Err(e),
+                },
+            },
         };
         let token = fresh.token.clone();
         state.cached = Some(fresh);
+        state.after_401 = false;
         Ok(token)
     }
 
-    /// The fleet's token if it is usable, else one this process fetches under the lease, else
-    /// the one another process fetched meanwhile.
-    async fn fleet_token(
-        &self,
-        shared: &Shared,
-        state: &State,
-        after_401: bool,
-    ) -> Result<SharedToken, ApiError> {
+    /// The fleet's token if it is usable; else, when no other process is fetching, one this
+    /// process fetches under the lease; else the one another process fetches meanwhile.
+    async fn fleet_token(&self, shared: &Shared, state: &State) -> Result<SharedToken, ApiError> {
         let store_error = |e: RepoError| {
             ApiError::new(
                 ErrorKind::Transient,
@@ -343,28 +368,46 @@ impl TokenCache {
         loop {
             let now = Utc::now();
             let kept = shared.store.get(&shared.key).await.map_err(store_error)?;
-            if let Some(t) = kept.filter(|t| {
+            if let Some(t) = kept.token.as_ref().filter(|t| {
                 now < t.refresh_at && state.refused.as_deref() != Some(t.token.as_str())
             }) {
-                return Ok(t);
+                return Ok(t.clone());
             }
-            let until = now + chrono::TimeDelta::from_std(SHARED_LEASE).unwrap_or_default();
-            if shared
-                .store
-                .lease(&shared.key, &shared.holder, now, until)
-                .await
-                .map_err(store_error)?
-            {
-                let fresh = self.fetch(after_401).await?;
-                let kept = shared
-                    .store
-                    .put(&shared.key, &shared.holder, &fresh)
-                    .await
-                    .map_err(store_error)?;
-                if !kept {
-                    tracing::warn!(key = %shared.key, "the token lease lapsed during the fetch; this token is kept by this process only");
+            match (kept.lease_until.filter(|end| now < *end), kept.failure) {
+                (Some(end), Some(failure)) => {
+                    let kind = if failure.permanent {
+                        ErrorKind::Permanent
+                    } else {
+                        ErrorKind::Transient
+                    };
+                    return Err(ApiError {
+                        retry_after: (end - now).to_std().ok(),
+                        ..ApiError::new(
+                            kind,
+                            "oauth",
+                            "fetch token",
+                            format!(
+                                "the fleet's last token fetch failed ({}); none is fetched before {end}",
+                                failure.message
+                            ),
+                        )
+                    });
                 }
-                return Ok(fresh);
+                (Some(_), None) => {}
+                (None, _) => {
+                    let until = now + chrono::TimeDelta::from_std(SHARED_LEASE).unwrap_or_default();
+                    let seen = kept.token.as_ref().map(|t| t.fetched_at);
+                    if shared
+                        .store
+                        .lease(&shared.key, &shared.holder, now, until, seen)
+                        .await
+                        .map_err(store_error)?
+                    {
+                        return self.fetch_for_fleet(shared, state.after_401).await;
+                    }
+                    // Another process took the lease, or kept a token, since the read: read
+                    // again after the pause below.
+                }
             }
             if waited.elapsed() >= SHARED_WAIT {
                 return Err(ApiError::new(
@@ -372,12 +415,54 @@ impl TokenCache {
                     "oauth",
                     "share token",
                     format!(
-                        "another process has held the token lease for over {} s",
+                        "another process has been fetching the token for over {} s",
                         SHARED_WAIT.as_secs()
                     ),
                 ));
             }
-            tokio::time::sleep(SHARED_POLL).await;
+            let jitter = SHARED_POLL.mul_f64(fastrand::f64() / 2.0);
+            tokio::time::sleep(SHARED_POLL + jitter).await;
+        }
+    }
+
+    /// Fetches under the lease and keeps the token for the fleet; a failed fetch holds the
+    /// fleet off for [`FAILED_FETCH_BACKOFF`] (or the partner's Retry-After) with its error. A
+    /// store failure after a good fetch loses nothing: the token is used here, and the lease
+    /// lapses.
+    async fn fetch_for_fleet(
+        &self,
+        shared: &Shared,
+        after_401: bool,
+    ) -> Result<SharedToken, ApiError> {
+        match self.fetch(after_401).await {
+            Ok(fresh) => {
+                match shared.store.put(&shared.key, &shared.holder, &fresh).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(key = %shared.key, "the token lease lapsed during the fetch; this token is kept by this process only")
+                    }
+                    Err(e) => {
+                        tracing::warn!(key = %shared.key, error = %e, "the token could not be kept for the fleet; this process uses it")
+                    }
+                }
+                Ok(fresh)
+            }
+            Err(e) => {
+                let hold = e.retry_after.unwrap_or_default().max(FAILED_FETCH_BACKOFF);
+                let until = Utc::now() + chrono::TimeDelta::from_std(hold).unwrap_or_default();
+                let failure = FetchFailure {
+                    message: e.to_string(),
+                    permanent: !e.is_transient(),
+                };
+                if let Err(store) = shared
+                    .store
+                    .fail(&shared.key, &shared.holder, until, &failure)
+                    .await
+                {
+                    tracing::warn!(key = %shared.key, error = %store, "a failed token fetch could not be recorded; the lease lapses by itself");
+                }
+                Err(e)
+            }
         }
     }
 
@@ -392,6 +477,7 @@ impl TokenCache {
         if drop {
             state.cached = None;
             state.refused = Some(token.to_owned());
+            state.after_401 = true;
         }
         drop
     }
@@ -463,6 +549,7 @@ impl TokenCache {
             token: answer.access_token,
             fetched_at: started,
             refresh_at: started + keep,
+            expires_at: started + chrono::TimeDelta::from_std(lifetime).unwrap_or_default(),
             after_401,
         })
     }

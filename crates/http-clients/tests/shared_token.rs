@@ -14,6 +14,16 @@ use pipeline::ports::TokenStore;
 
 /// A token endpoint issuing `t1`, `t2`, … (30-day lifetime), counting its answers.
 async fn token_endpoint() -> (String, Arc<AtomicUsize>) {
+    endpoint(0, 2_592_000).await
+}
+
+/// A token endpoint whose first `refuse` requests are refused 401 `invalid_client`, then
+/// issuing tokens that live `expires_in` seconds.
+async fn token_endpoint_refusing(refuse: usize) -> (String, Arc<AtomicUsize>) {
+    endpoint(refuse, 2_592_000).await
+}
+
+async fn endpoint(refuse: usize, expires_in: u64) -> (String, Arc<AtomicUsize>) {
     let issued = Arc::new(AtomicUsize::new(0));
     let counter = issued.clone();
     let app = Router::new().route(
@@ -24,11 +34,20 @@ async fn token_endpoint() -> (String, Arc<AtomicUsize>) {
                 // Slow enough that concurrent callers overlap.
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                axum::Json(serde_json::json!({
-                    "access_token": format!("t{n}"),
-                    "token_type": "Bearer",
-                    "expires_in": 2_592_000,
-                }))
+                if n <= refuse {
+                    return (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        axum::Json(serde_json::json!({ "error": "invalid_client" })),
+                    );
+                }
+                (
+                    axum::http::StatusCode::OK,
+                    axum::Json(serde_json::json!({
+                        "access_token": format!("t{}", n - refuse),
+                        "token_type": "Bearer",
+                        "expires_in": expires_in,
+                    })),
+                )
             }
         }),
     );
@@ -103,4 +122,72 @@ async fn processes_without_a_store_each_fetch_their_own() {
     assert_eq!(a.token().await.unwrap(), "t1");
     assert_eq!(b.token().await.unwrap(), "t2");
     assert_eq!(issued.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fetch_holds_the_fleet_off_with_its_error_instead_of_fetching_again() {
+    let (url, requests) = token_endpoint_refusing(1).await;
+    let store: Arc<dyn TokenStore> = Arc::new(InMemoryTokenStore::default());
+    let first = cache(&url, Some(store.clone()));
+    let e = first.token().await.unwrap_err();
+    assert!(
+        !e.is_transient() && e.to_string().contains("invalid_client"),
+        "{e}"
+    );
+    // Every other process, and the first again, gets the same refusal, of the same class,
+    // without asking the endpoint: the fleet is held off for 36 s.
+    for c in [cache(&url, Some(store.clone())), first] {
+        let again = c.token().await.unwrap_err();
+        assert!(!again.is_transient(), "{again}");
+        assert!(again.to_string().contains("invalid_client"), "{again}");
+        assert!(
+            again.retry_after.is_some_and(|d| d.as_secs() > 30),
+            "{again:?}"
+        );
+    }
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failure_falls_back_to_a_cached_token_that_has_not_expired() {
+    let (url, requests) = token_endpoint().await;
+    let memory = Arc::new(InMemoryTokenStore::default());
+    let store: Arc<dyn TokenStore> = memory.clone();
+    let c = cache(&url, Some(store));
+    assert_eq!(c.token().await.unwrap(), "t1");
+    // Uber refuses t1: the store, down, cannot give another, and t1 was refused: an error,
+    // transient, naming the store.
+    assert!(c.invalidate("t1").await);
+    memory.fail_next(1);
+    let e = c.token().await.unwrap_err();
+    assert!(
+        e.is_transient() && e.to_string().contains("token store"),
+        "{e}"
+    );
+    // Back up: one new token.
+    assert_eq!(c.token().await.unwrap(), "t2");
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+    // A cold process while the store is down has nothing to fall back on.
+    memory.fail_next(1);
+    let cold = cache(&url, Some(memory.clone() as Arc<dyn TokenStore>));
+    assert!(cold.token().await.unwrap_err().is_transient());
+    assert_eq!(requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_due_for_refresh_is_still_used_while_the_store_is_down() {
+    // Tokens live 10 s: refreshed after 9 s (a tenth early), expired at 10 s; the check at
+    // 9.2 s leaves 0.8 s of slack for a loaded machine.
+    let (url, requests) = endpoint(0, 10).await;
+    let memory = Arc::new(InMemoryTokenStore::default());
+    let c = cache(&url, Some(memory.clone() as Arc<dyn TokenStore>));
+    assert_eq!(c.token().await.unwrap(), "t1");
+    tokio::time::sleep(std::time::Duration::from_millis(9200)).await;
+    memory.fail_next(1);
+    assert_eq!(
+        c.token().await.unwrap(),
+        "t1",
+        "due for refresh, not expired"
+    );
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
 }

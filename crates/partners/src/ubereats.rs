@@ -39,13 +39,26 @@ pub const ORDER_RELEASE: &str = "orders.release";
 /// (developer.uber.com, Eats API v2, "Menu refresh request webhook"). Confirmed.
 pub const STORE_MENU_REFRESH_REQUEST: &str = "store.menu_refresh_request";
 
-/// The menu refresh request's body, as far as the pipeline reads it.
+/// The menu refresh request's body, as far as the pipeline reads it: the store, and what
+/// identifies this request across Uber's re-sends (`event_id` if sent; the page lists
+/// `webhook_meta` with its message id and time, so those are read too).
 #[derive(Debug, Clone, Deserialize)]
 struct MenuRefreshRequest {
-    event_id: String,
+    #[serde(default)]
+    event_id: Option<String>,
     #[serde(default)]
     event_time: Option<i64>,
     store_id: String,
+    #[serde(default)]
+    webhook_meta: Option<WebhookMeta>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct WebhookMeta {
+    #[serde(default)]
+    webhook_msg_uuid: Option<String>,
+    #[serde(default)]
+    webhook_msg_timestamp: Option<i64>,
 }
 
 /// The webhook body.
@@ -274,8 +287,10 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
         })?;
     if event_type == STORE_MENU_REFRESH_REQUEST {
         let r: MenuRefreshRequest = webhook::from_value(P, value)?;
+        let meta = r.webhook_meta.as_ref();
         let sent_at = r
             .event_time
+            .or_else(|| meta.and_then(|m| m.webhook_msg_timestamp))
             .map(|t| {
                 Utc.timestamp_opt(t, 0)
                     .single()
@@ -291,9 +306,20 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
                 why: "empty".to_owned(),
             });
         }
+        // Uber's id for the request; without one, the body's digest (a re-send is the same
+        // bytes' worth of JSON).
+        let event_id = r
+            .event_id
+            .clone()
+            .or_else(|| meta.and_then(|m| m.webhook_msg_uuid.clone()))
+            .filter(|id| !id.trim().is_empty())
+            .unwrap_or_else(|| {
+                use sha2::Digest as _;
+                hex::encode(sha2::Sha256::digest(value.to_string().as_bytes()))
+            });
         return Ok(Webhook::MenuRefresh(MenuRefreshNotice {
             partner_store_id: r.store_id,
-            event_id: r.event_id,
+            event_id,
             sent_at,
         }));
     }

@@ -69,7 +69,8 @@ pub struct ArrivalNotice {
 pub struct MenuRefreshNotice {
     /// The partner's id of the store.
     pub partner_store_id: String,
-    /// The partner's id of this event, kept on its re-sends.
+    /// What identifies this request across the partner's re-sends: its event id, else its
+    /// message id, else the body's SHA-256 (hex).
     pub event_id: String,
     /// When the partner says it sent the webhook, if it says so in the body.
     pub sent_at: Option<DateTime<Utc>>,

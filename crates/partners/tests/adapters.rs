@@ -486,6 +486,26 @@ fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
         }
         other => panic!("{other:?}"),
     }
+    // The page's own fields carry no event id: the message id stands in, else the digest.
+    let meta_only = r#"{"event_type":"store.menu_refresh_request","store_id":"s","webhook_meta":{"webhook_msg_uuid":"m-1","webhook_msg_timestamp":1795370400}}"#;
+    match parse_webhook(Partner::UberEats, meta_only.as_bytes())
+        .unwrap()
+        .0
+    {
+        Webhook::MenuRefresh(n) => {
+            assert_eq!(n.event_id, "m-1");
+            assert_eq!(n.sent_at.map(|t| t.timestamp()), Some(1_795_370_400));
+        }
+        other => panic!("{other:?}"),
+    }
+    let bare = r#"{"event_type":"store.menu_refresh_request","store_id":"s"}"#;
+    let digest = |body: &str| match parse_webhook(Partner::UberEats, body.as_bytes()).unwrap().0 {
+        Webhook::MenuRefresh(n) => n.event_id,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(digest(bare).len(), 64);
+    assert_eq!(digest(bare), digest(bare));
+    assert_ne!(digest(bare), digest(&bare.replace("\"s\"", "\"t\"")));
     // A refresh that names no store (or an empty one) cannot be acted on: refused.
     for body in [
         r#"{"event_type":"store.menu_refresh_request","event_id":"e"}"#,

@@ -1033,22 +1033,43 @@ impl crate::catalog_admin::CatalogAdmin for InMemoryCatalogAdmin {
 }
 
 /// Shared access tokens in memory, with the DynamoDB store's lease rules (for tests of several
-/// "processes" sharing one store).
+/// "processes" sharing one store). `fail_next` makes its next calls fail, as DynamoDB can.
 #[derive(Debug, Default)]
 pub struct InMemoryTokenStore {
     items: Mutex<HashMap<String, TokenItem>>,
+    failures: AtomicUsize,
 }
 
 #[derive(Debug, Default, Clone)]
 struct TokenItem {
-    token: Option<SharedToken>,
-    lease: Option<(String, DateTime<Utc>)>,
+    record: TokenRecord,
+    holder: Option<String>,
+}
+
+impl InMemoryTokenStore {
+    /// Makes the next `n` calls fail.
+    pub fn fail_next(&self, n: usize) {
+        self.failures.store(n, Ordering::SeqCst);
+    }
+
+    fn fault(&self, operation: &'static str) -> Result<(), RepoError> {
+        let left = self.failures.load(Ordering::SeqCst);
+        if left > 0 {
+            self.failures.store(left - 1, Ordering::SeqCst);
+            return Err(RepoError::new(operation, "injected fault"));
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl TokenStore for InMemoryTokenStore {
-    async fn get(&self, key: &str) -> Result<Option<SharedToken>, RepoError> {
-        Ok(lock(&self.items).get(key).and_then(|i| i.token.clone()))
+    async fn get(&self, key: &str) -> Result<TokenRecord, RepoError> {
+        self.fault("read shared token")?;
+        Ok(lock(&self.items)
+            .get(key)
+            .map(|i| i.record.clone())
+            .unwrap_or_default())
     }
 
     async fn lease(
@@ -1057,24 +1078,54 @@ impl TokenStore for InMemoryTokenStore {
         holder: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        seen: Option<DateTime<Utc>>,
     ) -> Result<bool, RepoError> {
+        self.fault("lease shared token")?;
         let mut items = lock(&self.items);
         let item = items.entry(key.to_owned()).or_default();
-        if item.lease.as_ref().is_some_and(|(_, end)| now < *end) {
+        let running = item.record.lease_until.is_some_and(|end| now < end);
+        let kept = item.record.token.as_ref().map(|t| t.fetched_at);
+        if running || kept != seen {
             return Ok(false);
         }
-        item.lease = Some((holder.to_owned(), until));
+        item.record.lease_until = Some(until);
+        item.record.failure = None;
+        item.holder = Some(holder.to_owned());
         Ok(true)
     }
 
     async fn put(&self, key: &str, holder: &str, token: &SharedToken) -> Result<bool, RepoError> {
+        self.fault("keep shared token")?;
         let mut items = lock(&self.items);
         let item = items.entry(key.to_owned()).or_default();
-        if item.lease.as_ref().is_none_or(|(h, _)| h != holder) {
+        if item.holder.as_deref() != Some(holder) {
             return Ok(false);
         }
-        item.token = Some(token.clone());
-        item.lease = None;
+        item.record = TokenRecord {
+            token: Some(token.clone()),
+            lease_until: None,
+            failure: None,
+        };
+        item.holder = None;
+        Ok(true)
+    }
+
+    async fn fail(
+        &self,
+        key: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        failure: &FetchFailure,
+    ) -> Result<bool, RepoError> {
+        self.fault("hold off token fetches")?;
+        let mut items = lock(&self.items);
+        let item = items.entry(key.to_owned()).or_default();
+        if item.holder.as_deref() != Some(holder) {
+            return Ok(false);
+        }
+        item.record.lease_until = Some(until);
+        item.record.failure = Some(failure.clone());
+        item.holder = None;
         Ok(true)
     }
 }

@@ -57,8 +57,10 @@ pub struct SharedToken {
     pub token: String,
     /// When it was fetched.
     pub fetched_at: DateTime<Utc>,
-    /// When to fetch the next (before it expires).
+    /// When to fetch the next (a margin before it expires).
     pub refresh_at: DateTime<Utc>,
+    /// When it expires (usable until then if a new one cannot be had).
+    pub expires_at: DateTime<Utc>,
     /// Whether it was fetched because the one before was refused (401).
     pub after_401: bool,
 }
@@ -69,9 +71,31 @@ impl std::fmt::Debug for SharedToken {
         f.debug_struct("SharedToken")
             .field("fetched_at", &self.fetched_at)
             .field("refresh_at", &self.refresh_at)
+            .field("expires_at", &self.expires_at)
             .field("after_401", &self.after_401)
             .finish_non_exhaustive()
     }
+}
+
+/// Why the fleet's last token fetch failed, kept while fetches are held off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchFailure {
+    /// The token endpoint's answer, as the fetching process reported it.
+    pub message: String,
+    /// Whether retrying cannot help (a refused client credential, an invalid scope).
+    pub permanent: bool,
+}
+
+/// What the store holds under a key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The token, once one was kept.
+    pub token: Option<SharedToken>,
+    /// Until when no other process may fetch: one is fetching, or (with `failure`) fetches
+    /// are held off after a failure.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// The last fetch's failure, while fetches are held off.
+    pub failure: Option<FetchFailure>,
 }
 
 /// Where the fleet keeps its access tokens, so that one process fetches each and every other
@@ -80,20 +104,32 @@ impl std::fmt::Debug for SharedToken {
 /// and scope (never the secret).
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// The token kept under `key`, if any (read strongly consistent).
-    async fn get(&self, key: &str) -> Result<Option<SharedToken>, RepoError>;
-    /// Takes the right to fetch the next token under `key` until `until`, unless another
-    /// `holder` has it and `now` is before its end: whether it was taken.
+    /// What is kept under `key` (read strongly consistent; empty if nothing).
+    async fn get(&self, key: &str) -> Result<TokenRecord, RepoError>;
+    /// Takes the right to fetch the next token under `key` until `until`: only if no lease
+    /// runs at `now` and the token kept is still the one fetched at `seen` (`None`: none
+    /// kept), so a process that read before another's token landed does not fetch again.
+    /// Whether it was taken.
     async fn lease(
         &self,
         key: &str,
         holder: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        seen: Option<DateTime<Utc>>,
     ) -> Result<bool, RepoError>;
     /// Keeps `token` under `key` and ends `holder`'s lease, if `holder` still holds it:
     /// whether it was kept (if not, another holder is fetching and will keep its own).
     async fn put(&self, key: &str, holder: &str, token: &SharedToken) -> Result<bool, RepoError>;
+    /// `holder`'s fetch failed: no process fetches under `key` until `until`, and those that
+    /// look meanwhile are given `failure`. Whether `holder` still held the lease.
+    async fn fail(
+        &self,
+        key: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        failure: &FetchFailure,
+    ) -> Result<bool, RepoError>;
 }
 
 /// The store catalogue as the order path reads it, one store at a time: for a store, a

@@ -1397,7 +1397,8 @@ async fn an_uber_event_type_the_pipeline_does_not_use_is_acknowledged_counted_an
         }]
     );
     // A menu refresh request, in its own shape, is taken the same way and announced for
-    // store-status, keyed by Uber's event id so a re-send is one request.
+    // store-status, under Uber's event id (a re-send carries the same idempotency key; telling
+    // a status is idempotent, so store-status tells again rather than keeping a record).
     let r = send(
         Partner::UberEats,
         r#"{"event_type":"store.menu_refresh_request","event_id":"e-1","store_id":"s","partner_store_id":"S1001"}"#,

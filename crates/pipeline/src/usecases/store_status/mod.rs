@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt as _;
 use order_domain::{Availability, Catalog, Partner, PosItemCode, Store, StoreId};
 use order_events::{
     BusEvent, ItemAvailabilityChanged, MenuRefreshRequested, StorePaused, StoreResumed,
@@ -23,6 +22,8 @@ use tracing::{info, warn};
 
 use crate::errors::PipelineError;
 use crate::ports::{ApiError, CatalogSource, Clock, PartnerApi};
+
+mod refresh;
 
 /// The bus events store-status handles (source, detail-type); its rule in the template must
 /// match exactly these.
@@ -62,9 +63,13 @@ pub struct StoreStatusSummary {
     pub told: Vec<Partner>,
     /// Partners of the store that publish no such call (changed there by hand).
     pub not_supported: Vec<Partner>,
-    /// Partners of the store whose menu does not list the item (nothing to tell them).
+    /// Partners of the store whose menu does not list the item: none of their ids is on the
+    /// catalogue's menu, or they answered 404 (nothing to tell them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_listed: Vec<Partner>,
+    /// POS codes the partner answered it does not list (404) during a menu refresh.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_listed_items: Vec<String>,
     /// Why nothing was told, if so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -117,8 +122,18 @@ pub fn told_as(availability: Availability<'_>) -> StoreAvailability {
     }
 }
 
-/// One round of telling: who was told, who has no such call, the first failure.
-type Round = (Vec<Partner>, Vec<Partner>, Option<ApiError>);
+/// One round of telling.
+#[derive(Debug, Default)]
+struct Round {
+    /// Partners told.
+    told: Vec<Partner>,
+    /// Partners without such a call.
+    not_supported: Vec<Partner>,
+    /// Partners that answered that they do not list the item.
+    not_listed: Vec<Partner>,
+    /// The first failure.
+    failure: Option<ApiError>,
+}
 
 /// A store's status as read: what to tell, and each partner with its store id.
 type StoreState = (StoreAvailability, Vec<(Partner, String)>);
@@ -192,94 +207,6 @@ impl StoreStatusSync {
         }
     }
 
-    /// Tells `partner` the status of its store `partner_store_id` and the availability of
-    /// every item and modifier it lists there, [`REFRESH_CONCURRENCY`] calls at a time. Not
-    /// chased: a change made meanwhile is told by its own event.
-    async fn refresh(
-        &self,
-        partner: Partner,
-        partner_store_id: &str,
-    ) -> Result<StoreStatusSummary, PipelineError> {
-        let mut summary = StoreStatusSummary::default();
-        let catalog = self
-            .catalog
-            .partner_store(partner, partner_store_id)
-            .await
-            .map_err(PipelineError::Storage)?;
-        let Some((catalog, store)) = catalog.as_deref().and_then(|c| {
-            c.store_for_partner(partner, partner_store_id)
-                .map(|s| (c, s))
-        }) else {
-            summary.note = Some(format!(
-                "{partner} store {partner_store_id:?} is not a store of the chain"
-            ));
-            return Ok(summary);
-        };
-        summary.store_id = Some(store.id.clone());
-        let availability = told_as(store.availability_at(self.clock.now()));
-        let sold_out = ItemAvailability::sold_out(self.clock.now());
-        let entries: Vec<(&PosItemCode, &String)> = catalog
-            .menu_of(store)
-            .into_iter()
-            .flat_map(|m| m.items.iter().chain(&m.modifiers))
-            .filter_map(|e| e.partner_ids.get(&partner).map(|id| (&e.pos_code, id)))
-            .collect();
-        let store_call = self
-            .partners
-            .set_store_status(partner, partner_store_id, &availability);
-        let item_calls = futures::stream::iter(entries.iter().map(|(code, item)| {
-            let a = if store.unavailable.contains(*code) {
-                sold_out
-            } else {
-                ItemAvailability::Available
-            };
-            async move {
-                let r = self
-                    .partners
-                    .set_item_availability(partner, partner_store_id, item, a)
-                    .await;
-                (*code, a, r)
-            }
-        }))
-        .buffer_unordered(REFRESH_CONCURRENCY)
-        .collect::<Vec<_>>();
-        let (store_told, items) = futures::join!(store_call, item_calls);
-        let mut any = matches!(store_told, Ok(true));
-        let mut failure = store_told.err();
-        for (code, a, r) in items {
-            match r {
-                Ok(true) => {
-                    any = true;
-                    summary.items.push(ItemTold {
-                        pos_code: code.to_string(),
-                        available: a.is_available(),
-                    });
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    failure.get_or_insert(e);
-                }
-            }
-        }
-        if let Some(e) = failure {
-            warn!(partner = partner.as_str(), error = %e, "menu refresh not told in full");
-            return Err(if e.is_transient() {
-                PipelineError::PartnerUnavailable(e)
-            } else {
-                PipelineError::PartnerRefused(e)
-            });
-        }
-        summary.items.sort_by(|a, b| a.pos_code.cmp(&b.pos_code));
-        if any {
-            summary.told.push(partner);
-        } else {
-            summary.not_supported.push(partner);
-        }
-        summary.availability = Some(availability);
-        info!(partner = partner.as_str(), store_id = %store.id, items = summary.items.len(), "menu refresh told");
-        Ok(summary)
-    }
-
     /// Tells the store's status.
     async fn store(
         &self,
@@ -296,19 +223,18 @@ impl StoreStatusSync {
                 })
             }))
         };
-        let Some(((availability, _), (told, not_supported))) =
-            chase(read, async |state: &StoreState| {
-                self.tell_store(state).await
-            })
-            .await?
+        let Some(((availability, _), round)) = chase(read, async |state: &StoreState| {
+            self.tell_store(state).await
+        })
+        .await?
         else {
             summary.note = Some(format!("store {store_id} is not in the catalogue"));
             return Ok(summary);
         };
-        info!(store_id = %store_id, told = told.len(), "store status told");
+        info!(store_id = %store_id, told = round.told.len(), "store status told");
         summary.availability = Some(availability);
-        summary.told = told;
-        summary.not_supported = not_supported;
+        summary.told = round.told;
+        summary.not_supported = round.not_supported;
         Ok(summary)
     }
 
@@ -326,7 +252,7 @@ impl StoreStatusSync {
             };
             Ok(item_state(&catalog, store_id, code))
         };
-        let Some((state, (told, not_supported))) =
+        let Some((state, round)) =
             chase(read, async |state: &ItemState| self.tell_item(state).await).await?
         else {
             if let Some(catalog) = self.read(store_id).await?
@@ -337,14 +263,15 @@ impl StoreStatusSync {
             summary.note = Some(missing);
             return Ok(summary);
         };
-        info!(store_id = %store_id, pos_code = %code, available = state.available, told = told.len(), "item availability told");
+        info!(store_id = %store_id, pos_code = %code, available = state.available, told = round.told.len(), "item availability told");
         summary.items = vec![ItemTold {
             pos_code: code.to_string(),
             available: state.available,
         }];
-        summary.told = told;
-        summary.not_supported = not_supported;
+        summary.told = round.told;
+        summary.not_supported = round.not_supported;
         summary.not_listed = state.not_listed;
+        summary.not_listed.extend(round.not_listed);
         Ok(summary)
     }
 
@@ -358,14 +285,17 @@ impl StoreStatusSync {
 
     /// Tells every partner of the store its status at once.
     async fn tell_store(&self, (availability, partners): &StoreState) -> Round {
-        gather(partners.iter().map(|(partner, id)| async move {
-            (
-                *partner,
-                self.partners
-                    .set_store_status(*partner, id, availability)
-                    .await,
-            )
-        }))
+        gather(
+            partners.iter().map(|(partner, id)| async move {
+                (
+                    *partner,
+                    self.partners
+                        .set_store_status(*partner, id, availability)
+                        .await,
+                )
+            }),
+            false,
+        )
         .await
     }
 
@@ -388,6 +318,7 @@ impl StoreStatusSync {
                             .await,
                     )
                 }),
+            true,
         )
         .await
     }
@@ -426,50 +357,68 @@ fn item_state(catalog: &Catalog, store_id: &StoreId, code: &PosItemCode) -> Opti
     })
 }
 
-/// Runs the partners' calls together: who was told, who has no such call, and the first
-/// failure (after every partner was tried).
+/// Runs the partners' calls together: who was told, who has no such call, who does not list
+/// the item, and the first failure (after every partner was tried).
 async fn gather(
     calls: impl Iterator<Item = impl Future<Output = (Partner, Result<bool, ApiError>)>>,
+    item: bool,
 ) -> Round {
-    let (mut told, mut not_supported, mut failure) = (vec![], vec![], None);
+    let mut round = Round::default();
     for (partner, result) in futures::future::join_all(calls).await {
         match result {
-            Ok(true) => told.push(partner),
-            Ok(false) => not_supported.push(partner),
+            Ok(true) => round.told.push(partner),
+            Ok(false) => round.not_supported.push(partner),
+            Err(e) if item && unlisted(&e) => {
+                warn!(partner = partner.as_str(), error = %e, "the partner does not list the item");
+                round.not_listed.push(partner);
+            }
             Err(e) => {
                 warn!(partner = partner.as_str(), error = %e, "status not told");
-                failure.get_or_insert(e);
+                round.failure.get_or_insert(e);
             }
         }
     }
-    (told, not_supported, failure)
+    round
+}
+
+/// Whether a partner's answer to an item call says it has no such item on the store's menu
+/// (404): Uber Eats answers so until a menu has been uploaded through its API (U8b), and any
+/// partner for an item its menu lacks. Not a failure to retry: the item is reported as not
+/// listed, and an order for it is refused as unavailable all the same.
+fn unlisted(e: &ApiError) -> bool {
+    e.status == Some(404)
+}
+
+/// The error a round's failure fails the event with.
+fn failed(e: ApiError) -> PipelineError {
+    if e.is_transient() {
+        PipelineError::PartnerUnavailable(e)
+    } else {
+        PipelineError::PartnerRefused(e)
+    }
 }
 
 /// Tells the state `read` returns, then reads again and tells again while it changed (a
 /// resume landing while a slow pause was being told is told too, so the last word is the
 /// latest), at most [`MAX_ROUNDS`] times. `None` when there is nothing to tell; else the
-/// state last told, with who was told and who has no such call.
+/// state last told, with its round.
 ///
 /// # Errors
 /// A failed read; the first partner failure of a round, once every partner was tried.
 async fn chase<T: PartialEq>(
     read: impl AsyncFn() -> Result<Option<T>, PipelineError>,
     tell: impl AsyncFn(&T) -> Round,
-) -> Result<Option<(T, (Vec<Partner>, Vec<Partner>))>, PipelineError> {
+) -> Result<Option<(T, Round)>, PipelineError> {
     let Some(mut state) = read().await? else {
         return Ok(None);
     };
-    let mut outcome = (vec![], vec![]);
+    let mut outcome = Round::default();
     for _ in 0..MAX_ROUNDS {
-        let (told, not_supported, failure) = tell(&state).await;
-        if let Some(e) = failure {
-            return Err(if e.is_transient() {
-                PipelineError::PartnerUnavailable(e)
-            } else {
-                PipelineError::PartnerRefused(e)
-            });
+        let mut round = tell(&state).await;
+        if let Some(e) = round.failure.take() {
+            return Err(failed(e));
         }
-        outcome = (told, not_supported);
+        outcome = round;
         match read().await? {
             Some(now) if now != state => state = now,
             _ => break,
@@ -798,6 +747,116 @@ mod tests {
             partners.item_statuses().len() + partners.store_statuses().len(),
             2 * (listed + 1) - 1
         );
+    }
+
+    #[tokio::test]
+    async fn a_pause_made_during_a_menu_refresh_is_told_after_it() {
+        let now = "2026-12-02T10:00:00Z";
+        let (open, _) = sync("open", None, now);
+        let (paused, _) = sync("paused", None, now);
+        let (s, partners) = changed_while_telling(&open, &paused, now).await;
+        let uber_store = "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001";
+        let summary = s
+            .handle(&refresh_event("ubereats", uber_store))
+            .await
+            .unwrap();
+        assert!(matches!(
+            summary.availability,
+            Some(StoreAvailability::Paused { .. })
+        ));
+        // Uber: online (the first read), then paused, the last word; the items once each, as
+        // the pause changed none of them.
+        let told: Vec<bool> = partners
+            .inner
+            .store_statuses()
+            .iter()
+            .map(|(_, _, a)| *a == StoreAvailability::Online)
+            .collect();
+        assert_eq!(told, [true, false]);
+        assert_eq!(partners.inner.item_statuses().len(), summary.items.len());
+    }
+
+    /// Partner APIs that answer 404 for one item, as Uber does for an item not on its menu.
+    struct NotListing {
+        inner: InMemoryPartnerApi,
+        item: &'static str,
+    }
+
+    #[async_trait::async_trait]
+    impl PartnerApi for NotListing {
+        async fn fetch_order(
+            &self,
+            p: Partner,
+            id: &order_domain::PartnerOrderId,
+        ) -> Result<serde_json::Value, crate::ports::ApiError> {
+            self.inner.fetch_order(p, id).await
+        }
+        async fn notify(
+            &self,
+            o: &partners::OrderRef,
+            id: &order_domain::OrderId,
+            a: &partners::PartnerAction,
+        ) -> Result<(), crate::ports::ApiError> {
+            self.inner.notify(o, id, a).await
+        }
+        async fn set_store_status(
+            &self,
+            p: Partner,
+            id: &str,
+            a: &StoreAvailability,
+        ) -> Result<bool, crate::ports::ApiError> {
+            self.inner.set_store_status(p, id, a).await
+        }
+        async fn set_item_availability(
+            &self,
+            p: Partner,
+            store: &str,
+            item: &str,
+            a: ItemAvailability,
+        ) -> Result<bool, crate::ports::ApiError> {
+            if item == self.item {
+                return Err(crate::ports::ApiError {
+                    status: Some(404),
+                    ..crate::ports::ApiError::new(
+                        ErrorKind::Permanent,
+                        "ubereats",
+                        "set item availability",
+                        "404 not found",
+                    )
+                });
+            }
+            self.inner.set_item_availability(p, store, item, a).await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_item_the_partner_does_not_list_is_reported_not_failed() {
+        let (base, _) = sync("open", None, "2026-12-02T10:00:00Z");
+        let cheese = "0f2f6c4e-1a1e-4c1e-9a01-000000000200";
+        let partners = Arc::new(NotListing {
+            inner: InMemoryPartnerApi::default(),
+            item: cheese,
+        });
+        let s = StoreStatusSync {
+            catalog: base.catalog.clone(),
+            partners: partners.clone(),
+            clock: base.clock.clone(),
+        };
+        let uber_store = "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001";
+        let summary = s
+            .handle(&refresh_event("ubereats", uber_store))
+            .await
+            .unwrap();
+        assert_eq!(summary.not_listed_items, ["ADD-CHEESE"]);
+        assert!(summary.items.iter().all(|i| i.pos_code != "ADD-CHEESE"));
+        assert_eq!(partners.inner.item_statuses().len(), summary.items.len());
+        // The same for a single sold-out: Uber reported as not listing it, the others told.
+        let one = s
+            .handle(&item_event("S1001", "ADD-CHEESE", false))
+            .await
+            .unwrap();
+        assert_eq!(one.not_listed, [Partner::UberEats]);
+        assert_eq!(one.told, [Partner::DoorDash, Partner::ChainApp]);
     }
 
     #[tokio::test]
