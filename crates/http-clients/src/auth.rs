@@ -23,8 +23,73 @@ enum Scheme {
     /// Credentials that authenticate each request themselves (never client credentials:
     /// [`Authorizer::new`] gives those a token cache).
     PerRequest(ApiCredentials),
-    /// An OAuth 2.0 client-credentials access token (Uber Eats).
-    ClientCredentials(Arc<TokenCache>),
+    /// OAuth 2.0 client-credentials access tokens, one per scope (Uber Eats).
+    ClientCredentials(Arc<ScopedTokens>),
+}
+
+/// One [`TokenCache`] per scope, each made on the first call that needs its scope
+/// ([`outbound::uber_scope_for`]).
+pub struct ScopedTokens {
+    client: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    client_secret: String,
+    store: Option<Arc<dyn TokenStore>>,
+    caches: std::sync::Mutex<std::collections::HashMap<&'static str, Arc<TokenCache>>>,
+}
+
+impl std::fmt::Debug for ScopedTokens {
+    /// The endpoint, client id and scopes in use; never the secret or a token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scopes: Vec<&str> = self.lock().keys().copied().collect();
+        f.debug_struct("ScopedTokens")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("scopes", &scopes)
+            .field("shared", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScopedTokens {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<&'static str, Arc<TokenCache>>> {
+        self.caches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The cache for `scope`, made on first use.
+    fn cache(&self, scope: &'static str) -> Arc<TokenCache> {
+        self.lock()
+            .entry(scope)
+            .or_insert_with(|| {
+                let cache = TokenCache::new(
+                    self.client.clone(),
+                    self.token_url.clone(),
+                    self.client_id.clone(),
+                    self.client_secret.clone(),
+                    scope.to_owned(),
+                );
+                Arc::new(match &self.store {
+                    Some(store) => cache.shared(store.clone()),
+                    None => cache,
+                })
+            })
+            .clone()
+    }
+
+    /// Drops `token` (refused with a 401) from the cache that gave it.
+    async fn invalidate(&self, token: &str) -> bool {
+        let caches: Vec<Arc<TokenCache>> = self.lock().values().cloned().collect();
+        for cache in caches {
+            if cache.invalidate(token).await {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 impl Authorizer {
@@ -34,9 +99,9 @@ impl Authorizer {
     }
 
     /// The authorizer for `credentials`; client credentials are exchanged at `token_url`
-    /// (Uber: `https://auth.uber.com/oauth/v2/token`) for a token with `scope` (Uber:
-    /// [`outbound::UBER_ORDER_SCOPE`] for order calls) through `client`, the token shared
-    /// through `store` if given ([`TokenCache::shared`]).
+    /// (Uber: `https://auth.uber.com/oauth/v2/token`) through `client` for one token per scope
+    /// the calls need ([`outbound::uber_scope_for`]), each shared through `store` if given
+    /// ([`TokenCache::shared`]).
     ///
     /// # Errors
     /// Client credentials without a token URL.
@@ -44,7 +109,6 @@ impl Authorizer {
         credentials: ApiCredentials,
         client: &reqwest::Client,
         token_url: Option<&str>,
-        scope: &str,
         store: Option<Arc<dyn TokenStore>>,
     ) -> Result<Self, String> {
         Ok(match credentials {
@@ -55,18 +119,14 @@ impl Authorizer {
                 let url = token_url
                     .ok_or("client credentials need the partner's token URL")?
                     .to_owned();
-                let cache = TokenCache::new(
-                    client.clone(),
-                    url,
+                Authorizer(Scheme::ClientCredentials(Arc::new(ScopedTokens {
+                    client: client.clone(),
+                    token_url: url,
                     client_id,
                     client_secret,
-                    scope.to_owned(),
-                );
-                let cache = match store {
-                    Some(store) => cache.shared(store),
-                    None => cache,
-                };
-                Authorizer(Scheme::ClientCredentials(Arc::new(cache)))
+                    store,
+                    caches: std::sync::Mutex::default(),
+                })))
             }
             other => Authorizer(Scheme::PerRequest(other)),
         })
@@ -102,8 +162,11 @@ impl Authorizer {
             Scheme::PerRequest(ApiCredentials::Bearer(t)) => {
                 (vec![(AUTHORIZATION, value(format!("Bearer {t}"))?)], None)
             }
-            Scheme::ClientCredentials(cache) => {
-                let token = cache.token().await?;
+            Scheme::ClientCredentials(tokens) => {
+                let token = tokens
+                    .cache(outbound::uber_scope_for(url.path()))
+                    .token()
+                    .await?;
                 (
                     vec![(AUTHORIZATION, value(format!("Bearer {token}"))?)],
                     Some(token),
@@ -173,7 +236,7 @@ impl Authorizer {
     /// the next call fetches another. True when there is a fresh one to try.
     pub(crate) async fn rejected(&self, used: Option<&str>) -> bool {
         match (&self.0, used) {
-            (Scheme::ClientCredentials(cache), Some(token)) => cache.invalidate(token).await,
+            (Scheme::ClientCredentials(tokens), Some(token)) => tokens.invalidate(token).await,
             _ => false,
         }
     }

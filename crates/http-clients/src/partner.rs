@@ -22,9 +22,6 @@ pub struct PartnerEndpoint {
     /// Where client credentials are exchanged for an access token (Uber:
     /// `https://auth.uber.com/oauth/v2/token`); unused by the other schemes.
     pub token_url: Option<String>,
-    /// The scope asked for with client credentials (Uber:
-    /// [`partners::outbound::UBER_ORDER_SCOPE`] for the order functions).
-    pub token_scope: String,
     /// Where the fleet shares the access token, so one process fetches it for all
     /// ([`crate::auth::TokenCache::shared`]); `None`: each process fetches its own.
     pub token_store: Option<std::sync::Arc<dyn pipeline::ports::TokenStore>>,
@@ -63,7 +60,6 @@ impl PartnerHttpClient {
                     e.credentials,
                     &client,
                     e.token_url.as_deref(),
-                    &e.token_scope,
                     e.token_store,
                 )
                 .map_err(|why| format!("{p}: {why}"))?;

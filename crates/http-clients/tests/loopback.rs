@@ -261,7 +261,6 @@ fn partner_client(base: &str) -> PartnerHttpClient {
                     credentials: partners::outbound::ApiCredentials::parse(p, &credential(p))
                         .unwrap(),
                     token_url: Some(format!("{base}/oauth/v2/token")),
-                    token_scope: partners::outbound::UBER_ORDER_SCOPE.to_owned(),
                     token_store: None,
                 },
             )

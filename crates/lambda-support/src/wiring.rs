@@ -439,12 +439,11 @@ impl Backend {
     }
 
     /// The partner APIs `needed` (partner, base URL variable); Uber Eats' client credentials
-    /// ask for `uber_scope` only.
+    /// ask for a token per scope the function's calls need, when first needed.
     async fn partner_api(
         &self,
         env: &Env,
         needed: &[(Partner, &'static str)],
-        uber_scope: &'static str,
     ) -> Result<Arc<dyn PartnerApi>, ConfigError> {
         if let Backend::Memory(w) = self {
             return Ok(w.partners.clone());
@@ -504,7 +503,6 @@ impl Backend {
                             base_url,
                             credentials,
                             token_url,
-                            token_scope: uber_scope.to_owned(),
                             token_store: (partner == Partner::UberEats)
                                 .then(|| token_store.clone())
                                 .flatten(),
@@ -654,11 +652,7 @@ pub async fn adapt(env: &Env, backend: &Backend) -> Result<Adapt, ConfigError> {
         catalog: backend.catalog(env)?,
         // Only notification partners are fetched from.
         partners: backend
-            .partner_api(
-                env,
-                &[(Partner::UberEats, vars::UBEREATS_API_URL)],
-                partners::outbound::UBER_ORDER_SCOPE,
-            )
+            .partner_api(env, &[(Partner::UberEats, vars::UBEREATS_API_URL)])
             .await?,
         clock: backend.clock(),
         documents: backend.documents(env)?,
@@ -672,9 +666,7 @@ async fn conversation(
 ) -> Result<PartnerConversation, ConfigError> {
     Ok(PartnerConversation {
         catalog: backend.catalog(env)?,
-        partners: backend
-            .partner_api(env, &ALL_PARTNER_URLS, partners::outbound::UBER_ORDER_SCOPE)
-            .await?,
+        partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
         orders: backend.orders(env)?,
         clock: backend.clock(),
         metrics: backend.metrics(env),
@@ -744,13 +736,7 @@ pub async fn store_status(
 ) -> Result<pipeline::usecases::store_status::StoreStatusSync, ConfigError> {
     Ok(pipeline::usecases::store_status::StoreStatusSync {
         catalog: backend.catalog(env)?,
-        partners: backend
-            .partner_api(
-                env,
-                &ALL_PARTNER_URLS,
-                partners::outbound::UBER_STORE_STATUS_FUNCTION_SCOPES,
-            )
-            .await?,
+        partners: backend.partner_api(env, &ALL_PARTNER_URLS).await?,
         clock: backend.clock(),
     })
 }

@@ -24,8 +24,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub const UBER_TOKEN_PATH: &str = "/oauth/v2/token";
 
 /// The scope of the order calls (fetch, accept, deny, cancel), per those endpoints' reference
-/// pages. Each function asks only for what its calls need, so an app without a scope loses
-/// only the calls that need it.
+/// pages.
 pub const UBER_ORDER_SCOPE: &str = "eats.order";
 
 /// The scope of Set Store Status (its reference page).
@@ -34,9 +33,22 @@ pub const UBER_STORE_STATUS_SCOPE: &str = "eats.store.status.write";
 /// The scope of the v2 menu calls, Update Item among them (its reference page).
 pub const UBER_STORE_SCOPE: &str = "eats.store";
 
-/// What store-status asks for: Set Store Status's scope and Update Item's, space-separated as
-/// OAuth 2.0 (RFC 6749 §3.3) writes several.
-pub const UBER_STORE_STATUS_FUNCTION_SCOPES: &str = "eats.store.status.write eats.store";
+/// The scope an Uber Eats call to `path` needs, per its reference page: Set Store Status
+/// (`…/eats/store/{id}/status`) [`UBER_STORE_STATUS_SCOPE`], the v2 menu calls
+/// (`…/eats/stores/…`) [`UBER_STORE_SCOPE`], the rest (the order calls)
+/// [`UBER_ORDER_SCOPE`]. A client asks for one token per scope, on its first call that needs
+/// it, so each function holds only the scopes of the calls it makes, and an app not granted
+/// one scope loses only the calls that need it.
+pub fn uber_scope_for(path: &str) -> &'static str {
+    let path = path.split('?').next().unwrap_or_default();
+    if path.contains("/eats/store/") && path.ends_with("/status") {
+        UBER_STORE_STATUS_SCOPE
+    } else if path.contains("/eats/stores/") {
+        UBER_STORE_SCOPE
+    } else {
+        UBER_ORDER_SCOPE
+    }
+}
 
 /// The longest a DoorDash JWT may live past its `iat`, seconds ("exp has a maximum value of
 /// 30 minutes (1800 seconds) beyond the issued at time", developer.doordash.com, "Create a
@@ -363,6 +375,23 @@ impl MacAuthorization {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_uber_call_asks_for_the_scope_its_reference_page_names() {
+        assert_eq!(uber_scope_for("/v2/eats/order/o-1"), "eats.order");
+        assert_eq!(
+            uber_scope_for("/v1/eats/orders/o-1/accept_pos_order"),
+            "eats.order"
+        );
+        assert_eq!(
+            uber_scope_for("/v1/eats/store/s-1/status"),
+            "eats.store.status.write"
+        );
+        assert_eq!(
+            uber_scope_for("/v2/eats/stores/s-1/menus/items/i-1"),
+            "eats.store"
+        );
+    }
 
     #[test]
     fn each_partner_takes_its_own_credential_form_and_says_which_when_wrong() {

@@ -361,21 +361,10 @@ mod tests {
 
     /// The pipeline's client for `partner` at `base` with `credential`.
     fn client(partner: Partner, base: &str, credential: &str) -> PartnerHttpClient {
-        scoped_client(partner, base, credential, outbound::UBER_ORDER_SCOPE)
-    }
-
-    /// [`client`], asking Uber for `scope`.
-    fn scoped_client(
-        partner: Partner,
-        base: &str,
-        credential: &str,
-        scope: &str,
-    ) -> PartnerHttpClient {
         let endpoint = PartnerEndpoint {
             base_url: base.to_owned(),
             credentials: ApiCredentials::parse(partner, credential).unwrap(),
             token_url: Some(format!("{base}{}", outbound::UBER_TOKEN_PATH)),
-            token_scope: scope.to_owned(),
             token_store: None,
         };
         let retry = RetryPolicy {
@@ -418,65 +407,88 @@ mod tests {
 
     #[tokio::test]
     async fn uber_takes_a_token_only_for_the_calls_its_scopes_cover() {
-        let (base, _sim, ledger) = serve(Partner::UberEats, UBER).await;
+        let (base, sim, ledger) = serve(Partner::UberEats, UBER).await;
         let store = "6f0c1a8e-2d1b-4c3e-9a55-1c0a7e5b1001";
-        let sold_out = partners::ItemAvailability::sold_out(chrono::Utc::now());
-        // The order functions' token: neither store call goes through.
-        let orders = client(Partner::UberEats, &base, UBER);
-        let e = orders
-            .set_item_availability(Partner::UberEats, store, "item-1", sold_out)
+        // A token for the order calls only, fetched by hand: neither store call takes it.
+        let http = crate::loopback_client();
+        let token = http
+            .post(format!("{base}{}", outbound::UBER_TOKEN_PATH))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("client_id=uber-client&client_secret=uber-secret&grant_type=client_credentials&scope=eats.order")
+            .send()
             .await
-            .unwrap_err();
-        assert_eq!(e.status, Some(403), "{e}");
-        assert!(e.to_string().contains("eats.store"), "{e}");
-        let e = orders
-            .set_store_status(
-                Partner::UberEats,
-                store,
-                &partners::StoreAvailability::Online,
-            )
+            .unwrap()
+            .json::<Value>()
             .await
-            .unwrap_err();
-        assert!(e.to_string().contains("eats.store.status.write"), "{e}");
+            .unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for (path, need) in [
+            (
+                format!("/v1/eats/store/{store}/status"),
+                "eats.store.status.write",
+            ),
+            (
+                format!("/v2/eats/stores/{store}/menus/items/i-1"),
+                "eats.store",
+            ),
+        ] {
+            let r = http
+                .post(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{path}");
+            assert!(r.text().await.unwrap().contains(need), "{path}");
+        }
         assert!(ledger.item_statuses().await.is_empty());
         assert!(ledger.store_statuses().await.is_empty());
-        // store-status's token: both, by Uber's own records; the order calls are not covered.
-        let stores = scoped_client(
-            Partner::UberEats,
-            &base,
-            UBER,
-            outbound::UBER_STORE_STATUS_FUNCTION_SCOPES,
-        );
-        assert!(
-            stores
-                .set_item_availability(Partner::UberEats, store, "item-1", sold_out)
-                .await
-                .unwrap()
-        );
-        assert!(
-            stores
-                .set_store_status(
+        // The pipeline's client asks for each scope when a call first needs it: one token per
+        // scope, and every call goes through, by Uber's own records.
+        let c = client(Partner::UberEats, &base, UBER);
+        let sold_out = partners::ItemAvailability::sold_out(chrono::Utc::now());
+        for _ in 0..2 {
+            assert!(
+                c.set_item_availability(Partner::UberEats, store, "item-1", sold_out)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                c.set_store_status(
                     Partner::UberEats,
                     store,
                     &partners::StoreAvailability::Online
                 )
                 .await
                 .unwrap()
-        );
+            );
+        }
+        accept(&c, &order(Partner::UberEats, "u-1")).await.unwrap();
         let items = ledger.item_statuses().await;
         assert_eq!(
             items
                 .iter()
                 .map(|i| (i.item.as_str(), i.available))
                 .collect::<Vec<_>>(),
-            [("item-1", false)]
+            [("item-1", false), ("item-1", false)]
         );
         assert!(items[0].until.is_some());
-        assert_eq!(ledger.store_statuses().await.len(), 1);
-        let e = accept(&stores, &order(Partner::UberEats, "u-1"))
+        assert_eq!(ledger.store_statuses().await.len(), 2);
+        assert_eq!(told(&ledger).await, ["u-1"]);
+        let token_requests = sim
+            .calls()
             .await
-            .unwrap_err();
-        assert!(e.contains("403") && e.contains("eats.order"), "{e}");
+            .iter()
+            .filter(|c| c.path == outbound::UBER_TOKEN_PATH)
+            .count();
+        assert_eq!(
+            token_requests,
+            1 + 3,
+            "the hand-fetched one, then one per scope"
+        );
     }
 
     #[tokio::test]
