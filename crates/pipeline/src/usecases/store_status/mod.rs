@@ -540,16 +540,29 @@ mod tests {
         assert!(!partners.store_statuses().is_empty());
     }
 
-    /// Partner APIs that resume the store in the catalogue while the first status is being
-    /// told, as an operator's resume landing during a slow pause would.
-    struct ResumeWhileTelling {
+    /// Partner APIs in memory that change the catalogue to `resumed` while the first status is
+    /// being told (as an operator's resume landing during a slow pause would), and answer 404
+    /// for item `unlisted` (as Uber does for an item not on its menu).
+    #[derive(Default)]
+    struct ScriptedPartners {
         inner: InMemoryPartnerApi,
-        catalog: Arc<crate::memory::InMemoryCatalog>,
+        catalog: Option<Arc<crate::memory::InMemoryCatalog>>,
         resumed: std::sync::Mutex<Option<order_domain::Catalog>>,
+        unlisted: Option<&'static str>,
+    }
+
+    impl ScriptedPartners {
+        fn first_call(&self) {
+            if let (Some(catalog), Some(resumed)) =
+                (&self.catalog, self.resumed.lock().unwrap().take())
+            {
+                catalog.replace(resumed);
+            }
+        }
     }
 
     #[async_trait::async_trait]
-    impl PartnerApi for ResumeWhileTelling {
+    impl PartnerApi for ScriptedPartners {
         async fn fetch_order(
             &self,
             p: Partner,
@@ -571,9 +584,7 @@ mod tests {
             id: &str,
             a: &StoreAvailability,
         ) -> Result<bool, crate::ports::ApiError> {
-            if let Some(resumed) = self.resumed.lock().unwrap().take() {
-                self.catalog.replace(resumed);
-            }
+            self.first_call();
             self.inner.set_store_status(p, id, a).await
         }
         async fn set_item_availability(
@@ -583,8 +594,17 @@ mod tests {
             item: &str,
             a: ItemAvailability,
         ) -> Result<bool, crate::ports::ApiError> {
-            if let Some(resumed) = self.resumed.lock().unwrap().take() {
-                self.catalog.replace(resumed);
+            self.first_call();
+            if self.unlisted == Some(item) {
+                return Err(crate::ports::ApiError {
+                    status: Some(404),
+                    ..crate::ports::ApiError::new(
+                        ErrorKind::Permanent,
+                        p.as_str(),
+                        "set item availability",
+                        "404 not found",
+                    )
+                });
             }
             self.inner.set_item_availability(p, store, item, a).await
         }
@@ -776,66 +796,13 @@ mod tests {
         assert_eq!(partners.inner.item_statuses().len(), summary.items.len());
     }
 
-    /// Partner APIs that answer 404 for one item, as Uber does for an item not on its menu.
-    struct NotListing {
-        inner: InMemoryPartnerApi,
-        item: &'static str,
-    }
-
-    #[async_trait::async_trait]
-    impl PartnerApi for NotListing {
-        async fn fetch_order(
-            &self,
-            p: Partner,
-            id: &order_domain::PartnerOrderId,
-        ) -> Result<serde_json::Value, crate::ports::ApiError> {
-            self.inner.fetch_order(p, id).await
-        }
-        async fn notify(
-            &self,
-            o: &partners::OrderRef,
-            id: &order_domain::OrderId,
-            a: &partners::PartnerAction,
-        ) -> Result<(), crate::ports::ApiError> {
-            self.inner.notify(o, id, a).await
-        }
-        async fn set_store_status(
-            &self,
-            p: Partner,
-            id: &str,
-            a: &StoreAvailability,
-        ) -> Result<bool, crate::ports::ApiError> {
-            self.inner.set_store_status(p, id, a).await
-        }
-        async fn set_item_availability(
-            &self,
-            p: Partner,
-            store: &str,
-            item: &str,
-            a: ItemAvailability,
-        ) -> Result<bool, crate::ports::ApiError> {
-            if item == self.item {
-                return Err(crate::ports::ApiError {
-                    status: Some(404),
-                    ..crate::ports::ApiError::new(
-                        ErrorKind::Permanent,
-                        "ubereats",
-                        "set item availability",
-                        "404 not found",
-                    )
-                });
-            }
-            self.inner.set_item_availability(p, store, item, a).await
-        }
-    }
-
     #[tokio::test]
     async fn an_item_the_partner_does_not_list_is_reported_not_failed() {
         let (base, _) = sync("open", None, "2026-12-02T10:00:00Z");
         let cheese = "0f2f6c4e-1a1e-4c1e-9a01-000000000200";
-        let partners = Arc::new(NotListing {
-            inner: InMemoryPartnerApi::default(),
-            item: cheese,
+        let partners = Arc::new(ScriptedPartners {
+            unlisted: Some(cheese),
+            ..ScriptedPartners::default()
         });
         let s = StoreStatusSync {
             catalog: base.catalog.clone(),
@@ -890,15 +857,15 @@ mod tests {
         before: &StoreStatusSync,
         after: &StoreStatusSync,
         now: &str,
-    ) -> (StoreStatusSync, Arc<ResumeWhileTelling>) {
+    ) -> (StoreStatusSync, Arc<ScriptedPartners>) {
         let id = StoreId::parse("S1001").unwrap();
         let read =
             async |s: &StoreStatusSync| (*s.catalog.store(&id).await.unwrap().unwrap()).clone();
         let catalog = Arc::new(crate::memory::InMemoryCatalog::new(read(before).await));
-        let partners = Arc::new(ResumeWhileTelling {
-            inner: InMemoryPartnerApi::default(),
-            catalog: catalog.clone(),
+        let partners = Arc::new(ScriptedPartners {
+            catalog: Some(catalog.clone()),
             resumed: std::sync::Mutex::new(Some(read(after).await)),
+            ..ScriptedPartners::default()
         });
         let s = StoreStatusSync {
             catalog,
