@@ -288,18 +288,24 @@ pub fn classify(value: &Value) -> Result<Webhook, WebhookError> {
     if event_type == STORE_MENU_REFRESH_REQUEST {
         let r: MenuRefreshRequest = webhook::from_value(P, value)?;
         let meta = r.webhook_meta.as_ref();
-        let sent_at = r
+        // The time bounds replays of the signed body: without one it could be replayed
+        // forever, each replay costing a call per item, so a body without one is refused.
+        let at = r
             .event_time
             .or_else(|| meta.and_then(|m| m.webhook_msg_timestamp))
-            .map(|t| {
-                Utc.timestamp_opt(t, 0)
-                    .single()
-                    .ok_or(WebhookError::Invalid {
-                        field: "event_time",
-                        why: "out of range".to_owned(),
-                    })
-            })
-            .transpose()?;
+            .ok_or_else(|| WebhookError::Shape {
+                partner: P,
+                path: "event_time".to_owned(),
+                message: "missing, and so is webhook_meta.webhook_msg_timestamp".to_owned(),
+            })?;
+        let sent_at = Some(
+            Utc.timestamp_opt(at, 0)
+                .single()
+                .ok_or(WebhookError::Invalid {
+                    field: "event_time",
+                    why: "out of range".to_owned(),
+                })?,
+        );
         if r.store_id.trim().is_empty() {
             return Err(WebhookError::Invalid {
                 field: "store_id",

@@ -473,16 +473,17 @@ proptest! {
 #[test]
 fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
     use partners::WebhookError;
-    let refresh = r#"{"event_type":"store.menu_refresh_request","event_id":"e-7","store_id":"s","partner_store_id":"S1001","webhook_meta":{"client_id":"c"}}"#;
+    let refresh = r#"{"event_type":"store.menu_refresh_request","event_id":"e-7","event_time":1795370400,"store_id":"s","partner_store_id":"S1001","webhook_meta":{"client_id":"c"}}"#;
     match parse_webhook(Partner::UberEats, refresh.as_bytes())
         .unwrap()
         .0
     {
         Webhook::MenuRefresh(n) => {
             assert_eq!(
-                (n.partner_store_id.as_str(), n.event_id.as_str(), n.sent_at),
-                ("s", "e-7", None)
+                (n.partner_store_id.as_str(), n.event_id.as_str()),
+                ("s", "e-7")
             );
+            assert_eq!(n.sent_at.map(|t| t.timestamp()), Some(1_795_370_400));
         }
         other => panic!("{other:?}"),
     }
@@ -498,7 +499,8 @@ fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
         }
         other => panic!("{other:?}"),
     }
-    let bare = r#"{"event_type":"store.menu_refresh_request","store_id":"s"}"#;
+    let bare =
+        r#"{"event_type":"store.menu_refresh_request","store_id":"s","event_time":1795370400}"#;
     let digest = |body: &str| match parse_webhook(Partner::UberEats, body.as_bytes()).unwrap().0 {
         Webhook::MenuRefresh(n) => n.event_id,
         other => panic!("{other:?}"),
@@ -506,10 +508,21 @@ fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
     assert_eq!(digest(bare).len(), 64);
     assert_eq!(digest(bare), digest(bare));
     assert_ne!(digest(bare), digest(&bare.replace("\"s\"", "\"t\"")));
-    // A refresh that names no store (or an empty one) cannot be acted on: refused.
-    for body in [
-        r#"{"event_type":"store.menu_refresh_request","event_id":"e"}"#,
-        r#"{"event_type":"store.menu_refresh_request","event_id":"e","store_id":" "}"#,
+    // A refresh that names no store (or an empty one) cannot be acted on, and one without any
+    // time could be replayed forever: refused, naming the field.
+    for (body, field) in [
+        (
+            r#"{"event_type":"store.menu_refresh_request","event_id":"e","event_time":1}"#,
+            "store_id",
+        ),
+        (
+            r#"{"event_type":"store.menu_refresh_request","event_id":"e","event_time":1,"store_id":" "}"#,
+            "store_id",
+        ),
+        (
+            r#"{"event_type":"store.menu_refresh_request","event_id":"e","store_id":"s"}"#,
+            "event_time",
+        ),
     ] {
         let err = parse_webhook(Partner::UberEats, body.as_bytes()).unwrap_err();
         assert!(
@@ -519,7 +532,7 @@ fn an_uber_event_type_the_pipeline_does_not_use_is_named_whatever_its_body() {
             ),
             "{body}: {err}"
         );
-        assert!(err.to_string().contains("store_id"), "{err}");
+        assert!(err.to_string().contains(field), "{err}");
     }
     let other_shapes = [
         r#"{"event_type":"store.provisioned","event_id":"e","event_time":1,"meta":{"user_id":"s"}}"#,

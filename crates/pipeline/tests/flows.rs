@@ -1399,11 +1399,14 @@ async fn an_uber_event_type_the_pipeline_does_not_use_is_acknowledged_counted_an
     // A menu refresh request, in its own shape, is taken the same way and announced for
     // store-status, under Uber's event id (a re-send carries the same idempotency key; telling
     // a status is idempotent, so store-status tells again rather than keeping a record).
-    let r = send(
-        Partner::UberEats,
-        r#"{"event_type":"store.menu_refresh_request","event_id":"e-1","store_id":"s","partner_store_id":"S1001"}"#,
-    )
-    .await;
+    let refresh: &'static str = Box::leak(
+        format!(
+            r#"{{"event_type":"store.menu_refresh_request","event_id":"e-1","event_time":{},"store_id":"s","partner_store_id":"S1001"}}"#,
+            w.clock.now().timestamp()
+        )
+        .into_boxed_str(),
+    );
+    let r = send(Partner::UberEats, refresh).await;
     assert_eq!(r.status, 200);
     let events = w.publisher.events();
     assert_eq!(events.len(), 1);

@@ -228,7 +228,9 @@ impl StoreStatusSync {
         })
         .await?
         else {
-            summary.note = Some(format!("store {store_id} is not in the catalogue"));
+            let note = format!("store {store_id} is not in the catalogue");
+            warn!(store_id = %store_id, "nothing told: {note}");
+            summary.note = Some(note);
             return Ok(summary);
         };
         info!(store_id = %store_id, told = round.told.len(), "store status told");
@@ -260,6 +262,7 @@ impl StoreStatusSync {
             {
                 missing = format!("{code} is not on the menu of store {store_id}");
             }
+            warn!(store_id = %store_id, pos_code = %code, "nothing told: {missing}");
             summary.note = Some(missing);
             return Ok(summary);
         };
@@ -413,17 +416,23 @@ async fn chase<T: PartialEq>(
         return Ok(None);
     };
     let mut outcome = Round::default();
-    for _ in 0..MAX_ROUNDS {
+    for round_number in 1..=MAX_ROUNDS {
         let mut round = tell(&state).await;
         if let Some(e) = round.failure.take() {
             return Err(failed(e));
         }
         outcome = round;
         match read().await? {
-            Some(now) if now != state => state = now,
+            Some(now) if now != state && round_number < MAX_ROUNDS => state = now,
+            Some(now) if now != state => {
+                // Still changing: the change has an event of its own, which tells it.
+                warn!("changed again after {MAX_ROUNDS} rounds; its own event tells it");
+                break;
+            }
             _ => break,
         }
     }
+    // The state last told, never one read after it.
     Ok(Some((state, outcome)))
 }
 

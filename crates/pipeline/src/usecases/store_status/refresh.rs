@@ -54,15 +54,15 @@ impl StoreStatusSync {
     ) -> Result<StoreStatusSummary, PipelineError> {
         let mut summary = StoreStatusSummary::default();
         let Some(mut listing) = self.listing(partner, partner_store_id).await? else {
-            summary.note = Some(format!(
-                "{partner} store {partner_store_id:?} is not a store of the chain"
-            ));
+            let note = format!("{partner} store {partner_store_id:?} is not a store of the chain");
+            warn!(partner = partner.as_str(), "menu refresh not told: {note}");
+            summary.note = Some(note);
             return Ok(summary);
         };
         let mut before: Option<Listing> = None;
         let mut any = false;
         let mut unlisted_codes = Vec::new();
-        for _ in 0..MAX_ROUNDS {
+        for round in 1..=MAX_ROUNDS {
             let told = self
                 .tell_listing(partner, partner_store_id, &listing, before.as_ref())
                 .await;
@@ -74,7 +74,14 @@ impl StoreStatusSync {
             unlisted_codes.extend(told.unlisted);
             before = Some(listing.clone());
             match self.listing(partner, partner_store_id).await? {
-                Some(now) if Some(&now) != before.as_ref() => listing = now,
+                Some(now) if Some(&now) != before.as_ref() && round < MAX_ROUNDS => listing = now,
+                Some(now) if Some(&now) != before.as_ref() => {
+                    warn!(
+                        partner = partner.as_str(),
+                        "changed again after {MAX_ROUNDS} rounds; its own events tell it"
+                    );
+                    break;
+                }
                 _ => break,
             }
         }
