@@ -428,11 +428,7 @@ async fn ensure_on_menu(
     })?;
     let menu = order_domain::Menu::from_json(get_s(&menu, CATALOG_DOC_ATTR).map_err(|e| bad(&e))?)
         .map_err(|e| bad(&e))?;
-    let on_menu = menu
-        .items
-        .iter()
-        .chain(&menu.modifiers)
-        .any(|e| e.pos_code.as_str() == code);
+    let on_menu = menu.entry(code).is_some();
     if on_menu {
         Ok(())
     } else {

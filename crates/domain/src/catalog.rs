@@ -343,6 +343,16 @@ impl Menu {
         problems
     }
 
+    /// Every item, then every modifier.
+    pub fn entries(&self) -> impl Iterator<Item = &MenuEntry> {
+        self.items.iter().chain(&self.modifiers)
+    }
+
+    /// The item or modifier with POS code `code`, if the menu lists it.
+    pub fn entry(&self, code: &str) -> Option<&MenuEntry> {
+        self.entries().find(|e| e.pos_code.as_str() == code)
+    }
+
     /// The item a partner calls `partner_item_id`.
     pub fn item(&self, partner: Partner, partner_item_id: &str) -> Option<&MenuEntry> {
         self.item_index
@@ -448,12 +458,7 @@ impl Catalog {
                     store.id, store.menu
                 ))
             })?;
-            if menu
-                .items
-                .iter()
-                .chain(&menu.modifiers)
-                .any(|e| e.price_minor < 0)
-            {
+            if menu.entries().any(|e| e.price_minor < 0) {
                 return Err(CatalogError::Inconsistent(format!(
                     "menu {} has a negative price",
                     menu.id

@@ -933,11 +933,7 @@ impl crate::catalog_admin::CatalogAdmin for InMemoryCatalogAdmin {
             let menu = catalog.menu_of(store).ok_or_else(|| {
                 AdminError::Invalid(format!("store {id}: menu {} is missing", store.menu))
             })?;
-            let on_menu = menu
-                .items
-                .iter()
-                .chain(&menu.modifiers)
-                .any(|e| e.pos_code.as_str() == code);
+            let on_menu = menu.entry(code).is_some();
             if !on_menu {
                 let version = lock(&self.versions).get(&menu.id).copied().unwrap_or(1);
                 return Err(AdminError::NotOnMenu {

@@ -341,11 +341,7 @@ fn partner_stores(store: &Store) -> Vec<(Partner, String)> {
 fn item_state(catalog: &Catalog, store_id: &StoreId, code: &PosItemCode) -> Option<ItemState> {
     let store = catalog.store(store_id)?;
     let menu = catalog.menu_of(store)?;
-    let entry = menu
-        .items
-        .iter()
-        .chain(&menu.modifiers)
-        .find(|e| e.pos_code == *code)?;
+    let entry = menu.entry(code.as_str())?;
     let (mut listed, mut not_listed) = (vec![], vec![]);
     for (partner, store_pid) in partner_stores(store) {
         match entry.partner_ids.get(&partner) {

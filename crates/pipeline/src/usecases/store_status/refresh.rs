@@ -129,7 +129,7 @@ impl StoreStatusSync {
         let items = catalog
             .menu_of(store)
             .into_iter()
-            .flat_map(|m| m.items.iter().chain(&m.modifiers))
+            .flat_map(|m| m.entries())
             .filter_map(|e| {
                 e.partner_ids.get(&partner).map(|id| {
                     let available = !store.unavailable.contains(&e.pos_code);
