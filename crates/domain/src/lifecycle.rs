@@ -161,6 +161,32 @@ mod tests {
         }
     }
 
+    /// The whole table, written out: a change to `allowed_predecessors` must change this too.
+    #[test]
+    fn the_lifecycle_is_exactly_this_table() {
+        #[rustfmt::skip]
+        let table: [[u8; 8]; 8] = [
+            //            Rec Acc Hld Rel Snt Rej Can Fai   (to)
+            /* Received */ [0, 1, 0, 0, 0, 1, 1, 1],
+            /* Accepted */ [0, 0, 1, 0, 1, 0, 1, 1],
+            /* Held     */ [0, 0, 0, 1, 0, 0, 1, 1],
+            /* Released */ [0, 0, 0, 0, 1, 0, 1, 1],
+            /* SentToPos*/ [0, 0, 0, 0, 0, 0, 1, 1],
+            /* Rejected */ [0, 0, 0, 0, 0, 0, 0, 0],
+            /* Cancelled*/ [0, 0, 0, 0, 0, 0, 0, 0],
+            /* Failed   */ [0, 0, 0, 0, 0, 0, 0, 0],
+        ];
+        for (i, from) in OrderStatus::ALL.into_iter().enumerate() {
+            for (j, to) in OrderStatus::ALL.into_iter().enumerate() {
+                assert_eq!(
+                    from.can_transition_to(to),
+                    table[i][j] == 1,
+                    "{from} -> {to}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn status_names_round_trip() {
         for s in OrderStatus::ALL {

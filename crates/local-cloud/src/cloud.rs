@@ -319,7 +319,7 @@ impl Integrations for LocalIntegrations {
     ) -> Result<Value, (String, String)> {
         crate::dynamodb_proxy::authorize(&self.iam, &self.identity(machine), operation, &params)
             .map_err(|d| crate::iam::integration_denial("dynamodb", &d))?;
-        if let Some((_, error_type, message)) = self.dynamo_throttle.refusal() {
+        if let Some((_, error_type, message)) = self.dynamo_throttle.refusal(&params) {
             return Err((error_type.to_owned(), message.to_owned()));
         }
         let mut params = params;

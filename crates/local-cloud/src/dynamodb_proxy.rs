@@ -99,6 +99,14 @@ pub fn authorize(
 pub struct Throttle {
     window: std::sync::Mutex<Option<(Instant, f64)>>,
     refused: AtomicUsize,
+    /// Each window opened: (from, until), epoch seconds.
+    windows: std::sync::Mutex<Vec<(f64, f64)>>,
+    /// Each refusal: when (epoch seconds) and the request refused.
+    log: std::sync::Mutex<Vec<(f64, Value)>>,
+}
+
+fn epoch_seconds() -> f64 {
+    chrono::Utc::now().timestamp_micros() as f64 / 1e6
 }
 
 impl Throttle {
@@ -106,6 +114,24 @@ impl Throttle {
     pub fn refuse_for(&self, length: Duration, rate: f64) {
         let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
         *w = Some((Instant::now() + length, rate.clamp(0.0, 1.0)));
+        let from = epoch_seconds();
+        self.windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((from, from + length.as_secs_f64()));
+    }
+
+    /// Every refusal window opened so far: (from, until), epoch seconds.
+    pub fn windows(&self) -> Vec<(f64, f64)> {
+        self.windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Every request refused so far, with when (epoch seconds): the injector's own record.
+    pub fn refused_requests(&self) -> Vec<(f64, Value)> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Requests refused so far.
@@ -116,7 +142,7 @@ impl Throttle {
     /// Whether this request is refused, and how: `(HTTP status, error type, message)`. Used
     /// for the functions' requests (through the endpoint) and the workflow's own DynamoDB
     /// tasks alike, as a throttled table refuses every caller.
-    pub fn refusal(&self) -> Option<(StatusCode, &'static str, &'static str)> {
+    pub fn refusal(&self, request: &Value) -> Option<(StatusCode, &'static str, &'static str)> {
         let rate = {
             let w = self.window.lock().unwrap_or_else(|e| e.into_inner());
             match *w {
@@ -128,6 +154,10 @@ impl Throttle {
             return None;
         }
         self.refused.fetch_add(1, Ordering::Relaxed);
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((epoch_seconds(), request.clone()));
         Some(if fastrand::bool() {
             (
                 StatusCode::BAD_REQUEST,
@@ -143,8 +173,8 @@ impl Throttle {
         })
     }
 
-    fn refusal_response(&self) -> Option<Response> {
-        self.refusal().map(|(status, error_type, message)| {
+    fn refusal_response(&self, request: &Value) -> Option<Response> {
+        self.refusal(request).map(|(status, error_type, message)| {
             aws_json::error(
                 status,
                 &format!("com.amazonaws.dynamodb.v20120810#{error_type}"),
@@ -182,11 +212,11 @@ pub fn router(
 }
 
 async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(refused) = p.throttle.refusal_response() {
+    let mut request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(refused) = p.throttle.refusal_response(&request) {
         return refused;
     }
     let operation = aws_json::operation(&headers).unwrap_or_default();
-    let mut request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Err(denied) = authorize(&p.iam, &p.iam.identify(&headers), &operation, &request) {
         return aws_json::error(
             StatusCode::BAD_REQUEST,

@@ -56,6 +56,15 @@ impl Outcome {
     }
 }
 
+/// What one [`Lambda::kill_recording`] hit.
+#[derive(Debug, Clone, Default)]
+pub struct Killed {
+    /// Processes killed.
+    pub processes: usize,
+    /// The payloads of the invocations they were running.
+    pub invocations: Vec<Value>,
+}
+
 struct Pending {
     function: String,
     payload: Value,
@@ -749,20 +758,33 @@ impl Lambda {
         Ok(())
     }
 
-    /// Kills every process of a function (they restart; their invocations fail).
+    /// Kills every process of a function (they restart; their invocations fail). Returns
+    /// how many processes were killed.
     pub async fn kill(&self, function: &str) -> usize {
-        let mut n = 0;
+        self.kill_recording(function).await.processes
+    }
+
+    /// Kills every process of a function, as [`Lambda::kill`], and returns what the kill
+    /// hit: the processes and the payloads of the invocations they were running (the
+    /// killer's own record of which work a kill interrupted).
+    pub async fn kill_recording(&self, function: &str) -> Killed {
+        let mut out = Killed::default();
         if let Some(pool) = self.pools.get(function) {
             for w in &pool.workers {
                 if let Some(pid) = *w.pid.lock().await {
+                    if let Some(id) = w.in_flight.lock().await.clone()
+                        && let Some(p) = self.pending.lock().await.get(&id)
+                    {
+                        out.invocations.push(p.payload.clone());
+                    }
                     w.killed_on_request
                         .store(true, std::sync::atomic::Ordering::Relaxed);
                     kill(pid);
-                    n += 1;
+                    out.processes += 1;
                 }
             }
         }
-        n
+        out
     }
 
     /// Whether any invocation of `function` is running now.

@@ -25,6 +25,8 @@ use tokio::sync::{Mutex, Semaphore};
 use crate::cloud::LocalCloud;
 use crate::sim::Faults;
 use plan::{Delivery, Planned, Planner, Scenario};
+use reconcile::floors::{Floor, Injected};
+use reconcile::justify::{Injection, names_in};
 use reconcile::{ENDINGS, ExecutionFacts, HoldFacts, OrderFacts, Records, Violation};
 
 /// How a run is made.
@@ -111,6 +113,10 @@ pub struct Report {
     pub outcomes: BTreeMap<String, BTreeMap<String, usize>>,
     /// Latency from first webhook to end, by final status: (orders, p50 ms, p99 ms).
     pub latency: BTreeMap<String, (usize, f64, f64)>,
+    /// What the plan needed injected at least, and what was (invariant 10).
+    pub floors: Vec<Floor>,
+    /// Failed orders, each with the injected faults its verdict found for it (invariant 8).
+    pub failures: BTreeMap<String, Vec<String>>,
     /// Broken promises, with the paths the order's executions took.
     pub violations: Vec<(Violation, Vec<Vec<String>>)>,
     /// Seconds from the first webhook to the last order's end.
@@ -155,7 +161,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     cloud.bus.set_duplicate_rate(s.duplicate_rate);
 
     let done = Arc::new(AtomicBool::new(false));
-    let kills: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+    let kills: Arc<Mutex<KillLog>> = Arc::default();
     let killer = tokio::spawn(kill_loop(
         ctx.clone(),
         s.clone(),
@@ -166,6 +172,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     let storms = tokio::spawn(dynamodb_storms(ctx.clone(), s.clone(), done.clone()));
 
     let usage_before = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await;
+    let invocations_before = invocations(&cloud).await;
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(s.in_flight.max(1)));
     let mut flows = Vec::with_capacity(planned.len());
@@ -208,16 +215,67 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         .into_iter()
         .map(|(service, usd)| (service.to_owned(), usd * 1e6))
         .collect();
-    let records = collect(&cloud, facts).await;
-    let violations = reconcile::check(&records);
+    let kills = kills.lock().await.clone();
+    let records = collect(&cloud, facts, &kills, restart).await?;
+    let mut violations = reconcile::check(&records);
     let mut faults = BTreeMap::new();
+    let mut exposed_requests = 0;
     for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
         if let Some(sim) = cloud.sim(name) {
             for (k, n) in sim.injected().await {
                 *faults.entry(k.to_owned()).or_default() += n;
             }
+            exposed_requests += sim.exposed_requests();
         }
     }
+    let windows = cloud.dynamo_throttle.windows();
+    let refused = cloud.dynamo_throttle.refused_requests();
+    let injected = Injected {
+        faults: faults.clone(),
+        exposed_requests,
+        kills: kills.counts.clone(),
+        invoked: invoked_during(&cloud, &invocations_before).await,
+        refusal_windows: windows
+            .iter()
+            .map(|(from, until)| {
+                refused
+                    .iter()
+                    .filter(|(at, _)| at >= from && at <= until)
+                    .count()
+            })
+            .collect(),
+        restart_seconds: restart.map(|(_, took)| took),
+    };
+    let floors = reconcile::floors::floors(
+        &reconcile::floors::Plan {
+            faults: sim_faults(s.fault_rate, 0),
+            refusal_windows: REFUSAL_WINDOWS,
+            restart: s.crash_dynamodb,
+        },
+        &injected,
+    );
+    violations.extend(reconcile::floors::check_floors(&floors));
+    let causes = reconcile::justify::attribute(&records.orders, &records.injections);
+    let failures = records
+        .orders
+        .iter()
+        .filter(|o| {
+            records
+                .table
+                .get(&o.order_id)
+                .and_then(|i| i["status"].as_str())
+                == Some("Failed")
+        })
+        .map(|o| {
+            let why = causes
+                .get(&o.order_id)
+                .into_iter()
+                .flatten()
+                .map(|f| f.what.clone())
+                .collect();
+            (o.order_id.clone(), why)
+        })
+        .collect();
     let mut outcomes: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     let mut latencies: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for o in &records.orders {
@@ -272,12 +330,14 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         deliveries: ctx.deliveries.load(Ordering::Relaxed),
         redeliveries: ctx.redeliveries.load(Ordering::Relaxed),
         faults,
-        kills: kills.lock().await.clone(),
+        kills: kills.counts,
         bus_duplicates: cloud.bus.duplicated(),
         dynamodb_refused: cloud.dynamo_throttle.refused(),
-        dynamodb_restart_seconds: restart,
+        dynamodb_restart_seconds: restart.map(|(_, took)| took),
         outcomes,
         latency,
+        floors,
+        failures,
         violations,
         send_seconds,
         drain_seconds,
@@ -451,12 +511,22 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
 }
 
 /// Kills a busy process of each function in turn, spread over the orders.
+/// The killer's own record: kills by function, and each kill's time and the payloads of the
+/// invocations it interrupted.
+#[derive(Debug, Clone, Default)]
+pub struct KillLog {
+    /// Processes killed mid-invocation, by function.
+    pub counts: BTreeMap<String, usize>,
+    /// Each kill: when (epoch seconds), the function, the payloads it interrupted.
+    pub kills: Vec<(f64, String, Vec<Value>)>,
+}
+
 async fn kill_loop(
     ctx: Arc<Ctx>,
     s: Settings,
     seed: u64,
     done: Arc<AtomicBool>,
-    kills: Arc<Mutex<BTreeMap<String, usize>>>,
+    kills: Arc<Mutex<KillLog>>,
 ) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut functions: Vec<String> = ctx
@@ -470,16 +540,23 @@ async fn kill_loop(
     let target = s.kills(functions.len());
     let every = (s.orders / target.max(1)).max(1);
     let mut next_at = every;
-    let mut turn = 0;
     while !done.load(Ordering::Relaxed) {
         if ctx.started_orders.load(Ordering::Relaxed) < next_at {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         }
         next_at += every;
-        // This function, caught busy within 5 s; otherwise the next one.
-        for offset in 0..functions.len() {
-            let name = &functions[(turn + offset) % functions.len()];
+        // The functions the orders have used so far, those killed least first (a function
+        // that is hard to catch busy, intake's few milliseconds, is tried again each time
+        // until it is caught); the first caught busy within 5 s is killed.
+        let stats = ctx.cloud.lambda.stats().await;
+        let counts = kills.lock().await.counts.clone();
+        let mut turn: Vec<&String> = functions
+            .iter()
+            .filter(|f| stats.get(*f).is_some_and(|s| s.invocations > 0))
+            .collect();
+        turn.sort_by_key(|f| counts.get(*f).copied().unwrap_or(0));
+        for name in turn {
             let caught = crate::cloud::eventually(Duration::from_secs(5), "busy", || async {
                 ctx.cloud.lambda.busy(name).await.then_some(())
             })
@@ -488,10 +565,14 @@ async fn kill_loop(
             if caught {
                 // Somewhere inside the invocation, not always at its start.
                 tokio::time::sleep(Duration::from_millis(rng.u64(0..30))).await;
-                // Still busy: a kill of an idle process would not be mid-invocation.
-                if ctx.cloud.lambda.busy(name).await && ctx.cloud.lambda.kill(name).await > 0 {
-                    *kills.lock().await.entry(name.clone()).or_default() += 1;
-                    turn = (turn + offset + 1) % functions.len();
+                let at = epoch_now();
+                let killed = ctx.cloud.lambda.kill_recording(name).await;
+                // Counted only when it interrupted an invocation: a process that had just
+                // answered was killed idle.
+                if !killed.invocations.is_empty() {
+                    let mut log = kills.lock().await;
+                    *log.counts.entry(name.clone()).or_default() += 1;
+                    log.kills.push((at, name.clone(), killed.invocations));
                     break;
                 }
             }
@@ -502,10 +583,13 @@ async fn kill_loop(
     }
 }
 
+/// The DynamoDB refusal windows a run opens.
+pub const REFUSAL_WINDOWS: usize = 3;
+
 /// Three windows of refused DynamoDB requests, at a quarter, half and three quarters of the
-/// orders, and one crash and restart of DynamoDB Local at two thirds. Returns how long the
-/// restart took.
-async fn dynamodb_storms(ctx: Arc<Ctx>, s: Settings, done: Arc<AtomicBool>) -> Option<f64> {
+/// orders, and one crash and restart of DynamoDB Local at two thirds. Returns when the crash
+/// began (epoch seconds) and how long the restart took (NaN if it failed).
+async fn dynamodb_storms(ctx: Arc<Ctx>, s: Settings, done: Arc<AtomicBool>) -> Option<(f64, f64)> {
     let mut marks: Vec<(usize, &str)> = vec![
         (s.orders / 4, "throttle"),
         (s.orders / 2, "throttle"),
@@ -524,13 +608,16 @@ async fn dynamodb_storms(ctx: Arc<Ctx>, s: Settings, done: Arc<AtomicBool>) -> O
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         match what {
-            "crash" => match ctx.cloud.crash_dynamodb().await {
-                Ok(took) => restart = Some(took.as_secs_f64()),
-                Err(e) => {
-                    tracing::error!("chaos: DynamoDB Local was not restarted: {e}");
-                    restart = Some(f64::NAN);
+            "crash" => {
+                let at = epoch_now();
+                match ctx.cloud.crash_dynamodb().await {
+                    Ok(took) => restart = Some((at, took.as_secs_f64())),
+                    Err(e) => {
+                        tracing::error!("chaos: DynamoDB Local was not restarted: {e}");
+                        restart = Some((at, f64::NAN));
+                    }
                 }
-            },
+            }
             _ => ctx
                 .cloud
                 .dynamo_throttle
@@ -571,16 +658,23 @@ fn hold_facts(history: &[crate::sfn::history::HistoryEvent]) -> Option<HoldFacts
     )
     .ok()?;
     let timeout_seconds = input["accepted"]["hold"]["timeoutSeconds"].as_f64()?;
-    let rest = &history[entered..];
-    let scheduled = rest.iter().find(|h| h.kind == "TaskScheduled")?.timestamp;
+    // The state's events up to the next state entered: its last attempt is what counts (a
+    // killed hold-order fails an attempt, and the retry holds again).
+    let rest = &history[entered + 1..];
+    let rest = &rest[..rest
+        .iter()
+        .position(|h| h.entered_state().is_some())
+        .unwrap_or(rest.len())];
+    let scheduled = rest.iter().rfind(|h| h.kind == "TaskScheduled")?.timestamp;
     let ended = rest
         .iter()
-        .find(|h| {
+        .rfind(|h| {
             matches!(
                 h.kind.as_str(),
                 "TaskTimedOut" | "TaskSucceeded" | "TaskFailed"
             )
         })
+        .filter(|h| h.timestamp >= scheduled)
         .map(|h| (h.timestamp, h.kind.clone()));
     Some(HoldFacts {
         timeout_seconds,
@@ -589,8 +683,117 @@ fn hold_facts(history: &[crate::sfn::history::HistoryEvent]) -> Option<HoldFacts
     })
 }
 
+/// Invocations by function so far, from the Lambda service's own count.
+async fn invocations(cloud: &LocalCloud) -> BTreeMap<String, u64> {
+    cloud
+        .lambda
+        .stats()
+        .await
+        .into_iter()
+        .map(|(f, s)| (f, s.invocations))
+        .collect()
+}
+
+/// The functions invoked since `before`.
+async fn invoked_during(
+    cloud: &LocalCloud,
+    before: &BTreeMap<String, u64>,
+) -> std::collections::BTreeSet<String> {
+    invocations(cloud)
+        .await
+        .into_iter()
+        .filter(|(f, n)| *n > before.get(f).copied().unwrap_or(0))
+        .map(|(f, _)| f)
+        .collect()
+}
+
+/// Every fault the injectors recorded: the simulators' logs (a POS order id in a path also
+/// names the order whose ticket made it), the killer's, and the DynamoDB injector's.
+async fn injections(
+    cloud: &LocalCloud,
+    kills: &KillLog,
+    restart: Option<(f64, f64)>,
+) -> Vec<Injection> {
+    let pos_orders: HashMap<String, String> = cloud
+        .pos_book
+        .orders()
+        .await
+        .into_iter()
+        .filter_map(|o| Some((o.pos_order_id, o.ticket["externalId"].as_str()?.to_owned())))
+        .collect();
+    let mut out = Vec::new();
+    for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
+        let Some(sim) = cloud.sim(name) else { continue };
+        let partner: Option<Partner> = name.parse().ok();
+        for f in sim.injected_log().await {
+            let mut names = names_in(&serde_json::json!([
+                f.path_and_query,
+                f.idempotency_key,
+                f.body
+            ]));
+            let tickets: Vec<String> = names
+                .iter()
+                .filter_map(|n| pos_orders.get(n).cloned())
+                .collect();
+            names.extend(tickets);
+            out.push(Injection::at(
+                format!("{name} {} ({} {})", f.kind, f.method, f.path_and_query),
+                f.at,
+                partner,
+                names,
+            ));
+        }
+    }
+    for (at, function, payloads) in &kills.kills {
+        out.push(Injection::at(
+            format!("kill {function}"),
+            *at,
+            None,
+            names_in(&Value::Array(payloads.clone())),
+        ));
+    }
+    for (at, request) in cloud.dynamo_throttle.refused_requests() {
+        out.push(Injection::at(
+            "DynamoDB refused",
+            at,
+            None,
+            names_in(&request),
+        ));
+    }
+    if let Some((at, took)) = restart {
+        out.push(Injection {
+            what: "DynamoDB Local killed and restarted".to_owned(),
+            from: at,
+            until: at + if took.is_finite() { took } else { 0.0 },
+            partner: None,
+            names: Default::default(),
+        });
+    }
+    out
+}
+
 /// Reads every record the verdict needs.
-async fn collect(cloud: &LocalCloud, orders: Vec<OrderFacts>) -> Records {
+async fn collect(
+    cloud: &LocalCloud,
+    orders: Vec<OrderFacts>,
+    kills: &KillLog,
+    restart: Option<(f64, f64)>,
+) -> Result<Records, String> {
+    let arn_of = |binary: &str| {
+        cloud
+            .app
+            .functions
+            .iter()
+            .find(|f| f.binary == binary)
+            .map(|f| f.arn.clone())
+            .ok_or_else(|| format!("the template has no {binary} function"))
+    };
+    let definitions: Vec<&Value> = cloud.app.state_machines.iter().map(|m| &m.json).collect();
+    let work = reconcile::work::WorkStates::from_definitions(
+        &definitions,
+        &arn_of("dedup")?,
+        &arn_of("adapt-order")?,
+    )?;
     let table: HashMap<String, Value> = cloud
         .scan("OrdersTable")
         .await
@@ -642,7 +845,9 @@ async fn collect(cloud: &LocalCloud, orders: Vec<OrderFacts>) -> Records {
         .into_iter()
         .flat_map(|(q, letters)| letters.into_iter().map(move |l| (q.clone(), l)))
         .collect();
-    Records {
+    Ok(Records {
+        injections: injections(cloud, kills, restart).await,
+        work,
         orders,
         table,
         pos,
@@ -650,7 +855,7 @@ async fn collect(cloud: &LocalCloud, orders: Vec<OrderFacts>) -> Records {
         executions,
         dead_letters,
         time_scale: cloud.time_scale.factor(),
-    }
+    })
 }
 
 impl std::fmt::Display for Report {
@@ -733,6 +938,44 @@ impl std::fmt::Display for Report {
                 .collect::<Vec<_>>()
                 .join(", ")
         )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "floors      {} of {} met: {}",
+            self.floors.iter().filter(|x| x.met()).count(),
+            self.floors.len(),
+            self.floors
+                .iter()
+                .map(|x| format!("{} {}/{}", x.what, x.got, x.needed))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        if self.failures.is_empty() {
+            writeln!(f, "failures    0")?;
+        } else {
+            writeln!(
+                f,
+                "failures    {} failed orders, each with the injected faults found for it:",
+                self.failures.len()
+            )?;
+            for (order, why) in &self.failures {
+                let shown: Vec<&str> = why.iter().take(3).map(String::as_str).collect();
+                writeln!(
+                    f,
+                    "  {order}: {}{}",
+                    if shown.is_empty() {
+                        "none (unjustified)".to_owned()
+                    } else {
+                        shown.join("; ")
+                    },
+                    if why.len() > 3 {
+                        format!(" and {} more", why.len() - 3)
+                    } else {
+                        String::new()
+                    }
+                )?;
+            }
+        }
         writeln!(f)?;
         if self.violations.is_empty() {
             writeln!(f, "violations  0: every order kept every promise")?;

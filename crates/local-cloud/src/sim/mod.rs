@@ -75,6 +75,26 @@ pub struct Call {
     pub answer_lost: bool,
 }
 
+/// A fault the simulator injected, as its own log keeps it: what a chaos run's verdict
+/// justifies a failed order by (see `chaos::reconcile`), written before the request is
+/// answered (a hanging request is never answered, so never reaches [`Call`]s).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Injected {
+    /// When it was drawn, epoch seconds.
+    pub at: f64,
+    /// Its kind (`500`, `429`, `refused`, `late`, `hang`, `lost answer`).
+    pub kind: &'static str,
+    /// The request's method.
+    pub method: String,
+    /// The request's path and query.
+    pub path_and_query: String,
+    /// Its `Idempotency-Key`, if sent.
+    pub idempotency_key: Option<String>,
+    /// Its JSON body (null if none or not JSON).
+    pub body: Value,
+}
+
 /// State shared by a simulator's handlers.
 #[derive(Debug)]
 pub struct Sim {
@@ -85,6 +105,10 @@ pub struct Sim {
     faults: Mutex<Faults>,
     calls: Mutex<Vec<Call>>,
     injected: Mutex<std::collections::BTreeMap<&'static str, usize>>,
+    /// Every fault injected, with its request.
+    injected_log: Mutex<Vec<Injected>>,
+    /// Requests that drew against a fault rate above zero.
+    exposed: std::sync::atomic::AtomicUsize,
     /// Calls seen per request (the draw's key with a seed).
     seen: Mutex<std::collections::HashMap<String, u64>>,
 }
@@ -103,6 +127,8 @@ impl Sim {
             faults: Mutex::default(),
             calls: Mutex::default(),
             injected: Mutex::default(),
+            injected_log: Mutex::default(),
+            exposed: std::sync::atomic::AtomicUsize::new(0),
             seen: Mutex::default(),
         })
     }
@@ -110,6 +136,17 @@ impl Sim {
     /// Faults injected so far, by kind (`500`, `429`, `refused`, `late`, `hang`, `lost answer`).
     pub async fn injected(&self) -> std::collections::BTreeMap<&'static str, usize> {
         self.injected.lock().await.clone()
+    }
+
+    /// Every fault injected so far, with the request it was injected into.
+    pub async fn injected_log(&self) -> Vec<Injected> {
+        self.injected_log.lock().await.clone()
+    }
+
+    /// Requests that drew against a fault rate above zero (what a kind's share of faults is
+    /// a share of).
+    pub fn exposed_requests(&self) -> usize {
+        self.exposed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Replaces its faults.
@@ -126,6 +163,7 @@ impl Sim {
     pub async fn reset(&self) {
         self.calls.lock().await.clear();
         self.seen.lock().await.clear();
+        self.injected_log.lock().await.clear();
         *self.faults.lock().await = Faults::default();
     }
 
@@ -155,7 +193,7 @@ fn throttled(retry_after_seconds: u32) -> Response {
     r
 }
 
-async fn decide(sim: &Sim, request: &str) -> (Verdict, Duration) {
+async fn decide(sim: &Sim, request: &str) -> (Verdict, Duration, Option<&'static str>) {
     let (verdict, delay) = draw(sim, request).await;
     let kind = match &verdict {
         Verdict::Pass => None,
@@ -169,7 +207,7 @@ async fn decide(sim: &Sim, request: &str) -> (Verdict, Duration) {
     if let Some(k) = kind {
         *sim.injected.lock().await.entry(k).or_default() += 1;
     }
-    (verdict, delay)
+    (verdict, delay, kind)
 }
 
 /// The source of one request's draws: keyed by the seed and the request (see
@@ -202,6 +240,19 @@ async fn draw(sim: &Sim, request: &str) -> (Verdict, Duration) {
                 0
             },
     );
+    if [
+        f.error_rate,
+        f.timeout_rate,
+        f.throttle_rate,
+        f.hang_rate,
+        f.lost_answer_rate,
+    ]
+    .iter()
+    .any(|r| *r > 0.0)
+    {
+        sim.exposed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     if f.hang_next > 0 {
         f.hang_next -= 1;
         return (Verdict::Hang, delay);
@@ -288,7 +339,17 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
         "{method} {path} {}",
         idempotency_key.as_deref().unwrap_or_default()
     );
-    let (verdict, delay) = decide(&sim, &request).await;
+    let (verdict, delay, kind) = decide(&sim, &request).await;
+    if let Some(kind) = kind {
+        sim.injected_log.lock().await.push(Injected {
+            at: chrono::Utc::now().timestamp_micros() as f64 / 1e6,
+            kind,
+            method: method.clone(),
+            path_and_query: path_and_query.clone(),
+            idempotency_key: idempotency_key.clone(),
+            body: body_json.clone(),
+        });
+    }
     tokio::time::sleep(delay).await;
     let mut answer_lost = false;
     let response = if let Err((status, why)) = authorized {

@@ -1,8 +1,14 @@
 //! The verdict of a chaos run, from records the pipeline does not write about itself: the POS
 //! simulator's orders, each partner simulator's ledger of what it was told, the orders table
-//! and its status history (written by the functions, but read here as the store's record, not
-//! as the functions' report), every execution's history, and the dead letters. Each invariant
-//! is checked for every order.
+//! and its status history (written by the functions, but read here as the store's record and
+//! checked against the simulators' records and a lifecycle of the verdict's own, not as the
+//! functions' report), every execution's history, the dead letters, and the injectors' own
+//! logs of what they did ([`justify`]). Each invariant is checked for every order; the run as
+//! a whole is checked against its plan ([`floors`]).
+
+pub mod floors;
+pub mod justify;
+pub mod work;
 
 use std::collections::HashMap;
 
@@ -19,6 +25,28 @@ pub const ENDINGS: [OrderStatus; 4] = [
     OrderStatus::Rejected,
     OrderStatus::Cancelled,
     OrderStatus::Failed,
+];
+
+/// The lifecycle as the verdict knows it, written out here rather than read from the
+/// pipeline's own table (`OrderStatus::can_transition_to`): every step an order's status
+/// history may take. A test pins the domain's table to this one.
+pub const LIFECYCLE: [(&str, &str); 16] = [
+    ("Received", "Accepted"),
+    ("Received", "Rejected"),
+    ("Received", "Cancelled"),
+    ("Received", "Failed"),
+    ("Accepted", "Held"),
+    ("Accepted", "SentToPos"),
+    ("Accepted", "Cancelled"),
+    ("Accepted", "Failed"),
+    ("Held", "Released"),
+    ("Held", "Cancelled"),
+    ("Held", "Failed"),
+    ("Released", "SentToPos"),
+    ("Released", "Cancelled"),
+    ("Released", "Failed"),
+    ("SentToPos", "Cancelled"),
+    ("SentToPos", "Failed"),
 ];
 
 /// Real seconds a hold may overrun its (scaled) release time: the workflow's own latency
@@ -92,6 +120,10 @@ pub struct Records {
     pub dead_letters: Vec<(String, Value)>,
     /// The workflow time scale of the run.
     pub time_scale: f64,
+    /// Every fault the injectors recorded (see [`justify`]).
+    pub injections: Vec<justify::Injection>,
+    /// The states that claim an order and adapt it, from the workflows' definitions.
+    pub work: work::WorkStates,
 }
 
 /// A broken promise.
@@ -99,7 +131,7 @@ pub struct Records {
 pub struct Violation {
     /// The order (`-` when none can be named).
     pub order: String,
-    /// The invariant's number (1 to 7, as the README lists them).
+    /// The invariant's number (1 to 10, as docs/testing.md lists them).
     pub invariant: u8,
     /// What is wrong, with the records that show it.
     pub what: String,
@@ -120,6 +152,7 @@ fn history_of(item: &Value) -> Vec<String> {
 
 /// Checks every invariant for every order; an empty list is a pass.
 pub fn check(r: &Records) -> Vec<Violation> {
+    let causes = justify::attribute(&r.orders, &r.injections);
     let mut out = Vec::new();
     let mut v = |order: &str, invariant: u8, what: String| {
         out.push(Violation {
@@ -148,14 +181,7 @@ pub fn check(r: &Records) -> Vec<Violation> {
                 );
             }
             for pair in history.windows(2) {
-                let ok = match (
-                    pair[0].parse::<OrderStatus>(),
-                    pair[1].parse::<OrderStatus>(),
-                ) {
-                    (Ok(a), Ok(b)) => a.can_transition_to(b),
-                    _ => false,
-                };
-                if !ok {
+                if !LIFECYCLE.contains(&(pair[0].as_str(), pair[1].as_str())) {
                     v(
                         id,
                         4,
@@ -281,6 +307,22 @@ pub fn check(r: &Records) -> Vec<Violation> {
             v(id, 3, format!("a {} order ended {s}", o.scenario.name()));
         }
 
+        // 4: the ending the table states is one the simulators' records allow on their own.
+        if let Some(s) = status
+            && ENDINGS.contains(&s)
+        {
+            let by_sims = endings_by_simulators(live, accepts, denies, cancels);
+            if !by_sims.contains(&s) {
+                v(
+                    id,
+                    4,
+                    format!(
+                        "the orders table says {s}; the POS ({live} live) and the partner ({heard}) allow only {by_sims:?}"
+                    ),
+                );
+            }
+        }
+
         // 5: executions.
         let runs: Vec<&ExecutionFacts> = r
             .executions
@@ -299,14 +341,71 @@ pub fn check(r: &Records) -> Vec<Violation> {
         }
         let working: Vec<&str> = runs
             .iter()
-            .filter(|e| e.path.iter().any(|s| s == "Adapt"))
+            .filter(|e| r.work.passed_dedup(&e.path))
             .map(|e| e.name.as_str())
             .collect();
-        if working.len() > 1 {
+        let reached_pos = matches!(status, Some(OrderStatus::SentToPos | OrderStatus::Rejected));
+        if working.len() > 1 || (reached_pos && working.len() != 1) {
             v(
                 id,
                 5,
-                format!("{} executions did the work: {working:?}", working.len()),
+                format!(
+                    "{} runs got past dedup ({working:?}); a {} order needs {}",
+                    working.len(),
+                    status.map_or("never ended", OrderStatus::as_str),
+                    if reached_pos {
+                        "exactly one"
+                    } else {
+                        "at most one"
+                    }
+                ),
+            );
+        }
+
+        // 7: an order of a held scenario that went on to the POS, or that the table says
+        // was held, shows a hold in its executions' histories, ended by time, by its courier
+        // or by its cancellation. One that ended before its hold (rejected, cancelled or
+        // failed first) shows none, and needs none.
+        if o.scenario.held() {
+            let holds: Vec<&HoldFacts> = runs.iter().filter_map(|e| e.hold.as_ref()).collect();
+            let was_held = item.is_some_and(|i| history_of(i).iter().any(|h| h == "Held"));
+            if (status == Some(OrderStatus::SentToPos) || was_held) && holds.is_empty() {
+                v(
+                    id,
+                    7,
+                    format!(
+                        "a {} order {} without a hold in any execution's history",
+                        o.scenario.name(),
+                        if status == Some(OrderStatus::SentToPos) {
+                            "reached the POS"
+                        } else {
+                            "was recorded Held"
+                        }
+                    ),
+                );
+            }
+            if status == Some(OrderStatus::SentToPos)
+                && !holds.is_empty()
+                && !holds.iter().any(|h| {
+                    h.ended
+                        .as_ref()
+                        .is_some_and(|(_, how)| how == "TaskTimedOut" || how == "TaskSucceeded")
+                })
+            {
+                v(
+                    id,
+                    7,
+                    "reached the POS, but no hold was released by time or by a courier".to_owned(),
+                );
+            }
+        }
+
+        // 8: a failure has a cause the injectors recorded.
+        if status == Some(OrderStatus::Failed) && causes.get(id).is_none_or(Vec::is_empty) {
+            v(
+                id,
+                8,
+                "failed with no injected fault, kill or DynamoDB refusal on its requests or while it was in flight".to_owned(),
             );
         }
 
@@ -409,6 +508,33 @@ pub fn check(r: &Records) -> Vec<Violation> {
             }
         }
     }
+    out.extend(floors::check_shares(r));
+    out
+}
+
+/// The endings the POS's and the partner's records allow on their own: a live POS order
+/// with an accept is `SentToPos`; otherwise a denial is `Rejected` (or `Failed`, denied
+/// after a failure before acceptance), a cancellation `Cancelled` (or `Failed`, cancelled
+/// as compensation), and an order the partner heard nothing final of has no ending.
+pub fn endings_by_simulators(
+    live: usize,
+    accepts: usize,
+    denies: usize,
+    cancels: usize,
+) -> Vec<OrderStatus> {
+    let mut out = Vec::new();
+    if live == 1 && accepts > 0 && denies == 0 && cancels == 0 {
+        out.push(OrderStatus::SentToPos);
+    }
+    if live == 0 {
+        if denies > 0 && accepts == 0 {
+            out.extend([OrderStatus::Rejected, OrderStatus::Failed]);
+        }
+        if cancels > 0 && denies == 0 {
+            out.extend([OrderStatus::Cancelled, OrderStatus::Failed]);
+        }
+    }
+    out.dedup();
     out
 }
 
@@ -434,9 +560,10 @@ fn truncate(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::BTreeSet;
 
     const ID: &str = "app.A-1";
 
@@ -453,8 +580,12 @@ mod tests {
         )
     }
 
+    fn path(p: &[&str]) -> Vec<String> {
+        p.iter().map(|s| (*s).to_owned()).collect()
+    }
+
     /// An immediate order that went right: every record agrees.
-    fn good() -> Records {
+    pub(in crate::chaos) fn good() -> Records {
         Records {
             orders: vec![OrderFacts {
                 order_id: ID.to_owned(),
@@ -477,12 +608,31 @@ mod tests {
                 name: "e1".to_owned(),
                 partner_order_id: "A-1".to_owned(),
                 status: "SUCCEEDED".to_owned(),
-                path: vec!["Dedup".into(), "Adapt".into()],
+                path: path(&["Dedup", "Seen before?", "Adapt", "Accept", "Send to POS"]),
                 hold: None,
             }],
             dead_letters: vec![],
             time_scale: 60.0,
+            injections: vec![],
+            work: work::WorkStates {
+                dedup: BTreeSet::from(["Dedup".to_owned()]),
+                adapt: BTreeSet::from(["Adapt".to_owned()]),
+            },
         }
+    }
+
+    /// [`good`] as a scheduled order, held and released by time on schedule.
+    fn held_good() -> Records {
+        let mut r = good();
+        r.orders[0].scenario = Scenario::Scheduled;
+        r.orders[0].release_at = Some(280.0);
+        r.table.get_mut(ID).unwrap()["history"] = json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "Held"}, {"status": "Released"}, {"status": "SentToPos"}]);
+        r.executions[0].hold = Some(HoldFacts {
+            timeout_seconds: 180.0,
+            scheduled: 100.0,
+            ended: Some((103.0, "TaskTimedOut".to_owned())),
+        });
+        r
     }
 
     fn invariants(r: &Records) -> Vec<u8> {
@@ -492,26 +642,31 @@ mod tests {
     #[test]
     fn agreeing_records_pass_and_a_repeated_accept_is_one_answer() {
         assert_eq!(check(&good()), vec![]);
+        assert_eq!(check(&held_good()), vec![]);
     }
 
     #[test]
     fn each_broken_promise_is_named_by_its_invariant() {
         let mut r = good();
         r.pos.push((ID.to_owned(), false));
-        assert_eq!(invariants(&r), [1]);
+        assert_eq!(
+            invariants(&r),
+            [1, 4],
+            "two live POS orders, which the simulators call no ending"
+        );
 
         let mut r = good();
         r.table.get_mut(ID).unwrap()["status"] = json!("Cancelled");
         r.table.get_mut(ID).unwrap()["history"] = json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "SentToPos"}, {"status": "Cancelled"}]);
         r.partners.push(told(Told::Cancel, true));
         r.orders[0].scenario = Scenario::CancelAfterPos;
-        assert_eq!(invariants(&r), [2], "cancelled with a live POS order");
+        assert_eq!(invariants(&r), [2, 4], "cancelled with a live POS order");
 
         let mut r = good();
         r.partners = vec![told(Told::Deny, true), told(Told::Accept, false)];
         assert_eq!(
             invariants(&r),
-            [3, 3],
+            [3, 3, 4],
             "a refused accept, and SentToPos without one"
         );
 
@@ -582,15 +737,144 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_the_partner_heard_about_is_a_visible_ending() {
+    fn a_held_scenario_sent_straight_to_the_pos_breaks_the_hold_promise() {
+        for scenario in [Scenario::Scheduled, Scenario::CourierRace] {
+            let mut r = held_good();
+            r.orders[0].scenario = scenario;
+            r.executions[0].hold = None;
+            r.table.get_mut(ID).unwrap()["history"] =
+                json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "SentToPos"}]);
+            assert_eq!(invariants(&r), [7], "{scenario:?}");
+        }
+        // Recorded Held in the table, but no execution ever held it.
+        let mut r = held_good();
+        r.executions[0].hold = None;
+        assert_eq!(invariants(&r), [7]);
+        // Held, but never released: still waiting when it reached the POS.
+        let mut r = held_good();
+        r.executions[0].hold.as_mut().unwrap().ended = None;
+        assert_eq!(invariants(&r), [7]);
+        // Cancelled while held, the hold failed by the cancellation: a hold all the same.
+        let mut r = held_good();
+        r.orders[0].scenario = Scenario::CancelWhileHeld;
+        r.executions[0].hold.as_mut().unwrap().ended = Some((101.0, "TaskFailed".to_owned()));
+        r.table.get_mut(ID).unwrap()["status"] = json!("Cancelled");
+        r.table.get_mut(ID).unwrap()["history"] = json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "Held"}, {"status": "Cancelled"}]);
+        r.pos.clear();
+        r.partners.push(told(Told::Cancel, true));
+        assert_eq!(check(&r), vec![]);
+        // Ended before its hold (cancelled before the accept's hold began): no hold needed.
+        r.executions[0].hold = None;
+        r.table.get_mut(ID).unwrap()["history"] =
+            json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "Cancelled"}]);
+        assert_eq!(check(&r), vec![]);
+    }
+
+    #[test]
+    fn exactly_one_run_gets_past_dedup_for_an_order_that_reached_the_pos() {
+        // No run claimed it, yet it is at the POS.
+        let mut r = good();
+        r.executions[0].path = path(&["Released?", "Send to POS"]);
+        assert_eq!(invariants(&r), [5]);
+        // A state named Adapt that is not where the definitions adapt does not count.
+        let mut r = good();
+        r.work.adapt = BTreeSet::from(["Map".to_owned()]);
+        assert_eq!(invariants(&r), [5]);
+        // A continuation that starts at Adapt is not a second claim.
+        let mut r = good();
+        r.executions.push(ExecutionFacts {
+            name: "e2".to_owned(),
+            partner_order_id: "A-1".to_owned(),
+            status: "SUCCEEDED".to_owned(),
+            path: path(&["Start", "Adapt"]),
+            hold: None,
+        });
+        assert_eq!(check(&r), vec![]);
+    }
+
+    #[test]
+    fn the_table_status_is_checked_against_what_the_simulators_recorded() {
+        // The table says SentToPos, the POS has it, but the partner was only told no.
+        let mut r = good();
+        r.partners = vec![told(Told::Deny, true)];
+        assert!(invariants(&r).contains(&4), "{:?}", check(&r));
+        // The table says Cancelled, nobody was told anything and the POS has nothing.
+        let mut r = good();
+        r.orders[0].scenario = Scenario::CancelBeforeAccept;
+        r.table.get_mut(ID).unwrap()["status"] = json!("Cancelled");
+        r.table.get_mut(ID).unwrap()["history"] =
+            json!([{"status": "Received"}, {"status": "Cancelled"}]);
+        r.pos.clear();
+        r.partners.clear();
+        assert_eq!(invariants(&r), [3, 4]);
+        assert_eq!(
+            endings_by_simulators(0, 0, 0, 1),
+            [OrderStatus::Cancelled, OrderStatus::Failed]
+        );
+        assert_eq!(endings_by_simulators(1, 1, 0, 0), [OrderStatus::SentToPos]);
+        assert_eq!(endings_by_simulators(0, 0, 0, 0), []);
+    }
+
+    #[test]
+    fn the_verdicts_lifecycle_is_the_domains_step_for_step() {
+        let statuses = OrderStatus::ALL.map(OrderStatus::as_str);
+        for from in OrderStatus::ALL {
+            for to in OrderStatus::ALL {
+                assert_eq!(
+                    LIFECYCLE.contains(&(from.as_str(), to.as_str())),
+                    from.can_transition_to(to),
+                    "{from} -> {to}"
+                );
+            }
+        }
+        for (from, to) in LIFECYCLE {
+            assert!(statuses.contains(&from) && statuses.contains(&to));
+        }
+    }
+
+    #[test]
+    fn a_failure_needs_a_cause_the_injectors_recorded() {
         let mut r = good();
         r.table.get_mut(ID).unwrap()["status"] = json!("Failed");
         r.table.get_mut(ID).unwrap()["history"] =
             json!([{"status": "Received"}, {"status": "Failed"}]);
         r.pos.clear();
         r.partners = vec![told(Told::Deny, true)];
+        assert_eq!(invariants(&r), [8], "no fault touched it");
+        // A POS fault after it ended, another partner's fault while it was in flight, a
+        // refusal before it was sent: none justifies it.
+        r.injections.push(justify::Injection::at(
+            "pos 500",
+            102.0,
+            None,
+            justify::names_in(&json!({ "externalId": "app.A-10" })),
+        ));
+        r.injections.push(justify::Injection::at(
+            "ubereats 500",
+            100.5,
+            Some(Partner::UberEats),
+            BTreeSet::new(),
+        ));
+        r.injections.push(justify::Injection::at(
+            "DynamoDB refused",
+            99.0,
+            None,
+            BTreeSet::new(),
+        ));
+        assert_eq!(invariants(&r), [8]);
+        // A kill of the invocation that carried it does.
+        r.injections.push(justify::Injection::at(
+            "kill orders-pos",
+            150.0,
+            None,
+            justify::names_in(&json!({ "received": { "data": { "partnerOrderId": "A-1" } } })),
+        ));
         assert_eq!(check(&r), vec![]);
         r.partners.clear();
-        assert_eq!(invariants(&r), [3], "a failure the partner never heard of");
+        assert_eq!(
+            invariants(&r),
+            [3, 4],
+            "a failure the partner never heard of"
+        );
     }
 }
