@@ -1,8 +1,10 @@
-//! The template's IAM against what the code calls: every AWS call a function's code can make
-//! (the adapters its wiring hands out, each declaring the IAM actions its SDK calls need) is
-//! allowed by the role SAM generates for it, and the role grants nothing on any resource
-//! beyond the tables, bus, secrets and state machine the function uses. The roles are read as
-//! the local cloud enforces them: the SAM translator's output, through `local_cloud::iam`.
+//! The template's IAM against what the code calls. Every role the template defines is
+//! covered, by name: each function's role allows every AWS call its code can make (the
+//! adapters its wiring hands out, each declaring the IAM actions its SDK calls need) and
+//! grants no action on any resource beyond those calls; each state machine's role allows
+//! exactly what its Task states call; each rule's role starts exactly its target. The roles
+//! are read as the local cloud enforces them: the SAM translator's output, through
+//! `local_cloud::iam`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,7 +14,8 @@ use lambda_support::wiring::{AwsCall, AwsResource};
 use lambda_support::{Env, wiring};
 use local_cloud::app::{App, Overrides};
 use local_cloud::iam::policy::{Effect, Patterns};
-use local_cloud::iam::{Caller, Iam};
+use local_cloud::iam::{Caller, Iam, Role};
+use serde_json::Value;
 use suites::repo_root;
 
 const WEBHOOK_SECRETS: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:webhooks";
@@ -63,14 +66,15 @@ async fn calls_of(binary: &str, env: &Env) -> Vec<AwsCall> {
 }
 
 /// The ARN a call is made on, from the function's environment.
-fn arn_of(call: &AwsCall, env: &BTreeMap<String, String>, state_machine: &str) -> String {
+fn arn_of(call: &AwsCall, env: &BTreeMap<String, String>, state_machines: &[String]) -> Vec<String> {
     let AwsResource::Named { var, index } = &call.resource else {
-        return state_machine.to_owned();
+        // A task token may come from any workflow that holds with one: each that does.
+        return state_machines.to_vec();
     };
     let value = env
         .get(*var)
         .unwrap_or_else(|| panic!("{var} is not in the function's environment"));
-    match call.action.split(':').next() {
+    vec![match call.action.split(':').next() {
         Some("dynamodb") => {
             let table = format!("arn:aws:dynamodb:us-east-1:000000000000:table/{value}");
             match index {
@@ -80,15 +84,144 @@ fn arn_of(call: &AwsCall, env: &BTreeMap<String, String>, state_machine: &str) -
         }
         Some("events") => format!("arn:aws:events:us-east-1:000000000000:event-bus/{value}"),
         _ => value.clone(),
+    }]
+}
+
+/// (action, resource) pairs a principal needs.
+type Needs = BTreeSet<(String, String)>;
+
+/// Whether `granted` (an action on a resource, as a statement names them) is one of `needs`:
+/// the same action on the same resource, or on a function's versions and aliases
+/// (`<function ARN>*` or `<function ARN>:*`, as SAM's LambdaInvokePolicy names them).
+fn covered(needs: &Needs, action: &str, resource: &str) -> bool {
+    let base = resource
+        .strip_suffix(":*")
+        .or_else(|| resource.strip_suffix('*'))
+        .filter(|_| action == "lambda:InvokeFunction");
+    needs.contains(&(action.to_owned(), resource.to_owned()))
+        || base.is_some_and(|b| needs.contains(&(action.to_owned(), b.to_owned())))
+}
+
+/// Every statement of `role` (but AWS's managed logging and tracing policies, and the
+/// delivery statements AWS only accepts on "*") grants only pairs in `needs`: each action
+/// named exactly (no wildcard), each resource named (no `*`, no `NotResource`).
+fn assert_nothing_broader(who: &str, role: &Role, needs: &Needs) {
+    for s in role
+        .statements
+        .iter()
+        .filter(|s| !s.label.contains("arn:aws:iam::aws:policy/"))
+    {
+        assert_eq!(s.effect, Effect::Allow, "{who}: {}", s.label);
+        let Patterns::AnyOf(actions) = &s.actions else {
+            panic!("{who}: {} grants all actions but some", s.label);
+        };
+        let Some(Patterns::AnyOf(resources)) = &s.resources else {
+            panic!("{who}: {} names no resources, or all but some", s.label);
+        };
+        // CloudWatch Logs delivery and X-Ray only accept "*" (AWS).
+        let delivery = resources == &["*".to_owned()]
+            && actions
+                .iter()
+                .all(|a| a.starts_with("logs:") || a.starts_with("xray:"));
+        if delivery {
+            continue;
+        }
+        for a in actions {
+            assert!(
+                !a.contains('*') && !a.contains('?'),
+                "{who}: {} grants {a}, a wildcard; name the actions the code calls",
+                s.label
+            );
+            for r in resources {
+                assert!(
+                    covered(needs, a, r),
+                    "{who}: {} grants {a} on {r}, which its code never calls (it calls {needs:#?})",
+                    s.label
+                );
+            }
+        }
     }
+}
+
+/// Every pair in `needs` is allowed to `caller`.
+fn assert_allowed(who: &str, iam: &Iam, caller: &Caller, needs: &Needs) {
+    for (action, arn) in needs {
+        if let Err(denied) = iam.authorize(caller, action, arn, BTreeMap::new()) {
+            panic!("{who} needs {action} on {arn}, which its role does not allow: {denied}");
+        }
+    }
+}
+
+/// What a state machine's Task states call, from its definition: Lambda invocations, bus
+/// puts, DynamoDB updates and executions started.
+fn task_needs(definition: &Value, tables: &BTreeMap<String, String>) -> Needs {
+    let mut out = Needs::new();
+    for state in definition["States"].as_object().unwrap().values() {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        let p = &state["Parameters"];
+        let resource = state["Resource"].as_str().unwrap();
+        let service = resource
+            .strip_prefix("arn:aws:states:::")
+            .unwrap_or_else(|| panic!("a Task resource the contract does not read: {resource}"));
+        let (action, on) = match service.split('.').next().unwrap() {
+            "lambda:invoke" => (
+                "lambda:InvokeFunction",
+                p["FunctionName"].as_str().unwrap().to_owned(),
+            ),
+            "events:putEvents" => {
+                for e in p["Entries"].as_array().unwrap() {
+                    let bus = e["EventBusName"].as_str().unwrap();
+                    out.insert((
+                        "events:PutEvents".to_owned(),
+                        format!("arn:aws:events:us-east-1:000000000000:event-bus/{bus}"),
+                    ));
+                }
+                continue;
+            }
+            "dynamodb:updateItem" => (
+                "dynamodb:UpdateItem",
+                tables[p["TableName"].as_str().unwrap()].clone(),
+            ),
+            "states:startExecution" => (
+                "states:StartExecution",
+                p["StateMachineArn"].as_str().unwrap().to_owned(),
+            ),
+            other => panic!("a Task resource the contract does not read: {other}"),
+        };
+        out.insert((action.to_owned(), on));
+    }
+    out
 }
 
 #[tokio::test]
 async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wider() {
     let (app, iam) = app_and_iam();
-    let state_machine = app.state_machines[0].arn.clone();
+    let holding: Vec<String> = app
+        .state_machines
+        .iter()
+        .filter(|m| m.json.to_string().contains(".waitForTaskToken"))
+        .map(|m| m.arn.clone())
+        .collect();
+    assert!(!holding.is_empty());
     let dev_secrets = repo_root().join("events/dev-secrets");
-    assert_eq!(app.functions.len(), 9);
+    let names: BTreeSet<&str> = app.functions.iter().map(|f| f.binary.as_str()).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "intake",
+            "dedup",
+            "adapt-order",
+            "accept-order",
+            "hold-order",
+            "pos",
+            "release-order",
+            "catalog-admin",
+            "store-status"
+        ]),
+        "every function, by name"
+    );
     for f in &app.functions {
         // Built with the development secrets from files; the calls are recorded all the same.
         let mut env = Env::from_pairs([
@@ -109,132 +242,151 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
         assert!(!calls.is_empty(), "{} makes no AWS call?", f.binary);
         let caller = iam.function_caller(&f.name).unwrap();
         assert!(matches!(caller, Caller::Role { .. }));
-
-        // Every call is allowed.
-        let mut needed = BTreeSet::new();
+        let mut needs = Needs::new();
         for call in &calls {
-            let arn = arn_of(call, &f.env, &state_machine);
-            if let Err(denied) = iam.authorize(&caller, call.action, &arn, BTreeMap::new()) {
-                panic!(
-                    "{} can call {} on {arn}, which its role does not allow: {denied}",
-                    f.binary, call.action
-                );
+            for arn in arn_of(call, &f.env, &holding) {
+                needs.insert((call.action.to_owned(), arn));
             }
-            needed.insert(arn);
         }
         // A failure destination SAM grants SendMessage on is needed too.
         if let Some(queue) = &f.on_failure {
-            needed.insert(format!("arn:aws:sqs:us-east-1:000000000000:{queue}"));
+            needs.insert((
+                "sqs:SendMessage".to_owned(),
+                format!("arn:aws:sqs:us-east-1:000000000000:{queue}"),
+            ));
         }
+        assert_allowed(&f.binary, &iam, &caller, &needs);
+        assert_nothing_broader(&f.binary, iam.function_role(&f.name).unwrap(), &needs);
+    }
+}
 
-        // Nothing wider: every resource the role's own policies name is one it needs (or the
-        // indexes of a table it needs), never `*`.
-        let role = iam.function_role(&f.name).unwrap();
-        for s in role
-            .statements
-            .iter()
-            .filter(|s| !s.label.contains("arn:aws:iam::aws:policy/"))
-        {
-            assert_eq!(s.effect, Effect::Allow, "{}", s.label);
-            let Some(Patterns::AnyOf(resources)) = &s.resources else {
-                panic!(
-                    "{}: {} names no resources, or all but some",
-                    f.binary, s.label
-                );
-            };
-            for r in resources {
-                let table_indexes = r
-                    .strip_suffix("/index/*")
-                    .is_some_and(|t| needed.contains(t));
+#[test]
+fn every_workflow_role_allows_exactly_what_its_tasks_call() {
+    let (app, iam) = app_and_iam();
+    let tables: BTreeMap<String, String> = app
+        .tables
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                format!("arn:aws:dynamodb:us-east-1:000000000000:table/{}", t.name),
+            )
+        })
+        .collect();
+    let kinds: BTreeSet<String> = app
+        .state_machines
+        .iter()
+        .map(|m| format!("{:?}", m.workflow_type))
+        .collect();
+    assert_eq!(kinds.len(), 2, "both workflows, Express and Standard: {kinds:?}");
+    for sm in &app.state_machines {
+        let caller = iam.state_machine_caller(&sm.arn).unwrap();
+        let needs = task_needs(&sm.json, &tables);
+        assert!(
+            needs.iter().any(|(a, _)| a == "lambda:InvokeFunction"),
+            "{}: {needs:?}",
+            sm.name
+        );
+        assert_allowed(&sm.name, &iam, &caller, &needs);
+        assert_nothing_broader(&sm.name, iam.state_machine_role(&sm.arn).unwrap(), &needs);
+        // What it never calls, it may not: another function, itself, a delete.
+        for f in &app.functions {
+            let invoke = ("lambda:InvokeFunction".to_owned(), f.arn.clone());
+            if !needs.contains(&invoke) {
                 assert!(
-                    needed.contains(r) || table_indexes,
-                    "{}: {} grants on {r}, which its code never uses (it needs {needed:#?})",
-                    f.binary,
-                    s.label
+                    iam.authorize(&caller, &invoke.0, &f.arn, BTreeMap::new())
+                        .is_err(),
+                    "{} may invoke {}, which it never calls",
+                    sm.name,
+                    f.name
                 );
             }
+        }
+        assert!(
+            iam.authorize(&caller, "states:StartExecution", &sm.arn, BTreeMap::new())
+                .is_err(),
+            "{} may start itself",
+            sm.name
+        );
+        for t in tables.values() {
+            assert!(
+                iam.authorize(&caller, "dynamodb:DeleteItem", t, BTreeMap::new())
+                    .is_err()
+            );
         }
     }
 }
 
 #[test]
-fn the_workflow_role_allows_every_task_and_nothing_wider() {
+fn every_rule_role_starts_exactly_its_target_and_every_role_is_covered() {
     let (app, iam) = app_and_iam();
-    let sm = &app.state_machines[0];
-    let caller = iam.state_machine_caller(&sm.arn).unwrap();
-    let bus = format!(
-        "arn:aws:events:us-east-1:000000000000:event-bus/{}",
-        app.buses[0]
-    );
-    let orders = format!(
-        "arn:aws:dynamodb:us-east-1:000000000000:table/{}",
-        app.table("OrdersTable").unwrap().name
-    );
-    // What its Task states call.
-    let mut needed = BTreeSet::from([bus.clone(), orders.clone()]);
-    let text = sm.json.to_string();
+    let mut covered_roles = BTreeSet::new();
     for f in &app.functions {
-        if text.contains(&f.arn) {
-            iam.authorize(&caller, "lambda:InvokeFunction", &f.arn, BTreeMap::new())
-                .unwrap_or_else(|d| panic!("{d}"));
-            needed.insert(f.arn.clone());
-        } else {
-            assert!(
-                iam.authorize(&caller, "lambda:InvokeFunction", &f.arn, BTreeMap::new())
-                    .is_err(),
-                "the workflow may invoke {}, which it never calls",
-                f.name
-            );
-        }
+        covered_roles.insert(iam.function_role(&f.name).unwrap().arn.clone());
     }
-    // The workflows it starts (the hand-back to the Express workflow), and no others.
-    for other in app.state_machines.iter().filter(|o| o.arn != sm.arn) {
-        let starts = iam.authorize(
-            &caller,
-            "states:StartExecution",
-            &other.arn,
-            BTreeMap::new(),
+    for sm in &app.state_machines {
+        covered_roles.insert(iam.state_machine_role(&sm.arn).unwrap().arn.clone());
+    }
+    let mut by_role: BTreeMap<&str, Needs> = BTreeMap::new();
+    for (_, role, target) in iam.rule_targets() {
+        assert!(
+            app.state_machines.iter().any(|m| &m.arn == target),
+            "a rule's role targets {target}, which is not a workflow"
         );
-        if text.contains(&other.arn) {
-            starts.unwrap_or_else(|d| panic!("{d}"));
-            needed.insert(other.arn.clone());
-        } else {
-            assert!(
-                starts.is_err(),
-                "the workflow may start {}, which it never does",
-                other.name
-            );
-        }
+        by_role.entry(role).or_default().insert((
+            "states:StartExecution".to_owned(),
+            target.clone(),
+        ));
     }
-    assert!(
-        iam.authorize(&caller, "states:StartExecution", &sm.arn, BTreeMap::new())
-            .is_err(),
-        "the workflow may start itself"
-    );
-    iam.authorize(&caller, "events:PutEvents", &bus, BTreeMap::new())
-        .unwrap();
-    iam.authorize(&caller, "dynamodb:UpdateItem", &orders, BTreeMap::new())
-        .unwrap();
-    assert!(
-        iam.authorize(&caller, "dynamodb:DeleteItem", &orders, BTreeMap::new())
-            .is_err()
-    );
-    let role = iam.state_machine_role(&sm.arn).unwrap();
-    for s in &role.statements {
-        let Some(Patterns::AnyOf(resources)) = &s.resources else {
-            panic!("{} names no resources", s.label);
+    assert!(!by_role.is_empty(), "the rule that starts the workflow has a role");
+    for (role, needs) in &by_role {
+        let role = iam.role(role).unwrap();
+        let caller = Caller::Role {
+            role_arn: role.arn.clone(),
+            session_arn: format!("{}/rule", role.arn),
         };
-        for r in resources {
-            // SAM's LambdaInvokePolicy covers the function's versions and aliases
-            // (function:<name>*); CloudWatch Logs delivery and X-Ray only accept "*" (AWS).
-            let function = r.strip_suffix('*').is_some_and(|f| needed.contains(f));
-            let delivery = r == "*"
-                && matches!(&s.actions, Patterns::AnyOf(a) if a.iter().all(|a| a.starts_with("logs:") || a.starts_with("xray:")));
-            assert!(
-                needed.contains(r) || function || delivery,
-                "{} grants on {r}, which no Task uses",
-                s.label
-            );
-        }
+        assert_allowed(&role.name, &iam, &caller, needs);
+        assert_nothing_broader(&role.name, role, needs);
+        covered_roles.insert(role.arn.clone());
+    }
+    let all: BTreeSet<String> = iam.roles().map(|r| r.arn.clone()).collect();
+    let uncovered: Vec<&String> = all.difference(&covered_roles).collect();
+    assert!(
+        uncovered.is_empty(),
+        "roles in the template no contract checks: {uncovered:?}"
+    );
+}
+
+/// The contract's own checks fire: an action the code never calls (Scan where it calls
+/// GetItem), a wildcard action, and a resource it never uses are each refused.
+#[test]
+fn unused_actions_wildcards_and_unused_resources_fail_the_contract() {
+    let (app, iam) = app_and_iam();
+    let f = app.functions.iter().find(|f| f.binary == "pos").unwrap();
+    let table = "arn:aws:dynamodb:us-east-1:000000000000:table/orders".to_owned();
+    let needs = Needs::from([("dynamodb:GetItem".to_owned(), table.clone())]);
+    for (actions, resource, expected) in [
+        (
+            vec!["dynamodb:GetItem", "dynamodb:Scan"],
+            table.clone(),
+            "grants dynamodb:Scan on",
+        ),
+        (vec!["dynamodb:*"], table.clone(), "a wildcard"),
+        (vec!["dynamodb:GetItem"], format!("{table}-other"), "never calls"),
+        (vec!["dynamodb:GetItem"], "*".to_owned(), "never calls"),
+    ] {
+        let mut role = iam.function_role(&f.name).unwrap().clone();
+        let mut extra = role.statements[0].clone();
+        extra.label = "doctored".into();
+        extra.actions = Patterns::AnyOf(actions.iter().map(|a| (*a).to_owned()).collect());
+        extra.resources = Some(Patterns::AnyOf(vec![resource]));
+        role.statements = vec![extra];
+        let e = std::panic::catch_unwind(|| assert_nothing_broader("pos", &role, &needs))
+            .expect_err("the doctored role passed");
+        let e = e
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(e.contains(expected), "{e}");
     }
 }

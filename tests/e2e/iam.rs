@@ -134,8 +134,8 @@ async fn without_its_idempotency_table_dedup_is_denied_and_the_partner_is_told_n
     let (c, v) = run_with_permission_changed(
         "dedup",
         "DedupFunction",
-        "        - DynamoDBCrudPolicy: { TableName: !Ref IdempotencyTable }\n",
-        "",
+        "              Resource: !GetAtt IdempotencyTable.Arn\n",
+        "              Resource: !GetAtt OrdersTable.Arn\n",
         &o,
     )
     .await;
@@ -161,8 +161,8 @@ async fn without_reads_of_the_stores_table_adapt_order_is_denied_and_nothing_rea
     let (c, v) = run_with_permission_changed(
         "adapt",
         "AdaptOrderFunction",
-        "        - DynamoDBReadPolicy: { TableName: !Ref StoresTable }\n",
-        "",
+        "              Resource: [!GetAtt StoresTable.Arn, !GetAtt MenusTable.Arn]\n",
+        "              Resource: [!GetAtt MenusTable.Arn]\n",
         &o,
     )
     .await;
@@ -173,22 +173,38 @@ async fn without_reads_of_the_stores_table_adapt_order_is_denied_and_nothing_rea
         v.executions[0].path
     );
     assert_eq!(live_pos_orders(&v), 0);
+    // The partner's own record: told no, once; the order ended failed, not silently.
+    assert_eq!(
+        statements_to(&c, &o).await,
+        [(local_cloud::sim::partner::Told::Deny, true)]
+    );
+    assert_eq!(v.status.as_deref(), Some("Failed"), "{v:#?}");
     c.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_writes_to_the_orders_table_accept_order_is_denied_and_nothing_reaches_the_pos() {
+async fn without_writes_to_the_orders_table_accept_order_is_denied_and_the_partner_told_the_order_is_off() {
     let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
     let (c, v) = run_with_permission_changed(
         "accept",
         "AcceptOrderFunction",
-        "        - DynamoDBWritePolicy: { TableName: !Ref OrdersTable }\n",
-        "",
+        "              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem]\n              Resource: !GetAtt OrdersTable.Arn\n",
+        "              Action: [dynamodb:GetItem]\n              Resource: !GetAtt OrdersTable.Arn\n",
         &o,
     )
     .await;
     assert!(!denials(&c, &o, "dynamodb:UpdateItem").await.is_empty());
     assert_eq!(live_pos_orders(&v), 0);
+    // The partner's own record: it took the accept (the status write after it was the denied
+    // call), refused the denial that followed, and took the cancellation; the order ended
+    // failed.
+    let told = statements_to(&c, &o).await;
+    assert!(
+        told.first() == Some(&(local_cloud::sim::partner::Told::Accept, true))
+            && told.last() == Some(&(local_cloud::sim::partner::Told::Cancel, true)),
+        "{told:?}"
+    );
+    assert_eq!(v.status.as_deref(), Some("Failed"), "{v:#?}");
     c.stop().await;
 }
 
@@ -204,8 +220,8 @@ async fn without_delete_item_on_held_orders_hold_order_cannot_release_by_time() 
     let (c, v) = run_with_permission_changed(
         "hold",
         "HoldOrderFunction",
-        "        - DynamoDBCrudPolicy: { TableName: !Ref HeldOrdersTable }\n",
-        "        - DynamoDBWritePolicy: { TableName: !Ref HeldOrdersTable }\n",
+        "              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem]\n",
+        "              Action: [dynamodb:GetItem, dynamodb:PutItem]\n",
         &o,
     )
     .await;
@@ -215,8 +231,17 @@ async fn without_delete_item_on_held_orders_hold_order_cannot_release_by_time() 
         "{:?}",
         v.executions[0].path
     );
-    assert_ne!(v.status.as_deref(), Some("SentToPos"));
     assert_eq!(live_pos_orders(&v), 0);
+    // Accepted, then cancelled with the partner when the release failed; the order ended
+    // failed.
+    assert_eq!(
+        statements_to(&c, &o).await,
+        [
+            (local_cloud::sim::partner::Told::Accept, true),
+            (local_cloud::sim::partner::Told::Cancel, true)
+        ]
+    );
+    assert_eq!(v.status.as_deref(), Some("Failed"), "{v:#?}");
     c.stop().await;
 }
 
@@ -226,8 +251,8 @@ async fn without_writes_to_the_orders_table_pos_is_denied_and_its_pos_order_is_v
     let (c, v) = run_with_permission_changed(
         "pos",
         "PosFunction",
-        "        - DynamoDBWritePolicy: { TableName: !Ref OrdersTable }\n",
-        "",
+        "              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem]\n              Resource: !GetAtt OrdersTable.Arn\n",
+        "              Action: [dynamodb:GetItem]\n              Resource: !GetAtt OrdersTable.Arn\n",
         &o,
     )
     .await;
@@ -247,8 +272,8 @@ async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_desti
     let t = template_with(
         "release",
         "ReleaseOrderFunction",
-        "        - DynamoDBCrudPolicy: { TableName: !Ref HeldOrdersTable }\n",
-        "        - DynamoDBReadPolicy: { TableName: !Ref HeldOrdersTable }\n        - DynamoDBWritePolicy: { TableName: !Ref HeldOrdersTable }\n",
+        "              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem]\n",
+        "              Action: [dynamodb:GetItem, dynamodb:PutItem]\n",
     );
     let c = cloud_from("iam-release", Some(t)).await;
     let o = order(
@@ -331,6 +356,15 @@ async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partn
             .path
             .contains(&"Cancel with partner".to_owned())
     );
+    // The partner's own record: accepted, then cancelled; the order ended failed.
+    assert_eq!(
+        statements_to(&c, &o).await,
+        [
+            (local_cloud::sim::partner::Told::Accept, true),
+            (local_cloud::sim::partner::Told::Cancel, true)
+        ]
+    );
+    assert_eq!(v.status.as_deref(), Some("Failed"), "{v:#?}");
     c.stop().await;
 }
 

@@ -1208,6 +1208,60 @@ async fn a_pos_that_refuses_the_order_leads_to_a_cancel_with_the_partner_and_ord
     ));
 }
 
+/// Found by the IAM contract's e2e test: the partner took the accept, then the status write
+/// failed for good and the workflow's catch-all denied. The partner refuses a denial of an
+/// order it holds accepted; the pipeline then cancels it, so the partner's last word is that
+/// the order will not be made.
+#[tokio::test]
+async fn a_denial_the_partner_refuses_after_its_accept_becomes_a_cancellation() {
+    let w = World::new();
+    let input = w.received(Partner::ChainApp, "app/order.json").await;
+    let (order, _, _) = w.accepted(Partner::ChainApp, "app/order.json").await;
+    let received: Received = serde_json::from_value(input["received"].clone()).unwrap();
+    w.partners.fail_next([Fault {
+        kind: ErrorKind::Permanent,
+        status: Some(409),
+    }]);
+    let storage = PipelineError::Storage(RepoError::new("update order", "access denied"));
+    let outcome = w
+        .conversation()
+        .deny(&received, &task(&storage))
+        .await
+        .unwrap()
+        .outcome;
+    assert_eq!(outcome.detail_type, "Order Failed");
+    assert_eq!(outcome.detail["data"]["partnerNotified"], true);
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::Failed);
+    let actions: Vec<PartnerAction> = w.partners.calls().into_iter().map(|c| c.action).collect();
+    assert!(
+        matches!(
+            actions.as_slice(),
+            // The refused denial is not among the calls the twin took.
+            [
+                PartnerAction::Accept { .. },
+                PartnerAction::Cancel {
+                    reason: CancelReason::Internal,
+                    ..
+                }
+            ]
+        ),
+        "{actions:?}"
+    );
+    // A denial the partner takes is not followed by a cancellation.
+    let w = World::new();
+    let input = w.received(Partner::ChainApp, "app/order.json").await;
+    let received: Received = serde_json::from_value(input["received"].clone()).unwrap();
+    w.conversation()
+        .deny(&received, &task(&storage))
+        .await
+        .unwrap();
+    let actions: Vec<PartnerAction> = w.partners.calls().into_iter().map(|c| c.action).collect();
+    assert!(
+        matches!(actions.as_slice(), [PartnerAction::DenyFailure { .. }]),
+        "{actions:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_partner_that_is_down_gets_the_accept_on_a_retry() {
     let w = World::new();

@@ -134,6 +134,8 @@ pub struct Iam {
     function_roles: BTreeMap<String, String>,
     state_machine_roles: BTreeMap<String, String>,
     rule_roles: BTreeMap<String, String>,
+    /// Each rule's targets that run with a role: (rule ARN, role ARN, target ARN).
+    rule_targets: Vec<(String, String, String)>,
     resource_policies: BTreeMap<String, Vec<Statement>>,
     keys: BTreeMap<String, Caller>,
     function_keys: BTreeMap<String, String>,
@@ -384,6 +386,9 @@ impl Iam {
                         if let Some(role) = t.get("RoleArn") {
                             let role =
                                 iam.role_of(id, &resolve(role, id)?, "events.amazonaws.com")?;
+                            let target = text(&resolve(&t["Arn"], id)?).unwrap_or_default();
+                            iam.rule_targets
+                                .push((rule.clone(), role.clone(), target));
                             iam.rule_roles.insert(rule.clone(), role);
                         }
                     }
@@ -583,6 +588,16 @@ impl Iam {
     /// Every statement that grants something to a role (for the contract tests and `iam` CLI).
     pub fn role(&self, arn: &str) -> Option<&Role> {
         self.roles.get(arn)
+    }
+
+    /// Every role the template defines, by ARN.
+    pub fn roles(&self) -> impl Iterator<Item = &Role> {
+        self.roles.values()
+    }
+
+    /// The targets rules invoke with a role: (rule ARN, role ARN, target ARN).
+    pub fn rule_targets(&self) -> &[(String, String, String)] {
+        &self.rule_targets
     }
 
     /// The role a function runs with.

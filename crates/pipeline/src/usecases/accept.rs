@@ -249,7 +249,7 @@ impl PartnerConversation {
         }
 
         let detail = format!("{}: {}", error.error, message);
-        let notified = tell(
+        let mut notified = tell(
             &*self.partners,
             &r,
             &order_id,
@@ -258,6 +258,23 @@ impl PartnerConversation {
             },
         )
         .await?;
+        if !notified {
+            // A partner that refuses the denial holds the order accepted: the accept reached
+            // it before the step failed (the status write after it refused for good, or the
+            // function died between the two). The order will not be made, so the partner is
+            // told so the only way it still takes: a cancellation.
+            warn!(order_id = %order_id, "the partner refused the denial; cancelling the order it holds accepted");
+            notified = tell(
+                &*self.partners,
+                &r,
+                &order_id,
+                &PartnerAction::Cancel {
+                    reason: CancelReason::Internal,
+                    detail: "the store cannot complete this order".to_owned(),
+                },
+            )
+            .await?;
+        }
         self.record(
             &order_id,
             OrderStatus::Failed,
