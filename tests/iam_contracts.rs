@@ -66,7 +66,11 @@ async fn calls_of(binary: &str, env: &Env) -> Vec<AwsCall> {
 }
 
 /// The ARN a call is made on, from the function's environment.
-fn arn_of(call: &AwsCall, env: &BTreeMap<String, String>, state_machines: &[String]) -> Vec<String> {
+fn arn_of(
+    call: &AwsCall,
+    env: &BTreeMap<String, String>,
+    state_machines: &[String],
+) -> Vec<String> {
     let AwsResource::Named { var, index } = &call.resource else {
         // A task token may come from any workflow that holds with one: each that does.
         return state_machines.to_vec();
@@ -278,7 +282,11 @@ fn every_workflow_role_allows_exactly_what_its_tasks_call() {
         .iter()
         .map(|m| format!("{:?}", m.workflow_type))
         .collect();
-    assert_eq!(kinds.len(), 2, "both workflows, Express and Standard: {kinds:?}");
+    assert_eq!(
+        kinds.len(),
+        2,
+        "both workflows, Express and Standard: {kinds:?}"
+    );
     for sm in &app.state_machines {
         let caller = iam.state_machine_caller(&sm.arn).unwrap();
         let needs = task_needs(&sm.json, &tables);
@@ -333,12 +341,15 @@ fn every_rule_role_starts_exactly_its_target_and_every_role_is_covered() {
             app.state_machines.iter().any(|m| &m.arn == target),
             "a rule's role targets {target}, which is not a workflow"
         );
-        by_role.entry(role).or_default().insert((
-            "states:StartExecution".to_owned(),
-            target.clone(),
-        ));
+        by_role
+            .entry(role)
+            .or_default()
+            .insert(("states:StartExecution".to_owned(), target.clone()));
     }
-    assert!(!by_role.is_empty(), "the rule that starts the workflow has a role");
+    assert!(
+        !by_role.is_empty(),
+        "the rule that starts the workflow has a role"
+    );
     for (role, needs) in &by_role {
         let role = iam.role(role).unwrap();
         let caller = Caller::Role {
@@ -372,7 +383,11 @@ fn unused_actions_wildcards_and_unused_resources_fail_the_contract() {
             "grants dynamodb:Scan on",
         ),
         (vec!["dynamodb:*"], table.clone(), "a wildcard"),
-        (vec!["dynamodb:GetItem"], format!("{table}-other"), "never calls"),
+        (
+            vec!["dynamodb:GetItem"],
+            format!("{table}-other"),
+            "never calls",
+        ),
         (vec!["dynamodb:GetItem"], "*".to_owned(), "never calls"),
     ] {
         let mut role = iam.function_role(&f.name).unwrap().clone();
@@ -383,10 +398,7 @@ fn unused_actions_wildcards_and_unused_resources_fail_the_contract() {
         role.statements = vec![extra];
         let e = std::panic::catch_unwind(|| assert_nothing_broader("pos", &role, &needs))
             .expect_err("the doctored role passed");
-        let e = e
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default();
+        let e = e.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(e.contains(expected), "{e}");
     }
 }

@@ -183,7 +183,8 @@ async fn without_reads_of_the_stores_table_adapt_order_is_denied_and_nothing_rea
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_writes_to_the_orders_table_accept_order_is_denied_and_the_partner_told_the_order_is_off() {
+async fn without_writes_to_the_orders_table_accept_order_is_denied_and_the_partner_told_the_order_is_off()
+ {
     let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
     let (c, v) = run_with_permission_changed(
         "accept",

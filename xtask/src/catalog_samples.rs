@@ -321,7 +321,7 @@ pub async fn generate(root: &std::path::Path, out: &mut Output) -> Result<Vec<Sa
         let expect = Expect {
             status: Some(case.status),
             output: case.output.clone(),
-            publishes: Some(case.publishes.iter().map(|s| (*s).to_owned()).collect()),
+            publishes: case.publishes.iter().map(|s| (*s).to_owned()).collect(),
             ..Default::default()
         };
         let as_output = json!({ "statusCode": response.status, "body": response.body });

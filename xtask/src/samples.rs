@@ -60,7 +60,7 @@ fn affecting(mut e: Expect, effects: Value) -> Expect {
 }
 
 fn publishing(mut e: Expect, types: &[&str]) -> Expect {
-    e.publishes = Some(types.iter().map(|s| (*s).to_owned()).collect());
+    e.publishes = types.iter().map(|s| (*s).to_owned()).collect();
     e
 }
 
@@ -130,7 +130,14 @@ fn internal(
 ) -> Hook {
     Hook {
         write: false,
-        ..hook(name, route, file, Some(role), "", status(taken(route)))
+        ..hook(
+            name,
+            route,
+            file,
+            Some(role),
+            "",
+            publishing(status(taken(route)), RECEIVED),
+        )
     }
 }
 

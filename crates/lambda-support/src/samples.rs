@@ -40,9 +40,9 @@ pub struct Expect {
     /// Text the error message contains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_contains: Option<String>,
-    /// Detail-types the invocation publishes, in order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub publishes: Option<Vec<String>>,
+    /// Detail-types the invocation publishes, in order: stated by every sample, `[]` for one
+    /// that publishes nothing (a manifest entry without it does not parse).
+    pub publishes: Vec<String>,
     /// What it does to the tables, the POS, the partner and the workflow on the memory
     /// backend. Checked always: absent means it does none of these things.
     #[serde(default, skip_serializing_if = "Effects::is_empty")]
@@ -538,11 +538,10 @@ pub fn check(
             }
         }
     }
-    if let Some(want) = &expect.publishes
-        && want.as_slice() != published
-    {
+    if expect.publishes.as_slice() != published {
         return Err(format!(
-            "expected to publish {want:?}, published {published:?}"
+            "expected to publish {:?}, published {published:?}",
+            expect.publishes
         ));
     }
     Ok(())
@@ -658,6 +657,18 @@ pub fn reported_error(e: crate::FunctionError) -> (String, String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_expectation_states_what_it_publishes_even_nothing() {
+        let e = serde_json::from_value::<Expect>(json!({ "status": 200 })).unwrap_err();
+        assert!(e.to_string().contains("publishes"), "{e}");
+        let none: Expect =
+            serde_json::from_value(json!({ "status": 200, "publishes": [] })).unwrap();
+        let ok = Ok(json!({ "statusCode": 200 }));
+        check(&none, &ok, &[]).unwrap();
+        let e = check(&none, &ok, &["Order Received".to_owned()]).unwrap_err();
+        assert!(e.contains("expected to publish []"), "{e}");
+    }
 
     #[test]
     fn containment_ignores_extra_keys_but_not_different_values() {

@@ -387,8 +387,7 @@ impl Iam {
                             let role =
                                 iam.role_of(id, &resolve(role, id)?, "events.amazonaws.com")?;
                             let target = text(&resolve(&t["Arn"], id)?).unwrap_or_default();
-                            iam.rule_targets
-                                .push((rule.clone(), role.clone(), target));
+                            iam.rule_targets.push((rule.clone(), role.clone(), target));
                             iam.rule_roles.insert(rule.clone(), role);
                         }
                     }
