@@ -187,7 +187,9 @@ async fn an_item_sold_out_refuses_the_orders_with_it_and_not_the_others() {
         (Partner::DoorDash, "S1001", "MSI-103", "MSO-200"),
         (Partner::ChainApp, "1001", "sku-chalupa", "sku-add-cheese"),
     ];
+    store_status_done(&c, 3).await;
     let told = items_told(&c, 3 * 3).await;
+    assert_eq!(told.len(), 3 * 3, "{told:?}");
     for (partner, store, chalupa, cheese) in expected {
         let mine: Vec<(&str, bool)> = told
             .iter()
@@ -236,7 +238,9 @@ async fn a_menu_refresh_request_has_uber_eats_alone_told_the_store_and_every_ite
         .unwrap();
     assert_eq!(status, ack(Partner::UberEats));
     // By Uber's own records: the store online, and each of core-us's 15 items and modifiers
-    // once more in Uber's ids, the cheese still sold out; nobody else told anything new.
+    // once more in Uber's ids, the cheese still sold out; nobody else told anything new (read
+    // once store-status has answered both events).
+    store_status_done(&c, 2).await;
     let told = items_told(&c, 3 + 15).await;
     let uber: Vec<(&str, bool)> = told
         .iter()
@@ -255,6 +259,33 @@ async fn a_menu_refresh_request_has_uber_eats_alone_told_the_store_and_every_ite
 
 /// What the partners' own records say they were told about items (partner, store, item, on
 /// sale), in order per partner, once `n` statements are there (or after 20 s).
+/// Waits until store-status has answered `n` invocations and runs none: whatever the events
+/// so far make it tell the partners has been told (the positive signal a negative assertion
+/// about the partners' records waits for).
+async fn store_status_done(c: &LocalCloud, n: u64) {
+    let name = c
+        .app
+        .function_by_binary("store-status")
+        .unwrap()
+        .name
+        .clone();
+    local_cloud::cloud::eventually(
+        std::time::Duration::from_secs(30),
+        "store-status to answer its events",
+        || async {
+            let answered = c
+                .lambda
+                .stats()
+                .await
+                .get(&name)
+                .map_or(0, |s| s.invocations);
+            (answered >= n && !c.lambda.busy(&name).await).then_some(())
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
 async fn items_told(c: &LocalCloud, n: usize) -> Vec<(Partner, String, String, bool)> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {

@@ -30,6 +30,7 @@ enum Scheme {
 /// One [`TokenCache`] per scope, each made on the first call that needs its scope
 /// ([`outbound::uber_scope_for`]).
 pub struct ScopedTokens {
+    clock: Clock,
     client: reqwest::Client,
     token_url: String,
     client_id: String,
@@ -71,7 +72,8 @@ impl ScopedTokens {
                     self.client_id.clone(),
                     self.client_secret.clone(),
                     scope.to_owned(),
-                );
+                )
+                .with_clock(self.clock);
                 Arc::new(match &self.store {
                     Some(store) => cache.shared(store.clone()),
                     None => cache,
@@ -120,6 +122,7 @@ impl Authorizer {
                     .ok_or("client credentials need the partner's token URL")?
                     .to_owned();
                 Authorizer(Scheme::ClientCredentials(Arc::new(ScopedTokens {
+                    clock: Utc::now,
                     client: client.clone(),
                     token_url: url,
                     client_id,
@@ -130,6 +133,31 @@ impl Authorizer {
             }
             other => Authorizer(Scheme::PerRequest(other)),
         })
+    }
+
+    /// The same authorizer timing its tokens by `clock` (`Utc::now` unless a test sets one).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        match self.0 {
+            Scheme::ClientCredentials(tokens) => {
+                let tokens = Arc::try_unwrap(tokens).map_or_else(
+                    |shared| ScopedTokens {
+                        clock,
+                        client: shared.client.clone(),
+                        token_url: shared.token_url.clone(),
+                        client_id: shared.client_id.clone(),
+                        client_secret: shared.client_secret.clone(),
+                        store: shared.store.clone(),
+                        caches: std::sync::Mutex::default(),
+                    },
+                    |mut own| {
+                        own.clock = clock;
+                        own
+                    },
+                );
+                Authorizer(Scheme::ClientCredentials(Arc::new(tokens)))
+            }
+            other => Authorizer(other),
+        }
     }
 
     /// The headers that authenticate `method url` with `body` (the exact bytes sent), and the
@@ -260,6 +288,7 @@ impl Authorizer {
 /// fleet, as the store keeps when and why each token was fetched. Without one it is this
 /// process's alone (the memory backend and tests).
 pub struct TokenCache {
+    clock: Clock,
     client: reqwest::Client,
     token_url: String,
     client_id: String,
@@ -286,14 +315,17 @@ struct State {
 }
 
 impl State {
-    /// The cached token while it has not expired and was not refused: what a call may still
-    /// use when a new one cannot be had.
-    fn still_valid(&self) -> Option<SharedToken> {
+    /// The cached token while it has not expired at `now` and was not refused: what a call
+    /// may still use when a new one cannot be had.
+    fn still_valid(&self, now: DateTime<Utc>) -> Option<SharedToken> {
         self.cached
             .clone()
-            .filter(|c| Utc::now() < c.expires_at && self.refused.as_deref() != Some(&c.token))
+            .filter(|c| now < c.expires_at && self.refused.as_deref() != Some(&c.token))
     }
 }
+
+/// The wall clock tokens are timed by.
+pub type Clock = fn() -> DateTime<Utc>;
 
 impl std::fmt::Debug for TokenCache {
     /// The endpoint, client id, scope and whether the token is shared; never the secret or
@@ -348,8 +380,8 @@ pub fn refresh_margin(lifetime: Duration) -> Duration {
     (lifetime / 10).min(Duration::from_secs(300))
 }
 
-fn since(t: DateTime<Utc>) -> Duration {
-    (Utc::now() - t).to_std().unwrap_or_default()
+fn since(now: DateTime<Utc>, t: DateTime<Utc>) -> Duration {
+    (now - t).to_std().unwrap_or_default()
 }
 
 impl TokenCache {
@@ -363,6 +395,7 @@ impl TokenCache {
         scope: String,
     ) -> Self {
         Self {
+            clock: Utc::now,
             client,
             token_url,
             client_id,
@@ -371,6 +404,12 @@ impl TokenCache {
             shared: None,
             current: tokio::sync::Mutex::new(State::default()),
         }
+    }
+
+    /// The same cache timing its tokens by `clock` (`Utc::now` unless a test sets one).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same cache sharing its token with every process through `store`, under a key of
@@ -394,14 +433,15 @@ impl TokenCache {
     /// used.
     pub async fn token(&self) -> Result<String, ApiError> {
         let mut state = self.current.lock().await;
-        if let Some(c) = state.cached.as_ref().filter(|c| Utc::now() < c.refresh_at) {
+        let now = (self.clock)();
+        if let Some(c) = state.cached.as_ref().filter(|c| now < c.refresh_at) {
             return Ok(c.token.clone());
         }
         let fresh = match &self.shared {
             None => self.fetch(state.after_401).await?,
             Some(shared) => match self.fleet_token(shared, &state).await {
                 Ok(t) => t,
-                Err(e) => match state.still_valid() {
+                Err(e) => match state.still_valid((self.clock)()) {
                     Some(c) => {
                         tracing::warn!(error = %e, "no new token; the cached one has not expired and is used");
                         return Ok(c.token);
@@ -429,7 +469,7 @@ impl TokenCache {
         };
         let waited = Instant::now();
         loop {
-            let now = Utc::now();
+            let now = (self.clock)();
             let kept = shared.store.get(&shared.key).await.map_err(store_error)?;
             if let Some(t) = kept.token.as_ref().filter(|t| {
                 now < t.refresh_at && state.refused.as_deref() != Some(t.token.as_str())
@@ -512,7 +552,7 @@ impl TokenCache {
             }
             Err(e) => {
                 let hold = e.retry_after.unwrap_or_default().max(FAILED_FETCH_BACKOFF);
-                let until = Utc::now() + chrono::TimeDelta::from_std(hold).unwrap_or_default();
+                let until = (self.clock)() + chrono::TimeDelta::from_std(hold).unwrap_or_default();
                 let failure = FetchFailure {
                     message: e.to_string(),
                     permanent: !e.is_transient(),
@@ -535,7 +575,8 @@ impl TokenCache {
     pub async fn invalidate(&self, token: &str) -> bool {
         let mut state = self.current.lock().await;
         let drop = state.cached.as_ref().is_some_and(|c| {
-            c.token == token && (!c.after_401 || since(c.fetched_at) >= REFETCH_AFTER_401_EVERY)
+            c.token == token
+                && (!c.after_401 || since((self.clock)(), c.fetched_at) >= REFETCH_AFTER_401_EVERY)
         });
         if drop {
             state.cached = None;
@@ -548,7 +589,7 @@ impl TokenCache {
     async fn fetch(&self, after_401: bool) -> Result<SharedToken, ApiError> {
         let error = |kind, message: String| ApiError::new(kind, "oauth", "fetch token", message);
         let form = outbound::uber_token_request(&self.client_id, &self.client_secret, &self.scope);
-        let started = Utc::now();
+        let started = (self.clock)();
         let response = self
             .client
             .post(&self.token_url)

@@ -59,6 +59,8 @@ pub struct HttpSettings {
     pub connect_timeout: Duration,
     /// Whole-request timeout.
     pub request_timeout: Duration,
+    /// The wall clock access tokens are timed by: `Utc::now`, or a test's.
+    pub clock: crate::auth::Clock,
 }
 
 impl Default for HttpSettings {
@@ -66,6 +68,7 @@ impl Default for HttpSettings {
         Self {
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(5),
+            clock: Utc::now,
         }
     }
 }

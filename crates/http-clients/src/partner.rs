@@ -62,7 +62,8 @@ impl PartnerHttpClient {
                     e.token_url.as_deref(),
                     e.token_store,
                 )
-                .map_err(|why| format!("{p}: {why}"))?;
+                .map_err(|why| format!("{p}: {why}"))?
+                .with_clock(settings.clock);
                 Ok((
                     p,
                     JsonHttp::new(client.clone(), p.as_str(), e.base_url, auth, retry),

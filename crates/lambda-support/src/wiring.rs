@@ -539,6 +539,7 @@ impl Backend {
                 let settings = HttpSettings {
                     connect_timeout: Duration::from_secs(2),
                     request_timeout: Duration::from_secs(8),
+                    ..HttpSettings::default()
                 };
                 let client = PosHttpClient::new(&url, key, settings, RetryPolicy::default())
                     .map_err(|e| format!("POS HTTP client: {e}"))?;

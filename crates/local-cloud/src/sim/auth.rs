@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use order_domain::Partner;
-use partners::outbound::{self, ApiCredentials, MacAuthorization, MacRequest};
+use partners::outbound::{self, ApiCredentials};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -125,39 +125,78 @@ impl Expect {
                 if header(outbound::GRUBHUB_PARTNER_KEY) != Some(partner_key.as_str()) {
                     return Err(unauthorized("missing or wrong X-GH-PARTNER-KEY"));
                 }
+                // Checked with the simulator's own reading of the scheme, not the pipeline's
+                // signer: a mistake made the same way on both sides must not pass.
                 let mac = header("authorization")
-                    .and_then(MacAuthorization::parse)
+                    .and_then(grubhub::parse)
                     .ok_or_else(|| unauthorized("no MAC authorization"))?;
-                if mac.id != *client_id {
+                if mac["id"] != *client_id {
                     return Err(unauthorized("unknown MAC id"));
                 }
-                if mac.body_hash != outbound::grubhub_body_hash(body) {
+                if mac["bodyhash"] != grubhub::body_hash(body) {
                     return Err(unauthorized("bodyhash does not match the body"));
                 }
-                let (host, port) = match header("host").unwrap_or_default().rsplit_once(':') {
-                    Some((h, p)) => (h.to_owned(), p.parse().unwrap_or(80)),
-                    None => (header("host").unwrap_or_default().to_owned(), 80),
+                let host = header("host").unwrap_or_default();
+                let (host, port) = match host.rsplit_once(':') {
+                    Some((h, p)) => (h, p),
+                    None => (host, "80"),
                 };
-                let want = outbound::grubhub_mac(
-                    secret_key,
-                    &mac.nonce,
-                    &MacRequest {
-                        method,
-                        path_and_query,
-                        host: &host,
-                        port,
-                        body_hash: &mac.body_hash,
-                    },
+                let normalised = format!(
+                    "{}\n{method}\n{path_and_query}\n{}\n{port}\n{}\n\n",
+                    mac["nonce"],
+                    host.to_ascii_lowercase(),
+                    mac["bodyhash"]
                 );
-                if !bool::from(want.as_bytes().ct_eq(mac.mac.as_bytes())) {
+                let want = grubhub::hmac_base64(secret_key, &normalised);
+                if !bool::from(want.as_bytes().ct_eq(mac["mac"].as_bytes())) {
                     return Err(unauthorized("the MAC does not match the request"));
                 }
-                if !self.nonces.lock().await.insert(mac.nonce) {
+                if !self.nonces.lock().await.insert(mac["nonce"].clone()) {
                     return Err(unauthorized("the nonce was used before"));
                 }
                 Ok(())
             }
         }
+    }
+}
+
+/// Grubhub's `Authorization: MAC …` as the simulator reads it (the IETF MAC draft's fields
+/// and normalised string), written apart from `partners::outbound`.
+mod grubhub {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    use sha2::Digest as _;
+    use std::collections::HashMap;
+
+    /// `MAC id="…",nonce="…",bodyhash="…",mac="…"` → its four fields, or `None`.
+    pub(super) fn parse(value: &str) -> Option<HashMap<&'static str, String>> {
+        let rest = value.strip_prefix("MAC ")?;
+        let mut out = HashMap::new();
+        for part in rest.split(',') {
+            let (k, v) = part.trim().split_once('=')?;
+            let key = ["id", "nonce", "bodyhash", "mac"]
+                .into_iter()
+                .find(|x| *x == k)?;
+            out.insert(key, v.trim_matches('"').to_owned());
+        }
+        (out.len() == 4).then_some(out)
+    }
+
+    /// Base64 of the body's SHA-256; empty for no body.
+    pub(super) fn body_hash(body: &[u8]) -> String {
+        if body.is_empty() {
+            return String::new();
+        }
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
+    }
+
+    /// Base64 HMAC-SHA256 of `text` keyed with `key`.
+    pub(super) fn hmac_base64(key: &str, text: &str) -> String {
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()) else {
+            return String::new();
+        };
+        mac.update(text.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
     }
 }
 
@@ -645,6 +684,33 @@ mod tests {
         format!("{input}.{}", B64URL.encode(mac.finalize().into_bytes()))
     }
 
+    #[test]
+    fn the_grubhub_simulators_own_mac_matches_openssl() {
+        // The vector of partners/tests/auth_vectors.rs (OpenSSL's, the commands there).
+        let body = br#"{"status":"CONFIRMED","wait_time_in_minutes":12}"#;
+        assert_eq!(
+            grubhub::body_hash(body),
+            "9W+ko5dszMByGfqr6NSRgKpxEp8EM8AXTGIWa2ymwRA="
+        );
+        let normalised = "264:a1B2c3\nPUT\n/pos/v1/merchant/GH-88231/orders/gh-1/status\napi-third-party-gtm.grubhub.com\n443\n9W+ko5dszMByGfqr6NSRgKpxEp8EM8AXTGIWa2ymwRA=\n\n";
+        assert_eq!(
+            grubhub::hmac_base64("gh-secret-key", normalised),
+            "RWyaRrgU5285qFRjExTwmR5TzZ+osGyej4PuCzNIYcM="
+        );
+        let fields =
+            grubhub::parse(r#"MAC id="sv:v1:c",nonce="1:a",bodyhash="",mac="m=""#).unwrap();
+        assert_eq!(
+            (
+                fields["id"].as_str(),
+                fields["nonce"].as_str(),
+                fields["bodyhash"].as_str(),
+                fields["mac"].as_str()
+            ),
+            ("sv:v1:c", "1:a", "", "m=")
+        );
+        assert!(grubhub::parse(r#"MAC id="x",nonce="1:a""#).is_none());
+    }
+
     #[tokio::test]
     async fn grubhub_takes_its_partner_key_and_a_fresh_mac_over_the_exact_request() {
         let (base, _sim, ledger) = serve(Partner::Grubhub, GRUBHUB).await;
@@ -680,7 +746,7 @@ mod tests {
         let mac = outbound::grubhub_mac(
             "gh-secret",
             nonce,
-            &MacRequest {
+            &outbound::MacRequest {
                 method: "PUT",
                 path_and_query: path,
                 host: h,

@@ -314,7 +314,7 @@ mod tests {
                 pause("s-1001!", r#"{"reason":"x"}"#),
                 400,
                 "InvalidRequest",
-                "",
+                "store id",
             ),
             (
                 pause("S9999", r#"{"reason":"x"}"#),
@@ -334,8 +334,13 @@ mod tests {
             let message = r.body["error"]["message"].as_str().unwrap();
             assert!(message.contains(says), "{message}");
         }
+        // S1001 is listed, still open; nothing was announced.
         let listed = store.list().await.unwrap();
-        assert!(listed.iter().all(|s| s.id != "S1001" || s.status == "open"));
+        let s1001 = listed
+            .iter()
+            .find(|s| s.id == "S1001")
+            .expect("S1001 is in the catalogue");
+        assert_eq!(s1001.status, "open");
         assert!(bus.events().is_empty());
     }
 }

@@ -525,10 +525,15 @@ mod tests {
         assert_eq!(summary.not_supported, [Partner::Grubhub]);
         let told = partners.store_statuses();
         assert_eq!(told.len(), summary.told.len());
-        assert!(
-            told.iter()
-                .all(|(p, _, a)| *p != Partner::Grubhub && *a == paused)
+        // Exactly the three partners that publish a store-status call, each told once, paused.
+        let mut who: Vec<Partner> = told.iter().map(|(p, _, _)| *p).collect();
+        who.sort_by_key(|p| p.as_str());
+        assert_eq!(
+            who,
+            [Partner::ChainApp, Partner::DoorDash, Partner::UberEats],
+            "{told:?}"
         );
+        assert!(told.iter().all(|(_, _, a)| *a == paused), "{told:?}");
         // A pause whose end has passed has lifted: online.
         let (s, partners) = sync(
             "paused",
@@ -923,8 +928,18 @@ mod tests {
             matches!(&e, PipelineError::PartnerUnavailable(a) if a.kind == ErrorKind::Transient),
             "{e}"
         );
-        // The others were told despite the first failing.
-        assert!(!partners.store_statuses().is_empty());
+        // Every other partner with a call was told despite the first failing: two of the
+        // three, each once, none of them the one that failed.
+        let told = partners.store_statuses();
+        let who: std::collections::BTreeSet<&str> =
+            told.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!((told.len(), who.len()), (2, 2), "{told:?}");
+        assert!(
+            who.is_subset(&std::collections::BTreeSet::from([
+                "ubereats", "doordash", "app"
+            ])),
+            "{who:?}"
+        );
         let unknown = s.handle(&event("Store Paused", "S9999")).await.unwrap();
         assert!(unknown.note.unwrap().contains("S9999"));
         let other = s
