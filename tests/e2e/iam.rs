@@ -41,7 +41,9 @@ fn template_with_edits(case: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
 }
 
 /// Starts a cloud from the template with `from` replaced by `to` in `resource`, sends `o`
-/// (accepted: [`ack`]) and waits for its executions to end.
+/// (accepted: [`ack`]) and waits for it to end: a terminal status and every execution ended
+/// (the status is the positive signal; executions alone once read as ended between the
+/// Express execution's handover and its Standard continuation's first poll).
 async fn run_with_permission_changed(
     case: &str,
     resource: &str,
@@ -52,7 +54,7 @@ async fn run_with_permission_changed(
     let t = template_with(case, resource, from, to);
     let c = cloud_from(&format!("iam-{case}"), Some(t)).await;
     assert_eq!(send(&c, o).await, ack(o.partner));
-    let v = ended(&c, o).await;
+    let v = settled(&c, o, 1).await;
     (c, v)
 }
 
@@ -342,7 +344,7 @@ async fn without_invoke_on_pos_the_workflow_is_denied_and_cancels_with_the_partn
     );
     let c = cloud_from("iam-workflow", Some(t)).await;
     assert_eq!(send(&c, &o).await, ack(o.partner));
-    let v = ended(&c, &o).await;
+    let v = settled(&c, &o, 1).await;
     let denied = denials(&c, &o, "lambda:InvokeFunction").await;
     assert!(!denied.is_empty());
     assert!(
