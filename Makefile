@@ -30,7 +30,7 @@ CHAOS_CI_SEED ?= 20261201
 EXECS ?= 1000000
 FUZZ_CI_EXECS ?= 20000
 
-.PHONY: help setup demo up bench chaos chaos-ci fuzz fuzz-ci bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas diagram clean
+.PHONY: help setup demo up bench chaos chaos-ci fuzz fuzz-ci bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -71,9 +71,10 @@ lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-generated: ## The committed samples, schemas and diagram are what the code generates
+generated: ## The committed samples, schemas, workflows and diagram are what the code generates
 	cargo xtask samples --check
 	cargo xtask schemas --check
+	cargo xtask workflows --check
 	cargo xtask diagram --check
 
 infra: ## The template and workflow, offline: SAM lint, cfn-lint on the transformed template, asl-validator, checkov
@@ -110,6 +111,9 @@ samples: ## Regenerate the samples, seed and manifest under events/
 
 schemas: ## Regenerate the event schemas under events/schemas/
 	cargo xtask schemas
+
+workflows: ## Regenerate both workflow definitions under statemachines/ from xtask's one description
+	cargo xtask workflows
 
 diagram: ## Regenerate the workflow diagram in the README from the ASL
 	cargo xtask diagram

@@ -4,6 +4,8 @@
 //! * `samples`: every sample under `events/` (run through the real use cases in memory at a
 //!   fixed time), the memory seed, the manifest and one sample of every event type;
 //! * `schemas`: the JSON Schema of every event under `events/schemas/`;
+//! * `workflows`: both Step Functions definitions under `statemachines/`, from one
+//!   description ([`workflows`]);
 //! * `diagram`: the workflow diagram in the README, from the ASL;
 //! * `sign`: the headers a partner would send with a body (curl `-H` flags), to try a
 //!   deployed webhook by hand;
@@ -14,6 +16,7 @@ mod catalog;
 mod catalog_samples;
 mod output;
 mod samples;
+mod workflows;
 
 use std::process::ExitCode;
 
@@ -29,6 +32,7 @@ async fn main() -> ExitCode {
         Some("samples") => samples::generate(&root, &mut out).await,
         Some("schemas") => schemas(&mut out),
         Some("diagram") => diagram(&root, &mut out),
+        Some("workflows") => workflows::generate(&mut out),
         Some("sign") => return sign(&args[1..]),
         Some("catalog") => {
             return match catalog::run(&root, &args[1..]).await {
@@ -43,7 +47,7 @@ async fn main() -> ExitCode {
             };
         }
         _ => Err(format!(
-            "usage: cargo xtask <samples|schemas|diagram> [--check]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}",
+            "usage: cargo xtask <samples|schemas|workflows|diagram> [--check]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}",
             catalog::USAGE.replace("usage: ", "       ")
         )),
     };

@@ -73,7 +73,7 @@ impl Output {
                 ));
             }
             return Err(format!(
-                "{} generated files are out of date; run `cargo xtask samples` and `cargo xtask schemas`:\n  {}",
+                "{} generated files are out of date; run `make samples schemas workflows diagram`:\n  {}",
                 differ.len(),
                 differ.join("\n  ")
             ));
