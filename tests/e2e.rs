@@ -742,7 +742,13 @@ async fn a_pos_that_refuses_the_order_gets_it_cancelled_with_the_partner_and_fai
     assert_eq!(send(&c, &o).await, ack(o.partner));
     let v = settled(&c, &o, 1).await;
     assert_eq!(v.status.as_deref(), Some("Failed"));
-    assert_eq!(v.executions[0].status, "FAILED");
+    // Ended by the pipeline, visibly (Order Failed, the partner told): the execution succeeds;
+    // ExecutionsFailed is kept for executions that could not end their order.
+    assert_eq!(v.executions[0].status, "SUCCEEDED");
+    assert_eq!(
+        v.executions[0].path.last().map(String::as_str),
+        Some("Failed")
+    );
     assert!(
         v.executions[0]
             .path

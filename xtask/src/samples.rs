@@ -225,7 +225,7 @@ fn api_gateway_request(
     };
     json!({
         "version": "2.0",
-        "routeKey": "POST /webhooks/{partner}",
+        "routeKey": format!("POST /webhooks/{route}"),
         "rawPath": path,
         "rawQueryString": "",
         "headers": headers,
@@ -236,12 +236,11 @@ fn api_gateway_request(
             "domainPrefix": "sample",
             "http": { "method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7", "userAgent": "partner-webhooks/1.0" },
             "requestId": request_id,
-            "routeKey": "POST /webhooks/{partner}",
+            "routeKey": format!("POST /webhooks/{route}"),
             "stage": "$default",
             "time": "22/Nov/2026:18:00:00 +0000",
             "timeEpoch": sample_time().timestamp_millis(),
         },
-        "pathParameters": { "partner": route },
         "body": body,
         "isBase64Encoded": b64,
     })

@@ -50,6 +50,14 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
                     aws_json::JSON_1_1,
                 );
             }
+            if !bus.admit_put_events() {
+                return aws_json::error(
+                    StatusCode::BAD_REQUEST,
+                    "ThrottlingException",
+                    "Rate exceeded",
+                    aws_json::JSON_1_1,
+                );
+            }
             aws_json::ok(bus.put_events(&entries).await, aws_json::JSON_1_1)
         }
         "StartReplay" => {

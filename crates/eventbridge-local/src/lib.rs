@@ -77,6 +77,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use local_aws_core::clock::TimeScale;
+use local_aws_core::quota::{self, Quotas};
 use local_aws_core::{ACCOUNT, Authorizer, REGION};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -120,6 +121,7 @@ pub struct EventBridge {
     /// Keys the duplicate draws (see [`Bus::set_duplicate_seed`]).
     duplicate_seed: std::sync::Mutex<Option<u64>>,
     duplicated: std::sync::atomic::AtomicUsize,
+    quotas: std::sync::OnceLock<Arc<Quotas>>,
 }
 
 /// The ARN of the bus a `PutEvents` entry names (by name or ARN; `default` if none).
@@ -165,7 +167,24 @@ impl EventBridge {
             duplicate_ppm: std::sync::atomic::AtomicU32::new(0),
             duplicate_seed: std::sync::Mutex::new(None),
             duplicated: std::sync::atomic::AtomicUsize::new(0),
+            quotas: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Enforces `quotas` from now on (set once): a `PutEvents` request over the region's
+    /// requests per second is refused whole ([`EventBridge::admit_put_events`]), and target
+    /// invocations over the region's invocation rate are delayed, as EventBridge delays them.
+    pub fn set_quotas(&self, quotas: Arc<Quotas>) {
+        let _ = self.quotas.set(quotas);
+    }
+
+    /// Whether one more `PutEvents` request fits the quota; false means AWS answers
+    /// `ThrottlingException` ("Rate exceeded") for the whole request.
+    pub fn admit_put_events(&self) -> bool {
+        self.quotas
+            .get()
+            .and_then(|q| q.get(quota::PUT_EVENTS))
+            .is_none_or(|q| q.try_take())
     }
 
     /// Delivers this share (0 to 1) of events twice to each target they match, as
@@ -403,6 +422,13 @@ impl EventBridge {
             let result = if outage {
                 Err("ServiceUnavailable: the target is unavailable (fault injection)".to_owned())
             } else {
+                if let Some(q) = self
+                    .quotas
+                    .get()
+                    .and_then(|q| q.get(quota::TARGET_INVOCATIONS))
+                {
+                    q.take().await;
+                }
                 self.targets.deliver(rule, input.clone()).await
             };
             let error = match result {

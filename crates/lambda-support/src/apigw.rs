@@ -7,7 +7,7 @@ use base64::Engine as _;
 /// What intake reads of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookParts {
-    /// The `{partner}` path parameter (empty when absent).
+    /// The partner the route names (empty when it names none).
     pub partner: String,
     /// The headers whose values are text, names lower-case as API Gateway delivers them.
     pub headers: Vec<(String, String)>,
@@ -21,10 +21,20 @@ pub struct WebhookParts {
 pub fn webhook_parts(
     request: ApiGatewayV2httpRequest,
 ) -> Result<WebhookParts, base64::DecodeError> {
+    // The `{partner}` parameter of a `/webhooks/{partner}` route, else the last segment of
+    // the route the API matched (`POST /webhooks/doordash`: a route per partner, each with
+    // its own throttle). The route, not the client's path: only a declared route reaches here.
     let partner = request
         .path_parameters
         .get("partner")
         .cloned()
+        .or_else(|| {
+            request
+                .route_key
+                .as_deref()
+                .and_then(|k| k.rsplit_once("/webhooks/"))
+                .map(|(_, p)| p.to_owned())
+        })
         .unwrap_or_default();
     let headers = request
         .headers

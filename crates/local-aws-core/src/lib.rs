@@ -22,6 +22,7 @@
 
 pub mod aws_json;
 pub mod clock;
+pub mod quota;
 pub mod seeded;
 
 /// Region of the local services.

@@ -1,12 +1,15 @@
 //! The HTTP API: the template's routes served on loopback as API Gateway (HTTP API, payload
 //! format 2.0) serves them: each request becomes the event intake receives (raw body, base64
 //! when it is not text, lower-case headers, path parameters, request context), and the
-//! function's answer becomes the HTTP response. Throttling follows the template's route
-//! settings (token bucket); a function error is a 500, as API Gateway answers it.
+//! function's answer becomes the HTTP response. Throttling is API Gateway's: each route's
+//! token bucket from the template's route settings (its own `RouteSettings`, else the stage's
+//! `DefaultRouteSettings`), and the account's (10,000 requests per second, burst 5,000, in
+//! most regions; [`local_aws_core::quota::HTTP_API_ACCOUNT`]), a throttled request answered
+//! `429 {"message":"Too Many Requests"}`; a function error is a 500, as API Gateway answers
+//! it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -14,34 +17,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use local_aws_core::quota::{self, Quota, Quotas, Rate};
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
 
 use crate::app::{ACCOUNT, REGION, Route, RouteAuthorization};
 use crate::iam::{Caller, Iam};
 use crate::lambda::{Lambda, Outcome};
-
-struct Bucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
 
 /// The template's HTTP APIs, all served on one loopback port (their paths do not overlap).
 pub struct HttpApi {
@@ -49,8 +30,10 @@ pub struct HttpApi {
     lambda: Arc<Lambda>,
     iam: Arc<Iam>,
     meter: Arc<crate::meter::Meter>,
-    /// Each throttled API's token bucket, by API id.
-    buckets: BTreeMap<String, Mutex<Bucket>>,
+    /// Each throttled route's token bucket, by its index in `routes`.
+    buckets: BTreeMap<usize, Arc<Quota>>,
+    /// The account's, when quotas are enforced.
+    account: Option<Arc<Quota>>,
 }
 
 /// Matches `/webhooks/{partner}` against a path, giving the parameters.
@@ -91,24 +74,27 @@ fn is_text(headers: &HeaderMap) -> bool {
 }
 
 impl HttpApi {
-    /// The API for these routes.
+    /// The API for these routes, throttled as `quotas` says (the routes' own throttles are
+    /// scaled as AWS's quotas are, and reported with them).
     pub fn new(
         routes: Vec<Route>,
         lambda: Arc<Lambda>,
         iam: Arc<Iam>,
         meter: Arc<crate::meter::Meter>,
+        quotas: &Quotas,
     ) -> Arc<Self> {
         let buckets = routes
             .iter()
-            .filter_map(|r| {
+            .enumerate()
+            .filter_map(|(i, r)| {
                 let (rate, burst) = r.throttle?;
-                let bucket = Bucket {
-                    rate,
-                    burst,
-                    tokens: burst,
-                    at: Instant::now(),
-                };
-                Some((r.api_id.clone(), Mutex::new(bucket)))
+                let name = format!("apigateway:route {} {}", r.method, r.path);
+                let q = quotas.register(
+                    &name,
+                    quotas.scaled_rate(Rate::new(burst, rate)),
+                    "infra/template.yaml (RouteSettings, DefaultRouteSettings)",
+                );
+                Some((i, q))
             })
             .collect();
         Arc::new(Self {
@@ -117,6 +103,7 @@ impl HttpApi {
             iam,
             meter,
             buckets,
+            account: quotas.get(quota::HTTP_API_ACCOUNT),
         })
     }
 
@@ -149,17 +136,17 @@ async fn handle(
 ) -> Response {
     api.meter.http_api_request(body.len());
     let path = uri.path().to_owned();
-    let Some((route, params)) = api
+    let Some((index, route, params)) = api
         .routes
         .iter()
-        .filter(|r| r.method == method.as_str() || r.method == "ANY")
-        .find_map(|r| match_path(&r.path, &path).map(|p| (r, p)))
+        .enumerate()
+        .filter(|(_, r)| r.method == method.as_str() || r.method == "ANY")
+        .find_map(|(i, r)| match_path(&r.path, &path).map(|p| (i, r, p)))
     else {
         return message(StatusCode::NOT_FOUND, "Not Found");
     };
-    if let Some(b) = api.buckets.get(&route.api_id)
-        && !b.lock().await.take()
-    {
+    let route_throttled = api.buckets.get(&index).is_some_and(|q| !q.try_take());
+    if route_throttled || api.account.as_ref().is_some_and(|q| !q.try_take()) {
         return message(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
     }
     if body.len() > 10 * 1024 * 1024 {
@@ -381,17 +368,5 @@ mod tests {
         // A trailing slash is another path, as on API Gateway.
         assert!(match_path("/webhooks/{partner}", "/webhooks/app/").is_none());
         assert!(match_path("/catalog/stores", "/catalog/stores/").is_none());
-    }
-
-    #[test]
-    fn a_bucket_allows_its_burst_then_refuses() {
-        let mut b = Bucket {
-            rate: 0.0,
-            burst: 2.0,
-            tokens: 2.0,
-            at: Instant::now(),
-        };
-        assert!(b.take() && b.take());
-        assert!(!b.take());
     }
 }

@@ -104,13 +104,14 @@ pub struct Route {
     pub path: String,
     /// The function's name.
     pub function: String,
-    /// The API's throttling: steady rate per second and burst.
+    /// The route's throttling (its own route settings, else the stage's defaults): steady
+    /// rate per second and burst.
     pub throttle: Option<(f64, f64)>,
     /// `arn:aws:execute-api:<region>:<account>:<api id>/<stage>`: with `/<METHOD>/<path>`, the
     /// `aws:SourceArn` the API invokes the function with, and the resource a caller needs
     /// `execute-api:Invoke` on.
     pub source_arn_prefix: String,
-    /// The API's id (its throttling is per API).
+    /// The API's id.
     pub api_id: String,
     /// Who may call it.
     pub authorization: RouteAuthorization,
@@ -496,20 +497,26 @@ impl App {
 
         // Each route with its own API's throttling and id (SAM's implicit API: the first).
         let apis = t.of_kind("AWS::Serverless::HttpApi");
-        let api_settings = |logical: Option<&str>| {
+        // A route's throttle: its own `RouteSettings` entry (by route key, `POST /path`), else
+        // the stage's `DefaultRouteSettings`, each limit separately as API Gateway reads them.
+        let api_settings = |logical: Option<&str>, route_key: &str| {
             let api = match logical {
                 Some(id) => apis.iter().find(|a| a.id == id),
                 None => apis.first(),
             };
             let throttle = api.and_then(|api| {
                 let p = r.resolve(&api.properties).ok()?;
-                let rate = p
-                    .pointer("/DefaultRouteSettings/ThrottlingRateLimit")
-                    .and_then(Value::as_f64)?;
-                let burst = p
-                    .pointer("/DefaultRouteSettings/ThrottlingBurstLimit")
-                    .and_then(Value::as_f64)?;
-                Some((rate, burst))
+                let limit = |name: &str| {
+                    p.get("RouteSettings")
+                        .and_then(|rs| rs.get(route_key))
+                        .and_then(|rs| rs.get(name))
+                        .or_else(|| p.pointer(&format!("/DefaultRouteSettings/{name}")))
+                        .and_then(Value::as_f64)
+                };
+                Some((
+                    limit("ThrottlingRateLimit")?,
+                    limit("ThrottlingBurstLimit")?,
+                ))
             });
             let api_id = api
                 .and_then(|api| r.refs.get(&api.id).and_then(s))
@@ -518,7 +525,10 @@ impl App {
         };
         let mut routes = Vec::new();
         for route in t.routes() {
-            let (throttle, api_id) = api_settings(route.api.as_deref());
+            let (throttle, api_id) = api_settings(
+                route.api.as_deref(),
+                &format!("{} {}", route.method, route.path),
+            );
             let authorization = match route.authorizer.as_deref() {
                 None => RouteAuthorization::None,
                 Some("AWS_IAM") => RouteAuthorization::Iam,
@@ -662,19 +672,28 @@ mod tests {
         assert!(app.rules.iter().any(
             |r| matches!(&r.target, Target::Function { name } if name == "orders-t-release-order")
         ));
-        // The partners' webhook route is open (intake authenticates each partner itself);
-        // every catalogue admin route is AWS_IAM, on an API of its own with its own
-        // throttling.
-        assert_eq!(app.routes.len(), 9);
-        let webhook = app
-            .routes
-            .iter()
-            .find(|r| r.path == "/webhooks/{partner}")
-            .unwrap();
-        assert_eq!(
-            (webhook.method.as_str(), webhook.authorization),
-            ("POST", RouteAuthorization::None)
-        );
+        // The partners' webhook routes are open (intake authenticates each partner itself),
+        // one per partner with its own throttle from RouteSettings; every catalogue admin
+        // route is AWS_IAM, on an API of its own with its own throttling.
+        assert_eq!(app.routes.len(), 12);
+        let webhook = |partner: &str| {
+            app.routes
+                .iter()
+                .find(|r| r.path == format!("/webhooks/{partner}"))
+                .unwrap()
+        };
+        for (partner, rate, burst) in [
+            ("doordash", 3150.0, 6300.0),
+            ("ubereats", 500.0, 1000.0),
+            ("grubhub", 200.0, 400.0),
+            ("app", 800.0, 1600.0),
+        ] {
+            let r = webhook(partner);
+            assert_eq!(
+                (r.method.as_str(), r.authorization, r.throttle),
+                ("POST", RouteAuthorization::None, Some((rate, burst)))
+            );
+        }
         let admin: Vec<&Route> = app
             .routes
             .iter()
@@ -683,7 +702,7 @@ mod tests {
         assert_eq!(admin.len(), 8);
         for r in &admin {
             assert_eq!(r.authorization, RouteAuthorization::Iam, "{r:?}");
-            assert_ne!(r.api_id, webhook.api_id, "{r:?}");
+            assert_ne!(r.api_id, webhook("app").api_id, "{r:?}");
             assert_eq!(r.throttle, Some((50.0, 100.0)), "{r:?}");
         }
         let sm = &app.state_machines[0];

@@ -31,6 +31,7 @@ use crate::sim::partner::{OrderBook, PartnerLedger};
 use crate::sim::pos::PosBook;
 use crate::sim::{Faults, Sim};
 use crate::webhooks;
+use local_aws_core::quota::Quotas;
 
 /// The partners, in display order.
 pub const PARTNERS: [Partner; 4] = [
@@ -141,6 +142,9 @@ pub struct Options {
     pub account_concurrency: usize,
     /// Which workflows orders run through (the template's split, or Standard only).
     pub topology: crate::topology::Topology,
+    /// AWS's quotas the services enforce (`--region`, `--quota-scale`; us-east-1's defaults
+    /// unscaled unless a run asks otherwise).
+    pub quotas: Arc<Quotas>,
 }
 
 impl Options {
@@ -162,6 +166,10 @@ impl Options {
             iam: true,
             account_concurrency: crate::lambda::DEFAULT_ACCOUNT_CONCURRENCY,
             topology: crate::topology::Topology::Split,
+            quotas: Arc::new(
+                Quotas::aws_defaults(crate::app::REGION, 1.0)
+                    .unwrap_or_else(|_| Quotas::unlimited()),
+            ),
         }
     }
 }
@@ -233,6 +241,8 @@ pub struct LocalCloud {
     pub meter: Arc<crate::meter::Meter>,
     /// The workflow topology it runs.
     pub topology: crate::topology::Topology,
+    /// AWS's quotas the services enforce, with what each was asked for.
+    pub quotas: Arc<Quotas>,
     /// Where the functions' logs go.
     pub log_dir: PathBuf,
     webhook_secrets: BTreeMap<String, String>,
@@ -308,6 +318,9 @@ impl Integrations for LocalIntegrations {
                     .authorize_identity(&identity, "events:PutEvents", &bus)
             })
             .map_err(|d| crate::iam::integration_denial("events", &d))?;
+        if !self.bus.admit_put_events() {
+            return Err(("ThrottlingException".to_owned(), "Rate exceeded".to_owned()));
+        }
         Ok(self.bus.put_events(&entries).await)
     }
 
@@ -566,6 +579,7 @@ impl LocalCloud {
                 iam.clone(),
                 dynamo_throttle.clone(),
                 meter.clone(),
+                opts.quotas.clone(),
             ),
         ));
 
@@ -600,7 +614,13 @@ impl LocalCloud {
                 log_dir: opts.state_dir.join("logs"),
                 time_scale: opts.time_scale,
                 iam: iam.clone(),
-                account_concurrency: opts.account_concurrency,
+                account_concurrency: opts
+                    .quotas
+                    .lambda_account_concurrency()
+                    .map_or(opts.account_concurrency, |q| {
+                        q.min(opts.account_concurrency)
+                    }),
+                quotas: opts.quotas.clone(),
             },
             queues.clone(),
         )
@@ -625,7 +645,9 @@ impl LocalCloud {
             meter: meter.clone(),
             sfn: std::sync::OnceLock::new(),
         });
+        bus.set_quotas(opts.quotas.clone());
         let sfn = Sfn::new(integrations.clone(), opts.time_scale);
+        sfn.set_quotas(opts.quotas.clone());
         let _ = integrations.sfn.set(Arc::downgrade(&sfn));
         sfn.label_progress(&[
             "/detail/data/partnerOrderId",
@@ -652,6 +674,7 @@ impl LocalCloud {
             lambda.clone(),
             iam.clone(),
             meter.clone(),
+            &opts.quotas,
         );
         let (l, api_url) = bind(opts.api_port).await?;
         servers.push(serve(l, api.router()));
@@ -683,6 +706,7 @@ impl LocalCloud {
             dynamo_throttle,
             meter,
             topology: opts.topology,
+            quotas: opts.quotas.clone(),
             log_dir: opts.state_dir.join("logs"),
             webhook_secrets,
             dynamo: Mutex::new(dynamo),

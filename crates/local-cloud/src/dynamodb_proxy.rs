@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::app::{ACCOUNT, REGION};
 use crate::aws_json;
 use crate::iam::{AccessDenied, Iam, Identity};
+use local_aws_core::quota::Quotas;
 
 /// The error type DynamoDB answers a refused request with.
 pub const ACCESS_DENIED: &str = "com.amazon.coral.service#AccessDeniedException";
@@ -191,6 +192,42 @@ struct Proxy {
     iam: Arc<Iam>,
     throttle: Arc<Throttle>,
     meter: Arc<crate::meter::Meter>,
+    quotas: Arc<Quotas>,
+}
+
+/// The partitions a request writes and reads, as `(family, "table#key")`: each item an
+/// item operation or transaction names by its key (the whole key stands for its partition),
+/// and a query's table with its key condition's values. One request unit each (items past
+/// 1 KB written, or 4 KB read, take more on AWS: the orders here are under that).
+fn partitions(operation: &str, request: &Value) -> Vec<(&'static str, String)> {
+    use local_aws_core::quota::{DYNAMODB_PARTITION_READS, DYNAMODB_PARTITION_WRITES};
+    let key_of = |body: &Value| {
+        let table = body["TableName"].as_str().unwrap_or_default();
+        let key = body.get("Key").or_else(|| body.get("Item")).cloned();
+        format!("{table}#{}", key.unwrap_or(Value::Null))
+    };
+    match operation {
+        "PutItem" | "UpdateItem" | "DeleteItem" => {
+            vec![(DYNAMODB_PARTITION_WRITES, key_of(request))]
+        }
+        "GetItem" => vec![(DYNAMODB_PARTITION_READS, key_of(request))],
+        "Query" => vec![(
+            DYNAMODB_PARTITION_READS,
+            format!(
+                "{}#{}",
+                request["TableName"].as_str().unwrap_or_default(),
+                request["ExpressionAttributeValues"]
+            ),
+        )],
+        "TransactWriteItems" => request["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.as_object()?.values().next())
+            .map(|body| (DYNAMODB_PARTITION_WRITES, key_of(body)))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The endpoint, forwarding to DynamoDB Local at `upstream`, refusing what `throttle` says.
@@ -199,6 +236,7 @@ pub fn router(
     iam: Arc<Iam>,
     throttle: Arc<Throttle>,
     meter: Arc<crate::meter::Meter>,
+    quotas: Arc<Quotas>,
 ) -> Router {
     Router::new()
         .fallback(post(handle))
@@ -208,6 +246,7 @@ pub fn router(
             iam,
             throttle,
             meter,
+            quotas,
         }))
 }
 
@@ -224,6 +263,19 @@ async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) ->
             denied.message,
             aws_json::JSON_1_0,
         );
+    }
+    // One partition takes 1,000 write and 3,000 read units a second, on demand or not.
+    for (family, key) in partitions(&operation, &request) {
+        if p.quotas.keyed(family, &key).is_some_and(|q| !q.try_take()) {
+            return aws_json::error(
+                StatusCode::BAD_REQUEST,
+                "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+                format!(
+                    "Throughput exceeds the current capacity for one or more partitions of the table ({family})"
+                ),
+                aws_json::JSON_1_0,
+            );
+        }
     }
     // The meter asks for the request's consumed capacity (and hides it again if the caller
     // did not).

@@ -138,6 +138,9 @@ struct Pool {
     stats: Mutex<FunctionStats>,
     /// Invocations admitted and not yet answered (queued or running).
     admitted: std::sync::atomic::AtomicUsize,
+    /// Execution environments Lambda would have made for it so far: the most invocations it
+    /// had at once (each one more draws on the function's scaling rate).
+    environments: std::sync::atomic::AtomicUsize,
 }
 
 /// One admitted invocation, counted against its function's and the account's concurrency
@@ -176,6 +179,9 @@ pub struct LambdaConfig {
     /// The account's concurrent executions ([`DEFAULT_ACCOUNT_CONCURRENCY`] unless a run
     /// sets it lower to see throttling).
     pub account_concurrency: usize,
+    /// AWS's quotas: each function's scaling rate (new execution environments), and the
+    /// scale its reserved concurrency is divided by.
+    pub quotas: Arc<local_aws_core::quota::Quotas>,
 }
 
 /// The Lambda service.
@@ -394,6 +400,7 @@ impl Lambda {
                 workers: workers.iter().map(|(w, _)| w.clone()).collect(),
                 stats: Mutex::default(),
                 admitted: std::sync::atomic::AtomicUsize::new(0),
+                environments: std::sync::atomic::AtomicUsize::new(0),
             });
             for (worker, listener) in workers {
                 let state = WorkerState {
@@ -564,9 +571,28 @@ impl Lambda {
             pool,
             total: &self.admitted,
         };
-        let reason = match pool.function.reserved_concurrency {
+        let reserved = pool
+            .function
+            .reserved_concurrency
+            .map(|r| self.config.quotas.scaled_concurrency(r));
+        let reason = match reserved {
             Some(r) if mine >= r as usize => "ReservedFunctionConcurrentInvocationLimitExceeded",
             _ if all >= self.config.account_concurrency => "ConcurrentInvocationLimitExceeded",
+            _ if mine >= pool.environments.load(Ordering::SeqCst) => {
+                // One more environment than the function ever had: the scaling rate (1,000
+                // new environments every 10 s per function) must allow it.
+                match self
+                    .config
+                    .quotas
+                    .keyed(local_aws_core::quota::LAMBDA_SCALING, &pool.function.name)
+                {
+                    Some(q) if !q.try_take() => "FunctionScalingRateExceeded",
+                    _ => {
+                        pool.environments.fetch_max(mine + 1, Ordering::SeqCst);
+                        return Ok(admission);
+                    }
+                }
+            }
             _ => return Ok(admission),
         };
         Err(Outcome::err(
@@ -983,6 +1009,7 @@ mod tests {
             time_scale: TimeScale::new(1000.0),
             iam: Arc::default(),
             account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
+            quotas: Arc::new(local_aws_core::quota::Quotas::unlimited()),
         };
         let err = match Lambda::start(&[], config, Arc::new(Queues::default())).await {
             Ok(_) => panic!("an unknown binary name was accepted"),
@@ -1047,6 +1074,7 @@ while True:
             time_scale: TimeScale::new(1.0),
             iam: Arc::default(),
             account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
+            quotas: Arc::new(local_aws_core::quota::Quotas::unlimited()),
         };
         let lambda = Lambda::start(&[function], config, Arc::new(Queues::default()))
             .await
@@ -1091,6 +1119,7 @@ while True:
             time_scale: TimeScale::new(1000.0),
             iam: Arc::default(),
             account_concurrency,
+            quotas: Arc::new(local_aws_core::quota::Quotas::unlimited()),
         };
         Lambda::start(&[f], config, queues).await.unwrap()
     }

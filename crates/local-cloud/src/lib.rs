@@ -30,6 +30,7 @@ pub mod iam;
 pub mod lambda;
 pub mod meter;
 pub mod queues;
+pub mod quota_report;
 pub mod secrets;
 pub mod sim;
 pub mod topology;

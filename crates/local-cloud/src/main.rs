@@ -66,6 +66,27 @@ struct CloudArgs {
     /// at-least-once delivery may (`chaos` sets its own).
     #[arg(long, default_value_t = 0.0)]
     bus_duplicate_rate: f64,
+    /// Whose default AWS quotas the services enforce (Step Functions, EventBridge, HTTP API,
+    /// Lambda, DynamoDB partitions; their figures differ by region).
+    #[arg(long, default_value = "us-east-1", value_parser = parse_region)]
+    region: String,
+    /// Divide every rate and concurrency quota by this (a run at peak/k then has the peak's
+    /// ratio of load to quota).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    quota_scale: f64,
+    /// Enforce no quota at all (for debugging only: what passes without them may be throttled
+    /// on AWS).
+    #[arg(long)]
+    no_quotas: bool,
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    local_aws_core::quota::Quotas::aws_defaults(s, 1.0).map(|_| s.to_owned())
+}
+
+fn parse_scale(s: &str) -> Result<f64, String> {
+    let k: f64 = s.parse().map_err(|e| format!("{s:?}: {e}"))?;
+    local_aws_core::quota::Quotas::aws_defaults("us-east-1", k).map(|_| k)
 }
 
 #[derive(Subcommand)]
@@ -248,6 +269,13 @@ fn options(root: &Path, a: &CloudArgs) -> Options {
     o.dynamodb_endpoint = a.dynamodb_endpoint.clone();
     o.iam = !a.no_iam;
     o.account_concurrency = a.account_concurrency.max(1);
+    o.quotas = Arc::new(if a.no_quotas {
+        local_aws_core::quota::Quotas::unlimited()
+    } else {
+        // Both were checked when the arguments were parsed.
+        local_aws_core::quota::Quotas::aws_defaults(&a.region, a.quota_scale)
+            .unwrap_or_else(|_| local_aws_core::quota::Quotas::unlimited())
+    });
     if a.release {
         o.bin_dir = root.join("target/release");
     }

@@ -83,6 +83,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, RwLock, broadcast, oneshot, watch};
 
 pub use local_aws_core::clock::TimeScale;
+use local_aws_core::quota::{self, Quotas};
 use local_aws_core::{ACCOUNT, REGION};
 
 pub use history::HistoryEvent;
@@ -404,6 +405,7 @@ pub struct Sfn {
     time_scale: TimeScale,
     progress: broadcast::Sender<Progress>,
     progress_label: std::sync::OnceLock<Vec<String>>,
+    quotas: std::sync::OnceLock<Arc<Quotas>>,
 }
 
 /// Why a call to the service failed: an API error type and message.
@@ -437,7 +439,37 @@ impl Sfn {
             time_scale,
             progress,
             progress_label: std::sync::OnceLock::new(),
+            quotas: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Enforces `quotas` from now on (set once; later calls are ignored): `StartExecution`
+    /// per workflow type and `SendTask*` refused with `ThrottlingException` when their bucket
+    /// is empty, Standard state transitions (each state entered, each retry) delayed until a
+    /// token comes, as AWS throttles them. Without quotas, nothing is limited.
+    pub fn set_quotas(&self, quotas: Arc<Quotas>) {
+        let _ = self.quotas.set(quotas);
+    }
+
+    fn quota(&self, name: &str) -> Option<Arc<quota::Quota>> {
+        self.quotas.get().and_then(|q| q.get(name))
+    }
+
+    /// Refuses a request when `name`'s bucket is empty, as AWS answers a throttled API call.
+    fn admit(&self, name: &str) -> Result<(), ApiError> {
+        match self.quota(name) {
+            Some(q) if !q.try_take() => Err(api_err("ThrottlingException", "Rate exceeded")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits for a state transition's token if `exec` is a Standard execution.
+    pub(crate) async fn transition(&self, exec: &Execution) {
+        if exec.machine.workflow_type == WorkflowType::Standard
+            && let Some(q) = self.quota(quota::STATE_TRANSITION)
+        {
+            q.take().await;
+        }
     }
 
     /// Labels each [`Progress`] notice with the string at the first of `pointers` (JSON
@@ -511,6 +543,10 @@ impl Sfn {
                 "StateMachineDoesNotExist",
                 format!("State Machine Does Not Exist: '{machine_arn}'"),
             )
+        })?;
+        self.admit(match machine.workflow_type {
+            WorkflowType::Standard => quota::STANDARD_START_EXECUTION,
+            WorkflowType::Express => quota::EXPRESS_START_EXECUTION,
         })?;
         // An execution's input has the same 256 KiB quota as a state's (the StartExecution
         // reference: `input`, "Length Constraints: Maximum length of 262144").
@@ -694,6 +730,7 @@ impl Sfn {
 
     /// `SendTaskSuccess`.
     pub async fn send_task_success(&self, token: &str, output: Value) -> Result<(), ApiError> {
+        self.admit(quota::SEND_TASK)?;
         self.callback(token, Ok(output)).await
     }
 
@@ -704,12 +741,14 @@ impl Sfn {
         error: &str,
         cause: &str,
     ) -> Result<(), ApiError> {
+        self.admit(quota::SEND_TASK)?;
         self.callback(token, Err(AslError::named(error, cause)))
             .await
     }
 
     /// `SendTaskHeartbeat`.
     pub async fn send_task_heartbeat(&self, token: &str) -> Result<(), ApiError> {
+        self.admit(quota::SEND_TASK)?;
         match self.tokens.lock().await.get(token) {
             Some(w) => {
                 let _ = w.heartbeat.send(Instant::now());
@@ -878,6 +917,87 @@ mod tests {
         async fn dynamodb(&self, _: &str, op: &str, _: Value) -> Result<Value, (String, String)> {
             Err(("ResourceNotFoundException".into(), op.into()))
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn starts_and_callbacks_over_their_quota_are_throttled_and_standard_transitions_wait() {
+        let s = sfn();
+        // us-east-1 divided by 1,300: a Standard start bucket of 1 refilled at 0.23/s, an
+        // Express one of 4.6 refilled at 4.6/s, 3.8 transitions a second, SendTask* 2.3.
+        s.set_quotas(Arc::new(
+            Quotas::aws_defaults("us-east-1", 1_300.0).unwrap(),
+        ));
+        let passes = |n: usize| {
+            let states: serde_json::Map<String, Value> = (0..n)
+                .map(|i| {
+                    let next = if i + 1 < n {
+                        json!({"Type": "Pass", "Next": format!("S{}", i + 1)})
+                    } else {
+                        json!({"Type": "Pass", "End": true})
+                    };
+                    (format!("S{i}"), next)
+                })
+                .collect();
+            json!({"StartAt": "S0", "States": states})
+        };
+        let standard = s.create_state_machine("std", &passes(6)).await.unwrap();
+        let express = s
+            .create_typed_state_machine("exp", &passes(6), WorkflowType::Express)
+            .await
+            .unwrap();
+        s.start_execution(&standard, None, json!({})).await.unwrap();
+        let refused = s
+            .start_execution(&standard, None, json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (refused.error_type.as_str(), refused.message.as_str()),
+            ("ThrottlingException", "Rate exceeded")
+        );
+        let express_started = futures_count(&s, &express, 10).await;
+        assert_eq!(express_started, 4, "Express has its own, larger bucket");
+        // SendTask*: two of five pass, the rest are throttled before the token is looked at.
+        let mut answers = Vec::new();
+        for _ in 0..5 {
+            answers.push(
+                s.send_task_heartbeat("no-such-token")
+                    .await
+                    .unwrap_err()
+                    .error_type,
+            );
+        }
+        assert_eq!(
+            answers,
+            [
+                "InvalidToken",
+                "InvalidToken",
+                "ThrottlingException",
+                "ThrottlingException",
+                "ThrottlingException"
+            ]
+        );
+        // The Standard execution's six states drew on a bucket of 3.8 transitions: three at
+        // once, the other three each waited for a token; the four Express executions' 24
+        // states drew on nothing.
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let use_ = s
+            .quotas
+            .get()
+            .unwrap()
+            .get(quota::STATE_TRANSITION)
+            .unwrap()
+            .report();
+        assert_eq!((use_.taken, use_.delayed), (6, 3));
+    }
+
+    async fn futures_count(s: &Arc<Sfn>, arn: &str, n: usize) -> usize {
+        let mut ok = 0;
+        for _ in 0..n {
+            if s.start_execution(arn, None, json!({})).await.is_ok() {
+                ok += 1;
+            }
+        }
+        ok
     }
 
     #[tokio::test]

@@ -169,6 +169,7 @@ impl Runner {
                 let state = m
                     .state(&current)
                     .ok_or_else(|| AslError::runtime(format!("no state {current:?}")))?;
+                self.sfn.transition(&self.exec).await;
                 self.exec
                     .record(
                         &format!("{}StateEntered", state.kind()),
@@ -477,6 +478,8 @@ impl Runner {
                 // in real time, and scaling one side of that race would let the local cloud
                 // decide it differently from AWS.
                 tokio::time::sleep(std::time::Duration::from_secs_f64(delay.max(0.0))).await;
+                // A retry is a state transition too (billed and throttled as one).
+                self.sfn.transition(&self.exec).await;
                 continue;
             }
             if let Some(c) = catch
@@ -757,8 +760,12 @@ fn lambda_error(error_type: &str, message: &str) -> AslError {
         | "AWSLambdaException" => {
             return AslError::named(format!("Lambda.{error_type}"), message);
         }
-        // A process that crashed, ran out of memory or overran its timeout: AWS reports these
-        // unhandled errors as `Lambda.Unknown` (the cause keeps the runtime's own error type).
+        // A function that overran its timeout: reported under the runtime's own name, as
+        // executions on AWS show it (`Sandbox.Timedout`, "Task timed out after …"), though the
+        // developer guide groups timeouts with the errors below. A workflow must retry both.
+        "Sandbox.Timedout" => "Sandbox.Timedout".to_owned(),
+        // A process that crashed or ran out of memory: `Lambda.Unknown` (the developer guide,
+        // "Handle transient Lambda service exceptions"; the cause keeps the runtime's type).
         t if t.starts_with("Runtime.") || t.starts_with("Sandbox.") => "Lambda.Unknown".to_owned(),
         other => other.to_owned(),
     };

@@ -6,7 +6,8 @@ use super::Flavor::{self, Express, Standard};
 use super::json::{Json, null, obj};
 
 /// The Lambda service errors AWS recommends retrying for `lambda:invoke` (a throttle, a
-/// service fault, the SDK giving up), and the error of a function whose process died.
+/// service fault, the SDK giving up; the developer guide, "Handle transient Lambda service
+/// exceptions").
 const LAMBDA_SERVICE: [&str; 5] = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -14,7 +15,10 @@ const LAMBDA_SERVICE: [&str; 5] = [
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.TooManyRequestsException",
 ];
-const LAMBDA_UNKNOWN: &str = "Lambda.Unknown";
+/// A function whose process died (crash, out of memory: `Lambda.Unknown`) or overran its
+/// timeout (`Sandbox.Timedout`, as executions show it; the guide files timeouts under
+/// `Lambda.Unknown`): transient, the step retried on a fresh process.
+const LAMBDA_UNHANDLED: [&str; 2] = ["Lambda.Unknown", "Sandbox.Timedout"];
 
 const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 const PUT_EVENTS: &str = "arn:aws:states:::events:putEvents";
@@ -114,14 +118,14 @@ fn lambda_retries(
         Express => {
             let mut all: Vec<String> = dep.error().map(str::to_owned).into_iter().collect();
             all.extend(transient);
-            all.push(LAMBDA_UNKNOWN.to_owned());
+            all.extend(strings(&LAMBDA_UNHANDLED));
             vec![Retry::new(all, 1, 1, 5)]
         }
         Standard => {
             let (interval, attempts, max_delay) = storage;
             let mut out: Vec<Retry> = dep.standard_retry().into_iter().collect();
             out.push(Retry::new(transient, interval, attempts, max_delay));
-            out.push(Retry::new(vec![LAMBDA_UNKNOWN.to_owned()], 2, 2, 10));
+            out.push(Retry::new(strings(&LAMBDA_UNHANDLED), 2, 2, 10));
             out
         }
     }
@@ -724,9 +728,8 @@ fn endings(flavor: Flavor) -> Vec<(&'static str, Json)> {
         ),
         (
             "Failed",
-            fail(
-                "OrderFailed",
-                "The order could not be completed; Order Failed was published with the reason.",
+            succeed(
+                "The order could not be completed: Order Failed was published with the reason and the partner told. An ending the pipeline made, so the execution succeeds; ExecutionsFailed (and its alarm) counts only executions that could not end their order.",
             ),
         ),
     ]
@@ -1006,6 +1009,13 @@ fn standard() -> Vec<(String, Json)> {
     s.extend(endings(Standard));
     s.push(("Record failure", record_failure()));
     s.push(("Publish failure", publish_failure()));
+    s.push((
+        "Compensation failed",
+        fail(
+            "CompensationFailed",
+            "Compensation did not complete (the partner may not have been told); the order was marked Failed directly and Order Failed published. The execution fails so that it alarms.",
+        ),
+    ));
     s.push(("Outcome not published", outcome_not_published()));
     s.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
@@ -1095,7 +1105,7 @@ fn publish_failure() -> Json {
         Standard,
         "Order Failed, built here because no function could build it.",
         "$",
-        "Failed",
+        "Compensation failed",
     ) {
         Json::Object(o) => o,
         _ => unreachable!("a Task is an object"),

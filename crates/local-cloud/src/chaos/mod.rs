@@ -115,6 +115,11 @@ pub struct Report {
     pub latency: BTreeMap<String, (usize, f64, f64)>,
     /// What the plan needed injected at least, and what was (invariant 10).
     pub floors: Vec<Floor>,
+    /// AWS's quotas: each one's busiest second, headroom and throttles.
+    pub quotas: Vec<crate::quota_report::QuotaRow>,
+    /// The quota table, as printed.
+    #[serde(skip)]
+    pub quota_table: String,
     /// Failed orders, each with the injected faults its verdict found for it (invariant 8).
     pub failures: BTreeMap<String, Vec<String>>,
     /// Broken promises, with the paths the order's executions took.
@@ -337,6 +342,11 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         outcomes,
         latency,
         floors,
+        quotas: crate::quota_report::rows(&cloud.quotas),
+        quota_table: crate::quota_report::table(
+            &cloud.quotas,
+            &crate::quota_report::rows(&cloud.quotas),
+        ),
         failures,
         violations,
         send_seconds,
@@ -938,6 +948,8 @@ impl std::fmt::Display for Report {
                 .collect::<Vec<_>>()
                 .join(", ")
         )?;
+        writeln!(f)?;
+        write!(f, "{}", self.quota_table)?;
         writeln!(f)?;
         writeln!(
             f,
