@@ -76,6 +76,8 @@ fn parse_input(function: &str, v: &Value) -> Result<(), String> {
         "accept-order" => parses_as::<AcceptInput>(v),
         "hold-order" => parses_as::<HoldInput>(v),
         "pos" => parses_as::<PosInput>(v),
+        // An SQS batch whose bodies are handovers (or, in one sample, meant not to be).
+        "handover" => parses_as::<aws_lambda_events::sqs::SqsEvent>(v),
         "release-order" => parse_event(v).and_then(|()| {
             let detail_type = v["detail-type"].as_str().unwrap_or_default();
             let handled = pipeline::usecases::release::HANDLED;

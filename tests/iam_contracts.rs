@@ -49,18 +49,7 @@ fn app_and_iam() -> (App, Iam) {
 /// on an AWS backend that records the adapters it hands out.
 async fn calls_of(binary: &str, env: &Env) -> Vec<AwsCall> {
     let backend = wiring::Backend::from_env(env).await.unwrap();
-    let built = match binary {
-        "intake" => wiring::intake(env, &backend).await.map(|_| ()),
-        "dedup" => wiring::dedup(env, &backend).await.map(|_| ()),
-        "adapt-order" => wiring::adapt(env, &backend).await.map(|_| ()),
-        "accept-order" => wiring::accept(env, &backend).await.map(|_| ()),
-        "hold-order" => wiring::hold(env, &backend).await.map(|_| ()),
-        "pos" => wiring::pos(env, &backend).await.map(|_| ()),
-        "release-order" => wiring::release(env, &backend).await.map(|_| ()),
-        "catalog-admin" => wiring::catalog_admin(env, &backend).await.map(|_| ()),
-        "store-status" => wiring::store_status(env, &backend).await.map(|_| ()),
-        other => panic!("unknown binary {other}"),
-    };
+    let built = wiring::build(binary, env, &backend).await;
     built.unwrap_or_else(|e| panic!("{binary} does not build: {e}"));
     backend.aws_calls()
 }
@@ -192,6 +181,13 @@ fn task_needs(definition: &Value, tables: &BTreeMap<String, String>) -> Needs {
                 "states:StartExecution",
                 p["StateMachineArn"].as_str().unwrap().to_owned(),
             ),
+            "sqs:sendMessage" => (
+                "sqs:SendMessage",
+                format!(
+                    "arn:aws:sqs:us-east-1:000000000000:{}",
+                    p["QueueUrl"].as_str().unwrap().rsplit('/').next().unwrap()
+                ),
+            ),
             other => panic!("a Task resource the contract does not read: {other}"),
         };
         out.insert((action.to_owned(), on));
@@ -222,7 +218,8 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
             "pos",
             "release-order",
             "catalog-admin",
-            "store-status"
+            "store-status",
+            "handover"
         ]),
         "every function, by name"
     );
@@ -250,6 +247,24 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
         for call in &calls {
             for arn in arn_of(call, &f.env, &holding) {
                 needs.insert((call.action.to_owned(), arn));
+            }
+        }
+        // Its event source mappings poll with its role (the Lambda developer guide,
+        // "Execution role permissions" for SQS).
+        for (_, mapping) in app
+            .queue_triggers
+            .iter()
+            .filter(|(name, _)| *name == f.name)
+        {
+            for action in [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+            ] {
+                needs.insert((
+                    action.to_owned(),
+                    format!("arn:aws:sqs:us-east-1:000000000000:{}", mapping.queue),
+                ));
             }
         }
         // A failure destination SAM grants SendMessage on is needed too.

@@ -349,6 +349,32 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
                 );
                 used.insert(key);
             }
+            "arn:aws:states:::sqs:sendMessage" => {
+                let key = placeholder(&params["QueueUrl"]).unwrap();
+                let queue = subs[&key]["Ref"].as_str().unwrap();
+                assert_eq!(t.resource(queue).unwrap().kind, "AWS::SQS::Queue", "{name}");
+                let statements: Vec<Value> = machine.properties["Policies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|p| p.get("Statement").and_then(Value::as_array).cloned())
+                    .flatten()
+                    .collect();
+                let granted = statements.iter().any(|st| {
+                    st["Effect"] == "Allow"
+                        && st["Action"] == "sqs:SendMessage"
+                        && st["Resource"] == json!({"Fn::GetAtt": [queue, "Arn"]})
+                });
+                assert!(granted, "{name}: the workflow may send to {queue}");
+                // A function takes the queue's messages (the handover).
+                assert!(
+                    t.queue_triggers()
+                        .iter()
+                        .any(|q| q.queue == json!({"Fn::GetAtt": [queue, "Arn"]})),
+                    "{name}: nothing takes {queue}'s messages"
+                );
+                used.insert(key);
+            }
             other => panic!("{name}: {other} is not an integration the template provides"),
         }
     }
@@ -470,6 +496,23 @@ fn tasks_pass_what_is_expected(t: &Template, machine: &sam_template::Resource) {
                             .chars()
                             .any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)),
                     "{name}: {exec_name:?} is not a valid execution name"
+                );
+            }
+            "arn:aws:states:::sqs:sendMessage" => {
+                // The handover: the message is what the handover function reads, the whole
+                // state under `input` and a valid Standard execution name under `name`.
+                let message: pipeline::usecases::handover::HandoverMessage =
+                    serde_json::from_value(params["MessageBody"].clone())
+                        .unwrap_or_else(|e| panic!("{name}: not a handover message: {e}"));
+                assert_eq!(message.input, state, "{name} hands over the whole state");
+                assert!(
+                    (1..=80).contains(&message.name.len())
+                        && !message
+                            .name
+                            .chars()
+                            .any(|c| c.is_whitespace() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)),
+                    "{name}: {:?} is not a valid execution name",
+                    message.name
                 );
             }
             other => panic!("{name}: unexpected resource {other}"),
@@ -1178,7 +1221,7 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
     let t = template();
     let resolver = local_resolver(&t);
     let functions = t.of_kind("AWS::Serverless::Function");
-    assert_eq!(functions.len(), 9);
+    assert_eq!(functions.len(), lambda_support::wiring::BINARIES.len());
     for f in functions {
         let binary = t.function_binary(&f).unwrap();
         let mut env = Env::from_pairs([
@@ -1194,18 +1237,7 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
             env = env.with(&k, value.as_str().unwrap_or_default());
         }
         let backend = wiring::Backend::from_env(&env).await.unwrap();
-        let started = match binary.as_str() {
-            "intake" => wiring::intake(&env, &backend).await.map(|_| ()),
-            "dedup" => wiring::dedup(&env, &backend).await.map(|_| ()),
-            "adapt-order" => wiring::adapt(&env, &backend).await.map(|_| ()),
-            "accept-order" => wiring::accept(&env, &backend).await.map(|_| ()),
-            "hold-order" => wiring::hold(&env, &backend).await.map(|_| ()),
-            "pos" => wiring::pos(&env, &backend).await.map(|_| ()),
-            "release-order" => wiring::release(&env, &backend).await.map(|_| ()),
-            "catalog-admin" => wiring::catalog_admin(&env, &backend).await.map(|_| ()),
-            "store-status" => wiring::store_status(&env, &backend).await.map(|_| ()),
-            other => panic!("{}: unknown binary {other}", f.id),
-        };
+        let started = wiring::build(&binary, &env, &backend).await;
         started.unwrap_or_else(|e| {
             panic!(
                 "{} ({binary}) does not start with the template's environment: {e}",
@@ -1524,6 +1556,30 @@ fn every_dashboard_widget_names_a_metric_something_emits() {
                         names.contains(&name) && dims == [dim],
                         "{title}: {namespace} {name} {dims:?}"
                     );
+                }
+                // A search by dimension value finds only what matches it: each value is a
+                // quoted, whole name of a resource of the stack (`"${Function}"`), never a
+                // fragment (`FunctionName="orders-dev-"` is an exact match that finds
+                // nothing).
+                for dim in &dims {
+                    for term in expression.split(&format!("{dim}=")).skip(1) {
+                        let value = term
+                            .strip_prefix('"')
+                            .and_then(|t| t.split('"').next())
+                            .unwrap_or_else(|| {
+                                panic!("{title}: {dim} is searched by an unquoted fragment")
+                            });
+                        let resource = value
+                            .strip_prefix("${")
+                            .and_then(|v| v.strip_suffix('}'))
+                            .unwrap_or_else(|| {
+                                panic!("{title}: {dim}={value:?} is not a resource of the stack")
+                            });
+                        assert!(
+                            t.resource(resource).is_some(),
+                            "{title}: {dim} names {resource}, which the stack does not have"
+                        );
+                    }
                 }
             } else {
                 let (namespace, name, dim) = (

@@ -504,6 +504,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "pos",
         "release-order",
         "store-status",
+        "handover",
         "samples",
     ] {
         out.manage(&format!("events/{dir}"));
@@ -1132,6 +1133,80 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
             "An event store-status does not handle: InvalidInput",
             menu,
             error("InvalidInput", "Menu Published"),
+            None,
+        )
+        .await?;
+    }
+
+    // handover: the handover queue's batches (SQS event source mapping, partial batch
+    // responses). Each message carries the Express state at the step it handed over at.
+    {
+        let received = g
+            .events
+            .get("A")
+            .map(|e| e.detail.clone())
+            .ok_or("no received event for A")?;
+        let order_id = format!(
+            "app.{}",
+            received["data"]["partnerOrderId"]
+                .as_str()
+                .unwrap_or_default()
+        );
+        let owner = format!(
+            "arn:aws:states:{REGION}:{ACCOUNT}:express:orders-sample-workflow:sample:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+        );
+        let message = |code: &str, at: &str, error: &str| {
+            json!({
+                "name": format!("{code}-3b7f1c0e9d2a4b6c8e1f0a2b3c4d5e6f7a8b9c0d"),
+                "input": {
+                    "received": received,
+                    "orderId": order_id,
+                    "owner": owner,
+                    "error": { "Error": error, "Cause": "{\"errorType\":\"PosUnavailable\"}" },
+                    "handover": { "at": at, "code": code, "from": owner },
+                }
+            })
+            .to_string()
+        };
+        let record = |id: &str, body: String| {
+            json!({
+                "messageId": id,
+                "receiptHandle": format!("sample-receipt-{id}"),
+                "body": body,
+                "attributes": { "ApproximateReceiveCount": "1", "SentTimestamp": sample_time().timestamp_millis().to_string() },
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:orders-sample-handovers"),
+                "awsRegion": REGION,
+            })
+        };
+        let send = message("send-to-pos", "Send to POS", "PosUnavailable");
+        g.sample(
+            out,
+            "handover",
+            "batch",
+            "Two handovers (a POS outage, a hold): each starts its Standard execution, named for its step and owner",
+            json!({ "Records": [record("m-1", send.clone()), record("m-2", message("hold", "Hold", "States.ALL"))] }),
+            affecting(
+                output(json!({ "batchItemFailures": [] })),
+                json!({ "started": [
+                    "start send-to-pos-3b7f1c0e9d2a4b6c8e1f0a2b3c4d5e6f7a8b9c0d",
+                    "start hold-3b7f1c0e9d2a4b6c8e1f0a2b3c4d5e6f7a8b9c0d"
+                ] }),
+            ),
+            None,
+        )
+        .await?;
+        g.sample(
+            out,
+            "handover",
+            "unreadable",
+            "A message that is not a handover is named as a batch item failure (the queue brings it back, then dead-letters it); the rest of the batch starts",
+            json!({ "Records": [record("m-1", "{\"name\":".to_owned()), record("m-2", send)] }),
+            affecting(
+                output(json!({ "batchItemFailures": [{ "itemIdentifier": "m-1" }] })),
+                json!({ "started": ["start send-to-pos-3b7f1c0e9d2a4b6c8e1f0a2b3c4d5e6f7a8b9c0d"] }),
+            ),
             None,
         )
         .await?;

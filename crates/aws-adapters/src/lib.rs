@@ -22,6 +22,7 @@ pub mod sdk;
 pub mod secrets;
 pub mod sfn;
 pub mod sigv4;
+pub mod starter;
 pub mod tables;
 pub mod tokens;
 
@@ -33,6 +34,7 @@ pub use idempotency_store::DynamoIdempotencyStore;
 pub use orders::DynamoOrders;
 pub use sdk::AwsConfig;
 pub use sfn::SfnCallbacks;
+pub use starter::SfnStarter;
 pub use tokens::DynamoTokenStore;
 
 /// An SDK error with its whole context (service error code and message), for logs and causes.
@@ -62,7 +64,7 @@ mod iam_actions {
 
     /// `.put_item()` → `PutItem`: every SDK fluent call of the listed operations in a source.
     fn operations(source: &str) -> BTreeSet<String> {
-        const SDK_OPERATIONS: [&str; 13] = [
+        const SDK_OPERATIONS: [&str; 14] = [
             "get_item",
             "put_item",
             "update_item",
@@ -76,6 +78,7 @@ mod iam_actions {
             "send_task_success",
             "send_task_failure",
             "send_task_heartbeat",
+            "start_execution",
         ];
         let mut ops: BTreeSet<String> = SDK_OPERATIONS
             .iter()
@@ -114,7 +117,7 @@ mod iam_actions {
             .copied()
             .chain(crate::DynamoHeld::IAM_INDEX_ACTIONS.iter().map(|(a, _)| *a))
             .collect();
-        let cases: [(&str, &str, Vec<&str>); 10] = [
+        let cases: [(&str, &str, Vec<&str>); 11] = [
             (
                 "catalog_admin.rs",
                 include_str!("catalog_admin.rs"),
@@ -150,6 +153,11 @@ mod iam_actions {
                 "sfn.rs",
                 include_str!("sfn.rs"),
                 crate::SfnCallbacks::IAM_ACTIONS.to_vec(),
+            ),
+            (
+                "starter.rs",
+                include_str!("starter.rs"),
+                crate::SfnStarter::IAM_ACTIONS.to_vec(),
             ),
             (
                 "secrets.rs",

@@ -106,6 +106,30 @@ pub fn decide_hold(
     })
 }
 
+/// How long a customer of an ASAP order without a ready time waits for it before it is late:
+/// the POS may take it until this long after it was placed.
+pub const ASAP_PATIENCE: TimeDelta = TimeDelta::minutes(15);
+
+/// How long after its release a held order may still reach the POS: a POS that is down for a
+/// minute when the hold ends does not cancel the order.
+pub const RELEASE_GRACE: TimeDelta = TimeDelta::minutes(5);
+
+/// The latest the store's POS may take an accepted order and the kitchen still make it in
+/// time, which is how long an order waits out a POS outage before it is cancelled with the
+/// partner: its kitchen start (its ready target less the store's preparation time), but never
+/// before [`ASAP_PATIENCE`] after it was placed, nor before [`RELEASE_GRACE`] after its hold's
+/// release.
+pub fn send_by(order: &Order, store: &Store, decision: &HoldDecision) -> DateTime<Utc> {
+    let mut by = order.placed_at + ASAP_PATIENCE;
+    if let Some(start) = kitchen_start(order, store) {
+        by = by.max(start);
+    }
+    if let HoldDecision::Hold(h) = decision {
+        by = by.max(h.release_at + RELEASE_GRACE);
+    }
+    by
+}
+
 /// When the kitchen will have an accepted order ready, for the partner's confirmation: the
 /// store's preparation time after the order goes to the POS, which is `now` when it is sent
 /// at once, or its hold's release time (a scheduled order's release is its ready time less
@@ -297,6 +321,39 @@ mod tests {
             placed(Partner::DoorDash, 45, 0),
             AcceptDecision::Accept(_)
         ));
+    }
+
+    #[test]
+    fn an_order_may_reach_the_pos_until_it_can_no_longer_be_made_in_time() {
+        // S1001 prepares in 12 minutes; the order was placed at 18:00.
+        let s = store("S1001");
+        // ASAP without a ready time: 15 minutes of the customer's patience.
+        assert_eq!(
+            send_by(&order(asap(), "TACO"), &s, &HoldDecision::SendNow),
+            at("2026-11-22T18:15:00Z")
+        );
+        // A courier due at 18:05: its kitchen start has passed; the patience still holds.
+        let soon = Timing::Asap {
+            pickup_eta: Some(at("2026-11-22T18:05:00Z")),
+        };
+        assert_eq!(
+            send_by(&order(soon, "TACO"), &s, &HoldDecision::SendNow),
+            at("2026-11-22T18:15:00Z")
+        );
+        // Scheduled for 20:00: the kitchen must start by 19:48, and a hold released then has
+        // 5 minutes' grace.
+        let later = order(
+            Timing::Scheduled {
+                ready_at: at("2026-11-22T20:00:00Z"),
+            },
+            "TACO",
+        );
+        assert_eq!(
+            send_by(&later, &s, &HoldDecision::SendNow),
+            at("2026-11-22T19:48:00Z")
+        );
+        let held = decide_hold(&later, &s, now(), HoldPolicy::default());
+        assert_eq!(send_by(&later, &s, &held), at("2026-11-22T19:53:00Z"));
     }
 
     #[test]

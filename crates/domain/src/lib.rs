@@ -16,7 +16,8 @@ pub use catalog::{
     Availability, Catalog, CatalogError, Menu, MenuEntry, Pause, Store, StoreStatus,
 };
 pub use decisions::{
-    AcceptDecision, Hold, HoldDecision, HoldPolicy, decide_acceptance, decide_hold, ready_by,
+    ASAP_PATIENCE, AcceptDecision, Hold, HoldDecision, HoldPolicy, RELEASE_GRACE,
+    decide_acceptance, decide_hold, ready_by, send_by,
 };
 pub use geo::GeoPoint;
 pub use ids::{

@@ -5,6 +5,13 @@
 //! * `GET /pos/v1/stores/{store}/orders?idempotencyKey={key}` → `{"posOrderId"}`, `404` if none;
 //! * `POST /pos/v1/stores/{store}/orders/{posOrderId}/void` → `200`;
 //! * `GET /pos/v1/stores/{store}/orders/{posOrderId}` → `{"status"}`.
+//!
+//! Each store's POS has a circuit breaker (the `failsafe` crate's state machine), per
+//! process: after [`BREAKER_FAILURES`] calls in a row fail transiently (the client's own
+//! retries spent each time), calls to that store fail at once with a transient error naming
+//! the open circuit, for 5 s and then doubling up to a minute; the next call after that is
+//! tried, and a success closes it. A POS that is down then costs each execution environment
+//! one call a minute, not three attempts per order per workflow retry.
 
 use async_trait::async_trait;
 use order_domain::{PosOrderId, StoreId};
@@ -29,10 +36,27 @@ pub fn order_path(store: &StoreId, id: &PosOrderId) -> String {
     format!("{}/{}", orders_path(store), encode_segment(id.as_str()))
 }
 
+/// Consecutive transient failures that open a store's circuit.
+pub const BREAKER_FAILURES: u32 = 3;
+
+type Breaker = failsafe::StateMachine<
+    failsafe::failure_policy::ConsecutiveFailures<failsafe::backoff::Exponential>,
+    (),
+>;
+
 /// Talks to the POS gateway.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PosHttpClient {
     api: JsonHttp,
+    breakers: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Breaker>>>,
+}
+
+impl std::fmt::Debug for PosHttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PosHttpClient")
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PosHttpClient {
@@ -51,7 +75,55 @@ impl PosHttpClient {
                 Authorizer::bearer(api_key),
                 retry,
             ),
+            breakers: std::sync::Arc::default(),
         })
+    }
+
+    fn breaker(&self, store: &StoreId) -> Breaker {
+        self.breakers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(store.as_str().to_owned())
+            .or_insert_with(|| {
+                failsafe::StateMachine::new(
+                    failsafe::failure_policy::consecutive_failures(
+                        BREAKER_FAILURES,
+                        failsafe::backoff::exponential(
+                            std::time::Duration::from_secs(5),
+                            std::time::Duration::from_secs(60),
+                        ),
+                    ),
+                    (),
+                )
+            })
+            .clone()
+    }
+
+    /// Runs `call` through `store`'s circuit: refused at once while it is open; a transient
+    /// failure counts against it, anything the POS answered (a success or a refusal) closes it.
+    async fn guarded<T>(
+        &self,
+        store: &StoreId,
+        operation: &str,
+        call: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let breaker = self.breaker(store);
+        if !breaker.is_call_permitted() {
+            return Err(ApiError::new(
+                ErrorKind::Transient,
+                "pos",
+                operation,
+                format!(
+                    "store {store}'s POS failed {BREAKER_FAILURES} calls in a row: calls are held off (circuit open)"
+                ),
+            ));
+        }
+        let result = call.await;
+        match &result {
+            Err(e) if e.is_transient() => breaker.on_error(),
+            _ => breaker.on_success(),
+        }
+        result
     }
 }
 
@@ -78,13 +150,16 @@ impl PosApi for PosHttpClient {
         let body = serde_json::to_value(ticket)
             .map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", OP, e.to_string()))?;
         let (_, answer) = self
-            .api
-            .call(
+            .guarded(
+                store,
                 OP,
-                HttpMethod::Post,
-                &orders_path(store),
-                Some(&body),
-                &[(IDEMPOTENCY_HEADER, idempotency_key.to_owned())],
+                self.api.call(
+                    OP,
+                    HttpMethod::Post,
+                    &orders_path(store),
+                    Some(&body),
+                    &[(IDEMPOTENCY_HEADER, idempotency_key.to_owned())],
+                ),
             )
             .await?;
         PosOrderId::parse(field(&answer, "posOrderId", OP)?)
@@ -102,7 +177,14 @@ impl PosApi for PosHttpClient {
             orders_path(store),
             encode_segment(idempotency_key)
         );
-        match self.api.call(OP, HttpMethod::Get, &path, None, &[]).await {
+        match self
+            .guarded(
+                store,
+                OP,
+                self.api.call(OP, HttpMethod::Get, &path, None, &[]),
+            )
+            .await
+        {
             Ok((_, answer)) => PosOrderId::parse(field(&answer, "posOrderId", OP)?)
                 .map(Some)
                 .map_err(|e| ApiError::new(ErrorKind::Permanent, "pos", OP, e.to_string())),
@@ -113,22 +195,29 @@ impl PosApi for PosHttpClient {
 
     async fn void(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<(), ApiError> {
         let path = format!("{}/void", order_path(store, pos_order_id));
-        self.api
-            .call("void order", HttpMethod::Post, &path, None, &[])
-            .await?;
+        self.guarded(
+            store,
+            "void order",
+            self.api
+                .call("void order", HttpMethod::Post, &path, None, &[]),
+        )
+        .await?;
         Ok(())
     }
 
     async fn status(&self, store: &StoreId, pos_order_id: &PosOrderId) -> Result<String, ApiError> {
         const OP: &str = "order status";
         let (_, answer) = self
-            .api
-            .call(
+            .guarded(
+                store,
                 OP,
-                HttpMethod::Get,
-                &order_path(store, pos_order_id),
-                None,
-                &[],
+                self.api.call(
+                    OP,
+                    HttpMethod::Get,
+                    &order_path(store, pos_order_id),
+                    None,
+                    &[],
+                ),
             )
             .await?;
         Ok(field(&answer, "status", OP)?.to_owned())

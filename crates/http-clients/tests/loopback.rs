@@ -205,6 +205,41 @@ async fn server_errors_are_retried_then_reported_transient() {
     assert!(err.to_string().contains("answered 500"), "{err}");
 }
 
+/// A POS that keeps failing is held off: after three calls in a row fail (each after the
+/// client's own three attempts), the next call fails at once without reaching it, naming the
+/// open circuit; another store's POS is not held off; a refusal (the POS answered) does not
+/// count against it.
+#[tokio::test]
+async fn a_failing_pos_is_held_off_per_store_after_three_failed_calls() {
+    // The script's default answer is a 500: every call fails.
+    let (base, script) = serve(vec![reply(422, "bad ticket")]).await;
+    let client = pos(&base);
+    let refused = client.create(&store(), &ticket(), "k0").await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Permanent);
+    for i in 0..3 {
+        let e = client
+            .create(&store(), &ticket(), &format!("k{i}"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Transient);
+        assert!(!e.message.contains("circuit open"), "{e}");
+    }
+    let reached = script.seen.lock().unwrap().len();
+    assert_eq!(
+        reached,
+        1 + 3 * 3,
+        "a refusal, then three calls of three attempts"
+    );
+    let held = client.create(&store(), &ticket(), "k4").await.unwrap_err();
+    assert_eq!(held.kind, ErrorKind::Transient);
+    assert!(held.message.contains("circuit open"), "{held}");
+    assert_eq!(script.seen.lock().unwrap().len(), reached, "not sent");
+    let other = StoreId::parse("S2002").unwrap();
+    let e = client.create(&other, &ticket(), "k5").await.unwrap_err();
+    assert!(!e.message.contains("circuit open"), "{e}");
+    assert_eq!(script.seen.lock().unwrap().len(), reached + 3);
+}
+
 #[tokio::test]
 async fn a_client_error_is_permanent_and_not_retried() {
     let (base, script) = serve(vec![reply(422, r#"{"error":"unknown item code"}"#)]).await;

@@ -141,9 +141,11 @@ pub mod vars {
     pub const MEMORY_SEED: &str = "PIPELINE_MEMORY_SEED";
     /// CloudWatch namespace of the metrics.
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+    /// The Standard (hold) workflow's ARN, where the handover starts executions.
+    pub const ORDER_HOLD_WORKFLOW_ARN: &str = "ORDER_HOLD_WORKFLOW_ARN";
 
     /// Every variable the functions read.
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 24] = [
         BACKEND,
         STORES_TABLE,
         MENUS_TABLE,
@@ -167,6 +169,7 @@ pub mod vars {
         PARTNER_FIXTURES_DIR,
         MEMORY_SEED,
         METRICS_NAMESPACE,
+        ORDER_HOLD_WORKFLOW_ARN,
     ];
 }
 

@@ -128,6 +128,14 @@ impl EmfMetrics {
                 vec![],
                 vec![],
             ),
+            Metric::HandoverStarted => ("HandoversStarted", "Count", 1.0, vec![], vec![]),
+            Metric::HandoverRetried { reason } => (
+                "HandoversRetried",
+                "Count",
+                1.0,
+                vec![("reason", (*reason).to_owned())],
+                vec![],
+            ),
         };
         let mut dimension_names = vec!["service".to_owned()];
         let mut doc = Map::new();

@@ -81,6 +81,9 @@ pub struct Effects {
     /// Documents stored (the claim check): `stored <key prefix>` (the key less its SHA-256).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<String>,
+    /// Standard executions started (the handover): `start <name>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub started: Vec<String>,
 }
 
 impl Effects {
@@ -101,6 +104,7 @@ pub struct Snapshot {
     item_statuses: usize,
     callbacks: usize,
     documents: std::collections::BTreeSet<String>,
+    started: usize,
 }
 
 impl Snapshot {
@@ -152,6 +156,7 @@ impl Snapshot {
             store_statuses: w.partners.store_statuses().len(),
             item_statuses: w.partners.item_statuses().len(),
             callbacks: w.callbacks.calls().len(),
+            started: w.starter.started().len(),
             documents: w.documents.keys().into_iter().collect(),
         }
     }
@@ -265,6 +270,10 @@ impl Snapshot {
                 )
             })
             .collect();
+        let started = w.starter.started()[self.started..]
+            .iter()
+            .map(|(name, _)| format!("start {name}"))
+            .collect();
         Effects {
             orders,
             held,
@@ -272,6 +281,7 @@ impl Snapshot {
             partner,
             callbacks,
             documents,
+            started,
         }
     }
 }
@@ -435,6 +445,24 @@ pub async fn run_step(
             .await?
             .handle(&parse(function, input)?)
             .await?),
+        // An SQS batch: the answer is the partial batch response the handler makes.
+        "handover" => {
+            let records = input["Records"].as_array().cloned().unwrap_or_default();
+            let batch: Vec<pipeline::usecases::handover::Delivered<'_>> = records
+                .iter()
+                .map(|r| pipeline::usecases::handover::Delivered {
+                    id: r["messageId"].as_str().unwrap_or_default(),
+                    body: r["body"].as_str().unwrap_or_default(),
+                })
+                .collect();
+            let again = wiring::handover(env, backend).await?.handle(&batch).await;
+            serde_json::json!({
+                "batchItemFailures": again
+                    .iter()
+                    .map(|id| serde_json::json!({ "itemIdentifier": id }))
+                    .collect::<Vec<_>>()
+            })
+        }
         // What intake stored when it took a webhook: a seed step of its own, since intake is
         // not a workflow step (`{"prefix", "body"}`, the body as text).
         DOCUMENTS_STEP => {

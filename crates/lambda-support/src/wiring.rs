@@ -44,6 +44,8 @@ pub struct MemoryWorld {
     pub publisher: Arc<RecordingPublisher>,
     /// Workflow callbacks.
     pub callbacks: Arc<RecordingCallbacks>,
+    /// Standard executions started (the handover).
+    pub starter: Arc<pipeline::ports::RecordingStarter>,
     /// Partner APIs.
     pub partners: Arc<InMemoryPartnerApi>,
     /// The POS.
@@ -64,6 +66,7 @@ impl MemoryWorld {
             documents: Arc::default(),
             publisher: Arc::default(),
             callbacks: Arc::default(),
+            starter: Arc::default(),
             partners: Arc::default(),
             pos: Arc::default(),
             metrics: Arc::default(),
@@ -394,6 +397,22 @@ impl Backend {
         })
     }
 
+    fn starter(&self, env: &Env) -> Result<Arc<dyn pipeline::ports::WorkflowStarter>, ConfigError> {
+        Ok(match self {
+            Backend::Memory(w) => w.starter.clone(),
+            Backend::Aws(aws) => {
+                aws.named(
+                    aws_adapters::SfnStarter::IAM_ACTIONS,
+                    vars::ORDER_HOLD_WORKFLOW_ARN,
+                );
+                Arc::new(aws_adapters::SfnStarter::new(
+                    aws.sfn(),
+                    env.required(vars::ORDER_HOLD_WORKFLOW_ARN)?.to_owned(),
+                ))
+            }
+        })
+    }
+
     fn callbacks(&self) -> Arc<dyn TaskCallbacks> {
         match self {
             Backend::Memory(w) => w.callbacks.clone(),
@@ -643,6 +662,56 @@ pub async fn dedup(env: &Env, backend: &Backend) -> Result<Dedup, ConfigError> {
         ),
         orders: backend.orders(env)?,
         clock: backend.clock(),
+        metrics: backend.metrics(env),
+    })
+}
+
+/// Every function's binary name.
+pub const BINARIES: [&str; 10] = [
+    "intake",
+    "dedup",
+    "adapt-order",
+    "accept-order",
+    "hold-order",
+    "pos",
+    "release-order",
+    "catalog-admin",
+    "store-status",
+    "handover",
+];
+
+/// Builds the use case of the function `binary` exactly as its `main` does, and drops it
+/// (the contract tests: what its environment lets it start with, what AWS calls it can make).
+///
+/// # Errors
+/// What its wiring fails with; an unknown binary is named.
+pub async fn build(binary: &str, env: &Env, backend: &Backend) -> Result<(), ConfigError> {
+    match binary {
+        "intake" => intake(env, backend).await.map(drop),
+        "dedup" => dedup(env, backend).await.map(drop),
+        "adapt-order" => adapt(env, backend).await.map(drop),
+        "accept-order" => accept(env, backend).await.map(drop),
+        "hold-order" => hold(env, backend).await.map(drop),
+        "pos" => pos(env, backend).await.map(drop),
+        "release-order" => release(env, backend).await.map(drop),
+        "catalog-admin" => catalog_admin(env, backend).await.map(drop),
+        "store-status" => store_status(env, backend).await.map(drop),
+        "handover" => handover(env, backend).await.map(drop),
+        other => Err(ConfigError::Load {
+            what: format!("function {other:?}"),
+            why: format!("no such binary (known: {})", BINARIES.join(", ")),
+        }),
+    }
+}
+
+/// The handover use case: starts the Standard workflow for each message of the handover
+/// queue.
+pub async fn handover(
+    env: &Env,
+    backend: &Backend,
+) -> Result<pipeline::usecases::handover::Handover, ConfigError> {
+    Ok(pipeline::usecases::handover::Handover {
+        starter: backend.starter(env)?,
         metrics: backend.metrics(env),
     })
 }

@@ -147,6 +147,10 @@ pub struct App {
     pub routes: Vec<Route>,
     /// Queue names (dead letters and failure destinations).
     pub queues: Vec<String>,
+    /// Every queue's settings (visibility timeout, retention, redrive policy).
+    pub queue_specs: Vec<sqs_local::QueueSpec>,
+    /// Event source mappings: the function (by name) each queue's messages go to.
+    pub queue_triggers: Vec<(String, sqs_local::EventSourceMapping)>,
     /// What every logical id and parameter stands for locally.
     pub resolver: Resolver,
 }
@@ -406,6 +410,54 @@ impl App {
             .iter()
             .map(|q| s(&r.attrs[&(q.id.clone(), "Name".to_owned())]).unwrap_or_default())
             .collect();
+        let name_of_arn = |arn: &str| arn.rsplit(':').next().unwrap_or_default().to_owned();
+        let mut queue_specs = Vec::new();
+        for (q, name) in t.of_kind("AWS::SQS::Queue").iter().zip(&queues) {
+            let p = resolve(&q.properties, &q.id)?;
+            let seconds =
+                |key: &str, default: u64| p.get(key).and_then(Value::as_u64).unwrap_or(default);
+            let dead_letter = p.get("RedrivePolicy").and_then(|rp| {
+                Some((
+                    name_of_arn(rp.get("deadLetterTargetArn")?.as_str()?),
+                    u32::try_from(rp.get("maxReceiveCount")?.as_u64()?).ok()?,
+                ))
+            });
+            queue_specs.push(sqs_local::QueueSpec {
+                name: name.clone(),
+                visibility_timeout: std::time::Duration::from_secs(seconds(
+                    "VisibilityTimeout",
+                    30,
+                )),
+                retention: std::time::Duration::from_secs(seconds(
+                    "MessageRetentionPeriod",
+                    4 * 24 * 3600,
+                )),
+                dead_letter,
+            });
+        }
+        let mut queue_triggers = Vec::new();
+        for trigger in t.queue_triggers() {
+            let queue = s(&resolve(&trigger.queue, &trigger.function)?)
+                .map(|arn| name_of_arn(&arn))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "{}: its SQS event names no queue",
+                        trigger.function
+                    ))
+                })?;
+            queue_triggers.push((
+                s(&r.refs[&trigger.function]).unwrap_or_default(),
+                sqs_local::EventSourceMapping {
+                    queue,
+                    batch_size: trigger.batch_size,
+                    // Lambda's default for a mapping without a ScalingConfig: as many pollers
+                    // as the function's concurrency allows; here 5.
+                    maximum_concurrency: trigger.maximum_concurrency.unwrap_or(5),
+                    report_batch_item_failures: trigger.report_batch_item_failures,
+                    idle_wait: std::time::Duration::from_millis(100),
+                },
+            ));
+        }
 
         let mut rules = Vec::new();
         for rule in t.rules() {
@@ -559,6 +611,8 @@ impl App {
             state_machines,
             routes,
             queues,
+            queue_specs,
+            queue_triggers,
             resolver: r,
         })
     }
@@ -616,6 +670,7 @@ mod tests {
                 "adapt-order",
                 "catalog-admin",
                 "dedup",
+                "handover",
                 "hold-order",
                 "intake",
                 "pos",

@@ -243,6 +243,9 @@ pub struct LocalCloud {
     pub topology: crate::topology::Topology,
     /// AWS's quotas the services enforce, with what each was asked for.
     pub quotas: Arc<Quotas>,
+    /// SQS: the template's queues (the handover's).
+    pub sqs: Arc<sqs_local::Sqs>,
+    stopping: tokio::sync::watch::Sender<bool>,
     /// Where the functions' logs go.
     pub log_dir: PathBuf,
     webhook_secrets: BTreeMap<String, String>,
@@ -264,6 +267,27 @@ struct LocalIntegrations {
     meter: Arc<crate::meter::Meter>,
     /// The Step Functions service, for `states:startExecution` (weak: it owns these).
     sfn: std::sync::OnceLock<std::sync::Weak<Sfn>>,
+    /// SQS, for `sqs:sendMessage`.
+    sqs: Arc<sqs_local::Sqs>,
+}
+
+/// An event source mapping's function, invoked synchronously as Lambda's pollers do.
+struct FunctionInvoker {
+    lambda: Arc<Lambda>,
+    function: String,
+}
+
+#[async_trait]
+impl sqs_local::Invoker for FunctionInvoker {
+    async fn invoke(&self, event: Value) -> Result<Value, String> {
+        match self.lambda.invoke(&self.function, event).await {
+            Outcome::Ok(v) => Ok(v),
+            Outcome::Err {
+                error_type,
+                error_message,
+            } => Err(format!("{error_type}: {error_message}")),
+        }
+    }
 }
 
 impl LocalIntegrations {
@@ -349,6 +373,28 @@ impl Integrations for LocalIntegrations {
                 Err((e.error_type, e.message))
             }
         }
+    }
+
+    async fn send_message(&self, machine: &str, params: Value) -> Result<Value, (String, String)> {
+        let url = params["QueueUrl"].as_str().unwrap_or_default();
+        let queue = url.rsplit('/').next().unwrap_or_default();
+        self.iam
+            .authorize_identity(
+                &self.identity(machine),
+                "sqs:SendMessage",
+                &sqs_local::queue_arn(queue),
+            )
+            .map_err(|d| ("AccessDenied".to_owned(), d.message))?;
+        let body = params["MessageBody"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let id = self
+            .sqs
+            .send(queue, body)
+            .await
+            .map_err(|e| (e.code, e.message))?;
+        Ok(json!({ "MessageId": id }))
     }
 
     async fn start_execution(
@@ -603,7 +649,18 @@ impl LocalCloud {
                 "http://127.0.0.1:9".to_owned(),
             ),
         ]);
-        let queues = Arc::new(Queues::new(iam.clone()));
+        // SQS: the template's queues (the handover's with its dead letters); the failure
+        // destinations and rules' dead letters are kept by `Queues`, which reports both.
+        let sqs = sqs_local::Sqs::new();
+        for spec in &app.queue_specs {
+            sqs.create_queue(spec.clone()).await;
+        }
+        let sqs_dead_letters: Vec<String> = app
+            .queue_specs
+            .iter()
+            .filter_map(|q| q.dead_letter.as_ref().map(|(d, _)| d.clone()))
+            .collect();
+        let queues = Arc::new(Queues::new(iam.clone()).with_sqs(sqs.clone(), sqs_dead_letters));
         let lambda = Lambda::start(
             &app.functions,
             LambdaConfig {
@@ -644,6 +701,7 @@ impl LocalCloud {
             iam: iam.clone(),
             meter: meter.clone(),
             sfn: std::sync::OnceLock::new(),
+            sqs: sqs.clone(),
         });
         bus.set_quotas(opts.quotas.clone());
         let sfn = Sfn::new(integrations.clone(), opts.time_scale);
@@ -707,6 +765,8 @@ impl LocalCloud {
             meter,
             topology: opts.topology,
             quotas: opts.quotas.clone(),
+            sqs,
+            stopping: tokio::sync::watch::channel(false).0,
             log_dir: opts.state_dir.join("logs"),
             webhook_secrets,
             dynamo: Mutex::new(dynamo),
@@ -723,12 +783,47 @@ impl LocalCloud {
             cloud.stop().await;
             return Err(CloudError::Lambda(e));
         }
+        cloud.start_queue_triggers().await;
         tracing::info!("local cloud up in {:.1} s", started.elapsed().as_secs_f64());
         Ok(cloud)
     }
 
+    /// Starts each event source mapping: its function's role must let Lambda poll the queue
+    /// (`sqs:ReceiveMessage`, `sqs:DeleteMessage`); a mapping it does not is not started, as
+    /// AWS refuses to enable it, and its messages wait (visibly) in the queue.
+    async fn start_queue_triggers(&self) {
+        for (function, mapping) in &self.app.queue_triggers {
+            let queue_arn = sqs_local::queue_arn(&mapping.queue);
+            let caller = self.iam.function_caller(function);
+            let denied = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
+                .into_iter()
+                .find_map(|action| {
+                    let c = caller.as_ref()?;
+                    self.iam
+                        .authorize(c, action, &queue_arn, BTreeMap::new())
+                        .err()
+                });
+            if let Some(d) = denied {
+                tracing::error!(function, queue = %mapping.queue, error = %d, "the event source mapping cannot poll its queue; its messages wait");
+                continue;
+            }
+            let invoker = Arc::new(FunctionInvoker {
+                lambda: self.lambda.clone(),
+                function: function.clone(),
+            });
+            let task = sqs_local::start_mapping(
+                self.sqs.clone(),
+                mapping.clone(),
+                invoker,
+                self.stopping.subscribe(),
+            );
+            self.servers.lock().await.push(task);
+        }
+    }
+
     /// Stops the functions, DynamoDB Local and the servers.
     pub async fn stop(&self) {
+        let _ = self.stopping.send(true);
         self.lambda.stop().await;
         self.dynamo.lock().await.stop().await;
         for s in self.servers.lock().await.drain(..) {
@@ -842,6 +937,13 @@ impl LocalCloud {
                 }
             }
             self.queues.put_back(&queue, kept).await;
+        }
+        // SQS's own dead-letter queues: their messages back to the queue they came from, as
+        // a DLQ redrive (StartMessageMoveTask) moves them.
+        for spec in &self.app.queue_specs {
+            if let Some((dead_letters, _)) = &spec.dead_letter {
+                sent += self.sqs.move_messages(dead_letters, &spec.name).await;
+            }
         }
         sent
     }

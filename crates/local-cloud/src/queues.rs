@@ -1,7 +1,9 @@
-//! SQS stand-ins: dead-letter queues and failure destinations keep what lands in them, for
-//! inspection (`local-cloud status`, the admin API, the tests). Every send is authorised as
-//! SQS would authorise it: a function's destination with the function's role, a rule's
-//! dead letter with the queue's policy for `events.amazonaws.com` and the rule's ARN.
+//! Dead letters: what the failure destinations and rules' dead-letter queues keep (for
+//! inspection: `local-cloud status`, the admin API, the tests, the chaos verdict; and for a
+//! redrive), and what the SQS service's own dead-letter queues hold (the handover's, from
+//! `sqs-local`). Every send here is authorised as SQS would authorise it: a function's
+//! destination with the function's role, a rule's dead letter with the queue's policy for
+//! `events.amazonaws.com` and the rule's ARN.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,10 +18,19 @@ use crate::iam::{Caller, Iam};
 pub const DENIED: &str = "(denied by IAM)";
 
 /// Every queue's messages.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Queues {
     messages: Mutex<BTreeMap<String, Vec<Value>>>,
     iam: Arc<Iam>,
+    /// The SQS service and its dead-letter queues' names, whose messages count as dead
+    /// letters too.
+    sqs: Option<(Arc<sqs_local::Sqs>, Vec<String>)>,
+}
+
+impl std::fmt::Debug for Queues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queues").finish_non_exhaustive()
+    }
 }
 
 impl Queues {
@@ -28,7 +39,14 @@ impl Queues {
         Self {
             messages: Mutex::default(),
             iam,
+            sqs: None,
         }
+    }
+
+    /// The same, with `sqs`'s dead-letter queues (`dead_letter_queues`) among the dead letters.
+    pub fn with_sqs(mut self, sqs: Arc<sqs_local::Sqs>, dead_letter_queues: Vec<String>) -> Self {
+        self.sqs = Some((sqs, dead_letter_queues));
+        self
     }
 
     /// Sends a message to a queue as `caller` (`sqs:SendMessage` on the queue's ARN, with
@@ -95,8 +113,22 @@ impl Queues {
         }
     }
 
-    /// Every queue and its messages.
+    /// Every queue and its messages (an SQS dead-letter queue's bodies as JSON where they are).
     pub async fn all(&self) -> BTreeMap<String, Vec<Value>> {
-        self.messages.lock().await.clone()
+        let mut all = self.messages.lock().await.clone();
+        if let Some((sqs, dlqs)) = &self.sqs {
+            for q in dlqs {
+                let messages: Vec<Value> = sqs
+                    .messages(q)
+                    .await
+                    .into_iter()
+                    .map(|m| serde_json::from_str(&m.body).unwrap_or(Value::String(m.body)))
+                    .collect();
+                if !messages.is_empty() {
+                    all.entry(q.clone()).or_default().extend(messages);
+                }
+            }
+        }
+        all
     }
 }

@@ -17,6 +17,9 @@ pub mod names {
     pub const POS_UNAVAILABLE: &str = "PosUnavailable";
     /// The store's POS refused the order (4xx). Caught: compensate.
     pub const POS_REJECTED: &str = "PosRejected";
+    /// The store's POS is still unavailable and the order can no longer be made in time (past
+    /// its send-by). Caught: void and cancel with the partner.
+    pub const POS_DEADLINE_PASSED: &str = "PosDeadlinePassed";
     /// The partner cancelled the order. Caught: acknowledge, no POS order.
     pub const ORDER_CANCELLED: &str = "OrderCancelled";
     /// Another execution holds the same order's dedup claim. Retried: it becomes a duplicate.
@@ -33,12 +36,13 @@ pub mod names {
     pub const STATUS_CONFLICT: &str = "StatusConflict";
 
     /// Every name a function can report.
-    pub const REPORTED: [&str; 12] = [
+    pub const REPORTED: [&str; 13] = [
         ORDER_REJECTED,
         PARTNER_UNAVAILABLE,
         PARTNER_REFUSED,
         POS_UNAVAILABLE,
         POS_REJECTED,
+        POS_DEADLINE_PASSED,
         ORDER_CANCELLED,
         ORDER_IN_PROGRESS,
         STORAGE_UNAVAILABLE,
@@ -77,6 +81,15 @@ pub enum PipelineError {
     /// The POS refused the order.
     #[error("POS refused the order")]
     PosRejected(#[source] ApiError),
+    /// The POS stayed unavailable past the order's send-by: it can no longer be made in time.
+    #[error("the POS stayed unavailable past order {order_id}'s send-by")]
+    PosDeadlinePassed {
+        /// The order.
+        order_id: OrderId,
+        /// The POS's last failure.
+        #[source]
+        source: Box<ApiError>,
+    },
     /// The partner cancelled the order.
     #[error("order {order_id} was cancelled by the partner{detail}")]
     Cancelled {
@@ -126,6 +139,7 @@ impl PipelineError {
             PipelineError::PartnerRefused(_) => names::PARTNER_REFUSED,
             PipelineError::PosUnavailable(_) => names::POS_UNAVAILABLE,
             PipelineError::PosRejected(_) => names::POS_REJECTED,
+            PipelineError::PosDeadlinePassed { .. } => names::POS_DEADLINE_PASSED,
             PipelineError::Cancelled { .. } => names::ORDER_CANCELLED,
             PipelineError::InProgress { .. } => names::ORDER_IN_PROGRESS,
             PipelineError::Storage(_) => names::STORAGE_UNAVAILABLE,
@@ -216,6 +230,14 @@ mod tests {
             (PipelineError::PosUnavailable(api()), "PosUnavailable", true),
             (PipelineError::PosRejected(api()), "PosRejected", false),
             (
+                PipelineError::PosDeadlinePassed {
+                    order_id: order_id(),
+                    source: Box::new(api()),
+                },
+                "PosDeadlinePassed",
+                false,
+            ),
+            (
                 PipelineError::Cancelled {
                     order_id: order_id(),
                     detail: String::new(),
@@ -280,13 +302,14 @@ mod tests {
             PipelineError::PartnerRefused(_) => 2,
             PipelineError::PosUnavailable(_) => 3,
             PipelineError::PosRejected(_) => 4,
-            PipelineError::Cancelled { .. } => 5,
-            PipelineError::InProgress { .. } => 6,
-            PipelineError::Storage(_) => 7,
-            PipelineError::Events(_) => 8,
-            PipelineError::Callback(_) => 9,
-            PipelineError::InvalidInput(_) => 10,
-            PipelineError::StatusConflict { .. } => 11,
+            PipelineError::PosDeadlinePassed { .. } => 5,
+            PipelineError::Cancelled { .. } => 6,
+            PipelineError::InProgress { .. } => 7,
+            PipelineError::Storage(_) => 8,
+            PipelineError::Events(_) => 9,
+            PipelineError::Callback(_) => 10,
+            PipelineError::InvalidInput(_) => 11,
+            PipelineError::StatusConflict { .. } => 12,
         }
     }
 
@@ -296,7 +319,7 @@ mod tests {
         let positions: Vec<usize> = all.iter().map(|(e, _, _)| listed(e)).collect();
         assert_eq!(
             positions,
-            (0..12).collect::<Vec<_>>(),
+            (0..13).collect::<Vec<_>>(),
             "one of each variant, in order"
         );
         for (e, name, transient) in &all {

@@ -163,7 +163,13 @@ impl HoldPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Accepted {
     /// The hold, or null to send now.
+    #[serde(default)]
     pub hold: Option<HoldPlan>,
+    /// The latest the store's POS may take the order and the kitchen still make it in time
+    /// (`order_domain::send_by`): how long a POS outage is waited out before the order is
+    /// cancelled with the partner. Absent from states written before it was kept.
+    #[serde(default, rename = "sendBy", skip_serializing_if = "Option::is_none")]
+    pub send_by: Option<DateTime<Utc>>,
 }
 
 /// An output that ends the workflow with an outcome event.
@@ -235,6 +241,11 @@ pub enum PosInput {
         order: OrderHandle,
         /// Correlation id.
         correlation_id: String,
+        /// What accept-order decided ([`Accepted`]), for its send-by: how long a POS outage
+        /// is waited out. Absent from inputs written before it was passed (the POS is then
+        /// waited for on the workflow's retries alone).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accepted: Option<Accepted>,
     },
     /// Void a POS order (compensation): the one with this id, or, without one, whatever the
     /// POS created under the order's idempotency key (the order id); nothing if it has none.

@@ -2,6 +2,7 @@
 //! run with them (`PIPELINE_BACKEND=memory`) under `cargo lambda watch` with no services.
 //! Each twin records what it was asked and can be told to fail.
 
+pub use crate::ports::RecordingStarter;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1262,6 +1262,78 @@ async fn a_denial_the_partner_refuses_after_its_accept_becomes_a_cancellation() 
     );
 }
 
+/// A POS outage is waited out while the order can still be made in time: before its send-by
+/// an unavailable POS is `PosUnavailable` (the workflow waits and tries again), after it
+/// `PosDeadlinePassed`, which the workflow voids and cancels with the partner (told the store
+/// is unavailable).
+#[tokio::test]
+async fn a_pos_outage_is_waited_out_until_the_order_can_no_longer_be_made_in_time() {
+    let w = World::new();
+    let input = w.received(Partner::ChainApp, "app/order.json").await;
+    let d = w.dedup().handle(&input, t0()).await.unwrap();
+    let order = w
+        .adapt()
+        .handle(serde_json::from_value(input).unwrap())
+        .await
+        .unwrap()
+        .order;
+    let accepted = w
+        .conversation()
+        .accept(&order, &d.correlation_id)
+        .await
+        .unwrap();
+    // The app's sample, placed at 17:58 with no ready time: 15 minutes of patience.
+    let send_by = accepted.send_by.unwrap();
+    assert_eq!(
+        send_by,
+        "2026-11-22T18:13:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    let down = || Fault {
+        kind: ErrorKind::Transient,
+        status: Some(503),
+    };
+    let input = PosInput::Send {
+        order: order.clone(),
+        correlation_id: d.correlation_id.clone(),
+        accepted: Some(accepted.clone()),
+    };
+    w.pos.fail_next([down()]);
+    w.clock.set(send_by - TimeDelta::seconds(1));
+    let e = w.sender().handle(&input).await.unwrap_err();
+    assert_eq!(e.name(), names::POS_UNAVAILABLE);
+    w.pos.fail_next([down()]);
+    w.clock.set(send_by);
+    let e = w.sender().handle(&input).await.unwrap_err();
+    assert_eq!(e.name(), names::POS_DEADLINE_PASSED);
+    assert!(w.pos.orders().is_empty());
+    let outcome = w
+        .conversation()
+        .cancel(&order, &d.correlation_id, &task(&e))
+        .await
+        .unwrap()
+        .outcome;
+    assert_eq!(outcome.detail_type, "Order Failed");
+    assert!(matches!(
+        w.partners.calls().last().unwrap().action,
+        PartnerAction::Cancel {
+            reason: CancelReason::StoreUnavailable,
+            ..
+        }
+    ));
+    // Before the outage ends the order, a POS that answers takes it.
+    let w2 = World::new();
+    let (order2, _, cid2) = w2.accepted(Partner::ChainApp, "app/order.json").await;
+    let sent = w2
+        .sender()
+        .handle(&PosInput::Send {
+            order: order2,
+            correlation_id: cid2,
+            accepted: None,
+        })
+        .await;
+    assert!(sent.is_ok(), "{sent:?}");
+}
+
 #[tokio::test]
 async fn a_partner_that_is_down_gets_the_accept_on_a_retry() {
     let w = World::new();

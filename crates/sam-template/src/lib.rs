@@ -121,6 +121,21 @@ pub struct Rule {
     pub dead_letter: Value,
 }
 
+/// A function's SQS event source (`Events: Type: SQS`): an event source mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueTrigger {
+    /// The function's logical id.
+    pub function: String,
+    /// `Queue`, as written (an ARN, usually `!GetAtt <Queue>.Arn`).
+    pub queue: Value,
+    /// `BatchSize` (default 10).
+    pub batch_size: usize,
+    /// `FunctionResponseTypes` holds `ReportBatchItemFailures`.
+    pub report_batch_item_failures: bool,
+    /// `ScalingConfig.MaximumConcurrency`, if set.
+    pub maximum_concurrency: Option<usize>,
+}
+
 /// An HTTP API route to a function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
@@ -383,6 +398,39 @@ impl Template {
                         });
                     }
                 }
+            }
+        }
+        out
+    }
+
+    /// Every function's SQS event sources.
+    pub fn queue_triggers(&self) -> Vec<QueueTrigger> {
+        let mut out = Vec::new();
+        for r in self.of_kind("AWS::Serverless::Function") {
+            let Some(events) = r.properties.get("Events").and_then(Value::as_object) else {
+                continue;
+            };
+            for e in events.values() {
+                if e.get("Type").and_then(Value::as_str) != Some("SQS") {
+                    continue;
+                }
+                let p = e.get("Properties").cloned().unwrap_or(Value::Null);
+                out.push(QueueTrigger {
+                    function: r.id.clone(),
+                    queue: p.get("Queue").cloned().unwrap_or(Value::Null),
+                    batch_size: p
+                        .get("BatchSize")
+                        .and_then(Value::as_u64)
+                        .map_or(10, |n| n as usize),
+                    report_batch_item_failures: p
+                        .get("FunctionResponseTypes")
+                        .and_then(Value::as_array)
+                        .is_some_and(|t| t.iter().any(|x| x == "ReportBatchItemFailures")),
+                    maximum_concurrency: p
+                        .pointer("/ScalingConfig/MaximumConcurrency")
+                        .and_then(Value::as_u64)
+                        .map(|n| n as usize),
+                });
             }
         }
         out

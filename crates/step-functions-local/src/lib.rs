@@ -113,6 +113,16 @@ pub trait Integrations: Send + Sync {
         operation: &str,
         params: Value,
     ) -> Result<Value, (String, String)>;
+    /// `sqs:sendMessage` (request-response): `params` are the Task's parameters (`QueueUrl`,
+    /// `MessageBody` as text); the answer is `{MessageId, MD5OfMessageBody}`. The default
+    /// refuses, for a service without queues.
+    async fn send_message(&self, machine: &str, params: Value) -> Result<Value, (String, String)> {
+        let _ = params;
+        Err((
+            "AccessDenied".to_owned(),
+            format!("{machine} cannot send messages here"),
+        ))
+    }
     /// `states:startExecution` (request-response): `params` are the Task's parameters
     /// (`StateMachineArn`, `Input`, `Name`); the answer is `{ExecutionArn, StartDate}`. The
     /// default refuses, for a service that starts no other workflow.
@@ -153,7 +163,9 @@ pub fn supported_resource(resource: &str) -> bool {
         .map(|r| r.trim_end_matches(".waitForTaskToken"));
     match integration {
         Some("lambda:invoke" | "events:putEvents") => true,
-        Some("states:startExecution") => !resource.ends_with(".waitForTaskToken"),
+        Some("states:startExecution" | "sqs:sendMessage") => {
+            !resource.ends_with(".waitForTaskToken")
+        }
         Some(
             "dynamodb:putItem" | "dynamodb:getItem" | "dynamodb:updateItem" | "dynamodb:deleteItem",
         ) => !resource.ends_with(".waitForTaskToken"),

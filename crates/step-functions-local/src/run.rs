@@ -720,6 +720,19 @@ impl Runner {
                     .await
                     .map_err(|(t, m)| AslError::named(format!("DynamoDB.{t}"), m))
             }
+            "arn:aws:states:::sqs:sendMessage" => {
+                // A JSON MessageBody is sent as its JSON text, as Step Functions sends it.
+                let mut params = params.clone();
+                if let Some(body) = params.get_mut("MessageBody")
+                    && !body.is_string()
+                {
+                    *body = Value::String(body.to_string());
+                }
+                integrations
+                    .send_message(machine, params)
+                    .await
+                    .map_err(|(t, m)| AslError::named(format!("SQS.{t}"), m))
+            }
             "arn:aws:states:::states:startExecution" => integrations
                 .start_execution(machine, params.clone())
                 .await

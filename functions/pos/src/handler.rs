@@ -22,6 +22,7 @@ pub(crate) async fn handle(
         PosInput::Send {
             order,
             correlation_id,
+            ..
         }
         | PosInput::Void {
             order,

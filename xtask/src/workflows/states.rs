@@ -73,8 +73,11 @@ enum Dependency {
     Partner,
     /// A partner API, to compensate (deny, cancel): waited out longer.
     PartnerCompensation,
-    /// The store's POS.
+    /// The store's POS, for the order itself (the send).
     Pos,
+    /// The store's POS, to compensate (a void before the partner is told): a couple of
+    /// minutes, then the partner is told regardless.
+    PosCompensation,
 }
 
 impl Dependency {
@@ -84,17 +87,23 @@ impl Dependency {
             Dependency::Partner | Dependency::PartnerCompensation => {
                 Some(names::PARTNER_UNAVAILABLE)
             }
-            Dependency::Pos => Some(names::POS_UNAVAILABLE),
+            Dependency::Pos | Dependency::PosCompensation => Some(names::POS_UNAVAILABLE),
         }
     }
 
-    /// The Standard workflow's retry for the dependency's outage.
+    /// The Standard workflow's retry for the dependency's outage: minutes, not seconds.
+    /// The POS is tried every minute (after a first few quicker tries) for up to two hours;
+    /// what ends the wait is the order's own send-by, past which pos reports
+    /// `PosDeadlinePassed` and the order is voided and cancelled. A partner is waited out for
+    /// about ten minutes before the order is denied (Uber Eats' acceptance window is 11.5),
+    /// and a compensation (a deny, a cancel) for about twenty.
     fn standard_retry(self) -> Option<Retry> {
         let e = vec![self.error()?.to_owned()];
         Some(match self {
-            Dependency::Partner => Retry::new(e, 2, 5, 60),
-            Dependency::PartnerCompensation => Retry::new(e, 5, 6, 120),
-            _ => Retry::new(e, 3, 6, 60),
+            Dependency::Partner => Retry::new(e, 5, 12, 60),
+            Dependency::PartnerCompensation => Retry::new(e, 5, 22, 60),
+            Dependency::PosCompensation => Retry::new(e, 3, 6, 60),
+            _ => Retry::new(e, 5, 120, 60),
         })
     }
 }
@@ -433,6 +442,8 @@ fn send_to_pos(flavor: Flavor) -> Json {
             ("action", "send"),
             ("order.$", "$.adapted.order"),
             CORRELATION,
+            // Its send-by: how long a POS outage is waited out.
+            ("accepted.$", "$.accepted"),
         ]),
         result_selector: Some(payload([
             ("posOrderId.$", "$.Payload.posOrderId"),
@@ -535,7 +546,7 @@ fn void_in_pos() -> Json {
         ]),
         result_selector: None,
         result_path: None,
-        retries: lambda_retries(Standard, Dependency::Pos, false, (1, 4, 30)),
+        retries: lambda_retries(Standard, Dependency::PosCompensation, false, (1, 4, 30)),
         catches: vec![catch_all("$.voidError", "Cancel with partner")],
         next: "Cancel with partner",
     }
@@ -847,60 +858,46 @@ fn express() -> Vec<(String, Json)> {
             ("Type", "Task".into()),
             (
                 "Comment",
-                "Start the Standard workflow at $.handover.at with this state. Its name is the step's and the hash of the order and its owning execution, so a repeat of this handover finds the same execution instead of starting a second, and another delivery of the order (another owner) gets its own.".into(),
+                "Queue the handover: the handover function starts the Standard workflow at $.handover.at with this state, as fast as Standard StartExecution's quota lets it (a throttled start comes back after the queue's visibility timeout, for an hour, then waits in the dead letters for a redrive). The execution's name is the step's and the hash of the order and its owning execution, so a repeat of this handover finds the same execution, and another delivery of the order (another owner) gets its own.".into(),
             ),
-            ("Resource", "arn:aws:states:::states:startExecution".into()),
+            ("Resource", "arn:aws:states:::sqs:sendMessage".into()),
             (
                 "Parameters",
-                payload([
-                    ("StateMachineArn", "${OrderHoldWorkflowArn}"),
+                obj([
+                    ("QueueUrl", "${HandoverQueueUrl}".into()),
                     (
-                        "Name.$",
-                        "States.Format('{}-{}', $.handover.code, States.Hash(States.Format('{} {}', $.orderId, $.owner), 'SHA-1'))",
+                        "MessageBody",
+                        payload([
+                            (
+                                "name.$",
+                                "States.Format('{}-{}', $.handover.code, States.Hash(States.Format('{} {}', $.orderId, $.owner), 'SHA-1'))",
+                            ),
+                            ("input.$", "$"),
+                        ]),
                     ),
-                    ("Input.$", "$"),
                 ]),
             ),
             ("ResultPath", null()),
             (
                 "Retry",
-                Json::Array(vec![
-                    obj([
-                        (
-                            "ErrorEquals",
-                            vec!["StepFunctions.ExecutionAlreadyExistsException"].into(),
-                        ),
-                        ("MaxAttempts", 0u32.into()),
-                    ]),
-                    Retry::new(strings(&["States.ALL"]), 1, 2, 5).json(),
-                ]),
+                Json::Array(vec![Retry::new(strings(&["States.ALL"]), 1, 2, 5).json()]),
             ),
             (
                 "Catch",
-                Json::Array(vec![
-                    obj([
-                        (
-                            "ErrorEquals",
-                            vec!["StepFunctions.ExecutionAlreadyExistsException"].into(),
-                        ),
-                        ("ResultPath", null()),
-                        ("Next", "Handed over".into()),
-                    ]),
-                    catch_all("$.error", "Handover failed"),
-                ]),
+                Json::Array(vec![catch_all("$.error", "Handover failed")]),
             ),
             ("Next", "Handed over".into()),
         ]),
     ));
     out.push((
         "Handed over".to_owned(),
-        succeed("The Standard workflow carries the order on."),
+        succeed("The handover queue carries the order on to the Standard workflow."),
     ));
     out.push((
         "Handover failed".to_owned(),
         fail(
             "HandoverFailed",
-            "The Standard workflow could not be started; the order stays where it was (alarmed).",
+            "The handover could not be queued (SQS refused it after retries); the order stays where it was until the sweeper ends it (alarmed).",
         ),
     ));
     out

@@ -60,8 +60,8 @@ pub struct Role {
 }
 
 /// The managed policies SAM attaches, with the statements AWS publishes for them (AWS Managed
-/// Policy Reference Guide: AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess). They grant
-/// only CloudWatch Logs and X-Ray, which the local cloud does not serve; any other managed
+/// Policy Reference Guide: AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess, and
+/// AWSLambdaSQSQueueExecutionRole for a function with an SQS event source). Any other managed
 /// policy stops the cloud at start.
 fn managed_policy(arn: &str) -> Option<Value> {
     let actions: &[&str] = match arn.rsplit('/').next()? {
@@ -76,6 +76,15 @@ fn managed_policy(arn: &str) -> Option<Value> {
             "xray:GetSamplingRules",
             "xray:GetSamplingTargets",
             "xray:GetSamplingStatisticSummaries",
+        ],
+        // What SAM attaches to a function with an SQS event source, for its pollers.
+        "AWSLambdaSQSQueueExecutionRole" => &[
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
         ],
         _ => return None,
     };

@@ -135,6 +135,7 @@ impl PartnerConversation {
         };
         // The partner is told when it will be ready (DoorDash's prep time, Grubhub's wait).
         let accept = PartnerAction::accept(order_domain::ready_by(&decision, store, now), now);
+        let send_by = order_domain::send_by(order, store, &decision);
         let hold = match decision {
             HoldDecision::SendNow => None,
             HoldDecision::Hold(h) => Some(h),
@@ -182,6 +183,7 @@ impl PartnerConversation {
                 early_release_from: h.early_release_from,
                 timeout_seconds: h.seconds_until_release(now),
             }),
+            send_by: Some(send_by),
         })
     }
 
@@ -414,7 +416,12 @@ impl PartnerConversation {
             return Ok(Outcome { outcome });
         }
 
-        let reason = if error.error == names::POS_REJECTED || error.error == names::POS_UNAVAILABLE
+        let reason = if [
+            names::POS_REJECTED,
+            names::POS_UNAVAILABLE,
+            names::POS_DEADLINE_PASSED,
+        ]
+        .contains(&error.error.as_str())
         {
             CancelReason::StoreUnavailable
         } else {

@@ -3,6 +3,7 @@
 pub mod accept;
 pub mod adapt;
 pub mod dedup;
+pub mod handover;
 pub mod hold;
 pub mod intake;
 pub mod pos;

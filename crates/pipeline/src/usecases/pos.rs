@@ -40,7 +40,15 @@ impl PosSender {
             PosInput::Send {
                 order,
                 correlation_id,
-            } => PosOutput::Sent(self.send(order, correlation_id).await?),
+                accepted,
+            } => PosOutput::Sent(
+                self.send_until(
+                    order,
+                    correlation_id,
+                    accepted.as_ref().and_then(|a| a.send_by),
+                )
+                .await?,
+            ),
             PosInput::Void {
                 order,
                 pos_order_id,
@@ -55,6 +63,21 @@ impl PosSender {
         &self,
         order: &OrderHandle,
         correlation_id: &str,
+    ) -> Result<Sent, PipelineError> {
+        self.send_until(order, correlation_id, None).await
+    }
+
+    /// [`Self::send`], for an order the POS may take until `send_by` (accept-order's
+    /// `order_domain::send_by`): a POS that is unavailable before then is
+    /// [`PipelineError::PosUnavailable`] (the workflow waits and tries again), after it
+    /// [`PipelineError::PosDeadlinePassed`] (the order can no longer be made in time: the
+    /// workflow voids and cancels it with the partner). Without a time, every unavailable POS
+    /// is the first.
+    pub async fn send_until(
+        &self,
+        order: &OrderHandle,
+        correlation_id: &str,
+        send_by: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Sent, PipelineError> {
         let cancelled = || PipelineError::Cancelled {
             order_id: order.id.clone(),
@@ -76,7 +99,17 @@ impl PosSender {
             millis,
             ok: created.is_ok(),
         });
-        let pos_order_id = created.map_err(PipelineError::pos)?;
+        let pos_order_id = match created {
+            Ok(id) => id,
+            Err(e) if e.is_transient() && send_by.is_some_and(|by| self.clock.now() >= by) => {
+                warn!(order_id = %order.id, error = %e, "the POS is still unavailable and the order can no longer be made in time");
+                return Err(PipelineError::PosDeadlinePassed {
+                    order_id: order.id.clone(),
+                    source: Box::new(e),
+                });
+            }
+            Err(e) => return Err(PipelineError::pos(e)),
+        };
 
         let now = self.clock.now();
         let update = StatusUpdate {

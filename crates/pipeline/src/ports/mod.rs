@@ -884,6 +884,13 @@ pub enum Metric {
         /// Misses.
         count: u64,
     },
+    /// A handover started its Standard execution.
+    HandoverStarted,
+    /// A handover was left for the queue to bring back.
+    HandoverRetried {
+        /// `throttled`, `transient`, `refused` or `unreadable`.
+        reason: &'static str,
+    },
 }
 
 /// Where metrics go (CloudWatch EMF in Lambda, a vector in tests).
@@ -891,3 +898,6 @@ pub trait Metrics: Send + Sync {
     /// Records one metric.
     fn record(&self, metric: Metric);
 }
+
+mod workflow_starter;
+pub use workflow_starter::{RecordingStarter, StartError, Started, WorkflowStarter};

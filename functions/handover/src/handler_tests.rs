@@ -1,0 +1,23 @@
+use lambda_runtime::LambdaEvent;
+use lambda_support::samples::{check_function_samples, reported_error, test_context};
+use lambda_support::wiring;
+
+use super::*;
+
+#[tokio::test]
+async fn every_handover_sample_answers_as_its_manifest_says() {
+    let checked = check_function_samples("handover", |backend, env, input| async move {
+        let use_case = wiring::handover(&env, &backend)
+            .await
+            .map_err(|e| ("Config".to_owned(), e.to_string()))?;
+        let event =
+            serde_json::from_value(input).map_err(|e| ("Input".to_owned(), e.to_string()))?;
+        let output = handle(&use_case, LambdaEvent::new(event, test_context("test")))
+            .await
+            .map_err(reported_error)?;
+        Ok(serde_json::to_value(output).unwrap_or_default())
+    })
+    .await
+    .unwrap_or_else(|failures| panic!("{}", failures.join("\n")));
+    assert!(checked >= 2, "only {checked} samples");
+}
