@@ -1045,6 +1045,42 @@ impl LocalCloud {
             .collect()
     }
 
+    /// Messages naming `order_id` (as a JSON string) in the queues work is waiting in (not
+    /// the dead-letter queues): handovers whose Standard execution has not started yet.
+    pub async fn pending_messages(&self, order_id: &str) -> usize {
+        let needle = format!("\"{order_id}\"");
+        let mut n = 0;
+        for spec in self
+            .app
+            .queue_specs
+            .iter()
+            .filter(|q| q.dead_letter.is_some())
+        {
+            n += self
+                .sqs
+                .messages(&spec.name)
+                .await
+                .iter()
+                .filter(|m| m.body.contains(&needle))
+                .count();
+        }
+        n
+    }
+
+    /// Messages waiting in the queues work is waiting in (not the dead-letter queues).
+    pub async fn pending_work(&self) -> usize {
+        let mut n = 0;
+        for spec in self
+            .app
+            .queue_specs
+            .iter()
+            .filter(|q| q.dead_letter.is_some())
+        {
+            n += self.sqs.messages(&spec.name).await.len();
+        }
+        n
+    }
+
     /// Everything known about one order.
     pub async fn order_view(&self, partner: Partner, partner_order_id: &str) -> OrderView {
         let order_id = format!("{}.{}", partner.as_str(), partner_order_id);
@@ -1087,6 +1123,7 @@ impl LocalCloud {
                     })
                 })
                 .unwrap_or_default(),
+            handovers_pending: self.pending_messages(&order_id).await,
             order_id,
             partner_order_id: partner_order_id.to_owned(),
             executions,
@@ -1095,7 +1132,8 @@ impl LocalCloud {
         }
     }
 
-    /// Waits until every execution has ended, or `within` passes.
+    /// Waits until every execution has ended and no handover waits to start another, or
+    /// `within` passes.
     pub async fn quiesce(&self, within: Duration) -> Result<(), String> {
         eventually(within, "every execution to end", || async {
             for e in self.sfn.executions().await {
@@ -1103,7 +1141,7 @@ impl LocalCloud {
                     return None;
                 }
             }
-            Some(())
+            (self.pending_work().await == 0).then_some(())
         })
         .await
     }
@@ -1127,6 +1165,9 @@ pub struct OrderView {
     pub events: Vec<String>,
     /// Its POS orders (`posOrderId`, `status`).
     pub pos_orders: Vec<Value>,
+    /// Handovers of it waiting in a queue for their Standard execution to start.
+    #[serde(default)]
+    pub handovers_pending: usize,
 }
 
 /// One execution.
@@ -1144,9 +1185,12 @@ pub struct ExecutionView {
 }
 
 impl OrderView {
-    /// Whether every execution has ended (and there is at least one).
+    /// Whether every execution has ended (and there is at least one), and no handover of it
+    /// waits to start another.
     pub fn settled(&self) -> bool {
-        !self.executions.is_empty() && self.executions.iter().all(|e| e.status != "RUNNING")
+        !self.executions.is_empty()
+            && self.executions.iter().all(|e| e.status != "RUNNING")
+            && self.handovers_pending == 0
     }
 }
 

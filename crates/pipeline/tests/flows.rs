@@ -954,6 +954,10 @@ async fn a_courier_after_the_hold_timed_out_is_harmless() {
 }
 
 async fn cancel(w: &World, order: &OrderHandle) -> ReleaseSummary {
+    try_cancel(w, order).await.unwrap()
+}
+
+async fn try_cancel(w: &World, order: &OrderHandle) -> Result<ReleaseSummary, PipelineError> {
     let event = OutboundEvent::new(
         order_events::Metadata::new("c-cancel", "k", w.clock.now()),
         OrderCancellationRequested {
@@ -967,7 +971,7 @@ async fn cancel(w: &World, order: &OrderHandle) -> ReleaseSummary {
     )
     .unwrap();
     let detail: Detail<OrderCancellationRequested> = serde_json::from_value(event.detail).unwrap();
-    w.releaser().on_cancellation(&detail).await.unwrap()
+    w.releaser().on_cancellation(&detail).await
 }
 
 #[tokio::test]
@@ -1175,6 +1179,41 @@ async fn a_cancellation_after_the_pos_has_the_order_voids_and_cancels_it() {
         .find(|e| e.detail_type == "Order Cancelled")
         .unwrap();
     assert_eq!(cancelled.detail["data"]["posVoided"], true);
+}
+
+/// Found by the 10,000-order chaos run (seed 610530665): a cancellation after the POS whose
+/// every tell of the partner failed (answers lost) left the order SentToPos with its POS order
+/// voided. The cancellation is recorded before the partner is told, and the event again (a
+/// retry, a redrive) tells it again.
+#[tokio::test]
+async fn a_cancellation_after_the_pos_is_recorded_even_when_the_partner_cannot_be_told() {
+    let w = World::new();
+    let (order, _, cid) = w.accepted(Partner::Grubhub, "grubhub/order.json").await;
+    w.sender().send(&order, &cid).await.unwrap();
+    w.partners.fail_next([Fault {
+        kind: ErrorKind::Transient,
+        status: Some(502),
+    }]);
+    let e = try_cancel(&w, &order).await.unwrap_err();
+    assert_eq!(e.name(), names::PARTNER_UNAVAILABLE);
+    assert!(w.pos.orders()[0].voided);
+    assert_eq!(w.status(order.id.as_str()), OrderStatus::Cancelled);
+    let told = |w: &World| {
+        w.partners
+            .calls()
+            .iter()
+            .filter(|c| matches!(c.action, PartnerAction::Cancel { .. }))
+            .count()
+    };
+    assert_eq!(told(&w), 0);
+    // The same event again: the partner is told now, and Order Cancelled announced.
+    let summary = cancel(&w, &order).await;
+    assert!(summary.note.unwrap().contains("told again"));
+    assert_eq!(told(&w), 1);
+    assert_eq!(
+        w.publisher.detail_types().last().map(String::as_str),
+        Some("Order Cancelled")
+    );
 }
 
 #[tokio::test]

@@ -1040,10 +1040,10 @@ mod tests {
     #[tokio::test]
     async fn definitions_using_unsupported_features_are_refused_with_the_feature_named() {
         let s = sfn();
-        let sqs = json!({"StartAt": "Q", "States": {"Q": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}});
-        let e = s.create_state_machine("q", &sqs).await.unwrap_err();
+        let sns = json!({"StartAt": "Q", "States": {"Q": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": true}}});
+        let e = s.create_state_machine("q", &sns).await.unwrap_err();
         assert_eq!(e.error_type, "InvalidDefinition");
-        assert!(e.message.contains("sqs:sendMessage"), "{e}");
+        assert!(e.message.contains("sns:publish"), "{e}");
         let nested = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
             {"StartAt": "D", "States": {"D": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem.waitForTaskToken", "End": true}}}]}}});
         assert!(

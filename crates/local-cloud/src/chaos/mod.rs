@@ -126,8 +126,10 @@ pub struct Report {
     pub violations: Vec<(Violation, Vec<Vec<String>>)>,
     /// Seconds from the first webhook to the last order's end.
     pub send_seconds: f64,
-    /// Seconds the drain took after that.
+    /// Seconds the drain took after that (the redrive's included).
     pub drain_seconds: f64,
+    /// Dead letters redriven after the drain, as an operator answering the alarm would.
+    pub redriven: usize,
     /// What the run cost on AWS, US$ per million orders, by service (see [`crate::meter`]):
     /// faults, retries and compensation included, so above the bench's clean figure.
     pub cost_per_million: BTreeMap<String, f64>,
@@ -210,6 +212,12 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     cloud.bus.set_duplicate_rate(0.0);
     let drain_started = Instant::now();
     drain(&cloud, s.drain).await;
+    // What the dead-letter alarms' runbook does once the outage is over: redrive the dead
+    // letters (docs/operations.md), then let what they start finish.
+    let redriven = cloud.redrive().await;
+    if redriven > 0 {
+        drain(&cloud, s.drain).await;
+    }
     let drain_seconds = drain_started.elapsed().as_secs_f64();
 
     let cost_per_million = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir)
@@ -351,6 +359,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         violations,
         send_seconds,
         drain_seconds,
+        redriven,
         cost_per_million,
     })
 }
@@ -398,7 +407,7 @@ async fn state(cloud: &LocalCloud, o: &plan::Prepared) -> (Option<OrderStatus>, 
         .await
         .and_then(|r| r["status"].as_str().and_then(|s| s.parse().ok()));
     let runs = cloud.executions_of(&o.partner_order_id).await;
-    let mut ended = !runs.is_empty();
+    let mut ended = !runs.is_empty() && cloud.pending_messages(&o.order_id).await == 0;
     for e in runs {
         if e.snapshot().await.status == crate::sfn::Status::Running {
             ended = false;
@@ -654,6 +663,9 @@ async fn drain(cloud: &LocalCloud, within: Duration) {
                 idle = false;
             }
         }
+        if idle && cloud.pending_work().await > 0 {
+            idle = false;
+        }
         quiet = if idle { quiet + 1 } else { 0 };
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -878,8 +890,13 @@ impl std::fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "orders {}   deliveries {} (+{} redelivered after a refusal)   sent and ended in {:.1} s, drained in {:.1} s",
-            self.orders, self.deliveries, self.redeliveries, self.send_seconds, self.drain_seconds
+            "orders {}   deliveries {} (+{} redelivered after a refusal)   sent and ended in {:.1} s, drained in {:.1} s ({} dead letters redriven)",
+            self.orders,
+            self.deliveries,
+            self.redeliveries,
+            self.send_seconds,
+            self.drain_seconds,
+            self.redriven
         )?;
         writeln!(
             f,

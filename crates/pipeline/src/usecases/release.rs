@@ -16,8 +16,8 @@ use tracing::{info, warn};
 use crate::errors::{PipelineError, names};
 use crate::io::{ReleaseSummary, TaskError};
 use crate::ports::{
-    CallbackOutcome, Clock, EventPublisher, HeldOrder, HeldOrders, Metrics, OrdersRepo,
-    TaskCallbacks,
+    CallbackOutcome, Clock, EventPublisher, HeldOrder, HeldOrders, Metrics, OrderHandle,
+    OrdersRepo, StatusUpdate, TaskCallbacks, Transition,
 };
 use crate::usecases::accept::PartnerConversation;
 use crate::usecases::hold::release;
@@ -274,16 +274,39 @@ impl Releaser {
                     )));
                 };
                 self.pos.void(order, pos_order_id).await?;
-                let error = TaskError {
-                    error: names::ORDER_CANCELLED.to_owned(),
-                    cause: reason.clone(),
-                };
-                let outcome = self
-                    .conversation
-                    .cancel(order, &record.correlation_id, &error)
+                // Recorded before the partner is told: if telling it fails for good (its answers
+                // lost, the retries spent), the table still says what the POS shows, and a
+                // redelivery of this event tells it again (the arm below).
+                let recorded = self
+                    .orders
+                    .transition(
+                        id,
+                        OrderStatus::Cancelled,
+                        now,
+                        StatusUpdate {
+                            note: Some("partner".to_owned()),
+                            ..Default::default()
+                        },
+                    )
                     .await?;
-                self.publisher.publish(&[outcome.outcome]).await?;
+                if let Transition::Refused { current } = recorded {
+                    warn!(order_id = %id, %current, "the POS order was voided, but the order moved on meanwhile");
+                }
+                self.tell_cancelled(order, &record.correlation_id, &reason)
+                    .await?;
                 summary.voided.push(id.clone());
+            }
+            // Cancelled here before: its POS order voided, its partner maybe not told (the
+            // telling failed for good and this is the event again, redelivered or redriven).
+            // Telling it again is harmless; not telling it is not.
+            OrderStatus::Cancelled if record.pos_voided && record.cancel_requested => {
+                if let Some(order) = record.order.as_ref() {
+                    self.tell_cancelled(order, &record.correlation_id, &reason)
+                        .await?;
+                    summary.note = Some(format!(
+                        "order {id} was already cancelled; the partner was told again"
+                    ));
+                }
             }
             status if status.is_terminal() => {
                 summary.note = Some(format!("order {id} already ended as {status}"))
@@ -295,6 +318,28 @@ impl Releaser {
             }
         }
         Ok(summary)
+    }
+}
+
+impl Releaser {
+    /// Tells the partner the order it cancelled is cancelled and announces it (both
+    /// idempotent: the partner keeps its first answer, the event its key).
+    async fn tell_cancelled(
+        &self,
+        order: &OrderHandle,
+        correlation_id: &str,
+        reason: &str,
+    ) -> Result<(), PipelineError> {
+        let error = TaskError {
+            error: names::ORDER_CANCELLED.to_owned(),
+            cause: reason.to_owned(),
+        };
+        let outcome = self
+            .conversation
+            .cancel(order, correlation_id, &error)
+            .await?;
+        self.publisher.publish(&[outcome.outcome]).await?;
+        Ok(())
     }
 }
 
