@@ -30,7 +30,7 @@ CHAOS_CI_SEED ?= 20261201
 EXECS ?= 1000000
 FUZZ_CI_EXECS ?= 20000
 
-.PHONY: help setup demo up bench chaos chaos-ci fuzz fuzz-ci bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
+.PHONY: help setup demo up bench chaos chaos-ci peak peak-ci fuzz fuzz-ci bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -56,6 +56,13 @@ chaos: setup ## ORDERS orders (default 10,000) under injected faults, reconciled
 chaos-ci: bins ## The chaos run CI makes: CHAOS_CI_ORDERS orders (300), fixed seed, debug builds
 	target/debug/local-cloud chaos --orders $(CHAOS_CI_ORDERS) --seed $(CHAOS_CI_SEED)
 
+peak: setup ## 500 orders/s for 10 minutes through a 10-minute POS outage, quotas and rate divided by 50 (6,000 orders); release builds
+	cargo build --release --workspace --bins
+	target/release/local-cloud peak --release --quota-scale 50 $(if $(SEED),--seed $(SEED),)
+
+peak-ci: bins ## The peak CI runs: one minute at 500/s divided by 250 (120 orders), the POS down 60 s from 15 s; debug builds
+	target/debug/local-cloud peak --quota-scale 250 --minutes 1 --outage-at 0.25 --outage-minutes 1 --seed $(CHAOS_CI_SEED)
+
 fuzz: ## Every decoder under AFL++ (cargo-afl, stable): EXECS executions per target (1,000,000), figures and findings
 	EXECS=$(EXECS) scripts/fuzz.sh
 
@@ -65,7 +72,7 @@ fuzz-ci: ## A short AFL++ smoke: FUZZ_CI_EXECS executions per target (not in mak
 bins: ## Build every binary (the functions and the local cloud), debug
 	cargo build --workspace --bins
 
-test: setup lint generated infra unit chaos-ci invoke-samples sam-build ## Everything CI runs
+test: setup lint generated infra unit chaos-ci peak-ci invoke-samples sam-build ## Everything CI runs
 
 lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check

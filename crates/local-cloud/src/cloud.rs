@@ -893,7 +893,16 @@ impl LocalCloud {
             last: Err("not sent".to_owned()),
         };
         while let Some(wait) = policy.wait_before(delivery.sends) {
-            tokio::time::sleep(self.time_scale.scale(wait)).await;
+            // The schedule runs at the cloud's time scale, but after a throttle (429) in real
+            // time: a throttle's bucket refills in real seconds, and a resend scaled to a
+            // fraction of one would meet it empty again.
+            let throttled = matches!(delivery.last, Ok((429, _)));
+            let wait = if throttled {
+                wait
+            } else {
+                self.time_scale.scale(wait)
+            };
+            tokio::time::sleep(wait).await;
             delivery.sends += 1;
             let headers = webhooks::sign(partner, body, self.webhook_secret(partner));
             delivery.last = self

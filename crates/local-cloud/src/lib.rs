@@ -29,6 +29,7 @@ pub mod dynamodb_proxy;
 pub mod iam;
 pub mod lambda;
 pub mod meter;
+pub mod peak;
 pub mod queues;
 pub mod quota_report;
 pub mod secrets;

@@ -221,6 +221,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A peak through a POS outage (`make peak`): orders at `--rate` divided by
+    /// `--quota-scale` a second for `--minutes`, the partners' webhook mix and courier
+    /// pickups, the POS down for `--outage-minutes` from `--outage-at`; reconciled as the
+    /// chaos run is, with each AWS quota's peak use, throttles and stranded orders.
+    Peak {
+        #[command(flatten)]
+        cloud: CloudArgs,
+        /// The peak's orders a second at full scale (divided by --quota-scale).
+        #[arg(long, default_value_t = 500.0)]
+        rate: f64,
+        /// How long the orders keep coming, minutes.
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// When the POS goes down, minutes after the first order.
+        #[arg(long, default_value_t = 2.0)]
+        outage_at: f64,
+        /// How long the POS stays down, minutes.
+        #[arg(long, default_value_t = 10.0)]
+        outage_minutes: f64,
+        /// The seed of the plan (printed). Default: new.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the report as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_order_id(s: &str) -> Result<(Partner, String), String> {
@@ -737,39 +763,26 @@ async fn init_times(root: &Path, a: &CloudArgs, runs: usize) -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn chaos(
+/// A run reconciled order by order (`chaos`, `peak`): its own stage and state (on disk when
+/// DynamoDB Local is to be killed), the report printed, and the exit status the verdict's.
+async fn reconciled(
     root: &Path,
     a: &CloudArgs,
-    orders: usize,
-    seed: Option<u64>,
-    in_flight: usize,
-    fault_rate: f64,
-    crash_dynamodb: bool,
+    settings: local_cloud::chaos::Settings,
+    stage: &str,
     json: bool,
 ) -> ExitCode {
-    let seed = seed.unwrap_or_else(|| {
-        u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default() % 1_000_000_007
-    });
+    let seed = settings.seed;
     let mut opts = options(root, a);
-    // Its own state, on disk, so DynamoDB Local can be killed and come back with its data.
-    opts.stage = "chaos".to_owned();
-    opts.state_dir = root.join(format!("target/local-cloud-chaos/{}", std::process::id()));
+    opts.stage = stage.to_owned();
+    opts.state_dir = root.join(format!("target/local-cloud-{stage}/{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&opts.state_dir);
-    opts.persist = crash_dynamodb || opts.persist;
+    opts.persist = settings.crash_dynamodb || opts.persist;
     let state_dir = opts.state_dir.clone();
     let cloud = match start(opts).await {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let mut settings = local_cloud::chaos::Settings::new(orders, seed);
-    settings.in_flight = in_flight;
-    settings.fault_rate = fault_rate;
-    settings.crash_dynamodb = crash_dynamodb && a.dynamodb_endpoint.is_none();
-    println!(
-        "chaos: {orders} orders, seed {seed}, {in_flight} in flight, {:.0} % of partner and POS calls failing …",
-        fault_rate * 100.0
-    );
     let report = local_cloud::chaos::run(cloud.clone(), root, &settings).await;
     cloud.stop().await;
     let _ = std::fs::remove_dir_all(&state_dir);
@@ -795,10 +808,14 @@ async fn chaos(
             }
         }
         Err(e) => {
-            eprintln!("local-cloud: the chaos run could not finish: {e} (seed {seed})");
+            eprintln!("local-cloud: the {stage} run could not finish: {e} (seed {seed})");
             ExitCode::FAILURE
         }
     }
+}
+
+fn new_seed() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default() % 1_000_000_007
 }
 
 #[tokio::main]
@@ -907,17 +924,40 @@ async fn main() -> ExitCode {
             no_dynamodb_crash,
             json,
         } => {
-            chaos(
-                &root,
-                &cloud,
-                orders,
-                seed,
-                in_flight,
-                fault_rate,
-                !no_dynamodb_crash,
-                json,
-            )
-            .await
+            let seed = seed.unwrap_or_else(new_seed);
+            let mut settings = local_cloud::chaos::Settings::new(orders, seed);
+            settings.in_flight = in_flight;
+            settings.fault_rate = fault_rate;
+            settings.crash_dynamodb = !no_dynamodb_crash && cloud.dynamodb_endpoint.is_none();
+            println!(
+                "chaos: {orders} orders, seed {seed}, {in_flight} in flight, {:.0} % of partner and POS calls failing …",
+                fault_rate * 100.0
+            );
+            reconciled(&root, &cloud, settings, "chaos", json).await
+        }
+        Command::Peak {
+            cloud,
+            rate,
+            minutes,
+            outage_at,
+            outage_minutes,
+            seed,
+            json,
+        } => {
+            let seed = seed.unwrap_or_else(new_seed);
+            let plan = local_cloud::peak::PeakPlan {
+                rate,
+                minutes,
+                outage_at,
+                outage_minutes,
+                quota_scale: if cloud.no_quotas {
+                    1.0
+                } else {
+                    cloud.quota_scale
+                },
+            };
+            println!("{}", plan.describe(&cloud.region, seed));
+            reconciled(&root, &cloud, plan.settings(seed), "peak", json).await
         }
     }
 }

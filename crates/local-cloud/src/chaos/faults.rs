@@ -40,6 +40,9 @@ pub(super) async fn kill_loop(
         .collect();
     rng.shuffle(&mut functions);
     let target = s.kills(functions.len());
+    if target == 0 {
+        return;
+    }
     let every = (s.orders / target.max(1)).max(1);
     let mut next_at = every;
     while !done.load(Ordering::Relaxed) {
@@ -96,6 +99,9 @@ pub(super) async fn dynamodb_storms(
     s: Settings,
     done: Arc<AtomicBool>,
 ) -> Option<(f64, f64)> {
+    if !s.disruptions {
+        return None;
+    }
     let mut marks: Vec<(usize, &str)> = vec![
         (s.orders / 4, "throttle"),
         (s.orders / 2, "throttle"),

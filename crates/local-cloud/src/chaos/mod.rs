@@ -52,6 +52,15 @@ pub struct Settings {
     pub crash_dynamodb: bool,
     /// Longest wait for the pipeline to drain after the last order.
     pub drain: Duration,
+    /// What the orders are like (the chaos mix, or a peak's).
+    pub profile: plan::Profile,
+    /// Orders a second, sent whatever is in flight (a peak); without it, `in_flight` orders
+    /// at a time (the chaos run).
+    pub rate: Option<f64>,
+    /// The POS fails every call from this long after the first order, for this long.
+    pub pos_outage: Option<(Duration, Duration)>,
+    /// Kill function processes and make DynamoDB refuse requests (the chaos run).
+    pub disruptions: bool,
 }
 
 impl Settings {
@@ -65,11 +74,42 @@ impl Settings {
             duplicate_rate: 0.05,
             crash_dynamodb: true,
             drain: Duration::from_secs(300),
+            profile: plan::Profile::Chaos,
+            rate: None,
+            pos_outage: None,
+            disruptions: true,
         }
     }
 
-    /// Function kills to aim for: one per 200 orders, at least two per function.
+    /// A peak of `orders` orders at `rate` a second (already scaled), the POS down for
+    /// `outage` from `outage_at` after the first order: no random faults, no kills, no
+    /// DynamoDB storms; AWS's quotas (scaled) are what binds.
+    pub fn peak(
+        orders: usize,
+        seed: u64,
+        rate: f64,
+        outage_at: Duration,
+        outage: Duration,
+    ) -> Self {
+        Self {
+            fault_rate: 0.0,
+            duplicate_rate: 0.0,
+            crash_dynamodb: false,
+            drain: Duration::from_secs(1800),
+            profile: plan::Profile::Peak,
+            rate: Some(rate),
+            pos_outage: Some((outage_at, outage)),
+            disruptions: false,
+            ..Self::new(orders, seed)
+        }
+    }
+
+    /// Function kills to aim for: one per 200 orders, at least two per function (none when
+    /// the run makes no disruptions).
     pub fn kills(&self, functions: usize) -> usize {
+        if !self.disruptions {
+            return 0;
+        }
         (self.orders / 200).max(2 * functions)
     }
 }
@@ -99,6 +139,8 @@ struct Ctx {
     deliveries: AtomicUsize,
     redeliveries: AtomicUsize,
     started_orders: AtomicUsize,
+    /// When the POS outage ends, epoch seconds (the orders' bound waits it out).
+    outage_ends: Option<f64>,
 }
 
 fn epoch_now() -> f64 {
@@ -107,7 +149,7 @@ fn epoch_now() -> f64 {
 
 /// Runs the chaos described by `s` against `cloud` (started from the repository at `root`).
 pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Report, String> {
-    let mut planner = Planner::new(s.seed);
+    let mut planner = Planner::for_profile(s.seed, s.profile);
     let planned: Vec<Planned> = (0..s.orders).map(|i| planner.order(i)).collect();
     let ctx = Arc::new(Ctx {
         cloud: cloud.clone(),
@@ -116,6 +158,9 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         deliveries: AtomicUsize::new(0),
         redeliveries: AtomicUsize::new(0),
         started_orders: AtomicUsize::new(0),
+        outage_ends: s
+            .pos_outage
+            .map(|(at, length)| epoch_now() + (at + length).as_secs_f64()),
     });
     for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
         let seed = crate::seeded::keyed_seed(s.seed, &[name.as_bytes()]);
@@ -134,13 +179,41 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         kills.clone(),
     ));
     let storms = tokio::spawn(dynamodb_storms(ctx.clone(), s.clone(), done.clone()));
+    let outage = s.pos_outage.map(|(at, length)| {
+        let cloud = cloud.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(at).await;
+            let from = epoch_now();
+            cloud
+                .set_faults(
+                    "pos",
+                    Faults {
+                        error_rate: 1.0,
+                        ..Faults::default()
+                    },
+                )
+                .await;
+            tokio::time::sleep(length).await;
+            cloud.set_faults("pos", Faults::default()).await;
+            (from, epoch_now())
+        })
+    });
 
     let usage_before = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await;
     let invocations_before = invocations(&cloud).await;
     let started = Instant::now();
-    let gate = Arc::new(Semaphore::new(s.in_flight.max(1)));
+    // A peak sends at its rate whatever is in flight; the chaos run keeps `in_flight`.
+    let gate = Arc::new(Semaphore::new(if s.rate.is_some() {
+        Semaphore::MAX_PERMITS
+    } else {
+        s.in_flight.max(1)
+    }));
     let mut flows = Vec::with_capacity(planned.len());
-    for p in planned {
+    for (i, p) in planned.into_iter().enumerate() {
+        if let Some(rate) = s.rate {
+            let due = started + Duration::from_secs_f64(i as f64 / rate.max(0.001));
+            tokio::time::sleep_until(due.into()).await;
+        }
         let permit = gate
             .clone()
             .acquire_owned()
@@ -162,6 +235,10 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     done.store(true, Ordering::Relaxed);
     let restart = storms.await.map_err(|e| e.to_string())?;
     killer.await.map_err(|e| e.to_string())?;
+    let outage_window = match outage {
+        Some(o) => Some(o.await.map_err(|e| e.to_string())?),
+        None => None,
+    };
     // Faults off for the drain: what is still running finishes on a healthy system.
     for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
         cloud.set_faults(name, Faults::default()).await;
@@ -186,7 +263,16 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         .map(|(service, usd)| (service.to_owned(), usd * 1e6))
         .collect();
     let kills = kills.lock().await.clone();
-    let records = collect(&cloud, facts, &kills, restart).await?;
+    let mut records = collect(&cloud, facts, &kills, restart).await?;
+    if let Some((from, until)) = outage_window {
+        records.injections.push(reconcile::justify::Injection {
+            what: "POS outage".to_owned(),
+            from,
+            until,
+            partner: None,
+            names: Default::default(),
+        });
+    }
     let mut violations = reconcile::check(&records);
     let mut faults = BTreeMap::new();
     let mut exposed_requests = 0;
@@ -204,7 +290,11 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         faults: faults.clone(),
         exposed_requests,
         kills: kills.counts.clone(),
-        invoked: invoked_during(&cloud, &invocations_before).await,
+        invoked: if s.disruptions {
+            invoked_during(&cloud, &invocations_before).await
+        } else {
+            Default::default()
+        },
         refusal_windows: windows
             .iter()
             .map(|(from, until)| {
@@ -215,12 +305,19 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
             })
             .collect(),
         restart_seconds: restart.map(|(_, took)| took),
+        outage_refusals: match cloud.sim("pos") {
+            Some(pos) if outage_window.is_some() => {
+                pos.injected().await.get("500").copied().unwrap_or(0)
+            }
+            _ => 0,
+        },
     };
     let floors = reconcile::floors::floors(
         &reconcile::floors::Plan {
             faults: sim_faults(s.fault_rate, 0),
-            refusal_windows: REFUSAL_WINDOWS,
+            refusal_windows: if s.disruptions { REFUSAL_WINDOWS } else { 0 },
             restart: s.crash_dynamodb,
+            outage: s.pos_outage.is_some(),
         },
         &injected,
     );
@@ -275,7 +372,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
             (k, (n, percentile(&v, 50.0), percentile(&v, 99.0)))
         })
         .collect();
-    let violations = violations
+    let violations: Vec<(reconcile::Violation, Vec<Vec<String>>)> = violations
         .into_iter()
         .map(|v| {
             let paths = records
@@ -294,7 +391,17 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
             (v, paths)
         })
         .collect();
+    let stranded = violations
+        .iter()
+        .filter(|(v, _)| v.invariant == 4 && v.what.starts_with("had not ended"))
+        .count();
     Ok(Report {
+        kind: match s.profile {
+            plan::Profile::Chaos => "chaos",
+            plan::Profile::Peak => "peak",
+        }
+        .to_owned(),
+        stranded,
         orders: s.orders,
         seed: s.seed,
         deliveries: ctx.deliveries.load(Ordering::Relaxed),
@@ -407,7 +514,12 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
         .release_at
         .map(|t| t.timestamp_micros() as f64 / 1e6);
     let hold = release_at.map_or(0.0, |at| (at - epoch_now()).max(0.0) / scale);
-    let bound = hold + 150.0;
+    // An order may wait out the POS outage (as long as it can still be made in time, its
+    // send-by, which the outage here is shorter than).
+    let outage_left = ctx
+        .outage_ends
+        .map_or(0.0, |end| (end - epoch_now()).max(0.0));
+    let bound = hold.max(outage_left) + 150.0;
     let first_sent = epoch_now();
     deliver(ctx, p.partner, &prepared.body).await?;
     let mut copies = Vec::new();
@@ -427,6 +539,9 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
             }
             Delivery::AfterEnd => after_end += 1,
         }
+    }
+    for body in &prepared.noise {
+        deliver(ctx, p.partner, body).await?;
     }
     let mut courier_sent = None;
     match (p.scenario, &prepared.follow_up) {

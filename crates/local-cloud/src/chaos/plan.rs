@@ -74,6 +74,39 @@ impl Scenario {
     }
 }
 
+/// Which run a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// The chaos run: every kind of order, short holds, faults everywhere.
+    #[default]
+    Chaos,
+    /// A peak: the mix a busy evening brings, pickup times as couriers are dispatched, and
+    /// the webhooks partners send besides the order (Dasher statuses, drivers' positions).
+    Peak,
+}
+
+impl Profile {
+    /// The scenarios and their shares, in percent.
+    pub fn mix(self) -> &'static [(Scenario, u32)] {
+        match self {
+            Profile::Chaos => &Scenario::MIX,
+            Profile::Peak => &PEAK_MIX,
+        }
+    }
+}
+
+/// A peak's orders: mostly orders made now and picked up by a courier, some scheduled, a few
+/// cancelled or refused (assumed shares; a chain's own figures replace them).
+pub const PEAK_MIX: [(Scenario, u32); 7] = [
+    (Scenario::Immediate, 82),
+    (Scenario::Invalid, 2),
+    (Scenario::Scheduled, 8),
+    (Scenario::CourierRace, 3),
+    (Scenario::CancelBeforeAccept, 1),
+    (Scenario::CancelWhileHeld, 2),
+    (Scenario::CancelAfterPos, 2),
+];
+
 /// When the partner delivers the same order webhook again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -107,6 +140,9 @@ pub struct Planned {
     pub courier_after: Duration,
     /// Deliveries of the order webhook beyond the first.
     pub extra: Vec<Delivery>,
+    /// Other webhooks its partner sends about it that change nothing (a Dasher's status, a
+    /// driver still far away): the sample and where its order id goes.
+    pub noise: Vec<(&'static str, &'static str)>,
 }
 
 /// The preparation time of store S1001, where every sample the run sends is made, as the
@@ -123,26 +159,52 @@ pub const MIN_HOLD_MINUTES: i64 = 2;
 /// A seeded generator: the same seed gives the same plan.
 pub struct Planner {
     rng: fastrand::Rng,
+    profile: Profile,
 }
 
 impl Planner {
     /// A planner for `seed`.
     pub fn new(seed: u64) -> Self {
+        Self::for_profile(seed, Profile::Chaos)
+    }
+
+    /// A planner for `seed` and `profile`.
+    pub fn for_profile(seed: u64, profile: Profile) -> Self {
         Self {
             rng: fastrand::Rng::with_seed(seed),
+            profile,
         }
     }
 
     fn scenario(&mut self) -> Scenario {
-        let total: u32 = Scenario::MIX.iter().map(|(_, w)| w).sum();
+        let mix = self.profile.mix();
+        let total: u32 = mix.iter().map(|(_, w)| w).sum();
         let mut pick = self.rng.u32(0..total);
-        for (s, w) in Scenario::MIX {
-            if pick < w {
-                return s;
+        for (s, w) in mix {
+            if pick < *w {
+                return *s;
             }
             pick -= w;
         }
         Scenario::Immediate
+    }
+
+    /// Minutes from an order to its courier's pickup, as a delivery partner estimates it when
+    /// the order is placed (a peak): triangular over 8 to 30 minutes, most likely 15 (an
+    /// assumption: couriers are dispatched to arrive about when the food is ready, at worst
+    /// half an hour out). With S1001's 12 minutes of preparation and the 2-minute minimum
+    /// hold, an order whose pickup is 15 minutes out or more is held: about 73 % of them
+    /// (P(X < 14.5) = 6.5² / (22 × 7)).
+    fn courier_minutes(&mut self) -> i64 {
+        let (low, mode, high) = (8.0_f64, 15.0_f64, 30.0_f64);
+        let u = self.rng.f64();
+        let cut = (mode - low) / (high - low);
+        let x = if u < cut {
+            low + (u * (high - low) * (mode - low)).sqrt()
+        } else {
+            high - ((1.0 - u) * (high - low) * (high - mode)).sqrt()
+        };
+        x.round() as i64
     }
 
     /// The plan of order `index`.
@@ -162,7 +224,12 @@ impl Planner {
             follow_up: None,
             courier_after: Duration::ZERO,
             extra: Vec::new(),
+            noise: Vec::new(),
         };
+        if self.profile == Profile::Peak {
+            self.peak(&mut p);
+            return p;
+        }
         match scenario {
             Scenario::Immediate => match self.rng.u32(0..100) {
                 0..35 => {}
@@ -232,6 +299,71 @@ impl Planner {
         p
     }
 
+    /// A peak's order: delivery partners' pickups from [`Self::courier_minutes`], the app's
+    /// orders picked up by the customer (no time, sent at once) or by a courier, scheduled
+    /// orders 30 minutes to 2 hours out, and the webhooks that follow an order.
+    fn peak(&mut self, p: &mut Planned) {
+        let courier = self.courier_minutes();
+        match p.scenario {
+            Scenario::Immediate => match self.rng.u32(0..100) {
+                0..20 => {
+                    if self.rng.u32(0..100) < 40 {
+                        p.sample = "events/partners/app/order-scheduled.json";
+                        p.time = Some(("/order/pickupAt", courier));
+                    }
+                }
+                20..65 => {
+                    p.partner = Partner::DoorDash;
+                    p.sample = "events/partners/doordash/order.json";
+                    p.time = Some(("/order/estimated_pickup_time", courier));
+                    p.noise.push((
+                        "events/partners/doordash/dasher-confirmed.json",
+                        "/external_order_id",
+                    ));
+                }
+                65..90 => {
+                    p.partner = Partner::UberEats;
+                    p.sample = "events/partners/ubereats/notification.json";
+                    p.fetched = Some("events/partners/ubereats/order.json");
+                    p.time = Some(("/estimated_ready_for_pickup_at", courier));
+                }
+                _ => {
+                    p.partner = Partner::Grubhub;
+                    p.sample = "events/partners/grubhub/order.json";
+                    p.time = Some(("/order/fulfillment_info/estimated_pickup_at", courier));
+                    p.noise
+                        .push(("events/partners/grubhub/courier.json", "/order/uuid"));
+                }
+            },
+            Scenario::Invalid => {
+                p.sample = "events/partners/app/order-price-mismatch.json";
+            }
+            Scenario::Scheduled => {
+                p.partner = Partner::DoorDash;
+                p.sample = "events/partners/doordash/order-scheduled.json";
+                p.time = Some(("/order/estimated_pickup_time", self.rng.i64(30..=120)));
+            }
+            Scenario::CourierRace => {
+                p.partner = Partner::DoorDash;
+                p.sample = "events/partners/doordash/order-2.json";
+                p.time = Some(("/order/estimated_pickup_time", self.rng.i64(18..=30)));
+                p.follow_up = Some((
+                    "events/partners/doordash/courier.json",
+                    "/external_order_id",
+                ));
+                p.courier_after = Duration::from_millis(self.rng.u64(0..5_000));
+            }
+            Scenario::CancelBeforeAccept | Scenario::CancelAfterPos => {
+                p.follow_up = Some(("events/partners/app/cancel.json", "/orderId"));
+            }
+            Scenario::CancelWhileHeld => {
+                p.sample = "events/partners/app/order-scheduled.json";
+                p.time = Some(("/order/pickupAt", self.rng.i64(20..=40)));
+                p.follow_up = Some(("events/partners/app/cancel.json", "/orderId"));
+            }
+        }
+    }
+
     /// A number from the seed for other decisions (kills, windows).
     pub fn u64(&mut self, range: std::ops::Range<u64>) -> u64 {
         self.rng.u64(range)
@@ -251,6 +383,8 @@ pub struct Prepared {
     pub follow_up: Option<Vec<u8>>,
     /// For a notification partner, the order to make fetchable.
     pub fetched: Option<serde_json::Value>,
+    /// The webhooks that change nothing, ready to send.
+    pub noise: Vec<Vec<u8>>,
     /// When the kitchen should start on it (its pickup or ready time minus
     /// [`S1001_PREP_MINUTES`]), if that is later than `now`: the order should be held until
     /// then.
@@ -292,6 +426,15 @@ pub fn prepare(
         ),
         None => None,
     };
+    let mut noise = Vec::new();
+    for (rel, pointer) in &p.noise {
+        noise.push(
+            load(rel)?
+                .set(pointer, serde_json::Value::from(new_id.clone()))
+                .map_err(|e| e.to_string())?
+                .body(),
+        );
+    }
     // The body carries whole seconds (`Payload::at`): so does the release time it asks for.
     let whole = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
     let release_at = p
@@ -307,6 +450,7 @@ pub fn prepare(
         body: order.body(),
         follow_up,
         fetched,
+        noise,
     })
 }
 

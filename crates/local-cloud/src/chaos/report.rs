@@ -11,8 +11,12 @@ use super::reconcile::floors::Floor;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// `chaos` or `peak`.
+    pub kind: String,
     /// Orders sent.
     pub orders: usize,
+    /// Orders not ended past their bound (stranded): invariant 4's "had not ended".
+    pub stranded: usize,
     /// The seed.
     pub seed: u64,
     /// Order webhooks delivered (copies included), and follow-ups (couriers, cancellations).
@@ -61,8 +65,8 @@ impl std::fmt::Display for Report {
         let sum = |m: &BTreeMap<String, usize>| m.values().sum::<usize>();
         writeln!(
             f,
-            "chaos run, seed {} (repeat with --seed {})",
-            self.seed, self.seed
+            "{} run, seed {} (repeat with --seed {})",
+            self.kind, self.seed, self.seed
         )?;
         writeln!(
             f,
@@ -182,6 +186,11 @@ impl std::fmt::Display for Report {
             }
         }
         writeln!(f)?;
+        writeln!(
+            f,
+            "stranded    {} orders not ended past their bound",
+            self.stranded
+        )?;
         if self.violations.is_empty() {
             writeln!(f, "violations  0: every order kept every promise")?;
         } else {

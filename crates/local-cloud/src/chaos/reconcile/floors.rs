@@ -78,6 +78,8 @@ pub struct Injected {
     pub refusal_windows: Vec<usize>,
     /// Seconds DynamoDB Local took to come back after its kill, if it was killed.
     pub restart_seconds: Option<f64>,
+    /// POS calls refused during the planned outage.
+    pub outage_refusals: usize,
 }
 
 /// What the plan asks to inject.
@@ -89,6 +91,8 @@ pub struct Plan {
     pub refusal_windows: usize,
     /// Whether DynamoDB Local is killed and restarted.
     pub restart: bool,
+    /// Whether the POS is down for a while.
+    pub outage: bool,
 }
 
 /// One floor: what the plan needs at least, and what the run injected.
@@ -150,6 +154,13 @@ pub fn floors(plan: &Plan, got: &Injected) -> Vec<Floor> {
             got: usize::from(got.restart_seconds.is_some_and(f64::is_finite)),
         });
     }
+    if plan.outage {
+        out.push(Floor {
+            what: "POS calls refused in the outage".to_owned(),
+            needed: 1,
+            got: got.outage_refusals,
+        });
+    }
     out
 }
 
@@ -180,6 +191,7 @@ mod tests {
             faults: crate::chaos::sim_faults(0.2, 1),
             refusal_windows: 3,
             restart: true,
+            outage: false,
         }
     }
 
@@ -197,6 +209,7 @@ mod tests {
             invoked: BTreeSet::from(["pos".into(), "dedup".into()]),
             refusal_windows: vec![20, 30, 10],
             restart_seconds: Some(2.5),
+            outage_refusals: 0,
         }
     }
 
@@ -238,6 +251,7 @@ mod tests {
             faults: Faults::default(),
             refusal_windows: 0,
             restart: false,
+            outage: false,
         };
         let f = floors(&quiet, &Injected::default());
         assert!(f.is_empty(), "{f:?}");
