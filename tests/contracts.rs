@@ -96,6 +96,11 @@ fn parse_input(function: &str, v: &Value) -> Result<(), String> {
                 Err(format!("store-status does not take {detail_type:?}"))
             }
         }),
+        // EventBridge's scheduled event (the sweeper reads none of it, but it must be one).
+        "sweeper" => match (v["source"].as_str(), v["detail-type"].as_str()) {
+            (Some("aws.events"), Some("Scheduled Event")) => Ok(()),
+            _ => Err("the sweeper's sample is EventBridge's Scheduled Event".to_owned()),
+        },
         // A seed step: a document as intake stored it (a prefix and a body that is a
         // webhook, JSON).
         samples::DOCUMENTS_STEP => match (v["prefix"].as_str(), v["body"].as_str()) {

@@ -353,6 +353,7 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
         correlation_id: "c-1".to_owned(),
         created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
         at: now(),
+        received: None,
     })
     .await
     .unwrap();
@@ -409,6 +410,7 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
             correlation_id: "c-1".to_owned(),
             created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
             at: now(),
+            received: None,
         })
         .await
         .unwrap();
@@ -430,6 +432,7 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
         correlation_id: "c-1".to_owned(),
         created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-owner".to_owned()),
         at: now(),
+        received: None,
     })
     .await
     .unwrap();
@@ -455,6 +458,7 @@ async fn the_workflows_record_failure_update_writes_what_the_orders_adapter_read
         correlation_id: "c-1".to_owned(),
         created_by: None,
         at: now(),
+        received: None,
     })
     .await
     .unwrap();

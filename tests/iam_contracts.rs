@@ -219,7 +219,8 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
             "release-order",
             "catalog-admin",
             "store-status",
-            "handover"
+            "handover",
+            "sweeper"
         ]),
         "every function, by name"
     );

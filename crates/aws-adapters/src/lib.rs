@@ -117,6 +117,16 @@ mod iam_actions {
             .copied()
             .chain(crate::DynamoHeld::IAM_INDEX_ACTIONS.iter().map(|(a, _)| *a))
             .collect();
+        let orders_actions: Vec<&str> = crate::DynamoOrders::IAM_ACTIONS
+            .iter()
+            .copied()
+            .chain(crate::DynamoOrders::SWEEPER_IAM_ACTIONS.iter().copied())
+            .chain(
+                crate::DynamoOrders::IAM_SWEEP_INDEX_ACTIONS
+                    .iter()
+                    .map(|(a, _)| *a),
+            )
+            .collect();
         let cases: [(&str, &str, Vec<&str>); 11] = [
             (
                 "catalog_admin.rs",
@@ -133,11 +143,7 @@ mod iam_actions {
                 include_str!("documents.rs"),
                 crate::DynamoDocuments::IAM_ACTIONS.to_vec(),
             ),
-            (
-                "orders.rs",
-                include_str!("orders.rs"),
-                crate::DynamoOrders::IAM_ACTIONS.to_vec(),
-            ),
+            ("orders.rs", include_str!("orders.rs"), orders_actions),
             ("held.rs", include_str!("held.rs"), held_actions),
             (
                 "idempotency_store.rs",

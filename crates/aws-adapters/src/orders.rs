@@ -15,8 +15,9 @@ use pipeline::ports::{
     Transition,
 };
 
-use crate::attr::{self, Item, get_bool, get_s, get_time, opt_s, parse, s, time};
+use crate::attr::{self, Item, get_bool, get_s, get_time, n, opt_n, opt_s, parse, s, time};
 use crate::repo_error as repo_err;
+use crate::tables::{ORDERS_OPEN_UNTIL_ATTR, ORDERS_SWEEP_INDEX, ORDERS_SWEEP_SHARD_ATTR};
 
 /// The orders table.
 #[derive(Debug, Clone)]
@@ -32,6 +33,13 @@ impl DynamoOrders {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
     ];
+    /// The IAM actions the sweeper's calls need on the table (it reads records and marks
+    /// sweeps; it never creates one).
+    pub const SWEEPER_IAM_ACTIONS: &'static [&'static str] =
+        &["dynamodb:GetItem", "dynamodb:UpdateItem"];
+    /// The IAM actions the sweeper's calls need on an index of the table, with the index.
+    pub const IAM_SWEEP_INDEX_ACTIONS: &'static [(&'static str, &'static str)] =
+        &[("dynamodb:Query", ORDERS_SWEEP_INDEX)];
 
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -101,7 +109,21 @@ fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
         reason: opt_s(item, "reason").map(str::to_owned),
         created_at: get_time(item, "createdAt")?,
         updated_at: get_time(item, "updatedAt")?,
+        open_until: opt_n(item, ORDERS_OPEN_UNTIL_ATTR).and_then(DateTime::from_timestamp_millis),
+        received: match opt_s(item, "received") {
+            Some(json) => Some(serde_json::from_str(json).map_err(|_| attr::AttrError {
+                name: "received".into(),
+                problem: "is not JSON",
+            })?),
+            None => None,
+        },
+        sweeps: opt_n(item, "sweeps").map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
     })
+}
+
+/// The sweep index's partition key of an order.
+fn shard(id: &OrderId) -> AttributeValue {
+    s(pipeline::ports::sweep_shard(id).to_string())
 }
 
 /// Where a cancellation that arrived before its order is kept: an item of its own in the
@@ -131,9 +153,16 @@ impl OrdersRepo for DynamoOrders {
             .item("correlationId", s(new.correlation_id))
             .item("history", AttributeValue::L(vec![change(&first)]))
             .item("createdAt", time(new.at))
-            .item("updatedAt", time(new.at));
+            .item("updatedAt", time(new.at))
+            // Open from its creation: it should be accepted (or refused) at once.
+            .item(ORDERS_SWEEP_SHARD_ATTR, shard(&new.order_id))
+            .item(ORDERS_OPEN_UNTIL_ATTR, n(new.at.timestamp_millis()));
         if let Some(by) = new.created_by {
             put = put.item(CREATED_BY, s(by));
+        }
+        if let Some(received) = &new.received {
+            let json = serde_json::to_string(received).map_err(|e| RepoError::caused(OP, e))?;
+            put = put.item("received", s(json));
         }
         let result = put
             .condition_expression("attribute_not_exists(orderId)")
@@ -219,11 +248,25 @@ impl OrdersRepo for DynamoOrders {
                 .expression_attribute_values(":order", s(json))
                 .expression_attribute_values(":store", s(order.store_id.as_str()));
         }
-        match req
-            .update_expression(format!("SET {}", set.join(", ")))
-            .send()
-            .await
-        {
+        // An order that ends (or reaches the POS) leaves the sweep index.
+        let mut remove = Vec::new();
+        if !to.is_open() {
+            remove.push("#shard");
+            remove.push("#openUntil");
+            req = req
+                .expression_attribute_names("#shard", ORDERS_SWEEP_SHARD_ATTR)
+                .expression_attribute_names("#openUntil", ORDERS_OPEN_UNTIL_ATTR);
+        } else if let Some(until) = update.open_until {
+            set.push("#openUntil = :openUntil");
+            req = req
+                .expression_attribute_names("#openUntil", ORDERS_OPEN_UNTIL_ATTR)
+                .expression_attribute_values(":openUntil", n(until.timestamp_millis()));
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        match req.update_expression(expression).send().await {
             Ok(out) => {
                 let item = out
                     .attributes()
@@ -341,6 +384,76 @@ impl OrdersRepo for DynamoOrders {
             .and_then(|i| i.get("reason"))
             .and_then(|v| v.as_s().ok())
             .cloned())
+    }
+
+    async fn overdue(
+        &self,
+        shard: u8,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OrderId>, RepoError> {
+        const OP: &str = "query overdue orders";
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ORDERS_SWEEP_INDEX)
+            .key_condition_expression("#shard = :shard AND #openUntil < :before")
+            .expression_attribute_names("#shard", ORDERS_SWEEP_SHARD_ATTR)
+            .expression_attribute_names("#openUntil", ORDERS_OPEN_UNTIL_ATTR)
+            .expression_attribute_values(":shard", s(shard.to_string()))
+            .expression_attribute_values(":before", n(before.timestamp_millis()))
+            .limit(i32::try_from(limit.min(1_000)).unwrap_or(1_000))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| repo_err(OP, e))?;
+            for item in page.items() {
+                found.push(parse(item, "orderId").map_err(|e| corrupt(OP, e))?);
+                if found.len() >= limit {
+                    return Ok(found);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn mark_swept(
+        &self,
+        id: &OrderId,
+        sweeps: u32,
+        next: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        const OP: &str = "record a sweep";
+        let counted = if sweeps == 0 {
+            "(attribute_not_exists(sweeps) OR sweeps = :old)"
+        } else {
+            "sweeps = :old"
+        };
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("orderId", s(id.as_str()))
+            .update_expression("SET sweeps = :new, #openUntil = :next")
+            .condition_expression(format!("{counted} AND attribute_exists(#openUntil)"))
+            .expression_attribute_names("#openUntil", ORDERS_OPEN_UNTIL_ATTR)
+            .expression_attribute_values(":old", n(i64::from(sweeps)))
+            .expression_attribute_values(":new", n(i64::from(sweeps) + 1))
+            .expression_attribute_values(":next", n(next.timestamp_millis()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(repo_err(OP, e)),
+        }
     }
 
     async fn mark_pos_voided(&self, id: &OrderId, at: DateTime<Utc>) -> Result<(), RepoError> {

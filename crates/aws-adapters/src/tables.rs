@@ -9,6 +9,13 @@ use aws_sdk_dynamodb::types::{
 
 /// Orders: partition key.
 pub const ORDERS_KEY: &str = "orderId";
+/// Orders: the sweep index (open orders by shard and deadline; sparse: only open orders carry
+/// its keys).
+pub const ORDERS_SWEEP_INDEX: &str = "bySweepDeadline";
+/// Orders: the sweep index's partition key (`pipeline::ports::sweep_shard`, as a string).
+pub const ORDERS_SWEEP_SHARD_ATTR: &str = "sweepShard";
+/// Orders: the sweep index's sort key, the open order's deadline (epoch milliseconds).
+pub const ORDERS_OPEN_UNTIL_ATTR: &str = "openUntilMs";
 /// Held orders: partition key.
 pub const HELD_KEY: &str = "orderId";
 /// Held orders: the by-store index.
@@ -91,9 +98,24 @@ pub async fn create(
         .billing_mode(BillingMode::PayPerRequest);
     let ttl = match table {
         Table::Orders => {
+            // Keys only: the sweeper reads each record (consistently) before acting on it.
+            let gsi = GlobalSecondaryIndex::builder()
+                .index_name(ORDERS_SWEEP_INDEX)
+                .key_schema(key(ORDERS_SWEEP_SHARD_ATTR, KeyType::Hash))
+                .key_schema(key(ORDERS_OPEN_UNTIL_ATTR, KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .unwrap_or_else(|_| unreachable!("index fields are set"));
             req = req
                 .key_schema(key(ORDERS_KEY, KeyType::Hash))
-                .attribute_definitions(attr(ORDERS_KEY, ScalarAttributeType::S));
+                .attribute_definitions(attr(ORDERS_KEY, ScalarAttributeType::S))
+                .attribute_definitions(attr(ORDERS_SWEEP_SHARD_ATTR, ScalarAttributeType::S))
+                .attribute_definitions(attr(ORDERS_OPEN_UNTIL_ATTR, ScalarAttributeType::N))
+                .global_secondary_indexes(gsi);
             None
         }
         Table::Held => {

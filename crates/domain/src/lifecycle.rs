@@ -63,6 +63,12 @@ impl OrderStatus {
         )
     }
 
+    /// Whether the pipeline still owes the order an ending: neither terminal nor at the POS.
+    /// An open order past its deadline is stranded (the sweeper's to end).
+    pub const fn is_open(self) -> bool {
+        !self.is_terminal() && !matches!(self, OrderStatus::SentToPos)
+    }
+
     /// The statuses from which `self` may be entered. `Received` is only ever created.
     pub const fn allowed_predecessors(self) -> &'static [OrderStatus] {
         use OrderStatus::*;

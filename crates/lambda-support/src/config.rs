@@ -143,9 +143,13 @@ pub mod vars {
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
     /// The Standard (hold) workflow's ARN, where the handover starts executions.
     pub const ORDER_HOLD_WORKFLOW_ARN: &str = "ORDER_HOLD_WORKFLOW_ARN";
+    /// The sweeper's grace: how long past its deadline an open order is left to its workflow
+    /// before the sweeper ends it (minutes, default 90: longer than the handover queue's hour
+    /// and the Standard workflow's partner retries; `pipeline::usecases::sweep`).
+    pub const SWEEP_GRACE_MINUTES: &str = "SWEEP_GRACE_MINUTES";
 
     /// Every variable the functions read.
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 25] = [
         BACKEND,
         STORES_TABLE,
         MENUS_TABLE,
@@ -170,6 +174,7 @@ pub mod vars {
         MEMORY_SEED,
         METRICS_NAMESPACE,
         ORDER_HOLD_WORKFLOW_ARN,
+        SWEEP_GRACE_MINUTES,
     ];
 }
 

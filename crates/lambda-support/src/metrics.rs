@@ -136,6 +136,18 @@ impl EmfMetrics {
                 vec![("reason", (*reason).to_owned())],
                 vec![],
             ),
+            // No dimension: the alarm watches the one series; the status and whether it was
+            // re-driven are properties (searchable in Logs Insights, not billed as metrics).
+            Metric::OrderStranded { status, redriven } => (
+                "OrdersStranded",
+                "Count",
+                1.0,
+                vec![],
+                vec![
+                    ("status", json!(status.as_str())),
+                    ("redriven", json!(redriven)),
+                ],
+            ),
         };
         let mut dimension_names = vec!["service".to_owned()];
         let mut doc = Map::new();

@@ -303,6 +303,28 @@ impl Backend {
         })
     }
 
+    /// The orders table as the sweeper uses it: reads (`GetItem`), its sweep marks
+    /// (`UpdateItem`) and its sweep index (`Query`); it never creates a record.
+    fn sweep_orders(&self, env: &Env) -> Result<Arc<dyn OrdersRepo>, ConfigError> {
+        Ok(match (self, self.dynamo()) {
+            (Backend::Memory(w), _) => w.orders.clone(),
+            (Backend::Aws(aws), Some(client)) => {
+                aws.named(DynamoOrders::SWEEPER_IAM_ACTIONS, vars::ORDERS_TABLE);
+                for (action, index) in DynamoOrders::IAM_SWEEP_INDEX_ACTIONS {
+                    aws.record(
+                        &[action],
+                        AwsResource::Named {
+                            var: vars::ORDERS_TABLE,
+                            index: Some(index),
+                        },
+                    );
+                }
+                Arc::new(DynamoOrders::new(client, env.required(vars::ORDERS_TABLE)?))
+            }
+            _ => unreachable!("an AWS backend has a DynamoDB client"),
+        })
+    }
+
     /// The documents table, for reading only: the role needs `GetItem` alone.
     fn documents_read_only(&self, env: &Env) -> Result<Arc<dyn Documents>, ConfigError> {
         Ok(match (self, self.dynamo()) {
@@ -667,7 +689,7 @@ pub async fn dedup(env: &Env, backend: &Backend) -> Result<Dedup, ConfigError> {
 }
 
 /// Every function's binary name.
-pub const BINARIES: [&str; 10] = [
+pub const BINARIES: [&str; 11] = [
     "intake",
     "dedup",
     "adapt-order",
@@ -678,6 +700,7 @@ pub const BINARIES: [&str; 10] = [
     "catalog-admin",
     "store-status",
     "handover",
+    "sweeper",
 ];
 
 /// Builds the use case of the function `binary` exactly as its `main` does, and drops it
@@ -697,6 +720,7 @@ pub async fn build(binary: &str, env: &Env, backend: &Backend) -> Result<(), Con
         "catalog-admin" => catalog_admin(env, backend).await.map(drop),
         "store-status" => store_status(env, backend).await.map(drop),
         "handover" => handover(env, backend).await.map(drop),
+        "sweeper" => sweeper(env, backend).await.map(drop),
         other => Err(ConfigError::Load {
             what: format!("function {other:?}"),
             why: format!("no such binary (known: {})", BINARIES.join(", ")),
@@ -713,6 +737,32 @@ pub async fn handover(
     Ok(pipeline::usecases::handover::Handover {
         starter: backend.starter(env)?,
         metrics: backend.metrics(env),
+    })
+}
+
+/// The default of [`vars::SWEEP_GRACE_MINUTES`].
+pub const SWEEP_GRACE_MINUTES: i64 = 90;
+
+/// The sweeper use case: ends orders left open past their deadline and grace, through the
+/// Standard workflow.
+pub async fn sweeper(
+    env: &Env,
+    backend: &Backend,
+) -> Result<pipeline::usecases::sweep::Sweeper, ConfigError> {
+    let minutes = env.parsed_or::<i64>(vars::SWEEP_GRACE_MINUTES, SWEEP_GRACE_MINUTES)?;
+    if minutes < 1 {
+        return Err(ConfigError::Invalid {
+            name: vars::SWEEP_GRACE_MINUTES,
+            value: minutes.to_string(),
+            why: "must be at least 1 minute".to_owned(),
+        });
+    }
+    Ok(pipeline::usecases::sweep::Sweeper {
+        orders: backend.sweep_orders(env)?,
+        starter: backend.starter(env)?,
+        clock: backend.clock(),
+        metrics: backend.metrics(env),
+        grace: chrono::Duration::minutes(minutes),
     })
 }
 

@@ -24,6 +24,9 @@ use crate::app::{ACCOUNT, REGION, Route, RouteAuthorization};
 use crate::iam::{Caller, Iam};
 use crate::lambda::{Lambda, Outcome};
 
+/// The prefix of a route throttle's name among the quotas (`apigateway:route POST /webhooks/app`).
+pub const ROUTE_QUOTA_PREFIX: &str = "apigateway:route";
+
 /// The template's HTTP APIs, all served on one loopback port (their paths do not overlap).
 pub struct HttpApi {
     routes: Vec<Route>,
@@ -88,7 +91,7 @@ impl HttpApi {
             .enumerate()
             .filter_map(|(i, r)| {
                 let (rate, burst) = r.throttle?;
-                let name = format!("apigateway:route {} {}", r.method, r.path);
+                let name = format!("{ROUTE_QUOTA_PREFIX} {} {}", r.method, r.path);
                 let q = quotas.register(
                     &name,
                     quotas.scaled_rate(Rate::new(burst, rate)),

@@ -151,6 +151,9 @@ pub struct App {
     pub queue_specs: Vec<sqs_local::QueueSpec>,
     /// Event source mappings: the function (by name) each queue's messages go to.
     pub queue_triggers: Vec<(String, sqs_local::EventSourceMapping)>,
+    /// Schedules: the function (by name), its rule's name and its period (enabled `rate(...)`
+    /// schedules only; a `cron(...)` one is refused at load).
+    pub schedules: Vec<(String, String, std::time::Duration)>,
     /// What every logical id and parameter stands for locally.
     pub resolver: Resolver,
 }
@@ -435,6 +438,20 @@ impl App {
                 dead_letter,
             });
         }
+        let mut schedules = Vec::new();
+        for schedule in t.schedules().into_iter().filter(|s| s.enabled) {
+            let period = sam_template::rate_period(&schedule.expression).map_err(|e| {
+                invalid(format!(
+                    "{}'s schedule {}: {e} (the local cloud runs rate(...) schedules)",
+                    schedule.function, schedule.name
+                ))
+            })?;
+            schedules.push((
+                s(&r.refs[&schedule.function]).unwrap_or_default(),
+                format!("{}{}", schedule.function, schedule.name),
+                period,
+            ));
+        }
         let mut queue_triggers = Vec::new();
         for trigger in t.queue_triggers() {
             let queue = s(&resolve(&trigger.queue, &trigger.function)?)
@@ -613,6 +630,7 @@ impl App {
             queues,
             queue_specs,
             queue_triggers,
+            schedules,
             resolver: r,
         })
     }
@@ -675,7 +693,8 @@ mod tests {
                 "intake",
                 "pos",
                 "release-order",
-                "store-status"
+                "store-status",
+                "sweeper"
             ]
         );
         for f in &app.functions {

@@ -145,6 +145,9 @@ pub struct Options {
     /// AWS's quotas the services enforce (`--region`, `--quota-scale`; us-east-1's defaults
     /// unscaled unless a run asks otherwise).
     pub quotas: Arc<Quotas>,
+    /// Template parameter values, as `sam deploy --parameter-overrides` gives them (over the
+    /// defaults; the simulators' URLs, the secrets' ARNs and the stage are the cloud's own).
+    pub parameter_overrides: BTreeMap<String, String>,
 }
 
 impl Options {
@@ -170,6 +173,7 @@ impl Options {
                 Quotas::aws_defaults(crate::app::REGION, 1.0)
                     .unwrap_or_else(|_| Quotas::unlimited()),
             ),
+            parameter_overrides: BTreeMap::new(),
         }
     }
 }
@@ -544,6 +548,11 @@ impl LocalCloud {
         parameters.insert("WebhookSecretsArn".to_owned(), webhooks_arn.clone());
         parameters.insert("ApiCredentialsArn".to_owned(), api_arn.clone());
         parameters.insert("Stage".to_owned(), opts.stage.clone());
+        for (name, value) in &opts.parameter_overrides {
+            parameters
+                .entry(name.clone())
+                .or_insert_with(|| value.clone());
+        }
         let template = match opts.topology {
             crate::topology::Topology::Split => opts.template.clone(),
             crate::topology::Topology::StandardOnly => crate::topology::standard_only_template(
@@ -784,6 +793,7 @@ impl LocalCloud {
             return Err(CloudError::Lambda(e));
         }
         cloud.start_queue_triggers().await;
+        cloud.start_schedules().await;
         tracing::info!("local cloud up in {:.1} s", started.elapsed().as_secs_f64());
         Ok(cloud)
     }
@@ -817,6 +827,60 @@ impl LocalCloud {
                 invoker,
                 self.stopping.subscribe(),
             );
+            self.servers.lock().await.push(task);
+        }
+    }
+
+    /// Runs each `rate(...)` schedule of the template: its function invoked with EventBridge's
+    /// `Scheduled Event` every period, the period at the cloud's time scale (so a sweep every
+    /// five minutes runs every five seconds at 60×). The first run is one period after start,
+    /// as a new rule's is.
+    async fn start_schedules(&self) {
+        for (function, rule, period) in &self.app.schedules {
+            let lambda = self.lambda.clone();
+            let function = function.clone();
+            let rule = rule.clone();
+            let every = self
+                .time_scale
+                .scale(*period)
+                .max(Duration::from_millis(100));
+            let region = self.quotas.region().to_owned();
+            let mut stopping = self.stopping.subscribe();
+            let task = tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticks.tick().await;
+                loop {
+                    tokio::select! {
+                        _ = ticks.tick() => {}
+                        _ = stopping.changed() => return,
+                    }
+                    let event = serde_json::json!({
+                        "version": "0",
+                        "id": uuid::Uuid::new_v4().to_string(),
+                        "detail-type": "Scheduled Event",
+                        "source": "aws.events",
+                        "account": local_aws_core::ACCOUNT,
+                        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        "region": region,
+                        "resources": [format!("arn:aws:events:{region}:{}:rule/{rule}", local_aws_core::ACCOUNT)],
+                        "detail": {},
+                    });
+                    if let crate::lambda::Outcome::Err {
+                        error_type,
+                        error_message,
+                    } = lambda.invoke(&function, event).await
+                    {
+                        tracing::warn!(
+                            function,
+                            rule,
+                            error_type,
+                            error_message,
+                            "a scheduled run failed; the next one repeats it"
+                        );
+                    }
+                }
+            });
             self.servers.lock().await.push(task);
         }
     }

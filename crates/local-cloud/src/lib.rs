@@ -20,6 +20,7 @@ pub mod apigw;
 pub mod app;
 pub mod bench;
 pub mod bus_targets;
+pub mod capacity;
 pub mod catalogue;
 pub mod chaos;
 pub mod cloud;

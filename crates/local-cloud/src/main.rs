@@ -7,6 +7,8 @@
 //! local-cloud status <p> <id>    what became of a partner's order (in a running `up`)
 //! local-cloud bench              1,000 mixed orders: throughput, latency, init times, RSS
 //! local-cloud chaos              10,000 orders under faults, reconciled from independent records
+//! local-cloud peak               a peak through a POS outage against AWS's quotas (scaled)
+//! local-cloud capacity           what a rate asks of a region's quotas, from a peak run's demand
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -78,6 +80,18 @@ struct CloudArgs {
     /// on AWS).
     #[arg(long)]
     no_quotas: bool,
+    /// A template parameter's value, as `sam deploy --parameter-overrides` takes it
+    /// (`SweepGraceMinutes=5`); repeatable.
+    #[arg(long = "parameter-overrides", value_parser = parse_parameter, num_args = 1..)]
+    parameter_overrides: Vec<(String, String)>,
+}
+
+fn parse_parameter(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .filter(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric()))
+        .ok_or("expected <Parameter>=<value>, for example SweepGraceMinutes=5")?;
+    Ok((k.to_owned(), v.to_owned()))
 }
 
 fn parse_region(s: &str) -> Result<String, String> {
@@ -247,6 +261,76 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What `--rate` orders a second ask of `--region`'s default quotas and of the template's
+    /// throttles, from the calls per order a peak run measured (the last `peak` run's, in
+    /// target/capacity/demand.json; a short one is run first when there is none or with
+    /// `--measure`): each quota's use, headroom and the increases to request before going live.
+    Capacity {
+        #[command(flatten)]
+        cloud: CloudArgs,
+        /// Orders a second at full scale.
+        #[arg(long, default_value_t = 500.0)]
+        rate: f64,
+        /// Measure the demand again (a one-minute peak sample without an outage).
+        #[arg(long)]
+        measure: bool,
+        /// Print the rows as JSON too.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where a peak run leaves the demand it measured, for `capacity`.
+fn demand_path(root: &Path) -> PathBuf {
+    root.join("target/capacity/demand.json")
+}
+
+fn save_demand(root: &Path, demand: &local_cloud::capacity::Demand) -> Result<(), String> {
+    let path = demand_path(root);
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, serde_json::to_vec_pretty(demand)?)
+    };
+    write().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn load_demand(root: &Path) -> Option<local_cloud::capacity::Demand> {
+    let bytes = std::fs::read(demand_path(root)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The capacity table at `rate` in `region` and, when that is one of Step Functions' large
+/// regions, in a smaller one too (what binds first differs).
+fn print_capacity(
+    demand: &local_cloud::capacity::Demand,
+    region: &str,
+    rate: f64,
+    json: bool,
+) -> bool {
+    let mut regions = vec![region.to_owned()];
+    if local_aws_core::quota::STEP_FUNCTIONS_LARGE.contains(&region) {
+        regions.push("eu-central-1".to_owned());
+    }
+    for r in &regions {
+        match local_cloud::capacity::plan(demand, r, rate) {
+            Ok(rows) => {
+                print!("{}", local_cloud::capacity::table(r, rate, demand, &rows));
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&rows).unwrap_or_default()
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("local-cloud: {e}");
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn parse_order_id(s: &str) -> Result<(Partner, String), String> {
@@ -295,6 +379,7 @@ fn options(root: &Path, a: &CloudArgs) -> Options {
     o.dynamodb_endpoint = a.dynamodb_endpoint.clone();
     o.iam = !a.no_iam;
     o.account_concurrency = a.account_concurrency.max(1);
+    o.parameter_overrides = a.parameter_overrides.iter().cloned().collect();
     o.quotas = Arc::new(if a.no_quotas {
         local_aws_core::quota::Quotas::unlimited()
     } else {
@@ -771,10 +856,15 @@ async fn reconciled(
     settings: local_cloud::chaos::Settings,
     stage: &str,
     json: bool,
+    capacity_at: Option<f64>,
 ) -> ExitCode {
     let seed = settings.seed;
     let mut opts = options(root, a);
     opts.stage = stage.to_owned();
+    if let Some(minutes) = settings.sweep_grace_minutes {
+        opts.parameter_overrides
+            .insert("SweepGraceMinutes".to_owned(), minutes.to_string());
+    }
     opts.state_dir = root.join(format!("target/local-cloud-{stage}/{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&opts.state_dir);
     opts.persist = settings.crash_dynamodb || opts.persist;
@@ -791,6 +881,14 @@ async fn reconciled(
             print!("{r}");
             if json {
                 println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            }
+            if stage == "peak"
+                && let Err(e) = save_demand(root, &r.demand)
+            {
+                eprintln!("local-cloud: the demand could not be kept for `capacity`: {e}");
+            }
+            if let Some(rate) = capacity_at {
+                print_capacity(&r.demand, &a.region, rate, false);
             }
             if r.dynamodb_restart_seconds.is_some_and(f64::is_nan) {
                 eprintln!(
@@ -933,7 +1031,7 @@ async fn main() -> ExitCode {
                 "chaos: {orders} orders, seed {seed}, {in_flight} in flight, {:.0} % of partner and POS calls failing …",
                 fault_rate * 100.0
             );
-            reconciled(&root, &cloud, settings, "chaos", json).await
+            reconciled(&root, &cloud, settings, "chaos", json, None).await
         }
         Command::Peak {
             cloud,
@@ -957,7 +1055,49 @@ async fn main() -> ExitCode {
                 },
             };
             println!("{}", plan.describe(&cloud.region, seed));
-            reconciled(&root, &cloud, plan.settings(seed), "peak", json).await
+            reconciled(&root, &cloud, plan.settings(seed), "peak", json, Some(rate)).await
+        }
+        Command::Capacity {
+            mut cloud,
+            rate,
+            measure,
+            json,
+        } => {
+            if measure || load_demand(&root).is_none() {
+                // The peak CI's profile without its outage: a minute of the peak's mix at a
+                // 250th of the peak against quotas divided by 250.
+                let plan = local_cloud::peak::PeakPlan {
+                    rate: 500.0,
+                    minutes: 1.0,
+                    outage_at: 0.0,
+                    outage_minutes: 0.0,
+                    quota_scale: 250.0,
+                };
+                cloud.quota_scale = plan.quota_scale;
+                cloud.no_quotas = false;
+                let seed = new_seed();
+                println!(
+                    "capacity: measuring what an order takes: {}",
+                    plan.describe(&cloud.region, seed)
+                );
+                let code =
+                    reconciled(&root, &cloud, plan.settings(seed), "peak", false, None).await;
+                if code != ExitCode::SUCCESS {
+                    return code;
+                }
+            }
+            let Some(demand) = load_demand(&root) else {
+                eprintln!(
+                    "local-cloud: no demand in {} (run `make peak-ci` or `capacity --measure`)",
+                    demand_path(&root).display()
+                );
+                return ExitCode::FAILURE;
+            };
+            if print_capacity(&demand, &cloud.region, rate, json) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

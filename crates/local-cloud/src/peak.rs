@@ -33,29 +33,47 @@ impl PeakPlan {
         (self.scaled_rate() * self.minutes * 60.0).round().max(1.0) as usize
     }
 
-    /// The run's settings.
+    /// The sweeper's grace in the run, minutes: twice the time orders keep coming, at least
+    /// two. Its job in the run is the order stranded on purpose; the grace must outlast the
+    /// longest a live order can wait for its workflow here (a handover queued behind the
+    /// Standard start's refill, which grows while orders keep coming), or the sweeper would
+    /// race it, which the verdict calls a broken promise. On AWS it is 90 minutes.
+    pub fn sweep_grace_minutes(&self) -> u32 {
+        (self.minutes * 2.0).ceil().max(2.0) as u32
+    }
+
+    /// The run's settings (no outage when `outage_minutes` is not above 0).
     pub fn settings(&self, seed: u64) -> Settings {
         let minutes = |m: f64| Duration::from_secs_f64((m * 60.0).max(0.0));
-        Settings::peak(
-            self.orders(),
-            seed,
-            self.scaled_rate(),
-            minutes(self.outage_at),
-            minutes(self.outage_minutes),
-        )
+        Settings {
+            sweep_grace_minutes: Some(self.sweep_grace_minutes()),
+            ..Settings::peak(
+                self.orders(),
+                seed,
+                self.scaled_rate(),
+                (self.outage_minutes > 0.0)
+                    .then(|| (minutes(self.outage_at), minutes(self.outage_minutes))),
+            )
+        }
     }
 
     /// One line saying what the run does.
     pub fn describe(&self, region: &str, seed: u64) -> String {
         format!(
-            "peak: {} orders at {:.1}/s ({} orders/s at full scale, quotas of {region} divided by {}) for {} min, the POS down for {} min from {} min, seed {seed} …",
+            "peak: {} orders at {:.1}/s ({} orders/s at full scale, quotas of {region} divided by {}) for {} min, {}, seed {seed} …",
             self.orders(),
             self.scaled_rate(),
             self.rate,
             self.quota_scale,
             self.minutes,
-            self.outage_minutes,
-            self.outage_at
+            if self.outage_minutes > 0.0 {
+                format!(
+                    "the POS down for {} min from {} min",
+                    self.outage_minutes, self.outage_at
+                )
+            } else {
+                "no POS outage".to_owned()
+            }
         )
     }
 }
@@ -82,5 +100,11 @@ mod tests {
             Some((Duration::from_secs(120), Duration::from_secs(600)))
         );
         assert!(!s.disruptions && s.fault_rate == 0.0);
+        assert_eq!(s.sweep_grace_minutes, Some(20));
+        let calm = PeakPlan {
+            outage_minutes: 0.0,
+            ..p
+        };
+        assert_eq!(calm.settings(7).pos_outage, None);
     }
 }

@@ -39,6 +39,7 @@ fn new_order(id: &OrderId) -> NewOrder {
         correlation_id: "c-1".to_owned(),
         created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
         at: at(),
+        received: None,
     }
 }
 
@@ -57,6 +58,108 @@ pub async fn orders_repo(repo: Arc<dyn OrdersRepo>, prefix: &str, order: Order) 
     creating_an_existing_order_returns_it(repo.as_ref(), prefix).await;
     the_adapted_order_and_the_cancellation_flag_round_trip(repo.as_ref(), prefix, order).await;
     a_cancellation_kept_before_its_order_is_found_and_makes_no_record(repo.as_ref(), prefix).await;
+    open_orders_are_found_overdue_by_shard_until_they_end(repo.as_ref(), prefix).await;
+}
+
+/// An open order is found overdue in its sweep shard once its `open_until` is past, from its
+/// creation until accepted and from its `send_by` after; a sweep moves it on once; an order
+/// that ends (terminal, or at the POS) is found no more; the received event round-trips.
+pub async fn open_orders_are_found_overdue_by_shard_until_they_end(
+    repo: &dyn OrdersRepo,
+    prefix: &str,
+) {
+    use crate::ports::{SWEEP_SHARDS, sweep_shard};
+    use chrono::Duration;
+    let fresh = id(prefix, "sweep-fresh");
+    let accepted = id(prefix, "sweep-accepted");
+    let overdue = |shard: u8, before: DateTime<Utc>| async move {
+        assert!(shard < SWEEP_SHARDS);
+        repo.overdue(shard, before, 1_000)
+            .await
+            .unwrap_or_else(|e| panic!("overdue orders of shard {shard}: {e}"))
+    };
+    let received = serde_json::json!({"detail-type": "Order Received", "detail": {"n": 1}});
+    repo.create(NewOrder {
+        received: Some(received.clone()),
+        ..new_order(&fresh)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("create {fresh}: {e}"));
+    repo.create(new_order(&accepted))
+        .await
+        .unwrap_or_else(|e| panic!("create {accepted}: {e}"));
+    let send_by = at() + Duration::hours(1);
+    repo.transition(
+        &accepted,
+        OrderStatus::Accepted,
+        at(),
+        StatusUpdate {
+            open_until: Some(send_by),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("accept {accepted}: {e}"));
+
+    let record = repo.get(&fresh).await.ok().flatten();
+    let record = record.unwrap_or_else(|| panic!("{fresh} not read"));
+    assert_eq!(record.received, Some(received), "the received event");
+    assert_eq!((record.open_until, record.sweeps), (Some(at()), 0));
+    let soon = at() + Duration::seconds(1);
+    assert!(overdue(sweep_shard(&fresh), soon).await.contains(&fresh));
+    assert!(
+        !overdue(sweep_shard(&fresh), at()).await.contains(&fresh),
+        "not before its time"
+    );
+    assert!(
+        !overdue(sweep_shard(&accepted), soon)
+            .await
+            .contains(&accepted)
+    );
+    let later = send_by + Duration::seconds(1);
+    assert!(
+        overdue(sweep_shard(&accepted), later)
+            .await
+            .contains(&accepted)
+    );
+    let other = (sweep_shard(&accepted) + 1) % SWEEP_SHARDS;
+    assert!(
+        !overdue(other, later).await.contains(&accepted),
+        "only in its own shard"
+    );
+
+    let next = at() + Duration::minutes(30);
+    assert!(repo.mark_swept(&fresh, 0, next).await.unwrap_or_default());
+    assert!(
+        !repo.mark_swept(&fresh, 0, next).await.unwrap_or(true),
+        "a second sweep of the same count"
+    );
+    assert!(!overdue(sweep_shard(&fresh), soon).await.contains(&fresh));
+    let swept = repo.get(&fresh).await.ok().flatten();
+    assert_eq!(
+        swept.map(|r| (r.sweeps, r.open_until)),
+        Some((1, Some(next)))
+    );
+
+    step(repo, &fresh, OrderStatus::Failed).await;
+    step(repo, &accepted, OrderStatus::SentToPos).await;
+    let far = at() + Duration::days(30);
+    for ended in [&fresh, &accepted] {
+        assert!(
+            !overdue(sweep_shard(ended), far).await.contains(ended),
+            "{ended} ended"
+        );
+        let r = repo.get(ended).await.ok().flatten();
+        assert_eq!(
+            r.and_then(|r| r.open_until),
+            None,
+            "{ended} keeps no deadline"
+        );
+    }
+    assert!(
+        !repo.mark_swept(&fresh, 1, next).await.unwrap_or(true),
+        "an ended order is not swept"
+    );
 }
 
 /// A cancellation kept for an order with no record is found by the order's id, makes no

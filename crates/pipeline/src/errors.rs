@@ -35,6 +35,12 @@ pub mod names {
     /// The order's status has moved on (for example it was cancelled). Caught: compensate.
     pub const STATUS_CONFLICT: &str = "StatusConflict";
 
+    /// The sweeper found the order still open past its deadline and a grace period (its
+    /// workflow gone: an execution that failed or timed out, a handover in the dead letters).
+    /// Not reported by a function: the sweeper writes it as the `$.error` of the execution it
+    /// starts to end the order (deny or void and cancel with the partner).
+    pub const ORDER_STRANDED: &str = "OrderStranded";
+
     /// Every name a function can report.
     pub const REPORTED: [&str; 13] = [
         ORDER_REJECTED,

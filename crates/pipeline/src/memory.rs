@@ -169,6 +169,11 @@ pub fn apply_transition(
         record.store_id = Some(order.store_id.clone());
         record.order = Some(order);
     }
+    if !to.is_open() {
+        record.open_until = None;
+    } else if update.open_until.is_some() {
+        record.open_until = update.open_until;
+    }
     Transition::Applied(Box::new(record.clone()))
 }
 
@@ -223,6 +228,9 @@ impl OrdersRepo for InMemoryOrders {
                 reason: None,
                 created_at: new.at,
                 updated_at: new.at,
+                open_until: Some(new.at),
+                received: new.received,
+                sweeps: 0,
             },
         );
         Ok(Created::New)
@@ -283,6 +291,40 @@ impl OrdersRepo for InMemoryOrders {
 
     async fn early_cancellation(&self, id: &OrderId) -> Result<Option<String>, RepoError> {
         Ok(lock(&self.early_cancellations).get(id).cloned())
+    }
+
+    async fn overdue(
+        &self,
+        shard: u8,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OrderId>, RepoError> {
+        let records = lock(&self.records);
+        let mut due: Vec<(DateTime<Utc>, OrderId)> = records
+            .values()
+            .filter(|r| crate::ports::sweep_shard(&r.order_id) == shard)
+            .filter_map(|r| Some((r.open_until?, r.order_id.clone())))
+            .filter(|(at, _)| *at < before)
+            .collect();
+        due.sort();
+        Ok(due.into_iter().take(limit).map(|(_, id)| id).collect())
+    }
+
+    async fn mark_swept(
+        &self,
+        id: &OrderId,
+        sweeps: u32,
+        next: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        let mut records = lock(&self.records);
+        Ok(match records.get_mut(id) {
+            Some(r) if r.sweeps == sweeps && r.status.is_open() && r.open_until.is_some() => {
+                r.sweeps += 1;
+                r.open_until = Some(next);
+                true
+            }
+            _ => false,
+        })
     }
 }
 

@@ -567,6 +567,7 @@ async fn a_retry_of_the_same_execution_takes_over_its_crashed_claim() {
             correlation_id: dedup_input.received.metadata.correlation_id.clone(),
             created_by: Some("arn:aws:states:us-east-1:1:execution:orders:e-1".to_owned()),
             at: t0(),
+            received: None,
         })
         .await
         .unwrap();

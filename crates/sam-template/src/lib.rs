@@ -136,6 +136,52 @@ pub struct QueueTrigger {
     pub maximum_concurrency: Option<usize>,
 }
 
+/// A function's schedule (`Events: Type: Schedule`): an EventBridge rule with a
+/// `ScheduleExpression` whose target is the function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleTrigger {
+    /// The function's logical id.
+    pub function: String,
+    /// The event's logical name (the rule is `<function><name>`).
+    pub name: String,
+    /// `Schedule`, as written (`rate(5 minutes)`, `cron(...)`).
+    pub expression: String,
+    /// `Enabled` (default true).
+    pub enabled: bool,
+}
+
+/// The period of a `rate(<n> <unit>)` schedule expression (EventBridge's units: minute(s),
+/// hour(s), day(s); <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html>).
+///
+/// # Errors
+/// A `cron(...)` or malformed expression, named.
+pub fn rate_period(expression: &str) -> Result<std::time::Duration, String> {
+    let inner = expression
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| format!("{expression:?} is not a rate(...) expression"))?;
+    let (n, unit) = inner
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| format!("{expression:?}: expected rate(<value> <unit>)"))?;
+    let n: u64 = n
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{expression:?}: the value must be a positive whole number"))?;
+    let unit_seconds = match (unit.trim(), n) {
+        ("minute", 1) | ("minutes", 2..) => 60,
+        ("hour", 1) | ("hours", 2..) => 3_600,
+        ("day", 1) | ("days", 2..) => 86_400,
+        _ => {
+            return Err(format!(
+                "{expression:?}: the unit must be minute(s), hour(s) or day(s), singular for 1"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs(n * unit_seconds))
+}
+
 /// An HTTP API route to a function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
@@ -403,6 +449,33 @@ impl Template {
         out
     }
 
+    /// Every function's schedules.
+    pub fn schedules(&self) -> Vec<ScheduleTrigger> {
+        let mut out = Vec::new();
+        for r in self.of_kind("AWS::Serverless::Function") {
+            let Some(events) = r.properties.get("Events").and_then(Value::as_object) else {
+                continue;
+            };
+            for (name, e) in events {
+                if e.get("Type").and_then(Value::as_str) != Some("Schedule") {
+                    continue;
+                }
+                let p = e.get("Properties").cloned().unwrap_or(Value::Null);
+                out.push(ScheduleTrigger {
+                    function: r.id.clone(),
+                    name: name.clone(),
+                    expression: p
+                        .get("Schedule")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    enabled: p.get("Enabled").and_then(Value::as_bool).unwrap_or(true),
+                });
+            }
+        }
+        out
+    }
+
     /// Every function's SQS event sources.
     pub fn queue_triggers(&self) -> Vec<QueueTrigger> {
         let mut out = Vec::new();
@@ -608,6 +681,39 @@ mod tests {
         );
         assert_eq!(t.function_property(&f, "Timeout").unwrap(), json!(10));
         assert_eq!(t.function_property(&f, "MemorySize"), None);
+    }
+
+    #[test]
+    fn a_rate_expression_is_read_as_eventbridge_reads_it() {
+        use std::time::Duration;
+        assert_eq!(rate_period("rate(5 minutes)"), Ok(Duration::from_secs(300)));
+        assert_eq!(rate_period("rate(1 minute)"), Ok(Duration::from_secs(60)));
+        assert_eq!(rate_period("rate(2 hours)"), Ok(Duration::from_secs(7_200)));
+        assert_eq!(rate_period("rate(1 day)"), Ok(Duration::from_secs(86_400)));
+        // EventBridge refuses "1 minutes" and "5 minute", zero, and cron here is not a rate.
+        for bad in [
+            "rate(1 minutes)",
+            "rate(5 minute)",
+            "rate(0 minutes)",
+            "rate(5 seconds)",
+            "cron(0/5 * * * ? *)",
+        ] {
+            assert!(rate_period(bad).is_err(), "{bad}");
+        }
+        let t = Template {
+            json: parse(
+                "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Events:\n        Sweep:\n          Type: Schedule\n          Properties:\n            Schedule: rate(5 minutes)\n        Off:\n          Type: Schedule\n          Properties: { Schedule: rate(1 hour), Enabled: false }\n",
+            ),
+            dir: PathBuf::new(),
+        };
+        let found = t.schedules();
+        assert_eq!(found.len(), 2);
+        assert!(
+            found
+                .iter()
+                .any(|s| s.name == "Sweep" && s.enabled && s.expression == "rate(5 minutes)")
+        );
+        assert!(found.iter().any(|s| s.name == "Off" && !s.enabled));
     }
 
     #[test]

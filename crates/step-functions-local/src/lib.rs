@@ -295,6 +295,8 @@ pub struct Execution {
     /// Time its integrations spent waiting on this machine that AWS would not have spent (ns):
     /// reported through [`not_billed`] while it runs.
     not_billed_ns: Arc<std::sync::atomic::AtomicU64>,
+    /// A [`Sfn::time_out_when`] fault ended it.
+    timed_out_on_purpose: std::sync::atomic::AtomicBool,
 }
 
 tokio::task_local! {
@@ -418,7 +420,12 @@ pub struct Sfn {
     progress: broadcast::Sender<Progress>,
     progress_label: std::sync::OnceLock<Vec<String>>,
     quotas: std::sync::OnceLock<Arc<Quotas>>,
+    time_out_when: std::sync::Mutex<Option<TimeOutFault>>,
 }
+
+/// A fault: whether the execution (its state machine's type, its input) times out as it
+/// enters the state named. See [`Sfn::time_out_when`].
+pub type TimeOutFault = Arc<dyn Fn(WorkflowType, &str, &Value) -> bool + Send + Sync>;
 
 /// Why a call to the service failed: an API error type and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -452,7 +459,34 @@ impl Sfn {
             progress,
             progress_label: std::sync::OnceLock::new(),
             quotas: std::sync::OnceLock::new(),
+            time_out_when: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Fault injection: from now on, an execution for which `fault` answers true as it is
+    /// about to enter a state ends there `TIMED_OUT` (`States.Timeout`, uncatchable), as an
+    /// Express execution past its five minutes or a Standard one past its `TimeoutSeconds`
+    /// ends: the execution's work is lost mid-way, whatever its Catch says. `None` stops it.
+    pub fn time_out_when(&self, fault: Option<TimeOutFault>) {
+        *self
+            .time_out_when
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fault;
+    }
+
+    /// Whether `exec` is to time out entering `state` ([`Self::time_out_when`]); marks it.
+    pub(crate) fn times_out(&self, exec: &Execution, state: &str) -> bool {
+        let fault = self
+            .time_out_when
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let hit = fault.is_some_and(|f| f(exec.machine.workflow_type, state, &exec.input));
+        if hit {
+            exec.timed_out_on_purpose
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        hit
     }
 
     /// Enforces `quotas` from now on (set once; later calls are ignored): `StartExecution`
@@ -622,6 +656,7 @@ impl Sfn {
             saved: std::sync::Mutex::default(),
             saved_grew: tokio::sync::Notify::new(),
             not_billed_ns: Arc::default(),
+            timed_out_on_purpose: std::sync::atomic::AtomicBool::new(false),
         });
         self.executions
             .write()
@@ -836,6 +871,16 @@ impl Sfn {
                     _ = abort.changed() => return,
                 },
             },
+        };
+        let outcome = match outcome {
+            Ok(Err(_))
+                if exec
+                    .timed_out_on_purpose
+                    .load(std::sync::atomic::Ordering::SeqCst) =>
+            {
+                Err(())
+            }
+            other => other,
         };
         let mut st = exec.state.lock().await;
         if st.status != Status::Running {
@@ -1305,6 +1350,34 @@ mod tests {
         let m = s.create_state_machine("slow-std", &wait).await.unwrap();
         let e = s.start_execution(&m, None, json!({})).await.unwrap();
         assert_eq!(e.finished().await.status, Status::Succeeded);
+    }
+
+    #[tokio::test]
+    async fn an_injected_time_out_ends_the_execution_there_whatever_its_catch_says() {
+        let s = sfn();
+        let def = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"}}});
+        let m = s
+            .create_typed_state_machine("faulty", &def, WorkflowType::Express)
+            .await
+            .unwrap();
+        s.time_out_when(Some(Arc::new(|kind, state, input| {
+            kind == WorkflowType::Express && state == "B" && input["n"] == 1
+        })));
+        let hit = s.start_execution(&m, None, json!({"n": 1})).await.unwrap();
+        let spared = s.start_execution(&m, None, json!({"n": 2})).await.unwrap();
+        let st = hit.finished().await;
+        assert_eq!(
+            (st.status, st.error.as_deref()),
+            (Status::TimedOut, Some("States.Timeout"))
+        );
+        assert_eq!(hit.path().await, ["A"], "B was never entered");
+        assert_eq!(spared.finished().await.status, Status::Succeeded);
+        s.time_out_when(None);
+        let after = s.start_execution(&m, None, json!({"n": 1})).await.unwrap();
+        assert_eq!(after.finished().await.status, Status::Succeeded);
     }
 
     #[tokio::test]

@@ -169,6 +169,9 @@ impl Runner {
                 let state = m
                     .state(&current)
                     .ok_or_else(|| AslError::runtime(format!("no state {current:?}")))?;
+                if self.sfn.times_out(&self.exec, &current) {
+                    return Err(AslError::named("States.Timeout", "timed out (injected)"));
+                }
                 self.sfn.transition(&self.exec).await;
                 self.exec
                     .record(

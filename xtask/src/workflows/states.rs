@@ -1024,7 +1024,7 @@ fn record_failure() -> Json {
         ("Type", "Task".into()),
         (
             "Comment",
-            "Compensation itself failed: mark the order Failed directly, unless it already ended or its record is another execution's (its creator owns it; records from before owners were kept fall back to the correlation id).".into(),
+            "Compensation itself failed: mark the order Failed directly (it leaves the sweep index: it has ended), unless it already ended or its record is another execution's (its creator owns it; records from before owners were kept fall back to the correlation id).".into(),
         ),
         ("Resource", "arn:aws:states:::dynamodb:updateItem".into()),
         (
@@ -1034,7 +1034,7 @@ fn record_failure() -> Json {
                 ("Key", obj([("orderId", sp("$.orderId"))])),
                 (
                     "UpdateExpression",
-                    "SET #status = :failed, updatedAt = :at, reason = :reason, history = list_append(history, :change)".into(),
+                    "SET #status = :failed, updatedAt = :at, reason = :reason, history = list_append(history, :change) REMOVE sweepShard, openUntilMs".into(),
                 ),
                 (
                     "ConditionExpression",

@@ -61,6 +61,10 @@ pub struct Settings {
     pub pos_outage: Option<(Duration, Duration)>,
     /// Kill function processes and make DynamoDB refuse requests (the chaos run).
     pub disruptions: bool,
+    /// Strand one order on purpose (its Express execution timed out as it enters Adapt, the
+    /// record made and nothing else) and run the sweeper with this grace, minutes (the
+    /// template's `SweepGraceMinutes`): the run shows the sweeper ending it, and no other.
+    pub sweep_grace_minutes: Option<u32>,
 }
 
 impl Settings {
@@ -78,6 +82,7 @@ impl Settings {
             rate: None,
             pos_outage: None,
             disruptions: true,
+            sweep_grace_minutes: None,
         }
     }
 
@@ -88,8 +93,7 @@ impl Settings {
         orders: usize,
         seed: u64,
         rate: f64,
-        outage_at: Duration,
-        outage: Duration,
+        pos_outage: Option<(Duration, Duration)>,
     ) -> Self {
         Self {
             fault_rate: 0.0,
@@ -98,7 +102,7 @@ impl Settings {
             drain: Duration::from_secs(1800),
             profile: plan::Profile::Peak,
             rate: Some(rate),
-            pos_outage: Some((outage_at, outage)),
+            pos_outage,
             disruptions: false,
             ..Self::new(orders, seed)
         }
@@ -141,7 +145,21 @@ struct Ctx {
     started_orders: AtomicUsize,
     /// When the POS outage ends, epoch seconds (the orders' bound waits it out).
     outage_ends: Option<f64>,
+    /// The partner order id of the order stranded on purpose, once prepared.
+    strand: std::sync::Mutex<Option<String>>,
+    /// The strands injected.
+    strand_log: std::sync::Mutex<Vec<reconcile::justify::Injection>>,
+    /// Seconds the stranded order may take beyond an order's bound: the sweeper's grace, two
+    /// of its (scaled) five-minute periods, and its execution.
+    strand_bound: f64,
 }
+
+/// The state the order stranded on purpose times out entering (the generated workflows'
+/// name for the adapt-order step): after dedup made its record, before anything else.
+pub const STRAND_AT: &str = "Adapt";
+
+/// The sweeper's schedule in the template (`rate(5 minutes)`), seconds, unscaled.
+const SWEEP_PERIOD_SECONDS: f64 = 300.0;
 
 fn epoch_now() -> f64 {
     chrono::Utc::now().timestamp_micros() as f64 / 1e6
@@ -150,7 +168,18 @@ fn epoch_now() -> f64 {
 /// Runs the chaos described by `s` against `cloud` (started from the repository at `root`).
 pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Report, String> {
     let mut planner = Planner::for_profile(s.seed, s.profile);
-    let planned: Vec<Planned> = (0..s.orders).map(|i| planner.order(i)).collect();
+    let mut planned: Vec<Planned> = (0..s.orders).map(|i| planner.order(i)).collect();
+    // The first plain immediate order (one webhook, no follow-up) is the one stranded.
+    let strands = match s.sweep_grace_minutes {
+        Some(_) => planned
+            .iter_mut()
+            .find(|p| {
+                p.scenario == Scenario::Immediate && p.extra.is_empty() && p.follow_up.is_none()
+            })
+            .map(|p| p.stranded = true)
+            .map_or(0, |()| 1),
+        None => 0,
+    };
     let ctx = Arc::new(Ctx {
         cloud: cloud.clone(),
         root: root.to_owned(),
@@ -161,7 +190,43 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         outage_ends: s
             .pos_outage
             .map(|(at, length)| epoch_now() + (at + length).as_secs_f64()),
+        strand: std::sync::Mutex::new(None),
+        strand_log: std::sync::Mutex::default(),
+        strand_bound: s.sweep_grace_minutes.map_or(0.0, |m| {
+            f64::from(m) * 60.0 + 2.0 * SWEEP_PERIOD_SECONDS / cloud.time_scale.factor() + 60.0
+        }),
     });
+    if strands > 0 {
+        let strand_ctx = ctx.clone();
+        cloud
+            .sfn
+            .time_out_when(Some(Arc::new(move |kind, state, input| {
+                if kind != crate::sfn::WorkflowType::Express || state != STRAND_AT {
+                    return false;
+                }
+                let Some(id) = input
+                    .pointer("/detail/data/partnerOrderId")
+                    .and_then(serde_json::Value::as_str)
+                else {
+                    return false;
+                };
+                let lock = |m| std::sync::PoisonError::into_inner(m);
+                let hit = strand_ctx.strand.lock().unwrap_or_else(lock).as_deref() == Some(id);
+                if hit {
+                    strand_ctx
+                        .strand_log
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(reconcile::justify::Injection::at(
+                            format!("Express execution timed out entering {STRAND_AT} (injected)"),
+                            epoch_now(),
+                            None,
+                            std::collections::BTreeSet::from([id.to_owned()]),
+                        ));
+                }
+                hit
+            })));
+    }
     for name in ["pos", "ubereats", "doordash", "grubhub", "app"] {
         let seed = crate::seeded::keyed_seed(s.seed, &[name.as_bytes()]);
         cloud.set_faults(name, sim_faults(s.fault_rate, seed)).await;
@@ -262,8 +327,40 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         .into_iter()
         .map(|(service, usd)| (service.to_owned(), usd * 1e6))
         .collect();
+    let quota_rows = crate::quota_report::rows(&cloud.quotas);
+    let demand = crate::capacity::Demand::measured(
+        format!(
+            "{} run, seed {}{}",
+            format!("{:?}", s.profile).to_lowercase(),
+            s.seed,
+            s.pos_outage.map_or(String::new(), |(_, length)| format!(
+                ", the POS down {:.0} s of it",
+                length.as_secs_f64()
+            ))
+        ),
+        s.orders,
+        &quota_rows,
+        cloud.quotas.scale(),
+        &cloud.lambda.stats().await,
+    );
     let kills = kills.lock().await.clone();
+    cloud.sfn.time_out_when(None);
+    let strand_log = std::mem::take(
+        &mut *ctx
+            .strand_log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     let mut records = collect(&cloud, facts, &kills, restart).await?;
+    let swept = records
+        .executions
+        .iter()
+        .filter(|e| reconcile::is_sweep(&e.name))
+        .map(|e| e.partner_order_id.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let strands_made = strand_log.len();
+    records.injections.extend(strand_log);
     if let Some((from, until)) = outage_window {
         records.injections.push(reconcile::justify::Injection {
             what: "POS outage".to_owned(),
@@ -311,6 +408,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
             }
             _ => 0,
         },
+        strands: strands_made,
     };
     let floors = reconcile::floors::floors(
         &reconcile::floors::Plan {
@@ -318,6 +416,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
             refusal_windows: if s.disruptions { REFUSAL_WINDOWS } else { 0 },
             restart: s.crash_dynamodb,
             outage: s.pos_outage.is_some(),
+            strands,
         },
         &injected,
     );
@@ -414,17 +513,16 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         outcomes,
         latency,
         floors,
-        quotas: crate::quota_report::rows(&cloud.quotas),
-        quota_table: crate::quota_report::table(
-            &cloud.quotas,
-            &crate::quota_report::rows(&cloud.quotas),
-        ),
+        quota_table: crate::quota_report::table(&cloud.quotas, &quota_rows),
+        quotas: quota_rows,
         failures,
         violations,
         send_seconds,
         drain_seconds,
         redriven,
         cost_per_million,
+        demand,
+        swept,
     })
 }
 
@@ -519,7 +617,14 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
     let outage_left = ctx
         .outage_ends
         .map_or(0.0, |end| (end - epoch_now()).max(0.0));
-    let bound = hold.max(outage_left) + 150.0;
+    let mut bound = hold.max(outage_left) + 150.0;
+    if p.stranded {
+        *ctx.strand
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(prepared.partner_order_id.clone());
+        bound += ctx.strand_bound;
+    }
     let first_sent = epoch_now();
     deliver(ctx, p.partner, &prepared.body).await?;
     let mut copies = Vec::new();
@@ -598,6 +703,7 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
         courier_sent,
         release_at,
         bound_seconds: bound,
+        stranded: p.stranded,
     })
 }
 

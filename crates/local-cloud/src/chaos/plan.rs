@@ -143,6 +143,9 @@ pub struct Planned {
     /// Other webhooks its partner sends about it that change nothing (a Dasher's status, a
     /// driver still far away): the sample and where its order id goes.
     pub noise: Vec<(&'static str, &'static str)>,
+    /// Stranded on purpose: its Express execution times out as it enters Adapt (the record
+    /// made, nothing else), for the sweeper to end it.
+    pub stranded: bool,
 }
 
 /// The preparation time of store S1001, where every sample the run sends is made, as the
@@ -225,6 +228,7 @@ impl Planner {
             courier_after: Duration::ZERO,
             extra: Vec::new(),
             noise: Vec::new(),
+            stranded: false,
         };
         if self.profile == Profile::Peak {
             self.peak(&mut p);

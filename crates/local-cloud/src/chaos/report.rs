@@ -58,6 +58,10 @@ pub struct Report {
     /// What the run cost on AWS, US$ per million orders, by service (see [`crate::meter`]):
     /// faults, retries and compensation included, so above the bench's clean figure.
     pub cost_per_million: BTreeMap<String, f64>,
+    /// What an order took of each quota and function ([`crate::capacity`]).
+    pub demand: crate::capacity::Demand,
+    /// Orders the sweeper re-drove (a `sweep-` execution ran for each).
+    pub swept: usize,
 }
 
 impl std::fmt::Display for Report {
@@ -188,8 +192,8 @@ impl std::fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
-            "stranded    {} orders not ended past their bound",
-            self.stranded
+            "stranded    {} orders not ended past their bound; the sweeper ended {}",
+            self.stranded, self.swept
         )?;
         if self.violations.is_empty() {
             writeln!(f, "violations  0: every order kept every promise")?;

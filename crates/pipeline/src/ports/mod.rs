@@ -12,6 +12,7 @@ use order_domain::{
 use order_events::{DocumentRef, OutboundEvent};
 use partners::{OrderRef, PartnerAction};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -387,6 +388,30 @@ pub struct OrderRecord {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// While the order is open ([`OrderStatus::is_open`]): when it should have ended by (its
+    /// creation until accepted, then its `order_domain::send_by`). The sweeper ends orders
+    /// still open a grace period past it. `None` once it ends (or on records from before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_until: Option<DateTime<Utc>>,
+    /// The `Order Received` event that created it (ids and the payload's reference, its
+    /// inline bytes dropped: no customer data), from which the sweeper resumes the workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<Value>,
+    /// How many times the sweeper found it stranded and re-drove it.
+    #[serde(default)]
+    pub sweeps: u32,
+}
+
+/// How many shards the orders table's sweep index spreads open orders over (its partition
+/// key, `sweepShard`): at a peak's 500 orders a second and four writes each, 125 index writes
+/// a second per shard, well under a partition's 1,000 write units
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html>).
+pub const SWEEP_SHARDS: u8 = 16;
+
+/// The sweep shard of an order: the first byte of its id's SHA-256, modulo [`SWEEP_SHARDS`].
+pub fn sweep_shard(id: &OrderId) -> u8 {
+    use sha2::Digest;
+    sha2::Sha256::digest(id.as_str().as_bytes())[0] % SWEEP_SHARDS
 }
 
 /// A new record in `Received`.
@@ -406,6 +431,8 @@ pub struct NewOrder {
     pub created_by: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
+    /// The `Order Received` event, as [`OrderRecord::received`] keeps it.
+    pub received: Option<Value>,
 }
 
 /// Result of creating a record.
@@ -430,6 +457,9 @@ pub struct StatusUpdate {
     /// accept-order writes it with `Accepted`, in the same write (DynamoDB bills each write by
     /// the item's size, at least one write unit: a separate write after adapt cost one more).
     pub order: Option<OrderHandle>,
+    /// A new [`OrderRecord::open_until`] (accept-order's `send_by`). A change to a status that
+    /// is not open removes it whatever this says.
+    pub open_until: Option<DateTime<Utc>>,
 }
 
 /// Result of a status change.
@@ -483,6 +513,25 @@ pub trait OrdersRepo: Send + Sync {
     ) -> Result<(), RepoError>;
     /// The reason of a cancellation kept by [`Self::remember_cancellation`], if any.
     async fn early_cancellation(&self, id: &OrderId) -> Result<Option<String>, RepoError>;
+    /// Up to `limit` orders of sweep shard `shard` ([`sweep_shard`]) still open with an
+    /// `open_until` before `before`, earliest first: a query of the orders table's sparse
+    /// index on (`sweepShard`, `openUntil`), never a scan. The index is eventually consistent:
+    /// read each record before acting on it.
+    async fn overdue(
+        &self,
+        shard: u8,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OrderId>, RepoError>;
+    /// Records a sweep of an order found stranded: its `sweeps` becomes `sweeps + 1` and its
+    /// `open_until` `next`, if it still has `sweeps` sweeps and is open (`false`: another
+    /// sweeper or the workflow got there first).
+    async fn mark_swept(
+        &self,
+        id: &OrderId,
+        sweeps: u32,
+        next: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
 }
 
 /// A held order's callback.
@@ -890,6 +939,14 @@ pub enum Metric {
     HandoverRetried {
         /// `throttled`, `transient`, `refused` or `unreadable`.
         reason: &'static str,
+    },
+    /// The sweeper found an order still open past its deadline and grace (alarmed).
+    OrderStranded {
+        /// Its status (`Received`, `Accepted`, `Held`, `Released`).
+        status: OrderStatus,
+        /// Whether the sweeper re-drove it (started an execution to end it); `false` once it
+        /// has been re-driven [`crate::usecases::sweep::MAX_SWEEPS`] times, or when it could not be.
+        redriven: bool,
     },
 }
 

@@ -109,14 +109,23 @@ impl PartnerConversation {
         correlation_id: &str,
     ) -> Result<Accepted, PipelineError> {
         let now = self.clock.now();
-        // A cancelled order is not decided on (nor its document read).
-        if let Some(record) = self.orders.get(&handle.id).await?
-            && record.cancel_requested
-        {
-            return Err(PipelineError::Cancelled {
-                order_id: handle.id.clone(),
-                detail: String::new(),
-            });
+        // A cancelled order is not decided on (nor its document read); nor one that has
+        // ended (the sweeper ended it while a late handover waited): the partner is not told
+        // yes about an order already refused or failed.
+        if let Some(record) = self.orders.get(&handle.id).await? {
+            if record.cancel_requested {
+                return Err(PipelineError::Cancelled {
+                    order_id: handle.id.clone(),
+                    detail: String::new(),
+                });
+            }
+            if record.status.is_terminal() {
+                return Err(PipelineError::StatusConflict {
+                    order_id: handle.id.clone(),
+                    current: record.status,
+                    wanted: OrderStatus::Accepted,
+                });
+            }
         }
         let order = &load_order(&*self.documents, handle).await?;
         let catalog = self.catalog.store(&order.store_id).await?;
@@ -151,6 +160,7 @@ impl PartnerConversation {
                 now,
                 StatusUpdate {
                     order: Some(handle.for_record()),
+                    open_until: Some(send_by),
                     ..Default::default()
                 },
             )
@@ -341,6 +351,7 @@ impl PartnerConversation {
                 correlation_id: cid.clone(),
                 created_by: Some(execution_id.to_owned()),
                 at: now,
+                received: Some(crate::usecases::received_for_record(received)?),
             })
             .await?;
         match created {

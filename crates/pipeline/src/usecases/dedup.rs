@@ -102,6 +102,7 @@ impl Dedup {
                         correlation_id: correlation_id.clone(),
                         created_by: claimant.map(str::to_owned),
                         at: now,
+                        received: Some(crate::usecases::received_for_record(&input.received)?),
                     })
                     .await?;
                 // The record's creator owns the order. A record this execution made is its

@@ -9,6 +9,7 @@ pub mod intake;
 pub mod pos;
 pub mod release;
 pub mod store_status;
+pub mod sweep;
 
 use order_domain::{Order, OrderId};
 use order_events::{BusEvent, Metadata, OutboundEvent, slug};
@@ -51,4 +52,16 @@ pub(crate) async fn load_order(
             handle.id
         ))
     })
+}
+
+/// The `Order Received` event as the order's record keeps it: the payload's inline bytes
+/// (the partner's body, customer data) dropped; the ids, kind and reference stay, which is
+/// what telling the partner no needs (the sweeper's `Deny`).
+pub(crate) fn received_for_record(
+    received: &crate::io::Received,
+) -> Result<serde_json::Value, crate::errors::PipelineError> {
+    let mut kept = received.clone();
+    kept.data.payload_ref.inline = None;
+    serde_json::to_value(kept)
+        .map_err(|e| crate::errors::PipelineError::InvalidInput(format!("received event: {e}")))
 }

@@ -83,10 +83,19 @@ impl PosSender {
             order_id: order.id.clone(),
             detail: String::new(),
         };
-        if let Some(record) = self.orders.get(&order.id).await?
-            && (record.cancel_requested || record.status == OrderStatus::Cancelled)
-        {
-            return Err(cancelled());
+        if let Some(record) = self.orders.get(&order.id).await? {
+            if record.cancel_requested || record.status == OrderStatus::Cancelled {
+                return Err(cancelled());
+            }
+            // Ended otherwise (the sweeper ended it while a late handover waited): no POS
+            // order for it.
+            if record.status.is_terminal() {
+                return Err(PipelineError::StatusConflict {
+                    order_id: order.id.clone(),
+                    current: record.status,
+                    wanted: OrderStatus::SentToPos,
+                });
+            }
         }
         let ticket = PosTicket::for_order(&load_order(&*self.documents, order).await?);
         let started = Instant::now();

@@ -34,7 +34,8 @@ pub fn planned_ending(s: Scenario) -> OrderStatus {
 /// Invariant 9: each scenario's orders ended as planned, but for [`OFF_PLAN_SHARE`].
 pub fn check_shares(r: &Records) -> Vec<Violation> {
     let mut by: BTreeMap<Scenario, (usize, usize)> = BTreeMap::new();
-    for o in &r.orders {
+    // An order stranded on purpose ends Failed by plan (checked under invariant 4).
+    for o in r.orders.iter().filter(|o| !o.stranded) {
         let entry = by.entry(o.scenario).or_default();
         entry.0 += 1;
         if r.table.get(&o.order_id).and_then(status_of) != Some(planned_ending(o.scenario)) {
@@ -80,6 +81,8 @@ pub struct Injected {
     pub restart_seconds: Option<f64>,
     /// POS calls refused during the planned outage.
     pub outage_refusals: usize,
+    /// Express executions timed out on purpose (orders stranded for the sweeper).
+    pub strands: usize,
 }
 
 /// What the plan asks to inject.
@@ -93,6 +96,8 @@ pub struct Plan {
     pub restart: bool,
     /// Whether the POS is down for a while.
     pub outage: bool,
+    /// Orders to strand on purpose.
+    pub strands: usize,
 }
 
 /// One floor: what the plan needs at least, and what the run injected.
@@ -161,6 +166,13 @@ pub fn floors(plan: &Plan, got: &Injected) -> Vec<Floor> {
             got: got.outage_refusals,
         });
     }
+    if plan.strands > 0 {
+        out.push(Floor {
+            what: "orders stranded on purpose (Express timed out after dedup)".to_owned(),
+            needed: plan.strands,
+            got: got.strands,
+        });
+    }
     out
 }
 
@@ -192,6 +204,7 @@ mod tests {
             refusal_windows: 3,
             restart: true,
             outage: false,
+            strands: 0,
         }
     }
 
@@ -210,6 +223,7 @@ mod tests {
             refusal_windows: vec![20, 30, 10],
             restart_seconds: Some(2.5),
             outage_refusals: 0,
+            strands: 0,
         }
     }
 
@@ -252,9 +266,22 @@ mod tests {
             refusal_windows: 0,
             restart: false,
             outage: false,
+            strands: 0,
         };
         let f = floors(&quiet, &Injected::default());
         assert!(f.is_empty(), "{f:?}");
+        // A planned strand that the injector never made fails the run.
+        let stranding = Plan {
+            strands: 1,
+            ..quiet
+        };
+        let f = floors(&stranding, &Injected::default());
+        assert_eq!(check_floors(&f).len(), 1);
+        let made = Injected {
+            strands: 1,
+            ..Injected::default()
+        };
+        assert!(check_floors(&floors(&stranding, &made)).is_empty());
     }
 
     #[test]

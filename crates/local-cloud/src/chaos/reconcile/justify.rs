@@ -151,6 +151,7 @@ mod tests {
             courier_sent: None,
             release_at: None,
             bound_seconds: 60.0,
+            stranded: false,
         }
     }
 

@@ -75,6 +75,15 @@ pub struct OrderFacts {
     pub release_at: Option<f64>,
     /// Seconds it may take, first webhook to end: its hold (scaled) plus the retry budget.
     pub bound_seconds: f64,
+    /// Stranded on purpose (its Express execution timed out after dedup): the sweeper must
+    /// end it, and only it.
+    pub stranded: bool,
+}
+
+/// Whether an execution is one the sweeper started (`pipeline::usecases::sweep::execution_name`,
+/// its prefix written here).
+pub fn is_sweep(execution_name: &str) -> bool {
+    execution_name.starts_with("sweep-")
 }
 
 /// How one execution's Hold task went, from its history.
@@ -339,6 +348,31 @@ pub fn check(r: &Records) -> Vec<Violation> {
                 format!("execution {} still running after the drain", e.name),
             );
         }
+        // The sweeper ends the orders stranded on purpose, and no other: one it ended whose
+        // workflow was still alive would have been told its ending twice.
+        let swept = runs.iter().any(|e| is_sweep(&e.name));
+        if o.stranded && !(swept && status == Some(OrderStatus::Failed)) {
+            v(
+                id,
+                4,
+                format!(
+                    "stranded on purpose, but {} (status {})",
+                    if swept {
+                        "the sweeper's execution did not end it Failed"
+                    } else {
+                        "the sweeper never re-drove it"
+                    },
+                    status.map_or("none", OrderStatus::as_str)
+                ),
+            );
+        }
+        if !o.stranded && swept {
+            v(
+                id,
+                5,
+                "the sweeper ended it though its workflow was not lost (the grace is shorter than the workflow's own retries)".to_owned(),
+            );
+        }
         let working: Vec<&str> = runs
             .iter()
             .filter(|e| r.work.passed_dedup(&e.path))
@@ -597,6 +631,7 @@ pub(super) mod tests {
                 courier_sent: None,
                 release_at: None,
                 bound_seconds: 60.0,
+                stranded: false,
             }],
             table: HashMap::from([(
                 ID.to_owned(),
@@ -876,5 +911,39 @@ pub(super) mod tests {
             [3, 4],
             "a failure the partner never heard of"
         );
+    }
+
+    #[test]
+    fn the_sweeper_ends_the_stranded_order_and_no_other() {
+        // Stranded on purpose: the Express run timed out before Adapt; the sweeper's run
+        // denied it.
+        let mut r = good();
+        r.orders[0].stranded = true;
+        r.table.get_mut(ID).unwrap()["status"] = json!("Failed");
+        r.table.get_mut(ID).unwrap()["history"] =
+            json!([{"status": "Received"}, {"status": "Failed"}]);
+        r.pos.clear();
+        r.partners = vec![told(Told::Deny, true)];
+        r.executions[0].path = path(&["Dedup", "Seen before?"]);
+        r.executions[0].status = "TIMED_OUT".to_owned();
+        r.injections.push(justify::Injection::at(
+            "Express execution timed out (injected)",
+            100.5,
+            None,
+            BTreeSet::from(["A-1".to_owned()]),
+        ));
+        assert_eq!(invariants(&r), [4], "ended, but not by the sweeper");
+        r.executions.push(ExecutionFacts {
+            name: "sweep-1-0123".to_owned(),
+            partner_order_id: "A-1".to_owned(),
+            status: "SUCCEEDED".to_owned(),
+            path: path(&["Start", "Deny", "Publish outcome", "Outcome?", "Failed"]),
+            hold: None,
+        });
+        assert_eq!(check(&r), vec![]);
+        // An order the sweeper ended though it was not stranded: its workflow was raced.
+        let mut raced = good();
+        raced.executions.push(r.executions[1].clone());
+        assert_eq!(invariants(&raced), [5]);
     }
 }

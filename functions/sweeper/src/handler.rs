@@ -1,0 +1,42 @@
+//! Lambda invocation ⇄ the sweeper: a scheduled event in (its content is not read: every run
+//! sweeps everything overdue), the run's report out.
+
+use lambda_runtime::LambdaEvent;
+use lambda_support::FunctionError;
+use pipeline::PipelineError;
+use pipeline::usecases::sweep::{SweepReport, Sweeper};
+use serde_json::Value;
+use tracing::Instrument as _;
+
+/// Runs one sweep. A run whose reads or starts failed fails (the function's error metric and
+/// EventBridge's retry of the asynchronous invocation), after doing what it could: a sweep is
+/// safe to repeat.
+pub(crate) async fn handle(
+    sweeper: &Sweeper,
+    event: LambdaEvent<Value>,
+) -> Result<SweepReport, FunctionError> {
+    let (_, ctx) = event.into_parts();
+    let span = tracing::info_span!("sweep", request_id = %ctx.request_id);
+    async {
+        let report = sweeper.sweep().await;
+        if report.errors > 0 {
+            return Err(FunctionError(PipelineError::Storage(
+                pipeline::ports::RepoError::new(
+                    "sweep",
+                    format!(
+                        "{} reads or starts failed ({} orders re-driven); the next run tries them again",
+                        report.errors,
+                        report.redriven.len()
+                    ),
+                ),
+            )));
+        }
+        Ok(report)
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+#[path = "handler_tests.rs"]
+mod tests;
