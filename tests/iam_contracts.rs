@@ -136,12 +136,121 @@ fn assert_nothing_broader(who: &str, role: &Role, needs: &Needs) {
     }
 }
 
-/// Every pair in `needs` is allowed to `caller`.
-fn assert_allowed(who: &str, iam: &Iam, caller: &Caller, needs: &Needs) {
+/// Every pair in `needs` is allowed to `caller`. A `PutEvents` is asked with a condition
+/// context of the first event the caller publishes ([`assert_publishes_exactly`] checks
+/// them all).
+fn assert_allowed(who: &str, publisher: Publisher<'_>, iam: &Iam, caller: &Caller, needs: &Needs) {
     for (action, arn) in needs {
-        if let Err(denied) = iam.authorize(caller, action, arn, BTreeMap::new()) {
+        let context: BTreeMap<&'static str, String> = if action == "events:PutEvents" {
+            let (source, detail_type) = *publishes(publisher)
+                .iter()
+                .next()
+                .unwrap_or_else(|| panic!("{who} puts events but publishes none"));
+            BTreeMap::from([
+                ("events:source", source.to_owned()),
+                ("events:detail-type", detail_type.to_owned()),
+            ])
+        } else {
+            BTreeMap::new()
+        };
+        if let Err(denied) = iam.authorize(caller, action, arn, context) {
             panic!("{who} needs {action} on {arn}, which its role does not allow: {denied}");
         }
+    }
+}
+
+/// Whose events: a function's (by binary name) or a workflow's (its definition).
+#[derive(Clone, Copy)]
+enum Publisher<'a> {
+    Function(&'a str),
+    Workflow(&'a Value),
+}
+
+/// The events a function or workflow publishes, from records the roles do not write: a
+/// function's, from the manifest's `publishes` of its samples (what the samples showed it
+/// publish); a workflow's, the events the functions build for it to put (every `detailType`
+/// in the samples' outputs, checked by the samples test) and the literal `DetailType`s of
+/// its own `events:putEvents` tasks.
+fn publishes(who: Publisher<'_>) -> BTreeSet<(&'static str, &'static str)> {
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let samples = manifest["samples"].as_array().unwrap();
+    let catalogue = order_events::ALL_EVENTS
+        .iter()
+        .chain(order_events::CATALOGUE_CHANGE_EVENTS.iter())
+        .copied();
+    match who {
+        Publisher::Function(f) => {
+            let mine: BTreeSet<String> = samples
+                .iter()
+                .filter(|s| s["function"] == f)
+                .flat_map(|s| {
+                    s["expect"]["publishes"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .filter_map(|d| d.as_str().map(str::to_owned))
+                .collect();
+            catalogue.filter(|(_, d)| mine.contains(*d)).collect()
+        }
+        Publisher::Workflow(definition) => {
+            fn detail_types(v: &Value, key: &str, out: &mut BTreeSet<String>) {
+                match v {
+                    Value::Object(m) => {
+                        if let Some(Value::String(d)) = m.get(key) {
+                            out.insert(d.clone());
+                        }
+                        m.values().for_each(|x| detail_types(x, key, out));
+                    }
+                    Value::Array(a) => a.iter().for_each(|x| detail_types(x, key, out)),
+                    _ => {}
+                }
+            }
+            let mut built = BTreeSet::new();
+            for s in samples {
+                detail_types(&s["expect"]["output"], "detailType", &mut built);
+            }
+            detail_types(definition, "DetailType", &mut built);
+            catalogue
+                .filter(|(source, d)| {
+                    *source == order_events::SOURCE_PIPELINE && built.contains(*d)
+                })
+                .collect()
+        }
+    }
+}
+
+/// `caller` may put exactly the events `who` publishes: each allowed, every other event of
+/// the catalogue refused (the role's `events:source` and `events:detail-type` conditions).
+fn assert_publishes_exactly(
+    who: &str,
+    publisher: Publisher<'_>,
+    iam: &Iam,
+    caller: &Caller,
+    bus: &str,
+) {
+    let mine = publishes(publisher);
+    assert!(!mine.is_empty(), "{who} puts events but publishes none");
+    for (source, detail_type) in order_events::ALL_EVENTS
+        .iter()
+        .chain(order_events::CATALOGUE_CHANGE_EVENTS.iter())
+    {
+        let context = BTreeMap::from([
+            ("events:source", (*source).to_owned()),
+            ("events:detail-type", (*detail_type).to_owned()),
+        ]);
+        let allowed = iam
+            .authorize(caller, "events:PutEvents", bus, context)
+            .is_ok();
+        assert_eq!(
+            allowed,
+            mine.contains(&(*source, *detail_type)),
+            "{who} {} put {source} {detail_type:?}",
+            if allowed { "may" } else { "may not" }
+        );
     }
 }
 
@@ -275,8 +384,23 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
                 format!("arn:aws:sqs:us-east-1:000000000000:{queue}"),
             ));
         }
-        assert_allowed(&f.binary, &iam, &caller, &needs);
+        assert_allowed(
+            &f.binary,
+            Publisher::Function(&f.binary),
+            &iam,
+            &caller,
+            &needs,
+        );
         assert_nothing_broader(&f.binary, iam.function_role(&f.name).unwrap(), &needs);
+        for (_, bus) in needs.iter().filter(|(a, _)| a == "events:PutEvents") {
+            assert_publishes_exactly(
+                &f.binary,
+                Publisher::Function(&f.binary),
+                &iam,
+                &caller,
+                bus,
+            );
+        }
     }
 }
 
@@ -311,8 +435,17 @@ fn every_workflow_role_allows_exactly_what_its_tasks_call() {
             "{}: {needs:?}",
             sm.name
         );
-        assert_allowed(&sm.name, &iam, &caller, &needs);
+        assert_allowed(
+            &sm.name,
+            Publisher::Workflow(&sm.json),
+            &iam,
+            &caller,
+            &needs,
+        );
         assert_nothing_broader(&sm.name, iam.state_machine_role(&sm.arn).unwrap(), &needs);
+        for (_, bus) in needs.iter().filter(|(a, _)| a == "events:PutEvents") {
+            assert_publishes_exactly(&sm.name, Publisher::Workflow(&sm.json), &iam, &caller, bus);
+        }
         // What it never calls, it may not: another function, itself, a delete.
         for f in &app.functions {
             let invoke = ("lambda:InvokeFunction".to_owned(), f.arn.clone());
@@ -372,7 +505,13 @@ fn every_rule_role_starts_exactly_its_target_and_every_role_is_covered() {
             role_arn: role.arn.clone(),
             session_arn: format!("{}/rule", role.arn),
         };
-        assert_allowed(&role.name, &iam, &caller, needs);
+        assert_allowed(
+            &role.name,
+            Publisher::Function(&role.name),
+            &iam,
+            &caller,
+            needs,
+        );
         assert_nothing_broader(&role.name, role, needs);
         covered_roles.insert(role.arn.clone());
     }

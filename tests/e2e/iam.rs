@@ -81,11 +81,13 @@ fn log_of(c: &LocalCloud, binary: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_put_events_intake_answers_503_and_logs_access_denied() {
+    // The statement stays; its condition names another source, so the local cloud must
+    // evaluate events:source on the entry to refuse it.
     let t = template_with(
         "intake",
         "IntakeFunction",
-        "        - EventBridgePutEventsPolicy: { EventBusName: !Ref OrdersBus }\n",
-        "",
+        "                  events:source: chain.orders.intake\n",
+        "                  events:source: chain.orders.pipeline\n",
     );
     let c = cloud_from("iam-intake", Some(t)).await;
     let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);

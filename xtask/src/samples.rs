@@ -505,6 +505,7 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         "release-order",
         "store-status",
         "handover",
+        "sweeper",
         "samples",
     ] {
         out.manage(&format!("events/{dir}"));
@@ -1211,6 +1212,31 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
         )
         .await?;
     }
+
+    // sweeper: EventBridge's scheduled event. The seeded orders are all within their
+    // deadlines, so a run starts nothing (the use case's tests strand orders on purpose).
+    g.sample(
+        out,
+        "sweeper",
+        "scheduled",
+        "EventBridge's scheduled event: a run over the seeded orders, none of them open past its deadline and grace, starts nothing (the use case's tests strand orders on purpose; under cargo lambda watch, on today's clock, every seeded order is overdue and re-driven)",
+        json!({
+            "version": "0",
+            "id": "5f3d2a1b-6c7e-4f80-9a1b-2c3d4e5f6a7b",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": "2026-11-22T20:00:00Z",
+            "region": REGION,
+            "resources": [format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/orders-sample-sweeper")],
+            "detail": {}
+        }),
+        output(json!({ "redriven": [], "left": [], "skipped": 0, "errors": 0 })),
+        // Under cargo lambda watch the clock is today's: the seeded orders, placed on the
+        // samples' fixed day, are all overdue there, and each is re-driven without error.
+        Some(output(json!({ "left": [], "skipped": 0, "errors": 0 }))),
+    )
+    .await?;
 
     // The catalogue admin route's requests.
     g.manifest

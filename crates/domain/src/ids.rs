@@ -24,18 +24,30 @@ pub enum IdError {
         /// The limit.
         max: usize,
     },
-    /// The value holds a character outside the allowed set.
-    #[error("{kind} contains {ch:?}; only letters, digits and {allowed} are allowed")]
+    /// The value holds a character outside the allowed set. The message names the
+    /// identifier and the rule, never the value (ids come from partners' payloads).
+    #[error(
+        "{kind} contains a character other than letters, digits and {allowed} (at character {position})"
+    )]
     BadCharacter {
         /// Which identifier.
         kind: &'static str,
-        /// The offending character.
+        /// The offending character (for callers; not in the message).
         ch: char,
+        /// Its position, counted from 1.
+        position: usize,
         /// The punctuation allowed besides letters and digits.
         allowed: &'static str,
     },
+    /// The value is only dots (`.`, `..`): in a URL path it is a dot segment, which a URL
+    /// resolves (`/orders/../accept` is `/accept`), so it could rewrite an outbound call's path.
+    #[error("{kind} must not be only dots")]
+    DotSegment {
+        /// Which identifier.
+        kind: &'static str,
+    },
     /// Not one of the known partners.
-    #[error("unknown partner {0:?}; expected one of ubereats, doordash, grubhub, app")]
+    #[error("unknown partner; expected one of ubereats, doordash, grubhub, app")]
     UnknownPartner(String),
 }
 
@@ -52,23 +64,38 @@ fn check(
     if len > max {
         return Err(IdError::TooLong { kind, len, max });
     }
-    match value
+    if let Some((i, ch)) = value
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || allowed.contains(*c)))
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || allowed.contains(*c)))
     {
-        Some(ch) => Err(IdError::BadCharacter { kind, ch, allowed }),
-        None => Ok(()),
+        return Err(IdError::BadCharacter {
+            kind,
+            ch,
+            position: i + 1,
+            allowed,
+        });
     }
+    if value.chars().all(|c| c == '.') {
+        return Err(IdError::DotSegment { kind });
+    }
+    Ok(())
 }
 
-/// The JSON Schema pattern equivalent to [`check`], with `-` last in the class.
+/// The JSON Schema pattern equivalent to [`check`] (with `maxLength`), with `-` last in each
+/// class: the allowed characters, at least one of them not a dot.
 #[cfg(feature = "schema")]
-fn id_pattern(allowed: &str, max: usize) -> String {
-    let mut punct: String = allowed.chars().filter(|c| *c != '-').collect();
-    if allowed.contains('-') {
-        punct.push('-');
-    }
-    format!("^[A-Za-z0-9{punct}]{{1,{max}}}$")
+fn id_pattern(allowed: &str) -> String {
+    let class = |punct: &str| {
+        let mut p: String = punct.chars().filter(|c| *c != '-').collect();
+        if punct.contains('-') {
+            p.push('-');
+        }
+        format!("[A-Za-z0-9{p}]")
+    };
+    let any = class(allowed);
+    let not_dot = class(&allowed.replace('.', ""));
+    format!("^{any}*{not_dot}{any}*$")
 }
 
 macro_rules! string_id {
@@ -87,7 +114,8 @@ macro_rules! string_id {
                 schemars::json_schema!({
                     "type": "string",
                     "description": $kind,
-                    "pattern": id_pattern($allowed, $max),
+                    "pattern": id_pattern($allowed),
+                    "maxLength": $max,
                 })
             }
         }
@@ -287,6 +315,36 @@ mod tests {
         assert!(
             matches!(err, IdError::BadCharacter { ch: '/', .. }),
             "{err}"
+        );
+    }
+
+    /// Ids travel into URL paths (`/v1/eats/orders/{id}/accept_pos_order`): none may be or
+    /// hold a dot segment, a separator or an escape, whichever id it is.
+    #[test]
+    fn no_id_can_change_a_url_path() {
+        for hostile in [
+            ".", "..", "...", "%2e%2e", "%2E%2E", ".%2e", "/", "a/b", "?", "a?b", "#", "a\\b",
+        ] {
+            for err in [
+                PartnerOrderId::parse(hostile).err(),
+                PosOrderId::parse(hostile).err(),
+                PosItemCode::parse(hostile).err(),
+                StoreId::parse(hostile).err(),
+                OrderId::parse(hostile).err(),
+            ] {
+                let err = err.unwrap_or_else(|| panic!("{hostile:?} was taken"));
+                // The message names the rule, never the value.
+                assert!(!err.to_string().contains(hostile), "{err}");
+            }
+        }
+        // Dots inside an id are not segments of their own, and stay allowed.
+        for fine in ["a..b", ".a", "a.", "1.2.3"] {
+            PartnerOrderId::parse(fine).unwrap();
+        }
+        let err = PartnerOrderId::parse("a b").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "partner order id contains a character other than letters, digits and -_.: (at character 2)"
         );
     }
 

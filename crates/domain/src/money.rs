@@ -130,10 +130,13 @@ impl Money {
             .ok_or(MoneyError::Overflow)
     }
 
-    /// Whether two amounts in the same currency differ by at most `tolerance_minor`.
+    /// Whether two amounts in the same currency differ by at most `tolerance_minor`. The
+    /// difference is taken in 128 bits: two `i64` amounts can differ by more than `i64` holds
+    /// (a stated subtotal near `i64::MIN` against a computed one), which must be "not within",
+    /// never an overflow that wraps to a small difference or panics.
     pub fn within(self, other: Money, tolerance_minor: i64) -> bool {
-        self.currency == other.currency
-            && (self.amount_minor - other.amount_minor).abs() <= tolerance_minor
+        let difference = (i128::from(self.amount_minor) - i128::from(other.amount_minor)).abs();
+        self.currency == other.currency && difference <= i128::from(tolerance_minor)
     }
 
     /// Refuses negative amounts.
@@ -169,6 +172,23 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_far_apart_are_not_within_any_tolerance_and_never_overflow() {
+        let usd = |m| Money::new(m, Currency::USD);
+        for (a, b) in [
+            (i64::MIN, 0),
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+            (i64::MIN + 1, 1_000),
+            (0, i64::MIN),
+        ] {
+            assert!(!usd(a).within(usd(b), 1), "{a} vs {b}");
+            assert!(!usd(a).within(usd(b), i64::MAX), "{a} vs {b}");
+        }
+        assert!(usd(i64::MAX).within(usd(i64::MAX - 1), 1));
+        assert!(usd(i64::MIN).within(usd(i64::MIN), 0));
+    }
 
     fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::USD)

@@ -26,6 +26,23 @@ impl EventBridge {
     }
 }
 
+/// The condition keys EventBridge evaluates a `PutEvents` entry with: its source and
+/// detail-type (the EventBridge User Guide, "Using IAM policy conditions": `events:source`,
+/// `events:detail-type`).
+pub fn put_events_context(entry: &Value) -> Vec<(&'static str, String)> {
+    let text = |k: &str| {
+        entry
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    vec![
+        ("events:source", text("Source")),
+        ("events:detail-type", text("DetailType")),
+    ]
+}
+
 async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: Bytes) -> Response {
     let op = aws_json::operation(&headers).unwrap_or_default();
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -37,8 +54,12 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
                 .cloned()
                 .unwrap_or_default();
             if let Err(denied) = entries.iter().try_for_each(|e| {
-                bus.auth
-                    .authorize(&headers, "events:PutEvents", &entry_bus_arn(e))
+                bus.auth.authorize_in(
+                    &headers,
+                    "events:PutEvents",
+                    &entry_bus_arn(e),
+                    &put_events_context(e),
+                )
             }) {
                 return access_denied(denied);
             }

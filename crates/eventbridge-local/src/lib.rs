@@ -82,7 +82,7 @@ use local_aws_core::{ACCOUNT, Authorizer, REGION};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-pub use api::{EVENT_PATTERN_MAX_CHARS, TEST_EVENT_REQUIRED_FIELDS};
+pub use api::{EVENT_PATTERN_MAX_CHARS, TEST_EVENT_REQUIRED_FIELDS, put_events_context};
 pub use rules::{Rule, RuleInput, Target, rule_arn, target_input, transform};
 
 /// What the rules reach: the services their targets are (state machines, functions) and their

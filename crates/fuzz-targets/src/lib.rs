@@ -77,7 +77,42 @@ pub fn targets() -> Vec<Target> {
             run: asl_path,
             seeds: |_| ASL_PATHS.iter().map(|p| p.as_bytes().to_vec()).collect(),
         },
+        Target {
+            name: "money",
+            run: money,
+            seeds: |_| money_seeds(),
+        },
     ]
+}
+
+/// Three little-endian `i64`s: two amounts and a tolerance. Comparing and summing amounts
+/// never panics (debug builds check overflow) and `within` agrees with exact arithmetic.
+fn money(data: &[u8]) {
+    use order_domain::{Currency, Money};
+    let mut words = data
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
+    let (Some(a), Some(b), Some(tolerance)) = (words.next(), words.next(), words.next()) else {
+        return;
+    };
+    let (x, y) = (Money::new(a, Currency::USD), Money::new(b, Currency::USD));
+    let exact = (i128::from(a) - i128::from(b)).abs() <= i128::from(tolerance);
+    assert_eq!(x.within(y, tolerance), exact, "{a} {b} {tolerance}");
+    assert_eq!(x.within(y, tolerance), y.within(x, tolerance));
+    let _ = x.checked_add(y);
+    let _ = x.checked_mul(u32::try_from(tolerance & 0xffff_ffff).unwrap_or(0));
+}
+
+fn money_seeds() -> Vec<Vec<u8>> {
+    [
+        [i64::MIN, 0, 1],
+        [i64::MIN, i64::MAX, i64::MAX],
+        [1_072, 1_070, 2],
+        [0, 0, 0],
+    ]
+    .iter()
+    .map(|w| w.iter().flat_map(|n| n.to_le_bytes()).collect())
+    .collect()
 }
 
 /// The target named `name`.

@@ -445,6 +445,8 @@ pub async fn run_step(
             .await?
             .handle(&parse(function, input)?)
             .await?),
+        // A scheduled event: its content is not read, every run sweeps what is overdue.
+        "sweeper" => out(wiring::sweeper(env, backend).await?.sweep().await),
         // An SQS batch: the answer is the partial batch response the handler makes.
         "handover" => {
             let records = input["Records"].as_array().cloned().unwrap_or_default();

@@ -48,6 +48,17 @@ pub trait Authorizer: Send + Sync {
         action: &str,
         resource: &str,
     ) -> Result<(), String>;
+
+    /// [`Self::authorize`] with the request's condition keys (`events:source` and
+    /// `events:detail-type` for each `PutEvents` entry, as EventBridge evaluates them), which
+    /// a policy's `Condition` may test.
+    fn authorize_in(
+        &self,
+        headers: &http::HeaderMap,
+        action: &str,
+        resource: &str,
+        context: &[(&'static str, String)],
+    ) -> Result<(), String>;
 }
 
 /// Allows every call: for a service used on its own, without IAM.
@@ -56,6 +67,16 @@ pub struct AllowAll;
 
 impl Authorizer for AllowAll {
     fn authorize(&self, _: &http::HeaderMap, _: &str, _: &str) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn authorize_in(
+        &self,
+        _: &http::HeaderMap,
+        _: &str,
+        _: &str,
+        _: &[(&'static str, String)],
+    ) -> Result<(), String> {
         Ok(())
     }
 }

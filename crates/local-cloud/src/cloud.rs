@@ -342,8 +342,12 @@ impl Integrations for LocalIntegrations {
             .iter()
             .try_for_each(|e| {
                 let bus = crate::eventbridge::entry_bus_arn(e);
-                self.iam
-                    .authorize_identity(&identity, "events:PutEvents", &bus)
+                self.iam.authorize_identity_in(
+                    &identity,
+                    "events:PutEvents",
+                    &bus,
+                    &crate::eventbridge::put_events_context(e),
+                )
             })
             .map_err(|d| crate::iam::integration_denial("events", &d))?;
         if !self.bus.admit_put_events() {

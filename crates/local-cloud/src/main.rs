@@ -338,7 +338,10 @@ fn parse_order_id(s: &str) -> Result<(Partner, String), String> {
         .split_once('.')
         .filter(|(_, id)| !id.is_empty())
         .ok_or("expected <partner>.<partner order id>, for example doordash.dd-1001")?;
-    let partner = partner.parse::<Partner>().map_err(|e| e.to_string())?;
+    // The operator typed it: the message may show it (the domain's error never does).
+    let partner = partner
+        .parse::<Partner>()
+        .map_err(|e| format!("{partner:?}: {e}"))?;
     Ok((partner, id.to_owned()))
 }
 

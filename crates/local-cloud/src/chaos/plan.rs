@@ -159,6 +159,24 @@ pub const S1001_PREP_MINUTES: i64 = 12;
 /// whose kitchen start is this close is sent at once. No held scenario is planned near it.
 pub const MIN_HOLD_MINUTES: i64 = 2;
 
+/// Minutes from an order to its courier's pickup, as a delivery partner estimates it when the
+/// order is placed: triangular over 8 to 30 minutes, most likely 15 (an assumption: couriers
+/// are dispatched to arrive about when the food is ready, at worst half an hour out). With
+/// S1001's 12 minutes of preparation and the 2-minute minimum hold, an order whose pickup is 15
+/// minutes out or more is held: about 73 % of them (P(X < 14.5) = 6.5² / (22 × 7)). The peak
+/// run and the bench draw from it.
+pub fn courier_pickup_minutes(rng: &mut fastrand::Rng) -> i64 {
+    let (low, mode, high) = (8.0_f64, 15.0_f64, 30.0_f64);
+    let u = rng.f64();
+    let cut = (mode - low) / (high - low);
+    let x = if u < cut {
+        low + (u * (high - low) * (mode - low)).sqrt()
+    } else {
+        high - ((1.0 - u) * (high - low) * (high - mode)).sqrt()
+    };
+    x.round() as i64
+}
+
 /// A seeded generator: the same seed gives the same plan.
 pub struct Planner {
     rng: fastrand::Rng,
@@ -192,22 +210,8 @@ impl Planner {
         Scenario::Immediate
     }
 
-    /// Minutes from an order to its courier's pickup, as a delivery partner estimates it when
-    /// the order is placed (a peak): triangular over 8 to 30 minutes, most likely 15 (an
-    /// assumption: couriers are dispatched to arrive about when the food is ready, at worst
-    /// half an hour out). With S1001's 12 minutes of preparation and the 2-minute minimum
-    /// hold, an order whose pickup is 15 minutes out or more is held: about 73 % of them
-    /// (P(X < 14.5) = 6.5² / (22 × 7)).
     fn courier_minutes(&mut self) -> i64 {
-        let (low, mode, high) = (8.0_f64, 15.0_f64, 30.0_f64);
-        let u = self.rng.f64();
-        let cut = (mode - low) / (high - low);
-        let x = if u < cut {
-            low + (u * (high - low) * (mode - low)).sqrt()
-        } else {
-            high - ((1.0 - u) * (high - low) * (high - mode)).sqrt()
-        };
-        x.round() as i64
+        courier_pickup_minutes(&mut self.rng)
     }
 
     /// The plan of order `index`.
@@ -303,7 +307,7 @@ impl Planner {
         p
     }
 
-    /// A peak's order: delivery partners' pickups from [`Self::courier_minutes`], the app's
+    /// A peak's order: delivery partners' pickups from [`courier_pickup_minutes`], the app's
     /// orders picked up by the customer (no time, sent at once) or by a courier, scheduled
     /// orders 30 minutes to 2 hours out, and the webhooks that follow an order.
     fn peak(&mut self, p: &mut Planned) {

@@ -525,16 +525,29 @@ impl Iam {
         }
     }
 
-    /// Authorises `action` on `resource` for `identity` (context: condition keys).
+    /// Authorises `action` on `resource` for `identity`.
     pub fn authorize_identity(
         &self,
         identity: &Identity,
         action: &str,
         resource: &str,
     ) -> Result<(), AccessDenied> {
+        self.authorize_identity_in(identity, action, resource, &[])
+    }
+
+    /// [`Self::authorize_identity`] with the request's condition keys.
+    pub fn authorize_identity_in(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: &str,
+        context: &[(&'static str, String)],
+    ) -> Result<(), AccessDenied> {
         match identity {
             Identity::Administrator => Ok(()),
-            Identity::Caller(c) => self.authorize(c, action, resource, BTreeMap::new()),
+            Identity::Caller(c) => {
+                self.authorize(c, action, resource, context.iter().cloned().collect())
+            }
         }
     }
 
@@ -653,6 +666,17 @@ impl local_aws_core::Authorizer for Iam {
         resource: &str,
     ) -> Result<(), String> {
         self.authorize_identity(&self.identify(headers), action, resource)
+            .map_err(|d| d.message)
+    }
+
+    fn authorize_in(
+        &self,
+        headers: &axum::http::HeaderMap,
+        action: &str,
+        resource: &str,
+        context: &[(&'static str, String)],
+    ) -> Result<(), String> {
+        self.authorize_identity_in(&self.identify(headers), action, resource, context)
             .map_err(|d| d.message)
     }
 }

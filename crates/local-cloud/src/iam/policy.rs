@@ -93,8 +93,18 @@ impl Operator {
     }
 }
 
-/// The global condition keys the local cloud puts in a request's context.
-pub const CONDITION_KEYS: [&str; 3] = ["aws:SourceArn", "aws:SourceAccount", "aws:PrincipalArn"];
+/// The condition keys the local cloud puts in a request's context: the global ones it knows
+/// (`aws:SourceArn`, `aws:SourceAccount`, `aws:PrincipalArn`) and EventBridge's `PutEvents`
+/// keys, set per entry (the EventBridge User Guide, "Using IAM policy conditions in Amazon
+/// EventBridge": `events:source`, `events:detail-type`). A policy that names any other key is
+/// refused at load: a condition the local cloud cannot evaluate would pass here and bind there.
+pub const CONDITION_KEYS: [&str; 5] = [
+    "aws:SourceArn",
+    "aws:SourceAccount",
+    "aws:PrincipalArn",
+    "events:source",
+    "events:detail-type",
+];
 
 /// One condition: operator, key, values.
 #[derive(Debug, Clone, PartialEq, Eq)]
