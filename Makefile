@@ -30,7 +30,7 @@ CHAOS_CI_SEED ?= 20261201
 EXECS ?= 1000000
 FUZZ_CI_EXECS ?= 20000
 
-.PHONY: help setup demo up bench chaos chaos-ci peak peak-ci fuzz fuzz-ci bins test lint generated unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
+.PHONY: help setup demo up bench chaos chaos-ci peak peak-ci fuzz fuzz-ci bins test lint generated docs unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -72,7 +72,7 @@ fuzz-ci: ## A short AFL++ smoke: FUZZ_CI_EXECS executions per target (not in mak
 bins: ## Build every binary (the functions and the local cloud), debug
 	cargo build --workspace --bins
 
-test: setup lint generated infra unit chaos-ci peak-ci invoke-samples sam-build ## Everything CI runs
+test: setup lint generated docs infra unit chaos-ci peak-ci invoke-samples sam-build ## Everything CI runs
 
 lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check
@@ -83,6 +83,14 @@ generated: ## The committed samples, schemas, workflows and diagram are what the
 	cargo xtask schemas --check
 	cargo xtask workflows --check
 	cargo xtask diagram --check
+
+# The link check: remark-validate-links (repository:false: no Git remote needed; it never fetches a
+# URL) on GitHub-flavoured Markdown; any warning (a missing file or heading) fails the target.
+REMARK := .local/remark/node_modules
+docs: setup ## The book (docs/, mdBook) into target/book; every relative link and #anchor in README.md and docs/ checked, offline
+	.local/mdbook/bin/mdbook build docs
+	$(REMARK)/.bin/remark --quiet --frail --no-stdout --no-config --no-ignore --use ./$(REMARK)/remark-gfm/index.js \
+	  --use "./$(REMARK)/remark-validate-links/index.js=repository:false" README.md docs
 
 infra: ## The template and workflow, offline: SAM lint, cfn-lint on the transformed template, asl-validator, checkov
 	sam validate --lint -t infra/template.yaml

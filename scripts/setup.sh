@@ -4,9 +4,12 @@
 #   .venv/                 cargo-lambda, ziglang, aws-sam-cli, cfn-lint, checkov, moto (PyPI)
 #   .local/dynamodb/       AWS DynamoDB Local (npm package amplify-dynamodb-simulator)
 #   .local/node/           asl-validator (npm)
+#   .local/mdbook/         mdBook, which builds docs/ into a book (crates.io, `cargo install`)
+#   .local/remark/         remark-cli with remark-validate-links, the offline link check of the
+#                          README and docs/ (npm)
 #   the aarch64 Rust target, when rustup can fetch it (otherwise builds stay x86_64)
-# Idempotent: a second run only checks. Versions are pinned in scripts/requirements.txt and
-# scripts/package.json.
+# Idempotent: a second run only checks. Versions are pinned in scripts/requirements.txt,
+# scripts/package.json and below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -48,6 +51,28 @@ if ! cmp -s scripts/package.json .local/node/package.json 2>/dev/null; then
   (cd .local/node && npm install --silent --no-audit --no-fund >/dev/null)
 fi
 
+# mdBook, for `make docs`: only the `search` feature (no `serve` or `watch` server), built
+# from crates.io with its own lock file: a few minutes on 2 cores, once.
+MDBOOK_VERSION=0.5.4
+if [ "$(.local/mdbook/bin/mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
+  log "installing mdBook $MDBOOK_VERSION (cargo install, into .local/mdbook)"
+  cargo install --quiet --locked --root .local/mdbook --version "$MDBOOK_VERSION" \
+    --no-default-features --features search mdbook
+fi
+
+# The link check for `make docs`: remark-validate-links checks every relative link and #anchor
+# in the README and docs/ against the files and headings in the repository, as GitHub reads
+# them, and never fetches a URL.
+REMARK_TOOLS="remark-cli@12.0.1 remark-validate-links@13.1.0 remark-gfm@4.0.1"
+if [ "$(cat .local/remark/.installed 2>/dev/null)" != "$REMARK_TOOLS" ]; then
+  log "installing the link check ($REMARK_TOOLS)"
+  rm -rf .local/remark && mkdir -p .local/remark
+  printf '{"name": "order-pipeline-docs-tools", "private": true}\n' > .local/remark/package.json
+  # shellcheck disable=SC2086 # one word per package
+  (cd .local/remark && npm install --silent --no-audit --no-fund --save-exact $REMARK_TOOLS >/dev/null)
+  echo "$REMARK_TOOLS" > .local/remark/.installed
+fi
+
 # SAM CLI's own config: no telemetry and no weekly version check against PyPI (nothing the
 # tests run may call a host off this machine). The Makefile points SAM at this directory.
 mkdir -p .local/sam-config
@@ -64,4 +89,4 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linu
   fi
 fi
 
-log "ready: $(.venv/bin/cargo-lambda --version 2>/dev/null || .venv/bin/cargo-lambda lambda --version), DynamoDB Local in .local/dynamodb"
+log "ready: $(.venv/bin/cargo-lambda --version 2>/dev/null || .venv/bin/cargo-lambda lambda --version), $(.local/mdbook/bin/mdbook --version), DynamoDB Local in .local/dynamodb"

@@ -259,7 +259,7 @@ async fn an_immediate_order_reaches_the_pos_exactly_once() {
     let ev = events(&c, &o).await;
     assert_eq!(count(&ev, "Order Received"), 1);
     assert_eq!(count(&ev, "Order Sent To POS"), 1);
-    // Nothing consumes an `Order Accepted` event: none is put (README, Cost).
+    // Nothing consumes an `Order Accepted` event: none is put (docs/performance.md, Cost).
     assert_eq!(ev.len(), 2, "{ev:?}");
     let ticket = &c
         .pos_book

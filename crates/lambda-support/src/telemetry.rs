@@ -61,7 +61,8 @@ pub fn init() {
                     .flatten_event(true)
                     // The innermost span only (the use case's: correlation id, request id):
                     // the list repeated the runtime's span, whose request and trace ids Lambda
-                    // already records, and CloudWatch Logs bills every byte (README, Cost).
+                    // already records, and CloudWatch Logs bills every byte
+                    // (docs/performance.md, Cost).
                     .with_current_span(true)
                     .with_span_list(false)
                     .with_target(false),

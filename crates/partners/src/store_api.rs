@@ -1,7 +1,7 @@
 //! What each partner's API expects for a store's status (taking orders or paused) and for an
 //! item's (on sale or sold out). Pure descriptions, as [`crate::api`] is for orders: the HTTP
 //! client sends them, the simulators parse them. Which parts are confirmed by the partner's
-//! pages and which are assumed is said per call (README "Partner formats",
+//! pages and which are assumed is said per call (`docs/partners.md`,
 //! `docs/partner-contracts.md` U8, D8, X2).
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};

@@ -181,11 +181,13 @@ impl PartnerConversation {
                 )));
             }
         }
-        // No `Order Accepted` event: nothing consumes it (README, Cost: the events kept and
-        // why); the orders table has the status and the OrdersAccepted metric counts it.
+        // No `Order Accepted` event: nothing consumes it (docs/performance.md, Cost: the
+        // events kept and why); the orders table has the status and the OrdersAccepted metric
+        // counts it.
         self.metrics.record(Metric::OrderAccepted);
         // DEBUG: an operator follows an order by its webhook and its outcome (INFO); the steps
-        // between are counted by metrics, and every log byte is billed (README, Cost).
+        // between are counted by metrics, and every log byte is billed (docs/performance.md,
+        // Cost).
         debug!(order_id = %order.id, correlation_id, held = hold.is_some(), "order accepted");
         Ok(Accepted {
             hold: hold.map(|h| HoldPlan {
