@@ -546,27 +546,42 @@ async fn documents_round_trip_in_parts_under_the_item_limit_and_are_checked_on_r
     let docs = DynamoDocuments::new(c.clone(), name.clone());
 
     let count = || async { c.scan().table_name(&name).send().await.unwrap().count() };
-    // A small document travels inline: nothing is written.
+    // A small document is stored too: no reference carries customer data inline.
     let small = br#"{"order":{"id":"A-1","items":[{"sku":"CRUNCHWRAP","qty":1}]}}"#;
-    let inline = docs.put("payload/app/A-1", small).await.unwrap();
+    let stored = docs.put("payload/app/A-1", small).await.unwrap();
+    assert_eq!(stored.inline, None);
+    assert_eq!(count().await, 1);
     assert_eq!(
-        inline.inline.as_deref(),
-        Some(std::str::from_utf8(small).unwrap())
-    );
-    assert_eq!(
-        docs.get(&inline).await.unwrap().as_deref(),
+        docs.get(&stored).await.unwrap().as_deref(),
         Some(&small[..])
     );
-    assert_eq!(count().await, 0);
-    // Over 16 KiB it is stored (one part: order JSON compresses well).
+    // A reference an earlier release wrote inline is still read, from itself (checked), with
+    // no item behind it; tampered inline bytes are refused.
+    let sha256 = idempotency::sha256_hex(b"{\"old\":true}");
+    let old = order_events::DocumentRef {
+        key: format!("payload/app/A-0/{sha256}"),
+        bytes: 12,
+        sha256,
+        inline: Some("{\"old\":true}".to_owned()),
+    };
+    assert_eq!(
+        docs.get(&old).await.unwrap().as_deref(),
+        Some(&b"{\"old\":true}"[..])
+    );
+    let tampered = order_events::DocumentRef {
+        inline: Some("{\"old\":fals}".to_owned()),
+        ..old
+    };
+    assert!(docs.get(&tampered).await.is_err());
+    // Over 16 KiB it is one part still (order JSON compresses well).
     let order = serde_json::to_vec(&serde_json::json!({ "order": { "id": "A-2",
         "items": (0..400).map(|i| serde_json::json!({"sku": "sku-taco-soft", "qty": 1, "note": format!("line {i}")})).collect::<Vec<_>>() } }))
     .unwrap();
-    assert!(order.len() > pipeline::ports::INLINE_DOCUMENT_BYTES);
+    assert!(order.len() > 16 * 1024);
     let r = docs.put("payload/app/A-2", &order).await.unwrap();
     assert_eq!((r.bytes, r.inline.as_deref()), (order.len() as u64, None));
     assert!(r.key.starts_with("payload/app/A-2/") && r.key.ends_with(&r.sha256));
-    assert_eq!(count().await, 1);
+    assert_eq!(count().await, 2);
     assert_eq!(docs.get(&r).await.unwrap().unwrap(), order);
     // Storing the same body again is the same document.
     assert_eq!(docs.put("payload/app/A-2", &order).await.unwrap(), r);

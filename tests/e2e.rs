@@ -1311,3 +1311,8 @@ mod iam;
 /// The store catalogue changed at runtime: pauses, sold-out items, menu versions.
 #[path = "e2e/catalogue.rs"]
 mod catalogue;
+
+/// Customer data on the order's path: only the documents table, the POS ticket and the
+/// partner calls hold it.
+#[path = "e2e/privacy.rs"]
+mod privacy;

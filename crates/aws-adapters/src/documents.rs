@@ -1,6 +1,7 @@
-//! The documents table: the claim check. A webhook body or a canonical order over 16 KiB is
-//! stored once, gzip-compressed, and passed everywhere else by its [`DocumentRef`]; a smaller
-//! one travels inline in the reference (`pipeline::ports::inline_document`).
+//! The documents table: the claim check. Every webhook body and canonical order is stored
+//! once, gzip-compressed, and passed everywhere else by its [`DocumentRef`]: the customer's
+//! name, phone, address and notes live here and nowhere else on the order's path (a
+//! reference written inline by an earlier release is still read, `pipeline::ports::inline_body`).
 //!
 //! A document is one or more items under its key: part 0 holds the header (size, SHA-256,
 //! number of parts, expiry) and the first slice of the compressed bytes, parts 1… the rest,
@@ -16,9 +17,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{TimeDelta, Utc};
 use order_events::DocumentRef;
-use pipeline::ports::{
-    Documents, RepoError, check_document, document_key, inline_body, inline_document,
-};
+use pipeline::ports::{Documents, RepoError, check_document, document_key, inline_body};
 
 use crate::attr::{Item, get_n, n, s};
 use crate::repo_error as err;
@@ -86,9 +85,6 @@ fn blob(item: &Item) -> Result<&[u8], RepoError> {
 impl Documents for DynamoDocuments {
     async fn put(&self, prefix: &str, body: &[u8]) -> Result<DocumentRef, RepoError> {
         const OP: &str = "store document";
-        if let Some(r) = inline_document(prefix, body) {
-            return Ok(r);
-        }
         let sha256 = idempotency::sha256_hex(body);
         let key = document_key(prefix, &sha256);
         let compressed = gzip(body).map_err(|e| RepoError::caused(OP, e))?;

@@ -181,7 +181,7 @@ pub struct Order {
     pub tax: Money,
     /// What the customer paid for the food (subtotal + tax).
     pub total: Money,
-    /// Name to call out at the counter (first name and initial only).
+    /// Name to call out at the counter: first name and last initial only ([`counter_name`]).
     pub customer_name: String,
     /// The customer's note for the whole order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,6 +225,27 @@ pub struct OrderDraft {
     pub customer_name: String,
     /// Order note.
     pub notes: Option<String>,
+}
+
+/// The longest first name kept for the counter (characters).
+pub const MAX_FIRST_NAME_CHARS: usize = 20;
+
+/// The name the store calls out: the first name and the last name's initial ("Ana Lopez
+/// Garcia" → "Ana G."), "Guest" when the partner gives none. The POS ticket needs no more to
+/// hand the right bag over, and a full name is personal data the stores' systems would keep.
+pub fn counter_name(full: &str) -> String {
+    let mut words = full.split_whitespace();
+    let Some(first) = words.next() else {
+        return "Guest".to_owned();
+    };
+    let first: String = first.chars().take(MAX_FIRST_NAME_CHARS).collect();
+    match words
+        .last()
+        .and_then(|last| last.chars().find(|c| c.is_alphanumeric()))
+    {
+        Some(initial) => format!("{first} {}.", initial.to_uppercase()),
+        None => first,
+    }
 }
 
 /// Longest note kept; longer ones are cut, as POS tickets have little room.
@@ -299,14 +320,7 @@ impl OrderDraft {
         let total = computed
             .checked_add(self.tax)
             .map_err(|e| Rejection::new(RejectionReason::PriceMismatch, e.to_string()))?;
-        let customer_name = {
-            let name: String = self.customer_name.trim().chars().take(40).collect();
-            if name.is_empty() {
-                "Guest".to_owned()
-            } else {
-                name
-            }
-        };
+        let customer_name = counter_name(&self.customer_name);
         Ok(Order {
             id: OrderId::for_partner_order(self.partner, &self.partner_order_id),
             partner: self.partner,
@@ -414,6 +428,26 @@ mod tests {
         assert_eq!(order.items[0].notes.as_deref(), Some("no onions"));
         assert_eq!(order.notes, None);
         assert_eq!(order.customer_name, "Ana L.");
+    }
+
+    #[test]
+    fn the_counter_gets_a_first_name_and_a_last_initial_only() {
+        for (full, called) in [
+            ("Ana Lopez Garcia", "Ana G."),
+            ("  ana   lopez ", "ana L."),
+            ("Émile zola", "Émile Z."),
+            ("Cher", "Cher"),
+            ("Ana L.", "Ana L."),
+            ("Ana -", "Ana"),
+            ("", "Guest"),
+            ("   \t ", "Guest"),
+            (
+                "Maximiliansebastianus-Alexander Smith",
+                "Maximiliansebastianu S.",
+            ),
+        ] {
+            assert_eq!(counter_name(full), called, "{full:?}");
+        }
     }
 
     #[test]

@@ -41,9 +41,10 @@ pub struct DocumentRef {
     pub bytes: u64,
     /// SHA-256 of its bytes, lowercase hex: the reader checks what it gets back.
     pub sha256: String,
-    /// The document itself, when it is small enough to travel inline (UTF-8 text of at most
-    /// `pipeline::ports::INLINE_DOCUMENT_BYTES`): most orders are a few KB, and carrying them
-    /// costs less than a write and a read; larger ones are stored under `key`.
+    /// The document itself, inline: written by earlier releases for a document of 16 KiB
+    /// or less, read still (an order in flight across the upgrade), never written now. It
+    /// put the customer's data in every event, workflow state and history the reference
+    /// travelled through; every document is stored under `key` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inline: Option<String>,
 }

@@ -12,6 +12,7 @@ pub mod doordash;
 pub mod grubhub;
 mod mapping;
 pub mod outbound;
+pub mod problem;
 pub mod store_api;
 pub mod ubereats;
 pub mod webhook;

@@ -30,7 +30,7 @@ pub(crate) struct ModifierIn {
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(payload: &Value) -> Result<T, Rejection> {
     serde_path_to_error::deserialize(payload).map_err(|e| {
         let path = e.path().to_string();
-        let message = e.inner().to_string();
+        let message = crate::problem::without_values(&e.inner().to_string());
         let reason = if message.starts_with("missing field") {
             RejectionReason::MissingField
         } else {

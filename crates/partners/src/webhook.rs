@@ -146,7 +146,7 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
     serde_path_to_error::deserialize(value).map_err(|e| WebhookError::Shape {
         partner,
         path: e.path().to_string(),
-        message: e.inner().to_string(),
+        message: crate::problem::without_values(&e.inner().to_string()),
     })
 }
 

@@ -105,9 +105,6 @@ impl InMemoryDocuments {
 #[async_trait]
 impl Documents for InMemoryDocuments {
     async fn put(&self, prefix: &str, body: &[u8]) -> Result<DocumentRef, RepoError> {
-        if let Some(r) = inline_document(prefix, body) {
-            return Ok(r);
-        }
         let sha256 = idempotency::sha256_hex(body);
         let key = document_key(prefix, &sha256);
         lock(&self.docs).insert(key.clone(), body.to_vec());

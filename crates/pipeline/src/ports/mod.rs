@@ -154,8 +154,10 @@ pub trait CatalogSource: Send + Sync {
 
 /// The claim-check store: a document (a webhook body, a canonical order) is stored once and
 /// passed everywhere else by its [`DocumentRef`], so no event or workflow state carries more
-/// than a reference whatever the order's size. A small document travels inline in its
-/// reference instead ([`inline_document`]): every implementation does so, the same way.
+/// than a reference whatever the order's size, and the customer's name, phone, address and
+/// notes stay in the documents table (the bus archive, the bus's dead-letter queue and the
+/// workflows' histories keep what they carry for weeks). Every document is stored; none
+/// travels inline (a reference an earlier release wrote inline is still read: [`inline_body`]).
 #[async_trait]
 pub trait Documents: Send + Sync {
     /// Stores `body` under a key made of `prefix` and the body's SHA-256 (storing the same
@@ -244,29 +246,10 @@ pub fn check_document(r: &DocumentRef, body: &[u8]) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// The largest document that travels inline in its reference instead of being stored: 16 KiB.
-/// An order is typically 1–5 KB; with the body and the canonical order both inline, a
-/// workflow state stays far under Step Functions' 256 KiB, and an event under EventBridge's
-/// 256 KB, while the common order costs no document write or read.
-pub const INLINE_DOCUMENT_BYTES: usize = 16 * 1024;
-
-/// The reference of a document small enough to travel inline (UTF-8, at most
-/// [`INLINE_DOCUMENT_BYTES`]), or `None`: it must be stored.
-pub fn inline_document(prefix: &str, body: &[u8]) -> Option<DocumentRef> {
-    if body.len() > INLINE_DOCUMENT_BYTES {
-        return None;
-    }
-    let text = std::str::from_utf8(body).ok()?;
-    let sha256 = idempotency::sha256_hex(body);
-    Some(DocumentRef {
-        key: document_key(prefix, &sha256),
-        bytes: body.len() as u64,
-        sha256,
-        inline: Some(text.to_owned()),
-    })
-}
-
-/// The inline body of `r`, checked, if it has one.
+/// The inline body of `r`, checked, if it has one: a reference written by a release before
+/// this one carried a document of 16 KiB or less inline. None is written now (customer data stays
+/// in the documents table), but an order received or held across the upgrade still holds one,
+/// so every reader accepts both shapes.
 pub fn inline_body(r: &DocumentRef) -> Result<Option<Vec<u8>>, RepoError> {
     match &r.inline {
         Some(text) => {
