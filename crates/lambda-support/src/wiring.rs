@@ -634,7 +634,8 @@ fn embedded_catalog() -> Result<Arc<dyn pipeline::ports::CatalogSource>, ConfigE
 /// The intake use case. Its first request needs the webhook secrets, so init waits for them,
 /// but reads them while it builds the rest.
 pub async fn intake(env: &Env, backend: &Backend) -> Result<Intake, ConfigError> {
-    let reading = tokio::spawn(backend.secret_source(env, vars::WEBHOOK_SECRETS_ID)?.load());
+    let source = backend.secret_source(env, vars::WEBHOOK_SECRETS_ID)?;
+    let reading = tokio::spawn(source.clone().load());
     let window: i64 = env.parsed_or(vars::WEBHOOK_REPLAY_WINDOW_SECONDS, 300)?;
     if window <= 0 {
         tracing::warn!(
@@ -655,12 +656,12 @@ pub async fn intake(env: &Env, backend: &Backend) -> Result<Intake, ConfigError>
         what: format!("secret {}", vars::WEBHOOK_SECRETS_ID),
         why: e.to_string(),
     })??;
-    let secrets = WebhookSecrets::new(
-        secrets
-            .into_iter()
-            .filter_map(|(k, v)| k.parse::<Partner>().ok().map(|p| (p, v)))
-            .collect(),
-    );
+    // Read again when a signature fails (a rotation), at most once a minute.
+    let secrets = WebhookSecrets::from_secret(secrets)
+        .rereading_from(Arc::new(source), backend.clock().now());
+    for (partner, why) in secrets.refused() {
+        tracing::error!(partner = partner.as_str(), problem = %why, "webhook credential refused; the partner's webhooks are refused until it is replaced, the others go on");
+    }
     Ok(Intake {
         catalog,
         secrets,
@@ -948,6 +949,16 @@ impl SecretSource {
                 _ => Err(load(format!("value of {k:?} is not a string"))),
             })
             .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl pipeline::usecases::webhook_secrets::WebhookSecretSource for SecretSource {
+    async fn read(&self) -> Result<HashMap<String, String>, pipeline::ports::RepoError> {
+        self.clone()
+            .read()
+            .await
+            .map_err(|e| pipeline::ports::RepoError::new("read secret", e.to_string()))
     }
 }
 

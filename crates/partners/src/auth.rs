@@ -94,6 +94,59 @@ impl<'a> GrubhubScheme<'a> {
     }
 }
 
+/// The least key material a webhook credential may hold, bytes (after its scheme's prefix;
+/// a Grubhub basic credential's password). RFC 2104 (HMAC, section 3) advises keys no shorter
+/// than the hash's output (32 bytes for SHA-256) and calls shorter ones "strongly
+/// discouraged"; 16 bytes (128 bits if random) is the floor below which a credential is
+/// refused outright rather than trusted.
+pub const MIN_WEBHOOK_KEY_BYTES: usize = 16;
+
+/// Why a webhook credential is refused when it is loaded. Messages never quote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeakCredential {
+    /// Nothing, or only whitespace.
+    #[error("it is empty")]
+    Empty,
+    /// Whitespace around it: a copy-and-paste slip that would make every signature differ,
+    /// or hide a shorter key than it seems.
+    #[error("it has whitespace around it")]
+    Whitespace,
+    /// Too little key material (a bare `hmac:` gives none, so anyone could sign).
+    #[error(
+        "its key is {bytes} bytes after the scheme's prefix; at least {MIN_WEBHOOK_KEY_BYTES} are required"
+    )]
+    Short {
+        /// The key's length, bytes.
+        bytes: usize,
+    },
+}
+
+/// Checks a partner's webhook credential before it is used: refused when empty, padded with
+/// whitespace, or holding less than [`MIN_WEBHOOK_KEY_BYTES`] of key material (Grubhub's
+/// `hmac:` and `basic:<user>:` prefixes are not key material). A `jwt:` Grubhub credential
+/// passes here and refuses each webhook as unsupported ([`GrubhubScheme::Jwt`]).
+pub fn check_webhook_credential(partner: Partner, credential: &str) -> Result<(), WeakCredential> {
+    if credential.trim().is_empty() {
+        return Err(WeakCredential::Empty);
+    }
+    if credential.trim() != credential {
+        return Err(WeakCredential::Whitespace);
+    }
+    let key = match (partner, GrubhubScheme::of(credential)) {
+        (Partner::Grubhub, GrubhubScheme::Jwt) => return Ok(()),
+        (Partner::Grubhub, GrubhubScheme::Basic { user_password }) => user_password
+            .split_once(':')
+            .map_or("", |(_, password)| password),
+        (Partner::Grubhub, GrubhubScheme::Hmac(key)) => key,
+        _ => credential,
+    };
+    let bytes = key.trim().len();
+    if bytes < MIN_WEBHOOK_KEY_BYTES {
+        return Err(WeakCredential::Short { bytes });
+    }
+    Ok(())
+}
+
 /// Compares two secrets by their digests, so neither length nor content leaks through timing.
 fn same_secret(got: &[u8], want: &[u8]) -> bool {
     bool::from(Sha256::digest(got).ct_eq(&Sha256::digest(want)))
@@ -737,5 +790,62 @@ mod tests {
         let refused = verify(Partner::Grubhub, &hmac_headers, body, "jwt:k").unwrap_err();
         assert!(matches!(refused, AuthError::UnsupportedScheme(_)));
         assert!(refused.to_string().contains("Grubhub JWT"), "{refused}");
+    }
+
+    #[test]
+    fn weak_webhook_credentials_are_refused_by_name_and_strong_ones_pass() {
+        use super::WeakCredential::*;
+        let strong = "k3y-of-at-least-16-bytes";
+        for p in Partner::ALL {
+            assert_eq!(check_webhook_credential(p, strong), Ok(()), "{p}");
+            assert_eq!(check_webhook_credential(p, ""), Err(Empty), "{p}");
+            assert_eq!(check_webhook_credential(p, " \t "), Err(Empty), "{p}");
+            assert_eq!(
+                check_webhook_credential(p, &format!(" {strong}")),
+                Err(Whitespace),
+                "{p}"
+            );
+            assert_eq!(
+                check_webhook_credential(p, &format!("{strong}\n")),
+                Err(Whitespace),
+                "{p}"
+            );
+            assert_eq!(
+                check_webhook_credential(p, "short-15-bytes!"),
+                Err(Short { bytes: 15 }),
+                "{p}"
+            );
+        }
+        // Grubhub's prefixes are not key material: a bare prefix gives an empty key.
+        let g = Partner::Grubhub;
+        assert_eq!(
+            check_webhook_credential(g, "hmac:"),
+            Err(Short { bytes: 0 })
+        );
+        assert_eq!(
+            check_webhook_credential(g, "hmac:0123456789abcde"),
+            Err(Short { bytes: 15 })
+        );
+        assert_eq!(
+            check_webhook_credential(g, &format!("hmac:{strong}")),
+            Ok(())
+        );
+        assert_eq!(
+            check_webhook_credential(g, "basic:user:"),
+            Err(Short { bytes: 0 })
+        );
+        assert_eq!(
+            check_webhook_credential(g, "basic:user"),
+            Err(Short { bytes: 0 })
+        );
+        assert_eq!(
+            check_webhook_credential(g, &format!("basic:user:{strong}")),
+            Ok(())
+        );
+        // The message names the problem, never the credential.
+        let told = check_webhook_credential(g, "hmac:sekrit")
+            .unwrap_err()
+            .to_string();
+        assert!(!told.contains("sekrit"), "{told}");
     }
 }

@@ -29,7 +29,7 @@ use pipeline::usecases::pos::PosSender;
 use pipeline::usecases::release::Releaser;
 use serde_json::{Value, json};
 
-const SECRET: &str = "flow-secret";
+const SECRET: &str = "flow-secret-of-24-bytes";
 
 fn t0() -> DateTime<Utc> {
     "2026-11-22T18:00:00Z".parse().unwrap()

@@ -5,8 +5,6 @@
 //! window (401) → an order's body stored once in the documents table (the claim check; 503
 //! if it fails) → publish its reference (503 if the bus fails, so the partner retries) → 202.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use order_domain::{Catalog, CorrelationId, OrderId, Partner};
@@ -22,26 +20,7 @@ use tracing::{info, warn};
 use crate::ports::CatalogSource;
 use crate::ports::{Clock, Documents, EventPublisher, Metric, Metrics};
 
-/// Each partner's webhook credential (HMAC secret or bearer token). Never printed.
-#[derive(Clone, Default)]
-pub struct WebhookSecrets(HashMap<Partner, String>);
-
-impl WebhookSecrets {
-    /// Credentials by partner.
-    pub fn new(map: HashMap<Partner, String>) -> Self {
-        Self(map)
-    }
-
-    fn get(&self, p: Partner) -> Option<&str> {
-        self.0.get(&p).map(String::as_str).filter(|s| !s.is_empty())
-    }
-}
-
-impl fmt::Debug for WebhookSecrets {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
-    }
-}
+pub use super::webhook_secrets::WebhookSecrets;
 
 /// The largest webhook body intake takes, bytes: 1 MiB. The partners publish no smaller cap
 /// for their order webhooks (a 1,200-line catering order from the app is 191 KB), and the
@@ -172,18 +151,13 @@ impl Intake {
                 &cid,
             );
         }
-        let Some(credential) = self.secrets.get(partner) else {
-            // A deployment without this partner's secret refuses its webhooks rather than
-            // accepting them unauthenticated.
-            return self.refuse(
-                Some(partner),
-                401,
-                "Unauthorized",
-                format!("no credential configured for {partner}"),
-                &cid,
-            );
-        };
-        let verified = match auth::verify(partner, req.headers, req.body, credential) {
+        // A deployment without this partner's credential (or with a weak one) refuses its
+        // webhooks rather than accepting them unauthenticated.
+        let verified = match self
+            .secrets
+            .verify(partner, req.headers, req.body, self.clock.now())
+            .await
+        {
             Ok(v) => v,
             Err(e) => return self.refuse(Some(partner), 401, "Unauthorized", e.to_string(), &cid),
         };

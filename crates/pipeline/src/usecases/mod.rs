@@ -10,6 +10,7 @@ pub mod pos;
 pub mod release;
 pub mod store_status;
 pub mod sweep;
+pub mod webhook_secrets;
 
 use order_domain::{Order, OrderId};
 use order_events::{BusEvent, Metadata, OutboundEvent, slug};
