@@ -112,7 +112,9 @@ invoke-samples: ## Every sample through cargo lambda watch + cargo lambda invoke
 	python3 scripts/watch_smoke.py
 
 watch: setup ## Run the functions under cargo lambda watch (memory backend, seeded)
-	cargo lambda watch --env-file events/watch.env
+	# Loopback only (cargo lambda watch listens on every interface, ::, by default); ::1 is
+	# where cargo lambda invoke sends by default.
+	cargo lambda watch --env-file events/watch.env --invoke-address ::1
 
 build: setup ## Release build of every function for Lambda (zip), $(ARCH)
 	cargo lambda build --release --$(ARCH) --output-format zip $(addprefix --bin ,$(FUNCTIONS))

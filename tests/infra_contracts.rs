@@ -1656,3 +1656,48 @@ fn no_step_that_reads_the_error_overwrites_it_when_it_fails() {
     }
     assert!(readers >= 4, "{readers}");
 }
+
+/// Every URL parameter the functions send credentials or orders to refuses, at deploy time,
+/// what the functions refuse at init (`http_clients::check_api_url`): plain http:// off
+/// loopback and credentials in the URL. The pattern is run as CloudFormation runs it (the
+/// whole value must match), here through JSON Schema's `pattern`.
+#[test]
+fn every_api_url_parameter_is_https_only_but_for_loopback() {
+    let t = template();
+    let params = t.json["Parameters"].as_object().unwrap();
+    let urls: Vec<&String> = params.keys().filter(|k| k.ends_with("Url")).collect();
+    assert!(urls.len() >= 6, "{urls:?}");
+    for name in urls {
+        let pattern = params[name]["AllowedPattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no AllowedPattern"));
+        let v = jsonschema::validator_for(&json!({
+            "type": "string",
+            "pattern": format!("^(?:{pattern})$")
+        }))
+        .unwrap();
+        for ok in [
+            "https://api.example.com",
+            "https://api.example.com/v1",
+            "http://127.0.0.1:4010",
+            "http://localhost:9000/pos",
+        ] {
+            assert!(v.is_valid(&json!(ok)), "{name} refuses {ok}");
+            assert_eq!(http_clients::check_api_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://api.example.com",
+            "http://10.0.0.5",
+            "http://localhost.example.com",
+            "https://user:secret@api.example.com",
+            "ftp://api.example.com",
+            "api.example.com",
+        ] {
+            assert!(!v.is_valid(&json!(bad)), "{name} takes {bad}");
+            assert!(http_clients::check_api_url(bad).is_err(), "{bad}");
+        }
+        if let Some(default) = t.parameter_default(name) {
+            assert!(v.is_valid(&default), "{name}'s default {default}");
+        }
+    }
+}

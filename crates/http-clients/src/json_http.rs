@@ -140,8 +140,32 @@ fn method(m: HttpMethod) -> reqwest::Method {
     }
 }
 
+/// Checks a base URL the clients will send credentials and orders to: `https://` only, plain
+/// `http://` for a loopback host alone (`127.0.0.0/8`, `::1`, `localhost`: the local cloud's
+/// simulators), and no credentials in the URL. The error says what is wrong, never the URL.
+pub fn check_api_url(url: &str) -> Result<(), &'static str> {
+    let url = reqwest::Url::parse(url).map_err(|_| "not an absolute URL")?;
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err("must be https:// (http:// only for a loopback host)"),
+        _ => return Err("must be an https:// URL"),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials");
+    }
+    Ok(())
+}
+
 /// Builds the shared reqwest client (rustls on ring, the provider the AWS clients use too; no
-/// proxies read from the environment).
+/// proxies read from the environment; redirects never followed).
 ///
 /// Servers are verified against Mozilla's root certificates as compiled in by `webpki-roots`,
 /// not the platform's store: reading the store is the largest part of a cold start where it is
@@ -161,6 +185,10 @@ pub fn build_client(settings: HttpSettings) -> Result<reqwest::Client, reqwest::
         .connect_timeout(settings.connect_timeout)
         .timeout(settings.request_timeout)
         .no_proxy()
+        // A redirect would resend the request (its credentials, the order) wherever the
+        // server points; the partners' and POS APIs answer where they are asked, so a 3xx is
+        // an error the caller sees, never followed.
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("order-pipeline/", env!("CARGO_PKG_VERSION")))
         .build()
 }
@@ -385,5 +413,75 @@ mod tests {
                 "retry {retry}: mean {mean} ms is not about half of {ceiling_ms} ms"
             );
         }
+    }
+
+    #[test]
+    fn api_urls_are_https_but_for_loopback_and_carry_no_credentials() {
+        for ok in [
+            "https://api.uber.com",
+            "https://openapi.doordash.com/marketplace",
+            "http://127.0.0.1:4010",
+            "http://127.1.2.3/pos",
+            "http://localhost:9000",
+            "http://[::1]:8080",
+        ] {
+            assert_eq!(check_api_url(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            (
+                "http://api.uber.com",
+                "must be https:// (http:// only for a loopback host)",
+            ),
+            (
+                "http://10.0.0.5:80",
+                "must be https:// (http:// only for a loopback host)",
+            ),
+            (
+                "http://127.0.0.1.evil.example",
+                "must be https:// (http:// only for a loopback host)",
+            ),
+            (
+                "http://localhost.evil.example",
+                "must be https:// (http:// only for a loopback host)",
+            ),
+            ("ftp://pos.example", "must be an https:// URL"),
+            ("https://user:pw@pos.example", "must not carry credentials"),
+            ("pos.example/api", "not an absolute URL"),
+            ("", "not an absolute URL"),
+        ] {
+            assert_eq!(check_api_url(bad), Err(why), "{bad}");
+        }
+    }
+
+    /// A 3xx is answered to the caller, never followed (its credentials would go along).
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let followed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = followed.clone();
+        let app = axum::Router::new()
+            .route(
+                "/start",
+                axum::routing::get(|| async {
+                    (axum::http::StatusCode::FOUND, [("location", "/elsewhere")])
+                }),
+            )
+            .route(
+                "/elsewhere",
+                axum::routing::get(move || {
+                    seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    async { "followed" }
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let client = build_client(HttpSettings::default()).unwrap();
+        let r = client
+            .get(format!("http://{addr}/start"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 302);
+        assert_eq!(followed.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }

@@ -12,6 +12,8 @@ pub mod partner;
 pub mod pos;
 
 pub use auth::{Authorizer, TokenCache};
-pub use json_http::{HttpSettings, JsonHttp, RetryPolicy, build_client, parse_retry_after};
+pub use json_http::{
+    HttpSettings, JsonHttp, RetryPolicy, build_client, check_api_url, parse_retry_after,
+};
 pub use partner::PartnerHttpClient;
 pub use pos::PosHttpClient;

@@ -69,6 +69,22 @@ impl Env {
         self.optional(name).ok_or(ConfigError::Missing(name))
     }
 
+    /// A required base URL of an API the function calls with credentials (a partner's, the
+    /// POS's, Uber's token endpoint): `https://` only, so no credential or customer data is
+    /// ever sent in clear; plain `http://` is allowed for loopback hosts alone (`127.0.0.0/8`,
+    /// `::1`, `localhost`: the local cloud's simulators). The error names the variable and
+    /// the problem.
+    pub fn api_url(&self, name: &'static str) -> Result<&str, ConfigError> {
+        let value = self.required(name)?;
+        let invalid = |why: &str| ConfigError::Invalid {
+            name,
+            value: value.to_owned(),
+            why: why.to_owned(),
+        };
+        http_clients::check_api_url(value).map_err(invalid)?;
+        Ok(value)
+    }
+
     /// A variable parsed, or `default` when unset.
     pub fn parsed_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
     where

@@ -492,12 +492,12 @@ impl Backend {
         let source = self.secret_source(env, vars::API_CREDENTIALS_ID)?;
         let urls: Vec<(Partner, String)> = needed
             .iter()
-            .map(|(p, var)| Ok((*p, env.required(var)?.to_owned())))
+            .map(|(p, var)| Ok((*p, env.api_url(var)?.to_owned())))
             .collect::<Result<_, ConfigError>>()?;
         // Uber's calls authenticate with an access token from its OAuth endpoint, fetched by
         // one process for the whole fleet through the tokens table.
         let (token_url, token_store) = if needed.iter().any(|(p, _)| *p == Partner::UberEats) {
-            let url = env.required(vars::UBEREATS_TOKEN_URL)?.to_owned();
+            let url = env.api_url(vars::UBEREATS_TOKEN_URL)?.to_owned();
             let store: Option<Arc<dyn pipeline::ports::TokenStore>> = match (self, self.dynamo()) {
                 (Backend::Aws(aws), Some(client)) => {
                     aws.named(
@@ -568,7 +568,7 @@ impl Backend {
             return Ok(w.pos.clone());
         }
         let source = self.secret_source(env, vars::API_CREDENTIALS_ID)?;
-        let url = env.required(vars::POS_API_URL)?.to_owned();
+        let url = env.api_url(vars::POS_API_URL)?.to_owned();
         let build = move || {
             let (source, url) = (source.clone(), url.clone());
             Box::pin(async move {

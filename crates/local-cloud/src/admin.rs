@@ -13,6 +13,10 @@
 //!   archive to the bus's rules, as `StartReplay`;
 //! * `POST /redrive`: sends the dead letters back to their targets;
 //! * `POST /outage` `{"deliveries": n}`: the bus's next `n` deliveries fail.
+//!
+//! It listens on loopback only and answers only requests addressed to a loopback host with
+//! no foreign `Origin` ([`from_this_machine`]): a web page the developer has open cannot
+//! drive it (a cross-site POST carries its `Origin`; a DNS-rebound name its `Host`).
 
 use std::sync::Arc;
 
@@ -127,6 +131,52 @@ async fn outage(State(c): S, Json(body): Json<Value>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Whether `host` (a `Host` or `Origin`'s host, with or without a port) is this machine's
+/// loopback: `localhost`, `127.0.0.0/8` or `[::1]`.
+fn loopback_host(host: &str) -> bool {
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        }),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A request the admin API answers: addressed to a loopback `Host`, and, if it carries an
+/// `Origin` (every browser's cross-site request does), a loopback one. `Err` says which.
+pub fn from_this_machine(headers: &axum::http::HeaderMap) -> Result<(), &'static str> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match text("host") {
+        Some(h) if loopback_host(h) => {}
+        _ => return Err("the admin API answers requests to a loopback host only"),
+    }
+    if let Some(origin) = text("origin") {
+        let host = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .unwrap_or_default();
+        if !loopback_host(host) {
+            return Err("the admin API refuses requests from web pages of other origins");
+        }
+    }
+    Ok(())
+}
+
+async fn guard(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match from_this_machine(req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(why) => (StatusCode::FORBIDDEN, Json(json!({ "error": why }))).into_response(),
+    }
+}
+
 /// The admin router.
 pub fn router(cloud: Arc<LocalCloud>) -> Router {
     Router::new()
@@ -143,10 +193,53 @@ pub fn router(cloud: Arc<LocalCloud>) -> Router {
         .route("/redrive", post(redrive))
         .route("/outage", post(outage))
         .fallback(|| async { not_found("no such admin route".to_owned()) })
+        .layer(axum::middleware::from_fn(guard))
         .with_state(cloud)
 }
 
 /// The admin API's answer for an order, read by the CLI.
 pub fn parse_order(v: Value) -> Option<crate::cloud::OrderView> {
     serde_json::from_value(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_this_machine_may_drive_the_admin_api() {
+        for ok in [
+            headers(&[("host", "127.0.0.1:3001")]),
+            headers(&[("host", "localhost:3001")]),
+            headers(&[("host", "[::1]:3001")]),
+            headers(&[
+                ("host", "127.0.0.1:3001"),
+                ("origin", "http://localhost:3001"),
+            ]),
+        ] {
+            assert_eq!(from_this_machine(&ok), Ok(()), "{ok:?}");
+        }
+        for bad in [
+            headers(&[]),
+            headers(&[("host", "evil.example:3001")]),
+            headers(&[("host", "127.0.0.1.evil.example")]),
+            headers(&[("host", "localhost.evil.example:3001")]),
+            headers(&[
+                ("host", "127.0.0.1:3001"),
+                ("origin", "https://evil.example"),
+            ]),
+            headers(&[("host", "127.0.0.1:3001"), ("origin", "null")]),
+        ] {
+            assert!(from_this_machine(&bad).is_err(), "{bad:?}");
+        }
+    }
 }
