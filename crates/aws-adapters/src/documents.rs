@@ -27,9 +27,17 @@ use crate::tables::{DOCUMENTS_KEY, DOCUMENTS_PART, DOCUMENTS_TTL_ATTR};
 /// developer guide's "Service, account, and table quotas") with room for the key and header.
 pub const PART_BYTES: usize = 350 * 1024;
 
-/// How long a document is kept: an order scheduled weeks ahead still finds its canonical form
-/// when its hold ends.
-pub const KEEP_FOR: TimeDelta = TimeDelta::days(30);
+/// How long a document is kept, days: as long as the bus archive keeps the `Order Received`
+/// events a replay re-derives orders from (30 days, the template's `RetentionDays`), and more
+/// than twice the longest hold ([`order_domain::MAX_SCHEDULE_DAYS`]), so a held order always
+/// finds its canonical form when its hold ends (asserted at compile time below).
+pub const KEEP_DAYS: i64 = 30;
+
+/// [`KEEP_DAYS`] as a duration.
+pub const KEEP_FOR: TimeDelta = TimeDelta::days(KEEP_DAYS);
+
+// A stored order never expires before its release (and the sweeper's grace after it).
+const _: () = assert!(KEEP_DAYS > 2 * order_domain::MAX_SCHEDULE_DAYS as i64);
 
 /// The documents table.
 #[derive(Debug, Clone)]

@@ -17,7 +17,17 @@ use pipeline::ports::{
 
 use crate::attr::{self, Item, get_bool, get_s, get_time, n, opt_n, opt_s, parse, s, time};
 use crate::repo_error as repo_err;
-use crate::tables::{ORDERS_OPEN_UNTIL_ATTR, ORDERS_SWEEP_INDEX, ORDERS_SWEEP_SHARD_ATTR};
+use crate::tables::{
+    ORDERS_OPEN_UNTIL_ATTR, ORDERS_SWEEP_INDEX, ORDERS_SWEEP_SHARD_ATTR, ORDERS_TTL_ATTR,
+};
+
+/// How long an order's record is kept after it is created: 90 days (the Standard workflow's
+/// execution history and the logs are kept that long, so every execution an operator finds
+/// still has its record) past the furthest an order may be scheduled
+/// ([`order_domain::MAX_SCHEDULE_DAYS`]). DynamoDB's TTL deletes it after that, typically
+/// within days (the DynamoDB developer guide, "Time to Live").
+pub const KEEP_FOR: chrono::TimeDelta =
+    chrono::TimeDelta::days(90 + order_domain::MAX_SCHEDULE_DAYS as i64);
 
 /// The orders table.
 #[derive(Debug, Clone)]
@@ -156,7 +166,8 @@ impl OrdersRepo for DynamoOrders {
             .item("updatedAt", time(new.at))
             // Open from its creation: it should be accepted (or refused) at once.
             .item(ORDERS_SWEEP_SHARD_ATTR, shard(&new.order_id))
-            .item(ORDERS_OPEN_UNTIL_ATTR, n(new.at.timestamp_millis()));
+            .item(ORDERS_OPEN_UNTIL_ATTR, n(new.at.timestamp_millis()))
+            .item(ORDERS_TTL_ATTR, n((new.at + KEEP_FOR).timestamp()));
         if let Some(by) = new.created_by {
             put = put.item(CREATED_BY, s(by));
         }
@@ -362,6 +373,7 @@ impl OrdersRepo for DynamoOrders {
             .item("orderId", s(early_cancellation_key(id)))
             .item("reason", s(reason))
             .item("createdAt", time(at))
+            .item(ORDERS_TTL_ATTR, n((at + KEEP_FOR).timestamp()))
             .send()
             .await
             .map_err(|e| repo_err(OP, e))?;

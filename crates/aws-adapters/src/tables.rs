@@ -24,6 +24,9 @@ pub const HELD_BY_STORE_INDEX: &str = "byStore";
 pub const HELD_STORE_ATTR: &str = "storeId";
 /// Held orders: index sort key (epoch milliseconds).
 pub const HELD_RELEASABLE_ATTR: &str = "earlyReleaseFromMs";
+/// Orders: TTL attribute (epoch seconds), set when the record is created
+/// ([`crate::orders::KEEP_FOR`] later).
+pub const ORDERS_TTL_ATTR: &str = "expiresAt";
 /// Held orders: TTL attribute (epoch seconds).
 pub const HELD_TTL_ATTR: &str = "expiresAt";
 /// Idempotency: partition key.
@@ -116,7 +119,7 @@ pub async fn create(
                 .attribute_definitions(attr(ORDERS_SWEEP_SHARD_ATTR, ScalarAttributeType::S))
                 .attribute_definitions(attr(ORDERS_OPEN_UNTIL_ATTR, ScalarAttributeType::N))
                 .global_secondary_indexes(gsi);
-            None
+            Some(ORDERS_TTL_ATTR)
         }
         Table::Held => {
             let gsi = GlobalSecondaryIndex::builder()

@@ -97,6 +97,13 @@ fn de_tz<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
         .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?}")))
 }
 
+/// The furthest ahead any store takes an order, days. An order is held until its release, and
+/// everything it needs while held must outlive that: its documents (the claim check keeps them
+/// 30 days, `aws_adapters::documents::KEEP_FOR`, which asserts it at compile time), its record
+/// and its Standard execution (a year). 14 days covers the partners' scheduling windows (a few
+/// days to a week ahead) twice over.
+pub const MAX_SCHEDULE_DAYS: u32 = 14;
+
 /// A store of the chain.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,7 +127,8 @@ pub struct Store {
     pub early_release_minutes: u32,
     /// A courier closer than this to the store counts as near.
     pub courier_radius_m: f64,
-    /// Orders further ahead than this are refused.
+    /// Orders further ahead than this are refused; at most [`MAX_SCHEDULE_DAYS`] (a catalogue
+    /// with more is refused when loaded).
     pub max_schedule_days: u32,
     /// Opening hours by weekday key (`mon` … `sun`), store-local.
     pub hours: BTreeMap<String, Vec<OpeningInterval>>,
@@ -464,6 +472,12 @@ impl Catalog {
                     menu.id
                 )));
             }
+            if store.max_schedule_days > MAX_SCHEDULE_DAYS {
+                return Err(CatalogError::Inconsistent(format!(
+                    "store {} takes orders {} days ahead; at most {MAX_SCHEDULE_DAYS} (what an order needs while held must outlive its hold)",
+                    store.id, store.max_schedule_days
+                )));
+            }
             if by_id.insert(store.id.clone(), i).is_some() {
                 return Err(CatalogError::Inconsistent(format!(
                     "store {} defined twice",
@@ -691,6 +705,21 @@ mod tests {
                    {"posCode":"B","name":"B","priceMinor":1,"partnerIds":{"app":"x"}}]}]}"#;
         let err = Catalog::from_json(json).unwrap_err();
         assert!(err.to_string().contains("maps to two POS codes"), "{err}");
+    }
+
+    #[test]
+    fn a_store_scheduling_further_ahead_than_max_schedule_days_is_refused() {
+        let menu = Menu::checked(r#"{"id":"m","priceToleranceMinor":0,"modifiers":[],"items":[{"posCode":"A","name":"A","priceMinor":1,"partnerIds":{"app":"x"}}]}"#)
+            .unwrap();
+        let mut s = store_with_hours("{}");
+        s.max_schedule_days = MAX_SCHEDULE_DAYS;
+        assert!(Catalog::new(vec![s.clone()], vec![menu.clone()]).is_ok());
+        s.max_schedule_days = MAX_SCHEDULE_DAYS + 1;
+        let err = Catalog::new(vec![s], vec![menu]).unwrap_err();
+        assert!(
+            err.to_string().contains("15 days ahead; at most 14"),
+            "{err}"
+        );
     }
 
     fn store_with_hours(hours: &str) -> Store {

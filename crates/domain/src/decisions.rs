@@ -201,14 +201,16 @@ pub fn decide_acceptance(
         ));
     }
     if let Timing::Scheduled { ready_at } = order.timing {
-        let limit = now + TimeDelta::days(i64::from(store.max_schedule_days));
+        // Never past MAX_SCHEDULE_DAYS, whatever the store says: the hold must end before
+        // what the order needs expires.
+        let days = store
+            .max_schedule_days
+            .min(crate::catalog::MAX_SCHEDULE_DAYS);
+        let limit = now + TimeDelta::days(i64::from(days));
         if ready_at > limit {
             return AcceptDecision::Deny(Rejection::new(
                 RejectionReason::ScheduledTooFarAhead,
-                format!(
-                    "ready time {ready_at} is more than {} days ahead",
-                    store.max_schedule_days
-                ),
+                format!("ready time {ready_at} is more than {days} days ahead"),
             ));
         }
     }
@@ -658,6 +660,35 @@ mod tests {
         let d = decide("2026-11-29T18:00:01Z");
         assert!(
             matches!(d, AcceptDecision::Deny(ref r) if r.reason == RejectionReason::ScheduledTooFarAhead),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn no_store_takes_an_order_further_ahead_than_max_schedule_days() {
+        // A store that says 30 days is held to MAX_SCHEDULE_DAYS (14) all the same.
+        let mut s = store("S1001");
+        s.max_schedule_days = 30;
+        let decide = |ready_at: &str| {
+            decide_acceptance(
+                &order(
+                    Timing::Scheduled {
+                        ready_at: at(ready_at),
+                    },
+                    "TACO",
+                ),
+                &s,
+                now(),
+                HoldPolicy::default(),
+            )
+        };
+        assert!(matches!(
+            decide("2026-12-06T18:00:00Z"),
+            AcceptDecision::Accept(HoldDecision::Hold(_))
+        ));
+        let d = decide("2026-12-06T18:00:01Z");
+        assert!(
+            matches!(d, AcceptDecision::Deny(ref r) if r.reason == RejectionReason::ScheduledTooFarAhead && r.detail.contains("14 days")),
             "{d:?}"
         );
     }

@@ -13,7 +13,8 @@ pub mod order;
 pub mod rejection;
 
 pub use catalog::{
-    Availability, Catalog, CatalogError, Menu, MenuEntry, Pause, Store, StoreStatus,
+    Availability, Catalog, CatalogError, MAX_SCHEDULE_DAYS, Menu, MenuEntry, Pause, Store,
+    StoreStatus,
 };
 pub use decisions::{
     ASAP_PATIENCE, AcceptDecision, Hold, HoldDecision, HoldPolicy, RELEASE_GRACE,
