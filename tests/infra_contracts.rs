@@ -1701,3 +1701,55 @@ fn every_api_url_parameter_is_https_only_but_for_loopback() {
         }
     }
 }
+
+/// The deploy guide's secrets are in the forms the functions take: each API credential parses
+/// as `partners::outbound` parses it at the functions' start, each webhook credential passes
+/// the strength check intake makes, once the guide's `<placeholders>` are filled. (The guide
+/// once stored `"ubereats":"<token>"`, which every function refused: every partner call failed
+/// after a first deploy that followed it.)
+#[test]
+fn the_deploy_guides_secrets_are_in_the_forms_the_functions_take() {
+    use order_domain::Partner;
+    let guide = std::fs::read_to_string(repo_root().join("docs/deploy.md")).unwrap();
+    let secret = |name: &str| -> serde_json::Map<String, Value> {
+        let at = guide
+            .find(&format!("--name orders/dev/{name}"))
+            .unwrap_or_else(|| panic!("the guide creates orders/dev/{name}"));
+        let text = guide[at..]
+            .split_once("--secret-string '")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(json, _)| json)
+            .unwrap();
+        serde_json::from_str(text).unwrap()
+    };
+    // Placeholders filled as an operator would: with values of the right shape.
+    let fill = |v: &str| -> String {
+        let mut out = String::new();
+        let mut rest = v;
+        while let Some((before, after)) = rest.split_once('<') {
+            out.push_str(before);
+            let (name, tail) = after.split_once('>').unwrap();
+            out.push_str(match name {
+                "issue_date" => "1764547200000",
+                "signing_secret" if v.starts_with("jwt:") => {
+                    "c2lnbmluZy1zZWNyZXQtb2YtYS1kZXZlbG9wZXI"
+                }
+                _ => "filled-in-value-of-24-bytes",
+            });
+            rest = tail;
+        }
+        out.push_str(rest);
+        out
+    };
+    let api = secret("api");
+    let webhooks = secret("webhooks");
+    for p in Partner::ALL {
+        let value = api[p.as_str()].as_str().unwrap();
+        partners::outbound::ApiCredentials::parse(p, &fill(value))
+            .unwrap_or_else(|e| panic!("the guide's {p} API credential {value}: {e}"));
+        let value = webhooks[p.as_str()].as_str().unwrap();
+        partners::auth::check_webhook_credential(p, &fill(value))
+            .unwrap_or_else(|e| panic!("the guide's {p} webhook credential {value}: {e}"));
+    }
+    assert!(api.contains_key("pos"), "the POS key is in the API secret");
+}
