@@ -298,11 +298,13 @@ pub struct TokenCache {
     current: tokio::sync::Mutex<State>,
 }
 
-/// The fleet's store, this cache's key in it, and this process's lease holder id.
+/// The fleet's store, this cache's key in it, this process's lease holder id, and the seal
+/// the tokens are kept under (the table holds ciphertext only: [`crate::sealed`]).
 struct Shared {
     store: Arc<dyn TokenStore>,
     key: String,
     holder: String,
+    seal: crate::sealed::TokenSeal,
 }
 
 #[derive(Default)]
@@ -419,7 +421,13 @@ impl TokenCache {
         let holder: String = std::iter::repeat_with(fastrand::alphanumeric)
             .take(16)
             .collect();
-        self.shared = Some(Shared { store, key, holder });
+        let seal = crate::sealed::TokenSeal::new(&self.client_secret, &key);
+        self.shared = Some(Shared {
+            store,
+            key,
+            holder,
+            seal,
+        });
         self
     }
 
@@ -470,7 +478,15 @@ impl TokenCache {
         let waited = Instant::now();
         loop {
             let now = (self.clock)();
-            let kept = shared.store.get(&shared.key).await.map_err(store_error)?;
+            let mut kept = shared.store.get(&shared.key).await.map_err(store_error)?;
+            // The lease is taken against the token the store holds, readable or not.
+            let seen = kept.token.as_ref().map(|t| t.fetched_at);
+            // Kept sealed; one this process cannot open (a rotated client secret, a plaintext
+            // token an earlier release kept) counts as none: a new one is fetched.
+            kept.token = kept.token.and_then(|mut t| {
+                t.token = shared.seal.open(&t.token)?;
+                Some(t)
+            });
             if let Some(t) = kept.token.as_ref().filter(|t| {
                 now < t.refresh_at && state.refused.as_deref() != Some(t.token.as_str())
             }) {
@@ -499,7 +515,6 @@ impl TokenCache {
                 (Some(_), None) => {}
                 (None, _) => {
                     let until = now + chrono::TimeDelta::from_std(SHARED_LEASE).unwrap_or_default();
-                    let seen = kept.token.as_ref().map(|t| t.fetched_at);
                     if shared
                         .store
                         .lease(&shared.key, &shared.holder, now, until, seen)
@@ -539,7 +554,14 @@ impl TokenCache {
     ) -> Result<SharedToken, ApiError> {
         match self.fetch(after_401).await {
             Ok(fresh) => {
-                match shared.store.put(&shared.key, &shared.holder, &fresh).await {
+                let Some(sealed) = shared.seal.seal(&fresh.token).map(|token| SharedToken {
+                    token,
+                    ..fresh.clone()
+                }) else {
+                    tracing::warn!(key = %shared.key, "the token could not be sealed; this process uses it alone");
+                    return Ok(fresh);
+                };
+                match shared.store.put(&shared.key, &shared.holder, &sealed).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(key = %shared.key, "the token lease lapsed during the fetch; this token is kept by this process only")

@@ -10,6 +10,7 @@ pub mod auth;
 mod json_http;
 pub mod partner;
 pub mod pos;
+pub mod sealed;
 
 pub use auth::{Authorizer, TokenCache};
 pub use json_http::{

@@ -191,3 +191,41 @@ async fn a_token_due_for_refresh_is_still_used_while_the_store_is_down() {
     );
     assert_eq!(requests.load(Ordering::SeqCst), 1);
 }
+
+/// The store holds the token sealed, never readable: a reader of the table learns nothing; a
+/// process with another client secret (a rotation) cannot use it and fetches its own; a
+/// plaintext token an earlier release kept is not trusted either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_holds_tokens_sealed_under_the_client_secret() {
+    let (url, issued) = token_endpoint().await;
+    let memory = Arc::new(InMemoryTokenStore::default());
+    let store: Arc<dyn TokenStore> = memory.clone();
+    assert_eq!(
+        cache(&url, Some(store.clone())).token().await.unwrap(),
+        "t1"
+    );
+    let key = format!("{url}|client|eats.order");
+    let kept = store.get(&key).await.unwrap().token.unwrap().token;
+    // Nonce (12 bytes), the 2-byte token encrypted, the tag (16), base64url: 40 characters.
+    let body = kept
+        .strip_prefix(http_clients::sealed::SEALED_PREFIX)
+        .unwrap_or_else(|| panic!("kept unsealed: {kept}"));
+    assert_eq!(body.len(), 40, "{kept}");
+    // The fleet reads it through the seal.
+    assert_eq!(
+        cache(&url, Some(store.clone())).token().await.unwrap(),
+        "t1"
+    );
+    assert_eq!(issued.load(Ordering::SeqCst), 1);
+    // A rotated client secret cannot open it: a new token is fetched.
+    let rotated = TokenCache::new(
+        http_clients::build_client(http_clients::HttpSettings::default()).unwrap(),
+        url.clone(),
+        "client".to_owned(),
+        "rotated-secret".to_owned(),
+        "eats.order".to_owned(),
+    )
+    .shared(store.clone());
+    assert_eq!(rotated.token().await.unwrap(), "t2");
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+}
