@@ -831,8 +831,8 @@ async fn a_scheduled_order_is_held_then_released_by_time() {
     );
 }
 
-/// The rule for a held order whose store pauses before it is released (README, Store
-/// catalogue): it was accepted and the partner expects it, so it is released and sent, by
+/// The rule for a held order whose store pauses before it is released (docs/catalogue.md): it
+/// was accepted and the partner expects it, so it is released and sent, by
 /// time or by a courier, like any other.
 #[tokio::test]
 async fn a_held_order_whose_store_paused_is_still_released_and_sent() {

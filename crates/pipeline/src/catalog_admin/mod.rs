@@ -13,6 +13,8 @@
 //! * [`http`]: the admin route's contract (request → change → answer).
 
 pub mod http;
+mod in_memory;
+pub use in_memory::InMemoryCatalogAdmin;
 
 use std::sync::Arc;
 
