@@ -240,6 +240,60 @@ fn int(name: &str, v: &Value) -> Result<i64, AslError> {
         .ok_or_else(|| bad(name, format!("{v} is not an integer")))
 }
 
+/// A math intrinsic's number argument, as Step Functions takes it: a number that is not an
+/// integer is rounded to the nearest one, halves upwards (Java's `Math.round`: 1.5 → 2,
+/// -1.5 → -1), before the arithmetic (`States.MathAdd(1.49, 1.5)` is 3 on AWS; the Step
+/// Functions developer guide, "Intrinsic functions": "If you specify a non-integer value for
+/// one or both the arguments, Step Functions will round it off to the nearest integer").
+fn rounded(name: &str, v: &Value) -> Result<i64, AslError> {
+    if let Some(i) = v.as_i64() {
+        return Ok(i);
+    }
+    let f = v
+        .as_f64()
+        .ok_or_else(|| bad(name, format!("{v} is not a number")))?;
+    let r = (f + 0.5).floor();
+    if !r.is_finite() || r < i64::MIN as f64 || r >= i64::MAX as f64 {
+        return Err(bad(name, format!("{v} is out of range")));
+    }
+    Ok(r as i64)
+}
+
+/// How `States.Format` prints an argument, as Step Functions does (Java's `toString` of the
+/// parsed JSON): a string as itself, an object as `{key=value, …}` and an array as
+/// `[value, …]`, nested values printed the same way (strings unquoted), and numbers, booleans
+/// and null as JSON writes them (`States.Format('fst={}', {"Arg1": 1, "Arg2": []})` is
+/// `fst={Arg1=1, Arg2=[]}` on AWS). Object keys print in the order this crate's JSON map keeps
+/// them (sorted); AWS keeps the input's order.
+fn printed(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => out.push_str(s),
+        Value::Object(o) => {
+            out.push('{');
+            for (i, (k, v)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push('=');
+                printed(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                printed(v, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 fn text<'a>(name: &str, v: &'a Value) -> Result<&'a str, AslError> {
     v.as_str()
         .ok_or_else(|| bad(name, format!("{v} is not a string")))
@@ -266,16 +320,7 @@ fn format(args: &[Value]) -> Result<Value, AslError> {
                 let v = rest
                     .next()
                     .ok_or_else(|| bad(N, "more {} than arguments"))?;
-                match v {
-                    Value::String(s) => out.push_str(s),
-                    Value::Object(_) | Value::Array(_) => {
-                        return Err(bad(
-                            N,
-                            "arguments must be strings, numbers, booleans or null",
-                        ));
-                    }
-                    other => out.push_str(&other.to_string()),
-                }
+                printed(v, &mut out);
             }
             other => out.push(other),
         }
@@ -291,7 +336,12 @@ fn apply(name: &str, args: &[Value]) -> Result<Value, AslError> {
         "States.Format" => format(args),
         "States.StringToJson" => {
             arity(name, args, 1..=1)?;
-            serde_json::from_str(text(name, &args[0])?).map_err(|e| bad(name, e))
+            // An empty (or blank) string is null on AWS, not an error.
+            let s = text(name, &args[0])?;
+            if s.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            serde_json::from_str(s).map_err(|e| bad(name, e))
         }
         "States.JsonToString" => {
             arity(name, args, 1..=1)?;
@@ -419,7 +469,7 @@ fn apply(name: &str, args: &[Value]) -> Result<Value, AslError> {
         }
         "States.MathRandom" => {
             arity(name, args, 2..=3)?;
-            let (lo, hi) = (int(name, &args[0])?, int(name, &args[1])?);
+            let (lo, hi) = (rounded(name, &args[0])?, rounded(name, &args[1])?);
             if lo >= hi {
                 return Err(bad(name, "the start must be below the end"));
             }
@@ -431,7 +481,7 @@ fn apply(name: &str, args: &[Value]) -> Result<Value, AslError> {
         }
         "States.MathAdd" => {
             arity(name, args, 2..=2)?;
-            let (a, b) = (int(name, &args[0])?, int(name, &args[1])?);
+            let (a, b) = (rounded(name, &args[0])?, rounded(name, &args[1])?);
             a.checked_add(b)
                 .map(|s| json!(s))
                 .ok_or_else(|| bad(name, "overflow"))
@@ -586,6 +636,57 @@ mod tests {
             r,
             "a seed repeats"
         );
+    }
+
+    /// As AWS evaluates them (recorded on AWS, issue 29): math arguments rounded half up
+    /// before the arithmetic, Format printing objects and arrays as Java prints them, and an
+    /// empty string parsed to null; with their siblings.
+    #[test]
+    fn intrinsics_agree_with_aws_on_decimals_structures_and_empty_strings() {
+        let cases = [
+            ("States.MathAdd(1.49, 1.5)", json!({}), json!(3)),
+            (
+                "States.MathAdd($.a, $.b)",
+                json!({"a": 2.5, "b": -0.5}),
+                json!(3),
+            ),
+            ("States.MathAdd($.a, 0)", json!({"a": -1.5}), json!(-1)),
+            ("States.MathAdd($.a, 0)", json!({"a": -1.51}), json!(-2)),
+            ("States.MathAdd($.a, 1)", json!({"a": 1e3}), json!(1001)),
+            (
+                "States.Format('fst={}', $.o)",
+                json!({"o": {"Arg1": 1, "Arg2": []}}),
+                json!("fst={Arg1=1, Arg2=[]}"),
+            ),
+            (
+                "States.Format('{} and {}', $.a, $.o)",
+                json!({"a": ["x", 2, null, true], "o": {"k": {"n": "v", "m": [1.5]}}}),
+                json!("[x, 2, null, true] and {k={m=[1.5], n=v}}"),
+            ),
+            ("States.Format('{}', $.e)", json!({"e": {}}), json!("{}")),
+            ("States.StringToJson($.s)", json!({"s": ""}), Value::Null),
+            ("States.StringToJson($.s)", json!({"s": "  "}), Value::Null),
+            (
+                "States.StringToJson($.s)",
+                json!({"s": "null"}),
+                Value::Null,
+            ),
+        ];
+        for (call, input, want) in cases {
+            assert_eq!(
+                eval(call, input.clone()).unwrap(),
+                want,
+                "{call} on {input}"
+            );
+        }
+        // The bounds of MathRandom round as MathAdd's arguments do: [1, 2) holds only 1.
+        assert_eq!(
+            eval("States.MathRandom(0.5, 1.5, 7)", json!({})).unwrap(),
+            json!(1)
+        );
+        // Not numbers, still refused.
+        assert!(eval("States.MathAdd('1', 2)", json!({})).is_err());
+        assert!(eval("States.StringToJson($.s)", json!({"s": "{"})).is_err());
     }
 
     #[test]
