@@ -1316,3 +1316,127 @@ mod catalogue;
 /// partner calls hold it.
 #[path = "e2e/privacy.rs"]
 mod privacy;
+
+/// The calls a newcomer types first (`aws stepfunctions list-state-machines`, `aws events
+/// list-rules`, …) answer through the AWS SDK as the services answer them, from what the
+/// template declared (issue 29).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_discovery_calls_answer_through_the_aws_sdk() {
+    let c = cloud("discovery").await;
+    let sdk = operator_sdk(&c);
+
+    let sfn = sdk.sfn();
+    let listed = sfn.list_state_machines().send().await.unwrap();
+    let mut names: Vec<&str> = listed.state_machines().iter().map(|m| m.name()).collect();
+    names.sort_unstable();
+    let mut declared: Vec<&str> = c
+        .app
+        .state_machines
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    declared.sort_unstable();
+    assert_eq!(names, declared);
+    for m in listed.state_machines() {
+        let described = sfn
+            .describe_state_machine()
+            .state_machine_arn(m.state_machine_arn())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(described.name(), m.name());
+        assert_eq!(described.r#type(), m.r#type());
+        assert!(described.definition().contains("\"States\""));
+    }
+
+    let events = sdk.eventbridge();
+    let buses = events.list_event_buses().send().await.unwrap();
+    let bus_names: Vec<&str> = buses
+        .event_buses()
+        .iter()
+        .filter_map(|b| b.name())
+        .collect();
+    assert!(bus_names.contains(&"default"), "{bus_names:?}");
+    for bus in &c.app.buses {
+        assert!(bus_names.contains(&bus.as_str()), "{bus} in {bus_names:?}");
+        let described = events.describe_event_bus().name(bus).send().await.unwrap();
+        assert!(
+            described
+                .arn()
+                .unwrap()
+                .ends_with(&format!(":event-bus/{bus}"))
+        );
+        let rules = events
+            .list_rules()
+            .event_bus_name(bus)
+            .send()
+            .await
+            .unwrap();
+        let on_bus: Vec<_> = c.app.rules.iter().filter(|r| &r.bus == bus).collect();
+        assert_eq!(rules.rules().len(), on_bus.len());
+        for rule in on_bus {
+            let d = events
+                .describe_rule()
+                .name(&rule.name)
+                .event_bus_name(bus)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(d.arn(), Some(rule.arn.as_str()));
+            let pattern: Value = serde_json::from_str(d.event_pattern().unwrap()).unwrap();
+            assert_eq!(&pattern, rule.pattern.source());
+            let targets = events
+                .list_targets_by_rule()
+                .rule(&rule.name)
+                .event_bus_name(bus)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(targets.targets().len(), 1);
+            let arn = targets.targets()[0].arn();
+            assert!(
+                arn.contains(":states:") || arn.contains(":lambda:"),
+                "{} targets {arn}",
+                rule.name
+            );
+        }
+    }
+    let missing = events
+        .describe_rule()
+        .name("no-such-rule")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        missing
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "{missing:?}"
+    );
+
+    let archives = events.list_archives().send().await.unwrap();
+    assert_eq!(archives.archives().len(), c.app.archives.len());
+    for (name, bus) in &c.app.archives {
+        let d = events
+            .describe_archive()
+            .archive_name(name)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            d.event_source_arn()
+                .unwrap()
+                .ends_with(&format!(":event-bus/{bus}"))
+        );
+        assert_eq!(d.state().map(|s| s.as_str()), Some("ENABLED"));
+    }
+    assert!(
+        events
+            .list_replays()
+            .send()
+            .await
+            .unwrap()
+            .replays()
+            .is_empty()
+    );
+}

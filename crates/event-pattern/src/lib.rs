@@ -46,6 +46,8 @@ fn err<T>(path: &str, problem: impl Into<String>) -> Result<T, PatternError> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
     root: ObjectNode,
+    /// The pattern as given, for the API's answers (`ListRules`, `DescribeRule`).
+    source: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +98,11 @@ enum NumOp {
 const NUMERIC_LIMIT: f64 = 5.0e9;
 
 impl Pattern {
+    /// The pattern as it was given (its JSON).
+    pub fn source(&self) -> &Value {
+        &self.source
+    }
+
     /// Parses and checks a pattern given as JSON text.
     pub fn parse_str(text: &str) -> Result<Self, PatternError> {
         let v: Value = serde_json::from_str(text).or_else(|e| err("", format!("not JSON: {e}")))?;
@@ -107,6 +114,7 @@ impl Pattern {
         match v {
             Value::Object(m) => Ok(Self {
                 root: object(m, "")?,
+                source: v.clone(),
             }),
             _ => err("", "a pattern must be a JSON object"),
         }

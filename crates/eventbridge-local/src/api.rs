@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use crate::{EventBridge, entry_bus_arn};
 
 impl EventBridge {
-    /// The HTTP endpoint (awsJson1_1): `PutEvents`, `StartReplay`, `TestEventPattern` and
-    /// `PutRule` (which validates only), each authorised by the bus's
-    /// [`Authorizer`](local_aws_core::Authorizer).
+    /// The HTTP endpoint (awsJson1_1): `PutEvents`, `StartReplay`, `TestEventPattern`,
+    /// `PutRule` (which validates only) and the discovery calls (`List…`, `Describe…`), each
+    /// authorised by the bus's [`Authorizer`](local_aws_core::Authorizer).
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .fallback(post(handle))
@@ -103,12 +103,25 @@ async fn handle(State(bus): State<Arc<EventBridge>>, headers: HeaderMap, body: B
             };
             api_answer(answer)
         }
-        other => aws_json::error(
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
-            format!("{other} is not supported locally"),
-            aws_json::JSON_1_1,
-        ),
+        other => {
+            if let Some(resource) = crate::discovery::resource(other, &req) {
+                if let Err(denied) =
+                    bus.auth
+                        .authorize(&headers, &format!("events:{other}"), &resource)
+                {
+                    return access_denied(denied);
+                }
+                if let Some(answer) = bus.discover(other, &req).await {
+                    return api_answer(answer);
+                }
+            }
+            aws_json::error(
+                StatusCode::BAD_REQUEST,
+                "UnknownOperationException",
+                format!("{other} is not supported locally"),
+                aws_json::JSON_1_1,
+            )
+        }
     }
 }
 
@@ -171,8 +184,21 @@ async fn start_replay(bus: &Arc<EventBridge>, req: &Value) -> Result<Value, ApiE
     let replayed = bus.replay(name, &archive_bus, from, to, &rules).await;
     tracing::info!(replay = name, replayed, "replay done");
     let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    let arn = format!("arn:aws:events:{REGION}:{ACCOUNT}:replay/{name}");
+    bus.record_replay(json!({
+        "ReplayName": name,
+        "ReplayArn": arn,
+        "EventSourceArn": source,
+        "Destination": req["Destination"],
+        "State": "COMPLETED",
+        "StateReason": format!("{replayed} events replayed"),
+        "EventStartTime": from as f64 / 1000.0,
+        "EventEndTime": to as f64 / 1000.0,
+        "ReplayStartTime": now,
+        "ReplayEndTime": now,
+    }));
     Ok(json!({
-        "ReplayArn": format!("arn:aws:events:{REGION}:{ACCOUNT}:replay/{name}"),
+        "ReplayArn": arn,
         "State": "COMPLETED",
         "StateReason": format!("{replayed} events replayed"),
         "ReplayStartTime": now,

@@ -2,8 +2,10 @@
 //! `event-pattern` crate, AWS's matcher semantics), the targets' input (`Input`,
 //! `InputPath`, `InputTransformer`), delivery with the rule's retry policy and dead letters,
 //! an archive with `StartReplay`, and the API over HTTP ([`EventBridge::router`]):
-//! `PutEvents` with AWS's per-entry checks and errors, `StartReplay`, `TestEventPattern`, and
-//! `PutRule` (validation only: rules are fixed when the bus is built).
+//! `PutEvents` with AWS's per-entry checks and errors, `StartReplay`, `TestEventPattern`,
+//! `PutRule` (validation only: rules are fixed when the bus is built), and the discovery and
+//! read calls (`ListEventBuses`, `DescribeEventBus`, `ListRules`, `DescribeRule`,
+//! `ListTargetsByRule`, `ListArchives`, `DescribeArchive`, `ListReplays`, `DescribeReplay`).
 //!
 //! What a rule reaches is yours: implement [`Targets`] (start an execution, invoke a function
 //! asynchronously, keep a dead letter, and say whether the rule may reach its target). Callers
@@ -70,6 +72,7 @@
 //! ```
 
 mod api;
+mod discovery;
 mod rules;
 
 use std::sync::Arc;
@@ -115,6 +118,8 @@ pub struct EventBridge {
     fail_deliveries: Mutex<u32>,
     /// Archives: `(name, bus)`, for `StartReplay`.
     pub(crate) archives: std::sync::Mutex<Vec<(String, String)>>,
+    /// What each `StartReplay` did, as `DescribeReplay` answers.
+    replays: std::sync::Mutex<Vec<Value>>,
     pub(crate) auth: Arc<dyn Authorizer>,
     /// Share of deliveries made twice (EventBridge delivers at least once), in millionths.
     duplicate_ppm: std::sync::atomic::AtomicU32,
@@ -163,6 +168,7 @@ impl EventBridge {
             fail_next: Mutex::new(0),
             fail_deliveries: Mutex::new(0),
             archives: std::sync::Mutex::default(),
+            replays: std::sync::Mutex::default(),
             auth,
             duplicate_ppm: std::sync::atomic::AtomicU32::new(0),
             duplicate_seed: std::sync::Mutex::new(None),

@@ -70,6 +70,9 @@ async fn resource(sfn: &Sfn, op: &str, req: &Value) -> Option<String> {
         "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => {
             sfn.token_machine(field(req, "taskToken")).await
         }
+        // ListStateMachines names no resource: IAM authorises it on "*" (the Service
+        // Authorization Reference lists no resource type for it).
+        "ListStateMachines" => Some("*".to_owned()),
         "CreateStateMachine" => Some(format!(
             "arn:aws:states:{}:{}:stateMachine:{}",
             local_aws_core::REGION,
@@ -225,6 +228,17 @@ async fn handle(
                 }
                 Err(e) => bad(e),
             }
+        }
+        "ListStateMachines" => {
+            let machines: Vec<Value> = sfn
+                .state_machines()
+                .await
+                .into_iter()
+                .map(|m| {
+                    json!({ "stateMachineArn": m.arn, "name": m.name, "type": m.workflow_type, "creationDate": epoch(m.created) })
+                })
+                .collect();
+            ok(json!({ "stateMachines": machines }))
         }
         "DescribeStateMachine" => match sfn.state_machine(field(&req, "stateMachineArn")).await {
             Some(m) => ok(

@@ -572,6 +572,11 @@ impl Sfn {
         Ok(arn)
     }
 
+    /// Every registered state machine, by ARN.
+    pub async fn state_machines(&self) -> Vec<StateMachine> {
+        self.machines.read().await.values().cloned().collect()
+    }
+
     /// A registered state machine.
     pub async fn state_machine(&self, arn: &str) -> Option<StateMachine> {
         self.machines.read().await.get(arn).cloned()
