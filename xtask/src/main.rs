@@ -10,12 +10,15 @@
 //! * `sign`: the headers a partner would send with a body (curl `-H` flags), to try a
 //!   deployed webhook by hand;
 //! * `catalog`: load the store catalogue into a stage's tables, pause or resume a store
-//!   ([`catalog`]).
+//!   ([`catalog`]);
+//! * `secrets check`: a secret's value checked as the functions read it, before it is stored
+//!   ([`secrets`]).
 
 mod catalog;
 mod catalog_samples;
 mod output;
 mod samples;
+mod secrets;
 mod workflows;
 
 use std::process::ExitCode;
@@ -34,6 +37,18 @@ async fn main() -> ExitCode {
         Some("diagram") => diagram(&root, &mut out),
         Some("workflows") => workflows::generate(&mut out),
         Some("sign") => return sign(&args[1..]),
+        Some("secrets") => {
+            return match secrets::run(&args[1..]) {
+                Ok(done) => {
+                    println!("{done}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask secrets: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some("catalog") => {
             return match catalog::run(&root, &args[1..]).await {
                 Ok(done) => {
@@ -47,8 +62,9 @@ async fn main() -> ExitCode {
             };
         }
         _ => Err(format!(
-            "usage: cargo xtask <samples|schemas|workflows|diagram> [--check]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}",
-            catalog::USAGE.replace("usage: ", "       ")
+            "usage: cargo xtask <samples|schemas|workflows|diagram> [--check]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}\n{}",
+            catalog::USAGE.replace("usage: ", "       "),
+            secrets::USAGE.replace("usage: ", "       ")
         )),
     };
     match result.and_then(|()| out.finish()) {
