@@ -2,7 +2,8 @@
 # Installs everything the project needs that is not already on a fresh machine of this kind
 # (Rust 1.95, Java 17, Node 20, Python 3.11), from the package registries only:
 #   .venv/                 cargo-lambda, ziglang, aws-sam-cli, cfn-lint, checkov, moto (PyPI)
-#   .local/dynamodb/       AWS DynamoDB Local (npm package amplify-dynamodb-simulator)
+#   .local/dynamodb/       AWS DynamoDB Local (npm package amplify-dynamodb-simulator), and
+#                          in loopback/ the launcher that binds it to 127.0.0.1 only (javac)
 #   .local/node/           asl-validator (npm)
 #   .local/mdbook/         mdBook, which builds docs/ into a book (crates.io, `cargo install`)
 #   .local/remark/         remark-cli with remark-validate-links, the offline link check of the
@@ -19,6 +20,7 @@ need() { command -v "$1" >/dev/null || { echo "setup: $1 is required but not ins
 need cargo "install Rust with rustup"
 need python3 "install Python 3.11"
 need java "install a Java 17 runtime (DynamoDB Local needs it)"
+need javac "install a Java 17 JDK (its loopback launcher is compiled from scripts/dynamodb-local/)"
 need npm "install Node.js 20"
 
 # Python tools in a project virtualenv.
@@ -41,6 +43,14 @@ if [ ! -f .local/dynamodb/DynamoDBLocal.jar ]; then
   tar -xzf ".local/tmp/amplify-dynamodb-simulator-$DDB_VERSION.tgz" -C .local/tmp
   rm -rf .local/dynamodb && mv .local/tmp/package/emulator .local/dynamodb
   rm -rf .local/tmp
+fi
+# Its launcher, which binds it to 127.0.0.1 only (the jar has no host option).
+LAUNCHER=scripts/dynamodb-local/LoopbackDynamoDBLocal.java
+if ! cmp -s "$LAUNCHER" .local/dynamodb/loopback/LoopbackDynamoDBLocal.java 2>/dev/null; then
+  log "compiling DynamoDB Local's loopback launcher ($LAUNCHER)"
+  rm -rf .local/dynamodb/loopback && mkdir -p .local/dynamodb/loopback
+  (cd .local/dynamodb && javac -nowarn -cp 'DynamoDBLocal.jar:DynamoDBLocal_lib/*' -d loopback "$ROOT/$LAUNCHER")
+  cp "$LAUNCHER" .local/dynamodb/loopback/LoopbackDynamoDBLocal.java
 fi
 
 # Node tools (asl-validator).

@@ -1124,3 +1124,72 @@ async fn a_shared_token_is_fetched_under_one_lease_and_kept_only_by_its_holder()
     );
     assert_eq!(store.get(key).await.unwrap().failure, None);
 }
+
+/// The machine's addresses other than loopback (a host on the network would reach it there).
+fn non_loopback_addresses() -> Vec<std::net::IpAddr> {
+    let addresses: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
+        .expect("the machine's interfaces")
+        .into_iter()
+        .map(|i| i.ip())
+        .filter(|ip| !ip.is_loopback())
+        .collect();
+    assert!(
+        !addresses.is_empty(),
+        "this machine has no address but loopback, so nothing here can show DynamoDB Local \
+         is out of the network's reach; run this test on a machine with a network interface"
+    );
+    addresses
+}
+
+/// Whether something accepts TCP connections on `ip:port` (refused or unreachable: no).
+async fn accepts(ip: std::net::IpAddr, port: u16) -> bool {
+    let connect = tokio::net::TcpStream::connect((ip, port));
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(3), connect).await,
+        Ok(Ok(_))
+    )
+}
+
+/// The port of an `http://127.0.0.1:<port>` endpoint.
+fn port_of(endpoint: &str) -> u16 {
+    endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("no port in {endpoint}"))
+}
+
+#[tokio::test]
+async fn dynamodb_local_answers_on_loopback_and_nowhere_else() {
+    // The tests' instance (scripts/with-dynamodb-local.sh in CI, or the support's own), and one
+    // started as the local cloud starts it.
+    let shared = suites::dynamodb::endpoint().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let log = std::env::temp_dir().join(format!("dynamodb-local-cloud-{port}.log"));
+    let cloud =
+        local_cloud::dynamodb::DynamoLocal::start(&suites::dynamodb::jar_dir(), port, None, &log)
+            .await
+            .unwrap();
+    let others = non_loopback_addresses();
+    for endpoint in [shared.as_str(), cloud.endpoint()] {
+        let port = port_of(endpoint);
+        let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+        assert!(accepts(loopback, port).await, "{endpoint} is not up");
+        aws_adapters::AwsConfig::loopback(endpoint)
+            .dynamodb()
+            .list_tables()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{endpoint} does not answer: {e}"));
+        for ip in &others {
+            assert!(
+                !accepts(*ip, port).await,
+                "DynamoDB Local ({endpoint}) accepts connections on {ip}: anyone on the network \
+                 could read every table"
+            );
+        }
+    }
+}

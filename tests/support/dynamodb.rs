@@ -1,11 +1,9 @@
 //! AWS's DynamoDB Local for the adapter tests: one instance per test binary, started on a free
-//! loopback port, with a fresh table per test. A shell watchdog stops the JVM when the test
-//! process exits, however it exits.
+//! loopback port (listening on 127.0.0.1 only, `local_cloud::dynamodb::java_command`), with a
+//! fresh table per test. A watchdog stops the JVM when the test process exits, however it exits.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use tokio::sync::OnceCell;
@@ -38,37 +36,15 @@ async fn start() -> String {
     }
     let port = free_port();
     let log = std::env::temp_dir().join(format!("dynamodb-local-{port}.log"));
-    // `$PPID` is this test process: when it is gone, the watchdog stops the JVM.
-    let script = format!(
-        "java -Xmx256m -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -port {port} >{log} 2>&1 &\n\
-         jvm=$!\n\
-         while kill -0 $PPID 2>/dev/null && kill -0 $jvm 2>/dev/null; do sleep 1; done\n\
-         kill $jvm 2>/dev/null",
-        log = log.display()
-    );
-    tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(false)
-        .spawn()
-        .expect("sh starts");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let client = client_for(&endpoint);
-    let started = Instant::now();
-    loop {
-        if client.list_tables().send().await.is_ok() {
-            return endpoint;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let tail = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("DynamoDB Local did not answer on {endpoint} within 60 s; its log:\n{tail}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // Bound to 127.0.0.1 only, without telemetry, as the local cloud runs it; a watchdog stops
+    // the JVM when this test process exits, however it exits.
+    let local = local_cloud::dynamodb::DynamoLocal::start(&dir, port, None, &log)
+        .await
+        .unwrap_or_else(|e| panic!("DynamoDB Local did not start: {e}"));
+    let endpoint = local.endpoint().to_owned();
+    // Kept for the life of the process (the watchdog ends it).
+    std::mem::forget(local);
+    endpoint
 }
 
 fn client_for(endpoint: &str) -> Client {

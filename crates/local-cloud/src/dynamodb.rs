@@ -1,5 +1,6 @@
 //! AWS's DynamoDB Local (Java): started and stopped by the local cloud, in memory by default
-//! or on disk with `--persist`, with the template's tables created. The workflow's DynamoDB
+//! or on disk with `--persist`, listening on 127.0.0.1 only ([`java_command`]), with the
+//! template's tables created. The workflow's DynamoDB
 //! service integrations are forwarded to it as JSON API calls (their parameters are the API's
 //! own request JSON).
 
@@ -36,6 +37,48 @@ pub struct DynamoError {
     pub message: String,
 }
 
+/// The class `scripts/setup.sh` compiles from `scripts/dynamodb-local/` into
+/// `<jar_dir>/loopback/`: DynamoDB Local's own server, bound to 127.0.0.1 only before it starts
+/// (the jar has no host option and would listen on every interface).
+pub const LOOPBACK_LAUNCHER: &str = "LoopbackDynamoDBLocal";
+
+/// The command that runs DynamoDB Local from `jar_dir` on `127.0.0.1:port` only, with a heap of
+/// `heap` (`-Xmx`, e.g. `512m`) and no telemetry; add `-inMemory` or `-dbPath <dir>`.
+///
+/// # Errors
+/// DynamoDB Local or its launcher is not installed (named, with the command that installs it).
+pub fn java_command(jar_dir: &Path, port: u16, heap: &str) -> Result<Command, String> {
+    if !jar_dir.join("DynamoDBLocal.jar").is_file() {
+        return Err(format!(
+            "DynamoDB Local is not installed in {}: run `make setup`",
+            jar_dir.display()
+        ));
+    }
+    if !jar_dir
+        .join(format!("loopback/{LOOPBACK_LAUNCHER}.class"))
+        .is_file()
+    {
+        return Err(format!(
+            "DynamoDB Local's loopback launcher is not compiled in {}/loopback: run `make setup`",
+            jar_dir.display()
+        ));
+    }
+    let mut cmd = Command::new("java");
+    cmd.arg(format!("-Xmx{heap}"))
+        .arg("-Djava.library.path=./DynamoDBLocal_lib")
+        .arg("-cp")
+        .arg("DynamoDBLocal.jar:DynamoDBLocal_lib/*:loopback")
+        .arg(LOOPBACK_LAUNCHER)
+        .arg("-port")
+        .arg(port.to_string())
+        // No telemetry: the launcher never sets it up, and the jar's own start would resolve
+        // and call an AWS host (cognito-identity); the flag and the variable say so too.
+        .arg("-disableTelemetry")
+        .env("DDB_LOCAL_TELEMETRY", "0")
+        .current_dir(jar_dir);
+    Ok(cmd)
+}
+
 impl DynamoLocal {
     /// Starts DynamoDB Local from `jar_dir` on `port`, in memory or persisting under `db_dir`.
     pub async fn start(
@@ -44,25 +87,8 @@ impl DynamoLocal {
         db_dir: Option<&Path>,
         log: &Path,
     ) -> Result<Self, String> {
-        if !jar_dir.join("DynamoDBLocal.jar").is_file() {
-            return Err(format!(
-                "DynamoDB Local is not installed in {}: run `make setup`",
-                jar_dir.display()
-            ));
-        }
-        let mut cmd = Command::new("java");
-        cmd.arg("-Xmx512m")
-            .arg("-Djava.library.path=./DynamoDBLocal_lib")
-            .arg("-jar")
-            .arg("DynamoDBLocal.jar")
-            .arg("-port")
-            .arg(port.to_string())
-            .arg("-sharedDb")
-            // No telemetry: DynamoDB Local otherwise resolves and calls an AWS host
-            // (cognito-identity) at start; the flag alone was seen not to stop the lookup, the
-            // variable does.
-            .arg("-disableTelemetry")
-            .env("DDB_LOCAL_TELEMETRY", "0");
+        let mut cmd = java_command(jar_dir, port, "512m")?;
+        cmd.arg("-sharedDb");
         match db_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -75,7 +101,6 @@ impl DynamoLocal {
         let log_file = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err_file = log_file.try_clone().map_err(|e| e.to_string())?;
         let child = cmd
-            .current_dir(jar_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file))
             .stderr(Stdio::from(err_file))
