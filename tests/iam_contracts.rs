@@ -19,7 +19,16 @@ use serde_json::Value;
 use suites::repo_root;
 
 const WEBHOOK_SECRETS: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:webhooks";
-const API_CREDENTIALS: &str = "arn:aws:secretsmanager:us-east-1:000000000000:secret:api";
+
+/// Each API's credentials secret: its ARN here, and the key (and dev file) it holds.
+fn api_credential_secrets() -> impl Iterator<Item = (&'static str, String, &'static str)> {
+    local_cloud::cloud::API_CREDENTIAL_SECRETS
+        .into_iter()
+        .map(|(parameter, key)| {
+            let arn = format!("arn:aws:secretsmanager:us-east-1:000000000000:secret:{key}");
+            (parameter, arn, key)
+        })
+}
 
 fn app_and_iam() -> (App, Iam) {
     let root = repo_root();
@@ -36,7 +45,9 @@ fn app_and_iam() -> (App, Iam) {
         parameters.insert(p.to_owned(), "http://127.0.0.1:9".to_owned());
     }
     parameters.insert("WebhookSecretsArn".to_owned(), WEBHOOK_SECRETS.to_owned());
-    parameters.insert("ApiCredentialsArn".to_owned(), API_CREDENTIALS.to_owned());
+    for (parameter, arn, _) in api_credential_secrets() {
+        parameters.insert(parameter.to_owned(), arn);
+    }
     parameters.insert("Stage".to_owned(), "contract".to_owned());
     let app = App::load(&template, &Overrides { parameters }).unwrap();
     let cfn = local_cloud::iam::transform(&root, &template, &root.join("target/iam-contract"))
@@ -342,9 +353,14 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
         ]);
         for (k, v) in &f.env {
-            let v = match v.as_str() {
-                WEBHOOK_SECRETS => format!("file:{}", dev_secrets.join("webhooks.json").display()),
-                API_CREDENTIALS => format!("file:{}", dev_secrets.join("api.json").display()),
+            let api_file = api_credential_secrets()
+                .find(|(_, arn, _)| arn == v)
+                .map(|(_, _, key)| dev_secrets.join(format!("{key}.json")));
+            let v = match (v.as_str(), api_file) {
+                (WEBHOOK_SECRETS, _) => {
+                    format!("file:{}", dev_secrets.join("webhooks.json").display())
+                }
+                (_, Some(file)) => format!("file:{}", file.display()),
                 _ => v.clone(),
             };
             env = env.with(k, &v);

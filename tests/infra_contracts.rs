@@ -1227,10 +1227,15 @@ fn local_resolver(t: &Template) -> Resolver {
         "WebhookSecretsArn".into(),
         json!(format!("file:{}", events.join("webhooks.json").display())),
     );
-    r.refs.insert(
-        "ApiCredentialsArn".into(),
-        json!(format!("file:{}", events.join("api.json").display())),
-    );
+    for (parameter, key) in local_cloud::cloud::API_CREDENTIAL_SECRETS {
+        r.refs.insert(
+            parameter.into(),
+            json!(format!(
+                "file:{}",
+                events.join(format!("{key}.json")).display()
+            )),
+        );
+    }
     for p in t.json["Parameters"].as_object().unwrap().keys() {
         if !r.refs.contains_key(p) {
             r.refs.insert(
@@ -1279,7 +1284,8 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
 fn dev_secret_values() -> Vec<String> {
     let dir = repo_root().join("events/dev-secrets");
     let mut values = vec![];
-    for file in ["webhooks.json", "api.json"] {
+    let api = local_cloud::cloud::API_CREDENTIAL_SECRETS.map(|(_, key)| format!("{key}.json"));
+    for file in std::iter::once("webhooks.json").chain(api.iter().map(String::as_str)) {
         let v: BTreeMap<String, String> =
             serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
         values.extend(v.into_values());
@@ -1293,8 +1299,10 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
     let t = template();
     let resolver = local_resolver(&t);
     let secrets = dev_secret_values();
-    let secret_parameters = ["WebhookSecretsArn", "ApiCredentialsArn"];
-    for p in secret_parameters {
+    let secret_parameters: Vec<&str> = std::iter::once("WebhookSecretsArn")
+        .chain(local_cloud::cloud::API_CREDENTIAL_SECRETS.map(|(parameter, _)| parameter))
+        .collect();
+    for &p in &secret_parameters {
         let pattern = t.json["Parameters"][p]["AllowedPattern"]
             .as_str()
             .unwrap_or_default();
@@ -1383,24 +1391,46 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
         }
     }
     assert!(checked >= 20, "{checked}");
-    // The functions that verify webhooks or call out get their secrets by id.
-    for (binary, var) in [
-        ("intake", "WEBHOOK_SECRETS_ID"),
-        ("adapt-order", "API_CREDENTIALS_ID"),
-        ("accept-order", "API_CREDENTIALS_ID"),
-        ("pos", "API_CREDENTIALS_ID"),
-        ("release-order", "API_CREDENTIALS_ID"),
-        ("store-status", "API_CREDENTIALS_ID"),
-    ] {
+    // The functions that verify webhooks or call out get their secrets by id, each only the
+    // secrets of the APIs it calls (one secret per partner's API, one for the POS).
+    let partners = [
+        "UBEREATS_CREDENTIALS_ID",
+        "DOORDASH_CREDENTIALS_ID",
+        "GRUBHUB_CREDENTIALS_ID",
+        "APP_CREDENTIALS_ID",
+    ];
+    let with_pos: Vec<&str> = partners
+        .iter()
+        .copied()
+        .chain(["POS_CREDENTIALS_ID"])
+        .collect();
+    let expected: [(&str, &[&str]); 11] = [
+        ("intake", &["WEBHOOK_SECRETS_ID"]),
+        ("dedup", &[]),
+        ("adapt-order", &["UBEREATS_CREDENTIALS_ID"]),
+        ("accept-order", &partners),
+        ("hold-order", &[]),
+        ("pos", &["POS_CREDENTIALS_ID"]),
+        ("release-order", &with_pos),
+        ("store-status", &partners),
+        ("catalog-admin", &[]),
+        ("handover", &[]),
+        ("sweeper", &[]),
+    ];
+    assert_eq!(expected.len(), lambda_support::wiring::BINARIES.len());
+    for (binary, vars) in expected {
         let f = t
             .of_kind("AWS::Serverless::Function")
             .into_iter()
             .find(|f| t.function_binary(f).as_deref() == Some(binary))
-            .unwrap();
-        assert!(
-            t.function_environment(&f).contains_key(var),
-            "{binary} needs {var}"
-        );
+            .unwrap_or_else(|| panic!("no function runs {binary}"));
+        let secret_vars: BTreeSet<String> = t
+            .function_environment(&f)
+            .into_keys()
+            .filter(|k| k.ends_with("_SECRETS_ID") || k.ends_with("_CREDENTIALS_ID"))
+            .collect();
+        let vars: BTreeSet<String> = vars.iter().map(|v| (*v).to_owned()).collect();
+        assert_eq!(secret_vars, vars, "{binary}'s secrets");
     }
     // And nowhere in the template, not even in a default.
     let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
@@ -1741,9 +1771,11 @@ fn the_deploy_guides_secrets_are_in_the_forms_the_functions_take() {
         out.push_str(rest);
         out
     };
-    let api = secret("api");
     let webhooks = secret("webhooks");
     for p in Partner::ALL {
+        // Each partner's API credentials in a secret of its own, holding nothing else.
+        let api = secret(p.as_str());
+        assert_eq!(api.len(), 1, "orders/dev/{p} holds {p}'s credentials only");
         let value = api[p.as_str()].as_str().unwrap();
         partners::outbound::ApiCredentials::parse(p, &fill(value))
             .unwrap_or_else(|e| panic!("the guide's {p} API credential {value}: {e}"));
@@ -1751,5 +1783,17 @@ fn the_deploy_guides_secrets_are_in_the_forms_the_functions_take() {
         partners::auth::check_webhook_credential(p, &fill(value))
             .unwrap_or_else(|e| panic!("the guide's {p} webhook credential {value}: {e}"));
     }
-    assert!(api.contains_key("pos"), "the POS key is in the API secret");
+    let pos = secret("pos");
+    assert_eq!(
+        pos.keys().collect::<Vec<_>>(),
+        ["pos"],
+        "the POS key in a secret of its own"
+    );
+    // The guide's parameter table names every secret parameter the template has.
+    for (parameter, _) in local_cloud::cloud::API_CREDENTIAL_SECRETS {
+        assert!(
+            guide.contains(&format!("`{parameter}`")),
+            "the guide names {parameter}"
+        );
+    }
 }

@@ -129,8 +129,30 @@ pub mod vars {
     pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
     /// Secrets Manager id of the webhook credentials (or `file:<path>` for local runs).
     pub const WEBHOOK_SECRETS_ID: &str = "WEBHOOK_SECRETS_ID";
-    /// Secrets Manager id of the outbound API credentials (or `file:<path>`).
-    pub const API_CREDENTIALS_ID: &str = "API_CREDENTIALS_ID";
+    /// Secrets Manager id of Uber Eats' API credentials, `{"ubereats":
+    /// "client_credentials:<client_id>:<client_secret>"}` (or `file:<path>`). One secret per
+    /// partner and one for the POS: a role reads only the credentials of the APIs it calls.
+    pub const UBEREATS_CREDENTIALS_ID: &str = "UBEREATS_CREDENTIALS_ID";
+    /// Secrets Manager id of DoorDash's API credentials, `{"doordash":
+    /// "jwt:<developer_id>:<key_id>:<signing_secret>"}`.
+    pub const DOORDASH_CREDENTIALS_ID: &str = "DOORDASH_CREDENTIALS_ID";
+    /// Secrets Manager id of Grubhub's API credentials, `{"grubhub":
+    /// "mac:<partner_key>:<client_id>:<secret_key>:<issue_date_ms>"}`.
+    pub const GRUBHUB_CREDENTIALS_ID: &str = "GRUBHUB_CREDENTIALS_ID";
+    /// Secrets Manager id of the chain app's API token, `{"app": "<bearer token>"}`.
+    pub const APP_CREDENTIALS_ID: &str = "APP_CREDENTIALS_ID";
+    /// Secrets Manager id of the POS gateway's API key, `{"pos": "<api key>"}`.
+    pub const POS_CREDENTIALS_ID: &str = "POS_CREDENTIALS_ID";
+
+    /// The variable naming `partner`'s API credentials secret.
+    pub const fn credentials_of(partner: order_domain::Partner) -> &'static str {
+        match partner {
+            order_domain::Partner::UberEats => UBEREATS_CREDENTIALS_ID,
+            order_domain::Partner::DoorDash => DOORDASH_CREDENTIALS_ID,
+            order_domain::Partner::Grubhub => GRUBHUB_CREDENTIALS_ID,
+            order_domain::Partner::ChainApp => APP_CREDENTIALS_ID,
+        }
+    }
     /// Uber Eats-style API base URL.
     pub const UBEREATS_API_URL: &str = "UBEREATS_API_URL";
     /// Uber Eats' OAuth token endpoint, where the client credentials are exchanged for an
@@ -165,7 +187,7 @@ pub mod vars {
     pub const SWEEP_GRACE_MINUTES: &str = "SWEEP_GRACE_MINUTES";
 
     /// Every variable the functions read.
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 29] = [
         BACKEND,
         STORES_TABLE,
         MENUS_TABLE,
@@ -176,7 +198,11 @@ pub mod vars {
         IDEMPOTENCY_TABLE,
         EVENT_BUS_NAME,
         WEBHOOK_SECRETS_ID,
-        API_CREDENTIALS_ID,
+        UBEREATS_CREDENTIALS_ID,
+        DOORDASH_CREDENTIALS_ID,
+        GRUBHUB_CREDENTIALS_ID,
+        APP_CREDENTIALS_ID,
+        POS_CREDENTIALS_ID,
         UBEREATS_API_URL,
         UBEREATS_TOKEN_URL,
         DOORDASH_API_URL,

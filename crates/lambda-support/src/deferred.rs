@@ -2,8 +2,10 @@
 //! starts during the function's init but does not hold it up (Lambda bills the init, and a
 //! cold start's first event waits for it), and the first call waits for it only if it has not
 //! finished. A read that fails is tried again by the next call (the failure is reported as a
-//! transient API error, so the workflow retries), never cached.
+//! transient API error, so the workflow retries), never cached. Each partner's client is its
+//! own [`Deferred`] ([`PartnerClients`]): one partner's bad credentials stop only its calls.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -112,6 +114,78 @@ impl PartnerApi for Deferred<dyn PartnerApi> {
     ) -> Result<bool, ApiError> {
         self.get("set item availability")
             .await?
+            .set_item_availability(partner, partner_store_id, partner_item_id, availability)
+            .await
+    }
+}
+
+/// Each partner's client, built apart ([`crate::clients`]): calls go to the client of the
+/// partner they are for, so one partner's missing or malformed credentials fail that partner's
+/// calls only. A call for a partner the function has no client for is refused (permanent).
+pub struct PartnerClients {
+    clients: HashMap<Partner, Deferred<dyn PartnerApi>>,
+}
+
+impl PartnerClients {
+    /// The clients, by partner.
+    pub fn new(clients: HashMap<Partner, Deferred<dyn PartnerApi>>) -> Self {
+        Self { clients }
+    }
+
+    fn of(&self, partner: Partner, operation: &str) -> Result<&Deferred<dyn PartnerApi>, ApiError> {
+        self.clients.get(&partner).ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Permanent,
+                partner.as_str(),
+                operation,
+                format!("this function has no API client for {partner}"),
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl PartnerApi for PartnerClients {
+    async fn fetch_order(
+        &self,
+        partner: Partner,
+        id: &PartnerOrderId,
+    ) -> Result<serde_json::Value, ApiError> {
+        self.of(partner, "fetch order")?
+            .fetch_order(partner, id)
+            .await
+    }
+
+    async fn notify(
+        &self,
+        order: &OrderRef,
+        order_id: &OrderId,
+        action: &PartnerAction,
+    ) -> Result<(), ApiError> {
+        self.of(order.partner, "notify")?
+            .notify(order, order_id, action)
+            .await
+    }
+
+    async fn set_store_status(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        availability: &partners::StoreAvailability,
+    ) -> Result<bool, ApiError> {
+        self.of(partner, "set store status")?
+            .set_store_status(partner, partner_store_id, availability)
+            .await
+    }
+
+    async fn set_item_availability(
+        &self,
+        partner: Partner,
+        partner_store_id: &str,
+        partner_item_id: &str,
+        availability: partners::ItemAvailability,
+    ) -> Result<bool, ApiError> {
+        self.of(partner, "set item availability")?
             .set_item_availability(partner, partner_store_id, partner_item_id, availability)
             .await
     }

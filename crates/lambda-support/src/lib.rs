@@ -9,11 +9,13 @@
 //! cold start.
 
 pub mod apigw;
+mod clients;
 pub mod config;
 pub mod deferred;
 pub mod error;
 pub mod metrics;
 pub mod samples;
+mod secrets;
 pub mod telemetry;
 pub mod wiring;
 

@@ -350,7 +350,7 @@ pub fn memory_env(root: &Path) -> Env {
     let events = root.join("events");
     // A small body cap, so the oversize sample stays small (deployed: 1 MiB, proven end to
     // end); `events/watch.env` sets the same.
-    Env::from_pairs([
+    let env = Env::from_pairs([
         (vars::BACKEND, "memory"),
         (vars::WEBHOOK_MAX_BODY_BYTES, "65536"),
     ])
@@ -360,11 +360,20 @@ pub fn memory_env(root: &Path) -> Env {
             "file:{}",
             events.join("dev-secrets/webhooks.json").display()
         ),
-    )
-    .with(
-        vars::API_CREDENTIALS_ID,
-        &format!("file:{}", events.join("dev-secrets/api.json").display()),
-    )
+    );
+    // One secret per API, as deployed.
+    [
+        (vars::UBEREATS_CREDENTIALS_ID, "ubereats"),
+        (vars::DOORDASH_CREDENTIALS_ID, "doordash"),
+        (vars::GRUBHUB_CREDENTIALS_ID, "grubhub"),
+        (vars::APP_CREDENTIALS_ID, "app"),
+        (vars::POS_CREDENTIALS_ID, "pos"),
+    ]
+    .into_iter()
+    .fold(env, |env, (var, key)| {
+        let path = events.join(format!("dev-secrets/{key}.json"));
+        env.with(var, &format!("file:{}", path.display()))
+    })
 }
 
 /// A memory world at [`SAMPLE_TIME`] with the partner fixtures loaded.

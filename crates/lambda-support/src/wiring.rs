@@ -11,11 +11,8 @@ use aws_adapters::{
     DynamoDocuments, DynamoHeld, DynamoIdempotencyStore, DynamoOrders, EventBridgePublisher,
     SfnCallbacks,
 };
-use http_clients::partner::PartnerEndpoint;
-use http_clients::{HttpSettings, PartnerHttpClient, PosHttpClient, RetryPolicy};
 use idempotency::{Config as IdempotencyConfig, Idempotency, IdempotencyStore, InMemoryStore};
 use order_domain::{HoldPolicy, Partner};
-use partners::outbound::ApiCredentials;
 use pipeline::memory::*;
 use pipeline::ports::*;
 use pipeline::usecases::accept::PartnerConversation;
@@ -25,10 +22,10 @@ use pipeline::usecases::hold::HoldKeeper;
 use pipeline::usecases::intake::{Intake, IntakeConfig, WebhookSecrets};
 use pipeline::usecases::pos::PosSender;
 use pipeline::usecases::release::Releaser;
-use serde_json::Value;
 
 use crate::config::{ConfigError, Env, vars};
 use crate::metrics::EmfMetrics;
+use crate::secrets::SecretCell;
 
 /// Every port in memory, shared by all use cases built from it.
 pub struct MemoryWorld {
@@ -91,14 +88,11 @@ pub struct AwsBackend {
     calls: std::sync::Mutex<BTreeSet<AwsCall>>,
     /// Each secret's value once read, shared by the use case's clients: `release-order`'s POS
     /// and partner clients read the same secret once, not once each.
-    secrets: std::sync::Mutex<HashMap<&'static str, SecretCell>>,
+    pub(crate) secrets: std::sync::Mutex<HashMap<&'static str, SecretCell>>,
     /// The catalogue, shared by the use case's parts: `release-order`'s releaser and partner
     /// conversation read one cache, not two.
     catalog: std::sync::OnceLock<Arc<dyn pipeline::ports::CatalogSource>>,
 }
-
-/// A secret's value, read at most once per process (a failed read is retried by the next).
-type SecretCell = Arc<tokio::sync::OnceCell<HashMap<String, String>>>;
 
 /// An AWS call a use case built from an [`AwsBackend`] can make.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -138,7 +132,7 @@ impl AwsBackend {
         }
     }
 
-    fn named(&self, actions: &[&'static str], var: &'static str) {
+    pub(crate) fn named(&self, actions: &[&'static str], var: &'static str) {
         self.record(actions, AwsResource::Named { var, index: None });
     }
 }
@@ -171,7 +165,10 @@ impl Clock for SeedingClock {
         if self.seeded.load(std::sync::atomic::Ordering::Acquire) {
             chrono::Utc::now()
         } else {
-            crate::samples::sample_time() + chrono::TimeDelta::seconds(30)
+            // Exactly the time the seed was made at (`cargo xtask samples`, a fixed clock at
+            // the samples' time): adapt-order stamps the canonical order with it, and the
+            // order is kept under its hash, which the seed's later steps name.
+            crate::samples::sample_time()
         }
     }
 }
@@ -254,7 +251,7 @@ impl Backend {
         }
     }
 
-    fn dynamo(&self) -> Option<aws_sdk_dynamodb::Client> {
+    pub(crate) fn dynamo(&self) -> Option<aws_sdk_dynamodb::Client> {
         match self {
             Backend::Aws(aws) => Some(aws.dynamodb()),
             Backend::Memory(_) => None,
@@ -446,148 +443,6 @@ impl Backend {
                 Arc::new(SfnCallbacks::new(aws.sfn()))
             }
         }
-    }
-
-    /// Where the secret `var` names is read from.
-    fn secret_source(&self, env: &Env, var: &'static str) -> Result<SecretSource, ConfigError> {
-        let id = env.required(var)?;
-        // What the deployed function calls (it reads Secrets Manager, not a file).
-        if let Backend::Aws(aws) = self {
-            aws.named(aws_adapters::secrets::IAM_ACTIONS, var);
-        }
-        match (id.strip_prefix("file:"), self) {
-            (Some(path), _) => Ok(SecretSource::File {
-                var,
-                path: path.to_owned(),
-            }),
-            (None, Backend::Aws(aws)) => Ok(SecretSource::SecretsManager {
-                var,
-                client: aws.secrets_manager(),
-                id: id.to_owned(),
-                value: aws
-                    .secrets
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .entry(var)
-                    .or_default()
-                    .clone(),
-            }),
-            (None, Backend::Memory(_)) => Err(ConfigError::Load {
-                what: format!("secret {var}"),
-                why: "the memory backend reads secrets from file:<path> only".to_owned(),
-            }),
-        }
-    }
-
-    /// The partner APIs `needed` (partner, base URL variable); Uber Eats' client credentials
-    /// ask for a token per scope the function's calls need, when first needed.
-    async fn partner_api(
-        &self,
-        env: &Env,
-        needed: &[(Partner, &'static str)],
-    ) -> Result<Arc<dyn PartnerApi>, ConfigError> {
-        if let Backend::Memory(w) = self {
-            return Ok(w.partners.clone());
-        }
-        let source = self.secret_source(env, vars::API_CREDENTIALS_ID)?;
-        let urls: Vec<(Partner, String)> = needed
-            .iter()
-            .map(|(p, var)| Ok((*p, env.api_url(var)?.to_owned())))
-            .collect::<Result<_, ConfigError>>()?;
-        // Uber's calls authenticate with an access token from its OAuth endpoint, fetched by
-        // one process for the whole fleet through the tokens table.
-        let (token_url, token_store) = if needed.iter().any(|(p, _)| *p == Partner::UberEats) {
-            let url = env.api_url(vars::UBEREATS_TOKEN_URL)?.to_owned();
-            let store: Option<Arc<dyn pipeline::ports::TokenStore>> = match (self, self.dynamo()) {
-                (Backend::Aws(aws), Some(client)) => {
-                    aws.named(
-                        aws_adapters::DynamoTokenStore::IAM_ACTIONS,
-                        vars::PARTNER_TOKENS_TABLE,
-                    );
-                    Some(Arc::new(aws_adapters::DynamoTokenStore::new(
-                        client,
-                        env.required(vars::PARTNER_TOKENS_TABLE)?,
-                    )))
-                }
-                _ => None,
-            };
-            (Some(url), store)
-        } else {
-            (None, None)
-        };
-        // The credentials are read in the background (see `deferred`).
-        let build = move || {
-            let (source, urls, token_url, token_store) = (
-                source.clone(),
-                urls.clone(),
-                token_url.clone(),
-                token_store.clone(),
-            );
-            Box::pin(async move {
-                let secrets = source.load().await.map_err(|e| e.to_string())?;
-                let mut endpoints = HashMap::new();
-                for (partner, base_url) in urls {
-                    let value = secrets.get(partner.as_str()).ok_or_else(|| {
-                        format!(
-                            "secret {} has no {partner} credentials",
-                            vars::API_CREDENTIALS_ID
-                        )
-                    })?;
-                    let credentials = ApiCredentials::parse(partner, value)
-                        .map_err(|e| format!("secret {}: {e}", vars::API_CREDENTIALS_ID))?;
-                    let token_url = (partner == Partner::UberEats)
-                        .then(|| token_url.clone())
-                        .flatten();
-                    endpoints.insert(
-                        partner,
-                        PartnerEndpoint {
-                            base_url,
-                            credentials,
-                            token_url,
-                            token_store: (partner == Partner::UberEats)
-                                .then(|| token_store.clone())
-                                .flatten(),
-                        },
-                    );
-                }
-                let client = PartnerHttpClient::new(
-                    endpoints,
-                    HttpSettings::default(),
-                    RetryPolicy::default(),
-                )
-                .map_err(|e| format!("partner HTTP client: {e}"))?;
-                Ok(Arc::new(client) as Arc<dyn PartnerApi>)
-            })
-                as futures::future::BoxFuture<'static, Result<Arc<dyn PartnerApi>, String>>
-        };
-        Ok(Arc::new(crate::deferred::Deferred::spawn("partner", build)))
-    }
-
-    async fn pos_api(&self, env: &Env) -> Result<Arc<dyn PosApi>, ConfigError> {
-        if let Backend::Memory(w) = self {
-            return Ok(w.pos.clone());
-        }
-        let source = self.secret_source(env, vars::API_CREDENTIALS_ID)?;
-        let url = env.api_url(vars::POS_API_URL)?.to_owned();
-        let build = move || {
-            let (source, url) = (source.clone(), url.clone());
-            Box::pin(async move {
-                let tokens = source.load().await.map_err(|e| e.to_string())?;
-                let key = tokens
-                    .get("pos")
-                    .cloned()
-                    .ok_or_else(|| format!("secret {} has no pos key", vars::API_CREDENTIALS_ID))?;
-                let settings = HttpSettings {
-                    connect_timeout: Duration::from_secs(2),
-                    request_timeout: Duration::from_secs(8),
-                    ..HttpSettings::default()
-                };
-                let client = PosHttpClient::new(&url, key, settings, RetryPolicy::default())
-                    .map_err(|e| format!("POS HTTP client: {e}"))?;
-                Ok(Arc::new(client) as Arc<dyn PosApi>)
-            }) as futures::future::BoxFuture<'static, Result<Arc<dyn PosApi>, String>>
-        };
-        Ok(Arc::new(crate::deferred::Deferred::spawn("pos", build)))
     }
 }
 
@@ -895,110 +750,23 @@ pub async fn catalog_admin(
     })
 }
 
-/// Where a secret is read from.
-#[derive(Clone)]
-enum SecretSource {
-    /// A JSON file (local runs: `file:<path>`).
-    File { var: &'static str, path: String },
-    /// Secrets Manager.
-    SecretsManager {
-        var: &'static str,
-        client: aws_sdk_secretsmanager::Client,
-        id: String,
-        /// Shared by every source of this secret in the process.
-        value: SecretCell,
-    },
-}
-
-impl SecretSource {
-    /// Reads it as a flat `{"name": "value"}` map.
-    async fn load(self) -> Result<HashMap<String, String>, ConfigError> {
-        if let SecretSource::SecretsManager { value, .. } = &self {
-            let value = value.clone();
-            return value.get_or_try_init(|| self.read()).await.cloned();
-        }
-        self.read().await
-    }
-
-    /// Reads it, whatever was read before.
-    async fn read(self) -> Result<HashMap<String, String>, ConfigError> {
-        let var = match &self {
-            SecretSource::File { var, .. } | SecretSource::SecretsManager { var, .. } => *var,
-        };
-        let load = |why: String| ConfigError::Load {
-            what: format!("secret {var}"),
-            why,
-        };
-        let value: Value = match self {
-            SecretSource::File { path, .. } => serde_json::from_str(
-                &std::fs::read_to_string(&path).map_err(|e| load(format!("{path}: {e}")))?,
-            )
-            .map_err(|e| load(format!("{path}: {e}")))?,
-            SecretSource::SecretsManager { client, id, .. } => {
-                aws_adapters::secrets::load_secret_json(&client, &id)
-                    .await
-                    .map_err(|e| load(e.to_string()))?
-            }
-        };
-        let Value::Object(map) = value else {
-            return Err(load("not a JSON object".to_owned()));
-        };
-        map.into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                _ => Err(load(format!("value of {k:?} is not a string"))),
-            })
-            .collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl pipeline::usecases::webhook_secrets::WebhookSecretSource for SecretSource {
-    async fn read(&self) -> Result<HashMap<String, String>, pipeline::ports::RepoError> {
-        self.clone()
-            .read()
-            .await
-            .map_err(|e| pipeline::ports::RepoError::new("read secret", e.to_string()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::StatusCode;
-    use axum::response::IntoResponse;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A Secrets Manager on loopback: refuses the first `GetSecretValue` (not retryable), then
-    /// answers `{"pos":"key"}`; counts calls.
-    async fn secrets_manager() -> (String, Arc<AtomicUsize>) {
-        let calls = Arc::new(AtomicUsize::new(0));
-        let counted = calls.clone();
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::post(move || {
-                let call = counted.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    if call == 0 {
-                        let body = serde_json::json!({
-                            "__type": "ResourceNotFoundException",
-                            "message": "not yet",
-                        });
-                        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
-                    }
-                    axum::Json(serde_json::json!({
-                        "ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:api",
-                        "Name": "api",
-                        "SecretString": r#"{"pos":"key"}"#,
-                    }))
-                    .into_response()
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (url, calls)
+    /// The memory backend as `cargo lambda watch` starts it (`events/watch.env`): the seed
+    /// replays whole, each step as `cargo xtask samples` recorded it (a canonical order is
+    /// found under the hash the seed names).
+    #[tokio::test]
+    async fn the_memory_backend_replays_the_seed_as_cargo_lambda_watch_starts_it() {
+        let root = crate::samples::repo_root();
+        let seed = root.join("events/seed.json");
+        let fixtures = root.join("events/partners");
+        let env = crate::samples::memory_env(&root)
+            .with(vars::MEMORY_SEED, &seed.display().to_string())
+            .with(vars::PARTNER_FIXTURES_DIR, &fixtures.display().to_string());
+        let backend = Backend::from_env(&env).await;
+        assert!(backend.is_ok(), "{:?}", backend.err());
     }
 
     #[tokio::test]
@@ -1015,38 +783,5 @@ mod tests {
         let first = backend.catalog(&env).unwrap();
         let second = backend.catalog(&env).unwrap();
         assert!(Arc::ptr_eq(&first, &second));
-    }
-
-    #[tokio::test]
-    async fn a_secret_is_read_once_per_process_and_a_failed_read_is_not_remembered() {
-        let (url, calls) = secrets_manager().await;
-        let env = Env::from_pairs([
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_ENDPOINT_URL", url.as_str()),
-            (vars::API_CREDENTIALS_ID, "api"),
-        ]);
-        let backend = Backend::from_env(&env).await.unwrap();
-        let read = || {
-            backend
-                .secret_source(&env, vars::API_CREDENTIALS_ID)
-                .unwrap()
-                .load()
-        };
-        let refused = read().await.unwrap_err();
-        assert!(
-            refused.to_string().contains("ResourceNotFound"),
-            "{refused}"
-        );
-        let first = read().await.unwrap();
-        let second = read().await.unwrap();
-        assert_eq!(first.get("pos").map(String::as_str), Some("key"));
-        assert_eq!(first, second);
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            2,
-            "the refusal, then one read for both"
-        );
     }
 }

@@ -669,7 +669,9 @@ mod tests {
             parameters.insert(p.to_owned(), "http://127.0.0.1:1".to_owned());
         }
         parameters.insert("WebhookSecretsArn".to_owned(), "arn:webhooks".to_owned());
-        parameters.insert("ApiCredentialsArn".to_owned(), "arn:api".to_owned());
+        for (parameter, key) in crate::cloud::API_CREDENTIAL_SECRETS {
+            parameters.insert(parameter.to_owned(), format!("arn:{key}"));
+        }
         parameters
     }
 

@@ -469,6 +469,16 @@ fn read_secrets(path: &Path) -> Result<BTreeMap<String, String>, CloudError> {
     })
 }
 
+/// The template's API credential parameters and the key each secret holds: one secret per
+/// partner's API and one for the POS (`events/dev-secrets/<key>.json` here).
+pub const API_CREDENTIAL_SECRETS: [(&str, &str); 5] = [
+    ("UberEatsCredentialsArn", "ubereats"),
+    ("DoorDashCredentialsArn", "doordash"),
+    ("GrubhubCredentialsArn", "grubhub"),
+    ("AppCredentialsArn", "app"),
+    ("PosCredentialsArn", "pos"),
+];
+
 fn secret_arn(name: &str) -> String {
     format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}")
 }
@@ -504,9 +514,19 @@ impl LocalCloud {
         let http = crate::loopback_client();
 
         // The simulators first: the template's URL parameters point at them.
-        let api_tokens = read_secrets(&opts.root.join("events/dev-secrets/api.json"))?;
+        let mut api_secrets = BTreeMap::new();
+        for (_, key) in API_CREDENTIAL_SECRETS {
+            let path = opts.root.join(format!("events/dev-secrets/{key}.json"));
+            api_secrets.insert(key, read_secrets(&path)?);
+        }
         let webhook_secrets = read_secrets(&opts.root.join("events/dev-secrets/webhooks.json"))?;
-        let token = |k: &str| api_tokens.get(k).cloned().unwrap_or_default();
+        let token = |k: &str| {
+            api_secrets
+                .get(k)
+                .and_then(|s| s.get(k))
+                .cloned()
+                .unwrap_or_default()
+        };
         let mut servers = Vec::new();
         let mut partners = BTreeMap::new();
         let mut partner_urls = BTreeMap::new();
@@ -515,7 +535,7 @@ impl LocalCloud {
             let expect =
                 crate::sim::auth::Expect::for_partner(p, &token(p.as_str())).map_err(|why| {
                     CloudError::Secrets {
-                        path: "events/dev-secrets/api.json".to_owned(),
+                        path: format!("events/dev-secrets/{p}.json"),
                         why,
                     }
                 })?;
@@ -548,9 +568,15 @@ impl LocalCloud {
 
         // Secrets Manager with the development secrets under the ARNs the template is given.
         let webhooks_arn = secret_arn("order-pipeline/local/webhooks");
-        let api_arn = secret_arn("order-pipeline/local/api-credentials");
         parameters.insert("WebhookSecretsArn".to_owned(), webhooks_arn.clone());
-        parameters.insert("ApiCredentialsArn".to_owned(), api_arn.clone());
+        let api_arns: Vec<(String, &str)> = API_CREDENTIAL_SECRETS
+            .iter()
+            .map(|&(parameter, key)| {
+                let arn = secret_arn(&format!("order-pipeline/local/{key}-credentials"));
+                parameters.insert(parameter.to_owned(), arn.clone());
+                (arn, key)
+            })
+            .collect();
         parameters.insert("Stage".to_owned(), opts.stage.clone());
         for (name, value) in &opts.parameter_overrides {
             parameters
@@ -583,14 +609,11 @@ impl LocalCloud {
         });
         let to_text = |m: &BTreeMap<String, String>| serde_json::to_string(m).unwrap_or_default();
         let meter = Arc::new(crate::meter::Meter::default());
-        let secrets = Secrets::new(
-            BTreeMap::from([
-                (webhooks_arn, to_text(&webhook_secrets)),
-                (api_arn, to_text(&api_tokens)),
-            ]),
-            iam.clone(),
-            meter.clone(),
-        );
+        let mut secret_values = BTreeMap::from([(webhooks_arn, to_text(&webhook_secrets))]);
+        for (arn, key) in api_arns {
+            secret_values.insert(arn, to_text(&api_secrets[key]));
+        }
+        let secrets = Secrets::new(secret_values, iam.clone(), meter.clone());
         let (l, secrets_url) = bind(0).await?;
         servers.push(serve(l, secrets.router()));
         for f in &app.functions {

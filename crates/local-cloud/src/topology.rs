@@ -119,7 +119,9 @@ mod tests {
         .map(|p| (p.to_owned(), "http://127.0.0.1:1".to_owned()))
         .collect();
         parameters.insert("WebhookSecretsArn".to_owned(), "arn:webhooks".to_owned());
-        parameters.insert("ApiCredentialsArn".to_owned(), "arn:api".to_owned());
+        for (parameter, key) in crate::cloud::API_CREDENTIAL_SECRETS {
+            parameters.insert(parameter.to_owned(), format!("arn:{key}"));
+        }
         parameters.insert("Stage".to_owned(), "t".to_owned());
         let overrides = Overrides { parameters };
         let app = App::load(&t, &overrides).unwrap();
