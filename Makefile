@@ -78,11 +78,12 @@ lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-generated: ## The committed samples, schemas, workflows and diagram are what the code generates
+generated: ## The committed samples, schemas, workflows and diagram are what the code generates; no stateful resource is replaced
 	cargo xtask samples --check
 	cargo xtask schemas --check
 	cargo xtask workflows --check
 	cargo xtask diagram --check
+	cargo xtask stateful --check
 
 # The link check: remark-validate-links (repository:false: no Git remote needed; it never fetches a
 # URL) on GitHub-flavoured Markdown; any warning (a missing file or heading) fails the target.

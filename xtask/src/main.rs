@@ -12,13 +12,17 @@
 //! * `catalog`: load the store catalogue into a stage's tables, pause or resume a store
 //!   ([`catalog`]);
 //! * `secrets check`: a secret's value checked as the functions read it, before it is stored
-//!   ([`secrets`]).
+//!   ([`secrets`]);
+//! * `stateful`: the template's resources that hold data and the properties that would
+//!   replace them, recorded in `infra/stateful.json`; `--check` fails on a replacement
+//!   ([`stateful`]).
 
 mod catalog;
 mod catalog_samples;
 mod output;
 mod samples;
 mod secrets;
+mod stateful;
 mod workflows;
 
 use std::process::ExitCode;
@@ -37,6 +41,19 @@ async fn main() -> ExitCode {
         Some("diagram") => diagram(&root, &mut out),
         Some("workflows") => workflows::generate(&mut out),
         Some("sign") => return sign(&args[1..]),
+        Some("stateful") => {
+            let accept = args.iter().any(|a| a == "--accept");
+            return match stateful::run(&root, check, accept) {
+                Ok(done) => {
+                    println!("{done}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask stateful: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some("secrets") => {
             return match secrets::run(&args[1..]) {
                 Ok(done) => {
@@ -62,7 +79,7 @@ async fn main() -> ExitCode {
             };
         }
         _ => Err(format!(
-            "usage: cargo xtask <samples|schemas|workflows|diagram> [--check]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}\n{}",
+            "usage: cargo xtask <samples|schemas|workflows|diagram> [--check]\n       cargo xtask stateful [--check | --accept]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}\n{}",
             catalog::USAGE.replace("usage: ", "       "),
             secrets::USAGE.replace("usage: ", "       ")
         )),
