@@ -96,8 +96,7 @@ pub fn replacements(recorded: &Value, current: &Value) -> Vec<String> {
 /// The template or the record cannot be read, or (`check`) the template would replace a
 /// recorded resource, or holds one not recorded yet.
 pub fn run(root: &Path, check: bool, accept: bool) -> Result<String, String> {
-    let template =
-        Template::load(&root.join("infra/template.yaml")).map_err(|e| e.to_string())?;
+    let template = Template::load(&root.join("infra/template.yaml")).map_err(|e| e.to_string())?;
     let current = record(&template);
     let path = root.join(RECORD);
     let recorded: Option<Value> = std::fs::read_to_string(&path)
@@ -139,8 +138,7 @@ mod tests {
     use super::*;
 
     fn template() -> Template {
-        Template::load(&lambda_support::samples::repo_root().join("infra/template.yaml"))
-            .unwrap()
+        Template::load(&lambda_support::samples::repo_root().join("infra/template.yaml")).unwrap()
     }
 
     #[test]
@@ -151,7 +149,10 @@ mod tests {
         .unwrap();
         assert_eq!(recorded, record(&template()));
         let n = recorded["resources"].as_object().unwrap().len();
-        assert!(n >= 20, "tables, queues, the bus, the archive, log groups: {n}");
+        assert!(
+            n >= 20,
+            "tables, queues, the bus, the archive, log groups: {n}"
+        );
     }
 
     #[test]
@@ -178,20 +179,21 @@ mod tests {
         let problems = replacements(&before, &after);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with(&format!("{table} (AWS::DynamoDB::Table): changing KeySchema"))),
+            problems.iter().any(|p| p.starts_with(&format!(
+                "{table} (AWS::DynamoDB::Table): changing KeySchema"
+            ))),
             "{problems:?}"
         );
         assert!(
-            problems.iter().any(|p| p.starts_with(&format!("{queue} (AWS::SQS::Queue) is gone"))),
+            problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{queue} (AWS::SQS::Queue) is gone"))),
             "{problems:?}"
         );
         // A property that does not replace the resource (a table's billing mode), and a new
         // resource, replace nothing.
         let mut harmless = before.clone();
-        harmless["resources"]["NewQueue"] =
-            json!({ "type": "AWS::SQS::Queue", "replacedBy": {} });
+        harmless["resources"]["NewQueue"] = json!({ "type": "AWS::SQS::Queue", "replacedBy": {} });
         assert!(replacements(&before, &harmless).is_empty());
     }
 }
