@@ -133,7 +133,7 @@ schemas: ## Regenerate the event schemas under events/schemas/
 workflows: ## Regenerate both workflow definitions under statemachines/ from xtask's one description
 	cargo xtask workflows
 
-diagram: ## Regenerate the workflow diagram in the README from the ASL
+diagram: ## Regenerate the workflow diagrams in docs/workflows.md from the ASL
 	cargo xtask diagram
 
 clean: ## Remove build output and installed tools

@@ -1443,9 +1443,9 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
 }
 
 #[test]
-fn the_workflow_diagram_in_the_readme_is_the_one_the_asl_generates() {
+fn the_workflow_diagrams_in_the_docs_are_the_ones_the_asl_generates() {
     let t = template();
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo_root().join("docs/workflows.md")).unwrap();
     for machine in state_machines(&t) {
         let expected = format!(
             "```mermaid\n{}```",
@@ -1453,7 +1453,7 @@ fn the_workflow_diagram_in_the_readme_is_the_one_the_asl_generates() {
         );
         assert!(
             readme.contains(&expected),
-            "the README's diagram of {} is stale: run `cargo xtask diagram`",
+            "the diagram of {} in docs/workflows.md is stale: run `cargo xtask diagram`",
             machine.id
         );
     }

@@ -6,7 +6,7 @@
 //! * `schemas`: the JSON Schema of every event under `events/schemas/`;
 //! * `workflows`: both Step Functions definitions under `statemachines/`, from one
 //!   description ([`workflows`]);
-//! * `diagram`: the workflow diagram in the README, from the ASL;
+//! * `diagram`: the workflow diagrams in `docs/workflows.md`, from the ASL;
 //! * `sign`: the headers a partner would send with a body (curl `-H` flags), to try a
 //!   deployed webhook by hand;
 //! * `catalog`: load the store catalogue into a stage's tables, pause or resume a store
@@ -107,7 +107,7 @@ fn schemas(out: &mut Output) -> Result<(), String> {
     Ok(())
 }
 
-/// The workflows whose diagrams the README shows, each between its own markers.
+/// The workflows whose diagrams `docs/workflows.md` shows, each between its own markers.
 pub const DIAGRAMS: [&str; 2] = [
     "statemachines/order-workflow.asl.json",
     "statemachines/order-hold-workflow.asl.json",
@@ -123,8 +123,11 @@ pub fn diagram_end(file: &str) -> String {
     format!("<!-- end of workflow diagram: {file} -->")
 }
 
+/// Where the workflow diagrams are drawn.
+pub const DIAGRAM_PAGE: &str = "docs/workflows.md";
+
 fn diagram(root: &std::path::Path, out: &mut Output) -> Result<(), String> {
-    let mut readme = std::fs::read_to_string(root.join("README.md")).map_err(|e| e.to_string())?;
+    let mut readme = std::fs::read_to_string(root.join(DIAGRAM_PAGE)).map_err(|e| e.to_string())?;
     for file in DIAGRAMS {
         let asl = std::fs::read_to_string(root.join(file)).map_err(|e| format!("{file}: {e}"))?;
         let def = asl::model::Definition::parse(&asl).map_err(|e| format!("{file}: {e}"))?;
@@ -135,7 +138,9 @@ fn diagram(root: &std::path::Path, out: &mut Output) -> Result<(), String> {
         );
         let (Some(start), Some(end)) = (readme.find(&start_marker), readme.find(&end_marker))
         else {
-            return Err(format!("README.md lacks the diagram markers for {file}"));
+            return Err(format!(
+                "{DIAGRAM_PAGE} lacks the diagram markers for {file}"
+            ));
         };
         readme = format!(
             "{}{block}{}",
@@ -143,7 +148,7 @@ fn diagram(root: &std::path::Path, out: &mut Output) -> Result<(), String> {
             &readme[end + end_marker.len()..]
         );
     }
-    out.text("README.md", readme);
+    out.text(DIAGRAM_PAGE, readme);
     Ok(())
 }
 
