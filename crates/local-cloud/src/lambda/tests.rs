@@ -1,0 +1,342 @@
+//! The Lambda emulator's tests.
+
+use super::*;
+
+#[test]
+fn cpu_time_is_user_and_system_ticks_after_the_command_name() {
+    // A command name with a space and a parenthesis; utime 123 and stime 45 ticks.
+    let stat = "4242 (pos (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 123 45 0 0 20 0 3 0 100";
+    assert_eq!(parse_cpu_ms(stat), Some(1680));
+    assert_eq!(parse_cpu_ms("4242 (pos) S 1"), None);
+    // This process has used some CPU by now, and its stat reads.
+    assert!(cpu_ms(std::process::id()).is_some());
+}
+
+#[test]
+fn the_wait_for_a_core_is_the_second_schedstat_field_and_this_process_has_one() {
+    // `/proc/<pid>/task/<tid>/schedstat`: time on a core, time waiting for one (ns), slices.
+    assert_eq!(parse_run_delay_ns("373691 65152 2\n"), Some(65152));
+    assert_eq!(parse_run_delay_ns("373691"), None);
+    assert!(waited_for_cpu_ns(std::process::id()).is_some());
+}
+
+#[tokio::test]
+async fn concurrency_of_an_unknown_function_is_refused_by_name() {
+    let config = LambdaConfig {
+        bin_dir: std::env::temp_dir(),
+        concurrency: 1,
+        concurrency_of: BTreeMap::from([("pso".to_owned(), 4)]),
+        shared_env: BTreeMap::new(),
+        log_dir: std::env::temp_dir().join("local-cloud-lambda-tests"),
+        time_scale: TimeScale::new(1000.0),
+        iam: Arc::default(),
+        account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
+        quotas: Arc::new(local_aws_core::quota::Quotas::unlimited()),
+    };
+    let err = match Lambda::start(&[], config, Arc::new(Queues::default())).await {
+        Ok(_) => panic!("an unknown binary name was accepted"),
+        Err(e) => e,
+    };
+    assert!(err.contains("\"pso\""), "{err}");
+}
+
+/// A function whose runtime, in Python, answers every invocation after `seconds`, echoing
+/// the deadline it was given.
+fn slow_function(dir: &std::path::Path, seconds: f64, timeout_seconds: u64) -> Function {
+    let script = format!(
+        r#"#!/usr/bin/env python3
+import os, time, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["lambda-runtime-aws-request-id"]
+        deadline = r.headers["lambda-runtime-deadline-ms"]
+    time.sleep({seconds})
+    body = ('{{"deadline": %s}}' % deadline).encode()
+    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
+"#
+    );
+    let path = dir.join("slow");
+    std::fs::write(&path, script).unwrap();
+    let status = std::process::Command::new("chmod")
+        .args(["+x", &path.to_string_lossy()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Function {
+        logical_id: "SlowFunction".to_owned(),
+        name: "slow".to_owned(),
+        arn: "arn:aws:lambda:us-east-1:000000000000:function:slow".to_owned(),
+        binary: "slow".to_owned(),
+        env: BTreeMap::new(),
+        timeout_seconds,
+        memory_mb: 128,
+        log_level: None,
+        log_format: None,
+        async_retries: 2,
+        on_failure: None,
+        max_event_age_seconds: DEFAULT_MAX_EVENT_AGE_SECONDS,
+        reserved_concurrency: None,
+    }
+}
+
+#[tokio::test]
+async fn the_timeout_runs_from_when_a_process_takes_the_invocation_not_from_the_queue() {
+    let dir = std::env::temp_dir().join(format!("local-cloud-lambda-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // One process, 1 s timeout, 0.6 s per invocation: three at once take 1.8 s in all,
+    // yet each runs well within its own second.
+    let function = slow_function(&dir, 0.6, 1);
+    let config = LambdaConfig {
+        bin_dir: dir.clone(),
+        concurrency: 1,
+        concurrency_of: BTreeMap::new(),
+        shared_env: BTreeMap::new(),
+        log_dir: dir.join("logs"),
+        time_scale: TimeScale::new(1.0),
+        iam: Arc::default(),
+        account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
+        quotas: Arc::new(local_aws_core::quota::Quotas::unlimited()),
+    };
+    let lambda = Lambda::start(&[function], config, Arc::new(Queues::default()))
+        .await
+        .unwrap();
+    let before = chrono::Utc::now().timestamp_millis();
+    let outcomes =
+        futures::future::join_all((0..3).map(|i| lambda.invoke("slow", json!({ "n": i })))).await;
+    lambda.stop().await;
+    let mut deadlines = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Ok(v) => deadlines.push(v["deadline"].as_i64().unwrap()),
+            Outcome::Err {
+                error_type,
+                error_message,
+            } => {
+                panic!("an invocation failed: {error_type}: {error_message}")
+            }
+        }
+    }
+    deadlines.sort_unstable();
+    // Each deadline is a second after its own start, so the last is over a second after the first.
+    assert!(deadlines[0] >= before + 1000, "{deadlines:?}");
+    assert!(deadlines[2] - deadlines[0] >= 1000, "{deadlines:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn started(
+    dir: &std::path::Path,
+    f: Function,
+    processes: usize,
+    account_concurrency: usize,
+    queues: Arc<Queues>,
+) -> Arc<Lambda> {
+    let config = LambdaConfig {
+        bin_dir: dir.to_owned(),
+        concurrency: processes,
+        concurrency_of: BTreeMap::new(),
+        shared_env: BTreeMap::new(),
+        log_dir: dir.join("logs"),
+        time_scale: TimeScale::new(1000.0),
+        iam: Arc::default(),
+        account_concurrency,
+        quotas: Arc::new(local_aws_core::quota::Quotas::unlimited()),
+    };
+    Lambda::start(&[f], config, queues).await.unwrap()
+}
+
+fn scratch() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("local-cloud-lambda-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// What each of `n` simultaneous invocations ended as (`ok` or the error type), sorted.
+async fn at_once(lambda: &Lambda, n: usize) -> Vec<String> {
+    let mut kinds: Vec<String> =
+        futures::future::join_all((0..n).map(|i| lambda.invoke("slow", json!({ "n": i }))))
+            .await
+            .into_iter()
+            .map(|o| match o {
+                Outcome::Ok(_) => "ok".to_owned(),
+                Outcome::Err {
+                    error_type,
+                    error_message,
+                } => {
+                    format!("{error_type}: {error_message}")
+                }
+            })
+            .collect();
+    kinds.sort();
+    kinds
+}
+
+#[tokio::test]
+async fn reserved_and_account_concurrency_refuse_what_lambda_refuses() {
+    let dir = scratch();
+    // Two processes here, but a reserved concurrency of 1: Lambda runs one at a time.
+    let mut f = slow_function(&dir, 0.4, 5);
+    f.reserved_concurrency = Some(1);
+    let lambda = started(&dir, f, 2, DEFAULT_ACCOUNT_CONCURRENCY, Arc::default()).await;
+    let kinds = at_once(&lambda, 3).await;
+    lambda.stop().await;
+    assert_eq!(
+        kinds,
+        [
+            "TooManyRequestsException: Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded)",
+            "TooManyRequestsException: Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded)",
+            "ok"
+        ]
+    );
+    // One process here, an account limit of 2: the second waits for the process (this
+    // machine's capacity), the third is refused (the account's).
+    let lambda = started(&dir, slow_function(&dir, 0.4, 5), 1, 2, Arc::default()).await;
+    let kinds = at_once(&lambda, 3).await;
+    // Once answered, the concurrency is free again.
+    let again = at_once(&lambda, 1).await;
+    lambda.stop().await;
+    assert_eq!(
+        kinds,
+        [
+            "TooManyRequestsException: Rate Exceeded. (Reason: ConcurrentInvocationLimitExceeded)",
+            "ok",
+            "ok"
+        ]
+    );
+    assert_eq!(again, ["ok"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn payloads_over_lambdas_quotas_are_refused_with_its_errors() {
+    let dir = scratch();
+    let lambda = Arc::new(
+        started(
+            &dir,
+            slow_function(&dir, 0.0, 5),
+            1,
+            DEFAULT_ACCOUNT_CONCURRENCY,
+            Arc::default(),
+        )
+        .await,
+    );
+    let big = |bytes: usize| json!({ "text": "x".repeat(bytes) });
+    match lambda.invoke("slow", big(SYNC_PAYLOAD_LIMIT_BYTES)).await {
+        Outcome::Err {
+            error_type,
+            error_message,
+        } => {
+            assert_eq!(error_type, "RequestTooLargeException");
+            assert!(error_message.contains("6291456 bytes"), "{error_message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        lambda.invoke("slow", big(1000)).await,
+        Outcome::Ok(_)
+    ));
+    let (kind, message) = lambda
+        .invoke_async("slow", big(ASYNC_PAYLOAD_LIMIT_BYTES))
+        .unwrap_err();
+    assert_eq!(kind, "RequestTooLargeException");
+    assert!(message.contains("1048576 bytes"), "{message}");
+    // Under the asynchronous limit but over 256 KB: accepted, as Lambda accepts it now.
+    lambda.invoke_async("slow", big(300 * 1024)).unwrap();
+    lambda.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_response_over_6_mb_fails_as_lambda_fails_it() {
+    let dir = scratch();
+    // A runtime that answers with `size` bytes of JSON, the size given in the request.
+    let script = r#"#!/usr/bin/env python3
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["lambda-runtime-aws-request-id"]
+        size = json.loads(r.read())["size"]
+    body = json.dumps({"text": "x" * size}).encode()
+    urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=body, method="POST")).read()
+"#;
+    let path = dir.join("big");
+    std::fs::write(&path, script).unwrap();
+    assert!(
+        std::process::Command::new("chmod")
+            .args(["+x", &path.to_string_lossy()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let f = Function {
+        logical_id: "BigFunction".to_owned(),
+        binary: "big".to_owned(),
+        ..slow_function(&dir, 0.0, 5)
+    };
+    let lambda = started(&dir, f, 1, DEFAULT_ACCOUNT_CONCURRENCY, Arc::default()).await;
+    let small = lambda.invoke("slow", json!({ "size": 1000 })).await;
+    let big = lambda
+        .invoke("slow", json!({ "size": SYNC_PAYLOAD_LIMIT_BYTES }))
+        .await;
+    lambda.stop().await;
+    assert!(matches!(small, Outcome::Ok(_)), "{small:?}");
+    match big {
+        Outcome::Err {
+            error_type,
+            error_message,
+        } => {
+            assert_eq!(error_type, "Function.ResponseSizeTooLarge");
+            assert!(error_message.contains("6291456 bytes"), "{error_message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_throttled_async_event_is_retried_until_its_maximum_age_then_goes_to_its_destination() {
+    let dir = scratch();
+    // Reserved concurrency 0 throttles every invocation; at 1000x, a 300 s maximum age is
+    // 0.3 s here.
+    let mut f = slow_function(&dir, 0.0, 5);
+    f.reserved_concurrency = Some(0);
+    f.max_event_age_seconds = 300;
+    f.on_failure = Some("failures".to_owned());
+    let queues = Arc::new(Queues::default());
+    let lambda = Arc::new(started(&dir, f, 1, DEFAULT_ACCOUNT_CONCURRENCY, queues.clone()).await);
+    lambda
+        .invoke_async("slow", json!({ "order": "o-1" }))
+        .unwrap();
+    let letter = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(l) = queues
+                .all()
+                .await
+                .get("failures")
+                .and_then(|q| q.first().cloned())
+            {
+                break l;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the event reached its destination");
+    lambda.stop().await;
+    assert_eq!(letter["requestContext"]["condition"], "EventAgeExceeded");
+    assert_eq!(letter["requestPayload"], json!({ "order": "o-1" }));
+    assert_eq!(
+        letter["responsePayload"]["errorType"],
+        "TooManyRequestsException"
+    );
+    // Throttles do not count as the function's retries: more attempts than 1 + 2 retries.
+    assert!(
+        letter["requestContext"]["approximateInvokeCount"]
+            .as_u64()
+            .unwrap()
+            > 3,
+        "{letter}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
