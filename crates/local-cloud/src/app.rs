@@ -652,11 +652,12 @@ impl App {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The template's parameters that have no default, with loopback and placeholder values.
-    fn required_parameters() -> BTreeMap<String, String> {
+    /// Every parameter the template requires, with local values.
+    pub(crate) fn required_parameters() -> BTreeMap<String, String> {
         let mut parameters = BTreeMap::new();
         for p in [
             "UberEatsApiUrl",

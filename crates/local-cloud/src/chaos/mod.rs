@@ -152,6 +152,11 @@ struct Ctx {
     /// Seconds the stranded order may take beyond an order's bound: the sweeper's grace, two
     /// of its (scaled) five-minute periods, and its execution.
     strand_bound: f64,
+    /// Seconds a queued message may wait to come back when the invocation that took it
+    /// failed (a handover function killed mid-batch): the longest visibility timeout of the
+    /// queues a function polls, as the template sets it (SQS hides a received message that
+    /// long; it is not scaled). An order whose handover was in that batch ends that much later.
+    redelivery: f64,
 }
 
 /// The state the order stranded on purpose times out entering (the generated workflows'
@@ -160,6 +165,15 @@ pub const STRAND_AT: &str = "Adapt";
 
 /// The sweeper's schedule in the template (`rate(5 minutes)`), seconds, unscaled.
 const SWEEP_PERIOD_SECONDS: f64 = 300.0;
+
+/// The longest visibility timeout among the queues an event source mapping polls, seconds.
+fn redelivery_seconds(app: &crate::app::App) -> f64 {
+    app.queue_triggers
+        .iter()
+        .filter_map(|(_, m)| app.queue_specs.iter().find(|q| q.name == m.queue))
+        .map(|q| q.visibility_timeout.as_secs_f64())
+        .fold(0.0, f64::max)
+}
 
 fn epoch_now() -> f64 {
     chrono::Utc::now().timestamp_micros() as f64 / 1e6
@@ -195,6 +209,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         strand_bound: s.sweep_grace_minutes.map_or(0.0, |m| {
             f64::from(m) * 60.0 + 2.0 * SWEEP_PERIOD_SECONDS / cloud.time_scale.factor() + 60.0
         }),
+        redelivery: redelivery_seconds(&cloud.app),
     });
     if strands > 0 {
         let strand_ctx = ctx.clone();
@@ -617,7 +632,7 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
     let outage_left = ctx
         .outage_ends
         .map_or(0.0, |end| (end - epoch_now()).max(0.0));
-    let mut bound = hold.max(outage_left) + 150.0;
+    let mut bound = hold.max(outage_left) + 150.0 + ctx.redelivery;
     if p.stranded {
         *ctx.strand
             .lock()
@@ -729,5 +744,35 @@ async fn drain(cloud: &LocalCloud, within: Duration) {
         }
         quiet = if idle { quiet + 1 } else { 0 };
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A killed handover's message comes back after the handover queue's visibility timeout
+    /// (the 10,000-order run of 2026-12-07 stopped waiting for two held orders whose handover
+    /// batch was killed: their bound had no room for it).
+    #[test]
+    fn an_orders_bound_has_room_for_a_handover_to_come_back() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut parameters = crate::app::tests::required_parameters();
+        parameters.insert("Stage".to_owned(), "t".to_owned());
+        let app = crate::app::App::load(
+            &root.join("infra/template.yaml"),
+            &crate::app::Overrides { parameters },
+        )
+        .unwrap();
+        let handover = app
+            .queue_specs
+            .iter()
+            .find(|q| app.queue_triggers.iter().any(|(_, m)| m.queue == q.name))
+            .unwrap();
+        assert!(handover.visibility_timeout >= Duration::from_secs(30));
+        assert_eq!(
+            redelivery_seconds(&app),
+            handover.visibility_timeout.as_secs_f64()
+        );
     }
 }
