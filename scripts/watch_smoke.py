@@ -93,7 +93,15 @@ def main():
         for s in samples:
             cmd = ["cargo", "lambda", "invoke", "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
                    s["function"], "--data-file", os.path.join("events", s["file"])]
-            r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            try:
+                r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                # A function that failed its init under watch (its process exits, the invoke
+                # waits for an answer that never comes): say why instead of waiting on.
+                log.flush()
+                tail = open(os.path.join(ROOT, "target", "watch-smoke.log")).read().splitlines()[-15:]
+                sys.exit(f"{s['function']} did not answer {s['file']} within 120 s; the end of target/watch-smoke.log:\n  "
+                         + "\n  ".join(tail))
             if r.returncode == 0:
                 ok, value = True, json.loads(r.stdout.strip().splitlines()[-1])
             else:
