@@ -1760,7 +1760,7 @@ fn the_deploy_guides_secrets_are_in_the_forms_the_functions_take() {
             out.push_str(before);
             let (name, tail) = after.split_once('>').unwrap();
             out.push_str(match name {
-                "issue_date" => "1764547200000",
+                "issue_date_ms" => "1764547200000",
                 "signing_secret" if v.starts_with("jwt:") => {
                     "c2lnbmluZy1zZWNyZXQtb2YtYS1kZXZlbG9wZXI"
                 }
