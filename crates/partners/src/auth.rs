@@ -113,7 +113,7 @@ pub enum WeakCredential {
     Whitespace,
     /// Too little key material (a bare `hmac:` gives none, so anyone could sign).
     #[error(
-        "its key is {bytes} bytes after the scheme's prefix; at least {MIN_WEBHOOK_KEY_BYTES} are required"
+        "its key material is {bytes} bytes (Grubhub's hmac: or basic:<user>: prefix not counted); at least {MIN_WEBHOOK_KEY_BYTES} are required"
     )]
     Short {
         /// The key's length, bytes.
