@@ -166,6 +166,10 @@ pub const STRAND_AT: &str = "Adapt";
 /// The sweeper's schedule in the template (`rate(5 minutes)`), seconds, unscaled.
 const SWEEP_PERIOD_SECONDS: f64 = 300.0;
 
+/// How many more visibility timeouts an order past its bound is waited for while its handover
+/// is still queued (each a refused or killed receive the queue brings back).
+const QUEUED_REDELIVERIES: u32 = 5;
+
 /// The longest visibility timeout among the queues an event source mapping polls, seconds.
 fn redelivery_seconds(app: &crate::app::App) -> f64 {
     app.queue_triggers
@@ -698,9 +702,26 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
         ENDINGS.contains(&s) && !(p.scenario.cancelled() && s == OrderStatus::SentToPos)
     };
     let remaining = Duration::from_secs_f64((bound - (epoch_now() - first_sent)).max(1.0));
-    let ended = wait_for(ctx, &prepared, remaining, true, ending)
+    let mut ended = wait_for(ctx, &prepared, remaining, true, ending)
         .await
         .then(epoch_now);
+    // Past its bound with a handover still in the queue (its batch refused or killed again:
+    // SQS brings it back after each visibility timeout) the order is the queue absorbing a
+    // failure, as designed, not stranded: wait on while the queue holds its handover, a
+    // visibility timeout at a time and at most QUEUED_REDELIVERIES of them, and widen its
+    // bound by the time waited. A handover that is not in the queue (lost) gets no more time.
+    let mut queued = 0;
+    while ended.is_none()
+        && queued < QUEUED_REDELIVERIES
+        && ctx.cloud.pending_messages(&prepared.order_id).await > 0
+    {
+        queued += 1;
+        bound += ctx.redelivery;
+        let wait = Duration::from_secs_f64(ctx.redelivery.max(1.0));
+        ended = wait_for(ctx, &prepared, wait, true, ending)
+            .await
+            .then(epoch_now);
+    }
     for _ in 0..after_end {
         deliver(ctx, p.partner, &prepared.body).await?;
     }
