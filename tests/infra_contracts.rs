@@ -255,6 +255,14 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
     let def = definition(t, machine);
     let subs = substitutions(machine);
     let policies = machine.properties["Policies"].to_string();
+    // Every inline statement of the workflow's policies.
+    let statements: Vec<Value> = machine.properties["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.get("Statement").and_then(Value::as_array).cloned())
+        .flatten()
+        .collect();
     let mut used = BTreeSet::new();
     for (name, task) in tasks(&def.machine) {
         let params = task.parameters.clone().unwrap_or(Value::Null);
@@ -296,13 +304,6 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
                     // The role may put on that bus, only under conditions on the source and
                     // detail-type (which types exactly is the IAM contract's: it knows what
                     // each workflow publishes); a literal entry's own are among them.
-                    let statements: Vec<Value> = machine.properties["Policies"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .filter_map(|p| p.get("Statement").and_then(Value::as_array).cloned())
-                        .flatten()
-                        .collect();
                     let granted = statements.iter().any(|st| {
                         let condition = &st["Condition"]["StringEquals"];
                         let listed = |key: &str, literal: &Value| match (literal, &condition[key]) {
@@ -333,13 +334,6 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
                     "AWS::DynamoDB::Table",
                     "{name}"
                 );
-                let statements: Vec<Value> = machine.properties["Policies"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter_map(|p| p.get("Statement").and_then(Value::as_array).cloned())
-                    .flatten()
-                    .collect();
                 let granted = statements.iter().any(|st| {
                     st["Effect"] == "Allow"
                         && st["Action"] == "dynamodb:UpdateItem"
@@ -381,13 +375,6 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
                 let key = placeholder(&params["QueueUrl"]).unwrap();
                 let queue = subs[&key]["Ref"].as_str().unwrap();
                 assert_eq!(t.resource(queue).unwrap().kind, "AWS::SQS::Queue", "{name}");
-                let statements: Vec<Value> = machine.properties["Policies"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter_map(|p| p.get("Statement").and_then(Value::as_array).cloned())
-                    .flatten()
-                    .collect();
                 let granted = statements.iter().any(|st| {
                     st["Effect"] == "Allow"
                         && st["Action"] == "sqs:SendMessage"
