@@ -73,7 +73,8 @@ pub fn check(secret: &str, text: &str) -> Result<Vec<String>, String> {
     }))
 }
 
-/// The secret as the functions read it: a JSON object whose values are all strings.
+/// The secret as the functions read it ([`lambda_support::secrets::flat_strings`]), after
+/// its JSON is parsed (the error's position only, never the text).
 fn flat_object(text: &str) -> Result<BTreeMap<String, String>, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         format!(
@@ -83,16 +84,7 @@ fn flat_object(text: &str) -> Result<BTreeMap<String, String>, String> {
             e.classify()
         )
     })?;
-    let serde_json::Value::Object(object) = value else {
-        return Err("not a JSON object".to_owned());
-    };
-    object
-        .into_iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => Ok((k, s)),
-            _ => Err(format!("the value of {k:?} is not a string")),
-        })
-        .collect()
+    lambda_support::secrets::flat_strings(value).map(|m| m.into_iter().collect())
 }
 
 /// Every partner's webhook credential present and strong, and no key the functions ignore.

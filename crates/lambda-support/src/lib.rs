@@ -15,7 +15,7 @@ pub mod deferred;
 pub mod error;
 pub mod metrics;
 pub mod samples;
-mod secrets;
+pub mod secrets;
 pub mod telemetry;
 pub mod wiring;
 

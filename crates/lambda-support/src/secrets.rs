@@ -98,15 +98,7 @@ impl SecretSource {
                     .map_err(|e| load(e.to_string()))?
             }
         };
-        let Value::Object(map) = value else {
-            return Err(load("not a JSON object".to_owned()));
-        };
-        map.into_iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k, s)),
-                _ => Err(load(format!("value of {k:?} is not a string"))),
-            })
-            .collect()
+        flat_strings(value).map_err(load)
     }
 }
 
@@ -118,6 +110,23 @@ impl pipeline::usecases::webhook_secrets::WebhookSecretSource for SecretSource {
             .await
             .map_err(|e| pipeline::ports::RepoError::new("read secret", e.to_string()))
     }
+}
+
+/// A secret's value as every function reads it: a JSON object whose values are all strings
+/// (`{"name": "value"}`). The error names the problem and the key, never a value.
+///
+/// # Errors
+/// The value is not an object, or one of its values is not a string.
+pub fn flat_strings(value: Value) -> Result<HashMap<String, String>, String> {
+    let Value::Object(map) = value else {
+        return Err("not a JSON object".to_owned());
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            _ => Err(format!("the value of {k:?} is not a string")),
+        })
+        .collect()
 }
 
 #[cfg(test)]
