@@ -17,12 +17,17 @@ impl EventBridge {
     /// The HTTP endpoint (awsJson1_1): `PutEvents`, `StartReplay`, `TestEventPattern`,
     /// `PutRule` (which validates only) and the discovery calls (`List…`, `Describe…`), each
     /// authorised by the bus's [`Authorizer`](local_aws_core::Authorizer).
+    /// Each request is carried out whoever hangs up, as EventBridge does
+    /// ([`local_aws_core::detached`]).
     pub fn router(self: &Arc<Self>) -> Router {
-        Router::new()
-            .fallback(post(handle))
-            // Ten entries of 256 KB and then some: the entries' own limit is checked per entry.
-            .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
-            .with_state(self.clone())
+        local_aws_core::detached::run_to_completion(
+            Router::new()
+                .fallback(post(handle))
+                // Ten entries of 256 KB and then some: the entries' own limit is checked per
+                // entry.
+                .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
+                .with_state(self.clone()),
+        )
     }
 }
 

@@ -9,7 +9,8 @@
 //! * [`Authorizer`]: the seam through which a service asks whether a caller may act (IAM in
 //!   the local cloud, [`AllowAll`] for a service used on its own);
 //! * [`clock::TimeScale`]: waits made shorter, so a workflow that waits hours runs in minutes;
-//! * [`seeded`]: fault draws that repeat with a seed whatever order requests arrive in.
+//! * [`seeded`]: fault draws that repeat with a seed whatever order requests arrive in;
+//! * [`detached`]: requests carried out whoever hangs up, as AWS carries them out.
 //!
 //! ```
 //! use local_aws_core::{ACCOUNT, AllowAll, Authorizer, arn};
@@ -22,6 +23,7 @@
 
 pub mod aws_json;
 pub mod clock;
+pub mod detached;
 pub mod quota;
 pub mod seeded;
 

@@ -110,14 +110,17 @@ impl HttpApi {
         })
     }
 
-    /// The router.
+    /// The router. A request is carried out whoever hangs up, as API Gateway goes on invoking
+    /// the integration when the caller disconnects ([`local_aws_core::detached`]).
     pub fn router(self: &Arc<Self>) -> Router {
         // An HTTP API takes requests up to 10 MB (API Gateway quotas); intake then applies
         // its own, smaller limit.
-        Router::new()
-            .fallback(handle)
-            .layer(axum::extract::DefaultBodyLimit::max(10 * 1024 * 1024))
-            .with_state(self.clone())
+        local_aws_core::detached::run_to_completion(
+            Router::new()
+                .fallback(handle)
+                .layer(axum::extract::DefaultBodyLimit::max(10 * 1024 * 1024))
+                .with_state(self.clone()),
+        )
     }
 }
 

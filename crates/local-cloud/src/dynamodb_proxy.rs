@@ -231,6 +231,8 @@ fn partitions(operation: &str, request: &Value) -> Vec<(&'static str, String)> {
 }
 
 /// The endpoint, forwarding to DynamoDB Local at `upstream`, refusing what `throttle` says.
+/// A request is carried out whoever hangs up ([`local_aws_core::detached`]): a function killed
+/// mid-write leaves the write made or not, never half metered.
 pub fn router(
     upstream: &str,
     iam: Arc<Iam>,
@@ -238,16 +240,16 @@ pub fn router(
     meter: Arc<crate::meter::Meter>,
     quotas: Arc<Quotas>,
 ) -> Router {
-    Router::new()
-        .fallback(post(handle))
-        .with_state(Arc::new(Proxy {
+    local_aws_core::detached::run_to_completion(Router::new().fallback(post(handle)).with_state(
+        Arc::new(Proxy {
             upstream: upstream.to_owned(),
             http: crate::loopback_client(),
             iam,
             throttle,
             meter,
             quotas,
-        }))
+        }),
+    ))
 }
 
 async fn handle(State(p): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> Response {

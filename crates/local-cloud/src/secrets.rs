@@ -33,11 +33,14 @@ impl Secrets {
         Arc::new(Self { values, iam, meter })
     }
 
-    /// The HTTP endpoint.
+    /// The HTTP endpoint; a request is carried out whoever hangs up
+    /// ([`local_aws_core::detached`]).
     pub fn router(self: &Arc<Self>) -> Router {
-        Router::new()
-            .fallback(post(handle))
-            .with_state(self.clone())
+        local_aws_core::detached::run_to_completion(
+            Router::new()
+                .fallback(post(handle))
+                .with_state(self.clone()),
+        )
     }
 }
 

@@ -260,9 +260,13 @@ async fn handle(
 
 /// The HTTP endpoint, each call authorised by `auth` (action `states:<Operation>` on the
 /// state machine or execution it names; task callbacks on the state machine that issued the
-/// token).
+/// token). Each request is carried out whoever hangs up, as Step Functions does: a caller
+/// killed while its `StartExecution` is in flight leaves the execution started and running
+/// ([`local_aws_core::detached`]), never recorded but not run.
 pub fn router(sfn: &Arc<Sfn>, auth: Arc<dyn Authorizer>) -> Router {
-    Router::new()
-        .fallback(post(handle))
-        .with_state((sfn.clone(), auth))
+    local_aws_core::detached::run_to_completion(
+        Router::new()
+            .fallback(post(handle))
+            .with_state((sfn.clone(), auth)),
+    )
 }

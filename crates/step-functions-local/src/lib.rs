@@ -629,7 +629,10 @@ impl Sfn {
                 machine.name
             ),
         };
-        if let Some(existing) = self.executions.read().await.get(&arn).cloned() {
+        // The name is checked and taken under one lock: two starts of the same name at once
+        // get one execution (and the other its answer), not two.
+        let mut executions = self.executions.write().await;
+        if let Some(existing) = executions.get(&arn).cloned() {
             let running = existing.snapshot().await.status == Status::Running;
             if running && existing.input == input {
                 return Ok(existing);
@@ -663,11 +666,12 @@ impl Sfn {
             not_billed_ns: Arc::default(),
             timed_out_on_purpose: std::sync::atomic::AtomicBool::new(false),
         });
-        self.executions
-            .write()
-            .await
-            .insert(arn.clone(), exec.clone());
-        self.order.lock().await.push(arn);
+        // Recorded, listed and set running with no await in between: a caller dropped at an
+        // await (its client hung up) leaves either no execution or one that runs, never one
+        // recorded but not run.
+        let mut order = self.order.lock().await;
+        executions.insert(arn.clone(), exec.clone());
+        order.push(arn);
         let me = self.clone();
         let e = exec.clone();
         tokio::spawn(async move { me.execute(e).await });
@@ -944,6 +948,7 @@ impl Sfn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     struct Nothing;
 
@@ -1141,6 +1146,58 @@ mod tests {
                 .error_type,
             "InvalidToken"
         );
+    }
+
+    /// Issue 25: a handover function killed while its `StartExecution` was in flight left a
+    /// Standard execution recorded (its name taken) but never run and never listed, because
+    /// hyper dropped the handler between the two; the redelivered handover then found the
+    /// name taken and the order was stranded. A start whose caller hangs up must run, listed,
+    /// as on AWS.
+    #[tokio::test]
+    async fn a_start_whose_caller_hangs_up_runs_and_is_listed_all_the_same() {
+        use tokio::io::AsyncWriteExt;
+        let s = sfn();
+        let def =
+            json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}});
+        let arn = s.create_state_machine("hung", &def).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = api::router(&s, Arc::new(local_aws_core::AllowAll));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        // Hold the executions' lock, so that each start is mid-way (waiting for it) when its
+        // caller hangs up.
+        let held = s.executions.write().await;
+        for n in 0..5 {
+            let body = json!({"stateMachineArn": arn, "name": format!("hung-{n}"), "input": "{}"})
+                .to_string();
+            let request = format!(
+                "POST / HTTP/1.1\r\nhost: local\r\ncontent-type: application/x-amz-json-1.0\r\nx-amz-target: AWSStepFunctions.StartExecution\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+            client.write_all(request.as_bytes()).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            drop(client);
+        }
+        // Long enough for hyper to see every connection closed.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(held);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listed = loop {
+            let listed = s.executions().await;
+            if listed.len() == 5 || Instant::now() > deadline {
+                break listed;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(
+            listed.len(),
+            5,
+            "every start whose caller hung up is carried out"
+        );
+        for e in listed {
+            assert_eq!(e.finished().await.status, Status::Succeeded, "{}", e.arn);
+        }
     }
 
     #[tokio::test]

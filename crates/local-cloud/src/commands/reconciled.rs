@@ -34,7 +34,17 @@ pub(crate) async fn reconciled(
     };
     let report = local_cloud::chaos::run(cloud.clone(), root, &settings).await;
     cloud.stop().await;
-    let _ = std::fs::remove_dir_all(&state_dir);
+    // A run that broke a promise keeps its functions' logs and DynamoDB's data for the
+    // post-mortem; a clean one leaves nothing behind.
+    let broken = report.as_ref().map_or(true, |r| !r.violations.is_empty());
+    if broken {
+        eprintln!(
+            "local-cloud: the run's logs and data are kept in {}",
+            state_dir.display()
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&state_dir);
+    }
     match report {
         Ok(r) => {
             print!("{r}");

@@ -30,7 +30,7 @@ pub(super) async fn next(State(s): State<WorkerState>) -> Response {
             .push(started.elapsed().as_secs_f64() * 1000.0);
     }
     // Skip invocations that timed out while queued.
-    let (id, pending) = loop {
+    let (id, pending, mut requeue) = loop {
         let id = {
             let mut rx = s.pool.queue_rx.lock().await;
             match rx.recv().await {
@@ -38,10 +38,17 @@ pub(super) async fn next(State(s): State<WorkerState>) -> Response {
                 None => return StatusCode::GONE.into_response(),
             }
         };
+        // From here until the answer is returned, a process that dies mid-poll (its
+        // connection closes and hyper drops this future) must not take the invocation with it.
+        let mut requeue = Requeue {
+            queue: &s.pool.queue_tx,
+            id: Some(id.clone()),
+        };
         let pending = s.pending.lock().await;
         if pending.contains_key(&id) {
-            break (id, pending);
+            break (id, pending, requeue);
         }
+        requeue.disarm();
     };
     let mut pending = pending;
     let Some(p) = pending.get_mut(&id) else {
@@ -78,7 +85,33 @@ pub(super) async fn next(State(s): State<WorkerState>) -> Response {
     );
     put(&mut headers, "lambda-runtime-trace-id", p.trace_id.clone());
     headers.insert("content-type", HeaderValue::from_static("application/json"));
-    (StatusCode::OK, headers, p.payload.to_string()).into_response()
+    let answer = (StatusCode::OK, headers, p.payload.to_string()).into_response();
+    requeue.disarm();
+    answer
+}
+
+/// An invocation taken off a function's queue by a `next` poll that has not answered yet: if
+/// the poll is abandoned first (its process died and hyper dropped the handler), the
+/// invocation goes back on the queue for another process instead of waiting out
+/// `QUEUE_LIMIT` for an answer no one will give.
+struct Requeue<'a> {
+    queue: &'a tokio::sync::mpsc::Sender<String>,
+    id: Option<String>,
+}
+
+impl Requeue<'_> {
+    /// The poll answered (or the invocation was not to run): nothing to put back.
+    fn disarm(&mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for Requeue<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let _ = self.queue.try_send(id);
+        }
+    }
 }
 
 pub(super) async fn finish(s: &WorkerState, id: &str, outcome: Outcome) {

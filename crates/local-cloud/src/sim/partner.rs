@@ -533,7 +533,8 @@ async fn register(
 }
 
 /// The partner's API router; `PUT /_sim/orders/{id}` makes an order fetchable (the partner
-/// side of a notification-only webhook).
+/// side of a notification-only webhook). A request it has read is carried out even if the
+/// caller hangs up ([`local_aws_core::detached`]), as a partner's API would.
 pub fn router(
     partner: Partner,
     sim: Arc<Sim>,
@@ -572,9 +573,11 @@ pub fn router(
     };
     let r = r.route("/_sim/orders/{id}", put(register));
     let with_admin = admin_routes(Router::new()).with_state(sim.clone());
-    r.with_state(state)
-        .merge(with_admin)
-        .layer(axum::middleware::from_fn_with_state(sim, around))
+    local_aws_core::detached::run_to_completion(
+        r.with_state(state)
+            .merge(with_admin)
+            .layer(axum::middleware::from_fn_with_state(sim, around)),
+    )
 }
 
 #[cfg(test)]

@@ -173,14 +173,18 @@ async fn status(State(s): State<S>, Path((store, id)): Path<(String, String)>) -
     }
 }
 
-/// The POS gateway's router.
+/// The POS gateway's router. A request it has read is carried out even if the caller hangs up
+/// ([`local_aws_core::detached`]), as a real POS would make the order of a client that timed
+/// out.
 pub fn router(sim: Arc<Sim>, book: Arc<PosBook>) -> Router {
     let r: Router<S> = Router::new()
         .route("/pos/v1/stores/{store}/orders", post(create).get(find))
         .route("/pos/v1/stores/{store}/orders/{id}/void", post(void))
         .route("/pos/v1/stores/{store}/orders/{id}", get(status));
     let with_admin = admin_routes(Router::new()).with_state(sim.clone());
-    r.with_state(S { book })
-        .merge(with_admin)
-        .layer(axum::middleware::from_fn_with_state(sim, around))
+    local_aws_core::detached::run_to_completion(
+        r.with_state(S { book })
+            .merge(with_admin)
+            .layer(axum::middleware::from_fn_with_state(sim, around)),
+    )
 }
