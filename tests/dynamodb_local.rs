@@ -1193,3 +1193,46 @@ async fn dynamodb_local_answers_on_loopback_and_nowhere_else() {
         }
     }
 }
+
+/// The POS health table: a failing store is recorded once with its first failure's time (a
+/// later failure moves only its expiry), read back whole, and gone when its POS answers.
+#[tokio::test]
+async fn a_failing_pos_is_recorded_from_its_first_failure_and_cleared_when_it_answers() {
+    use aws_adapters::DynamoPosHealth;
+    use pipeline::ports::PosHealth;
+    let (c, name) = table(Table::PosHealth, "pos-health").await;
+    let health = DynamoPosHealth::new(c.clone(), name.clone());
+    let s1 = order_domain::StoreId::parse("S1001").unwrap();
+    let s2 = order_domain::StoreId::parse("S2001").unwrap();
+    let t0 = DateTime::from_timestamp_millis(now().timestamp_millis()).unwrap();
+    let later = t0 + TimeDelta::minutes(7);
+    assert!(health.failing().await.unwrap().is_empty());
+    assert_eq!(health.failed(&s1, t0).await.unwrap(), t0);
+    assert_eq!(health.failed(&s1, later).await.unwrap(), t0, "the first time stays");
+    assert_eq!(health.failed(&s2, later).await.unwrap(), later);
+    assert_eq!(
+        health.failing().await.unwrap(),
+        [(s1.clone(), t0), (s2.clone(), later)]
+    );
+    let item = c
+        .get_item()
+        .table_name(&name)
+        .key(
+            aws_adapters::tables::POS_HEALTH_KEY,
+            aws_sdk_dynamodb::types::AttributeValue::S("S1001".to_owned()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let ttl: i64 = item[aws_adapters::tables::POS_HEALTH_TTL_ATTR]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(ttl, (later + TimeDelta::days(1)).timestamp(), "moved by the last failure");
+    health.answered(&s1).await.unwrap();
+    health.answered(&s1).await.unwrap();
+    assert_eq!(health.failing().await.unwrap(), [(s2, later)]);
+}

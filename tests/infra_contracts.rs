@@ -1168,6 +1168,22 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
         t.json["Resources"]["PartnerTokensTable"]["DeletionPolicy"],
         "Delete"
     );
+    let health = table(&t, "PosHealthTable");
+    assert_eq!(
+        keys(&health),
+        vec![(
+            aws_adapters::tables::POS_HEALTH_KEY.to_owned(),
+            "HASH".to_owned()
+        )]
+    );
+    assert_eq!(
+        health["TimeToLiveSpecification"]["AttributeName"],
+        aws_adapters::tables::POS_HEALTH_TTL_ATTR
+    );
+    assert_eq!(
+        t.json["Resources"]["PosHealthTable"]["DeletionPolicy"],
+        "Delete"
+    );
     for id in [
         "OrdersTable",
         "HeldOrdersTable",
@@ -1402,7 +1418,7 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
         ("store-status", &partners),
         ("catalog-admin", &[]),
         ("handover", &[]),
-        ("sweeper", &[]),
+        ("sweeper", &["POS_CREDENTIALS_ID"]),
     ];
     assert_eq!(expected.len(), lambda_support::wiring::BINARIES.len());
     for (binary, vars) in expected {

@@ -18,6 +18,7 @@ pub mod eventbridge;
 pub mod held;
 pub mod idempotency_store;
 pub mod orders;
+pub mod pos_health;
 pub mod sdk;
 pub mod secrets;
 pub mod sfn;
@@ -32,6 +33,7 @@ pub use eventbridge::EventBridgePublisher;
 pub use held::DynamoHeld;
 pub use idempotency_store::DynamoIdempotencyStore;
 pub use orders::DynamoOrders;
+pub use pos_health::DynamoPosHealth;
 pub use sdk::AwsConfig;
 pub use sfn::SfnCallbacks;
 pub use starter::SfnStarter;
@@ -127,7 +129,13 @@ mod iam_actions {
                     .map(|(a, _)| *a),
             )
             .collect();
-        let cases: [(&str, &str, Vec<&str>); 11] = [
+        let pos_health_actions: Vec<&str> = crate::pos_health::DynamoPosHealth::RECORDER_IAM_ACTIONS
+            .iter()
+            .chain(crate::pos_health::DynamoPosHealth::WATCHER_IAM_ACTIONS)
+            .copied()
+            .collect();
+        let cases: [(&str, &str, Vec<&str>); 12] = [
+            ("pos_health.rs", include_str!("pos_health.rs"), pos_health_actions),
             (
                 "catalog_admin.rs",
                 include_str!("catalog_admin.rs"),

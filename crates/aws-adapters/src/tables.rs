@@ -50,6 +50,10 @@ pub const MENUS_VERSION: &str = "version";
 pub const PARTNER_TOKENS_KEY: &str = "tokenKey";
 /// Partner tokens: TTL attribute (epoch seconds).
 pub const PARTNER_TOKENS_TTL_ATTR: &str = "expiresAt";
+/// POS health (the stores whose POS is failing, one item each while it is): partition key.
+pub const POS_HEALTH_KEY: &str = "storeId";
+/// POS health: TTL attribute (epoch seconds): a record no one refreshed for a day goes.
+pub const POS_HEALTH_TTL_ATTR: &str = "expiresAt";
 /// Stores and menus: the document's JSON.
 pub const CATALOG_DOC_ATTR: &str = "doc";
 
@@ -70,6 +74,8 @@ pub enum Table {
     Menus,
     /// The fleet's shared partner access tokens.
     PartnerTokens,
+    /// The stores whose POS is failing.
+    PosHealth,
 }
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
@@ -174,6 +180,12 @@ pub async fn create(
                 .key_schema(key(PARTNER_TOKENS_KEY, KeyType::Hash))
                 .attribute_definitions(attr(PARTNER_TOKENS_KEY, ScalarAttributeType::S));
             Some(PARTNER_TOKENS_TTL_ATTR)
+        }
+        Table::PosHealth => {
+            req = req
+                .key_schema(key(POS_HEALTH_KEY, KeyType::Hash))
+                .attribute_definitions(attr(POS_HEALTH_KEY, ScalarAttributeType::S));
+            Some(POS_HEALTH_TTL_ATTR)
         }
     };
     req.send().await?;

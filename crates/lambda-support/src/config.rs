@@ -185,9 +185,14 @@ pub mod vars {
     /// before the sweeper ends it (minutes, default 90: longer than the handover queue's hour
     /// and the Standard workflow's partner retries; `pipeline::usecases::sweep`).
     pub const SWEEP_GRACE_MINUTES: &str = "SWEEP_GRACE_MINUTES";
+    /// The POS health table: the stores whose POS is failing (`pipeline::ports::PosHealth`).
+    pub const POS_HEALTH_TABLE: &str = "POS_HEALTH_TABLE";
+    /// How long a store's POS may fail before the sweeper's watch pauses the store with its
+    /// partners (minutes, default 10; `pipeline::usecases::pos_watch`).
+    pub const POS_PAUSE_AFTER_MINUTES: &str = "POS_PAUSE_AFTER_MINUTES";
 
     /// Every variable the functions read.
-    pub const ALL: [&str; 29] = [
+    pub const ALL: [&str; 31] = [
         BACKEND,
         STORES_TABLE,
         MENUS_TABLE,
@@ -217,6 +222,8 @@ pub mod vars {
         METRICS_NAMESPACE,
         ORDER_HOLD_WORKFLOW_ARN,
         SWEEP_GRACE_MINUTES,
+        POS_HEALTH_TABLE,
+        POS_PAUSE_AFTER_MINUTES,
     ];
 }
 

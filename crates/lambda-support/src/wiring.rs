@@ -47,6 +47,8 @@ pub struct MemoryWorld {
     pub partners: Arc<InMemoryPartnerApi>,
     /// The POS.
     pub pos: Arc<InMemoryPos>,
+    /// The stores whose POS is failing.
+    pub pos_health: Arc<pipeline::memory::InMemoryPosHealth>,
     /// Metrics.
     pub metrics: Arc<RecordingMetrics>,
     /// Time.
@@ -66,6 +68,7 @@ impl MemoryWorld {
             starter: Arc::default(),
             partners: Arc::default(),
             pos: Arc::default(),
+            pos_health: Arc::default(),
             metrics: Arc::default(),
             clock,
         }
@@ -295,6 +298,34 @@ impl Backend {
             (Backend::Aws(aws), Some(client)) => {
                 aws.named(DynamoOrders::IAM_ACTIONS, vars::ORDERS_TABLE);
                 Arc::new(DynamoOrders::new(client, env.required(vars::ORDERS_TABLE)?))
+            }
+            _ => unreachable!("an AWS backend has a DynamoDB client"),
+        })
+    }
+
+    /// The POS health table as `pos` and `release-order` use it: recording failures.
+    fn pos_health(&self, env: &Env) -> Result<Arc<dyn PosHealth>, ConfigError> {
+        self.pos_health_with(env, aws_adapters::DynamoPosHealth::RECORDER_IAM_ACTIONS)
+    }
+
+    /// The POS health table as the sweeper's watch uses it: reading and clearing.
+    fn pos_health_watched(&self, env: &Env) -> Result<Arc<dyn PosHealth>, ConfigError> {
+        self.pos_health_with(env, aws_adapters::DynamoPosHealth::WATCHER_IAM_ACTIONS)
+    }
+
+    fn pos_health_with(
+        &self,
+        env: &Env,
+        actions: &'static [&'static str],
+    ) -> Result<Arc<dyn PosHealth>, ConfigError> {
+        Ok(match (self, self.dynamo()) {
+            (Backend::Memory(w), _) => w.pos_health.clone(),
+            (Backend::Aws(aws), Some(client)) => {
+                aws.named(actions, vars::POS_HEALTH_TABLE);
+                Arc::new(aws_adapters::DynamoPosHealth::new(
+                    client,
+                    env.required(vars::POS_HEALTH_TABLE)?,
+                ))
             }
             _ => unreachable!("an AWS backend has a DynamoDB client"),
         })
@@ -613,14 +644,49 @@ pub async fn sweeper(
             why: "must be at least 1 minute".to_owned(),
         });
     }
+    let pause_after =
+        env.parsed_or::<i64>(vars::POS_PAUSE_AFTER_MINUTES, POS_PAUSE_AFTER_MINUTES)?;
+    if pause_after < 1 {
+        return Err(ConfigError::Invalid {
+            name: vars::POS_PAUSE_AFTER_MINUTES,
+            value: pause_after.to_string(),
+            why: "must be at least 1 minute".to_owned(),
+        });
+    }
+    // The watch reads each store's status where the administration writes it (in memory,
+    // the administration's own catalogue).
+    let (administration, catalog): (_, Arc<dyn CatalogSource>) = match backend {
+        Backend::Memory(_) => {
+            let admin = Arc::new(embedded_catalog_admin()?);
+            let catalog = admin.catalog();
+            let administration = pipeline::catalog_admin::CatalogAdministration {
+                admin,
+                bus: backend.publisher(env)?,
+                clock: backend.clock(),
+            };
+            (administration, catalog)
+        }
+        Backend::Aws(_) => (catalog_admin(env, backend).await?, backend.catalog(env)?),
+    };
     Ok(pipeline::usecases::sweep::Sweeper {
         orders: backend.sweep_orders(env)?,
         starter: backend.starter(env)?,
         clock: backend.clock(),
         metrics: backend.metrics(env),
         grace: chrono::Duration::minutes(minutes),
+        watch: pipeline::usecases::pos_watch::PosWatch {
+            health: backend.pos_health_watched(env)?,
+            pos: backend.pos_api(env).await?,
+            catalog,
+            administration,
+            clock: backend.clock(),
+            pause_after: chrono::Duration::minutes(pause_after),
+        },
     })
 }
+
+/// The default of [`vars::POS_PAUSE_AFTER_MINUTES`].
+pub const POS_PAUSE_AFTER_MINUTES: i64 = 10;
 
 /// The adapt-order use case.
 pub async fn adapt(env: &Env, backend: &Backend) -> Result<Adapt, ConfigError> {
@@ -683,6 +749,7 @@ async fn pos_with(
         clock: backend.clock(),
         metrics: backend.metrics(env),
         documents,
+        health: backend.pos_health(env)?,
     })
 }
 
@@ -717,6 +784,14 @@ pub async fn store_status(
     })
 }
 
+/// The repository's catalogue held in memory, for the administration on the memory backend.
+fn embedded_catalog_admin() -> Result<InMemoryCatalogAdmin, ConfigError> {
+    InMemoryCatalogAdmin::embedded().map_err(|e| ConfigError::Load {
+        what: "the embedded store catalogue".to_owned(),
+        why: e.to_string(),
+    })
+}
+
 /// The catalogue admin use case (the `catalog-admin` function, behind the IAM-authorised
 /// admin route): the stores and menus tables (`STORES_TABLE`, `MENUS_TABLE`, with
 /// [`aws_adapters::catalog_admin::IAM_ACTIONS`]) and the order bus; on the memory backend,
@@ -726,12 +801,7 @@ pub async fn catalog_admin(
     backend: &Backend,
 ) -> Result<pipeline::catalog_admin::CatalogAdministration, ConfigError> {
     let admin: Arc<dyn pipeline::catalog_admin::CatalogAdmin> = match (backend, backend.dynamo()) {
-        (Backend::Memory(_), _) => Arc::new(
-            pipeline::memory::InMemoryCatalogAdmin::embedded().map_err(|e| ConfigError::Load {
-                what: "the embedded store catalogue".to_owned(),
-                why: e.to_string(),
-            })?,
-        ),
+        (Backend::Memory(_), _) => Arc::new(embedded_catalog_admin()?),
         (Backend::Aws(aws), Some(client)) => {
             aws.named(aws_adapters::catalog_admin::IAM_ACTIONS, vars::STORES_TABLE);
             aws.named(aws_adapters::catalog_admin::IAM_ACTIONS, vars::MENUS_TABLE);

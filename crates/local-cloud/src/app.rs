@@ -724,7 +724,7 @@ pub(crate) mod tests {
         );
         assert_eq!(intake.max_event_age_seconds, 21_600);
         assert_eq!(intake.env["WEBHOOK_SECRETS_ID"], "arn:webhooks");
-        assert_eq!(app.tables.len(), 7);
+        assert_eq!(app.tables.len(), 8);
         assert_eq!(intake.env["STORES_TABLE"], "orders-t-stores");
         assert_eq!(
             intake.env["CATALOG_CACHE_TTL_SECONDS"],

@@ -54,6 +54,7 @@ struct World {
     idempotency: Arc<InMemoryStore>,
     documents: Arc<InMemoryDocuments>,
     catalog: Arc<InMemoryCatalog>,
+    pos_health: Arc<InMemoryPosHealth>,
 }
 
 impl World {
@@ -79,6 +80,7 @@ impl World {
             idempotency: Arc::default(),
             documents: Arc::default(),
             catalog: Arc::new(InMemoryCatalog::embedded().unwrap()),
+            pos_health: Arc::default(),
         }
     }
 
@@ -146,6 +148,7 @@ impl World {
             clock: self.clock.clone(),
             metrics: self.metrics.clone(),
             documents: self.documents.clone(),
+            health: self.pos_health.clone(),
         }
     }
 
@@ -1341,11 +1344,22 @@ async fn a_pos_outage_is_waited_out_until_the_order_can_no_longer_be_made_in_tim
     w.clock.set(send_by - TimeDelta::seconds(1));
     let e = w.sender().handle(&input).await.unwrap_err();
     assert_eq!(e.name(), names::POS_UNAVAILABLE);
+    // The store's POS is recorded failing since that call, for the POS watch; a later
+    // failure keeps the first time.
+    let failing_since = w.clock.now();
+    assert_eq!(
+        w.pos_health.records().get(order.store_id.as_str()),
+        Some(&failing_since)
+    );
     w.pos.fail_next([down()]);
     w.clock.set(send_by);
     let e = w.sender().handle(&input).await.unwrap_err();
     assert_eq!(e.name(), names::POS_DEADLINE_PASSED);
     assert!(w.pos.orders().is_empty());
+    assert_eq!(
+        w.pos_health.records().get(order.store_id.as_str()),
+        Some(&failing_since)
+    );
     let outcome = w
         .conversation()
         .cancel(&order, &d.correlation_id, &task(&e))

@@ -7,6 +7,7 @@ pub mod handover;
 pub mod hold;
 pub mod intake;
 pub mod pos;
+pub mod pos_watch;
 pub mod release;
 pub mod store_status;
 pub mod sweep;

@@ -10,8 +10,8 @@ use tracing::{info, warn};
 use crate::errors::PipelineError;
 use crate::io::{Sent, Voided};
 use crate::ports::{
-    Clock, Documents, Metric, Metrics, OrderHandle, OrdersRepo, PosApi, PosTicket, StatusUpdate,
-    Transition,
+    Clock, Documents, Metric, Metrics, OrderHandle, OrdersRepo, PosApi, PosHealth, PosTicket,
+    StatusUpdate, Transition,
 };
 use crate::usecases::{load_order, order_event};
 
@@ -27,6 +27,9 @@ pub struct PosSender {
     pub metrics: Arc<dyn Metrics>,
     /// The claim-check store (the canonical order the ticket is made from).
     pub documents: Arc<dyn Documents>,
+    /// Where a store's failing POS is recorded, for the sweeper's watch
+    /// ([`crate::usecases::pos_watch`]) to pause the store if it stays down.
+    pub health: Arc<dyn PosHealth>,
 }
 
 impl PosSender {
@@ -108,6 +111,11 @@ impl PosSender {
             millis,
             ok: created.is_ok(),
         });
+        if let Err(e) = &created
+            && e.is_transient()
+        {
+            self.record_failing(&order.store_id).await;
+        }
         let pos_order_id = match created {
             Ok(id) => id,
             Err(e) if e.is_transient() && send_by.is_some_and(|by| self.clock.now() >= by) => {
@@ -179,6 +187,14 @@ impl PosSender {
             pos_order_id,
             outcome,
         })
+    }
+
+    /// Records `store`'s POS as failing. Best effort: the order's own outcome does not wait
+    /// on it (a lost record delays a pause by one failure, it loses no order).
+    async fn record_failing(&self, store: &order_domain::StoreId) {
+        if let Err(e) = self.health.failed(store, self.clock.now()).await {
+            warn!(store_id = %store, error = %e, "the failing POS could not be recorded");
+        }
     }
 
     /// Compensation after a failed send: voids the POS order with this id or, without one,

@@ -46,6 +46,9 @@ pub struct Sweeper {
     pub metrics: Arc<dyn Metrics>,
     /// How long past its deadline an open order is left to its workflow.
     pub grace: Duration,
+    /// The POS watch, run after each sweep on the same schedule: stores whose POS stays down
+    /// paused with their partners, resumed when it answers.
+    pub watch: crate::usecases::pos_watch::PosWatch,
 }
 
 /// What one run did, by order.
@@ -59,8 +62,11 @@ pub struct SweepReport {
     pub left: Vec<OrderId>,
     /// Found in the index but ended or moved on when read (the index lags the table).
     pub skipped: usize,
-    /// Shards or orders whose reads or starts failed; the next run tries them again.
+    /// Shards or orders whose reads or starts failed, and stores the POS watch could not
+    /// settle; the next run tries them again.
     pub errors: usize,
+    /// What the POS watch did.
+    pub pos: crate::usecases::pos_watch::WatchReport,
 }
 
 enum Swept {
@@ -71,7 +77,8 @@ enum Swept {
 }
 
 impl Sweeper {
-    /// One run: every shard's overdue orders, each read consistently, re-driven or left.
+    /// One run: every shard's overdue orders, each read consistently, re-driven or left; then
+    /// the POS watch.
     pub async fn sweep(&self) -> SweepReport {
         let now = self.clock.now();
         let before = now - self.grace;
@@ -101,6 +108,8 @@ impl Sweeper {
                 "stranded orders found"
             );
         }
+        report.pos = self.watch.run().await;
+        report.errors += report.pos.errors.len();
         report
     }
 
@@ -230,6 +239,7 @@ mod tests {
                 clock: clock.clone(),
                 metrics: metrics.clone(),
                 grace: Duration::minutes(90),
+                watch: crate::usecases::pos_watch::tests::quiet_watch(clock.clone()),
             },
             orders,
             starter,
