@@ -1208,7 +1208,11 @@ async fn a_failing_pos_is_recorded_from_its_first_failure_and_cleared_when_it_an
     let later = t0 + TimeDelta::minutes(7);
     assert!(health.failing().await.unwrap().is_empty());
     assert_eq!(health.failed(&s1, t0).await.unwrap(), t0);
-    assert_eq!(health.failed(&s1, later).await.unwrap(), t0, "the first time stays");
+    assert_eq!(
+        health.failed(&s1, later).await.unwrap(),
+        t0,
+        "the first time stays"
+    );
     assert_eq!(health.failed(&s2, later).await.unwrap(), later);
     assert_eq!(
         health.failing().await.unwrap(),
@@ -1231,7 +1235,11 @@ async fn a_failing_pos_is_recorded_from_its_first_failure_and_cleared_when_it_an
         .unwrap()
         .parse()
         .unwrap();
-    assert_eq!(ttl, (later + TimeDelta::days(1)).timestamp(), "moved by the last failure");
+    assert_eq!(
+        ttl,
+        (later + TimeDelta::days(1)).timestamp(),
+        "moved by the last failure"
+    );
     health.answered(&s1).await.unwrap();
     health.answered(&s1).await.unwrap();
     assert_eq!(health.failing().await.unwrap(), [(s2, later)]);

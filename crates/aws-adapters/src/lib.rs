@@ -129,13 +129,18 @@ mod iam_actions {
                     .map(|(a, _)| *a),
             )
             .collect();
-        let pos_health_actions: Vec<&str> = crate::pos_health::DynamoPosHealth::RECORDER_IAM_ACTIONS
-            .iter()
-            .chain(crate::pos_health::DynamoPosHealth::WATCHER_IAM_ACTIONS)
-            .copied()
-            .collect();
+        let pos_health_actions: Vec<&str> =
+            crate::pos_health::DynamoPosHealth::RECORDER_IAM_ACTIONS
+                .iter()
+                .chain(crate::pos_health::DynamoPosHealth::WATCHER_IAM_ACTIONS)
+                .copied()
+                .collect();
         let cases: [(&str, &str, Vec<&str>); 12] = [
-            ("pos_health.rs", include_str!("pos_health.rs"), pos_health_actions),
+            (
+                "pos_health.rs",
+                include_str!("pos_health.rs"),
+                pos_health_actions,
+            ),
             (
                 "catalog_admin.rs",
                 include_str!("catalog_admin.rs"),

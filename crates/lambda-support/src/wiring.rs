@@ -303,9 +303,15 @@ impl Backend {
         })
     }
 
-    /// The POS health table as `pos` and `release-order` use it: recording failures.
+    /// The POS health table as `pos` and `release-order` use it: recording failures, each
+    /// store at most once per [`POS_HEALTH_WRITE_EVERY_SECONDS`] from a process.
     fn pos_health(&self, env: &Env) -> Result<Arc<dyn PosHealth>, ConfigError> {
-        self.pos_health_with(env, aws_adapters::DynamoPosHealth::RECORDER_IAM_ACTIONS)
+        let table =
+            self.pos_health_with(env, aws_adapters::DynamoPosHealth::RECORDER_IAM_ACTIONS)?;
+        Ok(Arc::new(RecordedEvery::new(
+            table,
+            chrono::Duration::seconds(POS_HEALTH_WRITE_EVERY_SECONDS),
+        )))
     }
 
     /// The POS health table as the sweeper's watch uses it: reading and clearing.
@@ -684,6 +690,10 @@ pub async fn sweeper(
         },
     })
 }
+
+/// How often one process records a store's POS failing while it fails, seconds: far below
+/// the pause's threshold, far above a busy store's rate of failed calls.
+pub const POS_HEALTH_WRITE_EVERY_SECONDS: i64 = 30;
 
 /// The default of [`vars::POS_PAUSE_AFTER_MINUTES`].
 pub const POS_PAUSE_AFTER_MINUTES: i64 = 10;

@@ -7,7 +7,7 @@
 pub use crate::catalog_admin::InMemoryCatalogAdmin;
 pub use crate::ports::{
     CallbackCall, Fault, FixedClock, InMemoryCatalog, InMemoryDocuments, InMemoryHeld,
-    InMemoryOrders, InMemoryPartnerApi, InMemoryPos, InMemoryPosHealth, InMemoryTokenStore, ItemStatusCall,
-    PartnerCall, PosRecord, RecordingCallbacks, RecordingMetrics, RecordingPublisher,
-    RecordingStarter, StoreStatusCall, apply_transition,
+    InMemoryOrders, InMemoryPartnerApi, InMemoryPos, InMemoryPosHealth, InMemoryTokenStore,
+    ItemStatusCall, PartnerCall, PosRecord, RecordingCallbacks, RecordingMetrics,
+    RecordingPublisher, RecordingStarter, StoreStatusCall, apply_transition,
 };

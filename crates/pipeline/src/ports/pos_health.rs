@@ -29,11 +29,57 @@ pub trait PosHealth: Send + Sync {
     async fn failing(&self) -> Result<Vec<(StoreId, DateTime<Utc>)>, RepoError>;
 }
 
+/// A [`PosHealth`] that records each store's failure at most once per `every` from this
+/// process: during an outage every failed call of every order would otherwise write the same
+/// item (one store's key), and at a busy store those writes alone would meet DynamoDB's
+/// per-partition limit (1,000 writes a second) and slow the very calls that failed. The
+/// first failure's time is what matters; a later one only keeps the record from expiring.
+pub struct RecordedEvery {
+    inner: std::sync::Arc<dyn PosHealth>,
+    every: chrono::Duration,
+    last: Mutex<BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)>>,
+}
+
+impl RecordedEvery {
+    /// `inner`, written at most once per `every` per store.
+    pub fn new(inner: std::sync::Arc<dyn PosHealth>, every: chrono::Duration) -> Self {
+        Self {
+            inner,
+            every,
+            last: Mutex::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl PosHealth for RecordedEvery {
+    async fn failed(&self, store: &StoreId, at: DateTime<Utc>) -> Result<DateTime<Utc>, RepoError> {
+        if let Some((written, since)) = lock(&self.last).get(store.as_str())
+            && at - *written < self.every
+        {
+            return Ok(*since);
+        }
+        let since = self.inner.failed(store, at).await?;
+        lock(&self.last).insert(store.as_str().to_owned(), (at, since));
+        Ok(since)
+    }
+
+    async fn answered(&self, store: &StoreId) -> Result<(), RepoError> {
+        lock(&self.last).remove(store.as_str());
+        self.inner.answered(store).await
+    }
+
+    async fn failing(&self) -> Result<Vec<(StoreId, DateTime<Utc>)>, RepoError> {
+        self.inner.failing().await
+    }
+}
+
 /// In-memory [`PosHealth`].
 #[derive(Debug, Default)]
 pub struct InMemoryPosHealth {
     since: Mutex<BTreeMap<String, DateTime<Utc>>>,
     fail: Mutex<Option<String>>,
+    writes: std::sync::atomic::AtomicUsize,
 }
 
 impl InMemoryPosHealth {
@@ -45,6 +91,11 @@ impl InMemoryPosHealth {
     /// Stops failing calls.
     pub fn heal(&self) {
         *lock(&self.fail) = None;
+    }
+
+    /// Failures recorded (calls of [`PosHealth::failed`] that reached it).
+    pub fn writes(&self) -> usize {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// What is recorded now, by store id.
@@ -64,6 +115,8 @@ impl InMemoryPosHealth {
 impl PosHealth for InMemoryPosHealth {
     async fn failed(&self, store: &StoreId, at: DateTime<Utc>) -> Result<DateTime<Utc>, RepoError> {
         self.check("recording a failing POS")?;
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(*lock(&self.since)
             .entry(store.as_str().to_owned())
             .or_insert(at))
@@ -81,5 +134,37 @@ impl PosHealth for InMemoryPosHealth {
             .iter()
             .filter_map(|(id, at)| StoreId::parse(id).ok().map(|s| (s, *at)))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_store_is_recorded_at_most_once_per_interval_from_one_process() {
+        let inner = Arc::new(InMemoryPosHealth::default());
+        let health = RecordedEvery::new(inner.clone(), chrono::Duration::seconds(30));
+        let store = StoreId::parse("S1001").unwrap();
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        for s in 0..30 {
+            let since = health
+                .failed(&store, t0 + chrono::Duration::seconds(s))
+                .await
+                .unwrap();
+            assert_eq!(since, t0);
+        }
+        assert_eq!(inner.writes(), 1, "thirty failures in 30 s: one write");
+        health
+            .failed(&store, t0 + chrono::Duration::seconds(30))
+            .await
+            .unwrap();
+        assert_eq!(inner.writes(), 2, "the record kept from expiring");
+        // Once answered, the next failure is written at once, with its own time.
+        health.answered(&store).await.unwrap();
+        let later = t0 + chrono::Duration::seconds(31);
+        assert_eq!(health.failed(&store, later).await.unwrap(), later);
+        assert_eq!(inner.writes(), 3);
     }
 }

@@ -156,15 +156,13 @@ impl PosWatch {
             Ok(_) => true,
             Err(e) => !e.is_transient(),
         };
-        let catalog = self
-            .catalog
-            .store(store)
-            .await
-            .map_err(|e| e.to_string())?;
+        let catalog = self.catalog.store(store).await.map_err(|e| e.to_string())?;
         let live = catalog.as_ref().and_then(|c| c.store(store));
         let paused_by_watch = live.is_some_and(|s| {
             s.status == StoreStatus::Paused
-                && s.pause.as_ref().is_some_and(|p| p.reason == POS_UNREACHABLE)
+                && s.pause
+                    .as_ref()
+                    .is_some_and(|p| p.reason == POS_UNREACHABLE)
         });
         if answered {
             if paused_by_watch {
