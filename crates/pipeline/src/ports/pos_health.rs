@@ -37,8 +37,12 @@ pub trait PosHealth: Send + Sync {
 pub struct RecordedEvery {
     inner: std::sync::Arc<dyn PosHealth>,
     every: chrono::Duration,
-    last: Mutex<BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)>>,
+    /// By store id: when this process last wrote, and the time since when it is failing.
+    last: Mutex<BTreeMap<String, Written>>,
 }
+
+/// When a process last recorded a store failing, and since when it was failing then.
+type Written = (DateTime<Utc>, DateTime<Utc>);
 
 impl RecordedEvery {
     /// `inner`, written at most once per `every` per store.

@@ -94,7 +94,7 @@ async fn a_store_whose_pos_stays_down_is_paused_then_resumed_when_it_answers() {
     w.clock.advance(Duration::minutes(9));
     down(&w.pos);
     let r = w.watch.run().await;
-    assert_eq!(r.failing, [s1001.clone()]);
+    assert_eq!(r.failing, std::slice::from_ref(&s1001));
     assert!(r.paused.is_empty() && w.bus.events().is_empty());
     assert_eq!(status_of(&w, "S1001").0, StoreStatus::Open);
 
@@ -102,7 +102,7 @@ async fn a_store_whose_pos_stays_down_is_paused_then_resumed_when_it_answers() {
     w.clock.advance(Duration::minutes(1));
     down(&w.pos);
     let r = w.watch.run().await;
-    assert_eq!(r.paused, [s1001.clone()]);
+    assert_eq!(r.paused, std::slice::from_ref(&s1001));
     assert_eq!(
         status_of(&w, "S1001"),
         (StoreStatus::Paused, Some(POS_UNREACHABLE.to_owned()))
@@ -113,14 +113,14 @@ async fn a_store_whose_pos_stays_down_is_paused_then_resumed_when_it_answers() {
     // Down again at the next run: already paused; its pause announced again.
     down(&w.pos);
     let r = w.watch.run().await;
-    assert_eq!(r.failing, [s1001.clone()]);
+    assert_eq!(r.failing, std::slice::from_ref(&s1001));
     assert!(r.paused.is_empty());
     assert_eq!(w.bus.detail_types(), ["Store Paused", "Store Paused"]);
 
     // The POS answers the probe (no order under the probe's key): resumed, record gone.
     let r = w.watch.run().await;
-    assert_eq!(r.resumed, [s1001.clone()]);
-    assert_eq!(r.recovered, [s1001.clone()]);
+    assert_eq!(r.resumed, std::slice::from_ref(&s1001));
+    assert_eq!(r.recovered, std::slice::from_ref(&s1001));
     assert_eq!(status_of(&w, "S1001"), (StoreStatus::Open, None));
     assert_eq!(
         w.bus.detail_types(),
@@ -153,7 +153,7 @@ async fn a_managers_pause_is_never_lifted_by_the_watch_and_a_refusing_pos_counts
         status: Some(403),
     }]);
     let r = w.watch.run().await;
-    assert_eq!(r.recovered, [s1002.clone()]);
+    assert_eq!(r.recovered, std::slice::from_ref(&s1002));
     assert!(r.resumed.is_empty());
     assert_eq!(
         status_of(&w, "S1002"),
@@ -173,7 +173,7 @@ async fn a_store_paused_or_closed_otherwise_is_not_paused_and_a_failed_read_is_r
         .unwrap();
     down(&w.pos);
     let r = w.watch.run().await;
-    assert_eq!(r.failing, [s1003.clone()]);
+    assert_eq!(r.failing, std::slice::from_ref(&s1003));
     assert!(r.paused.is_empty() && w.bus.events().is_empty());
 
     w.health.fail_with("throttled");
