@@ -188,8 +188,8 @@ pub mod vars {
     /// The POS health table: the stores whose POS is failing (`pipeline::ports::PosHealth`).
     pub const POS_HEALTH_TABLE: &str = "POS_HEALTH_TABLE";
     /// How long a store's POS may fail before the sweeper's watch pauses the store with its
-    /// partners (minutes, default 10; `pipeline::usecases::pos_watch`).
-    pub const POS_PAUSE_AFTER_MINUTES: &str = "POS_PAUSE_AFTER_MINUTES";
+    /// partners (seconds, default 600; `pipeline::usecases::pos_watch`).
+    pub const POS_PAUSE_AFTER_SECONDS: &str = "POS_PAUSE_AFTER_SECONDS";
 
     /// Every variable the functions read.
     pub const ALL: [&str; 31] = [
@@ -223,7 +223,7 @@ pub mod vars {
         ORDER_HOLD_WORKFLOW_ARN,
         SWEEP_GRACE_MINUTES,
         POS_HEALTH_TABLE,
-        POS_PAUSE_AFTER_MINUTES,
+        POS_PAUSE_AFTER_SECONDS,
     ];
 }
 

@@ -651,12 +651,12 @@ pub async fn sweeper(
         });
     }
     let pause_after =
-        env.parsed_or::<i64>(vars::POS_PAUSE_AFTER_MINUTES, POS_PAUSE_AFTER_MINUTES)?;
+        env.parsed_or::<i64>(vars::POS_PAUSE_AFTER_SECONDS, POS_PAUSE_AFTER_SECONDS)?;
     if pause_after < 1 {
         return Err(ConfigError::Invalid {
-            name: vars::POS_PAUSE_AFTER_MINUTES,
+            name: vars::POS_PAUSE_AFTER_SECONDS,
             value: pause_after.to_string(),
-            why: "must be at least 1 minute".to_owned(),
+            why: "must be at least 1 second".to_owned(),
         });
     }
     // The watch reads each store's status where the administration writes it (in memory,
@@ -686,7 +686,7 @@ pub async fn sweeper(
             catalog,
             administration,
             clock: backend.clock(),
-            pause_after: chrono::Duration::minutes(pause_after),
+            pause_after: chrono::Duration::seconds(pause_after),
         },
     })
 }
@@ -695,8 +695,8 @@ pub async fn sweeper(
 /// the pause's threshold, far above a busy store's rate of failed calls.
 pub const POS_HEALTH_WRITE_EVERY_SECONDS: i64 = 30;
 
-/// The default of [`vars::POS_PAUSE_AFTER_MINUTES`].
-pub const POS_PAUSE_AFTER_MINUTES: i64 = 10;
+/// The default of [`vars::POS_PAUSE_AFTER_SECONDS`]: ten minutes.
+pub const POS_PAUSE_AFTER_SECONDS: i64 = 600;
 
 /// The adapt-order use case.
 pub async fn adapt(env: &Env, backend: &Backend) -> Result<Adapt, ConfigError> {

@@ -42,11 +42,20 @@ impl PeakPlan {
         (self.minutes * 2.0).ceil().max(2.0) as u32
     }
 
+    /// How long the POS may fail before its stores are paused in the run, seconds: half the
+    /// outage, so that the run shows a pause and the resume after it (on AWS ten minutes, the
+    /// template's default; an outage here is minutes, not hours).
+    pub fn pos_pause_after_seconds(&self) -> u32 {
+        (self.outage_minutes * 30.0).ceil().max(1.0) as u32
+    }
+
     /// The run's settings (no outage when `outage_minutes` is not above 0).
     pub fn settings(&self, seed: u64) -> Settings {
         let minutes = |m: f64| Duration::from_secs_f64((m * 60.0).max(0.0));
         Settings {
             sweep_grace_minutes: Some(self.sweep_grace_minutes()),
+            pos_pause_after_seconds: (self.outage_minutes > 0.0)
+                .then(|| self.pos_pause_after_seconds()),
             ..Settings::peak(
                 self.orders(),
                 seed,
@@ -101,10 +110,12 @@ mod tests {
         );
         assert!(!s.disruptions && s.fault_rate == 0.0);
         assert_eq!(s.sweep_grace_minutes, Some(20));
+        assert_eq!(s.pos_pause_after_seconds, Some(300), "half the outage");
         let calm = PeakPlan {
             outage_minutes: 0.0,
             ..p
         };
         assert_eq!(calm.settings(7).pos_outage, None);
+        assert_eq!(calm.settings(7).pos_pause_after_seconds, None);
     }
 }

@@ -65,6 +65,11 @@ pub struct Settings {
     /// record made and nothing else) and run the sweeper with this grace, minutes (the
     /// template's `SweepGraceMinutes`): the run shows the sweeper ending it, and no other.
     pub sweep_grace_minutes: Option<u32>,
+    /// The template's `PosPauseAfterSeconds` for the run: a POS outage longer than this (and
+    /// a sweeper run) pauses the stores with their partners; their orders meanwhile are
+    /// refused (`StorePaused`), which the verdict justifies from the partners' own records of
+    /// the pause.
+    pub pos_pause_after_seconds: Option<u32>,
 }
 
 impl Settings {
@@ -83,6 +88,7 @@ impl Settings {
             pos_outage: None,
             disruptions: true,
             sweep_grace_minutes: None,
+            pos_pause_after_seconds: None,
         }
     }
 
@@ -371,6 +377,27 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
     let mut records = collect(&cloud, facts, &kills, restart).await?;
+    // A pause is due when the outage outlasts the threshold by more than a few sweeper
+    // periods (every five minutes, at the time scale).
+    records.pause_expected =
+        s.pos_outage
+            .zip(s.pos_pause_after_seconds)
+            .is_some_and(|((_, length), after)| {
+                length.as_secs_f64() >= f64::from(after) + 3.0 * 300.0 / cloud.time_scale.factor()
+            });
+    // What the partners were told of stores, by their own records.
+    let store_statuses = (
+        records
+            .store_statuses
+            .iter()
+            .filter(|(_, s)| !s.online)
+            .count(),
+        records
+            .store_statuses
+            .iter()
+            .filter(|(_, s)| s.online)
+            .count(),
+    );
     let swept = records
         .executions
         .iter()
@@ -542,6 +569,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         cost_per_million,
         demand,
         swept,
+        store_statuses,
     })
 }
 

@@ -179,8 +179,16 @@ pub(super) async fn collect(
         })
         .collect();
     let mut partners = Vec::new();
+    let mut store_statuses = Vec::new();
     for (p, sim) in &cloud.partners {
         partners.extend(sim.ledger.entries().await.into_iter().map(|s| (*p, s)));
+        store_statuses.extend(
+            sim.ledger
+                .store_statuses()
+                .await
+                .into_iter()
+                .map(|s| (*p, s)),
+        );
     }
     let mut executions = Vec::new();
     for run in cloud.runs().await {
@@ -218,5 +226,8 @@ pub(super) async fn collect(
         executions,
         dead_letters,
         time_scale: cloud.time_scale.factor(),
+        store_statuses,
+        // The run's plan says (`run`).
+        pause_expected: false,
     })
 }

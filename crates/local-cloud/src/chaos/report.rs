@@ -62,6 +62,10 @@ pub struct Report {
     pub demand: crate::capacity::Demand,
     /// Orders the sweeper re-drove (a `sweep-` execution ran for each).
     pub swept: usize,
+    /// Store statuses the partners were told, by their records: (paused, resumed). A POS
+    /// down past `PosPauseAfterSeconds` pauses its stores, and its answering again resumes
+    /// them (`pipeline::usecases::pos_watch`).
+    pub store_statuses: (usize, usize),
 }
 
 impl std::fmt::Display for Report {
@@ -195,6 +199,13 @@ impl std::fmt::Display for Report {
             "stranded    {} orders not ended past their bound; the sweeper ended {}",
             self.stranded, self.swept
         )?;
+        if self.store_statuses != (0, 0) {
+            writeln!(
+                f,
+                "stores      partners told a store paused {} times and resumed {} times (their records)",
+                self.store_statuses.0, self.store_statuses.1
+            )?;
+        }
         if self.violations.is_empty() {
             writeln!(f, "violations  0: every order kept every promise")?;
         } else {

@@ -24,6 +24,10 @@ pub(crate) async fn reconciled(
         opts.parameter_overrides
             .insert("SweepGraceMinutes".to_owned(), minutes.to_string());
     }
+    if let Some(seconds) = settings.pos_pause_after_seconds {
+        opts.parameter_overrides
+            .insert("PosPauseAfterSeconds".to_owned(), seconds.to_string());
+    }
     opts.state_dir = root.join(format!("target/local-cloud-{stage}/{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&opts.state_dir);
     opts.persist = settings.crash_dynamodb || opts.persist;

@@ -38,7 +38,11 @@ pub fn check_shares(r: &Records) -> Vec<Violation> {
     for o in r.orders.iter().filter(|o| !o.stranded) {
         let entry = by.entry(o.scenario).or_default();
         entry.0 += 1;
-        if r.table.get(&o.order_id).and_then(status_of) != Some(planned_ending(o.scenario)) {
+        let ended = r.table.get(&o.order_id).and_then(status_of);
+        // Refused while its store was paused for its POS: the pause's doing, as planned.
+        let paused =
+            ended == Some(OrderStatus::Rejected) && super::pauses::refused_while_paused(r, o);
+        if ended != Some(planned_ending(o.scenario)) && !paused {
             entry.1 += 1;
         }
     }

@@ -8,6 +8,7 @@
 
 pub mod floors;
 pub mod justify;
+pub mod pauses;
 pub mod work;
 
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::plan::Scenario;
-use crate::sim::partner::{Statement, Told};
+use crate::sim::partner::{Statement, StoreStatement, Told};
 
 /// The statuses an order may end in.
 pub const ENDINGS: [OrderStatus; 4] = [
@@ -133,6 +134,11 @@ pub struct Records {
     pub injections: Vec<justify::Injection>,
     /// The states that claim an order and adapt it, from the workflows' definitions.
     pub work: work::WorkStates,
+    /// Each partner simulator's record of the store statuses it was told, oldest first.
+    pub store_statuses: Vec<(Partner, StoreStatement)>,
+    /// Whether the run's POS stayed down long enough for its stores to be paused
+    /// ([`pauses::check_pauses`]).
+    pub pause_expected: bool,
 }
 
 /// A broken promise.
@@ -140,7 +146,7 @@ pub struct Records {
 pub struct Violation {
     /// The order (`-` when none can be named).
     pub order: String,
-    /// The invariant's number (1 to 10, as docs/testing.md lists them).
+    /// The invariant's number (1 to 11, as docs/testing.md lists them).
     pub invariant: u8,
     /// What is wrong, with the records that show it.
     pub what: String,
@@ -303,7 +309,8 @@ pub fn check(r: &Records) -> Vec<Violation> {
                 "the partner heard an accept after a cancellation".to_owned(),
             );
         }
-        // What the scenario allows, whatever the table says.
+        // What the scenario allows, whatever the table says; and any order refused while its
+        // store was paused with its partners, by the partners' records.
         let allowed: &[OrderStatus] = match o.scenario {
             Scenario::Invalid => &[OrderStatus::Rejected, OrderStatus::Failed],
             s if s.cancelled() => &[OrderStatus::Cancelled, OrderStatus::Failed],
@@ -312,6 +319,7 @@ pub fn check(r: &Records) -> Vec<Violation> {
         if let Some(s) = status
             && ENDINGS.contains(&s)
             && !allowed.contains(&s)
+            && !(s == OrderStatus::Rejected && pauses::refused_while_paused(r, o))
         {
             v(id, 3, format!("a {} order ended {s}", o.scenario.name()));
         }
@@ -543,6 +551,7 @@ pub fn check(r: &Records) -> Vec<Violation> {
         }
     }
     out.extend(floors::check_shares(r));
+    out.extend(pauses::check_pauses(r));
     out
 }
 
@@ -653,6 +662,8 @@ pub(super) mod tests {
                 dedup: BTreeSet::from(["Dedup".to_owned()]),
                 adapt: BTreeSet::from(["Adapt".to_owned()]),
             },
+            store_statuses: vec![],
+            pause_expected: false,
         }
     }
 

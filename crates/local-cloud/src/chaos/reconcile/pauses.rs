@@ -1,0 +1,230 @@
+//! Stores paused for their POS, from the partners' own records: a POS that stays down past
+//! the template's `PosPauseAfterSeconds` has its stores paused with their partners by the
+//! sweeper's POS watch, and resumed when it answers again (`pipeline::usecases::pos_watch`).
+//! Two checks read the partner simulators' ledgers of store statuses (what each partner was
+//! told, never the pipeline's report):
+//!
+//! * a valid order refused (`Rejected`) is justified only while its store was paused with its
+//!   partners: a pause told before the refusal (give or take [`PAUSE_SLACK_SECONDS`]) and no
+//!   resume told between them;
+//! * invariant 11: a run whose POS stayed down long enough shows a store paused and then
+//!   resumed.
+//!
+//! A pause is the chain store's, told to every partner that publishes a store status call
+//! (Grubhub publishes none), so any partner's record of it counts for the store's orders of
+//! every partner.
+
+use chrono::{DateTime, Duration, Utc};
+use order_domain::{Catalog, Partner, StoreId};
+
+use super::{OrderFacts, Records, Violation};
+use crate::sim::partner::{StoreStatement, Told};
+
+/// How far a refusal may precede the partners' record of its store's pause, or follow the
+/// record of its resume, seconds: the catalogue change reaches accept-order's cache (a second
+/// here) before store-status has told the partners through the bus, and a resume reaches the
+/// partners a moment before every cache has it.
+pub const PAUSE_SLACK_SECONDS: i64 = 10;
+
+/// Each partner's id for the chain store `store`, from the repository's catalogue (the one
+/// the local cloud loads).
+fn partner_stores(store: &str) -> Vec<(Partner, String)> {
+    let (Ok(catalog), Ok(id)) = (Catalog::embedded(), StoreId::parse(store)) else {
+        return Vec::new();
+    };
+    catalog
+        .store(&id)
+        .map(|s| {
+            s.partner_store_ids
+                .iter()
+                .map(|(p, id)| (*p, id.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The store statuses told about chain store `store`, oldest first.
+fn told_about<'a>(r: &'a Records, store: &str) -> Vec<&'a StoreStatement> {
+    let ids = partner_stores(store);
+    let mut told: Vec<&StoreStatement> = r
+        .store_statuses
+        .iter()
+        .filter(|(p, s)| ids.iter().any(|(q, id)| q == p && *id == s.store))
+        .map(|(_, s)| s)
+        .collect();
+    told.sort_by_key(|s| s.at);
+    told
+}
+
+/// Whether `at` falls while the statements say the store was paused, with the slack.
+fn paused_at(told: &[&StoreStatement], at: DateTime<Utc>) -> bool {
+    let slack = Duration::seconds(PAUSE_SLACK_SECONDS);
+    told.iter().any(|pause| {
+        !pause.online
+            && pause.at <= at + slack
+            && !told
+                .iter()
+                .any(|resume| resume.online && resume.at > pause.at && resume.at < at - slack)
+    })
+}
+
+/// Whether order `o` was refused while its store was paused with its partners: its partner's
+/// record of the refusal, its store from the orders table, the pause from the partners'
+/// records.
+pub fn refused_while_paused(r: &Records, o: &OrderFacts) -> bool {
+    let Some(store) = r
+        .table
+        .get(&o.order_id)
+        .and_then(|item| item["storeId"].as_str())
+    else {
+        return false;
+    };
+    let Some(refused) = r
+        .partners
+        .iter()
+        .find(|(p, s)| {
+            *p == o.partner && s.order == o.partner_order_id && s.told == Told::Deny && s.applied
+        })
+        .map(|(_, s)| s.at)
+    else {
+        return false;
+    };
+    paused_at(&told_about(r, store), refused)
+}
+
+/// Invariant 11: when the run's POS stayed down past the pause threshold, some partner was
+/// told a store paused, and later told it resumed.
+pub fn check_pauses(r: &Records) -> Vec<Violation> {
+    if !r.pause_expected {
+        return Vec::new();
+    }
+    let paused = r.store_statuses.iter().find(|(_, s)| !s.online);
+    let what = match paused {
+        None => {
+            "the POS stayed down past PosPauseAfterSeconds, but no partner was told a store paused"
+        }
+        Some((p, pause)) => {
+            let resumed = r
+                .store_statuses
+                .iter()
+                .any(|(q, s)| q == p && s.store == pause.store && s.online && s.at > pause.at);
+            if resumed {
+                return Vec::new();
+            }
+            "a store was paused for its POS, but its partners were never told it resumed"
+        }
+    };
+    vec![Violation {
+        order: "-".to_owned(),
+        invariant: 11,
+        what: what.to_owned(),
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::good;
+    use super::*;
+    use crate::chaos::plan::Scenario;
+    use crate::sim::partner::Statement;
+    use serde_json::json;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn told(partner: Partner, store: &str, online: bool, s: i64) -> (Partner, StoreStatement) {
+        (
+            partner,
+            StoreStatement {
+                store: store.to_owned(),
+                online,
+                reason: None,
+                until: None,
+                at: at(s),
+            },
+        )
+    }
+
+    /// A valid order of S1001 refused by its partner at `refused_at`.
+    fn refused(refused_at: i64) -> Records {
+        let mut r = good();
+        let o = &mut r.orders[0];
+        o.scenario = Scenario::Immediate;
+        let (partner, partner_order_id) = (o.partner, o.partner_order_id.clone());
+        r.table.insert(
+            o.order_id.clone(),
+            json!({ "status": "Rejected", "storeId": "S1001" }),
+        );
+        r.partners = vec![(
+            partner,
+            Statement {
+                order: partner_order_id,
+                told: Told::Deny,
+                applied: true,
+                ready_at: None,
+                at: at(refused_at),
+            },
+        )];
+        r
+    }
+
+    fn uber_s1001() -> String {
+        partner_stores("S1001")
+            .into_iter()
+            .find(|(p, _)| *p == Partner::UberEats)
+            .map(|(_, id)| id)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_refusal_is_justified_only_inside_a_pause_the_partners_were_told() {
+        let store = uber_s1001();
+        // Told paused at 100 and resumed at 200, by Uber Eats' records.
+        let statuses = vec![
+            told(Partner::UberEats, &store, false, 100),
+            told(Partner::UberEats, &store, true, 200),
+        ];
+        for (refused_at, justified) in [
+            (50, false),  // before the pause
+            (95, true),   // a moment before the partners heard it
+            (150, true),  // inside
+            (205, true),  // a cache a moment behind the resume
+            (260, false), // long after the resume
+        ] {
+            let mut r = refused(refused_at);
+            r.store_statuses = statuses.clone();
+            assert_eq!(
+                refused_while_paused(&r, &r.orders[0]),
+                justified,
+                "refused at {refused_at}"
+            );
+        }
+        // Another store's pause justifies nothing.
+        let mut r = refused(150);
+        r.store_statuses = vec![told(Partner::UberEats, "another-store", false, 100)];
+        assert!(!refused_while_paused(&r, &r.orders[0]));
+        // Nor does a pause with no refusal on the partner's record.
+        let mut r = refused(150);
+        r.store_statuses = statuses;
+        r.partners.clear();
+        assert!(!refused_while_paused(&r, &r.orders[0]));
+    }
+
+    #[test]
+    fn a_long_outage_must_show_a_pause_and_its_resume() {
+        let store = uber_s1001();
+        let mut r = good();
+        assert!(check_pauses(&r).is_empty(), "no pause expected");
+        r.pause_expected = true;
+        let v = check_pauses(&r);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].invariant, 11);
+        assert!(v[0].what.contains("no partner was told"), "{v:?}");
+        r.store_statuses = vec![told(Partner::UberEats, &store, false, 100)];
+        assert!(check_pauses(&r)[0].what.contains("never told it resumed"));
+        r.store_statuses
+            .push(told(Partner::UberEats, &store, true, 200));
+        assert!(check_pauses(&r).is_empty());
+    }
+}
