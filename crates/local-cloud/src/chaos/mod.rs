@@ -761,6 +761,7 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
         order_id: prepared.order_id,
         partner: p.partner,
         partner_order_id: prepared.partner_order_id,
+        store_id: plan::STORE.to_owned(),
         scenario: p.scenario,
         first_sent,
         ended,

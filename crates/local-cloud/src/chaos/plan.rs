@@ -148,6 +148,9 @@ pub struct Planned {
     pub stranded: bool,
 }
 
+/// The store every sample the run sends is made at.
+pub const STORE: &str = "S1001";
+
 /// The preparation time of store S1001, where every sample the run sends is made, as the
 /// catalogue (`crates/domain/catalog/catalog.json`) sets it: written here, so the verdict
 /// expects each hold from what was sent rather than from the release time the pipeline

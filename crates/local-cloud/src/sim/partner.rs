@@ -166,7 +166,10 @@ impl PartnerLedger {
     }
 
     /// Records `told` for `order`; a final answer that contradicts the one the partner already
-    /// has is refused with `409`, as a partner keeps the first.
+    /// has is refused with `409`, as a partner keeps the first, and so is an accept of an
+    /// order already cancelled: a partner does not take back a cancellation because an
+    /// accept arrived late (a request a slow partner carries out after its caller gave up,
+    /// as it would on the internet).
     async fn tell(&self, order: &str, told: Told) -> Response {
         self.tell_ready(order, told, None).await
     }
@@ -183,10 +186,13 @@ impl PartnerLedger {
             .iter()
             .find(|e| e.order == order && e.applied && e.told != Told::Cancel)
             .map(|e| e.told);
+        let cancelled = entries
+            .iter()
+            .any(|e| e.order == order && e.applied && e.told == Told::Cancel);
         let applied = !matches!(
             (told, first_answer),
             (Told::Accept, Some(Told::Deny)) | (Told::Deny, Some(Told::Accept))
-        );
+        ) && !(told == Told::Accept && cancelled);
         entries.push(Statement {
             order: order.to_owned(),
             told,
@@ -635,6 +641,50 @@ mod tests {
                 ("u-2".to_owned(), Told::Deny, true),
                 ("u-3".to_owned(), Told::Accept, true),
                 ("u-3".to_owned(), Told::Cancel, true),
+            ]
+        );
+    }
+
+    /// Issue 25's 10,000-order run: an accept the app's API carried out late (after its caller
+    /// had timed out and the order had been cancelled) was taken, so the partner had an order
+    /// cancelled and then accepted. A partner keeps a cancellation: the late accept is refused
+    /// (409, not applied); a deny then changes nothing either way.
+    #[tokio::test]
+    async fn an_accept_of_an_order_already_cancelled_is_refused() {
+        let (base, ledger) = serve(Partner::ChainApp).await;
+        let http = crate::loopback_client();
+        let call = |id: &str, what: &str, body: Value| {
+            let request = http
+                .post(format!("{base}/api/orders/{id}/{what}"))
+                .bearer_auth("tok")
+                .json(&body)
+                .send();
+            async move { request.await.unwrap().status() }
+        };
+        assert_eq!(
+            call("a-1", "cancel", json!({ "reason": "customer" })).await,
+            200
+        );
+        assert_eq!(call("a-1", "accept", json!({})).await, 409);
+        // Accepted first, then cancelled: both taken (a store may cancel what it accepted).
+        assert_eq!(call("a-2", "accept", json!({})).await, 200);
+        assert_eq!(
+            call("a-2", "cancel", json!({ "reason": "customer" })).await,
+            200
+        );
+        let told: Vec<(String, Told, bool)> = ledger
+            .entries()
+            .await
+            .into_iter()
+            .map(|s| (s.order, s.told, s.applied))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("a-1".to_owned(), Told::Cancel, true),
+                ("a-1".to_owned(), Told::Accept, false),
+                ("a-2".to_owned(), Told::Accept, true),
+                ("a-2".to_owned(), Told::Cancel, true),
             ]
         );
     }

@@ -145,6 +145,7 @@ mod tests {
             order_id: format!("{}.{id}", partner.as_str()),
             partner,
             partner_order_id: id.to_owned(),
+            store_id: "S1001".to_owned(),
             scenario: crate::chaos::plan::Scenario::Immediate,
             first_sent: from,
             ended: Some(to),

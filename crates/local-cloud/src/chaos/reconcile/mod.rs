@@ -63,6 +63,8 @@ pub struct OrderFacts {
     pub partner: Partner,
     /// The partner's id.
     pub partner_order_id: String,
+    /// The chain's store the order is for, as the run sent it.
+    pub store_id: String,
     /// What kind of order.
     pub scenario: Scenario,
     /// When its first webhook was sent.
@@ -634,6 +636,7 @@ pub(super) mod tests {
                 order_id: ID.to_owned(),
                 partner: Partner::ChainApp,
                 partner_order_id: "A-1".to_owned(),
+                store_id: "S1001".to_owned(),
                 scenario: Scenario::Immediate,
                 first_sent: 100.0,
                 ended: Some(101.0),

@@ -69,16 +69,8 @@ fn paused_at(told: &[&StoreStatement], at: DateTime<Utc>) -> bool {
 }
 
 /// Whether order `o` was refused while its store was paused with its partners: its partner's
-/// record of the refusal, its store from the orders table, the pause from the partners'
-/// records.
+/// record of the refusal, its store as the run sent it, the pause from the partners' records.
 pub fn refused_while_paused(r: &Records, o: &OrderFacts) -> bool {
-    let Some(store) = r
-        .table
-        .get(&o.order_id)
-        .and_then(|item| item["storeId"].as_str())
-    else {
-        return false;
-    };
     let Some(refused) = r
         .partners
         .iter()
@@ -89,7 +81,7 @@ pub fn refused_while_paused(r: &Records, o: &OrderFacts) -> bool {
     else {
         return false;
     };
-    paused_at(&told_about(r, store), refused)
+    paused_at(&told_about(r, &o.store_id), refused)
 }
 
 /// Invariant 11: when the run's POS stayed down past the pause threshold, some partner was
@@ -152,10 +144,8 @@ mod tests {
         let o = &mut r.orders[0];
         o.scenario = Scenario::Immediate;
         let (partner, partner_order_id) = (o.partner, o.partner_order_id.clone());
-        r.table.insert(
-            o.order_id.clone(),
-            json!({ "status": "Rejected", "storeId": "S1001" }),
-        );
+        r.table
+            .insert(o.order_id.clone(), json!({ "status": "Rejected" }));
         r.partners = vec![(
             partner,
             Statement {
@@ -203,6 +193,10 @@ mod tests {
         // Another store's pause justifies nothing.
         let mut r = refused(150);
         r.store_statuses = vec![told(Partner::UberEats, "another-store", false, 100)];
+        assert!(!refused_while_paused(&r, &r.orders[0]));
+        let mut r = refused(150);
+        r.store_statuses = statuses.clone();
+        r.orders[0].store_id = "S2001".to_owned();
         assert!(!refused_while_paused(&r, &r.orders[0]));
         // Nor does a pause with no refusal on the partner's record.
         let mut r = refused(150);
