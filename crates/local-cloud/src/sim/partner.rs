@@ -189,10 +189,11 @@ impl PartnerLedger {
         let cancelled = entries
             .iter()
             .any(|e| e.order == order && e.applied && e.told == Told::Cancel);
-        let applied = !matches!(
+        let contradicts = matches!(
             (told, first_answer),
             (Told::Accept, Some(Told::Deny)) | (Told::Deny, Some(Told::Accept))
-        ) && !(told == Told::Accept && cancelled);
+        );
+        let applied = !contradicts && (told != Told::Accept || !cancelled);
         entries.push(Statement {
             order: order.to_owned(),
             told,
