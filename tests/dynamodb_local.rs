@@ -1214,9 +1214,24 @@ async fn a_failing_pos_is_recorded_from_its_first_failure_and_cleared_when_it_an
         "the first time stays"
     );
     assert_eq!(health.failed(&s2, later).await.unwrap(), later);
+    let failing = |store: &order_domain::StoreId, since, paused| pipeline::ports::FailingPos {
+        store: store.clone(),
+        since,
+        paused,
+    };
     assert_eq!(
         health.failing().await.unwrap(),
-        [(s1.clone(), t0), (s2.clone(), later)]
+        [failing(&s1, t0, false), failing(&s2, later, false)]
+    );
+    // The watch remembers its pause in the record; a record that is gone stays gone.
+    health.paused(&s1).await.unwrap();
+    health
+        .paused(&order_domain::StoreId::parse("S1002").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        health.failing().await.unwrap(),
+        [failing(&s1, t0, true), failing(&s2, later, false)]
     );
     let item = c
         .get_item()
@@ -1242,5 +1257,8 @@ async fn a_failing_pos_is_recorded_from_its_first_failure_and_cleared_when_it_an
     );
     health.answered(&s1).await.unwrap();
     health.answered(&s1).await.unwrap();
-    assert_eq!(health.failing().await.unwrap(), [(s2, later)]);
+    assert_eq!(
+        health.failing().await.unwrap(),
+        [failing(&s2, later, false)]
+    );
 }

@@ -28,6 +28,11 @@ pub const IAM_ACTIONS: &[&str] = &[
     "dynamodb:UpdateItem",
 ];
 
+/// The IAM actions a pause or resume ([`set_pause`]) needs, on the stores table only: it
+/// reads the store's document and writes it back on condition. A role that only pauses and
+/// resumes (the sweeper's POS watch) gets these, not [`IAM_ACTIONS`].
+pub const PAUSE_IAM_ACTIONS: &[&str] = &["dynamodb:GetItem", "dynamodb:PutItem"];
+
 /// The largest menu [`publish_menu`] takes, bytes of JSON: DynamoDB's 400 KB item limit less
 /// room for the key and attribute names.
 pub const MAX_MENU_BYTES: usize = 390 * 1024;

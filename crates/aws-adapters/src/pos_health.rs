@@ -1,13 +1,13 @@
-//! The POS health table: one item per store whose POS is failing (`storeId`, `sinceMs`, and
-//! `expiresAt` a day after the last failure), removed when the POS answers the sweeper's
-//! probe. Sparse by design: it holds only the stores failing now, so the watch reads it whole.
+//! The POS health table: one item per store whose POS is failing (`storeId`, `sinceMs`,
+//! `pausedByWatch` once the watch paused the store, and `expiresAt` a day after the last
+//! failure or failed probe), removed when the POS answers the sweeper's probe. Sparse by design: it holds only the stores failing now, so the watch reads it whole.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, TimeDelta, Utc};
 use order_domain::StoreId;
-use pipeline::ports::{PosHealth, RepoError};
+use pipeline::ports::{FailingPos, PosHealth, RepoError};
 
 use crate::attr::{AttrError, Item, get_n, n, parse, s};
 use crate::repo_error as err;
@@ -21,6 +21,9 @@ const KEEP_AFTER_FAILURE: TimeDelta = TimeDelta::days(1);
 /// The attribute holding since when the POS has been failing (epoch milliseconds).
 const SINCE_ATTR: &str = "sinceMs";
 
+/// The attribute set once the watch paused the store.
+const PAUSED_ATTR: &str = "pausedByWatch";
+
 /// The POS health table.
 #[derive(Debug, Clone)]
 pub struct DynamoPosHealth {
@@ -31,9 +34,13 @@ pub struct DynamoPosHealth {
 impl DynamoPosHealth {
     /// The IAM actions `pos` and `release-order` need: recording failures only.
     pub const RECORDER_IAM_ACTIONS: &'static [&'static str] = &["dynamodb:UpdateItem"];
-    /// The IAM actions the sweeper's watch needs: reading every record and removing one.
-    pub const WATCHER_IAM_ACTIONS: &'static [&'static str] =
-        &["dynamodb:DeleteItem", "dynamodb:Scan"];
+    /// The IAM actions the sweeper's watch needs: reading every record, keeping one alive
+    /// or marking it paused, removing one.
+    pub const WATCHER_IAM_ACTIONS: &'static [&'static str] = &[
+        "dynamodb:DeleteItem",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
+    ];
 
     /// The table `table` through `client`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -78,6 +85,33 @@ impl PosHealth for DynamoPosHealth {
             .ok_or_else(|| RepoError::new(OP, "the update returned no item"))
     }
 
+    async fn paused(&self, store: &StoreId) -> Result<(), RepoError> {
+        const OP: &str = "record a store paused for its POS";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(POS_HEALTH_KEY, s(store.as_str()))
+            .update_expression("SET #paused = :yes")
+            .condition_expression("attribute_exists(#key)")
+            .expression_attribute_names("#paused", PAUSED_ATTR)
+            .expression_attribute_names("#key", POS_HEALTH_KEY)
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Gone meanwhile (answered): nothing to remember.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(err(OP, e)),
+        }
+    }
+
     async fn answered(&self, store: &StoreId) -> Result<(), RepoError> {
         self.client
             .delete_item()
@@ -89,7 +123,7 @@ impl PosHealth for DynamoPosHealth {
         Ok(())
     }
 
-    async fn failing(&self) -> Result<Vec<(StoreId, DateTime<Utc>)>, RepoError> {
+    async fn failing(&self) -> Result<Vec<FailingPos>, RepoError> {
         const OP: &str = "read the failing POS";
         let mut found = Vec::new();
         let mut pages = self
@@ -103,7 +137,16 @@ impl PosHealth for DynamoPosHealth {
             let page = page.map_err(|e| err(OP, e))?;
             for item in page.items() {
                 let read = parse::<StoreId>(item, POS_HEALTH_KEY)
-                    .and_then(|store| Ok((store, since(item)?)))
+                    .and_then(|store| {
+                        Ok(FailingPos {
+                            store,
+                            since: since(item)?,
+                            paused: matches!(
+                                item.get(PAUSED_ATTR),
+                                Some(AttributeValue::Bool(true))
+                            ),
+                        })
+                    })
                     .map_err(|e| RepoError::new(OP, format!("stored item is unreadable: {e}")))?;
                 found.push(read);
             }

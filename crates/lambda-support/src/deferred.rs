@@ -59,7 +59,7 @@ impl<T: ?Sized + Send + Sync + 'static> Deferred<T> {
             .cloned()
             .map_err(|why| {
                 ApiError::new(
-                    ErrorKind::Transient,
+                    ErrorKind::NotConfigured,
                     self.service,
                     operation,
                     format!("its client could not be configured: {why}"),
@@ -242,7 +242,8 @@ mod tests {
             })
         });
         let e = d.get("create").await.unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Transient);
+        assert_eq!(e.kind, ErrorKind::NotConfigured);
+        assert!(e.is_transient(), "retried as a transient failure is");
         assert!(e.message.contains("AccessDeniedException"), "{e}");
         assert_eq!(&*d.get("create").await.unwrap(), "client");
         assert_eq!(&*d.get("create").await.unwrap(), "client");

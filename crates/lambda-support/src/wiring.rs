@@ -672,7 +672,27 @@ pub async fn sweeper(
             };
             (administration, catalog)
         }
-        Backend::Aws(_) => (catalog_admin(env, backend).await?, backend.catalog(env)?),
+        Backend::Aws(aws) => {
+            let Some(client) = backend.dynamo() else {
+                unreachable!("an AWS backend has a DynamoDB client")
+            };
+            // Pauses and resumes only: the stores table's read and conditional write.
+            aws.named(
+                aws_adapters::catalog_admin::PAUSE_IAM_ACTIONS,
+                vars::STORES_TABLE,
+            );
+            let admin = Arc::new(aws_adapters::catalog_admin::DynamoCatalogAdmin::new(
+                client,
+                env.required(vars::STORES_TABLE)?,
+                env.required(vars::MENUS_TABLE)?,
+            ));
+            let administration = pipeline::catalog_admin::CatalogAdministration {
+                admin,
+                bus: backend.publisher(env)?,
+                clock: backend.clock(),
+            };
+            (administration, backend.catalog(env)?)
+        }
     };
     Ok(pipeline::usecases::sweep::Sweeper {
         orders: backend.sweep_orders(env)?,

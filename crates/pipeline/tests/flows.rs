@@ -1349,7 +1349,7 @@ async fn a_pos_outage_is_waited_out_until_the_order_can_no_longer_be_made_in_tim
     let failing_since = w.clock.now();
     assert_eq!(
         w.pos_health.records().get(order.store_id.as_str()),
-        Some(&failing_since)
+        Some(&(failing_since, false))
     );
     w.pos.fail_next([down()]);
     w.clock.set(send_by);
@@ -1358,7 +1358,7 @@ async fn a_pos_outage_is_waited_out_until_the_order_can_no_longer_be_made_in_tim
     assert!(w.pos.orders().is_empty());
     assert_eq!(
         w.pos_health.records().get(order.store_id.as_str()),
-        Some(&failing_since)
+        Some(&(failing_since, false))
     );
     let outcome = w
         .conversation()

@@ -8,7 +8,7 @@ use pipeline::usecases::sweep::{SweepReport, Sweeper};
 use serde_json::Value;
 use tracing::Instrument as _;
 
-/// Runs one sweep. A run whose reads or starts failed fails (the function's error metric and
+/// Runs one sweep and the POS watch. A run whose reads, starts or watch steps failed fails (the function's error metric and
 /// EventBridge's retry of the asynchronous invocation), after doing what it could: a sweep is
 /// safe to repeat.
 pub(crate) async fn handle(
@@ -24,9 +24,10 @@ pub(crate) async fn handle(
                 pipeline::ports::RepoError::new(
                     "sweep",
                     format!(
-                        "{} reads or starts failed ({} orders re-driven); the next run tries them again",
+                        "{} reads, starts or POS watch steps failed ({} orders re-driven; {} of the failures the POS watch's, which did not settle those stores); the next run tries them again",
                         report.errors,
-                        report.redriven.len()
+                        report.redriven.len(),
+                        report.pos.errors.len()
                     ),
                 ),
             )));

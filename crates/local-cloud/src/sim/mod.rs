@@ -308,6 +308,9 @@ async fn draw(sim: &Sim, request: &str) -> (Verdict, Duration) {
 
 /// Middleware: authentication, faults and recording around every simulator handler.
 pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Response {
+    // When the request arrived, before any injected delay: what a handler records happened
+    // then from the caller's side, whenever it takes effect.
+    let arrived = chrono::Utc::now();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     if path.starts_with("/_sim/") {
@@ -364,26 +367,38 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
             Verdict::Answer(r) => r,
             Verdict::Late(d) => {
                 tokio::time::sleep(d).await;
-                next.run(Request::from_parts(
-                    parts,
-                    axum::body::Body::from(bytes.clone()),
-                ))
-                .await
+                REQUESTED_AT
+                    .scope(
+                        arrived,
+                        next.run(Request::from_parts(
+                            parts,
+                            axum::body::Body::from(bytes.clone()),
+                        )),
+                    )
+                    .await
             }
             Verdict::Pass => {
-                next.run(Request::from_parts(
-                    parts,
-                    axum::body::Body::from(bytes.clone()),
-                ))
-                .await
+                REQUESTED_AT
+                    .scope(
+                        arrived,
+                        next.run(Request::from_parts(
+                            parts,
+                            axum::body::Body::from(bytes.clone()),
+                        )),
+                    )
+                    .await
             }
             Verdict::LoseAnswer => {
                 answer_lost = true;
-                next.run(Request::from_parts(
-                    parts,
-                    axum::body::Body::from(bytes.clone()),
-                ))
-                .await
+                REQUESTED_AT
+                    .scope(
+                        arrived,
+                        next.run(Request::from_parts(
+                            parts,
+                            axum::body::Body::from(bytes.clone()),
+                        )),
+                    )
+                    .await
             }
         }
     };
@@ -404,6 +419,18 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
             .into_response();
     }
     response
+}
+
+tokio::task_local! {
+    /// When the request being handled arrived at the simulator ([`around`]), for the ledgers.
+    pub static REQUESTED_AT: chrono::DateTime<chrono::Utc>;
+}
+
+/// When the request being handled arrived (now, outside a request).
+pub fn requested_at() -> chrono::DateTime<chrono::Utc> {
+    REQUESTED_AT
+        .try_with(|t| *t)
+        .unwrap_or_else(|_| chrono::Utc::now())
 }
 
 /// `/_sim/faults` (POST to set, GET to read), `/_sim/calls`, `/_sim/reset`.

@@ -63,6 +63,9 @@ pub struct Statement {
     pub ready_at: Option<DateTime<Utc>>,
     /// When it took effect.
     pub at: DateTime<Utc>,
+    /// When the request that told it arrived (before it, for an answer the partner gave
+    /// late).
+    pub requested_at: DateTime<Utc>,
 }
 
 /// A store's status as a partner was told it.
@@ -199,6 +202,7 @@ impl PartnerLedger {
             told,
             applied,
             at: Utc::now(),
+            requested_at: super::requested_at(),
             ready_at,
         });
         if applied {
@@ -206,7 +210,11 @@ impl PartnerLedger {
         } else {
             (
                 StatusCode::CONFLICT,
-                Json(json!({ "error": format!("order {order} already has a different answer") })),
+                Json(json!({ "error": if told == Told::Accept && cancelled {
+                    format!("order {order} is cancelled")
+                } else {
+                    format!("order {order} already has a different answer")
+                } })),
             )
                 .into_response()
         }
@@ -252,6 +260,7 @@ async fn uber_accept(State(s): State<S>, Path(id): Path<String>) -> Response {
             applied: false,
             ready_at: None,
             at: Utc::now(),
+            requested_at: super::requested_at(),
         });
         return (
             StatusCode::CONFLICT,

@@ -11,6 +11,10 @@ pub enum ErrorKind {
     Transient,
     /// 4xx and malformed answers: retrying will not help.
     Permanent,
+    /// The client could not be made (a credential missing or malformed): no call was made,
+    /// so nothing is known of the API. Retried as [`ErrorKind::Transient`] is (the credential
+    /// may be fixed), but never read as the API's answer.
+    NotConfigured,
 }
 
 /// A failed call to a partner or POS API.
@@ -55,7 +59,7 @@ impl ApiError {
 
     /// Whether retrying later may help.
     pub fn is_transient(&self) -> bool {
-        self.kind == ErrorKind::Transient
+        self.kind != ErrorKind::Permanent
     }
 }
 

@@ -11,22 +11,40 @@ use super::*;
 
 /// The stores whose POS failed a call and has not been seen answering since: a record per
 /// such store, made by `pos` when a call fails for want of the POS (unreachable, 5xx,
-/// throttled) and removed by the sweeper's probe when it answers again. A store whose POS
-/// has failed long enough is paused with its partners
-/// ([`crate::usecases::pos_watch`]); a store without a record is presumed well.
+/// throttled), kept alive by the sweeper's failed probes and removed by its probe when the
+/// POS answers again. A store whose POS has failed long enough is paused with its partners
+/// ([`crate::usecases::pos_watch`]), which its record remembers until the resume is
+/// announced; a store without a record is presumed well.
 #[async_trait]
 pub trait PosHealth: Send + Sync {
     /// Records `store`'s POS as failing at `at`, unless it is already recorded failing: the
-    /// time it has been failing since (the first failure's, or `at`).
+    /// time it has been failing since (the first failure's, or `at`). Each call moves the
+    /// record's expiry a day past `at`.
     async fn failed(&self, store: &StoreId, at: DateTime<Utc>) -> Result<DateTime<Utc>, RepoError>;
 
-    /// `store`'s POS answered: its record is removed (nothing if it had none).
+    /// Remembers in `store`'s record that the watch paused the store (a record that is gone
+    /// is left gone).
+    async fn paused(&self, store: &StoreId) -> Result<(), RepoError>;
+
+    /// `store`'s POS answered (and any pause of the watch's was lifted and announced): its
+    /// record is removed (nothing if it had none).
     async fn answered(&self, store: &StoreId) -> Result<(), RepoError>;
 
-    /// Every store recorded failing, with the time since when. The records are few (only the
-    /// stores failing now, each removed when its POS answers or after a day by the table's
-    /// TTL), so this reads them all.
-    async fn failing(&self) -> Result<Vec<(StoreId, DateTime<Utc>)>, RepoError>;
+    /// Every store recorded failing. The records are few (only the stores failing now, each
+    /// removed when its POS answers or a day after its last failure by the table's TTL), so
+    /// this reads them all.
+    async fn failing(&self) -> Result<Vec<FailingPos>, RepoError>;
+}
+
+/// A store recorded failing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FailingPos {
+    /// The store.
+    pub store: StoreId,
+    /// Since when its POS has been failing.
+    pub since: DateTime<Utc>,
+    /// Whether the watch paused the store (and has not yet announced its resume).
+    pub paused: bool,
 }
 
 /// A [`PosHealth`] that records each store's failure at most once per `every` from this
@@ -68,12 +86,16 @@ impl PosHealth for RecordedEvery {
         Ok(since)
     }
 
+    async fn paused(&self, store: &StoreId) -> Result<(), RepoError> {
+        self.inner.paused(store).await
+    }
+
     async fn answered(&self, store: &StoreId) -> Result<(), RepoError> {
         lock(&self.last).remove(store.as_str());
         self.inner.answered(store).await
     }
 
-    async fn failing(&self) -> Result<Vec<(StoreId, DateTime<Utc>)>, RepoError> {
+    async fn failing(&self) -> Result<Vec<FailingPos>, RepoError> {
         self.inner.failing().await
     }
 }
@@ -81,7 +103,7 @@ impl PosHealth for RecordedEvery {
 /// In-memory [`PosHealth`].
 #[derive(Debug, Default)]
 pub struct InMemoryPosHealth {
-    since: Mutex<BTreeMap<String, DateTime<Utc>>>,
+    since: Mutex<BTreeMap<String, (DateTime<Utc>, bool)>>,
     fail: Mutex<Option<String>>,
     writes: std::sync::atomic::AtomicUsize,
 }
@@ -102,8 +124,8 @@ impl InMemoryPosHealth {
         self.writes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// What is recorded now, by store id.
-    pub fn records(&self) -> BTreeMap<String, DateTime<Utc>> {
+    /// What is recorded now, by store id: since when, and whether the watch paused it.
+    pub fn records(&self) -> BTreeMap<String, (DateTime<Utc>, bool)> {
         lock(&self.since).clone()
     }
 
@@ -121,9 +143,18 @@ impl PosHealth for InMemoryPosHealth {
         self.check("recording a failing POS")?;
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(*lock(&self.since)
+        Ok(lock(&self.since)
             .entry(store.as_str().to_owned())
-            .or_insert(at))
+            .or_insert((at, false))
+            .0)
+    }
+
+    async fn paused(&self, store: &StoreId) -> Result<(), RepoError> {
+        self.check("recording a pause")?;
+        if let Some(record) = lock(&self.since).get_mut(store.as_str()) {
+            record.1 = true;
+        }
+        Ok(())
     }
 
     async fn answered(&self, store: &StoreId) -> Result<(), RepoError> {
@@ -132,11 +163,17 @@ impl PosHealth for InMemoryPosHealth {
         Ok(())
     }
 
-    async fn failing(&self) -> Result<Vec<(StoreId, DateTime<Utc>)>, RepoError> {
+    async fn failing(&self) -> Result<Vec<FailingPos>, RepoError> {
         self.check("reading the failing POS")?;
         Ok(lock(&self.since)
             .iter()
-            .filter_map(|(id, at)| StoreId::parse(id).ok().map(|s| (s, *at)))
+            .filter_map(|(id, (since, paused))| {
+                StoreId::parse(id).ok().map(|store| FailingPos {
+                    store,
+                    since: *since,
+                    paused: *paused,
+                })
+            })
             .collect())
     }
 }

@@ -25,7 +25,9 @@ use order_events::BusEvent as _;
 use tracing::{info, warn};
 
 use crate::catalog_admin::{CatalogAdministration, Change, PauseChange};
-use crate::ports::{CatalogSource, Clock, PosApi, PosHealth};
+use sha2::Digest as _;
+
+use crate::ports::{CatalogSource, Clock, ErrorKind, FailingPos, PosApi, PosHealth};
 
 /// The reason a store paused by the watch carries (shown to operators, and in the detail of
 /// the refusals of orders sent meanwhile).
@@ -84,10 +86,13 @@ pub struct PosWatch {
 /// Stores probed at once.
 pub const PROBE_CONCURRENCY: usize = 25;
 
-/// Stores probed in one run, those failing longest first: a probe of a POS that is down
-/// takes up to the POS client's whole retry budget, and a run is bounded by its function's
-/// timeout; the next run takes the rest.
-pub const MAX_PROBES_PER_RUN: usize = 100;
+/// Stores probed in one run: a probe of a POS that is down takes up to the POS client's
+/// whole retry budget (three attempts of 8 s, and a `Retry-After` or two: about 34 s), and a
+/// run is bounded by its function's timeout (180 s, with the sweep before it); the next run
+/// takes the rest. Stores the watch paused go first (a resume is what their customers wait
+/// for), the others in an order that changes every run, so that in a wide outage every store
+/// is probed, paused and cleared in turn.
+pub const MAX_PROBES_PER_RUN: usize = 50;
 
 /// What became of one store.
 enum Settled {
@@ -98,8 +103,8 @@ enum Settled {
 }
 
 impl PosWatch {
-    /// Probes the stores recorded failing ([`MAX_PROBES_PER_RUN`] of them, failing longest
-    /// first, [`PROBE_CONCURRENCY`] at a time) and pauses or resumes each as its POS says.
+    /// Probes the stores recorded failing ([`MAX_PROBES_PER_RUN`] of them,
+    /// [`PROBE_CONCURRENCY`] at a time) and pauses or resumes each as its POS says.
     pub async fn run(&self) -> WatchReport {
         use futures::StreamExt as _;
         let mut report = WatchReport::default();
@@ -110,12 +115,19 @@ impl PosWatch {
                 return report;
             }
         };
-        failing.sort_by_key(|(store, since)| (*since, store.clone()));
+        let now = self.clock.now();
+        // This run's turn: a hash of the store and the run's five-minute window.
+        let window = now.timestamp() / 300;
+        failing.sort_by_cached_key(|f| {
+            let turn: [u8; 32] =
+                sha2::Sha256::digest(format!("{}/{window}", f.store).as_bytes()).into();
+            (!f.paused, turn)
+        });
         failing.truncate(MAX_PROBES_PER_RUN);
         let settled: Vec<(StoreId, Result<Settled, String>)> = futures::stream::iter(failing)
-            .map(|(store, since)| async move {
-                let settled = self.one(&store, since).await;
-                (store, settled)
+            .map(|f| async move {
+                let settled = self.one(&f).await;
+                (f.store, settled)
             })
             .buffer_unordered(PROBE_CONCURRENCY)
             .collect()
@@ -147,17 +159,19 @@ impl PosWatch {
         report
     }
 
-    async fn one(
-        &self,
-        store: &StoreId,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Settled, String> {
+    async fn one(&self, f: &FailingPos) -> Result<Settled, String> {
+        let store = &f.store;
         let answered = match self.pos.find(store, PROBE_KEY).await {
             Ok(_) => true,
+            // No call was made: nothing is known of the POS, so nothing is decided.
+            Err(e) if e.kind == ErrorKind::NotConfigured => {
+                return Err(format!("the POS was not probed: {e}"));
+            }
             Err(e) => !e.is_transient(),
         };
         let catalog = self.catalog.store(store).await.map_err(|e| e.to_string())?;
         let live = catalog.as_ref().and_then(|c| c.store(store));
+        let status = live.map(|s| s.status);
         let paused_by_watch = live.is_some_and(|s| {
             s.status == StoreStatus::Paused
                 && s.pause
@@ -165,7 +179,11 @@ impl PosWatch {
                     .is_some_and(|p| p.reason == POS_UNREACHABLE)
         });
         if answered {
-            if paused_by_watch {
+            // A resume is owed while the watch's pause stands, and also when the watch paused
+            // the store and the store is open again but its record remains: the resume was
+            // made and its announcement may have failed (made again, it is announced again).
+            let resume = paused_by_watch || (f.paused && status == Some(StoreStatus::Open));
+            if resume {
                 self.administration
                     .apply(Change::Resume {
                         store: store.clone(),
@@ -174,19 +192,25 @@ impl PosWatch {
                     .map_err(|e| e.to_string())?;
                 info!(store_id = %store, "the store's POS answers again: resumed with its partners");
             }
-            // Only once the resume is made: a failed resume leaves the record for the next run.
+            // Only once the resume is announced: a failed one leaves the record for the next run.
             self.health
                 .answered(store)
                 .await
                 .map_err(|e| e.to_string())?;
-            return Ok(if paused_by_watch {
+            return Ok(if resume {
                 Settled::Resumed
             } else {
                 Settled::Recovered
             });
         }
-        let open = live.is_some_and(|s| s.status == StoreStatus::Open);
-        let due = open && self.clock.now() - since >= self.pause_after;
+        // Still down: the record is kept alive (a paused store gets no orders whose failures
+        // would), since when it has been failing unchanged.
+        self.health
+            .failed(store, self.clock.now())
+            .await
+            .map_err(|e| e.to_string())?;
+        let due =
+            status == Some(StoreStatus::Open) && self.clock.now() - f.since >= self.pause_after;
         if !due && !paused_by_watch {
             return Ok(Settled::Failing);
         }
@@ -203,8 +227,11 @@ impl PosWatch {
             })
             .await
             .map_err(|e| e.to_string())?;
+        if !f.paused {
+            self.health.paused(store).await.map_err(|e| e.to_string())?;
+        }
         if due {
-            warn!(store_id = %store, failing_since = %since, "the store's POS stays down: paused with its partners");
+            warn!(store_id = %store, failing_since = %f.since, "the store's POS stays down: paused with its partners");
             Ok(Settled::Paused)
         } else {
             Ok(Settled::Failing)

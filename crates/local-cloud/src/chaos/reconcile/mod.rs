@@ -266,7 +266,17 @@ pub fn check(r: &Records) -> Vec<Violation> {
         let count = |t: Told| told.iter().filter(|s| s.applied && s.told == t).count();
         let (accepts, denies, cancels) =
             (count(Told::Accept), count(Told::Deny), count(Told::Cancel));
-        let refused = told.iter().filter(|s| !s.applied).count();
+        let first_cancel = told
+            .iter()
+            .find(|s| s.applied && s.told == Told::Cancel)
+            .map(|s| s.at);
+        // An accept asked for before the cancellation took effect and carried out after it
+        // (a slow partner's) is refused by the partner's own rule, not contradicted by the
+        // pipeline.
+        let late = |s: &Statement| {
+            s.told == Told::Accept && first_cancel.is_some_and(|c| s.requested_at <= c && s.at >= c)
+        };
+        let refused = told.iter().filter(|s| !s.applied && !late(s)).count();
         if refused > 0 {
             v(
                 id,
@@ -296,19 +306,21 @@ pub fn check(r: &Records) -> Vec<Violation> {
                 ),
             );
         }
-        // The order of what it heard: never an accept after a cancellation.
-        let first_cancel = told
-            .iter()
-            .position(|s| s.applied && s.told == Told::Cancel);
-        if let Some(c) = first_cancel
-            && told[c..]
-                .iter()
-                .any(|s| s.applied && s.told == Told::Accept)
+        // The order of what it heard: never an accept after a cancellation. The partner
+        // refuses one (as partners keep a cancellation), so what counts is what the pipeline
+        // asked: an accept whose request arrived after the cancellation took effect (an
+        // accept asked for before it, and carried out late by a slow partner, is the
+        // partner's to refuse).
+        if let Some(cancelled) = first_cancel
+            && told.iter().any(|s| {
+                s.told == Told::Accept
+                    && (s.requested_at > cancelled || s.applied && s.at > cancelled)
+            })
         {
             v(
                 id,
                 3,
-                "the partner heard an accept after a cancellation".to_owned(),
+                "the partner was asked to accept after it was told of a cancellation".to_owned(),
             );
         }
         // What the scenario allows, whatever the table says; and any order refused while its
@@ -620,6 +632,7 @@ pub(super) mod tests {
                 told: t,
                 applied,
                 at: chrono::Utc::now(),
+                requested_at: chrono::Utc::now(),
                 ready_at: None,
             },
         )
@@ -817,6 +830,55 @@ pub(super) mod tests {
         r.table.get_mut(ID).unwrap()["history"] =
             json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "Cancelled"}]);
         assert_eq!(check(&r), vec![]);
+    }
+
+    /// An accept the pipeline asked for after the partner was told of a cancellation breaks
+    /// a promise even though the partner refused it; one asked for before, and carried out
+    /// late by a slow partner (which refuses it), does not.
+    #[test]
+    fn an_accept_asked_after_a_cancellation_is_named_and_a_late_one_is_not() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let statement = |told: Told, applied: bool, requested: i64, at: i64| {
+            (
+                Partner::ChainApp,
+                Statement {
+                    order: "A-1".to_owned(),
+                    told,
+                    applied,
+                    at: t(at),
+                    requested_at: t(requested),
+                    ready_at: None,
+                },
+            )
+        };
+        let cancelled = |partners| {
+            let mut r = held_good();
+            r.orders[0].scenario = Scenario::CancelWhileHeld;
+            r.executions[0].hold.as_mut().unwrap().ended = Some((101.0, "TaskFailed".to_owned()));
+            r.table.get_mut(ID).unwrap()["status"] = json!("Cancelled");
+            r.table.get_mut(ID).unwrap()["history"] = json!([{"status": "Received"}, {"status": "Accepted"}, {"status": "Held"}, {"status": "Cancelled"}]);
+            r.pos.clear();
+            r.partners = partners;
+            r
+        };
+        // Accepted at 10, cancelled at 20; a first attempt asked at 5 lands at 21, refused.
+        let late = cancelled(vec![
+            statement(Told::Accept, true, 10, 10),
+            statement(Told::Cancel, true, 20, 20),
+            statement(Told::Accept, false, 5, 21),
+        ]);
+        assert_eq!(check(&late), vec![]);
+        // Asked at 25, after the cancellation: named, refused or not.
+        let asked_after = cancelled(vec![
+            statement(Told::Accept, true, 10, 10),
+            statement(Told::Cancel, true, 20, 20),
+            statement(Told::Accept, false, 25, 25),
+        ]);
+        assert_eq!(
+            invariants(&asked_after),
+            [3, 3],
+            "a refused answer, asked after the cancellation"
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! * a valid order refused (`Rejected`) is justified only while its store was paused with its
 //!   partners: a pause told before the refusal (give or take [`PAUSE_SLACK_SECONDS`]) and no
 //!   resume told between them;
-//! * invariant 11: a run whose POS stayed down long enough shows a store paused and then
-//!   resumed.
+//! * invariant 11: no store is left paused with a partner at the end of a run, and a run
+//!   whose POS stayed down long enough shows a store paused and then resumed.
 //!
 //! A pause is the chain store's, told to every partner that publishes a store status call
 //! (Grubhub publishes none), so any partner's record of it counts for the store's orders of
@@ -71,6 +71,16 @@ fn paused_at(told: &[&StoreStatement], at: DateTime<Utc>) -> bool {
 /// Whether order `o` was refused while its store was paused with its partners: its partner's
 /// record of the refusal, its store as the run sent it, the pause from the partners' records.
 pub fn refused_while_paused(r: &Records, o: &OrderFacts) -> bool {
+    // Refused for its store's pause (the reason the orders table keeps for a refusal), not
+    // for anything else that happened meanwhile.
+    let for_the_pause = r
+        .table
+        .get(&o.order_id)
+        .and_then(|item| item["reason"].as_str())
+        .is_some_and(|reason| reason.starts_with("StorePaused"));
+    if !for_the_pause {
+        return false;
+    }
     let Some(refused) = r
         .partners
         .iter()
@@ -84,32 +94,40 @@ pub fn refused_while_paused(r: &Records, o: &OrderFacts) -> bool {
     paused_at(&told_about(r, &o.store_id), refused)
 }
 
-/// Invariant 11: when the run's POS stayed down past the pause threshold, some partner was
-/// told a store paused, and later told it resumed.
+/// Invariant 11: no store is left paused with a partner at the end of the run (each
+/// store's last status told is online), and when the run's POS stayed down past the pause
+/// threshold, some partner was told a store paused, and later told it resumed.
 pub fn check_pauses(r: &Records) -> Vec<Violation> {
-    if !r.pause_expected {
+    let mut last: std::collections::BTreeMap<(Partner, &str), &StoreStatement> =
+        std::collections::BTreeMap::new();
+    for (p, s) in &r.store_statuses {
+        let entry = last.entry((*p, s.store.as_str())).or_insert(s);
+        if s.at >= entry.at {
+            *entry = s;
+        }
+    }
+    let left: Vec<Violation> = last
+        .into_iter()
+        .filter(|(_, s)| !s.online)
+        .map(|((p, store), _)| Violation {
+            order: "-".to_owned(),
+            invariant: 11,
+            what: format!("{p} was left showing store {store} paused at the end of the run"),
+        })
+        .collect();
+    if !left.is_empty() || !r.pause_expected {
+        return left;
+    }
+    // Every store's last status is online (checked above): a pause told was resumed.
+    if r.store_statuses.iter().any(|(_, s)| !s.online) {
         return Vec::new();
     }
-    let paused = r.store_statuses.iter().find(|(_, s)| !s.online);
-    let what = match paused {
-        None => {
-            "the POS stayed down past PosPauseAfterSeconds, but no partner was told a store paused"
-        }
-        Some((p, pause)) => {
-            let resumed = r
-                .store_statuses
-                .iter()
-                .any(|(q, s)| q == p && s.store == pause.store && s.online && s.at > pause.at);
-            if resumed {
-                return Vec::new();
-            }
-            "a store was paused for its POS, but its partners were never told it resumed"
-        }
-    };
     vec![Violation {
         order: "-".to_owned(),
         invariant: 11,
-        what: what.to_owned(),
+        what:
+            "the POS stayed down past PosPauseAfterSeconds, but no partner was told a store paused"
+                .to_owned(),
     }]
 }
 
@@ -144,8 +162,10 @@ mod tests {
         let o = &mut r.orders[0];
         o.scenario = Scenario::Immediate;
         let (partner, partner_order_id) = (o.partner, o.partner_order_id.clone());
-        r.table
-            .insert(o.order_id.clone(), json!({ "status": "Rejected" }));
+        r.table.insert(
+            o.order_id.clone(),
+            json!({ "status": "Rejected", "reason": "StorePaused: store S1001 is paused" }),
+        );
         r.partners = vec![(
             partner,
             Statement {
@@ -154,6 +174,7 @@ mod tests {
                 applied: true,
                 ready_at: None,
                 at: at(refused_at),
+                requested_at: at(refused_at),
             },
         )];
         r
@@ -200,8 +221,14 @@ mod tests {
         assert!(!refused_while_paused(&r, &r.orders[0]));
         // Nor does a pause with no refusal on the partner's record.
         let mut r = refused(150);
-        r.store_statuses = statuses;
+        r.store_statuses = statuses.clone();
         r.partners.clear();
+        assert!(!refused_while_paused(&r, &r.orders[0]));
+        // Nor a refusal for another reason, inside the pause.
+        let mut r = refused(150);
+        r.store_statuses = statuses;
+        r.table.get_mut(&r.orders[0].order_id).unwrap()["reason"] =
+            json!("ItemUnavailable: item 86'd");
         assert!(!refused_while_paused(&r, &r.orders[0]));
     }
 
@@ -216,9 +243,18 @@ mod tests {
         assert_eq!(v[0].invariant, 11);
         assert!(v[0].what.contains("no partner was told"), "{v:?}");
         r.store_statuses = vec![told(Partner::UberEats, &store, false, 100)];
-        assert!(check_pauses(&r)[0].what.contains("never told it resumed"));
+        let v = check_pauses(&r);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].what.contains("left showing store"), "{v:?}");
         r.store_statuses
             .push(told(Partner::UberEats, &store, true, 200));
         assert!(check_pauses(&r).is_empty());
+        // Paused again later and never resumed: left paused, whatever came before.
+        r.store_statuses
+            .push(told(Partner::UberEats, &store, false, 300));
+        r.pause_expected = false;
+        let v = check_pauses(&r);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].what.contains("left showing store"), "{v:?}");
     }
 }
