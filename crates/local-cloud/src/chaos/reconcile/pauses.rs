@@ -71,13 +71,18 @@ fn paused_at(told: &[&StoreStatement], at: DateTime<Utc>) -> bool {
 /// Whether order `o` was refused while its store was paused with its partners: its partner's
 /// record of the refusal, its store as the run sent it, the pause from the partners' records.
 pub fn refused_while_paused(r: &Records, o: &OrderFacts) -> bool {
-    // Refused for its store's pause (the reason the orders table keeps for a refusal), not
-    // for anything else that happened meanwhile.
+    // Refused for its store's pause (the code the orders table's history keeps with the
+    // refusal; its `reason` may be overwritten by a later cancellation), not for anything
+    // else that happened meanwhile.
     let for_the_pause = r
         .table
         .get(&o.order_id)
-        .and_then(|item| item["reason"].as_str())
-        .is_some_and(|reason| reason.starts_with("StorePaused"));
+        .and_then(|item| item["history"].as_array())
+        .is_some_and(|history| {
+            history
+                .iter()
+                .any(|h| h["status"] == "Rejected" && h["note"] == "StorePaused")
+        });
     if !for_the_pause {
         return false;
     }
@@ -164,7 +169,7 @@ mod tests {
         let (partner, partner_order_id) = (o.partner, o.partner_order_id.clone());
         r.table.insert(
             o.order_id.clone(),
-            json!({ "status": "Rejected", "reason": "StorePaused: store S1001 is paused" }),
+            json!({ "status": "Rejected", "history": [{"status": "Received"}, {"status": "Rejected", "note": "StorePaused"}] }),
         );
         r.partners = vec![(
             partner,
@@ -227,8 +232,8 @@ mod tests {
         // Nor a refusal for another reason, inside the pause.
         let mut r = refused(150);
         r.store_statuses = statuses;
-        r.table.get_mut(&r.orders[0].order_id).unwrap()["reason"] =
-            json!("ItemUnavailable: item 86'd");
+        r.table.get_mut(&r.orders[0].order_id).unwrap()["history"][1]["note"] =
+            json!("ItemUnavailable");
         assert!(!refused_while_paused(&r, &r.orders[0]));
     }
 
