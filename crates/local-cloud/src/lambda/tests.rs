@@ -340,3 +340,36 @@ async fn a_throttled_async_event_is_retried_until_its_maximum_age_then_goes_to_i
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A process that dies mid-poll, after its `next` took an invocation off the queue but before
+/// the invocation was handed to it, must not take the invocation with it (issue 25: hyper
+/// drops the poll's handler when the process's connection closes). The invocation goes back
+/// on the queue and the restarted process answers it; without that, the invoker waited out
+/// the function's timeout for an answer no process would give.
+#[tokio::test]
+async fn an_invocation_taken_by_a_poll_whose_process_died_is_answered_by_the_next() {
+    let dir = scratch();
+    let lambda = started(&dir, slow_function(&dir, 0.0, 3), 1, 1000, Arc::default()).await;
+    lambda.ready(Duration::from_secs(20)).await.unwrap();
+    let worker = lambda.pools["slow"].workers[0].clone();
+    let pid = worker.pid.lock().await.unwrap();
+    // Hold the worker's process id: the poll that takes the invocation stops there, after
+    // taking it off the queue and before handing it over.
+    let held = worker.pid.lock().await;
+    let invoker = {
+        let lambda = lambda.clone();
+        tokio::spawn(async move { lambda.invoke("slow", json!({ "n": 1 })).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kill(pid);
+    // hyper sees the connection closed and drops the poll; then the restart may proceed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(held);
+    let outcome = tokio::time::timeout(Duration::from_secs(20), invoker)
+        .await
+        .expect("the invocation was answered")
+        .unwrap();
+    lambda.stop().await;
+    assert!(matches!(outcome, Outcome::Ok(_)), "{outcome:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
