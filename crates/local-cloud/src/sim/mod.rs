@@ -365,31 +365,11 @@ pub async fn around(State(sim): State<Arc<Sim>>, req: Request, next: Next) -> Re
                 unreachable!("pending never resolves")
             }
             Verdict::Answer(r) => r,
-            Verdict::Late(d) => {
-                tokio::time::sleep(d).await;
-                REQUESTED_AT
-                    .scope(
-                        arrived,
-                        next.run(Request::from_parts(
-                            parts,
-                            axum::body::Body::from(bytes.clone()),
-                        )),
-                    )
-                    .await
-            }
-            Verdict::Pass => {
-                REQUESTED_AT
-                    .scope(
-                        arrived,
-                        next.run(Request::from_parts(
-                            parts,
-                            axum::body::Body::from(bytes.clone()),
-                        )),
-                    )
-                    .await
-            }
-            Verdict::LoseAnswer => {
-                answer_lost = true;
+            Verdict::Late(_) | Verdict::Pass | Verdict::LoseAnswer => {
+                if let Verdict::Late(d) = verdict {
+                    tokio::time::sleep(d).await;
+                }
+                answer_lost = matches!(verdict, Verdict::LoseAnswer);
                 REQUESTED_AT
                     .scope(
                         arrived,
