@@ -665,6 +665,12 @@ async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, String> {
         .outage_ends
         .map_or(0.0, |end| (end - epoch_now()).max(0.0));
     let mut bound = hold.max(outage_left) + 150.0 + ctx.redelivery;
+    // A cancellation or a courier's arrival is ended by release-order, which the bus invokes
+    // asynchronously: Lambda's two retries of it come a minute and two minutes after a failure
+    // (real time, as on AWS), so such an order may take that much longer through an outage.
+    if p.scenario.cancelled() || p.scenario == Scenario::CourierRace {
+        bound += crate::lambda::ASYNC_RETRY_BUDGET_SECONDS;
+    }
     if p.stranded {
         *ctx.strand
             .lock()

@@ -225,7 +225,7 @@ impl LocalCloud {
                 concurrency_of: opts.concurrency_of.clone(),
                 shared_env,
                 log_dir: opts.state_dir.join("logs"),
-                time_scale: opts.time_scale,
+                async_wait_scale: local_aws_core::clock::TimeScale::REAL,
                 iam: iam.clone(),
                 account_concurrency: opts
                     .quotas

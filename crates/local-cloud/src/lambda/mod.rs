@@ -91,6 +91,20 @@ pub const SYNC_PAYLOAD_LIMIT_BYTES: usize = 6 * 1024 * 1024;
 /// asynchronous invocations, the maximum payload size is 1 MB").
 pub const ASYNC_PAYLOAD_LIMIT_BYTES: usize = 1024 * 1024;
 
+/// The waits before Lambda's retries of a failed asynchronous invocation: one minute, then two
+/// (the Lambda Developer Guide, "Error handling and automatic retries in Lambda": "Lambda
+/// retries the function twice more, with a one-minute wait between the first two attempts,
+/// and two minutes between the second and third"). Real time at any time scale.
+pub const ASYNC_RETRY_WAITS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+
+/// How much later than its first attempt an asynchronous invocation's last retry may start,
+/// seconds: the sum of [`ASYNC_RETRY_WAITS`] (3 minutes).
+pub const ASYNC_RETRY_BUDGET_SECONDS: f64 = 180.0;
+const _: () = assert!(
+    ASYNC_RETRY_WAITS[0].as_secs() + ASYNC_RETRY_WAITS[1].as_secs()
+        == ASYNC_RETRY_BUDGET_SECONDS as u64
+);
+
 /// An account's concurrent executions in a Region by default (Lambda quotas: 1,000).
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 1000;
 
@@ -176,8 +190,10 @@ pub struct LambdaConfig {
     pub shared_env: BTreeMap<String, String>,
     /// Where the functions' logs go.
     pub log_dir: PathBuf,
-    /// Workflow time scale (async retry delays).
-    pub time_scale: TimeScale,
+    /// What Lambda's asynchronous retry waits and event ages are divided by: real time (1×)
+    /// in the cloud at any workflow time scale, since they race real outages (a scaled
+    /// minute is spent before a DynamoDB restart ends); tests shorten them.
+    pub async_wait_scale: TimeScale,
     /// The account's IAM: each function's processes get its role's access key, and its
     /// failure destination is written with its role.
     pub iam: Arc<crate::iam::Iam>,
@@ -557,10 +573,12 @@ impl Lambda {
     /// Invokes a function asynchronously (Event), as Lambda's internal queue does: a request
     /// over [`ASYNC_PAYLOAD_LIMIT_BYTES`] is refused (`RequestTooLargeException`, the `Err`);
     /// otherwise it is accepted and run in the background. A function error is retried the
-    /// function's `MaximumRetryAttempts` times (after 1 and 2 minutes, scaled); a throttle
-    /// (`TooManyRequestsException`) is retried with backoff without counting as one; an event
-    /// older than its `MaximumEventAgeInSeconds` (scaled) is not run again. Either end goes to
-    /// the function's on-failure destination (`RetriesExhausted` or `EventAgeExceeded`).
+    /// function's `MaximumRetryAttempts` times (after 1 and 2 minutes, [`ASYNC_RETRY_WAITS`]);
+    /// a throttle (`TooManyRequestsException`) is retried with backoff without counting as
+    /// one; an event older than its `MaximumEventAgeInSeconds` is not run again. Either end
+    /// goes to the function's on-failure destination (`RetriesExhausted` or
+    /// `EventAgeExceeded`). The waits and the age are real time in the cloud, never scaled
+    /// by the workflows' time scale (see [`LambdaConfig::async_wait_scale`]).
     pub fn invoke_async(
         self: &Arc<Self>,
         function: &str,
@@ -580,9 +598,8 @@ impl Lambda {
             let (retries, max_age) = me.pools.get(&function).map_or((0, 0), |p| {
                 (p.function.async_retries, p.function.max_event_age_seconds)
             });
-            let scale = me.config.time_scale;
+            let scale = me.config.async_wait_scale;
             let accepted = Instant::now();
-            // The event's age in workflow seconds (the time scale runs it faster).
             let age = || accepted.elapsed().as_secs_f64() * scale.factor();
             let mut errors = 0_u32;
             let mut throttles = 0_u32;
@@ -599,7 +616,7 @@ impl Lambda {
                     _ if errors >= retries => break ("RetriesExhausted", outcome),
                     _ => {
                         errors += 1;
-                        Duration::from_secs(60 * u64::from(errors))
+                        ASYNC_RETRY_WAITS[(errors as usize - 1).min(ASYNC_RETRY_WAITS.len() - 1)]
                     }
                 };
                 if age() + wait.as_secs_f64() > max_age as f64 {
