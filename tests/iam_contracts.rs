@@ -161,6 +161,10 @@ fn assert_allowed(who: &str, publisher: Publisher<'_>, iam: &Iam, caller: &Calle
                 ("events:source", source.to_owned()),
                 ("events:detail-type", detail_type.to_owned()),
             ])
+        } else if action.starts_with("kms:") {
+            local_cloud::dynamodb_proxy::kms_context()
+                .into_iter()
+                .collect()
         } else {
             BTreeMap::new()
         };
@@ -379,6 +383,12 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
         let mut needs = Needs::new();
         for call in &calls {
             for arn in arn_of(call, &f.env, &holding) {
+                // DynamoDB uses a table's customer managed key on the caller's behalf.
+                if let Some(key) = iam.table_key(&arn) {
+                    for kms in local_cloud::dynamodb_proxy::kms_actions(call.action) {
+                        needs.insert(((*kms).to_owned(), key.to_owned()));
+                    }
+                }
                 needs.insert((call.action.to_owned(), arn));
             }
         }

@@ -1161,8 +1161,17 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
         tokens["TimeToLiveSpecification"]["AttributeName"],
         aws_adapters::tables::PARTNER_TOKENS_TTL_ATTR
     );
-    // A cache of bearer tokens: encrypted, kept in no backup, gone with the stack.
+    // A cache of bearer tokens: encrypted with the stack's own customer managed key (rotated),
+    // kept in no backup, gone with the stack.
     assert_eq!(tokens["SSESpecification"]["SSEEnabled"], true);
+    assert_eq!(tokens["SSESpecification"]["SSEType"], "KMS");
+    assert_eq!(
+        tokens["SSESpecification"]["KMSMasterKeyId"],
+        json!({"Fn::GetAtt": ["PartnerTokensKey", "Arn"]})
+    );
+    let key = &t.json["Resources"]["PartnerTokensKey"];
+    assert_eq!(key["Type"], "AWS::KMS::Key");
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
     assert!(tokens.get("PointInTimeRecoverySpecification").is_none());
     assert_eq!(
         t.json["Resources"]["PartnerTokensTable"]["DeletionPolicy"],

@@ -284,6 +284,9 @@ impl App {
                     let a = arn("states", &format!("stateMachine:{name}"));
                     (a.clone(), a)
                 }
+                // `Ref` gives the key id, `Arn` the key's ARN (the CloudFormation reference,
+                // AWS::KMS::Key return values).
+                "AWS::KMS::Key" => (name.clone(), arn("kms", &format!("key/{name}"))),
                 _ => (name.clone(), arn("local", &name)),
             };
             r.refs.insert(res.id.clone(), json!(reference));

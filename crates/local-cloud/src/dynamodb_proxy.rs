@@ -81,7 +81,35 @@ pub fn required(operation: &str, request: &Value) -> Vec<(String, String)> {
     }
 }
 
-/// Authorises every action a DynamoDB request needs.
+/// The AWS KMS actions a caller needs on a table's customer managed key for a DynamoDB
+/// action on its items: reading decrypts the table key (`kms:Decrypt`); writing also
+/// encrypts under it (`kms:Encrypt`, `kms:GenerateDataKey`), the set AWS's own tooling grants
+/// a table's writers (the AWS CDK's `grantReadWriteData`). DynamoDB makes these calls on the
+/// caller's behalf (the AWS KMS Developer Guide, "How Amazon DynamoDB uses AWS KMS"). AWS
+/// asks when its per-caller cache of the table key is cold (at most five minutes old); the
+/// local cloud asks on every request, so a role without them fails here at once, as it
+/// would there within minutes. Table management and `ListTables` need none.
+pub fn kms_actions(action: &str) -> &'static [&'static str] {
+    match action.strip_prefix("dynamodb:").unwrap_or(action) {
+        "GetItem" | "BatchGetItem" | "Query" | "Scan" | "ConditionCheckItem" => &["kms:Decrypt"],
+        "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" => {
+            &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+        }
+        _ => &[],
+    }
+}
+
+/// The condition keys of a call DynamoDB makes to AWS KMS on a caller's behalf:
+/// `kms:ViaService` (`dynamodb.<region>.amazonaws.com`) and `kms:CallerAccount`.
+pub fn kms_context() -> Vec<(&'static str, String)> {
+    vec![
+        ("kms:ViaService", format!("dynamodb.{REGION}.amazonaws.com")),
+        ("kms:CallerAccount", ACCOUNT.to_owned()),
+    ]
+}
+
+/// Authorises every action a DynamoDB request needs, and on a table encrypted with a
+/// customer managed key, the [`kms_actions`] on that key through DynamoDB.
 pub fn authorize(
     iam: &Iam,
     identity: &Identity,
@@ -90,7 +118,15 @@ pub fn authorize(
 ) -> Result<(), AccessDenied> {
     required(operation, request)
         .iter()
-        .try_for_each(|(action, arn)| iam.authorize_identity(identity, action, arn))
+        .try_for_each(|(action, arn)| {
+            iam.authorize_identity(identity, action, arn)?;
+            let Some(key) = iam.table_key(arn) else {
+                return Ok(());
+            };
+            kms_actions(action)
+                .iter()
+                .try_for_each(|kms| iam.authorize_identity_in(identity, kms, key, &kms_context()))
+        })
 }
 
 /// A window during which the front refuses a share of requests (fault injection): half with

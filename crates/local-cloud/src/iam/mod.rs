@@ -146,6 +146,10 @@ pub struct Iam {
     /// Each rule's targets that run with a role: (rule ARN, role ARN, target ARN).
     rule_targets: Vec<(String, String, String)>,
     resource_policies: BTreeMap<String, Vec<Statement>>,
+    /// Each AWS KMS key's key policy, by key ARN.
+    key_policies: BTreeMap<String, Vec<Statement>>,
+    /// The customer managed key of each table encrypted with one: table ARN → key ARN.
+    table_keys: BTreeMap<String, String>,
     keys: BTreeMap<String, Caller>,
     function_keys: BTreeMap<String, String>,
     enforce: bool,
@@ -361,6 +365,37 @@ impl Iam {
                             .extend(statements.iter().cloned());
                     }
                 }
+                "AWS::KMS::Key" => {
+                    let p = resolve(&props, id)?;
+                    let arn = r
+                        .attrs
+                        .get(&(id.clone(), "Arn".to_owned()))
+                        .and_then(text)
+                        .ok_or_else(|| IamError::Invalid(format!("{id}: the key has no ARN")))?;
+                    let statements =
+                        policy::parse_document(&p["KeyPolicy"], &format!("key policy {id}"))?;
+                    iam.key_policies.insert(arn, statements);
+                }
+                "AWS::DynamoDB::Table" => {
+                    let p = resolve(&props, id)?;
+                    if let Some(key) = p.pointer("/SSESpecification/KMSMasterKeyId") {
+                        let key = text(key).unwrap_or_default();
+                        let arn = if key.starts_with("arn:") {
+                            key
+                        } else if key.starts_with("alias/") {
+                            return Err(IamError::Invalid(format!(
+                                "{id}: KMSMasterKeyId {key} is an alias; name the key by its id or ARN, whose policy the local cloud evaluates"
+                            )));
+                        } else {
+                            format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}")
+                        };
+                        let table = p["TableName"].as_str().unwrap_or(id);
+                        iam.table_keys.insert(
+                            format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"),
+                            arn,
+                        );
+                    }
+                }
                 other if UNSUPPORTED_POLICY_RESOURCES.contains(&other) => {
                     return Err(IamError::Invalid(format!(
                         "{id}: {other} carries permissions the local evaluator does not read; it would decide differently from AWS"
@@ -573,18 +608,24 @@ impl Iam {
             }
             Caller::Service(_) => Vec::new(),
         };
-        let resource_policy = self
-            .resource_policies
-            .get(resource)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
         let request = policy::Request {
             caller,
             action,
             resource,
             context,
         };
-        let why = match policy::evaluate(&identity, resource_policy, &request) {
+        let decision = match self.key_policies.get(resource) {
+            Some(key_policy) => policy::evaluate_key(&identity, key_policy, &request),
+            None => {
+                let resource_policy = self
+                    .resource_policies
+                    .get(resource)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                policy::evaluate(&identity, resource_policy, &request)
+            }
+        };
+        let why = match decision {
             Decision::Allow => return Ok(()),
             Decision::ExplicitDeny => {
                 "with an explicit deny in an identity-based policy".to_owned()
@@ -604,6 +645,13 @@ impl Iam {
                 caller.arn()
             ),
         })
+    }
+
+    /// The customer managed AWS KMS key (its ARN) the table of ARN `table` is encrypted with,
+    /// if the template gives it one: DynamoDB uses that key on each caller's behalf.
+    pub fn table_key(&self, table: &str) -> Option<&str> {
+        let table = table.split("/index/").next().unwrap_or(table);
+        self.table_keys.get(table).map(String::as_str)
     }
 
     /// Every statement that grants something to a role (for the contract tests and `iam` CLI).

@@ -94,16 +94,21 @@ impl Operator {
 }
 
 /// The condition keys the local cloud puts in a request's context: the global ones it knows
-/// (`aws:SourceArn`, `aws:SourceAccount`, `aws:PrincipalArn`) and EventBridge's `PutEvents`
+/// (`aws:SourceArn`, `aws:SourceAccount`, `aws:PrincipalArn`), EventBridge's `PutEvents`
 /// keys, set per entry (the EventBridge User Guide, "Using IAM policy conditions in Amazon
-/// EventBridge": `events:source`, `events:detail-type`). A policy that names any other key is
-/// refused at load: a condition the local cloud cannot evaluate would pass here and bind there.
-pub const CONDITION_KEYS: [&str; 5] = [
+/// EventBridge": `events:source`, `events:detail-type`), and the two AWS KMS keys of a call
+/// DynamoDB makes on a caller's behalf to a table's customer managed key (the AWS KMS
+/// Developer Guide, "Condition keys for AWS KMS": `kms:ViaService`, `kms:CallerAccount`). A
+/// policy that names any other key is refused at load: a condition the local cloud cannot
+/// evaluate would pass here and bind there.
+pub const CONDITION_KEYS: [&str; 7] = [
     "aws:SourceArn",
     "aws:SourceAccount",
     "aws:PrincipalArn",
     "events:source",
     "events:detail-type",
+    "kms:ViaService",
+    "kms:CallerAccount",
 ];
 
 /// One condition: operator, key, values.
@@ -415,6 +420,18 @@ impl Statement {
 }
 
 impl Principals {
+    /// Whether it names `caller` itself (anyone, or the role's ARN), not through its account:
+    /// an AWS KMS key policy that names the account delegates to the account's IAM policies
+    /// (the AWS KMS Developer Guide, "Default key policy": "Allows access to the AWS account
+    /// and enables IAM policies") rather than granting by itself.
+    pub fn names_directly(&self, caller: &Caller) -> bool {
+        self.anyone
+            || match caller {
+                Caller::Service(s) => self.services.iter().any(|x| x == s),
+                Caller::Role { role_arn, .. } => self.aws.iter().any(|a| a == role_arn),
+            }
+    }
+
     fn names(&self, caller: &Caller) -> bool {
         if self.anyone {
             return true;
@@ -446,6 +463,37 @@ pub fn evaluate(identity: &[&Statement], resource: &[Statement], r: &Request<'_>
         }
     }
     if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
+/// Evaluates a request on an AWS KMS key (the AWS KMS Developer Guide, "Determining access
+/// to an AWS KMS key"): the key policy is the key's primary access control, so nothing is
+/// allowed unless it applies. A key policy statement that names the caller allows by itself;
+/// one that names only the caller's account delegates to the identity-based policies, which
+/// must then allow too. An explicit deny in either wins.
+pub fn evaluate_key(
+    identity: &[&Statement],
+    key_policy: &[Statement],
+    r: &Request<'_>,
+) -> Decision {
+    let key: Vec<&Statement> = key_policy.iter().filter(|s| s.applies(r, true)).collect();
+    let own: Vec<&Statement> = identity
+        .iter()
+        .copied()
+        .filter(|s| s.applies(r, false))
+        .collect();
+    if key.iter().chain(&own).any(|s| s.effect == Effect::Deny) {
+        return Decision::ExplicitDeny;
+    }
+    let direct = key.iter().any(|s| {
+        s.principal
+            .as_ref()
+            .is_some_and(|p| p.names_directly(r.caller))
+    });
+    if direct || (!key.is_empty() && !own.is_empty()) {
         Decision::Allow
     } else {
         Decision::ImplicitDeny

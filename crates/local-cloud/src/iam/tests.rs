@@ -170,3 +170,104 @@ fn a_denied_integration_reads_as_the_service_exception_with_the_sdk_cause() {
         "AmazonEventBridgeException"
     );
 }
+
+/// A template whose table `orders-t` is encrypted with the customer managed key `Key`, whose
+/// key policy is `key_policy`, and whose function role also has `kms_statement`.
+fn encrypted(key_policy: Value, kms_statement: Option<Value>) -> (Iam, Identity) {
+    let mut t = template(json!({}), "FnRole");
+    if let Some(s) = kms_statement {
+        t["Resources"]["FnRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(s);
+    }
+    t["Resources"]["Key"] =
+        json!({"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": key_policy}});
+    t["Resources"]["TableRes"] = json!({"Type": "AWS::DynamoDB::Table", "Properties": {
+        "TableName": {"Ref": "Table"},
+        "SSESpecification": {"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}
+    }});
+    let mut r = resolver();
+    r.attrs.insert(("Key".into(), "Arn".into()), json!(KEY));
+    let iam = Iam::load(&t, &r, "s").unwrap();
+    let caller = iam.function_caller("orders-t-fn").unwrap();
+    (iam, Identity::Caller(caller))
+}
+
+const KEY: &str = "arn:aws:kms:us-east-1:000000000000:key/local-Key";
+
+fn default_key_policy() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "kms:*", "Resource": "*"}]})
+}
+
+fn through_dynamodb() -> Value {
+    json!({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": KEY,
+        "Condition": {"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com", "kms:CallerAccount": "000000000000"}}})
+}
+
+fn put(iam: &Iam, who: &Identity) -> Result<(), AccessDenied> {
+    crate::dynamodb_proxy::authorize(
+        iam,
+        who,
+        "PutItem",
+        &json!({"TableName": "orders-t", "Item": {}}),
+    )
+}
+
+#[test]
+fn a_table_with_a_customer_managed_key_needs_the_key_through_dynamodb() {
+    let table = "arn:aws:dynamodb:us-east-1:000000000000:table/orders-t";
+    // The key's grant through DynamoDB, delegated by the default key policy: the write works.
+    let (iam, who) = encrypted(default_key_policy(), Some(through_dynamodb()));
+    assert_eq!(iam.table_key(table), Some(KEY));
+    assert_eq!(iam.table_key(&format!("{table}/index/byStatus")), Some(KEY));
+    put(&iam, &who).unwrap();
+    // The same role may not use the key directly (no kms:ViaService).
+    let direct = iam
+        .authorize_identity(&who, "kms:Decrypt", KEY)
+        .unwrap_err();
+    assert!(
+        direct
+            .message
+            .contains("kms:Decrypt on resource: arn:aws:kms"),
+        "{direct}"
+    );
+    // Table rights alone read and write nothing: DynamoDB is refused the key for the caller.
+    let (iam, who) = encrypted(default_key_policy(), None);
+    let denied = put(&iam, &who).unwrap_err();
+    assert!(
+        denied
+            .message
+            .contains(&format!("kms:Decrypt on resource: {KEY}")),
+        "{denied}"
+    );
+    // A key policy that does not delegate to the account's IAM policies keeps even a role
+    // whose policies grant the key out.
+    let own_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:role/someone-else"}, "Action": "kms:*", "Resource": "*"}]});
+    let (iam, who) = encrypted(own_only, Some(through_dynamodb()));
+    assert!(put(&iam, &who).is_err());
+    // One that names the role itself allows without an IAM grant; a Deny in it wins.
+    let Identity::Caller(Caller::Role { role_arn, .. }) = &who else {
+        unreachable!()
+    };
+    let names_role = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "kms:*", "Resource": "*"}]});
+    let (iam, who) = encrypted(names_role.clone(), None);
+    put(&iam, &who).unwrap();
+    let mut denying = names_role;
+    denying["Statement"].as_array_mut().unwrap().push(
+        json!({"Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*"}),
+    );
+    let (iam, who) = encrypted(denying, None);
+    assert!(
+        put(&iam, &who)
+            .unwrap_err()
+            .message
+            .contains("explicit deny")
+    );
+    // Reads need only kms:Decrypt.
+    assert_eq!(
+        crate::dynamodb_proxy::kms_actions("dynamodb:GetItem"),
+        ["kms:Decrypt"]
+    );
+    assert!(crate::dynamodb_proxy::kms_actions("dynamodb:DescribeTable").is_empty());
+}
