@@ -95,15 +95,28 @@ fn arn_of(
 type Needs = BTreeSet<(String, String)>;
 
 /// Whether `granted` (an action on a resource, as a statement names them) is one of `needs`:
-/// the same action on the same resource, or on a function's versions and aliases
-/// (`<function ARN>*` or `<function ARN>:*`, as SAM's LambdaInvokePolicy names them).
+/// the same action on the same resource, or a function's versions and aliases
+/// (`<function ARN>*` or `<function ARN>:*`, as SAM's LambdaInvokePolicy names them) when the
+/// code invokes that function, qualified or not.
 fn covered(needs: &Needs, action: &str, resource: &str) -> bool {
     let base = resource
         .strip_suffix(":*")
         .or_else(|| resource.strip_suffix('*'))
         .filter(|_| action == "lambda:InvokeFunction");
     needs.contains(&(action.to_owned(), resource.to_owned()))
-        || base.is_some_and(|b| needs.contains(&(action.to_owned(), b.to_owned())))
+        || base.is_some_and(|b| invokes(needs, b))
+}
+
+/// Whether `needs` invokes the function of unqualified ARN `function`, by that ARN or by one
+/// of its versions or aliases (`<function ARN>:<qualifier>`).
+fn invokes(needs: &Needs, function: &str) -> bool {
+    needs.iter().any(|(a, r)| {
+        a == "lambda:InvokeFunction"
+            && (r == function
+                || r.strip_prefix(function)
+                    .and_then(|q| q.strip_prefix(':'))
+                    .is_some_and(|q| !q.is_empty() && !q.contains(':')))
+    })
 }
 
 /// Every statement of `role` (but AWS's managed logging and tracing policies, and the
@@ -397,7 +410,7 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
         for (_, mapping) in app
             .queue_triggers
             .iter()
-            .filter(|(name, _)| *name == f.name)
+            .filter(|(name, _)| name.split(':').next() == Some(f.name.as_str()))
         {
             for action in [
                 "sqs:ReceiveMessage",
@@ -481,16 +494,28 @@ fn every_workflow_role_allows_exactly_what_its_tasks_call() {
         }
         // What it never calls, it may not: another function, itself, a delete.
         for f in &app.functions {
-            let invoke = ("lambda:InvokeFunction".to_owned(), f.arn.clone());
-            if !needs.contains(&invoke) {
-                assert!(
-                    iam.authorize(&caller, &invoke.0, &f.arn, BTreeMap::new())
-                        .is_err(),
-                    "{} may invoke {}, which it never calls",
-                    sm.name,
-                    f.name
-                );
+            if !invokes(&needs, &f.arn) {
+                for arn in [f.arn.clone(), format!("{}:live", f.arn)] {
+                    assert!(
+                        iam.authorize(&caller, "lambda:InvokeFunction", &arn, BTreeMap::new())
+                            .is_err(),
+                        "{} may invoke {arn}, which it never calls",
+                        sm.name,
+                    );
+                }
             }
+        }
+        // Each function it calls, it calls by the version it was published with (a held
+        // order's execution runs on its own release's functions): never unqualified, never
+        // by an alias that a later deploy moves.
+        for (_, arn) in needs.iter().filter(|(a, _)| a == "lambda:InvokeFunction") {
+            assert!(
+                arn.rsplit(':')
+                    .next()
+                    .is_some_and(|q| q.chars().all(|c| c.is_ascii_digit())),
+                "{} invokes {arn}, not a published version",
+                sm.name
+            );
         }
         assert!(
             iam.authorize(&caller, "states:StartExecution", &sm.arn, BTreeMap::new())
@@ -520,8 +545,11 @@ fn every_rule_role_starts_exactly_its_target_and_every_role_is_covered() {
     let mut by_role: BTreeMap<&str, Needs> = BTreeMap::new();
     for (_, role, target) in iam.rule_targets() {
         assert!(
-            app.state_machines.iter().any(|m| &m.arn == target),
-            "a rule's role targets {target}, which is not a workflow"
+            app.state_machines.iter().any(|m| &m.arn == target
+                || m.alias
+                    .as_ref()
+                    .is_some_and(|a| *target == format!("{}:{a}", m.arn))),
+            "a rule's role targets {target}, which is not a workflow or its alias"
         );
         by_role
             .entry(role)
@@ -546,6 +574,23 @@ fn every_rule_role_starts_exactly_its_target_and_every_role_is_covered() {
             needs,
         );
         assert_nothing_broader(&role.name, role, needs);
+        covered_roles.insert(role.arn.clone());
+    }
+    // CodeDeploy's role (SAM makes it for the functions' DeploymentPreference): trusted by
+    // CodeDeploy alone, with AWS's managed policy for Lambda deployments and nothing else.
+    for role in iam
+        .roles()
+        .filter(|r| r.trusted.iter().any(|t| t == "codedeploy.amazonaws.com"))
+    {
+        assert_eq!(role.trusted, ["codedeploy.amazonaws.com"], "{}", role.name);
+        assert!(
+            role.statements.iter().all(|s| s
+                .label
+                .contains("arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda")),
+            "{}: {:#?}",
+            role.name,
+            role.statements
+        );
         covered_roles.insert(role.arn.clone());
     }
     let all: BTreeSet<String> = iam.roles().map(|r| r.arn.clone()).collect();

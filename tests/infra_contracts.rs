@@ -79,6 +79,13 @@ fn substitutions(m: &sam_template::Resource) -> BTreeMap<String, Value> {
         .unwrap_or_default()
 }
 
+/// The function a `DefinitionSubstitutions` entry names by its published version
+/// (`!Ref <Function>.Version`, which SAM's `AutoPublishAlias` makes referenceable): a
+/// workflow version calls the function versions it was published with.
+fn substituted_function(sub: &Value) -> Option<&str> {
+    sub["Ref"].as_str()?.strip_suffix(".Version")
+}
+
 /// `"${Name}"` → `Name`.
 fn placeholder(v: &Value) -> Option<String> {
     v.as_str()?
@@ -274,11 +281,8 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
                 let target = subs
                     .get(&key)
                     .unwrap_or_else(|| panic!("{name}: no substitution for {key}"));
-                let function = target
-                    .pointer("/Fn::GetAtt/0")
-                    .and_then(Value::as_str)
-                    .unwrap_or_else(|| panic!("{key} is !GetAtt <Function>.Arn"));
-                assert_eq!(target.pointer("/Fn::GetAtt/1"), Some(&json!("Arn")));
+                let function = substituted_function(target)
+                    .unwrap_or_else(|| panic!("{key} is !Ref <Function>.Version"));
                 assert_eq!(
                     t.resource(function).unwrap().kind,
                     "AWS::Serverless::Function",
@@ -360,13 +364,19 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
                     None => format!(
                         "{{\"StepFunctionsExecutionPolicy\":{{\"StateMachineName\":{{\"Fn::GetAtt\":[\"{target}\",\"Name\"]}}}}}}"
                     ),
-                    // By name (a cycle otherwise): the policy names it the same way.
-                    Some(n) => format!(
-                        "{{\"StepFunctionsExecutionPolicy\":{{\"StateMachineName\":{{\"Fn::Sub\":\"{n}\"}}}}}}"
-                    ),
+                    // By name (a cycle otherwise): a statement names the same ARN.
+                    Some(_) => statements
+                        .iter()
+                        .find(|st| {
+                            st["Effect"] == "Allow"
+                                && st["Action"] == "states:StartExecution"
+                                && st["Resource"] == subs[&key]
+                        })
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
                 };
                 assert!(
-                    policies.contains(&allowed),
+                    !allowed.is_empty() && policies.contains(&allowed),
                     "{name}: the workflow may start {target}: {policies}"
                 );
                 used.insert(key);
@@ -446,13 +456,7 @@ fn tasks_pass_what_is_expected(t: &Template, machine: &sam_template::Resource) {
         match task.resource.as_str() {
             r if r.starts_with("arn:aws:states:::lambda:invoke") => {
                 let key = placeholder(&task.parameters.as_ref().unwrap()["FunctionName"]).unwrap();
-                let function = function_binary(
-                    t,
-                    subs[&key]
-                        .pointer("/Fn::GetAtt/0")
-                        .and_then(Value::as_str)
-                        .unwrap(),
-                );
+                let function = function_binary(t, substituted_function(&subs[&key]).unwrap());
                 parse_input(&function, &params["Payload"])
                     .unwrap_or_else(|e| panic!("{name} → {function}: {e}\n{}", params["Payload"]));
                 if r.ends_with(".waitForTaskToken") {
@@ -543,13 +547,18 @@ fn state_machine_target(t: &Template, sub: &Value) -> Option<(String, Option<Str
         return Some((id.to_owned(), None));
     }
     let arn = sub["Fn::Sub"].as_str()?;
-    let name = arn.split_once(":stateMachine:")?.1;
+    let qualified = arn.split_once(":stateMachine:")?.1;
+    // The machine's name, or its name qualified by its AutoPublishAlias.
     let id = t
         .of_kind("AWS::Serverless::StateMachine")
         .into_iter()
-        .find(|r| r.properties["Name"] == json!({ "Fn::Sub": name }))?
+        .find(|r| {
+            let name = r.properties["Name"]["Fn::Sub"].as_str().unwrap_or_default();
+            let alias = r.properties["AutoPublishAlias"].as_str();
+            qualified == name || alias.is_some_and(|a| qualified == format!("{name}:{a}"))
+        })?
         .id;
-    Some((id, Some(name.to_owned())))
+    Some((id, Some(qualified.to_owned())))
 }
 
 /// The shortest a retrier can wait in all: the sum of its delays (interval × backoff^n, capped
@@ -621,10 +630,7 @@ fn every_in_progress_retry_outlasts_the_claim_it_waits_for() {
                 continue;
             }
             let key = placeholder(&state["Parameters"]["FunctionName"]).unwrap();
-            let function = subs[&key]
-                .pointer("/Fn::GetAtt/0")
-                .and_then(Value::as_str)
-                .unwrap();
+            let function = substituted_function(&subs[&key]).unwrap();
             let f = t.resource(function).unwrap();
             let timeout = t
                 .function_property(&f, "Timeout")
@@ -913,13 +919,7 @@ fn every_express_path_fits_in_five_minutes_by_construction() {
         let per_attempt = match placeholder(&s["Parameters"]["FunctionName"]) {
             Some(key) => {
                 let f = t
-                    .resource(
-                        subs[&key]
-                            .pointer("/Fn::GetAtt/0")
-                            .unwrap()
-                            .as_str()
-                            .unwrap(),
-                    )
+                    .resource(substituted_function(&subs[&key]).unwrap())
                     .unwrap();
                 t.function_property(&f, "Timeout")
                     .and_then(|v| v.as_f64())
@@ -1233,6 +1233,20 @@ fn local_resolver(t: &Template) -> Resolver {
             (res.id.clone(), "Arn".to_owned()),
             json!(format!("arn:aws:local:us-east-1:000000000000:{}", res.id)),
         );
+        // What SAM's AutoPublishAlias makes referenceable: the alias and the version.
+        let alias = match res.kind.as_str() {
+            "AWS::Serverless::Function" => t.function_property(&res, "AutoPublishAlias"),
+            _ => res.properties.get("AutoPublishAlias").cloned(),
+        };
+        if let Some(alias) = alias.as_ref().and_then(Value::as_str) {
+            let arn = format!("arn:aws:local:us-east-1:000000000000:{}", res.id);
+            r.refs.insert(
+                format!("{}Alias{alias}", res.id),
+                json!(format!("{arn}:{alias}")),
+            );
+            r.refs
+                .insert(format!("{}.Version", res.id), json!(format!("{arn}:1")));
+        }
     }
     let events = repo_root().join("events/dev-secrets");
     r.refs.insert(

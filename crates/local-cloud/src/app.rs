@@ -63,6 +63,32 @@ pub struct Function {
     /// `ReservedConcurrentExecutions`: the most invocations it runs at once; more are refused
     /// with `TooManyRequestsException`. None: it shares the account's unreserved concurrency.
     pub reserved_concurrency: Option<u32>,
+    /// `AutoPublishAlias`: the alias SAM points at the version it publishes of each build
+    /// (the build the local cloud runs is version 1). The function's event sources (rules,
+    /// routes, queues, schedules) invoke the alias, as SAM wires them.
+    pub alias: Option<String>,
+}
+
+impl Function {
+    /// The qualifiers an invocation may name: its published version (`1`) and its alias,
+    /// when it has one (a function without `AutoPublishAlias` has only `$LATEST`).
+    pub fn qualifiers(&self) -> impl Iterator<Item = &str> {
+        self.alias
+            .as_deref()
+            .into_iter()
+            .flat_map(|a| [PUBLISHED_VERSION, a])
+    }
+}
+
+/// The version a function or state machine with `AutoPublishAlias` is published as: the
+/// local cloud runs one build, its first.
+pub const PUBLISHED_VERSION: &str = "1";
+
+/// The logical ids SAM gives what it generates for `AutoPublishAlias: <alias>` on a function
+/// or state machine of logical id `id` (`<id>Alias<alias>`), and the forms a template refers
+/// to them by (`<id>.Alias`, `<id>.Version`; SAM's "Referenceable resources").
+fn alias_refs(id: &str, alias: &str) -> [String; 2] {
+    [format!("{id}Alias{alias}"), format!("{id}.Alias")]
 }
 
 /// A table, as the CreateTable request that makes it.
@@ -93,6 +119,9 @@ pub struct StateMachine {
     pub logical_id: String,
     /// `Type`: Standard (the default) or Express.
     pub workflow_type: step_functions_local::WorkflowType,
+    /// `AutoPublishAlias`: the alias of its published version, which `StartExecution` may
+    /// name (and its rule does, with `UseAliasAsEventTarget`).
+    pub alias: Option<String>,
 }
 
 /// An HTTP route.
@@ -290,6 +319,22 @@ impl App {
                 _ => (name.clone(), arn("local", &name)),
             };
             r.refs.insert(res.id.clone(), json!(reference));
+            // With AutoPublishAlias, SAM publishes a version and an alias (a function's from the
+            // Globals too): what the template and SAM's own resources refer to them by.
+            let alias = match res.kind.as_str() {
+                "AWS::Serverless::Function" => t.function_property(&res, "AutoPublishAlias"),
+                "AWS::Serverless::StateMachine" => res.properties.get("AutoPublishAlias").cloned(),
+                _ => None,
+            };
+            if let Some(alias) = alias.as_ref().and_then(s) {
+                for id in alias_refs(&res.id, &alias) {
+                    r.refs.insert(id, json!(format!("{the_arn}:{alias}")));
+                }
+                r.refs.insert(
+                    format!("{}.Version", res.id),
+                    json!(format!("{the_arn}:{PUBLISHED_VERSION}")),
+                );
+            }
             r.attrs
                 .insert((res.id.clone(), "Arn".to_owned()), json!(the_arn));
             r.attrs
@@ -299,6 +344,20 @@ impl App {
         }
         let resolve =
             |v: &Value, what: &str| r.resolve(v).map_err(|e| invalid(format!("{what}: {e}")));
+        // What a function's event sources invoke: its alias when it has one (SAM points
+        // rules, routes, queues and schedules at `<id>Alias<alias>`), else its name.
+        let invoked_as = |id: &str| {
+            let name = r.refs.get(id).and_then(s).unwrap_or_default();
+            let alias = t
+                .resource(id)
+                .and_then(|f| t.function_property(&f, "AutoPublishAlias"))
+                .as_ref()
+                .and_then(s);
+            match alias {
+                Some(a) => format!("{name}:{a}"),
+                None => name,
+            }
+        };
 
         let mut functions = Vec::new();
         for f in t.of_kind("AWS::Serverless::Function") {
@@ -367,6 +426,7 @@ impl App {
                 reserved_concurrency: prop("ReservedConcurrentExecutions")
                     .and_then(|v| v.as_u64())
                     .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+                alias: prop("AutoPublishAlias").as_ref().and_then(s),
             });
         }
 
@@ -450,7 +510,7 @@ impl App {
                 ))
             })?;
             schedules.push((
-                s(&r.refs[&schedule.function]).unwrap_or_default(),
+                invoked_as(&schedule.function),
                 format!("{}{}", schedule.function, schedule.name),
                 period,
             ));
@@ -466,7 +526,7 @@ impl App {
                     ))
                 })?;
             queue_triggers.push((
-                s(&r.refs[&trigger.function]).unwrap_or_default(),
+                invoked_as(&trigger.function),
                 sqs_local::EventSourceMapping {
                     queue,
                     batch_size: trigger.batch_size,
@@ -485,11 +545,22 @@ impl App {
                 .map_err(|e| invalid(format!("rule {}: {e}", rule.name)))?;
             let bus = s(&resolve(&rule.bus, &rule.name)?).unwrap_or_else(|| "default".to_owned());
             let target = match rule.target_kind.as_str() {
-                "AWS::Serverless::StateMachine" => Target::StateMachine {
-                    arn: s(&r.refs[&rule.target]).unwrap_or_default(),
-                },
+                "AWS::Serverless::StateMachine" => {
+                    // With UseAliasAsEventTarget, SAM points the machine's rules at its alias.
+                    let machine = t.resource(&rule.target);
+                    let prop = |name: &str| machine.as_ref().and_then(|m| m.properties.get(name));
+                    let arn = s(&r.refs[&rule.target]).unwrap_or_default();
+                    let arn = match (
+                        prop("AutoPublishAlias").and_then(s),
+                        prop("UseAliasAsEventTarget"),
+                    ) {
+                        (Some(alias), Some(Value::Bool(true))) => format!("{arn}:{alias}"),
+                        _ => arn,
+                    };
+                    Target::StateMachine { arn }
+                }
                 "AWS::Serverless::Function" => Target::Function {
-                    name: s(&r.refs[&rule.target]).unwrap_or_default(),
+                    name: invoked_as(&rule.target),
                 },
                 other => {
                     return Err(invalid(format!(
@@ -564,6 +635,7 @@ impl App {
                 json,
                 logical_id: sm.id.clone(),
                 workflow_type,
+                alias: sm.properties.get("AutoPublishAlias").and_then(s),
             });
         }
 
@@ -614,7 +686,7 @@ impl App {
             routes.push(Route {
                 method: route.method,
                 path: route.path,
-                function: s(&r.refs[&route.function]).unwrap_or_default(),
+                function: invoked_as(&route.function),
                 throttle,
                 source_arn_prefix: arn("execute-api", &format!("{api_id}/$default")),
                 api_id,
@@ -744,14 +816,19 @@ pub(crate) mod tests {
                 .iter()
                 .all(|r| r.bus == "orders-t" && r.dead_letter.is_some())
         );
-        assert!(
-            app.rules
-                .iter()
-                .any(|r| matches!(&r.target, Target::StateMachine { .. }))
-        );
+        // Rules, like every event source, invoke the aliases SAM's AutoPublishAlias makes.
+        assert!(app.rules.iter().any(|r| matches!(&r.target,
+            Target::StateMachine { arn } if arn == "arn:aws:states:us-east-1:000000000000:stateMachine:orders-t-workflow:live")));
         assert!(app.rules.iter().any(
-            |r| matches!(&r.target, Target::Function { name } if name == "orders-t-release-order")
+            |r| matches!(&r.target, Target::Function { name } if name == "orders-t-release-order:live")
         ));
+        assert!(app.routes.iter().all(|r| r.function.ends_with(":live")));
+        assert!(app.queue_triggers.iter().all(|(f, _)| f.ends_with(":live")));
+        assert!(
+            app.functions
+                .iter()
+                .all(|f| f.alias.as_deref() == Some("live"))
+        );
         // The partners' webhook routes are open (intake authenticates each partner itself),
         // one per partner with its own throttle from RouteSettings; every catalogue admin
         // route is AWS_IAM, on an API of its own with its own throttling.
@@ -788,7 +865,7 @@ pub(crate) mod tests {
         let sm = &app.state_machines[0];
         let text = sm.json.to_string();
         assert!(!text.contains("${"), "substitutions left: {text}");
-        assert!(text.contains("arn:aws:lambda:us-east-1:000000000000:function:orders-t-dedup"));
+        assert!(text.contains("arn:aws:lambda:us-east-1:000000000000:function:orders-t-dedup:1"));
     }
 
     #[test]

@@ -238,6 +238,18 @@ pub struct StateMachine {
     pub created: DateTime<Utc>,
     /// Standard or Express.
     pub workflow_type: WorkflowType,
+    /// Its published versions (`"1"`) and aliases (`"live"`): the qualifiers a
+    /// `StartExecution` may name after its ARN ([`Sfn::publish`]).
+    pub qualifiers: std::collections::BTreeSet<String>,
+}
+
+/// A state machine ARN's unqualified part and its qualifier (a version or an alias), if any:
+/// `arn:aws:states:<region>:<account>:stateMachine:<name>[:<qualifier>]`.
+pub fn split_qualifier(arn: &str) -> (&str, Option<&str>) {
+    match arn.match_indices(':').nth(6) {
+        Some((i, _)) => (&arn[..i], Some(&arn[i + 1..])),
+        None => (arn, None),
+    }
 }
 
 /// Execution status.
@@ -567,9 +579,31 @@ impl Sfn {
                 json: definition.clone(),
                 created: Utc::now(),
                 workflow_type,
+                qualifiers: Default::default(),
             },
         );
         Ok(arn)
+    }
+
+    /// Publishes the state machine of `machine_arn` as version 1 and points `alias` at it, as
+    /// a stack with `AutoPublishAlias` does on its first deploy (`PublishStateMachineVersion`,
+    /// `CreateStateMachineAlias`). Answers the version's and the alias's ARNs; a
+    /// `StartExecution` may then name either.
+    pub async fn publish(
+        &self,
+        machine_arn: &str,
+        alias: &str,
+    ) -> Result<(String, String), ApiError> {
+        let mut machines = self.machines.write().await;
+        let machine = machines.get_mut(machine_arn).ok_or_else(|| {
+            api_err(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{machine_arn}'"),
+            )
+        })?;
+        machine.qualifiers.insert("1".to_owned());
+        machine.qualifiers.insert(alias.to_owned());
+        Ok((format!("{machine_arn}:1"), format!("{machine_arn}:{alias}")))
     }
 
     /// Every registered state machine, by ARN.
@@ -589,12 +623,19 @@ impl Sfn {
         name: Option<&str>,
         input: Value,
     ) -> Result<Arc<Execution>, ApiError> {
-        let machine = self.state_machine(machine_arn).await.ok_or_else(|| {
-            api_err(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{machine_arn}'"),
-            )
-        })?;
+        // A version's or an alias's ARN starts an execution of the machine it qualifies, if
+        // the machine has published it.
+        let (unqualified, qualifier) = split_qualifier(machine_arn);
+        let machine = self
+            .state_machine(unqualified)
+            .await
+            .filter(|m| qualifier.is_none_or(|q| m.qualifiers.contains(q)))
+            .ok_or_else(|| {
+                api_err(
+                    "StateMachineDoesNotExist",
+                    format!("State Machine Does Not Exist: '{machine_arn}'"),
+                )
+            })?;
         self.admit(match machine.workflow_type {
             WorkflowType::Standard => quota::STANDARD_START_EXECUTION,
             WorkflowType::Express => quota::EXPRESS_START_EXECUTION,

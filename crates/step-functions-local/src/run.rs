@@ -673,7 +673,7 @@ impl Runner {
                     .await
                 {
                     Ok(out) => Ok(json!({
-                        "ExecutedVersion": "$LATEST",
+                        "ExecutedVersion": executed_version(function),
                         "Payload": out,
                         "SdkHttpMetadata": { "HttpStatusCode": 200 },
                         "SdkResponseMetadata": { "RequestId": uuid::Uuid::new_v4().to_string() },
@@ -757,10 +757,21 @@ impl Runner {
     }
 }
 
-/// The function name in an ARN (or a plain name).
+/// The version `lambda:invoke` reports having run: the one a version qualifier names, `1`
+/// for an alias (the local cloud publishes one version of each build), else `$LATEST`.
+fn executed_version(function: &str) -> &str {
+    match function_name(function).split_once(':') {
+        Some((_, q)) if q.chars().all(|c| c.is_ascii_digit()) => q,
+        Some((_, "$LATEST")) | None => "$LATEST",
+        Some(_) => "1",
+    }
+}
+
+/// The function name in an ARN (or a plain name), with its qualifier (a version or an
+/// alias) if it names one: `arn:aws:lambda:<region>:<account>:function:pos:3` → `pos:3`.
 fn function_name(name_or_arn: &str) -> &str {
     match name_or_arn.split_once(":function:") {
-        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        Some((_, rest)) => rest,
         None => name_or_arn,
     }
 }

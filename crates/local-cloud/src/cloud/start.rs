@@ -268,12 +268,17 @@ impl LocalCloud {
             "/received/data/partnerOrderId",
         ]);
         for m in &app.state_machines {
-            sfn.create_typed_state_machine(&m.name, &m.json, m.workflow_type)
+            let definition = |source| CloudError::Definition {
+                name: m.name.clone(),
+                source,
+            };
+            let arn = sfn
+                .create_typed_state_machine(&m.name, &m.json, m.workflow_type)
                 .await
-                .map_err(|source| CloudError::Definition {
-                    name: m.name.clone(),
-                    source,
-                })?;
+                .map_err(definition)?;
+            if let Some(alias) = &m.alias {
+                sfn.publish(&arn, alias).await.map_err(definition)?;
+            }
         }
         targets.connect(sfn.clone());
         bus.set_archives(app.archives.clone());

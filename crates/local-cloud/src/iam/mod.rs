@@ -60,9 +60,10 @@ pub struct Role {
 }
 
 /// The managed policies SAM attaches, with the statements AWS publishes for them (AWS Managed
-/// Policy Reference Guide: AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess, and
-/// AWSLambdaSQSQueueExecutionRole for a function with an SQS event source). Any other managed
-/// policy stops the cloud at start.
+/// Policy Reference Guide: AWSLambdaBasicExecutionRole, AWSXrayWriteOnlyAccess,
+/// AWSLambdaSQSQueueExecutionRole for a function with an SQS event source, and
+/// AWSCodeDeployRoleForLambda for CodeDeploy's role when a function has a
+/// DeploymentPreference). Any other managed policy stops the cloud at start.
 fn managed_policy(arn: &str) -> Option<Value> {
     let actions: &[&str] = match arn.rsplit('/').next()? {
         "AWSLambdaBasicExecutionRole" => &[
@@ -86,6 +87,19 @@ fn managed_policy(arn: &str) -> Option<Value> {
             "logs:CreateLogStream",
             "logs:PutLogEvents",
         ],
+        // What SAM gives CodeDeploy for a function's DeploymentPreference: reading alarms,
+        // moving aliases, notifying, and invoking hooks named CodeDeployHook_*. (AWS's policy
+        // also reads S3 objects tagged for CodeDeploy, under a condition key the local cloud
+        // does not evaluate; nothing local is in S3, so that statement is left out.)
+        "AWSCodeDeployRoleForLambda" => {
+            return arn.starts_with("arn:aws:iam::aws:policy/").then(|| {
+                json!({ "Version": "2012-10-17", "Statement": [
+                    { "Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms", "lambda:UpdateAlias", "lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig", "sns:Publish"], "Resource": "*" },
+                    { "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": "arn:aws:s3:::*/CodeDeploy/*" },
+                    { "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "arn:aws:lambda:*:*:function:CodeDeployHook_*" },
+                ]})
+            });
+        }
         _ => return None,
     };
     arn.starts_with("arn:aws:iam::aws:policy/")

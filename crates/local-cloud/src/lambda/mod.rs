@@ -91,6 +91,15 @@ pub const SYNC_PAYLOAD_LIMIT_BYTES: usize = 6 * 1024 * 1024;
 /// asynchronous invocations, the maximum payload size is 1 MB").
 pub const ASYNC_PAYLOAD_LIMIT_BYTES: usize = 1024 * 1024;
 
+/// The ARN of an invocation of `function` (a name, qualified or not) of ARN `arn`: the ARN
+/// with the invocation's qualifier, if it named one.
+fn qualified_arn(arn: &str, function: &str) -> String {
+    match function.split_once(':') {
+        Some((_, qualifier)) => format!("{arn}:{qualifier}"),
+        None => arn.to_owned(),
+    }
+}
+
 /// The waits before Lambda's retries of a failed asynchronous invocation: one minute, then two
 /// (the Lambda Developer Guide, "Error handling and automatic retries in Lambda": "Lambda
 /// retries the function twice more, with a one-minute wait between the first two attempts,
@@ -475,6 +484,19 @@ impl Lambda {
         ))
     }
 
+    /// The pool that runs `function`: a function name, or a name qualified by one of its
+    /// versions or aliases (`orders-dev-pos:live`, `orders-dev-pos:1`, `…:$LATEST`), as
+    /// Lambda's `Invoke` takes them. A qualifier the function has not published finds none.
+    fn pool(&self, function: &str) -> Option<&Arc<Pool>> {
+        let (name, qualifier) = match function.split_once(':') {
+            Some((name, q)) => (name, Some(q)),
+            None => (function, None),
+        };
+        self.pools.get(name).filter(|p| {
+            qualifier.is_none_or(|q| q == "$LATEST" || p.function.qualifiers().any(|x| x == q))
+        })
+    }
+
     /// Invokes a function synchronously (RequestResponse).
     pub async fn invoke(&self, function: &str, payload: Value) -> Outcome {
         self.invoke_billed(function, payload).await.0
@@ -484,12 +506,17 @@ impl Lambda {
     /// to 1 ms, without the time its process waited for a core; zero when no process took it).
     pub async fn invoke_billed(&self, function: &str, payload: Value) -> (Outcome, Duration) {
         let refused = |o: Outcome| (o, Duration::ZERO);
-        let Some(pool) = self.pools.get(function) else {
+        let Some(pool) = self.pool(function) else {
             return refused(Outcome::err(
                 "ResourceNotFoundException",
-                format!("Function not found: {function}"),
+                format!(
+                    "Function not found: arn:aws:lambda:{}:{}:function:{function}",
+                    crate::app::REGION,
+                    crate::app::ACCOUNT
+                ),
             ));
         };
+        let function = pool.function.name.as_str();
         let size = payload.to_string().len();
         if size > SYNC_PAYLOAD_LIMIT_BYTES {
             return refused(Outcome::err(
@@ -595,7 +622,7 @@ impl Lambda {
         let me = self.clone();
         let function = function.to_owned();
         tokio::spawn(async move {
-            let (retries, max_age) = me.pools.get(&function).map_or((0, 0), |p| {
+            let (retries, max_age) = me.pool(&function).map_or((0, 0), |p| {
                 (p.function.async_retries, p.function.max_event_age_seconds)
             });
             let scale = me.config.async_wait_scale;
@@ -625,8 +652,7 @@ impl Lambda {
                 scale.sleep(wait).await;
             };
             let destination = me
-                .pools
-                .get(&function)
+                .pool(&function)
                 .and_then(|p| p.function.on_failure.clone());
             let Outcome::Err {
                 error_type,
@@ -637,7 +663,7 @@ impl Lambda {
             };
             tracing::warn!(%function, %error_type, condition, "async invocation dropped");
             let record = json!({
-                "requestContext": { "functionArn": me.pools.get(&function).map(|p| p.function.arn.clone()), "condition": condition, "approximateInvokeCount": errors + throttles + 1 },
+                "requestContext": { "functionArn": me.pool(&function).map(|p| qualified_arn(&p.function.arn, &function)), "condition": condition, "approximateInvokeCount": errors + throttles + 1 },
                 "requestPayload": payload,
                 "responsePayload": { "errorType": error_type, "errorMessage": error_message },
             });

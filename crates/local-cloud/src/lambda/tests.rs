@@ -77,6 +77,7 @@ while True:
         on_failure: None,
         max_event_age_seconds: DEFAULT_MAX_EVENT_AGE_SECONDS,
         reserved_concurrency: None,
+        alias: None,
     }
 }
 
@@ -371,5 +372,43 @@ async fn an_invocation_taken_by_a_poll_whose_process_died_is_answered_by_the_nex
         .unwrap();
     lambda.stop().await;
     assert!(matches!(outcome, Outcome::Ok(_)), "{outcome:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_qualified_invocation_runs_only_a_version_or_alias_the_function_has_published() {
+    let dir = scratch();
+    let mut f = slow_function(&dir, 0.0, 5);
+    f.alias = Some("live".to_owned());
+    let lambda = started(&dir, f, 1, DEFAULT_ACCOUNT_CONCURRENCY, Arc::default()).await;
+    let mut answers = Vec::new();
+    for name in [
+        "slow",
+        "slow:live",
+        "slow:1",
+        "slow:$LATEST",
+        "slow:2",
+        "slow:canary",
+    ] {
+        answers.push(match lambda.invoke(name, json!({})).await {
+            Outcome::Ok(_) => "ok".to_owned(),
+            Outcome::Err {
+                error_type,
+                error_message,
+            } => format!("{error_type}: {error_message}"),
+        });
+    }
+    lambda.stop().await;
+    assert_eq!(
+        answers,
+        [
+            "ok",
+            "ok",
+            "ok",
+            "ok",
+            "ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:000000000000:function:slow:2",
+            "ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:000000000000:function:slow:canary",
+        ]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
