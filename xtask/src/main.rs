@@ -13,12 +13,15 @@
 //!   ([`catalog`]);
 //! * `secrets check`: a secret's value checked as the functions read it, before it is stored
 //!   ([`secrets`]);
+//! * `compat --snapshot <release>`: what this release writes for another release to read,
+//!   kept under `compat/<release>/` for the compatibility tests ([`compat`]);
 //! * `stateful`: the template's resources that hold data and the properties that would
 //!   replace them, recorded in `infra/stateful.json`; `--check` fails on a replacement
 //!   ([`stateful`]).
 
 mod catalog;
 mod catalog_samples;
+mod compat;
 mod output;
 mod samples;
 mod secrets;
@@ -54,6 +57,18 @@ async fn main() -> ExitCode {
                 }
             };
         }
+        Some("compat") => {
+            return match compat::run(&root, &args[1..]) {
+                Ok(done) => {
+                    println!("{done}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("xtask compat: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some("secrets") => {
             return match secrets::run(&args[1..]) {
                 Ok(done) => {
@@ -79,7 +94,7 @@ async fn main() -> ExitCode {
             };
         }
         _ => Err(format!(
-            "usage: cargo xtask <samples|schemas|workflows|diagram> [--check]\n       cargo xtask stateful [--check | --accept]\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}\n{}",
+            "usage: cargo xtask <samples|schemas|workflows|diagram> [--check]\n       cargo xtask stateful [--check | --accept]\n       cargo xtask compat --snapshot <release>\n       cargo xtask sign <partner> <body-file> (--secret <value> | --secret-file <webhooks.json>)\n{}\n{}",
             catalog::USAGE.replace("usage: ", "       "),
             secrets::USAGE.replace("usage: ", "       ")
         )),

@@ -378,13 +378,51 @@ pub fn memory_env(root: &Path) -> Env {
 
 /// A memory world at [`SAMPLE_TIME`] with the partner fixtures loaded.
 pub fn memory_world(root: &Path) -> Result<(Arc<MemoryWorld>, Arc<FixedClock>), String> {
+    memory_world_from(&root.join("events"))
+}
+
+/// [`memory_world`] with the partner fixtures of the samples directory `events` (`events/`,
+/// or a release's snapshot under `compat/`).
+fn memory_world_from(events: &Path) -> Result<(Arc<MemoryWorld>, Arc<FixedClock>), String> {
     let clock = Arc::new(FixedClock::at(sample_time()));
     let world = MemoryWorld::new(clock.clone() as Arc<dyn Clock>);
     world
         .partners
-        .load_fixtures(&root.join("events/partners"))
+        .load_fixtures(&events.join("partners"))
         .map_err(|e| e.to_string())?;
     Ok((Arc::new(world), clock))
+}
+
+/// The functions whose input a release writes and another release may read, during a
+/// deploy's canary or after it (a held order's hand-back, an event on the bus, a handover in
+/// its queue): the workflow steps, the bus targets and the handover. Their samples of each
+/// release are kept under `compat/<release>/` (`cargo xtask compat --snapshot`), and today's
+/// functions must still answer them as that release's manifest says.
+pub const COMPAT_FUNCTIONS: [&str; 8] = [
+    "dedup",
+    "adapt-order",
+    "accept-order",
+    "hold-order",
+    "pos",
+    "release-order",
+    "store-status",
+    "handover",
+];
+
+/// The newest release snapshot under `compat/` (`compat/v0.N`, the highest N), if any.
+pub fn latest_compat_snapshot(root: &Path) -> Option<PathBuf> {
+    let version = |p: &Path| -> Option<(u32, u32)> {
+        let name = p.file_name()?.to_str()?.strip_prefix('v')?;
+        let (major, minor) = name.split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    };
+    std::fs::read_dir(root.join("compat"))
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("manifest.json").is_file())
+        .filter_map(|p| version(&p).map(|v| (v, p)))
+        .max()
+        .map(|(_, p)| p)
 }
 
 /// Why a step could not run.
@@ -613,20 +651,78 @@ where
     Fut: std::future::Future<Output = Result<Value, (String, String)>>,
 {
     let root = repo_root();
+    let mut failures = Vec::new();
+    let mut checked = check_samples_in(
+        &root,
+        &root.join("events"),
+        function,
+        false,
+        &mut invoke,
+        &mut failures,
+    )
+    .await;
+    if checked == 0 {
+        failures.push(format!("the manifest has no sample for {function}"));
+    }
+    // What the previous release wrote, read by today's function: its answer and what it
+    // publishes as that release's manifest says (not its effects on the memory world, which
+    // a release may change on purpose).
+    if COMPAT_FUNCTIONS.contains(&function)
+        && let Some(snapshot) = latest_compat_snapshot(&root)
+    {
+        let mut older = Vec::new();
+        checked +=
+            check_samples_in(&root, &snapshot, function, true, &mut invoke, &mut older).await;
+        let release = snapshot.file_name().unwrap_or_default().to_string_lossy();
+        failures.extend(older.into_iter().map(|f| format!("compat/{release}: {f}")));
+    }
+    if failures.is_empty() {
+        Ok(checked)
+    } else {
+        Err(failures)
+    }
+}
+
+/// Runs every sample of `function` in the samples directory `events` (its `manifest.json`,
+/// `seed.json` and files), pushing each failure; `compat`: a release snapshot, checked for its
+/// answer and what it publishes only. Returns how many it ran.
+async fn check_samples_in<F, Fut>(
+    root: &Path,
+    events: &Path,
+    function: &str,
+    compat: bool,
+    invoke: &mut F,
+    failures: &mut Vec<String>,
+) -> usize
+where
+    F: FnMut(Backend, Env, Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, (String, String)>>,
+{
+    let read = |file: &str| -> Result<Value, String> {
+        let path = events.join(file);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
     let setup = || -> Result<(Manifest, Vec<SeedStep>), String> {
         Ok((
-            load_manifest(&root)?,
-            load_seed(&root.join("events/seed.json"))?,
+            serde_json::from_value(read("manifest.json")?).map_err(|e| e.to_string())?,
+            serde_json::from_value(read("seed.json")?).map_err(|e| e.to_string())?,
         ))
     };
-    let (manifest, seed) = setup().map_err(|e| vec![e])?;
-    let env = memory_env(&root);
-    let mut failures = Vec::new();
+    let (manifest, seed) = match setup() {
+        Ok(s) => s,
+        Err(e) => {
+            failures.push(e);
+            return 0;
+        }
+    };
+    let env = memory_env(root);
     let mut checked = 0;
     for sample in manifest.samples.iter().filter(|s| s.function == function) {
         let outcome = async {
-            let input = load_sample(&root, &sample.file)?;
-            let (world, _clock) = memory_world(&root)?;
+            let input = read(&sample.file)?;
+            let (world, _clock) = memory_world_from(events)?;
             let backend = Backend::Memory(world.clone());
             replay_seed(
                 &backend,
@@ -643,6 +739,9 @@ where
                 .map(|e| e.detail_type.clone())
                 .collect();
             check(&sample.expect, &result, &published)?;
+            if compat {
+                return Ok(());
+            }
             if let (Some(want), Ok(output)) = (&sample.expect.stored_order, &result) {
                 let stored = stored_order(&world, output).await?;
                 contains(want, &stored).map_err(|d| {
@@ -666,14 +765,7 @@ where
             failures.push(format!("{}: {e}", sample.file));
         }
     }
-    if checked == 0 {
-        failures.push(format!("the manifest has no sample for {function}"));
-    }
-    if failures.is_empty() {
-        Ok(checked)
-    } else {
-        Err(failures)
-    }
+    checked
 }
 
 /// A Lambda context for tests: a request id and a deadline 30 s after [`SAMPLE_TIME`].
