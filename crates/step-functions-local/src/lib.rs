@@ -68,6 +68,8 @@
 //! ```
 
 pub mod api;
+mod definition;
+mod execution;
 pub mod history;
 pub mod run;
 
@@ -76,7 +78,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use asl::AslError;
-use asl::model::{Definition, Machine, State};
+use asl::model::Definition;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -85,6 +87,11 @@ use tokio::sync::{Mutex, RwLock, broadcast, oneshot, watch};
 pub use local_aws_core::clock::TimeScale;
 use local_aws_core::quota::{self, Quotas};
 use local_aws_core::{ACCOUNT, REGION};
+
+pub use definition::{EXPRESS_MAX_DURATION, WorkflowType, supported_resource};
+use definition::{check_express, check_resources};
+pub use execution::{Execution, ExecutionState, Status, not_billed};
+use execution::{NOT_BILLED_NS, Waiter};
 
 pub use history::HistoryEvent;
 
@@ -139,90 +146,6 @@ pub trait Integrations: Send + Sync {
     }
 }
 
-/// A state machine's type (`CreateStateMachine`'s `type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum WorkflowType {
-    /// Exactly-once, up to a year, with an execution history; billed per state transition.
-    #[default]
-    Standard,
-    /// At-least-once (asynchronous), up to five minutes, request-response integrations only;
-    /// billed per request and by duration and memory.
-    Express,
-}
-
-/// The longest an Express execution runs (the Step Functions developer guide, "Choosing
-/// workflow type": Express workflows "can run for up to five minutes"). Real time, not
-/// scaled: what fills it is retries and task durations, which the local cloud keeps real.
-pub const EXPRESS_MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// The Task resources the interpreter runs.
-pub fn supported_resource(resource: &str) -> bool {
-    let integration = resource
-        .strip_prefix("arn:aws:states:::")
-        .map(|r| r.trim_end_matches(".waitForTaskToken"));
-    match integration {
-        Some("lambda:invoke" | "events:putEvents") => true,
-        Some("states:startExecution" | "sqs:sendMessage") => {
-            !resource.ends_with(".waitForTaskToken")
-        }
-        Some(
-            "dynamodb:putItem" | "dynamodb:getItem" | "dynamodb:updateItem" | "dynamodb:deleteItem",
-        ) => !resource.ends_with(".waitForTaskToken"),
-        Some(_) => false,
-        None => resource.starts_with("arn:aws:lambda:") && resource.contains(":function:"),
-    }
-}
-
-/// Express workflows support request-response integrations only (the developer guide,
-/// "Discover service integration patterns": Express "do not support Run a Job (.sync) or
-/// Wait for Callback (.waitForTaskToken)"); AWS refuses such a definition at creation.
-fn check_express(m: &Machine) -> Result<(), String> {
-    for (name, s) in &m.states {
-        match s {
-            State::Task(t) => {
-                for pattern in [".waitForTaskToken", ".sync"] {
-                    if t.resource.contains(pattern) {
-                        return Err(format!(
-                            "SCHEMA_VALIDATION_FAILED: Express state machine does not support '{pattern}' service integration pattern (state {name:?}, resource {:?})",
-                            t.resource
-                        ));
-                    }
-                }
-            }
-            State::Parallel(p) => p.branches.iter().try_for_each(check_express)?,
-            State::Map(mp) => {
-                if let Some(proc) = mp.processor() {
-                    check_express(proc)?;
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn check_resources(m: &Machine) -> Result<(), String> {
-    for (name, s) in &m.states {
-        match s {
-            State::Task(t) if !supported_resource(&t.resource) => {
-                return Err(format!(
-                    "state {name:?} uses Task resource {:?}, which this interpreter does not support",
-                    t.resource
-                ));
-            }
-            State::Parallel(p) => p.branches.iter().try_for_each(check_resources)?,
-            State::Map(mp) => {
-                if let Some(proc) = mp.processor() {
-                    check_resources(proc)?;
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// A registered state machine.
 #[derive(Debug, Clone)]
 pub struct StateMachine {
@@ -250,161 +173,6 @@ pub fn split_qualifier(arn: &str) -> (&str, Option<&str>) {
         Some((i, _)) => (&arn[..i], Some(&arn[i + 1..])),
         None => (arn, None),
     }
-}
-
-/// Execution status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    /// Running.
-    Running,
-    /// Succeeded.
-    Succeeded,
-    /// Failed.
-    Failed,
-    /// Timed out.
-    TimedOut,
-    /// Stopped.
-    Aborted,
-}
-
-/// The mutable part of an execution.
-#[derive(Debug, Clone)]
-pub struct ExecutionState {
-    /// Status.
-    pub status: Status,
-    /// Output, when succeeded.
-    pub output: Option<Value>,
-    /// Error, when failed.
-    pub error: Option<String>,
-    /// Cause, when failed.
-    pub cause: Option<String>,
-    /// When it stopped.
-    pub stop: Option<DateTime<Utc>>,
-}
-
-/// An execution.
-pub struct Execution {
-    /// ARN.
-    pub arn: String,
-    /// Name.
-    pub name: String,
-    /// Its state machine.
-    pub machine: StateMachine,
-    /// Input.
-    pub input: Value,
-    /// Started.
-    pub start: DateTime<Utc>,
-    started_at: Instant,
-    state: Mutex<ExecutionState>,
-    history: Mutex<Vec<HistoryEvent>>,
-    done: watch::Sender<bool>,
-    abort: watch::Sender<bool>,
-    /// What the time scale saved in Wait states: AWS would have spent this much more.
-    saved: std::sync::Mutex<std::time::Duration>,
-    /// Told when `saved` grows.
-    saved_grew: tokio::sync::Notify,
-    /// Time its integrations spent waiting on this machine that AWS would not have spent (ns):
-    /// reported through [`not_billed`] while it runs.
-    not_billed_ns: Arc<std::sync::atomic::AtomicU64>,
-    /// A [`Sfn::time_out_when`] fault ended it.
-    timed_out_on_purpose: std::sync::atomic::AtomicBool,
-}
-
-tokio::task_local! {
-    /// The running execution's [`Execution::not_billed`] counter.
-    static NOT_BILLED_NS: Arc<std::sync::atomic::AtomicU64>;
-}
-
-/// Reports, from inside an integration an execution is awaiting, that `wasted` of the time it
-/// took was this machine's doing and would not pass on AWS (for example a Lambda process
-/// runnable but waiting for one of two shared cores, or queued for a free process where Lambda
-/// would have started another environment). Outside an execution it does nothing.
-pub fn not_billed(wasted: std::time::Duration) {
-    let ns = u64::try_from(wasted.as_nanos()).unwrap_or(u64::MAX);
-    let _ = NOT_BILLED_NS.try_with(|n| n.fetch_add(ns, std::sync::atomic::Ordering::Relaxed));
-}
-
-impl std::fmt::Debug for Execution {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Execution")
-            .field("arn", &self.arn)
-            .field("start", &self.start)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Execution {
-    /// A snapshot of its status and result.
-    pub async fn snapshot(&self) -> ExecutionState {
-        self.state.lock().await.clone()
-    }
-
-    /// Its history so far.
-    pub async fn history(&self) -> Vec<HistoryEvent> {
-        self.history.lock().await.clone()
-    }
-
-    /// The states it entered, in order.
-    pub async fn path(&self) -> Vec<String> {
-        self.history
-            .lock()
-            .await
-            .iter()
-            .filter_map(|e| e.entered_state().map(str::to_owned))
-            .collect()
-    }
-
-    /// Waits until it ends, whenever it ended: the end is kept in the channel (see
-    /// [`watch::Sender::send_replace`]), so an execution that ended before this call returns
-    /// at once.
-    pub async fn finished(&self) -> ExecutionState {
-        let mut rx = self.done.subscribe();
-        // `wait_for` looks at the current value first, then at every change.
-        let _ = rx.wait_for(|done| *done).await;
-        self.snapshot().await
-    }
-
-    /// How long it ran (so far).
-    pub fn elapsed(&self) -> std::time::Duration {
-        self.started_at.elapsed()
-    }
-
-    /// How long it would have run on AWS so far: [`Execution::elapsed`] plus what the time
-    /// scale saved in its Wait states. An Express execution's five minutes are counted so.
-    pub fn aws_elapsed(&self) -> std::time::Duration {
-        self.started_at.elapsed() + *self.saved.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// What its integrations reported through [`not_billed`] so far: wall time this machine
-    /// added that AWS would not have (an Express execution's billed duration leaves it out).
-    pub fn not_billed(&self) -> std::time::Duration {
-        std::time::Duration::from_nanos(
-            self.not_billed_ns
-                .load(std::sync::atomic::Ordering::Relaxed),
-        )
-    }
-
-    /// Records, as a wait begins, that a wait of `unscaled` will take `scaled`.
-    pub(crate) fn saved_waiting(&self, unscaled: std::time::Duration, scaled: std::time::Duration) {
-        *self.saved.lock().unwrap_or_else(|e| e.into_inner()) += unscaled.saturating_sub(scaled);
-        self.saved_grew.notify_one();
-    }
-
-    async fn record(&self, kind: &str, details_key: Option<&str>, details: Value) -> HistoryEvent {
-        let mut h = self.history.lock().await;
-        let id = h.len() as u64 + 1;
-        let event = HistoryEvent::new(id, kind, details_key, details);
-        h.push(event.clone());
-        event
-    }
-}
-
-/// A task waiting for its token.
-struct Waiter {
-    machine: String,
-    reply: oneshot::Sender<Result<Value, AslError>>,
-    heartbeat: watch::Sender<Instant>,
 }
 
 /// A progress notice: an execution entered a state or ended.

@@ -1,4 +1,3 @@
-
 use super::*;
 
 /// The template's parameters that have no default, with loopback and placeholder values.

@@ -1,4 +1,3 @@
-
 use super::*;
 
 /// A killed handover's message comes back after the handover queue's visibility timeout

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::memory::{Fault, InMemoryPartnerApi};
 use crate::ports::ErrorKind;
