@@ -356,26 +356,43 @@ impl LocalCloud {
     async fn start_queue_triggers(&self) {
         for (function, mapping) in &self.app.queue_triggers {
             let queue_arn = sqs_local::queue_arn(&mapping.queue);
-            let caller = self.iam.function_caller(function);
+            // The mapping polls with its function's role (the function may be named by its
+            // alias); IAM switched off (`--no-iam`) has no roles and allows it.
+            let caller = self
+                .iam
+                .function_caller(crate::lambda::unqualified(function));
             let denied = ["sqs:ReceiveMessage", "sqs:DeleteMessage"]
                 .into_iter()
-                .find_map(|action| {
-                    let c = caller.as_ref()?;
-                    self.iam
+                .find_map(|action| match caller.as_ref() {
+                    Some(c) => self
+                        .iam
                         .authorize(c, action, &queue_arn, BTreeMap::new())
                         .err()
+                        .map(|d| d.to_string()),
+                    None if self.iam.enforced() => {
+                        Some(format!("{function} has no role to poll {queue_arn} with"))
+                    }
+                    None => None,
                 });
             if let Some(d) = denied {
                 tracing::error!(function, queue = %mapping.queue, error = %d, "the event source mapping cannot poll its queue; its messages wait");
                 continue;
             }
+            // Its MaximumConcurrency is a concurrency the template sets, scaled with the
+            // function's reserved concurrency so their ratio stays AWS's (5 pollers under a
+            // reserved 10 never throttle there; unscaled, they would here).
+            let mut mapping = mapping.clone();
+            mapping.maximum_concurrency = self
+                .quotas
+                .scaled_concurrency(u32::try_from(mapping.maximum_concurrency).unwrap_or(u32::MAX))
+                as usize;
             let invoker = Arc::new(FunctionInvoker {
                 lambda: self.lambda.clone(),
                 function: function.clone(),
             });
             let task = sqs_local::start_mapping(
                 self.sqs.clone(),
-                mapping.clone(),
+                mapping,
                 invoker,
                 self.stopping.subscribe(),
             );

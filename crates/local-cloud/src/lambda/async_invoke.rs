@@ -105,7 +105,7 @@ impl Lambda {
             let caller = me
                 .config
                 .iam
-                .function_caller(&function)
+                .function_caller(unqualified(&function))
                 .unwrap_or_else(|| crate::iam::Caller::Service("lambda.amazonaws.com".into()));
             me.queues
                 .send(

@@ -90,6 +90,12 @@ struct Pending {
 /// quotas, "Invocation payload (request and response)"; the Invoke API reference).
 pub const SYNC_PAYLOAD_LIMIT_BYTES: usize = 6 * 1024 * 1024;
 
+/// The function name of `function`, a name that may be qualified by a version or an alias
+/// (`orders-dev-pos:live` → `orders-dev-pos`): what its role, pool and logs are known by.
+pub fn unqualified(function: &str) -> &str {
+    function.split_once(':').map_or(function, |(name, _)| name)
+}
+
 /// An account's concurrent executions in a Region by default (Lambda quotas: 1,000).
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 1000;
 
