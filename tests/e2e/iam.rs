@@ -279,11 +279,22 @@ async fn without_writes_to_the_orders_table_pos_is_denied_and_its_pos_order_is_v
 /// conditional DeleteItem.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_delete_item_on_held_orders_a_courier_release_fails_to_its_destination() {
-    let t = template_with(
+    // Without Lambda's two retries (a minute and two minutes apart, real time at any time
+    // scale), so the denial reaches the destination within the test's wait.
+    let t = template_with_edits(
         "release",
-        "ReleaseOrderFunction",
-        "              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem]\n",
-        "              Action: [dynamodb:GetItem, dynamodb:PutItem]\n",
+        &[
+            (
+                "ReleaseOrderFunction",
+                "              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem]\n",
+                "              Action: [dynamodb:GetItem, dynamodb:PutItem]\n",
+            ),
+            (
+                "ReleaseOrderFunction",
+                "        MaximumRetryAttempts: 2\n",
+                "        MaximumRetryAttempts: 0\n",
+            ),
+        ],
     );
     let c = cloud_from("iam-release", Some(t)).await;
     let o = order(
@@ -387,9 +398,16 @@ async fn without_start_execution_on_the_express_workflow_a_released_order_is_sen
         "events/partners/doordash/order-scheduled.json",
         &[("/order/estimated_pickup_time", 15)],
     );
-    let start_express = "        - StepFunctionsExecutionPolicy: { StateMachineName: !Sub \"orders-${Stage}-workflow\" }\n";
-    let (c, v) =
-        run_with_permission_changed("handback", "OrderHoldWorkflow", start_express, "", &o).await;
+    let start_express = "              Action: states:StartExecution\n              Resource: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orders-${Stage}-workflow:live\n";
+    let start_express_denied = "              Action: states:StartExecution\n              Resource: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orders-${Stage}-other:live\n";
+    let (c, v) = run_with_permission_changed(
+        "handback",
+        "OrderHoldWorkflow",
+        start_express,
+        start_express_denied,
+        &o,
+    )
+    .await;
     assert_eq!(v.status.as_deref(), Some("SentToPos"), "{v:#?}");
     assert!(!denials(&c, &o, "states:StartExecution").await.is_empty());
     let run = &c.runs_of(&o.id).await[0];
