@@ -364,16 +364,33 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
                     None => format!(
                         "{{\"StepFunctionsExecutionPolicy\":{{\"StateMachineName\":{{\"Fn::GetAtt\":[\"{target}\",\"Name\"]}}}}}}"
                     ),
-                    // By name (a cycle otherwise): a statement names the same ARN.
-                    Some(_) => statements
-                        .iter()
-                        .find(|st| {
-                            st["Effect"] == "Allow"
-                                && st["Action"] == "states:StartExecution"
-                                && st["Resource"] == subs[&key]
-                        })
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
+                    // By name (a cycle otherwise): a statement names the machine's ARN, scoped
+                    // to the alias the task starts (Step Functions authorises a version or an
+                    // alias by the machine's ARN and `states:StateMachineQualifier`).
+                    Some(qualified) => {
+                        let arn = subs[&key]["Fn::Sub"].as_str().unwrap_or_default();
+                        let (machine, alias) = match qualified.split_once(':') {
+                            Some((_, alias)) => (
+                                arn.strip_suffix(&format!(":{alias}")).unwrap_or(arn),
+                                Some(alias),
+                            ),
+                            None => (arn, None),
+                        };
+                        statements
+                            .iter()
+                            .find(|st| {
+                                st["Effect"] == "Allow"
+                                    && st["Action"] == "states:StartExecution"
+                                    && st["Resource"] == json!({ "Fn::Sub": machine })
+                                    && alias.is_none_or(|a| {
+                                        st["Condition"]["StringEquals"]
+                                            ["states:StateMachineQualifier"]
+                                            == a
+                                    })
+                            })
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    }
                 };
                 assert!(
                     !allowed.is_empty() && policies.contains(&allowed),

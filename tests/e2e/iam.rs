@@ -398,8 +398,10 @@ async fn without_start_execution_on_the_express_workflow_a_released_order_is_sen
         "events/partners/doordash/order-scheduled.json",
         &[("/order/estimated_pickup_time", 15)],
     );
-    let start_express = "              Action: states:StartExecution\n              Resource: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orders-${Stage}-workflow:live\n";
-    let start_express_denied = "              Action: states:StartExecution\n              Resource: !Sub arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:orders-${Stage}-other:live\n";
+    // The hand-back's grant scoped to another alias: the `live` one is denied.
+    let start_express = "                StringEquals: { states:StateMachineQualifier: live }\n";
+    let start_express_denied =
+        "                StringEquals: { states:StateMachineQualifier: canary }\n";
     let (c, v) = run_with_permission_changed(
         "handback",
         "OrderHoldWorkflow",

@@ -434,14 +434,25 @@ where
     // What the previous release wrote, read by today's function: its answer and what it
     // publishes as that release's manifest says (not its effects on the memory world, which
     // a release may change on purpose).
-    if COMPAT_FUNCTIONS.contains(&function)
-        && let Some(snapshot) = latest_compat_snapshot(&root)
-    {
-        let mut older = Vec::new();
-        checked +=
-            check_samples_in(&root, &snapshot, function, true, &mut invoke, &mut older).await;
-        let release = snapshot.file_name().unwrap_or_default().to_string_lossy();
-        failures.extend(older.into_iter().map(|f| format!("compat/{release}: {f}")));
+    if COMPAT_FUNCTIONS.contains(&function) {
+        match latest_compat_snapshot(&root) {
+            Some(snapshot) => {
+                let mut older = Vec::new();
+                let ran =
+                    check_samples_in(&root, &snapshot, function, true, &mut invoke, &mut older)
+                        .await;
+                if ran == 0 && older.is_empty() {
+                    older.push(format!("the snapshot has no sample for {function}"));
+                }
+                checked += ran;
+                let release = snapshot.file_name().unwrap_or_default().to_string_lossy();
+                failures.extend(older.into_iter().map(|f| format!("compat/{release}: {f}")));
+            }
+            None => failures.push(format!(
+                "no release snapshot under {}: the previous release's writes cannot be read back (cargo xtask compat --snapshot)",
+                root.join("compat").display()
+            )),
+        }
     }
     if failures.is_empty() {
         Ok(checked)

@@ -546,16 +546,21 @@ impl App {
             let bus = s(&resolve(&rule.bus, &rule.name)?).unwrap_or_else(|| "default".to_owned());
             let target = match rule.target_kind.as_str() {
                 "AWS::Serverless::StateMachine" => {
-                    // With UseAliasAsEventTarget, SAM points the machine's rules at its alias.
+                    // A rule that names the machine's alias (its own AWS::Events::Rule, or
+                    // SAM's with UseAliasAsEventTarget) starts the alias.
                     let machine = t.resource(&rule.target);
                     let prop = |name: &str| machine.as_ref().and_then(|m| m.properties.get(name));
                     let arn = s(&r.refs[&rule.target]).unwrap_or_default();
-                    let arn = match (
+                    let sam_alias = match (
                         prop("AutoPublishAlias").and_then(s),
                         prop("UseAliasAsEventTarget"),
                     ) {
-                        (Some(alias), Some(Value::Bool(true))) => format!("{arn}:{alias}"),
-                        _ => arn,
+                        (Some(alias), Some(Value::Bool(true))) => Some(alias),
+                        _ => None,
+                    };
+                    let arn = match rule.target_alias.clone().or(sam_alias) {
+                        Some(alias) => format!("{arn}:{alias}"),
+                        None => arn,
                     };
                     Target::StateMachine { arn }
                 }

@@ -109,6 +109,9 @@ pub struct Rule {
     pub target: String,
     /// The target's kind (function or state machine).
     pub target_kind: String,
+    /// The target's alias, when the rule names the alias SAM's `AutoPublishAlias` makes
+    /// (`!Ref <id>Alias<alias>`) rather than the resource itself.
+    pub target_alias: Option<String>,
     /// `InputPath`, if set.
     pub input_path: Option<String>,
     /// `Input` (a constant JSON text), if set.
@@ -332,6 +335,7 @@ impl Template {
                             pattern: p.get("Pattern").cloned().unwrap_or(Value::Null),
                             target: r.id.clone(),
                             target_kind: r.kind.clone(),
+                            target_alias: None,
                             input_path: p
                                 .get("InputPath")
                                 .and_then(Value::as_str)
@@ -353,12 +357,13 @@ impl Template {
                     .pointer("/Targets/0")
                     .cloned()
                     .unwrap_or(Value::Null);
-                let target_id = target
+                let named = target
                     .pointer("/Arn/Fn::GetAtt/0")
                     .or_else(|| target.pointer("/Arn/Ref"))
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
+                let (target_id, target_alias) = self.alias_of(&named).unwrap_or((named, None));
                 let target_kind = self
                     .resource(&target_id)
                     .map(|t| t.kind)
@@ -377,6 +382,7 @@ impl Template {
                         .unwrap_or(Value::Null),
                     target: target_id,
                     target_kind,
+                    target_alias,
                     input_path: target
                         .get("InputPath")
                         .and_then(Value::as_str)
@@ -398,6 +404,20 @@ impl Template {
             }
         }
         out
+    }
+
+    /// The resource and alias an `AutoPublishAlias` alias's logical id stands for
+    /// (`OrderWorkflowAliaslive` → (`OrderWorkflow`, `live`)), if `id` is one.
+    pub fn alias_of(&self, id: &str) -> Option<(String, Option<String>)> {
+        self.resources().into_iter().find_map(|r| {
+            let alias = match r.kind.as_str() {
+                "AWS::Serverless::Function" => self.function_property(&r, "AutoPublishAlias"),
+                "AWS::Serverless::StateMachine" => r.properties.get("AutoPublishAlias").cloned(),
+                _ => None,
+            }?;
+            let alias = alias.as_str()?.to_owned();
+            (id == format!("{}Alias{alias}", r.id)).then(|| (r.id.clone(), Some(alias)))
+        })
     }
 
     /// HTTP API routes (SAM `HttpApi` events on functions).

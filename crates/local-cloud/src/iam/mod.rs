@@ -418,6 +418,17 @@ impl Iam {
                 _ => {}
             }
         }
+        // A table's key must be one the template defines: a key elsewhere has a policy the
+        // local cloud cannot read, and IAM alone would allow what that policy may not.
+        if let Some((table, key)) = iam
+            .table_keys
+            .iter()
+            .find(|(_, key)| !iam.key_policies.contains_key(*key))
+        {
+            return Err(IamError::Invalid(format!(
+                "{table} is encrypted with {key}, a key the template does not define: its key policy cannot be evaluated here"
+            )));
+        }
         // Which role each function, state machine and rule target runs with.
         for (id, res) in resources {
             let props = res.get("Properties").cloned().unwrap_or(Value::Null);
@@ -612,6 +623,19 @@ impl Iam {
         if !self.enforce {
             return Ok(());
         }
+        // Step Functions authorises a call on a version or an alias by the state machine's own
+        // ARN, with the qualifier as `states:StateMachineQualifier` (the Step Functions
+        // Developer Guide, "Authorization for versions and aliases"): a policy that names the
+        // alias's ARN grants nothing.
+        let resource = match step_functions_local::split_qualifier(resource) {
+            (machine, Some(qualifier))
+                if action.starts_with("states:") && machine.contains(":stateMachine:") =>
+            {
+                context.insert("states:StateMachineQualifier", qualifier.to_owned());
+                machine
+            }
+            _ => resource,
+        };
         let identity: Vec<&Statement> = match caller {
             Caller::Role { role_arn, .. } => {
                 context.insert("aws:PrincipalArn", role_arn.clone());

@@ -98,10 +98,12 @@ impl Operator {
 /// keys, set per entry (the EventBridge User Guide, "Using IAM policy conditions in Amazon
 /// EventBridge": `events:source`, `events:detail-type`), and the two AWS KMS keys of a call
 /// DynamoDB makes on a caller's behalf to a table's customer managed key (the AWS KMS
-/// Developer Guide, "Condition keys for AWS KMS": `kms:ViaService`, `kms:CallerAccount`). A
-/// policy that names any other key is refused at load: a condition the local cloud cannot
-/// evaluate would pass here and bind there.
-pub const CONDITION_KEYS: [&str; 7] = [
+/// Developer Guide, "Condition keys for AWS KMS": `kms:ViaService`, `kms:CallerAccount`), and
+/// the version or alias a Step Functions call names (`states:StateMachineQualifier`: the Step
+/// Functions Developer Guide, "Authorization for versions and aliases"). A policy that names
+/// any other key is refused at load: a condition the local cloud cannot evaluate would pass
+/// here and bind there.
+pub const CONDITION_KEYS: [&str; 8] = [
     "aws:SourceArn",
     "aws:SourceAccount",
     "aws:PrincipalArn",
@@ -109,6 +111,7 @@ pub const CONDITION_KEYS: [&str; 7] = [
     "events:detail-type",
     "kms:ViaService",
     "kms:CallerAccount",
+    "states:StateMachineQualifier",
 ];
 
 /// One condition: operator, key, values.

@@ -264,10 +264,61 @@ fn a_table_with_a_customer_managed_key_needs_the_key_through_dynamodb() {
             .message
             .contains("explicit deny")
     );
+    // A key the template does not define has a policy nobody here can read: refused at load.
+    let mut t = template(json!({}), "FnRole");
+    t["Resources"]["TableRes"] = json!({"Type": "AWS::DynamoDB::Table", "Properties": {
+        "TableName": {"Ref": "Table"},
+        "SSESpecification": {"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": "arn:aws:kms:us-east-1:000000000000:key/elsewhere"}
+    }});
+    let refused = Iam::load(&t, &resolver(), "s").unwrap_err().to_string();
+    assert!(
+        refused.contains("a key the template does not define"),
+        "{refused}"
+    );
     // Reads need only kms:Decrypt.
     assert_eq!(
         crate::dynamodb_proxy::kms_actions("dynamodb:GetItem"),
         ["kms:Decrypt"]
     );
     assert!(crate::dynamodb_proxy::kms_actions("dynamodb:DescribeTable").is_empty());
+}
+
+#[test]
+fn a_workflow_alias_is_authorised_by_the_machine_arn_and_its_qualifier() {
+    let machine = "arn:aws:states:us-east-1:000000000000:stateMachine:orders-t-hold";
+    let statement = |resource: &str, condition: Value| json!({"Effect": "Allow", "Action": "states:StartExecution", "Resource": resource, "Condition": condition});
+    let with = |s: Value| {
+        let mut t = template(json!({}), "FnRole");
+        t["Resources"]["FnRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(s);
+        let iam = Iam::load(&t, &resolver(), "s").unwrap();
+        let who = Identity::Caller(iam.function_caller("orders-t-fn").unwrap());
+        (iam, who)
+    };
+    // The machine's ARN scoped to its `live` alias: the alias, nothing else.
+    let (iam, who) = with(statement(
+        machine,
+        json!({"StringEquals": {"states:StateMachineQualifier": "live"}}),
+    ));
+    let start = |arn: String| iam.authorize_identity(&who, "states:StartExecution", &arn);
+    assert!(start(format!("{machine}:live")).is_ok());
+    assert!(start(format!("{machine}:1")).is_err());
+    assert!(start(machine.to_owned()).is_err());
+    // The alias's own ARN in a policy grants nothing, as on AWS (Step Functions checks the
+    // machine's ARN).
+    let (iam, who) = with(statement(&format!("{machine}:live"), json!({})));
+    let denied = iam
+        .authorize_identity(&who, "states:StartExecution", &format!("{machine}:live"))
+        .unwrap_err();
+    assert!(
+        denied.message.contains(&format!("on resource: {machine} ")),
+        "{denied}"
+    );
+    // Execution ARNs are not state machine ARNs.
+    assert_eq!(
+        step_functions_local::split_qualifier(machine),
+        (machine, None)
+    );
 }

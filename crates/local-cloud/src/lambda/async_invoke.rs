@@ -53,6 +53,18 @@ impl Lambda {
                 ),
             ));
         }
+        // Lambda refuses an event for a function or qualifier it does not have at once, so the
+        // caller (a rule) retries and dead-letters it; it is never accepted and then lost.
+        if self.pool(function).is_none() {
+            return Err((
+                "ResourceNotFoundException".to_owned(),
+                format!(
+                    "Function not found: arn:aws:lambda:{}:{}:function:{function}",
+                    crate::app::REGION,
+                    crate::app::ACCOUNT
+                ),
+            ));
+        }
         let me = self.clone();
         let function = function.to_owned();
         tokio::spawn(async move {

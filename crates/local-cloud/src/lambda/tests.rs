@@ -380,7 +380,11 @@ async fn a_qualified_invocation_runs_only_a_version_or_alias_the_function_has_pu
     let dir = scratch();
     let mut f = slow_function(&dir, 0.0, 5);
     f.alias = Some("live".to_owned());
-    let lambda = started(&dir, f, 1, DEFAULT_ACCOUNT_CONCURRENCY, Arc::default()).await;
+    let lambda = Arc::new(started(&dir, f, 1, DEFAULT_ACCOUNT_CONCURRENCY, Arc::default()).await);
+    // An event for a qualifier it has not published is refused at once, not accepted and lost.
+    let (kind, _) = lambda.invoke_async("slow:2", json!({})).unwrap_err();
+    assert_eq!(kind, "ResourceNotFoundException");
+    lambda.invoke_async("slow:live", json!({})).unwrap();
     let mut answers = Vec::new();
     for name in [
         "slow",
