@@ -1,7 +1,8 @@
 //! Starting Standard executions by name through the Step Functions API (the handover's
 //! `StartExecution`). An execution of the same name already started is a repeat, not an error;
 //! `ThrottlingException` (the Standard `StartExecution` bucket spent) is reported as such, so
-//! the handover leaves the message for its queue to bring back.
+//! the handover leaves the message for its queue to bring back. Each start is one attempt (no
+//! SDK retry): the caller's queue or schedule is the retry.
 
 use async_trait::async_trait;
 use aws_sdk_sfn::Client;
@@ -39,6 +40,15 @@ impl WorkflowStarter for SfnStarter {
             .state_machine_arn(&self.state_machine_arn)
             .name(name)
             .input(input.to_string())
+            // One attempt: a throttle or a timeout comes back at once for the caller's own
+            // retry (the handover's queue, the sweeper's next run). The SDK's three attempts
+            // with backoff, in a batch of ten, outlasted the handover's 10 s timeout under
+            // the peak's throttling, and the whole batch came back.
+            .customize()
+            .config_override(
+                aws_sdk_sfn::config::Builder::default()
+                    .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
         {

@@ -6,14 +6,14 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use aws_adapters::{AwsConfig, EventBridgePublisher, SfnCallbacks};
+use aws_adapters::{AwsConfig, EventBridgePublisher, SfnCallbacks, SfnStarter};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use order_events::OutboundEvent;
-use pipeline::ports::{CallbackOutcome, EventPublisher, TaskCallbacks};
+use pipeline::ports::{CallbackOutcome, EventPublisher, Started, TaskCallbacks, WorkflowStarter};
 use serde_json::{Value, json};
 
 #[derive(Default)]
@@ -195,4 +195,41 @@ async fn any_other_callback_failure_is_an_error() {
     assert!(callbacks.heartbeat("t").await.is_err());
     let err = callbacks.succeed("t", &json!({})).await.unwrap_err();
     assert_eq!(err.operation, "SendTaskSuccess");
+}
+
+#[tokio::test]
+async fn a_throttled_start_is_asked_once_and_reported_throttled() {
+    // The handover's queue is the retry: the SDK's own three attempts with backoff, ten to a
+    // batch, outlasted the handover's timeout.
+    let throttled = json!({ "__type": "ThrottlingException", "message": "Rate exceeded" });
+    let (endpoint, fake) = serve(vec![(400, throttled.clone()), (400, throttled)]).await;
+    let starter = SfnStarter::new(
+        aws(&endpoint).sfn(),
+        "arn:aws:states:us-east-1:000000000000:stateMachine:hold:live".to_owned(),
+    );
+    let err = starter.start("hold-1", &json!({})).await.unwrap_err();
+    assert!(err.throttled && err.transient, "{err}");
+    let seen = fake.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "asked once");
+    assert_eq!(seen[0].0, "AWSStepFunctions.StartExecution");
+    assert_eq!(
+        seen[0].1["stateMachineArn"],
+        "arn:aws:states:us-east-1:000000000000:stateMachine:hold:live"
+    );
+    // A start that passes is new; one already started is a repeat, not an error.
+    let already = json!({ "__type": "ExecutionAlreadyExists", "message": "exists" });
+    let started = json!({ "executionArn": "arn:aws:states:us-east-1:000000000000:execution:hold:hold-1", "startDate": 1.0 });
+    let (endpoint, _) = serve(vec![(200, started), (400, already)]).await;
+    let starter = SfnStarter::new(
+        aws(&endpoint).sfn(),
+        "arn:aws:states:us-east-1:000000000000:stateMachine:hold:live".to_owned(),
+    );
+    assert_eq!(
+        starter.start("hold-1", &json!({})).await.unwrap(),
+        Started::New
+    );
+    assert_eq!(
+        starter.start("hold-1", &json!({})).await.unwrap(),
+        Started::AlreadyExists
+    );
 }

@@ -56,18 +56,25 @@ pub struct Handover {
 }
 
 impl Handover {
-    /// Starts each message's execution; returns the ids of those to try again. A body that
-    /// does not parse can never start: it is tried again all the same, so that it reaches the
-    /// dead-letter queue and its alarm rather than vanishing.
+    /// Starts each message's execution, all of the batch at once (a batch takes one start's
+    /// time, not ten: ten starts one after another, each up to its attempt timeout, could
+    /// outlast the function's timeout and bring the whole batch back); returns the ids of
+    /// those to try again, in the batch's order. A body that does not parse can never start:
+    /// it is tried again all the same, so that it reaches the dead-letter queue and its alarm
+    /// rather than vanishing.
     pub async fn handle(&self, batch: &[Delivered<'_>]) -> Vec<String> {
-        let mut again = Vec::new();
-        for m in batch {
-            if let Handed::Again(why) = self.one(m).await {
-                warn!(message_id = m.id, reason = %why, "handover not started; the queue will bring it back");
-                again.push(m.id.to_owned());
-            }
-        }
-        again
+        let handed = futures::future::join_all(batch.iter().map(|m| self.one(m))).await;
+        batch
+            .iter()
+            .zip(handed)
+            .filter_map(|(m, h)| match h {
+                Handed::Done => None,
+                Handed::Again(why) => {
+                    warn!(message_id = m.id, reason = %why, "handover not started; the queue will bring it back");
+                    Some(m.id.to_owned())
+                }
+            })
+            .collect()
     }
 
     async fn one(&self, m: &Delivered<'_>) -> Handed {
@@ -178,6 +185,40 @@ mod tests {
                 Metric::HandoverStarted
             ]
         );
+    }
+
+    /// A starter whose starts finish only when `n` of them are in flight together.
+    struct TogetherStarter(tokio::sync::Barrier);
+
+    #[async_trait::async_trait]
+    impl WorkflowStarter for TogetherStarter {
+        async fn start(&self, _: &str, _: &Value) -> Result<Started, crate::ports::StartError> {
+            self.0.wait().await;
+            Ok(Started::New)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_starts_all_its_executions_at_once() {
+        // One after another, the first start would wait for the other nine forever (on AWS:
+        // ten starts each up to its timeout, past the function's own).
+        let h = Handover {
+            starter: Arc::new(TogetherStarter(tokio::sync::Barrier::new(10))),
+            metrics: Arc::new(RecordingMetrics::default()),
+        };
+        let bodies: Vec<String> = (0..10)
+            .map(|i| json!({ "name": format!("hold-{i}"), "input": {} }).to_string())
+            .collect();
+        let ids: Vec<String> = (0..10).map(|i| format!("m-{i}")).collect();
+        let batch: Vec<Delivered<'_>> = ids
+            .iter()
+            .zip(&bodies)
+            .map(|(id, body)| Delivered { id, body })
+            .collect();
+        let again = tokio::time::timeout(std::time::Duration::from_secs(30), h.handle(&batch))
+            .await
+            .expect("the batch's starts ran together");
+        assert!(again.is_empty());
     }
 
     #[tokio::test]
