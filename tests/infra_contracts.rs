@@ -593,6 +593,48 @@ fn shortest_total_wait(retrier: &Value) -> f64 {
         .sum()
 }
 
+/// A throttled function is capacity, not a fault: every Lambda step of the Standard workflow
+/// waits it out for over an hour (an order waiting its turn, as through a POS outage), in a
+/// retrier of its own, never in a short budget shared with faults (the first full peak run
+/// failed 908 orders whose pos was throttled after four quick tries).
+#[test]
+fn every_standard_lambda_step_waits_out_a_throttle() {
+    let t = template();
+    let standard = state_machine(&t, "OrderHoldWorkflow");
+    let def = raw_definition(&t, &standard);
+    let mut checked = 0;
+    for (name, state) in def["States"].as_object().unwrap() {
+        if !state["Resource"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("arn:aws:states:::lambda:invoke"))
+        {
+            continue;
+        }
+        let retriers: Vec<&Value> = state["Retry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["ErrorEquals"]
+                    .to_string()
+                    .contains("Lambda.TooManyRequestsException")
+            })
+            .collect();
+        assert_eq!(retriers.len(), 1, "{name}: {retriers:?}");
+        let r = retriers[0];
+        assert_eq!(
+            r["ErrorEquals"],
+            json!(["Lambda.TooManyRequestsException"]),
+            "{name}: a retrier of its own"
+        );
+        let attempts = r["MaxAttempts"].as_f64().unwrap();
+        let cap = r["MaxDelaySeconds"].as_f64().unwrap();
+        assert!(attempts * cap >= 3600.0, "{name}: {r}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked}");
+}
+
 /// `OrderInProgress` means another attempt holds the order's claim until that invocation's
 /// deadline (the function's timeout): the retries must outlast it by construction, whatever
 /// the jitter draws, or an execution gives up on an order that was about to become free.

@@ -8,13 +8,17 @@ use super::json::{Json, null, obj};
 /// The Lambda service errors AWS recommends retrying for `lambda:invoke` (a throttle, a
 /// service fault, the SDK giving up; the developer guide, "Handle transient Lambda service
 /// exceptions").
-const LAMBDA_SERVICE: [&str; 5] = [
+const LAMBDA_SERVICE: [&str; 4] = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.ClientExecutionTimeoutException",
-    "Lambda.TooManyRequestsException",
 ];
+/// A function at its concurrency (reserved or the account's): capacity, not a fault. The
+/// Standard workflow waits it out as long as a POS outage (a throttled step is an order
+/// waiting its turn; the sweeper ends one past its deadline): in the first full peak run, the
+/// four quick tries shared with storage faults failed 908 orders whose pos was throttled.
+const LAMBDA_THROTTLED: &str = "Lambda.TooManyRequestsException";
 /// A function whose process died (crash, out of memory: `Lambda.Unknown`) or overran its
 /// timeout (`Sandbox.Timedout`, as executions show it; the guide files timeouts under
 /// `Lambda.Unknown`): transient, the step retried on a fresh process.
@@ -127,6 +131,7 @@ fn lambda_retries(
         Express => {
             let mut all: Vec<String> = dep.error().map(str::to_owned).into_iter().collect();
             all.extend(transient);
+            all.push(LAMBDA_THROTTLED.to_owned());
             all.extend(strings(&LAMBDA_UNHANDLED));
             vec![Retry::new(all, 1, 1, 5)]
         }
@@ -134,6 +139,8 @@ fn lambda_retries(
             let (interval, attempts, max_delay) = storage;
             let mut out: Vec<Retry> = dep.standard_retry().into_iter().collect();
             out.push(Retry::new(transient, interval, attempts, max_delay));
+            // Every few seconds, then every minute, for up to about two hours.
+            out.push(Retry::new(vec![LAMBDA_THROTTLED.to_owned()], 2, 120, 60));
             out.push(Retry::new(strings(&LAMBDA_UNHANDLED), 2, 2, 10));
             out
         }
