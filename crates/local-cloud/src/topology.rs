@@ -43,14 +43,19 @@ pub const EXPRESS: &str = "OrderWorkflow";
 /// The Standard workflow's logical id.
 pub const STANDARD: &str = "OrderHoldWorkflow";
 
-/// `template` with the Express workflow's `Events` (its `Order Received` rule) moved to the
-/// Standard workflow, written under `dir` (with links to the definitions and functions the
-/// template names relatively). SAM then gives the rule a role for the Standard workflow, so
-/// IAM stays as strict as for the split.
+/// The rule that starts a workflow for each `Order Received`, and its role.
+pub const RULE: &str = "OrderReceivedRule";
+/// The rule's role.
+pub const RULE_ROLE: &str = "OrderReceivedRuleRole";
+
+/// `template` with the Order Received rule pointed at the Standard workflow's alias instead
+/// of the Express one's, and its role's grant with it, written under `dir` (with links to the
+/// definitions and functions the template names relatively). IAM stays as strict as for the
+/// split: the role may start the Standard workflow's alias and nothing else.
 pub fn standard_only_template(template: &Path, dir: &Path) -> Result<PathBuf, String> {
     let text =
         std::fs::read_to_string(template).map_err(|e| format!("{}: {e}", template.display()))?;
-    let moved = move_events(&text)?;
+    let moved = retarget_rule(&text)?;
     let root = template
         .parent()
         .and_then(Path::parent)
@@ -73,28 +78,37 @@ fn resource_end(text: &str, start: usize) -> usize {
         .map_or(text.len(), |i| start + i + 1)
 }
 
-fn move_events(text: &str) -> Result<String, String> {
-    let section = |id: &str| {
-        text.find(&format!("\n  {id}:\n"))
-            .ok_or_else(|| format!("the template has no {id}"))
-    };
-    let express = section(EXPRESS)?;
-    let express_end = resource_end(text, express + 1);
-    let events = text[express..express_end]
-        .find("\n      Events:\n")
-        .map(|i| express + i + 1)
-        .ok_or_else(|| format!("{EXPRESS} has no Events"))?;
-    let block = &text[events..express_end];
-    let without = format!("{}{}", &text[..events], &text[express_end..]);
-    let standard = without
-        .find(&format!("\n  {STANDARD}:\n"))
-        .ok_or_else(|| format!("the template has no {STANDARD}"))?;
-    let standard_end = resource_end(&without, standard + 1);
+/// `text` with `from` replaced by `to` inside the resource `id` (each must be there).
+fn within(text: &str, id: &str, from: &str, to: &str) -> Result<String, String> {
+    let start = text
+        .find(&format!("\n  {id}:\n"))
+        .ok_or_else(|| format!("the template has no {id}"))?;
+    let end = resource_end(text, start + 1);
+    let body = &text[start..end];
+    if !body.contains(from) {
+        return Err(format!("{id} has no {from:?}"));
+    }
     Ok(format!(
-        "{}{block}{}",
-        &without[..standard_end],
-        &without[standard_end..]
+        "{}{}{}",
+        &text[..start],
+        body.replace(from, to),
+        &text[end..]
     ))
+}
+
+fn retarget_rule(text: &str) -> Result<String, String> {
+    let text = within(
+        text,
+        RULE,
+        &format!("!Ref {EXPRESS}Aliaslive"),
+        &format!("!Ref {STANDARD}Aliaslive"),
+    )?;
+    within(
+        &text,
+        RULE_ROLE,
+        &format!("Resource: !Ref {EXPRESS}\n"),
+        &format!("Resource: !Ref {STANDARD}\n"),
+    )
 }
 
 #[cfg(test)]
@@ -134,7 +148,9 @@ mod tests {
         assert_eq!(workflow_rules.len(), 1);
         assert_eq!(
             workflow_rules[0].target,
-            Target::StateMachine { arn: standard }
+            Target::StateMachine {
+                arn: format!("{standard}:live")
+            }
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
