@@ -1293,11 +1293,7 @@ fn local_resolver(t: &Template) -> Resolver {
             json!(format!("arn:aws:local:us-east-1:000000000000:{}", res.id)),
         );
         // What SAM's AutoPublishAlias makes referenceable: the alias and the version.
-        let alias = match res.kind.as_str() {
-            "AWS::Serverless::Function" => t.function_property(&res, "AutoPublishAlias"),
-            _ => res.properties.get("AutoPublishAlias").cloned(),
-        };
-        if let Some(alias) = alias.as_ref().and_then(Value::as_str) {
+        if let Some(alias) = t.auto_publish_alias(&res) {
             let arn = format!("arn:aws:local:us-east-1:000000000000:{}", res.id);
             r.refs.insert(
                 format!("{}Alias{alias}", res.id),

@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use lambda_support::samples::COMPAT_FUNCTIONS;
+use lambda_support::samples::{COMPAT_FUNCTIONS, release_version};
 use serde_json::Value;
 
 /// How to call it.
@@ -26,11 +26,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
         [flag, release] if flag == "--snapshot" => release,
         _ => return Err(USAGE.to_owned()),
     };
-    let valid = release
-        .strip_prefix('v')
-        .and_then(|v| v.split_once('.'))
-        .is_some_and(|(a, b)| a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok());
-    if !valid {
+    if release_version(release).is_none() {
         return Err(format!(
             "{release}: a release is named v<major>.<minor>, e.g. v0.2"
         ));

@@ -176,13 +176,15 @@ pub const COMPAT_FUNCTIONS: [&str; 8] = [
     "handover",
 ];
 
+/// A release's name, `v<major>.<minor>` (`v0.2`), as its major and minor numbers.
+pub fn release_version(name: &str) -> Option<(u32, u32)> {
+    let (major, minor) = name.strip_prefix('v')?.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 /// The newest release snapshot under `compat/` (`compat/v0.N`, the highest N), if any.
 pub fn latest_compat_snapshot(root: &Path) -> Option<PathBuf> {
-    let version = |p: &Path| -> Option<(u32, u32)> {
-        let name = p.file_name()?.to_str()?.strip_prefix('v')?;
-        let (major, minor) = name.split_once('.')?;
-        Some((major.parse().ok()?, minor.parse().ok()?))
-    };
+    let version = |p: &Path| release_version(p.file_name()?.to_str()?);
     std::fs::read_dir(root.join("compat"))
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))

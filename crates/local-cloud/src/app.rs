@@ -321,12 +321,7 @@ impl App {
             r.refs.insert(res.id.clone(), json!(reference));
             // With AutoPublishAlias, SAM publishes a version and an alias (a function's from the
             // Globals too): what the template and SAM's own resources refer to them by.
-            let alias = match res.kind.as_str() {
-                "AWS::Serverless::Function" => t.function_property(&res, "AutoPublishAlias"),
-                "AWS::Serverless::StateMachine" => res.properties.get("AutoPublishAlias").cloned(),
-                _ => None,
-            };
-            if let Some(alias) = alias.as_ref().and_then(s) {
+            if let Some(alias) = t.auto_publish_alias(&res) {
                 for id in alias_refs(&res.id, &alias) {
                     r.refs.insert(id, json!(format!("{the_arn}:{alias}")));
                 }
@@ -348,12 +343,7 @@ impl App {
         // rules, routes, queues and schedules at `<id>Alias<alias>`), else its name.
         let invoked_as = |id: &str| {
             let name = r.refs.get(id).and_then(s).unwrap_or_default();
-            let alias = t
-                .resource(id)
-                .and_then(|f| t.function_property(&f, "AutoPublishAlias"))
-                .as_ref()
-                .and_then(s);
-            match alias {
+            match t.resource(id).and_then(|f| t.auto_publish_alias(&f)) {
                 Some(a) => format!("{name}:{a}"),
                 None => name,
             }
@@ -426,7 +416,7 @@ impl App {
                 reserved_concurrency: prop("ReservedConcurrentExecutions")
                     .and_then(|v| v.as_u64())
                     .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-                alias: prop("AutoPublishAlias").as_ref().and_then(s),
+                alias: t.auto_publish_alias(&f),
             });
         }
 
@@ -640,7 +630,7 @@ impl App {
                 json,
                 logical_id: sm.id.clone(),
                 workflow_type,
-                alias: sm.properties.get("AutoPublishAlias").and_then(s),
+                alias: t.auto_publish_alias(&sm),
             });
         }
 

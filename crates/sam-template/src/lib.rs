@@ -406,16 +406,22 @@ impl Template {
         out
     }
 
+    /// The `AutoPublishAlias` of a function (its own, else the Globals') or a state machine,
+    /// if it has one: the alias SAM publishes each version under.
+    pub fn auto_publish_alias(&self, r: &Resource) -> Option<String> {
+        let alias = match r.kind.as_str() {
+            "AWS::Serverless::Function" => self.function_property(r, "AutoPublishAlias"),
+            "AWS::Serverless::StateMachine" => r.properties.get("AutoPublishAlias").cloned(),
+            _ => None,
+        }?;
+        alias.as_str().map(str::to_owned)
+    }
+
     /// The resource and alias an `AutoPublishAlias` alias's logical id stands for
     /// (`OrderWorkflowAliaslive` → (`OrderWorkflow`, `live`)), if `id` is one.
     pub fn alias_of(&self, id: &str) -> Option<(String, Option<String>)> {
         self.resources().into_iter().find_map(|r| {
-            let alias = match r.kind.as_str() {
-                "AWS::Serverless::Function" => self.function_property(&r, "AutoPublishAlias"),
-                "AWS::Serverless::StateMachine" => r.properties.get("AutoPublishAlias").cloned(),
-                _ => None,
-            }?;
-            let alias = alias.as_str()?.to_owned();
+            let alias = self.auto_publish_alias(&r)?;
             (id == format!("{}Alias{alias}", r.id)).then(|| (r.id.clone(), Some(alias)))
         })
     }
