@@ -127,7 +127,10 @@ pub struct EventBridge {
     duplicate_seed: std::sync::Mutex<Option<u64>>,
     duplicated: std::sync::atomic::AtomicUsize,
     quotas: std::sync::OnceLock<Arc<Quotas>>,
+    /// Deliveries started and not yet ended (delivered or dead-lettered), retries included.
+    deliveries: local_aws_core::in_flight::InFlight,
 }
+
 
 /// The ARN of the bus a `PutEvents` entry names (by name or ARN; `default` if none).
 pub fn entry_bus_arn(entry: &Value) -> String {
@@ -173,6 +176,7 @@ impl EventBridge {
             duplicate_ppm: std::sync::atomic::AtomicU32::new(0),
             duplicate_seed: std::sync::Mutex::new(None),
             duplicated: std::sync::atomic::AtomicUsize::new(0),
+            deliveries: Default::default(),
             quotas: std::sync::OnceLock::new(),
         })
     }
@@ -257,10 +261,7 @@ impl EventBridge {
                     && (rules.is_empty() || rules.contains(&r.arn))
                     && r.pattern.matches(&event)
             }) {
-                let me = self.clone();
-                let rule = rule.clone();
-                let event = event.clone();
-                tokio::spawn(async move { me.deliver(&rule, event).await });
+                self.spawn_delivery(rule.clone(), event.clone());
             }
             replayed += 1;
         }
@@ -273,8 +274,7 @@ impl EventBridge {
         let Some(rule) = self.rules.iter().find(|r| r.name == rule).cloned() else {
             return false;
         };
-        let me = self.clone();
-        tokio::spawn(async move { me.deliver(&rule, event).await });
+        self.spawn_delivery(rule, event);
         true
     }
 
@@ -387,10 +387,7 @@ impl EventBridge {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             for _ in 0..if twice { 2 } else { 1 } {
-                let me = self.clone();
-                let rule = rule.clone();
-                let event = event.clone();
-                tokio::spawn(async move { me.deliver(&rule, event).await });
+                self.spawn_delivery(rule.clone(), event.clone());
             }
         }
         Ok(id)
@@ -402,6 +399,22 @@ impl EventBridge {
         let letter =
             json!({ "rule": rule.name, "error": error, "attempts": attempts, "event": event });
         self.targets.dead_letter(rule, letter).await;
+    }
+
+    /// Deliveries to targets not yet ended: being made, waiting out a retry's backoff, or
+    /// being dead-lettered. Zero means the bus holds nothing it has yet to hand on.
+    pub fn deliveries_in_flight(&self) -> usize {
+        self.deliveries.count()
+    }
+
+    /// Delivers `event` to `rule`'s target in the background, counted in flight from now.
+    fn spawn_delivery(self: &Arc<Self>, rule: Rule, event: Value) {
+        let counted = self.deliveries.enter();
+        let me = self.clone();
+        tokio::spawn(async move {
+            let _counted = counted;
+            me.deliver(&rule, event).await
+        });
     }
 
     async fn deliver(&self, rule: &Rule, event: Value) {
@@ -603,6 +616,26 @@ mod tests {
         assert_eq!(dlq[0]["attempts"], 3);
         assert_eq!(dlq[0]["error"], "ThrottlingException");
         assert_eq!(dlq[0]["event"]["detail-type"], "Order Received");
+    }
+
+    /// A run that waits for quiet must see a delivery from the moment the bus accepts its
+    /// event until it is delivered or dead-lettered, retries and their backoff included.
+    #[tokio::test]
+    async fn a_delivery_is_in_flight_until_delivered_or_dead_lettered() {
+        let (bus, rec) = make_bus(RuleInput::Event, 2, 10);
+        bus.put_events(&[entry("Order Received"), entry("Something Else")])
+            .await;
+        assert_eq!(bus.deliveries_in_flight(), 1, "the one matching event");
+        settle().await;
+        assert_eq!(rec.dead.lock().await.len(), 1);
+        assert_eq!(bus.deliveries_in_flight(), 0);
+
+        let (bus, rec) = make_bus(RuleInput::Event, 3, 1);
+        bus.put_events(&[entry("Order Received")]).await;
+        assert_eq!(bus.deliveries_in_flight(), 1);
+        settle().await;
+        assert_eq!(rec.started.lock().await.len(), 1);
+        assert_eq!(bus.deliveries_in_flight(), 0);
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!   the local cloud, [`AllowAll`] for a service used on its own);
 //! * [`clock::TimeScale`]: waits made shorter, so a workflow that waits hours runs in minutes;
 //! * [`seeded`]: fault draws that repeat with a seed whatever order requests arrive in;
-//! * [`detached`]: requests carried out whoever hangs up, as AWS carries them out.
+//! * [`detached`]: requests carried out whoever hangs up, as AWS carries them out;
+//! * [`in_flight`]: work accepted and not yet finished, for a run that waits for quiet.
 //!
 //! ```
 //! use local_aws_core::{ACCOUNT, AllowAll, Authorizer, arn};
@@ -24,6 +25,7 @@
 pub mod aws_json;
 pub mod clock;
 pub mod detached;
+pub mod in_flight;
 pub mod quota;
 pub mod seeded;
 

@@ -111,9 +111,12 @@ impl LocalCloud {
         n
     }
 
-    /// Messages waiting in the queues work is waiting in (not the dead-letter queues).
+    /// Work accepted and not yet done: messages waiting in the queues work waits in (not the
+    /// dead-letter queues), bus deliveries not yet ended (retries and backoff included) and
+    /// asynchronous invocations in Lambda's internal queue (between retries too). A run reads
+    /// its records only when this is zero, or it reads them while a retry is still to come.
     pub async fn pending_work(&self) -> usize {
-        let mut n = 0;
+        let mut n = self.bus.deliveries_in_flight() + self.lambda.queued_events();
         for spec in self
             .app
             .queue_specs
@@ -176,8 +179,8 @@ impl LocalCloud {
         }
     }
 
-    /// Waits until every execution has ended and no handover waits to start another, or
-    /// `within` passes.
+    /// Waits until every execution has ended and no work is pending ([`Self::pending_work`]),
+    /// or `within` passes.
     pub async fn quiesce(&self, within: Duration) -> Result<(), String> {
         eventually(within, "every execution to end", || async {
             for e in self.sfn.executions().await {

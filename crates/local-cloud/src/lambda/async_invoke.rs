@@ -31,6 +31,13 @@ const _: () = assert!(
 );
 
 impl Lambda {
+    /// Asynchronous invocations accepted and not yet ended (running, waiting out a retry's
+    /// wait, or being sent to the on-failure destination): Lambda's internal queue. Zero
+    /// means no event has a retry still to come.
+    pub fn queued_events(&self) -> usize {
+        self.queued_events.count()
+    }
+
     /// Invokes a function asynchronously (Event), as Lambda's internal queue does: a request
     /// over [`ASYNC_PAYLOAD_LIMIT_BYTES`] is refused (`RequestTooLargeException`, the `Err`);
     /// otherwise it is accepted and run in the background. A function error is retried the
@@ -67,7 +74,9 @@ impl Lambda {
         }
         let me = self.clone();
         let function = function.to_owned();
+        let queued = self.queued_events.enter();
         tokio::spawn(async move {
+            let _queued = queued;
             let (retries, max_age) = me.pool(&function).map_or((0, 0), |p| {
                 (p.function.async_retries, p.function.max_event_age_seconds)
             });

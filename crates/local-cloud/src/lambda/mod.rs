@@ -205,6 +205,9 @@ pub struct Lambda {
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Invocations admitted across every function (the account's concurrency in use).
     admitted: std::sync::atomic::AtomicUsize,
+    /// Asynchronous invocations accepted and not yet ended: running, waiting for a retry, or
+    /// on their way to the on-failure destination.
+    queued_events: local_aws_core::in_flight::InFlight,
 }
 
 impl Lambda {
@@ -300,6 +303,7 @@ impl Lambda {
             queues,
             shutdown,
             admitted: std::sync::atomic::AtomicUsize::new(0),
+            queued_events: Default::default(),
         });
         for pool in me.pools.values() {
             for w in &pool.workers {

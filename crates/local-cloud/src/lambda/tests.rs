@@ -309,6 +309,8 @@ async fn a_throttled_async_event_is_retried_until_its_maximum_age_then_goes_to_i
     lambda
         .invoke_async("slow", json!({ "order": "o-1" }))
         .unwrap();
+    // In Lambda's internal queue from the moment it is accepted, through every retry.
+    assert_eq!(lambda.queued_events(), 1);
     let letter = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             if let Some(l) = queues
@@ -319,11 +321,20 @@ async fn a_throttled_async_event_is_retried_until_its_maximum_age_then_goes_to_i
             {
                 break l;
             }
+            assert_eq!(lambda.queued_events(), 1, "between its retries");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await
     .expect("the event reached its destination");
+    // Out of the queue once it is in its destination.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while lambda.queued_events() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the event left Lambda's queue");
     lambda.stop().await;
     assert_eq!(letter["requestContext"]["condition"], "EventAgeExceeded");
     assert_eq!(letter["requestPayload"], json!({ "order": "o-1" }));
