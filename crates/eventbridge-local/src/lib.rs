@@ -131,7 +131,6 @@ pub struct EventBridge {
     deliveries: local_aws_core::in_flight::InFlight,
 }
 
-
 /// The ARN of the bus a `PutEvents` entry names (by name or ARN; `default` if none).
 pub fn entry_bus_arn(entry: &Value) -> String {
     let bus = entry

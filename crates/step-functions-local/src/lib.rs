@@ -191,7 +191,8 @@ pub struct Progress {
 pub struct Sfn {
     machines: RwLock<BTreeMap<String, StateMachine>>,
     executions: RwLock<HashMap<String, Arc<Execution>>>,
-    order: Mutex<Vec<String>>,
+    /// Every execution in start order (append-only).
+    order: Mutex<Vec<Arc<Execution>>>,
     tokens: Mutex<HashMap<String, Waiter>>,
     /// Tokens answered or timed out, with their state machine.
     closed_tokens: Mutex<HashMap<String, String>>,
@@ -479,8 +480,8 @@ impl Sfn {
         // await (its client hung up) leaves either no execution or one that runs, never one
         // recorded but not run.
         let mut order = self.order.lock().await;
-        executions.insert(arn.clone(), exec.clone());
-        order.push(arn);
+        executions.insert(arn, exec.clone());
+        order.push(exec.clone());
         let me = self.clone();
         let e = exec.clone();
         tokio::spawn(async move { me.execute(e).await });
@@ -494,9 +495,19 @@ impl Sfn {
 
     /// Every execution, oldest first.
     pub async fn executions(&self) -> Vec<Arc<Execution>> {
-        let order = self.order.lock().await.clone();
-        let all = self.executions.read().await;
-        order.iter().filter_map(|a| all.get(a).cloned()).collect()
+        self.order.lock().await.clone()
+    }
+
+    /// The executions started after the first `seen`, oldest first: what a caller that keeps
+    /// its own index of [`Sfn::executions`] reads to bring it up to date, without copying the
+    /// whole list each time.
+    pub async fn executions_since(&self, seen: usize) -> Vec<Arc<Execution>> {
+        self.order
+            .lock()
+            .await
+            .get(seen..)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// Stops an execution.

@@ -282,6 +282,22 @@ async fn an_execution_runs_to_its_end_and_keeps_its_history() {
     assert_eq!(kinds.last().map(String::as_str), Some("ExecutionFailed"));
 }
 
+#[tokio::test]
+async fn executions_since_gives_the_executions_after_those_seen_in_start_order() {
+    let s = sfn();
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let arn = s.create_state_machine("m", &def).await.unwrap();
+    for name in ["a", "b", "c"] {
+        s.start_execution(&arn, Some(name), json!({})).await.unwrap();
+    }
+    let names = |v: Vec<Arc<Execution>>| v.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(s.executions_since(0).await), ["a", "b", "c"]);
+    assert_eq!(names(s.executions_since(2).await), ["c"]);
+    assert!(s.executions_since(3).await.is_empty());
+    assert!(s.executions_since(9).await.is_empty(), "past the end");
+    assert_eq!(names(s.executions().await), ["a", "b", "c"]);
+}
+
 /// Issue 9: an execution that ended before anyone waited was never seen as ended, because
 /// `watch::Sender::send` keeps no value without a receiver. Every way of observing the end
 /// must see it whatever the timing.

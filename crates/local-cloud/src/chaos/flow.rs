@@ -30,19 +30,20 @@ pub(super) async fn deliver(ctx: &Ctx, partner: Partner, body: &[u8]) -> Result<
     Err(format!("intake never took a {partner} webhook: {last}"))
 }
 
-/// The order's status in the orders table and whether every execution of it has ended.
-pub(super) async fn state(cloud: &LocalCloud, o: &plan::Prepared) -> (Option<OrderStatus>, bool) {
-    let status = cloud
-        .order_record(&o.order_id)
-        .await
-        .and_then(|r| r["status"].as_str().and_then(|s| s.parse().ok()));
-    let runs = cloud.executions_of(&o.partner_order_id).await;
-    let mut ended = !runs.is_empty() && cloud.pending_messages(&o.order_id).await == 0;
+/// The order's status in the orders table (as last read, [`watch::StatusWatch`]) and
+/// whether every execution of it has ended and no handover of it waits in a queue.
+pub(super) async fn state(ctx: &Ctx, o: &plan::Prepared) -> (Option<OrderStatus>, bool) {
+    let status = ctx.statuses.status(&o.order_id);
+    let runs = ctx.cloud.executions_of(&o.partner_order_id).await;
+    let mut ended = !runs.is_empty();
     for e in runs {
         if e.snapshot().await.status == crate::sfn::Status::Running {
             ended = false;
+            break;
         }
     }
+    // The queues are read last, and only for an order whose executions have all ended.
+    ended = ended && ctx.cloud.pending_messages(&o.order_id).await == 0;
     (status, ended)
 }
 
@@ -57,11 +58,11 @@ pub(super) async fn wait_for(
 ) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
-        let (status, ended) = state(&ctx.cloud, o).await;
+        let (status, ended) = state(ctx, o).await;
         if status.is_some_and(&until) && (ended || !settled) {
             return true;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(watch::PERIOD).await;
     }
     false
 }
@@ -184,6 +185,7 @@ pub(super) async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, Stri
         // The late copy's execution must end too (as a duplicate).
         wait_for(ctx, &prepared, Duration::from_secs(60), true, |_| true).await;
     }
+    ctx.statuses.forget(&prepared.order_id);
     Ok(OrderFacts {
         order_id: prepared.order_id,
         partner: p.partner,

@@ -15,6 +15,7 @@ pub mod plan;
 pub mod reconcile;
 mod records;
 mod report;
+mod watch;
 
 pub use faults::{KillLog, REFUSAL_WINDOWS};
 pub use report::Report;
@@ -165,6 +166,8 @@ struct Ctx {
     /// queues a function polls, as the template sets it (SQS hides a received message that
     /// long; it is not scaled). An order whose handover was in that batch ends that much later.
     redelivery: f64,
+    /// The statuses of the orders the flows wait on.
+    statuses: Arc<watch::StatusWatch>,
 }
 
 /// The state the order stranded on purpose times out entering (the generated workflows'
@@ -222,6 +225,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
             f64::from(m) * 60.0 + 2.0 * SWEEP_PERIOD_SECONDS / cloud.time_scale.factor() + 60.0
         }),
         redelivery: redelivery_seconds(&cloud.app),
+        statuses: Arc::default(),
     });
     if strands > 0 {
         let strand_ctx = ctx.clone();
@@ -291,6 +295,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
         })
     });
 
+    let watching = ctx.statuses.spawn(cloud.clone());
     let usage_before = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await;
     let invocations_before = invocations(&cloud).await;
     let started = Instant::now();
@@ -323,6 +328,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     for f in flows {
         facts.push(f.await.map_err(|e| e.to_string())??);
     }
+    watching.abort();
     let send_seconds = started.elapsed().as_secs_f64();
     done.store(true, Ordering::Relaxed);
     let restart = storms.await.map_err(|e| e.to_string())?;

@@ -217,6 +217,11 @@ pub struct PartnerSim {
     pub ledger: Arc<PartnerLedger>,
 }
 
+/// Keys one `BatchGetItem` may ask for: 100 (the DynamoDB API Reference, BatchGetItem: "A
+/// single operation can retrieve up to 16 MB of data, which can contain as many as 100
+/// items").
+pub const BATCH_GET_KEYS: usize = 100;
+
 /// The local cloud.
 pub struct LocalCloud {
     /// The application the template describes.
@@ -258,6 +263,17 @@ pub struct LocalCloud {
     dynamo: Mutex<DynamoLocal>,
     http: reqwest::Client,
     servers: Mutex<Vec<JoinHandle<()>>>,
+    /// The executions by partner order id, brought up to date as they are asked for.
+    executions_by_order: Mutex<ExecutionIndex>,
+}
+
+/// [`Sfn::executions`] by partner order id: a run that watches thousands of orders asks for
+/// one order's executions many times a second, and the whole list grows with every order.
+#[derive(Default)]
+pub(crate) struct ExecutionIndex {
+    /// How many of the executions, in start order, are indexed.
+    seen: usize,
+    by_order: std::collections::HashMap<String, Vec<Arc<crate::sfn::Execution>>>,
 }
 
 async fn bind(port: u16) -> Result<(TcpListener, String), CloudError> {

@@ -333,6 +333,7 @@ impl LocalCloud {
             dynamo: Mutex::new(dynamo),
             http,
             servers: Mutex::new(servers),
+            executions_by_order: Mutex::default(),
         });
         cloud
             .servers

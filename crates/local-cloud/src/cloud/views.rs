@@ -20,6 +20,47 @@ impl LocalCloud {
         out.get("Item").map(dynamodb::unmarshal)
     }
 
+    /// The status of each of `order_ids` that has a record (at most [`BATCH_GET_KEYS`]),
+    /// read consistently in one `BatchGetItem`; keys DynamoDB leaves unprocessed are missing
+    /// from the answer (read them again). `Err` is why the request failed.
+    pub async fn order_statuses(
+        &self,
+        order_ids: &[String],
+    ) -> Result<Vec<(String, String)>, String> {
+        let table = self
+            .app
+            .table("OrdersTable")
+            .ok_or("the template has no OrdersTable")?;
+        let keys: Vec<Value> = order_ids
+            .iter()
+            .map(|id| json!({ "orderId": { "S": id } }))
+            .collect();
+        let request = json!({ "RequestItems": { &table.name: {
+            "Keys": keys,
+            "ConsistentRead": true,
+            "ProjectionExpression": "orderId, #status",
+            "ExpressionAttributeNames": { "#status": "status" },
+        } } });
+        let out = self
+            .dynamo
+            .lock()
+            .await
+            .call("BatchGetItem", request)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(out["Responses"][&table.name]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                Some((
+                    item["orderId"]["S"].as_str()?.to_owned(),
+                    item["status"]["S"].as_str()?.to_owned(),
+                ))
+            })
+            .collect())
+    }
+
     /// Every item of a table (by logical id), as plain JSON.
     pub async fn scan(&self, logical_id: &str) -> Vec<Value> {
         let Some(table) = self.app.table(logical_id) else {
@@ -53,12 +94,19 @@ impl LocalCloud {
 
     /// Executions started for a partner order (by the `Order Received` event they began with).
     pub async fn executions_of(&self, partner_order_id: &str) -> Vec<Arc<Execution>> {
-        self.sfn
-            .executions()
-            .await
-            .into_iter()
-            .filter(|e| partner_order_of(&e.input) == Some(partner_order_id))
-            .collect()
+        let mut index = self.executions_by_order.lock().await;
+        let new = self.sfn.executions_since(index.seen).await;
+        index.seen += new.len();
+        for e in new {
+            if let Some(id) = partner_order_of(&e.input) {
+                index.by_order.entry(id.to_owned()).or_default().push(e);
+            }
+        }
+        index
+            .by_order
+            .get(partner_order_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The order's runs: each Express execution with the Standard execution it handed over
