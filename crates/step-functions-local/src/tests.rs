@@ -288,7 +288,9 @@ async fn executions_since_gives_the_executions_after_those_seen_in_start_order()
     let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
     let arn = s.create_state_machine("m", &def).await.unwrap();
     for name in ["a", "b", "c"] {
-        s.start_execution(&arn, Some(name), json!({})).await.unwrap();
+        s.start_execution(&arn, Some(name), json!({}))
+            .await
+            .unwrap();
     }
     let names = |v: Vec<Arc<Execution>>| v.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
     assert_eq!(names(s.executions_since(0).await), ["a", "b", "c"]);

@@ -81,12 +81,19 @@ pub(super) async fn flow(ctx: &Arc<Ctx>, p: &Planned) -> Result<OrderFacts, Stri
         .release_at
         .map(|t| t.timestamp_micros() as f64 / 1e6);
     let hold = release_at.map_or(0.0, |at| (at - epoch_now()).max(0.0) / scale);
-    // An order may wait out the POS outage (as long as it can still be made in time, its
-    // send-by, which the outage here is shorter than).
-    let outage_left = ctx
-        .outage_ends
-        .map_or(0.0, |end| (end - epoch_now()).max(0.0));
-    let mut bound = hold.max(outage_left) + 150.0 + ctx.redelivery;
+    // Through a POS outage an order waits for the POS as long as it can still be made in
+    // time (its send-by, the design's promise), then is cancelled with its partner: an order
+    // that may meet the outage is bound by its send-by, not by the outage's end (the backlog
+    // that waited it out drains through pos's concurrency once the POS is back).
+    let outage_ahead = ctx.outage_ends.is_some_and(|end| end > epoch_now());
+    // Real time at any time scale: the POS is retried at real intervals and pos checks the
+    // send-by against the real clock.
+    let send_by_left = if outage_ahead {
+        (prepared.send_by.timestamp_micros() as f64 / 1e6 - epoch_now()).max(0.0)
+    } else {
+        0.0
+    };
+    let mut bound = hold.max(send_by_left) + 150.0 + ctx.redelivery;
     // A cancellation or a courier's arrival is ended by release-order, which the bus invokes
     // asynchronously: Lambda's two retries of it come a minute and two minutes after a failure
     // (real time, as on AWS), so such an order may take that much longer through an outage.

@@ -400,6 +400,11 @@ pub struct Prepared {
     /// [`S1001_PREP_MINUTES`]), if that is later than `now`: the order should be held until
     /// then.
     pub release_at: Option<DateTime<Utc>>,
+    /// The latest the POS may take it (the design's promise, [`order_domain::send_by`]): its
+    /// kitchen start, but never before [`order_domain::ASAP_PATIENCE`] after it was placed
+    /// nor before [`order_domain::RELEASE_GRACE`] after its release. Through an outage it
+    /// waits for the POS until then, and is cancelled with its partner after.
+    pub send_by: DateTime<Utc>,
 }
 
 /// Builds order `p`'s payloads at `now`, with a partner order id unique to `run`.
@@ -448,14 +453,22 @@ pub fn prepare(
     }
     // The body carries whole seconds (`Payload::at`): so does the release time it asks for.
     let whole = |t: DateTime<Utc>| DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t);
-    let release_at = p
-        .time
-        .map(|(_, minutes)| {
-            whole(now + TimeDelta::minutes(minutes)) - TimeDelta::minutes(S1001_PREP_MINUTES)
-        })
-        .filter(|at| *at > now + TimeDelta::minutes(MIN_HOLD_MINUTES));
+    let kitchen_start = p.time.map(|(_, minutes)| {
+        whole(now + TimeDelta::minutes(minutes)) - TimeDelta::minutes(S1001_PREP_MINUTES)
+    });
+    let release_at = kitchen_start.filter(|at| *at > now + TimeDelta::minutes(MIN_HOLD_MINUTES));
+    let send_by = [
+        Some(now + order_domain::ASAP_PATIENCE),
+        kitchen_start,
+        release_at.map(|at| at + order_domain::RELEASE_GRACE),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(now);
     Ok(Prepared {
         release_at,
+        send_by,
         order_id: format!("{}.{new_id}", p.partner.as_str()),
         partner_order_id: new_id,
         body: order.body(),
@@ -513,6 +526,18 @@ mod tests {
                     assert!((3..=6).contains(&minutes), "{minutes}");
                 }
                 None => assert!(!p.scenario.held(), "{:?}", p.scenario),
+            }
+            // The send-by is the design's (order_domain::send_by), from the payload's own
+            // times: never before 15 minutes after it was placed; a held order's is its
+            // release's plus the 5 minutes' grace.
+            let patience = now + order_domain::ASAP_PATIENCE;
+            assert!(prepared.send_by >= patience);
+            if let Some(at) = prepared.release_at {
+                let graced = at + order_domain::RELEASE_GRACE;
+                assert_eq!(prepared.send_by, graced.max(patience));
+            }
+            if p.time.is_none() {
+                assert_eq!(prepared.send_by, now + order_domain::ASAP_PATIENCE);
             }
         }
     }
