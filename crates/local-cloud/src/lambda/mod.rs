@@ -32,8 +32,11 @@ use crate::queues::Queues;
 mod async_invoke;
 mod procfs;
 mod runtime_api;
+mod versions;
 
 pub use async_invoke::{ASYNC_PAYLOAD_LIMIT_BYTES, ASYNC_RETRY_BUDGET_SECONDS, ASYNC_RETRY_WAITS};
+pub use versions::AliasRouting;
+use versions::Published;
 
 use procfs::*;
 use runtime_api::*;
@@ -125,6 +128,9 @@ pub struct FunctionStats {
     /// CPU time (user and system) of its processes, init included, ms: from `/proc/<pid>/stat`
     /// in 10 ms ticks, sampled every 250 ms (a process that died counts as last sampled).
     pub cpu_ms: u64,
+    /// Invocations that ended in a function error (what CloudWatch counts as `Errors`: an
+    /// error the function returned, its runtime exiting, its timeout).
+    pub function_errors: u64,
 }
 
 struct Worker {
@@ -140,17 +146,25 @@ struct Worker {
     killed_on_request: std::sync::atomic::AtomicBool,
 }
 
+/// One version of a function: its build's processes.
 struct Pool {
     function: Function,
+    /// Its number (1 for the first build).
+    version: u32,
+    /// The build it runs.
+    binary: PathBuf,
     queue_tx: mpsc::Sender<String>,
     queue_rx: Mutex<mpsc::Receiver<String>>,
     workers: Vec<Arc<Worker>>,
     stats: Mutex<FunctionStats>,
-    /// Invocations admitted and not yet answered (queued or running).
-    admitted: std::sync::atomic::AtomicUsize,
-    /// Execution environments Lambda would have made for it so far: the most invocations it
-    /// had at once (each one more draws on the function's scaling rate).
-    environments: std::sync::atomic::AtomicUsize,
+    /// Invocations admitted and not yet answered (queued or running), across the function's
+    /// versions (its concurrency is the function's).
+    admitted: Arc<std::sync::atomic::AtomicUsize>,
+    /// Execution environments Lambda would have made for the function so far: the most
+    /// invocations it had at once (each one more draws on the function's scaling rate).
+    environments: Arc<std::sync::atomic::AtomicUsize>,
+    /// Set when the version is deleted: its processes stop.
+    retired: tokio::sync::watch::Sender<bool>,
 }
 
 /// One admitted invocation, counted against its function's and the account's concurrency
@@ -198,7 +212,8 @@ pub struct LambdaConfig {
 
 /// The Lambda service.
 pub struct Lambda {
-    pools: HashMap<String, Arc<Pool>>,
+    /// Each function's versions and alias, by function name.
+    pools: std::sync::RwLock<HashMap<String, Published>>,
     pending: Arc<Mutex<HashMap<String, Pending>>>,
     config: LambdaConfig,
     queues: Arc<Queues>,
@@ -228,7 +243,6 @@ impl Lambda {
         }
         let pending: Arc<Mutex<HashMap<String, Pending>>> = Arc::default();
         let (shutdown, _) = tokio::sync::watch::channel(false);
-        let mut pools = HashMap::new();
         for f in functions {
             let binary = config.bin_dir.join(&f.binary);
             if !binary.is_file() {
@@ -238,66 +252,9 @@ impl Lambda {
                     binary.display()
                 ));
             }
-            let (tx, rx) = mpsc::channel(10_000);
-            let mut workers = Vec::new();
-            let processes = config
-                .concurrency_of
-                .get(&f.binary)
-                .copied()
-                .unwrap_or(config.concurrency);
-            for index in 0..processes.max(1) {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-                let worker = Arc::new(Worker {
-                    index,
-                    port,
-                    pid: Mutex::new(None),
-                    cpu_ms: Mutex::new(0),
-                    in_flight: Mutex::new(None),
-                    started: Mutex::new(None),
-                    killed_on_request: std::sync::atomic::AtomicBool::new(false),
-                });
-                workers.push((worker, listener));
-            }
-            let pool = Arc::new(Pool {
-                function: f.clone(),
-                queue_tx: tx,
-                queue_rx: Mutex::new(rx),
-                workers: workers.iter().map(|(w, _)| w.clone()).collect(),
-                stats: Mutex::default(),
-                admitted: std::sync::atomic::AtomicUsize::new(0),
-                environments: std::sync::atomic::AtomicUsize::new(0),
-            });
-            for (worker, listener) in workers {
-                let state = WorkerState {
-                    pool: pool.clone(),
-                    worker: worker.clone(),
-                    pending: pending.clone(),
-                };
-                let app = Router::new()
-                    .route("/2018-06-01/runtime/invocation/next", get(next))
-                    .route(
-                        "/2018-06-01/runtime/invocation/{id}/response",
-                        post(response),
-                    )
-                    .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-                    .route("/2018-06-01/runtime/init/error", post(init_error))
-                    // Well over the 6 MB response quota, so an oversized answer reaches the
-                    // check that fails it as Lambda does, not axum's 2 MB default.
-                    .layer(axum::extract::DefaultBodyLimit::max(
-                        8 * SYNC_PAYLOAD_LIMIT_BYTES,
-                    ))
-                    .with_state(state);
-                tokio::spawn(async move {
-                    let _ = axum::serve(listener, app).await;
-                });
-            }
-            pools.insert(f.name.clone(), pool);
         }
         let me = Arc::new(Self {
-            pools,
+            pools: std::sync::RwLock::default(),
             pending,
             config,
             queues,
@@ -305,16 +262,125 @@ impl Lambda {
             admitted: std::sync::atomic::AtomicUsize::new(0),
             queued_events: Default::default(),
         });
-        for pool in me.pools.values() {
-            for w in &pool.workers {
-                me.clone().supervise(pool.clone(), w.clone());
-            }
+        for f in functions {
+            let binary = me.config.bin_dir.join(&f.binary);
+            let pool = me.spawn_pool(f, binary, 1, None).await?;
+            me.pools
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(f.name.clone(), Published::first(pool));
         }
         Ok(me)
     }
 
+    /// Every version's pool of every function.
+    fn all_pools(&self) -> Vec<Arc<Pool>> {
+        let pools = self.pools.read().unwrap_or_else(|e| e.into_inner());
+        pools
+            .values()
+            .flat_map(|p| p.versions.values().cloned())
+            .collect()
+    }
+
+    /// Every version's pool of `function` (a name, unqualified).
+    fn pools_of(&self, function: &str) -> Vec<Arc<Pool>> {
+        let pools = self.pools.read().unwrap_or_else(|e| e.into_inner());
+        pools
+            .get(unqualified(function))
+            .map(|p| p.versions.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Starts the processes of version `version` of `f`, running `binary`: its own Runtime
+    /// API per process, supervised (restarted when they die). A later version shares the
+    /// function's concurrency counters with `sibling`, an earlier one.
+    async fn spawn_pool(
+        self: &Arc<Self>,
+        f: &Function,
+        binary: PathBuf,
+        version: u32,
+        sibling: Option<&Arc<Pool>>,
+    ) -> Result<Arc<Pool>, String> {
+        let (tx, rx) = mpsc::channel(10_000);
+        let mut workers = Vec::new();
+        let processes = self
+            .config
+            .concurrency_of
+            .get(&f.binary)
+            .copied()
+            .unwrap_or(self.config.concurrency);
+        for index in 0..processes.max(1) {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| e.to_string())?;
+            let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+            let worker = Arc::new(Worker {
+                index,
+                port,
+                pid: Mutex::new(None),
+                cpu_ms: Mutex::new(0),
+                in_flight: Mutex::new(None),
+                started: Mutex::new(None),
+                killed_on_request: std::sync::atomic::AtomicBool::new(false),
+            });
+            workers.push((worker, listener));
+        }
+        let pool = Arc::new(Pool {
+            function: f.clone(),
+            version,
+            binary,
+            queue_tx: tx,
+            queue_rx: Mutex::new(rx),
+            workers: workers.iter().map(|(w, _)| w.clone()).collect(),
+            stats: Mutex::default(),
+            admitted: sibling.map(|s| s.admitted.clone()).unwrap_or_default(),
+            environments: sibling.map(|s| s.environments.clone()).unwrap_or_default(),
+            retired: tokio::sync::watch::channel(false).0,
+        });
+        for (worker, listener) in workers {
+            let state = WorkerState {
+                pool: pool.clone(),
+                worker: worker.clone(),
+                pending: self.pending.clone(),
+            };
+            let app = Router::new()
+                .route("/2018-06-01/runtime/invocation/next", get(next))
+                .route(
+                    "/2018-06-01/runtime/invocation/{id}/response",
+                    post(response),
+                )
+                .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+                .route("/2018-06-01/runtime/init/error", post(init_error))
+                // Well over the 6 MB response quota, so an oversized answer reaches the
+                // check that fails it as Lambda does, not axum's 2 MB default.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    8 * SYNC_PAYLOAD_LIMIT_BYTES,
+                ))
+                .with_state(state);
+            let mut retired = pool.retired.subscribe();
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = retired.wait_for(|r| *r).await;
+                    })
+                    .await;
+            });
+            self.clone().supervise(pool.clone(), worker);
+        }
+        Ok(pool)
+    }
+
     fn supervise(self: Arc<Self>, pool: Arc<Pool>, worker: Arc<Worker>) {
-        let mut stop = self.shutdown.subscribe();
+        // Stops when the service stops or the version is deleted.
+        let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+        let (mut shutdown, mut retired) = (self.shutdown.subscribe(), pool.retired.subscribe());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => {}
+                _ = retired.wait_for(|r| *r) => {}
+            }
+            let _ = stop_tx.send(true);
+        });
         tokio::spawn(async move {
             let f = &pool.function;
             let log_path = self.config.log_dir.join(format!("{}.log", f.name));
@@ -330,7 +396,7 @@ impl Lambda {
                     Ok((a, b)) => (Stdio::from(a), Stdio::from(b)),
                     Err(_) => (Stdio::null(), Stdio::null()),
                 };
-                let mut cmd = Command::new(self.config.bin_dir.join(&f.binary));
+                let mut cmd = Command::new(&pool.binary);
                 cmd.env_clear()
                     .env("PATH", std::env::var("PATH").unwrap_or_default())
                     .envs(&self.config.shared_env)
@@ -346,7 +412,14 @@ impl Lambda {
                             .map(|key| ("AWS_ACCESS_KEY_ID", key)),
                     )
                     .env("AWS_LAMBDA_FUNCTION_NAME", &f.name)
-                    .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                    .env(
+                        "AWS_LAMBDA_FUNCTION_VERSION",
+                        if f.alias.is_some() {
+                            pool.version.to_string()
+                        } else {
+                            "$LATEST".to_owned()
+                        },
+                    )
                     .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_mb.to_string())
                     .env(
                         "AWS_LAMBDA_LOG_GROUP_NAME",
@@ -411,6 +484,7 @@ impl Lambda {
                         let _ = p
                             .reply
                             .send((Outcome::err("Runtime.ExitError", message), billed));
+                        pool.stats.lock().await.function_errors += 1;
                     }
                 }
                 if *stop.borrow() {
@@ -473,14 +547,13 @@ impl Lambda {
     /// The pool that runs `function`: a function name, or a name qualified by one of its
     /// versions or aliases (`orders-dev-pos:live`, `orders-dev-pos:1`, `…:$LATEST`), as
     /// Lambda's `Invoke` takes them. A qualifier the function has not published finds none.
-    fn pool(&self, function: &str) -> Option<&Arc<Pool>> {
+    fn pool(&self, function: &str) -> Option<Arc<Pool>> {
         let (name, qualifier) = match function.split_once(':') {
             Some((name, q)) => (name, Some(q)),
             None => (function, None),
         };
-        self.pools.get(name).filter(|p| {
-            qualifier.is_none_or(|q| q == "$LATEST" || p.function.qualifiers().any(|x| x == q))
-        })
+        let pools = self.pools.read().unwrap_or_else(|e| e.into_inner());
+        pools.get(name)?.resolve(qualifier)
     }
 
     /// Invokes a function synchronously (RequestResponse).
@@ -512,7 +585,7 @@ impl Lambda {
                 ),
             ));
         }
-        let _admission = match self.admit(pool) {
+        let _admission = match self.admit(&pool) {
             Ok(a) => a,
             Err(o) => return refused(o),
         };
@@ -571,6 +644,7 @@ impl Lambda {
                         kill(pid);
                     }
                 }
+                pool.stats.lock().await.function_errors += 1;
                 let o = Outcome::err(
                     "Sandbox.Timedout",
                     format!(
@@ -594,7 +668,7 @@ impl Lambda {
     /// killer's own record of which work a kill interrupted).
     pub async fn kill_recording(&self, function: &str) -> Killed {
         let mut out = Killed::default();
-        if let Some(pool) = self.pools.get(function) {
+        for pool in self.pools_of(function) {
             for w in &pool.workers {
                 if let Some(pid) = *w.pid.lock().await {
                     if let Some(id) = w.in_flight.lock().await.clone()
@@ -614,12 +688,11 @@ impl Lambda {
 
     /// Whether any invocation of `function` is running now.
     pub async fn busy(&self, function: &str) -> bool {
-        let Some(pool) = self.pools.get(function) else {
-            return false;
-        };
-        for w in &pool.workers {
-            if w.in_flight.lock().await.is_some() {
-                return true;
+        for pool in self.pools_of(function) {
+            for w in &pool.workers {
+                if w.in_flight.lock().await.is_some() {
+                    return true;
+                }
             }
         }
         false
@@ -627,18 +700,20 @@ impl Lambda {
 
     /// Measurements by function name.
     pub async fn stats(&self) -> BTreeMap<String, FunctionStats> {
-        let mut out = BTreeMap::new();
-        for (name, pool) in &self.pools {
+        let mut out: BTreeMap<String, FunctionStats> = BTreeMap::new();
+        for pool in self.all_pools() {
             let mut live_cpu_ms = 0;
             for w in &pool.workers {
                 if let Some(pid) = *w.pid.lock().await {
-                    sample(pool, w, pid).await;
+                    sample(&pool, w, pid).await;
                 }
                 live_cpu_ms += *w.cpu_ms.lock().await;
             }
             let mut stats = pool.stats.lock().await.clone();
             stats.cpu_ms += live_cpu_ms;
-            out.insert(name.clone(), stats);
+            out.entry(pool.function.name.clone())
+                .or_default()
+                .add(&stats);
         }
         out
     }
@@ -654,7 +729,8 @@ impl Lambda {
         let started = Instant::now();
         loop {
             let mut waiting = Vec::new();
-            for (name, pool) in &self.pools {
+            for pool in self.all_pools() {
+                let name = &pool.function.name;
                 let stats = pool.stats.lock().await;
                 if stats.init_times_ms.len() >= pool.workers.len() {
                     continue;
@@ -701,7 +777,7 @@ impl Lambda {
     /// Stops every process.
     pub async fn stop(&self) {
         let _ = self.shutdown.send(true);
-        for pool in self.pools.values() {
+        for pool in self.all_pools() {
             for w in &pool.workers {
                 for _ in 0..50 {
                     if w.pid.lock().await.is_none() {

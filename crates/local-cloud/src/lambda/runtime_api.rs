@@ -133,9 +133,11 @@ pub(super) async fn finish(s: &WorkerState, id: &str, outcome: Outcome) {
             }
             None => 0,
         };
+        let failed = matches!(outcome, Outcome::Err { .. });
         let _ = p.reply.send((outcome, Duration::from_millis(billed_ms)));
         let mut stats = s.pool.stats.lock().await;
         stats.invocations += 1;
+        stats.function_errors += u64::from(failed);
         stats.billed_ms += billed_ms;
     }
     let mut f = s.worker.in_flight.lock().await;

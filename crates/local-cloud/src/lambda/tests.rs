@@ -363,7 +363,7 @@ async fn an_invocation_taken_by_a_poll_whose_process_died_is_answered_by_the_nex
     let dir = scratch();
     let lambda = started(&dir, slow_function(&dir, 0.0, 3), 1, 1000, Arc::default()).await;
     lambda.ready(Duration::from_secs(20)).await.unwrap();
-    let worker = lambda.pools["slow"].workers[0].clone();
+    let worker = lambda.pool("slow").unwrap().workers[0].clone();
     let pid = worker.pid.lock().await.unwrap();
     // Hold the worker's process id: the poll that takes the invocation stops there, after
     // taking it off the queue and before handing it over.
@@ -425,5 +425,150 @@ async fn a_qualified_invocation_runs_only_a_version_or_alias_the_function_has_pu
             "ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:000000000000:function:slow:canary",
         ]
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A build of the function `slow` in `dir` that answers which build and version it is, or
+/// (`fails`) fails every call.
+fn build_in(dir: &std::path::Path, build: &str, fails: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    let answer = if fails {
+        r#"urllib.request.urlopen(urllib.request.Request(api + rid + "/error", data=b'{"errorType":"Broken","errorMessage":"every call"}', method="POST")).read()"#.to_owned()
+    } else {
+        format!(
+            r#"urllib.request.urlopen(urllib.request.Request(api + rid + "/response", data=('{{"build": "{build}", "version": "%s"}}' % os.environ["AWS_LAMBDA_FUNCTION_VERSION"]).encode(), method="POST")).read()"#
+        )
+    };
+    let script = format!(
+        r#"#!/usr/bin/env python3
+import os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
+while True:
+    with urllib.request.urlopen(api + "next") as r:
+        rid = r.headers["lambda-runtime-aws-request-id"]
+    {answer}
+"#
+    );
+    let path = dir.join("slow");
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A deployment publishes the new build as version 2 beside version 1: the alias splits
+/// invocations by weight, a version's number always reaches that build (an execution
+/// published with version 1 finishes on it), errors are counted per version, and a version
+/// the alias routes to cannot be deleted.
+#[tokio::test]
+async fn a_published_version_runs_beside_the_first_and_the_alias_splits_by_weight() {
+    let dir = scratch();
+    let mut f = slow_function(&dir, 0.0, 5);
+    f.alias = Some("live".to_owned());
+    build_in(&dir, "one", false);
+    let lambda = started(&dir, f, 1, DEFAULT_ACCOUNT_CONCURRENCY, Arc::default()).await;
+    let build = |o: Outcome| match o {
+        Outcome::Ok(v) => format!(
+            "{}@{}",
+            v["build"].as_str().unwrap(),
+            v["version"].as_str().unwrap()
+        ),
+        Outcome::Err { error_type, .. } => error_type,
+    };
+    assert_eq!(build(lambda.invoke("slow:live", json!({})).await), "one@1");
+
+    let two = dir.join("two");
+    build_in(&two, "two", false);
+    assert_eq!(lambda.publish_version("slow", &two).await.unwrap(), 2);
+    assert_eq!(lambda.versions("slow"), [1, 2]);
+    // Published, not routed: the alias still runs version 1; the number reaches version 2.
+    assert_eq!(build(lambda.invoke("slow:live", json!({})).await), "one@1");
+    assert_eq!(build(lambda.invoke("slow:2", json!({})).await), "two@2");
+    assert_eq!(
+        build(lambda.invoke("slow", json!({})).await),
+        "two@2",
+        "$LATEST"
+    );
+
+    lambda
+        .route_alias(
+            "slow",
+            AliasRouting {
+                version: 1,
+                additional: Some((2, 0.5)),
+            },
+        )
+        .unwrap();
+    let mut seen = BTreeMap::<String, usize>::new();
+    for _ in 0..60 {
+        *seen
+            .entry(build(lambda.invoke("slow:live", json!({})).await))
+            .or_default() += 1;
+    }
+    // Half each expected; 12..48 of 60 is over four sigma.
+    assert!((12..48).contains(&seen["one@1"]), "{seen:?}");
+    assert_eq!(seen["one@1"] + seen["two@2"], 60, "{seen:?}");
+    assert_eq!(build(lambda.invoke("slow:1", json!({})).await), "one@1");
+
+    // A broken build's errors are its version's own.
+    let three = dir.join("three");
+    build_in(&three, "three", true);
+    assert_eq!(lambda.publish_version("slow", &three).await.unwrap(), 3);
+    assert_eq!(build(lambda.invoke("slow:3", json!({})).await), "Broken");
+    assert_eq!(
+        lambda
+            .version_stats("slow", 3)
+            .await
+            .unwrap()
+            .function_errors,
+        1
+    );
+    assert_eq!(
+        lambda
+            .version_stats("slow", 2)
+            .await
+            .unwrap()
+            .function_errors,
+        0
+    );
+
+    assert!(
+        lambda
+            .delete_version("slow", 1)
+            .unwrap_err()
+            .contains("alias live")
+    );
+    lambda
+        .route_alias(
+            "slow",
+            AliasRouting {
+                version: 2,
+                additional: None,
+            },
+        )
+        .unwrap();
+    lambda.delete_version("slow", 1).unwrap();
+    assert_eq!(
+        build(lambda.invoke("slow:1", json!({})).await),
+        "ResourceNotFoundException"
+    );
+    assert_eq!(build(lambda.invoke("slow:live", json!({})).await), "two@2");
+    assert!(
+        lambda
+            .route_alias(
+                "slow",
+                AliasRouting {
+                    version: 9,
+                    additional: None
+                }
+            )
+            .is_err()
+    );
+    assert!(
+        lambda
+            .publish_version("slow", &dir.join("nowhere"))
+            .await
+            .is_err()
+    );
+    lambda.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
