@@ -161,9 +161,57 @@ pub struct StateMachine {
     pub created: DateTime<Utc>,
     /// Standard or Express.
     pub workflow_type: WorkflowType,
-    /// Its published versions (`"1"`) and aliases (`"live"`): the qualifiers a
-    /// `StartExecution` may name after its ARN ([`Sfn::publish`]).
-    pub qualifiers: std::collections::BTreeSet<String>,
+    /// Its published versions, by number ([`Sfn::publish`], [`Sfn::publish_version`]): a
+    /// `StartExecution` may name one after its ARN, and an execution started on one keeps
+    /// its definition whatever is published after.
+    pub versions: BTreeMap<u32, MachineVersion>,
+    /// Its aliases and where each routes ([`Sfn::route_alias`]).
+    pub aliases: BTreeMap<String, AliasRouting>,
+    /// For an execution's copy: the version it runs, if it was started through one.
+    pub version: Option<u32>,
+}
+
+/// One published version of a state machine: its definition as published.
+#[derive(Debug, Clone)]
+pub struct MachineVersion {
+    /// The checked definition.
+    pub definition: Arc<Definition>,
+    /// Its JSON.
+    pub json: Value,
+}
+
+/// Where a state machine alias starts executions: `version`, and `additional` (a version and
+/// its share, 0 to 1) while a deployment shifts traffic, as `UpdateStateMachineAlias` sets a
+/// `routingConfiguration` of two versions and their weights.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AliasRouting {
+    /// The version that takes the rest.
+    pub version: u32,
+    /// A second version and the share of new executions it takes (0 to 1).
+    pub additional: Option<(u32, f64)>,
+}
+
+impl StateMachine {
+    /// The version a `StartExecution` naming `qualifier` runs (none: the latest definition,
+    /// unversioned), or `None` if the machine has no such version or alias.
+    fn resolve(&self, qualifier: Option<&str>) -> Option<Option<u32>> {
+        let Some(q) = qualifier else {
+            return Some(None);
+        };
+        let version = match q.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => {
+                let routing = self.aliases.get(q)?;
+                match routing.additional {
+                    Some((v, weight)) if fastrand::f64() < weight => v,
+                    _ => routing.version,
+                }
+            }
+        };
+        self.versions
+            .contains_key(&version)
+            .then_some(Some(version))
+    }
 }
 
 /// A state machine ARN's unqualified part and its qualifier (a version or an alias), if any:
@@ -348,7 +396,9 @@ impl Sfn {
                 json: definition.clone(),
                 created: Utc::now(),
                 workflow_type,
-                qualifiers: Default::default(),
+                versions: BTreeMap::new(),
+                aliases: BTreeMap::new(),
+                version: None,
             },
         );
         Ok(arn)
@@ -370,9 +420,100 @@ impl Sfn {
                 format!("State Machine Does Not Exist: '{machine_arn}'"),
             )
         })?;
-        machine.qualifiers.insert("1".to_owned());
-        machine.qualifiers.insert(alias.to_owned());
+        machine.versions.insert(
+            1,
+            MachineVersion {
+                definition: machine.definition.clone(),
+                json: machine.json.clone(),
+            },
+        );
+        machine.aliases.insert(
+            alias.to_owned(),
+            AliasRouting {
+                version: 1,
+                additional: None,
+            },
+        );
         Ok((format!("{machine_arn}:1"), format!("{machine_arn}:{alias}")))
+    }
+
+    /// Updates the state machine of `machine_arn` to `definition` and publishes it as its
+    /// next version (`UpdateStateMachine` with `publish`), checked as `CreateStateMachine`
+    /// checks one; answers the version's number. Its aliases do not move
+    /// ([`Sfn::route_alias`]); executions already running keep the definition they began
+    /// with.
+    pub async fn publish_version(
+        &self,
+        machine_arn: &str,
+        definition: &Value,
+    ) -> Result<u32, ApiError> {
+        let def = Definition::from_value(definition)
+            .map_err(|e| api_err("InvalidDefinition", e.to_string()))?;
+        check_resources(&def.machine).map_err(|e| api_err("InvalidDefinition", e))?;
+        let mut machines = self.machines.write().await;
+        let machine = machines.get_mut(machine_arn).ok_or_else(|| {
+            api_err(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{machine_arn}'"),
+            )
+        })?;
+        if machine.workflow_type == WorkflowType::Express {
+            check_express(&def.machine).map_err(|e| api_err("InvalidDefinition", e))?;
+        }
+        let version = machine.versions.keys().next_back().copied().unwrap_or(0) + 1;
+        machine.definition = Arc::new(def);
+        machine.json = definition.clone();
+        machine.versions.insert(
+            version,
+            MachineVersion {
+                definition: machine.definition.clone(),
+                json: definition.clone(),
+            },
+        );
+        Ok(version)
+    }
+
+    /// Points `alias` of the state machine of `machine_arn` as `routing` says
+    /// (`UpdateStateMachineAlias`): `ResourceNotFound` for an unknown alias,
+    /// `ValidationException` for a version not published or a weight outside 0 to 1.
+    pub async fn route_alias(
+        &self,
+        machine_arn: &str,
+        alias: &str,
+        routing: AliasRouting,
+    ) -> Result<(), ApiError> {
+        let mut machines = self.machines.write().await;
+        let machine = machines.get_mut(machine_arn).ok_or_else(|| {
+            api_err(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{machine_arn}'"),
+            )
+        })?;
+        for v in std::iter::once(routing.version).chain(routing.additional.map(|(v, _)| v)) {
+            if !machine.versions.contains_key(&v) {
+                return Err(api_err(
+                    "ValidationException",
+                    format!("{machine_arn} has no version {v}"),
+                ));
+            }
+        }
+        if routing
+            .additional
+            .is_some_and(|(v, w)| !(0.0..=1.0).contains(&w) || v == routing.version)
+        {
+            return Err(api_err(
+                "ValidationException",
+                "a routing configuration names two versions, with weights between 0 and 100",
+            ));
+        }
+        let slot = machine.aliases.get_mut(alias).ok_or_else(|| {
+            api_err(
+                "ResourceNotFound",
+                format!("Resource not found: '{machine_arn}:{alias}'"),
+            )
+        })?;
+        *slot = routing;
+        Ok(())
     }
 
     /// Every registered state machine, by ARN.
@@ -398,7 +539,20 @@ impl Sfn {
         let machine = self
             .state_machine(unqualified)
             .await
-            .filter(|m| qualifier.is_none_or(|q| m.qualifiers.contains(q)))
+            .and_then(|m| {
+                let version = m.resolve(qualifier)?;
+                Some(
+                    match version.and_then(|v| m.versions.get(&v).map(|d| (v, d))) {
+                        Some((v, published)) => StateMachine {
+                            definition: published.definition.clone(),
+                            json: published.json.clone(),
+                            version: Some(v),
+                            ..m.clone()
+                        },
+                        None => m,
+                    },
+                )
+            })
             .ok_or_else(|| {
                 api_err(
                     "StateMachineDoesNotExist",

@@ -557,3 +557,69 @@ async fn start_execution_tasks_go_to_the_integration_and_name_its_errors() {
         Some("StepFunctions.AccessDeniedException")
     );
 }
+
+/// A release publishes a state machine's new definition as version 2: an execution already
+/// running on version 1 (a held order) finishes on version 1's definition, the alias splits
+/// new executions by weight, and each version's number starts that definition.
+#[tokio::test]
+async fn an_execution_keeps_the_version_it_started_on_and_the_alias_splits_new_ones() {
+    let s = Sfn::new(Arc::new(Nothing), TimeScale::new(20.0));
+    let def = |build: &str, wait: u64| {
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": wait, "Next": "P"},
+            "P": {"Type": "Pass", "Result": build, "End": true}}})
+    };
+    let arn = s.create_state_machine("m", &def("one", 20)).await.unwrap();
+    s.publish(&arn, "live").await.unwrap();
+    // Held for 20 s at 20×: a second.
+    let held = s
+        .start_execution(&format!("{arn}:live"), None, json!({}))
+        .await
+        .unwrap();
+    assert_eq!(held.machine.version, Some(1));
+    assert_eq!(s.publish_version(&arn, &def("two", 0)).await.unwrap(), 2);
+    let two = s
+        .start_execution(&format!("{arn}:2"), None, json!({}))
+        .await
+        .unwrap();
+    assert_eq!(two.finished().await.output, Some(json!("two")));
+    // Published, not routed: the alias still starts version 1.
+    let via_alias = s
+        .start_execution(&format!("{arn}:live"), None, json!({}))
+        .await
+        .unwrap();
+    assert_eq!(via_alias.machine.version, Some(1));
+    assert_eq!(held.finished().await.output, Some(json!("one")));
+
+    let routing = |additional| AliasRouting {
+        version: 1,
+        additional,
+    };
+    s.route_alias(&arn, "live", routing(Some((2, 0.5))))
+        .await
+        .unwrap();
+    let mut versions = BTreeMap::<u32, usize>::new();
+    for _ in 0..60 {
+        let e = s
+            .start_execution(&format!("{arn}:live"), None, json!({}))
+            .await
+            .unwrap();
+        *versions.entry(e.machine.version.unwrap()).or_default() += 1;
+    }
+    // Half each expected; 12..48 of 60 is over four sigma.
+    assert!((12..48).contains(&versions[&1]), "{versions:?}");
+    let refused = |r: Result<(), ApiError>| r.unwrap_err().error_type;
+    assert_eq!(
+        refused(s.route_alias(&arn, "live", routing(Some((3, 0.1)))).await),
+        "ValidationException"
+    );
+    assert_eq!(
+        refused(s.route_alias(&arn, "next", routing(None)).await),
+        "ResourceNotFound"
+    );
+    assert!(
+        s.start_execution(&format!("{arn}:3"), None, json!({}))
+            .await
+            .is_err()
+    );
+}
