@@ -30,7 +30,7 @@ CHAOS_CI_SEED ?= 20261201
 EXECS ?= 1000000
 FUZZ_CI_EXECS ?= 20000
 
-.PHONY: help setup demo up bench chaos chaos-ci peak peak-ci fuzz fuzz-ci bins test lint generated docs unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
+.PHONY: help setup demo up bench chaos chaos-ci peak peak-ci upgrade-drill fuzz fuzz-ci bins test lint generated docs unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ peak: setup ## 500 orders/s for 10 minutes through a 10-minute POS outage, quota
 
 peak-ci: bins ## The peak CI runs: one minute at 500/s divided by 250 (120 orders), the POS down 60 s from 15 s; debug builds
 	target/debug/local-cloud peak --quota-scale 250 --minutes 1 --outage-at 0.25 --outage-minutes 1 --seed $(CHAOS_CI_SEED)
+
+upgrade-drill: setup ## The last release (its tag) takes held orders while this build is deployed over it with a canary, then a broken build rolled back
+	scripts/upgrade-drill.sh $(if $(SEED),--seed $(SEED),)
 
 fuzz: ## Every decoder under AFL++ (cargo-afl, stable): EXECS executions per target (1,000,000), figures and findings
 	EXECS=$(EXECS) scripts/fuzz.sh

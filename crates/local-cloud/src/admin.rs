@@ -123,6 +123,37 @@ async fn redrive(State(c): S) -> Response {
     Json(json!({ "redriven": c.redrive().await })).into_response()
 }
 
+/// `{"root": <checkout>, "binDir": <build>, "minutesScale": n}`: deploys that release over
+/// this cloud ([`crate::deploy::deploy`]) and answers what it did; 400 for a release that
+/// cannot be deployed over it.
+async fn deploy(State(c): S, Json(body): Json<Value>) -> Response {
+    let path = |k: &str| body[k].as_str().map(std::path::PathBuf::from);
+    let (Some(root), Some(bin_dir)) = (path("root"), path("binDir")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "root and binDir are required" })),
+        )
+            .into_response();
+    };
+    let opts = crate::deploy::DeployOptions {
+        minutes_scale: body["minutesScale"]
+            .as_f64()
+            .unwrap_or(c.time_scale.factor()),
+        poll: std::time::Duration::from_millis(500),
+    };
+    match crate::deploy::deploy(&c, &crate::deploy::Release { root, bin_dir }, &opts).await {
+        Ok(r) => Json(json!({
+            "shifted": r.shifted,
+            "rolledBack": r.rolled_back,
+            "unevaluated": r.unevaluated,
+            "seconds": r.seconds,
+            "summary": r.to_string(),
+        }))
+        .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response(),
+    }
+}
+
 async fn outage(State(c): S, Json(body): Json<Value>) -> Response {
     let n = body["deliveries"].as_u64().unwrap_or(0);
     c.bus
@@ -191,6 +222,7 @@ pub fn router(cloud: Arc<LocalCloud>) -> Router {
         .route("/kill/{function}", post(kill))
         .route("/replay", post(replay))
         .route("/redrive", post(redrive))
+        .route("/deploy", post(deploy))
         .route("/outage", post(outage))
         .fallback(|| async { not_found("no such admin route".to_owned()) })
         .layer(axum::middleware::from_fn(guard))

@@ -192,6 +192,10 @@ pub struct App {
 pub struct Overrides {
     /// Parameter values (others take their defaults).
     pub parameters: BTreeMap<String, String>,
+    /// The version this build of every function and state machine with `AutoPublishAlias`
+    /// is published as, which the definitions' `<Id>.Version` references name: the first
+    /// deploy's ([`PUBLISHED_VERSION`]) unless a later deploy says (`local-cloud deploy`).
+    pub version: Option<u32>,
 }
 
 fn s(v: &Value) -> Option<String> {
@@ -325,9 +329,12 @@ impl App {
                 for id in alias_refs(&res.id, &alias) {
                     r.refs.insert(id, json!(format!("{the_arn}:{alias}")));
                 }
+                let version = overrides
+                    .version
+                    .map_or_else(|| PUBLISHED_VERSION.to_owned(), |v| v.to_string());
                 r.refs.insert(
                     format!("{}.Version", res.id),
-                    json!(format!("{the_arn}:{PUBLISHED_VERSION}")),
+                    json!(format!("{the_arn}:{version}")),
                 );
             }
             r.attrs

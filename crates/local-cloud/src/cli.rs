@@ -138,6 +138,52 @@ pub(crate) enum Command {
     /// Send the dead letters of a running `up` back to their targets (rules' dead-letter
     /// queues, functions' failure destinations).
     Redrive,
+    /// Deploy a release over a running `up`, as `sam deploy` would: every function's build
+    /// and every workflow's definition published as new versions beside the running ones,
+    /// each `live` alias shifted by its DeploymentPreference while its alarms stay quiet, or
+    /// all rolled back.
+    Deploy {
+        /// The release's checkout (its infra/template.yaml and statemachines/). Default:
+        /// this one.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Its functions' build. Default: the checkout's target/debug.
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        /// What the preferences' minutes are divided by (default: the cloud's time scale).
+        #[arg(long)]
+        minutes_scale: Option<f64>,
+    },
+    /// The upgrade drill (`make upgrade-drill`): the previous release (`--from`, a checkout
+    /// with its build) runs a chaos mix of held, scheduled, cancelled and courier-released
+    /// orders; this checkout's build is deployed over it mid-run with its canary, then a
+    /// build whose `--broken` function fails every call, which must be rolled back. Every
+    /// order is reconciled and every execution must run on the release it started on.
+    UpgradeDrill {
+        #[command(flatten)]
+        cloud: CloudArgs,
+        /// The previous release's checkout.
+        #[arg(long)]
+        from: PathBuf,
+        /// Its build. Default: the checkout's target/debug.
+        #[arg(long)]
+        from_bin: Option<PathBuf>,
+        /// Orders.
+        #[arg(long, default_value_t = 600)]
+        orders: usize,
+        /// The seed of the plan (printed). Default: new.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The function the broken build breaks (its binary's name).
+        #[arg(long, default_value = "accept-order")]
+        broken: String,
+        /// Seconds after the first order the new release is deployed.
+        #[arg(long, default_value_t = 15.0)]
+        deploy_after: f64,
+        /// What the preferences' minutes are divided by (a canary's five minutes in 30 s at 10).
+        #[arg(long, default_value_t = 10.0)]
+        minutes_scale: f64,
+    },
     /// Send mixed orders through the pipeline and print throughput, latency, init times, RSS
     /// and what the run would cost on AWS, per topology. Use `--release` (as `make bench`
     /// does): debug binaries make every duration, and so the Lambda and Express cost, larger.

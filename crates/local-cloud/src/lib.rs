@@ -25,6 +25,7 @@ pub mod catalogue;
 pub mod chaos;
 pub mod cloud;
 pub mod demo;
+pub mod deploy;
 pub mod dynamodb;
 pub mod dynamodb_proxy;
 pub mod iam;

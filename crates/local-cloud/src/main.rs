@@ -64,6 +64,20 @@ async fn main() -> ExitCode {
             .await
         }
         Command::Redrive => admin_post(&root, "redrive", serde_json::json!({})).await,
+        Command::Deploy {
+            root: release,
+            bin_dir,
+            minutes_scale,
+        } => {
+            let release = release.unwrap_or_else(|| root.clone());
+            let bin_dir = bin_dir.unwrap_or_else(|| release.join("target/debug"));
+            let mut body = serde_json::json!({ "root": release, "binDir": bin_dir });
+            if let Some(m) = minutes_scale {
+                body["minutesScale"] = serde_json::json!(m);
+            }
+            admin_post(&root, "deploy", body).await
+        }
+        drill @ Command::UpgradeDrill { .. } => run_upgrade_drill(&root, drill).await,
         bench @ Command::Bench { .. } => run_bench(&root, bench).await,
         Command::InitTimes { cloud, runs } => init_times(&root, &cloud, runs).await,
         chaos @ Command::Chaos { .. } => run_chaos(&root, chaos).await,

@@ -137,7 +137,10 @@ mod tests {
             parameters.insert(parameter.to_owned(), format!("arn:{key}"));
         }
         parameters.insert("Stage".to_owned(), "t".to_owned());
-        let overrides = Overrides { parameters };
+        let overrides = Overrides {
+            parameters,
+            ..Default::default()
+        };
         let app = App::load(&t, &overrides).unwrap();
         let standard = app.state_machine(STANDARD).unwrap().arn.clone();
         let workflow_rules: Vec<_> = app

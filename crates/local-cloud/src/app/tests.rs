@@ -26,7 +26,14 @@ fn the_real_template_resolves_to_local_names() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut parameters = required_parameters();
     parameters.insert("Stage".to_owned(), "t".to_owned());
-    let app = App::load(&root.join("infra/template.yaml"), &Overrides { parameters }).unwrap();
+    let app = App::load(
+        &root.join("infra/template.yaml"),
+        &Overrides {
+            parameters,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let mut binaries: Vec<&str> = app.functions.iter().map(|f| f.binary.as_str()).collect();
     binaries.sort_unstable();
     assert_eq!(
@@ -156,7 +163,14 @@ fn a_route_with_an_authorizer_the_local_cloud_cannot_check_stops_it_at_load() {
     let path = dir.join("jwt-authorizer.yaml");
     std::fs::write(&path, text).unwrap();
     let parameters = required_parameters();
-    let e = App::load(&path, &Overrides { parameters }).unwrap_err();
+    let e = App::load(
+        &path,
+        &Overrides {
+            parameters,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     let text = e.to_string();
     assert!(
         text.contains("OperatorsJwt") && text.contains("AWS_IAM"),

@@ -10,7 +10,10 @@ fn an_orders_bound_has_room_for_a_handover_to_come_back() {
     parameters.insert("Stage".to_owned(), "t".to_owned());
     let app = crate::app::App::load(
         &root.join("infra/template.yaml"),
-        &crate::app::Overrides { parameters },
+        &crate::app::Overrides {
+            parameters,
+            ..Default::default()
+        },
     )
     .unwrap();
     let handover = app

@@ -265,6 +265,9 @@ pub struct LocalCloud {
     servers: Mutex<Vec<JoinHandle<()>>>,
     /// The executions by partner order id, brought up to date as they are asked for.
     executions_by_order: Mutex<ExecutionIndex>,
+    /// The template's parameter values it was started with (a deploy loads the new
+    /// release's template with the same).
+    pub(crate) overrides: crate::app::Overrides,
 }
 
 /// [`Sfn::executions`] by partner order id: a run that watches thousands of orders asks for

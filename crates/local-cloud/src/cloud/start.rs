@@ -115,7 +115,11 @@ impl LocalCloud {
             template,
             ..opts.clone()
         };
-        let app = App::load(&opts.template, &Overrides { parameters })?;
+        let overrides = Overrides {
+            parameters,
+            ..Default::default()
+        };
+        let app = App::load(&opts.template, &overrides)?;
         let iam = Arc::new(if opts.iam {
             let cfn =
                 crate::iam::transform(&opts.root, &opts.template, &opts.state_dir.join("iam"))?;
@@ -334,6 +338,7 @@ impl LocalCloud {
             http,
             servers: Mutex::new(servers),
             executions_by_order: Mutex::default(),
+            overrides,
         });
         cloud
             .servers

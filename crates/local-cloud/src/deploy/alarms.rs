@@ -1,0 +1,333 @@
+//! The template's CloudWatch alarms a deployment watches, evaluated from the local cloud's own
+//! records: what CodeDeploy would read from CloudWatch to decide a rollback.
+//!
+//! Three kinds are evaluated, each as its metric's source counts it since the deployment
+//! began: a Lambda error rate (`Errors` over `Invocations` by `FunctionName`, or by the
+//! version being deployed when the alarm names `ExecutedVersion`), a queue's visible messages
+//! (`ApproximateNumberOfMessagesVisible`), and a state machine's failed or timed-out
+//! executions (`ExecutionsFailed`, `ExecutionsTimedOut`). An alarm on anything else (a
+//! metric the functions publish themselves) is reported as not evaluated, never as quiet.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::cloud::LocalCloud;
+use crate::lambda::FunctionStats;
+
+/// What an alarm watches, read from its template properties.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watch {
+    /// A Lambda function's error rate: errors over invocations, once there are at least
+    /// `min_invocations` (the `IF(invocations >= N, …)` guard).
+    ErrorRate {
+        /// The function's logical id.
+        function: String,
+        /// Only the version being deployed (`ExecutedVersion` among its dimensions).
+        deployed_version: bool,
+        /// Invocations before the rate counts.
+        min_invocations: u64,
+        /// Breaching above this rate (0 to 1).
+        threshold: f64,
+    },
+    /// Messages visible in a queue, above `threshold`.
+    QueueDepth {
+        /// The queue's logical id.
+        queue: String,
+        /// Breaching above this many.
+        threshold: f64,
+    },
+    /// Failed or timed-out executions of a state machine, above `threshold`.
+    FailedExecutions {
+        /// The state machine's logical id.
+        machine: String,
+        /// Breaching above this many.
+        threshold: f64,
+    },
+}
+
+/// The alarm of logical id `id` in `template` (the template's JSON), as a [`Watch`], or why
+/// it cannot be evaluated here.
+pub fn watch(template: &Value, id: &str) -> Result<Watch, String> {
+    let props = template
+        .pointer(&format!("/Resources/{id}/Properties"))
+        .ok_or_else(|| format!("no alarm {id} in the template"))?;
+    let threshold = props
+        .get("Threshold")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| format!("{id}: no Threshold"))?;
+    if props.get("ComparisonOperator").and_then(Value::as_str) != Some("GreaterThanThreshold") {
+        return Err(format!("{id}: only GreaterThanThreshold is evaluated here"));
+    }
+    let metrics: Vec<&Value> = match props.get("Metrics").and_then(Value::as_array) {
+        Some(list) => list.iter().filter_map(|m| m.get("MetricStat")).collect(),
+        None => vec![props],
+    };
+    let metric = |m: &Value| {
+        let inner = m.get("Metric").unwrap_or(m);
+        (
+            inner
+                .get("Namespace")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            inner
+                .get("MetricName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            inner
+                .get("Dimensions")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        )
+    };
+    let Some(first) = metrics.first() else {
+        return Err(format!("{id}: no metric"));
+    };
+    let (namespace, name, dimensions) = metric(first);
+    let dimension = |key: &str| {
+        dimensions
+            .iter()
+            .find(|d| d["Name"] == key)
+            .map(|d| referenced(&d["Value"]))
+    };
+    match (namespace.as_str(), name.as_str()) {
+        ("AWS/Lambda", "Errors" | "Invocations") => {
+            let function = dimension("FunctionName")
+                .flatten()
+                .ok_or_else(|| format!("{id}: no FunctionName"))?;
+            let min_invocations = props
+                .get("Metrics")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("Expression").and_then(Value::as_str))
+                .find_map(min_invocations)
+                .unwrap_or(1);
+            Ok(Watch::ErrorRate {
+                function,
+                deployed_version: dimension("ExecutedVersion").is_some(),
+                min_invocations,
+                threshold,
+            })
+        }
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible") => Ok(Watch::QueueDepth {
+            queue: dimension("QueueName")
+                .flatten()
+                .ok_or_else(|| format!("{id}: no QueueName"))?,
+            threshold,
+        }),
+        ("AWS/States", "ExecutionsFailed" | "ExecutionsTimedOut") => Ok(Watch::FailedExecutions {
+            machine: dimension("StateMachineArn")
+                .flatten()
+                .ok_or_else(|| format!("{id}: no StateMachineArn"))?,
+            threshold,
+        }),
+        (namespace, name) => Err(format!(
+            "{id}: {namespace} {name} is not a metric the local cloud keeps"
+        )),
+    }
+}
+
+/// The logical id a dimension's value refers to (`!Ref X`, `!GetAtt X.Attr`, `!Sub
+/// "${X}…"`), if it refers to one.
+fn referenced(v: &Value) -> Option<String> {
+    if let Some(r) = v.get("Ref").and_then(Value::as_str) {
+        return Some(r.to_owned());
+    }
+    if let Some(a) = v.get("Fn::GetAtt") {
+        return match a {
+            Value::Array(parts) => parts.first().and_then(Value::as_str).map(str::to_owned),
+            Value::String(s) => s.split('.').next().map(str::to_owned),
+            _ => None,
+        };
+    }
+    let sub = v.get("Fn::Sub").and_then(Value::as_str)?;
+    let start = sub.find("${")? + 2;
+    let end = sub[start..].find('}')? + start;
+    Some(sub[start..end].to_owned())
+}
+
+/// `N` from an expression `IF(invocations >= N, …)`.
+fn min_invocations(expression: &str) -> Option<u64> {
+    let rest = expression.split(">=").nth(1)?;
+    rest.split(',').next()?.trim().parse().ok()
+}
+
+/// What the deployment's alarms are measured against: the functions' figures and the
+/// executions' count when it began.
+pub struct Baseline {
+    /// Each function's figures across its versions, by name.
+    pub functions: BTreeMap<String, FunctionStats>,
+    /// How many executions there were.
+    pub executions: usize,
+}
+
+impl Baseline {
+    /// The cloud's figures now.
+    pub async fn now(cloud: &LocalCloud) -> Self {
+        Self {
+            functions: cloud.lambda.stats().await,
+            executions: cloud.sfn.executions().await.len(),
+        }
+    }
+}
+
+/// Whether `w` breaches now, with what it measured, given the deployment's `baseline` and the
+/// version being deployed (`deployed`).
+pub async fn breaching(
+    cloud: &LocalCloud,
+    w: &Watch,
+    baseline: &Baseline,
+    deployed: u32,
+) -> Result<Option<String>, String> {
+    match w {
+        Watch::ErrorRate {
+            function,
+            deployed_version,
+            min_invocations,
+            threshold,
+        } => {
+            let f = cloud
+                .app
+                .functions
+                .iter()
+                .find(|f| &f.logical_id == function)
+                .ok_or_else(|| format!("no function {function}"))?;
+            let (errors, invocations) = if *deployed_version {
+                let s = cloud
+                    .lambda
+                    .version_stats(&f.name, deployed)
+                    .await
+                    .unwrap_or_default();
+                (s.function_errors, s.invocations)
+            } else {
+                let now = cloud.lambda.stats().await;
+                let s = now.get(&f.name).cloned().unwrap_or_default();
+                let b = baseline.functions.get(&f.name).cloned().unwrap_or_default();
+                (
+                    s.function_errors.saturating_sub(b.function_errors),
+                    s.invocations.saturating_sub(b.invocations),
+                )
+            };
+            let rate = if invocations >= *min_invocations && invocations > 0 {
+                errors as f64 / invocations as f64
+            } else {
+                0.0
+            };
+            Ok((rate > *threshold).then(|| {
+                format!(
+                    "{} failed {errors} of {invocations} invocations{}",
+                    f.name,
+                    if *deployed_version {
+                        format!(" of version {deployed}")
+                    } else {
+                        String::new()
+                    }
+                )
+            }))
+        }
+        Watch::QueueDepth { queue, threshold } => {
+            let name = cloud
+                .app
+                .resolver
+                .attrs
+                .get(&(queue.clone(), "QueueName".to_owned()))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no queue {queue}"))?;
+            let visible = cloud.queues.all().await.get(&name).map_or(0, Vec::len);
+            Ok((visible as f64 > *threshold).then(|| format!("{visible} messages in {name}")))
+        }
+        Watch::FailedExecutions { machine, threshold } => {
+            let arn = cloud
+                .app
+                .state_machines
+                .iter()
+                .find(|m| &m.logical_id == machine)
+                .map(|m| m.arn.clone())
+                .ok_or_else(|| format!("no state machine {machine}"))?;
+            let mut failed = 0;
+            for e in cloud.sfn.executions_since(baseline.executions).await {
+                if e.machine.arn == arn
+                    && matches!(
+                        e.snapshot().await.status,
+                        crate::sfn::Status::Failed | crate::sfn::Status::TimedOut
+                    )
+                {
+                    failed += 1;
+                }
+            }
+            Ok((f64::from(failed) > *threshold)
+                .then(|| format!("{failed} executions of {machine} failed")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template() -> Value {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        sam_template::Template::load(&root.join("infra/template.yaml"))
+            .unwrap()
+            .json
+    }
+
+    #[test]
+    fn the_templates_deployment_alarms_read_as_what_they_watch() {
+        let t = template();
+        assert_eq!(
+            watch(&t, "BusDeadLettersAlarm").unwrap(),
+            Watch::QueueDepth {
+                queue: "BusDeadLetterQueue".to_owned(),
+                threshold: 0.0
+            }
+        );
+        assert_eq!(
+            watch(&t, "AcceptOrderErrorRateAlarm").unwrap(),
+            Watch::ErrorRate {
+                function: "AcceptOrderFunction".to_owned(),
+                deployed_version: false,
+                min_invocations: 20,
+                threshold: 0.1
+            }
+        );
+        assert_eq!(
+            watch(&t, "AcceptOrderCanaryErrorRateAlarm").unwrap(),
+            Watch::ErrorRate {
+                function: "AcceptOrderFunction".to_owned(),
+                deployed_version: true,
+                min_invocations: 5,
+                threshold: 0.5
+            }
+        );
+        assert!(matches!(
+            watch(&t, "FailedExecutionsAlarm").unwrap(),
+            Watch::FailedExecutions { machine, .. } if machine == "OrderWorkflow"
+        ));
+        assert!(watch(&t, "NoSuchAlarm").unwrap_err().contains("no alarm"));
+    }
+
+    #[test]
+    fn a_dimension_refers_to_the_resource_its_intrinsic_names() {
+        let v = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        assert_eq!(referenced(&v(r#"{"Ref": "Fn"}"#)).as_deref(), Some("Fn"));
+        assert_eq!(
+            referenced(&v(r#"{"Fn::GetAtt": ["Q", "QueueName"]}"#)).as_deref(),
+            Some("Q")
+        );
+        assert_eq!(
+            referenced(&v(r#"{"Fn::Sub": "${Fn}:live"}"#)).as_deref(),
+            Some("Fn")
+        );
+        assert_eq!(referenced(&v(r#""plain""#)), None);
+        assert_eq!(
+            min_invocations("IF(invocations >= 20, errors / invocations, 0)"),
+            Some(20)
+        );
+    }
+}
