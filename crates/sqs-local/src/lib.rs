@@ -266,6 +266,16 @@ impl Sqs {
         q.messages.len() < before
     }
 
+    /// Calls `f` with the body of every message a queue holds, visible or not, without
+    /// copying them (for inspection of a queue that holds thousands).
+    pub async fn for_each_body(&self, queue: &str, mut f: impl FnMut(&str)) {
+        if let Some(q) = self.queues.lock().await.get(queue) {
+            for m in &q.messages {
+                f(&m.stored.body);
+            }
+        }
+    }
+
     /// Every message a queue holds, visible or not (for inspection).
     pub async fn messages(&self, queue: &str) -> Vec<StoredMessage> {
         self.queues

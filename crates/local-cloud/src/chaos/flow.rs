@@ -30,8 +30,9 @@ pub(super) async fn deliver(ctx: &Ctx, partner: Partner, body: &[u8]) -> Result<
     Err(format!("intake never took a {partner} webhook: {last}"))
 }
 
-/// The order's status in the orders table (as last read, [`watch::StatusWatch`]) and
-/// whether every execution of it has ended and no handover of it waits in a queue.
+/// The order's status in the orders table and whether every execution of it has ended and
+/// no handover of it waits in a queue (the status and the queue as last read,
+/// [`watch::StatusWatch`]).
 pub(super) async fn state(ctx: &Ctx, o: &plan::Prepared) -> (Option<OrderStatus>, bool) {
     let status = ctx.statuses.status(&o.order_id);
     let runs = ctx.cloud.executions_of(&o.partner_order_id).await;
@@ -42,8 +43,7 @@ pub(super) async fn state(ctx: &Ctx, o: &plan::Prepared) -> (Option<OrderStatus>
             break;
         }
     }
-    // The queues are read last, and only for an order whose executions have all ended.
-    ended = ended && ctx.cloud.pending_messages(&o.order_id).await == 0;
+    ended = ended && !ctx.statuses.queued(&o.order_id);
     (status, ended)
 }
 

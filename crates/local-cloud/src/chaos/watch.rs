@@ -4,7 +4,9 @@
 //! consistent `GetItem` each 200 ms), a peak with thousands of orders waiting out an outage
 //! asked DynamoDB Local for more reads than the pipeline itself made, and the run's own
 //! watching held the local cloud at a full core. One reader asks for every watched order in
-//! `BatchGetItem` requests of 100 keys each period instead, and the flows read what it saw.
+//! `BatchGetItem` requests of 100 keys each period instead, and the flows read what it saw;
+//! likewise the orders with a handover waiting, read in one pass over the queues (the flows
+//! each copied the whole handover queue to search it, thousands of messages after an outage).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,6 +24,8 @@ pub(super) struct StatusWatch {
     /// Watched order ids, with the status last read (none before the first read, or while the
     /// order has no record).
     seen: Mutex<HashMap<String, Option<OrderStatus>>>,
+    /// The orders with a handover waiting in a queue, as last read.
+    queued: Mutex<std::collections::HashSet<String>>,
 }
 
 impl StatusWatch {
@@ -29,6 +33,14 @@ impl StatusWatch {
     pub(super) fn status(&self, order_id: &str) -> Option<OrderStatus> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         *seen.entry(order_id.to_owned()).or_default()
+    }
+
+    /// Whether `order_id` had a handover waiting in a queue when last read.
+    pub(super) fn queued(&self, order_id: &str) -> bool {
+        self.queued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(order_id)
     }
 
     /// Stops watching `order_id` (its flow is over).
@@ -42,6 +54,8 @@ impl StatusWatch {
     /// Reads every watched order's status once. A failed read (DynamoDB Local restarting)
     /// keeps what was seen before; the next period reads again.
     pub(super) async fn refresh(&self, cloud: &LocalCloud) {
+        let queued = cloud.queued_orders().await;
+        *self.queued.lock().unwrap_or_else(PoisonError::into_inner) = queued;
         let ids: Vec<String> = self
             .seen
             .lock()
@@ -62,13 +76,17 @@ impl StatusWatch {
         }
     }
 
-    /// Reads every watched order's status each [`PERIOD`] until the task is aborted.
+    /// Reads every watched order's status each [`PERIOD`] until the task is aborted; a
+    /// [`PERIOD`] more for each further thousand orders watched, so thousands waiting out an
+    /// outage ask DynamoDB Local for about 50 reads a second, not the hundreds the
+    /// pipeline's own calls would queue behind.
     pub(super) fn spawn(self: &Arc<Self>, cloud: Arc<LocalCloud>) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             loop {
                 me.refresh(&cloud).await;
-                tokio::time::sleep(PERIOD).await;
+                let watched = me.seen.lock().unwrap_or_else(PoisonError::into_inner).len();
+                tokio::time::sleep(PERIOD * (watched / 1000 + 1) as u32).await;
             }
         })
     }

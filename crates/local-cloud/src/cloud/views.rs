@@ -148,15 +148,34 @@ impl LocalCloud {
             .iter()
             .filter(|q| q.dead_letter.is_some())
         {
-            n += self
-                .sqs
-                .messages(&spec.name)
-                .await
-                .iter()
-                .filter(|m| m.body.contains(&needle))
-                .count();
+            self.sqs
+                .for_each_body(&spec.name, |body| n += usize::from(body.contains(&needle)))
+                .await;
         }
         n
+    }
+
+    /// The orders with a message waiting in a work queue (a handover: its body's
+    /// `input.orderId`), read in one pass over the queues.
+    pub async fn queued_orders(&self) -> std::collections::HashSet<String> {
+        let mut out = std::collections::HashSet::new();
+        for spec in self
+            .app
+            .queue_specs
+            .iter()
+            .filter(|q| q.dead_letter.is_some())
+        {
+            self.sqs
+                .for_each_body(&spec.name, |body| {
+                    if let Ok(v) = serde_json::from_str::<Value>(body)
+                        && let Some(id) = v.pointer("/input/orderId").and_then(Value::as_str)
+                    {
+                        out.insert(id.to_owned());
+                    }
+                })
+                .await;
+        }
+        out
     }
 
     /// Work accepted and not yet done: messages waiting in the queues work waits in (not the
