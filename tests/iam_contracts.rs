@@ -49,7 +49,14 @@ fn app_and_iam() -> (App, Iam) {
         parameters.insert(parameter.to_owned(), arn);
     }
     parameters.insert("Stage".to_owned(), "contract".to_owned());
-    let app = App::load(&template, &Overrides { parameters }).unwrap();
+    let app = App::load(
+        &template,
+        &Overrides {
+            parameters,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let cfn = local_cloud::iam::transform(&root, &template, &root.join("target/iam-contract"))
         .unwrap_or_else(|e| panic!("{e}"));
     let iam = Iam::load(&cfn, &app.resolver, "contract").unwrap();
@@ -518,15 +525,13 @@ fn every_workflow_role_allows_exactly_what_its_tasks_call() {
                 }
             }
         }
-        // Each function it calls, it calls by the version it was published with (a held
-        // order's execution runs on its own release's functions): never unqualified, never
-        // by an alias that a later deploy moves.
+        // Each function it calls, it calls through its `live` alias: a deploy's canary and
+        // rollback reach every execution, a held order's included (one pinned to a version
+        // would keep a rolled-back build for as long as it is held); never unqualified.
         for (_, arn) in needs.iter().filter(|(a, _)| a == "lambda:InvokeFunction") {
             assert!(
-                arn.rsplit(':')
-                    .next()
-                    .is_some_and(|q| q.chars().all(|c| c.is_ascii_digit())),
-                "{} invokes {arn}, not a published version",
+                arn.ends_with(":live"),
+                "{} invokes {arn}, not the function's live alias",
                 sm.name
             );
         }

@@ -79,11 +79,12 @@ fn substitutions(m: &sam_template::Resource) -> BTreeMap<String, Value> {
         .unwrap_or_default()
 }
 
-/// The function a `DefinitionSubstitutions` entry names by its published version
-/// (`!Ref <Function>.Version`, which SAM's `AutoPublishAlias` makes referenceable): a
-/// workflow version calls the function versions it was published with.
+/// The function a `DefinitionSubstitutions` entry names by its alias (`!Ref
+/// <Function>.Alias`, which SAM's `AutoPublishAlias` makes referenceable): a workflow calls
+/// each function through its `live` alias, so a deploy's canary and rollback reach every
+/// execution.
 fn substituted_function(sub: &Value) -> Option<&str> {
-    sub["Ref"].as_str()?.strip_suffix(".Version")
+    sub["Ref"].as_str()?.strip_suffix(".Alias")
 }
 
 /// `"${Name}"` → `Name`.
@@ -282,7 +283,7 @@ fn tasks_name_what_the_template_defines(t: &Template, machine: &sam_template::Re
                     .get(&key)
                     .unwrap_or_else(|| panic!("{name}: no substitution for {key}"));
                 let function = substituted_function(target)
-                    .unwrap_or_else(|| panic!("{key} is !Ref <Function>.Version"));
+                    .unwrap_or_else(|| panic!("{key} is !Ref <Function>.Alias"));
                 assert_eq!(
                     t.resource(function).unwrap().kind,
                     "AWS::Serverless::Function",
@@ -1301,6 +1302,8 @@ fn local_resolver(t: &Template) -> Resolver {
             );
             r.refs
                 .insert(format!("{}.Version", res.id), json!(format!("{arn}:1")));
+            r.refs
+                .insert(format!("{}.Alias", res.id), json!(format!("{arn}:{alias}")));
         }
     }
     let events = repo_root().join("events/dev-secrets");

@@ -168,8 +168,8 @@ pub(crate) enum Command {
         /// Its build. Default: the checkout's target/debug.
         #[arg(long)]
         from_bin: Option<PathBuf>,
-        /// Orders.
-        #[arg(long, default_value_t = 600)]
+        /// Orders (about ten a second: enough that orders keep coming through both deploys).
+        #[arg(long, default_value_t = 1200)]
         orders: usize,
         /// The seed of the plan (printed). Default: new.
         #[arg(long)]
@@ -178,7 +178,7 @@ pub(crate) enum Command {
         #[arg(long, default_value = "accept-order")]
         broken: String,
         /// Seconds after the first order the new release is deployed.
-        #[arg(long, default_value_t = 15.0)]
+        #[arg(long, default_value_t = 10.0)]
         deploy_after: f64,
         /// What the preferences' minutes are divided by (a canary's five minutes in 30 s at 10).
         #[arg(long, default_value_t = 10.0)]

@@ -142,7 +142,7 @@ fn the_real_template_resolves_to_local_names() {
     let sm = &app.state_machines[0];
     let text = sm.json.to_string();
     assert!(!text.contains("${"), "substitutions left: {text}");
-    assert!(text.contains("arn:aws:lambda:us-east-1:000000000000:function:orders-t-dedup:1"));
+    assert!(text.contains("arn:aws:lambda:us-east-1:000000000000:function:orders-t-dedup:live"));
 }
 
 #[test]

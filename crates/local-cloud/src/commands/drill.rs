@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use local_cloud::deploy::Release;
-use local_cloud::deploy::drill::{DrillPlan, deploys, versions_kept};
+use local_cloud::deploy::drill::{DrillPlan, crossings, deploys};
 
 use crate::cli::Command;
 
@@ -13,8 +13,9 @@ use super::*;
 
 /// The drill's arguments, checked, and the drill: the previous release started, the chaos mix
 /// sent, the deploys made meanwhile, then every order reconciled and every execution's
-/// versions read. Exits non-zero on a broken promise, a good release rolled back, a broken
-/// one not rolled back, an execution that left its release, or no execution across a deploy.
+/// history read. Exits non-zero on a broken promise, a good release rolled back, a broken
+/// one not rolled back, an execution calling a function by version, or no execution across a
+/// deploy.
 pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode {
     let Command::UpgradeDrill {
         cloud: a,
@@ -30,7 +31,10 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
         return ExitCode::FAILURE;
     };
     let seed = seed.unwrap_or_else(new_seed);
-    let mut opts = options(&from, &a);
+    // The previous release's template (its definitions beside it) and build; this
+    // checkout's tools, development secrets, catalogue and samples.
+    let mut opts = options(root, &a);
+    opts.template = from.join("infra/template.yaml");
     opts.bin_dir = from_bin.unwrap_or_else(|| from.join("target/debug"));
     opts.stage = "drill".to_owned();
     opts.state_dir = root.join(format!("target/local-cloud-drill/{}", std::process::id()));
@@ -67,7 +71,7 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
         minutes_scale,
     };
     let deploying = tokio::spawn(deploys(cloud.clone(), plan));
-    let report = local_cloud::chaos::run(cloud.clone(), &from, &settings).await;
+    let report = local_cloud::chaos::run(cloud.clone(), root, &settings).await;
     let deployed = match deploying.await {
         Ok(d) => d,
         Err(e) => Err(e.to_string()),
@@ -81,7 +85,7 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
             ]
         })
         .unwrap_or_default();
-    let kept = versions_kept(&cloud, &published).await;
+    let kept = crossings(&cloud, &published).await;
     cloud.stop().await;
 
     let mut failures = Vec::new();
@@ -110,16 +114,16 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
         Err(e) => failures.push(format!("a deploy could not be made: {e}")),
     }
     println!(
-        "versions    executions by the state machine version they started on: {:?}; {} ran across a deploy, each on its own release's functions",
+        "versions    executions by the workflow version they started on: {:?}; {} were running when a deploy published a newer one",
         kept.by_version, kept.across
     );
-    for b in &kept.broken {
-        println!("  {b}");
+    for p in &kept.pinned {
+        println!("  {p}");
     }
-    if !kept.broken.is_empty() {
+    if !kept.pinned.is_empty() {
         failures.push(format!(
-            "{} executions called another release's functions",
-            kept.broken.len()
+            "{} executions called a function by version, where a rollback cannot reach them",
+            kept.pinned.len()
         ));
     }
     if kept.across == 0 {

@@ -39,8 +39,9 @@ pub enum Watch {
     },
     /// Failed or timed-out executions of a state machine, above `threshold`.
     FailedExecutions {
-        /// The state machine's logical id.
-        machine: String,
+        /// The state machine's ARN as the alarm writes it (`!Ref`, `!Sub`), resolved when
+        /// evaluated.
+        machine: Value,
         /// Breaching above this many.
         threshold: f64,
     },
@@ -120,8 +121,10 @@ pub fn watch(template: &Value, id: &str) -> Result<Watch, String> {
             threshold,
         }),
         ("AWS/States", "ExecutionsFailed" | "ExecutionsTimedOut") => Ok(Watch::FailedExecutions {
-            machine: dimension("StateMachineArn")
-                .flatten()
+            machine: dimensions
+                .iter()
+                .find(|d| d["Name"] == "StateMachineArn")
+                .map(|d| d["Value"].clone())
                 .ok_or_else(|| format!("{id}: no StateMachineArn"))?,
             threshold,
         }),
@@ -244,11 +247,11 @@ pub async fn breaching(
         Watch::FailedExecutions { machine, threshold } => {
             let arn = cloud
                 .app
-                .state_machines
-                .iter()
-                .find(|m| &m.logical_id == machine)
-                .map(|m| m.arn.clone())
-                .ok_or_else(|| format!("no state machine {machine}"))?;
+                .resolver
+                .resolve(machine)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .ok_or_else(|| format!("the state machine {machine} does not resolve"))?;
             let mut failed = 0;
             for e in cloud.sfn.executions_since(baseline.executions).await {
                 if e.machine.arn == arn
@@ -261,7 +264,7 @@ pub async fn breaching(
                 }
             }
             Ok((f64::from(failed) > *threshold)
-                .then(|| format!("{failed} executions of {machine} failed")))
+                .then(|| format!("{failed} executions of {arn} failed")))
         }
     }
 }
@@ -307,7 +310,7 @@ mod tests {
         );
         assert!(matches!(
             watch(&t, "FailedExecutionsAlarm").unwrap(),
-            Watch::FailedExecutions { machine, .. } if machine == "OrderWorkflow"
+            Watch::FailedExecutions { machine, .. } if machine.to_string().contains("orders-${Stage}-workflow")
         ));
         assert!(watch(&t, "NoSuchAlarm").unwrap_err().contains("no alarm"));
     }

@@ -2,9 +2,9 @@
 //! span the deploys (held and scheduled orders, cancellations of held orders, courier
 //! releases); mid-run the new release is deployed over it with its canary, then a
 //! deliberately broken build of it, which its alarms must roll back. Every order is
-//! reconciled as the chaos run reconciles it, and every execution's history must show it ran
-//! on the release it started on: each Lambda task an execution of state machine version `v`
-//! scheduled names function version `v` (each deploy publishes both together).
+//! reconciled as the chaos run reconciles it, and every execution's history must show its
+//! Lambda tasks named the functions' `live` aliases (so a rollback reaches the executions
+//! already running, a held order's included), with some executions running across a deploy.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,22 +55,24 @@ pub async fn deploys(cloud: Arc<LocalCloud>, plan: DrillPlan) -> Result<DrillDep
     Ok(DrillDeploys { good, broken })
 }
 
-/// What the executions' histories say of the versions they ran.
+/// What the executions' histories say of the deploys they met.
 #[derive(Debug, Clone, Default)]
-pub struct VersionsKept {
+pub struct Crossings {
     /// Executions by the state machine version they started on.
     pub by_version: std::collections::BTreeMap<u32, usize>,
-    /// Executions that started on an older version than the newest they could have, and
-    /// were still running when it was published: the ones that ran across a deploy.
+    /// Executions that were running when a newer version was published: the ones that ran
+    /// across a deploy.
     pub across: usize,
-    /// Each execution whose Lambda tasks named another function version than its own.
-    pub broken: Vec<String>,
+    /// Each execution of a version a deploy published whose Lambda tasks named a function
+    /// otherwise than by its alias.
+    pub pinned: Vec<String>,
 }
 
-/// Reads every execution's history: the function versions its Lambda tasks named (the
-/// `FunctionName` of each `TaskScheduled`) against the state machine version it ran.
-pub async fn versions_kept(cloud: &LocalCloud, published_at: &[(u32, f64)]) -> VersionsKept {
-    let mut out = VersionsKept::default();
+/// Reads every execution's history: the qualifier of each Lambda task's `FunctionName` (the
+/// `TaskScheduled` events), and whether it was running when a deploy in `published_at`
+/// (version, epoch seconds) published a newer version than its own.
+pub async fn crossings(cloud: &LocalCloud, published_at: &[(u32, f64)]) -> Crossings {
+    let mut out = Crossings::default();
     for e in cloud.sfn.executions().await {
         let Some(version) = e.machine.version else {
             continue;
@@ -91,30 +93,35 @@ pub async fn versions_kept(cloud: &LocalCloud, published_at: &[(u32, f64)]) -> V
             if h.kind != "TaskScheduled" {
                 continue;
             }
-            let Some(named) = named_version(&h.details) else {
-                continue;
-            };
-            if named != version {
-                out.broken.push(format!(
-                    "{} (state machine version {version}) called function version {named}",
-                    e.name
-                ));
+            // The releases deployed here call through the alias; the one the drill starts
+            // from may be older than that.
+            if published_at.iter().all(|&(v, _)| version < v) {
                 break;
+            }
+            match qualifier(&h.details) {
+                Some(q) if q != "live" => {
+                    out.pinned
+                        .push(format!("{} called a function as :{q}", e.name));
+                    break;
+                }
+                _ => {}
             }
         }
     }
     out
 }
 
-/// The version a `TaskScheduled`'s Lambda `FunctionName` names (`…:function:<name>:<n>`).
-fn named_version(details: &serde_json::Map<String, Value>) -> Option<u32> {
+/// The qualifier a `TaskScheduled`'s Lambda `FunctionName` names (`…:function:<name>:<q>`),
+/// if it is a Lambda task; `Some("")` for an unqualified name.
+fn qualifier(details: &serde_json::Map<String, Value>) -> Option<String> {
     let scheduled = details.get("taskScheduledEventDetails")?;
     if scheduled["resourceType"] != "lambda" {
         return None;
     }
     let params: Value = serde_json::from_str(scheduled["parameters"].as_str()?).ok()?;
     let arn = params["FunctionName"].as_str()?;
-    arn.rsplit(':').next()?.parse().ok()
+    let after = arn.split_once(":function:")?.1;
+    Some(after.split_once(':').map_or("", |(_, q)| q).to_owned())
 }
 
 #[cfg(test)]
@@ -122,7 +129,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lambda_task_names_the_version_its_function_arn_ends_with() {
+    fn a_lambda_task_names_the_qualifier_its_function_arn_ends_with() {
         let details = |resource_type: &str, function: &str| {
             let mut m = serde_json::Map::new();
             m.insert(
@@ -135,15 +142,10 @@ mod tests {
             m
         };
         let arn = "arn:aws:lambda:us-east-1:000000000000:function:orders-dev-pos";
-        assert_eq!(
-            named_version(&details("lambda", &format!("{arn}:2"))),
-            Some(2)
-        );
-        assert_eq!(
-            named_version(&details("lambda", &format!("{arn}:live"))),
-            None
-        );
-        assert_eq!(named_version(&details("lambda", arn)), None);
-        assert_eq!(named_version(&details("events", &format!("{arn}:2"))), None);
+        let q = |t: &str, f: &str| qualifier(&details(t, f));
+        assert_eq!(q("lambda", &format!("{arn}:live")).as_deref(), Some("live"));
+        assert_eq!(q("lambda", &format!("{arn}:2")).as_deref(), Some("2"));
+        assert_eq!(q("lambda", arn).as_deref(), Some(""));
+        assert_eq!(q("events", &format!("{arn}:2")), None);
     }
 }

@@ -87,9 +87,26 @@ fn every_function_deployment_watches_the_global_alarms_and_its_own_canary() {
             }
         );
     }
-    let release = t.resource("ReleaseOrderFunction").unwrap();
-    let alarms = t.deployment_preference(&release).unwrap().alarms;
-    assert!(alarms.contains(&"ReleaseOrderErrorRateAlarm".to_owned()));
+    // A business error rate (rejections are errors) is an operator's alarm, not a deploy's
+    // gate: the deployment asks whether the new version fails, which its canary alarm says.
+    for f in t.of_kind("AWS::Serverless::Function") {
+        let alarms = t.deployment_preference(&f).unwrap().alarms;
+        assert!(
+            !alarms
+                .iter()
+                .any(|a| a.ends_with("ErrorRateAlarm") && !a.ends_with("CanaryErrorRateAlarm")),
+            "{}: {alarms:?}",
+            f.id
+        );
+    }
+    for m in t.of_kind("AWS::Serverless::StateMachine") {
+        let alarms = t.deployment_preference(&m).unwrap().alarms;
+        assert!(
+            !alarms.iter().any(|a| a.ends_with("ErrorRateAlarm")),
+            "{}: {alarms:?}",
+            m.id
+        );
+    }
 }
 
 #[test]

@@ -118,7 +118,8 @@ pub struct FunctionStats {
     pub init_times_ms: Vec<f64>,
     /// Largest resident set any of its processes reached, kB.
     pub peak_rss_kb: u64,
-    /// Invocations answered.
+    /// Invocations a process took and ended: answered, failed, crashed or timed out (what
+    /// CloudWatch counts as `Invocations`).
     pub invocations: u64,
     /// Processes restarted after dying.
     pub restarts: u64,
@@ -484,7 +485,10 @@ impl Lambda {
                         let _ = p
                             .reply
                             .send((Outcome::err("Runtime.ExitError", message), billed));
-                        pool.stats.lock().await.function_errors += 1;
+                        // Invoked, and failed: Lambda's `Invocations` counts function errors.
+                        let mut stats = pool.stats.lock().await;
+                        stats.invocations += 1;
+                        stats.function_errors += 1;
                     }
                 }
                 if *stop.borrow() {
@@ -644,7 +648,11 @@ impl Lambda {
                         kill(pid);
                     }
                 }
-                pool.stats.lock().await.function_errors += 1;
+                {
+                    let mut stats = pool.stats.lock().await;
+                    stats.invocations += 1;
+                    stats.function_errors += 1;
+                }
                 let o = Outcome::err(
                     "Sandbox.Timedout",
                     format!(
