@@ -30,7 +30,7 @@ CHAOS_CI_SEED ?= 20261201
 EXECS ?= 1000000
 FUZZ_CI_EXECS ?= 20000
 
-.PHONY: help setup demo up bench chaos chaos-ci peak peak-ci upgrade-drill fuzz fuzz-ci bins test lint generated docs unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
+.PHONY: help setup demo up bench chaos chaos-ci peak peak-ci upgrade-drill upgrade-drill-ci fuzz fuzz-ci bins test lint generated docs unit watch invoke-samples infra sam-build build sizes samples schemas workflows diagram clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ peak-ci: bins ## The peak CI runs: one minute at 500/s divided by 250 (120 order
 upgrade-drill: setup ## The last release (its tag) takes held orders while this build is deployed over it with a canary, then a broken build rolled back
 	scripts/upgrade-drill.sh $(if $(SEED),--seed $(SEED),)
 
+upgrade-drill-ci: ## The upgrade drill CI runs: the same, fixed seed (about 2 minutes after building the previous release)
+	scripts/upgrade-drill.sh --seed $(CHAOS_CI_SEED)
+
 fuzz: ## Every decoder under AFL++ (cargo-afl, stable): EXECS executions per target (1,000,000), figures and findings
 	EXECS=$(EXECS) scripts/fuzz.sh
 
@@ -75,7 +78,7 @@ fuzz-ci: ## A short AFL++ smoke: FUZZ_CI_EXECS executions per target (not in mak
 bins: ## Build every binary (the functions and the local cloud), debug
 	cargo build --workspace --bins
 
-test: setup lint generated docs infra unit chaos-ci peak-ci invoke-samples sam-build ## Everything CI runs
+test: setup lint generated docs infra unit chaos-ci peak-ci upgrade-drill-ci invoke-samples sam-build ## Everything CI runs
 
 lint: ## rustfmt and clippy, warnings are errors
 	cargo fmt --all --check

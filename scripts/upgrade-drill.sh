@@ -8,9 +8,21 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# The release to start from: FROM, else the newest tag, else the commit the newest compat
+# snapshot was cut from (compat/<release>/COMMIT: a clone without tags still has it).
 from=${FROM:-$(git describe --tags --abbrev=0 2>/dev/null || true)}
 if [[ -z "$from" ]]; then
-  echo "upgrade-drill: no release tag to start from (git tag v0.N marks a release; FROM=<tag> names one)" >&2
+  newest=$(ls -d compat/v*/ 2>/dev/null | sort -V | tail -n 1)
+  if [[ -n "$newest" && -f "$newest/COMMIT" ]]; then
+    from=$(tr -d '[:space:]' < "$newest/COMMIT")
+  fi
+fi
+if [[ -z "$from" ]]; then
+  echo "upgrade-drill: no release to start from: no tag (git tag v0.N marks a release), no compat/<release>/COMMIT, no FROM=<commit>" >&2
+  exit 2
+fi
+if ! git cat-file -e "$from^{commit}" 2>/dev/null; then
+  echo "upgrade-drill: $from is not in this clone (a shallow clone? git fetch --unshallow --tags)" >&2
   exit 2
 fi
 worktree="$root/target/upgrade-drill/$from"

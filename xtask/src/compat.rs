@@ -72,6 +72,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
         write(file, &read(file)?)?;
     }
     let fixtures = copy_tree(&events.join("partners"), &to.join("partners"))?;
+    // The commit the release was cut from: what the upgrade drill builds as the previous
+    // release when the clone has no tags (scripts/upgrade-drill.sh).
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("git rev-parse HEAD: {e}"))?;
+    if !head.status.success() {
+        return Err("git rev-parse HEAD failed: a snapshot is cut from a commit".to_owned());
+    }
+    std::fs::write(to.join("COMMIT"), &head.stdout)
+        .map_err(|e| format!("{}: {e}", to.join("COMMIT").display()))?;
     Ok(format!(
         "compat/{release}: {} samples of {} functions, the seed and {fixtures} partner fixtures",
         files.len(),
