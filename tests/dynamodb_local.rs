@@ -500,6 +500,96 @@ async fn the_dynamodb_held_orders_table_keeps_the_repository_contract() {
     );
 }
 
+/// Items carry the version of their shape: an order record and a held order's task-token
+/// record are written as version 1, read back whether written so or before versions
+/// (the previous release's items, the same attributes), and a newer version is refused by
+/// the attribute's name rather than misread.
+#[tokio::test]
+async fn items_carry_their_schema_version_and_a_newer_one_is_refused_by_name() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use pipeline::ports::{HeldOrder, HeldOrders, NewOrder, OrdersRepo};
+    let (c, orders_table) = table(Table::Orders, "orders").await;
+    let repo = DynamoOrders::new(c.clone(), orders_table.clone());
+    let id: OrderId = "app.schema-1".parse().unwrap();
+    repo.create(NewOrder {
+        order_id: id.clone(),
+        partner: Partner::ChainApp,
+        partner_order_id: order_domain::PartnerOrderId::parse("schema-1").unwrap(),
+        correlation_id: "c-1".to_owned(),
+        created_by: None,
+        at: now(),
+        received: None,
+    })
+    .await
+    .unwrap();
+    let (hc, held_table) = table(Table::Held, "held").await;
+    let held = DynamoHeld::new(hc.clone(), held_table.clone());
+    let hold = order_domain::Hold {
+        release_at: now() + TimeDelta::minutes(30),
+        early_release_from: now(),
+    };
+    held.put(&HeldOrder {
+        order_id: id.clone(),
+        store_id: "S1001".parse().unwrap(),
+        task_token: "token-1".to_owned(),
+        hold,
+        correlation_id: "c-1".to_owned(),
+    })
+    .await
+    .unwrap();
+    let key = || ("orderId".to_owned(), AttributeValue::S(id.to_string()));
+    for (client, name) in [(&c, &orders_table), (&hc, &held_table)] {
+        let item = client
+            .get_item()
+            .table_name(name)
+            .key(key().0, key().1)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        assert_eq!(
+            item.get(aws_adapters::SCHEMA_VERSION_ATTR),
+            Some(&AttributeValue::N(
+                aws_adapters::ITEM_SCHEMA_VERSION.to_string()
+            )),
+            "{name}"
+        );
+    }
+    let set_version = |client: aws_sdk_dynamodb::Client, name: String, v: Option<&str>| {
+        let update = client.update_item().table_name(name).key(key().0, key().1);
+        let update = match v {
+            Some(v) => update
+                .update_expression("SET #v = :v")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_owned())),
+            None => update.update_expression("REMOVE #v"),
+        };
+        update
+            .expression_attribute_names("#v", aws_adapters::SCHEMA_VERSION_ATTR)
+            .send()
+    };
+    // Written before items carried a version: the previous shape, read.
+    set_version(c.clone(), orders_table.clone(), None)
+        .await
+        .unwrap();
+    set_version(hc.clone(), held_table.clone(), None)
+        .await
+        .unwrap();
+    assert!(repo.get(&id).await.unwrap().is_some());
+    assert!(held.get(&id).await.unwrap().is_some());
+    // Written by a newer release: refused, naming the attribute.
+    set_version(c.clone(), orders_table.clone(), Some("2"))
+        .await
+        .unwrap();
+    set_version(hc.clone(), held_table.clone(), Some("2"))
+        .await
+        .unwrap();
+    let e = repo.get(&id).await.unwrap_err().to_string();
+    assert!(e.contains(aws_adapters::SCHEMA_VERSION_ATTR), "{e}");
+    let e = held.get(&id).await.unwrap_err().to_string();
+    assert!(e.contains(aws_adapters::SCHEMA_VERSION_ATTR), "{e}");
+}
+
 /// DynamoDB's 400 KB item limit (the DynamoDB developer guide, "Service, account, and table
 /// quotas": "The maximum item size in DynamoDB is 400 KB", attribute names and values
 /// together) holds locally as on AWS: DynamoDB Local refuses a bigger item with

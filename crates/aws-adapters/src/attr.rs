@@ -86,3 +86,72 @@ pub(crate) fn parse<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, 
         problem: "has an unexpected value",
     })
 }
+
+/// The attribute every item this release writes carries: the version of its shape.
+pub const SCHEMA_VERSION_ATTR: &str = "schemaVersion";
+
+/// The shape of the items this release writes. An item written before items carried a version
+/// reads as version 0, the previous shape: the same attributes.
+pub const ITEM_SCHEMA_VERSION: i64 = 1;
+
+/// [`ITEM_SCHEMA_VERSION`] as the attribute value a writer puts.
+pub(crate) fn schema_version() -> AttributeValue {
+    n(ITEM_SCHEMA_VERSION)
+}
+
+/// Accepts an item of the current shape or the previous one (while a deployment's canary runs,
+/// the two releases read each other's items); refuses a newer one by name rather than misread
+/// it.
+pub(crate) fn check_schema(item: &Item) -> Result<(), AttrError> {
+    let version = match item.get(SCHEMA_VERSION_ATTR) {
+        None => 0,
+        Some(_) => get_n(item, SCHEMA_VERSION_ATTR)?,
+    };
+    if (ITEM_SCHEMA_VERSION - 1..=ITEM_SCHEMA_VERSION).contains(&version) {
+        Ok(())
+    } else {
+        Err(AttrError {
+            name: SCHEMA_VERSION_ATTR.to_owned(),
+            problem: if version > ITEM_SCHEMA_VERSION {
+                "is newer than this release reads (deploy the release that wrote it)"
+            } else {
+                "is older than the previous release's"
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+
+    fn item(version: Option<&str>) -> Item {
+        let mut i = Item::new();
+        if let Some(v) = version {
+            i.insert(
+                SCHEMA_VERSION_ATTR.to_owned(),
+                AttributeValue::N(v.to_owned()),
+            );
+        }
+        i
+    }
+
+    #[test]
+    fn a_reader_takes_the_current_and_the_previous_shape_and_names_any_other() {
+        assert!(
+            check_schema(&item(None)).is_ok(),
+            "written before versions: the previous"
+        );
+        assert!(check_schema(&item(Some("1"))).is_ok());
+        let newer = check_schema(&item(Some("2"))).unwrap_err();
+        assert_eq!(newer.name, SCHEMA_VERSION_ATTR);
+        assert!(newer.problem.contains("newer"), "{newer}");
+        assert!(check_schema(&item(Some("-1"))).is_err());
+        let mut mistyped = Item::new();
+        mistyped.insert(
+            SCHEMA_VERSION_ATTR.to_owned(),
+            AttributeValue::S("1".into()),
+        );
+        assert!(check_schema(&mistyped).is_err());
+    }
+}

@@ -108,6 +108,10 @@ impl Documents for DynamoDocuments {
                 .item(DOCUMENTS_TTL_ATTR, n(expires));
             if i == 0 {
                 req = req
+                    .item(
+                        crate::attr::SCHEMA_VERSION_ATTR,
+                        crate::attr::schema_version(),
+                    )
                     .item("parts", n(parts.len() as i64))
                     .item("bytes", n(body.len() as i64))
                     .item("sha256", s(&sha256))
@@ -139,6 +143,7 @@ impl Documents for DynamoDocuments {
         let Some(header) = read(0).await.map_err(|e| err(OP, e))?.item else {
             return Ok(None);
         };
+        crate::attr::check_schema(&header).map_err(|e| RepoError::caused(OP, e))?;
         let parts = get_n(&header, "parts").map_err(|e| RepoError::caused(OP, e))?;
         let mut compressed = blob(&header)?.to_vec();
         for i in 1..usize::try_from(parts).unwrap_or(0) {

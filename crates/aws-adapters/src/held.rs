@@ -50,6 +50,7 @@ fn millis(t: i64, name: &str) -> Result<DateTime<Utc>, AttrError> {
 }
 
 fn held(item: &Item) -> Result<HeldOrder, AttrError> {
+    crate::attr::check_schema(item)?;
     Ok(HeldOrder {
         order_id: parse(item, "orderId")?,
         store_id: parse(item, "storeId")?,
@@ -73,6 +74,10 @@ impl HeldOrders for DynamoHeld {
             .put_item()
             .table_name(&self.table)
             .item("orderId", s(h.order_id.as_str()))
+            .item(
+                crate::attr::SCHEMA_VERSION_ATTR,
+                crate::attr::schema_version(),
+            )
             .item("storeId", s(h.store_id.as_str()))
             .item("taskToken", s(h.task_token.clone()))
             .item("releaseAtMs", n(h.hold.release_at.timestamp_millis()))

@@ -27,6 +27,7 @@ pub mod starter;
 pub mod tables;
 pub mod tokens;
 
+pub use attr::{ITEM_SCHEMA_VERSION, SCHEMA_VERSION_ATTR};
 pub use catalog::DynamoCatalog;
 pub use documents::DynamoDocuments;
 pub use eventbridge::EventBridgePublisher;

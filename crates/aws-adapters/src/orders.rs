@@ -88,6 +88,7 @@ fn read_change(v: &AttributeValue) -> Option<StatusChange> {
 pub const CREATED_BY: &str = "createdBy";
 
 fn record(item: &Item) -> Result<OrderRecord, attr::AttrError> {
+    attr::check_schema(item)?;
     let order = match opt_s(item, "order") {
         Some(json) => {
             Some(
@@ -157,6 +158,7 @@ impl OrdersRepo for DynamoOrders {
             .put_item()
             .table_name(&self.table)
             .item("orderId", s(new.order_id.as_str()))
+            .item(attr::SCHEMA_VERSION_ATTR, attr::schema_version())
             .item("partner", s(new.partner.as_str()))
             .item("partnerOrderId", s(new.partner_order_id.as_str()))
             .item("status", s(OrderStatus::Received.as_str()))
@@ -371,6 +373,7 @@ impl OrdersRepo for DynamoOrders {
             .put_item()
             .table_name(&self.table)
             .item("orderId", s(early_cancellation_key(id)))
+            .item(attr::SCHEMA_VERSION_ATTR, attr::schema_version())
             .item("reason", s(reason))
             .item("createdAt", time(at))
             .item(ORDERS_TTL_ATTR, n((at + KEEP_FOR).timestamp()))
