@@ -90,6 +90,85 @@ impl FunctionStats {
 }
 
 impl Lambda {
+    /// Starts the processes of version `version` of `f`, running `binary`: its own Runtime
+    /// API per process, supervised (restarted when they die). A later version shares the
+    /// function's concurrency counters with `sibling`, an earlier one.
+    pub(super) async fn spawn_pool(
+        self: &Arc<Self>,
+        f: &Function,
+        binary: PathBuf,
+        version: u32,
+        sibling: Option<&Arc<Pool>>,
+    ) -> Result<Arc<Pool>, String> {
+        let (tx, rx) = mpsc::channel(10_000);
+        let mut workers = Vec::new();
+        let processes = self
+            .config
+            .concurrency_of
+            .get(&f.binary)
+            .copied()
+            .unwrap_or(self.config.concurrency);
+        for index in 0..processes.max(1) {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| e.to_string())?;
+            let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+            let worker = Arc::new(Worker {
+                index,
+                port,
+                pid: Mutex::new(None),
+                cpu_ms: Mutex::new(0),
+                in_flight: Mutex::new(None),
+                started: Mutex::new(None),
+                killed_on_request: std::sync::atomic::AtomicBool::new(false),
+            });
+            workers.push((worker, listener));
+        }
+        let pool = Arc::new(Pool {
+            function: f.clone(),
+            version,
+            binary,
+            queue_tx: tx,
+            queue_rx: Mutex::new(rx),
+            workers: workers.iter().map(|(w, _)| w.clone()).collect(),
+            stats: Mutex::default(),
+            admitted: sibling.map(|s| s.admitted.clone()).unwrap_or_default(),
+            environments: sibling.map(|s| s.environments.clone()).unwrap_or_default(),
+            retired: tokio::sync::watch::channel(false).0,
+        });
+        for (worker, listener) in workers {
+            let state = WorkerState {
+                pool: pool.clone(),
+                worker: worker.clone(),
+                pending: self.pending.clone(),
+            };
+            let app = Router::new()
+                .route("/2018-06-01/runtime/invocation/next", get(next))
+                .route(
+                    "/2018-06-01/runtime/invocation/{id}/response",
+                    post(response),
+                )
+                .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+                .route("/2018-06-01/runtime/init/error", post(init_error))
+                // Well over the 6 MB response quota, so an oversized answer reaches the
+                // check that fails it as Lambda does, not axum's 2 MB default.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    8 * SYNC_PAYLOAD_LIMIT_BYTES,
+                ))
+                .with_state(state);
+            let mut retired = pool.retired.subscribe();
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = retired.wait_for(|r| *r).await;
+                    })
+                    .await;
+            });
+            self.clone().supervise(pool.clone(), worker);
+        }
+        Ok(pool)
+    }
+
     /// Publishes the build of `function` (its name) in `bin_dir` as its next version, with its
     /// own processes, and answers the version's number. The alias does not move: route it
     /// with [`Lambda::route_alias`]. `Err` names what is missing: the function, its alias (a
