@@ -154,6 +154,18 @@ async fn deploy(State(c): S, Json(body): Json<Value>) -> Response {
     }
 }
 
+/// Deletes the function and workflow versions nothing can call any more
+/// ([`crate::deploy::prune::prune`]) and answers what it deleted and kept.
+async fn prune_versions(State(c): S) -> Response {
+    let p = crate::deploy::prune::prune(&c).await;
+    Json(json!({
+        "functions": p.functions,
+        "stateMachines": p.state_machines,
+        "kept": p.kept,
+    }))
+    .into_response()
+}
+
 async fn outage(State(c): S, Json(body): Json<Value>) -> Response {
     let n = body["deliveries"].as_u64().unwrap_or(0);
     c.bus
@@ -223,6 +235,7 @@ pub fn router(cloud: Arc<LocalCloud>) -> Router {
         .route("/replay", post(replay))
         .route("/redrive", post(redrive))
         .route("/deploy", post(deploy))
+        .route("/versions/prune", post(prune_versions))
         .route("/outage", post(outage))
         .fallback(|| async { not_found("no such admin route".to_owned()) })
         .layer(axum::middleware::from_fn(guard))

@@ -154,6 +154,9 @@ pub(crate) enum Command {
         #[arg(long)]
         minutes_scale: Option<f64>,
     },
+    /// Delete the function and workflow versions of a running `up` that nothing can call any
+    /// more: no alias routes to them, no running execution (a held order's) needs them.
+    PruneVersions,
     /// The upgrade drill (`make upgrade-drill`): the previous release (`--from`, a checkout
     /// with its build) runs a chaos mix of held, scheduled, cancelled and courier-released
     /// orders; this checkout's build is deployed over it mid-run with its canary, then a

@@ -78,6 +78,7 @@ async fn main() -> ExitCode {
             admin_post(&root, "deploy", body).await
         }
         drill @ Command::UpgradeDrill { .. } => run_upgrade_drill(&root, drill).await,
+        Command::PruneVersions => admin_post(&root, "versions/prune", serde_json::json!({})).await,
         bench @ Command::Bench { .. } => run_bench(&root, bench).await,
         Command::InitTimes { cloud, runs } => init_times(&root, &cloud, runs).await,
         chaos @ Command::Chaos { .. } => run_chaos(&root, chaos).await,

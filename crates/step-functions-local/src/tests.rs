@@ -623,3 +623,50 @@ async fn an_execution_keeps_the_version_it_started_on_and_the_alias_splits_new_o
             .is_err()
     );
 }
+
+/// A workflow version is deleted only once nothing can use it: not while an alias routes to
+/// it, not while one of its executions (a held order's) runs.
+#[tokio::test]
+async fn a_version_is_deleted_only_when_no_alias_routes_to_it_and_none_of_its_executions_runs() {
+    let s = Sfn::new(Arc::new(Nothing), TimeScale::new(20.0));
+    let def = |wait: u64| json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": wait, "End": true}}});
+    let arn = s.create_state_machine("m", &def(20)).await.unwrap();
+    s.publish(&arn, "live").await.unwrap();
+    let held = s
+        .start_execution(&format!("{arn}:live"), None, json!({}))
+        .await
+        .unwrap();
+    assert_eq!(s.publish_version(&arn, &def(0)).await.unwrap(), 2);
+    let conflict = |r: Result<(), ApiError>| r.unwrap_err().error_type;
+    assert_eq!(
+        conflict(s.delete_version(&arn, 1).await),
+        "ConflictException"
+    );
+    s.route_alias(
+        &arn,
+        "live",
+        AliasRouting {
+            version: 2,
+            additional: None,
+        },
+    )
+    .await
+    .unwrap();
+    let e = s.delete_version(&arn, 1).await.unwrap_err();
+    assert!(e.message.contains("runs an execution"), "{}", e.message);
+    held.finished().await;
+    s.delete_version(&arn, 1).await.unwrap();
+    assert!(
+        s.start_execution(&format!("{arn}:1"), None, json!({}))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        conflict(s.delete_version(&arn, 2).await),
+        "ConflictException"
+    );
+    assert_eq!(
+        s.delete_version(&arn, 7).await.unwrap_err().error_type,
+        "ResourceNotFound"
+    );
+}

@@ -161,3 +161,57 @@ impl Sfn {
         Ok(())
     }
 }
+
+impl Sfn {
+    /// Deletes version `version` of the state machine of `machine_arn`
+    /// (`DeleteStateMachineVersion`): refused (`ConflictException`) while an alias routes to it
+    /// or an execution of it runs, since a held order's execution would lose its definition.
+    pub async fn delete_version(&self, machine_arn: &str, version: u32) -> Result<(), ApiError> {
+        let running = {
+            let mut running = false;
+            for e in self.executions().await {
+                if e.machine.arn == machine_arn
+                    && e.machine.version == Some(version)
+                    && e.snapshot().await.status == Status::Running
+                {
+                    running = true;
+                    break;
+                }
+            }
+            running
+        };
+        let mut machines = self.machines.write().await;
+        let machine = machines.get_mut(machine_arn).ok_or_else(|| {
+            api_err(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{machine_arn}'"),
+            )
+        })?;
+        if let Some((alias, _)) = machine
+            .aliases
+            .iter()
+            .find(|(_, r)| r.version == version || r.additional.is_some_and(|(v, _)| v == version))
+        {
+            return Err(api_err(
+                "ConflictException",
+                format!("{machine_arn}:{version} is routed to by the alias {alias}"),
+            ));
+        }
+        if running {
+            return Err(api_err(
+                "ConflictException",
+                format!("{machine_arn}:{version} still runs an execution"),
+            ));
+        }
+        machine
+            .versions
+            .remove(&version)
+            .map(|_| ())
+            .ok_or_else(|| {
+                api_err(
+                    "ResourceNotFound",
+                    format!("Resource not found: '{machine_arn}:{version}'"),
+                )
+            })
+    }
+}

@@ -86,6 +86,7 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
         })
         .unwrap_or_default();
     let kept = crossings(&cloud, &published).await;
+    let pruned = local_cloud::deploy::prune::prune(&cloud).await;
     cloud.stop().await;
 
     let mut failures = Vec::new();
@@ -125,6 +126,15 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
             "{} executions called a function by version, where a rollback cannot reach them",
             kept.pinned.len()
         ));
+    }
+    println!("prune       {pruned}");
+    if let Ok(d) = &deployed {
+        // After the run nothing runs: every version the aliases left goes, the broken
+        // build's first.
+        let broken_gone = pruned.functions.iter().any(|(_, v)| *v == d.broken.version);
+        if !broken_gone || !pruned.kept.is_empty() {
+            failures.push("the prune after the run kept a version nothing can call".to_owned());
+        }
     }
     if kept.across == 0 {
         failures.push(

@@ -13,6 +13,7 @@
 
 pub mod alarms;
 pub mod drill;
+pub mod prune;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
