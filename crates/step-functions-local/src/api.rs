@@ -28,6 +28,13 @@ pub async fn describe(e: &Execution) -> Value {
         "startDate": epoch(e.start),
         "input": e.input.to_string(),
     });
+    // Started through a version or an alias: DescribeExecution names them.
+    if let Some(v) = e.machine.version {
+        out["stateMachineVersionArn"] = json!(format!("{}:{v}", e.machine.arn));
+    }
+    if let Some(a) = &e.machine.alias {
+        out["stateMachineAliasArn"] = json!(format!("{}:{a}", e.machine.arn));
+    }
     if let Some(stop) = s.stop {
         out["stopDate"] = json!(epoch(stop));
     }
@@ -151,7 +158,9 @@ async fn handle(
             }),
         },
         "ListExecutions" => {
-            let machine = field(&req, "stateMachineArn");
+            // A version's or an alias's ARN lists the executions started through it (the
+            // ListExecutions reference, `stateMachineArn`).
+            let (machine, qualifier) = crate::split_qualifier(field(&req, "stateMachineArn"));
             // The ListExecutions reference: "This API action is not supported by EXPRESS
             // state machines" (only Map Runs may list theirs).
             if sfn
@@ -165,12 +174,16 @@ async fn handle(
                 });
             }
             let mut list = Vec::new();
-            for e in sfn
-                .executions()
-                .await
-                .iter()
-                .filter(|e| e.machine.arn == machine)
-            {
+            for e in sfn.executions().await.iter().filter(|e| {
+                e.machine.arn == machine
+                    && match qualifier {
+                        None => true,
+                        Some(q) => match q.parse::<u32>() {
+                            Ok(v) => e.machine.version == Some(v),
+                            Err(_) => e.machine.alias.as_deref() == Some(q),
+                        },
+                    }
+            }) {
                 let d = describe(e).await;
                 list.push(json!({ "executionArn": d["executionArn"], "stateMachineArn": d["stateMachineArn"], "name": d["name"], "status": d["status"], "startDate": d["startDate"] }));
             }
@@ -240,15 +253,30 @@ async fn handle(
                 .collect();
             ok(json!({ "stateMachines": machines }))
         }
-        "DescribeStateMachine" => match sfn.state_machine(field(&req, "stateMachineArn")).await {
-            Some(m) => ok(
-                json!({ "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.json.to_string(), "roleArn": format!("arn:aws:iam::{}:role/local", local_aws_core::ACCOUNT), "type": m.workflow_type, "creationDate": epoch(m.created) }),
-            ),
-            None => bad(ApiError {
-                error_type: "StateMachineDoesNotExist".into(),
-                message: "State Machine Does Not Exist".into(),
-            }),
-        },
+        "DescribeStateMachine" => {
+            // A version's ARN describes that version's definition.
+            let asked = field(&req, "stateMachineArn");
+            let (machine, qualifier) = crate::split_qualifier(asked);
+            let found = sfn
+                .state_machine(machine)
+                .await
+                .and_then(|m| match qualifier {
+                    None => Some((m.json.clone(), m)),
+                    Some(q) => {
+                        let v = m.versions.get(&q.parse::<u32>().ok()?)?.json.clone();
+                        Some((v, m))
+                    }
+                });
+            match found {
+                Some((definition, m)) => ok(
+                    json!({ "stateMachineArn": asked, "name": m.name, "status": "ACTIVE", "definition": definition.to_string(), "roleArn": format!("arn:aws:iam::{}:role/local", local_aws_core::ACCOUNT), "type": m.workflow_type, "creationDate": epoch(m.created) }),
+                ),
+                None => bad(ApiError {
+                    error_type: "StateMachineDoesNotExist".into(),
+                    message: "State Machine Does Not Exist".into(),
+                }),
+            }
+        }
         other => aws_json::error(
             StatusCode::BAD_REQUEST,
             "UnknownOperationException",

@@ -171,6 +171,8 @@ pub struct StateMachine {
     pub aliases: BTreeMap<String, AliasRouting>,
     /// For an execution's copy: the version it runs, if it was started through one.
     pub version: Option<u32>,
+    /// For an execution's copy: the alias it was started through, if any.
+    pub alias: Option<String>,
 }
 
 /// A state machine ARN's unqualified part and its qualifier (a version or an alias), if any:
@@ -358,6 +360,7 @@ impl Sfn {
                 versions: BTreeMap::new(),
                 aliases: BTreeMap::new(),
                 version: None,
+                alias: None,
             },
         );
         Ok(arn)
@@ -394,6 +397,9 @@ impl Sfn {
                             definition: published.definition.clone(),
                             json: published.json.clone(),
                             version: Some(v),
+                            alias: qualifier
+                                .filter(|q| q.parse::<u32>().is_err())
+                                .map(str::to_owned),
                             ..m.clone()
                         },
                         None => m,

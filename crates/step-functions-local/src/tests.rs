@@ -670,3 +670,75 @@ async fn a_version_is_deleted_only_when_no_alias_routes_to_it_and_none_of_its_ex
         "ResourceNotFound"
     );
 }
+
+/// `ListExecutions` and `DescribeStateMachine` take a version's or an alias's ARN, as Step
+/// Functions does: the executions started through it, that version's definition; and
+/// `DescribeExecution` names the version and alias an execution was started through.
+#[tokio::test]
+async fn the_api_lists_and_describes_by_a_version_or_an_alias() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = sfn();
+    let def = |result: &str| json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": true}}});
+    let arn = s.create_state_machine("m", &def("one")).await.unwrap();
+    s.publish(&arn, "live").await.unwrap();
+    s.publish_version(&arn, &def("two")).await.unwrap();
+    let via_alias = s
+        .start_execution(&format!("{arn}:live"), Some("a"), json!({}))
+        .await
+        .unwrap();
+    s.start_execution(&format!("{arn}:2"), Some("b"), json!({}))
+        .await
+        .unwrap();
+    s.start_execution(&arn, Some("c"), json!({})).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = api::router(&s, Arc::new(local_aws_core::AllowAll));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let call = |op: &'static str, body: Value| async move {
+        let body = body.to_string();
+        let request = format!(
+            "POST / HTTP/1.1\r\nhost: local\r\nconnection: close\r\ncontent-type: application/x-amz-json-1.0\r\nx-amz-target: AWSStepFunctions.{op}\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).await.unwrap();
+        let (_, json) = answer.split_once("\r\n\r\n").unwrap();
+        serde_json::from_str::<Value>(json).unwrap()
+    };
+    let names = |v: Value| {
+        let mut n: Vec<String> = v["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let list = |q: String| call("ListExecutions", json!({ "stateMachineArn": q }));
+    assert_eq!(names(list(arn.clone()).await), ["a", "b", "c"]);
+    assert_eq!(names(list(format!("{arn}:live")).await), ["a"]);
+    assert_eq!(names(list(format!("{arn}:2")).await), ["b"]);
+    assert_eq!(names(list(format!("{arn}:1")).await), ["a"]);
+    let described = call(
+        "DescribeExecution",
+        json!({ "executionArn": via_alias.arn }),
+    )
+    .await;
+    assert_eq!(described["stateMachineVersionArn"], format!("{arn}:1"));
+    assert_eq!(described["stateMachineAliasArn"], format!("{arn}:live"));
+    let v1 = call(
+        "DescribeStateMachine",
+        json!({ "stateMachineArn": format!("{arn}:1") }),
+    )
+    .await;
+    assert!(v1["definition"].as_str().unwrap().contains("one"), "{v1}");
+    let missing = call(
+        "DescribeStateMachine",
+        json!({ "stateMachineArn": format!("{arn}:9") }),
+    )
+    .await;
+    assert_eq!(missing["__type"], "StateMachineDoesNotExist", "{missing}");
+}
