@@ -86,6 +86,7 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
         })
         .unwrap_or_default();
     let kept = crossings(&cloud, &published).await;
+    let replay = local_cloud::deploy::drill::replay_archive(&cloud, Duration::from_secs(300)).await;
     let pruned = local_cloud::deploy::prune::prune(&cloud).await;
     cloud.stop().await;
 
@@ -126,6 +127,19 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
             "{} executions called a function by version, where a rollback cannot reach them",
             kept.pinned.len()
         ));
+    }
+    match replay {
+        Ok((events, pos, answers)) => {
+            println!(
+                "replay      the whole archive ({events} events of both releases) into the new release: {pos} new POS orders, {answers} new partner answers"
+            );
+            if pos != 0 || answers != 0 {
+                failures.push(
+                    "the archive's replay changed what the POS or a partner holds".to_owned(),
+                );
+            }
+        }
+        Err(e) => failures.push(format!("the archive's replay did not settle: {e}")),
     }
     println!("prune       {pruned}");
     if let Ok(d) = &deployed {

@@ -124,6 +124,45 @@ fn qualifier(details: &serde_json::Map<String, Value>) -> Option<String> {
     Some(after.split_once(':').map_or("", |(_, q)| q).to_owned())
 }
 
+/// What the simulators hold: the POS orders made and the partners' distinct applied answers
+/// (an order and what it was told: a cancellation told again, as a redelivered one is, is
+/// the same answer).
+async fn simulators(cloud: &LocalCloud) -> (usize, usize) {
+    let pos = cloud.pos_book.orders().await.len();
+    let mut answers = std::collections::BTreeSet::new();
+    for (partner, sim) in &cloud.partners {
+        for e in sim.ledger.entries().await.iter().filter(|e| e.applied) {
+            answers.insert((partner.as_str(), e.order.clone(), format!("{:?}", e.told)));
+        }
+    }
+    (pos, answers.len())
+}
+
+/// Replays the whole archive, events of both releases, into the release now live (as an
+/// operator would after a bad deploy), waits for it to settle, and answers what changed in
+/// the simulators' records: `(replayed events, new POS orders, new partner answers)`, the last
+/// two zero when every order ended once.
+pub async fn replay_archive(
+    cloud: &LocalCloud,
+    within: Duration,
+) -> Result<(usize, i64, i64), String> {
+    let (pos, answers) = simulators(cloud).await;
+    let mut replayed = 0;
+    for (_, bus) in cloud.app.archives.clone() {
+        replayed += cloud
+            .bus
+            .replay("upgrade-drill", &bus, 0, i64::MAX, &[])
+            .await;
+    }
+    cloud.quiesce(within).await?;
+    let (pos_after, answers_after) = simulators(cloud).await;
+    Ok((
+        replayed,
+        pos_after as i64 - pos as i64,
+        answers_after as i64 - answers as i64,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
