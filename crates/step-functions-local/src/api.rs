@@ -261,9 +261,9 @@ async fn handle(
                 .state_machine(machine)
                 .await
                 .and_then(|m| match qualifier {
-                    None => Some((m.json.clone(), m)),
+                    None => Some(((*m.json).clone(), m)),
                     Some(q) => {
-                        let v = m.versions.get(&q.parse::<u32>().ok()?)?.json.clone();
+                        let v = (*m.versions.get(&q.parse::<u32>().ok()?)?.json).clone();
                         Some((v, m))
                     }
                 });

@@ -90,6 +90,12 @@ impl Execution {
         self.state.lock().await.clone()
     }
 
+    /// Its status, without copying its output (a watcher asking thousands of executions many
+    /// times a second copied each one's final state with [`Execution::snapshot`]).
+    pub async fn status(&self) -> Status {
+        self.state.lock().await.status
+    }
+
     /// Its history so far.
     pub async fn history(&self) -> Vec<HistoryEvent> {
         self.history.lock().await.clone()

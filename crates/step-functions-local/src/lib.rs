@@ -157,8 +157,9 @@ pub struct StateMachine {
     pub name: String,
     /// The checked definition.
     pub definition: Arc<Definition>,
-    /// Its JSON.
-    pub json: Value,
+    /// Its JSON (shared: every execution keeps the machine it started on, and a start
+    /// must not copy the whole definition).
+    pub json: Arc<Value>,
     /// Created.
     pub created: DateTime<Utc>,
     /// Standard or Express.
@@ -354,7 +355,7 @@ impl Sfn {
                 arn: arn.clone(),
                 name: name.to_owned(),
                 definition: Arc::new(def),
-                json: definition.clone(),
+                json: Arc::new(definition.clone()),
                 created: Utc::now(),
                 workflow_type,
                 versions: BTreeMap::new(),
@@ -450,7 +451,7 @@ impl Sfn {
         // get one execution (and the other its answer), not two.
         let mut executions = self.executions.write().await;
         if let Some(existing) = executions.get(&arn).cloned() {
-            let running = existing.snapshot().await.status == Status::Running;
+            let running = existing.status().await == Status::Running;
             if running && existing.input == input {
                 return Ok(existing);
             }

@@ -317,7 +317,7 @@ async fn an_execution_that_ends_at_once_is_seen_ended_by_every_later_observer() 
         if i % 2 == 0 {
             tokio::task::yield_now().await;
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            assert_eq!(e.snapshot().await.status, Status::Succeeded);
+            assert_eq!(e.status().await, Status::Succeeded);
         }
         let end = tokio::time::timeout(std::time::Duration::from_secs(5), e.finished())
             .await
@@ -347,7 +347,7 @@ async fn an_execution_stopped_before_it_began_stays_stopped_and_runs_nothing() {
             .unwrap_or_else(|_| panic!("stopped execution {i} never seen ended"));
         assert_eq!(end.status, Status::Aborted);
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        assert_eq!(e.snapshot().await.status, Status::Aborted);
+        assert_eq!(e.status().await, Status::Aborted);
         assert!(
             !e.path().await.contains(&"P".to_owned()),
             "ran on after its stop"

@@ -11,7 +11,7 @@ pub struct MachineVersion {
     /// The checked definition.
     pub definition: Arc<Definition>,
     /// Its JSON.
-    pub json: Value,
+    pub json: Arc<Value>,
 }
 
 /// Where a state machine alias starts executions: `version`, and `additional` (a version and
@@ -107,12 +107,12 @@ impl Sfn {
         }
         let version = machine.versions.keys().next_back().copied().unwrap_or(0) + 1;
         machine.definition = Arc::new(def);
-        machine.json = definition.clone();
+        machine.json = Arc::new(definition.clone());
         machine.versions.insert(
             version,
             MachineVersion {
                 definition: machine.definition.clone(),
-                json: definition.clone(),
+                json: machine.json.clone(),
             },
         );
         Ok(version)
@@ -172,7 +172,7 @@ impl Sfn {
             for e in self.executions().await {
                 if e.machine.arn == machine_arn
                     && e.machine.version == Some(version)
-                    && e.snapshot().await.status == Status::Running
+                    && e.status().await == Status::Running
                 {
                     running = true;
                     break;

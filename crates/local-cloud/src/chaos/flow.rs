@@ -38,7 +38,7 @@ pub(super) async fn state(ctx: &Ctx, o: &plan::Prepared) -> (Option<OrderStatus>
     let runs = ctx.cloud.executions_of(&o.partner_order_id).await;
     let mut ended = !runs.is_empty();
     for e in runs {
-        if e.snapshot().await.status == crate::sfn::Status::Running {
+        if e.status().await == crate::sfn::Status::Running {
             ended = false;
             break;
         }

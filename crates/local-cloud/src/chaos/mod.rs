@@ -596,7 +596,7 @@ async fn drain(cloud: &LocalCloud, within: Duration) {
     while Instant::now() < deadline && quiet < 3 {
         let mut idle = true;
         for e in cloud.sfn.executions().await {
-            if e.snapshot().await.status == crate::sfn::Status::Running {
+            if e.status().await == crate::sfn::Status::Running {
                 idle = false;
                 break;
             }

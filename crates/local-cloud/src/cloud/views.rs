@@ -251,7 +251,7 @@ impl LocalCloud {
     pub async fn quiesce(&self, within: Duration) -> Result<(), String> {
         eventually(within, "every execution to end", || async {
             for e in self.sfn.executions().await {
-                if e.snapshot().await.status == crate::sfn::Status::Running {
+                if e.status().await == crate::sfn::Status::Running {
                     return None;
                 }
             }

@@ -256,7 +256,7 @@ pub async fn breaching(
             for e in cloud.sfn.executions_since(baseline.executions).await {
                 if e.machine.arn == arn
                     && matches!(
-                        e.snapshot().await.status,
+                        e.status().await,
                         crate::sfn::Status::Failed | crate::sfn::Status::TimedOut
                     )
                 {

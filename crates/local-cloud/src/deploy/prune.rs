@@ -60,7 +60,7 @@ pub async fn prune(cloud: &LocalCloud) -> Pruned {
     // Function versions a running execution's definition names.
     let mut named = BTreeSet::new();
     for e in cloud.sfn.executions().await {
-        if e.snapshot().await.status != crate::sfn::Status::Running {
+        if e.status().await != crate::sfn::Status::Running {
             continue;
         }
         let mut found = Vec::new();
