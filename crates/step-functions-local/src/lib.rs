@@ -228,6 +228,14 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// `StateMachineDoesNotExist` for `arn` (a machine, or a version or alias it has not published).
+fn no_machine(arn: &str) -> ApiError {
+    api_err(
+        "StateMachineDoesNotExist",
+        format!("State Machine Does Not Exist: '{arn}'"),
+    )
+}
+
 fn api_err(t: &str, m: impl Into<String>) -> ApiError {
     ApiError {
         error_type: t.to_owned(),
@@ -407,12 +415,7 @@ impl Sfn {
                     },
                 )
             })
-            .ok_or_else(|| {
-                api_err(
-                    "StateMachineDoesNotExist",
-                    format!("State Machine Does Not Exist: '{machine_arn}'"),
-                )
-            })?;
+            .ok_or_else(|| no_machine(machine_arn))?;
         self.admit(match machine.workflow_type {
             WorkflowType::Standard => quota::STANDARD_START_EXECUTION,
             WorkflowType::Express => quota::EXPRESS_START_EXECUTION,

@@ -59,12 +59,9 @@ impl Sfn {
         alias: &str,
     ) -> Result<(String, String), ApiError> {
         let mut machines = self.machines.write().await;
-        let machine = machines.get_mut(machine_arn).ok_or_else(|| {
-            api_err(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{machine_arn}'"),
-            )
-        })?;
+        let machine = machines
+            .get_mut(machine_arn)
+            .ok_or_else(|| no_machine(machine_arn))?;
         machine.versions.insert(
             1,
             MachineVersion {
@@ -96,12 +93,9 @@ impl Sfn {
             .map_err(|e| api_err("InvalidDefinition", e.to_string()))?;
         check_resources(&def.machine).map_err(|e| api_err("InvalidDefinition", e))?;
         let mut machines = self.machines.write().await;
-        let machine = machines.get_mut(machine_arn).ok_or_else(|| {
-            api_err(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{machine_arn}'"),
-            )
-        })?;
+        let machine = machines
+            .get_mut(machine_arn)
+            .ok_or_else(|| no_machine(machine_arn))?;
         if machine.workflow_type == WorkflowType::Express {
             check_express(&def.machine).map_err(|e| api_err("InvalidDefinition", e))?;
         }
@@ -128,12 +122,9 @@ impl Sfn {
         routing: AliasRouting,
     ) -> Result<(), ApiError> {
         let mut machines = self.machines.write().await;
-        let machine = machines.get_mut(machine_arn).ok_or_else(|| {
-            api_err(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{machine_arn}'"),
-            )
-        })?;
+        let machine = machines
+            .get_mut(machine_arn)
+            .ok_or_else(|| no_machine(machine_arn))?;
         for v in std::iter::once(routing.version).chain(routing.additional.map(|(v, _)| v)) {
             if !machine.versions.contains_key(&v) {
                 return Err(api_err(
@@ -181,12 +172,9 @@ impl Sfn {
             running
         };
         let mut machines = self.machines.write().await;
-        let machine = machines.get_mut(machine_arn).ok_or_else(|| {
-            api_err(
-                "StateMachineDoesNotExist",
-                format!("State Machine Does Not Exist: '{machine_arn}'"),
-            )
-        })?;
+        let machine = machines
+            .get_mut(machine_arn)
+            .ok_or_else(|| no_machine(machine_arn))?;
         if let Some((alias, _)) = machine
             .aliases
             .iter()
