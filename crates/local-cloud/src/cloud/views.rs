@@ -142,39 +142,36 @@ impl LocalCloud {
     pub async fn pending_messages(&self, order_id: &str) -> usize {
         let needle = format!("\"{order_id}\"");
         let mut n = 0;
+        self.each_work_message(|body| n += usize::from(body.contains(&needle)))
+            .await;
+        n
+    }
+
+    /// Calls `f` with the body of every message in the queues work waits in (those with a
+    /// dead-letter queue), without copying them.
+    async fn each_work_message(&self, mut f: impl FnMut(&str)) {
         for spec in self
             .app
             .queue_specs
             .iter()
             .filter(|q| q.dead_letter.is_some())
         {
-            self.sqs
-                .for_each_body(&spec.name, |body| n += usize::from(body.contains(&needle)))
-                .await;
+            self.sqs.for_each_body(&spec.name, &mut f).await;
         }
-        n
     }
 
     /// The orders with a message waiting in a work queue (a handover: its body's
     /// `input.orderId`), read in one pass over the queues.
     pub async fn queued_orders(&self) -> std::collections::HashSet<String> {
         let mut out = std::collections::HashSet::new();
-        for spec in self
-            .app
-            .queue_specs
-            .iter()
-            .filter(|q| q.dead_letter.is_some())
-        {
-            self.sqs
-                .for_each_body(&spec.name, |body| {
-                    if let Ok(v) = serde_json::from_str::<Value>(body)
-                        && let Some(id) = v.pointer("/input/orderId").and_then(Value::as_str)
-                    {
-                        out.insert(id.to_owned());
-                    }
-                })
-                .await;
-        }
+        self.each_work_message(|body| {
+            if let Ok(v) = serde_json::from_str::<Value>(body)
+                && let Some(id) = v.pointer("/input/orderId").and_then(Value::as_str)
+            {
+                out.insert(id.to_owned());
+            }
+        })
+        .await;
         out
     }
 
