@@ -5,8 +5,12 @@
 //! began: a Lambda error rate (`Errors` over `Invocations` by `FunctionName`, or by the
 //! version being deployed when the alarm names `ExecutedVersion`), a queue's visible messages
 //! (`ApproximateNumberOfMessagesVisible`), and a state machine's failed or timed-out
-//! executions (`ExecutionsFailed`, `ExecutionsTimedOut`). An alarm on anything else (a
-//! metric the functions publish themselves) is reported as not evaluated, never as quiet.
+//! executions (`ExecutionsFailed`, `ExecutionsTimedOut`). A metric the functions publish
+//! themselves (CloudWatch's embedded metric format, a JSON line on stdout) is summed from the
+//! functions' logs as CloudWatch Logs would extract it: the namespace, the metric's name and
+//! exactly the alarm's dimension set with its values (a metric's identity is its whole
+//! dimension set: the Amazon CloudWatch User Guide, "Dimensions"). An alarm on anything else
+//! is reported as not evaluated, never as quiet.
 
 use std::collections::BTreeMap;
 
@@ -43,6 +47,19 @@ pub enum Watch {
         /// evaluated.
         machine: Value,
         /// Breaching above this many.
+        threshold: f64,
+    },
+    /// A metric the functions publish in the embedded metric format, summed since the
+    /// deployment began, above `threshold`.
+    Published {
+        /// The metric's namespace (`OrderPipeline`).
+        namespace: String,
+        /// Its name (`OrdersStranded`).
+        metric: String,
+        /// Its dimensions, each name with its value as the template writes it (`!Sub`),
+        /// resolved when evaluated.
+        dimensions: Vec<(String, Value)>,
+        /// Breaching above this sum.
         threshold: f64,
     },
 }
@@ -128,6 +145,27 @@ pub fn watch(template: &Value, id: &str) -> Result<Watch, String> {
                 .ok_or_else(|| format!("{id}: no StateMachineArn"))?,
             threshold,
         }),
+        (namespace, name) if !namespace.starts_with("AWS/") && !name.is_empty() => {
+            if props.get("Statistic").and_then(Value::as_str) != Some("Sum") {
+                return Err(format!(
+                    "{id}: only a Sum of a published metric is evaluated here"
+                ));
+            }
+            Ok(Watch::Published {
+                namespace: namespace.to_owned(),
+                metric: name.to_owned(),
+                dimensions: dimensions
+                    .iter()
+                    .map(|d| {
+                        (
+                            d["Name"].as_str().unwrap_or_default().to_owned(),
+                            d["Value"].clone(),
+                        )
+                    })
+                    .collect(),
+                threshold,
+            })
+        }
         (namespace, name) => Err(format!(
             "{id}: {namespace} {name} is not a metric the local cloud keeps"
         )),
@@ -166,6 +204,8 @@ pub struct Baseline {
     pub functions: BTreeMap<String, FunctionStats>,
     /// How many executions there were.
     pub executions: usize,
+    /// How long each function's log was (bytes, by path): what was published before.
+    pub logs: BTreeMap<std::path::PathBuf, u64>,
 }
 
 impl Baseline {
@@ -174,8 +214,75 @@ impl Baseline {
         Self {
             functions: cloud.lambda.stats().await,
             executions: cloud.sfn.executions().await.len(),
+            logs: function_logs(cloud).into_iter().collect(),
         }
     }
+}
+
+/// Every function log of the cloud with its length in bytes.
+fn function_logs(cloud: &LocalCloud) -> Vec<(std::path::PathBuf, u64)> {
+    let Ok(dir) = std::fs::read_dir(cloud.lambda.log_dir()) else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .filter_map(|p| Some((p.clone(), std::fs::metadata(&p).ok()?.len())))
+        .collect()
+}
+
+/// The sum of `metric` in `namespace` with exactly `dimensions` (name and value) over the
+/// embedded-metric documents in `text` (one JSON document a line; other lines are skipped).
+pub fn published_sum(
+    text: &str,
+    namespace: &str,
+    metric: &str,
+    dimensions: &[(String, String)],
+) -> f64 {
+    let mut want: Vec<&str> = dimensions.iter().map(|(n, _)| n.as_str()).collect();
+    want.sort_unstable();
+    let mut sum = 0.0;
+    for line in text.lines().filter(|l| l.contains("\"_aws\"")) {
+        let Ok(doc) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let declared = doc
+            .pointer("/_aws/CloudWatchMetrics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|d| {
+                d["Namespace"] == namespace
+                    && d["Metrics"]
+                        .as_array()
+                        .is_some_and(|ms| ms.iter().any(|m| m["Name"] == metric))
+                    && d["Dimensions"].as_array().is_some_and(|sets| {
+                        sets.iter().any(|set| {
+                            let mut names: Vec<&str> = set
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                                .collect();
+                            names.sort_unstable();
+                            names == want
+                        })
+                    })
+            });
+        if !declared
+            || dimensions
+                .iter()
+                .any(|(n, v)| doc[n.as_str()] != v.as_str())
+        {
+            continue;
+        }
+        // A value or a list of values (EMF allows up to 100 per document).
+        sum += match &doc[metric] {
+            Value::Array(values) => values.iter().filter_map(Value::as_f64).sum(),
+            v => v.as_f64().unwrap_or(0.0),
+        };
+    }
+    sum
 }
 
 /// Whether `w` breaches now, with what it measured, given the deployment's `baseline` and the
@@ -266,7 +373,43 @@ pub async fn breaching(
             Ok((f64::from(failed) > *threshold)
                 .then(|| format!("{failed} executions of {arn} failed")))
         }
+        Watch::Published {
+            namespace,
+            metric,
+            dimensions,
+            threshold,
+        } => {
+            let mut resolved = Vec::with_capacity(dimensions.len());
+            for (name, value) in dimensions {
+                let v = cloud
+                    .app
+                    .resolver
+                    .resolve(value)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .ok_or_else(|| format!("the dimension {name} ({value}) does not resolve"))?;
+                resolved.push((name.clone(), v));
+            }
+            let mut sum = 0.0;
+            for (path, len) in function_logs(cloud) {
+                let from = baseline.logs.get(&path).copied().unwrap_or(0).min(len);
+                let text = read_from(&path, from)
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                sum += published_sum(&text, namespace, metric, &resolved);
+            }
+            Ok((sum > *threshold).then(|| format!("{metric} summed {sum} in {namespace}")))
+        }
     }
+}
+
+/// The text of the file at `path` from byte `from` on.
+fn read_from(path: &std::path::Path, from: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[cfg(test)]
@@ -313,6 +456,59 @@ mod tests {
             Watch::FailedExecutions { machine, .. } if machine.to_string().contains("orders-${Stage}-workflow")
         ));
         assert!(watch(&t, "NoSuchAlarm").unwrap_err().contains("no alarm"));
+        let Watch::Published {
+            namespace,
+            metric,
+            dimensions,
+            threshold,
+        } = watch(&t, "OrdersStrandedAlarm").unwrap()
+        else {
+            panic!("OrdersStrandedAlarm is a published metric");
+        };
+        assert_eq!(
+            (namespace.as_str(), metric.as_str()),
+            ("OrderPipeline", "OrdersStranded")
+        );
+        assert_eq!(dimensions.len(), 1);
+        assert_eq!(dimensions[0].0, "service");
+        assert_eq!(threshold, 0.0);
+    }
+
+    #[test]
+    fn a_published_metric_is_summed_over_its_exact_dimension_set() {
+        let doc = |service: &str, dims: &str, value: &str| {
+            format!(
+                r#"{{"service":"{service}","status":"Pending","OrdersStranded":{value},"_aws":{{"Timestamp":1,"CloudWatchMetrics":[{{"Namespace":"OrderPipeline","Dimensions":[{dims}],"Metrics":[{{"Name":"OrdersStranded","Unit":"Count"}}]}}]}}}}"#
+            )
+        };
+        let text = [
+            doc("orders-dev-sweeper", r#"["service"]"#, "1"),
+            "INFO a plain log line".to_owned(),
+            doc("orders-dev-sweeper", r#"["service"]"#, "[1, 2]"),
+            // Another service, another dimension set, another namespace: other metrics.
+            doc("orders-dev-pos", r#"["service"]"#, "1"),
+            doc("orders-dev-sweeper", r#"["service", "status"]"#, "1"),
+            doc("orders-dev-sweeper", r#"["service"]"#, "1").replace("OrderPipeline", "Other"),
+            r#"{"_aws": "not a document"#.to_owned(),
+        ]
+        .join("\n");
+        let dims = [("service".to_owned(), "orders-dev-sweeper".to_owned())];
+        assert_eq!(
+            published_sum(&text, "OrderPipeline", "OrdersStranded", &dims),
+            4.0
+        );
+        assert_eq!(
+            published_sum(&text, "OrderPipeline", "OrdersFailed", &dims),
+            0.0
+        );
+        let both = [
+            ("service".to_owned(), "orders-dev-sweeper".to_owned()),
+            ("status".to_owned(), "Pending".to_owned()),
+        ];
+        assert_eq!(
+            published_sum(&text, "OrderPipeline", "OrdersStranded", &both),
+            1.0
+        );
     }
 
     #[test]

@@ -691,6 +691,11 @@ impl Lambda {
         }
     }
 
+    /// Where the functions' logs are (`<function name>.log` each).
+    pub fn log_dir(&self) -> &std::path::Path {
+        &self.config.log_dir
+    }
+
     /// The last line of `function`'s log that reports an error, with the log's path.
     fn last_error(&self, function: &str) -> String {
         let path = self.config.log_dir.join(format!("{function}.log"));
