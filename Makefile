@@ -11,7 +11,7 @@ export __SAM_CLI_APP_DIR := $(CURDIR)/.local/sam-config
 export CKV_SKIP_PACKAGE_UPDATE_CHECK := true
 export AWS_EC2_METADATA_DISABLED := true
 
-FUNCTIONS := intake dedup adapt-order accept-order hold-order pos release-order catalog-admin store-status handover
+FUNCTIONS := intake dedup adapt-order accept-order hold-order pos release-order catalog-admin store-status handover sweeper pre-traffic-check
 # arm64 unless the aarch64 target could not be installed on this machine.
 ARCH ?= $(shell rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu && echo arm64 || echo x86_64)
 TEST_RUNNER := $(shell command -v cargo-nextest >/dev/null && echo "cargo nextest run --workspace --no-fail-fast" || echo "cargo test --workspace")

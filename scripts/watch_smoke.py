@@ -77,7 +77,9 @@ def main():
     log = open(os.path.join(ROOT, "target", "watch-smoke.log"), "w")
     watcher = subprocess.Popen(
         ["cargo", "lambda", "watch", "--ignore-changes", "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
-         "--env-file", "events/watch.env"],
+         "--env-file", "events/watch.env",
+         # The pre-traffic hook reaches the watcher's functions through its Invoke API.
+         "--env-var", f"AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:{port}"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     failures = []
     try:

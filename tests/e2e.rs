@@ -1308,6 +1308,10 @@ async fn redriving_dead_letters_after_an_outage_ends_their_orders() {
 #[path = "e2e/iam.rs"]
 mod iam;
 
+/// A release deployed over a running cloud, its PreTraffic hook first.
+#[path = "e2e/deploy.rs"]
+mod deploy;
+
 /// The store catalogue changed at runtime: pauses, sold-out items, menu versions.
 #[path = "e2e/catalogue.rs"]
 mod catalogue;

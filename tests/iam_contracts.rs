@@ -135,7 +135,10 @@ fn assert_nothing_broader(who: &str, role: &Role, needs: &Needs) {
         .iter()
         .filter(|s| !s.label.contains("arn:aws:iam::aws:policy/"))
     {
-        assert_eq!(s.effect, Effect::Allow, "{who}: {}", s.label);
+        // A Deny only narrows what the Allows grant.
+        if s.effect == Effect::Deny {
+            continue;
+        }
         let Patterns::AnyOf(actions) = &s.actions else {
             panic!("{who}: {} grants all actions but some", s.label);
         };
@@ -384,11 +387,16 @@ async fn every_function_role_allows_each_call_its_code_can_make_and_nothing_wide
             "catalog-admin",
             "store-status",
             "handover",
-            "sweeper"
+            "sweeper",
+            "pre-traffic-check"
         ]),
         "every function, by name"
     );
     for f in &app.functions {
+        if f.binary == "pre-traffic-check" {
+            assert_hook_role(&app, &iam, f);
+            continue;
+        }
         // Built with the development secrets from files; the calls are recorded all the same.
         let mut env = Env::from_pairs([
             ("AWS_REGION", "us-east-1"),
@@ -548,6 +556,84 @@ fn every_workflow_role_allows_exactly_what_its_tasks_call() {
             );
         }
     }
+}
+
+/// The PreTraffic hook's role: it reads the deployment that invokes it and its AppSpec,
+/// invokes the version the AppSpec names (any version of a function that deploys
+/// gradually, never an alias or `$LATEST`), and reports; nothing else.
+fn assert_hook_role(app: &App, iam: &Iam, f: &local_cloud::app::Function) {
+    let prefix = &f.env[lambda_support::pretraffic::PREFIX_VAR];
+    let group = |what: &str| {
+        format!(
+            "arn:aws:codedeploy:us-east-1:000000000000:{what}:{}",
+            local_cloud::app::CODEDEPLOY_APPLICATION
+        )
+    };
+    let mut needs = Needs::new();
+    let gradual: Vec<&local_cloud::app::Function> = app
+        .functions
+        .iter()
+        .filter(|g| g.binary != f.binary && g.alias.is_some())
+        .collect();
+    for g in &gradual {
+        assert_eq!(
+            g.name.strip_prefix(prefix.as_str()),
+            Some(g.binary.as_str()),
+            "the hook finds {}'s samples by its name less {prefix}",
+            g.name
+        );
+        let function = format!("arn:aws:lambda:us-east-1:000000000000:function:{}", g.name);
+        needs.insert(("lambda:InvokeFunction".to_owned(), format!("{function}:*")));
+        // A version is allowed; the alias that serves orders and $LATEST are not.
+        let caller = iam.function_caller(&f.name).unwrap();
+        assert!(
+            iam.authorize(
+                &caller,
+                "lambda:InvokeFunction",
+                &format!("{function}:7"),
+                BTreeMap::new()
+            )
+            .is_ok(),
+            "the hook may not invoke {}'s versions",
+            g.name
+        );
+        for qualifier in ["live", "$LATEST"] {
+            let arn = format!("{function}:{qualifier}");
+            assert!(
+                iam.authorize(&caller, "lambda:InvokeFunction", &arn, BTreeMap::new())
+                    .is_err(),
+                "the hook may invoke {arn}"
+            );
+        }
+        assert!(
+            iam.authorize(&caller, "lambda:InvokeFunction", &function, BTreeMap::new())
+                .is_err(),
+            "the hook may invoke {function} unqualified"
+        );
+    }
+    assert!(!gradual.is_empty());
+    for action in [
+        "codedeploy:GetDeployment",
+        "codedeploy:PutLifecycleEventHookExecutionStatus",
+    ] {
+        needs.insert((action.to_owned(), format!("{}/*", group("deploymentgroup"))));
+    }
+    needs.insert((
+        "codedeploy:GetApplicationRevision".to_owned(),
+        group("application"),
+    ));
+    let caller = iam.function_caller(&f.name).unwrap();
+    for (action, resource) in &needs {
+        let resource = resource
+            .replace("/*", "/PosFunctionDeploymentGroup")
+            .replace(":*", ":7");
+        assert!(
+            iam.authorize(&caller, action, &resource, BTreeMap::new())
+                .is_ok(),
+            "the hook may not {action} on {resource}"
+        );
+    }
+    assert_nothing_broader(&f.binary, iam.function_role(&f.name).unwrap(), &needs);
 }
 
 #[test]

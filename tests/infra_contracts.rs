@@ -1338,9 +1338,24 @@ async fn every_function_starts_with_the_environment_the_template_gives_it() {
     let t = template();
     let resolver = local_resolver(&t);
     let functions = t.of_kind("AWS::Serverless::Function");
-    assert_eq!(functions.len(), lambda_support::wiring::BINARIES.len());
+    // The order pipeline's functions, and the deployments' PreTraffic hook.
+    assert_eq!(functions.len(), lambda_support::wiring::BINARIES.len() + 1);
     for f in functions {
         let binary = t.function_binary(&f).unwrap();
+        if binary == "pre-traffic-check" {
+            // It takes the version to check from its deployment, and finds that function's
+            // samples by its name less this prefix.
+            let env = t.function_environment(&f);
+            let prefix = env
+                .iter()
+                .find(|(k, _)| *k == lambda_support::pretraffic::PREFIX_VAR)
+                .map(|(_, v)| resolver.resolve(v).unwrap())
+                .unwrap_or_else(|| {
+                    panic!("{}: no {}", f.id, lambda_support::pretraffic::PREFIX_VAR)
+                });
+            assert_eq!(prefix, json!("orders-dev-"), "{}", f.id);
+            continue;
+        }
         let mut env = Env::from_pairs([
             ("AWS_REGION", "us-east-1"),
             ("AWS_ACCESS_KEY_ID", "local"),
@@ -1425,6 +1440,19 @@ fn function_environments_hold_references_to_secrets_never_secret_values() {
                 // Anything else is a reference to a resource or a non-secret parameter, or a
                 // short literal that does not look like a credential.
                 match &v {
+                    // A `!Sub` of parameters (the hook's `orders-${Stage}-`): none a secret's.
+                    Value::Object(o) if o.contains_key("Fn::Sub") => {
+                        let text = o["Fn::Sub"]
+                            .as_str()
+                            .unwrap_or_else(|| panic!("{}: {k} is {v}", f.id));
+                        for p in &secret_parameters {
+                            assert!(
+                                !text.contains(&format!("${{{p}}}")),
+                                "{}: {k} carries {p}",
+                                f.id
+                            );
+                        }
+                    }
                     Value::Object(o) => {
                         let target = o
                             .get("Ref")

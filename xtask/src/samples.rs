@@ -1238,6 +1238,25 @@ pub async fn generate(root: &Path, out: &mut Output) -> Result<(), String> {
     )
     .await?;
 
+    // pre-traffic-check: CodeDeploy's hook event. Not run here: the hook invokes the other
+    // functions, which only a Lambda service serves; `make invoke-samples` checks it under
+    // cargo lambda watch, where it reaches the watcher's functions and reports nothing.
+    let hook = "pre-traffic-check/hook.json";
+    out.json(
+        &format!("events/{hook}"),
+        &json!({
+            "DeploymentId": "d-SAMPLE0001",
+            "LifecycleEventHookExecutionId": "sample-hook-execution-0001"
+        }),
+    )?;
+    g.manifest.push(Sample {
+        file: hook.to_owned(),
+        function: "pre-traffic-check".to_owned(),
+        description: "CodeDeploy's PreTraffic hook event: every function's new version invoked with each sample it must read, in the pre-traffic envelope (under cargo lambda watch: the watcher's functions, and nothing reported)".to_owned(),
+        expect: output(json!({ "failures": [] })),
+        expect_under_watch: None,
+    });
+
     // The catalogue admin route's requests.
     g.manifest
         .extend(crate::catalog_samples::generate(root, out).await?);

@@ -161,6 +161,12 @@ impl AwsConfig {
             .map(|(_, url)| url.as_str())
     }
 
+    /// The SDK configuration (region, credentials, the HTTPS client, retries and timeouts)
+    /// for a service client this type does not build.
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
     /// A DynamoDB client.
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         self.clients

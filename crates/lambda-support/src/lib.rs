@@ -14,6 +14,7 @@ pub mod config;
 pub mod deferred;
 pub mod error;
 pub mod metrics;
+pub mod pretraffic;
 pub mod samples;
 pub mod secrets;
 pub mod telemetry;

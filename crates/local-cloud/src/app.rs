@@ -253,6 +253,9 @@ fn rule_input(rule: &sam_template::Rule) -> Result<RuleInput, String> {
     }
 }
 
+/// The name of SAM's CodeDeploy application here (`ServerlessDeploymentApplication`).
+pub const CODEDEPLOY_APPLICATION: &str = "local-ServerlessDeploymentApplication";
+
 fn arn(service: &str, rest: &str) -> String {
     format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}")
 }
@@ -298,6 +301,16 @@ impl App {
         }
         // Phase 2: every resource's physical name and ARN.
         let mut r = base.clone();
+        // SAM's CodeDeploy application, made when a function deploys gradually (the AWS SAM
+        // Developer Guide, "Generated AWS CloudFormation resources": `Ref` is its name).
+        if t.resources().iter().any(|res| {
+            res.kind == "AWS::Serverless::Function" && t.deployment_preference(res).is_some()
+        }) {
+            r.refs.insert(
+                "ServerlessDeploymentApplication".to_owned(),
+                json!(CODEDEPLOY_APPLICATION),
+            );
+        }
         for res in t.resources() {
             let name =
                 physical_name(&res, &base).map_err(|e| invalid(format!("{}: {e}", res.id)))?;

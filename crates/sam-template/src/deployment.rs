@@ -17,6 +17,9 @@ pub struct DeploymentPreference {
     pub interval_minutes: Option<f64>,
     /// The logical ids of its `Alarms` (`!Ref` entries).
     pub alarms: Vec<String>,
+    /// The logical id of its `Hooks.PreTraffic` function (`!Ref`), which CodeDeploy invokes
+    /// before it shifts any traffic.
+    pub pre_traffic: Option<String>,
 }
 
 /// `global` and `own` merged as SAM merges a resource's property with its Globals: maps key
@@ -75,6 +78,10 @@ impl Template {
             percentage: merged.get("Percentage").and_then(Value::as_f64),
             interval_minutes: merged.get("Interval").and_then(Value::as_f64),
             alarms,
+            pre_traffic: merged
+                .pointer("/Hooks/PreTraffic/Ref")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         })
     }
 }

@@ -4,9 +4,9 @@
 
 mod handler;
 
-use lambda_runtime::{Error, service_fn};
+use lambda_runtime::Error;
 use lambda_support::wiring::{self, Backend};
-use lambda_support::{Env, telemetry};
+use lambda_support::{Env, pretraffic, telemetry};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -15,5 +15,10 @@ async fn main() -> Result<(), Error> {
     let backend = Backend::from_env(&env).await?;
     let use_case = wiring::release(&env, &backend).await?;
     let use_case = &use_case;
-    lambda_runtime::run(service_fn(move |event| handler::handle(use_case, event))).await
+    // The reader the pre-traffic check reads this function's samples with: the handler's.
+    pretraffic::run(
+        pretraffic::reads::<order_events::Envelope<serde_json::Value>>,
+        move |event| handler::handle(use_case, event),
+    )
+    .await
 }

@@ -204,6 +204,12 @@ pub struct Endpoints {
     pub partners: BTreeMap<String, String>,
     /// The POS simulator.
     pub pos: String,
+    /// Lambda's `Invoke` API (the pre-traffic hook's calls).
+    #[serde(default)]
+    pub lambda: String,
+    /// CodeDeploy's hook reports.
+    #[serde(default)]
+    pub codedeploy: String,
 }
 
 /// A partner simulator.
@@ -268,6 +274,20 @@ pub struct LocalCloud {
     /// The template's parameter values it was started with (a deploy loads the new
     /// release's template with the same).
     pub(crate) overrides: crate::app::Overrides,
+    /// CodeDeploy: the deployments' hook executions.
+    pub codedeploy: Arc<crate::codedeploy::CodeDeploy>,
+    /// How the IAM it enforces was read (`None` when it enforces none): a deploy reads the
+    /// release's the same way and puts its policies in place.
+    pub(crate) iam_source: Option<IamSource>,
+}
+
+/// Where the enforced IAM came from: the checkout whose SAM translator read the template,
+/// the stack's name, and the translator's cache.
+#[derive(Debug, Clone)]
+pub(crate) struct IamSource {
+    pub(crate) root: PathBuf,
+    pub(crate) stack: String,
+    pub(crate) cache_dir: PathBuf,
 }
 
 /// [`Sfn::executions`] by partner order id: a run that watches thousands of orders asks for

@@ -120,16 +120,17 @@ impl LocalCloud {
             ..Default::default()
         };
         let app = App::load(&opts.template, &overrides)?;
-        let iam = Arc::new(if opts.iam {
-            let cfn =
-                crate::iam::transform(&opts.root, &opts.template, &opts.state_dir.join("iam"))?;
-            Iam::load(
-                &cfn,
-                &app.resolver,
-                &format!("order-pipeline-{}", opts.stage),
-            )?
-        } else {
-            Iam::disabled()
+        let iam_source = opts.iam.then(|| super::IamSource {
+            root: opts.root.clone(),
+            stack: format!("order-pipeline-{}", opts.stage),
+            cache_dir: opts.state_dir.join("iam"),
+        });
+        let iam = Arc::new(match &iam_source {
+            Some(source) => {
+                let cfn = crate::iam::transform(&source.root, &opts.template, &source.cache_dir)?;
+                Iam::load(&cfn, &app.resolver, &source.stack)?
+            }
+            None => Iam::disabled(),
         });
         let to_text = |m: &BTreeMap<String, String>| serde_json::to_string(m).unwrap_or_default();
         let meter = Arc::new(crate::meter::Meter::default());
@@ -192,6 +193,8 @@ impl LocalCloud {
         // The service endpoints the functions' SDK clients reach.
         let (bus_listener, bus_url) = bind(0).await?;
         let (sfn_listener, sfn_url) = bind(0).await?;
+        let (lambda_listener, lambda_url) = bind(0).await?;
+        let (codedeploy_listener, codedeploy_url) = bind(0).await?;
         let shared_env = BTreeMap::from([
             ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
             ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
@@ -199,6 +202,11 @@ impl LocalCloud {
             ("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), dynamodb_url.clone()),
             ("AWS_ENDPOINT_URL_EVENTBRIDGE".to_owned(), bus_url.clone()),
             ("AWS_ENDPOINT_URL_SFN".to_owned(), sfn_url.clone()),
+            ("AWS_ENDPOINT_URL_LAMBDA".to_owned(), lambda_url.clone()),
+            (
+                "AWS_ENDPOINT_URL_CODEDEPLOY".to_owned(),
+                codedeploy_url.clone(),
+            ),
             (
                 "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(),
                 secrets_url.clone(),
@@ -287,6 +295,9 @@ impl LocalCloud {
         targets.connect(sfn.clone());
         bus.set_archives(app.archives.clone());
         servers.push(serve(bus_listener, bus.router()));
+        servers.push(serve(lambda_listener, lambda.api_router()));
+        let codedeploy = crate::codedeploy::CodeDeploy::new(iam.clone());
+        servers.push(serve(codedeploy_listener, codedeploy.router()));
         servers.push(serve(
             sfn_listener,
             crate::sfn::api::router(&sfn, iam.clone()),
@@ -313,6 +324,8 @@ impl LocalCloud {
             dynamodb_local: dynamodb_local_url,
             partners: partner_urls,
             pos: pos_url,
+            lambda: lambda_url,
+            codedeploy: codedeploy_url,
         };
         let cloud = Arc::new(Self {
             app,
@@ -339,6 +352,8 @@ impl LocalCloud {
             servers: Mutex::new(servers),
             executions_by_order: Mutex::default(),
             overrides,
+            codedeploy,
+            iam_source,
         });
         cloud
             .servers

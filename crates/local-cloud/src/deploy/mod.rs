@@ -157,6 +157,8 @@ struct Target {
     shift: Shift,
     /// The alarms it watches, evaluated here.
     watches: Vec<(String, alarms::Watch)>,
+    /// The logical id of its `PreTraffic` hook function, if it has one.
+    pre_traffic: Option<String>,
 }
 
 /// How a deploy is run.
@@ -174,8 +176,11 @@ pub struct DeployOptions {
 pub struct DeployReport {
     /// Each alias moved: `(logical id, from version, to version)`.
     pub shifted: Vec<(String, u32, u32)>,
-    /// The alarm that rolled it back, and what it measured, if one did.
+    /// What rolled it back (an alarm in alarm, or a `PreTraffic` hook that reported
+    /// `Failed` or nothing), and what it measured, if anything did.
     pub rolled_back: Option<(String, String)>,
+    /// The `PreTraffic` hook executions that reported `Succeeded`, before any traffic moved.
+    pub hooks_passed: usize,
     /// Alarms the preferences name that are not evaluated here, each with why.
     pub unevaluated: BTreeSet<String>,
     /// The version the functions were published as.
@@ -196,7 +201,7 @@ impl std::fmt::Display for DeployReport {
         match &self.rolled_back {
             Some((alarm, why)) => write!(
                 f,
-                "rolled back after {:.0} s: {alarm} in alarm ({why}); every alias back on its version",
+                "rolled back after {:.0} s by {alarm} ({why}); every alias back on its version",
                 self.seconds
             )?,
             None => write!(f, "deployed in {:.0} s: {}", self.seconds, moved.join(", "))?,
@@ -248,24 +253,104 @@ pub async fn deploy(
     same_resources(&cloud.app, &app)?;
     let template = sam_template::Template::load(&release.template())
         .map_err(|e| format!("the release's template: {e}"))?;
+    // The stack update's new policies first (the hook's grants name the new versions).
+    let previous_policies = match &cloud.iam_source {
+        Some(source) => {
+            let (source, template_path) = (source.clone(), release.template());
+            let resolver = app.resolver.clone();
+            let release_iam = tokio::task::spawn_blocking(move || {
+                let cfn = crate::iam::transform(&source.root, &template_path, &source.cache_dir)
+                    .map_err(|e| e.to_string())?;
+                crate::iam::Iam::load(&cfn, &resolver, &source.stack).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| format!("reading the release's IAM: {e}"))?
+            .map_err(|e| format!("the release's IAM: {e}"))?;
+            Some(cloud.iam.deploy_policies(&release_iam)?)
+        }
+        None => None,
+    };
+    let restore = |cloud: &LocalCloud| {
+        if let Some(p) = previous_policies.clone() {
+            cloud.iam.restore_policies(p);
+        }
+    };
+    let published = publish(cloud, release, &app, &template, &functions).await;
+    let (mut report, targets) = match published {
+        Ok(p) => p,
+        Err(e) => {
+            restore(cloud);
+            return Err(e);
+        }
+    };
+    report.version = next;
+    report.published_at = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
 
+    // What deploys at once (a function whose preference is disabled: the hook itself) moves
+    // first, as the stack update changes it before CodeDeploy's deployments begin; then each
+    // gradual deployment's PreTraffic hook, before any traffic.
+    let at_once = |t: &&Target| {
+        matches!(t.alias, Alias::Function { .. })
+            && t.shift == Shift::AllAtOnce
+            && t.watches.is_empty()
+            && t.pre_traffic.is_none()
+    };
+    for t in targets.iter().filter(at_once) {
+        route(cloud, t, None).await?;
+    }
+    let (passed, hook_failure) = pre_traffic(cloud, &app, &targets).await;
+    report.hooks_passed = passed;
+    let rolled_back = match hook_failure {
+        Some(failure) => Some(failure),
+        None => shift_all(cloud, &targets, opts).await?,
+    };
+    if rolled_back.is_some() {
+        for t in &targets {
+            let back = Target {
+                to: t.from,
+                ..t.clone()
+            };
+            route(cloud, &back, None).await?;
+        }
+        restore(cloud);
+    } else {
+        report.shifted = targets
+            .iter()
+            .map(|t| (t.id.clone(), t.from, t.to))
+            .collect();
+    }
+    report.rolled_back = rolled_back;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Publishes every function's new build and every state machine's new definition as their
+/// next versions (nothing routed yet), with the release's configuration, and what each
+/// alias's deployment will be.
+async fn publish(
+    cloud: &Arc<LocalCloud>,
+    release: &Release,
+    app: &App,
+    template: &sam_template::Template,
+    functions: &[&crate::app::Function],
+) -> Result<(DeployReport, Vec<Target>), String> {
     let mut report = DeployReport::default();
     let mut targets = Vec::new();
-    for f in &functions {
+    for f in functions {
         let version = cloud
             .lambda
-            .publish_version(&f.name, &release.bin_dir)
+            .publish_version(&f.name, &release.bin_dir, app.function(&f.name))
             .await?;
         let resource = template
             .resource(&f.logical_id)
             .ok_or_else(|| format!("the release has no {}", f.logical_id))?;
         let shift = match template.deployment_preference(&resource) {
             Some(p) => {
-                let kind = resolve_kind(&p.kind, &app)?;
+                let kind = resolve_kind(&p.kind, app)?;
                 let watches = watches(&template.json, &p.alarms, &mut report.unevaluated);
-                (Shift::of_function(&kind)?, watches)
+                (Shift::of_function(&kind)?, watches, p.pre_traffic)
             }
-            None => (Shift::AllAtOnce, Vec::new()),
+            None => (Shift::AllAtOnce, Vec::new(), None),
         };
         targets.push(Target {
             id: f.logical_id.clone(),
@@ -276,6 +361,7 @@ pub async fn deploy(
             to: version,
             shift: shift.0,
             watches: shift.1,
+            pre_traffic: shift.2,
         });
     }
     cloud
@@ -298,7 +384,7 @@ pub async fn deploy(
         let (shift, watches) = match template.deployment_preference(&resource) {
             Some(p) => (
                 Shift::of_state_machine(
-                    &resolve_kind(&p.kind, &app)?,
+                    &resolve_kind(&p.kind, app)?,
                     p.percentage,
                     p.interval_minutes,
                 )?,
@@ -316,11 +402,98 @@ pub async fn deploy(
             to: version,
             shift,
             watches,
+            pre_traffic: None,
         });
     }
+    Ok((report, targets))
+}
 
-    report.version = next;
-    report.published_at = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+/// Runs the `PreTraffic` hook of every target that names one, as CodeDeploy does before it
+/// shifts any traffic: a hook execution opened, the hook function (its new version) invoked
+/// with it, and its report read. Answers how many reported `Succeeded`, and the first that
+/// reported `Failed` or nothing (a hook that never reports fails the deployment).
+async fn pre_traffic(
+    cloud: &Arc<LocalCloud>,
+    app: &App,
+    targets: &[Target],
+) -> (usize, Option<(String, String)>) {
+    let runs = targets.iter().filter_map(|t| {
+        let hook = t.pre_traffic.as_ref()?;
+        Some(async move {
+            let what = format!("{}'s PreTraffic hook", t.id);
+            let Some(f) = app.functions.iter().find(|f| &f.logical_id == hook) else {
+                return Err((what, format!("no function {hook} in the release")));
+            };
+            let Alias::Function { name } = &t.alias else {
+                return Err((what, "a state machine's deployment has no hooks".to_owned()));
+            };
+            let latest = cloud.lambda.versions(&f.name).last().copied().unwrap_or(1);
+            let alias = app
+                .function(name)
+                .and_then(|g| g.alias.clone())
+                .unwrap_or_else(|| "live".to_owned());
+            let event = cloud
+                .codedeploy
+                .open_hook(&crate::codedeploy::AliasDeployment {
+                    function_id: t.id.clone(),
+                    name: name.clone(),
+                    alias,
+                    current: t.from,
+                    target: t.to,
+                    hook: f.name.clone(),
+                });
+            let outcome = cloud
+                .lambda
+                .invoke(&format!("{}:{latest}", f.name), event.clone())
+                .await;
+            match cloud.codedeploy.status(&event) {
+                Some(crate::codedeploy::HookStatus::Succeeded) => Ok(()),
+                Some(crate::codedeploy::HookStatus::Failed) => Err((
+                    what,
+                    format!("{} reported Failed: {}", f.name, hook_summary(&outcome)),
+                )),
+                _ => Err((
+                    what,
+                    format!("{} did not report: {}", f.name, hook_summary(&outcome)),
+                )),
+            }
+        })
+    });
+    let results = futures::future::join_all(runs).await;
+    let passed = results.iter().filter(|r| r.is_ok()).count();
+    (passed, results.into_iter().find_map(Result::err))
+}
+
+/// A hook invocation's answer in a line: its first failures, or its error.
+fn hook_summary(outcome: &crate::lambda::Outcome) -> String {
+    match outcome {
+        crate::lambda::Outcome::Ok(v) => {
+            let failures: Vec<&str> = v["failures"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            match failures.split_first() {
+                Some((first, [])) => (*first).to_owned(),
+                Some((first, rest)) => format!("{first} (and {} more)", rest.len()),
+                None => format!("{} samples passed", v["passed"]),
+            }
+        }
+        crate::lambda::Outcome::Err {
+            error_type,
+            error_message,
+        } => format!("{error_type}: {error_message}"),
+    }
+}
+
+/// Shifts every target's alias by its preference while its alarms stay quiet: `None` when
+/// all moved, or the alarm in alarm and what it measured (nothing is moved back here).
+async fn shift_all(
+    cloud: &Arc<LocalCloud>,
+    targets: &[Target],
+    opts: &DeployOptions,
+) -> Result<Option<(String, String)>, String> {
     let baseline = Arc::new(alarms::Baseline::now(cloud).await);
     let failed: Arc<std::sync::Mutex<Option<(String, String)>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -357,23 +530,7 @@ pub async fn deploy(
         r?;
     }
     let rolled_back = failed.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if rolled_back.is_some() {
-        for t in &targets {
-            let back = Target {
-                to: t.from,
-                ..t.clone()
-            };
-            route(cloud, &back, None).await?;
-        }
-    } else {
-        report.shifted = targets
-            .iter()
-            .map(|t| (t.id.clone(), t.from, t.to))
-            .collect();
-    }
-    report.rolled_back = rolled_back;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(rolled_back)
 }
 
 /// Points `t`'s alias at its new version (`share` of it with the rest on the old, or all).

@@ -151,9 +151,12 @@ const UNSUPPORTED_POLICY_RESOURCES: [&str; 9] = [
 ];
 
 /// The account's IAM as the template defines it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Iam {
     roles: BTreeMap<String, Role>,
+    /// The roles' statements as a deployed release defines them, by role ARN: a stack
+    /// update's new policies ([`Iam::deploy_policies`]), evaluated instead of `roles`'.
+    deployed: std::sync::RwLock<BTreeMap<String, Vec<Statement>>>,
     function_roles: BTreeMap<String, String>,
     state_machine_roles: BTreeMap<String, String>,
     rule_roles: BTreeMap<String, String>,
@@ -280,6 +283,17 @@ impl Iam {
                     r.attrs
                         .insert((id.clone(), "Arn".into()), json!(role_arn(&name)));
                     r.refs.insert(id.clone(), json!(name));
+                }
+                // SAM's published version of a function (`<Function>Version<hash>`): `Ref`
+                // is the version's ARN, as the SAM template's `<Function>.Version` is.
+                "AWS::Lambda::Version" => {
+                    let function = res
+                        .pointer("/Properties/FunctionName/Ref")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    if let Some(arn) = base.refs.get(&format!("{function}.Version")) {
+                        r.refs.insert(id.clone(), arn.clone());
+                    }
                 }
                 "AWS::Events::Rule" => {
                     let bus = match res.pointer("/Properties/EventBusName") {
@@ -636,13 +650,18 @@ impl Iam {
             }
             _ => resource,
         };
+        let deployed = self.deployed.read().unwrap_or_else(|e| e.into_inner());
         let identity: Vec<&Statement> = match caller {
             Caller::Role { role_arn, .. } => {
                 context.insert("aws:PrincipalArn", role_arn.clone());
-                self.roles
-                    .get(role_arn)
-                    .map(|r| r.statements.iter().collect())
-                    .unwrap_or_default()
+                match deployed.get(role_arn) {
+                    Some(statements) => statements.iter().collect(),
+                    None => self
+                        .roles
+                        .get(role_arn)
+                        .map(|r| r.statements.iter().collect())
+                        .unwrap_or_default(),
+                }
             }
             Caller::Service(_) => Vec::new(),
         };
@@ -690,6 +709,36 @@ impl Iam {
     pub fn table_key(&self, table: &str) -> Option<&str> {
         let table = table.split("/index/").next().unwrap_or(table);
         self.table_keys.get(table).map(String::as_str)
+    }
+
+    /// Puts the policies of `release` (the same template's IAM, as a release defines it) in
+    /// place of the roles' current ones, as a stack update does before it publishes the new
+    /// versions, and answers the policies it replaced, for [`Iam::restore_policies`] on a
+    /// rollback. `Err` names a role the release adds or lacks (that is more than a deploy).
+    pub fn deploy_policies(
+        &self,
+        release: &Iam,
+    ) -> Result<BTreeMap<String, Vec<Statement>>, String> {
+        let names = |iam: &Iam| iam.roles.keys().cloned().collect::<Vec<_>>();
+        if names(self) != names(release) {
+            return Err(format!(
+                "the release's roles differ from the running ones ({:?} → {:?})",
+                names(self),
+                names(release)
+            ));
+        }
+        let new = release
+            .roles
+            .iter()
+            .map(|(arn, r)| (arn.clone(), r.statements.clone()))
+            .collect();
+        let mut deployed = self.deployed.write().unwrap_or_else(|e| e.into_inner());
+        Ok(std::mem::replace(&mut *deployed, new))
+    }
+
+    /// The policies [`Iam::deploy_policies`] answered, back in place.
+    pub fn restore_policies(&self, previous: BTreeMap<String, Vec<Statement>>) {
+        *self.deployed.write().unwrap_or_else(|e| e.into_inner()) = previous;
     }
 
     /// Every statement that grants something to a role (for the contract tests and `iam` CLI).

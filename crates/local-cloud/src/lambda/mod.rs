@@ -29,6 +29,7 @@ use crate::app::{Function, REGION};
 use crate::clock::TimeScale;
 use crate::queues::Queues;
 
+mod api;
 mod async_invoke;
 mod procfs;
 mod runtime_api;

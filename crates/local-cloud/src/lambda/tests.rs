@@ -478,7 +478,7 @@ async fn a_published_version_runs_beside_the_first_and_the_alias_splits_by_weigh
 
     let two = dir.join("two");
     build_in(&two, "two", false);
-    assert_eq!(lambda.publish_version("slow", &two).await.unwrap(), 2);
+    assert_eq!(lambda.publish_version("slow", &two, None).await.unwrap(), 2);
     assert_eq!(lambda.versions("slow"), [1, 2]);
     // Published, not routed: the alias still runs version 1; the number reaches version 2.
     assert_eq!(build(lambda.invoke("slow:live", json!({})).await), "one@1");
@@ -512,7 +512,10 @@ async fn a_published_version_runs_beside_the_first_and_the_alias_splits_by_weigh
     // A broken build's errors are its version's own.
     let three = dir.join("three");
     build_in(&three, "three", true);
-    assert_eq!(lambda.publish_version("slow", &three).await.unwrap(), 3);
+    assert_eq!(
+        lambda.publish_version("slow", &three, None).await.unwrap(),
+        3
+    );
     assert_eq!(build(lambda.invoke("slow:3", json!({})).await), "Broken");
     assert_eq!(
         lambda
@@ -565,7 +568,7 @@ async fn a_published_version_runs_beside_the_first_and_the_alias_splits_by_weigh
     );
     assert!(
         lambda
-            .publish_version("slow", &dir.join("nowhere"))
+            .publish_version("slow", &dir.join("nowhere"), None)
             .await
             .is_err()
     );

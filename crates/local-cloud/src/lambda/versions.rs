@@ -170,13 +170,17 @@ impl Lambda {
     }
 
     /// Publishes the build of `function` (its name) in `bin_dir` as its next version, with its
-    /// own processes, and answers the version's number. The alias does not move: route it
-    /// with [`Lambda::route_alias`]. `Err` names what is missing: the function, its alias (a
-    /// function without `AutoPublishAlias` is not published), or the binary.
+    /// own processes, and answers the version's number. The version runs with `config` (the
+    /// release's own: its environment, timeout and role, as a stack update sets them before
+    /// the version is published) or, without one, the latest version's. The alias does not
+    /// move: route it with [`Lambda::route_alias`]. `Err` names what is missing: the
+    /// function, its alias (a function without `AutoPublishAlias` is not published), or the
+    /// binary; or a `config` of another function.
     pub async fn publish_version(
         self: &Arc<Self>,
         function: &str,
         bin_dir: &Path,
+        config: Option<&Function>,
     ) -> Result<u32, String> {
         let (latest, version) = {
             let pools = self.pools.read().unwrap_or_else(|e| e.into_inner());
@@ -195,16 +199,23 @@ impl Lambda {
             let next = published.versions.keys().next_back().copied().unwrap_or(0) + 1;
             (latest, next)
         };
-        let binary = bin_dir.join(&latest.function.binary);
+        let function_config = match config {
+            Some(c) if c.name != function => {
+                return Err(format!("{function}: a configuration of {} given", c.name));
+            }
+            Some(c) => c.clone(),
+            None => latest.function.clone(),
+        };
+        let binary = bin_dir.join(&function_config.binary);
         if !binary.is_file() {
             return Err(format!(
                 "{function}: the new build has no {} (looked for {})",
-                latest.function.binary,
+                function_config.binary,
                 binary.display()
             ));
         }
         let pool = self
-            .spawn_pool(&latest.function, binary, version, Some(&latest))
+            .spawn_pool(&function_config, binary, version, Some(&latest))
             .await?;
         self.pools
             .write()

@@ -1,0 +1,193 @@
+//! Lambda's `Invoke` API (`POST /2015-03-31/functions/{FunctionName}/invocations`), for the
+//! functions that call other functions (the pre-traffic hook invokes the new versions): a
+//! function name, a name qualified by a version or an alias, or its ARN, with `Qualifier` in
+//! the query; each call authorised as `lambda:InvokeFunction` on the qualified ARN the caller
+//! names (the AWS Lambda API Reference, Invoke; "Resources and conditions for Lambda
+//! actions": a policy on a version's ARN allows that version only). Only `RequestResponse`
+//! invocations are served.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use super::{Lambda, Outcome};
+use crate::app::{ACCOUNT, REGION};
+
+/// The errors Lambda's service answers with itself (the API Reference's Invoke errors),
+/// rather than a function's error.
+const SERVICE_ERRORS: &[&str] = &[
+    "ResourceNotFoundException",
+    "TooManyRequestsException",
+    "RequestTooLargeException",
+    "ServiceException",
+];
+
+impl Lambda {
+    /// The `Invoke` endpoint the functions reach (`AWS_ENDPOINT_URL_LAMBDA`); a request is
+    /// carried out whoever hangs up ([`local_aws_core::detached`]).
+    pub fn api_router(self: &Arc<Self>) -> Router {
+        local_aws_core::detached::run_to_completion(
+            Router::new()
+                .route("/2015-03-31/functions/{function}/invocations", post(invoke))
+                .with_state(self.clone()),
+        )
+    }
+}
+
+/// `name[:qualifier]` from a function name, a qualified name or an ARN, with `Qualifier`.
+fn target(function: &str, qualifier: Option<&str>) -> Result<String, String> {
+    let named = match function.strip_prefix("arn:aws:lambda:") {
+        Some(rest) => rest
+            .split_once(":function:")
+            .map(|(_, f)| f)
+            .ok_or_else(|| format!("{function} is not a function's ARN"))?,
+        None => function,
+    };
+    match (named.split_once(':'), qualifier) {
+        (Some((_, q)), Some(given)) if q != given => Err(format!(
+            "the qualifier {given} differs from the one in {function}"
+        )),
+        (None, Some(q)) => Ok(format!("{named}:{q}")),
+        _ => Ok(named.to_owned()),
+    }
+}
+
+fn service_error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        [("x-amzn-errortype", kind.to_owned())],
+        json!({ "Type": "User", "message": message.into() }).to_string(),
+    )
+        .into_response()
+}
+
+async fn invoke(
+    State(lambda): State<Arc<Lambda>>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let kind = headers
+        .get("x-amz-invocation-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("RequestResponse");
+    if kind != "RequestResponse" {
+        return service_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            format!("only RequestResponse invocations are served locally, not {kind}"),
+        );
+    }
+    let name = match target(&function, query.get("Qualifier").map(String::as_str)) {
+        Ok(n) => n,
+        Err(why) => {
+            return service_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                why,
+            );
+        }
+    };
+    let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
+    let iam = &lambda.config.iam;
+    if let Err(denied) =
+        iam.authorize_identity(&iam.identify(&headers), "lambda:InvokeFunction", &arn)
+    {
+        return service_error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            denied.message,
+        );
+    }
+    let payload: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) => {
+                return service_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestContentException",
+                    "Could not parse request body into json",
+                );
+            }
+        }
+    };
+    let executed = lambda.pool(&name).map(|p| p.version);
+    match lambda.invoke(&name, payload).await {
+        Outcome::Ok(v) => (
+            StatusCode::OK,
+            [(
+                "x-amz-executed-version",
+                executed.map_or_else(|| "$LATEST".to_owned(), |v| v.to_string()),
+            )],
+            v.to_string(),
+        )
+            .into_response(),
+        Outcome::Err {
+            error_type,
+            error_message,
+        } if SERVICE_ERRORS.contains(&error_type.as_str()) => {
+            let status = match error_type.as_str() {
+                "ResourceNotFoundException" => StatusCode::NOT_FOUND,
+                "TooManyRequestsException" => StatusCode::TOO_MANY_REQUESTS,
+                "RequestTooLargeException" => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            service_error(status, &error_type, error_message)
+        }
+        Outcome::Err {
+            error_type,
+            error_message,
+        } => (
+            StatusCode::OK,
+            [("x-amz-function-error", "Unhandled".to_owned())],
+            json!({ "errorType": error_type, "errorMessage": error_message }).to_string(),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target;
+
+    #[test]
+    fn a_function_is_named_by_name_qualified_name_or_arn() {
+        assert_eq!(target("orders-dev-pos", None).unwrap(), "orders-dev-pos");
+        assert_eq!(
+            target("orders-dev-pos", Some("3")).unwrap(),
+            "orders-dev-pos:3"
+        );
+        assert_eq!(
+            target("orders-dev-pos:live", None).unwrap(),
+            "orders-dev-pos:live"
+        );
+        assert_eq!(
+            target(
+                "arn:aws:lambda:us-east-1:000000000000:function:orders-dev-pos:3",
+                None
+            )
+            .unwrap(),
+            "orders-dev-pos:3"
+        );
+        assert_eq!(
+            target(
+                "arn:aws:lambda:us-east-1:000000000000:function:orders-dev-pos",
+                Some("live")
+            )
+            .unwrap(),
+            "orders-dev-pos:live"
+        );
+        assert!(target("orders-dev-pos:3", Some("4")).is_err());
+        assert!(target("arn:aws:lambda:us-east-1:000000000000:layer:x", None).is_err());
+    }
+}
