@@ -113,6 +113,12 @@ fn parse_input(function: &str, v: &Value) -> Result<(), String> {
                 "a documents step is a payload prefix and a body: {v}"
             )),
         },
+        // CodeDeploy's hook event, as the hook reads it.
+        "pre-traffic-check" => serde_json::from_value::<
+            aws_lambda_events::event::codedeploy::CodeDeployLifecycleEvent,
+        >(v.clone())
+        .map(drop)
+        .map_err(|e| e.to_string()),
         other => Err(format!("unknown function {other}")),
     }
 }

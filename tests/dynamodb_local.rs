@@ -590,6 +590,158 @@ async fn items_carry_their_schema_version_and_a_newer_one_is_refused_by_name() {
     assert!(e.contains(aws_adapters::SCHEMA_VERSION_ATTR), "{e}");
 }
 
+/// The other tables' items carry their shape's version too: a partner token, an idempotency
+/// record, a failing POS and a catalogue store are written as version 1 by their adapters,
+/// read back without one (the previous release's), and refused by the attribute's name when
+/// a newer release wrote them.
+#[tokio::test]
+async fn every_tables_items_carry_their_schema_version_and_a_newer_one_is_refused_by_name() {
+    use aws_adapters::{DynamoPosHealth, DynamoTokenStore};
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use pipeline::ports::{CatalogSource, PosHealth, TokenStore};
+    use std::collections::HashMap;
+
+    async fn item(
+        c: &aws_sdk_dynamodb::Client,
+        table: &str,
+        key: &HashMap<String, AttributeValue>,
+    ) -> HashMap<String, AttributeValue> {
+        c.get_item()
+            .table_name(table)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap()
+    }
+    async fn set_version(
+        c: &aws_sdk_dynamodb::Client,
+        table: &str,
+        key: &HashMap<String, AttributeValue>,
+        v: Option<&str>,
+    ) {
+        let update = c.update_item().table_name(table).set_key(Some(key.clone()));
+        let update = match v {
+            Some(v) => update
+                .update_expression("SET #v = :v")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_owned())),
+            None => update.update_expression("REMOVE #v"),
+        };
+        update
+            .expression_attribute_names("#v", aws_adapters::SCHEMA_VERSION_ATTR)
+            .send()
+            .await
+            .unwrap();
+    }
+    let one = AttributeValue::N(aws_adapters::ITEM_SCHEMA_VERSION.to_string());
+    let named = |e: String| assert!(e.contains(aws_adapters::SCHEMA_VERSION_ATTR), "{e}");
+
+    // The shared partner token (written by UpdateItem).
+    let (c, name) = table(Table::PartnerTokens, "tokens-schema").await;
+    let tokens = DynamoTokenStore::new(c.clone(), name.clone());
+    let token_key = "https://auth.example/token|client|scope";
+    assert!(
+        tokens
+            .lease(token_key, "a", now(), now() + TimeDelta::seconds(30), None)
+            .await
+            .unwrap()
+    );
+    let key = HashMap::from([(
+        tables::PARTNER_TOKENS_KEY.to_owned(),
+        AttributeValue::S(token_key.to_owned()),
+    )]);
+    assert_eq!(
+        item(&c, &name, &key)
+            .await
+            .get(aws_adapters::SCHEMA_VERSION_ATTR),
+        Some(&one)
+    );
+    set_version(&c, &name, &key, None).await;
+    tokens.get(token_key).await.unwrap();
+    set_version(&c, &name, &key, Some("2")).await;
+    named(tokens.get(token_key).await.unwrap_err().to_string());
+
+    // An idempotency record (PutItem; read back on a second claim of its key).
+    let (c, name) = table(Table::Idempotency, "idem-schema").await;
+    let store = DynamoIdempotencyStore::new(c.clone(), name.clone());
+    let deadline = now() + TimeDelta::minutes(5);
+    store
+        .put_in_progress(&in_progress("schema-key", deadline), now())
+        .await
+        .unwrap();
+    let key = HashMap::from([(
+        tables::IDEMPOTENCY_KEY.to_owned(),
+        AttributeValue::S("schema-key".to_owned()),
+    )]);
+    assert_eq!(
+        item(&c, &name, &key)
+            .await
+            .get(aws_adapters::SCHEMA_VERSION_ATTR),
+        Some(&one)
+    );
+    set_version(&c, &name, &key, None).await;
+    assert!(matches!(
+        store
+            .put_in_progress(&in_progress("schema-key", deadline), now())
+            .await
+            .unwrap(),
+        idempotency::Claim::Exists(_)
+    ));
+    set_version(&c, &name, &key, Some("2")).await;
+    named(format!(
+        "{:?}",
+        store
+            .put_in_progress(&in_progress("schema-key", deadline), now())
+            .await
+            .unwrap_err()
+    ));
+
+    // A failing POS (UpdateItem; read by the sweeper's scan).
+    let (c, name) = table(Table::PosHealth, "pos-health-schema").await;
+    let health = DynamoPosHealth::new(c.clone(), name.clone());
+    let store_id = order_domain::StoreId::parse("S1001").unwrap();
+    health.failed(&store_id, now()).await.unwrap();
+    let key = HashMap::from([(
+        tables::POS_HEALTH_KEY.to_owned(),
+        AttributeValue::S("S1001".to_owned()),
+    )]);
+    assert_eq!(
+        item(&c, &name, &key)
+            .await
+            .get(aws_adapters::SCHEMA_VERSION_ATTR),
+        Some(&one)
+    );
+    set_version(&c, &name, &key, None).await;
+    assert_eq!(health.failing().await.unwrap().len(), 1);
+    set_version(&c, &name, &key, Some("2")).await;
+    named(health.failing().await.unwrap_err().to_string());
+
+    // A catalogue store (loaded; read by the functions' catalogue, uncached).
+    let (c, stores, menus) = catalogue_tables().await;
+    let source = aws_adapters::DynamoCatalog::new(
+        c.clone(),
+        stores.clone(),
+        menus,
+        cached_for(std::time::Duration::ZERO),
+    );
+    let key = HashMap::from([(
+        tables::STORES_KEY.to_owned(),
+        AttributeValue::S(aws_adapters::catalog::store_key(&store_id)),
+    )]);
+    assert_eq!(
+        item(&c, &stores, &key)
+            .await
+            .get(aws_adapters::SCHEMA_VERSION_ATTR),
+        Some(&one)
+    );
+    set_version(&c, &stores, &key, None).await;
+    assert!(source.store(&store_id).await.unwrap().is_some());
+    set_version(&c, &stores, &key, Some("2")).await;
+    named(source.store(&store_id).await.unwrap_err().to_string());
+}
+
 /// DynamoDB's 400 KB item limit (the DynamoDB developer guide, "Service, account, and table
 /// quotas": "The maximum item size in DynamoDB is 400 KB", attribute names and values
 /// together) holds locally as on AWS: DynamoDB Local refuses a bigger item with

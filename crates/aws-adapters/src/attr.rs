@@ -99,6 +99,18 @@ pub(crate) fn schema_version() -> AttributeValue {
     n(ITEM_SCHEMA_VERSION)
 }
 
+/// The expression value an `UpdateItem` binds [`schema_version`] to.
+pub(crate) const SCHEMA_VERSION_VALUE: &str = ":schemaVersion";
+
+/// `update`, an `UpdateItem` expression, that also sets the item's schema version (bound to
+/// [`SCHEMA_VERSION_VALUE`]): every write says which shape it wrote, a create or an update.
+pub(crate) fn set_schema_version(update: &str) -> String {
+    match update.strip_prefix("SET ") {
+        Some(rest) => format!("SET {SCHEMA_VERSION_ATTR} = {SCHEMA_VERSION_VALUE}, {rest}"),
+        None => format!("SET {SCHEMA_VERSION_ATTR} = {SCHEMA_VERSION_VALUE} {update}"),
+    }
+}
+
 /// Accepts an item of the current shape or the previous one (while a deployment's canary runs,
 /// the two releases read each other's items); refuses a newer one by name rather than misread
 /// it.
@@ -123,6 +135,18 @@ pub(crate) fn check_schema(item: &Item) -> Result<(), AttrError> {
 
 #[cfg(test)]
 mod schema_tests {
+    #[test]
+    fn an_update_sets_the_schema_version_with_its_own_clauses() {
+        assert_eq!(
+            super::set_schema_version("SET a = :a REMOVE b"),
+            "SET schemaVersion = :schemaVersion, a = :a REMOVE b"
+        );
+        assert_eq!(
+            super::set_schema_version("REMOVE b"),
+            "SET schemaVersion = :schemaVersion REMOVE b"
+        );
+    }
+
     use super::*;
 
     fn item(version: Option<&str>) -> Item {

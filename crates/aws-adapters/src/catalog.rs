@@ -175,6 +175,11 @@ impl DynamoCatalog {
             .send()
             .await
             .map_err(|e| err("read the catalogue", e))?;
+        if let Some(item) = &out.item {
+            crate::attr::check_schema(item).map_err(|e| {
+                RepoError::new("read the catalogue", format!("an item of {table}: {e}"))
+            })?;
+        }
         Ok(out.item)
     }
 

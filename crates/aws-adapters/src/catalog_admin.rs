@@ -86,6 +86,10 @@ pub async fn load(
             (MENUS_KEY.to_owned(), s(id)),
             (MENUS_VERSION.to_owned(), n(FIRST_MENU_VERSION)),
             (CATALOG_DOC_ATTR.to_owned(), s(menu.to_string())),
+            (
+                crate::attr::SCHEMA_VERSION_ATTR.to_owned(),
+                crate::attr::schema_version(),
+            ),
         ]);
         if !put_new(client, menus_table, MENUS_KEY, item).await? {
             loaded.kept += 1;
@@ -102,6 +106,10 @@ pub async fn load(
             (STORES_KEY.to_owned(), s(store_key(&id))),
             (CATALOG_DOC_ATTR.to_owned(), s(store.to_string())),
             (MENU_VERSION_ATTR.to_owned(), n(FIRST_MENU_VERSION)),
+            (
+                crate::attr::SCHEMA_VERSION_ATTR.to_owned(),
+                crate::attr::schema_version(),
+            ),
         ]));
         loaded.stores += 1;
         let partner_ids = store["partnerStoreIds"].as_object().cloned();
@@ -115,6 +123,10 @@ pub async fn load(
                     s(alias_key(partner, pid.as_str().unwrap_or_default())),
                 ),
                 (ALIAS_STORE_ATTR.to_owned(), s(id.as_str())),
+                (
+                    crate::attr::SCHEMA_VERSION_ATTR.to_owned(),
+                    crate::attr::schema_version(),
+                ),
             ]));
             loaded.aliases += 1;
         }
@@ -227,6 +239,10 @@ pub async fn publish_menu(
             (MENUS_KEY.to_owned(), s(&menu.id)),
             (MENUS_VERSION.to_owned(), n(version)),
             (CATALOG_DOC_ATTR.to_owned(), s(doc.to_string())),
+            (
+                crate::attr::SCHEMA_VERSION_ATTR.to_owned(),
+                crate::attr::schema_version(),
+            ),
         ])))
         .condition_expression("attribute_not_exists(#id)")
         .expression_attribute_names("#id", MENUS_KEY)
@@ -251,7 +267,11 @@ pub async fn publish_menu(
                 .update_item()
                 .table_name(stores_table)
                 .key(STORES_KEY, s(&key))
-                .update_expression("SET #v = :new")
+                .update_expression(crate::attr::set_schema_version("SET #v = :new"))
+                .expression_attribute_values(
+                    crate::attr::SCHEMA_VERSION_VALUE,
+                    crate::attr::schema_version(),
+                )
                 .condition_expression("#v < :new")
                 .expression_attribute_names("#v", MENU_VERSION_ATTR)
                 .expression_attribute_values(":new", n(version))
@@ -472,8 +492,13 @@ async fn change_store(
         serde_json::from_str(&old).map_err(|e| AdminError::Invalid(e.to_string()))?;
     change(&mut doc)?;
     document::check(id, &doc)?;
+    crate::attr::check_schema(&item).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let mut new_item = item;
     new_item.insert(CATALOG_DOC_ATTR.to_owned(), s(doc.to_string()));
+    new_item.insert(
+        crate::attr::SCHEMA_VERSION_ATTR.to_owned(),
+        crate::attr::schema_version(),
+    );
     let written = client
         .put_item()
         .table_name(stores_table)

@@ -46,6 +46,7 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(what: &str, e: E) -
 
 fn read(item: &Item) -> Result<Record, StoreError> {
     let bad = |e: crate::attr::AttrError| StoreError::Corrupt(e.to_string());
+    crate::attr::check_schema(item).map_err(bad)?;
     let status = match get_s(item, "status").map_err(bad)? {
         "INPROGRESS" => RecordStatus::InProgress,
         "COMPLETED" => RecordStatus::Completed,
@@ -83,6 +84,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .item("status", s(record.status.as_str()))
             .item(IDEMPOTENCY_TTL_ATTR, n(record.expires_at))
             .item("validation", s(record.payload_hash.clone()))
+            .item(crate::attr::SCHEMA_VERSION_ATTR, crate::attr::schema_version())
             // The same rule as `Record::blocks_claim_by`: no live record, or an expired one, or
             // a claim whose holder's deadline has passed, or (for a named claimant) its own
             // earlier claim, still in progress.
@@ -131,8 +133,12 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .update_item()
             .table_name(&self.table)
             .key(IDEMPOTENCY_KEY, s(key.as_str()))
-            .update_expression(
+            .update_expression(crate::attr::set_schema_version(
                 "SET #status = :done, #data = :data, #exp = :exp REMOVE inProgressExpiration",
+            ))
+            .expression_attribute_values(
+                crate::attr::SCHEMA_VERSION_VALUE,
+                crate::attr::schema_version(),
             )
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#data", "data")

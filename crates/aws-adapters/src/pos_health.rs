@@ -69,7 +69,13 @@ impl PosHealth for DynamoPosHealth {
             .update_item()
             .table_name(&self.table)
             .key(POS_HEALTH_KEY, s(store.as_str()))
-            .update_expression("SET #since = if_not_exists(#since, :at), #ttl = :ttl")
+            .update_expression(crate::attr::set_schema_version(
+                "SET #since = if_not_exists(#since, :at), #ttl = :ttl",
+            ))
+            .expression_attribute_values(
+                crate::attr::SCHEMA_VERSION_VALUE,
+                crate::attr::schema_version(),
+            )
             .expression_attribute_names("#since", SINCE_ATTR)
             .expression_attribute_names("#ttl", POS_HEALTH_TTL_ATTR)
             .expression_attribute_values(":at", n(at.timestamp_millis()))
@@ -92,7 +98,11 @@ impl PosHealth for DynamoPosHealth {
             .update_item()
             .table_name(&self.table)
             .key(POS_HEALTH_KEY, s(store.as_str()))
-            .update_expression("SET #paused = :yes")
+            .update_expression(crate::attr::set_schema_version("SET #paused = :yes"))
+            .expression_attribute_values(
+                crate::attr::SCHEMA_VERSION_VALUE,
+                crate::attr::schema_version(),
+            )
             .condition_expression("attribute_exists(#key)")
             .expression_attribute_names("#paused", PAUSED_ATTR)
             .expression_attribute_names("#key", POS_HEALTH_KEY)
@@ -136,7 +146,8 @@ impl PosHealth for DynamoPosHealth {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| err(OP, e))?;
             for item in page.items() {
-                let read = parse::<StoreId>(item, POS_HEALTH_KEY)
+                let read = crate::attr::check_schema(item)
+                    .and_then(|()| parse::<StoreId>(item, POS_HEALTH_KEY))
                     .and_then(|store| {
                         Ok(FailingPos {
                             store,

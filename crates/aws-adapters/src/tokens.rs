@@ -57,7 +57,12 @@ impl DynamoTokenStore {
         if update.contains("#token") {
             req = req.expression_attribute_names("#token", "token");
         }
-        req = req.update_expression(update);
+        req = req
+            .update_expression(crate::attr::set_schema_version(&update))
+            .expression_attribute_values(
+                crate::attr::SCHEMA_VERSION_VALUE,
+                crate::attr::schema_version(),
+            );
         for (name, value) in values {
             req = req.expression_attribute_values(name, value);
         }
@@ -76,6 +81,7 @@ impl DynamoTokenStore {
 
 fn record_of(item: &Item) -> Result<TokenRecord, RepoError> {
     let bad = |e: crate::attr::AttrError| RepoError::new("read shared token", e.to_string());
+    crate::attr::check_schema(item).map_err(bad)?;
     let token = if item.contains_key("token") {
         Some(SharedToken {
             token: get_s(item, "token").map_err(bad)?.to_owned(),

@@ -190,9 +190,15 @@ pub mod vars {
     /// How long a store's POS may fail before the sweeper's watch pauses the store with its
     /// partners (seconds, default 600; `pipeline::usecases::pos_watch`).
     pub const POS_PAUSE_AFTER_SECONDS: &str = "POS_PAUSE_AFTER_SECONDS";
+    /// The pre-traffic hook: the stack's function name prefix (`orders-prod-`); a deployed
+    /// function's name less it is its binary's, which files its samples.
+    pub const FUNCTION_NAME_PREFIX: &str = "FUNCTION_NAME_PREFIX";
+    /// The pre-traffic hook on the memory backend (`cargo lambda watch`): the watcher's
+    /// functions it checks, comma-separated, since there is no deployment to name one.
+    pub const CHECK_FUNCTIONS: &str = "CHECK_FUNCTIONS";
 
     /// Every variable the functions read.
-    pub const ALL: [&str; 31] = [
+    pub const ALL: [&str; 33] = [
         BACKEND,
         STORES_TABLE,
         MENUS_TABLE,
@@ -224,6 +230,8 @@ pub mod vars {
         SWEEP_GRACE_MINUTES,
         POS_HEALTH_TABLE,
         POS_PAUSE_AFTER_SECONDS,
+        FUNCTION_NAME_PREFIX,
+        CHECK_FUNCTIONS,
     ];
 }
 

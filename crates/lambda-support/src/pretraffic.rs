@@ -50,7 +50,7 @@ pub fn reads<I: DeserializeOwned>(sample: &Value) -> Result<(), String> {
 
 /// The hook's environment variable holding the stack's function name prefix
 /// (`orders-prod-`): a function's name without it is its binary's, which files its samples.
-pub const PREFIX_VAR: &str = "FUNCTION_NAME_PREFIX";
+pub const PREFIX_VAR: &str = crate::config::vars::FUNCTION_NAME_PREFIX;
 
 /// A new version to check: its function's binary name and the version's qualified name.
 #[derive(Debug, Clone, PartialEq, Eq)]

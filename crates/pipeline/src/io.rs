@@ -8,6 +8,52 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::ports::OrderHandle;
 
+/// The version of the shape of a value the functions write into the workflow state for
+/// another function to read (the order's handle, the hold plan): `schemaVersion`. While a
+/// deployment's canary runs, and for as long as a held order's execution lives, a function of
+/// one release reads what a function of the other wrote, so each reader takes the current
+/// version and the previous one (absent: the shape before versions, v0.2's) and refuses a
+/// newer one by name rather than misread it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct StateSchema(u32);
+
+impl StateSchema {
+    /// What this release writes.
+    pub const CURRENT: StateSchema = StateSchema(1);
+
+    /// The version's number.
+    pub fn number(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for StateSchema {
+    /// Absent: the shape before values carried a version.
+    fn default() -> Self {
+        StateSchema(0)
+    }
+}
+
+impl<'de> Deserialize<'de> for StateSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u32::deserialize(d)?;
+        let current = Self::CURRENT.0;
+        if v > current {
+            Err(serde::de::Error::custom(format!(
+                "schemaVersion {v} is newer than this release reads ({current}): deploy the release that wrote it"
+            )))
+        } else if v + 1 < current {
+            Err(serde::de::Error::custom(format!(
+                "schemaVersion {v} is older than the previous release's ({})",
+                current - 1
+            )))
+        } else {
+            Ok(StateSchema(v))
+        }
+    }
+}
+
 /// The received order as the workflow keeps it: the `detail` of `Order Received`.
 pub type Received = Detail<OrderReceived>;
 
@@ -141,6 +187,9 @@ pub enum AcceptInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HoldPlan {
+    /// The shape's version ([`StateSchema`]).
+    #[serde(default)]
+    pub schema_version: StateSchema,
     /// When it goes to the POS at the latest.
     pub release_at: DateTime<Utc>,
     /// From when a courier may release it.
@@ -319,4 +368,41 @@ pub enum PosOutput {
     Sent(Sent),
     /// For `void`.
     Voided(Voided),
+}
+
+#[cfg(test)]
+mod state_schema_tests {
+    use super::*;
+
+    #[test]
+    fn a_state_value_of_this_release_or_the_previous_reads_and_a_newer_one_is_refused_by_name() {
+        let plan = |v: &str| {
+            serde_json::from_str::<HoldPlan>(&format!(
+                r#"{{{v}"releaseAt": "2026-12-07T12:00:00Z", "earlyReleaseFrom": "2026-12-07T11:40:00Z", "timeoutSeconds": 60}}"#
+            ))
+        };
+        assert_eq!(plan("").unwrap().schema_version, StateSchema::default());
+        assert_eq!(
+            plan(r#""schemaVersion": 0, "#)
+                .unwrap()
+                .schema_version
+                .number(),
+            0
+        );
+        assert_eq!(
+            plan(r#""schemaVersion": 1, "#).unwrap().schema_version,
+            StateSchema::CURRENT
+        );
+        let newer = plan(r#""schemaVersion": 2, "#).unwrap_err().to_string();
+        assert!(
+            newer.contains("schemaVersion 2 is newer than this release reads"),
+            "{newer}"
+        );
+        // What this release writes says which shape it is.
+        let written = HoldPlan {
+            schema_version: StateSchema::CURRENT,
+            ..plan("").unwrap()
+        };
+        assert_eq!(serde_json::to_value(written).unwrap()["schemaVersion"], 1);
+    }
 }

@@ -1480,6 +1480,7 @@ async fn a_late_writer_never_moves_an_order_backwards() {
             &order.id,
             &order.store_id,
             &HoldPlan {
+                schema_version: pipeline::io::StateSchema::CURRENT,
                 release_at: t0(),
                 early_release_from: t0(),
                 timeout_seconds: 1,

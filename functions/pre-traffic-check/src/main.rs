@@ -15,6 +15,7 @@
 mod check;
 
 use aws_adapters::sdk::AwsConfig;
+use aws_lambda_events::event::codedeploy::CodeDeployLifecycleEvent;
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
 use aws_sdk_lambda::primitives::Blob;
 use check::{Invoker, Report, Target};
@@ -25,14 +26,6 @@ use serde_json::Value;
 
 mod samples {
     include!(concat!(env!("OUT_DIR"), "/samples.rs"));
-}
-
-/// CodeDeploy's hook event.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct HookEvent {
-    deployment_id: String,
-    lifecycle_event_hook_execution_id: String,
 }
 
 /// Invokes versions through the Lambda API.
@@ -163,7 +156,7 @@ async fn main() -> Result<(), Error> {
     }
     let invoker = LambdaInvoker(aws_sdk_lambda::Client::from_conf(lambda.build()));
     let codedeploy = aws_sdk_codedeploy::Client::from_conf(codedeploy.build());
-    let watched: Vec<Target> = var("CHECK_FUNCTIONS")
+    let watched: Vec<Target> = var(lambda_support::config::vars::CHECK_FUNCTIONS)
         .unwrap_or_default()
         .split(',')
         .filter(|f| !f.is_empty())
@@ -173,7 +166,7 @@ async fn main() -> Result<(), Error> {
         })
         .collect();
     let (invoker, codedeploy, prefix, watched) = (&invoker, &codedeploy, &prefix, &watched);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<HookEvent>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<CodeDeployLifecycleEvent>| async move {
         let hook = event.payload;
         let report: Report = if memory {
             check::check(watched, samples::SAMPLES, invoker).await

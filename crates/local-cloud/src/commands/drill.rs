@@ -58,6 +58,8 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
         Ok(c) => c,
         Err(code) => return code,
     };
+    // What this release writes, read by the running release's readers first.
+    let readers = local_cloud::deploy::drill::previous_readers(&cloud, root).await;
     let mut settings = local_cloud::chaos::Settings::new(orders, seed);
     settings.fault_rate = 0.0;
     settings.duplicate_rate = 0.0;
@@ -91,6 +93,25 @@ pub(crate) async fn run_upgrade_drill(root: &Path, command: Command) -> ExitCode
     cloud.stop().await;
 
     let mut failures = Vec::new();
+    match &readers {
+        Ok(r) => {
+            println!(
+                "readers     the previous release read {} samples of what this release writes; refused {}",
+                r.read,
+                r.refused.len()
+            );
+            for why in &r.refused {
+                println!("  {why}");
+            }
+            if !r.refused.is_empty() || r.read == 0 {
+                failures.push(format!(
+                    "the previous release's readers refused {} of this release's samples",
+                    r.refused.len()
+                ));
+            }
+        }
+        Err(e) => failures.push(format!("the previous release's readers: {e}")),
+    }
     match &report {
         Ok(r) => {
             print!("{r}");

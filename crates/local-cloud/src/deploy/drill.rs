@@ -38,6 +38,72 @@ pub struct DrillDeploys {
     pub broken: DeployReport,
 }
 
+/// What the running release's readers made of the new release's shapes.
+#[derive(Debug, Clone, Default)]
+pub struct ReadersReport {
+    /// Samples read.
+    pub read: usize,
+    /// Each sample a reader refused or could not answer: function, file, why.
+    pub refused: Vec<String>,
+}
+
+/// The running (previous) release's readers given what the new release writes: every
+/// sample of the new checkout's `events/manifest.json` that its function must read (the
+/// inputs this release's workflow steps, rules and handover build, and the state values its
+/// functions write), sent to the function's `live` alias in the pre-traffic envelope, which
+/// reads it with the handler's reader and acts on nothing (`lambda_support::pretraffic`;
+/// releases from v0.2 answer it). While a canary runs the two releases read each other's
+/// writes: this is the direction the compat contract test (old writes, today's readers)
+/// does not cover.
+pub async fn previous_readers(
+    cloud: &LocalCloud,
+    new_root: &std::path::Path,
+) -> Result<ReadersReport, String> {
+    use lambda_support::pretraffic::{ENVELOPE_KEY, PASSED};
+    let manifest = new_root.join("events/manifest.json");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| format!("reading {}: {e}", manifest.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let mut report = ReadersReport::default();
+    for s in doc["samples"].as_array().into_iter().flatten() {
+        let (Some(function), Some(file)) = (s["function"].as_str(), s["file"].as_str()) else {
+            continue;
+        };
+        if s["expect"].get("errorType").is_some() {
+            continue;
+        }
+        let Some(f) = cloud.app.function_by_binary(function) else {
+            // A function the previous release does not have reads nothing of it.
+            continue;
+        };
+        let Some(alias) = &f.alias else { continue };
+        let path = new_root.join("events").join(file);
+        let sample: Value = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let envelope = serde_json::json!({ ENVELOPE_KEY: { "sample": sample } });
+        match cloud
+            .lambda
+            .invoke(&format!("{}:{alias}", f.name), envelope)
+            .await
+        {
+            crate::lambda::Outcome::Ok(v) if v[ENVELOPE_KEY] == PASSED => report.read += 1,
+            crate::lambda::Outcome::Ok(_) => report.refused.push(format!(
+                "{function} {file}: the running release does not answer the pre-traffic envelope"
+            )),
+            crate::lambda::Outcome::Err {
+                error_type,
+                error_message,
+            } => report
+                .refused
+                .push(format!("{function} {file}: {error_type}: {error_message}")),
+        }
+    }
+    Ok(report)
+}
+
 /// Deploys the new release after `plan.deploy_after`, then the broken build; `Err` if either
 /// could not be deployed at all.
 pub async fn deploys(cloud: Arc<LocalCloud>, plan: DrillPlan) -> Result<DrillDeploys, String> {

@@ -19,6 +19,9 @@ use super::*;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderHandle {
+    /// The shape's version ([`crate::io::StateSchema`]).
+    #[serde(default)]
+    pub schema_version: crate::io::StateSchema,
     /// The pipeline's id.
     pub id: OrderId,
     /// The partner.
@@ -39,6 +42,7 @@ impl OrderHandle {
     /// The handle of `order`, stored as `document`.
     pub fn of(order: &Order, document: DocumentRef) -> Self {
         Self {
+            schema_version: crate::io::StateSchema::CURRENT,
             id: order.id.clone(),
             partner: order.partner,
             partner_order_id: order.partner_order_id.clone(),

@@ -191,6 +191,7 @@ impl PartnerConversation {
         debug!(order_id = %order.id, correlation_id, held = hold.is_some(), "order accepted");
         Ok(Accepted {
             hold: hold.map(|h| HoldPlan {
+                schema_version: crate::io::StateSchema::CURRENT,
                 release_at: h.release_at,
                 early_release_from: h.early_release_from,
                 timeout_seconds: h.seconds_until_release(now),
