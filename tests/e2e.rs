@@ -1443,4 +1443,57 @@ async fn the_discovery_calls_answer_through_the_aws_sdk() {
             .replays()
             .is_empty()
     );
+
+    // Lambda: the functions, one function's configuration, and an invocation by version.
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(sdk.sdk())
+            .endpoint_url(&c.endpoints.lambda)
+            .build(),
+    );
+    let listed = lambda.list_functions().send().await.unwrap();
+    let mut names: Vec<&str> = listed
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
+    names.sort_unstable();
+    let mut declared: Vec<&str> = c.app.functions.iter().map(|f| f.name.as_str()).collect();
+    declared.sort_unstable();
+    assert_eq!(names, declared);
+    let pos = c.app.functions.iter().find(|f| f.binary == "pos").unwrap();
+    let got = lambda
+        .get_function()
+        .function_name(&pos.name)
+        .qualifier("1")
+        .send()
+        .await
+        .unwrap();
+    let config = got.configuration().unwrap();
+    assert_eq!(config.version(), Some("1"));
+    assert_eq!(config.timeout(), Some(pos.timeout_seconds as i32));
+    let answered = lambda
+        .invoke()
+        .function_name(format!("{}:1", pos.name))
+        .payload(aws_sdk_lambda::primitives::Blob::new(
+            json!({"preTrafficCheck": {"sample": {"action": "void"}}}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    // The sample does not read as pos's input (no order): refused by its reader, named.
+    assert_eq!(answered.function_error(), Some("Unhandled"));
+    let body: Value = serde_json::from_slice(answered.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(body["errorType"], "InvalidInput", "{body}");
+    let missing = lambda
+        .get_function()
+        .function_name("no-such-function")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        missing
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "{missing:?}"
+    );
 }

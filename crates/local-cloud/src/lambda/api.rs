@@ -1,10 +1,12 @@
-//! Lambda's `Invoke` API (`POST /2015-03-31/functions/{FunctionName}/invocations`), for the
-//! functions that call other functions (the pre-traffic hook invokes the new versions): a
-//! function name, a name qualified by a version or an alias, or its ARN, with `Qualifier` in
-//! the query; each call authorised as `lambda:InvokeFunction` on the qualified ARN the caller
-//! names (the AWS Lambda API Reference, Invoke; "Resources and conditions for Lambda
-//! actions": a policy on a version's ARN allows that version only). Only `RequestResponse`
-//! invocations are served.
+//! Lambda's API as far as the functions and an operator reach it (the AWS Lambda API
+//! Reference): `Invoke` (`POST /2015-03-31/functions/{FunctionName}/invocations`, for the
+//! functions that call other functions: the pre-traffic hook invokes the new versions) and the
+//! discovery calls `ListFunctions` and `GetFunction`. A function is named by its name, a name
+//! qualified by a version or an alias, or its ARN, with `Qualifier` in the query; each call
+//! is authorised as `lambda:InvokeFunction` / `lambda:GetFunction` on the qualified ARN the
+//! caller names ("Resources and conditions for Lambda actions": a policy on a version's ARN
+//! allows that version only), `lambda:ListFunctions` on `*`. Only `RequestResponse`
+//! invocations are served; every other Lambda call answers `UnknownOperationException`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,10 +16,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::{Lambda, Outcome};
+use crate::app::Function;
 use crate::app::{ACCOUNT, REGION};
 
 /// The errors Lambda's service answers with itself (the API Reference's Invoke errors),
@@ -36,6 +39,10 @@ impl Lambda {
         local_aws_core::detached::run_to_completion(
             Router::new()
                 .route("/2015-03-31/functions/{function}/invocations", post(invoke))
+                .route("/2015-03-31/functions", get(list_functions))
+                .route("/2015-03-31/functions/", get(list_functions))
+                .route("/2015-03-31/functions/{function}", get(get_function))
+                .fallback(unknown)
                 .with_state(self.clone()),
         )
     }
@@ -57,6 +64,107 @@ fn target(function: &str, qualifier: Option<&str>) -> Result<String, String> {
         (None, Some(q)) => Ok(format!("{named}:{q}")),
         _ => Ok(named.to_owned()),
     }
+}
+
+/// A function's `FunctionConfiguration` at `version` (`$LATEST` or a number).
+fn configuration(f: &Function, version: &str) -> Value {
+    let qualified = if version == "$LATEST" {
+        f.arn.clone()
+    } else {
+        format!("{}:{version}", f.arn)
+    };
+    json!({
+        "FunctionName": f.name,
+        "FunctionArn": qualified,
+        "Runtime": "provided.al2023",
+        "Handler": "bootstrap",
+        "Timeout": f.timeout_seconds,
+        "MemorySize": f.memory_mb,
+        "Version": version,
+        "State": "Active",
+        "PackageType": "Zip",
+        "Environment": { "Variables": f.env },
+    })
+}
+
+async fn list_functions(State(lambda): State<Arc<Lambda>>, headers: HeaderMap) -> Response {
+    let iam = &lambda.config.iam;
+    if let Err(denied) =
+        iam.authorize_identity(&iam.identify(&headers), "lambda:ListFunctions", "*")
+    {
+        return service_error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            denied.message,
+        );
+    }
+    let functions: Vec<Value> = lambda
+        .latest_configurations()
+        .iter()
+        .map(|f| configuration(f, "$LATEST"))
+        .collect();
+    (
+        StatusCode::OK,
+        json!({ "Functions": functions }).to_string(),
+    )
+        .into_response()
+}
+
+async fn get_function(
+    State(lambda): State<Arc<Lambda>>,
+    Path(function): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let name = match target(&function, query.get("Qualifier").map(String::as_str)) {
+        Ok(n) => n,
+        Err(why) => {
+            return service_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                why,
+            );
+        }
+    };
+    let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
+    let iam = &lambda.config.iam;
+    if let Err(denied) = iam.authorize_identity(&iam.identify(&headers), "lambda:GetFunction", &arn)
+    {
+        return service_error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            denied.message,
+        );
+    }
+    let Some(pool) = lambda.pool(&name) else {
+        return service_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Function not found: {arn}"),
+        );
+    };
+    let version = if name.contains(':') && !name.ends_with(":$LATEST") {
+        pool.version.to_string()
+    } else {
+        "$LATEST".to_owned()
+    };
+    (
+        StatusCode::OK,
+        json!({
+            "Configuration": configuration(&pool.function, &version),
+            "Code": { "RepositoryType": "Local", "Location": pool.binary.display().to_string() },
+        })
+        .to_string(),
+    )
+        .into_response()
+}
+
+async fn unknown() -> Response {
+    service_error(
+        StatusCode::BAD_REQUEST,
+        "UnknownOperationException",
+        "this Lambda call is not supported locally (Invoke, ListFunctions and GetFunction are)",
+    )
 }
 
 fn service_error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {

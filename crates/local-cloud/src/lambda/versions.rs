@@ -255,6 +255,17 @@ impl Lambda {
         }
     }
 
+    /// Every function's newest configuration (what its unqualified name runs), by name.
+    pub fn latest_configurations(&self) -> Vec<Function> {
+        let pools = self.pools.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Function> = pools
+            .values()
+            .filter_map(|p| p.latest().map(|pool| pool.function.clone()))
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
     /// Where `function`'s alias routes now, if it has one.
     pub fn alias_routing(&self, function: &str) -> Option<AliasRouting> {
         let pools = self.pools.read().unwrap_or_else(|e| e.into_inner());
