@@ -24,7 +24,6 @@ pub mod capacity;
 pub mod catalogue;
 pub mod chaos;
 pub mod cloud;
-pub mod codedeploy;
 pub mod demo;
 pub mod deploy;
 pub mod dynamodb;

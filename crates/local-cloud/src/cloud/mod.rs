@@ -275,7 +275,7 @@ pub struct LocalCloud {
     /// release's template with the same).
     pub(crate) overrides: crate::app::Overrides,
     /// CodeDeploy: the deployments' hook executions.
-    pub codedeploy: Arc<crate::codedeploy::CodeDeploy>,
+    pub codedeploy: Arc<codedeploy_local::CodeDeploy>,
     /// How the IAM it enforces was read (`None` when it enforces none): a deploy reads the
     /// release's the same way and puts its policies in place.
     pub(crate) iam_source: Option<IamSource>,

@@ -296,7 +296,8 @@ impl LocalCloud {
         bus.set_archives(app.archives.clone());
         servers.push(serve(bus_listener, bus.router()));
         servers.push(serve(lambda_listener, lambda.api_router()));
-        let codedeploy = crate::codedeploy::CodeDeploy::new(iam.clone());
+        let codedeploy =
+            codedeploy_local::CodeDeploy::new(iam.clone(), crate::app::CODEDEPLOY_APPLICATION);
         servers.push(serve(codedeploy_listener, codedeploy.router()));
         servers.push(serve(
             sfn_listener,

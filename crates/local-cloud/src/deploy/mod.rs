@@ -434,7 +434,7 @@ async fn pre_traffic(
                 .unwrap_or_else(|| "live".to_owned());
             let event = cloud
                 .codedeploy
-                .open_hook(&crate::codedeploy::AliasDeployment {
+                .open_hook(&codedeploy_local::AliasDeployment {
                     function_id: t.id.clone(),
                     name: name.clone(),
                     alias,
@@ -447,8 +447,8 @@ async fn pre_traffic(
                 .invoke(&format!("{}:{latest}", f.name), event.clone())
                 .await;
             match cloud.codedeploy.status(&event) {
-                Some(crate::codedeploy::HookStatus::Succeeded) => Ok(()),
-                Some(crate::codedeploy::HookStatus::Failed) => Err((
+                Some(codedeploy_local::HookStatus::Succeeded) => Ok(()),
+                Some(codedeploy_local::HookStatus::Failed) => Err((
                     what,
                     format!("{} reported Failed: {}", f.name, hook_summary(&outcome)),
                 )),

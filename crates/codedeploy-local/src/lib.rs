@@ -1,10 +1,30 @@
-//! CodeDeploy, as far as a function's deployment hooks reach it (the AWS CodeDeploy API
-//! Reference): a deployment of a function's alias with its AppSpec (`GetDeployment`,
+//! AWS CodeDeploy, as far as a Lambda alias's deployment hooks reach it (the AWS CodeDeploy
+//! API Reference): a deployment with its AppSpec (`GetDeployment`,
 //! `GetApplicationRevision`, the revision as an `AppSpecContent`), and its lifecycle hook
-//! execution, waiting for the hook's verdict (`PutLifecycleEventHookExecutionStatus`). The
-//! deploy ([`crate::deploy`]) opens a deployment, invokes its hook, and reads the verdict; a
-//! hook that never reports leaves it `Pending`, which fails the deployment as CodeDeploy's
-//! hour-long wait would.
+//! execution, waiting for the hook's verdict (`PutLifecycleEventHookExecutionStatus`). Whoever
+//! deploys opens a deployment ([`CodeDeploy::open_hook`]), invokes its hook with the event it
+//! answers, and reads the verdict ([`CodeDeploy::status`]); a hook that never reports leaves
+//! it `Pending`, which fails the deployment as CodeDeploy's hour-long wait would. Every call
+//! is authorised through an [`Authorizer`] (IAM in a local cloud).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use codedeploy_local::{AliasDeployment, CodeDeploy, HookStatus};
+//! use local_aws_core::AllowAll;
+//!
+//! let codedeploy = CodeDeploy::new(Arc::new(AllowAll), "my-app");
+//! let event = codedeploy.open_hook(&AliasDeployment {
+//!     function_id: "PosFunction".into(),
+//!     name: "orders-dev-pos".into(),
+//!     alias: "live".into(),
+//!     current: 6,
+//!     target: 7,
+//!     hook: "CodeDeployHook_pre-traffic".into(),
+//! });
+//! // The hook function is invoked with `event`; until it reports, the deployment waits.
+//! assert_eq!(codedeploy.status(&event), Some(HookStatus::Pending));
+//! assert!(event["DeploymentId"].as_str().unwrap().starts_with("d-"));
+//! ```
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,9 +37,7 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::app::{ACCOUNT, CODEDEPLOY_APPLICATION, REGION};
-use crate::aws_json;
-use crate::iam::Iam;
+use local_aws_core::{ACCOUNT, Authorizer, REGION, aws_json};
 
 /// A hook execution's status (`LifecycleEventStatus`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,18 +101,20 @@ struct HookExecution {
 type Refusal = (&'static str, String);
 
 /// The deployments' hook executions, by `LifecycleEventHookExecutionId`.
-#[derive(Debug)]
 pub struct CodeDeploy {
     hooks: Mutex<BTreeMap<String, HookExecution>>,
-    iam: Arc<Iam>,
+    auth: Arc<dyn Authorizer>,
+    /// The CodeDeploy application the deployments are in (SAM's
+    /// `ServerlessDeploymentApplication`).
+    application: String,
     next: std::sync::atomic::AtomicU64,
 }
 
-/// The ARN of the deployment group SAM makes for the function of logical id `function`
-/// (`<FunctionLogicalId>DeploymentGroup` in SAM's `ServerlessDeploymentApplication`).
-pub fn group_arn(function: &str) -> String {
+/// The ARN of the deployment group SAM makes in `application` for the function of logical id
+/// `function` (`<FunctionLogicalId>DeploymentGroup`).
+pub fn group_arn(application: &str, function: &str) -> String {
     format!(
-        "arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:{CODEDEPLOY_APPLICATION}/{function}DeploymentGroup"
+        "arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:{application}/{function}DeploymentGroup"
     )
 }
 
@@ -105,11 +125,12 @@ fn sha256(text: &str) -> String {
 }
 
 impl CodeDeploy {
-    /// No deployment yet; calls are authorised by `iam`.
-    pub fn new(iam: Arc<Iam>) -> Arc<Self> {
+    /// No deployment yet in `application`; calls are authorised by `auth`.
+    pub fn new(auth: Arc<dyn Authorizer>, application: impl Into<String>) -> Arc<Self> {
         Arc::new(Self {
             hooks: Mutex::default(),
-            iam,
+            auth,
+            application: application.into(),
             next: std::sync::atomic::AtomicU64::new(1),
         })
     }
@@ -124,7 +145,7 @@ impl CodeDeploy {
             hook_id.clone(),
             HookExecution {
                 deployment_id: deployment_id.clone(),
-                group_arn: group_arn(&deployment.function_id),
+                group_arn: group_arn(&self.application, &deployment.function_id),
                 appspec: deployment.appspec().to_string(),
                 status: HookStatus::Pending,
             },
@@ -153,9 +174,9 @@ impl CodeDeploy {
     }
 
     fn authorize(&self, headers: &HeaderMap, action: &str, resource: &str) -> Result<(), Refusal> {
-        self.iam
-            .authorize_identity(&self.iam.identify(headers), action, resource)
-            .map_err(|d| ("AccessDeniedException", d.message))
+        self.auth
+            .authorize(headers, action, resource)
+            .map_err(|message| ("AccessDeniedException", message))
     }
 
     /// `GetDeployment`: its application, group and revision (an `AppSpecContent` named by
@@ -174,7 +195,7 @@ impl CodeDeploy {
         let group = hook.group_arn.rsplit('/').next().unwrap_or_default();
         Ok(json!({ "deploymentInfo": {
             "deploymentId": id,
-            "applicationName": CODEDEPLOY_APPLICATION,
+            "applicationName": self.application,
             "deploymentGroupName": group,
             "computePlatform": "Lambda",
             "status": "InProgress",
@@ -196,7 +217,7 @@ impl CodeDeploy {
             "codedeploy:GetApplicationRevision",
             &format!("arn:aws:codedeploy:{REGION}:{ACCOUNT}:application:{application}"),
         )?;
-        if application != CODEDEPLOY_APPLICATION {
+        if application != self.application {
             return Err((
                 "ApplicationDoesNotExistException",
                 format!("no application {application}"),
@@ -294,6 +315,9 @@ async fn handle(State(s): State<Arc<CodeDeploy>>, headers: HeaderMap, body: Byte
 #[cfg(test)]
 mod tests {
     use super::*;
+    use local_aws_core::AllowAll;
+
+    const APP: &str = "local-ServerlessDeploymentApplication";
 
     fn deployment(function_id: &str) -> AliasDeployment {
         AliasDeployment {
@@ -319,7 +343,7 @@ mod tests {
 
     #[test]
     fn a_hook_reports_once_for_its_own_deployment() {
-        let cd = CodeDeploy::new(Arc::new(Iam::disabled()));
+        let cd = CodeDeploy::new(Arc::new(AllowAll), APP);
         let a = cd.open_hook(&deployment("PosFunction"));
         let b = cd.open_hook(&deployment("IntakeFunction"));
         assert_ne!(a["DeploymentId"], b["DeploymentId"]);
@@ -342,8 +366,103 @@ mod tests {
         );
         assert_eq!(cd.status(&a), Some(HookStatus::Failed));
         assert_eq!(cd.status(&b), Some(HookStatus::Pending));
-        assert!(group_arn("PosFunction").ends_with(
+        assert!(group_arn(APP, "PosFunction").ends_with(
             ":deploymentgroup:local-ServerlessDeploymentApplication/PosFunctionDeploymentGroup"
         ));
+    }
+
+    #[test]
+    fn a_deployment_leads_its_hook_to_the_appspec_that_names_the_new_version() {
+        let cd = CodeDeploy::new(Arc::new(AllowAll), APP);
+        let event = cd.open_hook(&deployment("PosFunction"));
+        let h = HeaderMap::new();
+        let info = cd
+            .get_deployment(&h, &json!({"deploymentId": event["DeploymentId"]}))
+            .unwrap();
+        let info = &info["deploymentInfo"];
+        assert_eq!(info["deploymentGroupName"], "PosFunctionDeploymentGroup");
+        assert_eq!(info["applicationName"], APP);
+        let got = cd
+            .get_application_revision(
+                &h,
+                &json!({"applicationName": info["applicationName"], "revision": info["revision"]}),
+            )
+            .unwrap();
+        let appspec: Value = serde_json::from_str(
+            got["revision"]["appSpecContent"]["content"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        let props = &appspec["Resources"][0]["PosFunction"]["Properties"];
+        assert_eq!(props["Name"], "orders-dev-PosFunction");
+        assert_eq!(props["CurrentVersion"], "1");
+        assert_eq!(props["TargetVersion"], "2");
+        assert_eq!(
+            appspec["Hooks"][0]["BeforeAllowTraffic"],
+            "CodeDeployHook_orders-dev-pre-traffic-check"
+        );
+        assert_eq!(
+            cd.get_deployment(&h, &json!({"deploymentId": "d-NONE"}))
+                .unwrap_err()
+                .0,
+            "DeploymentDoesNotExistException"
+        );
+        let other = json!({"applicationName": "other", "revision": info["revision"]});
+        assert_eq!(
+            cd.get_application_revision(&h, &other).unwrap_err().0,
+            "ApplicationDoesNotExistException"
+        );
+    }
+
+    /// A caller IAM refuses: every call answers `AccessDeniedException` with its message.
+    struct Deny;
+    impl Authorizer for Deny {
+        fn authorize(&self, _: &HeaderMap, action: &str, resource: &str) -> Result<(), String> {
+            Err(format!(
+                "not authorized to perform: {action} on resource: {resource}"
+            ))
+        }
+        fn authorize_in(
+            &self,
+            h: &HeaderMap,
+            action: &str,
+            resource: &str,
+            _: &[(&'static str, String)],
+        ) -> Result<(), String> {
+            self.authorize(h, action, resource)
+        }
+    }
+
+    #[test]
+    fn every_call_is_authorised_on_the_group_or_the_application() {
+        let cd = CodeDeploy::new(Arc::new(Deny), APP);
+        let event = cd.open_hook(&deployment("PosFunction"));
+        let denied = put(&cd, &event, "Succeeded").unwrap_err();
+        assert_eq!(denied.0, "AccessDeniedException");
+        assert!(
+            denied
+                .1
+                .contains("codedeploy:PutLifecycleEventHookExecutionStatus")
+        );
+        assert!(denied.1.contains("PosFunctionDeploymentGroup"));
+        assert_eq!(
+            cd.status(&event),
+            Some(HookStatus::Pending),
+            "a denied report is none"
+        );
+        let h = HeaderMap::new();
+        let read = cd
+            .get_deployment(&h, &json!({"deploymentId": event["DeploymentId"]}))
+            .unwrap_err();
+        assert!(read.1.contains("codedeploy:GetDeployment"), "{}", read.1);
+        let revision = cd
+            .get_application_revision(&h, &json!({"applicationName": APP}))
+            .unwrap_err();
+        assert!(
+            revision.1.contains(&format!("application:{APP}")),
+            "{}",
+            revision.1
+        );
     }
 }
