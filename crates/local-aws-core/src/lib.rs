@@ -11,7 +11,8 @@
 //! * [`clock::TimeScale`]: waits made shorter, so a workflow that waits hours runs in minutes;
 //! * [`seeded`]: fault draws that repeat with a seed whatever order requests arrive in;
 //! * [`detached`]: requests carried out whoever hangs up, as AWS carries them out;
-//! * [`in_flight`]: work accepted and not yet finished, for a run that waits for quiet.
+//! * [`in_flight`]: work accepted and not yet finished, for a run that waits for quiet;
+//! * [`usage`]: where a service counts what AWS would bill it for (the local cloud's meter).
 //!
 //! ```
 //! use local_aws_core::{ACCOUNT, AllowAll, Authorizer, arn};
@@ -28,6 +29,7 @@ pub mod detached;
 pub mod in_flight;
 pub mod quota;
 pub mod seeded;
+pub mod usage;
 
 /// Region of the local services.
 pub const REGION: &str = "us-east-1";

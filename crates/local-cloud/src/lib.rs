@@ -34,7 +34,6 @@ pub mod meter;
 pub mod peak;
 pub mod queues;
 pub mod quota_report;
-pub mod secrets;
 pub mod sim;
 pub mod topology;
 pub mod webhooks;

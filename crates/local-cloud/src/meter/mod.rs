@@ -142,10 +142,17 @@ impl Meter {
         let units = bytes.div_ceil(512 * 1024).max(1) as u64;
         self.http_api_units.fetch_add(units, Ordering::Relaxed);
     }
+}
 
-    /// Counts one Secrets Manager call.
-    pub fn secrets_call(&self) {
-        self.secrets_calls.fetch_add(1, Ordering::Relaxed);
+/// What the emulated services count through `local_aws_core::usage`.
+impl local_aws_core::usage::UsageSink for Meter {
+    fn count(&self, unit: &'static str, n: u64) {
+        match unit {
+            local_aws_core::usage::SECRETS_MANAGER_API_CALL => {
+                self.secrets_calls.fetch_add(n, Ordering::Relaxed);
+            }
+            other => tracing::warn!(unit = other, "a usage unit the meter does not price"),
+        }
     }
 }
 
