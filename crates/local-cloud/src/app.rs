@@ -253,6 +253,12 @@ fn rule_input(rule: &sam_template::Rule) -> Result<RuleInput, String> {
     }
 }
 
+/// How old an asynchronous event may get before Lambda drops it when the template sets no
+/// `EventInvokeConfig.MaximumEventAgeInSeconds`, seconds (six hours; the setting takes 60 to
+/// 21,600: the Lambda Developer Guide, "Configuring error handling for asynchronous
+/// invocation").
+pub const DEFAULT_MAX_EVENT_AGE_SECONDS: u64 = 21_600;
+
 /// The name of SAM's CodeDeploy application here (`ServerlessDeploymentApplication`).
 pub const CODEDEPLOY_APPLICATION: &str = "local-ServerlessDeploymentApplication";
 
@@ -432,7 +438,7 @@ impl App {
                 max_event_age_seconds: async_cfg
                     .get("MaximumEventAgeInSeconds")
                     .and_then(Value::as_u64)
-                    .unwrap_or(crate::lambda::DEFAULT_MAX_EVENT_AGE_SECONDS),
+                    .unwrap_or(DEFAULT_MAX_EVENT_AGE_SECONDS),
                 reserved_concurrency: prop("ReservedConcurrentExecutions")
                     .and_then(|v| v.as_u64())
                     .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),

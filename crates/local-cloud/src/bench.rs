@@ -267,7 +267,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, plan: &Plan) -> Result<Rep
     let changed = Arc::new(Notify::new());
     let mut progress = cloud.sfn.subscribe();
     let (ledger_w, changed_w, cloud_w) = (ledger.clone(), changed.clone(), cloud.clone());
-    let before = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await;
+    let before = cloud.usage().await;
     let catalogue_tables: Vec<String> = crate::catalogue::tables(&cloud.app)
         .map(|(s, m)| vec![s.to_owned(), m.to_owned()])
         .unwrap_or_default();
@@ -320,9 +320,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, plan: &Plan) -> Result<Rep
         || async { ledger.lock().await.all_ended().then_some(()) },
     )
     .await;
-    let used = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir)
-        .await
-        .since(&before);
+    let used = cloud.usage().await.since(&before);
     let catalogue_reads =
         crate::meter::dynamodb_requests_to(&cloud.meter, &catalogue_tables) - reads_before;
     // The containers report their catalogue lookups every few seconds
@@ -343,7 +341,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, plan: &Plan) -> Result<Rep
     let alone_id = alone.first().map(|p| p.id.clone()).unwrap_or_default();
     let (requests_before, usage_before) = (
         crate::meter::dynamodb_requests(&cloud.meter),
-        crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await,
+        cloud.usage().await,
     );
     closed(
         &cloud,
@@ -354,9 +352,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, plan: &Plan) -> Result<Rep
         Instant::now() + Duration::from_secs(120),
     )
     .await?;
-    let one = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir)
-        .await
-        .since(&usage_before);
+    let one = cloud.usage().await.since(&usage_before);
     let critical_path = vec![
         (
             "Standard state transitions".to_owned(),

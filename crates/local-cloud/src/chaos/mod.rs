@@ -296,7 +296,7 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     });
 
     let watching = ctx.statuses.spawn(cloud.clone());
-    let usage_before = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir).await;
+    let usage_before = cloud.usage().await;
     let invocations_before = invocations(&cloud).await;
     let started = Instant::now();
     // A peak sends at its rate whatever is in flight; the chaos run keeps `in_flight`.
@@ -352,7 +352,8 @@ pub async fn run(cloud: Arc<LocalCloud>, root: &Path, s: &Settings) -> Result<Re
     }
     let drain_seconds = drain_started.elapsed().as_secs_f64();
 
-    let cost_per_million = crate::meter::usage(&cloud, &cloud.meter, &cloud.log_dir)
+    let cost_per_million = cloud
+        .usage()
         .await
         .since(&usage_before)
         .per(s.orders as f64)

@@ -31,6 +31,7 @@ use local_aws_core::quota::Quotas;
 
 mod integrations;
 mod start;
+mod usage;
 mod views;
 
 pub use views::*;

@@ -103,9 +103,7 @@ pub fn unqualified(function: &str) -> &str {
 /// An account's concurrent executions in a Region by default (Lambda quotas: 1,000).
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 1000;
 
-/// How old an asynchronous event may get before Lambda drops it by default, seconds (six hours;
-/// `MaximumEventAgeInSeconds` sets 60 to 21,600).
-pub const DEFAULT_MAX_EVENT_AGE_SECONDS: u64 = 21_600;
+pub use crate::app::DEFAULT_MAX_EVENT_AGE_SECONDS;
 
 /// How long an invocation may wait for a free process. Lambda would refuse it at once with
 /// `TooManyRequestsException` when the function is at its concurrency; here it queues, up to
