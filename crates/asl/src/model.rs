@@ -470,7 +470,11 @@ fn state_from(name: &str, v: &Value) -> Result<State, DefinitionError> {
 }
 
 /// Parses a (nested) machine from `{"StartAt", "States"}`, keeping the document order of states.
-fn machine_from(v: &Value, what: &str, allowed: &[&str]) -> Result<Machine, DefinitionError> {
+pub(crate) fn machine_from(
+    v: &Value,
+    what: &str,
+    allowed: &[&str],
+) -> Result<Machine, DefinitionError> {
     let Value::Object(m) = v else {
         return Err(DefinitionError(format!("{what} is not an object")));
     };
@@ -538,25 +542,4 @@ fn opt_processor<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Machine>, D::
     raw.map(|v| machine_from(&v, "ItemProcessor", &["ProcessorConfig"]))
         .transpose()
         .map_err(serde::de::Error::custom)
-}
-
-impl Definition {
-    /// Parses and checks a definition's JSON text.
-    pub fn parse(text: &str) -> Result<Self, DefinitionError> {
-        let v: Value =
-            serde_json::from_str(text).map_err(|e| DefinitionError(format!("not JSON: {e}")))?;
-        Self::from_value(&v)
-    }
-
-    /// Parses a definition from JSON.
-    pub fn from_value(v: &Value) -> Result<Self, DefinitionError> {
-        let machine = machine_from(v, "the definition", &["TimeoutSeconds", "Version"])?;
-        let def = Self {
-            machine,
-            timeout_seconds: v.get("TimeoutSeconds").and_then(Value::as_u64),
-            comment: v.get("Comment").and_then(Value::as_str).map(str::to_owned),
-        };
-        crate::validate::check(&def)?;
-        Ok(def)
-    }
 }

@@ -4,7 +4,11 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use crate::model::{Catcher, Definition, DefinitionError, Machine, NullablePath, Retrier, State};
+use serde_json::Value;
+
+use crate::model::{
+    Catcher, Definition, DefinitionError, Machine, NullablePath, Retrier, State, machine_from,
+};
 use crate::path::JsonPath;
 
 /// An edge of the state graph, for checks and diagrams.
@@ -275,6 +279,28 @@ pub fn check_machine(m: &Machine, what: &str) -> Result<(), DefinitionError> {
         return fail(format!("{what}: no path from state {stuck:?} ever ends"));
     }
     Ok(())
+}
+
+/// A definition is read through its checks: no `Definition` exists that did not pass them.
+impl Definition {
+    /// Parses and checks a definition's JSON text.
+    pub fn parse(text: &str) -> Result<Self, DefinitionError> {
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| DefinitionError(format!("not JSON: {e}")))?;
+        Self::from_value(&v)
+    }
+
+    /// Parses a definition from JSON.
+    pub fn from_value(v: &Value) -> Result<Self, DefinitionError> {
+        let machine = machine_from(v, "the definition", &["TimeoutSeconds", "Version"])?;
+        let def = Self {
+            machine,
+            timeout_seconds: v.get("TimeoutSeconds").and_then(Value::as_u64),
+            comment: v.get("Comment").and_then(Value::as_str).map(str::to_owned),
+        };
+        check(&def)?;
+        Ok(def)
+    }
 }
 
 /// Checks a whole definition.

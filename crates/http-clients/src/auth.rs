@@ -626,7 +626,7 @@ impl TokenCache {
                 )
             })?;
         let status = response.status().as_u16();
-        let retry_after = crate::json_http::retry_after_of(response.headers());
+        let retry_after = crate::answer::retry_after_of(response.headers());
         let bytes = response.bytes().await.map_err(|e| ApiError {
             source: Some(Box::new(e)),
             ..error(
@@ -635,7 +635,7 @@ impl TokenCache {
             )
         })?;
         if !(200..300).contains(&status) {
-            return Err(crate::json_http::answered(
+            return Err(crate::answer::answered(
                 "oauth",
                 "fetch token",
                 &format!("POST {}", self.token_url),

@@ -6,6 +6,7 @@
 //! `Retry-After` on 429/503 when it fits the retry budget, and classifies what it finally
 //! returns as transient or permanent so the workflow knows whether to retry later.
 
+mod answer;
 pub mod auth;
 mod json_http;
 pub mod partner;
