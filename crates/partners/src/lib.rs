@@ -8,6 +8,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+mod classify;
 pub mod doordash;
 pub mod grubhub;
 mod mapping;
@@ -19,11 +20,11 @@ pub mod webhook;
 
 pub use api::{ApiRequest, CancelReason, HttpMethod, OrderRef, PartnerAction};
 pub use auth::{AuthError, Headers, Verified};
+pub use classify::parse_webhook;
 pub use store_api::{ItemAvailability, StoreAvailability};
 pub use webhook::{
     Acknowledgement, ArrivalNotice, CancellationNotice, CourierNotice, MenuRefreshNotice,
-    OrderNotice, PayloadKind, Redelivery, Webhook, WebhookError, acknowledgement, parse_webhook,
-    redelivery,
+    OrderNotice, PayloadKind, Redelivery, Webhook, WebhookError, acknowledgement, redelivery,
 };
 
 use order_domain::{Catalog, Order, Partner, Rejection};

@@ -6,8 +6,6 @@ use chrono::{DateTime, Utc};
 use order_domain::{GeoPoint, Partner, PartnerOrderId};
 use serde_json::Value;
 
-use crate::{app, doordash, grubhub, ubereats};
-
 pub use order_domain::PayloadKind;
 
 /// A new order.
@@ -259,19 +257,6 @@ pub const fn redelivery(partner: Partner) -> Redelivery {
         first_wait: std::time::Duration::from_secs(1),
         resends_refusals: matches!(partner, Partner::UberEats),
     }
-}
-
-/// Parses the body of an authenticated webhook.
-pub fn parse_webhook(partner: Partner, body: &[u8]) -> Result<(Webhook, Value), WebhookError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| WebhookError::NotJson(e.to_string()))?;
-    let webhook = match partner {
-        Partner::UberEats => ubereats::classify(&value)?,
-        Partner::DoorDash => doordash::classify(&value)?,
-        Partner::Grubhub => grubhub::classify(&value)?,
-        Partner::ChainApp => app::classify(&value)?,
-    };
-    Ok((webhook, value))
 }
 
 #[cfg(test)]
