@@ -7,7 +7,8 @@ use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, Offset, TimeDelta, Utc};
 use order_domain::{OrderId, Partner, PartnerOrderId};
-use partners::webhook::{Webhook, parse_webhook};
+use partners::parse_webhook;
+use partners::webhook::Webhook;
 use serde_json::Value;
 
 pub use lambda_support::samples::SAMPLE_TIME;
