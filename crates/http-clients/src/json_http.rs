@@ -75,6 +75,20 @@ impl Default for HttpSettings {
     }
 }
 
+/// The position (from 1) of the first segment of `path`'s path part that a URL resolves as
+/// a dot segment (`.` or `..`, any of their dots percent-encoded as `%2e`: the WHATWG URL
+/// Standard's single- and double-dot segments), if any.
+pub(crate) fn dot_segment_at(path: &str) -> Option<usize> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.split('/')
+        .enumerate()
+        .skip(1)
+        .find_map(|(i, segment)| {
+            let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+            matches!(decoded.as_str(), "." | "..").then_some(i)
+        })
+}
+
 /// A JSON API at a base URL.
 #[derive(Debug, Clone)]
 pub struct JsonHttp {
@@ -229,6 +243,19 @@ impl JsonHttp {
                 (e, None)
             })?;
             map.insert(HeaderName::from_static(name), v);
+        }
+        // An id that is a dot segment (`.`, `..`, also percent-encoded) would move the request
+        // to another path once the URL is resolved: refused, for every client, whatever id
+        // type built the path.
+        if let Some(i) = dot_segment_at(path) {
+            let e = self.error(
+                ErrorKind::Permanent,
+                operation,
+                format!(
+                    "segment {i} of the request's path is a dot segment ('.' or '..', perhaps percent-encoded), which would change the path: an id in it is refused"
+                ),
+            );
+            return Err((e, None));
         }
         let url = reqwest::Url::parse(&format!("{}{path}", self.base_url)).map_err(|e| {
             let e = self.error(
@@ -390,6 +417,81 @@ mod tests {
         ] {
             assert_eq!(check_api_url(bad), Err(why), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_dot_segment_is_found_however_it_is_written() {
+        for (path, at) in [
+            ("/v1/eats/orders/../accept", Some(4)),
+            ("/pos/v1/merchant/./orders", Some(4)),
+            ("/api/orders/%2e%2e/accept", Some(3)),
+            ("/api/orders/.%2E/accept", Some(3)),
+            ("/api/orders/%2E/accept", Some(3)),
+            ("/api/orders/a.b/accept", None),
+            ("/api/orders/...x/accept", None),
+            ("/api/orders/%2F..%3F/accept", None),
+            ("/api/orders/x/accept?next=..", None),
+            ("/..", Some(1)),
+        ] {
+            assert_eq!(dot_segment_at(path), at, "{path}");
+        }
+    }
+
+    /// No id can move a request to another path: every client's calls go through
+    /// [`JsonHttp`], which refuses a dot segment before anything is sent, and encodes the
+    /// rest (`/` and `?` inside an id stay inside its segment).
+    #[tokio::test]
+    async fn no_id_sends_a_request_to_another_path() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let record = seen.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            record.lock().unwrap().push(uri.to_string());
+            async { "{}" }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = JsonHttp::new(
+            build_client(HttpSettings::default()).unwrap(),
+            "test",
+            format!("http://{addr}"),
+            Authorizer::bearer("test-token".to_owned()),
+            RetryPolicy::default(),
+        );
+        for hostile in [".", "..", "%2e%2e", ".%2E", "a/b", "a?b=c", "../accept"] {
+            let path = format!(
+                "/api/orders/{}/accept",
+                partners::api::encode_segment(hostile)
+            );
+            let got = http
+                .call("accept", HttpMethod::Post, &path, None, &[])
+                .await;
+            let sent = seen.lock().unwrap().clone();
+            match got {
+                // Sent: to this very path, the id inside its segment.
+                Ok(_) => assert_eq!(
+                    sent.last().map(String::as_str),
+                    Some(path.as_str()),
+                    "{hostile}"
+                ),
+                Err(e) => {
+                    assert!(e.message.contains("dot segment"), "{hostile}: {e}");
+                    assert!(
+                        !e.message.contains("/api/orders"),
+                        "{hostile}: the message quotes the path"
+                    );
+                }
+            }
+        }
+        let sent = seen.lock().unwrap().clone();
+        assert!(
+            sent.iter()
+                .all(|p| p.starts_with("/api/orders/") && p.ends_with("/accept")),
+            "{sent:?}"
+        );
+        // `.` and `..` were refused; every other id, its `%`, `/` and `?` encoded, was sent
+        // to its own path (an id `%2e%2e` is those six characters, `%252e%252e` on the wire).
+        assert_eq!(sent.len(), 5, "{sent:?}");
     }
 
     /// A 3xx is answered to the caller, never followed (its credentials would go along).
