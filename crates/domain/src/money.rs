@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 /// Why an amount could not be represented.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    /// The currency code is not three upper-case letters.
-    #[error("currency {0:?} is not an ISO 4217 code (three upper-case letters)")]
-    BadCurrency(String),
+    /// The currency code is not three upper-case letters. The code itself is not kept: an
+    /// error names the problem, never the payload's value.
+    #[error("the currency is not an ISO 4217 code (three upper-case letters)")]
+    BadCurrency,
     /// The amount does not fit in 64 bits of minor units.
     #[error("amount overflows")]
     Overflow,
@@ -37,7 +38,7 @@ impl Currency {
             [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
                 Ok(Currency([*a, *b, *c]))
             }
-            _ => Err(MoneyError::BadCurrency(code.to_owned())),
+            _ => Err(MoneyError::BadCurrency),
         }
     }
 

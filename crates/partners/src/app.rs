@@ -222,10 +222,10 @@ pub fn adapt(
     let fulfillment = match o.fulfillment.as_str() {
         "DELIVERY" => Fulfillment::Delivery,
         "PICKUP" => Fulfillment::Pickup,
-        other => {
+        _ => {
             return Err(Rejection::invalid(
                 "order.fulfillment",
-                format!("unsupported fulfillment {other:?}"),
+                "an unsupported fulfillment (not DELIVERY or PICKUP)".to_owned(),
             ));
         }
     };
@@ -238,7 +238,6 @@ pub fn adapt(
         .iter()
         .map(|i| LineIn {
             id: i.sku.clone(),
-            name: i.name.clone(),
             quantity: i.qty,
             unit_price: cents(i.unit_price_cents),
             modifiers: i
@@ -246,7 +245,6 @@ pub fn adapt(
                 .iter()
                 .map(|m| ModifierIn {
                     id: m.sku.clone(),
-                    name: m.name.clone(),
                     quantity: m.qty,
                     unit_price: cents(m.unit_price_cents),
                 })

@@ -306,7 +306,6 @@ pub fn adapt(
         .flat_map(|c| &c.items)
         .map(|i| LineIn {
             id: i.merchant_supplied_id.clone(),
-            name: i.name.clone(),
             quantity: i.quantity,
             unit_price: cents(i.price),
             modifiers: {
@@ -317,7 +316,6 @@ pub fn adapt(
             .into_iter()
             .map(|opt| ModifierIn {
                 id: opt.merchant_supplied_id.clone(),
-                name: opt.name.clone(),
                 quantity: opt.quantity,
                 unit_price: cents(opt.price),
             })

@@ -225,10 +225,10 @@ pub fn adapt(
     let fulfillment = match o.fulfillment_info.kind.as_str() {
         "DELIVERY" => Fulfillment::Delivery,
         "PICKUP" => Fulfillment::Pickup,
-        other => {
+        _ => {
             return Err(Rejection::invalid(
                 "order.fulfillment_info.type",
-                format!("unsupported fulfillment {other:?}"),
+                "an unsupported fulfillment (not DELIVERY or PICKUP)".to_owned(),
             ));
         }
     };
@@ -249,14 +249,12 @@ pub fn adapt(
         for (j, opt) in l.options.iter().enumerate() {
             modifiers.push(ModifierIn {
                 id: opt.id.clone(),
-                name: opt.name.clone(),
                 quantity: opt.quantity,
                 unit_price: cents(opt.price, &format!("order.lines[{i}].options[{j}].price"))?,
             });
         }
         lines.push(LineIn {
             id: l.menu_item_id.clone(),
-            name: l.name.clone(),
             quantity: l.quantity,
             unit_price: cents(l.price, &format!("order.lines[{i}].price"))?,
             modifiers,

@@ -10,7 +10,6 @@ use serde_json::Value;
 /// A partner's line before mapping.
 pub(crate) struct LineIn {
     pub id: String,
-    pub name: String,
     pub quantity: u32,
     pub unit_price: Money,
     pub modifiers: Vec<ModifierIn>,
@@ -20,7 +19,6 @@ pub(crate) struct LineIn {
 /// A partner's modifier before mapping.
 pub(crate) struct ModifierIn {
     pub id: String,
-    pub name: String,
     pub quantity: u32,
     pub unit_price: Money,
 }
@@ -95,20 +93,14 @@ pub(crate) fn currency(store: &Store, currency: Currency) -> Result<(), Rejectio
     }
 }
 
-fn check_price(
-    what: &str,
-    id: &str,
-    given: Money,
-    menu_minor: i64,
-    tolerance: i64,
-) -> Result<(), Rejection> {
+fn check_price(what: &str, given: Money, menu_minor: i64, tolerance: i64) -> Result<(), Rejection> {
     let menu_price = Money::new(menu_minor, given.currency);
     if given.within(menu_price, tolerance) {
         Ok(())
     } else {
         Err(Rejection::new(
             RejectionReason::PriceMismatch,
-            format!("{what} {id:?}: partner price {given}, menu price {menu_price}"),
+            format!("{what}: the partner price {given} is not the menu price {menu_price}"),
         ))
     }
 }
@@ -121,19 +113,18 @@ pub(crate) fn lines(
 ) -> Result<Vec<LineItem>, Rejection> {
     lines
         .into_iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(n, l)| {
+            // The field, by its line (from 1), never the partner's value.
+            let line = format!("line {}", n + 1);
             let entry = menu.item(partner, &l.id).ok_or_else(|| {
                 Rejection::new(
                     RejectionReason::UnknownItem,
-                    format!(
-                        "{partner} item {:?} ({}) is not on menu {}",
-                        l.id, l.name, menu.id
-                    ),
+                    format!("{line}: the {partner} item is not on menu {}", menu.id),
                 )
             })?;
             check_price(
-                "item",
-                &l.id,
+                &line,
                 l.unit_price,
                 entry.price_minor,
                 menu.price_tolerance_minor,
@@ -141,19 +132,20 @@ pub(crate) fn lines(
             let modifiers = l
                 .modifiers
                 .into_iter()
-                .map(|m| {
+                .enumerate()
+                .map(|(k, m)| {
+                    let modifier = format!("{line}, modifier {}", k + 1);
                     let me = menu.modifier(partner, &m.id).ok_or_else(|| {
                         Rejection::new(
                             RejectionReason::UnknownModifier,
                             format!(
-                                "{partner} modifier {:?} ({}) is not on menu {}",
-                                m.id, m.name, menu.id
+                                "{modifier}: the {partner} modifier is not on menu {}",
+                                menu.id
                             ),
                         )
                     })?;
                     check_price(
-                        "modifier",
-                        &m.id,
+                        &modifier,
                         m.unit_price,
                         me.price_minor,
                         menu.price_tolerance_minor,

@@ -260,7 +260,6 @@ fn selections(
             let here = format!("{field}.selected_modifier_groups[{g}].selected_items[{k}]");
             out.push(ModifierIn {
                 id: m.id.clone(),
-                name: m.title.clone(),
                 quantity: m.quantity,
                 unit_price: money(&m.price.unit_price, &format!("{here}.price.unit_price"))?,
             });
@@ -381,10 +380,10 @@ pub fn adapt(
     let fulfillment = match o.fulfillment_type.as_str() {
         "DELIVERY_BY_UBER" | "DELIVERY_BY_RESTAURANT" => Fulfillment::Delivery,
         "PICK_UP" => Fulfillment::Pickup,
-        other => {
+        _ => {
             return Err(Rejection::invalid(
                 "type",
-                format!("unsupported fulfillment {other:?}"),
+                "an unsupported fulfillment (not DELIVERY or PICKUP)".to_owned(),
             ));
         }
     };
@@ -407,7 +406,6 @@ pub fn adapt(
         )?;
         lines.push(LineIn {
             id: item.id.clone(),
-            name: item.title.clone(),
             quantity: item.quantity,
             unit_price: money(
                 &item.price.unit_price,

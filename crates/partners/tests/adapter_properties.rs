@@ -438,7 +438,7 @@ proptest! {
     }
 
     #[test]
-    fn a_line_priced_off_the_menu_is_a_price_mismatch_naming_the_item(
+    fn a_line_priced_off_the_menu_is_a_price_mismatch_naming_the_line_not_the_value(
         g in arb_order(),
         which in any::<prop::sample::Index>(),
         off in prop_oneof![-100i64..=-(TOLERANCE + 1), (TOLERANCE + 1)..=500],
@@ -451,11 +451,12 @@ proptest! {
         *v.pointer_mut(&line_field(g.partner, i, "price")).unwrap() = price_value(g.partner, menu + off);
         let r = adapt(g.partner, &v, &catalog()).unwrap_err();
         prop_assert_eq!(r.reason, RejectionReason::PriceMismatch, "{}", r);
-        prop_assert!(r.detail.contains(&partner_id(g.partner, &ITEMS[line.row])), "{}", r.detail);
+        prop_assert!(r.detail.starts_with(&format!("line {}", i + 1)), "{}", r.detail);
+        prop_assert!(!r.detail.contains(&partner_id(g.partner, &ITEMS[line.row])), "{}", r.detail);
     }
 
     #[test]
-    fn an_item_off_the_menu_is_an_unknown_item_naming_it(
+    fn an_item_off_the_menu_is_an_unknown_item_naming_its_line_not_its_id(
         g in arb_order(),
         which in any::<prop::sample::Index>(),
         id in "[A-Za-z0-9-]{3,20}",
@@ -466,7 +467,8 @@ proptest! {
         *v.pointer_mut(&line_field(g.partner, i, "id")).unwrap() = Value::from(id.clone());
         let r = adapt(g.partner, &v, &catalog()).unwrap_err();
         prop_assert_eq!(r.reason, RejectionReason::UnknownItem, "{}", r);
-        prop_assert!(r.detail.contains(&id), "{}", r.detail);
+        prop_assert!(r.detail.starts_with(&format!("line {}:", i + 1)), "{}", r.detail);
+        prop_assert!(!r.detail.contains(&id), "{}", r.detail);
     }
 
     #[test]

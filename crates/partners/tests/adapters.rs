@@ -138,7 +138,7 @@ fn each_rejection_reason_is_typed_and_names_the_problem() {
             Partner::Grubhub,
             "grubhub/order-unknown-item.json",
             RejectionReason::UnknownItem,
-            "7009999",
+            "line 1: the grubhub item is not on menu",
         ),
         (
             Partner::Grubhub,
@@ -156,7 +156,7 @@ fn each_rejection_reason_is_typed_and_names_the_problem() {
             Partner::ChainApp,
             "app/order-unknown-modifier.json",
             RejectionReason::UnknownModifier,
-            "sku-gold-leaf",
+            "modifier 1: the app modifier is not on menu",
         ),
         (
             Partner::ChainApp,
