@@ -538,6 +538,30 @@ async fn items_carry_their_schema_version_and_a_newer_one_is_refused_by_name() {
     .await
     .unwrap();
     let key = || ("orderId".to_owned(), AttributeValue::S(id.to_string()));
+    // The record expires, by TTL, its keep after it was made: never before its release.
+    let record = c
+        .get_item()
+        .table_name(&orders_table)
+        .key("orderId", AttributeValue::S(id.to_string()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let expires: i64 = match record.get(tables::ORDERS_TTL_ATTR) {
+        Some(AttributeValue::N(n)) => n.parse().unwrap(),
+        other => panic!(
+            "the order record has no {}: {other:?}",
+            tables::ORDERS_TTL_ATTR
+        ),
+    };
+    assert_eq!(
+        expires,
+        (now() + aws_adapters::orders::KEEP_FOR).timestamp()
+    );
+    assert!(
+        aws_adapters::orders::KEEP_FOR > TimeDelta::days(order_domain::MAX_SCHEDULE_DAYS as i64)
+    );
     for (client, name) in [(&c, &orders_table), (&hc, &held_table)] {
         let item = client
             .get_item()

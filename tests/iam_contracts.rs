@@ -207,6 +207,32 @@ fn assert_allowed(who: &str, publisher: Publisher<'_>, iam: &Iam, caller: &Calle
         if let Err(denied) = iam.authorize(caller, action, arn, context) {
             panic!("{who} needs {action} on {arn}, which its role does not allow: {denied}");
         }
+        // A table's key is used only as DynamoDB uses it on the caller's behalf: the same
+        // call made directly (no kms:ViaService), or from another account, is refused.
+        if action.starts_with("kms:") {
+            assert!(
+                iam.authorize(caller, action, arn, BTreeMap::new()).is_err(),
+                "{who} may call {action} on {arn} directly, not only through DynamoDB"
+            );
+            let mut elsewhere: BTreeMap<&'static str, String> =
+                local_cloud::dynamodb_proxy::kms_context()
+                    .into_iter()
+                    .collect();
+            elsewhere.insert("kms:CallerAccount", "111122223333".to_owned());
+            assert!(
+                iam.authorize(caller, action, arn, elsewhere).is_err(),
+                "{who} may call {action} on {arn} from another account"
+            );
+            let mut other_service: BTreeMap<&'static str, String> =
+                local_cloud::dynamodb_proxy::kms_context()
+                    .into_iter()
+                    .collect();
+            other_service.insert("kms:ViaService", "s3.us-east-1.amazonaws.com".to_owned());
+            assert!(
+                iam.authorize(caller, action, arn, other_service).is_err(),
+                "{who} may call {action} on {arn} through another service"
+            );
+        }
     }
 }
 

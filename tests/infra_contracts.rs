@@ -1150,6 +1150,11 @@ fn the_tables_in_the_template_have_the_keys_indexes_and_ttl_the_adapters_use() {
         keys(&orders),
         vec![(ORDERS_KEY.to_owned(), "HASH".to_owned())]
     );
+    // Orders expire on a stated schedule, by the attribute the adapter writes.
+    assert_eq!(
+        orders["TimeToLiveSpecification"],
+        json!({ "AttributeName": aws_adapters::tables::ORDERS_TTL_ATTR, "Enabled": true })
+    );
     let held = table(&t, "HeldOrdersTable");
     assert_eq!(keys(&held), vec![(HELD_KEY.to_owned(), "HASH".to_owned())]);
     let gsi = &held["GlobalSecondaryIndexes"][0];
