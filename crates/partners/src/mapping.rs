@@ -50,7 +50,8 @@ pub(crate) fn store<'c>(
         .ok_or_else(|| {
             Rejection::new(
                 RejectionReason::UnknownStore,
-                format!("{partner} store {partner_store_id:?} is not a store of the chain"),
+                // The partner's store id is the payload's value: not quoted.
+                format!("the {partner} store id is not a store of the chain"),
             )
         })?;
     // Its hours are accept's to check (at the time the kitchen would start).

@@ -180,7 +180,7 @@ fn each_rejection_reason_is_typed_and_names_the_problem() {
             Partner::DoorDash,
             "doordash/order-unknown-store.json",
             RejectionReason::UnknownStore,
-            "S9999",
+            "the doordash store id is not a store of the chain",
         ),
         (
             Partner::DoorDash,

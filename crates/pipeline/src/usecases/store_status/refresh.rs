@@ -54,7 +54,7 @@ impl StoreStatusSync {
     ) -> Result<StoreStatusSummary, PipelineError> {
         let mut summary = StoreStatusSummary::default();
         let Some(mut listing) = self.listing(partner, partner_store_id).await? else {
-            let note = format!("{partner} store {partner_store_id:?} is not a store of the chain");
+            let note = format!("the {partner} store id is not a store of the chain");
             warn!(partner = partner.as_str(), "menu refresh not told: {note}");
             summary.note = Some(note);
             return Ok(summary);
