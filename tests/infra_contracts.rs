@@ -1914,3 +1914,42 @@ fn the_deploy_guides_secrets_are_in_the_forms_the_functions_take() {
         );
     }
 }
+
+/// Every `cargo lambda watch` the project starts (`make watch`, the samples' smoke run)
+/// listens on loopback only: it listens on every interface (`::`) unless told otherwise, and
+/// its functions answer with the committed development secrets.
+#[test]
+fn every_cargo_lambda_watch_listens_on_loopback_only() {
+    let root = repo_root();
+    let mut seen = 0;
+    for file in ["Makefile", "scripts/watch_smoke.py"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        // Each command that starts the watcher: a shell line, or the argument list up to the
+        // next closing bracket in the Python script.
+        for (at, _) in text
+            .match_indices("lambda\", \"watch\"")
+            .chain(text.match_indices("\tcargo lambda watch "))
+        {
+            let command = &text[at..];
+            let command = &command[..command.find([']', '\n']).unwrap_or(command.len())];
+            let address = command
+                .split("--invoke-address")
+                .nth(1)
+                .map(|rest| {
+                    rest.trim_start_matches(['"', ',', ' '])
+                        .split(['"', ' '])
+                        .next()
+                        .unwrap_or_default()
+                })
+                .unwrap_or_else(|| {
+                    panic!("{file}: a cargo lambda watch without --invoke-address: {command}")
+                });
+            assert!(
+                address == "::1" || address == "127.0.0.1",
+                "{file}: cargo lambda watch listens on {address:?}, not loopback"
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 2, "make watch and the samples' smoke run");
+}
