@@ -96,6 +96,34 @@ async fn the_pre_traffic_hook_passes_a_sound_release_and_stops_a_broken_build_be
         .unwrap();
     assert!(hit.invocations > 0, "the hook never reached it: {hit:?}");
     assert_eq!(hit.function_errors, hit.invocations, "{hit:?}");
+    // Deployed again after the rollback: it shifts from the version the alias is on, never
+    // from the rejected build, which takes no traffic.
+    let again = deploy(
+        &c,
+        &Release {
+            root: root.clone(),
+            bin_dir: bin_dir.clone(),
+        },
+        &options(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.rolled_back, None, "{again}");
+    let moved = again
+        .shifted
+        .iter()
+        .find(|(id, _, _)| id == "AcceptOrderFunction")
+        .unwrap();
+    assert_eq!((moved.1, moved.2), (good.version, again.version), "{again}");
+    let after = c
+        .lambda
+        .version_stats(&accept, broken.version)
+        .await
+        .unwrap();
+    assert_eq!(
+        after.invocations, hit.invocations,
+        "the rejected build took traffic"
+    );
     // And an order after the rollback is served by the good release.
     let o = order(Partner::ChainApp, "events/partners/app/order.json", &[]);
     assert_eq!(send(&c, &o).await, ack(o.partner));

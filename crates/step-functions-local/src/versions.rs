@@ -112,6 +112,12 @@ impl Sfn {
         Ok(version)
     }
 
+    /// Where `alias` of the state machine `machine_arn` routes now, if both exist.
+    pub async fn alias_routing(&self, machine_arn: &str, alias: &str) -> Option<AliasRouting> {
+        let machines = self.machines.read().await;
+        machines.get(machine_arn)?.aliases.get(alias).copied()
+    }
+
     /// Points `alias` of the state machine of `machine_arn` as `routing` says
     /// (`UpdateStateMachineAlias`): `ResourceNotFound` for an unknown alias,
     /// `ValidationException` for a version not published or a weight outside 0 to 1.

@@ -357,7 +357,12 @@ async fn publish(
             alias: Alias::Function {
                 name: f.name.clone(),
             },
-            from: version - 1,
+            // The version the alias is on, not the one before this: after a rolled-back
+            // deploy they differ, and the rejected build must take no traffic again.
+            from: cloud
+                .lambda
+                .alias_routing(&f.name)
+                .map_or(version - 1, |r| r.version),
             to: version,
             shift: shift.0,
             watches: shift.1,
@@ -392,13 +397,19 @@ async fn publish(
             ),
             None => (Shift::AllAtOnce, Vec::new()),
         };
+        // The version the alias is on (after a rolled-back deploy, not the one before this).
+        let from = cloud
+            .sfn
+            .alias_routing(&m.arn, &alias)
+            .await
+            .map_or(version - 1, |r| r.version);
         targets.push(Target {
             id: m.logical_id.clone(),
             alias: Alias::StateMachine {
                 arn: m.arn.clone(),
                 alias,
             },
-            from: version - 1,
+            from,
             to: version,
             shift,
             watches,
