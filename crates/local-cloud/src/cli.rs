@@ -161,7 +161,8 @@ pub(crate) enum Command {
     /// with its build) runs a chaos mix of held, scheduled, cancelled and courier-released
     /// orders; this checkout's build is deployed over it mid-run with its canary, then a
     /// build whose `--broken` function fails every call, which must be rolled back. Every
-    /// order is reconciled and every execution must run on the release it started on.
+    /// order is reconciled, the previous release's readers must read this release's samples,
+    /// and every execution's Lambda tasks must name the functions' `live` aliases.
     UpgradeDrill {
         #[command(flatten)]
         cloud: CloudArgs,

@@ -3,8 +3,9 @@
 //! CodeDeploy (functions) or Step Functions (state machines) shifts each `live` alias to it by
 //! the resource's `DeploymentPreference`, watching its alarms; an alarm in alarm rolls every
 //! alias back (the stack update fails and CloudFormation rolls it back). What already runs is
-//! untouched: an execution keeps the state machine version it started on, and that version's
-//! definition names the function versions it was published with, which stay published.
+//! untouched: an execution keeps the state machine version it started on, and its Lambda
+//! tasks call the functions' `live` aliases, so a rollback reaches it. Before any traffic
+//! moves, each function's `PreTraffic` hook checks its new version.
 //!
 //! A release here is a checkout (its `infra/template.yaml` and `statemachines/`) and its build
 //! (a directory of the functions' binaries). It may change code and definitions, not
