@@ -110,32 +110,46 @@ async fn list_functions(State(lambda): State<Arc<Lambda>>, headers: HeaderMap) -
         .into_response()
 }
 
+/// The function `function` (with the query's `Qualifier`) names, as `name[:qualifier]`, and
+/// its qualified ARN, once the caller is allowed `action` on that ARN; else the answer that
+/// refuses it.
+fn authorized(
+    lambda: &Lambda,
+    function: &str,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    action: &str,
+) -> Result<(String, String), Box<Response>> {
+    let name = target(function, query.get("Qualifier").map(String::as_str)).map_err(|why| {
+        service_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            why,
+        )
+    })?;
+    let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
+    let iam = &lambda.config.iam;
+    iam.authorize_identity(&iam.identify(headers), action, &arn)
+        .map_err(|denied| {
+            service_error(
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                denied.message,
+            )
+        })?;
+    Ok((name, arn))
+}
+
 async fn get_function(
     State(lambda): State<Arc<Lambda>>,
     Path(function): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let name = match target(&function, query.get("Qualifier").map(String::as_str)) {
+    let (name, arn) = match authorized(&lambda, &function, &query, &headers, "lambda:GetFunction") {
         Ok(n) => n,
-        Err(why) => {
-            return service_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
-                why,
-            );
-        }
+        Err(refused) => return *refused,
     };
-    let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
-    let iam = &lambda.config.iam;
-    if let Err(denied) = iam.authorize_identity(&iam.identify(&headers), "lambda:GetFunction", &arn)
-    {
-        return service_error(
-            StatusCode::FORBIDDEN,
-            "AccessDeniedException",
-            denied.message,
-        );
-    }
     let Some(pool) = lambda.pool(&name) else {
         return service_error(
             StatusCode::NOT_FOUND,
@@ -194,27 +208,16 @@ async fn invoke(
             format!("only RequestResponse invocations are served locally, not {kind}"),
         );
     }
-    let name = match target(&function, query.get("Qualifier").map(String::as_str)) {
-        Ok(n) => n,
-        Err(why) => {
-            return service_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidParameterValueException",
-                why,
-            );
-        }
+    let name = match authorized(
+        &lambda,
+        &function,
+        &query,
+        &headers,
+        "lambda:InvokeFunction",
+    ) {
+        Ok((name, _)) => name,
+        Err(refused) => return *refused,
     };
-    let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
-    let iam = &lambda.config.iam;
-    if let Err(denied) =
-        iam.authorize_identity(&iam.identify(&headers), "lambda:InvokeFunction", &arn)
-    {
-        return service_error(
-            StatusCode::FORBIDDEN,
-            "AccessDeniedException",
-            denied.message,
-        );
-    }
     let payload: Value = if body.is_empty() {
         json!({})
     } else {
