@@ -17,6 +17,11 @@ async fn the_pre_traffic_hook_passes_a_sound_release_and_stops_a_broken_build_be
     let c = cloud("deploy-hook").await;
     let root = repo_root();
     let bin_dir = local_cloud::Options::for_repo(&root).bin_dir;
+    // This checkout's build, deployed as a release.
+    let sound = Release {
+        root: root.clone(),
+        bin_dir: bin_dir.clone(),
+    };
     let accept = c
         .app
         .functions
@@ -27,16 +32,7 @@ async fn the_pre_traffic_hook_passes_a_sound_release_and_stops_a_broken_build_be
         .clone();
 
     // The same build as a release: every hook reports Succeeded and every alias moves.
-    let good = deploy(
-        &c,
-        &Release {
-            root: root.clone(),
-            bin_dir: bin_dir.clone(),
-        },
-        &options(),
-    )
-    .await
-    .unwrap();
+    let good = deploy(&c, &sound, &options()).await.unwrap();
     assert_eq!(good.rolled_back, None, "{good}");
     let gradual = c
         .app
@@ -98,16 +94,7 @@ async fn the_pre_traffic_hook_passes_a_sound_release_and_stops_a_broken_build_be
     assert_eq!(hit.function_errors, hit.invocations, "{hit:?}");
     // Deployed again after the rollback: it shifts from the version the alias is on, never
     // from the rejected build, which takes no traffic.
-    let again = deploy(
-        &c,
-        &Release {
-            root: root.clone(),
-            bin_dir: bin_dir.clone(),
-        },
-        &options(),
-    )
-    .await
-    .unwrap();
+    let again = deploy(&c, &sound, &options()).await.unwrap();
     assert_eq!(again.rolled_back, None, "{again}");
     let moved = again
         .shifted
